@@ -1,0 +1,186 @@
+//! The command line: clap definitions and one handler per subcommand.
+//!
+//! Flags follow Prometheus where one exists (`--config.file`, `--web.listen-address`,
+//! `--storage.tsdb.path`, `--storage.tsdb.retention.time` are accepted as aliases). Uses
+//! `config` and `server`; anyhow for errors.
+
+mod check;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Duration;
+use crate::server::{self, ServeOptions, Server};
+
+/// promterm: Prometheus-compatible monitoring in one binary, with a terminal workbench.
+#[derive(Debug, Parser)]
+#[command(name = "promterm", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Only log messages at this level or above.
+    #[arg(long = "log.level", global = true, value_enum, default_value_t = LogLevel::Info)]
+    pub log_level: LogLevel,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl From<LogLevel> for tracing::Level {
+    fn from(l: LogLevel) -> Self {
+        match l {
+            LogLevel::Debug => tracing::Level::DEBUG,
+            LogLevel::Info => tracing::Level::INFO,
+            LogLevel::Warn => tracing::Level::WARN,
+            LogLevel::Error => tracing::Level::ERROR,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: scrape, store, serve the HTTP API (and, on a terminal, the TUI).
+    Serve(ServeArgs),
+    /// Validate configuration files without starting anything.
+    #[command(subcommand)]
+    Check(CheckCommand),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// prometheus.yml-compatible config file; without it promterm monitors itself and this host.
+    #[arg(long, visible_alias = "config.file", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Directory for the WAL and persisted data.
+    #[arg(long, visible_alias = "storage.tsdb.path", value_name = "DIR", default_value = server::DEFAULT_DATA_DIR)]
+    pub data: PathBuf,
+
+    /// Address for the HTTP API (host:port; ":9090" means all interfaces).
+    #[arg(long, visible_alias = "web.listen-address", value_name = "ADDR", default_value = server::DEFAULT_LISTEN)]
+    pub listen: String,
+
+    /// Do not open the terminal UI, even on a terminal.
+    #[arg(long)]
+    pub headless: bool,
+
+    /// How long to keep samples (Prometheus duration, e.g. 15d, 12h); 0 means the default.
+    #[arg(
+        long,
+        visible_alias = "storage.tsdb.retention.time",
+        value_name = "DUR",
+        default_value = "15d"
+    )]
+    pub retention: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// Check that prometheus.yml-style config files are valid.
+    Config {
+        /// Config files to check.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Runs the parsed command line; the exit code is for `main` to return.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Check(CheckCommand::Config { files }) => Ok(check::config(&files)),
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("promterm")
+        .build()?;
+    runtime.block_on(async move {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(server::shutdown_on_signals(shutdown.clone()));
+        let opts = ServeOptions {
+            config_file: args.config,
+            data_dir: args.data,
+            listen: args.listen,
+            headless: args.headless,
+            retention: args.retention,
+        };
+        let result = Server::new(opts).run(shutdown.clone()).await;
+        shutdown.cancel();
+        result
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_defaults() {
+        let cli = Cli::try_parse_from(["promterm", "serve"]).unwrap();
+        let Command::Serve(a) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(a.listen, "127.0.0.1:9090");
+        assert_eq!(a.data, PathBuf::from("./promterm-data"));
+        assert_eq!(a.retention.to_string(), "15d");
+        assert!(a.config.is_none());
+        assert!(!a.headless);
+    }
+
+    #[test]
+    fn prometheus_flag_aliases_and_global_log_level() {
+        let cli = Cli::try_parse_from([
+            "promterm",
+            "serve",
+            "--config.file=p.yml",
+            "--web.listen-address",
+            ":9091",
+            "--storage.tsdb.path",
+            "d",
+            "--storage.tsdb.retention.time=2d",
+            "--log.level",
+            "debug",
+        ])
+        .unwrap();
+        assert_eq!(cli.log_level, LogLevel::Debug);
+        let Command::Serve(a) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(a.config, Some(PathBuf::from("p.yml")));
+        assert_eq!(a.listen, ":9091");
+        assert_eq!(a.data, PathBuf::from("d"));
+        assert_eq!(a.retention, "2d".parse().unwrap());
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Cli::try_parse_from(["promterm", "serve", "--retention", "2days"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("2days"), "{err}");
+        let err = Cli::try_parse_from(["promterm", "--log.level", "loud", "serve"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("loud"), "{err}");
+        assert!(Cli::try_parse_from(["promterm", "check", "config"]).is_err());
+    }
+}

@@ -1,0 +1,386 @@
+//! prometheus.yml-compatible configuration: typed sections with Prometheus's defaults, loading
+//! with errors that name the file, line, field and bad value, and validation.
+//!
+//! Uses `model` for name rules. Key names and defaults follow Prometheus's config/config.go;
+//! unknown keys are errors (as in Prometheus). Sections promterm does not act on yet (`storage`,
+//! `tracing`, `runtime`, `remote_read`, `otlp`, `query_log_file`) are accepted and reported by
+//! [`Config::warnings`] so a Prometheus config loads unchanged.
+
+mod duration;
+pub(crate) mod http;
+mod load;
+mod relabel;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use duration::{Duration, DurationError};
+pub use http::{Authorization, BasicAuth, HttpClientRef, Secret, TlsConfig, TlsVersion};
+pub use load::{ConfigError, Summary};
+pub use relabel::{Action, Regex, RelabelConfig};
+
+use http::with_http_client_config;
+
+/// Default scrape interval (Prometheus: 1m).
+pub const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(60);
+/// Default scrape timeout (Prometheus: 10s).
+pub const DEFAULT_SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default rule evaluation interval (Prometheus: 1m).
+pub const DEFAULT_EVALUATION_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A whole prometheus.yml, after defaults are applied and validation has passed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub global: GlobalConfig,
+    #[serde(default)]
+    pub rule_files: Vec<String>,
+    #[serde(default)]
+    pub scrape_config_files: Vec<String>,
+    #[serde(default)]
+    pub scrape_configs: Vec<Option<ScrapeConfig>>,
+    #[serde(default)]
+    pub alerting: AlertingConfig,
+    #[serde(default)]
+    pub remote_write: Vec<Option<RemoteWriteConfig>>,
+    /// Accepted for compatibility; not acted on yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_read: Option<serde_yaml::Value>,
+    /// Accepted for compatibility; not acted on yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<serde_yaml::Value>,
+    /// Accepted for compatibility; not acted on yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<serde_yaml::Value>,
+    /// Accepted for compatibility; not acted on yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<serde_yaml::Value>,
+    /// Accepted for compatibility; not acted on yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp: Option<serde_yaml::Value>,
+}
+
+/// The `global` section: defaults for every job and rule group.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalConfig {
+    #[serde(default)]
+    pub scrape_interval: Duration,
+    #[serde(default)]
+    pub scrape_timeout: Duration,
+    #[serde(default)]
+    pub evaluation_interval: Duration,
+    #[serde(default)]
+    pub rule_query_offset: Duration,
+    #[serde(default)]
+    pub external_labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub query_log_file: Option<String>,
+    #[serde(default)]
+    pub scrape_failure_log_file: Option<String>,
+    #[serde(default)]
+    pub sample_limit: u64,
+    #[serde(default)]
+    pub label_limit: u64,
+    #[serde(default)]
+    pub label_name_length_limit: u64,
+    #[serde(default)]
+    pub label_value_length_limit: u64,
+    #[serde(default)]
+    pub target_limit: u64,
+    #[serde(default)]
+    pub keep_dropped_targets: u64,
+    #[serde(default)]
+    pub metric_name_validation_scheme: Option<ValidationScheme>,
+}
+
+/// `metric_name_validation_scheme`: `legacy` (the default here) or `utf8`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValidationScheme {
+    Legacy,
+    Utf8,
+}
+
+impl From<Option<ValidationScheme>> for crate::model::NameValidation {
+    fn from(s: Option<ValidationScheme>) -> Self {
+        match s {
+            Some(ValidationScheme::Utf8) => crate::model::NameValidation::Utf8,
+            _ => crate::model::NameValidation::Legacy,
+        }
+    }
+}
+
+/// `scheme:` for scrapes and Alertmanager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    #[default]
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// The exposition formats a scrape may ask for (`scrape_protocols`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ScrapeProtocol {
+    PrometheusProto,
+    #[serde(rename = "OpenMetricsText0.0.1")]
+    OpenMetricsText001,
+    #[serde(rename = "OpenMetricsText1.0.0")]
+    OpenMetricsText100,
+    #[serde(rename = "PrometheusText0.0.4")]
+    PrometheusText004,
+    #[serde(rename = "PrometheusText1.0.0")]
+    PrometheusText100,
+}
+
+with_http_client_config! {
+    /// One `scrape_configs` entry.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ScrapeConfig {
+        pub job_name: String,
+        #[serde(default)]
+        pub scrape_interval: Duration,
+        #[serde(default)]
+        pub scrape_timeout: Duration,
+        #[serde(default)]
+        pub scrape_protocols: Vec<ScrapeProtocol>,
+        #[serde(default)]
+        pub fallback_scrape_protocol: Option<ScrapeProtocol>,
+        #[serde(default = "default_metrics_path")]
+        pub metrics_path: String,
+        #[serde(default)]
+        pub scheme: Scheme,
+        #[serde(default)]
+        pub params: BTreeMap<String, Vec<String>>,
+        #[serde(default)]
+        pub honor_labels: bool,
+        #[serde(default = "http::default_true")]
+        pub honor_timestamps: bool,
+        #[serde(default)]
+        pub track_timestamps_staleness: bool,
+        #[serde(default = "http::default_true")]
+        pub enable_compression: bool,
+        #[serde(default)]
+        pub static_configs: Vec<StaticConfig>,
+        #[serde(default)]
+        pub file_sd_configs: Vec<FileSdConfig>,
+        #[serde(default)]
+        pub relabel_configs: Vec<RelabelConfig>,
+        #[serde(default)]
+        pub metric_relabel_configs: Vec<RelabelConfig>,
+        #[serde(default)]
+        pub sample_limit: Option<u64>,
+        #[serde(default)]
+        pub label_limit: Option<u64>,
+        #[serde(default)]
+        pub label_name_length_limit: Option<u64>,
+        #[serde(default)]
+        pub label_value_length_limit: Option<u64>,
+        #[serde(default)]
+        pub target_limit: Option<u64>,
+        #[serde(default)]
+        pub keep_dropped_targets: Option<u64>,
+        #[serde(default)]
+        pub metric_name_validation_scheme: Option<ValidationScheme>,
+    }
+}
+
+fn default_metrics_path() -> String {
+    "/metrics".to_string()
+}
+
+/// A `static_configs` entry: a target group.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticConfig {
+    #[serde(default)]
+    pub targets: Vec<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A `file_sd_configs` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSdConfig {
+    #[serde(default)]
+    pub files: Vec<String>,
+    #[serde(default = "default_file_sd_refresh")]
+    pub refresh_interval: Duration,
+}
+
+fn default_file_sd_refresh() -> Duration {
+    Duration::from_secs(300)
+}
+
+/// The `alerting` section.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertingConfig {
+    #[serde(default)]
+    pub alert_relabel_configs: Vec<RelabelConfig>,
+    #[serde(default)]
+    pub alertmanagers: Vec<AlertmanagerConfig>,
+}
+
+/// Alertmanager API version; only v2 exists in Prometheus 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertmanagerApiVersion {
+    #[default]
+    V2,
+}
+
+with_http_client_config! {
+    /// One `alerting.alertmanagers` entry.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct AlertmanagerConfig {
+        #[serde(default)]
+        pub scheme: Scheme,
+        #[serde(default = "default_path_prefix")]
+        pub path_prefix: String,
+        #[serde(default = "default_alertmanager_timeout")]
+        pub timeout: Duration,
+        #[serde(default)]
+        pub api_version: AlertmanagerApiVersion,
+        #[serde(default)]
+        pub static_configs: Vec<StaticConfig>,
+        #[serde(default)]
+        pub file_sd_configs: Vec<FileSdConfig>,
+        #[serde(default)]
+        pub relabel_configs: Vec<RelabelConfig>,
+        #[serde(default)]
+        pub alert_relabel_configs: Vec<RelabelConfig>,
+    }
+}
+
+fn default_path_prefix() -> String {
+    "/".to_string()
+}
+
+fn default_alertmanager_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// Which remote-write protocol message to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ProtobufMessage {
+    #[default]
+    #[serde(rename = "prometheus.WriteRequest")]
+    V1,
+    #[serde(rename = "io.prometheus.write.v2.Request")]
+    V2,
+}
+
+with_http_client_config! {
+    /// One `remote_write` entry.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct RemoteWriteConfig {
+        #[serde(default)]
+        pub url: String,
+        #[serde(default)]
+        pub name: Option<String>,
+        #[serde(default = "default_remote_timeout")]
+        pub remote_timeout: Duration,
+        #[serde(default)]
+        pub headers: BTreeMap<String, String>,
+        #[serde(default)]
+        pub write_relabel_configs: Vec<RelabelConfig>,
+        #[serde(default)]
+        pub send_exemplars: bool,
+        #[serde(default)]
+        pub send_native_histograms: bool,
+        #[serde(default)]
+        pub round_robin_dns: bool,
+        #[serde(default)]
+        pub protobuf_message: ProtobufMessage,
+        #[serde(default)]
+        pub queue_config: QueueConfig,
+        #[serde(default)]
+        pub metadata_config: MetadataConfig,
+    }
+}
+
+fn default_remote_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+/// `remote_write[].queue_config`, with Prometheus's defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueConfig {
+    pub capacity: u64,
+    pub max_shards: u64,
+    pub min_shards: u64,
+    pub max_samples_per_send: u64,
+    pub batch_send_deadline: Duration,
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    pub retry_on_http_429: bool,
+    pub sample_age_limit: Duration,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            capacity: 10_000,
+            max_shards: 50,
+            min_shards: 1,
+            max_samples_per_send: 2_000,
+            batch_send_deadline: Duration::from_secs(5),
+            min_backoff: Duration::from_millis(30),
+            max_backoff: Duration::from_secs(5),
+            retry_on_http_429: true,
+            sample_age_limit: Duration::ZERO,
+        }
+    }
+}
+
+/// `remote_write[].metadata_config`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetadataConfig {
+    pub send: bool,
+    pub send_interval: Duration,
+    pub max_samples_per_send: u64,
+}
+
+impl Default for MetadataConfig {
+    fn default() -> Self {
+        MetadataConfig {
+            send: true,
+            send_interval: Duration::from_secs(60),
+            max_samples_per_send: 500,
+        }
+    }
+}
+
+impl Config {
+    /// The scrape jobs (null entries are rejected by validation, so none are skipped here).
+    pub fn jobs(&self) -> impl Iterator<Item = &ScrapeConfig> {
+        self.scrape_configs.iter().flatten()
+    }
+
+    /// The remote-write destinations.
+    pub fn remote_writes(&self) -> impl Iterator<Item = &RemoteWriteConfig> {
+        self.remote_write.iter().flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,289 @@
+//! Table tests over testdata/config: every good file loads, every bad file fails with the line
+//! and message that testdata/config/bad-files.tsv names.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/config")
+}
+
+struct BadCase {
+    file: String,
+    line: Option<usize>,
+    message: String,
+}
+
+fn bad_cases() -> Vec<BadCase> {
+    let table = std::fs::read_to_string(testdata().join("bad-files.tsv")).unwrap();
+    table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            assert_eq!(cols.len(), 4, "bad-files.tsv row needs 4 columns: {l:?}");
+            assert!(matches!(cols[2], "upstream" | "promterm"), "{l:?}");
+            BadCase {
+                file: cols[0].to_string(),
+                line: (cols[1] != "-").then(|| cols[1].parse().unwrap()),
+                message: cols[3].to_string(),
+            }
+        })
+        .collect()
+}
+
+fn files_ending(suffix: &str) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(testdata())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(suffix))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn every_bad_file_fails_with_its_message_and_line() {
+    let cases = bad_cases();
+    assert!(
+        cases.len() >= 25,
+        "want at least 25 kinds of mistake, have {}",
+        cases.len()
+    );
+    let listed: Vec<&str> = cases.iter().map(|c| c.file.as_str()).collect();
+    for f in files_ending(".bad.yml") {
+        assert!(listed.contains(&f.as_str()), "{f} is not in bad-files.tsv");
+    }
+    for c in &cases {
+        let path = testdata().join(&c.file);
+        let err = match Config::load(&path) {
+            Ok(_) => panic!("{} loaded but should fail with {:?}", c.file, c.message),
+            Err(e) => e,
+        };
+        let shown = err.to_string();
+        assert!(
+            shown.contains(&c.message),
+            "{}: got {shown:?}, want {:?}",
+            c.file,
+            c.message
+        );
+        assert!(
+            shown.contains(&c.file),
+            "{}: error must name the file: {shown:?}",
+            c.file
+        );
+        assert_eq!(err.line, c.line, "{}: wrong line in {shown:?}", c.file);
+    }
+}
+
+#[test]
+fn every_good_file_loads() {
+    let good = files_ending(".good.yml");
+    assert!(good.len() >= 3, "{good:?}");
+    for f in good {
+        Config::load(&testdata().join(&f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    }
+}
+
+#[test]
+fn prometheus_defaults_apply() {
+    let cfg = Config::load(&testdata().join("minimal.good.yml")).unwrap();
+    assert_eq!(cfg.global.scrape_interval, Duration::from_secs(60));
+    assert_eq!(cfg.global.scrape_timeout, Duration::from_secs(10));
+    assert_eq!(cfg.global.evaluation_interval, Duration::from_secs(60));
+    let job = cfg.jobs().next().unwrap();
+    assert_eq!(job.scrape_interval, Duration::from_secs(60));
+    assert_eq!(job.scrape_timeout, Duration::from_secs(10));
+    assert_eq!(job.metrics_path, "/metrics");
+    assert_eq!(job.scheme, Scheme::Http);
+    assert!(job.honor_timestamps);
+    assert!(!job.honor_labels);
+    assert!(job.enable_compression);
+    assert!(job.follow_redirects);
+    assert_eq!(job.sample_limit, Some(0));
+}
+
+#[test]
+fn job_timeout_defaults_to_the_smaller_of_global_timeout_and_interval() {
+    let cfg = Config::parse(
+        "scrape_configs:\n  - job_name: fast\n    scrape_interval: 5s\n",
+        Path::new("t.yml"),
+    )
+    .unwrap();
+    let job = cfg.jobs().next().unwrap();
+    assert_eq!(job.scrape_timeout, Duration::from_secs(5));
+    let cfg = Config::parse("global:\n  scrape_interval: 5s\n", Path::new("t.yml")).unwrap();
+    assert_eq!(cfg.global.scrape_timeout, Duration::from_secs(5));
+}
+
+#[test]
+fn full_config_keeps_every_value() {
+    let cfg = Config::load(&testdata().join("full.good.yml")).unwrap();
+    assert_eq!(cfg.global.scrape_interval, Duration::from_secs(15));
+    assert_eq!(
+        cfg.global
+            .external_labels
+            .get("replica")
+            .map(String::as_str),
+        Some("1")
+    );
+    let names: Vec<&str> = cfg.jobs().map(|j| j.job_name.as_str()).collect();
+    assert_eq!(names, ["prometheus", "node", "included-job"]);
+
+    let prom = cfg.jobs().next().unwrap();
+    assert_eq!(prom.scheme, Scheme::Https);
+    assert_eq!(prom.metrics_path, "/custom/metrics");
+    assert_eq!(prom.params["module"], ["http_2xx"]);
+    assert_eq!(prom.scrape_timeout, Duration::from_secs(10));
+    assert_eq!(prom.sample_limit, Some(5000));
+    assert!(!prom.enable_compression && !prom.honor_timestamps && prom.honor_labels);
+    assert_eq!(prom.tls_config.min_version, Some(TlsVersion::TLS12));
+    let auth = prom.basic_auth.as_ref().unwrap();
+    assert_eq!(auth.password.as_ref().unwrap().expose(), "s3cret");
+    assert!(
+        !format!("{prom:?}").contains("s3cret"),
+        "secrets must not appear in Debug output"
+    );
+
+    let node = cfg.jobs().nth(1).unwrap();
+    assert_eq!(
+        node.scrape_timeout,
+        Duration::from_secs(5),
+        "inherits the global timeout"
+    );
+    assert_eq!(node.authorization.as_ref().unwrap().scheme(), "Bearer");
+    let actions: Vec<Action> = node.relabel_configs.iter().map(|r| r.action).collect();
+    use Action::*;
+    assert_eq!(
+        actions,
+        [Replace, LabelMap, HashMod, Keep, LabelDrop, Lowercase, KeepEqual]
+    );
+    assert_eq!(node.relabel_configs[2].modulus, 4);
+    let sd = &node.file_sd_configs[0];
+    assert!(
+        sd.files[0].ends_with("testdata/config/targets/*.json"),
+        "{:?}",
+        sd.files
+    );
+    assert_eq!(sd.refresh_interval, Duration::from_secs(60));
+
+    let am = &cfg.alerting.alertmanagers[0];
+    assert_eq!(am.path_prefix, "/am");
+    assert_eq!(am.timeout, Duration::from_secs(5));
+    assert_eq!(cfg.alerting.alert_relabel_configs[0].action, LabelDrop);
+
+    let rw = cfg.remote_writes().next().unwrap();
+    assert_eq!(rw.name.as_deref(), Some("mimir"));
+    assert_eq!(rw.headers["X-Scope-OrgID"], "tenant-1");
+    assert_eq!(rw.queue_config.capacity, 20_000);
+    assert_eq!(rw.queue_config.min_backoff, Duration::from_millis(50));
+    assert!(
+        rw.queue_config.retry_on_http_429,
+        "unset queue fields keep their defaults"
+    );
+    assert_eq!(rw.metadata_config, MetadataConfig::default());
+
+    let rules = cfg.rule_file_paths();
+    assert_eq!(rules.len(), 1, "{rules:?}");
+    assert!(rules[0].ends_with("rules/example.rules.yml"));
+    assert_eq!(cfg.warnings().len(), 1, "{:?}", cfg.warnings());
+}
+
+#[test]
+fn summary_counts() {
+    let cfg = Config::load(&testdata().join("full.good.yml")).unwrap();
+    let s = cfg.summary();
+    assert_eq!((s.jobs, s.static_targets, s.file_sd_configs), (3, 3, 1));
+    assert_eq!((s.rule_files, s.alertmanagers, s.remote_writes), (1, 1, 1));
+    assert_eq!(
+        s.to_string(),
+        "3 jobs, 3 static targets (+1 file_sd), 1 rule file, 1 alertmanager, 1 remote write"
+    );
+}
+
+#[test]
+fn embedded_default_monitors_itself_and_the_host() {
+    let cfg = Config::embedded_default("127.0.0.1:9090");
+    let targets: Vec<(&str, &str)> = cfg
+        .jobs()
+        .flat_map(|j| {
+            j.static_configs.iter().flat_map(move |s| {
+                s.targets
+                    .iter()
+                    .map(move |t| (j.job_name.as_str(), t.as_str()))
+            })
+        })
+        .collect();
+    assert_eq!(
+        targets,
+        [("promterm", "127.0.0.1:9090"), ("node", "localhost:9100")]
+    );
+    // An IPv6 listen address must still give a valid config.
+    let v6 = Config::embedded_default("[::1]:9090");
+    assert_eq!(v6.jobs().count(), 2);
+}
+
+#[test]
+fn included_scrape_config_file_errors_name_that_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("extra.yml"),
+        "scrape_configs:\n  - job_name: a\n    bogus: 1\n",
+    )
+    .unwrap();
+    let main = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &main,
+        "scrape_config_files: ['extra.yml']\nscrape_configs:\n  - job_name: b\n",
+    )
+    .unwrap();
+    let err = Config::load(&main).unwrap_err();
+    assert!(err.file.ends_with("extra.yml"), "{err}");
+    assert_eq!(err.line, Some(3), "{err}");
+
+    std::fs::write(
+        dir.path().join("extra.yml"),
+        "scrape_configs:\n  - job_name: b\n",
+    )
+    .unwrap();
+    let err = Config::load(&main).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("found multiple scrape configs with job name \"b\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_file_is_a_clear_error() {
+    let err = Config::load(Path::new("/nonexistent/prometheus.yml")).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("/nonexistent/prometheus.yml: cannot read config file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn credential_files_resolve_against_the_config_directory() {
+    let cfg = Config::parse(
+        "scrape_configs:\n  - job_name: a\n    bearer_token_file: secrets/token\n    tls_config:\n      ca_file: /etc/ca.pem\n",
+        Path::new("/etc/promterm/prometheus.yml"),
+    )
+    .unwrap();
+    let job = cfg.jobs().next().unwrap();
+    assert_eq!(
+        job.bearer_token_file.as_deref(),
+        Some("/etc/promterm/secrets/token")
+    );
+    assert_eq!(job.tls_config.ca_file.as_deref(), Some("/etc/ca.pem"));
+}
+
+#[test]
+fn utf8_validation_scheme_allows_dotted_label_names() {
+    let yaml = "global:\n  metric_name_validation_scheme: utf8\nscrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['x:1']\n        labels: {service.name: api}\n";
+    Config::parse(yaml, Path::new("t.yml")).unwrap();
+    let legacy = yaml.replace("utf8", "legacy");
+    assert!(Config::parse(&legacy, Path::new("t.yml")).is_err());
+}

@@ -1,0 +1,14 @@
+//! promterm: a terminal-first monitoring workbench compatible with Prometheus.
+//!
+//! Layout (see DESIGN.md): a module may use only modules listed above it.
+//! - `model`: names, labels, samples (std only)
+//! - `config`: prometheus.yml parsing, defaults and validation
+//! - `api`: the HTTP router (axum)
+//! - `cli`: clap definitions and one handler per subcommand
+//! - `server`: wiring for `promterm serve`
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod model;
+pub mod server;

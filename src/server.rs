@@ -1,0 +1,194 @@
+//! Wiring for `promterm serve`: load the config, open (and lock) the data directory, start the
+//! HTTP server, mark ready, and shut down cleanly when the cancellation token fires.
+//!
+//! Every long-lived task takes the shared `CancellationToken`; `shutdown_on_signals` cancels it
+//! on Ctrl-C or SIGTERM. Uses `config` and `api`; anyhow for errors (DESIGN.md conventions).
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::api::{self, ApiState};
+use crate::config::{Config, Duration};
+
+/// Default listen address, as in Prometheus but on loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9090";
+/// Default data directory.
+pub const DEFAULT_DATA_DIR: &str = "./promterm-data";
+/// Default retention (Prometheus: 15d).
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(15 * 24 * 3600);
+
+/// Everything `promterm serve` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub config_file: Option<PathBuf>,
+    pub data_dir: PathBuf,
+    pub listen: String,
+    pub headless: bool,
+    pub retention: Duration,
+}
+
+/// The running server's parts.
+pub struct Server {
+    opts: ServeOptions,
+}
+
+impl Server {
+    pub fn new(opts: ServeOptions) -> Self {
+        Server { opts }
+    }
+
+    /// Runs until `shutdown` is cancelled, then stops accepting requests and returns.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let opts = self.opts;
+        // Read the config before taking the port, so a bad file fails fast.
+        let file_config = match &opts.config_file {
+            Some(path) => {
+                let cfg = Config::load(path)?;
+                info!(file = %path.display(), "loaded config");
+                Some(cfg)
+            }
+            None => None,
+        };
+        let _lock = DataDir::open(&opts.data_dir)?;
+        let listen = normalize_listen(&opts.listen);
+        let listener = TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("cannot listen on {:?}", opts.listen))?;
+        let addr = listener.local_addr().context("reading the bound address")?;
+        let config = file_config.unwrap_or_else(|| {
+            info!("no --config given: monitoring promterm itself and a node exporter on localhost:9100");
+            Config::embedded_default(&addr.to_string())
+        });
+        for w in config.warnings() {
+            warn!("{w}");
+        }
+        let s = config.summary();
+        info!(
+            jobs = s.jobs,
+            static_targets = s.static_targets,
+            rule_files = s.rule_files,
+            "config ready"
+        );
+
+        let retention = if opts.retention.is_zero() {
+            DEFAULT_RETENTION
+        } else {
+            opts.retention
+        };
+        info!(data = %opts.data_dir.display(), %retention, "data directory open");
+        if !opts.headless {
+            info!("the terminal UI is not built yet; running headless");
+        }
+
+        let state = ApiState::new();
+        let app = api::router(state.clone());
+        info!("listening on http://{addr}");
+        state.set_ready(true);
+        let token = shutdown.clone();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { token.cancelled().await })
+            .await
+            .context("HTTP server failed")?;
+        state.set_ready(false);
+        info!("shut down cleanly");
+        Ok(())
+    }
+}
+
+/// Prometheus accepts `:9090` for "all interfaces"; so do we.
+fn normalize_listen(listen: &str) -> String {
+    if listen.starts_with(':') {
+        format!("0.0.0.0{listen}")
+    } else {
+        listen.to_string()
+    }
+}
+
+/// The data directory, held with an exclusive lock on `<data>/lock` for the life of the server.
+pub struct DataDir {
+    _lock: File,
+}
+
+impl DataDir {
+    pub fn open(dir: &Path) -> anyhow::Result<DataDir> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create data directory {:?}", dir.display()))?;
+        let lock_path = dir.join("lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("cannot open lock file {:?}", lock_path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(DataDir { _lock: file }),
+            Err(std::fs::TryLockError::WouldBlock) => bail!(
+                "data directory {:?} is in use by another promterm process (lock held on {:?})",
+                dir.display(),
+                lock_path.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("cannot lock {:?}", lock_path.display()))
+            }
+        }
+    }
+}
+
+/// Cancels `token` on Ctrl-C or SIGTERM.
+pub async fn shutdown_on_signals(token: CancellationToken) {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            warn!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => info!("received Ctrl-C, shutting down"),
+        _ = term => info!("received SIGTERM, shutting down"),
+        _ = token.cancelled() => {}
+    }
+    token.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_shorthand_means_all_interfaces() {
+        assert_eq!(normalize_listen(":9090"), "0.0.0.0:9090");
+        assert_eq!(normalize_listen("127.0.0.1:9090"), "127.0.0.1:9090");
+    }
+
+    #[test]
+    fn data_dir_is_exclusive() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = DataDir::open(dir.path()).unwrap();
+        let err = DataDir::open(dir.path())
+            .err()
+            .expect("second open must fail")
+            .to_string();
+        assert!(err.contains("in use by another promterm process"), "{err}");
+        drop(first);
+        DataDir::open(dir.path()).expect("lock is released on drop");
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests: the real `promterm` binary, on loopback, against real peers where a
+//! feature has one (promtool from Debian's `prometheus` package).
+
+mod check;
+mod common;
+mod serve;
