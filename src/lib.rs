@@ -3,6 +3,9 @@
 //! Layout (see DESIGN.md): a module may use only modules listed above it.
 //! - `model`: names, labels, samples (std only)
 //! - `config`: prometheus.yml parsing, defaults and validation
+//! - `storage`: the Appender and Querier seams
+//! - `tsdb`: head, WAL, XOR chunks, SQLite persistence, retention
+//! - `remote`: remote-write receive (snappy + protobuf)
 //! - `api`: the HTTP router (axum)
 //! - `cli`: clap definitions and one handler per subcommand
 //! - `server`: wiring for `promterm serve`
@@ -12,3 +15,5 @@ pub mod cli;
 pub mod config;
 pub mod model;
 pub mod server;
+pub mod storage;
+pub mod tsdb;

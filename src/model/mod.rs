@@ -1,7 +1,14 @@
-//! Core data model shared by every other module: for now the rules for metric and label names.
+//! Core data model shared by every other module: metric and label names, label sets, matchers,
+//! samples and the stale marker.
 //!
-//! Uses std only. Later issues add Labels, Matcher, Sample and the stale-marker NaN here.
+//! Uses std, `regex` (for matchers) and `thiserror` only.
 
+mod labels;
+mod matcher;
 mod names;
+mod sample;
 
+pub use labels::{hash_pairs, Label, Labels, METRIC_NAME};
+pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use names::{is_valid_label_name, is_valid_metric_name, NameValidation};
+pub use sample::{is_stale_nan, now_ms, stale_nan, Sample, Timestamp, STALE_NAN_BITS};

@@ -1,0 +1,200 @@
+//! Label sets: sorted by name, cheap to clone (one `Arc`), hashed consistently whether the pairs
+//! are owned or borrowed from a request being decoded.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::Hasher;
+use std::sync::Arc;
+
+/// The label holding the metric name.
+pub const METRIC_NAME: &str = "__name__";
+
+/// One name/value pair. The strings are shared (`Arc<str>`) so a symbol table can intern them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label {
+    pub name: Arc<str>,
+    pub value: Arc<str>,
+}
+
+/// A set of labels sorted by name, with unique names and no empty values.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct Labels(Arc<[Label]>);
+
+impl Labels {
+    /// Builds a label set from pairs in any order. Empty values are dropped (an empty value
+    /// means "no such label" in Prometheus); on duplicate names the last one wins.
+    pub fn from_pairs<N: AsRef<str>, V: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
+        let mut v: Vec<Label> = pairs
+            .into_iter()
+            .filter(|(_, val)| !val.as_ref().is_empty())
+            .map(|(n, val)| Label {
+                name: Arc::from(n.as_ref()),
+                value: Arc::from(val.as_ref()),
+            })
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v.dedup_by(|later, earlier| {
+            if later.name == earlier.name {
+                std::mem::swap(later, earlier);
+                true
+            } else {
+                false
+            }
+        });
+        Labels(v.into())
+    }
+
+    /// Wraps labels that are already sorted by unique name with no empty values.
+    pub fn from_sorted(labels: Vec<Label>) -> Self {
+        debug_assert!(
+            labels.windows(2).all(|w| w[0].name < w[1].name),
+            "labels must be sorted and unique"
+        );
+        Labels(labels.into())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Label> {
+        self.0.iter()
+    }
+
+    /// The value of `name`, or `None`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .binary_search_by(|l| l.name.as_ref().cmp(name))
+            .ok()
+            .map(|i| self.0[i].value.as_ref())
+    }
+
+    /// The metric name, if any.
+    pub fn metric_name(&self) -> Option<&str> {
+        self.get(METRIC_NAME)
+    }
+
+    /// A hash of the pairs, equal to [`hash_pairs`] over the same pairs in the same order.
+    pub fn stable_hash(&self) -> u64 {
+        hash_pairs(self.0.iter().map(|l| (l.name.as_ref(), l.value.as_ref())))
+    }
+
+    /// Whether these labels are exactly the (sorted) `pairs`.
+    pub fn eq_pairs<'a>(&self, pairs: impl ExactSizeIterator<Item = (&'a str, &'a str)>) -> bool {
+        pairs.len() == self.0.len()
+            && self
+                .0
+                .iter()
+                .zip(pairs)
+                .all(|(l, (n, v))| l.name.as_ref() == n && l.value.as_ref() == v)
+    }
+
+    /// A copy with `name` removed.
+    pub fn without(&self, name: &str) -> Labels {
+        Labels(
+            self.0
+                .iter()
+                .filter(|l| l.name.as_ref() != name)
+                .cloned()
+                .collect(),
+        )
+    }
+}
+
+/// Hashes sorted label pairs. `0xff` separators cannot occur inside UTF-8 text, so different
+/// splits of the same bytes hash differently (as in Prometheus's `Labels.Hash`).
+pub fn hash_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    for (n, v) in pairs {
+        h.write(n.as_bytes());
+        h.write_u8(0xff);
+        h.write(v.as_bytes());
+        h.write_u8(0xff);
+    }
+    h.finish()
+}
+
+impl PartialOrd for Labels {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Label sets order pair by pair (name, then value), then by length, as in Prometheus.
+impl Ord for Labels {
+    fn cmp(&self, other: &Self) -> Ordering {
+        for (a, b) in self.0.iter().zip(other.0.iter()) {
+            let o = a.name.cmp(&b.name).then_with(|| a.value.cmp(&b.value));
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        self.0.len().cmp(&other.0.len())
+    }
+}
+
+/// `{__name__="up", job="node"}` style, as Prometheus prints label sets.
+impl fmt::Display for Labels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("{")?;
+        for (i, l) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}={:?}", l.name, l.value.as_ref())?;
+        }
+        f.write_str("}")
+    }
+}
+
+impl fmt::Debug for Labels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_deduplicated_and_empty_values_dropped() {
+        let l = Labels::from_pairs([("job", "a"), ("__name__", "up"), ("env", ""), ("job", "b")]);
+        let names: Vec<&str> = l.iter().map(|l| l.name.as_ref()).collect();
+        assert_eq!(names, ["__name__", "job"]);
+        assert_eq!(l.get("job"), Some("b"));
+        assert_eq!(l.get("env"), None);
+        assert_eq!(l.metric_name(), Some("up"));
+    }
+
+    #[test]
+    fn hash_matches_borrowed_pairs_and_separates_splits() {
+        let l = Labels::from_pairs([("a", "bc"), ("d", "e")]);
+        assert_eq!(
+            l.stable_hash(),
+            hash_pairs([("a", "bc"), ("d", "e")].into_iter())
+        );
+        assert_ne!(
+            hash_pairs([("a", "bc")].into_iter()),
+            hash_pairs([("ab", "c")].into_iter())
+        );
+        assert!(l.eq_pairs([("a", "bc"), ("d", "e")].into_iter()));
+        assert!(!l.eq_pairs([("a", "bc")].into_iter()));
+    }
+
+    #[test]
+    fn ordering_is_pairwise() {
+        let a = Labels::from_pairs([("__name__", "a"), ("z", "1")]);
+        let b = Labels::from_pairs([("__name__", "b")]);
+        let a2 = Labels::from_pairs([("__name__", "a")]);
+        assert!(a < b);
+        assert!(a2 < a);
+        assert_eq!(a.to_string(), "{__name__=\"a\", z=\"1\"}");
+    }
+}

@@ -1,0 +1,92 @@
+//! The seams between the ways data gets in or out and the store: `Appender` for ingest,
+//! `Querier` for selection and label lookups. Uses `model` only; `tsdb` implements both.
+
+use crate::model::{Labels, Matcher, Sample};
+
+/// One series of a write: sorted, validated label pairs and its samples in the order received.
+#[derive(Debug, Clone)]
+pub struct SeriesInput<'a> {
+    pub labels: Vec<(&'a str, &'a str)>,
+    pub samples: Vec<Sample>,
+}
+
+/// What happened to the samples of a write.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct AppendStats {
+    pub accepted: u64,
+    /// Older than the newest sample of their series: rejected.
+    pub out_of_order: u64,
+    /// Same timestamp as the newest sample but another value: rejected.
+    pub duplicate: u64,
+    /// Same timestamp and the same value as the newest sample: ignored, not an error.
+    pub repeated: u64,
+    pub new_series: u64,
+}
+
+impl AppendStats {
+    pub fn rejected(&self) -> u64 {
+        self.out_of_order + self.duplicate
+    }
+
+    pub fn add(&mut self, o: &AppendStats) {
+        self.accepted += o.accepted;
+        self.out_of_order += o.out_of_order;
+        self.duplicate += o.duplicate;
+        self.repeated += o.repeated;
+        self.new_series += o.new_series;
+    }
+}
+
+/// A store failure; the write or query did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("writing the WAL failed: {0}")]
+    Wal(#[from] std::io::Error),
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+/// Accepts writes. Returns once accepted samples are in the WAL (written to the OS).
+pub trait Appender: Send + Sync {
+    fn append(&self, batch: &[SeriesInput<'_>]) -> Result<AppendStats, StorageError>;
+}
+
+/// A selected series and its samples within the requested range, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub labels: Labels,
+    pub samples: Vec<Sample>,
+}
+
+/// Reads the store. Times are inclusive milliseconds.
+pub trait Querier: Send + Sync {
+    /// Series matching all matchers with samples in [mint, maxt], sorted by labels.
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Series>, StorageError>;
+    /// Label sets of series matching all matchers with data overlapping [mint, maxt], sorted.
+    fn series(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Labels>, StorageError>;
+    /// Sorted label names of the series `series` would return (all series if no matchers).
+    fn label_names(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<String>, StorageError>;
+    /// Sorted values of `name` among those series.
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<String>, StorageError>;
+}

@@ -1,0 +1,581 @@
+//! The in-memory head: every known series (with its labels and postings) and the recent chunks
+//! not yet persisted. Series are found by label hash (sharded maps) or by id; postings map each
+//! label pair to the sorted ids that carry it, for matcher selection.
+//!
+//! Each series owns an open XOR chunk, cut at 120 samples or at a 2h boundary, plus sealed
+//! chunks waiting for the next flush. Strings are interned so repeated names and values share
+//! one allocation.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use super::chunkenc::{XorEncoder, SAMPLES_PER_CHUNK};
+use crate::model::{hash_pairs, Label, Labels, MatchOp, Matcher};
+
+/// Chunks never span a multiple of this (2h, as Prometheus's head chunk range).
+pub const CHUNK_RANGE_MS: i64 = 2 * 3600 * 1000;
+const SHARDS: usize = 64;
+
+/// The end (exclusive) of the 2h range holding `t`.
+pub fn range_end(t: i64) -> i64 {
+    (t.div_euclid(CHUNK_RANGE_MS) + 1) * CHUNK_RANGE_MS
+}
+
+/// A finished chunk waiting to be persisted.
+#[derive(Debug, Clone)]
+pub struct SealedChunk {
+    pub min_t: i64,
+    pub max_t: i64,
+    pub data: Arc<[u8]>,
+}
+
+/// Mutable per-series data.
+#[derive(Debug)]
+pub struct SeriesData {
+    pub open: Option<XorEncoder>,
+    pub open_min_t: i64,
+    /// Whether the open chunk changed since it was last persisted.
+    pub open_dirty: bool,
+    pub sealed: Vec<SealedChunk>,
+    /// Newest sample time and value bits (including persisted data), `i64::MIN` if none.
+    pub last_t: i64,
+    pub last_v_bits: u64,
+    /// Oldest sample time anywhere (head or persisted), `i64::MAX` if none.
+    pub min_t: i64,
+    /// Time range of persisted chunks, for skipping the database on queries.
+    pub persisted_min_t: i64,
+    pub persisted_max_t: i64,
+}
+
+impl Default for SeriesData {
+    fn default() -> Self {
+        SeriesData {
+            open: None,
+            open_min_t: 0,
+            open_dirty: false,
+            sealed: Vec::new(),
+            last_t: i64::MIN,
+            last_v_bits: 0,
+            min_t: i64::MAX,
+            persisted_min_t: i64::MAX,
+            persisted_max_t: i64::MIN,
+        }
+    }
+}
+
+impl SeriesData {
+    /// Appends a sample that the caller has already checked is newer than `last_t`.
+    pub fn append(&mut self, t: i64, v: f64) {
+        let cut = match &self.open {
+            None => true,
+            Some(c) => c.num_samples() >= SAMPLES_PER_CHUNK || t >= range_end(self.open_min_t),
+        };
+        if cut {
+            self.seal();
+            self.open = Some(XorEncoder::new());
+            self.open_min_t = t;
+        }
+        if let Some(c) = &mut self.open {
+            c.append(t, v);
+        }
+        self.open_dirty = true;
+        self.last_t = t;
+        self.last_v_bits = v.to_bits();
+        self.min_t = self.min_t.min(t);
+    }
+
+    /// Moves the open chunk (if any) to the sealed list.
+    pub fn seal(&mut self) {
+        if let Some(c) = self.open.take() {
+            if c.num_samples() > 0 {
+                let max_t = c.last_t();
+                self.sealed.push(SealedChunk {
+                    min_t: self.open_min_t,
+                    max_t,
+                    data: c.into_bytes().into(),
+                });
+            }
+        }
+        self.open_dirty = false;
+    }
+
+    /// Head chunks overlapping [mint, maxt], oldest first, as (min_t, max_t, bytes).
+    pub fn chunks_in(&self, mint: i64, maxt: i64) -> Vec<(i64, i64, Arc<[u8]>)> {
+        let mut out: Vec<(i64, i64, Arc<[u8]>)> = self
+            .sealed
+            .iter()
+            .filter(|c| c.max_t >= mint && c.min_t <= maxt)
+            .map(|c| (c.min_t, c.max_t, c.data.clone()))
+            .collect();
+        if let Some(c) = &self.open {
+            if c.num_samples() > 0 && c.last_t() >= mint && self.open_min_t <= maxt {
+                out.push((self.open_min_t, c.last_t(), Arc::from(c.bytes())));
+            }
+        }
+        out
+    }
+
+    /// Heap bytes held by chunks.
+    pub fn heap_bytes(&self) -> usize {
+        self.open.as_ref().map_or(0, XorEncoder::heap_bytes)
+            + self.sealed.iter().map(|c| c.data.len()).sum::<usize>()
+            + self.sealed.capacity() * std::mem::size_of::<SealedChunk>()
+    }
+}
+
+/// One series in the head.
+#[derive(Debug)]
+pub struct MemSeries {
+    pub id: u64,
+    pub labels: Labels,
+    pub data: Mutex<SeriesData>,
+    /// Its series record is in the WAL (or it was loaded from the database or WAL).
+    pub logged: AtomicBool,
+    /// Its row is in the database.
+    pub persisted: AtomicBool,
+}
+
+#[derive(Default)]
+struct Index {
+    postings: HashMap<Arc<str>, HashMap<Arc<str>, Vec<u64>>>,
+    all: Vec<u64>,
+    symbols: HashSet<Arc<str>>,
+}
+
+fn insert_sorted(v: &mut Vec<u64>, id: u64) {
+    match v.last() {
+        Some(&last) if last >= id => {
+            if let Err(pos) = v.binary_search(&id) {
+                v.insert(pos, id);
+            }
+        }
+        _ => v.push(id),
+    }
+}
+
+impl Index {
+    fn intern(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.symbols.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.symbols.insert(a.clone());
+        a
+    }
+
+    fn add(&mut self, id: u64, labels: &Labels) {
+        insert_sorted(&mut self.all, id);
+        for l in labels.iter() {
+            let values = self.postings.entry(l.name.clone()).or_default();
+            insert_sorted(values.entry(l.value.clone()).or_default(), id);
+        }
+    }
+
+    fn remove(&mut self, ids: &HashSet<u64>, labels: &[Labels]) {
+        self.all.retain(|i| !ids.contains(i));
+        for ls in labels {
+            for l in ls.iter() {
+                let mut drop_name = false;
+                if let Some(values) = self.postings.get_mut(&l.name) {
+                    if let Some(p) = values.get_mut(&l.value) {
+                        p.retain(|i| !ids.contains(i));
+                        if p.is_empty() {
+                            values.remove(&l.value);
+                        }
+                    }
+                    drop_name = values.is_empty();
+                }
+                if drop_name {
+                    self.postings.remove(&l.name);
+                }
+            }
+        }
+    }
+}
+
+/// All series and their recent data.
+pub struct Head {
+    shards: Vec<RwLock<HashMap<u64, Vec<Arc<MemSeries>>>>>,
+    by_id: RwLock<HashMap<u64, Arc<MemSeries>>>,
+    index: RwLock<Index>,
+    next_id: AtomicU64,
+}
+
+impl Default for Head {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Head {
+    pub fn new() -> Self {
+        Head {
+            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            by_id: RwLock::new(HashMap::new()),
+            index: RwLock::new(Index::default()),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    pub fn num_series(&self) -> usize {
+        self.by_id.read().len()
+    }
+
+    fn shard(&self, hash: u64) -> &RwLock<HashMap<u64, Vec<Arc<MemSeries>>>> {
+        &self.shards[(hash as usize) % SHARDS]
+    }
+
+    /// Finds the series with these sorted pairs, creating it if new; the bool says "created".
+    pub fn get_or_create(&self, pairs: &[(&str, &str)]) -> (Arc<MemSeries>, bool) {
+        let hash = hash_pairs(pairs.iter().copied());
+        if let Some(s) = self.find(hash, pairs) {
+            return (s, false);
+        }
+        let labels = {
+            let mut idx = self.index.write();
+            let v: Vec<Label> = pairs
+                .iter()
+                .map(|(n, v)| Label {
+                    name: idx.intern(n),
+                    value: idx.intern(v),
+                })
+                .collect();
+            Labels::from_sorted(v)
+        };
+        let mut shard = self.shard(hash).write();
+        // Another writer may have created it meanwhile.
+        if let Some(s) = shard
+            .get(&hash)
+            .and_then(|c| c.iter().find(|s| s.labels.eq_pairs(pairs.iter().copied())))
+        {
+            return (s.clone(), false);
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let s = Arc::new(MemSeries {
+            id,
+            labels,
+            data: Mutex::new(SeriesData::default()),
+            logged: AtomicBool::new(false),
+            persisted: AtomicBool::new(false),
+        });
+        shard.entry(hash).or_default().push(s.clone());
+        drop(shard);
+        self.by_id.write().insert(id, s.clone());
+        self.index.write().add(id, &s.labels);
+        (s, true)
+    }
+
+    fn find(&self, hash: u64, pairs: &[(&str, &str)]) -> Option<Arc<MemSeries>> {
+        self.shard(hash)
+            .read()
+            .get(&hash)?
+            .iter()
+            .find(|s| s.labels.eq_pairs(pairs.iter().copied()))
+            .cloned()
+    }
+
+    /// Adds a series with a known id (loading from the database or WAL). Returns the series
+    /// already holding those labels if there is one.
+    pub fn insert_with_id(&self, id: u64, labels: Labels) -> Arc<MemSeries> {
+        let hash = labels.stable_hash();
+        let pairs: Vec<(&str, &str)> = labels
+            .iter()
+            .map(|l| (l.name.as_ref(), l.value.as_ref()))
+            .collect();
+        if let Some(s) = self.find(hash, &pairs) {
+            return s;
+        }
+        if let Some(s) = self.by_id.read().get(&id) {
+            return s.clone();
+        }
+        let labels = {
+            let mut idx = self.index.write();
+            Labels::from_sorted(
+                labels
+                    .iter()
+                    .map(|l| Label {
+                        name: idx.intern(&l.name),
+                        value: idx.intern(&l.value),
+                    })
+                    .collect(),
+            )
+        };
+        let s = Arc::new(MemSeries {
+            id,
+            labels,
+            data: Mutex::new(SeriesData::default()),
+            logged: AtomicBool::new(true),
+            persisted: AtomicBool::new(false),
+        });
+        self.shard(hash)
+            .write()
+            .entry(hash)
+            .or_default()
+            .push(s.clone());
+        self.by_id.write().insert(id, s.clone());
+        self.index.write().add(id, &s.labels);
+        self.next_id.fetch_max(id + 1, Ordering::Relaxed);
+        s
+    }
+
+    pub fn get(&self, id: u64) -> Option<Arc<MemSeries>> {
+        self.by_id.read().get(&id).cloned()
+    }
+
+    /// Every series (unordered).
+    pub fn all(&self) -> Vec<Arc<MemSeries>> {
+        self.by_id.read().values().cloned().collect()
+    }
+
+    /// Removes series from every map.
+    pub fn remove(&self, ids: &HashSet<u64>) {
+        let removed: Vec<Arc<MemSeries>> = {
+            let mut by_id = self.by_id.write();
+            ids.iter().filter_map(|i| by_id.remove(i)).collect()
+        };
+        for s in &removed {
+            let hash = s.labels.stable_hash();
+            let mut shard = self.shard(hash).write();
+            if let Some(c) = shard.get_mut(&hash) {
+                c.retain(|x| x.id != s.id);
+                if c.is_empty() {
+                    shard.remove(&hash);
+                }
+            }
+        }
+        let labels: Vec<Labels> = removed.iter().map(|s| s.labels.clone()).collect();
+        self.index.write().remove(ids, &labels);
+    }
+
+    /// Sorted ids of series matching every matcher (Prometheus's `PostingsForMatchers`).
+    pub fn postings(&self, matchers: &[Matcher]) -> Vec<u64> {
+        let idx = self.index.read();
+        let mut result: Option<Vec<u64>> = None;
+        // Matchers that cannot match an absent label select by postings; intersect them.
+        for m in matchers.iter().filter(|m| !m.matches_empty()) {
+            let ids: Vec<u64> = match (m.op, idx.postings.get(m.name.as_str())) {
+                (_, None) => Vec::new(),
+                (MatchOp::Equal, Some(values)) => {
+                    values.get(m.value.as_str()).cloned().unwrap_or_default()
+                }
+                (_, Some(values)) => union(
+                    values
+                        .iter()
+                        .filter(|(v, _)| m.matches(v))
+                        .map(|(_, p)| p.as_slice()),
+                ),
+            };
+            result = Some(match result {
+                None => ids,
+                Some(r) => intersect(&r, &ids),
+            });
+            if result.as_ref().is_some_and(Vec::is_empty) {
+                return Vec::new();
+            }
+        }
+        let mut r = result.unwrap_or_else(|| idx.all.clone());
+        // Matchers that accept an absent label remove series whose value they reject.
+        for m in matchers.iter().filter(|m| m.matches_empty()) {
+            if let Some(values) = idx.postings.get(m.name.as_str()) {
+                let reject = union(
+                    values
+                        .iter()
+                        .filter(|(v, _)| !m.matches(v))
+                        .map(|(_, p)| p.as_slice()),
+                );
+                r = subtract(&r, &reject);
+            }
+        }
+        r
+    }
+
+    /// Label names present, sorted.
+    pub fn label_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .index
+            .read()
+            .postings
+            .keys()
+            .map(|k| k.to_string())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Values of `name`, sorted.
+    pub fn label_values(&self, name: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .index
+            .read()
+            .postings
+            .get(name)
+            .map(|vals| vals.keys().map(|k| k.to_string()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// Approximate heap bytes held by the head (index, labels, chunks), for reporting.
+    pub fn heap_bytes(&self) -> usize {
+        let idx = self.index.read();
+        let postings: usize = idx
+            .postings
+            .values()
+            .map(|vals| vals.values().map(|p| p.capacity() * 8 + 48).sum::<usize>() + 64)
+            .sum();
+        let symbols: usize = idx.symbols.iter().map(|s| s.len() + 16 + 16).sum();
+        let series: usize = self
+            .by_id
+            .read()
+            .values()
+            .map(|s| {
+                std::mem::size_of::<MemSeries>()
+                    + 16
+                    + s.labels.len() * 32
+                    + 16
+                    + s.data.lock().heap_bytes()
+                    + 48
+            })
+            .sum();
+        postings + symbols + series + idx.all.capacity() * 8
+    }
+}
+
+fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+fn subtract(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let mut j = 0;
+    a.iter()
+        .copied()
+        .filter(|x| {
+            while j < b.len() && b[j] < *x {
+                j += 1;
+            }
+            !(j < b.len() && b[j] == *x)
+        })
+        .collect()
+}
+
+fn union<'a>(lists: impl Iterator<Item = &'a [u64]>) -> Vec<u64> {
+    let mut out: Vec<u64> = lists.flatten().copied().collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head_with(series: &[&[(&str, &str)]]) -> Head {
+        let h = Head::new();
+        for s in series {
+            let mut p = s.to_vec();
+            p.sort();
+            h.get_or_create(&p);
+        }
+        h
+    }
+
+    fn m(op: MatchOp, n: &str, v: &str) -> Matcher {
+        Matcher::new(op, n, v).unwrap()
+    }
+
+    #[test]
+    fn get_or_create_is_idempotent() {
+        let h = Head::new();
+        let (a, new_a) = h.get_or_create(&[("__name__", "up"), ("job", "x")]);
+        let (b, new_b) = h.get_or_create(&[("__name__", "up"), ("job", "x")]);
+        assert!(new_a && !new_b);
+        assert_eq!(a.id, b.id);
+        assert_eq!(h.num_series(), 1);
+    }
+
+    #[test]
+    fn postings_follow_prometheus_semantics() {
+        let h = head_with(&[
+            &[("__name__", "up"), ("job", "api"), ("env", "prod")],
+            &[("__name__", "up"), ("job", "node")],
+            &[("__name__", "cpu"), ("job", "node"), ("env", "dev")],
+        ]);
+        let ids = |ms: &[Matcher]| h.postings(ms).len();
+        assert_eq!(ids(&[m(MatchOp::Equal, "__name__", "up")]), 2);
+        assert_eq!(
+            ids(&[
+                m(MatchOp::Equal, "__name__", "up"),
+                m(MatchOp::Equal, "job", "node")
+            ]),
+            1
+        );
+        assert_eq!(ids(&[m(MatchOp::Regex, "job", "api|node")]), 3);
+        assert_eq!(
+            ids(&[m(MatchOp::Regex, "job", "no")]),
+            0,
+            "regex is anchored"
+        );
+        // != and !~ keep series without the label.
+        assert_eq!(
+            ids(&[
+                m(MatchOp::Equal, "__name__", "up"),
+                m(MatchOp::NotEqual, "env", "prod")
+            ]),
+            1
+        );
+        assert_eq!(ids(&[m(MatchOp::NotRegex, "env", "prod|dev")]), 1);
+        // env="" selects series without env.
+        assert_eq!(ids(&[m(MatchOp::Equal, "env", "")]), 1);
+        assert_eq!(ids(&[m(MatchOp::Regex, "env", ".+")]), 2);
+        assert_eq!(ids(&[m(MatchOp::Equal, "nope", "x")]), 0);
+        assert_eq!(h.label_names(), ["__name__", "env", "job"]);
+        assert_eq!(h.label_values("job"), ["api", "node"]);
+    }
+
+    #[test]
+    fn chunks_cut_at_120_samples_and_2h_boundaries() {
+        let mut d = SeriesData::default();
+        for i in 0..250 {
+            d.append(i * 1000, i as f64);
+        }
+        assert_eq!(d.sealed.len(), 2);
+        assert_eq!(d.open.as_ref().unwrap().num_samples(), 10);
+        let mut d = SeriesData::default();
+        d.append(CHUNK_RANGE_MS - 1000, 1.0);
+        d.append(CHUNK_RANGE_MS, 2.0);
+        assert_eq!(
+            d.sealed.len(),
+            1,
+            "a sample at the boundary starts a new chunk"
+        );
+        assert_eq!(d.open_min_t, CHUNK_RANGE_MS);
+        assert_eq!(range_end(-1), 0);
+    }
+
+    #[test]
+    fn remove_clears_indexes() {
+        let h = head_with(&[&[("__name__", "a")], &[("__name__", "b")]]);
+        let id = h.postings(&[m(MatchOp::Equal, "__name__", "a")])[0];
+        h.remove(&HashSet::from([id]));
+        assert_eq!(h.num_series(), 1);
+        assert_eq!(h.label_values("__name__"), ["b"]);
+        let (_, created) = h.get_or_create(&[("__name__", "a")]);
+        assert!(created);
+    }
+}

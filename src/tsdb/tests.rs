@@ -1,0 +1,265 @@
+//! Store-level tests: append/select, rejection counting, flush, restart, retention.
+
+use super::*;
+use crate::model::{stale_nan, MatchOp};
+
+fn opts() -> Options {
+    Options {
+        retention_ms: 0,
+        ..Options::default()
+    }
+}
+
+fn input<'a>(labels: &[(&'a str, &'a str)], samples: &[(i64, f64)]) -> SeriesInput<'a> {
+    let mut l = labels.to_vec();
+    l.sort();
+    SeriesInput {
+        labels: l,
+        samples: samples.iter().map(|&(t, v)| Sample { t, v }).collect(),
+    }
+}
+
+fn eq(name: &str) -> Vec<Matcher> {
+    vec![Matcher::equal("__name__", name)]
+}
+
+fn dump(db: &Db) -> Vec<(String, Vec<(i64, u64)>)> {
+    let all = vec![Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()];
+    db.select(&all, i64::MIN, i64::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|s| {
+            (
+                s.labels.to_string(),
+                s.samples.iter().map(|x| (x.t, x.v.to_bits())).collect(),
+            )
+        })
+        .collect()
+}
+
+fn load(db: &Db, series: usize, samples: usize, start: i64) {
+    for chunk in (0..samples).collect::<Vec<_>>().chunks(37) {
+        let names: Vec<String> = (0..series).map(|i| format!("m{i}")).collect();
+        let batch: Vec<SeriesInput> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let s: Vec<(i64, f64)> = chunk
+                    .iter()
+                    .map(|&k| (start + k as i64 * 15_000, (k * (i + 1)) as f64 * 0.25))
+                    .collect();
+                input(&[("__name__", n.as_str()), ("job", "t")], &s)
+            })
+            .collect();
+        db.append(&batch).unwrap();
+    }
+}
+
+#[test]
+fn append_then_select() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    let st = db
+        .append(&[input(
+            &[("__name__", "up"), ("job", "a")],
+            &[(1000, 1.0), (2000, 0.0), (3000, stale_nan())],
+        )])
+        .unwrap();
+    assert_eq!(st.accepted, 3);
+    assert_eq!(st.new_series, 1);
+    let got = db.select(&eq("up"), 0, 10_000).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].labels.get("job"), Some("a"));
+    assert_eq!(got[0].samples.len(), 3);
+    assert!(crate::model::is_stale_nan(got[0].samples[2].v));
+    // Range bounds are inclusive.
+    assert_eq!(
+        db.select(&eq("up"), 2000, 2000).unwrap()[0].samples.len(),
+        1
+    );
+    assert!(db.select(&eq("up"), 4000, 9000).unwrap().is_empty());
+    assert!(db.select(&eq("nope"), 0, 10_000).unwrap().is_empty());
+}
+
+#[test]
+fn out_of_order_and_duplicates_are_counted_rest_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    let l = [("__name__", "x")];
+    db.append(&[input(&l, &[(100, 1.0), (200, 2.0)])]).unwrap();
+    let st = db
+        .append(&[
+            input(
+                &l,
+                &[
+                    (150, 9.0),
+                    (200, 2.0),
+                    (200, 3.0),
+                    (300, 4.0),
+                    (250, 5.0),
+                    (400, 6.0),
+                ],
+            ),
+            input(&[("__name__", "y")], &[(1, 1.0)]),
+        ])
+        .unwrap();
+    assert_eq!(
+        (st.accepted, st.out_of_order, st.duplicate, st.repeated),
+        (3, 2, 1, 1)
+    );
+    let got = db.select(&eq("x"), 0, 1000).unwrap();
+    let ts: Vec<i64> = got[0].samples.iter().map(|s| s.t).collect();
+    assert_eq!(ts, [100, 200, 300, 400]);
+    assert_eq!(db.stats().out_of_order.load(Ordering::Relaxed), 2);
+}
+
+#[test]
+fn flush_keeps_query_results_and_trims_the_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    load(&db, 20, 500, 1_000_000);
+    let before = dump(&db);
+    assert_eq!(before.len(), 20);
+    assert_eq!(before[0].1.len(), 500);
+    db.flush().unwrap();
+    assert_eq!(dump(&db), before);
+    let segs = wal::segments(&dir.path().join("wal")).unwrap();
+    assert_eq!(segs.len(), 1, "only the new segment is left: {segs:?}");
+    // Appending after a flush extends the partial chunks.
+    load(&db, 20, 100, 1_000_000 + 500 * 15_000);
+    db.flush().unwrap();
+    let after = dump(&db);
+    assert_eq!(after[0].1.len(), 600);
+}
+
+#[test]
+fn restart_without_close_replays_the_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = {
+        let (db, _) = Db::open(dir.path(), opts()).unwrap();
+        load(&db, 10, 200, 0);
+        db.flush().unwrap();
+        load(&db, 10, 150, 200 * 15_000);
+        dump(&db)
+        // dropped without close: like a crash after the writes reached the OS
+    };
+    let (db, report) = Db::open(dir.path(), opts()).unwrap();
+    assert!(report.replayed_samples > 0);
+    assert_eq!(dump(&db), expected);
+    // Appends continue where the data left off; old timestamps are rejected.
+    let st = db
+        .append(&[input(
+            &[("__name__", "m0"), ("job", "t")],
+            &[(0, 1.0), (350 * 15_000, 1.0)],
+        )])
+        .unwrap();
+    assert_eq!(
+        (st.accepted, st.out_of_order + st.duplicate + st.repeated),
+        (1, 1)
+    );
+}
+
+#[test]
+fn restart_after_close_loads_from_the_database_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = {
+        let (db, _) = Db::open(dir.path(), opts()).unwrap();
+        load(&db, 10, 333, 0);
+        db.close().unwrap();
+        dump(&db)
+    };
+    let (db, report) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(report.replayed_samples, 0);
+    assert_eq!(report.series_loaded, 10);
+    assert_eq!(dump(&db), expected);
+    load(&db, 10, 10, 333 * 15_000);
+    db.close().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(dump(&db)[3].1.len(), 343);
+}
+
+#[test]
+fn time_retention_deletes_old_chunks_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Options {
+        retention_ms: 3600 * 1000,
+        ..opts()
+    };
+    let (db, _) = Db::open(dir.path(), o).unwrap();
+    // "old" has data only in the first hours; "new" spans everything.
+    let hour = 3600 * 1000;
+    let old: Vec<(i64, f64)> = (0..240).map(|i| (i * 60_000, 1.0)).collect();
+    let new: Vec<(i64, f64)> = (0..600).map(|i| (i * 60_000, 2.0)).collect();
+    db.append(&[
+        input(&[("__name__", "old")], &old),
+        input(&[("__name__", "new")], &new),
+    ])
+    .unwrap();
+    db.flush().unwrap();
+    let removed = db.apply_retention().unwrap();
+    assert_eq!(removed, 1, "the series with no data left is removed");
+    assert!(db.select(&eq("old"), 0, i64::MAX).unwrap().is_empty());
+    assert_eq!(db.series(&eq("old"), i64::MIN, i64::MAX).unwrap().len(), 0);
+    let kept = &db.select(&eq("new"), 0, i64::MAX).unwrap()[0].samples;
+    let newest = 599 * 60_000;
+    // Whole chunks go: everything newer than the cutoff stays, nothing older than a chunk before it.
+    assert!(kept.iter().all(|s| s.t >= newest - hour - 2 * hour));
+    assert!(kept.iter().any(|s| s.t == newest - hour));
+    assert_eq!(kept.last().unwrap().t, newest);
+    // Survives restart.
+    db.close().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(db.num_series(), 1);
+}
+
+#[test]
+fn size_retention_keeps_the_database_under_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    load(&db, 50, 2000, 0);
+    db.close().unwrap();
+    drop(db);
+    let o = Options {
+        retention_size: Some(150_000),
+        ..opts()
+    };
+    let (db, _) = Db::open(dir.path(), o).unwrap();
+    let before = dump(&db);
+    db.apply_retention().unwrap();
+    let after = dump(&db);
+    assert!(db.inner.persist.size_bytes().unwrap() + db.wal_bytes() <= 150_000);
+    // The newest samples are kept; the oldest went.
+    let newest = before[0].1.last().unwrap().0;
+    assert_eq!(after[0].1.last().unwrap().0, newest);
+    assert!(after[0].1.len() < before[0].1.len());
+    assert!(after[0].1[0].0 > before[0].1[0].0);
+}
+
+#[test]
+fn label_apis_respect_matchers_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    db.append(&[
+        input(
+            &[("__name__", "up"), ("job", "a"), ("zone", "z1")],
+            &[(1000, 1.0)],
+        ),
+        input(&[("__name__", "up"), ("job", "b")], &[(5000, 1.0)]),
+        input(&[("__name__", "cpu"), ("job", "a")], &[(1000, 1.0)]),
+    ])
+    .unwrap();
+    assert_eq!(
+        db.label_names(&[], i64::MIN, i64::MAX).unwrap(),
+        ["__name__", "job", "zone"]
+    );
+    assert_eq!(
+        db.label_values("job", &eq("up"), i64::MIN, i64::MAX)
+            .unwrap(),
+        ["a", "b"]
+    );
+    assert_eq!(
+        db.label_values("job", &eq("up"), 4000, 6000).unwrap(),
+        ["b"]
+    );
+    assert_eq!(db.series(&eq("up"), 0, 2000).unwrap().len(), 1);
+}
