@@ -6,6 +6,7 @@
 //! - `storage`: the Appender and Querier seams
 //! - `tsdb`: head, WAL, XOR chunks, SQLite persistence, retention
 //! - `remote`: remote-write receive (snappy + protobuf)
+//! - `promql`: PromQL parsing (selectors for now)
 //! - `api`: the HTTP router (axum)
 //! - `cli`: clap definitions and one handler per subcommand
 //! - `server`: wiring for `promterm serve`
@@ -14,6 +15,8 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod model;
+pub mod promql;
+pub mod remote;
 pub mod server;
 pub mod storage;
 pub mod tsdb;

@@ -1,11 +1,13 @@
-//! Wiring for `promterm serve`: load the config, open (and lock) the data directory, start the
-//! HTTP server, mark ready, and shut down cleanly when the cancellation token fires.
+//! Wiring for `promterm serve`: load the config, open (and lock) the data directory, open the
+//! store (replaying its WAL), start the HTTP server, mark ready, and on shutdown stop taking
+//! requests, then flush and close the store.
 //!
 //! Every long-lived task takes the shared `CancellationToken`; `shutdown_on_signals` cancels it
-//! on Ctrl-C or SIGTERM. Uses `config` and `api`; anyhow for errors (DESIGN.md conventions).
+//! on Ctrl-C or SIGTERM. Uses `config`, `tsdb`, `remote` and `api`; anyhow for errors.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use tokio::net::TcpListener;
@@ -13,7 +15,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::api::{self, ApiState};
-use crate::config::{Config, Duration};
+use crate::config::{ByteSize, Config, Duration};
+use crate::remote::Limits;
+use crate::tsdb::{self, Db};
 
 /// Default listen address, as in Prometheus but on loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9090";
@@ -30,6 +34,11 @@ pub struct ServeOptions {
     pub listen: String,
     pub headless: bool,
     pub retention: Duration,
+    /// Delete the oldest data beyond this size.
+    pub retention_size: Option<ByteSize>,
+    pub wal_fsync_interval: Duration,
+    pub flush_interval: Duration,
+    pub remote_write_max_bytes: ByteSize,
 }
 
 /// The running server's parts.
@@ -55,6 +64,37 @@ impl Server {
             None => None,
         };
         let _lock = DataDir::open(&opts.data_dir)?;
+        let retention = if opts.retention.is_zero() {
+            DEFAULT_RETENTION
+        } else {
+            opts.retention
+        };
+        let db_opts = tsdb::Options {
+            retention_ms: retention.as_millis() as i64,
+            retention_size: opts.retention_size.map(|b| b.0).filter(|b| *b > 0),
+            fsync_interval: opts
+                .wal_fsync_interval
+                .as_std()
+                .max(std::time::Duration::from_millis(10)),
+            flush_interval: opts
+                .flush_interval
+                .as_std()
+                .max(std::time::Duration::from_secs(1)),
+            ..tsdb::Options::default()
+        };
+        let data_dir = opts.data_dir.clone();
+        let (db, report) = tokio::task::spawn_blocking(move || Db::open(&data_dir, db_opts))
+            .await
+            .context("opening storage")?
+            .with_context(|| format!("cannot open storage in {:?}", opts.data_dir.display()))?;
+        if report.wal.corruption.is_some() {
+            warn!(
+                dropped_records = report.wal.dropped_records,
+                "the WAL had a corrupt tail; kept everything before it"
+            );
+        }
+        info!(data = %opts.data_dir.display(), %retention, series = db.num_series(), "storage ready");
+
         let listen = normalize_listen(&opts.listen);
         let listener = TcpListener::bind(&listen)
             .await
@@ -74,18 +114,17 @@ impl Server {
             rule_files = s.rule_files,
             "config ready"
         );
-
-        let retention = if opts.retention.is_zero() {
-            DEFAULT_RETENTION
-        } else {
-            opts.retention
-        };
-        info!(data = %opts.data_dir.display(), %retention, "data directory open");
         if !opts.headless {
             info!("the terminal UI is not built yet; running headless");
         }
 
-        let state = ApiState::new();
+        let db_task = tokio::spawn(db.clone().run(shutdown.clone()));
+        let limits = Limits {
+            max_body: opts.remote_write_max_bytes.0 as usize,
+            ..Limits::default()
+        };
+        let shared = Arc::new(db.clone());
+        let state = ApiState::new(shared.clone(), shared, limits);
         let app = api::router(state.clone());
         info!("listening on http://{addr}");
         state.set_ready(true);
@@ -95,6 +134,12 @@ impl Server {
             .await
             .context("HTTP server failed")?;
         state.set_ready(false);
+        let _ = db_task.await;
+        let closing = db.clone();
+        tokio::task::spawn_blocking(move || closing.close())
+            .await
+            .context("closing storage")?
+            .context("final flush failed; the WAL still holds the data")?;
         info!("shut down cleanly");
         Ok(())
     }

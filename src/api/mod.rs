@@ -1,25 +1,44 @@
 //! The HTTP surface, built as an axum `Router` so tests can call it without sockets.
 //!
-//! For now: `/-/healthy` and `/-/ready` (GET and HEAD, Prometheus's wording). Later issues add
-//! `/api/v1/*`, remote write, federation and `/metrics`. Uses axum and `model`/`config` only.
+//! Now: `/-/healthy`, `/-/ready`, remote write at `/api/v1/write`, and the metadata APIs
+//! `/api/v1/series`, `/api/v1/labels`, `/api/v1/label/{name}/values` with Prometheus's JSON
+//! envelope and error types. Uses axum, `model`, `storage`, `remote` and `promql`.
+
+mod params;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::get;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Router;
+use serde_json::{json, Value};
+
+use crate::model::{is_valid_label_name, Labels, Matcher, NameValidation};
+use crate::remote::{self, Limits};
+use crate::storage::{Appender, Querier, StorageError};
+pub use params::{parse_time, Params, MAX_TIME, MIN_TIME};
 
 /// State shared by all handlers.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct ApiState {
     ready: Arc<AtomicBool>,
+    appender: Arc<dyn Appender>,
+    querier: Arc<dyn Querier>,
+    limits: Limits,
 }
 
 impl ApiState {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(appender: Arc<dyn Appender>, querier: Arc<dyn Querier>, limits: Limits) -> Self {
+        ApiState {
+            ready: Arc::new(AtomicBool::new(false)),
+            appender,
+            querier,
+            limits,
+        }
     }
 
     /// Marks the server ready (writes are accepted) or not (starting up, shutting down).
@@ -34,9 +53,19 @@ impl ApiState {
 
 /// The whole HTTP router.
 pub fn router(state: ApiState) -> Router {
+    // Allow a little more than the limit through axum so `remote` can answer 413 with a
+    // message naming both sizes; axum's own 413 covers anything far larger.
+    let body_limit = state.limits.max_body.saturating_add(1);
     Router::new()
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
+        .route(
+            "/api/v1/write",
+            post(write).layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .route("/api/v1/series", get(series).post(series))
+        .route("/api/v1/labels", get(labels).post(labels))
+        .route("/api/v1/label/{name}/values", get(label_values))
         .with_state(state)
 }
 
@@ -52,60 +81,221 @@ async fn ready(State(state): State<ApiState>) -> (StatusCode, &'static str) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::body::Body;
-    use axum::http::{Method, Request};
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
-
-    async fn call(state: &ApiState, method: Method, path: &str) -> (StatusCode, String) {
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .body(Body::empty())
-            .unwrap();
-        let resp = router(state.clone()).oneshot(req).await.unwrap();
-        let status = resp.status();
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8(body.to_vec()).unwrap())
+async fn write(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
+    if !state.is_ready() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready to accept writes\n",
+        )
+            .into_response();
     }
-
-    #[tokio::test]
-    async fn healthy_always_answers() {
-        let state = ApiState::new();
-        let (status, body) = call(&state, Method::GET, "/-/healthy").await;
-        assert_eq!(status, StatusCode::OK);
-        assert!(body.contains("Healthy"), "{body}");
-    }
-
-    #[tokio::test]
-    async fn ready_follows_state() {
-        let state = ApiState::new();
-        assert_eq!(
-            call(&state, Method::GET, "/-/ready").await.0,
-            StatusCode::SERVICE_UNAVAILABLE
-        );
-        state.set_ready(true);
-        let (status, body) = call(&state, Method::GET, "/-/ready").await;
-        assert_eq!(status, StatusCode::OK);
-        assert!(body.contains("Ready"), "{body}");
-        let (status, body) = call(&state, Method::HEAD, "/-/ready").await;
-        assert_eq!(status, StatusCode::OK);
-        assert!(body.is_empty(), "HEAD must not send a body: {body:?}");
-    }
-
-    #[tokio::test]
-    async fn unknown_paths_are_404_and_wrong_methods_405() {
-        let state = ApiState::new();
-        assert_eq!(
-            call(&state, Method::GET, "/nope").await.0,
-            StatusCode::NOT_FOUND
-        );
-        assert_eq!(
-            call(&state, Method::POST, "/-/ready").await.0,
-            StatusCode::METHOD_NOT_ALLOWED
-        );
+    let h = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (ct, ce) = (h(header::CONTENT_TYPE), h(header::CONTENT_ENCODING));
+    let appender = state.appender.clone();
+    let limits = state.limits;
+    let result = tokio::task::spawn_blocking(move || {
+        remote::receive(
+            appender.as_ref(),
+            ct.as_deref(),
+            ce.as_deref(),
+            &body,
+            limits,
+        )
+    })
+    .await;
+    match result {
+        Ok(Ok(_)) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Err(e)) => {
+            let status =
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            if status.is_server_error() {
+                tracing::error!("remote write failed: {e}");
+            } else {
+                tracing::debug!("remote write rejected: {e}");
+            }
+            (status, format!("{e}\n")).into_response()
+        }
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("write task failed: {e}\n"),
+        )
+            .into_response(),
     }
 }
+
+/// `{"status":"success","data":...}` with optional warnings.
+fn success(data: Value, warnings: Vec<String>) -> Response {
+    let mut body = json!({"status": "success", "data": data});
+    if !warnings.is_empty() {
+        body["warnings"] = json!(warnings);
+    }
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+/// Prometheus's error envelope.
+pub fn api_error(status: StatusCode, error_type: &str, message: impl Into<String>) -> Response {
+    let body = json!({"status": "error", "errorType": error_type, "error": message.into()});
+    (status, axum::Json(body)).into_response()
+}
+
+fn bad_data(message: impl Into<String>) -> Response {
+    api_error(StatusCode::BAD_REQUEST, "bad_data", message)
+}
+
+fn internal(e: StorageError) -> Response {
+    api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+}
+
+fn labels_json(l: &Labels) -> Value {
+    Value::Object(
+        l.iter()
+            .map(|x| (x.name.to_string(), Value::String(x.value.to_string())))
+            .collect(),
+    )
+}
+
+/// Truncates to `limit` (0 = none), adding Prometheus's warning when it cut.
+fn apply_limit<T>(mut v: Vec<T>, limit: usize, warnings: &mut Vec<String>) -> Vec<T> {
+    if limit > 0 && v.len() > limit {
+        v.truncate(limit);
+        warnings.push("results truncated due to limit".to_string());
+    }
+    v
+}
+
+struct Query {
+    matchers: Vec<Vec<Matcher>>,
+    start: i64,
+    end: i64,
+    limit: usize,
+}
+
+fn read_query(raw: Option<String>, body: &[u8]) -> Result<Query, Response> {
+    let p = Params::parse(raw.as_deref(), (!body.is_empty()).then_some(body));
+    let start = p.time("start", MIN_TIME).map_err(bad_data)?;
+    let end = p.time("end", MAX_TIME).map_err(bad_data)?;
+    if end < start {
+        return Err(bad_data(
+            "invalid parameter \"end\": end timestamp must not be before start time",
+        ));
+    }
+    Ok(Query {
+        matchers: p.matchers().map_err(bad_data)?,
+        start,
+        end,
+        limit: p.limit().map_err(bad_data)?,
+    })
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, Response> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(internal(e)),
+        Err(e) => Err(api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("query task failed: {e}"),
+        )),
+    }
+}
+
+async fn series(State(state): State<ApiState>, RawQuery(raw): RawQuery, body: Bytes) -> Response {
+    let q = match read_query(raw, &body) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    if q.matchers.is_empty() {
+        return bad_data("no match[] parameter provided");
+    }
+    let querier = state.querier.clone();
+    let found = blocking(move || {
+        let mut all: Vec<Labels> = Vec::new();
+        for ms in &q.matchers {
+            all.extend(querier.series(ms, q.start, q.end)?);
+        }
+        all.sort();
+        all.dedup();
+        Ok(all)
+    })
+    .await;
+    match found {
+        Ok(all) => {
+            let mut warnings = Vec::new();
+            let all = apply_limit(all, q.limit, &mut warnings);
+            success(
+                Value::Array(all.iter().map(labels_json).collect()),
+                warnings,
+            )
+        }
+        Err(r) => r,
+    }
+}
+
+/// Runs a label lookup over each match[] alternative (or all series) and merges the results.
+async fn merged(
+    state: &ApiState,
+    q: Query,
+    f: impl Fn(&dyn Querier, &[Matcher], i64, i64) -> Result<Vec<String>, StorageError> + Send + 'static,
+) -> Response {
+    let querier = state.querier.clone();
+    let limit = q.limit;
+    let found = blocking(move || {
+        let sets = if q.matchers.is_empty() {
+            vec![Vec::new()]
+        } else {
+            q.matchers
+        };
+        let mut all = Vec::new();
+        for ms in &sets {
+            all.extend(f(querier.as_ref(), ms, q.start, q.end)?);
+        }
+        all.sort();
+        all.dedup();
+        Ok(all)
+    })
+    .await;
+    match found {
+        Ok(all) => {
+            let mut warnings = Vec::new();
+            let all = apply_limit(all, limit, &mut warnings);
+            success(json!(all), warnings)
+        }
+        Err(r) => r,
+    }
+}
+
+async fn labels(State(state): State<ApiState>, RawQuery(raw): RawQuery, body: Bytes) -> Response {
+    match read_query(raw, &body) {
+        Ok(q) => merged(&state, q, |qr, ms, s, e| qr.label_names(ms, s, e)).await,
+        Err(r) => r,
+    }
+}
+
+async fn label_values(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if !is_valid_label_name(&name, NameValidation::Legacy) {
+        return bad_data(format!("invalid label name: {name:?}"));
+    }
+    match read_query(raw, &[]) {
+        Ok(q) => {
+            merged(&state, q, move |qr, ms, s, e| {
+                qr.label_values(&name, ms, s, e)
+            })
+            .await
+        }
+        Err(r) => r,
+    }
+}
+
+#[cfg(test)]
+mod tests;

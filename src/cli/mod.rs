@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Duration;
+use crate::config::{ByteSize, Duration};
 use crate::server::{self, ServeOptions, Server};
 
 /// promterm: Prometheus-compatible monitoring in one binary, with a terminal workbench.
@@ -81,6 +81,34 @@ pub struct ServeArgs {
         default_value = "15d"
     )]
     pub retention: Duration,
+
+    /// Delete the oldest data when storage grows beyond this size (e.g. 10GB; base-2 units).
+    #[arg(
+        long = "retention.size",
+        visible_alias = "storage.tsdb.retention.size",
+        value_name = "SIZE"
+    )]
+    pub retention_size: Option<ByteSize>,
+
+    /// How often the write-ahead log is fsynced (writes are acknowledged once in the OS).
+    #[arg(long = "wal.fsync-interval", value_name = "DUR", default_value = "1s")]
+    pub wal_fsync_interval: Duration,
+
+    /// How often head chunks are written to the database and the WAL is trimmed.
+    #[arg(
+        long = "storage.flush-interval",
+        value_name = "DUR",
+        default_value = "1m"
+    )]
+    pub flush_interval: Duration,
+
+    /// Largest remote-write request body accepted (413 above).
+    #[arg(
+        long = "remote-write.max-bytes",
+        value_name = "SIZE",
+        default_value = "32MB"
+    )]
+    pub remote_write_max_bytes: ByteSize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +143,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             listen: args.listen,
             headless: args.headless,
             retention: args.retention,
+            retention_size: args.retention_size,
+            wal_fsync_interval: args.wal_fsync_interval,
+            flush_interval: args.flush_interval,
+            remote_write_max_bytes: args.remote_write_max_bytes,
         };
         let result = Server::new(opts).run(shutdown.clone()).await;
         shutdown.cancel();
@@ -169,6 +201,34 @@ mod tests {
         assert_eq!(a.listen, ":9091");
         assert_eq!(a.data, PathBuf::from("d"));
         assert_eq!(a.retention, "2d".parse().unwrap());
+    }
+
+    #[test]
+    fn storage_flags() {
+        let cli = Cli::try_parse_from([
+            "promterm",
+            "serve",
+            "--retention.size",
+            "10GB",
+            "--wal.fsync-interval",
+            "250ms",
+            "--storage.flush-interval",
+            "5m",
+            "--remote-write.max-bytes",
+            "1MB",
+        ])
+        .unwrap();
+        let Command::Serve(a) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(a.retention_size, Some(ByteSize(10 << 30)));
+        assert_eq!(a.wal_fsync_interval, Duration::from_millis(250));
+        assert_eq!(a.flush_interval, Duration::from_secs(300));
+        assert_eq!(a.remote_write_max_bytes, ByteSize(1 << 20));
+        let err = Cli::try_parse_from(["promterm", "serve", "--retention.size", "lots"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lots"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,282 @@
+//! Router tests without sockets: a real store in a temporary directory behind `router()`.
+
+use super::*;
+use crate::model::Sample;
+use crate::remote::proto::encode_write_request;
+use crate::tsdb::{Db, Options};
+use axum::body::Body;
+use axum::http::{Method, Request};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    state: ApiState,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), Options::default()).unwrap();
+    let db = Arc::new(db);
+    let state = ApiState::new(db.clone(), db, Limits::default());
+    state.set_ready(true);
+    Fixture { _dir: dir, state }
+}
+
+async fn call(state: &ApiState, req: Request<Body>) -> (StatusCode, String) {
+    let resp = router(state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// Percent-encodes the characters a URI may not hold raw, keeping `?`, `&` and `=`.
+fn escape(uri: &str) -> String {
+    uri.chars()
+        .map(|c| match c {
+            '"' | '{' | '}' | '|' | ' ' | '<' | '>' | '\\' | '^' | '`' => {
+                format!("%{:02X}", c as u32)
+            }
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+async fn get(state: &ApiState, uri: &str) -> (StatusCode, Value) {
+    let (s, b) = call(
+        state,
+        Request::get(escape(uri)).body(Body::empty()).unwrap(),
+    )
+    .await;
+    (
+        s,
+        serde_json::from_str(&b).unwrap_or_else(|_| Value::String(b)),
+    )
+}
+
+fn write_req(series: &[(Vec<(&str, &str)>, Vec<Sample>)]) -> Request<Body> {
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&encode_write_request(series))
+        .unwrap();
+    Request::post("/api/v1/write")
+        .header("Content-Type", "application/x-protobuf")
+        .header("Content-Encoding", "snappy")
+        .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+fn s(t: i64, v: f64) -> Sample {
+    Sample { t, v }
+}
+
+async fn seed(state: &ApiState) {
+    let (status, body) = call(
+        state,
+        write_req(&[
+            (
+                vec![("__name__", "up"), ("job", "api"), ("instance", "a:1")],
+                vec![s(1_000_000, 1.0), s(1_015_000, 1.0)],
+            ),
+            (
+                vec![("__name__", "up"), ("job", "node"), ("instance", "b:1")],
+                vec![s(2_000_000, 0.0)],
+            ),
+            (
+                vec![
+                    ("__name__", "http_requests_total"),
+                    ("job", "api"),
+                    ("code", "200"),
+                ],
+                vec![s(1_000_000, 5.0)],
+            ),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let f = fixture();
+    let req = |m: Method, p: &str| {
+        Request::builder()
+            .method(m)
+            .uri(p)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, body) = call(&f.state, req(Method::GET, "/-/healthy")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Healthy"));
+    f.state.set_ready(false);
+    assert_eq!(
+        call(&f.state, req(Method::GET, "/-/ready")).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        call(&f.state, write_req(&[])).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    f.state.set_ready(true);
+    let (status, body) = call(&f.state, req(Method::HEAD, "/-/ready")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.is_empty());
+    assert_eq!(
+        call(&f.state, req(Method::GET, "/nope")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&f.state, req(Method::POST, "/-/ready")).await.0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+}
+
+#[tokio::test]
+async fn write_then_read_back_through_the_metadata_apis() {
+    let f = fixture();
+    seed(&f.state).await;
+    let (status, v) = get(&f.state, "/api/v1/series?match[]=up").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "success");
+    assert_eq!(
+        v["data"],
+        json!([
+            {"__name__": "up", "instance": "a:1", "job": "api"},
+            {"__name__": "up", "instance": "b:1", "job": "node"}
+        ])
+    );
+    let (_, v) = get(
+        &f.state,
+        "/api/v1/series?match[]=up&match[]=http_requests_total&start=1500&end=2500",
+    )
+    .await;
+    assert_eq!(v["data"].as_array().unwrap().len(), 1, "{v}");
+    let (_, v) = get(&f.state, "/api/v1/series?match[]={job=\"api\"}&limit=1").await;
+    assert_eq!(v["data"].as_array().unwrap().len(), 1);
+    assert_eq!(v["warnings"], json!(["results truncated due to limit"]));
+
+    let (_, v) = get(&f.state, "/api/v1/labels").await;
+    assert_eq!(v["data"], json!(["__name__", "code", "instance", "job"]));
+    let (_, v) = get(&f.state, "/api/v1/labels?match[]=up").await;
+    assert_eq!(v["data"], json!(["__name__", "instance", "job"]));
+    let (_, v) = get(&f.state, "/api/v1/label/job/values").await;
+    assert_eq!(v["data"], json!(["api", "node"]));
+    let (_, v) = get(
+        &f.state,
+        "/api/v1/label/__name__/values?match[]={job=\"api\"}",
+    )
+    .await;
+    assert_eq!(v["data"], json!(["http_requests_total", "up"]));
+    let (_, v) = get(
+        &f.state,
+        "/api/v1/label/job/values?start=1970-01-01T00:33:00Z",
+    )
+    .await;
+    assert_eq!(v["data"], json!(["node"]));
+    let (_, v) = get(&f.state, "/api/v1/label/nothing/values").await;
+    assert_eq!(v["data"], json!([]));
+
+    let form = Request::post("/api/v1/series")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(Body::from("match%5B%5D=up%7Bjob%3D%22node%22%7D"))
+        .unwrap();
+    let (status, body) = call(&f.state, form).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("\"node\"") && !body.contains("\"api\""),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn api_errors_use_the_prometheus_envelope() {
+    let f = fixture();
+    for (uri, want) in [
+        ("/api/v1/series", "no match[] parameter provided"),
+        ("/api/v1/series?match[]=up{", "invalid series selector"),
+        (
+            "/api/v1/series?match[]={job=~\".*\"}",
+            "at least one non-empty matcher",
+        ),
+        (
+            "/api/v1/series?match[]=up&start=yesterday",
+            "invalid parameter \"start\"",
+        ),
+        (
+            "/api/v1/labels?start=10&end=5",
+            "end timestamp must not be before start time",
+        ),
+        (
+            "/api/v1/label/bad-name/values",
+            "invalid label name: \"bad-name\"",
+        ),
+        ("/api/v1/labels?limit=x", "invalid parameter \"limit\""),
+    ] {
+        let (status, v) = get(&f.state, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(v["status"], "error", "{uri}");
+        assert_eq!(v["errorType"], "bad_data", "{uri}");
+        assert!(v["error"].as_str().unwrap().contains(want), "{uri}: {v}");
+    }
+}
+
+#[tokio::test]
+async fn write_statuses() {
+    let f = fixture();
+    seed(&f.state).await;
+    // Out of order: 400, and the in-order sample of the same request is kept.
+    let (status, body) = call(
+        &f.state,
+        write_req(&[(
+            vec![("__name__", "up"), ("job", "api"), ("instance", "a:1")],
+            vec![s(999_000, 1.0), s(1_030_000, 1.0)],
+        )]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body.contains("1 out-of-order samples rejected") && body.contains("1 samples were stored"),
+        "{body}"
+    );
+    let stored = f
+        .state
+        .querier
+        .select(&[Matcher::equal("instance", "a:1")], 0, i64::MAX)
+        .unwrap();
+    assert_eq!(stored[0].samples.len(), 3);
+
+    let bad_type = Request::post("/api/v1/write")
+        .header("Content-Type", "text/plain")
+        .body(Body::from("x"))
+        .unwrap();
+    let (status, body) = call(&f.state, bad_type).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(body.contains("text/plain"), "{body}");
+
+    let garbage = Request::post("/api/v1/write")
+        .header("Content-Type", "application/x-protobuf")
+        .header("Content-Encoding", "snappy")
+        .body(Body::from(vec![0xffu8; 64]))
+        .unwrap();
+    assert_eq!(call(&f.state, garbage).await.0, StatusCode::BAD_REQUEST);
+
+    let small = ApiState {
+        limits: Limits {
+            max_body: 10,
+            ..Limits::default()
+        },
+        ..f.state.clone()
+    };
+    let (status, body) = call(
+        &small,
+        write_req(&[(vec![("__name__", "x")], vec![s(1, 1.0)])]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    let huge = Request::post("/api/v1/write")
+        .header("Content-Type", "application/x-protobuf")
+        .body(Body::from(vec![0u8; 1000]))
+        .unwrap();
+    assert_eq!(call(&small, huge).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+}

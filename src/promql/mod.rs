@@ -1,0 +1,69 @@
+//! PromQL: parsing with the `promql-parser` crate. For now, series selectors for the
+//! `match[]` parameters of the series and label APIs; the evaluation engine comes next.
+//!
+//! Uses `model`.
+
+use crate::model::{MatchOp, Matcher, METRIC_NAME};
+
+/// Parses a series selector such as `up{job="api"}` into alternatives of matchers (more than
+/// one only for promql-parser's `{a="1" or b="2"}` extension).
+pub fn parse_selector(s: &str) -> Result<Vec<Vec<Matcher>>, String> {
+    use promql_parser::parser::{self, Expr};
+    let expr = parser::parse(s).map_err(|e| format!("invalid series selector {s:?}: {e}"))?;
+    let Expr::VectorSelector(vs) = expr else {
+        return Err(format!(
+            "invalid series selector {s:?}: not an instant vector selector"
+        ));
+    };
+    let convert = |ms: &[promql_parser::label::Matcher]| -> Result<Vec<Matcher>, String> {
+        let mut out = Vec::with_capacity(ms.len() + 1);
+        if let Some(name) = &vs.name {
+            out.push(Matcher::equal(METRIC_NAME, name.clone()));
+        }
+        for m in ms {
+            use promql_parser::label::MatchOp as P;
+            let op = match m.op {
+                P::Equal => MatchOp::Equal,
+                P::NotEqual => MatchOp::NotEqual,
+                P::Re(_) => MatchOp::Regex,
+                P::NotRe(_) => MatchOp::NotRegex,
+            };
+            out.push(Matcher::new(op, m.name.clone(), m.value.clone()).map_err(|e| e.to_string())?);
+        }
+        Ok(out)
+    };
+    if vs.matchers.or_matchers.is_empty() {
+        Ok(vec![convert(&vs.matchers.matchers)?])
+    } else {
+        vs.matchers
+            .or_matchers
+            .iter()
+            .map(|ms| convert(ms))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors() {
+        let m = parse_selector(r#"up{job="api", env!~"dev|test"}"#).unwrap();
+        assert_eq!(m.len(), 1);
+        let shown: Vec<String> = m[0].iter().map(|m| m.to_string()).collect();
+        assert_eq!(
+            shown,
+            [r#"__name__="up""#, r#"job="api""#, r#"env!~"dev|test""#]
+        );
+        assert_eq!(
+            parse_selector(r#"{__name__=~"node_.*"}"#).unwrap()[0].len(),
+            1
+        );
+        let err = parse_selector("rate(up[5m])").unwrap_err();
+        assert!(err.contains("not an instant vector selector"), "{err}");
+        assert!(parse_selector("up{")
+            .unwrap_err()
+            .contains("invalid series selector \"up{\""));
+    }
+}

@@ -1,0 +1,424 @@
+//! Remote write v1, receiving side: header checks, snappy block decompression (`snap::raw`),
+//! protobuf decoding (`proto`), label validation, and hand-off to a `storage::Appender`.
+//!
+//! A request is decoded completely before anything is stored, so undecodable bodies store
+//! nothing. Series with invalid labels are rejected one by one and the rest are stored; samples
+//! that are out of order or duplicate are rejected one by one and the rest are stored. Either
+//! way the client gets a 400 naming the problem (the Prometheus sender does not retry a 400).
+//! Uses `model` and `storage`; prost/snap stay here.
+
+pub mod proto;
+
+use crate::model::{is_valid_label_name, is_valid_metric_name, NameValidation, METRIC_NAME};
+use crate::storage::{AppendStats, Appender, SeriesInput, StorageError};
+
+/// Limits on one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest compressed body accepted (413 above).
+    pub max_body: usize,
+    /// Largest decompressed body accepted (400 above; guards against snappy bombs).
+    pub max_decoded: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: 32 << 20,
+            max_decoded: 256 << 20,
+        }
+    }
+}
+
+/// Why a write was not (wholly) accepted; each maps to an HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// 415
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 413
+    #[error("request body of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    /// 400: nothing was stored.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 400: the valid part was stored.
+    #[error("{message}")]
+    Partial { message: String, stats: AppendStats },
+    /// 500
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+}
+
+impl WriteError {
+    pub fn status(&self) -> u16 {
+        match self {
+            WriteError::UnsupportedMediaType(_) => 415,
+            WriteError::TooLarge { .. } => 413,
+            WriteError::BadRequest(_) | WriteError::Partial { .. } => 400,
+            WriteError::Storage(_) => 500,
+        }
+    }
+}
+
+/// Checks `Content-Type` and `Content-Encoding`. A missing Content-Type is taken as v1 (older
+/// senders omit it); a missing Content-Encoding as snappy.
+pub fn check_headers(
+    content_type: Option<&str>,
+    content_encoding: Option<&str>,
+) -> Result<(), WriteError> {
+    if let Some(ct) = content_type {
+        let mut parts = ct.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("");
+        if !media.eq_ignore_ascii_case("application/x-protobuf") {
+            return Err(WriteError::UnsupportedMediaType(format!(
+                "unsupported Content-Type {ct:?}: remote write needs \"application/x-protobuf\""
+            )));
+        }
+        for p in parts {
+            if let Some(proto) = p.strip_prefix("proto=") {
+                if proto != "prometheus.WriteRequest" {
+                    return Err(WriteError::UnsupportedMediaType(format!(
+                        "unsupported remote write protobuf message {proto:?}: only \"prometheus.WriteRequest\" (v1) is accepted"
+                    )));
+                }
+            }
+        }
+    }
+    if let Some(ce) = content_encoding {
+        if !ce.trim().eq_ignore_ascii_case("snappy") {
+            return Err(WriteError::UnsupportedMediaType(format!(
+                "unsupported Content-Encoding {ce:?}: remote write needs \"snappy\""
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Decompresses a snappy block-format body.
+pub fn decompress(body: &[u8], limits: Limits) -> Result<Vec<u8>, WriteError> {
+    let n = snap::raw::decompress_len(body)
+        .map_err(|e| WriteError::BadRequest(format!("invalid snappy-compressed body: {e}")))?;
+    if n > limits.max_decoded {
+        return Err(WriteError::BadRequest(format!(
+            "decompressed body would be {n} bytes, above the limit of {} bytes",
+            limits.max_decoded
+        )));
+    }
+    snap::raw::Decoder::new()
+        .decompress_vec(body)
+        .map_err(|e| WriteError::BadRequest(format!("invalid snappy-compressed body: {e}")))
+}
+
+fn printable(pairs: &[(&[u8], &[u8])]) -> String {
+    let inner: Vec<String> = pairs
+        .iter()
+        .map(|(n, v)| {
+            format!(
+                "{}={:?}",
+                String::from_utf8_lossy(n),
+                String::from_utf8_lossy(v)
+            )
+        })
+        .collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+/// Validates one series' labels: UTF-8, non-empty and valid names, unique names, a metric
+/// name. Returns sorted pairs with empty values dropped.
+pub fn validate_labels<'a>(
+    raw: &[(&'a [u8], &'a [u8])],
+    scheme: NameValidation,
+) -> Result<Vec<(&'a str, &'a str)>, String> {
+    let mut pairs = Vec::with_capacity(raw.len());
+    for (n, v) in raw {
+        let name = std::str::from_utf8(n).map_err(|_| {
+            format!(
+                "invalid UTF-8 in label name {:?} of series {}",
+                String::from_utf8_lossy(n),
+                printable(raw)
+            )
+        })?;
+        let value = std::str::from_utf8(v).map_err(|_| {
+            format!(
+                "invalid UTF-8 in the value of label {name:?} of series {}",
+                printable(raw)
+            )
+        })?;
+        if name.is_empty() {
+            return Err(format!("empty label name in series {}", printable(raw)));
+        }
+        if !value.is_empty() {
+            pairs.push((name, value));
+        }
+    }
+    pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    for w in pairs.windows(2) {
+        if w[0].0 == w[1].0 {
+            return Err(format!(
+                "duplicate label name {:?} in series {}",
+                w[0].0,
+                printable(raw)
+            ));
+        }
+    }
+    match pairs.iter().find(|(n, _)| *n == METRIC_NAME) {
+        None => {
+            return Err(format!(
+                "series {} has no metric name (__name__ label)",
+                printable(raw)
+            ))
+        }
+        Some((_, m)) if !is_valid_metric_name(m, scheme) => {
+            return Err(format!(
+                "invalid metric name {m:?} in series {}",
+                printable(raw)
+            ))
+        }
+        _ => {}
+    }
+    if let Some((n, _)) = pairs.iter().find(|(n, _)| !is_valid_label_name(n, scheme)) {
+        return Err(format!(
+            "invalid label name {n:?} in series {}",
+            printable(raw)
+        ));
+    }
+    Ok(pairs)
+}
+
+/// Decodes, validates and stores one remote-write request body.
+pub fn receive(
+    appender: &dyn Appender,
+    content_type: Option<&str>,
+    content_encoding: Option<&str>,
+    body: &[u8],
+    limits: Limits,
+) -> Result<AppendStats, WriteError> {
+    check_headers(content_type, content_encoding)?;
+    if body.len() > limits.max_body {
+        return Err(WriteError::TooLarge {
+            size: body.len(),
+            limit: limits.max_body,
+        });
+    }
+    let raw = decompress(body, limits)?;
+    let decoded =
+        proto::decode_write_request(&raw).map_err(|e| WriteError::BadRequest(e.to_string()))?;
+    let mut problems: Vec<String> = Vec::new();
+    let mut bad_series = 0usize;
+    let mut histograms = 0usize;
+    let mut batch: Vec<SeriesInput<'_>> = Vec::with_capacity(decoded.len());
+    for ts in decoded {
+        histograms += ts.histograms;
+        match validate_labels(&ts.labels, NameValidation::Legacy) {
+            Ok(labels) => {
+                if !ts.samples.is_empty() {
+                    batch.push(SeriesInput {
+                        labels,
+                        samples: ts.samples,
+                    });
+                }
+            }
+            Err(e) => {
+                bad_series += 1;
+                if problems.is_empty() {
+                    problems.push(e);
+                }
+            }
+        }
+    }
+    let stats = appender.append(&batch)?;
+    if bad_series > 1 {
+        problems[0] = format!(
+            "{} (and {} more invalid series)",
+            problems[0],
+            bad_series - 1
+        );
+    }
+    if histograms > 0 {
+        problems.push(format!("{histograms} native histogram samples were dropped: native histograms are not supported yet"));
+    }
+    if stats.out_of_order > 0 {
+        problems.push(format!(
+            "{} out-of-order samples rejected",
+            stats.out_of_order
+        ));
+    }
+    if stats.duplicate > 0 {
+        problems.push(format!(
+            "{} duplicate samples for an existing timestamp with a different value rejected",
+            stats.duplicate
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(stats);
+    }
+    Err(WriteError::Partial {
+        message: format!(
+            "{}; {} samples were stored",
+            problems.join("; "),
+            stats.accepted
+        ),
+        stats,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Sample;
+    use parking_lot::Mutex;
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<(Vec<(String, String)>, Vec<Sample>)>>);
+
+    impl Appender for Recorder {
+        fn append(&self, batch: &[SeriesInput<'_>]) -> Result<AppendStats, StorageError> {
+            let mut st = AppendStats::default();
+            for s in batch {
+                st.accepted += s.samples.len() as u64;
+                self.0.lock().push((
+                    s.labels
+                        .iter()
+                        .map(|(a, b)| (a.to_string(), b.to_string()))
+                        .collect(),
+                    s.samples.clone(),
+                ));
+            }
+            Ok(st)
+        }
+    }
+
+    fn body(series: &[(Vec<(&str, &str)>, Vec<Sample>)]) -> Vec<u8> {
+        snap::raw::Encoder::new()
+            .compress_vec(&proto::encode_write_request(series))
+            .unwrap()
+    }
+
+    fn one(
+        labels: Vec<(&'static str, &'static str)>,
+    ) -> (Vec<(&'static str, &'static str)>, Vec<Sample>) {
+        (labels, vec![Sample { t: 1, v: 1.0 }])
+    }
+
+    const CT: Option<&str> = Some("application/x-protobuf");
+    const CE: Option<&str> = Some("snappy");
+
+    #[test]
+    fn stores_valid_series_sorted_without_empty_values() {
+        let r = Recorder::default();
+        let b = body(&[one(vec![("job", "a"), ("__name__", "up"), ("env", "")])]);
+        let st = receive(&r, CT, CE, &b, Limits::default()).unwrap();
+        assert_eq!(st.accepted, 1);
+        let got = r.0.lock();
+        assert_eq!(
+            got[0].0,
+            vec![
+                ("__name__".to_string(), "up".to_string()),
+                ("job".into(), "a".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn each_label_problem_is_named_and_the_rest_is_kept() {
+        let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+            (vec![("__name__", "up"), ("", "x")], "empty label name"),
+            (vec![("job", "x")], "has no metric name"),
+            (
+                vec![("__name__", "up"), ("job", "a"), ("job", "b")],
+                "duplicate label name \"job\"",
+            ),
+            (vec![("__name__", "9up")], "invalid metric name \"9up\""),
+            (
+                vec![("__name__", "up"), ("bad-name", "x")],
+                "invalid label name \"bad-name\"",
+            ),
+        ];
+        for (labels, want) in cases {
+            let r = Recorder::default();
+            let b = body(&[one(labels.clone()), one(vec![("__name__", "ok")])]);
+            let err = receive(&r, CT, CE, &b, Limits::default()).unwrap_err();
+            assert_eq!(err.status(), 400);
+            let msg = err.to_string();
+            assert!(msg.contains(want), "{labels:?}: {msg}");
+            assert!(msg.contains("1 samples were stored"), "{msg}");
+            assert_eq!(r.0.lock().len(), 1, "the valid series is kept");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_rejected() {
+        let raw = proto::encode_write_request(&[one(vec![("__name__", "up"), ("job", "XX")])]);
+        let pos = raw.windows(2).position(|w| w == b"XX").unwrap();
+        let mut raw = raw;
+        raw[pos] = 0xff;
+        let b = snap::raw::Encoder::new().compress_vec(&raw).unwrap();
+        let err = receive(&Recorder::default(), CT, CE, &b, Limits::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("invalid UTF-8 in the value of label \"job\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn header_and_body_errors() {
+        let r = Recorder::default();
+        let b = body(&[one(vec![("__name__", "up")])]);
+        let e = receive(&r, Some("application/json"), CE, &b, Limits::default()).unwrap_err();
+        assert_eq!(e.status(), 415);
+        assert!(e.to_string().contains("application/json"));
+        let e = receive(&r, CT, Some("gzip"), &b, Limits::default()).unwrap_err();
+        assert_eq!(e.status(), 415);
+        let e = receive(
+            &r,
+            Some("application/x-protobuf;proto=io.prometheus.write.v2.Request"),
+            CE,
+            &b,
+            Limits::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.status(), 415);
+        let e = receive(
+            &r,
+            CT,
+            CE,
+            &b,
+            Limits {
+                max_body: 3,
+                ..Limits::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.status(), 413);
+        let e = receive(&r, CT, CE, b"not snappy at all", Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("snappy"), "{e}");
+        let not_proto = snap::raw::Encoder::new()
+            .compress_vec(b"\x0a\xff\xff\xff")
+            .unwrap();
+        let e = receive(&r, CT, CE, &not_proto, Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("protobuf"), "{e}");
+        let bomb = snap::raw::Encoder::new()
+            .compress_vec(&vec![0u8; 10_000])
+            .unwrap();
+        let e = receive(
+            &r,
+            CT,
+            CE,
+            &bomb,
+            Limits {
+                max_decoded: 1000,
+                ..Limits::default()
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("above the limit"), "{e}");
+        assert!(
+            r.0.lock().is_empty(),
+            "nothing stored from rejected requests"
+        );
+        // Missing headers are tolerated.
+        receive(&r, None, None, &b, Limits::default()).unwrap();
+    }
+}
