@@ -175,20 +175,18 @@ struct Query {
     limit: usize,
 }
 
-fn read_query(raw: Option<String>, body: &[u8]) -> Result<Query, Response> {
+fn read_query(raw: Option<String>, body: &[u8]) -> Result<Query, String> {
     let p = Params::parse(raw.as_deref(), (!body.is_empty()).then_some(body));
-    let start = p.time("start", MIN_TIME).map_err(bad_data)?;
-    let end = p.time("end", MAX_TIME).map_err(bad_data)?;
+    let start = p.time("start", MIN_TIME)?;
+    let end = p.time("end", MAX_TIME)?;
     if end < start {
-        return Err(bad_data(
-            "invalid parameter \"end\": end timestamp must not be before start time",
-        ));
+        return Err("invalid parameter \"end\": end timestamp must not be before start time".into());
     }
     Ok(Query {
-        matchers: p.matchers().map_err(bad_data)?,
+        matchers: p.matchers()?,
         start,
         end,
-        limit: p.limit().map_err(bad_data)?,
+        limit: p.limit()?,
     })
 }
 
@@ -209,7 +207,7 @@ async fn blocking<T: Send + 'static>(
 async fn series(State(state): State<ApiState>, RawQuery(raw): RawQuery, body: Bytes) -> Response {
     let q = match read_query(raw, &body) {
         Ok(q) => q,
-        Err(r) => return r,
+        Err(e) => return bad_data(e),
     };
     if q.matchers.is_empty() {
         return bad_data("no match[] parameter provided");
@@ -274,7 +272,7 @@ async fn merged(
 async fn labels(State(state): State<ApiState>, RawQuery(raw): RawQuery, body: Bytes) -> Response {
     match read_query(raw, &body) {
         Ok(q) => merged(&state, q, |qr, ms, s, e| qr.label_names(ms, s, e)).await,
-        Err(r) => r,
+        Err(e) => bad_data(e),
     }
 }
 
@@ -293,7 +291,7 @@ async fn label_values(
             })
             .await
         }
-        Err(r) => r,
+        Err(e) => bad_data(e),
     }
 }
 

@@ -50,11 +50,11 @@ async fn get(state: &ApiState, uri: &str) -> (StatusCode, Value) {
     .await;
     (
         s,
-        serde_json::from_str(&b).unwrap_or_else(|_| Value::String(b)),
+        serde_json::from_str(&b).unwrap_or(Value::String(b)),
     )
 }
 
-fn write_req(series: &[(Vec<(&str, &str)>, Vec<Sample>)]) -> Request<Body> {
+fn write_req(series: &[crate::remote::proto::SeriesToEncode<'_>]) -> Request<Body> {
     let body = snap::raw::Encoder::new()
         .compress_vec(&encode_write_request(series))
         .unwrap();

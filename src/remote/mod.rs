@@ -269,8 +269,10 @@ mod tests {
     use crate::model::Sample;
     use parking_lot::Mutex;
 
+    type Stored = (Vec<(String, String)>, Vec<Sample>);
+
     #[derive(Default)]
-    struct Recorder(Mutex<Vec<(Vec<(String, String)>, Vec<Sample>)>>);
+    struct Recorder(Mutex<Vec<Stored>>);
 
     impl Appender for Recorder {
         fn append(&self, batch: &[SeriesInput<'_>]) -> Result<AppendStats, StorageError> {
@@ -289,7 +291,7 @@ mod tests {
         }
     }
 
-    fn body(series: &[(Vec<(&str, &str)>, Vec<Sample>)]) -> Vec<u8> {
+    fn body(series: &[proto::SeriesToEncode<'_>]) -> Vec<u8> {
         snap::raw::Encoder::new()
             .compress_vec(&proto::encode_write_request(series))
             .unwrap()

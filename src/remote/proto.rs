@@ -198,7 +198,10 @@ pub fn decode_write_request(b: &[u8]) -> Result<Vec<TimeSeries<'_>>, ProtoError>
 }
 
 /// Encodes a WriteRequest (for tests, benches and, later, the sender).
-pub fn encode_write_request(series: &[(Vec<(&str, &str)>, Vec<Sample>)]) -> Vec<u8> {
+/// A series to encode: label pairs and samples.
+pub type SeriesToEncode<'a> = (Vec<(&'a str, &'a str)>, Vec<Sample>);
+
+pub fn encode_write_request(series: &[SeriesToEncode<'_>]) -> Vec<u8> {
     fn varint(b: &mut Vec<u8>, mut v: u64) {
         while v >= 0x80 {
             b.push((v as u8) | 0x80);
