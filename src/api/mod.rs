@@ -180,7 +180,9 @@ fn read_query(raw: Option<String>, body: &[u8]) -> Result<Query, String> {
     let start = p.time("start", MIN_TIME)?;
     let end = p.time("end", MAX_TIME)?;
     if end < start {
-        return Err("invalid parameter \"end\": end timestamp must not be before start time".into());
+        return Err(
+            "invalid parameter \"end\": end timestamp must not be before start time".into(),
+        );
     }
     Ok(Query {
         matchers: p.matchers()?,

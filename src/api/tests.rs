@@ -48,10 +48,7 @@ async fn get(state: &ApiState, uri: &str) -> (StatusCode, Value) {
         Request::get(escape(uri)).body(Body::empty()).unwrap(),
     )
     .await;
-    (
-        s,
-        serde_json::from_str(&b).unwrap_or(Value::String(b)),
-    )
+    (s, serde_json::from_str(&b).unwrap_or(Value::String(b)))
 }
 
 fn write_req(series: &[crate::remote::proto::SeriesToEncode<'_>]) -> Request<Body> {

@@ -1,0 +1,427 @@
+//! Storage end to end: remote write into the real binary, read back over HTTP, crash and
+//! corruption recovery, retention, and restart. Sample-level checks open the data directory
+//! with the library once the server has stopped.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use promterm::model::{MatchOp, Matcher, Sample};
+use promterm::remote::proto::encode_write_request;
+use promterm::storage::Querier;
+use promterm::tsdb::{Db, Options};
+
+use crate::common::{http, http_post, Server};
+
+const BASE: i64 = 1_700_000_000_000;
+
+fn write(addr: SocketAddr, series: &[(Vec<(&str, &str)>, Vec<Sample>)]) -> (u16, String) {
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&encode_write_request(series))
+        .unwrap();
+    http_post(
+        addr,
+        "/api/v1/write",
+        &[
+            ("Content-Type", "application/x-protobuf"),
+            ("Content-Encoding", "snappy"),
+            ("X-Prometheus-Remote-Write-Version", "0.1.0"),
+        ],
+        &body,
+    )
+}
+
+/// Batch `k`: 5 series, 10 samples each, timestamps after batch k-1's.
+fn batch(k: i64) -> Vec<(Vec<(&'static str, &'static str)>, Vec<Sample>)> {
+    const INSTANCES: [&str; 5] = ["i0", "i1", "i2", "i3", "i4"];
+    INSTANCES
+        .iter()
+        .enumerate()
+        .map(|(i, inst)| {
+            let samples = (0..10)
+                .map(|j| Sample {
+                    t: BASE + (k * 10 + j) * 1000,
+                    v: (k * 10 + j) as f64 + i as f64 / 10.0,
+                })
+                .collect();
+            (
+                vec![
+                    ("__name__", "load_test"),
+                    ("instance", *inst),
+                    ("job", "it"),
+                ],
+                samples,
+            )
+        })
+        .collect()
+}
+
+/// Every stored sample as (instance, t, value bits).
+fn stored(dir: &std::path::Path) -> Vec<(String, i64, u64)> {
+    let (db, _) = Db::open(
+        dir,
+        Options {
+            retention_ms: 0,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let all = [Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()];
+    let mut out = Vec::new();
+    for s in db.select(&all, i64::MIN, i64::MAX).unwrap() {
+        let inst = s.labels.get("instance").unwrap_or("").to_string();
+        out.extend(s.samples.iter().map(|x| (inst.clone(), x.t, x.v.to_bits())));
+    }
+    out
+}
+
+fn expected(batches: impl Iterator<Item = i64>) -> Vec<(String, i64, u64)> {
+    let mut out = Vec::new();
+    for k in batches {
+        for (labels, samples) in batch(k) {
+            let inst = labels[1].1.to_string();
+            out.extend(samples.iter().map(|s| (inst.clone(), s.t, s.v.to_bits())));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn serve(data: &std::path::Path, extra: &[&str]) -> Server {
+    let mut args = vec!["--headless", "--data", data.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    Server::start(&args)
+}
+
+#[test]
+fn remote_write_then_read_back_over_http() {
+    let data = tempfile::tempdir().unwrap();
+    let mut srv = serve(data.path(), &[]);
+    let (status, body) = write(srv.addr, &batch(0));
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = http(
+        srv.addr,
+        "GET",
+        "/api/v1/series?match[]=load_test{instance=\"i3\"}",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(r#"{"__name__":"load_test","instance":"i3","job":"it"}"#),
+        "{body}"
+    );
+    let (_, body) = http(srv.addr, "GET", "/api/v1/label/instance/values");
+    assert!(
+        body.contains(r#""data":["i0","i1","i2","i3","i4"]"#),
+        "{body}"
+    );
+    // A bad request gets a 400 naming the problem and the server stays up.
+    let (status, body) = write(
+        srv.addr,
+        &[(vec![("job", "no-name")], vec![Sample { t: BASE, v: 1.0 }])],
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("no metric name"), "{body}");
+    let (status, body) = http_post(
+        srv.addr,
+        "/api/v1/write",
+        &[("Content-Type", "application/json")],
+        b"{}",
+    );
+    assert_eq!(status, 415, "{body}");
+    assert_eq!(http(srv.addr, "GET", "/-/ready").0, 200);
+    assert_eq!(srv.terminate().code(), Some(0));
+    assert_eq!(stored(data.path()), expected(0..1));
+}
+
+#[test]
+fn kill_9_during_ingestion_loses_no_acknowledged_sample() {
+    let data = tempfile::tempdir().unwrap();
+    // Frequent flushes so the kill can land in the middle of one.
+    let mut srv = serve(
+        data.path(),
+        &[
+            "--storage.flush-interval",
+            "1s",
+            "--wal.fsync-interval",
+            "100ms",
+        ],
+    );
+    let addr = srv.addr;
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let (acked, stop) = (acked.clone(), stop.clone());
+            std::thread::spawn(move || {
+                // Writer w owns batches w, w+2, w+4, ...: different timestamps, no conflicts.
+                let mut k = w;
+                while !stop.load(Ordering::Relaxed) {
+                    let body = snap::raw::Encoder::new()
+                        .compress_vec(&encode_write_request(&batch(k)))
+                        .unwrap();
+                    let r = std::panic::catch_unwind(|| {
+                        http_post(
+                            addr,
+                            "/api/v1/write",
+                            &[
+                                ("Content-Type", "application/x-protobuf"),
+                                ("Content-Encoding", "snappy"),
+                            ],
+                            &body,
+                        )
+                    });
+                    match r {
+                        Ok((204, _)) => acked.lock().unwrap().push(k),
+                        _ => break,
+                    }
+                    k += 2;
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acked.lock().unwrap().len() < 400 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1100)); // let a flush start
+    srv.child.kill().unwrap(); // SIGKILL
+    srv.child.wait().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        let _ = w.join();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 400,
+        "only {} batches acknowledged",
+        acked.len()
+    );
+
+    let got = stored(data.path());
+    let got_set: std::collections::HashSet<_> = got.iter().cloned().collect();
+    let want = expected(acked.iter().copied());
+    let missing: Vec<_> = want.iter().filter(|s| !got_set.contains(*s)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged samples lost, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+
+    // The binary restarts on the same data and serves it.
+    let mut srv = serve(data.path(), &[]);
+    let (_, body) = http(srv.addr, "GET", "/api/v1/series?match[]=load_test");
+    assert_eq!(body.matches("load_test").count(), 5, "{body}");
+    assert_eq!(srv.terminate().code(), Some(0));
+    assert_eq!(
+        stored(data.path()).len(),
+        got.len(),
+        "a clean restart keeps everything"
+    );
+}
+
+/// Byte offsets of the records in a WAL segment.
+fn record_starts(seg: &[u8]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut pos = 0;
+    while pos + 8 <= seg.len() {
+        starts.push(pos);
+        let len = u32::from_le_bytes(seg[pos..pos + 4].try_into().unwrap()) as usize;
+        pos += 8 + len;
+    }
+    starts
+}
+
+fn newest_nonempty_segment(data: &std::path::Path) -> std::path::PathBuf {
+    let mut segs: Vec<_> = std::fs::read_dir(data.join("wal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.metadata().unwrap().len() > 0)
+        .collect();
+    segs.sort();
+    segs.pop().expect("a WAL segment with data")
+}
+
+#[test]
+fn each_wal_corruption_class_starts_cleanly_and_keeps_what_came_before() {
+    // (name, mutation of the last segment, batches that must survive out of 6)
+    type Mutation = fn(&mut Vec<u8>, &[usize]);
+    let cases: [(&str, Mutation, i64); 4] = [
+        (
+            "torn last record",
+            |d, _| {
+                let n = d.len();
+                d.truncate(n - 5)
+            },
+            5,
+        ),
+        (
+            "bad checksum",
+            |d, s| {
+                let last = *s.last().unwrap();
+                d[last + 9] ^= 0x55
+            },
+            5,
+        ),
+        (
+            "bad length",
+            |d, s| {
+                let last = *s.last().unwrap();
+                d[last..last + 4].copy_from_slice(&0x7fff_ffffu32.to_le_bytes())
+            },
+            5,
+        ),
+        (
+            "garbage bytes",
+            |d, _| d.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+            6,
+        ),
+    ];
+    for (name, mutate, keep) in cases {
+        let data = tempfile::tempdir().unwrap();
+        let mut srv = serve(data.path(), &["--storage.flush-interval", "1h"]);
+        for k in 0..6 {
+            assert_eq!(write(srv.addr, &batch(k)).0, 204, "{name}");
+        }
+        srv.child.kill().unwrap();
+        srv.child.wait().unwrap();
+        let seg = newest_nonempty_segment(data.path());
+        let mut d = std::fs::read(&seg).unwrap();
+        let starts = record_starts(&d);
+        mutate(&mut d, &starts);
+        std::fs::write(&seg, &d).unwrap();
+
+        let mut srv = serve(data.path(), &[]);
+        assert_eq!(http(srv.addr, "GET", "/-/ready").0, 200, "{name}");
+        let log = srv.drain_log().join("\n");
+        if keep < 6 {
+            assert!(log.contains("WAL corruption"), "{name}: {log}");
+            assert!(log.contains("dropped_records=1"), "{name}: {log}");
+        }
+        // Writes still work after recovery.
+        assert_eq!(write(srv.addr, &batch(100)).0, 204, "{name}");
+        assert_eq!(srv.terminate().code(), Some(0), "{name}");
+        let mut want = expected((0..keep).chain(100..101));
+        want.sort();
+        let mut got = stored(data.path());
+        got.sort();
+        assert_eq!(got.len(), want.len(), "{name}");
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+#[test]
+fn clean_restart_gives_identical_results_and_leaves_no_wal() {
+    let data = tempfile::tempdir().unwrap();
+    let mut srv = serve(data.path(), &[]);
+    for k in 0..30 {
+        assert_eq!(write(srv.addr, &batch(k)).0, 204);
+    }
+    let series_before = http(srv.addr, "GET", "/api/v1/series?match[]={job=\"it\"}").1;
+    let labels_before = http(srv.addr, "GET", "/api/v1/labels").1;
+    assert_eq!(srv.terminate().code(), Some(0));
+    let wal_bytes: u64 = std::fs::read_dir(data.path().join("wal"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert_eq!(
+        wal_bytes, 0,
+        "a clean shutdown persists everything and trims the WAL"
+    );
+    let before = stored(data.path());
+    assert_eq!(before, {
+        let mut e = expected(0..30);
+        e.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        e
+    });
+
+    let mut srv = serve(data.path(), &[]);
+    assert_eq!(
+        http(srv.addr, "GET", "/api/v1/series?match[]={job=\"it\"}").1,
+        series_before
+    );
+    assert_eq!(http(srv.addr, "GET", "/api/v1/labels").1, labels_before);
+    // New data continues the old series; old timestamps are refused.
+    assert_eq!(write(srv.addr, &batch(30)).0, 204);
+    let (status, body) = write(srv.addr, &batch(3));
+    assert_eq!(status, 400);
+    assert!(body.contains("out-of-order"), "{body}");
+    assert_eq!(srv.terminate().code(), Some(0));
+    assert_eq!(stored(data.path()).len(), before.len() + 50);
+}
+
+#[test]
+fn retention_deletes_old_data_and_nothing_else() {
+    let data = tempfile::tempdir().unwrap();
+    let mut srv = serve(
+        data.path(),
+        &["--retention", "1h", "--storage.flush-interval", "1s"],
+    );
+    let hour = 3_600_000;
+    let old: Vec<Sample> = (0..180)
+        .map(|i| Sample {
+            t: BASE + i * 60_000,
+            v: 1.0,
+        })
+        .collect();
+    let all: Vec<Sample> = (0..600)
+        .map(|i| Sample {
+            t: BASE + i * 60_000,
+            v: 2.0,
+        })
+        .collect();
+    let (status, body) = write(
+        srv.addr,
+        &[
+            (vec![("__name__", "old_only")], old),
+            (vec![("__name__", "long_lived")], all),
+        ],
+    );
+    assert_eq!(status, 204, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, body) = http(srv.addr, "GET", "/api/v1/label/__name__/values");
+        if !body.contains("old_only") {
+            assert!(body.contains("long_lived"), "{body}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "retention did not remove old_only: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(srv.terminate().code(), Some(0));
+    let (db, _) = Db::open(
+        data.path(),
+        Options {
+            retention_ms: 0,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let kept = db
+        .select(
+            &[Matcher::equal("__name__", "long_lived")],
+            i64::MIN,
+            i64::MAX,
+        )
+        .unwrap();
+    let newest = BASE + 599 * 60_000;
+    let samples = &kept[0].samples;
+    assert_eq!(samples.last().unwrap().t, newest);
+    assert!(
+        samples.iter().any(|s| s.t == newest - hour),
+        "everything within the hour is kept"
+    );
+    assert!(samples.first().unwrap().t > BASE, "the oldest samples went");
+    assert!(db
+        .select(
+            &[Matcher::equal("__name__", "old_only")],
+            i64::MIN,
+            i64::MAX
+        )
+        .unwrap()
+        .is_empty());
+}
