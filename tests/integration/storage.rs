@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use promterm::model::{MatchOp, Matcher, Sample};
-use promterm::remote::proto::encode_write_request;
+use promterm::remote::proto::{encode_write_request, SeriesToEncode};
 use promterm::storage::Querier;
 use promterm::tsdb::{Db, Options};
 
@@ -16,7 +16,7 @@ use crate::common::{http, http_post, Server};
 
 const BASE: i64 = 1_700_000_000_000;
 
-fn write(addr: SocketAddr, series: &[(Vec<(&str, &str)>, Vec<Sample>)]) -> (u16, String) {
+fn write(addr: SocketAddr, series: &[SeriesToEncode<'_>]) -> (u16, String) {
     let body = snap::raw::Encoder::new()
         .compress_vec(&encode_write_request(series))
         .unwrap();
@@ -33,7 +33,7 @@ fn write(addr: SocketAddr, series: &[(Vec<(&str, &str)>, Vec<Sample>)]) -> (u16,
 }
 
 /// Batch `k`: 5 series, 10 samples each, timestamps after batch k-1's.
-fn batch(k: i64) -> Vec<(Vec<(&'static str, &'static str)>, Vec<Sample>)> {
+fn batch(k: i64) -> Vec<SeriesToEncode<'static>> {
     const INSTANCES: [&str; 5] = ["i0", "i1", "i2", "i3", "i4"];
     INSTANCES
         .iter()
