@@ -1,0 +1,53 @@
+//! XOR chunk encode/decode throughput on realistic series: a counter, a gauge, a constant.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use promterm::tsdb::chunkenc::{XorEncoder, XorIter};
+use std::hint::black_box;
+
+fn series() -> Vec<(&'static str, Vec<(i64, f64)>)> {
+    let mut x = 42u64;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let t0 = 1_700_000_000_000i64;
+    let mut counter = 0.0;
+    let counter: Vec<(i64, f64)> = (0..120)
+        .map(|i| {
+            counter += (rnd() % 100) as f64;
+            (t0 + i * 15_000, counter)
+        })
+        .collect();
+    let gauge: Vec<(i64, f64)> = (0..120).map(|i| (t0 + i * 15_000 + (rnd() % 5) as i64, (rnd() % 10_000) as f64 / 100.0)).collect();
+    let constant: Vec<(i64, f64)> = (0..120).map(|i| (t0 + i * 15_000, 1.0)).collect();
+    vec![("counter", counter), ("gauge", gauge), ("constant", constant)]
+}
+
+fn bench(c: &mut Criterion) {
+    for (name, samples) in series() {
+        let mut g = c.benchmark_group(format!("xor/{name}"));
+        g.throughput(Throughput::Elements(samples.len() as u64));
+        g.bench_function("encode", |b| {
+            b.iter(|| {
+                let mut e = XorEncoder::new();
+                for &(t, v) in &samples {
+                    e.append(t, v);
+                }
+                black_box(e.into_bytes())
+            })
+        });
+        let mut e = XorEncoder::new();
+        for &(t, v) in &samples {
+            e.append(t, v);
+        }
+        let bytes = e.into_bytes();
+        eprintln!("xor/{name}: {} bytes for {} samples ({:.2} B/sample)", bytes.len(), samples.len(), bytes.len() as f64 / samples.len() as f64);
+        g.bench_function("decode", |b| b.iter(|| black_box(XorIter::new(&bytes).fold(0.0, |a, (_, v)| a + v))));
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
