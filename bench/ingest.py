@@ -49,7 +49,10 @@ def main():
         try:
             c0 = srv.cpu_s()
             t0 = time.perf_counter()
-            perf.send_all(srv.write_url, bodies, per_window)
+            try:
+                perf.send_all(srv.write_url, bodies, per_window)
+            except urllib.error.HTTPError as e:
+                raise RuntimeError(f"{kind}: remote write answered {e.code}: {e.read()[:300]!r}")
             wall = time.perf_counter() - t0
             cpu = srv.cpu_s() - c0
             time.sleep(1)

@@ -1,7 +1,7 @@
 //! XOR chunk encode/decode throughput on realistic series: a counter, a gauge, a constant.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use promterm::tsdb::chunkenc::{XorEncoder, XorIter};
+use promterm::tsdb::chunkenc::{decode_persisted, encode_persisted, XorEncoder, XorIter};
 use std::hint::black_box;
 
 fn series() -> Vec<(&'static str, Vec<(i64, f64)>)> {
@@ -20,9 +20,20 @@ fn series() -> Vec<(&'static str, Vec<(i64, f64)>)> {
             (t0 + i * 15_000, counter)
         })
         .collect();
-    let gauge: Vec<(i64, f64)> = (0..120).map(|i| (t0 + i * 15_000 + (rnd() % 5) as i64, (rnd() % 10_000) as f64 / 100.0)).collect();
+    let gauge: Vec<(i64, f64)> = (0..120)
+        .map(|i| {
+            (
+                t0 + i * 15_000 + (rnd() % 5) as i64,
+                (rnd() % 10_000) as f64 / 100.0,
+            )
+        })
+        .collect();
     let constant: Vec<(i64, f64)> = (0..120).map(|i| (t0 + i * 15_000, 1.0)).collect();
-    vec![("counter", counter), ("gauge", gauge), ("constant", constant)]
+    vec![
+        ("counter", counter),
+        ("gauge", gauge),
+        ("constant", constant),
+    ]
 }
 
 fn bench(c: &mut Criterion) {
@@ -43,8 +54,27 @@ fn bench(c: &mut Criterion) {
             e.append(t, v);
         }
         let bytes = e.into_bytes();
-        eprintln!("xor/{name}: {} bytes for {} samples ({:.2} B/sample)", bytes.len(), samples.len(), bytes.len() as f64 / samples.len() as f64);
-        g.bench_function("decode", |b| b.iter(|| black_box(XorIter::new(&bytes).fold(0.0, |a, (_, v)| a + v))));
+        eprintln!(
+            "xor/{name}: {} bytes for {} samples ({:.2} B/sample)",
+            bytes.len(),
+            samples.len(),
+            bytes.len() as f64 / samples.len() as f64
+        );
+        g.bench_function("decode", |b| {
+            b.iter(|| black_box(XorIter::new(&bytes).fold(0.0, |a, (_, v)| a + v)))
+        });
+        let persisted = encode_persisted(&samples, Some(bytes.len()));
+        eprintln!(
+            "persisted/{name}: {} bytes ({:.2} B/sample)",
+            persisted.len(),
+            persisted.len() as f64 / samples.len() as f64
+        );
+        g.bench_function("persisted_encode", |b| {
+            b.iter(|| black_box(encode_persisted(&samples, Some(bytes.len()))))
+        });
+        g.bench_function("persisted_decode", |b| {
+            b.iter(|| black_box(decode_persisted(&persisted)))
+        });
         g.finish();
     }
 }

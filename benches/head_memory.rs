@@ -41,7 +41,14 @@ fn main() {
     const SERIES: usize = 10_000;
     const STEPS: i64 = 480;
     let dir = tempfile::tempdir().unwrap();
-    let (db, _) = Db::open(dir.path(), Options { flush_interval: std::time::Duration::from_secs(3600), ..Options::default() }).unwrap();
+    let (db, _) = Db::open(
+        dir.path(),
+        Options {
+            flush_interval: std::time::Duration::from_secs(3600),
+            ..Options::default()
+        },
+    )
+    .unwrap();
     let labels: Vec<[String; 5]> = (0..SERIES)
         .map(|i| {
             [
@@ -53,9 +60,15 @@ fn main() {
             ]
         })
         .collect();
-    let pairs = |l: &[String; 5]| -> Vec<(&str, &str)> {
-        vec![("__name__", &l[0]), ("code", &l[1]), ("handler", &l[2]), ("instance", &l[3]), ("job", &l[4])]
-    };
+    fn pairs(l: &[String; 5]) -> Vec<(&str, &str)> {
+        vec![
+            ("__name__", &l[0]),
+            ("code", &l[1]),
+            ("handler", &l[2]),
+            ("instance", &l[3]),
+            ("job", &l[4]),
+        ]
+    }
     let t0 = 1_700_000_000_000i64;
     let append_step = |from: i64, to: i64| {
         let batch: Vec<SeriesInput> = labels
@@ -63,7 +76,12 @@ fn main() {
             .enumerate()
             .map(|(i, l)| SeriesInput {
                 labels: pairs(l),
-                samples: (from..to).map(|k| Sample { t: t0 + k * 15_000, v: (k * (i as i64 % 7 + 1)) as f64 }).collect(),
+                samples: (from..to)
+                    .map(|k| Sample {
+                        t: t0 + k * 15_000,
+                        v: (k * (i as i64 % 7 + 1)) as f64,
+                    })
+                    .collect(),
             })
             .collect();
         db.append(&batch).unwrap();
@@ -82,6 +100,13 @@ fn main() {
     println!("head_memory: {SERIES} series x {STEPS} samples");
     println!("  per series (labels, index, first sample): {per_series:.0} bytes");
     println!("  per additional sample (in chunks):        {per_sample:.2} bytes");
-    println!("  whole head before flush: {:.1} MiB; after flush: {:.1} MiB", (full - base) as f64 / 1048576.0, (flushed - base) as f64 / 1048576.0);
-    println!("  head estimate (Db::head_bytes): {:.1} MiB", db.head_bytes() as f64 / 1048576.0);
+    println!(
+        "  whole head before flush: {:.1} MiB; after flush: {:.1} MiB",
+        (full - base) as f64 / 1048576.0,
+        (flushed - base) as f64 / 1048576.0
+    );
+    println!(
+        "  head estimate (Db::head_bytes): {:.1} MiB",
+        db.head_bytes() as f64 / 1048576.0
+    );
 }

@@ -6,7 +6,25 @@ use std::process::ExitCode;
 use clap::Parser;
 use promterm::cli::{self, Cli};
 
+/// Limits glibc to two malloc arenas. With one arena per thread (glibc's default, up to 8 per
+/// core), memory freed by one request's thread is not reused by the next, and resident memory
+/// grows far beyond what is live.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn mallopt(param: i32, value: i32) -> i32;
+        }
+        const M_ARENA_MAX: i32 = -8;
+        // SAFETY: mallopt only changes allocator tuning; called once before other threads start.
+        unsafe {
+            mallopt(M_ARENA_MAX, 2);
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

@@ -67,14 +67,16 @@ impl Default for SeriesData {
 }
 
 impl SeriesData {
-    /// Appends a sample that the caller has already checked is newer than `last_t`.
-    pub fn append(&mut self, t: i64, v: f64) {
+    /// Appends a sample that the caller has already checked is newer than `last_t`. Returns the
+    /// bytes of a chunk sealed to make room (0 if none).
+    pub fn append(&mut self, t: i64, v: f64) -> usize {
         let cut = match &self.open {
             None => true,
             Some(c) => c.num_samples() >= SAMPLES_PER_CHUNK || t >= range_end(self.open_min_t),
         };
+        let mut sealed = 0;
         if cut {
-            self.seal();
+            sealed = self.seal();
             self.open = Some(XorEncoder::new());
             self.open_min_t = t;
         }
@@ -85,21 +87,26 @@ impl SeriesData {
         self.last_t = t;
         self.last_v_bits = v.to_bits();
         self.min_t = self.min_t.min(t);
+        sealed
     }
 
-    /// Moves the open chunk (if any) to the sealed list.
-    pub fn seal(&mut self) {
+    /// Moves the open chunk (if any) to the sealed list; returns its size in bytes.
+    pub fn seal(&mut self) -> usize {
+        let mut n = 0;
         if let Some(c) = self.open.take() {
             if c.num_samples() > 0 {
                 let max_t = c.last_t();
+                let data: Arc<[u8]> = c.into_bytes().into();
+                n = data.len();
                 self.sealed.push(SealedChunk {
                     min_t: self.open_min_t,
                     max_t,
-                    data: c.into_bytes().into(),
+                    data,
                 });
             }
         }
         self.open_dirty = false;
+        n
     }
 
     /// Head chunks overlapping [mint, maxt], oldest first, as (min_t, max_t, bytes).

@@ -31,9 +31,9 @@ use tracing::{debug, info, warn};
 
 use crate::model::{Labels, Matcher, Sample};
 use crate::storage::{AppendStats, Appender, Querier, Series, SeriesInput, StorageError};
-use chunkenc::{XorEncoder, XorIter};
+use chunkenc::{decode_persisted, encode_persisted, XorEncoder, XorIter};
 use head::{Head, MemSeries};
-use persist::{FlushBatch, Persist, PersistError};
+use persist::{ChunkRow, FlushBatch, Persist, PersistError};
 use wal::{Encoder, Record, Wal};
 
 impl From<PersistError> for StorageError {
@@ -52,6 +52,8 @@ pub struct Options {
     pub fsync_interval: Duration,
     pub flush_interval: Duration,
     pub wal_segment_size: u64,
+    /// Flush early once sealed chunks in memory exceed this many bytes.
+    pub head_flush_bytes: u64,
 }
 
 impl Default for Options {
@@ -62,6 +64,7 @@ impl Default for Options {
             fsync_interval: Duration::from_secs(1),
             flush_interval: Duration::from_secs(60),
             wal_segment_size: 64 << 20,
+            head_flush_bytes: 8 << 20,
         }
     }
 }
@@ -86,9 +89,6 @@ pub struct OpenReport {
     pub replayed_samples: u64,
 }
 
-/// A chunk on its way to the database: series id, min t, max t, partial, bytes.
-type PendingChunk = (u64, i64, i64, bool, Arc<[u8]>);
-
 struct WalState {
     wal: Wal,
     enc: Encoder,
@@ -109,6 +109,9 @@ struct Inner {
     flush_lock: Mutex<()>,
     max_t: AtomicI64,
     stats: Stats,
+    /// Bytes of sealed chunks waiting in memory for a flush.
+    sealed_bytes: AtomicU64,
+    flush_soon: tokio::sync::Notify,
 }
 
 /// Accepts samples newer than the series' newest; returns the accepted slice bounds in `out`.
@@ -164,30 +167,36 @@ impl Db {
             let mut d = s.data.lock();
             d.min_t = sum.min_t;
             d.persisted_min_t = sum.min_t;
-            d.persisted_max_t = sum.last.max_t;
-            let mut it = XorIter::new(&sum.last.data);
-            if let Some((t, v)) = it.by_ref().last() {
+            let mut newest: Option<(i64, f64)> = None;
+            for (c, open) in [(&sum.last_sealed, false), (&sum.open, true)] {
+                let Some(c) = c else { continue };
+                d.persisted_max_t = d.persisted_max_t.max(c.max_t);
+                let Some(samples) = decode_persisted(&c.data) else {
+                    warn!(series = %s.labels, min_t = c.min_t, "persisted chunk is corrupt; skipped");
+                    continue;
+                };
+                if let Some(&last) = samples.last() {
+                    if newest.is_none_or(|n| last.0 > n.0) {
+                        newest = Some(last);
+                    }
+                }
+                if open && !samples.is_empty() {
+                    d.open = Some(XorEncoder::from_samples(&samples));
+                    d.open_min_t = c.min_t;
+                    d.open_dirty = false;
+                }
+            }
+            if let Some((t, v)) = newest {
                 d.last_t = t;
                 d.last_v_bits = v.to_bits();
                 max_t = max_t.max(t);
-            }
-            if sum.last.partial {
-                match XorEncoder::resume(&sum.last.data) {
-                    Some(enc) => {
-                        d.open = Some(enc);
-                        d.open_min_t = sum.last.min_t;
-                        d.open_dirty = false;
-                    }
-                    None => {
-                        warn!(series = %s.labels, "persisted open chunk is corrupt; starting a new chunk")
-                    }
-                }
             }
         }
 
         let wal_dir = dir.join("wal");
         let mut remap: HashMap<u64, Arc<MemSeries>> = HashMap::new();
         let mut replay_stats = AppendStats::default();
+        let mut replay_sealed = 0u64;
         let mut out = Vec::new();
         report.wal = wal::replay(&wal_dir, |rec| match rec {
             Record::Series(list) => {
@@ -222,7 +231,7 @@ impl Db {
                                 &mut replay_stats,
                             );
                             for &(_, t, v) in &out {
-                                d.append(t, v);
+                                replay_sealed += d.append(t, v) as u64;
                                 max_t = max_t.max(t);
                             }
                         }
@@ -258,6 +267,8 @@ impl Db {
                 flush_lock: Mutex::new(()),
                 max_t: AtomicI64::new(max_t),
                 stats,
+                sealed_bytes: AtomicU64::new(replay_sealed),
+                flush_soon: tokio::sync::Notify::new(),
             }),
         };
         info!(
@@ -300,17 +311,22 @@ impl Db {
     }
 
     /// Writes sealed and open chunks to the database and drops the WAL segments they cover.
+    /// Returns the number of rows written.
     pub fn flush(&self) -> Result<usize, StorageError> {
         let inner = &*self.inner;
         let _guard = inner.flush_lock.lock();
+        /// An open chunk's start, sample count, samples and XOR size.
+        type OpenSnapshot = (i64, u16, Vec<(i64, f64)>, usize);
         struct Taken {
             series: Arc<MemSeries>,
-            sealed: usize,
-            open: Option<(i64, u16)>,
+            sealed: Vec<head::SealedChunk>,
+            /// The open chunk, if it changed since the last flush.
+            open: Option<OpenSnapshot>,
         }
         let mut taken: Vec<Taken> = Vec::new();
-        let mut chunks: Vec<PendingChunk> = Vec::new();
         let mut new_series: Vec<Arc<MemSeries>> = Vec::new();
+        // Under the ingest lock: cut the WAL and copy what the database lacks, so everything in
+        // the WAL up to the cut is in this snapshot.
         let closed = {
             let mut w = inner.wal.lock();
             let closed = w.wal.rotate()?;
@@ -319,69 +335,107 @@ impl Db {
                 if !s.persisted.load(Ordering::Relaxed) && s.logged.load(Ordering::Relaxed) {
                     new_series.push(s.clone());
                 }
-                for c in &d.sealed {
-                    chunks.push((s.id, c.min_t, c.max_t, false, c.data.clone()));
-                }
-                let mut open = None;
-                if let Some(c) = d
+                let open = d
                     .open
                     .as_ref()
                     .filter(|c| d.open_dirty && c.num_samples() > 0)
-                {
-                    chunks.push((s.id, d.open_min_t, c.last_t(), true, Arc::from(c.bytes())));
-                    open = Some((d.open_min_t, c.num_samples()));
-                }
+                    .map(|c| {
+                        (
+                            d.open_min_t,
+                            c.num_samples(),
+                            c.iter().collect(),
+                            c.bytes().len(),
+                        )
+                    });
                 if !d.sealed.is_empty() || open.is_some() {
                     taken.push(Taken {
                         series: s.clone(),
-                        sealed: d.sealed.len(),
+                        sealed: d.sealed.clone(),
                         open,
                     });
                 }
             }
             closed
         };
+        // Encode outside the lock: sealed chunks of one series in the same 2h range become one
+        // row in the compact persisted format.
+        let mut sealed_rows: Vec<ChunkRow> = Vec::new();
+        let mut open_rows: Vec<ChunkRow> = Vec::new();
+        for t in &taken {
+            let id = t.series.id;
+            let mut run: Vec<(i64, f64)> = Vec::new();
+            let (mut run_start, mut run_xor) = (0, 0);
+            for c in &t.sealed {
+                let n = usize::from(XorIter::new(&c.data).num_samples());
+                let same_range = head::range_end(run_start) == head::range_end(c.min_t);
+                if !run.is_empty()
+                    && (!same_range || run.len() + n > chunkenc::MAX_PERSISTED_SAMPLES)
+                {
+                    sealed_rows.push(row(id, run_start, &run, Some(run_xor)));
+                    run.clear();
+                }
+                if run.is_empty() {
+                    (run_start, run_xor) = (c.min_t, 0);
+                }
+                run.extend(XorIter::new(&c.data));
+                run_xor += c.data.len();
+            }
+            if !run.is_empty() {
+                sealed_rows.push(row(id, run_start, &run, Some(run_xor)));
+            }
+            if let Some((min_t, _, samples, xor_len)) = &t.open {
+                open_rows.push(row(id, *min_t, samples, Some(*xor_len)));
+            }
+        }
+        sealed_rows.sort_by_key(|r| (r.series_id, r.min_t));
+        open_rows.sort_by_key(|r| r.series_id);
         let batch = FlushBatch {
             series: new_series.iter().map(|s| (s.id, &s.labels)).collect(),
-            chunks: chunks
-                .iter()
-                .map(|(id, a, b, p, d)| (*id, *a, *b, *p, &d[..]))
-                .collect(),
+            sealed: sealed_rows,
+            open: open_rows,
+            drop_open: Vec::new(),
         };
         inner.persist.write(&batch)?;
         for s in &new_series {
             s.persisted.store(true, Ordering::Relaxed);
         }
+        let mut freed = 0u64;
         for t in &taken {
             let mut guard = t.series.data.lock();
             let d = &mut *guard;
-            for c in d.sealed.drain(..t.sealed) {
+            for c in d.sealed.drain(..t.sealed.len()) {
                 d.persisted_min_t = d.persisted_min_t.min(c.min_t);
                 d.persisted_max_t = d.persisted_max_t.max(c.max_t);
+                freed += c.data.len() as u64;
             }
-            if let Some((min_t, n)) = t.open {
-                let (pmin, pmax) = (
-                    d.persisted_min_t.min(min_t),
-                    d.persisted_max_t.max(d.last_t),
-                );
-                d.persisted_min_t = pmin;
-                d.persisted_max_t = pmax;
-                let unchanged =
-                    d.open_min_t == min_t && d.open.as_ref().is_some_and(|c| c.num_samples() == n);
+            if let Some((min_t, n, samples, _)) = &t.open {
+                d.persisted_min_t = d.persisted_min_t.min(*min_t);
+                d.persisted_max_t = d
+                    .persisted_max_t
+                    .max(samples.last().map_or(i64::MIN, |s| s.0));
+                let unchanged = d.open_min_t == *min_t
+                    && d.open.as_ref().is_some_and(|c| c.num_samples() == *n);
                 if unchanged {
                     d.open_dirty = false;
                 }
             }
         }
+        let _ = inner
+            .sealed_bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                Some(b.saturating_sub(freed))
+            });
         let removed = inner.wal.lock().wal.remove_up_to(closed)?;
+        release_free_memory();
         inner.stats.flushes.fetch_add(1, Ordering::Relaxed);
+        let rows = batch.sealed.len() + batch.open.len();
         debug!(
-            chunks = chunks.len(),
+            rows,
             series = new_series.len(),
             wal_segments_removed = removed,
             "flushed"
         );
-        Ok(chunks.len())
+        Ok(rows)
     }
 
     /// Applies time and size retention; returns the number of series removed.
@@ -498,7 +552,12 @@ impl Db {
                         Ok(Ok(())) => {}
                     }
                 }
-                _ = flush.tick() => {
+                _ = async {
+                    tokio::select! {
+                        _ = flush.tick() => {}
+                        _ = self.inner.flush_soon.notified() => {}
+                    }
+                } => {
                     let db = self.clone();
                     let r = tokio::task::spawn_blocking(move || db.flush().and_then(|_| db.apply_retention())).await;
                     match r {
@@ -527,6 +586,31 @@ impl Db {
                 d.last_t != i64::MIN && d.min_t <= maxt && d.last_t >= mint
             })
             .collect()
+    }
+}
+
+/// Returns freed heap memory to the OS after a flush has dropped chunks (glibc keeps it
+/// otherwise, and resident memory would only ever grow).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> i32;
+        }
+        // SAFETY: malloc_trim only releases free memory held by the allocator; it takes no
+        // pointers and is safe to call at any time from any thread.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
+fn row(series_id: u64, min_t: i64, samples: &[(i64, f64)], xor_len: Option<usize>) -> ChunkRow {
+    ChunkRow {
+        series_id,
+        min_t,
+        max_t: samples.last().map_or(min_t, |s| s.0),
+        data: encode_persisted(samples, xor_len),
     }
 }
 
@@ -568,8 +652,11 @@ impl Appender for Db {
             bounds.push((start, accepted.len()));
         }
         enc.samples(&accepted);
-        wal.write(&enc.buf)?;
+        let written = wal.write(&enc.buf);
+        enc.clear();
+        written?;
         let mut max_t = i64::MIN;
+        let mut sealed = 0u64;
         for (s, (a, b)) in series.iter().zip(bounds) {
             s.logged.store(true, Ordering::Relaxed);
             if a == b {
@@ -577,12 +664,18 @@ impl Appender for Db {
             }
             let mut d = s.data.lock();
             for &(_, t, v) in &accepted[a..b] {
-                d.append(t, v);
+                sealed += d.append(t, v) as u64;
             }
             max_t = max_t.max(d.last_t);
         }
         drop(w);
         inner.max_t.fetch_max(max_t, Ordering::Relaxed);
+        if sealed > 0 {
+            let total = inner.sealed_bytes.fetch_add(sealed, Ordering::Relaxed) + sealed;
+            if total > inner.opts.head_flush_bytes {
+                inner.flush_soon.notify_one();
+            }
+        }
         let stats = &inner.stats;
         stats
             .samples_appended
@@ -608,8 +701,8 @@ impl Querier for Db {
         let mut out = Vec::new();
         for s in self.series_overlapping(matchers, mint, maxt) {
             // Head first, then the database: a flush between the two reads can only make a
-            // chunk appear twice (deduplicated below), never vanish.
-            let (mut chunks, pmin, pmax) = {
+            // sample appear twice (deduplicated below), never vanish.
+            let (chunks, pmin, pmax) = {
                 let d = s.data.lock();
                 (
                     d.chunks_in(mint, maxt),
@@ -617,26 +710,25 @@ impl Querier for Db {
                     d.persisted_max_t,
                 )
             };
+            let in_range = |&(t, _): &(i64, f64)| t >= mint && t <= maxt;
+            let mut samples: Vec<(i64, f64)> = Vec::new();
             if pmin <= maxt && pmax >= mint {
-                let head_starts: HashSet<i64> = chunks.iter().map(|c| c.0).collect();
                 for row in self.inner.persist.chunks(s.id, mint, maxt)? {
-                    if !head_starts.contains(&row.min_t) {
-                        chunks.push((row.min_t, row.max_t, Arc::from(row.data)));
+                    match decode_persisted(&row.data) {
+                        Some(v) => samples.extend(v.into_iter().filter(in_range)),
+                        None => {
+                            warn!(series = %s.labels, min_t = row.min_t, "skipping a corrupt persisted chunk")
+                        }
                     }
                 }
-                chunks.sort_by_key(|c| c.0);
             }
-            let mut samples = Vec::new();
-            let mut last = i64::MIN;
             for (_, _, data) in &chunks {
-                for (t, v) in XorIter::new(data) {
-                    if t > last && t >= mint && t <= maxt {
-                        samples.push(Sample { t, v });
-                        last = t;
-                    }
-                }
+                samples.extend(XorIter::new(data).filter(in_range));
             }
+            samples.sort_by_key(|s| s.0);
+            samples.dedup_by_key(|s| s.0);
             if !samples.is_empty() {
+                let samples = samples.into_iter().map(|(t, v)| Sample { t, v }).collect();
                 out.push(Series {
                     labels: s.labels.clone(),
                     samples,

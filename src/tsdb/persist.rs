@@ -1,8 +1,11 @@
-//! Persisted chunks in SQLite (WAL journal mode): a `series` table (id, encoded labels) and a
-//! `chunks` table keyed by (series id, min time) holding max time, a "partial" flag for open
-//! chunks snapshotted at a flush, and the XOR bytes. Writes happen in one transaction per flush;
-//! a chunk written again with the same key replaces the earlier (partial) copy.
+//! Persisted chunks in SQLite (WAL journal mode), in three tables:
+//! - `series` (id, encoded labels);
+//! - `chunks`: sealed data, append-mostly (a rowid table, so rows pack densely whatever order
+//!   series arrive in), unique on (series id, min time), indexed by max time for retention;
+//! - `open_chunks`: one row per series holding a snapshot of its open head chunk, rewritten at
+//!   each flush, so that churn stays in one small table.
 //!
+//! Chunk bytes are in `chunkenc`'s persisted format. Writes happen in one transaction per flush.
 //! The only module that uses rusqlite. Two connections: one for writes, one for reads.
 
 use std::path::Path;
@@ -37,23 +40,28 @@ pub struct ChunkRow {
     pub series_id: u64,
     pub min_t: i64,
     pub max_t: i64,
-    pub partial: bool,
     pub data: Vec<u8>,
 }
 
-/// Per-series facts loaded at startup.
+/// Per-series facts loaded at startup: oldest time, newest sealed chunk, open chunk.
 #[derive(Debug, Clone)]
 pub struct SeriesSummary {
     pub series_id: u64,
     pub min_t: i64,
-    pub last: ChunkRow,
+    pub last_sealed: Option<ChunkRow>,
+    pub open: Option<ChunkRow>,
 }
 
 /// What a flush writes.
 #[derive(Debug, Default)]
 pub struct FlushBatch<'a> {
     pub series: Vec<(u64, &'a Labels)>,
-    pub chunks: Vec<(u64, i64, i64, bool, &'a [u8])>,
+    /// Sealed rows, sorted by (series, min time).
+    pub sealed: Vec<ChunkRow>,
+    /// Open-chunk snapshots (replacing each series' previous one).
+    pub open: Vec<ChunkRow>,
+    /// Series whose open-chunk snapshot must go (no open chunk any more).
+    pub drop_open: Vec<u64>,
 }
 
 pub struct Persist {
@@ -120,10 +128,16 @@ impl Persist {
                      series_id INTEGER NOT NULL,
                      min_t INTEGER NOT NULL,
                      max_t INTEGER NOT NULL,
-                     partial INTEGER NOT NULL,
-                     data BLOB NOT NULL,
-                     PRIMARY KEY (series_id, min_t)
-                 ) WITHOUT ROWID;",
+                     data BLOB NOT NULL
+                 );
+                 CREATE UNIQUE INDEX IF NOT EXISTS chunks_by_series ON chunks (series_id, min_t);
+                 CREATE INDEX IF NOT EXISTS chunks_by_max_t ON chunks (max_t);
+                 CREATE TABLE IF NOT EXISTS open_chunks (
+                     series_id INTEGER PRIMARY KEY,
+                     min_t INTEGER NOT NULL,
+                     max_t INTEGER NOT NULL,
+                     data BLOB NOT NULL
+                 );",
             )
             .ctx("creating the schema")?;
         let reader = Connection::open(path).ctx("opening the database for reading")?;
@@ -156,33 +170,59 @@ impl Persist {
         Ok((out, bad))
     }
 
-    /// For each series with chunks: its oldest time and its newest chunk.
+    /// For each series with data: its oldest time, newest sealed chunk and open chunk.
     pub fn load_summaries(&self) -> Result<Vec<SeriesSummary>, PersistError> {
         let conn = self.reader.lock();
-        let mut stmt = conn
-            .prepare(
-                "SELECT c.series_id, l.lo, c.min_t, c.max_t, c.partial, c.data
-                 FROM (SELECT series_id, MIN(min_t) AS lo, MAX(min_t) AS hi FROM chunks GROUP BY series_id) l
-                 JOIN chunks c ON c.series_id = l.series_id AND c.min_t = l.hi",
-            )
-            .ctx("reading chunk summaries")?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(SeriesSummary {
-                    series_id: r.get::<_, i64>(0)? as u64,
-                    min_t: r.get(1)?,
-                    last: ChunkRow {
-                        series_id: r.get::<_, i64>(0)? as u64,
-                        min_t: r.get(2)?,
-                        max_t: r.get(3)?,
-                        partial: r.get::<_, i64>(4)? != 0,
-                        data: r.get(5)?,
-                    },
-                })
+        let mut by_id: std::collections::HashMap<u64, SeriesSummary> =
+            std::collections::HashMap::new();
+        let row = |r: &rusqlite::Row| -> rusqlite::Result<ChunkRow> {
+            Ok(ChunkRow {
+                series_id: r.get::<_, i64>(0)? as u64,
+                min_t: r.get(1)?,
+                max_t: r.get(2)?,
+                data: r.get(3)?,
             })
-            .ctx("reading chunk summaries")?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .ctx("reading chunk summaries")
+        };
+        {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT c.series_id, c.min_t, c.max_t, c.data, l.lo
+                     FROM (SELECT series_id, MIN(min_t) AS lo, MAX(min_t) AS hi FROM chunks GROUP BY series_id) l
+                     JOIN chunks c ON c.series_id = l.series_id AND c.min_t = l.hi",
+                )
+                .ctx("reading chunk summaries")?;
+            let rows = stmt
+                .query_map([], |r| Ok((row(r)?, r.get::<_, i64>(4)?)))
+                .ctx("reading chunk summaries")?;
+            for r in rows {
+                let (c, lo) = r.ctx("reading chunk summaries")?;
+                by_id.insert(
+                    c.series_id,
+                    SeriesSummary {
+                        series_id: c.series_id,
+                        min_t: lo,
+                        last_sealed: Some(c),
+                        open: None,
+                    },
+                );
+            }
+        }
+        let mut stmt = conn
+            .prepare("SELECT series_id, min_t, max_t, data FROM open_chunks")
+            .ctx("reading open chunks")?;
+        let rows = stmt.query_map([], row).ctx("reading open chunks")?;
+        for r in rows {
+            let c = r.ctx("reading open chunks")?;
+            let e = by_id.entry(c.series_id).or_insert(SeriesSummary {
+                series_id: c.series_id,
+                min_t: c.min_t,
+                last_sealed: None,
+                open: None,
+            });
+            e.min_t = e.min_t.min(c.min_t);
+            e.open = Some(c);
+        }
+        Ok(by_id.into_values().collect())
     }
 
     /// Writes a flush in one transaction.
@@ -198,19 +238,30 @@ impl Persist {
                     .ctx("writing series")?;
             }
             let mut ins = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, partial, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
+                .prepare_cached("INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, data) VALUES (?1, ?2, ?3, ?4)")
                 .ctx("writing chunks")?;
-            for (id, min_t, max_t, partial, data) in &batch.chunks {
-                ins.execute(params![*id as i64, min_t, max_t, *partial as i64, data])
+            for c in &batch.sealed {
+                ins.execute(params![c.series_id as i64, c.min_t, c.max_t, c.data])
                     .ctx("writing chunks")?;
+            }
+            let mut ins = tx
+                .prepare_cached("INSERT OR REPLACE INTO open_chunks (series_id, min_t, max_t, data) VALUES (?1, ?2, ?3, ?4)")
+                .ctx("writing open chunks")?;
+            for c in &batch.open {
+                ins.execute(params![c.series_id as i64, c.min_t, c.max_t, c.data])
+                    .ctx("writing open chunks")?;
+            }
+            let mut del = tx
+                .prepare_cached("DELETE FROM open_chunks WHERE series_id = ?1")
+                .ctx("writing open chunks")?;
+            for id in &batch.drop_open {
+                del.execute([*id as i64]).ctx("writing open chunks")?;
             }
         }
         tx.commit().ctx("committing a flush")
     }
 
-    /// Persisted chunks of one series overlapping [mint, maxt], oldest first.
+    /// Persisted chunks of one series overlapping [mint, maxt] (sealed and open), unordered.
     pub fn chunks(
         &self,
         series_id: u64,
@@ -218,31 +269,34 @@ impl Persist {
         maxt: i64,
     ) -> Result<Vec<ChunkRow>, PersistError> {
         let conn = self.reader.lock();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT min_t, max_t, partial, data FROM chunks
-                 WHERE series_id = ?1 AND min_t <= ?3 AND max_t >= ?2 ORDER BY min_t",
-            )
-            .ctx("reading chunks")?;
-        let rows = stmt
-            .query_map(params![series_id as i64, mint, maxt], |r| {
-                Ok(ChunkRow {
-                    series_id,
-                    min_t: r.get(0)?,
-                    max_t: r.get(1)?,
-                    partial: r.get::<_, i64>(2)? != 0,
-                    data: r.get(3)?,
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT min_t, max_t, data FROM chunks WHERE series_id = ?1 AND min_t <= ?3 AND max_t >= ?2",
+            "SELECT min_t, max_t, data FROM open_chunks WHERE series_id = ?1 AND min_t <= ?3 AND max_t >= ?2",
+        ] {
+            let mut stmt = conn.prepare_cached(sql).ctx("reading chunks")?;
+            let rows = stmt
+                .query_map(params![series_id as i64, mint, maxt], |r| {
+                    Ok(ChunkRow { series_id, min_t: r.get(0)?, max_t: r.get(1)?, data: r.get(2)? })
                 })
-            })
-            .ctx("reading chunks")?;
-        rows.collect::<Result<Vec<_>, _>>().ctx("reading chunks")
+                .ctx("reading chunks")?;
+            for r in rows {
+                out.push(r.ctx("reading chunks")?);
+            }
+        }
+        Ok(out)
     }
 
     /// Deletes chunks ending before `cutoff`; returns how many.
     pub fn delete_before(&self, cutoff: i64) -> Result<usize, PersistError> {
         let conn = self.writer.lock();
-        conn.execute("DELETE FROM chunks WHERE max_t < ?1", [cutoff])
-            .ctx("deleting old chunks")
+        let sealed = conn
+            .execute("DELETE FROM chunks WHERE max_t < ?1", [cutoff])
+            .ctx("deleting old chunks")?;
+        let open = conn
+            .execute("DELETE FROM open_chunks WHERE max_t < ?1", [cutoff])
+            .ctx("deleting old open chunks")?;
+        Ok(sealed + open)
     }
 
     /// Deletes the `n` chunks that end first; returns the newest max time deleted.
@@ -274,7 +328,10 @@ impl Persist {
     pub fn series_without_chunks(&self) -> Result<Vec<u64>, PersistError> {
         let conn = self.writer.lock();
         let mut stmt = conn
-            .prepare("SELECT id FROM series s WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.series_id = s.id)")
+            .prepare(
+                "SELECT id FROM series s WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.series_id = s.id)
+                 AND NOT EXISTS (SELECT 1 FROM open_chunks o WHERE o.series_id = s.id)",
+            )
             .ctx("finding empty series")?;
         let rows = stmt
             .query_map([], |r| r.get::<_, i64>(0).map(|i| i as u64))
@@ -336,29 +393,45 @@ mod tests {
     }
 
     #[test]
-    fn upsert_replaces_partial_chunks() {
+    fn open_chunks_are_replaced_sealed_ones_kept() {
         let dir = tempfile::tempdir().unwrap();
         let p = Persist::open(&dir.path().join("db")).unwrap();
         let l = Labels::from_pairs([("__name__", "x")]);
+        let row = |min_t, max_t, data: &[u8]| ChunkRow {
+            series_id: 1,
+            min_t,
+            max_t,
+            data: data.to_vec(),
+        };
         p.write(&FlushBatch {
             series: vec![(1, &l)],
-            chunks: vec![(1, 0, 10, true, b"ab")],
+            open: vec![row(0, 10, b"ab")],
+            ..Default::default()
         })
         .unwrap();
         p.write(&FlushBatch {
             series: vec![(1, &l)],
-            chunks: vec![(1, 0, 20, false, b"abcd")],
+            sealed: vec![row(0, 20, b"abcd")],
+            open: vec![row(21, 30, b"e")],
+            ..Default::default()
         })
         .unwrap();
-        let rows = p.chunks(1, 0, 100).unwrap();
-        assert_eq!(rows.len(), 1);
-        assert_eq!(
-            (rows[0].max_t, rows[0].partial, rows[0].data.as_slice()),
-            (20, false, &b"abcd"[..])
-        );
+        let mut rows = p.chunks(1, 0, 100).unwrap();
+        rows.sort_by_key(|r| r.min_t);
+        assert_eq!(rows, vec![row(0, 20, b"abcd"), row(21, 30, b"e")]);
         assert_eq!(p.load_series().unwrap().0, vec![(1, l)]);
         let sums = p.load_summaries().unwrap();
         assert_eq!(sums.len(), 1);
-        assert_eq!(sums[0].last.max_t, 20);
+        assert_eq!(sums[0].min_t, 0);
+        assert_eq!(sums[0].last_sealed.as_ref().unwrap().max_t, 20);
+        assert_eq!(sums[0].open.as_ref().unwrap().min_t, 21);
+        p.write(&FlushBatch {
+            drop_open: vec![1],
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(p.chunks(1, 0, 100).unwrap().len(), 1);
+        assert_eq!(p.delete_before(25).unwrap(), 1);
+        assert_eq!(p.series_without_chunks().unwrap(), vec![1]);
     }
 }

@@ -263,3 +263,30 @@ fn label_apis_respect_matchers_and_time() {
     );
     assert_eq!(db.series(&eq("up"), 0, 2000).unwrap().len(), 1);
 }
+
+#[test]
+fn dense_series_split_into_rows_below_the_chunk_count_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples: Vec<(i64, f64)> = (0..10_000)
+        .map(|i| (i * 100, (i % 977) as f64 * 0.5))
+        .collect();
+    {
+        let (db, _) = Db::open(dir.path(), opts()).unwrap();
+        db.append(&[input(&[("__name__", "dense")], &samples)])
+            .unwrap();
+        db.close().unwrap();
+    }
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    let got = db.select(&eq("dense"), i64::MIN, i64::MAX).unwrap();
+    let got: Vec<(i64, u64)> = got[0]
+        .samples
+        .iter()
+        .map(|s| (s.t, s.v.to_bits()))
+        .collect();
+    let want: Vec<(i64, u64)> = samples.iter().map(|&(t, v)| (t, v.to_bits())).collect();
+    assert_eq!(got, want);
+    assert!(
+        db.inner.persist.chunk_count().unwrap() >= 3,
+        "10k samples need at least 3 rows of <= 4096"
+    );
+}

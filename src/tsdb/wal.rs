@@ -149,11 +149,11 @@ fn create_segment(dir: &Path, index: u64) -> io::Result<File> {
     Ok(f)
 }
 
-/// Builds framed records into one buffer, so a batch reaches the OS in one write.
+/// Builds framed records into one buffer, so a batch reaches the OS in one write. Payloads
+/// are encoded in place behind a header that is filled in afterwards (no second copy).
 #[derive(Default)]
 pub struct Encoder {
     pub buf: Vec<u8>,
-    scratch: Vec<u8>,
 }
 
 fn put_uvarint(b: &mut Vec<u8>, mut v: u64) {
@@ -168,37 +168,53 @@ fn put_varint(b: &mut Vec<u8>, v: i64) {
     put_uvarint(b, ((v << 1) ^ (v >> 63)) as u64);
 }
 
+/// Buffers above this size are not kept between batches.
+const KEEP_BUF: usize = 1 << 20;
+
 impl Encoder {
+    /// Empties the buffer, releasing it if a large batch made it big.
     pub fn clear(&mut self) {
-        self.buf.clear();
+        if self.buf.capacity() > KEEP_BUF {
+            self.buf = Vec::new();
+        } else {
+            self.buf.clear();
+        }
     }
 
-    fn frame(&mut self, kind: u8) {
-        let len = 1 + self.scratch.len();
-        let mut crc = crc32c::crc32c(&[kind]);
-        crc = crc32c::crc32c_append(crc, &self.scratch);
-        self.buf.extend_from_slice(&(len as u32).to_le_bytes());
-        self.buf.extend_from_slice(&crc.to_le_bytes());
+    /// Starts a record; returns where its header is.
+    fn begin(&mut self, kind: u8) -> usize {
+        let at = self.buf.len();
+        self.buf.extend_from_slice(&[0; HEADER]);
         self.buf.push(kind);
-        self.buf.extend_from_slice(&self.scratch);
-        self.scratch.clear();
+        at
+    }
+
+    /// Fills in the header of the record started at `at`, or drops it if it has no payload.
+    fn finish(&mut self, at: usize) {
+        let body = &self.buf[at + HEADER..];
+        if body.len() == 1 {
+            self.buf.truncate(at);
+            return;
+        }
+        let len = body.len() as u32;
+        let crc = crc32c::crc32c(body);
+        self.buf[at..at + 4].copy_from_slice(&len.to_le_bytes());
+        self.buf[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
     }
 
     pub fn series<'a>(&mut self, series: impl IntoIterator<Item = (u64, &'a Labels)>) {
-        self.scratch.clear();
+        let at = self.begin(TYPE_SERIES);
         for (id, labels) in series {
-            put_uvarint(&mut self.scratch, id);
-            put_uvarint(&mut self.scratch, labels.len() as u64);
+            put_uvarint(&mut self.buf, id);
+            put_uvarint(&mut self.buf, labels.len() as u64);
             for l in labels.iter() {
-                put_uvarint(&mut self.scratch, l.name.len() as u64);
-                self.scratch.extend_from_slice(l.name.as_bytes());
-                put_uvarint(&mut self.scratch, l.value.len() as u64);
-                self.scratch.extend_from_slice(l.value.as_bytes());
+                put_uvarint(&mut self.buf, l.name.len() as u64);
+                self.buf.extend_from_slice(l.name.as_bytes());
+                put_uvarint(&mut self.buf, l.value.len() as u64);
+                self.buf.extend_from_slice(l.value.as_bytes());
             }
         }
-        if !self.scratch.is_empty() {
-            self.frame(TYPE_SERIES);
-        }
+        self.finish(at);
     }
 
     /// Samples as (series id, t, v); ids and timestamps are stored as deltas from the previous.
@@ -206,16 +222,17 @@ impl Encoder {
         if samples.is_empty() {
             return;
         }
-        self.scratch.clear();
+        self.buf.reserve(samples.len() * 12 + HEADER + 1);
+        let at = self.begin(TYPE_SAMPLES);
         let (mut pid, mut pt) = (0i64, 0i64);
         for &(id, t, v) in samples {
-            put_varint(&mut self.scratch, (id as i64).wrapping_sub(pid));
-            put_varint(&mut self.scratch, t.wrapping_sub(pt));
-            self.scratch.extend_from_slice(&v.to_bits().to_le_bytes());
+            put_varint(&mut self.buf, (id as i64).wrapping_sub(pid));
+            put_varint(&mut self.buf, t.wrapping_sub(pt));
+            self.buf.extend_from_slice(&v.to_bits().to_le_bytes());
             pid = id as i64;
             pt = t;
         }
-        self.frame(TYPE_SAMPLES);
+        self.finish(at);
     }
 }
 
