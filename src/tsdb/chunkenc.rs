@@ -7,6 +7,8 @@
 //!
 //! Decoding is bounds-checked: corrupt bytes end iteration with an error, never a panic.
 
+use super::varint;
+
 /// Samples per chunk before it is cut (Prometheus's default).
 pub const SAMPLES_PER_CHUNK: u16 = 120;
 
@@ -452,23 +454,6 @@ fn mantissa(v: f64, d: usize) -> Option<i64> {
     ((m as f64 / POW10[d]).to_bits() == v.to_bits()).then_some(m)
 }
 
-fn put_uvarint_vec(b: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        b.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    b.push(v as u8);
-}
-
-fn put_varint_vec(b: &mut Vec<u8>, v: i64) {
-    put_uvarint_vec(b, ((v << 1) ^ (v >> 63)) as u64);
-}
-
-fn zigzag_len(v: i64) -> usize {
-    let u = ((v << 1) ^ (v >> 63)) as u64;
-    (64 - u.leading_zeros() as usize).max(1).div_ceil(7)
-}
-
 /// Most samples one persisted chunk may hold (XOR chunk headers count in a u16).
 pub const MAX_PERSISTED_SAMPLES: usize = 4096;
 
@@ -507,26 +492,26 @@ pub fn encode_persisted(samples: &[(i64, f64)], xor_len_hint: Option<usize>) -> 
     let deltas: Vec<i64> = ms.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
     let dod_cost: usize = deltas
         .windows(2)
-        .map(|w| zigzag_len(w[1].wrapping_sub(w[0])))
+        .map(|w| varint::varint_len(w[1].wrapping_sub(w[0])))
         .sum::<usize>()
-        + deltas.first().map_or(0, |&x| zigzag_len(x));
-    let delta_cost: usize = deltas.iter().map(|&x| zigzag_len(x)).sum();
+        + deltas.first().map_or(0, |&x| varint::varint_len(x));
+    let delta_cost: usize = deltas.iter().map(|&x| varint::varint_len(x)).sum();
     let use_dod = dod_cost < delta_cost;
 
     let mut out = Vec::with_capacity(samples.len() * 3 + 16);
     out.push(FMT_DECIMAL);
-    put_uvarint_vec(&mut out, samples.len() as u64);
+    varint::put_uvarint(&mut out, samples.len() as u64);
     let (mut pt, mut pd) = (0i64, 0i64);
     for (i, &(t, _)) in samples.iter().enumerate() {
         match i {
-            0 => put_varint_vec(&mut out, t),
+            0 => varint::put_varint(&mut out, t),
             1 => {
                 pd = t.wrapping_sub(pt);
-                put_varint_vec(&mut out, pd);
+                varint::put_varint(&mut out, pd);
             }
             _ => {
                 let d = t.wrapping_sub(pt);
-                put_varint_vec(&mut out, d.wrapping_sub(pd));
+                varint::put_varint(&mut out, d.wrapping_sub(pd));
                 pd = d;
             }
         }
@@ -534,14 +519,14 @@ pub fn encode_persisted(samples: &[(i64, f64)], xor_len_hint: Option<usize>) -> 
     }
     out.push(d as u8 | if use_dod { 0x80 } else { 0 });
     if let Some(&m0) = ms.first() {
-        put_varint_vec(&mut out, m0);
+        varint::put_varint(&mut out, m0);
     }
     let mut prev = 0i64;
     for (i, &x) in deltas.iter().enumerate() {
         if use_dod && i > 0 {
-            put_varint_vec(&mut out, x.wrapping_sub(prev));
+            varint::put_varint(&mut out, x.wrapping_sub(prev));
         } else {
-            put_varint_vec(&mut out, x);
+            varint::put_varint(&mut out, x);
         }
         prev = x;
     }
@@ -556,31 +541,6 @@ fn xor_len(samples: &[(i64, f64)]) -> usize {
     XorEncoder::from_samples(samples).bytes().len()
 }
 
-struct ByteReader<'a> {
-    b: &'a [u8],
-    pos: usize,
-}
-
-impl ByteReader<'_> {
-    fn uvarint(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = *self.b.get(self.pos)?;
-            self.pos += 1;
-            v |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
-    }
-
-    fn varint(&mut self) -> Option<i64> {
-        let u = self.uvarint()?;
-        Some(((u >> 1) as i64) ^ -((u & 1) as i64))
-    }
-}
-
 /// Decodes a persisted chunk (either format). `None` if the bytes are corrupt.
 pub fn decode_persisted(b: &[u8]) -> Option<Vec<(i64, f64)>> {
     match *b.first()? {
@@ -590,7 +550,7 @@ pub fn decode_persisted(b: &[u8]) -> Option<Vec<(i64, f64)>> {
             (!it.error && v.len() == usize::from(it.num_samples())).then_some(v)
         }
         FMT_DECIMAL => {
-            let mut r = ByteReader { b, pos: 1 };
+            let mut r = varint::Reader::new(b, 1);
             let n = usize::try_from(r.uvarint()?).ok()?;
             if n > b.len() * 8 {
                 return None;
@@ -611,8 +571,7 @@ pub fn decode_persisted(b: &[u8]) -> Option<Vec<(i64, f64)>> {
                 }
                 ts.push(t);
             }
-            let mode = *r.b.get(r.pos)?;
-            r.pos += 1;
+            let mode = r.byte()?;
             let digits = usize::from(mode & 0x7f);
             let use_dod = mode & 0x80 != 0;
             let p = *POW10.get(digits)?;
@@ -633,7 +592,7 @@ pub fn decode_persisted(b: &[u8]) -> Option<Vec<(i64, f64)>> {
                 }
                 out.push((t, m as f64 / p));
             }
-            (r.pos == b.len()).then_some(out)
+            r.done().then_some(out)
         }
         _ => None,
     }

@@ -17,6 +17,7 @@
 pub mod chunkenc;
 pub mod head;
 mod persist;
+mod varint;
 pub mod wal;
 
 use std::collections::{HashMap, HashSet};

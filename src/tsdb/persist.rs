@@ -13,6 +13,7 @@ use std::path::Path;
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::varint::{put_uvarint, Reader};
 use crate::model::Labels;
 
 /// Errors from the database, with what we were doing.
@@ -73,12 +74,7 @@ fn encode_labels(l: &Labels) -> Vec<u8> {
     let mut b = Vec::with_capacity(l.len() * 16);
     for x in l.iter() {
         for s in [x.name.as_bytes(), x.value.as_bytes()] {
-            let mut n = s.len() as u64;
-            while n >= 0x80 {
-                b.push((n as u8) | 0x80);
-                n >>= 7;
-            }
-            b.push(n as u8);
+            put_uvarint(&mut b, s.len() as u64);
             b.extend_from_slice(s);
         }
     }
@@ -86,30 +82,12 @@ fn encode_labels(l: &Labels) -> Vec<u8> {
 }
 
 fn decode_labels(b: &[u8]) -> Option<Labels> {
-    let mut pos = 0;
-    let mut strs: Vec<&str> = Vec::new();
-    while pos < b.len() {
-        let mut n = 0usize;
-        let mut shift = 0;
-        loop {
-            let byte = *b.get(pos)?;
-            pos += 1;
-            n |= usize::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-            if shift > 35 {
-                return None;
-            }
-        }
-        strs.push(std::str::from_utf8(b.get(pos..pos.checked_add(n)?)?).ok()?);
-        pos += n;
+    let mut r = Reader::new(b, 0);
+    let mut pairs = Vec::new();
+    while !r.done() {
+        pairs.push((r.str()?, r.str()?));
     }
-    if !strs.len().is_multiple_of(2) {
-        return None;
-    }
-    Some(Labels::from_pairs(strs.chunks(2).map(|p| (p[0], p[1]))))
+    Some(Labels::from_pairs(pairs))
 }
 
 impl Persist {

@@ -13,6 +13,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use super::varint::{put_uvarint, put_varint, Reader};
 use crate::model::Labels;
 
 const HEADER: usize = 8;
@@ -156,18 +157,6 @@ pub struct Encoder {
     pub buf: Vec<u8>,
 }
 
-fn put_uvarint(b: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        b.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    b.push(v as u8);
-}
-
-fn put_varint(b: &mut Vec<u8>, v: i64) {
-    put_uvarint(b, ((v << 1) ^ (v >> 63)) as u64);
-}
-
 /// Buffers above this size are not kept between batches.
 const KEEP_BUF: usize = 1 << 20;
 
@@ -236,48 +225,8 @@ impl Encoder {
     }
 }
 
-struct Cursor<'a> {
-    b: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn uvarint(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = *self.b.get(self.pos)?;
-            self.pos += 1;
-            v |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
-    }
-
-    fn varint(&mut self) -> Option<i64> {
-        let u = self.uvarint()?;
-        Some(((u >> 1) as i64) ^ -((u & 1) as i64))
-    }
-
-    fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
-        let s = self.b.get(self.pos..self.pos.checked_add(n)?)?;
-        self.pos += n;
-        Some(s)
-    }
-
-    fn str(&mut self) -> Option<&'a str> {
-        let n = usize::try_from(self.uvarint()?).ok()?;
-        std::str::from_utf8(self.bytes(n)?).ok()
-    }
-
-    fn done(&self) -> bool {
-        self.pos >= self.b.len()
-    }
-}
-
 fn decode(kind: u8, payload: &[u8]) -> Option<Record> {
-    let mut c = Cursor { b: payload, pos: 0 };
+    let mut c = Reader::new(payload, 0);
     match kind {
         TYPE_SERIES => {
             let mut out = Vec::new();
