@@ -3,6 +3,8 @@
 //!
 //! Uses `model`.
 
+pub mod script;
+
 use crate::model::{MatchOp, Matcher, METRIC_NAME};
 
 /// Parses a series selector such as `up{job="api"}` into alternatives of matchers (more than
