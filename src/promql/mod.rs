@@ -1,8 +1,10 @@
-//! PromQL: parsing with the `promql-parser` crate. For now, series selectors for the
-//! `match[]` parameters of the series and label APIs; the evaluation engine comes next.
+//! PromQL: parsing with the `promql-parser` crate, the evaluation engine (`engine`, in
+//! progress), the promqltest script format (`script`), and series selectors for the `match[]`
+//! parameters of the series and label APIs.
 //!
-//! Uses `model`.
+//! Uses `model`, `storage` (and `tsdb` in tests).
 
+pub mod engine;
 pub mod script;
 
 use crate::model::{MatchOp, Matcher, METRIC_NAME};

@@ -1,0 +1,232 @@
+//! Engine tests against a real store loaded with the promqltest series notation.
+
+use super::*;
+use crate::promql::script::{parse, Command};
+use crate::storage::{Appender, SeriesInput};
+use crate::tsdb::{Db, Options};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    db: Db,
+}
+
+fn load(text: &str) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(
+        dir.path(),
+        Options {
+            retention_ms: 0,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    for cmd in parse(text).unwrap() {
+        let Command::Load { step, series, .. } = cmd else {
+            continue;
+        };
+        for s in series {
+            let pairs: Vec<(&str, &str)> = s
+                .labels
+                .iter()
+                .map(|l| (l.name.as_ref(), l.value.as_ref()))
+                .collect();
+            let samples = s
+                .values
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| {
+                    v.map(|v| Sample {
+                        t: i as i64 * step,
+                        v,
+                    })
+                })
+                .collect();
+            db.append(&[SeriesInput {
+                labels: pairs,
+                samples,
+            }])
+            .unwrap();
+        }
+    }
+    Fixture { _dir: dir, db }
+}
+
+fn vector(f: &Fixture, q: &str, t: i64) -> Vec<(String, f64)> {
+    match Engine::default().instant(&f.db, q, t).unwrap() {
+        Value::Vector(v) => {
+            let mut out: Vec<(String, f64)> =
+                v.into_iter().map(|s| (s.labels.to_string(), s.v)).collect();
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            out
+        }
+        other => panic!("{q}: expected a vector, got {other:?}"),
+    }
+}
+
+fn scalar(f: &Fixture, q: &str) -> f64 {
+    match Engine::default().instant(&f.db, q, 0).unwrap() {
+        Value::Scalar { v, .. } => v,
+        other => panic!("{q}: expected a scalar, got {other:?}"),
+    }
+}
+
+const DATA: &str = r#"
+load 1m
+  http_requests{job="api", instance="a"} 0+10x10
+  http_requests{job="api", instance="b"} 0+20x10
+  http_requests{job="db", instance="a"} 5 _ _ _ _ _ _ _ stale
+  up{job="api", instance="a"} 1x10
+  up{job="db", instance="a"} 0x10
+"#;
+
+#[test]
+fn literals_and_scalar_arithmetic() {
+    let f = load(DATA);
+    assert_eq!(scalar(&f, "1 + 2 * 3"), 7.0);
+    assert_eq!(scalar(&f, "2 ^ 3 ^ 2"), 512.0, "^ is right-associative");
+    assert_eq!(scalar(&f, "-(1 - 3)"), 2.0);
+    assert_eq!(scalar(&f, "5 % 3"), 2.0);
+    assert_eq!(scalar(&f, "1 > bool 2"), 0.0);
+    assert!(scalar(&f, "0 / 0").is_nan());
+    assert_eq!(scalar(&f, "1 / 0"), f64::INFINITY);
+}
+
+#[test]
+fn instant_selectors_use_lookback_and_staleness() {
+    let f = load(DATA);
+    let at5 = vector(&f, "http_requests", 5 * 60_000);
+    assert_eq!(at5.len(), 2, "{at5:?}");
+    // db's only sample is at 0; at 5m it is outside the left-open 5m lookback.
+    let at5m = vector(&f, r#"http_requests{job="db"}"#, 5 * 60_000);
+    assert!(at5m.is_empty(), "{at5m:?}");
+    let at4m = vector(&f, r#"http_requests{job="db"}"#, 4 * 60_000 + 59_999);
+    assert_eq!(at4m.len(), 1);
+    // The stale marker at 8m ends the series even within lookback of an older sample.
+    assert!(vector(&f, r#"http_requests{job="db"}"#, 8 * 60_000).is_empty());
+    assert_eq!(
+        vector(&f, r#"http_requests{instance="b"}"#, 3 * 60_000),
+        [(
+            r#"{__name__="http_requests", instance="b", job="api"}"#.into(),
+            60.0
+        )]
+    );
+    // offset and @.
+    assert_eq!(
+        vector(&f, r#"http_requests{instance="b"} offset 2m"#, 3 * 60_000)[0].1,
+        20.0
+    );
+    assert_eq!(
+        vector(&f, r#"http_requests{instance="b"} offset -2m"#, 3 * 60_000)[0].1,
+        100.0
+    );
+    assert_eq!(
+        vector(&f, r#"http_requests{instance="b"} @ 120"#, 9 * 60_000)[0].1,
+        40.0
+    );
+}
+
+#[test]
+fn range_selectors_are_left_open() {
+    let f = load(DATA);
+    let Value::Matrix(m) = Engine::default()
+        .instant(&f.db, r#"http_requests{instance="b"}[2m]"#, 4 * 60_000)
+        .unwrap()
+    else {
+        panic!("matrix expected")
+    };
+    let ts: Vec<i64> = m[0].samples.iter().map(|s| s.t).collect();
+    assert_eq!(
+        ts,
+        [3 * 60_000, 4 * 60_000],
+        "the sample at exactly t-2m is excluded"
+    );
+}
+
+#[test]
+fn vector_arithmetic_and_matching() {
+    let f = load(DATA);
+    let t = 2 * 60_000;
+    // Name dropped, labels matched one-to-one.
+    assert_eq!(
+        vector(&f, r#"http_requests{job="api"} * up{job="api"}"#, t),
+        [(r#"{instance="a", job="api"}"#.into(), 20.0)]
+    );
+    assert_eq!(vector(&f, "http_requests * 2", t).len(), 3);
+    // Comparisons filter and keep the name; bool gives 0/1 and drops it.
+    assert_eq!(
+        vector(&f, "http_requests > 25", t),
+        [(
+            r#"{__name__="http_requests", instance="b", job="api"}"#.into(),
+            40.0
+        )]
+    );
+    // db's sample at 0 is still within the lookback at 2m: three series, two of them 0.
+    let b = vector(&f, "http_requests > bool 25", t);
+    assert_eq!(
+        b.iter().map(|x| x.1).collect::<Vec<_>>(),
+        [0.0, 0.0, 1.0],
+        "{b:?}"
+    );
+    // on() and group_left.
+    let got = vector(
+        &f,
+        r#"http_requests / on(instance) group_left up{job="api"}"#,
+        t,
+    );
+    assert_eq!(got.len(), 2, "{got:?}");
+    let got = vector(&f, r#"http_requests / ignoring(instance) group_left up"#, t);
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(
+        got.iter()
+            .any(|(l, v)| l == r#"{instance="a", job="db"}"# && *v == f64::INFINITY),
+        "{got:?}"
+    );
+    // Set operators.
+    assert_eq!(vector(&f, "http_requests and up", t).len(), 2);
+    assert_eq!(vector(&f, "http_requests unless up", t).len(), 1);
+    assert_eq!(vector(&f, "http_requests or up", t).len(), 3);
+}
+
+#[test]
+fn many_to_many_is_an_error() {
+    let f = load(DATA);
+    let err = Engine::default()
+        .instant(&f.db, "http_requests + on(job) up", 60_000)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("many-to-many matching not allowed"), "{err}");
+}
+
+#[test]
+fn range_queries_step_through_time() {
+    let f = load(DATA);
+    let Value::Matrix(m) = Engine::default()
+        .range(
+            &f.db,
+            r#"http_requests{instance="b"} * 2"#,
+            0,
+            3 * 60_000,
+            60_000,
+        )
+        .unwrap()
+    else {
+        panic!("matrix expected")
+    };
+    assert_eq!(m.len(), 1);
+    let vals: Vec<f64> = m[0].samples.iter().map(|s| s.v).collect();
+    assert_eq!(vals, [0.0, 40.0, 80.0, 120.0]);
+    let err = Engine::default()
+        .range(&f.db, "http_requests[1m]", 0, 60_000, 60_000)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("range vector"), "{err}");
+    let err = Engine::default()
+        .instant(&f.db, "rate(http_requests[1m])", 0)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not supported yet"), "{err}");
+    assert!(matches!(
+        Engine::default().instant(&f.db, "up{", 0),
+        Err(QueryError::BadData(_))
+    ));
+}
