@@ -53,6 +53,12 @@ pub enum Command {
     /// Validate configuration files without starting anything.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Run PromQL test scripts (the upstream promqltest format); last line `N passed, N failed`.
+    Test {
+        /// Script files (*.test).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -126,6 +132,27 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Check(CheckCommand::Config { files }) => Ok(check::config(&files)),
+        Command::Test { files } => Ok(promql_test(&files)),
+    }
+}
+
+/// `promterm test`: runs each script, prints every failing eval, then the totals.
+fn promql_test(files: &[PathBuf]) -> ExitCode {
+    let mut totals = crate::promql::runner::Totals::default();
+    for f in files {
+        let mut out = String::new();
+        totals.add(crate::promql::runner::run_file(f, &mut out));
+        print!("{out}");
+    }
+    let mut last = format!("{} passed, {} failed", totals.passed, totals.failed);
+    if totals.skipped > 0 {
+        last.push_str(&format!(", {} skipped", totals.skipped));
+    }
+    println!("{last}");
+    if totals.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -5,6 +5,7 @@
 //! Uses `model`, `storage` (and `tsdb` in tests).
 
 pub mod engine;
+pub mod runner;
 pub mod script;
 
 use crate::model::{MatchOp, Matcher, METRIC_NAME};

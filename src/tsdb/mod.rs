@@ -272,7 +272,7 @@ impl Db {
                 flush_soon: tokio::sync::Notify::new(),
             }),
         };
-        info!(
+        debug!(
             series = db.inner.head.num_series(),
             wal_records = report.wal.records,
             replayed_samples = report.replayed_samples,

@@ -130,3 +130,26 @@ fn promtool_agrees() {
         );
     }
 }
+
+#[test]
+fn promql_test_command_reports_totals_and_exit_code() {
+    let ours: Vec<String> = std::fs::read_dir(testdata("promql"))
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    let mut args = vec!["test"];
+    args.extend(ours.iter().map(String::as_str));
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    let last = out.lines().last().unwrap_or("");
+    let passed: usize = last.split(' ').next().unwrap().parse().unwrap();
+    assert!(passed > 0 && last.ends_with(" passed, 0 failed"), "{last}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.test");
+    std::fs::write(&bad, "load 1m\n  m 1\n\neval instant at 0 m\n  m 2\n").unwrap();
+    let (code, out, _) = run(&["test", bad.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("bad.test:4: m"), "{out}");
+    assert_eq!(out.lines().last(), Some("0 passed, 1 failed"));
+}

@@ -1,0 +1,532 @@
+//! Runs promqltest scripts (`promterm test FILE...`) against the engine and a fresh store per
+//! file, comparing results as the upstream runner does (see `../shared/promqltest/FORMAT.md`,
+//! sections 9-11): relative float tolerance 1e-6 with exact zeros, NaN equal only to NaN and
+//! the stale marker only to itself, label sets matched exactly, order checked only for ordered
+//! evals, matrices required to be sorted. Instant evals are also run as a range query around
+//! their time and must give the same answer (the upstream range-mode cross-check).
+//!
+//! Evals that need native histograms (a `{{...}}` literal in their data or expectations) are
+//! counted as skipped. The `@`-pinned re-runs of instant evals are not done yet.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::engine::{Engine, InstantSample, Value};
+use super::script::{self, Command, Eval, EvalKind, Expected, SeriesLine, TextMatch};
+use crate::model::{is_stale_nan, Sample};
+use crate::storage::{Appender, Series, SeriesInput};
+use crate::tsdb::{Db, Options};
+
+/// Totals over everything run.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+impl Totals {
+    pub fn add(&mut self, o: Totals) {
+        self.passed += o.passed;
+        self.failed += o.failed;
+        self.skipped += o.skipped;
+    }
+}
+
+/// Float equality as upstream's `almost.Equal` with epsilon 1e-6.
+pub fn almost_equal(a: f64, b: f64) -> bool {
+    const EPS: f64 = 1e-6;
+    if is_stale_nan(a) || is_stale_nan(b) {
+        return is_stale_nan(a) && is_stale_nan(b);
+    }
+    if a.is_nan() && b.is_nan() {
+        return true;
+    }
+    if a == b {
+        return true;
+    }
+    let abs_sum = a.abs() + b.abs();
+    let diff = (a - b).abs();
+    if a == 0.0 || b == 0.0 || abs_sum < f64::MIN_POSITIVE {
+        return diff < EPS * f64::MIN_POSITIVE;
+    }
+    diff / abs_sum.min(f64::MAX) < EPS
+}
+
+fn text_matches(m: &TextMatch, text: &str) -> bool {
+    match m {
+        TextMatch::Any => !text.contains('\n'),
+        TextMatch::Exact(s) => s == text,
+        TextMatch::Regex(r) => regex::Regex::new(r)
+            .map(|re| re.is_match(text))
+            .unwrap_or(false),
+    }
+}
+
+/// Runs one script file; failures are written to `out`.
+pub fn run_file(path: &Path, out: &mut String) -> Totals {
+    let mut t = Totals::default();
+    let text = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(out, "{}: cannot read: {e}", path.display());
+            t.failed += 1;
+            return t;
+        }
+    };
+    let cmds = match script::parse(&text) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = writeln!(out, "{}: {e}", path.display());
+            t.failed += 1;
+            return t;
+        }
+    };
+    let mut store = match Store::new() {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(out, "{}: cannot create a store: {e}", path.display());
+            t.failed += 1;
+            return t;
+        }
+    };
+    let engine = Engine::default();
+    for cmd in cmds {
+        match cmd {
+            Command::Clear => match Store::new() {
+                Ok(s) => store = s,
+                Err(e) => {
+                    let _ = writeln!(out, "{}: cannot create a store: {e}", path.display());
+                    t.failed += 1;
+                    return t;
+                }
+            },
+            Command::Load { line, step, series } => {
+                if let Err(e) = store.load(step, &series) {
+                    let _ = writeln!(out, "{}:{line}: load failed: {e}", path.display());
+                    t.failed += 1;
+                    return t;
+                }
+            }
+            Command::Eval(ev) => {
+                if store.needs_histograms(&ev) {
+                    t.skipped += 1;
+                    continue;
+                }
+                match run_eval(&engine, &store.db, &ev) {
+                    Ok(()) => t.passed += 1,
+                    Err(msg) => {
+                        t.failed += 1;
+                        let _ = writeln!(
+                            out,
+                            "{}:{}: {}\n  {}",
+                            path.display(),
+                            ev.line,
+                            ev.expr,
+                            msg.replace('\n', "\n  ")
+                        );
+                    }
+                }
+            }
+        }
+    }
+    t
+}
+
+/// A scratch directory removed on drop.
+struct ScratchDir(std::path::PathBuf);
+
+impl ScratchDir {
+    fn new() -> std::io::Result<ScratchDir> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("promterm-test-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p)?;
+        Ok(ScratchDir(p))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Store {
+    db: Db,
+    _dir: ScratchDir,
+    /// Metric names whose data was histograms (not loaded).
+    histogram_names: HashSet<String>,
+}
+
+impl Store {
+    fn new() -> Result<Store, String> {
+        let dir = ScratchDir::new().map_err(|e| e.to_string())?;
+        let opts = Options {
+            retention_ms: 0,
+            ..Options::default()
+        };
+        let (db, _) = Db::open(&dir.0, opts).map_err(|e| e.to_string())?;
+        Ok(Store {
+            db,
+            _dir: dir,
+            histogram_names: HashSet::new(),
+        })
+    }
+
+    fn load(&mut self, step: i64, series: &[SeriesLine]) -> Result<(), String> {
+        for s in series {
+            if s.histogram {
+                if let Some(n) = s.labels.metric_name() {
+                    self.histogram_names.insert(n.to_string());
+                }
+                continue;
+            }
+            let pairs: Vec<(&str, &str)> = s
+                .labels
+                .iter()
+                .map(|l| (l.name.as_ref(), l.value.as_ref()))
+                .collect();
+            let samples: Vec<Sample> = s
+                .values
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| {
+                    v.map(|v| Sample {
+                        t: i as i64 * step,
+                        v,
+                    })
+                })
+                .collect();
+            let st = self
+                .db
+                .append(&[SeriesInput {
+                    labels: pairs,
+                    samples,
+                }])
+                .map_err(|e| e.to_string())?;
+            if st.rejected() > 0 {
+                return Err(format!(
+                    "{} samples of {} were rejected",
+                    st.rejected(),
+                    s.labels
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn needs_histograms(&self, ev: &Eval) -> bool {
+        if let Expected::Series(lines) = &ev.expected {
+            if lines.iter().any(|l| l.histogram) {
+                return true;
+            }
+        }
+        self.histogram_names.iter().any(|n| {
+            ev.expr.match_indices(n.as_str()).any(|(i, _)| {
+                let before = ev.expr[..i].chars().next_back();
+                let after = ev.expr[i + n.len()..].chars().next();
+                let ident = |c: Option<char>| {
+                    c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+                };
+                !ident(before) && !ident(after)
+            })
+        })
+    }
+}
+
+fn run_eval(engine: &Engine, db: &Db, ev: &Eval) -> Result<(), String> {
+    let result = match ev.kind {
+        EvalKind::Instant { at } => engine.instant(db, &ev.expr, at),
+        EvalKind::Range { start, end, step } => engine.range(db, &ev.expr, start, end, step),
+    };
+    let value = match (result, &ev.fail) {
+        (Err(e), Some(m)) => {
+            return if text_matches(m, &e.to_string()) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "expected an error matching {m:?}, got {e:?}",
+                    e = e.to_string()
+                ))
+            };
+        }
+        (Err(e), None) => return Err(format!("unexpected error: {e}")),
+        (Ok(_), Some(m)) => return Err(format!("expected an error matching {m:?} but got none")),
+        (Ok(v), None) => v,
+    };
+    if !ev.warn.is_empty() {
+        return Err("expected warnings, got none (annotations are not implemented yet)".into());
+    }
+    if !ev.info.is_empty() {
+        return Err("expected infos, got none (annotations are not implemented yet)".into());
+    }
+    compare(ev, &value)?;
+    // Range-mode cross-check for instant evals.
+    if let EvalKind::Instant { at } = ev.kind {
+        let skip = ev.range_vector.is_some()
+            || matches!(ev.expected, Expected::String(_))
+            || ev.ordered
+            || ["start()", "end()", "range()", "step()"]
+                .iter()
+                .any(|f| ev.expr.contains(f));
+        if !skip {
+            let m = engine
+                .range(db, &ev.expr, at - 60_000, at + 60_000, 60_000)
+                .map_err(|e| format!("the range-mode cross-check failed: {e}"))?;
+            let Value::Matrix(series) = m else {
+                return Err("range query did not return a matrix".into());
+            };
+            let at_t: Vec<InstantSample> = series
+                .iter()
+                .filter_map(|s| {
+                    s.samples.iter().find(|x| x.t == at).map(|x| InstantSample {
+                        labels: s.labels.clone(),
+                        t: at,
+                        v: x.v,
+                    })
+                })
+                .collect();
+            let as_value = match &value {
+                Value::Scalar { .. } => Value::Scalar {
+                    t: at,
+                    v: at_t.first().map_or(f64::NAN, |s| s.v),
+                },
+                _ => Value::Vector(at_t),
+            };
+            compare(ev, &as_value)
+                .map_err(|e| format!("the range-mode cross-check differs: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn show_vector(v: &[InstantSample]) -> String {
+    v.iter()
+        .map(|s| format!("{} {}", s.labels, s.v))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn show_matrix(m: &[Series]) -> String {
+    m.iter()
+        .map(|s| {
+            let pts: Vec<String> = s
+                .samples
+                .iter()
+                .map(|x| format!("{}@{}", x.v, x.t))
+                .collect();
+            format!("{} {}", s.labels, pts.join(" "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn compare(ev: &Eval, got: &Value) -> Result<(), String> {
+    match (&ev.expected, got) {
+        (Expected::Scalar(want), Value::Scalar { v, .. }) => {
+            if almost_equal(*want, *v) {
+                Ok(())
+            } else {
+                Err(format!("expected scalar {want}, got {v}"))
+            }
+        }
+        (Expected::String(want), Value::String { v, .. }) => {
+            if want == v {
+                Ok(())
+            } else {
+                Err(format!("expected string {want:?}, got {v:?}"))
+            }
+        }
+        (Expected::Series(lines), Value::Vector(vec)) => compare_vector(ev, lines, vec),
+        (Expected::Series(lines), Value::Matrix(m)) => {
+            if ev.ordered {
+                return Err("an ordered eval cannot have a matrix result".into());
+            }
+            let (start, step) = match (ev.kind.clone(), ev.range_vector) {
+                (_, Some((from, _, step))) => (from, step),
+                (EvalKind::Range { start, step, .. }, None) => (start, step),
+                (EvalKind::Instant { .. }, None) => {
+                    return Err(format!(
+                        "expected a vector, got a matrix:\n{}",
+                        show_matrix(m)
+                    ))
+                }
+            };
+            compare_matrix(lines, m, start, step)
+        }
+        (want, got) => Err(format!(
+            "expected {}, got {}: {got:?}",
+            match want {
+                Expected::Scalar(_) => "a scalar",
+                Expected::String(_) => "a string",
+                Expected::Series(_) => "a vector or matrix",
+            },
+            got.type_name()
+        )),
+    }
+}
+
+fn compare_vector(ev: &Eval, lines: &[SeriesLine], vec: &[InstantSample]) -> Result<(), String> {
+    let fail = |m: String| {
+        Err(format!(
+            "{m}\n expected:\n{}\n got:\n{}",
+            show_lines(lines),
+            show_vector(vec)
+        ))
+    };
+    if ev.ordered {
+        if lines.len() != vec.len() {
+            return fail(format!(
+                "expected {} samples, got {}",
+                lines.len(),
+                vec.len()
+            ));
+        }
+        for (i, (l, s)) in lines.iter().zip(vec).enumerate() {
+            if l.labels != s.labels
+                || !l
+                    .values
+                    .first()
+                    .copied()
+                    .flatten()
+                    .is_some_and(|w| almost_equal(w, s.v))
+            {
+                return fail(format!("position {} differs", i + 1));
+            }
+        }
+        return Ok(());
+    }
+    for s in vec {
+        let Some(l) = lines.iter().find(|l| l.labels == s.labels) else {
+            return fail(format!("unexpected metric {} in result", s.labels));
+        };
+        match l.values.first().copied().flatten() {
+            Some(w) if almost_equal(w, s.v) => {}
+            w => return fail(format!("{}: expected {w:?}, got {}", s.labels, s.v)),
+        }
+    }
+    for l in lines {
+        if !vec.iter().any(|s| s.labels == l.labels) {
+            return fail(format!("expected metric {} not found", l.labels));
+        }
+    }
+    Ok(())
+}
+
+fn show_lines(lines: &[SeriesLine]) -> String {
+    lines
+        .iter()
+        .map(|l| {
+            let vals: Vec<String> = l
+                .values
+                .iter()
+                .map(|v| v.map_or("_".to_string(), |v| v.to_string()))
+                .collect();
+            format!("{} {}", l.labels, vals.join(" "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn compare_matrix(lines: &[SeriesLine], m: &[Series], start: i64, step: i64) -> Result<(), String> {
+    let fail = |msg: String| {
+        Err(format!(
+            "{msg}\n expected:\n{}\n got:\n{}",
+            show_lines(lines),
+            show_matrix(m)
+        ))
+    };
+    if m.windows(2).any(|w| w[0].labels > w[1].labels) {
+        return fail("matrix results should always be sorted by labels".into());
+    }
+    for s in m {
+        let Some(l) = lines.iter().find(|l| l.labels == s.labels) else {
+            return fail(format!("unexpected metric {} in result", s.labels));
+        };
+        let want: Vec<(i64, f64)> = l
+            .values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (start + i as i64 * step, v)))
+            .collect();
+        if want.len() != s.samples.len() {
+            return fail(format!(
+                "{}: expected {} points, got {}",
+                s.labels,
+                want.len(),
+                s.samples.len()
+            ));
+        }
+        for ((wt, wv), got) in want.iter().zip(&s.samples) {
+            if *wt != got.t || !almost_equal(*wv, got.v) {
+                return fail(format!(
+                    "{}: expected {wv} at {wt}, got {} at {}",
+                    s.labels, got.v, got.t
+                ));
+            }
+        }
+    }
+    for l in lines {
+        if !m.iter().any(|s| s.labels == l.labels) {
+            return fail(format!("expected metric {} not found", l.labels));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_tolerance_follows_upstream() {
+        assert!(almost_equal(1.0, 1.0 + 1e-7));
+        assert!(!almost_equal(1.0, 1.0001));
+        assert!(!almost_equal(0.0, 1e-17), "zero needs an exact zero");
+        assert!(almost_equal(0.0, -0.0));
+        assert!(almost_equal(f64::NAN, f64::NAN));
+        assert!(!almost_equal(f64::NAN, crate::model::stale_nan()));
+        assert!(almost_equal(
+            crate::model::stale_nan(),
+            crate::model::stale_nan()
+        ));
+        assert!(!almost_equal(f64::INFINITY, f64::MAX));
+        assert!(almost_equal(f64::NEG_INFINITY, f64::NEG_INFINITY));
+    }
+
+    #[test]
+    fn our_promql_scripts_pass() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/promql");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let mut out = String::new();
+        let mut t = Totals::default();
+        for f in &files {
+            t.add(run_file(f, &mut out));
+        }
+        assert!(t.passed >= 40, "too few evals ran: {t:?}");
+        assert_eq!(t.failed, 0, "{out}");
+    }
+
+    #[test]
+    fn a_wrong_expectation_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.test");
+        std::fs::write(
+            &p,
+            "load 1m\n  m 1 2 3\n\neval instant at 2m m\n  m 4\n\neval instant at 2m m\n  m 3\n",
+        )
+        .unwrap();
+        let mut out = String::new();
+        let t = run_file(&p, &mut out);
+        assert_eq!((t.passed, t.failed), (1, 1), "{out}");
+        assert!(out.contains("x.test:4: m"), "{out}");
+    }
+}
