@@ -2,24 +2,27 @@
 //!
 //! Evaluation happens step by step: before the first step, every selector in the expression is
 //! read from storage once, for the whole time window the query needs (all steps, offsets, `@`,
-//! ranges and lookback); each step then slices those series with binary searches. An instant
-//! query is a range query with one step.
+//! ranges, subqueries and lookback); each step then slices those series with binary searches.
+//! An instant query is a range query with one step.
 //!
-//! Implemented so far: number and string literals, parentheses, unary minus, instant vector
-//! selectors (5m left-open lookback, stale markers end a series), range vector selectors
-//! (left-open windows, stale markers skipped), `offset` (also negative), `@` with timestamps,
-//! `start()` and `end()`, and every binary operator with `bool`, `on`, `ignoring`,
-//! `group_left` and `group_right`. Functions, aggregations and subqueries come next and give
-//! a clear "not supported yet" error until then. Follows Prometheus's promql/engine.go
-//! (`VectorBinop`, `VectorAnd/Or/Unless`, `vectorSelectorSingle`) in our own words.
+//! Supported: number and string literals, parentheses, unary minus, instant vector selectors
+//! (5m left-open lookback, stale markers end a series), range vector selectors (left-open
+//! windows, stale markers skipped), `offset` (also negative), `@` with timestamps, `start()`
+//! and `end()`, subqueries (left-open, on step-aligned timestamps), every binary operator with
+//! `bool`, `on`, `ignoring`, `group_left` and `group_right`, the aggregations (`aggregate`), and
+//! the float functions dispatched in `call`. The metric name is removed when evaluation ends
+//! (delayed name removal), as the upstream test scripts expect. Follows Prometheus's
+//! promql/engine.go and functions.go in our own words.
 
 use std::collections::{HashMap, HashSet};
 use std::time::SystemTime;
 
 use promql_parser::parser::{
-    self, AtModifier, BinaryExpr, Expr, LabelModifier, Offset, VectorMatchCardinality,
+    self, AtModifier, BinaryExpr, Call, Expr, LabelModifier, Offset, VectorMatchCardinality,
 };
 
+use super::aggregate;
+use super::functions::{labels as lf, math, range, time as tf};
 use crate::model::{is_stale_nan, Label, Labels, MatchOp, Matcher, Sample, METRIC_NAME};
 use crate::storage::{Querier, Series, StorageError};
 
@@ -32,6 +35,44 @@ pub struct InstantSample {
     pub labels: Labels,
     pub t: i64,
     pub v: f64,
+    /// The metric name is to be removed when evaluation finishes.
+    pub drop_name: bool,
+}
+
+impl InstantSample {
+    pub fn new(labels: Labels, t: i64, v: f64, drop_name: bool) -> Self {
+        InstantSample {
+            labels,
+            t,
+            v,
+            drop_name,
+        }
+    }
+
+    /// The labels as they will be reported.
+    pub fn final_labels(&self) -> Labels {
+        if self.drop_name {
+            self.labels.without(METRIC_NAME)
+        } else {
+            self.labels.clone()
+        }
+    }
+}
+
+/// Applies pending name removal and rejects duplicate label sets.
+fn finish_vector(v: Vec<InstantSample>) -> Result<Vec<InstantSample>, QueryError> {
+    let mut seen = HashSet::with_capacity(v.len());
+    let mut out = Vec::with_capacity(v.len());
+    for s in v {
+        let labels = s.final_labels();
+        if !seen.insert(labels.clone()) {
+            return Err(QueryError::Execution(
+                "vector cannot contain metrics with the same labelset".into(),
+            ));
+        }
+        out.push(InstantSample::new(labels, s.t, s.v, false));
+    }
+    Ok(out)
 }
 
 /// A query result.
@@ -68,16 +109,23 @@ pub enum QueryError {
     Storage(#[from] StorageError),
 }
 
+fn exec(msg: impl Into<String>) -> QueryError {
+    QueryError::Execution(msg.into())
+}
+
 /// Engine settings.
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub lookback_ms: i64,
+    /// Step of subqueries written without one (the evaluation interval; 1m by default).
+    pub subquery_step_ms: i64,
 }
 
 impl Default for Engine {
     fn default() -> Self {
         Engine {
             lookback_ms: DEFAULT_LOOKBACK_MS,
+            subquery_step_ms: 60_000,
         }
     }
 }
@@ -112,19 +160,19 @@ struct Eval<'a> {
     start: i64,
     end: i64,
     data: HashMap<usize, Vec<Series>>,
+    /// Inner results of subqueries, by (node, evaluation time).
+    sub_cache: HashMap<(usize, i64), Vec<InstantSample>>,
 }
 
-impl Eval<'_> {
-    /// The time a selector reads at, for evaluation time `ts`.
-    fn ref_time(&self, ts: i64, at: &Option<AtModifier>, offset: &Option<Offset>) -> i64 {
-        let base = match at {
-            None => ts,
-            Some(AtModifier::Start) => self.start,
-            Some(AtModifier::End) => self.end,
-            Some(AtModifier::At(t)) => system_time_ms(t),
-        };
-        base - offset_ms(offset)
-    }
+/// A range vector with the window it was read for.
+struct RangeArg {
+    series: Vec<Series>,
+    /// Window bounds in ms: (start, end], and its length in seconds.
+    start: i64,
+    end: i64,
+    range_s: f64,
+    /// Equality matchers of the selector (for absent_over_time).
+    selector: Option<parser::VectorSelector>,
 }
 
 fn to_matchers(vs: &parser::VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryError> {
@@ -159,12 +207,42 @@ fn to_matchers(vs: &parser::VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryEr
     }
 }
 
+/// Labels `absent()` reports for a selector: its equality matchers (not the name), when each
+/// label is matched once.
+fn absent_labels(vs: Option<&parser::VectorSelector>) -> Labels {
+    let Some(vs) = vs else {
+        return Labels::default();
+    };
+    let mut seen: HashMap<&str, Option<&str>> = HashMap::new();
+    for m in &vs.matchers.matchers {
+        let eq = matches!(m.op, promql_parser::label::MatchOp::Equal);
+        seen.entry(m.name.as_str())
+            .and_modify(|v| *v = None)
+            .or_insert(if eq { Some(m.value.as_str()) } else { None });
+    }
+    Labels::from_pairs(
+        seen.into_iter()
+            .filter(|(n, _)| *n != METRIC_NAME)
+            .filter_map(|(n, v)| v.map(|v| (n, v))),
+    )
+}
+
+fn unwrap_parens(mut e: &Expr) -> &Expr {
+    while let Expr::Paren(p) = e {
+        e = &p.expr;
+    }
+    e
+}
+
 impl Engine {
     /// Evaluates `query` at `t` (ms).
     pub fn instant(&self, q: &dyn Querier, query: &str, t: i64) -> Result<Value, QueryError> {
         let expr = parse(query)?;
-        let mut ev = self.prepare(q, &expr, t, t, 1)?;
-        ev.eval(&expr, t)
+        let mut ev = self.prepare(q, &expr, t, t)?;
+        match ev.eval(&expr, t)? {
+            Value::Vector(v) => Ok(Value::Vector(finish_vector(v)?)),
+            other => Ok(other),
+        }
     }
 
     /// Evaluates `query` at `start, start+step, ... <= end`; the result is a matrix.
@@ -180,18 +258,14 @@ impl Engine {
             return Err(QueryError::BadData("zero or negative query resolution step widths are not accepted. Try a positive integer".into()));
         }
         let expr = parse(query)?;
-        let mut ev = self.prepare(q, &expr, start, end, step)?;
+        let mut ev = self.prepare(q, &expr, start, end)?;
         let mut out: HashMap<Labels, Vec<Sample>> = HashMap::new();
         let mut ts = start;
         while ts <= end {
             match ev.eval(&expr, ts)? {
                 Value::Scalar { v, .. } => out.entry(Labels::default()).or_default().push(Sample { t: ts, v }),
                 Value::Vector(vec) => {
-                    let mut seen = HashSet::new();
-                    for s in vec {
-                        if !seen.insert(s.labels.clone()) {
-                            return Err(QueryError::Execution("vector cannot contain metrics with the same labelset".into()));
-                        }
+                    for s in finish_vector(vec)? {
                         out.entry(s.labels).or_default().push(Sample { t: ts, v: s.v });
                     }
                 }
@@ -218,22 +292,27 @@ impl Engine {
         expr: &Expr,
         start: i64,
         end: i64,
-        _step: i64,
     ) -> Result<Eval<'a>, QueryError> {
         let mut ev = Eval {
             engine: self,
             start,
             end,
             data: HashMap::new(),
+            sub_cache: HashMap::new(),
         };
         let mut windows: Vec<(usize, &parser::VectorSelector, i64, i64)> = Vec::new();
         ev.collect(expr, start, end, &mut windows)?;
         for (k, vs, mint, maxt) in windows {
-            let mut all: Vec<Series> = Vec::new();
+            let mut all: Vec<Series> = ev.data.remove(&k).unwrap_or_default();
             for ms in to_matchers(vs)? {
                 for s in q.select(&ms, mint, maxt)? {
-                    if !all.iter().any(|x| x.labels == s.labels) {
-                        all.push(s);
+                    match all.iter_mut().find(|x| x.labels == s.labels) {
+                        Some(existing) => {
+                            existing.samples.extend(s.samples);
+                            existing.samples.sort_by_key(|x| x.t);
+                            existing.samples.dedup_by_key(|x| x.t);
+                        }
+                        None => all.push(s),
                     }
                 }
             }
@@ -245,6 +324,17 @@ impl Engine {
 }
 
 impl Eval<'_> {
+    /// The time a selector reads at, for evaluation time `ts`.
+    fn ref_time(&self, ts: i64, at: &Option<AtModifier>, offset: &Option<Offset>) -> i64 {
+        let base = match at {
+            None => ts,
+            Some(AtModifier::Start) => self.start,
+            Some(AtModifier::End) => self.end,
+            Some(AtModifier::At(t)) => system_time_ms(t),
+        };
+        base - offset_ms(offset)
+    }
+
     /// Records the storage window each selector needs when `e` is evaluated at [start, end].
     fn collect<'e>(
         &self,
@@ -274,6 +364,18 @@ impl Eval<'_> {
                     a.max(b),
                 ));
             }
+            Expr::Subquery(sq) => {
+                let (a, b) = (
+                    self.ref_time(start, &sq.at, &sq.offset),
+                    self.ref_time(end, &sq.at, &sq.offset),
+                );
+                self.collect(
+                    &sq.expr,
+                    a.min(b) - sq.range.as_millis() as i64,
+                    a.max(b),
+                    out,
+                )?;
+            }
             Expr::Paren(p) => self.collect(&p.expr, start, end, out)?,
             Expr::Unary(u) => self.collect(&u.expr, start, end, out)?,
             Expr::Binary(b) => {
@@ -291,15 +393,8 @@ impl Eval<'_> {
                     self.collect(arg, start, end, out)?;
                 }
             }
-            Expr::Subquery(_) => {
-                return Err(QueryError::Execution(
-                    "subqueries are not supported yet".into(),
-                ))
-            }
             Expr::NumberLiteral(_) | Expr::StringLiteral(_) => {}
-            Expr::Extension(_) => {
-                return Err(QueryError::Execution("unsupported expression".into()))
-            }
+            Expr::Extension(_) => return Err(exec("unsupported expression")),
         }
         Ok(())
     }
@@ -316,25 +411,72 @@ impl Eval<'_> {
                 Value::Scalar { t, v } => Ok(Value::Scalar { t, v: -v }),
                 Value::Vector(vec) => Ok(Value::Vector(
                     vec.into_iter()
-                        .map(|s| InstantSample {
-                            labels: s.labels.without(METRIC_NAME),
-                            t: s.t,
-                            v: -s.v,
-                        })
+                        .map(|s| InstantSample::new(s.labels, s.t, -s.v, true))
                         .collect(),
                 )),
-                other => Err(QueryError::Execution(format!(
+                other => Err(exec(format!(
                     "unary minus is not defined on {}",
                     other.type_name()
                 ))),
             },
-            Expr::VectorSelector(vs) => Ok(Value::Vector(self.instant_selector(vs, ts))),
+            Expr::VectorSelector(vs) => Ok(Value::Vector(self.instant_selector(vs, ts, false))),
+            Expr::MatrixSelector(_) | Expr::Subquery(_) => {
+                Ok(Value::Matrix(self.range_arg(e, ts)?.series))
+            }
+            Expr::Binary(b) => self.binary(b, ts),
+            Expr::Call(c) => self.call(c, ts),
+            Expr::Aggregate(a) => {
+                let param = match &a.param {
+                    Some(p) => Some(self.eval(p, ts)?),
+                    None => None,
+                };
+                let Value::Vector(input) = self.eval(&a.expr, ts)? else {
+                    return Err(exec("aggregation needs an instant vector"));
+                };
+                aggregate::aggregate(&a.op.to_string(), param, input, a.modifier.as_ref(), ts)
+                    .map(Value::Vector)
+            }
+            Expr::Extension(_) => Err(exec("unsupported expression")),
+        }
+    }
+
+    /// An instant selector at `ts`; with `sample_time`, samples carry their own timestamps
+    /// (for `timestamp()`), otherwise the evaluation time.
+    fn instant_selector(
+        &self,
+        vs: &parser::VectorSelector,
+        ts: i64,
+        sample_time: bool,
+    ) -> Vec<InstantSample> {
+        let rt = self.ref_time(ts, &vs.at, &vs.offset);
+        let series = self.data.get(&key(vs)).map(Vec::as_slice).unwrap_or(&[]);
+        series
+            .iter()
+            .filter_map(|s| {
+                let i = s.samples.partition_point(|x| x.t <= rt);
+                let last = s.samples[..i].last()?;
+                (last.t > rt - self.engine.lookback_ms && !is_stale_nan(last.v)).then(|| {
+                    InstantSample::new(
+                        s.labels.clone(),
+                        if sample_time { last.t } else { ts },
+                        last.v,
+                        false,
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// A range vector argument (selector or subquery) at `ts`.
+    fn range_arg(&mut self, e: &Expr, ts: i64) -> Result<RangeArg, QueryError> {
+        match unwrap_parens(e) {
             Expr::MatrixSelector(ms) => {
                 let vs = &ms.vs;
                 let rt = self.ref_time(ts, &vs.at, &vs.offset);
-                let lo = rt - ms.range.as_millis() as i64;
-                let series = self.data.get(&key(vs)).map(Vec::as_slice).unwrap_or(&[]);
-                let out = series
+                let range = ms.range.as_millis() as i64;
+                let lo = rt - range;
+                let all = self.data.get(&key(vs)).map(Vec::as_slice).unwrap_or(&[]);
+                let series = all
                     .iter()
                     .filter_map(|s| {
                         let from = s.samples.partition_point(|x| x.t <= lo);
@@ -350,41 +492,390 @@ impl Eval<'_> {
                         })
                     })
                     .collect();
-                Ok(Value::Matrix(out))
+                Ok(RangeArg {
+                    series,
+                    start: lo,
+                    end: rt,
+                    range_s: range as f64 / 1000.0,
+                    selector: Some(vs.clone()),
+                })
             }
-            Expr::Binary(b) => self.binary(b, ts),
-            Expr::Call(c) => Err(QueryError::Execution(format!(
-                "function {:?} is not supported yet",
-                c.func.name
-            ))),
-            Expr::Aggregate(a) => Err(QueryError::Execution(format!(
-                "aggregation {} is not supported yet",
-                a.op
-            ))),
-            Expr::Subquery(_) => Err(QueryError::Execution(
-                "subqueries are not supported yet".into(),
-            )),
-            Expr::Extension(_) => Err(QueryError::Execution("unsupported expression".into())),
+            Expr::Subquery(sq) => {
+                let rt = self.ref_time(ts, &sq.at, &sq.offset);
+                let range = sq.range.as_millis() as i64;
+                let step = sq
+                    .step
+                    .map(|d| d.as_millis() as i64)
+                    .filter(|s| *s > 0)
+                    .unwrap_or(self.engine.subquery_step_ms);
+                let lo = rt - range;
+                // The first step-aligned time after the (left-open) window start.
+                let mut t = step * (lo / step);
+                while t <= lo {
+                    t += step;
+                }
+                let mut by_labels: HashMap<Labels, Vec<Sample>> = HashMap::new();
+                let k = key(sq);
+                while t <= rt {
+                    let vec = match self.sub_cache.get(&(k, t)) {
+                        Some(v) => v.clone(),
+                        None => {
+                            let v = match self.eval(&sq.expr, t)? {
+                                Value::Vector(v) => finish_vector(v)?,
+                                Value::Scalar { v, .. } => {
+                                    vec![InstantSample::new(Labels::default(), t, v, false)]
+                                }
+                                other => {
+                                    return Err(exec(format!(
+                                        "subquery needs an instant vector or scalar, got {}",
+                                        other.type_name()
+                                    )))
+                                }
+                            };
+                            self.sub_cache.insert((k, t), v.clone());
+                            v
+                        }
+                    };
+                    for s in vec {
+                        if !is_stale_nan(s.v) {
+                            by_labels
+                                .entry(s.labels)
+                                .or_default()
+                                .push(Sample { t, v: s.v });
+                        }
+                    }
+                    t += step;
+                }
+                let mut series: Vec<Series> = by_labels
+                    .into_iter()
+                    .map(|(labels, samples)| Series { labels, samples })
+                    .collect();
+                series.sort_by(|a, b| a.labels.cmp(&b.labels));
+                Ok(RangeArg {
+                    series,
+                    start: lo,
+                    end: rt,
+                    range_s: range as f64 / 1000.0,
+                    selector: None,
+                })
+            }
+            other => match self.eval(other, ts)? {
+                Value::Matrix(series) => Ok(RangeArg {
+                    series,
+                    start: ts,
+                    end: ts,
+                    range_s: 0.0,
+                    selector: None,
+                }),
+                v => Err(exec(format!(
+                    "expected a range vector, got {}",
+                    v.type_name()
+                ))),
+            },
         }
     }
 
-    fn instant_selector(&self, vs: &parser::VectorSelector, ts: i64) -> Vec<InstantSample> {
-        let rt = self.ref_time(ts, &vs.at, &vs.offset);
-        let series = self.data.get(&key(vs)).map(Vec::as_slice).unwrap_or(&[]);
-        series
-            .iter()
-            .filter_map(|s| {
-                let i = s.samples.partition_point(|x| x.t <= rt);
-                let last = s.samples[..i].last()?;
-                (last.t > rt - self.engine.lookback_ms && !is_stale_nan(last.v)).then(|| {
-                    InstantSample {
-                        labels: s.labels.clone(),
-                        t: ts,
-                        v: last.v,
-                    }
+    fn scalar_arg(&mut self, e: &Expr, ts: i64) -> Result<f64, QueryError> {
+        match self.eval(e, ts)? {
+            Value::Scalar { v, .. } => Ok(v),
+            v => Err(exec(format!(
+                "expected a scalar argument, got {}",
+                v.type_name()
+            ))),
+        }
+    }
+
+    fn vector_arg(&mut self, e: &Expr, ts: i64) -> Result<Vec<InstantSample>, QueryError> {
+        match self.eval(e, ts)? {
+            Value::Vector(v) => Ok(v),
+            v => Err(exec(format!(
+                "expected an instant vector argument, got {}",
+                v.type_name()
+            ))),
+        }
+    }
+
+    fn string_arg(&mut self, e: &Expr, ts: i64) -> Result<String, QueryError> {
+        match self.eval(e, ts)? {
+            Value::String { v, .. } => Ok(v),
+            v => Err(exec(format!(
+                "expected a string argument, got {}",
+                v.type_name()
+            ))),
+        }
+    }
+
+    fn call(&mut self, c: &Call, ts: i64) -> Result<Value, QueryError> {
+        let name = c.func.name;
+        let args: Vec<&Expr> = c.args.args.iter().map(|a| a.as_ref()).collect();
+        let arg = |i: usize| -> Result<&Expr, QueryError> {
+            args.get(i)
+                .copied()
+                .ok_or_else(|| exec(format!("{name}: missing argument {}", i + 1)))
+        };
+        let per_series = |m: RangeArg,
+                          keep_name: bool,
+                          f: &mut dyn FnMut(&[Sample], &RangeArg) -> Option<f64>|
+         -> Vec<InstantSample> {
+            m.series
+                .iter()
+                .filter_map(|s| {
+                    f(&s.samples, &m)
+                        .map(|v| InstantSample::new(s.labels.clone(), ts, v, !keep_name))
                 })
-            })
-            .collect()
+                .collect()
+        };
+        let out = match name {
+            "rate" | "increase" | "delta" => {
+                let m = self.range_arg(arg(0)?, ts)?;
+                per_series(m, false, &mut |s, m| {
+                    range::extrapolated_rate(
+                        s,
+                        m.start,
+                        m.end,
+                        m.range_s,
+                        name != "delta",
+                        name == "rate",
+                    )
+                })
+            }
+            "irate" | "idelta" => {
+                let m = self.range_arg(arg(0)?, ts)?;
+                per_series(m, false, &mut |s, _| {
+                    range::instant_value(s, name == "irate")
+                })
+            }
+            "deriv" => per_series(self.range_arg(arg(0)?, ts)?, false, &mut |s, _| {
+                range::deriv(s)
+            }),
+            "resets" => per_series(self.range_arg(arg(0)?, ts)?, false, &mut |s, _| {
+                range::resets(s)
+            }),
+            "changes" => per_series(self.range_arg(arg(0)?, ts)?, false, &mut |s, _| {
+                range::changes(s)
+            }),
+            "predict_linear" => {
+                let m = self.range_arg(arg(0)?, ts)?;
+                let secs = self.scalar_arg(arg(1)?, ts)?;
+                let at = m.end;
+                per_series(m, false, &mut |s, _| range::predict_linear(s, at, secs))
+            }
+            "quantile_over_time" => {
+                let q = self.scalar_arg(arg(0)?, ts)?;
+                let m = self.range_arg(arg(1)?, ts)?;
+                per_series(m, false, &mut |s, _| {
+                    let mut v: Vec<f64> = s.iter().map(|x| x.v).collect();
+                    Some(super::functions::quantile(q, &mut v))
+                })
+            }
+            n if range::is_over_time(n) => {
+                let keep = matches!(n, "last_over_time" | "first_over_time");
+                per_series(self.range_arg(arg(0)?, ts)?, keep, &mut |s, _| {
+                    range::over_time(n, s)
+                })
+            }
+            "absent_over_time" => {
+                let m = self.range_arg(arg(0)?, ts)?;
+                if m.series.is_empty() {
+                    vec![InstantSample::new(
+                        absent_labels(m.selector.as_ref()),
+                        ts,
+                        1.0,
+                        false,
+                    )]
+                } else {
+                    Vec::new()
+                }
+            }
+            "absent" => {
+                let a = arg(0)?;
+                let v = self.vector_arg(a, ts)?;
+                if v.is_empty() {
+                    let vs = match unwrap_parens(a) {
+                        Expr::VectorSelector(vs) => Some(vs),
+                        _ => None,
+                    };
+                    vec![InstantSample::new(absent_labels(vs), ts, 1.0, false)]
+                } else {
+                    Vec::new()
+                }
+            }
+            "time" => {
+                return Ok(Value::Scalar {
+                    t: ts,
+                    v: ts as f64 / 1000.0,
+                })
+            }
+            "pi" => {
+                return Ok(Value::Scalar {
+                    t: ts,
+                    v: std::f64::consts::PI,
+                })
+            }
+            "vector" => {
+                let v = self.scalar_arg(arg(0)?, ts)?;
+                vec![InstantSample::new(Labels::default(), ts, v, false)]
+            }
+            "scalar" => {
+                let v = self.vector_arg(arg(0)?, ts)?;
+                return Ok(Value::Scalar {
+                    t: ts,
+                    v: if v.len() == 1 { v[0].v } else { f64::NAN },
+                });
+            }
+            "timestamp" => {
+                let a = arg(0)?;
+                let v = match unwrap_parens(a) {
+                    Expr::VectorSelector(vs) => self.instant_selector(vs, ts, true),
+                    _ => self.vector_arg(a, ts)?,
+                };
+                v.into_iter()
+                    .map(|s| InstantSample::new(s.labels, ts, s.t as f64 / 1000.0, true))
+                    .collect()
+            }
+            "year" | "month" | "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month"
+            | "hour" | "minute" => {
+                let v = match args.first() {
+                    Some(a) => self.vector_arg(a, ts)?,
+                    None => vec![InstantSample::new(
+                        Labels::default(),
+                        ts,
+                        ts as f64 / 1000.0,
+                        false,
+                    )],
+                };
+                v.into_iter()
+                    .map(|s| {
+                        InstantSample::new(
+                            s.labels,
+                            ts,
+                            tf::apply(name, s.v).unwrap_or(f64::NAN),
+                            true,
+                        )
+                    })
+                    .collect()
+            }
+            "round" => {
+                let v = self.vector_arg(arg(0)?, ts)?;
+                let to = match args.get(1) {
+                    Some(a) => self.scalar_arg(a, ts)?,
+                    None => 1.0,
+                };
+                v.into_iter()
+                    .map(|s| InstantSample::new(s.labels, ts, math::round(s.v, to), true))
+                    .collect()
+            }
+            "clamp" | "clamp_min" | "clamp_max" => {
+                let v = self.vector_arg(arg(0)?, ts)?;
+                let (lo, hi) = match name {
+                    "clamp" => (self.scalar_arg(arg(1)?, ts)?, self.scalar_arg(arg(2)?, ts)?),
+                    "clamp_min" => (self.scalar_arg(arg(1)?, ts)?, f64::INFINITY),
+                    _ => (f64::NEG_INFINITY, self.scalar_arg(arg(1)?, ts)?),
+                };
+                if hi < lo {
+                    Vec::new()
+                } else {
+                    v.into_iter()
+                        .map(|s| {
+                            let x = match name {
+                                "clamp" => math::go_max(lo, math::go_min(hi, s.v)),
+                                "clamp_min" => math::go_max(lo, s.v),
+                                _ => math::go_min(hi, s.v),
+                            };
+                            InstantSample::new(s.labels, ts, x, true)
+                        })
+                        .collect()
+                }
+            }
+            "label_replace" => {
+                let v = self.vector_arg(arg(0)?, ts)?;
+                let dst = self.string_arg(arg(1)?, ts)?;
+                let repl = self.string_arg(arg(2)?, ts)?;
+                let src = self.string_arg(arg(3)?, ts)?;
+                let re_s = self.string_arg(arg(4)?, ts)?;
+                let re = regex::Regex::new(&format!("^(?s:{re_s})$")).map_err(|e| {
+                    exec(format!(
+                        "invalid regular expression in label_replace(): {re_s}: {e}"
+                    ))
+                })?;
+                lf::check_label_name(&dst, "label_replace").map_err(exec)?;
+                v.into_iter()
+                    .map(|s| {
+                        let labels = lf::label_replace(&s.labels, &dst, &repl, &src, &re);
+                        let drop = s.drop_name && dst != METRIC_NAME;
+                        InstantSample::new(labels, ts, s.v, drop)
+                    })
+                    .collect()
+            }
+            "label_join" => {
+                let v = self.vector_arg(arg(0)?, ts)?;
+                let dst = self.string_arg(arg(1)?, ts)?;
+                let sep = self.string_arg(arg(2)?, ts)?;
+                let mut srcs = Vec::new();
+                for a in &args[3.min(args.len())..] {
+                    srcs.push(self.string_arg(a, ts)?);
+                }
+                lf::check_label_name(&dst, "label_join").map_err(exec)?;
+                v.into_iter()
+                    .map(|s| {
+                        let joined: Vec<&str> =
+                            srcs.iter().map(|n| s.labels.get(n).unwrap_or("")).collect();
+                        let labels = lf::set_label(&s.labels, &dst, &joined.join(&sep));
+                        let drop = s.drop_name && dst != METRIC_NAME;
+                        InstantSample::new(labels, ts, s.v, drop)
+                    })
+                    .collect()
+            }
+            "sort" | "sort_desc" => {
+                let mut v = self.vector_arg(arg(0)?, ts)?;
+                let desc = name == "sort_desc";
+                v.sort_by(|a, b| {
+                    use std::cmp::Ordering::*;
+                    match (a.v.is_nan(), b.v.is_nan()) {
+                        (true, true) => Equal,
+                        (true, false) => Greater,
+                        (false, true) => Less,
+                        _ if desc => b.v.partial_cmp(&a.v).unwrap_or(Equal),
+                        _ => a.v.partial_cmp(&b.v).unwrap_or(Equal),
+                    }
+                });
+                v
+            }
+            "sort_by_label" | "sort_by_label_desc" => {
+                let mut v = self.vector_arg(arg(0)?, ts)?;
+                let mut names = Vec::new();
+                for a in &args[1.min(args.len())..] {
+                    names.push(self.string_arg(a, ts)?);
+                }
+                v.sort_by(|a, b| {
+                    for n in &names {
+                        let o = a
+                            .labels
+                            .get(n)
+                            .unwrap_or("")
+                            .cmp(b.labels.get(n).unwrap_or(""));
+                        if o != std::cmp::Ordering::Equal {
+                            return o;
+                        }
+                    }
+                    a.labels.cmp(&b.labels)
+                });
+                if name == "sort_by_label_desc" {
+                    v.reverse();
+                }
+                v
+            }
+            n => match math::unary(n) {
+                Some(f) => {
+                    let v = self.vector_arg(arg(0)?, ts)?;
+                    v.into_iter()
+                        .map(|s| InstantSample::new(s.labels, ts, f(s.v), true))
+                        .collect()
+                }
+                None => return Err(exec(format!("function {n:?} is not supported yet"))),
+            },
+        };
+        Ok(Value::Vector(out))
     }
 
     fn binary(&mut self, b: &BinaryExpr, ts: i64) -> Result<Value, QueryError> {
@@ -442,7 +933,7 @@ impl Eval<'_> {
                     )?)),
                 }
             }
-            (l, r) => Err(QueryError::Execution(format!(
+            (l, r) => Err(exec(format!(
                 "binary operator {op} is not defined between {} and {}",
                 l.type_name(),
                 r.type_name()
@@ -500,12 +991,8 @@ fn vector_scalar(
             (false, _, r) => (true, r.unwrap_or(f64::NAN)),
         };
         if keep {
-            let labels = if !comparison || return_bool {
-                s.labels.without(METRIC_NAME)
-            } else {
-                s.labels
-            };
-            out.push(InstantSample { labels, t: s.t, v });
+            let drop = s.drop_name || !comparison || return_bool;
+            out.push(InstantSample::new(s.labels, s.t, v, drop));
         }
     }
     Ok(out)
@@ -632,10 +1119,8 @@ fn vector_vector(
             continue;
         }
         // Result labels come from the "many" side (the left one for one-to-one).
+        let drop = s.drop_name || !comparison || return_bool;
         let mut labels: Vec<Label> = s.labels.iter().cloned().collect();
-        if !comparison || return_bool {
-            labels.retain(|x| x.name.as_ref() != METRIC_NAME);
-        }
         if one_to_one {
             match matching {
                 Some(LabelModifier::Include(names)) => {
@@ -657,10 +1142,15 @@ fn vector_vector(
             }
         }
         let labels = Labels::from_pairs(labels.iter().map(|x| (x.name.as_ref(), x.value.as_ref())));
-        if !out_labels.insert(labels.clone()) {
+        let reported = if drop {
+            labels.without(METRIC_NAME)
+        } else {
+            labels.clone()
+        };
+        if !out_labels.insert(reported) {
             return Err(QueryError::Execution("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".to_string()));
         }
-        out.push(InstantSample { labels, t: s.t, v });
+        out.push(InstantSample::new(labels, s.t, v, drop));
     }
     Ok(out)
 }

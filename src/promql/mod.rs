@@ -4,7 +4,9 @@
 //!
 //! Uses `model`, `storage` (and `tsdb` in tests).
 
+pub mod aggregate;
 pub mod engine;
+pub mod functions;
 pub mod runner;
 pub mod script;
 

@@ -283,11 +283,10 @@ fn run_eval(engine: &Engine, db: &Db, ev: &Eval) -> Result<(), String> {
             let at_t: Vec<InstantSample> = series
                 .iter()
                 .filter_map(|s| {
-                    s.samples.iter().find(|x| x.t == at).map(|x| InstantSample {
-                        labels: s.labels.clone(),
-                        t: at,
-                        v: x.v,
-                    })
+                    s.samples
+                        .iter()
+                        .find(|x| x.t == at)
+                        .map(|x| InstantSample::new(s.labels.clone(), at, x.v, false))
                 })
                 .collect();
             let as_value = match &value {

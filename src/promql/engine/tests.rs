@@ -220,11 +220,22 @@ fn range_queries_step_through_time() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("range vector"), "{err}");
-    let err = Engine::default()
-        .instant(&f.db, "rate(http_requests[1m])", 0)
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("not supported yet"), "{err}");
+    let Value::Vector(r) = Engine::default()
+        .instant(
+            &f.db,
+            r#"rate(http_requests{instance="b"}[3m])"#,
+            4 * 60_000,
+        )
+        .unwrap()
+    else {
+        panic!("vector expected")
+    };
+    assert!((r[0].v - 20.0 / 60.0).abs() < 1e-9, "{r:?}");
+    assert_eq!(
+        r[0].labels.metric_name(),
+        None,
+        "rate drops the metric name"
+    );
     assert!(matches!(
         Engine::default().instant(&f.db, "up{", 0),
         Err(QueryError::BadData(_))

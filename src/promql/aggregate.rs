@@ -1,0 +1,174 @@
+//! Aggregation operators: sum, avg, count, group, min, max, stddev, stdvar, quantile, topk,
+//! bottomk, count_values and limitk, with `by` and `without`. Groups are reported in the order
+//! they first appear. Follows Prometheus's `aggregation` in promql/engine.go in our own words.
+
+use std::collections::HashMap;
+
+use promql_parser::parser::LabelModifier;
+
+use super::engine::{InstantSample, QueryError, Value};
+use super::functions::{kahan_mean, kahan_sum, quantile, variance};
+use crate::model::{is_valid_label_name, Labels, NameValidation, METRIC_NAME};
+
+fn exec(msg: impl Into<String>) -> QueryError {
+    QueryError::Execution(msg.into())
+}
+
+/// The labels a sample contributes to its group.
+fn group_labels(l: &Labels, modifier: Option<&LabelModifier>) -> Labels {
+    match modifier {
+        None => Labels::default(),
+        Some(LabelModifier::Include(names)) => Labels::from_pairs(
+            names
+                .labels
+                .iter()
+                .filter_map(|n| l.get(n).map(|v| (n.as_str(), v))),
+        ),
+        Some(LabelModifier::Exclude(names)) => Labels::from_pairs(
+            l.iter()
+                .filter(|x| {
+                    x.name.as_ref() != METRIC_NAME
+                        && !names.labels.iter().any(|n| n == x.name.as_ref())
+                })
+                .map(|x| (x.name.as_ref(), x.value.as_ref())),
+        ),
+    }
+}
+
+/// Go's strconv.FormatFloat(v, 'f', -1, 64).
+pub fn format_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+fn k_param(param: &Option<Value>) -> Result<i64, QueryError> {
+    match param {
+        Some(Value::Scalar { v, .. }) => {
+            if v.is_nan() {
+                Err(exec("Parameter value is NaN"))
+            } else {
+                Ok(v.clamp(i64::MIN as f64, i64::MAX as f64) as i64)
+            }
+        }
+        _ => Err(exec("aggregation needs a scalar parameter")),
+    }
+}
+
+/// Orders floats with NaN below everything (for topk) or above (for bottomk).
+fn better(a: f64, b: f64, top: bool) -> bool {
+    match (a.is_nan(), b.is_nan()) {
+        (true, _) => false,
+        (false, true) => true,
+        _ => {
+            if top {
+                a > b
+            } else {
+                a < b
+            }
+        }
+    }
+}
+
+pub fn aggregate(
+    op: &str,
+    param: Option<Value>,
+    input: Vec<InstantSample>,
+    modifier: Option<&LabelModifier>,
+    ts: i64,
+) -> Result<Vec<InstantSample>, QueryError> {
+    let mut order: Vec<Labels> = Vec::new();
+    let mut groups: HashMap<Labels, Vec<InstantSample>> = HashMap::new();
+    let count_label = if op == "count_values" {
+        let Some(Value::String { v, .. }) = &param else {
+            return Err(exec("count_values needs a string parameter"));
+        };
+        if !is_valid_label_name(v, NameValidation::Legacy) {
+            return Err(exec(format!("invalid label name {v:?}")));
+        }
+        Some(v.clone())
+    } else {
+        None
+    };
+    for s in input {
+        let mut g = group_labels(&s.labels, modifier);
+        if let Some(label) = &count_label {
+            let mut pairs: Vec<(String, String)> = g
+                .iter()
+                .map(|x| (x.name.to_string(), x.value.to_string()))
+                .collect();
+            pairs.retain(|(n, _)| n != label);
+            pairs.push((label.clone(), format_float(s.v)));
+            g = Labels::from_pairs(pairs);
+        }
+        if !groups.contains_key(&g) {
+            order.push(g.clone());
+        }
+        groups.entry(g).or_default().push(s);
+    }
+    let mut out = Vec::new();
+    let one = |labels: Labels, v: f64| InstantSample::new(labels, ts, v, false);
+    match op {
+        "topk" | "bottomk" | "limitk" => {
+            let k = k_param(&param)?;
+            if k < 1 {
+                return Ok(out);
+            }
+            let k = k as usize;
+            for g in order {
+                let mut members = groups.remove(&g).unwrap_or_default();
+                if op != "limitk" {
+                    let top = op == "topk";
+                    members.sort_by(|a, b| {
+                        if better(a.v, b.v, top) {
+                            std::cmp::Ordering::Less
+                        } else if better(b.v, a.v, top) {
+                            std::cmp::Ordering::Greater
+                        } else {
+                            std::cmp::Ordering::Equal
+                        }
+                    });
+                }
+                members.truncate(k);
+                out.extend(members.into_iter().map(|s| InstantSample { t: ts, ..s }));
+            }
+            return Ok(out);
+        }
+        _ => {}
+    }
+    let q = match (op, &param) {
+        ("quantile", Some(Value::Scalar { v, .. })) => *v,
+        ("quantile", _) => return Err(exec("quantile needs a scalar parameter")),
+        _ => 0.0,
+    };
+    for g in order {
+        let members = groups.remove(&g).unwrap_or_default();
+        let mut vals: Vec<f64> = members.iter().map(|s| s.v).collect();
+        let v = match op {
+            "sum" => kahan_sum(vals.iter().copied()),
+            "avg" => kahan_mean(&vals),
+            "count" | "count_values" => vals.len() as f64,
+            "group" => 1.0,
+            "min" => vals
+                .iter()
+                .skip(1)
+                .fold(vals[0], |m, &x| if m > x || m.is_nan() { x } else { m }),
+            "max" => vals
+                .iter()
+                .skip(1)
+                .fold(vals[0], |m, &x| if m < x || m.is_nan() { x } else { m }),
+            "stdvar" => variance(&vals),
+            "stddev" => variance(&vals).sqrt(),
+            "quantile" => quantile(q, &mut vals),
+            other => return Err(exec(format!("aggregation {other} is not supported yet"))),
+        };
+        out.push(one(g, v));
+    }
+    Ok(out)
+}

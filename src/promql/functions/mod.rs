@@ -1,0 +1,122 @@
+//! PromQL functions, one file per family: `range` (functions over range vectors), `math`
+//! (element-wise arithmetic), `time` (date and time), `labels` (label manipulation, sorting,
+//! vector/scalar conversion, absent). Shared numeric helpers live here.
+
+pub mod labels;
+pub mod math;
+pub mod range;
+pub mod time;
+
+/// Neumaier-compensated summation step (Prometheus's `kahanSumInc`): returns the new sum and
+/// compensation.
+pub fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
+    let t = sum + inc;
+    let c = if t.is_infinite() {
+        0.0
+    } else if sum.abs() >= inc.abs() {
+        c + ((sum - t) + inc)
+    } else {
+        c + ((inc - t) + sum)
+    };
+    (t, c)
+}
+
+/// Compensated sum of `values`.
+pub fn kahan_sum(values: impl Iterator<Item = f64>) -> f64 {
+    let (mut s, mut c) = (0.0, 0.0);
+    for v in values {
+        (s, c) = kahan_inc(v, s, c);
+    }
+    s + c
+}
+
+/// Mean with compensated summation, switching to an incremental mean if the sum overflows
+/// (Prometheus's avg_over_time and avg).
+pub fn kahan_mean(values: &[f64]) -> f64 {
+    let (mut sum, mut c, mut mean, mut count) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    let mut incremental = false;
+    for &v in values {
+        count += 1.0;
+        if !incremental {
+            let (ns, nc) = kahan_inc(v, sum, c);
+            if count == 1.0 || !ns.is_infinite() {
+                sum = ns;
+                c = nc;
+                continue;
+            }
+            incremental = true;
+            mean = sum / (count - 1.0);
+            c /= count - 1.0;
+        }
+        if mean.is_infinite() {
+            if v.is_infinite() && (mean > 0.0) == (v > 0.0) {
+                continue;
+            }
+            if !v.is_infinite() && !v.is_nan() {
+                continue;
+            }
+        }
+        let corrected = mean + c;
+        (mean, c) = kahan_inc(v / count - corrected / count, mean, c);
+    }
+    if incremental {
+        mean + c
+    } else {
+        (sum + c) / count
+    }
+}
+
+/// Population variance with compensated Welford updates (stdvar_over_time, stdvar).
+pub fn variance(values: &[f64]) -> f64 {
+    let (mut count, mut mean, mut c_mean, mut aux, mut c_aux) = (0.0f64, 0.0, 0.0, 0.0, 0.0);
+    for &v in values {
+        count += 1.0;
+        let delta = v - (mean + c_mean);
+        (mean, c_mean) = kahan_inc(delta / count, mean, c_mean);
+        (aux, c_aux) = kahan_inc(delta * (v - (mean + c_mean)), aux, c_aux);
+    }
+    (aux + c_aux) / count
+}
+
+/// The q-quantile of `values`, interpolating between neighbours (Prometheus's `quantile`).
+pub fn quantile(q: f64, values: &mut [f64]) -> f64 {
+    if values.is_empty() || q.is_nan() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    // NaN sorts first, as in Prometheus's vectorByValueHeap.
+    values.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        _ => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
+    });
+    let n = values.len() as f64;
+    let rank = q * (n - 1.0);
+    let lower = rank.floor().max(0.0);
+    let upper = (lower + 1.0).min(n - 1.0);
+    let weight = rank - rank.floor();
+    values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers() {
+        assert_eq!(kahan_sum([1e100, 1.0, -1e100].into_iter()), 1.0);
+        assert_eq!(kahan_mean(&[1.0, 2.0, 3.0]), 2.0);
+        assert_eq!(kahan_mean(&[f64::MAX, f64::MAX]), f64::MAX);
+        assert_eq!(variance(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]), 4.0);
+        assert_eq!(quantile(0.5, &mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(quantile(0.25, &mut [1.0, 2.0, 3.0]), 1.5);
+        assert_eq!(quantile(2.0, &mut [1.0]), f64::INFINITY);
+        assert!(quantile(0.5, &mut []).is_nan());
+    }
+}
