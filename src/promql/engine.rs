@@ -227,6 +227,15 @@ fn absent_labels(vs: Option<&parser::VectorSelector>) -> Labels {
     )
 }
 
+/// Parses an `le` label value as Prometheus does (a float, `+Inf`, ...).
+fn parse_le(le: &str) -> Option<f64> {
+    match le.to_ascii_lowercase().as_str() {
+        "+inf" | "inf" => Some(f64::INFINITY),
+        "-inf" => Some(f64::NEG_INFINITY),
+        _ => le.parse::<f64>().ok().filter(|v| !v.is_nan()),
+    }
+}
+
 fn unwrap_parens(mut e: &Expr) -> &Expr {
     while let Expr::Paren(p) = e {
         e = &p.expr;
@@ -823,6 +832,44 @@ impl Eval<'_> {
                         let labels = lf::set_label(&s.labels, &dst, &joined.join(&sep));
                         let drop = s.drop_name && dst != METRIC_NAME;
                         InstantSample::new(labels, ts, s.v, drop)
+                    })
+                    .collect()
+            }
+            "histogram_quantile" | "histogram_fraction" => {
+                let fraction = name == "histogram_fraction";
+                let q = self.scalar_arg(arg(0)?, ts)?;
+                let upper_q = if fraction {
+                    self.scalar_arg(arg(1)?, ts)?
+                } else {
+                    0.0
+                };
+                let v = self.vector_arg(arg(if fraction { 2 } else { 1 })?, ts)?;
+                let mut order: Vec<Labels> = Vec::new();
+                let mut groups: HashMap<Labels, Vec<super::functions::histogram::Bucket>> =
+                    HashMap::new();
+                for s in v {
+                    let Some(upper) = s.labels.get("le").and_then(|le| parse_le(le)) else {
+                        continue;
+                    };
+                    let g = s.labels.without("le").without(METRIC_NAME);
+                    if !groups.contains_key(&g) {
+                        order.push(g.clone());
+                    }
+                    groups
+                        .entry(g)
+                        .or_default()
+                        .push(super::functions::histogram::Bucket { upper, count: s.v });
+                }
+                order
+                    .into_iter()
+                    .map(|g| {
+                        let mut b = groups.remove(&g).unwrap_or_default();
+                        let v = if fraction {
+                            super::functions::histogram::bucket_fraction(q, upper_q, &mut b)
+                        } else {
+                            super::functions::histogram::bucket_quantile(q, &mut b)
+                        };
+                        InstantSample::new(g, ts, v, false)
                     })
                     .collect()
             }

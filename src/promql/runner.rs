@@ -13,8 +13,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::engine::{Engine, InstantSample, Value};
+use super::functions::almost_equal_eps;
 use super::script::{self, Command, Eval, EvalKind, Expected, SeriesLine, TextMatch};
-use crate::model::{is_stale_nan, Sample};
+use crate::model::Sample;
 use crate::storage::{Appender, Series, SeriesInput};
 use crate::tsdb::{Db, Options};
 
@@ -36,22 +37,7 @@ impl Totals {
 
 /// Float equality as upstream's `almost.Equal` with epsilon 1e-6.
 pub fn almost_equal(a: f64, b: f64) -> bool {
-    const EPS: f64 = 1e-6;
-    if is_stale_nan(a) || is_stale_nan(b) {
-        return is_stale_nan(a) && is_stale_nan(b);
-    }
-    if a.is_nan() && b.is_nan() {
-        return true;
-    }
-    if a == b {
-        return true;
-    }
-    let abs_sum = a.abs() + b.abs();
-    let diff = (a - b).abs();
-    if a == 0.0 || b == 0.0 || abs_sum < f64::MIN_POSITIVE {
-        return diff < EPS * f64::MIN_POSITIVE;
-    }
-    diff / abs_sum.min(f64::MAX) < EPS
+    almost_equal_eps(a, b, 1e-6)
 }
 
 fn text_matches(m: &TextMatch, text: &str) -> bool {
@@ -102,7 +88,15 @@ pub fn run_file(path: &Path, out: &mut String) -> Totals {
                     return t;
                 }
             },
-            Command::Load { line, step, series } => {
+            Command::Load {
+                line,
+                step,
+                series,
+                nhcb,
+            } => {
+                if nhcb {
+                    store.note_nhcb(&series);
+                }
                 if let Err(e) = store.load(step, &series) {
                     let _ = writeln!(out, "{}:{line}: load failed: {e}", path.display());
                     t.failed += 1;
@@ -217,6 +211,19 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Records the native-histogram names a `load_with_nhcb` block would create.
+    fn note_nhcb(&mut self, series: &[SeriesLine]) {
+        for s in series {
+            if let Some(n) = s.labels.metric_name() {
+                for suffix in ["_bucket", "_count", "_sum"] {
+                    if let Some(base) = n.strip_suffix(suffix) {
+                        self.histogram_names.insert(base.to_string());
+                    }
+                }
+            }
+        }
     }
 
     fn needs_histograms(&self, ev: &Eval) -> bool {

@@ -57,6 +57,8 @@ pub enum Command {
         line: usize,
         step: i64,
         series: Vec<SeriesLine>,
+        /// `load_with_nhcb`: classic histograms also become native ones (not supported).
+        nhcb: bool,
     },
     Clear,
     Eval(Box<Eval>),
@@ -130,6 +132,7 @@ pub fn parse(text: &str) -> Result<Vec<Command>, String> {
                 line: lineno,
                 step,
                 series,
+                nhcb: line.starts_with("load_with_nhcb"),
             });
             i = j;
         } else if first.starts_with("eval") {

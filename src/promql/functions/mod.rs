@@ -2,10 +2,32 @@
 //! (element-wise arithmetic), `time` (date and time), `labels` (label manipulation, sorting,
 //! vector/scalar conversion, absent). Shared numeric helpers live here.
 
+pub mod histogram;
 pub mod labels;
 pub mod math;
 pub mod range;
 pub mod time;
+
+/// Float equality within a relative `eps`, as Prometheus's `almost.Equal`: the stale marker
+/// equals only itself, NaN equals NaN, zero needs (nearly) exact zero.
+pub fn almost_equal_eps(a: f64, b: f64, eps: f64) -> bool {
+    use crate::model::is_stale_nan;
+    if is_stale_nan(a) || is_stale_nan(b) {
+        return is_stale_nan(a) && is_stale_nan(b);
+    }
+    if a.is_nan() && b.is_nan() {
+        return true;
+    }
+    if a == b {
+        return true;
+    }
+    let abs_sum = a.abs() + b.abs();
+    let diff = (a - b).abs();
+    if a == 0.0 || b == 0.0 || abs_sum < f64::MIN_POSITIVE {
+        return diff < eps * f64::MIN_POSITIVE;
+    }
+    diff / abs_sum.min(f64::MAX) < eps
+}
 
 /// Neumaier-compensated summation step (Prometheus's `kahanSumInc`): returns the new sum and
 /// compensation.
