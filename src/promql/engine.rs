@@ -848,7 +848,7 @@ impl Eval<'_> {
                 let mut groups: HashMap<Labels, Vec<super::functions::histogram::Bucket>> =
                     HashMap::new();
                 for s in v {
-                    let Some(upper) = s.labels.get("le").and_then(|le| parse_le(le)) else {
+                    let Some(upper) = s.labels.get("le").and_then(parse_le) else {
                         continue;
                     };
                     let g = s.labels.without("le").without(METRIC_NAME);

@@ -13,7 +13,7 @@ pub struct Bucket {
     pub count: f64,
 }
 
-pub fn bucket_quantile(q: f64, buckets: &mut Vec<Bucket>) -> f64 {
+pub fn bucket_quantile(q: f64, buckets: &mut [Bucket]) -> f64 {
     if q.is_nan() {
         return f64::NAN;
     }
@@ -84,7 +84,7 @@ pub fn bucket_quantile(q: f64, buckets: &mut Vec<Bucket>) -> f64 {
 
 /// The fraction of observations between `lower` and `upper`, interpolating linearly inside
 /// buckets (Prometheus's `BucketFraction`).
-pub fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<Bucket>) -> f64 {
+pub fn bucket_fraction(lower: f64, upper: f64, buckets: &mut [Bucket]) -> f64 {
     if buckets.is_empty() {
         return f64::NAN;
     }
