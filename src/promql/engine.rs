@@ -159,6 +159,8 @@ struct Eval<'a> {
     engine: &'a Engine,
     start: i64,
     end: i64,
+    /// The query step (0 for instant queries).
+    step: i64,
     data: HashMap<usize, Vec<Series>>,
     /// Inner results of subqueries, by (node, evaluation time).
     sub_cache: HashMap<(usize, i64), Vec<InstantSample>>,
@@ -227,6 +229,44 @@ fn absent_labels(vs: Option<&parser::VectorSelector>) -> Labels {
     )
 }
 
+/// A float as a label value with at least one decimal (`0.0`, `0.25`, `1.0`).
+fn label_float(v: f64) -> String {
+    let s = super::aggregate::format_float(v);
+    if v.is_finite() && !s.contains('.') && !s.contains('e') {
+        format!("{s}.0")
+    } else {
+        s
+    }
+}
+
+/// Groups classic-histogram bucket samples by their labels without `le` and the name.
+fn classic_groups(
+    v: Vec<InstantSample>,
+) -> Vec<(Labels, Vec<super::functions::histogram::Bucket>)> {
+    let mut order: Vec<Labels> = Vec::new();
+    let mut groups: HashMap<Labels, Vec<super::functions::histogram::Bucket>> = HashMap::new();
+    for s in v {
+        let Some(upper) = s.labels.get("le").and_then(parse_le) else {
+            continue;
+        };
+        let g = s.labels.without("le").without(METRIC_NAME);
+        if !groups.contains_key(&g) {
+            order.push(g.clone());
+        }
+        groups
+            .entry(g)
+            .or_default()
+            .push(super::functions::histogram::Bucket { upper, count: s.v });
+    }
+    order
+        .into_iter()
+        .map(|g| {
+            let b = groups.remove(&g).unwrap_or_default();
+            (g, b)
+        })
+        .collect()
+}
+
 /// Parses an `le` label value as Prometheus does (a float, `+Inf`, ...).
 fn parse_le(le: &str) -> Option<f64> {
     match le.to_ascii_lowercase().as_str() {
@@ -247,7 +287,7 @@ impl Engine {
     /// Evaluates `query` at `t` (ms).
     pub fn instant(&self, q: &dyn Querier, query: &str, t: i64) -> Result<Value, QueryError> {
         let expr = parse(query)?;
-        let mut ev = self.prepare(q, &expr, t, t)?;
+        let mut ev = self.prepare(q, &expr, t, t, 0)?;
         match ev.eval(&expr, t)? {
             Value::Vector(v) => Ok(Value::Vector(finish_vector(v)?)),
             other => Ok(other),
@@ -267,7 +307,7 @@ impl Engine {
             return Err(QueryError::BadData("zero or negative query resolution step widths are not accepted. Try a positive integer".into()));
         }
         let expr = parse(query)?;
-        let mut ev = self.prepare(q, &expr, start, end)?;
+        let mut ev = self.prepare(q, &expr, start, end, step)?;
         let mut out: HashMap<Labels, Vec<Sample>> = HashMap::new();
         let mut ts = start;
         while ts <= end {
@@ -301,11 +341,13 @@ impl Engine {
         expr: &Expr,
         start: i64,
         end: i64,
+        step: i64,
     ) -> Result<Eval<'a>, QueryError> {
         let mut ev = Eval {
             engine: self,
             start,
             end,
+            step,
             data: HashMap::new(),
             sub_cache: HashMap::new(),
         };
@@ -721,6 +763,58 @@ impl Eval<'_> {
                     v: std::f64::consts::PI,
                 })
             }
+
+            "start" => {
+                return Ok(Value::Scalar {
+                    t: ts,
+                    v: self.start as f64 / 1000.0,
+                })
+            }
+            "end" => {
+                return Ok(Value::Scalar {
+                    t: ts,
+                    v: self.end as f64 / 1000.0,
+                })
+            }
+            "range" => {
+                return Ok(Value::Scalar {
+                    t: ts,
+                    v: (self.end - self.start) as f64 / 1000.0,
+                })
+            }
+            "step" => {
+                return Ok(Value::Scalar {
+                    t: ts,
+                    v: self.step as f64 / 1000.0,
+                })
+            }
+            "min_of" | "max_of" => {
+                let (a, b) = (self.scalar_arg(arg(0)?, ts)?, self.scalar_arg(arg(1)?, ts)?);
+                let v = if name == "min_of" {
+                    math::go_min(a, b)
+                } else {
+                    math::go_max(a, b)
+                };
+                return Ok(Value::Scalar { t: ts, v });
+            }
+            "double_exponential_smoothing" => {
+                let m = self.range_arg(arg(0)?, ts)?;
+                let sf = self.scalar_arg(arg(1)?, ts)?;
+                let tf = self.scalar_arg(arg(2)?, ts)?;
+                if !(sf > 0.0 && sf < 1.0) {
+                    return Err(exec(format!(
+                        "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
+                    )));
+                }
+                if !(tf > 0.0 && tf < 1.0) {
+                    return Err(exec(format!(
+                        "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
+                    )));
+                }
+                per_series(m, false, &mut |s, _| {
+                    range::double_exponential_smoothing(s, sf, tf)
+                })
+            }
             "vector" => {
                 let v = self.scalar_arg(arg(0)?, ts)?;
                 vec![InstantSample::new(Labels::default(), ts, v, false)]
@@ -834,6 +928,28 @@ impl Eval<'_> {
                         InstantSample::new(labels, ts, s.v, drop)
                     })
                     .collect()
+            }
+            "histogram_quantiles" => {
+                let v = self.vector_arg(arg(0)?, ts)?;
+                let label = self.string_arg(arg(1)?, ts)?;
+                lf::check_label_name(&label, "histogram_quantiles").map_err(exec)?;
+                let mut qs = Vec::new();
+                for a in &args[2.min(args.len())..] {
+                    qs.push(self.scalar_arg(a, ts)?);
+                }
+                let mut out = Vec::new();
+                for (g, mut b) in classic_groups(v) {
+                    for &q in &qs {
+                        let val = super::functions::histogram::bucket_quantile(q, &mut b);
+                        out.push(InstantSample::new(
+                            lf::set_label(&g, &label, &label_float(q)),
+                            ts,
+                            val,
+                            false,
+                        ));
+                    }
+                }
+                out
             }
             "histogram_quantile" | "histogram_fraction" => {
                 let fraction = name == "histogram_fraction";

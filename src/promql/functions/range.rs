@@ -125,6 +125,24 @@ pub fn predict_linear(s: &[Sample], ts: i64, seconds: f64) -> Option<f64> {
     Some(slope * seconds + intercept)
 }
 
+/// Holt's linear smoothing with smoothing factor `sf` and trend factor `tf`.
+pub fn double_exponential_smoothing(s: &[Sample], sf: f64, tf: f64) -> Option<f64> {
+    if s.len() < 2 {
+        return None;
+    }
+    let (mut s0, mut s1, mut b) = (0.0f64, s[0].v, s[1].v - s[0].v);
+    for (i, x) in s.iter().enumerate().skip(1) {
+        let scaled = sf * x.v;
+        if i > 1 {
+            b = tf * (s1 - s0) + (1.0 - tf) * b;
+        }
+        let y = (1.0 - sf) * (s1 + b);
+        s0 = s1;
+        s1 = scaled + y;
+    }
+    Some(s1)
+}
+
 pub fn resets(s: &[Sample]) -> Option<f64> {
     (!s.is_empty()).then(|| s.windows(2).filter(|w| w[1].v < w[0].v).count() as f64)
 }
