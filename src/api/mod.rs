@@ -5,6 +5,7 @@
 //! envelope and error types. Uses axum, `model`, `storage`, `remote` and `promql`.
 
 mod params;
+mod query;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use crate::model::{is_valid_label_name, Labels, Matcher, NameValidation};
+use crate::promql::engine::Engine;
 use crate::remote::{self, Limits};
 use crate::storage::{Appender, Querier, StorageError};
 pub use params::{parse_time, Params, MAX_TIME, MIN_TIME};
@@ -29,6 +31,9 @@ pub struct ApiState {
     appender: Arc<dyn Appender>,
     querier: Arc<dyn Querier>,
     limits: Limits,
+    engine: Engine,
+    /// Longest a query may run (`--query.timeout`); the `timeout` parameter may lower it.
+    query_timeout: std::time::Duration,
 }
 
 impl ApiState {
@@ -38,6 +43,8 @@ impl ApiState {
             appender,
             querier,
             limits,
+            engine: Engine::default(),
+            query_timeout: std::time::Duration::from_secs(120),
         }
     }
 
@@ -48,6 +55,13 @@ impl ApiState {
 
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst)
+    }
+
+    /// Sets the PromQL engine settings and the query timeout.
+    pub fn with_engine(mut self, engine: Engine, query_timeout: std::time::Duration) -> Self {
+        self.engine = engine;
+        self.query_timeout = query_timeout;
+        self
     }
 }
 
@@ -63,6 +77,8 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/write",
             post(write).layer(DefaultBodyLimit::max(body_limit)),
         )
+        .route("/api/v1/query", get(query::instant).post(query::instant))
+        .route("/api/v1/query_range", get(query::range).post(query::range))
         .route("/api/v1/series", get(series).post(series))
         .route("/api/v1/labels", get(labels).post(labels))
         .route("/api/v1/label/{name}/values", get(label_values))

@@ -15,7 +15,7 @@
 //! promql/engine.go and functions.go in our own words.
 
 use std::collections::{HashMap, HashSet};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use promql_parser::parser::{
     self, AtModifier, BinaryExpr, Call, Expr, LabelModifier, Offset, VectorMatchCardinality,
@@ -104,9 +104,21 @@ pub enum QueryError {
     /// 422 execution
     #[error("{0}")]
     Execution(String),
+    /// 503 timeout
+    #[error("{0}")]
+    Timeout(String),
     /// 500 internal
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+/// A result with its annotations (already prefixed "PromQL warning: " / "PromQL info: " and
+/// suffixed with the position, as Prometheus reports them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    pub value: Value,
+    pub warnings: Vec<String>,
+    pub infos: Vec<String>,
 }
 
 fn exec(msg: impl Into<String>) -> QueryError {
@@ -161,6 +173,11 @@ struct Eval<'a> {
     end: i64,
     /// The query step (0 for instant queries).
     step: i64,
+    query: String,
+    deadline: Option<Instant>,
+    /// Annotations keyed by message (without position), in order of first appearance.
+    warnings: Vec<(String, String)>,
+    infos: Vec<(String, String)>,
     data: HashMap<usize, Vec<Series>>,
     /// Inner results of subqueries, by (node, evaluation time).
     sub_cache: HashMap<(usize, i64), Vec<InstantSample>>,
@@ -229,6 +246,56 @@ fn absent_labels(vs: Option<&parser::VectorSelector>) -> Labels {
     )
 }
 
+/// Natural order: runs of digits compare as numbers ("4m5" < "4m600", "1.2.3" < "1.11.3").
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (ab, bb) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < ab.len() && j < bb.len() {
+        if ab[i].is_ascii_digit() && bb[j].is_ascii_digit() {
+            let si = i;
+            while i < ab.len() && ab[i].is_ascii_digit() {
+                i += 1;
+            }
+            let sj = j;
+            while j < bb.len() && bb[j].is_ascii_digit() {
+                j += 1;
+            }
+            let (na, nb) = (
+                a[si..i].trim_start_matches('0'),
+                b[sj..j].trim_start_matches('0'),
+            );
+            let o = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
+            if o != Ordering::Equal {
+                return o;
+            }
+        } else {
+            let o = ab[i].cmp(&bb[j]);
+            if o != Ordering::Equal {
+                return o;
+            }
+            i += 1;
+            j += 1;
+        }
+    }
+    (ab.len() - i).cmp(&(bb.len() - j))
+}
+
+/// Go's %g for the numbers in annotation messages.
+fn go_g(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else {
+        format!("{v}")
+    }
+}
+
 /// A float as a label value with at least one decimal (`0.0`, `0.25`, `1.0`).
 fn label_float(v: f64) -> String {
     let s = super::aggregate::format_float(v);
@@ -239,40 +306,43 @@ fn label_float(v: f64) -> String {
     }
 }
 
-/// Groups classic-histogram bucket samples by their labels without `le` and the name.
-fn classic_groups(
-    v: Vec<InstantSample>,
-) -> Vec<(Labels, Vec<super::functions::histogram::Bucket>)> {
-    let mut order: Vec<Labels> = Vec::new();
-    let mut groups: HashMap<Labels, Vec<super::functions::histogram::Bucket>> = HashMap::new();
-    for s in v {
-        let Some(upper) = s.labels.get("le").and_then(parse_le) else {
-            continue;
-        };
-        let g = s.labels.without("le").without(METRIC_NAME);
-        if !groups.contains_key(&g) {
-            order.push(g.clone());
-        }
-        groups
-            .entry(g)
-            .or_default()
-            .push(super::functions::histogram::Bucket { upper, count: s.v });
-    }
-    order
-        .into_iter()
-        .map(|g| {
-            let b = groups.remove(&g).unwrap_or_default();
-            (g, b)
-        })
-        .collect()
-}
-
 /// Parses an `le` label value as Prometheus does (a float, `+Inf`, ...).
 fn parse_le(le: &str) -> Option<f64> {
     match le.to_ascii_lowercase().as_str() {
         "+inf" | "inf" => Some(f64::INFINITY),
         "-inf" => Some(f64::NEG_INFINITY),
         _ => le.parse::<f64>().ok().filter(|v| !v.is_nan()),
+    }
+}
+
+/// Calls `f` with the matchers of every selector in `e` (each alternative of an `or` selector).
+pub fn for_each_selector(e: &Expr, f: &mut dyn FnMut(&[Matcher])) {
+    match e {
+        Expr::VectorSelector(vs) => {
+            for ms in to_matchers(vs).unwrap_or_default() {
+                f(&ms);
+            }
+        }
+        Expr::MatrixSelector(ms) => for_each_selector(&Expr::VectorSelector(ms.vs.clone()), f),
+        Expr::Subquery(sq) => for_each_selector(&sq.expr, f),
+        Expr::Paren(p) => for_each_selector(&p.expr, f),
+        Expr::Unary(u) => for_each_selector(&u.expr, f),
+        Expr::Binary(b) => {
+            for_each_selector(&b.lhs, f);
+            for_each_selector(&b.rhs, f);
+        }
+        Expr::Aggregate(a) => {
+            for_each_selector(&a.expr, f);
+            if let Some(p) = &a.param {
+                for_each_selector(p, f);
+            }
+        }
+        Expr::Call(c) => {
+            for a in &c.args.args {
+                for_each_selector(a, f);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -286,15 +356,10 @@ fn unwrap_parens(mut e: &Expr) -> &Expr {
 impl Engine {
     /// Evaluates `query` at `t` (ms).
     pub fn instant(&self, q: &dyn Querier, query: &str, t: i64) -> Result<Value, QueryError> {
-        let expr = parse(query)?;
-        let mut ev = self.prepare(q, &expr, t, t, 0)?;
-        match ev.eval(&expr, t)? {
-            Value::Vector(v) => Ok(Value::Vector(finish_vector(v)?)),
-            other => Ok(other),
-        }
+        self.run_instant(q, query, t, None).map(|o| o.value)
     }
 
-    /// Evaluates `query` at `start, start+step, ... <= end`; the result is a matrix.
+    /// Evaluates `query` over a range; the result is a matrix.
     pub fn range(
         &self,
         q: &dyn Querier,
@@ -303,16 +368,47 @@ impl Engine {
         end: i64,
         step: i64,
     ) -> Result<Value, QueryError> {
+        self.run_range(q, query, start, end, step, None)
+            .map(|o| o.value)
+    }
+
+    /// Evaluates `query` at `t` (ms), with annotations, failing after `deadline`.
+    pub fn run_instant(
+        &self,
+        q: &dyn Querier,
+        query: &str,
+        t: i64,
+        deadline: Option<Instant>,
+    ) -> Result<Output, QueryError> {
+        let expr = parse(query)?;
+        let mut ev = self.prepare(q, &expr, query, t, t, 0, deadline)?;
+        let value = match ev.eval(&expr, t)? {
+            Value::Vector(v) => Value::Vector(finish_vector(v)?),
+            other => other,
+        };
+        Ok(ev.output(value))
+    }
+
+    /// Evaluates `query` at `start, start+step, ... <= end`; the result is a matrix.
+    pub fn run_range(
+        &self,
+        q: &dyn Querier,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        deadline: Option<Instant>,
+    ) -> Result<Output, QueryError> {
         if step <= 0 {
             return Err(QueryError::BadData("zero or negative query resolution step widths are not accepted. Try a positive integer".into()));
         }
         let expr = parse(query)?;
-        let mut ev = self.prepare(q, &expr, start, end, step)?;
+        let mut ev = self.prepare(q, &expr, query, start, end, step, deadline)?;
         let mut out: HashMap<Labels, Vec<Sample>> = HashMap::new();
         let mut ts = start;
         while ts <= end {
-            match ev.eval(&expr, ts)? {
-                Value::Scalar { v, .. } => out.entry(Labels::default()).or_default().push(Sample { t: ts, v }),
+            ev.check_deadline()?;
+            match ev.eval(&expr, ts)? {Value::Scalar { v, .. } => out.entry(Labels::default()).or_default().push(Sample { t: ts, v }),
                 Value::Vector(vec) => {
                     for s in finish_vector(vec)? {
                         out.entry(s.labels).or_default().push(Sample { t: ts, v: s.v });
@@ -332,22 +428,29 @@ impl Engine {
             .map(|(labels, samples)| Series { labels, samples })
             .collect();
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
-        Ok(Value::Matrix(series))
+        Ok(ev.output(Value::Matrix(series)))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn prepare<'a>(
         &'a self,
         q: &dyn Querier,
         expr: &Expr,
+        query: &str,
         start: i64,
         end: i64,
         step: i64,
+        deadline: Option<Instant>,
     ) -> Result<Eval<'a>, QueryError> {
         let mut ev = Eval {
             engine: self,
             start,
             end,
             step,
+            query: query.to_string(),
+            deadline,
+            warnings: Vec::new(),
+            infos: Vec::new(),
             data: HashMap::new(),
             sub_cache: HashMap::new(),
         };
@@ -375,6 +478,103 @@ impl Engine {
 }
 
 impl Eval<'_> {
+    fn check_deadline(&self) -> Result<(), QueryError> {
+        match self.deadline {
+            Some(d) if Instant::now() > d => Err(QueryError::Timeout(
+                "query timed out in expression evaluation".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// `(line:col)` of the first occurrence of `needle` in the query (1-based, byte column).
+    fn position(&self, needle: &str) -> String {
+        let at = if needle.is_empty() {
+            None
+        } else {
+            self.query.find(needle)
+        };
+        let at = at.unwrap_or(0);
+        let before = &self.query[..at];
+        let line = before.matches('\n').count() + 1;
+        let col = at - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        format!("({line}:{col})")
+    }
+
+    fn warn(&mut self, msg: String, needle: &str) {
+        if !self.warnings.iter().any(|(m, _)| *m == msg) {
+            let full = format!("PromQL warning: {msg} {}", self.position(needle));
+            self.warnings.push((msg, full));
+        }
+    }
+
+    fn info(&mut self, msg: String, needle: &str) {
+        if !self.infos.iter().any(|(m, _)| *m == msg) {
+            let full = format!("PromQL info: {msg} {}", self.position(needle));
+            self.infos.push((msg, full));
+        }
+    }
+
+    fn output(self, value: Value) -> Output {
+        Output {
+            value,
+            warnings: self.warnings.into_iter().map(|(_, f)| f).collect(),
+            infos: self.infos.into_iter().map(|(_, f)| f).collect(),
+        }
+    }
+
+    /// The text to locate an argument by: its metric name, if it has one.
+    fn needle(e: &Expr) -> String {
+        match unwrap_parens(e) {
+            Expr::VectorSelector(vs) => vs.name.clone().unwrap_or_default(),
+            Expr::MatrixSelector(ms) => ms.vs.name.clone().unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+
+    /// Groups classic-histogram bucket samples by their labels without `le` and the name,
+    /// warning about series whose `le` is missing or malformed.
+    fn classic_groups(
+        &mut self,
+        v: Vec<InstantSample>,
+        needle: &str,
+    ) -> Vec<(Labels, String, Vec<super::functions::histogram::Bucket>)> {
+        let mut order: Vec<(Labels, String)> = Vec::new();
+        let mut groups: HashMap<Labels, Vec<super::functions::histogram::Bucket>> = HashMap::new();
+        for s in v {
+            let metric = s.labels.metric_name().unwrap_or("").to_string();
+            let le = s.labels.get("le").unwrap_or("");
+            let Some(upper) = parse_le(le) else {
+                self.warn(format!("bucket label \"le\" is missing or has a malformed value of {le:?} for metric name {metric:?}"), needle);
+                continue;
+            };
+            let g = s.labels.without("le").without(METRIC_NAME);
+            if !groups.contains_key(&g) {
+                order.push((g.clone(), metric));
+            }
+            groups
+                .entry(g)
+                .or_default()
+                .push(super::functions::histogram::Bucket { upper, count: s.v });
+        }
+        order
+            .into_iter()
+            .map(|(g, m)| {
+                let b = groups.remove(&g).unwrap_or_default();
+                (g, m, b)
+            })
+            .collect()
+    }
+
+    fn check_quantile(&mut self, q: f64, needle: &str) {
+        if q.is_nan() || !(0.0..=1.0).contains(&q) {
+            self.warn(
+                format!("quantile value should be between 0 and 1, got {}", go_g(q)),
+                needle,
+            );
+        }
+    }
+
     /// The time a selector reads at, for evaluation time `ts`.
     fn ref_time(&self, ts: i64, at: &Option<AtModifier>, offset: &Option<Offset>) -> i64 {
         let base = match at {
@@ -481,6 +681,11 @@ impl Eval<'_> {
                     Some(p) => Some(self.eval(p, ts)?),
                     None => None,
                 };
+                if let (true, Some(Value::Scalar { v, .. })) =
+                    (a.op.to_string() == "quantile", &param)
+                {
+                    self.check_quantile(*v, "quantile");
+                }
                 let Value::Vector(input) = self.eval(&a.expr, ts)? else {
                     return Err(exec("aggregation needs an instant vector"));
                 };
@@ -679,6 +884,18 @@ impl Eval<'_> {
         let out = match name {
             "rate" | "increase" | "delta" => {
                 let m = self.range_arg(arg(0)?, ts)?;
+                if name != "delta" {
+                    let needle = Self::needle(arg(0)?);
+                    for s in &m.series {
+                        let n = s.labels.metric_name().unwrap_or("");
+                        if !["_total", "_sum", "_count", "_bucket"]
+                            .iter()
+                            .any(|x| n.ends_with(x))
+                        {
+                            self.info(format!("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {n:?}"), &needle);
+                        }
+                    }
+                }
                 per_series(m, false, &mut |s, m| {
                     range::extrapolated_rate(
                         s,
@@ -708,11 +925,12 @@ impl Eval<'_> {
             "predict_linear" => {
                 let m = self.range_arg(arg(0)?, ts)?;
                 let secs = self.scalar_arg(arg(1)?, ts)?;
-                let at = m.end;
-                per_series(m, false, &mut |s, _| range::predict_linear(s, at, secs))
+                // The prediction is anchored at the evaluation time, even with @.
+                per_series(m, false, &mut |s, _| range::predict_linear(s, ts, secs))
             }
             "quantile_over_time" => {
                 let q = self.scalar_arg(arg(0)?, ts)?;
+                self.check_quantile(q, "quantile_over_time");
                 let m = self.range_arg(arg(1)?, ts)?;
                 per_series(m, false, &mut |s, _| {
                     let mut v: Vec<f64> = s.iter().map(|x| x.v).collect();
@@ -898,7 +1116,12 @@ impl Eval<'_> {
                 let re_s = self.string_arg(arg(4)?, ts)?;
                 let re = regex::Regex::new(&format!("^(?s:{re_s})$")).map_err(|e| {
                     exec(format!(
-                        "invalid regular expression in label_replace(): {re_s}: {e}"
+                        "invalid regular expression in label_replace(): {re_s}: {}",
+                        e.to_string()
+                            .lines()
+                            .last()
+                            .unwrap_or("")
+                            .trim_start_matches("error: ")
                     ))
                 })?;
                 lf::check_label_name(&dst, "label_replace").map_err(exec)?;
@@ -938,7 +1161,11 @@ impl Eval<'_> {
                     qs.push(self.scalar_arg(a, ts)?);
                 }
                 let mut out = Vec::new();
-                for (g, mut b) in classic_groups(v) {
+                for &q in &qs {
+                    self.check_quantile(q, "histogram_quantiles");
+                }
+                let needle = Self::needle(arg(0)?);
+                for (g, _, mut b) in self.classic_groups(v, &needle) {
                     for &q in &qs {
                         let val = super::functions::histogram::bucket_quantile(q, &mut b);
                         out.push(InstantSample::new(
@@ -959,35 +1186,35 @@ impl Eval<'_> {
                 } else {
                     0.0
                 };
-                let v = self.vector_arg(arg(if fraction { 2 } else { 1 })?, ts)?;
-                let mut order: Vec<Labels> = Vec::new();
-                let mut groups: HashMap<Labels, Vec<super::functions::histogram::Bucket>> =
-                    HashMap::new();
-                for s in v {
-                    let Some(upper) = s.labels.get("le").and_then(parse_le) else {
-                        continue;
-                    };
-                    let g = s.labels.without("le").without(METRIC_NAME);
-                    if !groups.contains_key(&g) {
-                        order.push(g.clone());
-                    }
-                    groups
-                        .entry(g)
-                        .or_default()
-                        .push(super::functions::histogram::Bucket { upper, count: s.v });
+                let vec_arg = arg(if fraction { 2 } else { 1 })?;
+                let v = self.vector_arg(vec_arg, ts)?;
+                if !fraction {
+                    self.check_quantile(q, "histogram_quantile");
                 }
-                order
-                    .into_iter()
-                    .map(|g| {
-                        let mut b = groups.remove(&g).unwrap_or_default();
-                        let v = if fraction {
-                            super::functions::histogram::bucket_fraction(q, upper_q, &mut b)
-                        } else {
-                            super::functions::histogram::bucket_quantile(q, &mut b)
-                        };
-                        InstantSample::new(g, ts, v, false)
-                    })
-                    .collect()
+                let needle = Self::needle(vec_arg);
+                let mut out = Vec::new();
+                for (g, metric, mut b) in self.classic_groups(v, &needle) {
+                    let v = if fraction {
+                        super::functions::histogram::bucket_fraction(q, upper_q, &mut b)
+                    } else {
+                        let (v, fixed) =
+                            super::functions::histogram::bucket_quantile_checked(q, &mut b);
+                        if fixed {
+                            self.info(format!("input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {metric:?}"), &needle);
+                        }
+                        v
+                    };
+                    out.push(InstantSample::new(g, ts, v, false));
+                }
+                out
+            }
+            "sort" | "sort_desc" if self.step > 0 => {
+                self.warn("sort is ineffective for range queries since results are always ordered by labels".into(), name);
+                self.vector_arg(arg(0)?, ts)?
+            }
+            "sort_by_label" | "sort_by_label_desc" if self.step > 0 => {
+                self.warn("sort is ineffective for range queries since results are always ordered by labels".into(), name);
+                self.vector_arg(arg(0)?, ts)?
             }
             "sort" | "sort_desc" => {
                 let mut v = self.vector_arg(arg(0)?, ts)?;
@@ -1012,11 +1239,10 @@ impl Eval<'_> {
                 }
                 v.sort_by(|a, b| {
                     for n in &names {
-                        let o = a
-                            .labels
-                            .get(n)
-                            .unwrap_or("")
-                            .cmp(b.labels.get(n).unwrap_or(""));
+                        let o = natural_cmp(
+                            a.labels.get(n).unwrap_or(""),
+                            b.labels.get(n).unwrap_or(""),
+                        );
                         if o != std::cmp::Ordering::Equal {
                             return o;
                         }

@@ -14,6 +14,17 @@ pub struct Bucket {
 }
 
 pub fn bucket_quantile(q: f64, buckets: &mut [Bucket]) -> f64 {
+    bucket_quantile_checked(q, buckets).0
+}
+
+/// Like `bucket_quantile`, also saying whether counts had to be forced monotonic.
+pub fn bucket_quantile_checked(q: f64, buckets: &mut [Bucket]) -> (f64, bool) {
+    let mut forced = false;
+    let v = quantile_inner(q, buckets, &mut forced);
+    (v, forced)
+}
+
+fn quantile_inner(q: f64, buckets: &mut [Bucket], forced: &mut bool) -> f64 {
     if q.is_nan() {
         return f64::NAN;
     }
@@ -49,8 +60,13 @@ pub fn bucket_quantile(q: f64, buckets: &mut [Bucket]) -> f64 {
         if curr == prev {
             continue;
         }
-        if almost_equal_eps(prev, curr, 1e-12) || curr < prev {
+        if almost_equal_eps(prev, curr, 1e-12) {
             b.count = prev;
+            continue;
+        }
+        if curr < prev {
+            b.count = prev;
+            *forced = true;
             continue;
         }
         prev = curr;
@@ -121,7 +137,16 @@ pub fn bucket_fraction(lower: f64, upper: f64, buckets: &mut [Bucket]) -> f64 {
             f64::NEG_INFINITY
         };
         let ub = b.upper;
-        let interp = |v: f64| rank + (b.count - rank) * (v - lb) / (ub - lb);
+        // No interpolation inside a bucket of infinite width: it contributes nothing.
+        let interp = |v: f64| {
+            if lb == f64::NEG_INFINITY {
+                b.count
+            } else if ub == f64::INFINITY {
+                rank
+            } else {
+                rank + (b.count - rank) * (v - lb) / (ub - lb)
+            }
+        };
         if !lower_set && lb >= lower {
             lower_rank = rank;
             lower_set = true;

@@ -1,0 +1,239 @@
+//! `/api/v1/query` and `/api/v1/query_range`: parameters as Prometheus reads them, evaluation
+//! off the async runtime with a deadline, and results in Prometheus's exact JSON (timestamps
+//! as seconds with up to three decimals, values as strings: "NaN", "+Inf", "-Inf", shortest
+//! round-trip decimals).
+
+use std::time::{Duration as StdDuration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value as Json};
+
+use super::{api_error, bad_data, ApiState, Params};
+use crate::model::{now_ms, Labels};
+use crate::promql::engine::{Output, QueryError, Value};
+
+/// Seconds as Prometheus writes them: integer part, then up to 3 decimals without trailing 0s.
+pub fn json_time(ms: i64) -> Json {
+    // As Prometheus's marshalTimestamp: sign, then the absolute value's seconds and millis.
+    let sign = if ms < 0 { "-" } else { "" };
+    let abs = ms.unsigned_abs();
+    let (secs, frac) = (abs / 1000, abs % 1000);
+    if frac == 0 {
+        return json!(ms / 1000);
+    }
+    let s = format!("{sign}{secs}.{frac:03}");
+    let s = s.trim_end_matches('0');
+    serde_json::from_str(s).unwrap_or(json!(ms as f64 / 1000.0))
+}
+
+/// A sample value as Prometheus writes it (Go's FormatFloat 'f', -1).
+pub fn json_value(v: f64) -> Json {
+    Json::String(crate::promql::aggregate::format_float(v))
+}
+
+fn labels_json(l: &Labels) -> Json {
+    Json::Object(
+        l.iter()
+            .map(|x| (x.name.to_string(), Json::String(x.value.to_string())))
+            .collect(),
+    )
+}
+
+/// The `data` object of a successful query.
+pub fn result_json(v: &Value) -> Json {
+    match v {
+        Value::Scalar { t, v } => {
+            json!({"resultType": "scalar", "result": [json_time(*t), json_value(*v)]})
+        }
+        Value::String { t, v } => json!({"resultType": "string", "result": [json_time(*t), v]}),
+        Value::Vector(vec) => json!({
+            "resultType": "vector",
+            "result": vec.iter().map(|s| json!({"metric": labels_json(&s.labels), "value": [json_time(s.t), json_value(s.v)]})).collect::<Vec<_>>()
+        }),
+        Value::Matrix(m) => json!({
+            "resultType": "matrix",
+            "result": m.iter().map(|s| json!({
+                "metric": labels_json(&s.labels),
+                "values": s.samples.iter().map(|x| json!([json_time(x.t), json_value(x.v)])).collect::<Vec<_>>()
+            })).collect::<Vec<_>>()
+        }),
+    }
+}
+
+/// A step or timeout: float seconds or a Prometheus duration.
+fn parse_duration_param(s: &str, name: &str) -> Result<i64, String> {
+    if let Ok(f) = s.parse::<f64>() {
+        if !f.is_finite() || f.abs() > 9.2e15 {
+            return Err(format!(
+                "invalid parameter {name:?}: cannot parse {s:?} to a valid duration"
+            ));
+        }
+        return Ok((f * 1000.0).round() as i64);
+    }
+    s.parse::<crate::config::Duration>()
+        .map(|d| d.as_millis() as i64)
+        .map_err(|_| format!("invalid parameter {name:?}: cannot parse {s:?} to a valid duration"))
+}
+
+fn error_response(e: QueryError) -> Response {
+    match e {
+        QueryError::BadData(m) => bad_data(m),
+        QueryError::Execution(m) => api_error(StatusCode::UNPROCESSABLE_ENTITY, "execution", m),
+        QueryError::Timeout(m) => api_error(StatusCode::SERVICE_UNAVAILABLE, "timeout", m),
+        QueryError::Storage(e) => {
+            api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        }
+    }
+}
+
+struct Common {
+    query: String,
+    deadline: Instant,
+}
+
+fn common(p: &Params, state: &ApiState) -> Result<Common, String> {
+    let query = p.get("query").unwrap_or("").to_string();
+    if query.is_empty() {
+        return Err("invalid parameter \"query\": query must not be empty".into());
+    }
+    let mut timeout = state.query_timeout;
+    if let Some(t) = p.get("timeout").filter(|t| !t.is_empty()) {
+        let ms = parse_duration_param(t, "timeout")?;
+        if ms <= 0 {
+            return Err(format!(
+                "invalid parameter \"timeout\": {t:?} is not positive"
+            ));
+        }
+        timeout = timeout.min(StdDuration::from_millis(ms as u64));
+    }
+    Ok(Common {
+        query,
+        deadline: Instant::now() + timeout,
+    })
+}
+
+async fn run(
+    state: &ApiState,
+    f: impl FnOnce(&ApiState) -> Result<Output, QueryError> + Send + 'static,
+) -> Response {
+    let st = state.clone();
+    match tokio::task::spawn_blocking(move || f(&st)).await {
+        Ok(Ok(out)) => {
+            let mut body = json!({"status": "success", "data": result_json(&out.value)});
+            if !out.warnings.is_empty() {
+                body["warnings"] = json!(out.warnings);
+            }
+            if !out.infos.is_empty() {
+                body["infos"] = json!(out.infos);
+            }
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
+        Ok(Err(e)) => error_response(e),
+        Err(e) => api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("query task failed: {e}"),
+        ),
+    }
+}
+
+pub async fn instant(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    let p = Params::parse(raw.as_deref(), (!body.is_empty()).then_some(&body[..]));
+    let c = match common(&p, &state) {
+        Ok(c) => c,
+        Err(e) => return bad_data(e),
+    };
+    let t = match p.time("time", now_ms()) {
+        Ok(t) => t,
+        Err(e) => return bad_data(e),
+    };
+    run(&state, move |st| {
+        st.engine
+            .run_instant(st.querier.as_ref(), &c.query, t, Some(c.deadline))
+    })
+    .await
+}
+
+pub async fn range(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    let p = Params::parse(raw.as_deref(), (!body.is_empty()).then_some(&body[..]));
+    let c = match common(&p, &state) {
+        Ok(c) => c,
+        Err(e) => return bad_data(e),
+    };
+    let parse = || -> Result<(i64, i64, i64), String> {
+        let start = match p.get("start") {
+            Some(s) if !s.is_empty() => {
+                super::parse_time(s).map_err(|e| format!("invalid parameter \"start\": {e}"))?
+            }
+            _ => return Err("invalid parameter \"start\": missing".into()),
+        };
+        let end = match p.get("end") {
+            Some(s) if !s.is_empty() => {
+                super::parse_time(s).map_err(|e| format!("invalid parameter \"end\": {e}"))?
+            }
+            _ => return Err("invalid parameter \"end\": missing".into()),
+        };
+        if end < start {
+            return Err(
+                "invalid parameter \"end\": end timestamp must not be before start time".into(),
+            );
+        }
+        let step = match p.get("step") {
+            Some(s) if !s.is_empty() => parse_duration_param(s, "step")?,
+            _ => return Err("invalid parameter \"step\": missing".into()),
+        };
+        if step <= 0 {
+            return Err("invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer".into());
+        }
+        if (end - start) / step > 11_000 {
+            return Err("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into());
+        }
+        Ok((start, end, step))
+    };
+    let (start, end, step) = match parse() {
+        Ok(x) => x,
+        Err(e) => return bad_data(e),
+    };
+    run(&state, move |st| {
+        st.engine.run_range(
+            st.querier.as_ref(),
+            &c.query,
+            start,
+            end,
+            step,
+            Some(c.deadline),
+        )
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_formats_match_prometheus() {
+        assert_eq!(json_time(1_435_781_451_781).to_string(), "1435781451.781");
+        assert_eq!(json_time(1_000).to_string(), "1");
+        assert_eq!(json_time(1_500).to_string(), "1.5");
+        assert_eq!(json_time(-1_500).to_string(), "-1.5");
+        assert_eq!(json_value(f64::NAN), json!("NaN"));
+        assert_eq!(json_value(f64::INFINITY), json!("+Inf"));
+        assert_eq!(json_value(-0.1), json!("-0.1"));
+        assert_eq!(json_value(1e21), json!("1000000000000000000000"));
+        assert_eq!(parse_duration_param("15", "step"), Ok(15_000));
+        assert_eq!(parse_duration_param("1m", "step"), Ok(60_000));
+        assert!(parse_duration_param("x", "step").is_err());
+    }
+}
