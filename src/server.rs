@@ -39,6 +39,8 @@ pub struct ServeOptions {
     pub wal_fsync_interval: Duration,
     pub flush_interval: Duration,
     pub remote_write_max_bytes: ByteSize,
+    pub query_timeout: Duration,
+    pub query_lookback_delta: Duration,
 }
 
 /// The running server's parts.
@@ -124,7 +126,16 @@ impl Server {
             ..Limits::default()
         };
         let shared = Arc::new(db.clone());
-        let state = ApiState::new(shared.clone(), shared, limits);
+        let engine = crate::promql::engine::Engine {
+            lookback_ms: (opts.query_lookback_delta.as_millis() as i64).max(1),
+            subquery_step_ms: (config.global.evaluation_interval.as_millis() as i64).max(1),
+        };
+        let state = ApiState::new(shared.clone(), shared, limits).with_engine(
+            engine,
+            opts.query_timeout
+                .as_std()
+                .max(std::time::Duration::from_millis(1)),
+        );
         let app = api::router(state.clone());
         info!("listening on http://{addr}");
         state.set_ready(true);

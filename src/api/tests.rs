@@ -277,3 +277,105 @@ async fn write_statuses() {
         .unwrap();
     assert_eq!(call(&small, huge).await.0, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn query_api_returns_prometheus_json() {
+    let f = fixture();
+    seed(&f.state).await;
+    let (status, v) = get(&f.state, "/api/v1/query?query=up&time=1015").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["data"]["resultType"], "vector");
+    let result = v["data"]["result"].as_array().unwrap();
+    assert_eq!(
+        result.len(),
+        1,
+        "only the api series has a sample within 5m of t=1015s: {v}"
+    );
+    assert_eq!(result[0]["metric"]["job"], "api");
+    assert_eq!(result[0]["value"], json!([1015, "1"]));
+
+    let (_, v) = get(&f.state, "/api/v1/query?query=1%2F0&time=1.5").await;
+    assert_eq!(
+        v["data"],
+        json!({"resultType": "scalar", "result": [1.5, "+Inf"]})
+    );
+
+    let (_, v) = get(
+        &f.state,
+        "/api/v1/query_range?query=sum(up)&start=1000&end=1030&step=15",
+    )
+    .await;
+    assert_eq!(v["data"]["resultType"], "matrix");
+    assert_eq!(v["data"]["result"][0]["metric"], json!({}));
+    assert_eq!(
+        v["data"]["result"][0]["values"],
+        json!([[1000, "1"], [1015, "1"], [1030, "1"]])
+    );
+
+    let (_, v) = get(&f.state, "/api/v1/query?query=rate(up[5m])&time=1100").await;
+    assert!(
+        v["infos"][0]
+            .as_str()
+            .unwrap()
+            .contains("might not be a counter"),
+        "{v}"
+    );
+
+    let form = Request::post("/api/v1/query")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(Body::from("query=count(up)&time=2000"))
+        .unwrap();
+    let (status, body) = call(&f.state, form).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains(r#""value":[2000,"1"]"#), "{body}");
+}
+
+#[tokio::test]
+async fn query_api_errors() {
+    let f = fixture();
+    for (uri, status, kind, want) in [
+        ("/api/v1/query?query=up{", 400, "bad_data", "unexpected"),
+        ("/api/v1/query", 400, "bad_data", "query must not be empty"),
+        (
+            "/api/v1/query?query=up&time=x",
+            400,
+            "bad_data",
+            "invalid parameter \"time\"",
+        ),
+        (
+            "/api/v1/query_range?query=up&start=10&end=5&step=1",
+            400,
+            "bad_data",
+            "end timestamp must not be before start time",
+        ),
+        (
+            "/api/v1/query_range?query=up&start=0&end=5&step=0",
+            400,
+            "bad_data",
+            "zero or negative",
+        ),
+        (
+            "/api/v1/query_range?query=up&start=0&end=100000&step=1",
+            400,
+            "bad_data",
+            "11,000 points",
+        ),
+        (
+            "/api/v1/query_range?query=up&start=0&end=5",
+            400,
+            "bad_data",
+            "invalid parameter \"step\"",
+        ),
+        (
+            "/api/v1/query?query=label_replace(up,\"a-b\",\"\",\"\",\"\")",
+            422,
+            "execution",
+            "invalid destination label name",
+        ),
+    ] {
+        let (s, v) = get(&f.state, uri).await;
+        assert_eq!(s.as_u16(), status, "{uri}: {v}");
+        assert_eq!(v["errorType"], kind, "{uri}: {v}");
+        assert!(v["error"].as_str().unwrap().contains(want), "{uri}: {v}");
+    }
+}

@@ -108,6 +108,18 @@ pub struct ServeArgs {
     )]
     pub flush_interval: Duration,
 
+    /// Longest a query may run (the API's `timeout` parameter can only lower it).
+    #[arg(long = "query.timeout", value_name = "DUR", default_value = "2m")]
+    pub query_timeout: Duration,
+
+    /// How far back an instant selector looks for a sample.
+    #[arg(
+        long = "query.lookback-delta",
+        value_name = "DUR",
+        default_value = "5m"
+    )]
+    pub query_lookback_delta: Duration,
+
     /// Largest remote-write request body accepted (413 above).
     #[arg(
         long = "remote-write.max-bytes",
@@ -174,6 +186,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             wal_fsync_interval: args.wal_fsync_interval,
             flush_interval: args.flush_interval,
             remote_write_max_bytes: args.remote_write_max_bytes,
+            query_timeout: args.query_timeout,
+            query_lookback_delta: args.query_lookback_delta,
         };
         let result = Server::new(opts).run(shutdown.clone()).await;
         shutdown.cancel();
