@@ -59,6 +59,12 @@ impl Labels {
         self.0.is_empty()
     }
 
+    /// The identity of this label set's shared storage: equal for clones, distinct for
+    /// separately built sets while both are alive.
+    pub fn id(&self) -> usize {
+        std::sync::Arc::as_ptr(&self.0) as *const Label as usize
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

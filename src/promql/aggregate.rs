@@ -8,6 +8,7 @@ use promql_parser::parser::LabelModifier;
 
 use super::engine::{InstantSample, QueryError, Value};
 use super::functions::{kahan_mean, kahan_sum, quantile, variance};
+use super::memo::{FxBuild, Memo};
 use crate::model::{is_valid_label_name, Labels, NameValidation, METRIC_NAME};
 
 fn exec(msg: impl Into<String>) -> QueryError {
@@ -76,15 +77,20 @@ fn better(a: f64, b: f64, top: bool) -> bool {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn aggregate(
+    memo: &mut Memo,
+    node: usize,
     op: &str,
     param: Option<Value>,
     input: Vec<InstantSample>,
     modifier: Option<&LabelModifier>,
     ts: i64,
 ) -> Result<Vec<InstantSample>, QueryError> {
+    // Groups in order of first appearance, found by the identity of their interned labels.
     let mut order: Vec<Labels> = Vec::new();
-    let mut groups: HashMap<Labels, Vec<InstantSample>> = HashMap::new();
+    let mut index: HashMap<usize, usize, FxBuild> = HashMap::default();
+    let mut members: Vec<Vec<InstantSample>> = Vec::new();
     let count_label = if op == "count_values" {
         let Some(Value::String { v, .. }) = &param else {
             return Err(exec("count_values needs a string parameter"));
@@ -97,7 +103,7 @@ pub fn aggregate(
         None
     };
     for s in input {
-        let mut g = group_labels(&s.labels, modifier);
+        let mut g = memo.derive_interned(node, &s.labels, |l| group_labels(l, modifier));
         if let Some(label) = &count_label {
             let mut pairs: Vec<(String, String)> = g
                 .iter()
@@ -105,12 +111,18 @@ pub fn aggregate(
                 .collect();
             pairs.retain(|(n, _)| n != label);
             pairs.push((label.clone(), format_float(s.v)));
-            g = Labels::from_pairs(pairs);
+            g = memo.intern(Labels::from_pairs(pairs));
         }
-        if !groups.contains_key(&g) {
+        let i = *index.entry(g.id()).or_insert_with(|| {
             order.push(g.clone());
-        }
-        groups.entry(g).or_default().push(s);
+            members.push(Vec::new());
+            members.len() - 1
+        });
+        members[i].push(s);
+    }
+    let mut groups: HashMap<usize, Vec<InstantSample>, FxBuild> = HashMap::default();
+    for (g, m) in order.iter().zip(members) {
+        groups.insert(g.id(), m);
     }
     let mut out = Vec::new();
     let one = |labels: Labels, v: f64| InstantSample::new(labels, ts, v, false);
@@ -122,7 +134,7 @@ pub fn aggregate(
             }
             let k = k as usize;
             for g in order {
-                let mut members = groups.remove(&g).unwrap_or_default();
+                let mut members = groups.remove(&g.id()).unwrap_or_default();
                 if op != "limitk" {
                     let top = op == "topk";
                     members.sort_by(|a, b| {
@@ -148,7 +160,7 @@ pub fn aggregate(
         _ => 0.0,
     };
     for g in order {
-        let members = groups.remove(&g).unwrap_or_default();
+        let members = groups.remove(&g.id()).unwrap_or_default();
         let mut vals: Vec<f64> = members.iter().map(|s| s.v).collect();
         let v = match op {
             "sum" => kahan_sum(vals.iter().copied()),

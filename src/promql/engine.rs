@@ -23,6 +23,7 @@ use promql_parser::parser::{
 
 use super::aggregate;
 use super::functions::{labels as lf, math, range, time as tf};
+use super::memo::{FxBuild, Memo, DROP_NAME, WITHOUT_LE};
 use crate::model::{is_stale_nan, Label, Labels, MatchOp, Matcher, Sample, METRIC_NAME};
 use crate::storage::{Querier, Series, StorageError};
 
@@ -59,20 +60,37 @@ impl InstantSample {
     }
 }
 
-/// Applies pending name removal and rejects duplicate label sets.
-fn finish_vector(v: Vec<InstantSample>) -> Result<Vec<InstantSample>, QueryError> {
-    let mut seen = HashSet::with_capacity(v.len());
-    let mut out = Vec::with_capacity(v.len());
-    for s in v {
-        let labels = s.final_labels();
-        if !seen.insert(labels.clone()) {
-            return Err(QueryError::Execution(
-                "vector cannot contain metrics with the same labelset".into(),
-            ));
-        }
-        out.push(InstantSample::new(labels, s.t, s.v, false));
+/// Collects range-query points per series, finding the series by label-set identity first
+/// and by content only for label sets not seen before.
+#[derive(Default)]
+struct Accumulator {
+    by_id: HashMap<usize, usize, FxBuild>,
+    by_content: HashMap<Labels, usize>,
+    series: Vec<Series>,
+    /// Keeps every label set whose id is in `by_id` alive, so ids are not reused.
+    keep: Vec<Labels>,
+}
+
+impl Accumulator {
+    fn push(&mut self, labels: Labels, t: i64, v: f64) {
+        let idx = match self.by_id.get(&labels.id()) {
+            Some(&i) => i,
+            None => {
+                let series = &mut self.series;
+                let i = *self.by_content.entry(labels.clone()).or_insert_with(|| {
+                    series.push(Series {
+                        labels: labels.clone(),
+                        samples: Vec::new(),
+                    });
+                    series.len() - 1
+                });
+                self.by_id.insert(labels.id(), i);
+                self.keep.push(labels);
+                i
+            }
+        };
+        self.series[idx].samples.push(Sample { t, v });
     }
-    Ok(out)
 }
 
 /// A query result.
@@ -178,20 +196,82 @@ struct Eval<'a> {
     /// Annotations keyed by message (without position), in order of first appearance.
     warnings: Vec<(String, String)>,
     infos: Vec<(String, String)>,
-    data: HashMap<usize, Vec<Series>>,
+    data: HashMap<usize, std::sync::Arc<Vec<Series>>>,
     /// Inner results of subqueries, by (node, evaluation time).
     sub_cache: HashMap<(usize, i64), Vec<InstantSample>>,
+    memo: Memo,
+}
+
+/// Where a range vector's samples are: windows into preloaded series (no copying), or series
+/// built for this step (subqueries).
+enum Windows {
+    /// (series index, from, to, holds a stale marker) into the shared series.
+    Shared(
+        std::sync::Arc<Vec<Series>>,
+        Vec<(usize, usize, usize, bool)>,
+    ),
+    Owned(Vec<Series>),
 }
 
 /// A range vector with the window it was read for.
 struct RangeArg {
-    series: Vec<Series>,
+    series: Windows,
     /// Window bounds in ms: (start, end], and its length in seconds.
     start: i64,
     end: i64,
     range_s: f64,
     /// Equality matchers of the selector (for absent_over_time).
     selector: Option<parser::VectorSelector>,
+}
+
+impl RangeArg {
+    fn is_empty(&self) -> bool {
+        match &self.series {
+            Windows::Shared(_, w) => w.is_empty(),
+            Windows::Owned(v) => v.is_empty(),
+        }
+    }
+
+    /// Each series' labels and samples (stale markers removed).
+    fn for_each(&self, mut f: impl FnMut(&Labels, &[Sample])) {
+        match &self.series {
+            Windows::Shared(data, windows) => {
+                let mut scratch = Vec::new();
+                for &(i, from, to, stale) in windows {
+                    let s = &data[i];
+                    let slice = &s.samples[from..to];
+                    if stale {
+                        scratch.clear();
+                        scratch.extend(slice.iter().filter(|x| !is_stale_nan(x.v)).copied());
+                        f(&s.labels, &scratch);
+                    } else {
+                        f(&s.labels, slice);
+                    }
+                }
+            }
+            Windows::Owned(v) => {
+                for s in v {
+                    f(&s.labels, &s.samples);
+                }
+            }
+        }
+    }
+
+    fn into_series(self) -> Vec<Series> {
+        match self.series {
+            Windows::Owned(v) => v,
+            Windows::Shared(..) => {
+                let mut out = Vec::new();
+                self.for_each(|l, s| {
+                    out.push(Series {
+                        labels: l.clone(),
+                        samples: s.to_vec(),
+                    })
+                });
+                out
+            }
+        }
+    }
 }
 
 fn to_matchers(vs: &parser::VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryError> {
@@ -383,7 +463,7 @@ impl Engine {
         let expr = parse(query)?;
         let mut ev = self.prepare(q, &expr, query, t, t, 0, deadline)?;
         let value = match ev.eval(&expr, t)? {
-            Value::Vector(v) => Value::Vector(finish_vector(v)?),
+            Value::Vector(v) => Value::Vector(ev.finish(v)?),
             other => other,
         };
         Ok(ev.output(value))
@@ -404,14 +484,16 @@ impl Engine {
         }
         let expr = parse(query)?;
         let mut ev = self.prepare(q, &expr, query, start, end, step, deadline)?;
-        let mut out: HashMap<Labels, Vec<Sample>> = HashMap::new();
+        // Series by label-set identity (kept alive in `keep`), with a content fallback.
+        let mut acc = Accumulator::default();
         let mut ts = start;
         while ts <= end {
             ev.check_deadline()?;
-            match ev.eval(&expr, ts)? {Value::Scalar { v, .. } => out.entry(Labels::default()).or_default().push(Sample { t: ts, v }),
+            match ev.eval(&expr, ts)? {
+                Value::Scalar { v, .. } => acc.push(Labels::default(), ts, v),
                 Value::Vector(vec) => {
-                    for s in finish_vector(vec)? {
-                        out.entry(s.labels).or_default().push(Sample { t: ts, v: s.v });
+                    for s in ev.finish(vec)? {
+                        acc.push(s.labels, ts, s.v);
                     }
                 }
                 other => {
@@ -423,10 +505,7 @@ impl Engine {
             }
             ts += step;
         }
-        let mut series: Vec<Series> = out
-            .into_iter()
-            .map(|(labels, samples)| Series { labels, samples })
-            .collect();
+        let mut series = acc.series;
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(ev.output(Value::Matrix(series)))
     }
@@ -453,31 +532,71 @@ impl Engine {
             infos: Vec::new(),
             data: HashMap::new(),
             sub_cache: HashMap::new(),
+            memo: Memo::default(),
         };
         let mut windows: Vec<(usize, &parser::VectorSelector, i64, i64)> = Vec::new();
         ev.collect(expr, start, end, &mut windows)?;
         for (k, vs, mint, maxt) in windows {
-            let mut all: Vec<Series> = ev.data.remove(&k).unwrap_or_default();
-            for ms in to_matchers(vs)? {
-                for s in q.select(&ms, mint, maxt)? {
-                    match all.iter_mut().find(|x| x.labels == s.labels) {
-                        Some(existing) => {
-                            existing.samples.extend(s.samples);
-                            existing.samples.sort_by_key(|x| x.t);
-                            existing.samples.dedup_by_key(|x| x.t);
+            let alternatives = to_matchers(vs)?;
+            let existing = ev.data.remove(&k);
+            let mut all: Vec<Series> = if alternatives.len() == 1 && existing.is_none() {
+                // The common case: one selection, already sorted by labels.
+                q.select(&alternatives[0], mint, maxt)?
+            } else {
+                // Merge alternatives (`{a="1" or b="2"}`) by label set.
+                let mut all: Vec<Series> = existing.map(|a| a.as_ref().clone()).unwrap_or_default();
+                let mut index: HashMap<Labels, usize> = all
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.labels.clone(), i))
+                    .collect();
+                for ms in &alternatives {
+                    for s in q.select(ms, mint, maxt)? {
+                        match index.get(&s.labels) {
+                            Some(&i) => {
+                                let existing = &mut all[i];
+                                existing.samples.extend(s.samples);
+                                existing.samples.sort_by_key(|x| x.t);
+                                existing.samples.dedup_by_key(|x| x.t);
+                            }
+                            None => {
+                                index.insert(s.labels.clone(), all.len());
+                                all.push(s);
+                            }
                         }
-                        None => all.push(s),
                     }
                 }
-            }
+                all
+            };
             all.sort_by(|a, b| a.labels.cmp(&b.labels));
-            ev.data.insert(k, all);
+            ev.data.insert(k, std::sync::Arc::new(all));
         }
         Ok(ev)
     }
 }
 
 impl Eval<'_> {
+    /// Applies pending name removal and rejects duplicate label sets.
+    fn finish(&mut self, v: Vec<InstantSample>) -> Result<Vec<InstantSample>, QueryError> {
+        let mut seen: HashSet<Labels> = HashSet::with_capacity(v.len());
+        let mut out = Vec::with_capacity(v.len());
+        for s in v {
+            let labels = if s.drop_name {
+                self.memo
+                    .derive_interned(DROP_NAME, &s.labels, |l| l.without(METRIC_NAME))
+            } else {
+                s.labels
+            };
+            if !seen.insert(labels.clone()) {
+                return Err(QueryError::Execution(
+                    "vector cannot contain metrics with the same labelset".into(),
+                ));
+            }
+            out.push(InstantSample::new(labels, s.t, s.v, false));
+        }
+        Ok(out)
+    }
+
     fn check_deadline(&self) -> Result<(), QueryError> {
         match self.deadline {
             Some(d) if Instant::now() > d => Err(QueryError::Timeout(
@@ -548,7 +667,9 @@ impl Eval<'_> {
                 self.warn(format!("bucket label \"le\" is missing or has a malformed value of {le:?} for metric name {metric:?}"), needle);
                 continue;
             };
-            let g = s.labels.without("le").without(METRIC_NAME);
+            let g = self.memo.derive_interned(WITHOUT_LE, &s.labels, |l| {
+                l.without("le").without(METRIC_NAME)
+            });
             if !groups.contains_key(&g) {
                 order.push((g.clone(), metric));
             }
@@ -672,7 +793,7 @@ impl Eval<'_> {
             },
             Expr::VectorSelector(vs) => Ok(Value::Vector(self.instant_selector(vs, ts, false))),
             Expr::MatrixSelector(_) | Expr::Subquery(_) => {
-                Ok(Value::Matrix(self.range_arg(e, ts)?.series))
+                Ok(Value::Matrix(self.range_arg(e, ts)?.into_series()))
             }
             Expr::Binary(b) => self.binary(b, ts),
             Expr::Call(c) => self.call(c, ts),
@@ -689,8 +810,16 @@ impl Eval<'_> {
                 let Value::Vector(input) = self.eval(&a.expr, ts)? else {
                     return Err(exec("aggregation needs an instant vector"));
                 };
-                aggregate::aggregate(&a.op.to_string(), param, input, a.modifier.as_ref(), ts)
-                    .map(Value::Vector)
+                aggregate::aggregate(
+                    &mut self.memo,
+                    key(a),
+                    &a.op.to_string(),
+                    param,
+                    input,
+                    a.modifier.as_ref(),
+                    ts,
+                )
+                .map(Value::Vector)
             }
             Expr::Extension(_) => Err(exec("unsupported expression")),
         }
@@ -705,7 +834,7 @@ impl Eval<'_> {
         sample_time: bool,
     ) -> Vec<InstantSample> {
         let rt = self.ref_time(ts, &vs.at, &vs.offset);
-        let series = self.data.get(&key(vs)).map(Vec::as_slice).unwrap_or(&[]);
+        let series = self.data.get(&key(vs)).map(|a| a.as_slice()).unwrap_or(&[]);
         series
             .iter()
             .filter_map(|s| {
@@ -731,23 +860,21 @@ impl Eval<'_> {
                 let rt = self.ref_time(ts, &vs.at, &vs.offset);
                 let range = ms.range.as_millis() as i64;
                 let lo = rt - range;
-                let all = self.data.get(&key(vs)).map(Vec::as_slice).unwrap_or(&[]);
-                let series = all
-                    .iter()
-                    .filter_map(|s| {
-                        let from = s.samples.partition_point(|x| x.t <= lo);
-                        let to = s.samples.partition_point(|x| x.t <= rt);
-                        let samples: Vec<Sample> = s.samples[from..to]
-                            .iter()
-                            .filter(|x| !is_stale_nan(x.v))
-                            .copied()
-                            .collect();
-                        (!samples.is_empty()).then(|| Series {
-                            labels: s.labels.clone(),
-                            samples,
-                        })
-                    })
-                    .collect();
+                let data = self.data.get(&key(vs)).cloned().unwrap_or_default();
+                let mut windows = Vec::with_capacity(data.len());
+                for (i, s) in data.iter().enumerate() {
+                    let from = s.samples.partition_point(|x| x.t <= lo);
+                    let to = from + s.samples[from..].partition_point(|x| x.t <= rt);
+                    let slice = &s.samples[from..to];
+                    let stale = slice.iter().any(|x| is_stale_nan(x.v));
+                    if stale && slice.iter().all(|x| is_stale_nan(x.v)) {
+                        continue;
+                    }
+                    if !slice.is_empty() {
+                        windows.push((i, from, to, stale));
+                    }
+                }
+                let series = Windows::Shared(data, windows);
                 Ok(RangeArg {
                     series,
                     start: lo,
@@ -777,7 +904,7 @@ impl Eval<'_> {
                         Some(v) => v.clone(),
                         None => {
                             let v = match self.eval(&sq.expr, t)? {
-                                Value::Vector(v) => finish_vector(v)?,
+                                Value::Vector(v) => self.finish(v)?,
                                 Value::Scalar { v, .. } => {
                                     vec![InstantSample::new(Labels::default(), t, v, false)]
                                 }
@@ -808,7 +935,7 @@ impl Eval<'_> {
                     .collect();
                 series.sort_by(|a, b| a.labels.cmp(&b.labels));
                 Ok(RangeArg {
-                    series,
+                    series: Windows::Owned(series),
                     start: lo,
                     end: rt,
                     range_s: range as f64 / 1000.0,
@@ -817,7 +944,7 @@ impl Eval<'_> {
             }
             other => match self.eval(other, ts)? {
                 Value::Matrix(series) => Ok(RangeArg {
-                    series,
+                    series: Windows::Owned(series),
                     start: ts,
                     end: ts,
                     range_s: 0.0,
@@ -873,21 +1000,27 @@ impl Eval<'_> {
                           keep_name: bool,
                           f: &mut dyn FnMut(&[Sample], &RangeArg) -> Option<f64>|
          -> Vec<InstantSample> {
-            m.series
-                .iter()
-                .filter_map(|s| {
-                    f(&s.samples, &m)
-                        .map(|v| InstantSample::new(s.labels.clone(), ts, v, !keep_name))
-                })
-                .collect()
+            let mut out = Vec::new();
+            m.for_each(|labels, samples| {
+                if let Some(v) = f(samples, &m) {
+                    out.push(InstantSample::new(labels.clone(), ts, v, !keep_name));
+                }
+            });
+            out
         };
         let out = match name {
             "rate" | "increase" | "delta" => {
                 let m = self.range_arg(arg(0)?, ts)?;
                 if name != "delta" {
                     let needle = Self::needle(arg(0)?);
-                    for s in &m.series {
-                        let n = s.labels.metric_name().unwrap_or("");
+                    let mut names: Vec<String> = Vec::new();
+                    m.for_each(|l, _| {
+                        let n = l.metric_name().unwrap_or("");
+                        if !names.iter().any(|x| x == n) {
+                            names.push(n.to_string());
+                        }
+                    });
+                    for n in &names {
                         if !["_total", "_sum", "_count", "_bucket"]
                             .iter()
                             .any(|x| n.ends_with(x))
@@ -945,7 +1078,7 @@ impl Eval<'_> {
             }
             "absent_over_time" => {
                 let m = self.range_arg(arg(0)?, ts)?;
-                if m.series.is_empty() {
+                if m.is_empty() {
                     vec![InstantSample::new(
                         absent_labels(m.selector.as_ref()),
                         ts,
@@ -1310,8 +1443,17 @@ impl Eval<'_> {
                     .map(|m| &m.card)
                     .unwrap_or(&VectorMatchCardinality::OneToOne);
                 match op.as_str() {
-                    "and" | "or" | "unless" => Ok(Value::Vector(set_op(&op, l, r, matching))),
+                    "and" | "or" | "unless" => Ok(Value::Vector(set_op(
+                        &mut self.memo,
+                        key(b),
+                        &op,
+                        l,
+                        r,
+                        matching,
+                    ))),
                     _ => Ok(Value::Vector(vector_vector(
+                        &mut self.memo,
+                        key(b),
                         &op,
                         l,
                         r,
@@ -1389,7 +1531,7 @@ fn vector_scalar(
 
 /// The labels a sample is matched on: `on(...)` keeps only those, `ignoring(...)` (or no
 /// modifier) keeps all but those and the metric name.
-fn signature(l: &Labels, matching: Option<&LabelModifier>) -> Vec<(String, String)> {
+fn signature_pairs(l: &Labels, matching: Option<&LabelModifier>) -> Vec<(String, String)> {
     match matching {
         Some(LabelModifier::Include(names)) => {
             let mut v: Vec<(String, String)> = names
@@ -1415,30 +1557,44 @@ fn signature(l: &Labels, matching: Option<&LabelModifier>) -> Vec<(String, Strin
     }
 }
 
+/// The matching signature as a hash (as Prometheus matches on hashes too).
+fn signature(memo: &mut Memo, node: usize, l: &Labels, matching: Option<&LabelModifier>) -> u64 {
+    memo.sig(node, l, |l| {
+        let pairs = signature_pairs(l, matching);
+        crate::model::hash_pairs(pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())))
+    })
+}
+
 fn set_op(
+    memo: &mut Memo,
+    node: usize,
     op: &str,
     l: Vec<InstantSample>,
     r: Vec<InstantSample>,
     matching: Option<&LabelModifier>,
 ) -> Vec<InstantSample> {
-    let rsigs: HashSet<Vec<(String, String)>> =
-        r.iter().map(|s| signature(&s.labels, matching)).collect();
+    let rsigs: HashSet<u64, FxBuild> = r
+        .iter()
+        .map(|s| signature(memo, node, &s.labels, matching))
+        .collect();
     match op {
         "and" => l
             .into_iter()
-            .filter(|s| rsigs.contains(&signature(&s.labels, matching)))
+            .filter(|s| rsigs.contains(&signature(memo, node, &s.labels, matching)))
             .collect(),
         "unless" => l
             .into_iter()
-            .filter(|s| !rsigs.contains(&signature(&s.labels, matching)))
+            .filter(|s| !rsigs.contains(&signature(memo, node, &s.labels, matching)))
             .collect(),
         _ => {
-            let lsigs: HashSet<Vec<(String, String)>> =
-                l.iter().map(|s| signature(&s.labels, matching)).collect();
+            let lsigs: HashSet<u64, FxBuild> = l
+                .iter()
+                .map(|s| signature(memo, node, &s.labels, matching))
+                .collect();
             let mut out = l;
             out.extend(
                 r.into_iter()
-                    .filter(|s| !lsigs.contains(&signature(&s.labels, matching))),
+                    .filter(|s| !lsigs.contains(&signature(memo, node, &s.labels, matching))),
             );
             out
         }
@@ -1450,7 +1606,10 @@ fn fmt_sig(sig: &[(String, String)]) -> String {
     format!("{{{}}}", parts.join(", "))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn vector_vector(
+    memo: &mut Memo,
+    node: usize,
     op: &str,
     l: Vec<InstantSample>,
     r: Vec<InstantSample>,
@@ -1464,14 +1623,17 @@ fn vector_vector(
         VectorMatchCardinality::OneToMany(_) => (r, l, true),
         _ => (l, r, false),
     };
-    let mut one_by_sig: HashMap<Vec<(String, String)>, &InstantSample> = HashMap::new();
-    for s in &one {
-        let sig = signature(&s.labels, matching);
-        if let Some(prev) = one_by_sig.insert(sig.clone(), s) {
+    let mut one_by_sig: HashMap<u64, usize, FxBuild> =
+        HashMap::with_capacity_and_hasher(one.len(), FxBuild::default());
+    for (i, s) in one.iter().enumerate() {
+        let sig = signature(memo, node, &s.labels, matching);
+        if let Some(prev) = one_by_sig.insert(sig, i) {
             let side = if swapped { "left" } else { "right" };
-            return Err(QueryError::Execution(format!(
+            return Err(exec(format!(
                 "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
-                fmt_sig(&sig), prev.labels, s.labels
+                fmt_sig(&signature_pairs(&s.labels, matching)),
+                one[prev].labels,
+                s.labels
             )));
         }
     }
@@ -1482,19 +1644,20 @@ fn vector_vector(
         }
         _ => Vec::new(),
     };
-    let mut seen_many: HashSet<Vec<(String, String)>> = HashSet::new();
-    let mut out = Vec::new();
-    let mut out_labels: HashSet<Labels> = HashSet::new();
+    let mut seen_many: HashSet<u64, FxBuild> = HashSet::default();
+    let mut out = Vec::with_capacity(many.len());
+    let mut out_labels: HashSet<Labels> = HashSet::with_capacity(many.len());
     for s in many {
-        let sig = signature(&s.labels, matching);
-        let Some(o) = one_by_sig.get(&sig) else {
+        let sig = signature(memo, node, &s.labels, matching);
+        let Some(&oi) = one_by_sig.get(&sig) else {
             continue;
         };
-        if one_to_one && !seen_many.insert(sig.clone()) {
+        let o = &one[oi];
+        if one_to_one && !seen_many.insert(sig) {
             let side = if swapped { "right" } else { "left" };
-            return Err(QueryError::Execution(format!(
+            return Err(exec(format!(
                 "found duplicate series for the match group {} on the {side} hand-side of the operation;many-to-many matching not allowed: matching labels must be unique on one side",
-                fmt_sig(&sig)
+                fmt_sig(&signature_pairs(&s.labels, matching))
             )));
         }
         let (lv, rv) = if swapped { (o.v, s.v) } else { (s.v, o.v) };
@@ -1509,35 +1672,37 @@ fn vector_vector(
         }
         // Result labels come from the "many" side (the left one for one-to-one).
         let drop = s.drop_name || !comparison || return_bool;
-        let mut labels: Vec<Label> = s.labels.iter().cloned().collect();
-        if one_to_one {
-            match matching {
-                Some(LabelModifier::Include(names)) => {
-                    labels.retain(|x| names.labels.iter().any(|n| n == x.name.as_ref()))
+        let labels = memo.derive2(node, &s.labels, &o.labels, |many_l, one_l| {
+            let mut labels: Vec<Label> = many_l.iter().cloned().collect();
+            if one_to_one {
+                match matching {
+                    Some(LabelModifier::Include(names)) => {
+                        labels.retain(|x| names.labels.iter().any(|n| n == x.name.as_ref()))
+                    }
+                    Some(LabelModifier::Exclude(names)) => {
+                        labels.retain(|x| !names.labels.iter().any(|n| n == x.name.as_ref()))
+                    }
+                    None => {}
                 }
-                Some(LabelModifier::Exclude(names)) => {
-                    labels.retain(|x| !names.labels.iter().any(|n| n == x.name.as_ref()))
+            }
+            for name in &include {
+                labels.retain(|x| x.name.as_ref() != name.as_str());
+                if let Some(v) = one_l.get(name) {
+                    labels.push(Label {
+                        name: name.as_str().into(),
+                        value: v.into(),
+                    });
                 }
-                None => {}
             }
-        }
-        for name in &include {
-            labels.retain(|x| x.name.as_ref() != name.as_str());
-            if let Some(v) = o.labels.get(name) {
-                labels.push(Label {
-                    name: name.as_str().into(),
-                    value: v.into(),
-                });
-            }
-        }
-        let labels = Labels::from_pairs(labels.iter().map(|x| (x.name.as_ref(), x.value.as_ref())));
+            Labels::from_pairs(labels.iter().map(|x| (x.name.as_ref(), x.value.as_ref())))
+        });
         let reported = if drop {
-            labels.without(METRIC_NAME)
+            memo.derive(DROP_NAME, &labels, |l| l.without(METRIC_NAME))
         } else {
             labels.clone()
         };
         if !out_labels.insert(reported) {
-            return Err(QueryError::Execution("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".to_string()));
+            return Err(exec("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"));
         }
         out.push(InstantSample::new(labels, s.t, v, drop));
     }

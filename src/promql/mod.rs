@@ -7,6 +7,7 @@
 pub mod aggregate;
 pub mod engine;
 pub mod functions;
+pub mod memo;
 pub mod runner;
 pub mod script;
 
