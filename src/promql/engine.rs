@@ -200,6 +200,9 @@ struct Eval<'a> {
     /// Inner results of subqueries, by (node, evaluation time).
     sub_cache: HashMap<(usize, i64), Vec<InstantSample>>,
     memo: Memo,
+    /// Per selector node: the last read time and each series' window (from, to) at it, so
+    /// windows advance incrementally as range queries step forward.
+    cursors: HashMap<usize, (i64, Vec<(usize, usize)>), FxBuild>,
 }
 
 /// Where a range vector's samples are: windows into preloaded series (no copying), or series
@@ -533,6 +536,7 @@ impl Engine {
             data: HashMap::new(),
             sub_cache: HashMap::new(),
             memo: Memo::default(),
+            cursors: HashMap::default(),
         };
         let mut windows: Vec<(usize, &parser::VectorSelector, i64, i64)> = Vec::new();
         ev.collect(expr, start, end, &mut windows)?;
@@ -828,28 +832,68 @@ impl Eval<'_> {
     /// An instant selector at `ts`; with `sample_time`, samples carry their own timestamps
     /// (for `timestamp()`), otherwise the evaluation time.
     fn instant_selector(
-        &self,
+        &mut self,
         vs: &parser::VectorSelector,
         ts: i64,
         sample_time: bool,
     ) -> Vec<InstantSample> {
         let rt = self.ref_time(ts, &vs.at, &vs.offset);
-        let series = self.data.get(&key(vs)).map(|a| a.as_slice()).unwrap_or(&[]);
-        series
-            .iter()
-            .filter_map(|s| {
-                let i = s.samples.partition_point(|x| x.t <= rt);
-                let last = s.samples[..i].last()?;
-                (last.t > rt - self.engine.lookback_ms && !is_stale_nan(last.v)).then(|| {
-                    InstantSample::new(
+        let data = self.data.get(&key(vs)).cloned().unwrap_or_default();
+        // The newest sample in (rt - lookback, rt], unless it is a stale marker.
+        let bounds = self.windows_at(key(vs), &data, rt - self.engine.lookback_ms, rt);
+        let mut out = Vec::new();
+        for (s, &(from, to)) in data.iter().zip(&bounds) {
+            if to > from {
+                let last = s.samples[to - 1];
+                if !is_stale_nan(last.v) {
+                    out.push(InstantSample::new(
                         s.labels.clone(),
                         if sample_time { last.t } else { ts },
                         last.v,
                         false,
-                    )
-                })
-            })
-            .collect()
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// Each series' sample index window (from, to) for (lo, hi], advancing the node's cursors
+    /// when time moves forward and searching afresh when it does not.
+    fn windows_at(
+        &mut self,
+        node: usize,
+        data: &[Series],
+        lo: i64,
+        hi: i64,
+    ) -> Vec<(usize, usize)> {
+        let entry = self
+            .cursors
+            .entry(node)
+            .or_insert_with(|| (i64::MIN, vec![(0, 0); data.len()]));
+        let forward = hi >= entry.0 && entry.1.len() == data.len();
+        if !forward {
+            entry.1 = vec![(0, 0); data.len()];
+        }
+        for (i, s) in data.iter().enumerate() {
+            let x = &s.samples;
+            let (mut from, mut to) = entry.1[i];
+            if forward {
+                while from < x.len() && x[from].t <= lo {
+                    from += 1;
+                }
+                to = to.max(from);
+                while to < x.len() && x[to].t <= hi {
+                    to += 1;
+                }
+            } else {
+                from = x.partition_point(|p| p.t <= lo);
+                to = from + x[from..].partition_point(|p| p.t <= hi);
+            }
+            entry.1[i] = (from, to);
+        }
+        entry.0 = hi;
+        entry.1.clone()
     }
 
     /// A range vector argument (selector or subquery) at `ts`.
@@ -861,10 +905,10 @@ impl Eval<'_> {
                 let range = ms.range.as_millis() as i64;
                 let lo = rt - range;
                 let data = self.data.get(&key(vs)).cloned().unwrap_or_default();
+                let bounds = self.windows_at(key(vs), &data, lo, rt);
                 let mut windows = Vec::with_capacity(data.len());
                 for (i, s) in data.iter().enumerate() {
-                    let from = s.samples.partition_point(|x| x.t <= lo);
-                    let to = from + s.samples[from..].partition_point(|x| x.t <= rt);
+                    let (from, to) = bounds[i];
                     let slice = &s.samples[from..to];
                     let stale = slice.iter().any(|x| is_stale_nan(x.v));
                     if stale && slice.iter().all(|x| is_stale_nan(x.v)) {
