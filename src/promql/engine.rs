@@ -202,8 +202,11 @@ struct Eval<'a> {
     memo: Memo,
     /// Per selector node: the last read time and each series' window (from, to) at it, so
     /// windows advance incrementally as range queries step forward.
-    cursors: HashMap<usize, (i64, Vec<(usize, usize)>), FxBuild>,
+    cursors: HashMap<usize, Cursors, FxBuild>,
 }
+
+/// A selector node's last read time and each series' (from, to) sample window at it.
+type Cursors = (i64, Vec<(usize, usize)>);
 
 /// Where a range vector's samples are: windows into preloaded series (no copying), or series
 /// built for this step (subqueries).
