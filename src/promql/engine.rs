@@ -23,7 +23,7 @@ use promql_parser::parser::{
 
 use super::aggregate;
 use super::functions::{labels as lf, math, range, time as tf};
-use super::memo::{FxBuild, Memo, DROP_NAME, WITHOUT_LE};
+use super::memo::{FxBuild, Memo, DROP_NAME, INTERN, WITHOUT_LE};
 use crate::model::{is_stale_nan, Label, Labels, MatchOp, Matcher, Sample, METRIC_NAME};
 use crate::storage::{Querier, Series, StorageError};
 
@@ -203,6 +203,9 @@ struct Eval<'a> {
     /// Per selector node: the last read time and each series' window (from, to) at it, so
     /// windows advance incrementally as range queries step forward.
     cursors: HashMap<usize, Cursors, FxBuild>,
+    /// Series already checked for the "might not be a counter" info (by label-set id; their
+    /// labels live in `data` for the whole query).
+    counter_checked: HashSet<usize, FxBuild>,
 }
 
 /// A selector node's last read time and each series' (from, to) sample window at it.
@@ -540,6 +543,7 @@ impl Engine {
             sub_cache: HashMap::new(),
             memo: Memo::default(),
             cursors: HashMap::default(),
+            counter_checked: HashSet::default(),
         };
         let mut windows: Vec<(usize, &parser::VectorSelector, i64, i64)> = Vec::new();
         ev.collect(expr, start, end, &mut windows)?;
@@ -585,16 +589,18 @@ impl Engine {
 impl Eval<'_> {
     /// Applies pending name removal and rejects duplicate label sets.
     fn finish(&mut self, v: Vec<InstantSample>) -> Result<Vec<InstantSample>, QueryError> {
-        let mut seen: HashSet<Labels> = HashSet::with_capacity(v.len());
+        // Every label set is interned, so equal contents have equal ids.
+        let mut seen: HashSet<usize, FxBuild> =
+            HashSet::with_capacity_and_hasher(v.len(), FxBuild::default());
         let mut out = Vec::with_capacity(v.len());
         for s in v {
             let labels = if s.drop_name {
                 self.memo
                     .derive_interned(DROP_NAME, &s.labels, |l| l.without(METRIC_NAME))
             } else {
-                s.labels
+                self.memo.derive_interned(INTERN, &s.labels, Labels::clone)
             };
-            if !seen.insert(labels.clone()) {
+            if !seen.insert(labels.id()) {
                 return Err(QueryError::Execution(
                     "vector cannot contain metrics with the same labelset".into(),
                 ));
@@ -1061,7 +1067,11 @@ impl Eval<'_> {
                 if name != "delta" {
                     let needle = Self::needle(arg(0)?);
                     let mut names: Vec<String> = Vec::new();
+                    let checked = &mut self.counter_checked;
                     m.for_each(|l, _| {
+                        if !checked.insert(l.id()) {
+                            return;
+                        }
                         let n = l.metric_name().unwrap_or("");
                         if !names.iter().any(|x| x == n) {
                             names.push(n.to_string());

@@ -49,6 +49,7 @@ pub struct Memo {
 /// Purpose ids for query-wide derivations (node addresses are never this small).
 pub const DROP_NAME: usize = 1;
 pub const WITHOUT_LE: usize = 2;
+pub const INTERN: usize = 3;
 
 impl Memo {
     /// `f(l)`, computed once per (purpose, label set).
