@@ -283,7 +283,8 @@ impl RangeArg {
     }
 }
 
-fn to_matchers(vs: &parser::VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryError> {
+/// A selector's matchers (its name included), one list per `or` alternative.
+pub fn to_matchers(vs: &parser::VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryError> {
     let convert = |ms: &[promql_parser::label::Matcher]| -> Result<Vec<Matcher>, QueryError> {
         let mut out = Vec::with_capacity(ms.len() + 1);
         if let Some(name) = &vs.name {
@@ -1398,11 +1399,7 @@ impl Eval<'_> {
                 }
                 out
             }
-            "sort" | "sort_desc" if self.step > 0 => {
-                self.warn("sort is ineffective for range queries since results are always ordered by labels".into(), name);
-                self.vector_arg(arg(0)?, ts)?
-            }
-            "sort_by_label" | "sort_by_label_desc" if self.step > 0 => {
+            "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" if self.step > 0 => {
                 self.warn("sort is ineffective for range queries since results are always ordered by labels".into(), name);
                 self.vector_arg(arg(0)?, ts)?
             }

@@ -11,7 +11,7 @@ pub mod memo;
 pub mod runner;
 pub mod script;
 
-use crate::model::{MatchOp, Matcher, METRIC_NAME};
+use crate::model::Matcher;
 
 /// Parses a series selector such as `up{job="api"}` into alternatives of matchers (more than
 /// one only for promql-parser's `{a="1" or b="2"}` extension).
@@ -23,32 +23,7 @@ pub fn parse_selector(s: &str) -> Result<Vec<Vec<Matcher>>, String> {
             "invalid series selector {s:?}: not an instant vector selector"
         ));
     };
-    let convert = |ms: &[promql_parser::label::Matcher]| -> Result<Vec<Matcher>, String> {
-        let mut out = Vec::with_capacity(ms.len() + 1);
-        if let Some(name) = &vs.name {
-            out.push(Matcher::equal(METRIC_NAME, name.clone()));
-        }
-        for m in ms {
-            use promql_parser::label::MatchOp as P;
-            let op = match m.op {
-                P::Equal => MatchOp::Equal,
-                P::NotEqual => MatchOp::NotEqual,
-                P::Re(_) => MatchOp::Regex,
-                P::NotRe(_) => MatchOp::NotRegex,
-            };
-            out.push(Matcher::new(op, m.name.clone(), m.value.clone()).map_err(|e| e.to_string())?);
-        }
-        Ok(out)
-    };
-    if vs.matchers.or_matchers.is_empty() {
-        Ok(vec![convert(&vs.matchers.matchers)?])
-    } else {
-        vs.matchers
-            .or_matchers
-            .iter()
-            .map(|ms| convert(ms))
-            .collect()
-    }
+    engine::to_matchers(&vs).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -24,6 +24,26 @@ pub fn bucket_quantile_checked(q: f64, buckets: &mut [Bucket]) -> (f64, bool) {
     (v, forced)
 }
 
+/// Buckets sorted by upper bound with equal bounds merged, or `None` without a +Inf bucket.
+fn sorted_merged(buckets: &mut [Bucket]) -> Option<Vec<Bucket>> {
+    buckets.sort_by(|a, b| {
+        a.upper
+            .partial_cmp(&b.upper)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    if buckets.last()?.upper != f64::INFINITY {
+        return None;
+    }
+    let mut merged: Vec<Bucket> = Vec::with_capacity(buckets.len());
+    for b in buckets.iter() {
+        match merged.last_mut() {
+            Some(last) if last.upper == b.upper => last.count += b.count,
+            _ => merged.push(*b),
+        }
+    }
+    Some(merged)
+}
+
 fn quantile_inner(q: f64, buckets: &mut [Bucket], forced: &mut bool) -> f64 {
     if q.is_nan() {
         return f64::NAN;
@@ -34,25 +54,9 @@ fn quantile_inner(q: f64, buckets: &mut [Bucket], forced: &mut bool) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    if buckets.is_empty() {
+    let Some(mut merged) = sorted_merged(buckets) else {
         return f64::NAN;
-    }
-    buckets.sort_by(|a, b| {
-        a.upper
-            .partial_cmp(&b.upper)
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    if buckets[buckets.len() - 1].upper != f64::INFINITY {
-        return f64::NAN;
-    }
-    // Merge buckets with the same bound.
-    let mut merged: Vec<Bucket> = Vec::with_capacity(buckets.len());
-    for b in buckets.iter() {
-        match merged.last_mut() {
-            Some(last) if last.upper == b.upper => last.count += b.count,
-            _ => merged.push(*b),
-        }
-    }
+    };
     // Force monotonic counts.
     let mut prev = merged[0].count;
     for b in merged.iter_mut().skip(1) {
@@ -101,24 +105,9 @@ fn quantile_inner(q: f64, buckets: &mut [Bucket], forced: &mut bool) -> f64 {
 /// The fraction of observations between `lower` and `upper`, interpolating linearly inside
 /// buckets (Prometheus's `BucketFraction`).
 pub fn bucket_fraction(lower: f64, upper: f64, buckets: &mut [Bucket]) -> f64 {
-    if buckets.is_empty() {
+    let Some(merged) = sorted_merged(buckets) else {
         return f64::NAN;
-    }
-    buckets.sort_by(|a, b| {
-        a.upper
-            .partial_cmp(&b.upper)
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    if buckets[buckets.len() - 1].upper != f64::INFINITY {
-        return f64::NAN;
-    }
-    let mut merged: Vec<Bucket> = Vec::with_capacity(buckets.len());
-    for b in buckets.iter() {
-        match merged.last_mut() {
-            Some(last) if last.upper == b.upper => last.count += b.count,
-            _ => merged.push(*b),
-        }
-    }
+    };
     let count = merged[merged.len() - 1].count;
     if count == 0.0 || lower.is_nan() || upper.is_nan() {
         return f64::NAN;
