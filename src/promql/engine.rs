@@ -493,31 +493,70 @@ impl Engine {
             return Err(QueryError::BadData("zero or negative query resolution step widths are not accepted. Try a positive integer".into()));
         }
         let expr = parse(query)?;
-        let mut ev = self.prepare(q, &expr, query, start, end, step, deadline)?;
-        // Series by label-set identity (kept alive in `keep`), with a content fallback.
-        let mut acc = Accumulator::default();
-        let mut ts = start;
-        while ts <= end {
-            ev.check_deadline()?;
-            match ev.eval(&expr, ts)? {
-                Value::Scalar { v, .. } => acc.push(Labels::default(), ts, v),
-                Value::Vector(vec) => {
-                    for s in ev.finish(vec)? {
-                        acc.push(s.labels, ts, s.v);
-                    }
-                }
-                other => {
-                    return Err(QueryError::BadData(format!(
-                        "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
-                        if matches!(other, Value::Matrix(_)) { "range vector" } else { other.type_name() }
-                    )))
+        let ev = self.prepare(q, &expr, query, start, end, step, deadline)?;
+        let n_steps = ((end - start) / step + 1) as usize;
+        // Long queries split their steps over the cores: each part has its own evaluator over
+        // the same preloaded series, and the parts are joined in time order.
+        let parts = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(n_steps / MIN_STEPS_PER_THREAD)
+            .max(1);
+        if parts == 1 {
+            let mut ev = ev;
+            let series = ev.steps(&expr, start, end, step)?;
+            return Ok(ev.output(Value::Matrix(series)));
+        }
+        let per = n_steps.div_ceil(parts);
+        let results: Vec<Result<(Vec<Series>, Output), QueryError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..parts)
+                .map(|p| {
+                    let mut part = ev.fork();
+                    let expr = &expr;
+                    let a = start + (p * per) as i64 * step;
+                    let b = (start + ((p + 1) * per) as i64 * step - step).min(end);
+                    scope.spawn(move || {
+                        let series = part.steps(expr, a, b, step)?;
+                        Ok((series, part.output(Value::Matrix(Vec::new()))))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(exec("query evaluation thread failed")))
+                })
+                .collect()
+        });
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        let mut merged: Vec<Series> = Vec::new();
+        let mut out = ev.output(Value::Matrix(Vec::new()));
+        for r in results {
+            let (series, o) = r?;
+            for w in o.warnings {
+                if !out.warnings.contains(&w) {
+                    out.warnings.push(w);
                 }
             }
-            ts += step;
+            for i in o.infos {
+                if !out.infos.contains(&i) {
+                    out.infos.push(i);
+                }
+            }
+            for s in series {
+                match index.get(&s.labels) {
+                    Some(&i) => merged[i].samples.extend(s.samples),
+                    None => {
+                        index.insert(s.labels.clone(), merged.len());
+                        merged.push(s);
+                    }
+                }
+            }
         }
-        let mut series = acc.series;
-        series.sort_by(|a, b| a.labels.cmp(&b.labels));
-        Ok(ev.output(Value::Matrix(series)))
+        merged.sort_by(|a, b| a.labels.cmp(&b.labels));
+        out.value = Value::Matrix(merged);
+        Ok(out)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -587,7 +626,63 @@ impl Engine {
     }
 }
 
+/// Below this many steps per core a range query runs on one thread.
+const MIN_STEPS_PER_THREAD: usize = 64;
+
 impl Eval<'_> {
+    /// A fresh evaluator over the same preloaded data (for another part of the steps).
+    fn fork(&self) -> Self {
+        Eval {
+            engine: self.engine,
+            start: self.start,
+            end: self.end,
+            step: self.step,
+            query: self.query.clone(),
+            deadline: self.deadline,
+            warnings: Vec::new(),
+            infos: Vec::new(),
+            data: self.data.clone(),
+            sub_cache: HashMap::new(),
+            memo: Memo::default(),
+            cursors: HashMap::default(),
+            counter_checked: HashSet::default(),
+        }
+    }
+
+    /// Evaluates `expr` at `from, from+step, ... <= to`, collecting series sorted by labels.
+    fn steps(
+        &mut self,
+        expr: &Expr,
+        from: i64,
+        to: i64,
+        step: i64,
+    ) -> Result<Vec<Series>, QueryError> {
+        // Series by label-set identity (kept alive in `keep`), with a content fallback.
+        let mut acc = Accumulator::default();
+        let mut ts = from;
+        while ts <= to {
+            self.check_deadline()?;
+            match self.eval(expr, ts)? {
+                Value::Scalar { v, .. } => acc.push(Labels::default(), ts, v),
+                Value::Vector(vec) => {
+                    for s in self.finish(vec)? {
+                        acc.push(s.labels, ts, s.v);
+                    }
+                }
+                other => {
+                    return Err(QueryError::BadData(format!(
+                        "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                        if matches!(other, Value::Matrix(_)) { "range vector" } else { other.type_name() }
+                    )))
+                }
+            }
+            ts += step;
+        }
+        let mut series = acc.series;
+        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(series)
+    }
+
     /// Applies pending name removal and rejects duplicate label sets.
     fn finish(&mut self, v: Vec<InstantSample>) -> Result<Vec<InstantSample>, QueryError> {
         // Every label set is interned, so equal contents have equal ids.

@@ -241,3 +241,56 @@ fn range_queries_step_through_time() {
         Err(QueryError::BadData(_))
     ));
 }
+
+#[test]
+fn long_range_queries_split_over_threads_match_instant_queries() {
+    let f = load(
+        "load 15s\n  c{a=\"1\"} 0+1x600\n  c{a=\"2\"} 0+3x300 _x100 5+1x199\n  g{a=\"1\"} 1 stale 2 3x597\n",
+    );
+    let (start, end, step) = (0, 600 * 15_000, 15_000);
+    for q in [
+        "sum(rate(c[1m]))",
+        "c * on(a) group_left g",
+        "max_over_time(c[2m]) - c",
+        "-g",
+    ] {
+        let Value::Matrix(m) = Engine::default().range(&f.db, q, start, end, step).unwrap() else {
+            panic!("matrix expected")
+        };
+        let mut ts = start;
+        while ts <= end {
+            let Value::Vector(v) = Engine::default().instant(&f.db, q, ts).unwrap() else {
+                panic!("vector expected")
+            };
+            for s in &v {
+                let series = m
+                    .iter()
+                    .find(|x| x.labels == s.labels)
+                    .unwrap_or_else(|| panic!("{q}: {} missing", s.labels));
+                let p = series
+                    .samples
+                    .iter()
+                    .find(|x| x.t == ts)
+                    .unwrap_or_else(|| panic!("{q}: no point at {ts}"));
+                assert!(
+                    p.v == s.v || (p.v.is_nan() && s.v.is_nan()),
+                    "{q} at {ts}: {} vs {}",
+                    p.v,
+                    s.v
+                );
+            }
+            let points = m
+                .iter()
+                .filter(|x| x.samples.iter().any(|p| p.t == ts))
+                .count();
+            assert_eq!(points, v.len(), "{q} at {ts}");
+            ts += step * 37;
+        }
+        for s in &m {
+            assert!(
+                s.samples.windows(2).all(|w| w[0].t < w[1].t),
+                "{q}: points in order"
+            );
+        }
+    }
+}
