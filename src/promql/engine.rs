@@ -470,7 +470,19 @@ impl Engine {
         t: i64,
         deadline: Option<Instant>,
     ) -> Result<Output, QueryError> {
-        let expr = parse(query)?;
+        self.run_instant_expr(q, &parse(query)?, query, t, deadline)
+    }
+
+    /// Evaluates an already parsed expression at `t`; `query` is its text (for positions).
+    pub fn run_instant_expr(
+        &self,
+        q: &dyn Querier,
+        expr: &Expr,
+        query: &str,
+        t: i64,
+        deadline: Option<Instant>,
+    ) -> Result<Output, QueryError> {
+        let expr = expr.clone();
         let mut ev = self.prepare(q, &expr, query, t, t, 0, deadline)?;
         let value = match ev.eval(&expr, t)? {
             Value::Vector(v) => Value::Vector(ev.finish(v)?),
@@ -489,10 +501,25 @@ impl Engine {
         step: i64,
         deadline: Option<Instant>,
     ) -> Result<Output, QueryError> {
+        self.run_range_expr(q, &parse(query)?, query, start, end, step, deadline)
+    }
+
+    /// Evaluates an already parsed expression over a range; `query` is its text.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_range_expr(
+        &self,
+        q: &dyn Querier,
+        expr: &Expr,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        deadline: Option<Instant>,
+    ) -> Result<Output, QueryError> {
         if step <= 0 {
             return Err(QueryError::BadData("zero or negative query resolution step widths are not accepted. Try a positive integer".into()));
         }
-        let expr = parse(query)?;
+        let expr = expr.clone();
         let ev = self.prepare(q, &expr, query, start, end, step, deadline)?;
         let n_steps = ((end - start) / step + 1) as usize;
         // Long queries split their steps over the cores: each part has its own evaluator over

@@ -7,8 +7,9 @@
 //!
 //! Native histograms are not supported: evals whose expected result holds a `{{...}}` literal
 //! are skipped, and so are evals that fail while touching series that were loaded as
-//! histograms (by name, or because one of their selectors matches such a series). The
-//! `@`-pinned re-runs of instant evals are not done yet.
+//! histograms (by name, or because one of their selectors matches such a series). Instant
+//! evals are also re-run with every selector pinned to `@ T` at other evaluation times
+//! (FORMAT.md 9.2), on the rewritten AST rather than re-printed text.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -267,16 +268,111 @@ impl Store {
 }
 
 fn run_eval(engine: &Engine, db: &Db, ev: &Eval) -> Result<(), String> {
-    let result = match ev.kind {
-        EvalKind::Instant { at } => engine.run_instant(db, &ev.expr, at, None),
+    match ev.kind {
         EvalKind::Range { start, end, step } => {
-            engine.run_range(db, &ev.expr, start, end, step, None)
+            let result = engine.run_range(db, &ev.expr, start, end, step, None);
+            check_result(ev, result).map(|_| ())
+        }
+        EvalKind::Instant { at } => {
+            let expr = match promql_parser::parser::parse(&ev.expr) {
+                Ok(e) => e,
+                Err(e) => return Err(format!("parse error: {e}")),
+            };
+            check_instant(engine, db, ev, &expr, at)?;
+            // The upstream runner also pins every selector to `@ at` and evaluates at other
+            // times, unless the query depends on the evaluation time itself.
+            if !time_dependent(&expr) {
+                let mut pinned = expr.clone();
+                pin_at(&mut pinned, at);
+                let times: Vec<i64> = if at != 0 {
+                    vec![-10 * at, 0, at / 5, at, 10 * at]
+                } else {
+                    vec![-1000, 0, 1000]
+                };
+                for t in times {
+                    check_instant(engine, db, ev, &pinned, t)
+                        .map_err(|e| format!("with @ pinned, evaluated at {t}ms: {e}"))?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Functions whose result depends on the evaluation time (no `@` re-runs for these).
+fn time_dependent(e: &promql_parser::parser::Expr) -> bool {
+    use promql_parser::parser::Expr::*;
+    const UNSAFE: [&str; 15] = [
+        "time",
+        "timestamp",
+        "start",
+        "end",
+        "range",
+        "step",
+        "predict_linear",
+        "day_of_month",
+        "day_of_week",
+        "day_of_year",
+        "days_in_month",
+        "hour",
+        "minute",
+        "month",
+        "year",
+    ];
+    match e {
+        Call(c) => UNSAFE.contains(&c.func.name) || c.args.args.iter().any(|a| time_dependent(a)),
+        Aggregate(a) => {
+            time_dependent(&a.expr) || a.param.as_ref().is_some_and(|p| time_dependent(p))
+        }
+        Binary(b) => time_dependent(&b.lhs) || time_dependent(&b.rhs),
+        Paren(p) => time_dependent(&p.expr),
+        Unary(u) => time_dependent(&u.expr),
+        Subquery(s) => time_dependent(&s.expr),
+        _ => false,
+    }
+}
+
+/// Adds `@ at` to every selector and subquery that has no numeric `@` (not inside subqueries).
+fn pin_at(e: &mut promql_parser::parser::Expr, at: i64) {
+    use promql_parser::parser::{AtModifier, Expr::*};
+    let when =
+        std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(at.max(0) as u64);
+    let pin = |m: &mut Option<AtModifier>| {
+        if !matches!(m, Some(AtModifier::At(_))) {
+            *m = Some(AtModifier::At(when));
         }
     };
+    match e {
+        VectorSelector(vs) => pin(&mut vs.at),
+        MatrixSelector(ms) => pin(&mut ms.vs.at),
+        Subquery(sq) => pin(&mut sq.at),
+        Call(c) => c.args.args.iter_mut().for_each(|a| pin_at(a, at)),
+        Aggregate(a) => {
+            pin_at(&mut a.expr, at);
+            if let Some(p) = &mut a.param {
+                pin_at(p, at);
+            }
+        }
+        Binary(b) => {
+            pin_at(&mut b.lhs, at);
+            pin_at(&mut b.rhs, at);
+        }
+        Paren(p) => pin_at(&mut p.expr, at),
+        Unary(u) => pin_at(&mut u.expr, at),
+        _ => {}
+    }
+}
+
+/// Checks a result against the eval's failure, annotation and value expectations. Returns
+/// the value when the eval expected success.
+fn check_result(
+    ev: &Eval,
+    result: Result<super::engine::Output, super::engine::QueryError>,
+) -> Result<Option<Value>, String> {
     let value = match (result, &ev.fail) {
         (Err(e), Some(m)) => {
             return if text_matches(m, &e.to_string()) {
-                Ok(())
+                Ok(None)
             } else {
                 Err(format!(
                     "expected an error matching {m:?}, got {e:?}",
@@ -290,44 +386,54 @@ fn run_eval(engine: &Engine, db: &Db, ev: &Eval) -> Result<(), String> {
     };
     check_annotations("warning", &ev.warn, ev.no_warn, &value.warnings)?;
     check_annotations("info", &ev.info, ev.no_info, &value.infos)?;
-    let value = value.value;
-    compare(ev, &value)?;
-    // Range-mode cross-check for instant evals.
-    if let EvalKind::Instant { at } = ev.kind {
-        let skip = ev.range_vector.is_some()
-            || matches!(ev.expected, Expected::String(_))
-            || ev.ordered
-            || ["start()", "end()", "range()", "step()"]
-                .iter()
-                .any(|f| ev.expr.contains(f));
-        if !skip {
-            let m = engine
-                .range(db, &ev.expr, at - 60_000, at + 60_000, 60_000)
-                .map_err(|e| format!("the range-mode cross-check failed: {e}"))?;
-            let Value::Matrix(series) = m else {
-                return Err("range query did not return a matrix".into());
-            };
-            let at_t: Vec<InstantSample> = series
-                .iter()
-                .filter_map(|s| {
-                    s.samples
-                        .iter()
-                        .find(|x| x.t == at)
-                        .map(|x| InstantSample::new(s.labels.clone(), at, x.v, false))
-                })
-                .collect();
-            let as_value = match &value {
-                Value::Scalar { .. } => Value::Scalar {
-                    t: at,
-                    v: at_t.first().map_or(f64::NAN, |s| s.v),
-                },
-                _ => Value::Vector(at_t),
-            };
-            compare(ev, &as_value)
-                .map_err(|e| format!("the range-mode cross-check differs: {e}"))?;
-        }
+    compare(ev, &value.value)?;
+    Ok(Some(value.value))
+}
+
+/// One instant evaluation at `t` plus the range-mode cross-check around it.
+fn check_instant(
+    engine: &Engine,
+    db: &Db,
+    ev: &Eval,
+    expr: &promql_parser::parser::Expr,
+    t: i64,
+) -> Result<(), String> {
+    let Some(value) = check_result(ev, engine.run_instant_expr(db, expr, &ev.expr, t, None))?
+    else {
+        return Ok(());
+    };
+    let skip = ev.range_vector.is_some()
+        || matches!(ev.expected, Expected::String(_))
+        || ev.ordered
+        || ["start()", "end()", "range()", "step()"]
+            .iter()
+            .any(|f| ev.expr.contains(f));
+    if skip {
+        return Ok(());
     }
-    Ok(())
+    let m = engine
+        .run_range_expr(db, expr, &ev.expr, t - 60_000, t + 60_000, 60_000, None)
+        .map_err(|e| format!("the range-mode cross-check failed: {e}"))?;
+    let Value::Matrix(series) = m.value else {
+        return Err("range query did not return a matrix".into());
+    };
+    let at_t: Vec<InstantSample> = series
+        .iter()
+        .filter_map(|s| {
+            s.samples
+                .iter()
+                .find(|x| x.t == t)
+                .map(|x| InstantSample::new(s.labels.clone(), t, x.v, false))
+        })
+        .collect();
+    let as_value = match &value {
+        Value::Scalar { .. } => Value::Scalar {
+            t,
+            v: at_t.first().map_or(f64::NAN, |s| s.v),
+        },
+        _ => Value::Vector(at_t),
+    };
+    compare(ev, &as_value).map_err(|e| format!("the range-mode cross-check differs: {e}"))
 }
 
 /// FORMAT.md 11.2: every expectation matches some annotation and every annotation is
@@ -569,6 +675,30 @@ mod tests {
         }
         assert!(t.passed >= 140, "too few evals ran: {t:?}");
         assert_eq!(t.failed, 0, "{out}");
+    }
+
+    #[test]
+    fn pinning_adds_at_outside_subqueries_only() {
+        let mut e =
+            promql_parser::parser::parse("rate(a[5m]) + b @ 10 + max_over_time(c[5m:1m])").unwrap();
+        pin_at(&mut e, 60_000);
+        let text = e.to_string();
+        assert!(text.contains("a[5m] @ 60.000"), "{text}");
+        assert!(text.contains("b @ 10.000"), "an existing @ stays: {text}");
+        assert!(
+            text.contains("c[5m:1m] @ 60.000"),
+            "the subquery is pinned: {text}"
+        );
+        assert!(
+            !text.contains("c @"),
+            "selectors inside subqueries are left alone: {text}"
+        );
+        assert!(time_dependent(
+            &promql_parser::parser::parse("sum(hour(x))").unwrap()
+        ));
+        assert!(!time_dependent(
+            &promql_parser::parser::parse("sum(rate(x[1m]))").unwrap()
+        ));
     }
 
     #[test]
