@@ -540,6 +540,8 @@ impl Db {
         let mut fsync = tokio::time::interval(self.inner.opts.fsync_interval);
         let mut flush = tokio::time::interval(self.inner.opts.flush_interval);
         fsync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut trim = tokio::time::interval(Duration::from_secs(5));
+        trim.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         flush.tick().await;
         loop {
@@ -552,6 +554,10 @@ impl Db {
                         Err(e) => warn!("WAL fsync task failed: {e}"),
                         Ok(Ok(())) => {}
                     }
+                }
+                _ = trim.tick() => {
+                    // Memory freed by finished requests goes back to the OS between flushes.
+                    let _ = tokio::task::spawn_blocking(release_free_memory).await;
                 }
                 _ = async {
                     tokio::select! {
