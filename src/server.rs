@@ -103,7 +103,7 @@ impl Server {
             .with_context(|| format!("cannot listen on {:?}", opts.listen))?;
         let addr = listener.local_addr().context("reading the bound address")?;
         let config = file_config.unwrap_or_else(|| {
-            info!("no --config given: monitoring promterm itself and a node exporter on localhost:9100");
+            info!("no --config given: using the embedded default config (promterm itself and a node exporter on localhost:9100; scraping is not built yet)");
             Config::embedded_default(&addr.to_string())
         });
         for w in config.warnings() {
