@@ -41,6 +41,7 @@ pub struct ServeOptions {
     pub remote_write_max_bytes: ByteSize,
     pub query_timeout: Duration,
     pub query_lookback_delta: Duration,
+    pub query_max_samples: usize,
 }
 
 /// The running server's parts.
@@ -127,6 +128,7 @@ impl Server {
         };
         let shared = Arc::new(db.clone());
         let engine = crate::promql::engine::Engine {
+            max_samples: opts.query_max_samples,
             lookback_ms: (opts.query_lookback_delta.as_millis() as i64).max(1),
             subquery_step_ms: (config.global.evaluation_interval.as_millis() as i64).max(1),
         };

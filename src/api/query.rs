@@ -13,7 +13,7 @@ use serde_json::{json, Value as Json};
 
 use super::{api_error, bad_data, ApiState, Params};
 use crate::model::{now_ms, Labels};
-use crate::promql::engine::{Output, QueryError, Value};
+use crate::promql::engine::{Output, QueryError, Stop, Value};
 
 /// Seconds as Prometheus writes them: integer part, then up to 3 decimals without trailing 0s.
 pub fn json_time(ms: i64) -> Json {
@@ -83,6 +83,7 @@ fn error_response(e: QueryError) -> Response {
         QueryError::BadData(m) => bad_data(m),
         QueryError::Execution(m) => api_error(StatusCode::UNPROCESSABLE_ENTITY, "execution", m),
         QueryError::Timeout(m) => api_error(StatusCode::SERVICE_UNAVAILABLE, "timeout", m),
+        QueryError::Canceled(m) => api_error(StatusCode::SERVICE_UNAVAILABLE, "canceled", m),
         QueryError::Storage(e) => {
             api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
         }
@@ -91,7 +92,7 @@ fn error_response(e: QueryError) -> Response {
 
 struct Common {
     query: String,
-    deadline: Instant,
+    stop: Stop,
 }
 
 fn common(p: &Params, state: &ApiState) -> Result<Common, String> {
@@ -111,16 +112,33 @@ fn common(p: &Params, state: &ApiState) -> Result<Common, String> {
     }
     Ok(Common {
         query,
-        deadline: Instant::now() + timeout,
+        stop: Stop {
+            deadline: Some(Instant::now() + timeout),
+            cancel: None,
+        },
     })
+}
+
+/// Sets the flag when dropped: if the client disconnects, axum drops the handler future and
+/// the evaluation running on the blocking pool sees the flag at its next step.
+struct CancelOnDrop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 async fn run(
     state: &ApiState,
-    f: impl FnOnce(&ApiState) -> Result<Output, QueryError> + Send + 'static,
+    mut stop: Stop,
+    f: impl FnOnce(&ApiState, &Stop) -> Result<Output, QueryError> + Send + 'static,
 ) -> Response {
     let st = state.clone();
-    match tokio::task::spawn_blocking(move || f(&st)).await {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    stop.cancel = Some(flag.clone());
+    let _guard = CancelOnDrop(flag);
+    match tokio::task::spawn_blocking(move || f(&st, &stop)).await {
         Ok(Ok(out)) => {
             let mut body = json!({"status": "success", "data": result_json(&out.value)});
             if !out.warnings.is_empty() {
@@ -154,9 +172,10 @@ pub async fn instant(
         Ok(t) => t,
         Err(e) => return bad_data(e),
     };
-    run(&state, move |st| {
+    let stop = c.stop.clone();
+    run(&state, stop, move |st, stop| {
         st.engine
-            .run_instant(st.querier.as_ref(), &c.query, t, Some(c.deadline))
+            .run_instant(st.querier.as_ref(), &c.query, t, stop)
     })
     .await
 }
@@ -205,15 +224,10 @@ pub async fn range(
         Ok(x) => x,
         Err(e) => return bad_data(e),
     };
-    run(&state, move |st| {
-        st.engine.run_range(
-            st.querier.as_ref(),
-            &c.query,
-            start,
-            end,
-            step,
-            Some(c.deadline),
-        )
+    let stop = c.stop.clone();
+    run(&state, stop, move |st, stop| {
+        st.engine
+            .run_range(st.querier.as_ref(), &c.query, start, end, step, stop)
     })
     .await
 }

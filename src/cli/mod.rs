@@ -120,6 +120,14 @@ pub struct ServeArgs {
     )]
     pub query_lookback_delta: Duration,
 
+    /// Most samples a single query may load into memory.
+    #[arg(
+        long = "query.max-samples",
+        value_name = "N",
+        default_value_t = 50_000_000
+    )]
+    pub query_max_samples: usize,
+
     /// Largest remote-write request body accepted (413 above).
     #[arg(
         long = "remote-write.max-bytes",
@@ -188,6 +196,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             remote_write_max_bytes: args.remote_write_max_bytes,
             query_timeout: args.query_timeout,
             query_lookback_delta: args.query_lookback_delta,
+            query_max_samples: args.query_max_samples,
         };
         let result = Server::new(opts).run(shutdown.clone()).await;
         shutdown.cancel();

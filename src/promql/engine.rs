@@ -125,6 +125,9 @@ pub enum QueryError {
     /// 503 timeout
     #[error("{0}")]
     Timeout(String),
+    /// 503 canceled (the client went away)
+    #[error("{0}")]
+    Canceled(String),
     /// 500 internal
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -143,9 +146,18 @@ fn exec(msg: impl Into<String>) -> QueryError {
     QueryError::Execution(msg.into())
 }
 
+/// When a query must stop: a deadline, and a flag set when the client has gone away.
+#[derive(Debug, Clone, Default)]
+pub struct Stop {
+    pub deadline: Option<Instant>,
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
 /// Engine settings.
 #[derive(Debug, Clone)]
 pub struct Engine {
+    /// Most samples one query may load (`--query.max-samples`).
+    pub max_samples: usize,
     pub lookback_ms: i64,
     /// Step of subqueries written without one (the evaluation interval; 1m by default).
     pub subquery_step_ms: i64,
@@ -154,6 +166,7 @@ pub struct Engine {
 impl Default for Engine {
     fn default() -> Self {
         Engine {
+            max_samples: 50_000_000,
             lookback_ms: DEFAULT_LOOKBACK_MS,
             subquery_step_ms: 60_000,
         }
@@ -192,7 +205,7 @@ struct Eval<'a> {
     /// The query step (0 for instant queries).
     step: i64,
     query: String,
-    deadline: Option<Instant>,
+    stop: Stop,
     /// Annotations keyed by message (without position), in order of first appearance.
     warnings: Vec<(String, String)>,
     infos: Vec<(String, String)>,
@@ -446,7 +459,8 @@ fn unwrap_parens(mut e: &Expr) -> &Expr {
 impl Engine {
     /// Evaluates `query` at `t` (ms).
     pub fn instant(&self, q: &dyn Querier, query: &str, t: i64) -> Result<Value, QueryError> {
-        self.run_instant(q, query, t, None).map(|o| o.value)
+        self.run_instant(q, query, t, &Stop::default())
+            .map(|o| o.value)
     }
 
     /// Evaluates `query` over a range; the result is a matrix.
@@ -458,19 +472,19 @@ impl Engine {
         end: i64,
         step: i64,
     ) -> Result<Value, QueryError> {
-        self.run_range(q, query, start, end, step, None)
+        self.run_range(q, query, start, end, step, &Stop::default())
             .map(|o| o.value)
     }
 
-    /// Evaluates `query` at `t` (ms), with annotations, failing after `deadline`.
+    /// Evaluates `query` at `t` (ms), with annotations, stopping as `stop` says.
     pub fn run_instant(
         &self,
         q: &dyn Querier,
         query: &str,
         t: i64,
-        deadline: Option<Instant>,
+        stop: &Stop,
     ) -> Result<Output, QueryError> {
-        self.run_instant_expr(q, &parse(query)?, query, t, deadline)
+        self.run_instant_expr(q, &parse(query)?, query, t, stop)
     }
 
     /// Evaluates an already parsed expression at `t`; `query` is its text (for positions).
@@ -480,10 +494,10 @@ impl Engine {
         expr: &Expr,
         query: &str,
         t: i64,
-        deadline: Option<Instant>,
+        stop: &Stop,
     ) -> Result<Output, QueryError> {
         let expr = expr.clone();
-        let mut ev = self.prepare(q, &expr, query, t, t, 0, deadline)?;
+        let mut ev = self.prepare(q, &expr, query, t, t, 0, stop)?;
         let value = match ev.eval(&expr, t)? {
             Value::Vector(v) => Value::Vector(ev.finish(v)?),
             other => other,
@@ -499,9 +513,9 @@ impl Engine {
         start: i64,
         end: i64,
         step: i64,
-        deadline: Option<Instant>,
+        stop: &Stop,
     ) -> Result<Output, QueryError> {
-        self.run_range_expr(q, &parse(query)?, query, start, end, step, deadline)
+        self.run_range_expr(q, &parse(query)?, query, start, end, step, stop)
     }
 
     /// Evaluates an already parsed expression over a range; `query` is its text.
@@ -514,13 +528,13 @@ impl Engine {
         start: i64,
         end: i64,
         step: i64,
-        deadline: Option<Instant>,
+        stop: &Stop,
     ) -> Result<Output, QueryError> {
         if step <= 0 {
             return Err(QueryError::BadData("zero or negative query resolution step widths are not accepted. Try a positive integer".into()));
         }
         let expr = expr.clone();
-        let ev = self.prepare(q, &expr, query, start, end, step, deadline)?;
+        let ev = self.prepare(q, &expr, query, start, end, step, stop)?;
         let n_steps = ((end - start) / step + 1) as usize;
         // Long queries split their steps over the cores: each part has its own evaluator over
         // the same preloaded series, and the parts are joined in time order.
@@ -595,7 +609,7 @@ impl Engine {
         start: i64,
         end: i64,
         step: i64,
-        deadline: Option<Instant>,
+        stop: &Stop,
     ) -> Result<Eval<'a>, QueryError> {
         let mut ev = Eval {
             engine: self,
@@ -603,7 +617,7 @@ impl Engine {
             end,
             step,
             query: query.to_string(),
-            deadline,
+            stop: stop.clone(),
             warnings: Vec::new(),
             infos: Vec::new(),
             data: HashMap::new(),
@@ -614,6 +628,7 @@ impl Engine {
         };
         let mut windows: Vec<(usize, &parser::VectorSelector, i64, i64)> = Vec::new();
         ev.collect(expr, start, end, &mut windows)?;
+        let mut loaded = 0usize;
         for (k, vs, mint, maxt) in windows {
             let alternatives = to_matchers(vs)?;
             let existing = ev.data.remove(&k);
@@ -647,6 +662,14 @@ impl Engine {
                 all
             };
             all.sort_by(|a, b| a.labels.cmp(&b.labels));
+            loaded += all.iter().map(|x| x.samples.len()).sum::<usize>();
+            if loaded > self.max_samples {
+                return Err(QueryError::Execution(
+                    "query processing would load too many samples into memory in query execution"
+                        .into(),
+                ));
+            }
+            ev.check_deadline()?;
             ev.data.insert(k, std::sync::Arc::new(all));
         }
         Ok(ev)
@@ -665,7 +688,7 @@ impl Eval<'_> {
             end: self.end,
             step: self.step,
             query: self.query.clone(),
-            deadline: self.deadline,
+            stop: self.stop.clone(),
             warnings: Vec::new(),
             infos: Vec::new(),
             data: self.data.clone(),
@@ -734,7 +757,14 @@ impl Eval<'_> {
     }
 
     fn check_deadline(&self) -> Result<(), QueryError> {
-        match self.deadline {
+        if let Some(c) = &self.stop.cancel {
+            if c.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(QueryError::Canceled(
+                    "query was canceled in expression evaluation".into(),
+                ));
+            }
+        }
+        match self.stop.deadline {
             Some(d) if Instant::now() > d => Err(QueryError::Timeout(
                 "query timed out in expression evaluation".into(),
             )),

@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::engine::{Engine, InstantSample, Value};
+use super::engine::{Engine, InstantSample, Stop, Value};
 use super::functions::almost_equal_eps;
 use super::script::{self, Command, Eval, EvalKind, Expected, SeriesLine, TextMatch};
 use crate::model::Sample;
@@ -270,7 +270,7 @@ impl Store {
 fn run_eval(engine: &Engine, db: &Db, ev: &Eval) -> Result<(), String> {
     match ev.kind {
         EvalKind::Range { start, end, step } => {
-            let result = engine.run_range(db, &ev.expr, start, end, step, None);
+            let result = engine.run_range(db, &ev.expr, start, end, step, &Stop::default());
             check_result(ev, result).map(|_| ())
         }
         EvalKind::Instant { at } => {
@@ -398,7 +398,10 @@ fn check_instant(
     expr: &promql_parser::parser::Expr,
     t: i64,
 ) -> Result<(), String> {
-    let Some(value) = check_result(ev, engine.run_instant_expr(db, expr, &ev.expr, t, None))?
+    let Some(value) = check_result(
+        ev,
+        engine.run_instant_expr(db, expr, &ev.expr, t, &Stop::default()),
+    )?
     else {
         return Ok(());
     };
@@ -412,7 +415,15 @@ fn check_instant(
         return Ok(());
     }
     let m = engine
-        .run_range_expr(db, expr, &ev.expr, t - 60_000, t + 60_000, 60_000, None)
+        .run_range_expr(
+            db,
+            expr,
+            &ev.expr,
+            t - 60_000,
+            t + 60_000,
+            60_000,
+            &Stop::default(),
+        )
         .map_err(|e| format!("the range-mode cross-check failed: {e}"))?;
     let Value::Matrix(series) = m.value else {
         return Err("range query did not return a matrix".into());

@@ -294,3 +294,42 @@ fn long_range_queries_split_over_threads_match_instant_queries() {
         }
     }
 }
+
+#[test]
+fn limits_samples_and_honours_cancellation() {
+    let f = load(DATA);
+    let small = Engine {
+        max_samples: 5,
+        ..Engine::default()
+    };
+    let err = small
+        .instant(&f.db, "http_requests", 5 * 60_000)
+        .unwrap_err();
+    assert!(matches!(err, QueryError::Execution(_)), "{err:?}");
+    assert!(err.to_string().contains("too many samples"), "{err}");
+    // Within the limit it works.
+    assert!(Engine {
+        max_samples: 1000,
+        ..Engine::default()
+    }
+    .instant(&f.db, "http_requests", 5 * 60_000)
+    .is_ok());
+
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let stop = Stop {
+        deadline: None,
+        cancel: Some(cancel),
+    };
+    let err = Engine::default()
+        .run_range(&f.db, "up", 0, 600_000, 60_000, &stop)
+        .unwrap_err();
+    assert!(matches!(err, QueryError::Canceled(_)), "{err:?}");
+    let stop = Stop {
+        deadline: Some(std::time::Instant::now() - std::time::Duration::from_secs(1)),
+        cancel: None,
+    };
+    let err = Engine::default()
+        .run_instant(&f.db, "up", 0, &stop)
+        .unwrap_err();
+    assert!(matches!(err, QueryError::Timeout(_)), "{err:?}");
+}
