@@ -9,58 +9,112 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value as Json};
 
 use super::{api_error, bad_data, ApiState, Params};
 use crate::model::{now_ms, Labels};
 use crate::promql::engine::{Output, QueryError, Stop, Value};
 
-/// Seconds as Prometheus writes them: integer part, then up to 3 decimals without trailing 0s.
-pub fn json_time(ms: i64) -> Json {
-    // As Prometheus's marshalTimestamp: sign, then the absolute value's seconds and millis.
+/// Appends a JSON string literal.
+fn push_str_lit(out: &mut String, s: &str) {
+    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string()));
+}
+
+/// Appends a timestamp as `json_time` writes it.
+fn push_time(out: &mut String, ms: i64) {
+    use std::fmt::Write;
     let sign = if ms < 0 { "-" } else { "" };
     let abs = ms.unsigned_abs();
     let (secs, frac) = (abs / 1000, abs % 1000);
-    if frac == 0 {
-        return json!(ms / 1000);
+    let _ = write!(out, "{sign}{secs}");
+    if frac != 0 {
+        let f = format!("{frac:03}");
+        out.push('.');
+        out.push_str(f.trim_end_matches('0'));
     }
-    let s = format!("{sign}{secs}.{frac:03}");
-    let s = s.trim_end_matches('0');
-    serde_json::from_str(s).unwrap_or(json!(ms as f64 / 1000.0))
 }
 
-/// A sample value as Prometheus writes it (Go's FormatFloat 'f', -1).
-pub fn json_value(v: f64) -> Json {
-    Json::String(crate::promql::aggregate::format_float(v))
+fn push_point(out: &mut String, t: i64, v: f64) {
+    out.push('[');
+    push_time(out, t);
+    out.push_str(",\"");
+    out.push_str(&crate::promql::aggregate::format_float(v));
+    out.push_str("\"]");
 }
 
-fn labels_json(l: &Labels) -> Json {
-    Json::Object(
-        l.iter()
-            .map(|x| (x.name.to_string(), Json::String(x.value.to_string())))
-            .collect(),
-    )
-}
-
-/// The `data` object of a successful query.
-pub fn result_json(v: &Value) -> Json {
-    match v {
-        Value::Scalar { t, v } => {
-            json!({"resultType": "scalar", "result": [json_time(*t), json_value(*v)]})
+fn push_labels(out: &mut String, l: &Labels) {
+    out.push('{');
+    for (i, x) in l.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
         }
-        Value::String { t, v } => json!({"resultType": "string", "result": [json_time(*t), v]}),
-        Value::Vector(vec) => json!({
-            "resultType": "vector",
-            "result": vec.iter().map(|s| json!({"metric": labels_json(&s.labels), "value": [json_time(s.t), json_value(s.v)]})).collect::<Vec<_>>()
-        }),
-        Value::Matrix(m) => json!({
-            "resultType": "matrix",
-            "result": m.iter().map(|s| json!({
-                "metric": labels_json(&s.labels),
-                "values": s.samples.iter().map(|x| json!([json_time(x.t), json_value(x.v)])).collect::<Vec<_>>()
-            })).collect::<Vec<_>>()
-        }),
+        push_str_lit(out, &x.name);
+        out.push(':');
+        push_str_lit(out, &x.value);
     }
+    out.push('}');
+}
+
+/// The whole success envelope, written directly (large matrices would otherwise cost an
+/// allocation per point in a `serde_json::Value` tree).
+pub fn success_body(o: &Output) -> String {
+    let mut out = String::with_capacity(256);
+    out.push_str("{\"status\":\"success\",\"data\":");
+    match &o.value {
+        Value::Scalar { t, v } => {
+            out.push_str("{\"resultType\":\"scalar\",\"result\":");
+            push_point(&mut out, *t, *v);
+            out.push('}');
+        }
+        Value::String { t, v } => {
+            out.push_str("{\"resultType\":\"string\",\"result\":[");
+            push_time(&mut out, *t);
+            out.push(',');
+            push_str_lit(&mut out, v);
+            out.push_str("]}");
+        }
+        Value::Vector(vec) => {
+            out.push_str("{\"resultType\":\"vector\",\"result\":[");
+            for (i, s) in vec.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                push_labels(&mut out, &s.labels);
+                out.push_str(",\"value\":");
+                push_point(&mut out, s.t, s.v);
+                out.push('}');
+            }
+            out.push_str("]}");
+        }
+        Value::Matrix(m) => {
+            out.reserve(m.iter().map(|s| s.samples.len() * 24 + 64).sum());
+            out.push_str("{\"resultType\":\"matrix\",\"result\":[");
+            for (i, s) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                push_labels(&mut out, &s.labels);
+                out.push_str(",\"values\":[");
+                for (j, p) in s.samples.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    push_point(&mut out, p.t, p.v);
+                }
+                out.push_str("]}");
+            }
+            out.push_str("]}");
+        }
+    }
+    for (key, list) in [("warnings", &o.warnings), ("infos", &o.infos)] {
+        if !list.is_empty() {
+            out.push_str(&format!(",\"{key}\":"));
+            out.push_str(&serde_json::to_string(list).unwrap_or_else(|_| "[]".into()));
+        }
+    }
+    out.push('}');
+    out
 }
 
 /// A step or timeout: float seconds or a Prometheus duration.
@@ -140,14 +194,12 @@ async fn run(
     let _guard = CancelOnDrop(flag);
     match tokio::task::spawn_blocking(move || f(&st, &stop)).await {
         Ok(Ok(out)) => {
-            let mut body = json!({"status": "success", "data": result_json(&out.value)});
-            if !out.warnings.is_empty() {
-                body["warnings"] = json!(out.warnings);
-            }
-            if !out.infos.is_empty() {
-                body["infos"] = json!(out.infos);
-            }
-            (StatusCode::OK, axum::Json(body)).into_response()
+            let body = success_body(&out);
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response()
         }
         Ok(Err(e)) => error_response(e),
         Err(e) => api_error(
@@ -235,6 +287,57 @@ pub async fn range(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value as Json};
+
+    // A reference implementation of the JSON shape, built as a serde_json tree, that the
+    // direct writer is checked against.
+    /// Seconds as Prometheus writes them: integer part, then up to 3 decimals without trailing 0s.
+    fn json_time(ms: i64) -> Json {
+        // As Prometheus's marshalTimestamp: sign, then the absolute value's seconds and millis.
+        let sign = if ms < 0 { "-" } else { "" };
+        let abs = ms.unsigned_abs();
+        let (secs, frac) = (abs / 1000, abs % 1000);
+        if frac == 0 {
+            return json!(ms / 1000);
+        }
+        let s = format!("{sign}{secs}.{frac:03}");
+        let s = s.trim_end_matches('0');
+        serde_json::from_str(s).unwrap_or(json!(ms as f64 / 1000.0))
+    }
+
+    /// A sample value as Prometheus writes it (Go's FormatFloat 'f', -1).
+    fn json_value(v: f64) -> Json {
+        Json::String(crate::promql::aggregate::format_float(v))
+    }
+
+    fn labels_json(l: &Labels) -> Json {
+        Json::Object(
+            l.iter()
+                .map(|x| (x.name.to_string(), Json::String(x.value.to_string())))
+                .collect(),
+        )
+    }
+
+    /// The `data` object of a successful query.
+    fn result_json(v: &Value) -> Json {
+        match v {
+            Value::Scalar { t, v } => {
+                json!({"resultType": "scalar", "result": [json_time(*t), json_value(*v)]})
+            }
+            Value::String { t, v } => json!({"resultType": "string", "result": [json_time(*t), v]}),
+            Value::Vector(vec) => json!({
+                "resultType": "vector",
+                "result": vec.iter().map(|s| json!({"metric": labels_json(&s.labels), "value": [json_time(s.t), json_value(s.v)]})).collect::<Vec<_>>()
+            }),
+            Value::Matrix(m) => json!({
+                "resultType": "matrix",
+                "result": m.iter().map(|s| json!({
+                    "metric": labels_json(&s.labels),
+                    "values": s.samples.iter().map(|x| json!([json_time(x.t), json_value(x.v)])).collect::<Vec<_>>()
+                })).collect::<Vec<_>>()
+            }),
+        }
+    }
 
     #[test]
     fn json_formats_match_prometheus() {
@@ -249,5 +352,39 @@ mod tests {
         assert_eq!(parse_duration_param("15", "step"), Ok(15_000));
         assert_eq!(parse_duration_param("1m", "step"), Ok(60_000));
         assert!(parse_duration_param("x", "step").is_err());
+    }
+
+    #[test]
+    fn direct_writer_matches_the_json_tree() {
+        use crate::model::Sample;
+        use crate::promql::engine::InstantSample;
+        use crate::storage::Series;
+        let l = Labels::from_pairs([("__name__", "up"), ("job", "a\"b")]);
+        let values = [
+            Value::Scalar {
+                t: 1500,
+                v: f64::INFINITY,
+            },
+            Value::String {
+                t: -1,
+                v: "x\ny".into(),
+            },
+            Value::Vector(vec![InstantSample::new(l.clone(), 1_000, f64::NAN, false)]),
+            Value::Matrix(vec![Series {
+                labels: l,
+                samples: vec![Sample { t: 1, v: -0.5 }, Sample { t: 2_000, v: 1e21 }],
+            }]),
+            Value::Matrix(vec![]),
+        ];
+        for v in values {
+            let out = Output {
+                value: v.clone(),
+                warnings: vec!["w".into()],
+                infos: vec![],
+            };
+            let direct: Json = serde_json::from_str(&success_body(&out)).unwrap();
+            let tree = json!({"status": "success", "data": result_json(&v), "warnings": ["w"]});
+            assert_eq!(direct, tree, "{v:?}");
+        }
     }
 }
