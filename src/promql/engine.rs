@@ -1903,7 +1903,7 @@ fn vector_vector(
             Labels::from_pairs(labels.iter().map(|x| (x.name.as_ref(), x.value.as_ref())))
         });
         let reported = if drop {
-            memo.derive(DROP_NAME, &labels, |l| l.without(METRIC_NAME))
+            memo.derive_interned(DROP_NAME, &labels, |l| l.without(METRIC_NAME))
         } else {
             labels.clone()
         };

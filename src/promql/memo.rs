@@ -52,22 +52,6 @@ pub const WITHOUT_LE: usize = 2;
 pub const INTERN: usize = 3;
 
 impl Memo {
-    /// `f(l)`, computed once per (purpose, label set).
-    pub fn derive(
-        &mut self,
-        purpose: usize,
-        l: &Labels,
-        f: impl FnOnce(&Labels) -> Labels,
-    ) -> Labels {
-        let k = (purpose, l.id());
-        if let Some((_, d)) = self.derived.get(&k) {
-            return d.clone();
-        }
-        let d = f(l);
-        self.derived.insert(k, (l.clone(), d.clone()));
-        d
-    }
-
     /// A hash signature of `l`, computed once per (purpose, label set).
     pub fn sig(&mut self, purpose: usize, l: &Labels, f: impl FnOnce(&Labels) -> u64) -> u64 {
         let k = (purpose, l.id());
@@ -88,7 +72,8 @@ impl Memo {
         l
     }
 
-    /// `f(l)` interned, computed once per (purpose, label set).
+    /// `f(l)` interned, computed once per (purpose, label set). Every cached derivation is
+    /// interned, so callers may compare derived label sets by id.
     pub fn derive_interned(
         &mut self,
         purpose: usize,

@@ -333,3 +333,25 @@ fn limits_samples_and_honours_cancellation() {
         .unwrap_err();
     assert!(matches!(err, QueryError::Timeout(_)), "{err:?}");
 }
+
+#[test]
+fn name_dropped_binary_results_still_collide_with_each_other() {
+    // m and n share job="a"; after `* on(job) o` drops the names, both would be {job="a"}.
+    let f = load("load 1m\n  m{job=\"a\"} 1\n  n{job=\"a\"} 2\n  o{job=\"a\"} 3\n");
+    let err = Engine::default()
+        .instant(&f.db, r#"{__name__=~"m|n"} * on(job) group_left o"#, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("multiple matches for labels") || err.contains("same labelset"),
+        "{err}"
+    );
+    // The same derivation reused later in the query must agree with a fresh one.
+    let Value::Vector(v) = Engine::default()
+        .instant(&f.db, r#"(m * on(job) o) or (m + 0)"#, 0)
+        .unwrap()
+    else {
+        panic!("vector expected")
+    };
+    assert_eq!(v.len(), 1, "{v:?}");
+}
