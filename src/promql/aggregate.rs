@@ -16,7 +16,7 @@ fn exec(msg: impl Into<String>) -> QueryError {
 }
 
 /// The labels a sample contributes to its group.
-fn group_labels(l: &Labels, modifier: Option<&LabelModifier>) -> Labels {
+pub(super) fn group_labels(l: &Labels, modifier: Option<&LabelModifier>) -> Labels {
     match modifier {
         None => Labels::default(),
         Some(LabelModifier::Include(names)) => Labels::from_pairs(
@@ -125,7 +125,8 @@ pub fn aggregate(
         groups.insert(g.id(), m);
     }
     let mut out = Vec::new();
-    let one = |labels: Labels, v: f64| InstantSample::new(labels, ts, v, false);
+    // With delayed name removal a group drops the metric name if any member is to drop it.
+    let one = |labels: Labels, v: f64, drop: bool| InstantSample::new(labels, ts, v, drop);
     match op {
         "topk" | "bottomk" | "limitk" => {
             let k = k_param(&param)?;
@@ -161,6 +162,7 @@ pub fn aggregate(
     };
     for g in order {
         let members = groups.remove(&g.id()).unwrap_or_default();
+        let drop = members.iter().any(|s| s.drop_name);
         let mut vals: Vec<f64> = members.iter().map(|s| s.v).collect();
         let v = match op {
             "sum" => kahan_sum(vals.iter().copied()),
@@ -180,7 +182,7 @@ pub fn aggregate(
             "quantile" => quantile(q, &mut vals),
             other => return Err(exec(format!("aggregation {other} is not supported yet"))),
         };
-        out.push(one(g, v));
+        out.push(one(g, v, drop));
     }
     Ok(out)
 }

@@ -21,6 +21,8 @@ use promql_parser::parser::{
     self, AtModifier, BinaryExpr, Call, Expr, LabelModifier, Offset, VectorMatchCardinality,
 };
 
+mod pre;
+
 use super::aggregate;
 use super::functions::{labels as lf, math, range, time as tf};
 use super::memo::{FxBuild, Memo, DROP_NAME, INTERN, WITHOUT_LE};
@@ -219,6 +221,8 @@ struct Eval<'a> {
     /// Series already checked for the "might not be a counter" info (by label-set id; their
     /// labels live in `data` for the whole query).
     counter_checked: HashSet<usize, FxBuild>,
+    /// Range-function calls computed for all steps of this part before stepping (`pre`).
+    pre: HashMap<usize, pre::Pre, FxBuild>,
 }
 
 /// A selector node's last read time and each series' (from, to) sample window at it.
@@ -625,6 +629,7 @@ impl Engine {
             memo: Memo::default(),
             cursors: HashMap::default(),
             counter_checked: HashSet::default(),
+            pre: HashMap::default(),
         };
         let mut windows: Vec<(usize, &parser::VectorSelector, i64, i64)> = Vec::new();
         ev.collect(expr, start, end, &mut windows)?;
@@ -696,6 +701,7 @@ impl Eval<'_> {
             memo: Memo::default(),
             cursors: HashMap::default(),
             counter_checked: HashSet::default(),
+            pre: HashMap::default(),
         }
     }
 
@@ -709,6 +715,9 @@ impl Eval<'_> {
     ) -> Result<Vec<Series>, QueryError> {
         // Series by label-set identity (kept alive in `keep`), with a content fallback.
         let mut acc = Accumulator::default();
+        if to > from {
+            self.precompute(expr, from, to, step)?;
+        }
         let mut ts = from;
         while ts <= to {
             self.check_deadline()?;
@@ -853,6 +862,16 @@ impl Eval<'_> {
             .collect()
     }
 
+    /// The info Prometheus gives for rate/increase over a metric not named like a counter.
+    fn counter_info(&mut self, name: &str, needle: &str) {
+        if !["_total", "_sum", "_count", "_bucket"]
+            .iter()
+            .any(|x| name.ends_with(x))
+        {
+            self.info(format!("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"), needle);
+        }
+    }
+
     fn check_quantile(&mut self, q: f64, needle: &str) {
         if q.is_nan() || !(0.0..=1.0).contains(&q) {
             self.warn(
@@ -964,6 +983,9 @@ impl Eval<'_> {
             Expr::Binary(b) => self.binary(b, ts),
             Expr::Call(c) => self.call(c, ts),
             Expr::Aggregate(a) => {
+                if let Some(v) = self.pre.get(&key(a)).and_then(|p| p.at(ts)) {
+                    return Ok(Value::Vector(v));
+                }
                 let param = match &a.param {
                     Some(p) => Some(self.eval(p, ts)?),
                     None => None,
@@ -1195,6 +1217,9 @@ impl Eval<'_> {
     }
 
     fn call(&mut self, c: &Call, ts: i64) -> Result<Value, QueryError> {
+        if let Some(v) = self.pre.get(&key(c)).and_then(|p| p.at(ts)) {
+            return Ok(Value::Vector(v));
+        }
         let name = c.func.name;
         let args: Vec<&Expr> = c.args.args.iter().map(|a| a.as_ref()).collect();
         let arg = |i: usize| -> Result<&Expr, QueryError> {
@@ -1231,12 +1256,7 @@ impl Eval<'_> {
                         }
                     });
                     for n in &names {
-                        if !["_total", "_sum", "_count", "_bucket"]
-                            .iter()
-                            .any(|x| n.ends_with(x))
-                        {
-                            self.info(format!("metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {n:?}"), &needle);
-                        }
+                        self.counter_info(n, &needle);
                     }
                 }
                 per_series(m, false, &mut |s, m| {

@@ -55,36 +55,55 @@ pub fn kahan_sum(values: impl Iterator<Item = f64>) -> f64 {
 /// Mean with compensated summation, switching to an incremental mean if the sum overflows
 /// (Prometheus's avg_over_time and avg).
 pub fn kahan_mean(values: &[f64]) -> f64 {
-    let (mut sum, mut c, mut mean, mut count) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
-    let mut incremental = false;
+    let mut m = MeanAcc::default();
     for &v in values {
-        count += 1.0;
-        if !incremental {
-            let (ns, nc) = kahan_inc(v, sum, c);
-            if count == 1.0 || !ns.is_infinite() {
-                sum = ns;
-                c = nc;
-                continue;
+        m.push(v);
+    }
+    m.result()
+}
+
+/// The running state of `kahan_mean`, for callers that see the values one at a time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MeanAcc {
+    sum: f64,
+    c: f64,
+    mean: f64,
+    count: f64,
+    incremental: bool,
+}
+
+impl MeanAcc {
+    pub fn push(&mut self, v: f64) {
+        self.count += 1.0;
+        if !self.incremental {
+            let (ns, nc) = kahan_inc(v, self.sum, self.c);
+            if self.count == 1.0 || !ns.is_infinite() {
+                self.sum = ns;
+                self.c = nc;
+                return;
             }
-            incremental = true;
-            mean = sum / (count - 1.0);
-            c /= count - 1.0;
+            self.incremental = true;
+            self.mean = self.sum / (self.count - 1.0);
+            self.c /= self.count - 1.0;
         }
-        if mean.is_infinite() {
-            if v.is_infinite() && (mean > 0.0) == (v > 0.0) {
-                continue;
+        if self.mean.is_infinite() {
+            if v.is_infinite() && (self.mean > 0.0) == (v > 0.0) {
+                return;
             }
             if !v.is_infinite() && !v.is_nan() {
-                continue;
+                return;
             }
         }
-        let corrected = mean + c;
-        (mean, c) = kahan_inc(v / count - corrected / count, mean, c);
+        let corrected = self.mean + self.c;
+        (self.mean, self.c) = kahan_inc(v / self.count - corrected / self.count, self.mean, self.c);
     }
-    if incremental {
-        mean + c
-    } else {
-        (sum + c) / count
+
+    pub fn result(&self) -> f64 {
+        if self.incremental {
+            self.mean + self.c
+        } else {
+            (self.sum + self.c) / self.count
+        }
     }
 }
 

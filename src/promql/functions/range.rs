@@ -31,6 +31,29 @@ pub fn extrapolated_rate(
             prev = x.v;
         }
     }
+    Some(extrapolate(
+        s,
+        result,
+        range_start,
+        range_end,
+        range_s,
+        is_counter,
+        is_rate,
+    ))
+}
+
+/// The extrapolation step of `extrapolated_rate`, given the window's raw `result` (the last
+/// value minus the first, plus the value before each counter reset).
+pub fn extrapolate(
+    s: &[Sample],
+    result: f64,
+    range_start: i64,
+    range_end: i64,
+    range_s: f64,
+    is_counter: bool,
+    is_rate: bool,
+) -> f64 {
+    let (first, last) = (s[0], s[s.len() - 1]);
     let mut to_start = (first.t - range_start) as f64 / 1000.0;
     let mut to_end = (range_end - last.t) as f64 / 1000.0;
     let sampled = (last.t - first.t) as f64 / 1000.0;
@@ -56,7 +79,7 @@ pub fn extrapolated_rate(
     if is_rate {
         factor /= range_s;
     }
-    Some(result * factor)
+    result * factor
 }
 
 /// irate (`is_rate`) and idelta: from the last two samples.
@@ -213,26 +236,33 @@ pub fn over_time(name: &str, s: &[Sample]) -> Option<f64> {
     })
 }
 
+/// The functions `over_time` handles.
+const OVER_TIME: [&str; 15] = [
+    "avg_over_time",
+    "sum_over_time",
+    "count_over_time",
+    "min_over_time",
+    "max_over_time",
+    "last_over_time",
+    "first_over_time",
+    "present_over_time",
+    "stdvar_over_time",
+    "stddev_over_time",
+    "mad_over_time",
+    "ts_of_last_over_time",
+    "ts_of_first_over_time",
+    "ts_of_max_over_time",
+    "ts_of_min_over_time",
+];
+
 /// Whether `name` is one of the functions `over_time` handles.
 pub fn is_over_time(name: &str) -> bool {
-    matches!(
-        name,
-        "avg_over_time"
-            | "sum_over_time"
-            | "count_over_time"
-            | "min_over_time"
-            | "max_over_time"
-            | "last_over_time"
-            | "first_over_time"
-            | "present_over_time"
-            | "stdvar_over_time"
-            | "stddev_over_time"
-            | "mad_over_time"
-            | "ts_of_last_over_time"
-            | "ts_of_first_over_time"
-            | "ts_of_max_over_time"
-            | "ts_of_min_over_time"
-    )
+    over_time_name(name).is_some()
+}
+
+/// `name` as the static name of an `over_time` function.
+pub fn over_time_name(name: &str) -> Option<&'static str> {
+    OVER_TIME.iter().find(|n| **n == name).copied()
 }
 
 #[cfg(test)]

@@ -1,0 +1,438 @@
+//! Series-major evaluation of range functions over plain matrix selectors in range queries.
+//!
+//! Stepping a range query evaluates `rate(x[5m])` one step at a time: every step visits every
+//! series, finds its window and computes one value. Before the steps start, this module
+//! computes such calls for all steps of the evaluator's part at once, one series at a time
+//! (windows advance with two cursors and the series' samples stay in cache); the step loop
+//! then reads one column. Only calls outside subqueries, over a selector without `@`, with
+//! literal scalar arguments, are done here; the values come from the same functions the step
+//! path uses, so results are identical.
+//!
+//! An aggregation without a parameter (sum, avg, count, group, min, max) directly over such a
+//! call is folded in as well: each series is assigned its group once, and groups accumulate
+//! in input order with the same compensated sums as `aggregate`. At each step the groups come
+//! out in order of their first member present at that step, as the step path orders them.
+
+use std::collections::HashMap;
+
+use promql_parser::parser::{AggregateExpr, Call, Expr};
+
+use super::{key, unwrap_parens, Eval, InstantSample, QueryError};
+use crate::model::{is_stale_nan, Labels, Sample};
+use crate::promql::aggregate::group_labels;
+use crate::promql::functions::{kahan_inc, quantile, range, MeanAcc};
+use crate::promql::memo::FxBuild;
+
+/// One expression's values for every step of the part.
+pub(super) struct Pre {
+    from: i64,
+    step: i64,
+    n: usize,
+    rows: Vec<Row>,
+    /// For aggregations: per row and step, the input position of the group's first member
+    /// there (rows are output in that order).
+    first: Option<Vec<Vec<u32>>>,
+}
+
+/// One output series: its labels, and per step its value (`present` says which steps have one).
+struct Row {
+    labels: Labels,
+    drop_name: bool,
+    vals: Vec<f64>,
+    present: Vec<bool>,
+}
+
+/// A group's accumulator for one step.
+#[derive(Clone, Copy, Default)]
+struct Acc {
+    count: u32,
+    first: u32,
+    a: f64,
+    c: f64,
+    mean: MeanAcc,
+}
+
+/// The function a call computes per window, with its literal arguments.
+#[derive(Clone, Copy)]
+enum Kind {
+    Rate { counter: bool, rate: bool },
+    Instant { rate: bool },
+    Deriv,
+    Resets,
+    Changes,
+    PredictLinear(f64),
+    Quantile(f64),
+    OverTime(&'static str),
+}
+
+fn literal(e: &Expr) -> Option<f64> {
+    match unwrap_parens(e) {
+        Expr::NumberLiteral(n) => Some(n.val),
+        _ => None,
+    }
+}
+
+fn kind_of(c: &Call) -> Option<(Kind, usize)> {
+    let args: Vec<&Expr> = c.args.args.iter().map(|a| a.as_ref()).collect();
+    let k = match (c.func.name, args.len()) {
+        ("rate", 1) => Kind::Rate {
+            counter: true,
+            rate: true,
+        },
+        ("increase", 1) => Kind::Rate {
+            counter: true,
+            rate: false,
+        },
+        ("delta", 1) => Kind::Rate {
+            counter: false,
+            rate: false,
+        },
+        ("irate", 1) => Kind::Instant { rate: true },
+        ("idelta", 1) => Kind::Instant { rate: false },
+        ("deriv", 1) => Kind::Deriv,
+        ("resets", 1) => Kind::Resets,
+        ("changes", 1) => Kind::Changes,
+        ("predict_linear", 2) => Kind::PredictLinear(literal(args[1])?),
+        ("quantile_over_time", 2) => return Some((Kind::Quantile(literal(args[0])?), 1)),
+        (n, 1) if range::is_over_time(n) => Kind::OverTime(range::over_time_name(n)?),
+        _ => return None,
+    };
+    Some((k, 0))
+}
+
+impl Pre {
+    /// The call's instant vector at `ts`, if `ts` is one of this part's steps.
+    pub(super) fn at(&self, ts: i64) -> Option<Vec<InstantSample>> {
+        if ts < self.from || (ts - self.from) % self.step != 0 {
+            return None;
+        }
+        let k = ((ts - self.from) / self.step) as usize;
+        if k >= self.n {
+            return None;
+        }
+        let mut out = Vec::new();
+        match &self.first {
+            None => {
+                for r in &self.rows {
+                    if r.present[k] {
+                        out.push(InstantSample::new(
+                            r.labels.clone(),
+                            ts,
+                            r.vals[k],
+                            r.drop_name,
+                        ));
+                    }
+                }
+            }
+            Some(first) => {
+                let mut idx: Vec<usize> = (0..self.rows.len())
+                    .filter(|&g| self.rows[g].present[k])
+                    .collect();
+                if !idx.windows(2).all(|w| first[w[0]][k] < first[w[1]][k]) {
+                    idx.sort_by_key(|&g| first[g][k]);
+                }
+                for g in idx {
+                    let r = &self.rows[g];
+                    out.push(InstantSample::new(
+                        r.labels.clone(),
+                        ts,
+                        r.vals[k],
+                        r.drop_name,
+                    ));
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
+impl Eval<'_> {
+    /// Finds the eligible calls in `e` (not inside subqueries) and computes them for the steps
+    /// `from, from+step, ... <= to`.
+    pub(super) fn precompute(
+        &mut self,
+        e: &Expr,
+        from: i64,
+        to: i64,
+        step: i64,
+    ) -> Result<(), QueryError> {
+        match e {
+            Expr::Paren(p) => self.precompute(&p.expr, from, to, step),
+            Expr::Unary(u) => self.precompute(&u.expr, from, to, step),
+            Expr::Binary(b) => {
+                self.precompute(&b.lhs, from, to, step)?;
+                self.precompute(&b.rhs, from, to, step)
+            }
+            Expr::Aggregate(a) => {
+                if let Some(pre) = self.fuse_aggregate(a, from, to, step)? {
+                    self.pre.insert(key(a), pre);
+                    return Ok(());
+                }
+                if let Some(p) = &a.param {
+                    self.precompute(p, from, to, step)?;
+                }
+                self.precompute(&a.expr, from, to, step)
+            }
+            Expr::Call(c) => {
+                if let Some(pre) = self.call_pre(c, from, to, step)? {
+                    self.pre.insert(key(c), pre);
+                    return Ok(());
+                }
+                for a in &c.args.args {
+                    self.precompute(a, from, to, step)?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The call's values for all steps, if it is one this module handles.
+    fn call_pre(
+        &mut self,
+        c: &Call,
+        from: i64,
+        to: i64,
+        step: i64,
+    ) -> Result<Option<Pre>, QueryError> {
+        if let Some((kind, at)) = kind_of(c) {
+            if let Expr::MatrixSelector(ms) = unwrap_parens(&c.args.args[at]) {
+                if ms.vs.at.is_none() {
+                    return self.compute(c, kind, ms, from, to, step).map(Some);
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// A parameterless sum/avg/count/group/min/max directly over a call `call_pre` handles.
+    fn fuse_aggregate(
+        &mut self,
+        a: &AggregateExpr,
+        from: i64,
+        to: i64,
+        step: i64,
+    ) -> Result<Option<Pre>, QueryError> {
+        let op = a.op.to_string();
+        if a.param.is_some()
+            || !matches!(
+                op.as_str(),
+                "sum" | "avg" | "count" | "group" | "min" | "max"
+            )
+        {
+            return Ok(None);
+        }
+        let Expr::Call(c) = unwrap_parens(&a.expr) else {
+            return Ok(None);
+        };
+        let Some(inner) = self.call_pre(c, from, to, step)? else {
+            return Ok(None);
+        };
+        let n = inner.n;
+        // Members of one call share their name handling; groups inherit it.
+        let drop_name = inner.rows.iter().any(|r| r.drop_name);
+        let mut index: HashMap<usize, usize, FxBuild> = HashMap::default();
+        let mut groups: Vec<(Labels, Vec<Acc>)> = Vec::new();
+        for (pos, r) in inner.rows.iter().enumerate() {
+            let g = self
+                .memo
+                .derive_interned(key(a), &r.labels, |l| group_labels(l, a.modifier.as_ref()));
+            let gi = *index.entry(g.id()).or_insert_with(|| {
+                groups.push((g.clone(), vec![Acc::default(); n]));
+                groups.len() - 1
+            });
+            let accs = &mut groups[gi].1;
+            for ((acc, &v), _) in accs
+                .iter_mut()
+                .zip(&r.vals)
+                .zip(&r.present)
+                .filter(|(_, p)| **p)
+            {
+                if acc.count == 0 {
+                    acc.first = pos as u32;
+                    acc.a = v;
+                    acc.c = 0.0;
+                    if op == "sum" {
+                        (acc.a, acc.c) = kahan_inc(v, 0.0, 0.0);
+                    }
+                } else {
+                    match op.as_str() {
+                        "sum" => (acc.a, acc.c) = kahan_inc(v, acc.a, acc.c),
+                        "min" if acc.a > v || acc.a.is_nan() => acc.a = v,
+                        "max" if acc.a < v || acc.a.is_nan() => acc.a = v,
+                        _ => {}
+                    }
+                }
+                if op == "avg" {
+                    acc.mean.push(v);
+                }
+                acc.count += 1;
+            }
+        }
+        let mut rows = Vec::with_capacity(groups.len());
+        let mut first = Vec::with_capacity(groups.len());
+        for (labels, accs) in groups {
+            let present: Vec<bool> = accs.iter().map(|x| x.count > 0).collect();
+            let vals: Vec<f64> = accs
+                .iter()
+                .map(|x| match op.as_str() {
+                    "sum" => x.a + x.c,
+                    "avg" => x.mean.result(),
+                    "count" => x.count as f64,
+                    "group" => 1.0,
+                    _ => x.a,
+                })
+                .collect();
+            first.push(accs.iter().map(|x| x.first).collect());
+            rows.push(Row {
+                labels,
+                drop_name,
+                vals,
+                present,
+            });
+        }
+        Ok(Some(Pre {
+            from: inner.from,
+            step: inner.step,
+            n,
+            rows,
+            first: Some(first),
+        }))
+    }
+
+    fn compute(
+        &mut self,
+        c: &Call,
+        kind: Kind,
+        ms: &promql_parser::parser::MatrixSelector,
+        from: i64,
+        to: i64,
+        step: i64,
+    ) -> Result<Pre, QueryError> {
+        let vs = &ms.vs;
+        let data = self.data.get(&key(vs)).cloned().unwrap_or_default();
+        let n = ((to - from) / step + 1).max(0) as usize;
+        let range_ms = ms.range.as_millis() as i64;
+        let range_s = range_ms as f64 / 1000.0;
+        let offset = self.ref_time(0, &None, &vs.offset);
+        let needle = Self::needle(&c.args.args[0]);
+        match kind {
+            Kind::Quantile(q) => self.check_quantile(q, "quantile_over_time"),
+            Kind::Rate { counter: true, .. } => {}
+            _ => {}
+        }
+        let drop_name = !matches!(kind, Kind::OverTime("last_over_time" | "first_over_time"));
+        let mut rows = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
+        let mut scratch: Vec<Sample> = Vec::new();
+        let mut qbuf: Vec<f64> = Vec::new();
+        let mut resets: Vec<usize> = Vec::new();
+        for (si, s) in data.iter().enumerate() {
+            if si % 256 == 0 {
+                self.check_deadline()?;
+            }
+            let x = &s.samples;
+            let has_stale = x.iter().any(|p| is_stale_nan(p.v));
+            // Counter resets (index of the lower sample), so a window's increase needs no scan.
+            resets.clear();
+            if let Kind::Rate { counter: true, .. } = kind {
+                resets.extend((1..x.len()).filter(|&j| x[j].v < x[j - 1].v));
+            }
+            let mut r_i = 0usize;
+            let mut vals = vec![0.0; n];
+            let mut present = vec![false; n];
+            let mut any = false;
+            let (mut lo_i, mut hi_i) = (0usize, 0usize);
+            for k in 0..n {
+                let ts = from + k as i64 * step;
+                let rt = ts + offset;
+                let lo = rt - range_ms;
+                while lo_i < x.len() && x[lo_i].t <= lo {
+                    lo_i += 1;
+                }
+                hi_i = hi_i.max(lo_i);
+                while hi_i < x.len() && x[hi_i].t <= rt {
+                    hi_i += 1;
+                }
+                let mut w = &x[lo_i..hi_i];
+                if w.is_empty() {
+                    continue;
+                }
+                let mut filtered = false;
+                if has_stale && w.iter().any(|p| is_stale_nan(p.v)) {
+                    filtered = true;
+                    scratch.clear();
+                    scratch.extend(w.iter().filter(|p| !is_stale_nan(p.v)).copied());
+                    if scratch.is_empty() {
+                        continue;
+                    }
+                    w = &scratch;
+                }
+                any = true;
+                let v = match kind {
+                    Kind::Rate { counter, rate } if counter && !filtered => {
+                        while r_i < resets.len() && resets[r_i] <= lo_i {
+                            r_i += 1;
+                        }
+                        if w.len() < 2 {
+                            None
+                        } else {
+                            // The same additions, in the same order, as extrapolated_rate.
+                            let mut result = w[w.len() - 1].v - w[0].v;
+                            for &j in resets[r_i..].iter().take_while(|&&j| j < hi_i) {
+                                result += x[j - 1].v;
+                            }
+                            Some(range::extrapolate(
+                                w, result, lo, rt, range_s, counter, rate,
+                            ))
+                        }
+                    }
+                    Kind::Rate { counter, rate } => {
+                        range::extrapolated_rate(w, lo, rt, range_s, counter, rate)
+                    }
+                    Kind::Instant { rate } => range::instant_value(w, rate),
+                    Kind::Deriv => range::deriv(w),
+                    Kind::Resets => range::resets(w),
+                    Kind::Changes => range::changes(w),
+                    Kind::PredictLinear(secs) => range::predict_linear(w, ts, secs),
+                    Kind::Quantile(q) => {
+                        qbuf.clear();
+                        qbuf.extend(w.iter().map(|p| p.v));
+                        Some(quantile(q, &mut qbuf))
+                    }
+                    Kind::OverTime(f) => range::over_time(f, w),
+                };
+                if let Some(v) = v {
+                    vals[k] = v;
+                    present[k] = true;
+                }
+            }
+            if any {
+                if let Kind::Rate { counter: true, .. } = kind {
+                    let name = s.labels.metric_name().unwrap_or("");
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+            }
+            if present.iter().any(|p| *p) {
+                rows.push(Row {
+                    labels: s.labels.clone(),
+                    drop_name,
+                    vals,
+                    present,
+                });
+            }
+        }
+        for n in names {
+            self.counter_info(n, &needle);
+        }
+        Ok(Pre {
+            from,
+            step,
+            n,
+            rows,
+            first: None,
+        })
+    }
+}
