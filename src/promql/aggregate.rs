@@ -9,7 +9,7 @@ use promql_parser::parser::LabelModifier;
 use super::engine::{InstantSample, QueryError, Value};
 use super::functions::{kahan_mean, kahan_sum, quantile, variance};
 use super::memo::{FxBuild, Memo};
-use crate::model::{is_valid_label_name, Labels, NameValidation, METRIC_NAME};
+use crate::model::{is_valid_label_name, labels_hash, Labels, NameValidation, METRIC_NAME};
 
 fn exec(msg: impl Into<String>) -> QueryError {
     QueryError::Execution(msg.into())
@@ -77,6 +77,14 @@ fn better(a: f64, b: f64, top: bool) -> bool {
     }
 }
 
+/// Whether `limit_ratio(ratio, ...)` keeps the series `labels`: its label hash scaled to
+/// [0, 1) falls below `ratio`, or for a negative ratio at or above `1 + ratio`, so that
+/// `limit_ratio(r)` and `limit_ratio(r - 1)` split a vector in two (as Prometheus does).
+fn ratio_sampled(labels: &Labels, ratio: f64) -> bool {
+    let offset = labels_hash(labels) as f64 / u64::MAX as f64;
+    (ratio >= 0.0 && offset < ratio) || (ratio < 0.0 && offset >= 1.0 + ratio)
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn aggregate(
     memo: &mut Memo,
@@ -128,6 +136,21 @@ pub fn aggregate(
     // With delayed name removal a group drops the metric name if any member is to drop it.
     let one = |labels: Labels, v: f64, drop: bool| InstantSample::new(labels, ts, v, drop);
     match op {
+        "limit_ratio" => {
+            let Some(Value::Scalar { v: ratio, .. }) = param else {
+                return Err(exec("limit_ratio needs a scalar parameter"));
+            };
+            for g in order {
+                let members = groups.remove(&g.id()).unwrap_or_default();
+                out.extend(
+                    members
+                        .into_iter()
+                        .filter(|s| ratio_sampled(&s.final_labels(), ratio))
+                        .map(|s| InstantSample { t: ts, ..s }),
+                );
+            }
+            return Ok(out);
+        }
         "topk" | "bottomk" | "limitk" => {
             let k = k_param(&param)?;
             if k < 1 {

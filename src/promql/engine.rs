@@ -986,10 +986,29 @@ impl Eval<'_> {
                 if let Some(v) = self.pre.get(&key(a)).and_then(|p| p.at(ts)) {
                     return Ok(Value::Vector(v));
                 }
-                let param = match &a.param {
+                let mut param = match &a.param {
                     Some(p) => Some(self.eval(p, ts)?),
                     None => None,
                 };
+                if let (true, Some(Value::Scalar { v, .. }), Some(p)) =
+                    (a.op.to_string() == "limit_ratio", &mut param, &a.param)
+                {
+                    if v.is_nan() {
+                        return Err(exec("Ratio value is NaN"));
+                    }
+                    if !(-1.0..=1.0).contains(v) {
+                        let capped = v.clamp(-1.0, 1.0);
+                        self.warn(
+                            format!(
+                                "ratio value should be between -1 and 1, got {}, capping to {}",
+                                go_g(*v),
+                                go_g(capped)
+                            ),
+                            &p.to_string(),
+                        );
+                        *v = capped;
+                    }
+                }
                 if let (true, Some(Value::Scalar { v, .. })) =
                     (a.op.to_string() == "quantile", &param)
                 {
