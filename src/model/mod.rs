@@ -12,5 +12,5 @@ mod xxh64;
 pub use labels::{hash_pairs, Label, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use names::{is_valid_label_name, is_valid_metric_name, NameValidation};
-pub use xxh64::{labels_hash, xxh64};
 pub use sample::{is_stale_nan, now_ms, stale_nan, Sample, Timestamp, STALE_NAN_BITS};
+pub use xxh64::{labels_hash, xxh64};

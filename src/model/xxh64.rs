@@ -35,12 +35,7 @@ pub fn xxh64(b: &[u8]) -> u64 {
     let len = b.len();
     let mut i = 0;
     let mut h = if len >= 32 {
-        let mut v = [
-            P1.wrapping_add(P2),
-            P2,
-            0,
-            0u64.wrapping_sub(P1),
-        ];
+        let mut v = [P1.wrapping_add(P2), P2, 0, 0u64.wrapping_sub(P1)];
         while i + 32 <= len {
             for (k, lane) in v.iter_mut().enumerate() {
                 *lane = round(*lane, u64_at(b, i + 8 * k));
@@ -114,7 +109,8 @@ mod tests {
         assert_eq!(xxh64(&long), 0xe990_3849_5f85_381e);
         assert_eq!(xxh64(&[b'a'; 32]), 0x856e_8432_98f9_9ad7);
         assert_eq!(xxh64(&[b'x'; 45]), 0x41c3_25c1_9bf2_3e4f);
-        let l = crate::model::Labels::from_pairs([("__name__", "http_requests"), ("instance", "0")]);
+        let l =
+            crate::model::Labels::from_pairs([("__name__", "http_requests"), ("instance", "0")]);
         assert_eq!(labels_hash(&l), 0xeecd_b40c_5c05_3a0d);
     }
 }

@@ -1547,9 +1547,13 @@ impl Eval<'_> {
                     self.check_quantile(q, "histogram_quantiles");
                 }
                 let needle = Self::needle(arg(0)?);
-                for (g, _, mut b) in self.classic_groups(v, &needle) {
+                for (g, metric, mut b) in self.classic_groups(v, &needle) {
                     for &q in &qs {
-                        let val = super::functions::histogram::bucket_quantile(q, &mut b);
+                        let (val, fixed) =
+                            super::functions::histogram::bucket_quantile_checked(q, &mut b);
+                        if fixed {
+                            self.info(format!("input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {metric:?}"), &needle);
+                        }
                         out.push(InstantSample::new(
                             lf::set_label(&g, &label, &label_float(q)),
                             ts,

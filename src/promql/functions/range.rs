@@ -206,6 +206,8 @@ pub fn over_time(name: &str, s: &[Sample]) -> Option<f64> {
         "present_over_time" => 1.0,
         "stdvar_over_time" => variance(&values(s)),
         "stddev_over_time" => variance(&values(s)).sqrt(),
+        // A NaN sample makes the deviation NaN rather than being sorted away.
+        "mad_over_time" if s.iter().any(|x| x.v.is_nan()) => f64::NAN,
         "mad_over_time" => {
             let mut v = values(s);
             let median = quantile(0.5, &mut v);
