@@ -19,4 +19,5 @@ pub mod promql;
 pub mod remote;
 pub mod server;
 pub mod storage;
+pub mod textparse;
 pub mod tsdb;
