@@ -17,6 +17,7 @@ pub mod config;
 pub mod model;
 pub mod promql;
 pub mod remote;
+pub mod scrape;
 pub mod server;
 pub mod storage;
 pub mod textparse;

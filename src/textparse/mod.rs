@@ -229,13 +229,11 @@ impl<'a> Parser<'a> {
         let after = &rest[c.i..];
         let arg = if after.is_empty() {
             ""
-        } else if let Some(a) = after.strip_prefix(' ').or_else(|| {
-            if om {
-                None
-            } else {
-                after.strip_prefix('\t')
-            }
-        }) {
+        } else if let Some(a) =
+            after
+                .strip_prefix(' ')
+                .or_else(|| if om { None } else { after.strip_prefix('\t') })
+        {
             a
         } else {
             return self.err(format!("invalid metric name in {kw} line {line:?}"));
@@ -258,9 +256,7 @@ impl<'a> Parser<'a> {
             }
             _ => {
                 if !metric.ends_with(&format!("_{arg}")) && !arg.is_empty() {
-                    return self.err(format!(
-                        "unit {arg:?} not a suffix of metric {metric:?}"
-                    ));
+                    return self.err(format!("unit {arg:?} not a suffix of metric {metric:?}"));
                 }
                 Some(Ok(Entry::Unit { metric, unit: arg }))
             }
@@ -312,7 +308,9 @@ impl<'a> Parser<'a> {
             return self.err(format!("trailing space in {line:?}"));
         }
         if fields.is_empty() || fields.len() > 2 {
-            return self.err(format!("expected a value and an optional timestamp in {line:?}"));
+            return self.err(format!(
+                "expected a value and an optional timestamp in {line:?}"
+            ));
         }
         let value = match parse_value(fields[0]) {
             Some(v) => v,
@@ -586,9 +584,9 @@ impl<'a> Cursor<'a> {
                     self.i += 1;
                     self.skip_ws();
                     if self.peek() != Some(b'"') {
-                        return Err(self.error(format!(
-                            "expected a quoted value for label {lname:?}"
-                        )));
+                        return Err(
+                            self.error(format!("expected a quoted value for label {lname:?}"))
+                        );
                     }
                     let v = self.quoted()?;
                     if lname == "__name__" {
@@ -609,11 +607,7 @@ impl<'a> Cursor<'a> {
                         *n = Some(lname);
                     }
                 }
-                _ => {
-                    return Err(self.error(format!(
-                        "expected '=' after label name {lname:?}"
-                    )))
-                }
+                _ => return Err(self.error(format!("expected '=' after label name {lname:?}"))),
             }
             self.after_pair()?;
         }
@@ -627,10 +621,7 @@ impl<'a> Cursor<'a> {
                 Ok(())
             }
             Some(b'}') => Ok(()),
-            _ => Err(self.error(format!(
-                "expected ',' or '}}' in label set {:?}",
-                self.s
-            ))),
+            _ => Err(self.error(format!("expected ',' or '}}' in label set {:?}", self.s))),
         }
     }
 }

@@ -47,7 +47,10 @@ fn text_page() {
     assert_eq!(s[3].3, Some(1_700_000_000_000));
     // Whitespace around names, equals signs and values is tolerated in text.
     assert_eq!(s[4].0, "spaced_metric");
-    assert_eq!(s[4].1, vec![("a".into(), "1".into()), ("b".into(), "2".into())]);
+    assert_eq!(
+        s[4].1,
+        vec![("a".into(), "1".into()), ("b".into(), "2".into())]
+    );
     assert_eq!(s[4].2, f64::NEG_INFINITY);
     assert!(s[5].2.is_nan());
     assert_eq!(s[6].2, 0.0015);
@@ -68,7 +71,10 @@ fn text_page() {
     let Entry::Sample(first) = &e[2] else {
         panic!("{:?}", e[2])
     };
-    assert_eq!(first.series, "node_cpu_seconds_total{cpu=\"0\",mode=\"idle\"}");
+    assert_eq!(
+        first.series,
+        "node_cpu_seconds_total{cpu=\"0\",mode=\"idle\"}"
+    );
 }
 
 #[test]
@@ -110,21 +116,51 @@ fn bad_pages_name_line_and_text() {
         ("ok 1\nbad-name 1\n", Format::Text, 2, "expected a space"),
         ("a{b=\"1\" 1\n", Format::Text, 1, "expected ',' or '}'"),
         ("a{b=1} 1\n", Format::Text, 1, "expected a quoted value"),
-        ("a{b=\"1\",b=\"2\"} 1\n", Format::Text, 1, "duplicate label name"),
+        (
+            "a{b=\"1\",b=\"2\"} 1\n",
+            Format::Text,
+            1,
+            "duplicate label name",
+        ),
         ("a 1x\n", Format::Text, 1, "invalid value \"1x\""),
         ("a 1 2 3\n", Format::Text, 1, "expected a value"),
         ("a 1 1.5\n", Format::Text, 1, "invalid timestamp \"1.5\""),
         ("a\n", Format::Text, 1, "expected a space"),
-        ("# TYPE a summer\n", Format::Text, 1, "invalid metric type \"summer\""),
+        (
+            "# TYPE a summer\n",
+            Format::Text,
+            1,
+            "invalid metric type \"summer\"",
+        ),
         ("{\"unterminated 1\n", Format::Text, 1, "unterminated"),
         ("a{1=\"x\"} 1\n", Format::Text, 1, "invalid label name"),
         ("a 1\n", Format::OpenMetrics, 1, "does not end with # EOF"),
         ("a 1\n# EOF\nb 2\n", Format::OpenMetrics, 2, "after # EOF"),
         ("a 1\n\n# EOF\n", Format::OpenMetrics, 2, "empty line"),
-        ("# random words\n# EOF\n", Format::OpenMetrics, 1, "invalid comment"),
-        ("# TYPE a untyped\n# EOF\n", Format::OpenMetrics, 1, "invalid metric type"),
-        ("# UNIT a_bytes seconds\n# EOF\n", Format::OpenMetrics, 1, "not a suffix"),
-        ("a 1 # notexemplar\n# EOF\n", Format::OpenMetrics, 1, "invalid exemplar"),
+        (
+            "# random words\n# EOF\n",
+            Format::OpenMetrics,
+            1,
+            "invalid comment",
+        ),
+        (
+            "# TYPE a untyped\n# EOF\n",
+            Format::OpenMetrics,
+            1,
+            "invalid metric type",
+        ),
+        (
+            "# UNIT a_bytes seconds\n# EOF\n",
+            Format::OpenMetrics,
+            1,
+            "not a suffix",
+        ),
+        (
+            "a 1 # notexemplar\n# EOF\n",
+            Format::OpenMetrics,
+            1,
+            "invalid exemplar",
+        ),
         ("a 1_000\n", Format::Text, 1, "invalid value"),
     ];
     for (text, f, line, want) in cases {

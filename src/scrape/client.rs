@@ -1,0 +1,136 @@
+//! The HTTP client for one scrape pool (reqwest with rustls): TLS with a CA, a client
+//! certificate and `insecure_skip_verify`, proxies, redirects and gzip from the job's config;
+//! credentials (basic auth, authorization, bearer token and files, re-read per request as
+//! Prometheus does) are added per request.
+
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, USER_AGENT};
+
+use crate::config::{HttpClientRef, ScrapeConfig};
+
+/// The Accept header Prometheus sends: OpenMetrics preferred, text 0.0.4 as the fallback.
+pub const ACCEPT_HEADER: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+fn read_file(path: &str, what: &str) -> Result<String, String> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .map_err(|e| format!("unable to read {what} file {path:?}: {e}"))
+}
+
+fn pem(inline: Option<&str>, file: Option<&str>, what: &str) -> Result<Option<Vec<u8>>, String> {
+    if let Some(s) = inline.filter(|s| !s.is_empty()) {
+        return Ok(Some(s.as_bytes().to_vec()));
+    }
+    match file.filter(|f| !f.is_empty()) {
+        Some(f) => std::fs::read(f)
+            .map(Some)
+            .map_err(|e| format!("unable to read {what} {f:?}: {e}")),
+        None => Ok(None),
+    }
+}
+
+/// Builds the pool's client.
+pub fn build(job: &ScrapeConfig) -> Result<reqwest::Client, String> {
+    let h: HttpClientRef<'_> = job.http_client();
+    let tls = h.tls_config;
+    let mut b = reqwest::Client::builder()
+        .use_rustls_tls()
+        .timeout(job.scrape_timeout.as_std())
+        .pool_max_idle_per_host(2);
+    if !job.enable_compression {
+        b = b.no_gzip();
+    }
+    b = b.redirect(if h.follow_redirects {
+        reqwest::redirect::Policy::limited(10)
+    } else {
+        reqwest::redirect::Policy::none()
+    });
+    if let Some(ca) = pem(tls.ca.as_deref(), tls.ca_file.as_deref(), "CA certificate")? {
+        for c in reqwest::Certificate::from_pem_bundle(&ca)
+            .map_err(|e| format!("unable to use CA certificate: {e}"))?
+        {
+            b = b.add_root_certificate(c);
+        }
+    }
+    let cert = pem(
+        tls.cert.as_deref(),
+        tls.cert_file.as_deref(),
+        "client certificate",
+    )?;
+    let key = pem(
+        tls.key.as_ref().map(|s| s.expose()),
+        tls.key_file.as_deref(),
+        "client key",
+    )?;
+    if let (Some(mut cert), Some(key)) = (cert, key) {
+        cert.push(b'\n');
+        cert.extend_from_slice(&key);
+        b = b.identity(
+            reqwest::Identity::from_pem(&cert)
+                .map_err(|e| format!("unable to use client certificate: {e}"))?,
+        );
+    }
+    if tls.insecure_skip_verify {
+        b = b.danger_accept_invalid_certs(true);
+    }
+    if let Some(p) = h.proxy_url {
+        let mut proxy = reqwest::Proxy::all(p).map_err(|e| format!("invalid proxy_url: {e}"))?;
+        if let Some(np) = h.no_proxy {
+            proxy = proxy.no_proxy(reqwest::NoProxy::from_string(np));
+        }
+        b = b.proxy(proxy);
+    } else if !h.proxy_from_environment {
+        b = b.no_proxy();
+    }
+    b.build()
+        .map_err(|e| format!("cannot build HTTP client: {e}"))
+}
+
+/// The request for one scrape, with headers and credentials.
+pub fn request(
+    client: &reqwest::Client,
+    job: &ScrapeConfig,
+    url: &str,
+    timeout_s: f64,
+) -> Result<reqwest::RequestBuilder, String> {
+    let h = job.http_client();
+    let mut r = client
+        .get(url)
+        .header(ACCEPT, HeaderValue::from_static(ACCEPT_HEADER))
+        .header(USER_AGENT, concat!("promterm/", env!("CARGO_PKG_VERSION")))
+        .header(
+            "X-Prometheus-Scrape-Timeout-Seconds",
+            format!("{timeout_s}"),
+        );
+    if let Some(b) = h.basic_auth {
+        let user = match &b.username_file {
+            Some(f) => read_file(f, "basic auth username")?,
+            None => b.username.clone(),
+        };
+        let pass = match (&b.password, &b.password_file) {
+            (Some(p), _) => Some(p.expose().to_string()),
+            (None, Some(f)) => Some(read_file(f, "basic auth password")?),
+            _ => None,
+        };
+        r = r.basic_auth(user, pass);
+    }
+    let token = match (h.authorization, h.bearer_token, h.bearer_token_file) {
+        (Some(a), _, _) => {
+            let cred = match (&a.credentials, &a.credentials_file) {
+                (Some(c), _) => c.expose().to_string(),
+                (None, Some(f)) => read_file(f, "authorization credentials")?,
+                _ => String::new(),
+            };
+            Some(format!("{} {cred}", a.scheme()))
+        }
+        (None, Some(t), _) => Some(format!("Bearer {}", t.expose())),
+        (None, None, Some(f)) => Some(format!("Bearer {}", read_file(f, "bearer token")?)),
+        _ => None,
+    };
+    if let Some(t) = token {
+        r = r.header(
+            AUTHORIZATION,
+            HeaderValue::from_str(&t).map_err(|_| "credentials are not a valid header value")?,
+        );
+    }
+    Ok(r)
+}

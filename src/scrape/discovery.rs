@@ -1,0 +1,157 @@
+//! Service discovery: target groups from `static_configs` and `file_sd_configs`. File SD reads
+//! JSON (`.json`) or YAML (`.yml`/`.yaml`) lists of `{targets, labels}`, expands the glob
+//! patterns, and adds `__meta_filepath`; the manager re-reads the files when their contents
+//! change (checked every few seconds) and every `refresh_interval`. Follows Prometheus's
+//! discovery/file in our own words.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::relabel::LabelMap;
+use crate::config::{FileSdConfig, StaticConfig};
+
+/// A group of targets sharing labels, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroup {
+    pub source: String,
+    /// Each target's own labels (at least `__address__`).
+    pub targets: Vec<LabelMap>,
+    pub labels: LabelMap,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileGroup {
+    #[serde(default)]
+    targets: Vec<String>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+}
+
+fn address(a: &str) -> LabelMap {
+    let mut l = LabelMap::new();
+    l.insert("__address__".into(), a.to_string());
+    l
+}
+
+/// The groups of a job's `static_configs`.
+pub fn static_groups(cfgs: &[StaticConfig]) -> Vec<TargetGroup> {
+    cfgs.iter()
+        .enumerate()
+        .map(|(i, c)| TargetGroup {
+            source: i.to_string(),
+            targets: c.targets.iter().map(|t| address(t)).collect(),
+            labels: c.labels.clone(),
+        })
+        .collect()
+}
+
+/// The files a file SD config's patterns match now, sorted.
+pub fn sd_files(cfg: &FileSdConfig) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = cfg
+        .files
+        .iter()
+        .filter_map(|p| glob::glob(p).ok())
+        .flat_map(|g| g.filter_map(Result::ok))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Parses one file SD file.
+pub fn parse_sd_file(path: &Path, text: &str) -> Result<Vec<TargetGroup>, String> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let groups: Vec<FileGroup> = match ext.as_str() {
+        "json" => serde_json::from_str(text).map_err(|e| e.to_string())?,
+        "yml" | "yaml" => serde_yaml::from_str::<Option<Vec<FileGroup>>>(text)
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default(),
+        other => return Err(format!("unsupported file extension {other:?}")),
+    };
+    let file = path.display().to_string();
+    let mut out = Vec::new();
+    for (i, g) in groups.into_iter().enumerate() {
+        for t in &g.targets {
+            if t.is_empty() || t.contains('/') {
+                return Err(format!("{t:?} is not a valid target address"));
+            }
+        }
+        let mut labels: LabelMap = g.labels;
+        labels.insert("__meta_filepath".into(), file.clone());
+        out.push(TargetGroup {
+            source: format!("{file}:{i}"),
+            targets: g.targets.iter().map(|t| address(t)).collect(),
+            labels,
+        });
+    }
+    Ok(out)
+}
+
+/// Everything a file SD config yields now; unreadable or bad files are reported and skipped
+/// (the others still count), as Prometheus does.
+pub fn read_file_sd(cfg: &FileSdConfig) -> (Vec<TargetGroup>, Vec<String>) {
+    let mut groups = Vec::new();
+    let mut errors = Vec::new();
+    for f in sd_files(cfg) {
+        match std::fs::read_to_string(&f)
+            .map_err(|e| e.to_string())
+            .and_then(|t| parse_sd_file(&f, &t))
+        {
+            Ok(g) => groups.extend(g),
+            Err(e) => errors.push(format!("file SD {}: {e}", f.display())),
+        }
+    }
+    (groups, errors)
+}
+
+/// A fingerprint of the files' names, sizes and modification times, to notice changes.
+pub fn fingerprint(cfg: &FileSdConfig) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    sd_files(cfg)
+        .into_iter()
+        .map(|p| {
+            let m = std::fs::metadata(&p).ok();
+            let len = m.as_ref().map_or(0, |m| m.len());
+            let mt = m.and_then(|m| m.modified().ok());
+            (p, len, mt)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_and_yaml_files() {
+        let j = parse_sd_file(
+            Path::new("/x/t.json"),
+            r#"[{"targets": ["a:1", "b:2"], "labels": {"env": "prod"}}]"#,
+        )
+        .unwrap();
+        assert_eq!(j.len(), 1);
+        assert_eq!(j[0].targets[1]["__address__"], "b:2");
+        assert_eq!(j[0].labels["env"], "prod");
+        assert_eq!(j[0].labels["__meta_filepath"], "/x/t.json");
+        let y = parse_sd_file(Path::new("t.yml"), "- targets: ['c:3']\n").unwrap();
+        assert_eq!(y[0].targets[0]["__address__"], "c:3");
+        assert!(parse_sd_file(Path::new("t.yml"), "").unwrap().is_empty());
+        let e = parse_sd_file(
+            Path::new("t.json"),
+            r#"[{"targets": ["a:1"], "lables": {}}]"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("lables"), "{e}");
+        let e = parse_sd_file(Path::new("t.txt"), "").unwrap_err();
+        assert!(e.contains("\"txt\""), "{e}");
+        let e =
+            parse_sd_file(Path::new("t.json"), r#"[{"targets": ["http://a:1/x"]}]"#).unwrap_err();
+        assert!(e.contains("http://a:1/x"), "{e}");
+    }
+}

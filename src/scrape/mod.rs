@@ -1,0 +1,508 @@
+//! Pull-based collection: the scrape manager (one pool per job, one loop per target),
+//! service discovery (`discovery`), target labels and relabeling (`target`, `relabel`), the
+//! HTTP client (`client`) and turning pages into samples (`scraper`). Uses `config`,
+//! `textparse`, `storage`, `model`, reqwest and tokio.
+//!
+//! Each target is scraped every interval at a stable offset derived from its identity, so
+//! targets spread over the interval (Prometheus's scrape/target.go `offset`). Reloading keeps
+//! pools whose job config is unchanged and targets whose identity is unchanged running;
+//! removed targets write stale markers for their series.
+
+pub mod client;
+pub mod discovery;
+pub mod relabel;
+pub mod scraper;
+pub mod target;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, ScrapeConfig};
+use crate::storage::Appender;
+use discovery::TargetGroup;
+use relabel::LabelMap;
+use scraper::{Metadata, Scraper};
+use target::{Outcome, Target};
+
+/// A target's health, as `/api/v1/targets` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Unknown,
+    Up,
+    Down,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Unknown => "unknown",
+            Health::Up => "up",
+            Health::Down => "down",
+        }
+    }
+}
+
+/// The latest scrape of a target.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub health: Health,
+    pub last_error: String,
+    pub last_scrape: Option<SystemTime>,
+    pub last_duration: f64,
+    pub metadata: BTreeMap<String, Metadata>,
+    pub samples: u64,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Status {
+            health: Health::Unknown,
+            last_error: String::new(),
+            last_scrape: None,
+            last_duration: 0.0,
+            metadata: BTreeMap::new(),
+            samples: 0,
+        }
+    }
+}
+
+/// One active target as the API and the TUI see it.
+#[derive(Debug, Clone)]
+pub struct ActiveTarget {
+    pub pool: String,
+    pub target: Arc<Target>,
+    pub status: Status,
+}
+
+/// One dropped target (its labels before relabeling).
+#[derive(Debug, Clone)]
+pub struct DroppedTarget {
+    pub pool: String,
+    pub discovered: LabelMap,
+}
+
+struct Running {
+    target: Arc<Target>,
+    status: Arc<Mutex<Status>>,
+    stop: CancellationToken,
+}
+
+struct Pool {
+    job: Arc<ScrapeConfig>,
+    client: Option<reqwest::Client>,
+    groups: BTreeMap<String, TargetGroup>,
+    file_fp: Vec<Vec<(std::path::PathBuf, u64, Option<SystemTime>)>>,
+    last_refresh: Instant,
+    running: HashMap<u64, Running>,
+    dropped: Vec<LabelMap>,
+    /// A pool-wide problem (HTTP client, target_limit), shown on its targets.
+    error: Option<String>,
+}
+
+/// The scrape manager.
+pub struct Manager {
+    appender: Arc<dyn Appender>,
+    pools: Mutex<BTreeMap<String, Pool>>,
+    shutdown: CancellationToken,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Manager {
+    pub fn new(appender: Arc<dyn Appender>, shutdown: CancellationToken) -> Arc<Self> {
+        Arc::new(Manager {
+            appender,
+            pools: Mutex::new(BTreeMap::new()),
+            shutdown,
+        })
+    }
+
+    /// Applies a (new) config: unchanged jobs keep running, changed ones restart, removed ones
+    /// stop (their series go stale).
+    pub fn apply(self: &Arc<Self>, cfg: &Config) {
+        let mut pools = self.pools.lock();
+        let wanted: HashSet<&str> = cfg.jobs().map(|j| j.job_name.as_str()).collect();
+        let gone: Vec<String> = pools
+            .keys()
+            .filter(|k| !wanted.contains(k.as_str()))
+            .cloned()
+            .collect();
+        for k in gone {
+            if let Some(p) = pools.remove(&k) {
+                for r in p.running.values() {
+                    r.stop.cancel();
+                }
+            }
+        }
+        for job in cfg.jobs() {
+            if let Some(p) = pools.get(&job.job_name) {
+                if format!("{:?}", p.job) == format!("{:?}", job) {
+                    continue;
+                }
+            }
+            let old = pools.remove(&job.job_name);
+            let (client, error) = match client::build(job) {
+                Ok(c) => (Some(c), None),
+                Err(e) => (None, Some(e)),
+            };
+            let mut pool = Pool {
+                job: Arc::new(job.clone()),
+                client,
+                groups: BTreeMap::new(),
+                file_fp: Vec::new(),
+                last_refresh: Instant::now(),
+                running: HashMap::new(),
+                dropped: Vec::new(),
+                error,
+            };
+            // A changed job restarts its targets (new settings), keeping nothing stale.
+            if let Some(old) = old {
+                for r in old.running.values() {
+                    r.stop.cancel();
+                }
+            }
+            self.discover(&mut pool, true);
+            self.sync(&mut pool);
+            pools.insert(job.job_name.clone(), pool);
+        }
+    }
+
+    /// Re-reads discovery for a pool (file SD only when its files changed, unless `force`).
+    /// Returns whether the groups changed.
+    fn discover(&self, pool: &mut Pool, force: bool) -> bool {
+        let job = pool.job.clone();
+        let fps: Vec<_> = job
+            .file_sd_configs
+            .iter()
+            .map(discovery::fingerprint)
+            .collect();
+        let refresh_due = job
+            .file_sd_configs
+            .iter()
+            .any(|c| pool.last_refresh.elapsed() >= c.refresh_interval.as_std());
+        if !force && fps == pool.file_fp && !refresh_due {
+            return false;
+        }
+        pool.file_fp = fps;
+        pool.last_refresh = Instant::now();
+        let mut groups = BTreeMap::new();
+        for g in discovery::static_groups(&job.static_configs) {
+            groups.insert(format!("static/{}", g.source), g);
+        }
+        for (i, c) in job.file_sd_configs.iter().enumerate() {
+            let (gs, errors) = discovery::read_file_sd(c);
+            for e in errors {
+                tracing::warn!(job = %job.job_name, "{e}");
+            }
+            for g in gs {
+                groups.insert(format!("file/{i}/{}", g.source), g);
+            }
+        }
+        let changed = groups != pool.groups;
+        pool.groups = groups;
+        changed
+    }
+
+    /// Starts loops for new targets and stops those no longer discovered.
+    fn sync(self: &Arc<Self>, pool: &mut Pool) {
+        let job = pool.job.clone();
+        let mut active: Vec<Target> = Vec::new();
+        let mut dropped = Vec::new();
+        let mut seen = HashSet::new();
+        for g in pool.groups.values() {
+            for t in &g.targets {
+                match target::populate(&job, &g.labels, t) {
+                    Ok(Outcome::Active(t)) => {
+                        if seen.insert(t.hash()) {
+                            active.push(*t);
+                        }
+                    }
+                    Ok(Outcome::Dropped(l)) => dropped.push(l),
+                    Err(e) => tracing::warn!(job = %job.job_name, "skipping a target: {e}"),
+                }
+            }
+        }
+        if let Some(limit) = job.keep_dropped_targets.filter(|l| *l > 0) {
+            dropped.truncate(limit as usize);
+        }
+        pool.dropped = dropped;
+        if let Some(limit) = job.target_limit.filter(|l| *l > 0) {
+            if active.len() as u64 > limit {
+                let msg = format!(
+                    "target_limit exceeded (number of targets: {}, limit: {limit})",
+                    active.len()
+                );
+                tracing::warn!(job = %job.job_name, "{msg}");
+                for r in pool.running.values() {
+                    r.stop.cancel();
+                }
+                pool.running.clear();
+                pool.error = Some(msg);
+                // Keep the targets visible, not scraped.
+                for t in active {
+                    let status = Status {
+                        health: Health::Down,
+                        last_error: pool.error.clone().unwrap_or_default(),
+                        ..Status::default()
+                    };
+                    pool.running.insert(
+                        t.hash(),
+                        Running {
+                            target: Arc::new(t),
+                            status: Arc::new(Mutex::new(status)),
+                            stop: CancellationToken::new(),
+                        },
+                    );
+                }
+                return;
+            }
+        }
+        if pool
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("target_limit"))
+        {
+            pool.error = None;
+            for r in pool.running.values() {
+                r.stop.cancel();
+            }
+            pool.running.clear();
+        }
+        let keep: HashSet<u64> = active.iter().map(Target::hash).collect();
+        pool.running.retain(|h, r| {
+            if keep.contains(h) {
+                true
+            } else {
+                r.stop.cancel();
+                false
+            }
+        });
+        for t in active {
+            let h = t.hash();
+            if pool.running.contains_key(&h) {
+                continue;
+            }
+            let target = Arc::new(t);
+            let status = Arc::new(Mutex::new(Status::default()));
+            let stop = self.shutdown.child_token();
+            if let (Some(client), None) = (&pool.client, &pool.error) {
+                let l = Loop {
+                    scraper: Scraper::new(job.clone(), target.clone(), self.appender.clone()),
+                    job: job.clone(),
+                    target: target.clone(),
+                    client: client.clone(),
+                    status: status.clone(),
+                };
+                tokio::spawn(l.run(stop.clone(), self.shutdown.clone(), h));
+            } else {
+                let mut s = status.lock();
+                s.health = Health::Down;
+                s.last_error = pool.error.clone().unwrap_or_default();
+            }
+            pool.running.insert(
+                h,
+                Running {
+                    target,
+                    status,
+                    stop,
+                },
+            );
+        }
+    }
+
+    /// Watches file SD files until shutdown: changes apply within a few seconds.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(StdDuration::from_secs(3));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let this = self.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                let mut pools = this.pools.lock();
+                for pool in pools.values_mut() {
+                    if pool.job.file_sd_configs.is_empty() {
+                        continue;
+                    }
+                    if this.discover(pool, false) {
+                        this.sync(pool);
+                    }
+                }
+            })
+            .await;
+        }
+    }
+
+    /// Active targets, by pool and target labels.
+    pub fn active(&self) -> Vec<ActiveTarget> {
+        let pools = self.pools.lock();
+        let mut out: Vec<ActiveTarget> = pools
+            .iter()
+            .flat_map(|(name, p)| {
+                p.running.values().map(move |r| ActiveTarget {
+                    pool: name.clone(),
+                    target: r.target.clone(),
+                    status: r.status.lock().clone(),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.pool, &a.target.labels).cmp(&(&b.pool, &b.target.labels)));
+        out
+    }
+
+    /// Targets dropped by relabeling.
+    pub fn dropped(&self) -> Vec<DroppedTarget> {
+        let pools = self.pools.lock();
+        pools
+            .iter()
+            .flat_map(|(name, p)| {
+                p.dropped.iter().map(move |d| DroppedTarget {
+                    pool: name.clone(),
+                    discovered: d.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Stops every loop (at shutdown no stale markers are written, as in Prometheus).
+    pub fn stop(&self) {
+        for p in self.pools.lock().values() {
+            for r in p.running.values() {
+                r.stop.cancel();
+            }
+        }
+    }
+}
+
+/// One target's scrape loop.
+struct Loop {
+    scraper: Scraper,
+    job: Arc<ScrapeConfig>,
+    target: Arc<Target>,
+    client: reqwest::Client,
+    status: Arc<Mutex<Status>>,
+}
+
+impl Loop {
+    async fn run(mut self, stop: CancellationToken, shutdown: CancellationToken, hash: u64) {
+        let interval = self
+            .target
+            .interval
+            .as_std()
+            .max(StdDuration::from_millis(10));
+        let iv = interval.as_nanos() as u64;
+        // The first scrape happens at this target's offset within the interval.
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let offset = hash % iv;
+        let wait = (offset + iv - now % iv) % iv;
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(StdDuration::from_nanos(wait)) => {}
+        }
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            self.scrape_once().await;
+        }
+        if !shutdown.is_cancelled() {
+            let t = now_ms();
+            tokio::task::block_in_place(|| self.scraper.stale_all(t));
+        }
+    }
+
+    async fn fetch(&self) -> Result<(String, crate::textparse::Format), String> {
+        let timeout = self.target.timeout.as_std();
+        let req = client::request(
+            &self.client,
+            &self.job,
+            &self.target.url,
+            timeout.as_secs_f64(),
+        )?
+        .timeout(timeout);
+        let resp = req.send().await.map_err(|e| describe(&e))?;
+        let status = resp.status();
+        if status != reqwest::StatusCode::OK {
+            return Err(format!("server returned HTTP status {status}"));
+        }
+        let ct = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = resp.bytes().await.map_err(|e| describe(&e))?;
+        let text = String::from_utf8(body.to_vec())
+            .map_err(|e| format!("the page is not valid UTF-8: {e}"))?;
+        Ok((text, crate::textparse::Format::from_content_type(&ct)))
+    }
+
+    async fn scrape_once(&mut self) {
+        let started = SystemTime::now();
+        let t = now_ms();
+        let t0 = Instant::now();
+        let fetched = self.fetch().await;
+        let scraper = &mut self.scraper;
+        let (rep, err) = tokio::task::block_in_place(|| match &fetched {
+            Ok((text, format)) => {
+                let rep = scraper.append_page(text, *format, t);
+                let err = rep.error.clone();
+                (rep, err)
+            }
+            Err(e) => {
+                // A failed scrape is an empty page: the last page's series go stale.
+                let rep = scraper.append_page("", crate::textparse::Format::Text, t);
+                (rep, Some(e.clone()))
+            }
+        });
+        let duration = t0.elapsed().as_secs_f64();
+        let up = err.is_none();
+        let report = if up {
+            rep.clone()
+        } else {
+            scraper::PageReport {
+                scraped: rep.scraped,
+                ..Default::default()
+            }
+        };
+        tokio::task::block_in_place(|| self.scraper.report(t, up, duration, &report));
+        let mut s = self.status.lock();
+        s.health = if up { Health::Up } else { Health::Down };
+        s.last_error = err.unwrap_or_default();
+        s.last_scrape = Some(started);
+        s.last_duration = duration;
+        s.samples = rep.post_relabel;
+        if up {
+            s.metadata = self.scraper.metadata.clone();
+        }
+    }
+}
+
+/// A reqwest error with its causes, the way Go prints them.
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "context deadline exceeded".into();
+    }
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}

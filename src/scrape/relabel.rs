@@ -1,0 +1,212 @@
+//! Applying relabel configs to a label set: every action with Prometheus's semantics (its
+//! model/relabel `relabel` function, in our own words). Label sets are plain name → value maps
+//! here; an empty value means the label is absent.
+
+use std::collections::BTreeMap;
+
+use md5::{Digest, Md5};
+
+use crate::config::{Action, RelabelConfig};
+use crate::model::{is_valid_label_name, NameValidation};
+
+/// A mutable label set (sorted by name).
+pub type LabelMap = BTreeMap<String, String>;
+
+/// Applies `cfgs` in order; `false` if a step drops the set.
+pub fn process(cfgs: &[RelabelConfig], l: &mut LabelMap) -> bool {
+    cfgs.iter().all(|c| apply(c, l))
+}
+
+fn get<'a>(l: &'a LabelMap, name: &str) -> &'a str {
+    l.get(name).map_or("", String::as_str)
+}
+
+fn set(l: &mut LabelMap, name: String, value: String) {
+    if value.is_empty() {
+        l.remove(&name);
+    } else {
+        l.insert(name, value);
+    }
+}
+
+/// The hashmod value: the last 8 bytes of the MD5 of `s`, big-endian, modulo `m`.
+pub fn hashmod(s: &str, m: u64) -> u64 {
+    let d = Md5::digest(s.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[8..16]);
+    u64::from_be_bytes(b) % m
+}
+
+fn apply(c: &RelabelConfig, l: &mut LabelMap) -> bool {
+    let val = c
+        .source_labels
+        .iter()
+        .map(|n| get(l, n))
+        .collect::<Vec<_>>()
+        .join(&c.separator);
+    let re = c.regex.compiled();
+    match c.action {
+        Action::Drop => !re.is_match(&val),
+        Action::Keep => re.is_match(&val),
+        Action::DropEqual => get(l, &c.target_label) != val,
+        Action::KeepEqual => get(l, &c.target_label) == val,
+        Action::Replace => {
+            let Some(caps) = re.captures(&val) else {
+                return true;
+            };
+            let mut target = String::new();
+            caps.expand(&c.target_label, &mut target);
+            if !is_valid_label_name(&target, NameValidation::Legacy) {
+                return true;
+            }
+            let mut res = String::new();
+            caps.expand(&c.replacement, &mut res);
+            set(l, target, res);
+            true
+        }
+        Action::Lowercase => {
+            set(l, c.target_label.clone(), val.to_lowercase());
+            true
+        }
+        Action::Uppercase => {
+            set(l, c.target_label.clone(), val.to_uppercase());
+            true
+        }
+        Action::HashMod => {
+            set(
+                l,
+                c.target_label.clone(),
+                hashmod(&val, c.modulus).to_string(),
+            );
+            true
+        }
+        Action::LabelMap => {
+            let mut add = Vec::new();
+            for (name, value) in l.iter() {
+                if let Some(caps) = re.captures(name) {
+                    let mut n = String::new();
+                    caps.expand(&c.replacement, &mut n);
+                    add.push((n, value.clone()));
+                }
+            }
+            for (n, v) in add {
+                set(l, n, v);
+            }
+            true
+        }
+        Action::LabelDrop => {
+            l.retain(|n, _| !re.is_match(n));
+            true
+        }
+        Action::LabelKeep => {
+            l.retain(|n, _| re.is_match(n));
+            true
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfgs(yaml: &str) -> Vec<RelabelConfig> {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> LabelMap {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn replace_with_captures_and_defaults() {
+        let c = cfgs(
+            r#"
+- source_labels: [__address__]
+  regex: '([^:]+):(\d+)'
+  target_label: host
+  replacement: '${1}'
+- source_labels: [__address__]
+  regex: '([^:]+):(\d+)'
+  target_label: port_$2
+  replacement: 'p$2'
+- source_labels: [job, missing]
+  target_label: joined
+- source_labels: [nomatch]
+  regex: 'x+'
+  target_label: never
+- source_labels: [missing]
+  target_label: job
+"#,
+        );
+        let mut l = map(&[("__address__", "db1:9100"), ("job", "node")]);
+        assert!(process(&c, &mut l));
+        assert_eq!(get(&l, "host"), "db1");
+        assert_eq!(get(&l, "port_9100"), "p9100");
+        // Missing source labels join as empty strings, with the default ';' separator.
+        assert_eq!(get(&l, "joined"), "node;");
+        assert!(!l.contains_key("never"));
+        // An empty replacement result deletes the target.
+        assert!(!l.contains_key("job"));
+    }
+
+    #[test]
+    fn keep_drop_and_equal() {
+        let keep = cfgs("[{source_labels: [job], regex: 'node|api', action: keep}]");
+        assert!(process(&keep, &mut map(&[("job", "api")])));
+        assert!(!process(&keep, &mut map(&[("job", "apis")])));
+        assert!(!process(&keep, &mut map(&[])));
+        let drop = cfgs("[{source_labels: [__name__], regex: 'go_.*', action: drop}]");
+        assert!(!process(&drop, &mut map(&[("__name__", "go_goroutines")])));
+        assert!(process(&drop, &mut map(&[("__name__", "up")])));
+        let ke = cfgs("[{source_labels: [a], target_label: b, action: keepequal}]");
+        assert!(process(&ke, &mut map(&[("a", "1"), ("b", "1")])));
+        assert!(!process(&ke, &mut map(&[("a", "1"), ("b", "2")])));
+        let de = cfgs("[{source_labels: [a], target_label: b, action: dropequal}]");
+        assert!(!process(&de, &mut map(&[("a", "1"), ("b", "1")])));
+    }
+
+    #[test]
+    fn label_actions_and_case() {
+        let c = cfgs(
+            r#"
+- action: labelmap
+  regex: '__meta_kv_(.+)'
+  replacement: 'kv_$1'
+- action: labeldrop
+  regex: '__meta_.*'
+- source_labels: [Mode]
+  target_label: mode
+  action: lowercase
+- source_labels: [mode]
+  target_label: MODE
+  action: uppercase
+- action: labelkeep
+  regex: 'kv_.*|mode|MODE'
+"#,
+        );
+        let mut l = map(&[
+            ("__meta_kv_zone", "eu"),
+            ("__meta_other", "x"),
+            ("Mode", "IdLe"),
+            ("extra", "1"),
+        ]);
+        assert!(process(&c, &mut l));
+        assert_eq!(
+            l,
+            map(&[("kv_zone", "eu"), ("mode", "idle"), ("MODE", "IDLE")])
+        );
+    }
+
+    #[test]
+    fn hashmod_matches_prometheus() {
+        // Prometheus's relabel tests: the value "baz" with modulus 1000 gives 976.
+        let c = cfgs("[{source_labels: [c], target_label: d, modulus: 1000, action: hashmod}]");
+        let mut l = map(&[("c", "baz")]);
+        assert!(process(&c, &mut l));
+        assert_eq!(get(&l, "d"), "976");
+        assert_ne!(hashmod("foo", 1000), hashmod("baz", 1000));
+    }
+}

@@ -1,0 +1,556 @@
+//! One target's scraping: turning a fetched page into appended samples, with the scrape cache
+//! (raw series text → final labels, so a page seen before needs no label parsing or
+//! relabeling), `honor_labels` / `honor_timestamps`, `metric_relabel_configs`, the sample and
+//! label limits, stale markers for series that disappear, and the synthetic series (`up`,
+//! `scrape_duration_seconds`, ...). Follows Prometheus's scrape/scrape.go (scrapeLoop.append,
+//! mutateSampleLabels, report) in our own words. A bad page fails that scrape with a clear
+//! error and, as in Prometheus, makes the previous page's series stale; nothing else is lost.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use super::relabel::{process, LabelMap};
+use super::target::Target;
+use crate::config::ScrapeConfig;
+use crate::model::{is_valid_label_name, is_valid_metric_name, stale_nan, NameValidation, Sample};
+use crate::storage::{Appender, SeriesInput};
+use crate::textparse::{Entry, Format, MetricType, Parser};
+
+/// A metric family's metadata, as the page declared it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metadata {
+    pub kind: MetricType,
+    pub help: String,
+    pub unit: String,
+}
+
+/// What one page produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageReport {
+    pub scraped: u64,
+    pub post_relabel: u64,
+    pub series_added: u64,
+    pub stale: u64,
+    /// Why the page was rejected (nothing from it was kept).
+    pub error: Option<String>,
+}
+
+struct CacheEntry {
+    /// Final labels, or `None` when metric relabeling drops the series.
+    labels: Option<Vec<(String, String)>>,
+    /// The scrape generation that last saw it.
+    seen: u64,
+}
+
+/// Per-target scraping state (owned by the target's loop).
+pub struct Scraper {
+    job: Arc<ScrapeConfig>,
+    target: Arc<Target>,
+    appender: Arc<dyn Appender>,
+    index: HashMap<Box<str>, usize>,
+    entries: Vec<CacheEntry>,
+    gen: u64,
+    /// Entries the last page had, for stale markers.
+    last_seen: Vec<usize>,
+    /// Whether the synthetic series were written (so they go stale with the target).
+    reported: bool,
+    pub metadata: BTreeMap<String, Metadata>,
+    validation: NameValidation,
+}
+
+const SYNTHETIC: [&str; 5] = [
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+];
+
+impl Scraper {
+    pub fn new(job: Arc<ScrapeConfig>, target: Arc<Target>, appender: Arc<dyn Appender>) -> Self {
+        let validation = match job.metric_name_validation_scheme {
+            Some(crate::config::ValidationScheme::Legacy) => NameValidation::Legacy,
+            _ => NameValidation::Utf8,
+        };
+        Scraper {
+            job,
+            target,
+            appender,
+            index: HashMap::new(),
+            entries: Vec::new(),
+            gen: 0,
+            last_seen: Vec::new(),
+            reported: false,
+            metadata: BTreeMap::new(),
+            validation,
+        }
+    }
+
+    /// The final labels of a sample's series, or `None` if metric relabeling drops it.
+    fn build_labels(
+        &self,
+        s: &crate::textparse::Sample<'_>,
+    ) -> Result<Option<Vec<(String, String)>>, String> {
+        let sl = s.labels().map_err(|e| e.to_string())?;
+        if !is_valid_metric_name(&sl.name, self.validation) {
+            return Err(format!("invalid metric name {:?}", sl.name));
+        }
+        let mut m = LabelMap::new();
+        for (k, v) in &sl.labels {
+            if !is_valid_label_name(k, self.validation) {
+                return Err(format!("invalid label name {k:?} in {:?}", s.series));
+            }
+            if !v.is_empty() {
+                m.insert(k.to_string(), v.to_string());
+            }
+        }
+        m.insert("__name__".into(), sl.name.to_string());
+        if self.job.honor_labels {
+            for (k, v) in &self.target.labels {
+                m.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        } else {
+            for (k, v) in &self.target.labels {
+                if let Some(old) = m.insert(k.clone(), v.clone()) {
+                    let mut name = format!("exported_{k}");
+                    while m.contains_key(&name) {
+                        name = format!("exported_{name}");
+                    }
+                    m.insert(name, old);
+                }
+            }
+        }
+        if !process(&self.job.metric_relabel_configs, &mut m) {
+            return Ok(None);
+        }
+        let Some(name) = m.get("__name__").filter(|n| !n.is_empty()) else {
+            return Err(format!(
+                "series {:?} has no metric name after relabeling",
+                s.series
+            ));
+        };
+        let limit = |x: Option<u64>| x.filter(|l| *l > 0);
+        if let Some(l) = limit(self.job.label_limit) {
+            if m.len() as u64 > l {
+                return Err(format!(
+                    "label_limit exceeded (metric: {name}, number of labels: {}, limit: {l})",
+                    m.len()
+                ));
+            }
+        }
+        if let Some(l) = limit(self.job.label_name_length_limit) {
+            if let Some(k) = m.keys().find(|k| k.len() as u64 > l) {
+                return Err(format!("label_name_length_limit exceeded (metric: {name}, label name: {k}, length: {}, limit: {l})", k.len()));
+            }
+        }
+        if let Some(l) = limit(self.job.label_value_length_limit) {
+            if let Some((k, v)) = m.iter().find(|(_, v)| v.len() as u64 > l) {
+                return Err(format!("label_value_length_limit exceeded (metric: {name}, label name: {k}, value: {v:?}, length: {}, limit: {l})", v.len()));
+            }
+        }
+        Ok(Some(m.into_iter().collect()))
+    }
+
+    /// Appends a page scraped at `t` (ms). On a bad page nothing from it is kept, and the
+    /// previous page's series get stale markers.
+    pub fn append_page(&mut self, page: &str, format: Format, t: i64) -> PageReport {
+        self.gen += 1;
+        let mut rep = PageReport::default();
+        let mut picked: Vec<(usize, i64, f64)> = Vec::new();
+        let mut meta: BTreeMap<String, Metadata> = BTreeMap::new();
+        let mut new_entries = 0usize;
+        for e in Parser::new(page, format) {
+            let s = match e {
+                Err(e) => {
+                    rep.error = Some(e.to_string());
+                    break;
+                }
+                Ok(Entry::Help { metric, text }) => {
+                    meta.entry(metric.into_owned())
+                        .or_insert_with(|| Metadata {
+                            kind: MetricType::Unknown,
+                            help: String::new(),
+                            unit: String::new(),
+                        })
+                        .help = text.into_owned();
+                    continue;
+                }
+                Ok(Entry::Type { metric, kind }) => {
+                    meta.entry(metric.into_owned())
+                        .or_insert_with(|| Metadata {
+                            kind,
+                            help: String::new(),
+                            unit: String::new(),
+                        })
+                        .kind = kind;
+                    continue;
+                }
+                Ok(Entry::Unit { metric, unit }) => {
+                    meta.entry(metric.into_owned())
+                        .or_insert_with(|| Metadata {
+                            kind: MetricType::Unknown,
+                            help: String::new(),
+                            unit: String::new(),
+                        })
+                        .unit = unit.to_string();
+                    continue;
+                }
+                Ok(Entry::Sample(s)) => s,
+            };
+            rep.scraped += 1;
+            let idx = match self.index.get(s.series) {
+                Some(&i) => i,
+                None => {
+                    let labels = match self.build_labels(&s) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            rep.error = Some(format!("line {}: {e}", s.line));
+                            break;
+                        }
+                    };
+                    if labels.is_some() {
+                        rep.series_added += 1;
+                    }
+                    self.entries.push(CacheEntry { labels, seen: 0 });
+                    new_entries += 1;
+                    let i = self.entries.len() - 1;
+                    self.index.insert(s.series.into(), i);
+                    i
+                }
+            };
+            let entry = &mut self.entries[idx];
+            let repeated = entry.seen == self.gen;
+            entry.seen = self.gen;
+            if entry.labels.is_none() {
+                continue;
+            }
+            rep.post_relabel += 1;
+            if repeated {
+                // The same series twice in one page: Prometheus drops the repeat.
+                continue;
+            }
+            let ts = if self.job.honor_timestamps {
+                s.timestamp.unwrap_or(t)
+            } else {
+                t
+            };
+            picked.push((idx, ts, s.value));
+        }
+        if rep.error.is_none() {
+            if let Some(l) = self.job.sample_limit.filter(|l| *l > 0) {
+                if rep.post_relabel > l {
+                    rep.error = Some(format!(
+                        "sample_limit exceeded (limit: {l}, got: {})",
+                        rep.post_relabel
+                    ));
+                }
+            }
+        }
+        if rep.error.is_some() {
+            picked.clear();
+            rep.series_added = 0;
+            // A fresh generation: nothing counts as seen, so every previous series goes stale.
+            self.gen += 1;
+            // Entries built from a rejected page may be wrong for later pages; forget them.
+            if new_entries > 0 {
+                let keep = self.entries.len() - new_entries;
+                self.entries.truncate(keep);
+                self.index.retain(|_, i| *i < keep);
+            }
+        } else {
+            self.metadata = meta;
+        }
+        let gen = self.gen;
+        let stale: Vec<usize> = self
+            .last_seen
+            .iter()
+            .copied()
+            .filter(|&i| self.entries[i].seen != gen)
+            .collect();
+        rep.stale = stale.len() as u64;
+        let mut batch: Vec<SeriesInput<'_>> = Vec::with_capacity(picked.len() + stale.len());
+        for &(i, ts, v) in &picked {
+            batch.push(self.input(i, Sample { t: ts, v }));
+        }
+        for &i in &stale {
+            batch.push(self.input(i, Sample { t, v: stale_nan() }));
+        }
+        if !batch.is_empty() {
+            if let Err(e) = self.appender.append(&batch) {
+                rep.error = Some(format!("storage: {e}"));
+            }
+        }
+        drop(batch);
+        self.last_seen = picked.iter().map(|p| p.0).collect();
+        self.compact();
+        rep
+    }
+
+    fn input(&self, i: usize, s: Sample) -> SeriesInput<'_> {
+        let labels = self.entries[i]
+            .labels
+            .as_ref()
+            .map(|l| l.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect())
+            .unwrap_or_default();
+        SeriesInput {
+            labels,
+            samples: vec![s],
+        }
+    }
+
+    /// Drops cache entries not seen in the last two scrapes once they are most of the cache.
+    fn compact(&mut self) {
+        let gen = self.gen;
+        let live = self.entries.iter().filter(|e| e.seen + 2 >= gen).count();
+        if self.entries.len() < 1024 || live * 2 > self.entries.len() {
+            return;
+        }
+        let mut remap = vec![usize::MAX; self.entries.len()];
+        let old = std::mem::take(&mut self.entries);
+        for (i, e) in old.into_iter().enumerate() {
+            if e.seen + 2 >= gen {
+                remap[i] = self.entries.len();
+                self.entries.push(e);
+            }
+        }
+        self.index.retain(|_, i| {
+            *i = remap[*i];
+            *i != usize::MAX
+        });
+        self.last_seen = self
+            .last_seen
+            .iter()
+            .map(|&i| remap[i])
+            .filter(|&i| i != usize::MAX)
+            .collect();
+    }
+
+    fn synthetic_labels<'a>(&'a self, name: &'a str) -> Vec<(&'a str, &'a str)> {
+        let mut l: Vec<(&str, &str)> = self
+            .target
+            .labels
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        l.push(("__name__", name));
+        l
+    }
+
+    /// Writes the synthetic series for a scrape at `t`.
+    pub fn report(&mut self, t: i64, up: bool, duration_s: f64, rep: &PageReport) {
+        let vals = [
+            if up { 1.0 } else { 0.0 },
+            duration_s,
+            rep.scraped as f64,
+            rep.post_relabel as f64,
+            rep.series_added as f64,
+        ];
+        let batch: Vec<SeriesInput<'_>> = SYNTHETIC
+            .iter()
+            .zip(vals)
+            .map(|(n, v)| SeriesInput {
+                labels: self.synthetic_labels(n),
+                samples: vec![Sample { t, v }],
+            })
+            .collect();
+        if let Err(e) = self.appender.append(&batch) {
+            tracing::warn!(target = %self.target.url, "cannot store scrape report: {e}");
+        }
+        self.reported = true;
+    }
+
+    /// The target went away: every series it had, synthetic ones included, goes stale at `t`.
+    pub fn stale_all(&mut self, t: i64) {
+        let mut batch: Vec<SeriesInput<'_>> = self
+            .last_seen
+            .iter()
+            .map(|&i| self.input(i, Sample { t, v: stale_nan() }))
+            .collect();
+        if self.reported {
+            for n in SYNTHETIC {
+                batch.push(SeriesInput {
+                    labels: self.synthetic_labels(n),
+                    samples: vec![Sample { t, v: stale_nan() }],
+                });
+            }
+        }
+        if !batch.is_empty() {
+            if let Err(e) = self.appender.append(&batch) {
+                tracing::warn!(target = %self.target.url, "cannot store stale markers: {e}");
+            }
+        }
+        drop(batch);
+        self.last_seen.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::is_stale_nan;
+    use crate::storage::{AppendStats, StorageError};
+    use parking_lot::Mutex;
+
+    type Row = (String, i64, f64);
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Row>>);
+
+    impl Appender for Recorder {
+        fn append(&self, batch: &[SeriesInput<'_>]) -> Result<AppendStats, StorageError> {
+            let mut rows = self.0.lock();
+            for s in batch {
+                let mut l = s.labels.clone();
+                l.sort();
+                let text = l
+                    .iter()
+                    .map(|(a, b)| format!("{a}={b}"))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                for x in &s.samples {
+                    rows.push((text.clone(), x.t, x.v));
+                }
+            }
+            Ok(AppendStats::default())
+        }
+    }
+
+    fn setup(job_yaml: &str) -> (Scraper, Arc<Recorder>) {
+        let cfg = crate::config::Config::parse(job_yaml, std::path::Path::new("t.yml")).unwrap();
+        let job = cfg.jobs().next().unwrap().clone();
+        let mut own = LabelMap::new();
+        own.insert("__address__".into(), "h:1".into());
+        let super::super::target::Outcome::Active(t) =
+            super::super::target::populate(&job, &LabelMap::new(), &own).unwrap()
+        else {
+            panic!("dropped")
+        };
+        let rec = Arc::new(Recorder::default());
+        (Scraper::new(Arc::new(job), Arc::new(*t), rec.clone()), rec)
+    }
+
+    fn take(rec: &Recorder) -> Vec<Row> {
+        std::mem::take(&mut *rec.0.lock())
+    }
+
+    const JOB: &str = "scrape_configs:\n- job_name: j\n  static_configs: [{targets: ['h:1']}]\n";
+
+    #[test]
+    fn target_labels_win_and_page_labels_are_exported() {
+        let (mut s, rec) = setup(JOB);
+        let r = s.append_page("m{job=\"inner\",a=\"1\"} 5\n", Format::Text, 1000);
+        assert_eq!(r.error, None);
+        assert_eq!((r.scraped, r.post_relabel, r.series_added), (1, 1, 1));
+        assert_eq!(
+            take(&rec),
+            vec![(
+                "__name__=m,a=1,exported_job=inner,instance=h:1,job=j".into(),
+                1000,
+                5.0
+            )]
+        );
+        let (mut s, rec) =
+            setup(&JOB.replace("- job_name: j\n", "- job_name: j\n  honor_labels: true\n"));
+        s.append_page("m{job=\"inner\"} 5\n", Format::Text, 1000);
+        assert_eq!(take(&rec)[0].0, "__name__=m,instance=h:1,job=inner");
+    }
+
+    #[test]
+    fn stale_markers_when_series_vanish_or_the_page_is_bad() {
+        let (mut s, rec) = setup(JOB);
+        s.append_page("a 1\nb 2\n", Format::Text, 1000);
+        take(&rec);
+        // b disappears: it gets a stale marker at the scrape time; a is appended (cache hit).
+        let r = s.append_page("a 3\n", Format::Text, 2000);
+        assert_eq!((r.stale, r.series_added), (1, 0));
+        let rows = take(&rec);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0], ("__name__=a,instance=h:1,job=j".into(), 2000, 3.0));
+        assert!(
+            rows[1].0.starts_with("__name__=b,") && rows[1].1 == 2000 && is_stale_nan(rows[1].2)
+        );
+        // A bad page keeps nothing from it and makes a stale.
+        let r = s.append_page("a 4\nthis is { bad\n", Format::Text, 3000);
+        let err = r.error.unwrap();
+        assert!(err.contains("line 2"), "{err}");
+        let rows = take(&rec);
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].0.starts_with("__name__=a,") && is_stale_nan(rows[0].2));
+        // And the next good page brings a back.
+        s.append_page("a 5\n", Format::Text, 4000);
+        assert_eq!(take(&rec)[0].2, 5.0);
+    }
+
+    #[test]
+    fn metric_relabeling_limits_and_timestamps() {
+        let (mut s, rec) = setup(&format!(
+            "{JOB}  honor_timestamps: false\n  sample_limit: 2\n  metric_relabel_configs:\n  - {{source_labels: [__name__], regex: 'go_.*', action: drop}}\n"
+        ));
+        let r = s.append_page("go_x 1\nkeep 2 123\n", Format::Text, 1000);
+        assert_eq!((r.scraped, r.post_relabel), (2, 1));
+        // honor_timestamps: false uses the scrape time.
+        assert_eq!(
+            take(&rec),
+            vec![("__name__=keep,instance=h:1,job=j".into(), 1000, 2.0)]
+        );
+        let r = s.append_page("keep 1\nk2 1\nk3 1\n", Format::Text, 2000);
+        assert!(r
+            .error
+            .unwrap()
+            .contains("sample_limit exceeded (limit: 2, got: 3)"));
+        // Only the stale marker for `keep` was written.
+        let rows = take(&rec);
+        assert_eq!(rows.len(), 1);
+        assert!(is_stale_nan(rows[0].2));
+
+        let (mut s, _) = setup(&format!("{JOB}  label_limit: 3\n"));
+        let r = s.append_page("m{a=\"1\",b=\"2\"} 1\n", Format::Text, 1000);
+        assert!(
+            r.error.unwrap().contains("label_limit exceeded"),
+            "5 labels > 3"
+        );
+        let (mut s, rec) = setup(JOB);
+        s.append_page("m 1 500\n", Format::Text, 1000);
+        assert_eq!(take(&rec)[0].1, 500, "honor_timestamps defaults to true");
+    }
+
+    #[test]
+    fn synthetic_series_and_target_removal() {
+        let (mut s, rec) = setup(JOB);
+        let r = s.append_page("a 1\n", Format::Text, 1000);
+        s.report(1000, true, 0.25, &r);
+        let rows = take(&rec);
+        let find = |n: &str| {
+            rows.iter()
+                .find(|r| r.0.starts_with(&format!("__name__={n},")))
+                .map(|r| r.2)
+        };
+        assert_eq!(find("up"), Some(1.0));
+        assert_eq!(find("scrape_duration_seconds"), Some(0.25));
+        assert_eq!(find("scrape_samples_scraped"), Some(1.0));
+        assert_eq!(find("scrape_samples_post_metric_relabeling"), Some(1.0));
+        assert_eq!(find("scrape_series_added"), Some(1.0));
+        s.stale_all(2000);
+        let rows = take(&rec);
+        assert_eq!(rows.len(), 6, "a and the five synthetic series");
+        assert!(rows.iter().all(|r| r.1 == 2000 && is_stale_nan(r.2)));
+    }
+
+    #[test]
+    fn metadata_from_help_type_unit() {
+        let (mut s, _) = setup(JOB);
+        s.append_page(
+            "# HELP x_seconds Time.\n# TYPE x_seconds gauge\n# UNIT x_seconds seconds\nx_seconds 1\n# EOF\n",
+            Format::OpenMetrics,
+            1000,
+        );
+        assert_eq!(
+            s.metadata["x_seconds"],
+            Metadata {
+                kind: MetricType::Gauge,
+                help: "Time.".into(),
+                unit: "seconds".into()
+            }
+        );
+    }
+}
