@@ -132,12 +132,34 @@ impl Server {
             lookback_ms: (opts.query_lookback_delta.as_millis() as i64).max(1),
             subquery_step_ms: (config.global.evaluation_interval.as_millis() as i64).max(1),
         };
-        let state = ApiState::new(shared.clone(), shared, limits).with_engine(
-            engine,
-            opts.query_timeout
-                .as_std()
-                .max(std::time::Duration::from_millis(1)),
-        );
+        let manager = crate::scrape::Manager::new(shared.clone(), shutdown.clone());
+        manager.apply(&config);
+        let scrape_task = tokio::spawn(manager.clone().run(shutdown.clone()));
+        let reload: api::ReloadFn = match &opts.config_file {
+            Some(path) => {
+                let (path, m) = (path.clone(), manager.clone());
+                Arc::new(move || {
+                    let cfg = Config::load(&path).map_err(|e| e.to_string())?;
+                    for w in cfg.warnings() {
+                        warn!("{w}");
+                    }
+                    m.apply(&cfg);
+                    info!(file = %path.display(), "reloaded config");
+                    Ok(())
+                })
+            }
+            None => Arc::new(|| Ok(())),
+        };
+        spawn_sighup(reload.clone(), shutdown.clone());
+        let state = ApiState::new(shared.clone(), shared, limits)
+            .with_scrape(manager.clone())
+            .with_reload(reload)
+            .with_engine(
+                engine,
+                opts.query_timeout
+                    .as_std()
+                    .max(std::time::Duration::from_millis(1)),
+            );
         let app = api::router(state.clone());
         info!("listening on http://{addr}");
         state.set_ready(true);
@@ -147,6 +169,10 @@ impl Server {
             .await
             .context("HTTP server failed")?;
         state.set_ready(false);
+        manager.stop();
+        let _ = scrape_task.await;
+        // Let loops finish an append in progress before storage closes.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         let _ = db_task.await;
         let closing = db.clone();
         tokio::task::spawn_blocking(move || closing.close())
@@ -159,6 +185,32 @@ impl Server {
 }
 
 /// Prometheus accepts `:9090` for "all interfaces"; so do we.
+/// Reloads the config on SIGHUP, logging the outcome (a bad config keeps the running one).
+fn spawn_sighup(reload: api::ReloadFn, shutdown: CancellationToken) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            warn!("cannot listen for SIGHUP; reload with POST /-/reload");
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                r = hup.recv() => if r.is_none() { return },
+            }
+            let f = reload.clone();
+            match tokio::task::spawn_blocking(move || f()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!("reloading the config failed, keeping the running one: {e}")
+                }
+                Err(e) => tracing::error!("reload task failed: {e}"),
+            }
+        }
+    });
+}
+
 fn normalize_listen(listen: &str) -> String {
     if listen.starts_with(':') {
         format!("0.0.0.0{listen}")

@@ -6,6 +6,7 @@
 
 mod params;
 mod query;
+mod targets;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -34,7 +35,14 @@ pub struct ApiState {
     engine: Engine,
     /// Longest a query may run (`--query.timeout`); the `timeout` parameter may lower it.
     query_timeout: std::time::Duration,
+    /// The scrape manager, for the targets and metadata APIs.
+    scrape: Option<Arc<crate::scrape::Manager>>,
+    /// Re-reads and applies the config file (`POST /-/reload`).
+    reload: Option<ReloadFn>,
 }
+
+/// Reloads the configuration; the error is the message Prometheus would give.
+pub type ReloadFn = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 impl ApiState {
     pub fn new(appender: Arc<dyn Appender>, querier: Arc<dyn Querier>, limits: Limits) -> Self {
@@ -45,6 +53,8 @@ impl ApiState {
             limits,
             engine: Engine::default(),
             query_timeout: std::time::Duration::from_secs(120),
+            scrape: None,
+            reload: None,
         }
     }
 
@@ -55,6 +65,18 @@ impl ApiState {
 
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst)
+    }
+
+    /// Connects the scrape manager (targets and metadata APIs).
+    pub fn with_scrape(mut self, m: Arc<crate::scrape::Manager>) -> Self {
+        self.scrape = Some(m);
+        self
+    }
+
+    /// Sets what `POST /-/reload` does.
+    pub fn with_reload(mut self, f: ReloadFn) -> Self {
+        self.reload = Some(f);
+        self
     }
 
     /// Sets the PromQL engine settings and the query timeout.
@@ -82,6 +104,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/series", get(series).post(series))
         .route("/api/v1/labels", get(labels).post(labels))
         .route("/api/v1/label/{name}/values", get(label_values))
+        .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/targets/metadata", get(targets::targets_metadata))
+        .route("/api/v1/metadata", get(targets::metadata))
+        .route("/-/reload", post(targets::reload).put(targets::reload))
         .with_state(state)
 }
 

@@ -333,6 +333,8 @@ impl Scraper {
             .map(|(a, b)| (a.as_str(), b.as_str()))
             .collect();
         l.push(("__name__", name));
+        // Storage expects sorted pairs.
+        l.sort_unstable();
         l
     }
 
@@ -400,8 +402,8 @@ mod tests {
         fn append(&self, batch: &[SeriesInput<'_>]) -> Result<AppendStats, StorageError> {
             let mut rows = self.0.lock();
             for s in batch {
-                let mut l = s.labels.clone();
-                l.sort();
+                let l = s.labels.clone();
+                assert!(l.windows(2).all(|w| w[0].0 < w[1].0), "sorted: {l:?}");
                 let text = l
                     .iter()
                     .map(|(a, b)| format!("{a}={b}"))

@@ -136,11 +136,14 @@ impl<'a> Sample<'a> {
     }
 }
 
+/// Label pairs in page order, escapes resolved.
+pub type Pairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
 /// A sample's parsed series.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeriesLabels<'a> {
     pub name: Cow<'a, str>,
-    pub labels: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub labels: Pairs<'a>,
 }
 
 /// The pull parser. Iterating yields entries until the page ends (or, for OpenMetrics, `# EOF`).
@@ -532,7 +535,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// `name{labels}`, `name`, or `{"name", labels}`.
-    fn series(&mut self) -> Result<(Cow<'a, str>, Vec<(Cow<'a, str>, Cow<'a, str>)>), ParseError> {
+    fn series(&mut self) -> Result<(Cow<'a, str>, Pairs<'a>), ParseError> {
         if self.peek() == Some(b'{') {
             let mut name = None;
             let labels = self.label_block(Some(&mut name))?;
@@ -560,7 +563,7 @@ impl<'a> Cursor<'a> {
     fn label_block(
         &mut self,
         mut name: Option<&mut Option<Cow<'a, str>>>,
-    ) -> Result<Vec<(Cow<'a, str>, Cow<'a, str>)>, ParseError> {
+    ) -> Result<Pairs<'a>, ParseError> {
         self.i += 1; // '{'
         let mut labels = Vec::new();
         loop {

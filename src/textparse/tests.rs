@@ -6,7 +6,9 @@ fn all(text: &str, f: Format) -> Result<Vec<Entry<'_>>, ParseError> {
     Parser::new(text, f).collect()
 }
 
-fn samples<'a>(entries: &[Entry<'a>]) -> Vec<(String, Vec<(String, String)>, f64, Option<i64>)> {
+type Row = (String, Vec<(String, String)>, f64, Option<i64>);
+
+fn samples(entries: &[Entry<'_>]) -> Vec<Row> {
     entries
         .iter()
         .filter_map(|e| match e {

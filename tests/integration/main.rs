@@ -3,5 +3,6 @@
 
 mod check;
 mod common;
+mod scrape;
 mod serve;
 mod storage;

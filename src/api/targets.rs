@@ -1,0 +1,264 @@
+//! `/api/v1/targets`, `/api/v1/targets/metadata`, `/api/v1/metadata` and `/-/reload`, from the
+//! scrape manager's state, in Prometheus's JSON (web/api/v1/api.go targets, targetMetadata,
+//! metricMetadata in our own words).
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+
+use super::{bad_data, success, ApiState, Params};
+use crate::model::Labels;
+use crate::scrape::relabel::LabelMap;
+use crate::scrape::ActiveTarget;
+
+fn map_json(l: &LabelMap) -> Value {
+    Value::Object(
+        l.iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
+}
+
+/// RFC 3339 with nanoseconds in UTC, as Go prints a time.Time in JSON.
+pub fn rfc3339(t: Option<std::time::SystemTime>) -> String {
+    let Some(d) = t.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()) else {
+        return "0001-01-01T00:00:00Z".into();
+    };
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = if month <= 2 { y + 1 } else { y };
+    let nanos = d.subsec_nanos();
+    let frac = if nanos == 0 {
+        String::new()
+    } else {
+        format!(".{nanos:09}").trim_end_matches('0').to_string()
+    };
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{frac}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The scrape URL with a loopback host replaced by this machine's name (Prometheus's
+/// `globalUrl`).
+fn global_url(u: &str) -> String {
+    let Ok(mut url) = url::Url::parse(u) else {
+        return u.to_string();
+    };
+    let loopback = matches!(
+        url.host_str(),
+        Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
+    );
+    if loopback {
+        if let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+            let h = h.trim();
+            if !h.is_empty() && url.set_host(Some(h)).is_ok() {
+                return url.to_string();
+            }
+        }
+    }
+    url.to_string()
+}
+
+fn active_json(a: &ActiveTarget) -> Value {
+    let t = &a.target;
+    json!({
+        "discoveredLabels": map_json(&t.discovered),
+        "labels": map_json(&t.labels),
+        "scrapePool": a.pool,
+        "scrapeUrl": t.url,
+        "globalUrl": global_url(&t.url),
+        "lastError": a.status.last_error,
+        "lastScrape": rfc3339(a.status.last_scrape),
+        "lastScrapeDuration": a.status.last_duration,
+        "health": a.status.health.as_str(),
+        "scrapeInterval": t.interval.to_string(),
+        "scrapeTimeout": t.timeout.to_string(),
+    })
+}
+
+pub async fn targets(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Response {
+    let p = Params::parse(raw.as_deref(), None);
+    let want = p.get("state").unwrap_or("any").to_ascii_lowercase();
+    let pool = p.get("scrapePool").filter(|s| !s.is_empty());
+    let (show_active, show_dropped) = match want.as_str() {
+        "active" => (true, false),
+        "dropped" => (false, true),
+        _ => (true, true),
+    };
+    let Some(m) = &state.scrape else {
+        return success(
+            json!({"activeTargets": [], "droppedTargets": [], "droppedTargetCounts": {}}),
+            vec![],
+        );
+    };
+    let mut data = Map::new();
+    if show_active {
+        let active: Vec<Value> = m
+            .active()
+            .iter()
+            .filter(|a| pool.is_none_or(|p| a.pool == p))
+            .map(active_json)
+            .collect();
+        data.insert("activeTargets".into(), Value::Array(active));
+    }
+    if show_dropped {
+        let dropped = m.dropped();
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let list: Vec<Value> = dropped
+            .iter()
+            .filter(|d| pool.is_none_or(|p| d.pool == p))
+            .map(|d| {
+                *counts.entry(d.pool.clone()).or_default() += 1;
+                json!({"discoveredLabels": map_json(&d.discovered)})
+            })
+            .collect();
+        data.insert("droppedTargets".into(), Value::Array(list));
+        data.insert("droppedTargetCounts".into(), json!(counts));
+    }
+    success(Value::Object(data), vec![])
+}
+
+pub async fn targets_metadata(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Response {
+    let p = Params::parse(raw.as_deref(), None);
+    let limit = match p.get("limit").map(str::parse::<i64>) {
+        None => -1,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return bad_data("limit must be a number"),
+    };
+    let metric = p.get("metric").filter(|s| !s.is_empty());
+    let matchers = match p.get("match_target").filter(|s| !s.is_empty()) {
+        Some(s) => match crate::promql::parse_selector(s) {
+            Ok(m) => m,
+            Err(e) => return bad_data(e),
+        },
+        None => Vec::new(),
+    };
+    let mut out = Vec::new();
+    if let Some(m) = &state.scrape {
+        'targets: for a in m.active() {
+            let labels = Labels::from_pairs(a.target.labels.iter());
+            if !matchers.is_empty()
+                && !matchers.iter().any(|alt| {
+                    alt.iter()
+                        .all(|mt| mt.matches(labels.get(&mt.name).unwrap_or("")))
+                })
+            {
+                continue;
+            }
+            for (name, md) in &a.status.metadata {
+                if metric.is_some_and(|m| m != name) {
+                    continue;
+                }
+                if limit >= 0 && out.len() as i64 >= limit {
+                    break 'targets;
+                }
+                out.push(json!({
+                    "target": map_json(&a.target.labels),
+                    "metric": name,
+                    "type": md.kind.as_str(),
+                    "help": md.help,
+                    "unit": md.unit,
+                }));
+            }
+        }
+    }
+    success(Value::Array(out), vec![])
+}
+
+pub async fn metadata(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Response {
+    let p = Params::parse(raw.as_deref(), None);
+    let num = |k: &str| -> Result<i64, String> {
+        match p.get(k).filter(|s| !s.is_empty()).map(str::parse::<i64>) {
+            None => Ok(-1),
+            Some(Ok(n)) => Ok(n),
+            Some(Err(_)) => Err(format!("{k} must be a number")),
+        }
+    };
+    let (limit, per_metric) = match (num("limit"), num("limit_per_metric")) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return bad_data(e),
+    };
+    let metric = p.get("metric").filter(|s| !s.is_empty());
+    let mut by_name: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    if let Some(m) = &state.scrape {
+        for a in m.active() {
+            for (name, md) in &a.status.metadata {
+                if metric.is_some_and(|m| m != name) {
+                    continue;
+                }
+                let v = json!({"type": md.kind.as_str(), "help": md.help, "unit": md.unit});
+                let list = by_name.entry(name.clone()).or_default();
+                if !list.contains(&v) && (per_metric < 0 || (list.len() as i64) < per_metric) {
+                    list.push(v);
+                }
+            }
+        }
+    }
+    let mut data = Map::new();
+    for (k, v) in by_name {
+        if limit >= 0 && data.len() as i64 >= limit {
+            break;
+        }
+        data.insert(k, Value::Array(v));
+    }
+    success(Value::Object(data), vec![])
+}
+
+pub async fn reload(State(state): State<ApiState>, _body: Bytes) -> Response {
+    let Some(f) = state.reload.clone() else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no config file to reload\n",
+        )
+            .into_response();
+    };
+    match tokio::task::spawn_blocking(move || f()).await {
+        Ok(Ok(())) => StatusCode::OK.into_response(),
+        Ok(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload config: {e}\n"),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reload failed: {e}\n"),
+        )
+            .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_time_format() {
+        use std::time::{Duration, UNIX_EPOCH};
+        assert_eq!(rfc3339(None), "0001-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(Some(UNIX_EPOCH + Duration::new(1_700_000_000, 123_400_000))),
+            "2023-11-14T22:13:20.1234Z"
+        );
+        assert_eq!(
+            rfc3339(Some(UNIX_EPOCH + Duration::from_secs(951_782_400))),
+            "2000-02-29T00:00:00Z"
+        );
+    }
+}
