@@ -104,7 +104,7 @@ impl Server {
             .with_context(|| format!("cannot listen on {:?}", opts.listen))?;
         let addr = listener.local_addr().context("reading the bound address")?;
         let config = file_config.unwrap_or_else(|| {
-            info!("no --config given: using the embedded default config (promterm itself and a node exporter on localhost:9100; scraping is not built yet)");
+            info!("no --config given: scraping promterm itself (/metrics) and this host (/host/metrics)");
             Config::embedded_default(&addr.to_string())
         });
         for w in config.warnings() {
@@ -151,8 +151,13 @@ impl Server {
             None => Arc::new(|| Ok(())),
         };
         spawn_sighup(reload.clone(), shutdown.clone());
+        let telemetry = Arc::new(api::metrics::Telemetry::new(
+            Some(db.clone()),
+            Some(manager.clone()),
+        ));
         let state = ApiState::new(shared.clone(), shared, limits)
             .with_scrape(manager.clone())
+            .with_telemetry(telemetry)
             .with_reload(reload)
             .with_engine(
                 engine,

@@ -4,6 +4,7 @@
 //! `/api/v1/series`, `/api/v1/labels`, `/api/v1/label/{name}/values` with Prometheus's JSON
 //! envelope and error types. Uses axum, `model`, `storage`, `remote` and `promql`.
 
+pub mod metrics;
 mod params;
 mod query;
 mod targets;
@@ -39,6 +40,8 @@ pub struct ApiState {
     scrape: Option<Arc<crate::scrape::Manager>>,
     /// Re-reads and applies the config file (`POST /-/reload`).
     reload: Option<ReloadFn>,
+    /// Self-instrumentation served at `/metrics`.
+    telemetry: Arc<metrics::Telemetry>,
 }
 
 /// Reloads the configuration; the error is the message Prometheus would give.
@@ -55,6 +58,7 @@ impl ApiState {
             query_timeout: std::time::Duration::from_secs(120),
             scrape: None,
             reload: None,
+            telemetry: Arc::new(metrics::Telemetry::new(None, None)),
         }
     }
 
@@ -70,6 +74,12 @@ impl ApiState {
     /// Connects the scrape manager (targets and metadata APIs).
     pub fn with_scrape(mut self, m: Arc<crate::scrape::Manager>) -> Self {
         self.scrape = Some(m);
+        self
+    }
+
+    /// Sets the self-instrumentation `/metrics` serves.
+    pub fn with_telemetry(mut self, t: Arc<metrics::Telemetry>) -> Self {
+        self.telemetry = t;
         self
     }
 
@@ -108,7 +118,35 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/targets/metadata", get(targets::targets_metadata))
         .route("/api/v1/metadata", get(targets::metadata))
         .route("/-/reload", post(targets::reload).put(targets::reload))
+        .route("/metrics", get(self_metrics))
+        .route("/host/metrics", get(host_metrics))
         .with_state(state)
+}
+
+async fn self_metrics(State(state): State<ApiState>) -> Response {
+    let body = state.telemetry.encode();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+async fn host_metrics() -> Response {
+    let body = tokio::task::spawn_blocking(crate::scrape::host::page)
+        .await
+        .unwrap_or_default();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 async fn healthy() -> &'static str {

@@ -192,7 +192,14 @@ async fn run(
     let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     stop.cancel = Some(flag.clone());
     let _guard = CancelOnDrop(flag);
-    match tokio::task::spawn_blocking(move || f(&st, &stop)).await {
+    let started = Instant::now();
+    let result = tokio::task::spawn_blocking(move || f(&st, &stop)).await;
+    state.telemetry.queries.inc();
+    state
+        .telemetry
+        .query_duration
+        .observe(started.elapsed().as_secs_f64());
+    match result {
         Ok(Ok(out)) => {
             let body = success_body(&out);
             (

@@ -191,14 +191,15 @@ impl Config {
         Ok(cfg)
     }
 
-    /// The embedded config used by `promterm serve` without `--config`: promterm scrapes itself
-    /// at `self_addr` and a node exporter on this host (localhost:9100).
+    /// The embedded config used by `promterm serve` without `--config`: promterm scrapes its
+    /// own `/metrics` at `self_addr` and its built-in host collector (`/host/metrics`, with
+    /// node_exporter's metric names) as job `node`.
     pub fn embedded_default(self_addr: &str) -> Config {
         let text = format!(
             "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\n\
              scrape_configs:\n\
              \x20 - job_name: promterm\n    static_configs:\n      - targets: [{self_addr:?}]\n\
-             \x20 - job_name: node\n    static_configs:\n      - targets: [\"localhost:9100\"]\n"
+             \x20 - job_name: node\n    metrics_path: /host/metrics\n    static_configs:\n      - targets: [{self_addr:?}]\n"
         );
         Config::parse(&text, Path::new("<embedded default>"))
             .expect("the embedded default config is valid for any listen address")

@@ -217,8 +217,10 @@ fn embedded_default_monitors_itself_and_the_host() {
         .collect();
     assert_eq!(
         targets,
-        [("promterm", "127.0.0.1:9090"), ("node", "localhost:9100")]
+        [("promterm", "127.0.0.1:9090"), ("node", "127.0.0.1:9090")]
     );
+    let paths: Vec<&str> = cfg.jobs().map(|j| j.metrics_path.as_str()).collect();
+    assert_eq!(paths, ["/metrics", "/host/metrics"]);
     // An IPv6 listen address must still give a valid config.
     let v6 = Config::embedded_default("[::1]:9090");
     assert_eq!(v6.jobs().count(), 2);

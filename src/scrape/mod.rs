@@ -10,6 +10,7 @@
 
 pub mod client;
 pub mod discovery;
+pub mod host;
 pub mod relabel;
 pub mod scraper;
 pub mod target;

@@ -228,3 +228,146 @@ scrape_configs:
     assert_eq!(q(ours.addr), Value::String("42".into()));
     assert_eq!(q(ours.addr), q(prom));
 }
+
+fn query_value(addr: SocketAddr, q: &str) -> Option<String> {
+    let d = data(
+        addr,
+        &format!("/api/v1/query?query={}", q.replace('+', "%2B")),
+    );
+    d["result"][0]["value"][1].as_str().map(str::to_string)
+}
+
+fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Without a config promterm scrapes its own /metrics and its host collector.
+#[test]
+fn embedded_default_scrapes_itself_and_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = Server::start(&["--headless", "--data", dir.path().to_str().unwrap()]);
+    wait_for("both embedded targets up", 40, || {
+        query_value(ours.addr, "sum(up)").as_deref() == Some("2")
+    });
+    let load = query_value(ours.addr, "count(node_load1{job=\"node\"})");
+    assert_eq!(load.as_deref(), Some("1"));
+    let cpu = query_value(ours.addr, "count(node_cpu_seconds_total{mode=\"idle\"})").unwrap();
+    assert!(cpu.parse::<u32>().unwrap() >= 1);
+    let appended = query_value(ours.addr, "promterm_tsdb_samples_appended_total").unwrap();
+    assert!(appended.parse::<f64>().unwrap() > 0.0);
+}
+
+/// File SD changes apply within seconds; /-/reload applies a new config, refuses a bad one
+/// (the running config stays), keeps unchanged targets running and makes removed targets'
+/// series stale.
+#[test]
+fn file_sd_reload_and_staleness() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (free_addr(), free_addr());
+    let _na = spawn(
+        "prometheus-node-exporter",
+        &[
+            format!("--web.listen-address={a}"),
+            "--collector.disable-defaults".into(),
+            "--collector.loadavg".into(),
+        ],
+    );
+    let _nb = spawn(
+        "prometheus-node-exporter",
+        &[
+            format!("--web.listen-address={b}"),
+            "--collector.disable-defaults".into(),
+            "--collector.loadavg".into(),
+        ],
+    );
+    wait_ok(a, "/metrics");
+    wait_ok(b, "/metrics");
+    let sd = dir.path().join("targets.json");
+    std::fs::write(
+        &sd,
+        format!(r#"[{{"targets": ["{a}"], "labels": {{"team": "red"}}}}]"#),
+    )
+    .unwrap();
+    let cfg = dir.path().join("p.yml");
+    let base = format!(
+        "global: {{scrape_interval: 1s, scrape_timeout: 1s}}\nscrape_configs:\n- job_name: fsd\n  file_sd_configs: [{{files: ['{}']}}]\n",
+        sd.display()
+    );
+    std::fs::write(&cfg, &base).unwrap();
+    let mut ours = Server::start(&[
+        "--headless",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data",
+        dir.path().join("d").to_str().unwrap(),
+    ]);
+    wait_for("the file SD target", 20, || {
+        query_value(ours.addr, "up{team=\"red\"}").as_deref() == Some("1")
+    });
+    let d = data(ours.addr, "/api/v1/targets?state=active");
+    assert!(d["activeTargets"][0]["discoveredLabels"]["__meta_filepath"]
+        .as_str()
+        .unwrap()
+        .ends_with("targets.json"));
+    assert!(
+        d.get("droppedTargets").is_none(),
+        "state=active leaves dropped out"
+    );
+    // Change the file: the target moves to b and a's series go stale.
+    std::fs::write(
+        &sd,
+        format!(r#"[{{"targets": ["{b}"], "labels": {{"team": "blue"}}}}]"#),
+    )
+    .unwrap();
+    wait_for("the changed file SD target", 20, || {
+        query_value(ours.addr, "up{team=\"blue\"}").as_deref() == Some("1")
+    });
+    wait_for("stale markers for the removed target", 10, || {
+        query_value(ours.addr, &format!("count(node_load1{{instance=\"{a}\"}})")).is_none()
+    });
+
+    // A bad config is refused with its error; the running one stays.
+    std::fs::write(
+        &cfg,
+        "scrape_configs:\n- job_name: x\n  scrape_interval: often\n",
+    )
+    .unwrap();
+    let (code, body) = http_post(ours.addr, "/-/reload", &[], b"");
+    assert_eq!(code, 500, "{body}");
+    assert!(body.contains("often"), "{body}");
+    assert_eq!(
+        query_value(ours.addr, "up{team=\"blue\"}").as_deref(),
+        Some("1")
+    );
+
+    // A good config adds a job; the unchanged job keeps its target (no restart: it has been
+    // scraped already, so its health is not "unknown" right after the reload).
+    std::fs::write(
+        &cfg,
+        format!("{base}- job_name: static\n  static_configs: [{{targets: ['{a}']}}]\n"),
+    )
+    .unwrap();
+    let (code, body) = http_post(ours.addr, "/-/reload", &[], b"");
+    assert_eq!(code, 200, "{body}");
+    let d = data(ours.addr, "/api/v1/targets?scrapePool=fsd");
+    assert_eq!(d["activeTargets"].as_array().unwrap().len(), 1);
+    assert_eq!(d["activeTargets"][0]["health"], "up");
+    wait_for("the new static job", 20, || {
+        query_value(ours.addr, "up{job=\"static\"}").as_deref() == Some("1")
+    });
+    // SIGHUP reloads too: back to the file SD job alone, static's series go stale.
+    std::fs::write(&cfg, &base).unwrap();
+    let status = Command::new("kill")
+        .args(["-HUP", &ours.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_for("the static job to go away", 20, || {
+        query_value(ours.addr, "up{job=\"static\"}").is_none()
+    });
+    assert!(ours.terminate().success());
+}
