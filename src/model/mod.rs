@@ -3,12 +3,14 @@
 //!
 //! Uses std, `regex` (for matchers) and `thiserror` only.
 
+mod fxhash;
 mod labels;
 mod matcher;
 mod names;
 mod sample;
 mod xxh64;
 
+pub use fxhash::{FxBuild, FxHasher, FxMap};
 pub use labels::{hash_pairs, Label, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use names::{is_valid_label_name, is_valid_metric_name, NameValidation};

@@ -6,14 +6,16 @@
 //! mutateSampleLabels, report) in our own words. A bad page fails that scrape with a clear
 //! error and, as in Prometheus, makes the previous page's series stale; nothing else is lost.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::relabel::{process, LabelMap};
 use super::target::Target;
 use crate::config::ScrapeConfig;
-use crate::model::{is_valid_label_name, is_valid_metric_name, stale_nan, NameValidation, Sample};
-use crate::storage::{Appender, SeriesInput};
+use crate::model::{
+    is_valid_label_name, is_valid_metric_name, stale_nan, FxMap, NameValidation, Sample,
+};
+use crate::storage::{Appender, SeriesInput, SeriesRef};
 use crate::textparse::{Entry, Format, MetricType, Parser};
 
 /// A metric family's metadata, as the page declared it.
@@ -38,6 +40,8 @@ pub struct PageReport {
 struct CacheEntry {
     /// Final labels, or `None` when metric relabeling drops the series.
     labels: Option<Vec<(String, String)>>,
+    /// The store's handle for the series, when it offers one.
+    sref: Option<SeriesRef>,
     /// The scrape generation that last saw it.
     seen: u64,
 }
@@ -47,7 +51,7 @@ pub struct Scraper {
     job: Arc<ScrapeConfig>,
     target: Arc<Target>,
     appender: Arc<dyn Appender>,
-    index: HashMap<Box<str>, usize>,
+    index: FxMap<Box<str>, usize>,
     entries: Vec<CacheEntry>,
     gen: u64,
     /// Entries the last page had, for stale markers.
@@ -76,7 +80,7 @@ impl Scraper {
             job,
             target,
             appender,
-            index: HashMap::new(),
+            index: FxMap::default(),
             entries: Vec::new(),
             gen: 0,
             last_seen: Vec::new(),
@@ -208,10 +212,17 @@ impl Scraper {
                             break;
                         }
                     };
-                    if labels.is_some() {
+                    let sref = labels.as_ref().and_then(|l| {
                         rep.series_added += 1;
-                    }
-                    self.entries.push(CacheEntry { labels, seen: 0 });
+                        let pairs: Vec<(&str, &str)> =
+                            l.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                        self.appender.resolve(&pairs)
+                    });
+                    self.entries.push(CacheEntry {
+                        labels,
+                        sref,
+                        seen: 0,
+                    });
                     new_entries += 1;
                     let i = self.entries.len() - 1;
                     self.index.insert(s.series.into(), i);
@@ -268,22 +279,63 @@ impl Scraper {
             .filter(|&i| self.entries[i].seen != gen)
             .collect();
         rep.stale = stale.len() as u64;
-        let mut batch: Vec<SeriesInput<'_>> = Vec::with_capacity(picked.len() + stale.len());
-        for &(i, ts, v) in &picked {
-            batch.push(self.input(i, Sample { t: ts, v }));
+        let all: Vec<(usize, Sample)> = picked
+            .iter()
+            .map(|&(i, ts, v)| (i, Sample { t: ts, v }))
+            .chain(stale.iter().map(|&i| (i, Sample { t, v: stale_nan() })))
+            .collect();
+        if let Err(e) = self.store(&all) {
+            rep.error = Some(format!("storage: {e}"));
         }
-        for &i in &stale {
-            batch.push(self.input(i, Sample { t, v: stale_nan() }));
-        }
-        if !batch.is_empty() {
-            if let Err(e) = self.appender.append(&batch) {
-                rep.error = Some(format!("storage: {e}"));
-            }
-        }
-        drop(batch);
         self.last_seen = picked.iter().map(|p| p.0).collect();
         self.compact();
         rep
+    }
+
+    /// Appends samples for cache entries: by the store's handle where there is one, by labels
+    /// otherwise (and for handles the store no longer knows, which are then renewed).
+    fn store(&mut self, items: &[(usize, Sample)]) -> Result<(), crate::storage::StorageError> {
+        let mut by_ref: Vec<(&SeriesRef, Sample)> = Vec::with_capacity(items.len());
+        let mut by_ref_idx: Vec<usize> = Vec::with_capacity(items.len());
+        let mut by_labels: Vec<(usize, Sample)> = Vec::new();
+        for &(i, smp) in items {
+            match &self.entries[i].sref {
+                Some(r) => {
+                    by_ref.push((r, smp));
+                    by_ref_idx.push(i);
+                }
+                None => by_labels.push((i, smp)),
+            }
+        }
+        if !by_ref.is_empty() {
+            let (_, gone) = self.appender.append_refs(&by_ref)?;
+            for k in gone {
+                by_labels.push((by_ref_idx[k], by_ref[k].1));
+            }
+        }
+        drop(by_ref);
+        if by_labels.is_empty() {
+            return Ok(());
+        }
+        let batch: Vec<SeriesInput<'_>> = by_labels
+            .iter()
+            .map(|&(i, smp)| self.input(i, smp))
+            .collect();
+        self.appender.append(&batch)?;
+        drop(batch);
+        // Renew handles that went stale.
+        for (i, _) in by_labels {
+            if self.entries[i].sref.is_some() {
+                let pairs: Vec<(String, String)> =
+                    self.entries[i].labels.clone().unwrap_or_default();
+                let p: Vec<(&str, &str)> = pairs
+                    .iter()
+                    .map(|(a, b)| (a.as_str(), b.as_str()))
+                    .collect();
+                self.entries[i].sref = self.appender.resolve(&p);
+            }
+        }
+        Ok(())
     }
 
     fn input(&self, i: usize, s: Sample) -> SeriesInput<'_> {
@@ -363,11 +415,15 @@ impl Scraper {
 
     /// The target went away: every series it had, synthetic ones included, goes stale at `t`.
     pub fn stale_all(&mut self, t: i64) {
-        let mut batch: Vec<SeriesInput<'_>> = self
+        let items: Vec<(usize, Sample)> = self
             .last_seen
             .iter()
-            .map(|&i| self.input(i, Sample { t, v: stale_nan() }))
+            .map(|&i| (i, Sample { t, v: stale_nan() }))
             .collect();
+        if let Err(e) = self.store(&items) {
+            tracing::warn!(target = %self.target.url, "cannot store stale markers: {e}");
+        }
+        let mut batch: Vec<SeriesInput<'_>> = Vec::new();
         if self.reported {
             for n in SYNTHETIC {
                 batch.push(SeriesInput {

@@ -49,6 +49,32 @@ pub enum StorageError {
 /// Accepts writes. Returns once accepted samples are in the WAL (written to the OS).
 pub trait Appender: Send + Sync {
     fn append(&self, batch: &[SeriesInput<'_>]) -> Result<AppendStats, StorageError>;
+
+    /// A handle for a series (created if new), so repeated writers such as a scrape loop can
+    /// skip the label lookup; `None` if the store has no such fast path.
+    fn resolve(&self, _labels: &[(&str, &str)]) -> Option<SeriesRef> {
+        None
+    }
+
+    /// Appends one sample per referenced series. Samples whose series the store no longer
+    /// holds (a stale handle) are not appended; their positions in `batch` are returned so
+    /// the caller can resolve again.
+    fn append_refs(
+        &self,
+        batch: &[(&SeriesRef, Sample)],
+    ) -> Result<(AppendStats, Vec<usize>), StorageError> {
+        Ok((AppendStats::default(), (0..batch.len()).collect()))
+    }
+}
+
+/// An opaque handle to a stored series, from `Appender::resolve`.
+#[derive(Clone)]
+pub struct SeriesRef(pub std::sync::Arc<dyn std::any::Any + Send + Sync>);
+
+impl std::fmt::Debug for SeriesRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SeriesRef")
+    }
 }
 
 /// A selected series and its samples within the requested range, oldest first.

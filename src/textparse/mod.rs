@@ -111,7 +111,8 @@ pub enum Entry<'a> {
     Sample(Sample<'a>),
 }
 
-/// One sample line.
+/// One sample line. The parser checks only where its series text ends; `labels` parses and
+/// validates the labels (callers that cache by `series` do so once per distinct series).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample<'a> {
     /// The series as written: the name and the label block, without the value.
@@ -272,7 +273,7 @@ impl<'a> Parser<'a> {
             i: 0,
             line: self.line,
         };
-        if let Err(e) = c.series() {
+        if let Err(e) = c.skip_series() {
             self.failed = true;
             return Some(Err(e));
         }
@@ -532,6 +533,42 @@ impl<'a> Cursor<'a> {
             "unterminated quoted string {:?}",
             &self.s[self.i..]
         )))
+    }
+
+    /// Moves past a series (name and label block) without building its labels: the hot path
+    /// of a scrape whose series are cached. `series` checks the labels themselves.
+    fn skip_series(&mut self) -> Result<(), ParseError> {
+        if self.peek() != Some(b'{') {
+            self.bare_name(true)?;
+            let save = self.i;
+            self.skip_ws();
+            if self.peek() != Some(b'{') {
+                self.i = save;
+                return Ok(());
+            }
+        }
+        let b = self.s.as_bytes();
+        let mut i = self.i + 1;
+        while i < b.len() {
+            match b[i] {
+                b'"' => {
+                    i += 1;
+                    while i < b.len() && b[i] != b'"' {
+                        i += if b[i] == b'\\' { 2 } else { 1 };
+                    }
+                    if i >= b.len() {
+                        break;
+                    }
+                    i += 1;
+                }
+                b'}' => {
+                    self.i = i + 1;
+                    return Ok(());
+                }
+                _ => i += 1,
+            }
+        }
+        Err(self.error(format!("unterminated label set in {:?}", self.s)))
     }
 
     /// `name{labels}`, `name`, or `{"name", labels}`.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 
 use super::chunkenc::{XorEncoder, SAMPLES_PER_CHUNK};
-use crate::model::{hash_pairs, Label, Labels, MatchOp, Matcher};
+use crate::model::{hash_pairs, FxMap, Label, Labels, MatchOp, Matcher};
 
 /// Chunks never span a multiple of this (2h, as Prometheus's head chunk range).
 pub const CHUNK_RANGE_MS: i64 = 2 * 3600 * 1000;
@@ -143,6 +143,8 @@ pub struct MemSeries {
     pub logged: AtomicBool,
     /// Its row is in the database.
     pub persisted: AtomicBool,
+    /// Removed from the head (retention); holders of a reference must look it up again.
+    pub removed: AtomicBool,
 }
 
 #[derive(Default)]
@@ -205,8 +207,8 @@ impl Index {
 
 /// All series and their recent data.
 pub struct Head {
-    shards: Vec<RwLock<HashMap<u64, Vec<Arc<MemSeries>>>>>,
-    by_id: RwLock<HashMap<u64, Arc<MemSeries>>>,
+    shards: Vec<RwLock<FxMap<u64, Vec<Arc<MemSeries>>>>>,
+    by_id: RwLock<FxMap<u64, Arc<MemSeries>>>,
     index: RwLock<Index>,
     next_id: AtomicU64,
 }
@@ -220,8 +222,8 @@ impl Default for Head {
 impl Head {
     pub fn new() -> Self {
         Head {
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
-            by_id: RwLock::new(HashMap::new()),
+            shards: (0..SHARDS).map(|_| RwLock::new(FxMap::default())).collect(),
+            by_id: RwLock::new(FxMap::default()),
             index: RwLock::new(Index::default()),
             next_id: AtomicU64::new(1),
         }
@@ -231,7 +233,7 @@ impl Head {
         self.by_id.read().len()
     }
 
-    fn shard(&self, hash: u64) -> &RwLock<HashMap<u64, Vec<Arc<MemSeries>>>> {
+    fn shard(&self, hash: u64) -> &RwLock<FxMap<u64, Vec<Arc<MemSeries>>>> {
         &self.shards[(hash as usize) % SHARDS]
     }
 
@@ -267,6 +269,7 @@ impl Head {
             data: Mutex::new(SeriesData::default()),
             logged: AtomicBool::new(false),
             persisted: AtomicBool::new(false),
+            removed: AtomicBool::new(false),
         });
         shard.entry(hash).or_default().push(s.clone());
         drop(shard);
@@ -316,6 +319,7 @@ impl Head {
             data: Mutex::new(SeriesData::default()),
             logged: AtomicBool::new(true),
             persisted: AtomicBool::new(false),
+            removed: AtomicBool::new(false),
         });
         self.shard(hash)
             .write()
@@ -344,6 +348,7 @@ impl Head {
             ids.iter().filter_map(|i| by_id.remove(i)).collect()
         };
         for s in &removed {
+            s.removed.store(true, Ordering::Relaxed);
             let hash = s.labels.stable_hash();
             let mut shard = self.shard(hash).write();
             if let Some(c) = shard.get_mut(&hash) {

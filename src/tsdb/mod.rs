@@ -31,7 +31,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::model::{Labels, Matcher, Sample};
-use crate::storage::{AppendStats, Appender, Querier, Series, SeriesInput, StorageError};
+use crate::storage::{
+    AppendStats, Appender, Querier, Series, SeriesInput, SeriesRef, StorageError,
+};
 use chunkenc::{decode_persisted, encode_persisted, XorEncoder, XorIter};
 use head::{Head, MemSeries};
 use persist::{ChunkRow, FlushBatch, Persist, PersistError};
@@ -623,39 +625,80 @@ fn row(series_id: u64, min_t: i64, samples: &[(i64, f64)], xor_len: Option<usize
 
 impl Appender for Db {
     fn append(&self, batch: &[SeriesInput<'_>]) -> Result<AppendStats, StorageError> {
-        let inner = &*self.inner;
         let mut st = AppendStats::default();
         let series: Vec<Arc<MemSeries>> = batch
             .iter()
             .map(|s| {
-                let (m, created) = inner.head.get_or_create(&s.labels);
+                let (m, created) = self.inner.head.get_or_create(&s.labels);
                 st.new_series += u64::from(created);
                 m
             })
             .collect();
+        let items: Vec<(&MemSeries, &[Sample])> = series
+            .iter()
+            .zip(batch)
+            .map(|(m, b)| (&**m, &b.samples[..]))
+            .collect();
+        self.append_resolved(&items, &mut st)?;
+        Ok(st)
+    }
+
+    fn resolve(&self, labels: &[(&str, &str)]) -> Option<SeriesRef> {
+        let (m, created) = self.inner.head.get_or_create(labels);
+        if created {
+            self.inner
+                .stats
+                .series_created
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        Some(SeriesRef(m))
+    }
+
+    fn append_refs(
+        &self,
+        batch: &[(&SeriesRef, Sample)],
+    ) -> Result<(AppendStats, Vec<usize>), StorageError> {
+        let mut st = AppendStats::default();
+        let mut gone = Vec::new();
+        let mut items: Vec<(&MemSeries, &[Sample])> = Vec::with_capacity(batch.len());
+        for (i, (r, s)) in batch.iter().enumerate() {
+            match r.0.downcast_ref::<MemSeries>() {
+                Some(m) if !m.removed.load(Ordering::Relaxed) => {
+                    items.push((m, std::slice::from_ref(s)))
+                }
+                _ => gone.push(i),
+            }
+        }
+        self.append_resolved(&items, &mut st)?;
+        Ok((st, gone))
+    }
+}
+
+impl Db {
+    /// Appends samples to series already found in the head: WAL first (series records for
+    /// new series, then the accepted samples), then the head, under the ingest lock.
+    fn append_resolved(
+        &self,
+        items: &[(&MemSeries, &[Sample])],
+        st: &mut AppendStats,
+    ) -> Result<(), StorageError> {
+        let inner = &*self.inner;
         let mut accepted: Vec<(u64, i64, f64)> =
-            Vec::with_capacity(batch.iter().map(|s| s.samples.len()).sum());
+            Vec::with_capacity(items.iter().map(|s| s.1.len()).sum());
         let mut w = inner.wal.lock();
         let WalState { wal, enc } = &mut *w;
         enc.clear();
         enc.series(
-            series
+            items
                 .iter()
-                .filter(|s| !s.logged.load(Ordering::Relaxed))
-                .map(|s| (s.id, &s.labels)),
+                .filter(|s| !s.0.logged.load(Ordering::Relaxed))
+                .map(|s| (s.0.id, &s.0.labels)),
         );
-        let mut bounds = Vec::with_capacity(series.len());
-        for (s, input) in series.iter().zip(batch) {
+        let mut bounds = Vec::with_capacity(items.len());
+        for (s, samples) in items {
             let start = accepted.len();
             let d = s.data.lock();
-            check_samples(
-                d.last_t,
-                d.last_v_bits,
-                &input.samples,
-                s.id,
-                &mut accepted,
-                &mut st,
-            );
+            check_samples(d.last_t, d.last_v_bits, samples, s.id, &mut accepted, st);
             bounds.push((start, accepted.len()));
         }
         enc.samples(&accepted);
@@ -664,7 +707,7 @@ impl Appender for Db {
         written?;
         let mut max_t = i64::MIN;
         let mut sealed = 0u64;
-        for (s, (a, b)) in series.iter().zip(bounds) {
+        for ((s, _), (a, b)) in items.iter().zip(bounds) {
             s.logged.store(true, Ordering::Relaxed);
             if a == b {
                 continue;
@@ -694,7 +737,7 @@ impl Appender for Db {
         stats
             .series_created
             .fetch_add(st.new_series, Ordering::Relaxed);
-        Ok(st)
+        Ok(())
     }
 }
 
