@@ -30,7 +30,7 @@ use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::model::{Labels, Matcher, Sample};
+use crate::model::{FxMap, Labels, Matcher, Sample};
 use crate::storage::{
     AppendStats, Appender, Querier, Series, SeriesInput, SeriesRef, StorageError,
 };
@@ -695,10 +695,24 @@ impl Db {
                 .map(|s| (s.0.id, &s.0.labels)),
         );
         let mut bounds = Vec::with_capacity(items.len());
+        // A series may appear more than once in a batch: later items are checked against what
+        // the earlier ones will have appended, not only against the head.
+        let mut pending: FxMap<u64, (i64, u64)> = FxMap::default();
         for (s, samples) in items {
             let start = accepted.len();
-            let d = s.data.lock();
-            check_samples(d.last_t, d.last_v_bits, samples, s.id, &mut accepted, st);
+            let (lt, lb) = match pending.get(&s.id) {
+                Some(&p) => p,
+                None => {
+                    let d = s.data.lock();
+                    (d.last_t, d.last_v_bits)
+                }
+            };
+            check_samples(lt, lb, samples, s.id, &mut accepted, st);
+            if let Some(&(_, t, v)) = accepted[start..].last() {
+                pending.insert(s.id, (t, v.to_bits()));
+            } else if items.len() > 1 {
+                pending.entry(s.id).or_insert((lt, lb));
+            }
             bounds.push((start, accepted.len()));
         }
         enc.samples(&accepted);

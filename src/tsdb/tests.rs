@@ -290,3 +290,56 @@ fn dense_series_split_into_rows_below_the_chunk_count_limit() {
         "10k samples need at least 3 rows of <= 4096"
     );
 }
+
+#[test]
+fn series_handles_append_and_go_stale_when_the_series_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    let labels = [("__name__", "m"), ("job", "h")];
+    let r = db.resolve(&labels).expect("the tsdb offers handles");
+    assert_eq!(db.num_series(), 1);
+    let (st, gone) = db
+        .append_refs(&[
+            (&r, Sample { t: 1000, v: 1.5 }),
+            (&r, Sample { t: 500, v: 2.0 }),
+        ])
+        .unwrap();
+    assert!(gone.is_empty());
+    assert_eq!((st.accepted, st.out_of_order), (1, 1));
+    // The same series by labels: one series, both samples.
+    db.append(&[input(&labels, &[(2000, 3.0)])]).unwrap();
+    let got = db.select(&eq("m"), 0, 10_000).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].samples,
+        vec![Sample { t: 1000, v: 1.5 }, Sample { t: 2000, v: 3.0 }]
+    );
+    // A removed series' handle is refused, so the caller resolves again.
+    let id = db.inner.head.all()[0].id;
+    db.inner.head.remove(&[id].into_iter().collect());
+    let (st, gone) = db.append_refs(&[(&r, Sample { t: 3000, v: 4.0 })]).unwrap();
+    assert_eq!((st.accepted, gone), (0, vec![0]));
+    // And the WAL replay still sees what was accepted.
+    drop(db);
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(db.select(&eq("m"), 0, 10_000).unwrap()[0].samples.len(), 2);
+}
+
+#[test]
+fn a_series_twice_in_one_batch_keeps_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    let l = [("__name__", "twice")];
+    let st = db
+        .append(&[
+            input(&l, &[(2000, 2.0)]),
+            input(&l, &[(1000, 1.0), (3000, 3.0)]),
+        ])
+        .unwrap();
+    assert_eq!((st.accepted, st.out_of_order), (2, 1));
+    let got = db.select(&eq("twice"), 0, 10_000).unwrap();
+    assert_eq!(
+        got[0].samples,
+        vec![Sample { t: 2000, v: 2.0 }, Sample { t: 3000, v: 3.0 }]
+    );
+}
