@@ -169,13 +169,17 @@ pub async fn targets_metadata(State(state): State<ApiState>, RawQuery(raw): RawQ
                 if limit >= 0 && out.len() as i64 >= limit {
                     break 'targets;
                 }
-                out.push(json!({
+                let mut v = json!({
                     "target": map_json(&a.target.labels),
-                    "metric": name,
                     "type": md.kind.as_str(),
                     "help": md.help,
                     "unit": md.unit,
-                }));
+                });
+                // Prometheus names the metric only when the request did not.
+                if metric.is_none() {
+                    v["metric"] = json!(name);
+                }
+                out.push(v);
             }
         }
     }

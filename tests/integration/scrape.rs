@@ -222,6 +222,20 @@ scrape_configs:
     let node = series(ours.addr, "{job=\"node\"}");
     assert!(node.iter().all(|s| !s.contains("__name__=go_")));
     assert!(node.iter().any(|s| s.contains("kind=MemTotal")));
+    // The same metric metadata (HELP/TYPE/UNIT), all of it and per target.
+    assert_eq!(
+        data(ours.addr, "/api/v1/metadata"),
+        data(prom, "/api/v1/metadata"),
+        "metadata differs"
+    );
+    let tm = |a: SocketAddr| {
+        data(
+            a,
+            "/api/v1/targets/metadata?match_target={job=\"node\"}&metric=node_load1",
+        )
+    };
+    assert_eq!(tm(ours.addr), tm(prom));
+    assert_eq!(tm(ours.addr)[0]["type"], "gauge");
     // Same values for something stable.
     let q =
         |a: SocketAddr| data(a, "/api/v1/query?query=rows_total")["result"][0]["value"][1].clone();
@@ -370,4 +384,160 @@ fn file_sd_reload_and_staleness() {
         query_value(ours.addr, "up{job=\"static\"}").is_none()
     });
     assert!(ours.terminate().success());
+}
+
+/// HTTPS with a CA, a client certificate and basic auth against the node exporter's TLS
+/// server; wrong credentials and an unknown CA fail with clear errors; insecure_skip_verify
+/// skips verification.
+#[test]
+fn tls_client_certs_and_basic_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = crate::common::testdata("tls");
+    let web = dir.path().join("web.yml");
+    std::fs::write(
+        &web,
+        format!(
+            "tls_server_config:\n  cert_file: {0}/server.crt\n  key_file: {0}/server.key\n  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: {0}/ca.crt\nbasic_auth_users:\n  alice: $2b$04$hdy8GCr6Amoc.W0s8yIdg.PPlyCqWnxzIDUOcYCOXjUIEtaYCzXVK\n",
+            tls.display()
+        ),
+    )
+    .unwrap();
+    let ne = free_addr();
+    let _ne = spawn(
+        "prometheus-node-exporter",
+        &[
+            format!("--web.listen-address={ne}"),
+            format!("--web.config.file={}", web.display()),
+            "--collector.disable-defaults".into(),
+            "--collector.loadavg".into(),
+        ],
+    );
+    wait_for("the TLS node exporter", 20, || {
+        std::net::TcpStream::connect(ne).is_ok()
+    });
+    std::fs::write(dir.path().join("wrong"), "not-secret\n").unwrap();
+    let cfg = dir.path().join("p.yml");
+    let t = tls.display();
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"global: {{scrape_interval: 1s, scrape_timeout: 1s}}
+scrape_configs:
+- job_name: tls_ok
+  scheme: https
+  basic_auth: {{username: alice, password: secret}}
+  tls_config: {{ca_file: {t}/ca.crt, cert_file: {t}/client.crt, key_file: {t}/client.key}}
+  static_configs: [{{targets: ['{ne}']}}]
+- job_name: wrong_password
+  scheme: https
+  basic_auth: {{username: alice, password_file: wrong}}
+  tls_config: {{ca_file: {t}/ca.crt}}
+  static_configs: [{{targets: ['{ne}']}}]
+- job_name: unknown_ca
+  scheme: https
+  basic_auth: {{username: alice, password: secret}}
+  static_configs: [{{targets: ['{ne}']}}]
+- job_name: insecure
+  scheme: https
+  basic_auth: {{username: alice, password: secret}}
+  tls_config: {{insecure_skip_verify: true}}
+  static_configs: [{{targets: ['{ne}']}}]
+"#
+        ),
+    )
+    .unwrap();
+    let ours = Server::start(&[
+        "--headless",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data",
+        dir.path().join("d").to_str().unwrap(),
+    ]);
+    let health = |job: &str| -> (String, String) {
+        let d = data(ours.addr, &format!("/api/v1/targets?scrapePool={job}"));
+        let t = &d["activeTargets"][0];
+        (
+            t["health"].as_str().unwrap_or("").to_string(),
+            t["lastError"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    wait_for("all four TLS targets scraped", 20, || {
+        ["tls_ok", "wrong_password", "unknown_ca", "insecure"]
+            .iter()
+            .all(|j| health(j).0 != "unknown")
+    });
+    assert_eq!(health("tls_ok"), ("up".into(), String::new()));
+    assert_eq!(health("insecure").0, "up");
+    let (h, e) = health("wrong_password");
+    assert_eq!(h, "down");
+    assert!(e.contains("401"), "{e}");
+    let (h, e) = health("unknown_ca");
+    assert_eq!(h, "down");
+    assert!(e.to_lowercase().contains("certificate"), "{e}");
+    assert_eq!(
+        query_value(ours.addr, "count(node_load1{job=\"tls_ok\"})").as_deref(),
+        Some("1")
+    );
+}
+
+/// The request a scrape sends: path and params, the Accept header that prefers
+/// OpenMetrics, the timeout header, and bearer credentials from a file.
+#[test]
+fn scrape_request_headers_and_params() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut buf = [0u8; 4096];
+            let n = c.read(&mut buf).unwrap_or(0);
+            let _ = tx.send(String::from_utf8_lossy(&buf[..n]).into_owned());
+            let body = "# TYPE probe_ok gauge\nprobe_ok 1\n";
+            let _ = write!(
+                c,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    std::fs::write(dir.path().join("token"), "s3cr3t\n").unwrap();
+    let cfg = dir.path().join("p.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global: {{scrape_interval: 1s, scrape_timeout: 800ms}}\nscrape_configs:\n- job_name: probe\n  metrics_path: /probe\n  params: {{module: [http_2xx], target: [a, b]}}\n  authorization: {{credentials_file: token}}\n  static_configs: [{{targets: ['{addr}']}}]\n"
+        ),
+    )
+    .unwrap();
+    let ours = Server::start(&[
+        "--headless",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data",
+        dir.path().join("d").to_str().unwrap(),
+    ]);
+    let req = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a scrape request");
+    let lower = req.to_ascii_lowercase();
+    assert!(
+        req.starts_with("GET /probe?module=http_2xx&target=a&target=b HTTP/1.1\r\n"),
+        "{req}"
+    );
+    assert!(lower.contains("authorization: bearer s3cr3t\r\n"), "{req}");
+    assert!(
+        lower.contains("accept: application/openmetrics-text;version=1.0.0,"),
+        "{req}"
+    );
+    assert!(
+        lower.contains("x-prometheus-scrape-timeout-seconds: 0.8\r\n"),
+        "{req}"
+    );
+    assert!(lower.contains("user-agent: promterm/"), "{req}");
+    wait_for("probe_ok stored", 20, || {
+        query_value(ours.addr, "probe_ok").as_deref() == Some("1")
+    });
 }
