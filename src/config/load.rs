@@ -389,10 +389,10 @@ impl Config {
                     job.job_name
                 )));
             }
-            let scheme: NameValidation = job
+            job.metric_name_validation_scheme = job
                 .metric_name_validation_scheme
-                .or(global.metric_name_validation_scheme)
-                .into();
+                .or(global.metric_name_validation_scheme);
+            let scheme: NameValidation = job.metric_name_validation_scheme.into();
             if job.scrape_interval.is_zero() {
                 job.scrape_interval = global.scrape_interval;
             }
