@@ -3,9 +3,9 @@
 
 A local HTTP server serves the same page (text format 0.0.4, realistic label sets, values that
 change every scrape so nothing is short-cut) to both servers, each scraping it every second
-with the same config. After a warm-up, the CPU time each server process used over a fixed
-window is divided by the samples it ingested in that window (from its own
-scrape_samples_scraped). Prints `scrape: cpu_per_sample=R` (promterm/Prometheus, lower is
+with the same config. After a warm-up, the CPU time each server process used in a window is
+divided by the samples it ingested in that window (from its own scrape_samples_scraped); the
+median of three windows counts. Prints `scrape: cpu_per_sample=R` (promterm/Prometheus, lower is
 better) as its last line.
 
 Usage: python3 bench/scrape.py [SERIES] [SECONDS]   (run from the project root, release build)
@@ -13,6 +13,7 @@ Usage: python3 bench/scrape.py [SERIES] [SECONDS]   (run from the project root, 
 import http.server
 import os
 import random
+import statistics
 import sys
 import threading
 import time
@@ -64,6 +65,9 @@ def serve(page):
     return s
 
 
+WINDOWS = 3
+
+
 def samples(srv):
     code, body = srv.get("/api/v1/query", {"query": 'sum(sum_over_time(scrape_samples_scraped{job="static"}[1h]))'})
     r = body.get("data", {}).get("result", [])
@@ -72,7 +76,7 @@ def samples(srv):
 
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
-    secs = int(sys.argv[2]) if len(sys.argv) > 2 else 30
+    secs = int(sys.argv[2]) if len(sys.argv) > 2 else 45
     page = Page(n)
     httpd = serve(page)
     port = httpd.server_address[1]
@@ -83,15 +87,18 @@ def main():
         srv = Server(kind, extra)
         try:
             time.sleep(5)  # warm-up: series created, caches filled
-            c0, s0 = srv.cpu_s(), samples(srv)
-            time.sleep(secs)
-            c1, s1 = srv.cpu_s(), samples(srv)
-            got = s1 - s0
-            if got <= 0:
-                raise RuntimeError(f"{kind} ingested no samples")
-            res[kind] = (c1 - c0) / got
-            print(f"{kind}: {got:,.0f} samples in {secs}s, {c1 - c0:.2f} cpu-s, "
-                  f"{res[kind] * 1e9:.0f} ns/sample", file=sys.stderr)
+            per = []
+            for _ in range(WINDOWS):
+                c0, s0 = srv.cpu_s(), samples(srv)
+                time.sleep(secs / WINDOWS)
+                c1, s1 = srv.cpu_s(), samples(srv)
+                if s1 - s0 <= 0:
+                    raise RuntimeError(f"{kind} ingested no samples")
+                per.append((c1 - c0) / (s1 - s0))
+            res[kind] = statistics.median(per)
+            print(f"{kind}: {n} series every 1s, median of {WINDOWS} windows of {secs / WINDOWS:.0f}s: "
+                  f"{res[kind] * 1e9:.0f} ns/sample (windows: {[round(x * 1e9) for x in per]})",
+                  file=sys.stderr)
         finally:
             srv.stop()
     httpd.shutdown()

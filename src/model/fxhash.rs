@@ -17,7 +17,8 @@ impl FxHasher {
 impl Hasher for FxHasher {
     #[inline]
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply leaves the best bits at the top; hash tables index by the low ones.
+        self.0.rotate_left(26)
     }
 
     #[inline]

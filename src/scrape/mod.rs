@@ -301,6 +301,7 @@ impl Manager {
                     target: target.clone(),
                     client: client.clone(),
                     status: status.clone(),
+                    buf: Vec::new(),
                 };
                 tokio::spawn(l.run(stop.clone(), self.shutdown.clone(), h));
             } else {
@@ -391,6 +392,8 @@ struct Loop {
     target: Arc<Target>,
     client: reqwest::Client,
     status: Arc<Mutex<Status>>,
+    /// The page buffer, reused across scrapes.
+    buf: Vec<u8>,
 }
 
 impl Loop {
@@ -426,7 +429,8 @@ impl Loop {
         }
     }
 
-    async fn fetch(&self) -> Result<(String, crate::textparse::Format), String> {
+    /// Fetches the page into `self.buf`; returns its format.
+    async fn fetch(&mut self) -> Result<crate::textparse::Format, String> {
         let timeout = self.target.timeout.as_std();
         let req = client::request(
             &self.client,
@@ -435,7 +439,7 @@ impl Loop {
             timeout.as_secs_f64(),
         )?
         .timeout(timeout);
-        let resp = req.send().await.map_err(|e| describe(&e))?;
+        let mut resp = req.send().await.map_err(|e| describe(&e))?;
         let status = resp.status();
         if status != reqwest::StatusCode::OK {
             return Err(format!("server returned HTTP status {status}"));
@@ -446,20 +450,27 @@ impl Loop {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        let body = resp.bytes().await.map_err(|e| describe(&e))?;
-        let text = String::from_utf8(body.to_vec())
-            .map_err(|e| format!("the page is not valid UTF-8: {e}"))?;
-        Ok((text, crate::textparse::Format::from_content_type(&ct)))
+        self.buf.clear();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| describe(&e))? {
+            self.buf.extend_from_slice(&chunk);
+        }
+        Ok(crate::textparse::Format::from_content_type(&ct))
     }
 
     async fn scrape_once(&mut self) {
         let started = SystemTime::now();
         let t = now_ms();
         let t0 = Instant::now();
-        let fetched = self.fetch().await;
+        let fetched = self.fetch().await.and_then(|f| {
+            std::str::from_utf8(&self.buf)
+                .map(|_| f)
+                .map_err(|e| format!("the page is not valid UTF-8: {e}"))
+        });
         let scraper = &mut self.scraper;
+        let buf = &self.buf;
         let (rep, err) = tokio::task::block_in_place(|| match &fetched {
-            Ok((text, format)) => {
+            Ok(format) => {
+                let text = std::str::from_utf8(buf).unwrap_or_default();
                 let rep = scraper.append_page(text, *format, t);
                 let err = rep.error.clone();
                 (rep, err)

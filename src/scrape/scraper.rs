@@ -60,6 +60,13 @@ pub struct Scraper {
     reported: bool,
     pub metadata: BTreeMap<String, Metadata>,
     validation: NameValidation,
+    /// The previous page's series texts, back to back, with (start, length, entry) per
+    /// sample in page order: pages rarely change shape, so the k-th sample is first compared
+    /// with the k-th of the last page (a sequential read) before the hash lookup.
+    prev_keys: String,
+    prev_spans: Vec<(usize, usize, usize)>,
+    cur_keys: String,
+    cur_spans: Vec<(usize, usize, usize)>,
 }
 
 const SYNTHETIC: [&str; 5] = [
@@ -87,6 +94,10 @@ impl Scraper {
             reported: false,
             metadata: BTreeMap::new(),
             validation,
+            prev_keys: String::new(),
+            prev_spans: Vec::new(),
+            cur_keys: String::new(),
+            cur_spans: Vec::new(),
         }
     }
 
@@ -201,9 +212,14 @@ impl Scraper {
                 }
                 Ok(Entry::Sample(s)) => s,
             };
+            let k = rep.scraped as usize;
             rep.scraped += 1;
-            let idx = match self.index.get(s.series) {
-                Some(&i) => i,
+            let same_as_last = self.prev_spans.get(k).and_then(|&(start, len, e)| {
+                (self.prev_keys.as_bytes().get(start..start + len) == Some(s.series.as_bytes()))
+                    .then_some(e)
+            });
+            let idx = match same_as_last.or_else(|| self.index.get(s.series).copied()) {
+                Some(i) => i,
                 None => {
                     let labels = match self.build_labels(&s) {
                         Ok(l) => l,
@@ -229,6 +245,9 @@ impl Scraper {
                     i
                 }
             };
+            self.cur_spans
+                .push((self.cur_keys.len(), s.series.len(), idx));
+            self.cur_keys.push_str(s.series);
             let entry = &mut self.entries[idx];
             let repeated = entry.seen == self.gen;
             entry.seen = self.gen;
@@ -257,6 +276,15 @@ impl Scraper {
                 }
             }
         }
+        if rep.error.is_some() {
+            self.prev_spans.clear();
+            self.prev_keys.clear();
+        } else {
+            std::mem::swap(&mut self.prev_spans, &mut self.cur_spans);
+            std::mem::swap(&mut self.prev_keys, &mut self.cur_keys);
+        }
+        self.cur_spans.clear();
+        self.cur_keys.clear();
         if rep.error.is_some() {
             picked.clear();
             rep.series_added = 0;
@@ -357,6 +385,9 @@ impl Scraper {
         if self.entries.len() < 1024 || live * 2 > self.entries.len() {
             return;
         }
+        // Entry numbers change: the last page's order is no use any more.
+        self.prev_spans.clear();
+        self.prev_keys.clear();
         let mut remap = vec![usize::MAX; self.entries.len()];
         let old = std::mem::take(&mut self.entries);
         for (i, e) in old.into_iter().enumerate() {

@@ -301,17 +301,28 @@ impl<'a> Parser<'a> {
         } else {
             (rest, None)
         };
-        let mut fields = if om {
-            main.split(' ').collect::<Vec<_>>()
+        // Up to three fields without allocating: value, timestamp, and anything extra.
+        let mut fields: [&str; 3] = [""; 3];
+        let mut nf = 0usize;
+        if om {
+            for f in main.split(' ') {
+                if nf < 3 {
+                    fields[nf] = f;
+                }
+                nf += 1;
+            }
+            if main.ends_with(' ') {
+                return self.err(format!("trailing space in {line:?}"));
+            }
         } else {
-            main.split([' ', '\t'])
-                .filter(|f| !f.is_empty())
-                .collect::<Vec<_>>()
-        };
-        if om && fields.last() == Some(&"") {
-            return self.err(format!("trailing space in {line:?}"));
+            for f in main.split([' ', '\t']).filter(|f| !f.is_empty()) {
+                if nf < 3 {
+                    fields[nf] = f;
+                }
+                nf += 1;
+            }
         }
-        if fields.is_empty() || fields.len() > 2 {
+        if nf == 0 || nf > 2 {
             return self.err(format!(
                 "expected a value and an optional timestamp in {line:?}"
             ));
@@ -320,7 +331,7 @@ impl<'a> Parser<'a> {
             Some(v) => v,
             None => return self.err(format!("invalid value {:?}", fields[0])),
         };
-        let timestamp = match fields.pop().filter(|_| fields.len() == 1) {
+        let timestamp = match (nf == 2).then_some(fields[1]) {
             None => None,
             Some(t) => {
                 let ts = if om {
@@ -452,12 +463,32 @@ struct Cursor<'a> {
     line: usize,
 }
 
+/// Bytes allowed in a legacy metric name: 1 = anywhere, 2 = not first (digits).
+const NAME_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_alphabetic() || b == b'_' || b == b':' {
+            1
+        } else if b.is_ascii_digit() {
+            2
+        } else {
+            0
+        };
+        c += 1;
+    }
+    t
+};
+
+#[inline]
 fn is_name_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_' || b == b':'
+    NAME_BYTES[b as usize] == 1
 }
 
+#[inline]
 fn is_name_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b':'
+    NAME_BYTES[b as usize] != 0
 }
 
 impl<'a> Cursor<'a> {
@@ -549,23 +580,32 @@ impl<'a> Cursor<'a> {
         }
         let b = self.s.as_bytes();
         let mut i = self.i + 1;
-        while i < b.len() {
-            match b[i] {
-                b'"' => {
-                    i += 1;
-                    while i < b.len() && b[i] != b'"' {
-                        i += if b[i] == b'\\' { 2 } else { 1 };
-                    }
-                    if i >= b.len() {
+        while let Some(off) = memchr::memchr2(b'"', b'}', &b[i..]) {
+            i += off;
+            if b[i] == b'}' {
+                self.i = i + 1;
+                return Ok(());
+            }
+            // A quoted string: skip to its closing quote, past escapes.
+            i += 1;
+            loop {
+                match memchr::memchr2(b'"', b'\\', &b[i..]) {
+                    Some(o) if b[i + o] == b'\\' => i += o + 2,
+                    Some(o) => {
+                        i += o + 1;
                         break;
                     }
-                    i += 1;
+                    None => {
+                        i = b.len();
+                        break;
+                    }
                 }
-                b'}' => {
-                    self.i = i + 1;
-                    return Ok(());
+                if i >= b.len() {
+                    break;
                 }
-                _ => i += 1,
+            }
+            if i >= b.len() {
+                break;
             }
         }
         Err(self.error(format!("unterminated label set in {:?}", self.s)))

@@ -145,6 +145,9 @@ pub struct MemSeries {
     pub persisted: AtomicBool,
     /// Removed from the head (retention); holders of a reference must look it up again.
     pub removed: AtomicBool,
+    /// The last append batch that held it (appends are serialised by the WAL lock), to notice
+    /// a series appearing twice in one batch.
+    pub batch_mark: AtomicU64,
 }
 
 #[derive(Default)]
@@ -270,6 +273,7 @@ impl Head {
             logged: AtomicBool::new(false),
             persisted: AtomicBool::new(false),
             removed: AtomicBool::new(false),
+            batch_mark: AtomicU64::new(0),
         });
         shard.entry(hash).or_default().push(s.clone());
         drop(shard);
@@ -320,6 +324,7 @@ impl Head {
             logged: AtomicBool::new(true),
             persisted: AtomicBool::new(false),
             removed: AtomicBool::new(false),
+            batch_mark: AtomicU64::new(0),
         });
         self.shard(hash)
             .write()

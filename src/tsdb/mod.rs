@@ -115,6 +115,8 @@ struct Inner {
     /// Bytes of sealed chunks waiting in memory for a flush.
     sealed_bytes: AtomicU64,
     flush_soon: tokio::sync::Notify,
+    /// Append batches so far (see `MemSeries::batch_mark`).
+    batches: AtomicU64,
 }
 
 /// Accepts samples newer than the series' newest; returns the accepted slice bounds in `out`.
@@ -272,6 +274,7 @@ impl Db {
                 stats,
                 sealed_bytes: AtomicU64::new(replay_sealed),
                 flush_soon: tokio::sync::Notify::new(),
+                batches: AtomicU64::new(0),
             }),
         };
         debug!(
@@ -697,10 +700,16 @@ impl Db {
         let mut bounds = Vec::with_capacity(items.len());
         // A series may appear more than once in a batch: later items are checked against what
         // the earlier ones will have appended, not only against the head.
+        let batch_no = inner.batches.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut repeats = false;
+        for (s, _) in items {
+            repeats |= s.batch_mark.swap(batch_no, Ordering::Relaxed) == batch_no;
+        }
         let mut pending: FxMap<u64, (i64, u64)> = FxMap::default();
         for (s, samples) in items {
             let start = accepted.len();
-            let (lt, lb) = match pending.get(&s.id) {
+            let known = if repeats { pending.get(&s.id) } else { None };
+            let (lt, lb) = match known {
                 Some(&p) => p,
                 None => {
                     let d = s.data.lock();
@@ -708,10 +717,12 @@ impl Db {
                 }
             };
             check_samples(lt, lb, samples, s.id, &mut accepted, st);
-            if let Some(&(_, t, v)) = accepted[start..].last() {
-                pending.insert(s.id, (t, v.to_bits()));
-            } else if items.len() > 1 {
-                pending.entry(s.id).or_insert((lt, lb));
+            if repeats {
+                if let Some(&(_, t, v)) = accepted[start..].last() {
+                    pending.insert(s.id, (t, v.to_bits()));
+                } else {
+                    pending.entry(s.id).or_insert((lt, lb));
+                }
             }
             bounds.push((start, accepted.len()));
         }
