@@ -508,7 +508,7 @@ fn scrape_request_headers_and_params() {
     std::fs::write(
         &cfg,
         format!(
-            "global: {{scrape_interval: 1s, scrape_timeout: 800ms}}\nscrape_configs:\n- job_name: probe\n  metrics_path: /probe\n  params: {{module: [http_2xx], target: [a, b]}}\n  authorization: {{credentials_file: token}}\n  static_configs: [{{targets: ['{addr}']}}]\n"
+            "global: {{scrape_interval: 1s, scrape_timeout: 800ms}}\nscrape_configs:\n- job_name: probe\n  metrics_path: /probe\n  params: {{module: [http_2xx], target: [a, b]}}\n  authorization: {{credentials_file: token}}\n  static_configs: [{{targets: ['{addr}']}}]\n- job_name: limited\n  target_limit: 1\n  static_configs: [{{targets: ['{addr}', '127.0.0.1:1']}}]\n"
         ),
     )
     .unwrap();
@@ -538,6 +538,21 @@ fn scrape_request_headers_and_params() {
     );
     assert!(lower.contains("user-agent: promterm/"), "{req}");
     wait_for("probe_ok stored", 20, || {
-        query_value(ours.addr, "probe_ok").as_deref() == Some("1")
+        query_value(ours.addr, "probe_ok{job=\"probe\"}").as_deref() == Some("1")
     });
+    // Over its target_limit, a pool scrapes nothing and says why on every target.
+    let d = data(ours.addr, "/api/v1/targets?scrapePool=limited");
+    let ts = d["activeTargets"].as_array().unwrap();
+    assert_eq!(ts.len(), 2);
+    for t in ts {
+        assert_eq!(t["health"], "down");
+        assert!(
+            t["lastError"]
+                .as_str()
+                .unwrap()
+                .contains("target_limit exceeded (number of targets: 2, limit: 1)"),
+            "{t}"
+        );
+    }
+    assert_eq!(query_value(ours.addr, "count(up{job=\"limited\"})"), None);
 }
