@@ -5,6 +5,7 @@
 //! `config` and `server`; anyhow for errors.
 
 mod check;
+mod query;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +60,12 @@ pub enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Run a PromQL query against a server: instant, or a range with --start.
+    Query(query::QueryArgs),
+    /// List series matching selectors.
+    Series(query::SeriesArgs),
+    /// List label names, or one label's values.
+    Labels(query::LabelsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -153,6 +160,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve(args),
         Command::Check(CheckCommand::Config { files }) => Ok(check::config(&files)),
         Command::Test { files } => Ok(promql_test(&files)),
+        Command::Query(a) => Ok(query::query(a)),
+        Command::Series(a) => Ok(query::series(a)),
+        Command::Labels(a) => Ok(query::labels(a)),
     }
 }
 

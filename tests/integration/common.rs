@@ -29,9 +29,15 @@ pub struct Server {
 impl Server {
     /// Starts `promterm serve --listen 127.0.0.1:0 ARGS...` and waits for its listen address.
     pub fn start(args: &[&str]) -> Server {
+        let mut all = vec!["--listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        Server::start_exact(&all)
+    }
+
+    /// Starts `promterm serve ARGS...` (the caller picks the address).
+    pub fn start_exact(args: &[&str]) -> Server {
         let mut child = Command::new(bin())
             .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

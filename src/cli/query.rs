@@ -1,0 +1,577 @@
+//! `promterm query`, `promterm series`, `promterm labels`: the HTTP API from the command line,
+//! against promterm or any Prometheus-compatible server. Output as an aligned table (range
+//! results with a sparkline per series), the API's JSON exactly as received, or CSV.
+//! Exit codes: 0 success, 1 query error (message on stderr), 2 usage error, 3 server
+//! unreachable. Uses `client`.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+use serde_json::Value;
+
+use crate::client::{ClientError, Http, HttpOptions};
+use crate::config::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+    Csv,
+}
+
+/// Where and how to connect, and how to print.
+#[derive(Debug, clap::Args)]
+pub struct ConnArgs {
+    /// Server URL (any Prometheus-compatible API).
+    #[arg(long, env = "PROMTERM_URL", default_value = "http://127.0.0.1:9090")]
+    pub url: String,
+    /// Extra request header, `Name: value` (repeatable).
+    #[arg(long = "header", value_name = "K:V")]
+    pub headers: Vec<String>,
+    /// Send `Authorization: Bearer <contents of FILE>`.
+    #[arg(long, value_name = "FILE")]
+    pub bearer_token_file: Option<PathBuf>,
+    /// Basic auth as USER:PASSWORD.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub basic_auth: Option<String>,
+    /// CA certificate (PEM) to verify the server with.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Do not verify the server's TLS certificate.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Give up after this long.
+    #[arg(long, value_name = "DUR", default_value = "1m")]
+    pub timeout: Duration,
+    /// Output format (default: table on a terminal, json otherwise).
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<Output>,
+    /// Same as `-o json`: the API's JSON exactly as the server sent it.
+    #[arg(long, conflicts_with = "output")]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Evaluation time for an instant query (RFC 3339, unix seconds, `now`, or `-1h`).
+    #[arg(long, value_name = "T", allow_hyphen_values = true, conflicts_with_all = ["start", "end"])]
+    pub time: Option<String>,
+    /// Range query start (RFC 3339, unix seconds, `now`, or relative like `-1h`).
+    #[arg(long, value_name = "T", allow_hyphen_values = true)]
+    pub start: Option<String>,
+    /// Range query end (default now).
+    #[arg(long, value_name = "T", allow_hyphen_values = true)]
+    pub end: Option<String>,
+    /// Range query resolution (seconds or a duration; default: about 250 points).
+    #[arg(long, value_name = "S", requires = "start")]
+    pub step: Option<String>,
+    /// The PromQL expression.
+    pub expr: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SeriesArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Series selector (repeatable).
+    #[arg(long = "match", value_name = "SELECTOR", required = true)]
+    pub matches: Vec<String>,
+    /// Only series with samples after this time.
+    #[arg(long, value_name = "T", allow_hyphen_values = true)]
+    pub start: Option<String>,
+    /// Only series with samples before this time.
+    #[arg(long, value_name = "T", allow_hyphen_values = true)]
+    pub end: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LabelsArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Only series matching this selector (repeatable).
+    #[arg(long = "match", value_name = "SELECTOR")]
+    pub matches: Vec<String>,
+    /// List this label's values instead of label names.
+    pub name: Option<String>,
+}
+
+fn now_s() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// RFC 3339, unix seconds, `now`, `now-1h`/`now+5m`, or `-1h`/`+5m` (relative to now).
+pub fn parse_cli_time(s: &str, now: f64) -> Result<f64, String> {
+    let t = s.trim();
+    if t == "now" {
+        return Ok(now);
+    }
+    let rel = t.strip_prefix("now").unwrap_or(t);
+    for (sign, f) in [('-', -1.0), ('+', 1.0)] {
+        if let Some(d) = rel.strip_prefix(sign) {
+            if let Ok(d) = d.parse::<Duration>() {
+                return Ok(now + f * d.as_millis() as f64 / 1000.0);
+            }
+        }
+    }
+    crate::api::parse_time(t)
+        .map(|ms| ms as f64 / 1000.0)
+        .map_err(|_| format!("invalid time {s:?}: use RFC 3339, unix seconds, now, or -1h"))
+}
+
+fn parse_step(s: &str) -> Result<f64, String> {
+    if let Ok(f) = s.parse::<f64>() {
+        if f > 0.0 && f.is_finite() {
+            return Ok(f);
+        }
+    }
+    match s.parse::<Duration>() {
+        Ok(d) if !d.is_zero() => Ok(d.as_millis() as f64 / 1000.0),
+        _ => Err(format!(
+            "invalid step {s:?}: use seconds or a duration like 1m"
+        )),
+    }
+}
+
+fn usage(msg: String) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}
+
+fn client(c: &ConnArgs) -> Result<Http, String> {
+    let mut headers = Vec::new();
+    for h in &c.headers {
+        let Some((k, v)) = h.split_once(':') else {
+            return Err(format!("invalid --header {h:?}: use Name: value"));
+        };
+        headers.push((k.to_string(), v.to_string()));
+    }
+    let bearer_token = match &c.bearer_token_file {
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .map_err(|e| format!("cannot read {:?}: {e}", f.display()))?
+                .trim()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let basic_auth = match &c.basic_auth {
+        Some(s) => match s.split_once(':') {
+            Some((u, p)) => Some((u.to_string(), p.to_string())),
+            None => return Err("invalid --basic-auth: use USER:PASSWORD".into()),
+        },
+        None => None,
+    };
+    Http::new(&HttpOptions {
+        url: c.url.clone(),
+        headers,
+        bearer_token,
+        basic_auth,
+        ca_file: c.ca_file.clone(),
+        insecure: c.insecure,
+        timeout: Some(c.timeout.as_std()).filter(|d| !d.is_zero()),
+    })
+    .map_err(|e| e.to_string())
+}
+
+fn output(c: &ConnArgs) -> Output {
+    if c.json {
+        return Output::Json;
+    }
+    c.output.unwrap_or(if std::io::stdout().is_terminal() {
+        Output::Table
+    } else {
+        Output::Json
+    })
+}
+
+fn run<F>(c: &ConnArgs, f: F) -> ExitCode
+where
+    F: FnOnce(
+        Http,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<crate::client::Answer, ClientError>>>,
+    >,
+{
+    let http = match client(c) {
+        Ok(h) => h,
+        Err(e) => return usage(e),
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(f(http)) {
+        Ok(a) => {
+            let fmt = output(c);
+            if fmt != Output::Json {
+                for w in a.warnings.iter().chain(&a.infos) {
+                    eprintln!("{w}");
+                }
+            }
+            let text = match fmt {
+                Output::Json => {
+                    let mut r = a.raw;
+                    if !r.ends_with('\n') {
+                        r.push('\n');
+                    }
+                    r
+                }
+                Output::Table => table(&a.data),
+                Output::Csv => csv(&a.data),
+            };
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(ClientError::Unreachable { url, msg }) => {
+            eprintln!("error: cannot reach {url}: {msg}");
+            ExitCode::from(3)
+        }
+        Err(e @ ClientError::Setup(_)) => usage(e.to_string()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+pub fn query(a: QueryArgs) -> ExitCode {
+    let now = now_s();
+    if a.time.is_none() && a.start.is_none() && a.end.is_some() {
+        return usage("--end needs --start".into());
+    }
+    let expr = a.expr.clone();
+    match &a.start {
+        None => {
+            let time = match a
+                .time
+                .as_deref()
+                .map(|t| parse_cli_time(t, now))
+                .transpose()
+            {
+                Ok(t) => t,
+                Err(e) => return usage(e),
+            };
+            run(&a.conn, move |h| {
+                Box::pin(async move { h.query(&expr, time).await })
+            })
+        }
+        Some(s) => {
+            let start = match parse_cli_time(s, now) {
+                Ok(t) => t,
+                Err(e) => return usage(e),
+            };
+            let end = match a.end.as_deref().map(|t| parse_cli_time(t, now)).transpose() {
+                Ok(t) => t.unwrap_or(now),
+                Err(e) => return usage(e),
+            };
+            if end < start {
+                return usage("--end is before --start".into());
+            }
+            let step = match a.step.as_deref().map(parse_step).transpose() {
+                Ok(Some(s)) => s,
+                Ok(None) => ((end - start) / 250.0).ceil().max(1.0),
+                Err(e) => return usage(e),
+            };
+            run(&a.conn, move |h| {
+                Box::pin(async move { h.query_range(&expr, start, end, step).await })
+            })
+        }
+    }
+}
+
+pub fn series(a: SeriesArgs) -> ExitCode {
+    let now = now_s();
+    let t = |s: &Option<String>| s.as_deref().map(|x| parse_cli_time(x, now)).transpose();
+    let (start, end) = match (t(&a.start), t(&a.end)) {
+        (Ok(s), Ok(e)) => (s, e),
+        (Err(e), _) | (_, Err(e)) => return usage(e),
+    };
+    let m = a.matches.clone();
+    run(&a.conn, move |h| {
+        Box::pin(async move { h.series(&m, start, end).await })
+    })
+}
+
+pub fn labels(a: LabelsArgs) -> ExitCode {
+    let m = a.matches.clone();
+    let name = a.name.clone();
+    run(&a.conn, move |h| {
+        Box::pin(async move { h.labels(name.as_deref(), &m).await })
+    })
+}
+
+/// `name{a="b", ...}` as Prometheus prints a metric.
+fn metric_text(m: &Value) -> String {
+    let Some(o) = m.as_object() else {
+        return String::new();
+    };
+    let name = o.get("__name__").and_then(Value::as_str).unwrap_or("");
+    let labels: Vec<String> = o
+        .iter()
+        .filter(|(k, _)| *k != "__name__")
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                serde_json::to_string(v.as_str().unwrap_or("")).unwrap_or_default()
+            )
+        })
+        .collect();
+    if labels.is_empty() && !name.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}{{{}}}", labels.join(", "))
+    }
+}
+
+fn sparkline(vals: &[f64], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let finite: Vec<f64> = vals.iter().copied().filter(|v| v.is_finite()).collect();
+    if finite.is_empty() {
+        return String::new();
+    }
+    let (lo, hi) = finite
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let n = vals.len().min(width).max(1);
+    (0..n)
+        .map(|i| {
+            // The last value of each bucket of points.
+            let j = ((i + 1) * vals.len()).div_ceil(n) - 1;
+            let v = vals[j.min(vals.len() - 1)];
+            if !v.is_finite() {
+                ' '
+            } else if hi == lo {
+                BARS[3]
+            } else {
+                BARS[(((v - lo) / (hi - lo)) * 7.0).round() as usize]
+            }
+        })
+        .collect()
+}
+
+fn align(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                if i + 1 == r.len() {
+                    s.clone()
+                } else {
+                    format!("{s:<w$}", w = widths[i])
+                }
+            })
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn value_of(p: &Value) -> (String, String) {
+    (
+        p[0].as_f64()
+            .map(crate::client::fmt_time)
+            .unwrap_or_default(),
+        p[1].as_str().unwrap_or("").to_string(),
+    )
+}
+
+/// The result as aligned columns.
+pub fn table(data: &Value) -> String {
+    let rows: Vec<Vec<String>> = match data["resultType"].as_str() {
+        Some("vector") => {
+            let mut rows = vec![vec!["METRIC".to_string(), "VALUE".into(), "TIME".into()]];
+            for s in data["result"].as_array().into_iter().flatten() {
+                let (t, v) = value_of(&s["value"]);
+                rows.push(vec![metric_text(&s["metric"]), v, t]);
+            }
+            rows
+        }
+        Some("matrix") => {
+            let mut rows = vec![vec![
+                "METRIC".to_string(),
+                "LAST".into(),
+                "MIN".into(),
+                "MAX".into(),
+                "POINTS".into(),
+                "TREND".into(),
+            ]];
+            for s in data["result"].as_array().into_iter().flatten() {
+                let pts: Vec<(String, String)> = s["values"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(value_of)
+                    .collect();
+                let vals: Vec<f64> = pts
+                    .iter()
+                    .map(|(_, v)| v.parse::<f64>().unwrap_or(f64::NAN))
+                    .collect();
+                let fin = vals.iter().copied().filter(|v| !v.is_nan());
+                let min = fin.clone().fold(f64::INFINITY, f64::min);
+                let max = fin.fold(f64::NEG_INFINITY, f64::max);
+                let fmt = |v: f64| {
+                    if v.is_finite() {
+                        crate::promql::aggregate::format_float(v)
+                    } else {
+                        String::new()
+                    }
+                };
+                rows.push(vec![
+                    metric_text(&s["metric"]),
+                    pts.last().map(|p| p.1.clone()).unwrap_or_default(),
+                    fmt(min),
+                    fmt(max),
+                    pts.len().to_string(),
+                    sparkline(&vals, 40),
+                ]);
+            }
+            rows
+        }
+        Some("scalar") | Some("string") => {
+            let (t, v) = value_of(&data["result"]);
+            vec![vec!["VALUE".into(), "TIME".into()], vec![v, t]]
+        }
+        _ => match data.as_array() {
+            // /api/v1/series: label sets; /api/v1/labels and values: strings.
+            Some(items) => items
+                .iter()
+                .map(|x| match x.as_str() {
+                    Some(s) => vec![s.to_string()],
+                    None => vec![metric_text(x)],
+                })
+                .collect(),
+            None => vec![vec![data.to_string()]],
+        },
+    };
+    align(&rows)
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The result as CSV: one row per sample (`metric,timestamp,value`), or one per item.
+pub fn csv(data: &Value) -> String {
+    let mut out = String::new();
+    let mut row = |cols: &[String]| {
+        let line: Vec<String> = cols.iter().map(|c| csv_field(c)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    };
+    match data["resultType"].as_str() {
+        Some("vector") | Some("matrix") => {
+            row(&["metric".into(), "timestamp".into(), "value".into()]);
+            for s in data["result"].as_array().into_iter().flatten() {
+                let m = metric_text(&s["metric"]);
+                let pts: Vec<&Value> = match s.get("values") {
+                    Some(v) => v.as_array().into_iter().flatten().collect(),
+                    None => vec![&s["value"]],
+                };
+                for p in pts {
+                    let (t, v) = value_of(p);
+                    row(&[m.clone(), t, v]);
+                }
+            }
+        }
+        Some("scalar") | Some("string") => {
+            row(&["timestamp".into(), "value".into()]);
+            let (t, v) = value_of(&data["result"]);
+            row(&[t, v]);
+        }
+        _ => {
+            for x in data.as_array().into_iter().flatten() {
+                row(&[x
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| metric_text(x))]);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn times() {
+        let now = 1_700_000_000.0;
+        assert_eq!(parse_cli_time("now", now), Ok(now));
+        assert_eq!(parse_cli_time("-1h", now), Ok(now - 3600.0));
+        assert_eq!(parse_cli_time("now-5m", now), Ok(now - 300.0));
+        assert_eq!(parse_cli_time("+30s", now), Ok(now + 30.0));
+        assert_eq!(parse_cli_time("1500000000.5", now), Ok(1_500_000_000.5));
+        assert_eq!(
+            parse_cli_time("2023-11-14T22:13:20Z", now),
+            Ok(1_700_000_000.0)
+        );
+        assert!(parse_cli_time("yesterday", now)
+            .unwrap_err()
+            .contains("\"yesterday\""));
+        assert_eq!(parse_step("15"), Ok(15.0));
+        assert_eq!(parse_step("1m"), Ok(60.0));
+        assert!(parse_step("0").is_err());
+    }
+
+    #[test]
+    fn table_and_csv() {
+        let v = json!({"resultType": "vector", "result": [
+            {"metric": {"__name__": "up", "job": "a,b"}, "value": [1700000000.5, "1"]},
+            {"metric": {}, "value": [1700000000.5, "NaN"]}]});
+        assert_eq!(
+            table(&v),
+            "METRIC         VALUE  TIME\nup{job=\"a,b\"}  1      1700000000.500\n{}             NaN    1700000000.500\n"
+        );
+        assert_eq!(
+            csv(&v),
+            "metric,timestamp,value\n\"up{job=\"\"a,b\"\"}\",1700000000.500,1\n{},1700000000.500,NaN\n"
+        );
+        let m = json!({"resultType": "matrix", "result": [
+            {"metric": {"__name__": "x"}, "values": [[1, "1"], [2, "5"], [3, "3"]]}]});
+        let t = table(&m);
+        assert!(
+            t.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("x       3     1    5    3       ▁█▅"),
+            "{t}"
+        );
+        let s = json!([{"__name__": "up", "job": "a"}]);
+        assert_eq!(table(&s), "up{job=\"a\"}\n");
+        assert_eq!(table(&json!(["a", "b"])), "a\nb\n");
+    }
+}

@@ -1,0 +1,290 @@
+//! The client layer: talking to any Prometheus-compatible HTTP API (Prometheus, promterm, Mimir,
+//! Thanos, VictoriaMetrics) for `promterm query` and, later, the TUI. `Http` keeps the body
+//! exactly as the server sent it (for `--json`) next to the parsed envelope. Uses reqwest and
+//! serde_json.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
+use serde_json::Value;
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server could not be reached (connection refused, DNS, TLS, timeout).
+    #[error("cannot reach {url}: {msg}")]
+    Unreachable { url: String, msg: String },
+    /// The server answered with Prometheus's error envelope.
+    #[error("{error_type}: {error}")]
+    Api {
+        status: u16,
+        error_type: String,
+        error: String,
+    },
+    /// The server answered something that is not the API's JSON.
+    #[error("unexpected answer from {url} (HTTP {status}): {msg}")]
+    Protocol {
+        url: String,
+        status: u16,
+        msg: String,
+    },
+    /// Bad client settings (a header, a CA file).
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// A successful answer: the body as sent, and its `data` and annotations.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub raw: String,
+    pub data: Value,
+    pub warnings: Vec<String>,
+    pub infos: Vec<String>,
+}
+
+/// Connection settings.
+#[derive(Debug, Clone, Default)]
+pub struct HttpOptions {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub bearer_token: Option<String>,
+    pub basic_auth: Option<(String, String)>,
+    pub ca_file: Option<std::path::PathBuf>,
+    pub insecure: bool,
+    pub timeout: Option<Duration>,
+}
+
+/// A Prometheus API over HTTP.
+#[derive(Debug, Clone)]
+pub struct Http {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Http {
+    pub fn new(o: &HttpOptions) -> Result<Self, ClientError> {
+        let mut headers = HeaderMap::new();
+        for (k, v) in &o.headers {
+            let name = HeaderName::from_bytes(k.trim().as_bytes())
+                .map_err(|_| ClientError::Setup(format!("invalid header name {k:?}")))?;
+            let value = HeaderValue::from_str(v.trim())
+                .map_err(|_| ClientError::Setup(format!("invalid value for header {k:?}")))?;
+            headers.append(name, value);
+        }
+        if let Some((u, p)) = &o.basic_auth {
+            let v =
+                HeaderValue::from_str(&format!("Basic {}", base64(format!("{u}:{p}").as_bytes())))
+                    .map_err(|_| {
+                        ClientError::Setup("the basic auth user is not a valid header value".into())
+                    })?;
+            headers.insert(AUTHORIZATION, v);
+        }
+        if let Some(t) = &o.bearer_token {
+            let v = HeaderValue::from_str(&format!("Bearer {}", t.trim())).map_err(|_| {
+                ClientError::Setup("the bearer token is not a valid header value".into())
+            })?;
+            headers.insert(AUTHORIZATION, v);
+        }
+        let mut b = reqwest::Client::builder()
+            .use_rustls_tls()
+            .default_headers(headers)
+            .user_agent(concat!("promterm/", env!("CARGO_PKG_VERSION")));
+        if let Some(t) = o.timeout {
+            b = b.timeout(t);
+        }
+        if let Some(ca) = &o.ca_file {
+            let pem = std::fs::read(ca).map_err(|e| {
+                ClientError::Setup(format!("cannot read CA file {:?}: {e}", ca.display()))
+            })?;
+            for c in reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| ClientError::Setup(format!("bad CA file {:?}: {e}", ca.display())))?
+            {
+                b = b.add_root_certificate(c);
+            }
+        }
+        if o.insecure {
+            b = b.danger_accept_invalid_certs(true);
+        }
+        let client = b
+            .build()
+            .map_err(|e| ClientError::Setup(format!("cannot build the HTTP client: {e}")))?;
+        let base = o.url.trim_end_matches('/').to_string();
+        Ok(Http { base, client })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// GET `path` with `params` (POST form for long queries, as Prometheus clients do).
+    pub async fn get(&self, path: &str, params: &[(&str, String)]) -> Result<Answer, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let long = params.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() > 4000;
+        let req = if long {
+            self.client.post(&url).form(params)
+        } else {
+            self.client.get(&url).query(params)
+        };
+        let resp = req.send().await.map_err(|e| ClientError::Unreachable {
+            url: url.clone(),
+            msg: chain(&e),
+        })?;
+        let status = resp.status().as_u16();
+        let raw = resp.text().await.map_err(|e| ClientError::Unreachable {
+            url: url.clone(),
+            msg: chain(&e),
+        })?;
+        let v: Value = serde_json::from_str(&raw).map_err(|_| ClientError::Protocol {
+            url: url.clone(),
+            status,
+            msg: raw.chars().take(200).collect(),
+        })?;
+        if v["status"] == "error" {
+            return Err(ClientError::Api {
+                status,
+                error_type: v["errorType"].as_str().unwrap_or("").to_string(),
+                error: v["error"].as_str().unwrap_or("").to_string(),
+            });
+        }
+        if v["status"] != "success" {
+            return Err(ClientError::Protocol {
+                url,
+                status,
+                msg: raw.chars().take(200).collect(),
+            });
+        }
+        let strings = |k: &str| -> Vec<String> {
+            v[k].as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Ok(Answer {
+            data: v["data"].clone(),
+            warnings: strings("warnings"),
+            infos: strings("infos"),
+            raw,
+        })
+    }
+
+    pub async fn query(&self, expr: &str, time: Option<f64>) -> Result<Answer, ClientError> {
+        let mut p = vec![("query", expr.to_string())];
+        if let Some(t) = time {
+            p.push(("time", fmt_time(t)));
+        }
+        self.get("/api/v1/query", &p).await
+    }
+
+    pub async fn query_range(
+        &self,
+        expr: &str,
+        start: f64,
+        end: f64,
+        step: f64,
+    ) -> Result<Answer, ClientError> {
+        self.get(
+            "/api/v1/query_range",
+            &[
+                ("query", expr.to_string()),
+                ("start", fmt_time(start)),
+                ("end", fmt_time(end)),
+                ("step", fmt_time(step)),
+            ],
+        )
+        .await
+    }
+
+    pub async fn series(
+        &self,
+        matches: &[String],
+        start: Option<f64>,
+        end: Option<f64>,
+    ) -> Result<Answer, ClientError> {
+        let mut p: Vec<(&str, String)> = matches.iter().map(|m| ("match[]", m.clone())).collect();
+        if let Some(s) = start {
+            p.push(("start", fmt_time(s)));
+        }
+        if let Some(e) = end {
+            p.push(("end", fmt_time(e)));
+        }
+        self.get("/api/v1/series", &p).await
+    }
+
+    pub async fn labels(
+        &self,
+        name: Option<&str>,
+        matches: &[String],
+    ) -> Result<Answer, ClientError> {
+        let p: Vec<(&str, String)> = matches.iter().map(|m| ("match[]", m.clone())).collect();
+        match name {
+            Some(n) => self.get(&format!("/api/v1/label/{n}/values"), &p).await,
+            None => self.get("/api/v1/labels", &p).await,
+        }
+    }
+
+    pub async fn targets(&self) -> Result<Answer, ClientError> {
+        self.get("/api/v1/targets", &[]).await
+    }
+
+    pub async fn metadata(&self) -> Result<Answer, ClientError> {
+        self.get("/api/v1/metadata", &[]).await
+    }
+}
+
+/// Unix seconds with at most millisecond precision, as the API takes them.
+pub fn fmt_time(t: f64) -> String {
+    let ms = (t * 1000.0).round() as i64;
+    let (sign, a) = if ms < 0 { ("-", -ms) } else { ("", ms) };
+    if a % 1000 == 0 {
+        format!("{sign}{}", a / 1000)
+    } else {
+        format!("{sign}{}.{:03}", a / 1000, a % 1000)
+    }
+}
+
+fn chain(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
+fn base64(b: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_base64() {
+        assert_eq!(fmt_time(1700000000.0), "1700000000");
+        assert_eq!(fmt_time(1.5), "1.500");
+        assert_eq!(fmt_time(-0.25), "-0.250");
+        assert_eq!(base64(b"alice:secret"), "YWxpY2U6c2VjcmV0");
+        assert_eq!(base64(b"a"), "YQ==");
+        assert_eq!(base64(b"ab"), "YWI=");
+    }
+}

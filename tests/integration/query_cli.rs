@@ -1,0 +1,212 @@
+//! `promterm query`, `series` and `labels` against a running promterm and the real
+//! Prometheus: `--json` prints exactly what the API sent, table and CSV outputs, exit codes.
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{bin, http, Server};
+
+fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+fn promterm(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(bin())
+        .args(args)
+        .env_remove("PROMTERM_URL")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn wait_up(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "{addr} never listened");
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        }
+        let (code, body) = http(addr, "GET", "/api/v1/query?query=up");
+        if code == 200 && body.contains("\"up\"") && body.contains(",\"1\"]") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no up sample: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn self_scraping_config(dir: &std::path::Path, addr: SocketAddr) -> String {
+    let cfg = dir.join("p.yml");
+    std::fs::write(
+        &cfg,
+        format!("global: {{scrape_interval: 1s}}\nscrape_configs:\n- job_name: self\n  static_configs: [{{targets: ['{addr}']}}]\n"),
+    )
+    .unwrap();
+    cfg.display().to_string()
+}
+
+#[test]
+fn query_cli_against_promterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = free_addr();
+    let cfg = self_scraping_config(dir.path(), addr);
+    let listen = addr.to_string();
+    let _s = Server::start_exact(&[
+        "--headless",
+        "--config",
+        &cfg,
+        "--data",
+        dir.path().join("d").to_str().unwrap(),
+        "--listen",
+        &listen,
+    ]);
+    wait_up(addr);
+    let url = format!("http://{addr}");
+    let t = format!(
+        "{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 1
+    );
+    // --json is the body exactly as the API sends it.
+    let (code, out, err) = promterm(&["query", "--url", &url, "--time", &t, "--json", "up"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, body) = http(addr, "GET", &format!("/api/v1/query?query=up&time={t}"));
+    assert_eq!(out.trim_end(), body.trim_end());
+    // Table: a header and one row per series.
+    let (code, out, _) = promterm(&["query", "--url", &url, "--time", &t, "-o", "table", "up"]);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("METRIC") && lines[0].contains("VALUE"),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("up{{instance=\"{addr}\", job=\"self\"}}")),
+        "{out}"
+    );
+    // CSV.
+    let (code, out, _) = promterm(&["query", "--url", &url, "--time", &t, "-o", "csv", "up"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("metric,timestamp,value\n"), "{out}");
+    assert!(out.contains(",1\n"), "{out}");
+    // A range query with a sparkline; the step defaults from the range.
+    let (code, out, err) = promterm(&[
+        "query",
+        "--url",
+        &url,
+        "--start",
+        "-30s",
+        "-o",
+        "table",
+        "scrape_duration_seconds",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().next().unwrap().contains("TREND"), "{out}");
+    let (code, out, _) = promterm(&[
+        "query", "--url", &url, "--start", "-30s", "--step", "5s", "--json", "up",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("\"resultType\":\"matrix\""), "{out}");
+    // series and labels.
+    let (code, out, _) = promterm(&["series", "--url", &url, "--match", "up", "-o", "table"]);
+    assert_eq!(code, 0);
+    assert_eq!(out, format!("up{{instance=\"{addr}\", job=\"self\"}}\n"));
+    let (code, out, _) = promterm(&["labels", "--url", &url, "-o", "table"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.lines().any(|l| l == "job") && out.lines().any(|l| l == "__name__"),
+        "{out}"
+    );
+    let (code, out, _) = promterm(&["labels", "--url", &url, "-o", "csv", "job"]);
+    assert_eq!((code, out.as_str()), (0, "self\n"));
+
+    // A query error: exit 1, message on stderr, nothing on stdout.
+    let (code, out, err) = promterm(&["query", "--url", &url, "--json", "sum("]);
+    assert_eq!(code, 1);
+    assert_eq!(out, "");
+    assert!(err.contains("bad_data"), "{err}");
+    // Usage errors: exit 2.
+    let (code, _, err) = promterm(&["query", "--url", &url, "--time", "yesterday", "up"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("\"yesterday\""), "{err}");
+    let (code, _, _) = promterm(&["query", "--url", &url, "--end", "now", "up"]);
+    assert_eq!(code, 2);
+    // Unreachable server: exit 3.
+    let dead = free_addr();
+    let (code, out, err) = promterm(&["query", "--url", &format!("http://{dead}"), "up"]);
+    assert_eq!((code, out.as_str()), (3, ""));
+    assert!(err.contains("cannot reach"), "{err}");
+    // The URL may come from $PROMTERM_URL.
+    let out = Command::new(bin())
+        .args(["query", "--json", "--time", &t, "up"])
+        .env("PROMTERM_URL", &url)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim_end(),
+        body.trim_end()
+    );
+}
+
+#[test]
+fn query_cli_json_matches_curl_against_prometheus() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = free_addr();
+    let cfg = self_scraping_config(dir.path(), addr);
+    let mut prom = Command::new("prometheus")
+        .args([
+            format!("--config.file={cfg}"),
+            format!("--storage.tsdb.path={}", dir.path().join("p").display()),
+            format!("--web.listen-address={addr}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start prometheus (Debian package)");
+    wait_up(addr);
+    let url = format!("http://{addr}");
+    let t = "1700000000.5";
+    for (args, path) in [
+        (
+            vec!["query", "--time", t, "up"],
+            format!("/api/v1/query?query=up&time={t}"),
+        ),
+        (
+            vec!["query", "--time", t, "sum("],
+            format!("/api/v1/query?query=sum(&time={t}"),
+        ),
+        (vec!["labels"], "/api/v1/labels".to_string()),
+    ] {
+        let mut a = args.clone();
+        a.extend(["--url", &url, "--json"]);
+        let (code, out, err) = promterm(&a);
+        let (status, body) = http(addr, "GET", &path);
+        if status == 200 {
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(out.trim_end(), body.trim_end(), "{args:?}");
+        } else {
+            assert_eq!(code, 1);
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert!(
+                err.contains(v["error"].as_str().unwrap()),
+                "{err} vs {body}"
+            );
+        }
+    }
+    let _ = prom.kill();
+    let _ = prom.wait();
+}
