@@ -134,6 +134,7 @@ fn parse_duration_param(s: &str, name: &str) -> Result<i64, String> {
 
 fn error_response(e: QueryError) -> Response {
     match e {
+        QueryError::Parse(m) => bad_data(format!("invalid parameter \"query\": {m}")),
         QueryError::BadData(m) => bad_data(m),
         QueryError::Execution(m) => api_error(StatusCode::UNPROCESSABLE_ENTITY, "execution", m),
         QueryError::Timeout(m) => api_error(StatusCode::SERVICE_UNAVAILABLE, "timeout", m),

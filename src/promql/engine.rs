@@ -118,6 +118,9 @@ impl Value {
 /// Why a query failed, with the HTTP mapping Prometheus uses.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
+    /// 400 bad_data: the query does not parse (`line:col: parse error: ...` where known).
+    #[error("{0}")]
+    Parse(String),
     /// 400 bad_data
     #[error("{0}")]
     BadData(String),
@@ -177,7 +180,47 @@ impl Default for Engine {
 
 /// Parses PromQL, turning the crate's error into bad_data.
 pub fn parse(query: &str) -> Result<Expr, QueryError> {
-    parser::parse(query).map_err(QueryError::BadData)
+    parser::parse(query).map_err(|msg| QueryError::Parse(parse_error(query, &msg)))
+}
+
+/// Prometheus's `line:col: parse error: msg` for the errors whose place we can tell
+/// (`promql-parser` gives none): unclosed input points past its end, an unmatched `)` at
+/// itself, an unknown function at its name (quoted as Prometheus quotes it).
+fn parse_error(query: &str, msg: &str) -> String {
+    let pos = |at: usize| -> String {
+        let before = &query[..at.min(query.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        format!("{line}:{col}")
+    };
+    let mut msg = msg.to_string();
+    let at = if msg == "unclosed left parenthesis" || msg.starts_with("unexpected end of input") {
+        Some(query.len())
+    } else if msg.starts_with("unexpected right parenthesis") {
+        let mut depth = 0i32;
+        query.char_indices().find_map(|(i, c)| {
+            match c {
+                '(' => depth += 1,
+                ')' if depth == 0 => return Some(i),
+                ')' => depth -= 1,
+                _ => {}
+            }
+            None
+        })
+    } else if let Some(name) = msg
+        .strip_prefix("unknown function with name '")
+        .and_then(|r| r.strip_suffix('\''))
+    {
+        let name = name.to_string();
+        msg = format!("unknown function with name {name:?}");
+        query.find(&format!("{name}("))
+    } else {
+        None
+    };
+    match at {
+        Some(at) => format!("{}: parse error: {msg}", pos(at)),
+        None => format!("parse error: {msg}"),
+    }
 }
 
 fn system_time_ms(t: &SystemTime) -> i64 {

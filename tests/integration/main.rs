@@ -3,6 +3,7 @@
 
 mod check;
 mod common;
+mod promtool_query;
 mod query_cli;
 mod scrape;
 mod serve;

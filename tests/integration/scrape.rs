@@ -271,8 +271,12 @@ fn embedded_default_scrapes_itself_and_the_host() {
     assert_eq!(load.as_deref(), Some("1"));
     let cpu = query_value(ours.addr, "count(node_cpu_seconds_total{mode=\"idle\"})").unwrap();
     assert!(cpu.parse::<u32>().unwrap() >= 1);
-    let appended = query_value(ours.addr, "promterm_tsdb_samples_appended_total").unwrap();
-    assert!(appended.parse::<f64>().unwrap() > 0.0);
+    // The first self-scrape may precede any append; a later one counts them.
+    wait_for("self-instrumentation counting appended samples", 40, || {
+        query_value(ours.addr, "promterm_tsdb_samples_appended_total")
+            .and_then(|v| v.parse::<f64>().ok())
+            .is_some_and(|v| v > 0.0)
+    });
 }
 
 /// File SD changes apply within seconds; /-/reload applies a new config, refuses a bad one

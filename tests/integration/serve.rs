@@ -37,7 +37,7 @@ fn without_config_monitors_itself_and_the_host() {
     let mut srv = Server::start(&["--headless", "--data", data.path().to_str().unwrap()]);
     assert_eq!(http(srv.addr, "GET", "/-/ready").0, 200);
     let log = srv.drain_log().join("\n");
-    assert!(log.contains("using the embedded default config"), "{log}");
+    assert!(log.contains("no --config given"), "{log}");
     assert!(log.contains("jobs=2"), "{log}");
     assert_eq!(srv.terminate().code(), Some(0));
 }

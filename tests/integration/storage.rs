@@ -88,8 +88,19 @@ fn expected(batches: impl Iterator<Item = i64>) -> Vec<(String, i64, u64)> {
     out
 }
 
+/// A server that only receives remote write: an empty config (no scrape jobs), written in
+/// to the data directory, so its own samples do not mix with the test's.
 fn serve(data: &std::path::Path, extra: &[&str]) -> Server {
-    let mut args = vec!["--headless", "--data", data.to_str().unwrap()];
+    let cfg = data.join("no-scrape.yml");
+    std::fs::write(&cfg, "scrape_configs: []\n").unwrap();
+    let cfg = cfg.to_str().unwrap().to_string();
+    let mut args = vec![
+        "--headless",
+        "--config",
+        &cfg,
+        "--data",
+        data.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     Server::start(&args)
 }

@@ -236,10 +236,19 @@ fn range_queries_step_through_time() {
         None,
         "rate drops the metric name"
     );
-    assert!(matches!(
-        Engine::default().instant(&f.db, "up{", 0),
-        Err(QueryError::BadData(_))
-    ));
+    // Parse errors say where, as Prometheus does, when the place is known.
+    match Engine::default().instant(&f.db, "up{", 0) {
+        Err(QueryError::Parse(m)) => {
+            assert_eq!(m, "1:4: parse error: unexpected end of input inside braces")
+        }
+        other => panic!("{other:?}"),
+    }
+    match Engine::default().instant(&f.db, "nope(up)", 0) {
+        Err(QueryError::Parse(m)) => {
+            assert_eq!(m, "1:1: parse error: unknown function with name \"nope\"")
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
