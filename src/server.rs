@@ -135,15 +135,31 @@ impl Server {
         let manager = crate::scrape::Manager::new(shared.clone(), shutdown.clone());
         manager.apply(&config);
         let scrape_task = tokio::spawn(manager.clone().run(shutdown.clone()));
+        let server_info = Arc::new(api::status::ServerInfo {
+            flags: flags(&opts, &retention),
+            retention: retention.to_string(),
+            config_yaml: parking_lot::RwLock::new(
+                serde_yaml::to_string(&config).unwrap_or_default(),
+            ),
+            ..Default::default()
+        });
         let reload: api::ReloadFn = match &opts.config_file {
             Some(path) => {
-                let (path, m) = (path.clone(), manager.clone());
+                let (path, m, si) = (path.clone(), manager.clone(), server_info.clone());
                 Arc::new(move || {
-                    let cfg = Config::load(&path).map_err(|e| e.to_string())?;
+                    let cfg = match Config::load(&path) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            si.reload.write().0 = false;
+                            return Err(e.to_string());
+                        }
+                    };
                     for w in cfg.warnings() {
                         warn!("{w}");
                     }
                     m.apply(&cfg);
+                    *si.config_yaml.write() = serde_yaml::to_string(&cfg).unwrap_or_default();
+                    *si.reload.write() = (true, std::time::SystemTime::now());
                     info!(file = %path.display(), "reloaded config");
                     Ok(())
                 })
@@ -158,6 +174,7 @@ impl Server {
         let state = ApiState::new(shared.clone(), shared, limits)
             .with_scrape(manager.clone())
             .with_telemetry(telemetry)
+            .with_info(server_info)
             .with_reload(reload)
             .with_engine(
                 engine,
@@ -190,6 +207,41 @@ impl Server {
 }
 
 /// Prometheus accepts `:9090` for "all interfaces"; so do we.
+/// The flags as `/api/v1/status/flags` reports them, under Prometheus's names.
+fn flags(o: &ServeOptions, retention: &Duration) -> std::collections::BTreeMap<String, String> {
+    let mut m = std::collections::BTreeMap::new();
+    let mut put = |k: &str, v: String| {
+        m.insert(k.to_string(), v);
+    };
+    put(
+        "config.file",
+        o.config_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    );
+    put("storage.tsdb.path", o.data_dir.display().to_string());
+    put("web.listen-address", o.listen.clone());
+    put("storage.tsdb.retention.time", retention.to_string());
+    put(
+        "storage.tsdb.retention.size",
+        o.retention_size
+            .map(|b| b.to_string())
+            .unwrap_or_else(|| "0B".into()),
+    );
+    put("query.timeout", o.query_timeout.to_string());
+    put("query.lookback-delta", o.query_lookback_delta.to_string());
+    put("query.max-samples", o.query_max_samples.to_string());
+    put("wal.fsync-interval", o.wal_fsync_interval.to_string());
+    put("storage.flush-interval", o.flush_interval.to_string());
+    put(
+        "remote-write.max-bytes",
+        o.remote_write_max_bytes.to_string(),
+    );
+    put("headless", o.headless.to_string());
+    m
+}
+
 /// Reloads the config on SIGHUP, logging the outcome (a bad config keeps the running one).
 fn spawn_sighup(reload: api::ReloadFn, shutdown: CancellationToken) {
     #[cfg(unix)]

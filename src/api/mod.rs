@@ -7,6 +7,7 @@
 pub mod metrics;
 mod params;
 mod query;
+pub mod status;
 mod targets;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +43,8 @@ pub struct ApiState {
     reload: Option<ReloadFn>,
     /// Self-instrumentation served at `/metrics`.
     telemetry: Arc<metrics::Telemetry>,
+    /// What `/api/v1/status/*` reports.
+    info: Arc<status::ServerInfo>,
 }
 
 /// Reloads the configuration; the error is the message Prometheus would give.
@@ -59,6 +62,7 @@ impl ApiState {
             scrape: None,
             reload: None,
             telemetry: Arc::new(metrics::Telemetry::new(None, None)),
+            info: Arc::new(status::ServerInfo::default()),
         }
     }
 
@@ -80,6 +84,12 @@ impl ApiState {
     /// Sets the self-instrumentation `/metrics` serves.
     pub fn with_telemetry(mut self, t: Arc<metrics::Telemetry>) -> Self {
         self.telemetry = t;
+        self
+    }
+
+    /// Sets what the status endpoints report.
+    pub fn with_info(mut self, info: Arc<status::ServerInfo>) -> Self {
+        self.info = info;
         self
     }
 
@@ -118,6 +128,19 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/targets/metadata", get(targets::targets_metadata))
         .route("/api/v1/metadata", get(targets::metadata))
         .route("/-/reload", post(targets::reload).put(targets::reload))
+        .route("/api/v1/status/config", get(status::config))
+        .route("/api/v1/status/flags", get(status::flags))
+        .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
+        .route("/api/v1/status/buildinfo", get(status::buildinfo))
+        .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route(
+            "/api/v1/format_query",
+            get(status::format_query).post(status::format_query),
+        )
+        .route(
+            "/api/v1/query_exemplars",
+            get(status::query_exemplars).post(status::query_exemplars),
+        )
         .route("/metrics", get(self_metrics))
         .route("/host/metrics", get(host_metrics))
         .with_state(state)

@@ -379,3 +379,82 @@ async fn query_api_errors() {
         assert!(v["error"].as_str().unwrap().contains(want), "{uri}: {v}");
     }
 }
+
+#[tokio::test]
+async fn status_endpoints() {
+    let f = fixture();
+    seed(&f.state).await;
+    let cfg = crate::config::Config::parse(
+        "scrape_configs:\n- job_name: x\n  basic_auth: {username: u, password: hunter2}\n  static_configs: [{targets: ['a:1']}]\n",
+        std::path::Path::new("t.yml"),
+    )
+    .unwrap();
+    let mut flags = std::collections::BTreeMap::new();
+    flags.insert("storage.tsdb.path".to_string(), "/data".to_string());
+    let info = Arc::new(status::ServerInfo {
+        flags,
+        retention: "15d".into(),
+        config_yaml: parking_lot::RwLock::new(serde_yaml::to_string(&cfg).unwrap()),
+        ..Default::default()
+    });
+    let state = f.state.clone().with_info(info);
+
+    let (code, v) = get(&state, "/api/v1/status/config").await;
+    assert_eq!(code, StatusCode::OK);
+    let yaml = v["data"]["yaml"].as_str().unwrap();
+    assert!(
+        yaml.contains("job_name: x") && yaml.contains("<secret>"),
+        "{yaml}"
+    );
+    assert!(!yaml.contains("hunter2"), "secrets never leave: {yaml}");
+
+    let (_, v) = get(&state, "/api/v1/status/flags").await;
+    assert_eq!(v["data"]["storage.tsdb.path"], "/data");
+    let (_, v) = get(&state, "/api/v1/status/runtimeinfo").await;
+    assert_eq!(v["data"]["storageRetention"], "15d");
+    assert_eq!(v["data"]["reloadConfigSuccess"], true);
+    assert!(v["data"]["startTime"].as_str().unwrap().ends_with('Z'));
+    let (_, v) = get(&state, "/api/v1/status/buildinfo").await;
+    assert_eq!(v["data"]["version"], env!("CARGO_PKG_VERSION"));
+
+    let (code, v) = get(&state, "/api/v1/status/tsdb").await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(v["data"]["headStats"]["numSeries"], 3);
+    assert_eq!(
+        v["data"]["seriesCountByMetricName"][0],
+        json!({"name": "up", "value": 2})
+    );
+    // Ties are ordered by name.
+    assert_eq!(
+        v["data"]["seriesCountByLabelValuePair"].as_array().unwrap()[0..2],
+        [
+            json!({"name": "__name__=up", "value": 2}),
+            json!({"name": "job=api", "value": 2})
+        ]
+    );
+    let (_, v) = get(&state, "/api/v1/status/tsdb?limit=1").await;
+    assert_eq!(
+        v["data"]["labelValueCountByLabelName"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let (code, v) = get(&state, "/api/v1/status/tsdb?limit=x").await;
+    assert_eq!(
+        (code, v["errorType"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_data"))
+    );
+
+    let (code, v) = get(&state, "/api/v1/format_query?query=sum(rate(x[5m]))by(job)").await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(v["data"], "sum by (job) (rate(x[5m]))");
+    let (code, v) = get(&state, "/api/v1/format_query?query=sum(").await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        v["error"],
+        "invalid parameter \"query\": 1:5: parse error: unclosed left parenthesis"
+    );
+    let (code, v) = get(&state, "/api/v1/query_exemplars?query=up&start=0&end=10").await;
+    assert_eq!((code, v["data"].clone()), (StatusCode::OK, json!([])));
+}
