@@ -42,6 +42,8 @@ pub struct ServeOptions {
     pub query_timeout: Duration,
     pub query_lookback_delta: Duration,
     pub query_max_samples: usize,
+    /// `POST /-/reload` and `/-/quit` are allowed (`--web.enable-lifecycle`).
+    pub enable_lifecycle: bool,
 }
 
 /// The running server's parts.
@@ -175,6 +177,7 @@ impl Server {
             .with_scrape(manager.clone())
             .with_telemetry(telemetry)
             .with_info(server_info)
+            .with_lifecycle(opts.enable_lifecycle.then(|| shutdown.clone()))
             .with_reload(reload)
             .with_engine(
                 engine,
@@ -239,6 +242,7 @@ fn flags(o: &ServeOptions, retention: &Duration) -> std::collections::BTreeMap<S
         o.remote_write_max_bytes.to_string(),
     );
     put("headless", o.headless.to_string());
+    put("web.enable-lifecycle", o.enable_lifecycle.to_string());
     m
 }
 

@@ -45,6 +45,8 @@ pub struct ApiState {
     telemetry: Arc<metrics::Telemetry>,
     /// What `/api/v1/status/*` reports.
     info: Arc<status::ServerInfo>,
+    /// With `--web.enable-lifecycle`: cancelling it shuts the server down (`/-/quit`).
+    lifecycle: Option<tokio_util::sync::CancellationToken>,
 }
 
 /// Reloads the configuration; the error is the message Prometheus would give.
@@ -63,6 +65,7 @@ impl ApiState {
             reload: None,
             telemetry: Arc::new(metrics::Telemetry::new(None, None)),
             info: Arc::new(status::ServerInfo::default()),
+            lifecycle: None,
         }
     }
 
@@ -84,6 +87,12 @@ impl ApiState {
     /// Sets the self-instrumentation `/metrics` serves.
     pub fn with_telemetry(mut self, t: Arc<metrics::Telemetry>) -> Self {
         self.telemetry = t;
+        self
+    }
+
+    /// Enables `/-/reload` and `/-/quit` (`--web.enable-lifecycle`); `/-/quit` cancels `t`.
+    pub fn with_lifecycle(mut self, t: Option<tokio_util::sync::CancellationToken>) -> Self {
+        self.lifecycle = t;
         self
     }
 
@@ -128,6 +137,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/targets/metadata", get(targets::targets_metadata))
         .route("/api/v1/metadata", get(targets::metadata))
         .route("/-/reload", post(targets::reload).put(targets::reload))
+        .route("/-/quit", post(quit).put(quit))
         .route("/api/v1/status/config", get(status::config))
         .route("/api/v1/status/flags", get(status::flags))
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
@@ -170,6 +180,17 @@ async fn host_metrics() -> Response {
         body,
     )
         .into_response()
+}
+
+async fn quit(State(state): State<ApiState>) -> Response {
+    match &state.lifecycle {
+        Some(t) => {
+            tracing::info!("shutdown requested over HTTP");
+            t.cancel();
+            (StatusCode::OK, "Requesting termination... Goodbye!\n").into_response()
+        }
+        None => (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.\n").into_response(),
+    }
 }
 
 async fn healthy() -> &'static str {

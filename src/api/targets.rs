@@ -226,6 +226,9 @@ pub async fn metadata(State(state): State<ApiState>, RawQuery(raw): RawQuery) ->
 }
 
 pub async fn reload(State(state): State<ApiState>, _body: Bytes) -> Response {
+    if state.lifecycle.is_none() {
+        return (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.\n").into_response();
+    }
     let Some(f) = state.reload.clone() else {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,

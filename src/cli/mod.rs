@@ -142,6 +142,10 @@ pub struct ServeArgs {
         default_value = "32MB"
     )]
     pub remote_write_max_bytes: ByteSize,
+
+    /// Allow shutdown and reload over HTTP (`POST /-/quit`, `POST /-/reload`).
+    #[arg(long = "web.enable-lifecycle")]
+    pub enable_lifecycle: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -207,6 +211,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             query_timeout: args.query_timeout,
             query_lookback_delta: args.query_lookback_delta,
             query_max_samples: args.query_max_samples,
+            enable_lifecycle: args.enable_lifecycle,
         };
         let result = Server::new(opts).run(shutdown.clone()).await;
         shutdown.cancel();

@@ -318,6 +318,7 @@ fn file_sd_reload_and_staleness() {
     std::fs::write(&cfg, &base).unwrap();
     let mut ours = Server::start(&[
         "--headless",
+        "--web.enable-lifecycle",
         "--config",
         cfg.to_str().unwrap(),
         "--data",

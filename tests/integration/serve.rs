@@ -111,3 +111,37 @@ fn port_in_use_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn lifecycle_endpoints_need_the_flag() {
+    let data = tempfile::tempdir().unwrap();
+    let mut srv = Server::start(&["--headless", "--data", data.path().to_str().unwrap()]);
+    let (code, body) = crate::common::http_post(srv.addr, "/-/quit", &[], b"");
+    assert_eq!(
+        (code, body.as_str()),
+        (403, "Lifecycle API is not enabled.\n")
+    );
+    let (code, _) = crate::common::http_post(srv.addr, "/-/reload", &[], b"");
+    assert_eq!(code, 403);
+    assert_eq!(srv.terminate().code(), Some(0));
+
+    let mut srv = Server::start(&[
+        "--headless",
+        "--web.enable-lifecycle",
+        "--data",
+        data.path().to_str().unwrap(),
+    ]);
+    let (code, _) = crate::common::http_post(srv.addr, "/-/reload", &[], b"");
+    assert_eq!(code, 200, "no config file: nothing to reload, still fine");
+    let (code, _) = crate::common::http_post(srv.addr, "/-/quit", &[], b"");
+    assert_eq!(code, 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = srv.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "did not quit");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+}
