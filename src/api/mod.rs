@@ -4,6 +4,7 @@
 //! `/api/v1/series`, `/api/v1/labels`, `/api/v1/label/{name}/values` with Prometheus's JSON
 //! envelope and error types. Uses axum, `model`, `storage`, `remote` and `promql`.
 
+mod federate;
 pub mod metrics;
 mod params;
 mod query;
@@ -151,6 +152,7 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/query_exemplars",
             get(status::query_exemplars).post(status::query_exemplars),
         )
+        .route("/federate", get(federate::federate))
         .route("/metrics", get(self_metrics))
         .route("/host/metrics", get(host_metrics))
         .with_state(state)

@@ -458,3 +458,47 @@ async fn status_endpoints() {
     let (code, v) = get(&state, "/api/v1/query_exemplars?query=up&start=0&end=10").await;
     assert_eq!((code, v["data"].clone()), (StatusCode::OK, json!([])));
 }
+
+#[tokio::test]
+async fn federate_exposes_the_newest_samples() {
+    let f = fixture();
+    let now = crate::model::now_ms();
+    let (status, body) = call(
+        &f.state,
+        write_req(&[
+            (
+                vec![("__name__", "up"), ("instance", "a:1"), ("job", "api")],
+                vec![s(now - 20_000, 0.0), s(now - 10_000, 1.0)],
+            ),
+            (
+                vec![("__name__", "big"), ("path", "a\"b")],
+                vec![s(now - 5_000, 1_500_000.0)],
+            ),
+            (
+                vec![("__name__", "gone"), ("job", "api")],
+                vec![s(now - 5_000, 1.0), s(now - 4_000, crate::model::stale_nan())],
+            ),
+            (vec![("__name__", "old"), ("job", "api")], vec![s(now - 3_600_000, 1.0)]),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (code, text) = call(
+        &f.state,
+        Request::get(escape("/federate?match[]={job=\"api\"}&match[]=big"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(
+        text,
+        format!(
+            "# TYPE big untyped\nbig{{path=\"a\\\"b\"}} 1.5e+06 {}\n# TYPE up untyped\nup{{instance=\"a:1\",job=\"api\"}} 1 {}\n",
+            now - 5_000,
+            now - 10_000
+        )
+    );
+    let (code, _) = call(&f.state, Request::get("/federate").body(Body::empty()).unwrap()).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+}

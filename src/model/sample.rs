@@ -66,3 +66,51 @@ mod tests {
         );
     }
 }
+
+/// Go's `strconv.FormatFloat(v, 'g', -1, 64)` as the text exposition format writes values:
+/// shortest digits, exponent form below 1e-4 or from 1e6 (`1.5e+06`), and `NaN`, `+Inf`,
+/// `-Inf`.
+pub fn format_go_g(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    let e = format!("{v:e}");
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mant}e{sign}{:02}", exp.abs())
+    } else {
+        format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod go_g_tests {
+    use super::format_go_g;
+
+    #[test]
+    fn matches_go() {
+        for (v, want) in [
+            (1.0, "1"),
+            (0.5, "0.5"),
+            (123456.0, "123456"),
+            (1_000_000.0, "1e+06"),
+            (1_234_567.0, "1.234567e+06"),
+            (0.0001, "0.0001"),
+            (0.00001234, "1.234e-05"),
+            (-2.5e-7, "-2.5e-07"),
+            (1.7e300, "1.7e+300"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Inf"),
+        ] {
+            assert_eq!(format_go_g(v), want, "{v}");
+        }
+    }
+}
