@@ -13,7 +13,9 @@ use super::{ApiState, Params};
 use crate::model::{format_go_g, is_stale_nan, now_ms};
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 pub async fn federate(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Response {
@@ -23,13 +25,20 @@ pub async fn federate(State(state): State<ApiState>, RawQuery(raw): RawQuery) ->
         match crate::promql::parse_selector(m) {
             Ok(alts) => matchers.extend(alts),
             Err(e) => {
-                return (StatusCode::BAD_REQUEST, format!("error parsing match[] {m:?}: {e}\n"))
+                return (
+                    StatusCode::BAD_REQUEST,
+                    format!("error parsing match[] {m:?}: {e}\n"),
+                )
                     .into_response()
             }
         }
     }
     if matchers.is_empty() {
-        return (StatusCode::BAD_REQUEST, "at least one match[] is required\n").into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            "at least one match[] is required\n",
+        )
+            .into_response();
     }
     let now = now_ms();
     let lookback = state.engine.lookback_ms;
@@ -84,7 +93,10 @@ pub async fn federate(State(state): State<ApiState>, RawQuery(raw): RawQuery) ->
         }
     }
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         body,
     )
         .into_response()

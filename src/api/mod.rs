@@ -155,7 +155,70 @@ pub fn router(state: ApiState) -> Router {
         .route("/federate", get(federate::federate))
         .route("/metrics", get(self_metrics))
         .route("/host/metrics", get(host_metrics))
+        .layer(axum::middleware::from_fn(cors_and_gzip))
         .with_state(state)
+}
+
+/// Prometheus's CORS headers for requests with an `Origin`, and gzip for clients that accept
+/// it (API answers are buffered and compressed; remote-write bodies are not touched).
+async fn cors_and_gzip(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let gzip = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let api = req.uri().path().starts_with("/api/v1/") || req.uri().path() == "/federate";
+    let mut resp = next.run(req).await;
+    if let (Some(o), true) = (origin, api) {
+        let h = resp.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            axum::http::HeaderValue::from_static("Accept, Authorization, Content-Type, Origin"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            axum::http::HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            axum::http::HeaderValue::from_static("Date"),
+        );
+    }
+    if !gzip
+        || !api
+        || resp.status() == StatusCode::NO_CONTENT
+        || resp.headers().contains_key(header::CONTENT_ENCODING)
+    {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "reading the response failed",
+        );
+    };
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    if enc.write_all(&bytes).is_err() {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    let Ok(gz) = enc.finish() else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    parts.headers.insert(
+        header::CONTENT_ENCODING,
+        axum::http::HeaderValue::from_static("gzip"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.append(
+        header::VARY,
+        axum::http::HeaderValue::from_static("Accept-Encoding"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(gz))
 }
 
 async fn self_metrics(State(state): State<ApiState>) -> Response {

@@ -476,9 +476,15 @@ async fn federate_exposes_the_newest_samples() {
             ),
             (
                 vec![("__name__", "gone"), ("job", "api")],
-                vec![s(now - 5_000, 1.0), s(now - 4_000, crate::model::stale_nan())],
+                vec![
+                    s(now - 5_000, 1.0),
+                    s(now - 4_000, crate::model::stale_nan()),
+                ],
             ),
-            (vec![("__name__", "old"), ("job", "api")], vec![s(now - 3_600_000, 1.0)]),
+            (
+                vec![("__name__", "old"), ("job", "api")],
+                vec![s(now - 3_600_000, 1.0)],
+            ),
         ]),
     )
     .await;
@@ -499,6 +505,54 @@ async fn federate_exposes_the_newest_samples() {
             now - 10_000
         )
     );
-    let (code, _) = call(&f.state, Request::get("/federate").body(Body::empty()).unwrap()).await;
+    let (code, _) = call(
+        &f.state,
+        Request::get("/federate").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn cors_and_gzip_like_prometheus() {
+    let f = fixture();
+    seed(&f.state).await;
+    let resp = router(f.state.clone())
+        .oneshot(
+            Request::get("/api/v1/labels")
+                .header("Origin", "http://grafana.local")
+                .header("Accept-Encoding", "gzip, deflate")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let h = resp.headers().clone();
+    assert_eq!(h["access-control-allow-origin"], "http://grafana.local");
+    assert_eq!(h["access-control-allow-methods"], "GET, POST, OPTIONS");
+    assert_eq!(h["content-encoding"], "gzip");
+    let gz = resp.into_body().collect().await.unwrap().to_bytes();
+    let mut text = String::new();
+    use std::io::Read;
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["status"], "success");
+    assert!(v["data"].as_array().unwrap().iter().any(|x| x == "job"));
+    // Without Origin and Accept-Encoding: neither.
+    let resp = router(f.state.clone())
+        .oneshot(Request::get("/api/v1/labels").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+    assert!(resp.headers().get("content-encoding").is_none());
+    // Remote write answers 204 without a body, whatever the client accepts.
+    let mut req = write_req(&[(vec![("__name__", "x")], vec![s(5_000_000, 1.0)])]);
+    req.headers_mut()
+        .insert("Accept-Encoding", "gzip".parse().unwrap());
+    let resp = router(f.state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert!(resp.headers().get("content-encoding").is_none());
 }
