@@ -556,3 +556,40 @@ async fn cors_and_gzip_like_prometheus() {
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     assert!(resp.headers().get("content-encoding").is_none());
 }
+
+/// `client::Local` (in process, through the router) and `client::Http` (over a socket) answer
+/// with the same bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_and_http_sources_agree() {
+    use crate::client::{Http, HttpOptions, Local, Source};
+    let f = fixture();
+    seed(&f.state).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = router(f.state.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let local = Local::new(f.state.clone());
+    let http = Http::new(&HttpOptions {
+        url: format!("http://{addr}"),
+        ..Default::default()
+    })
+    .unwrap();
+    let sources: [&dyn Source; 2] = [&local, &http];
+    let mut raws = Vec::new();
+    for src in sources {
+        let a = src.query("sum by (job) (up)", Some(2000.0)).await.unwrap();
+        let b = src.query_range("up", 1000.0, 1015.0, 15.0).await.unwrap();
+        let c = src.series(&["up".to_string()], None, None).await.unwrap();
+        let d = src.labels(Some("job"), &[]).await.unwrap();
+        let e = src.query("sum(", None).await.unwrap_err();
+        assert!(
+            matches!(e, crate::client::ClientError::Api { status: 400, .. }),
+            "{e}"
+        );
+        raws.push((a.raw, b.raw, c.raw, d.raw, e.to_string()));
+    }
+    assert_eq!(raws[0], raws[1]);
+    assert!(raws[0].3.contains("\"node\""), "{}", raws[0].3);
+}

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use serde_json::Value;
 
-use crate::client::{ClientError, Http, HttpOptions};
+use crate::client::{ClientError, Http, HttpOptions, Source};
 use crate::config::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

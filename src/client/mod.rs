@@ -1,7 +1,8 @@
-//! The client layer: talking to any Prometheus-compatible HTTP API (Prometheus, promterm, Mimir,
-//! Thanos, VictoriaMetrics) for `promterm query` and, later, the TUI. `Http` keeps the body
-//! exactly as the server sent it (for `--json`) next to the parsed envelope. Uses reqwest and
-//! serde_json.
+//! The client layer: `Source` is anything that answers the Prometheus HTTP API. `Http` talks to
+//! any Prometheus-compatible server (Prometheus, promterm, Mimir, Thanos, VictoriaMetrics) for
+//! `promterm query` and the TUI; `Local` calls this process's own API router without a socket,
+//! so both give the same JSON. Answers keep the body exactly as sent (for `--json`) next to the
+//! parsed envelope. Uses reqwest, serde_json, and `api` (for `Local`).
 
 use std::time::Duration;
 
@@ -117,7 +118,7 @@ impl Http {
     }
 
     /// GET `path` with `params` (POST form for long queries, as Prometheus clients do).
-    pub async fn get(&self, path: &str, params: &[(&str, String)]) -> Result<Answer, ClientError> {
+    async fn fetch(&self, path: &str, params: &[(&str, String)]) -> Result<Answer, ClientError> {
         let url = format!("{}{}", self.base, path);
         let long = params.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() > 4000;
         let req = if long {
@@ -134,6 +135,13 @@ impl Http {
             url: url.clone(),
             msg: chain(&e),
         })?;
+        answer(url, status, raw)
+    }
+}
+
+/// Turns a response into an `Answer` or the error it carries.
+fn answer(url: String, status: u16, raw: String) -> Result<Answer, ClientError> {
+    {
         let v: Value = serde_json::from_str(&raw).map_err(|_| ClientError::Protocol {
             url: url.clone(),
             status,
@@ -169,68 +177,134 @@ impl Http {
             raw,
         })
     }
+}
 
-    pub async fn query(&self, expr: &str, time: Option<f64>) -> Result<Answer, ClientError> {
-        let mut p = vec![("query", expr.to_string())];
-        if let Some(t) = time {
-            p.push(("time", fmt_time(t)));
-        }
-        self.get("/api/v1/query", &p).await
+type Fut<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Answer, ClientError>> + Send + 'a>>;
+
+/// Anything that answers the Prometheus HTTP API. Implementors provide `get`; the calls the
+/// TUI and the CLI use are built on it.
+pub trait Source: Send + Sync {
+    /// GET `path` (under the API root) with query parameters.
+    fn get<'a>(&'a self, path: &'a str, params: &'a [(&'a str, String)]) -> Fut<'a>;
+
+    fn query<'a>(&'a self, expr: &'a str, time: Option<f64>) -> Fut<'a> {
+        Box::pin(async move {
+            let mut p = vec![("query", expr.to_string())];
+            if let Some(t) = time {
+                p.push(("time", fmt_time(t)));
+            }
+            self.get("/api/v1/query", &p).await
+        })
     }
 
-    pub async fn query_range(
-        &self,
-        expr: &str,
-        start: f64,
-        end: f64,
-        step: f64,
-    ) -> Result<Answer, ClientError> {
-        self.get(
-            "/api/v1/query_range",
-            &[
+    fn query_range<'a>(&'a self, expr: &'a str, start: f64, end: f64, step: f64) -> Fut<'a> {
+        Box::pin(async move {
+            let p = [
                 ("query", expr.to_string()),
                 ("start", fmt_time(start)),
                 ("end", fmt_time(end)),
                 ("step", fmt_time(step)),
-            ],
-        )
-        .await
+            ];
+            self.get("/api/v1/query_range", &p).await
+        })
     }
 
-    pub async fn series(
-        &self,
-        matches: &[String],
+    fn series<'a>(
+        &'a self,
+        matches: &'a [String],
         start: Option<f64>,
         end: Option<f64>,
-    ) -> Result<Answer, ClientError> {
-        let mut p: Vec<(&str, String)> = matches.iter().map(|m| ("match[]", m.clone())).collect();
-        if let Some(s) = start {
-            p.push(("start", fmt_time(s)));
-        }
-        if let Some(e) = end {
-            p.push(("end", fmt_time(e)));
-        }
-        self.get("/api/v1/series", &p).await
+    ) -> Fut<'a> {
+        Box::pin(async move {
+            let mut p: Vec<(&str, String)> =
+                matches.iter().map(|m| ("match[]", m.clone())).collect();
+            if let Some(s) = start {
+                p.push(("start", fmt_time(s)));
+            }
+            if let Some(e) = end {
+                p.push(("end", fmt_time(e)));
+            }
+            self.get("/api/v1/series", &p).await
+        })
     }
 
-    pub async fn labels(
-        &self,
-        name: Option<&str>,
-        matches: &[String],
-    ) -> Result<Answer, ClientError> {
-        let p: Vec<(&str, String)> = matches.iter().map(|m| ("match[]", m.clone())).collect();
-        match name {
-            Some(n) => self.get(&format!("/api/v1/label/{n}/values"), &p).await,
-            None => self.get("/api/v1/labels", &p).await,
-        }
+    fn labels<'a>(&'a self, name: Option<&'a str>, matches: &'a [String]) -> Fut<'a> {
+        Box::pin(async move {
+            let p: Vec<(&str, String)> = matches.iter().map(|m| ("match[]", m.clone())).collect();
+            match name {
+                Some(n) => self.get(&format!("/api/v1/label/{n}/values"), &p).await,
+                None => self.get("/api/v1/labels", &p).await,
+            }
+        })
     }
 
-    pub async fn targets(&self) -> Result<Answer, ClientError> {
-        self.get("/api/v1/targets", &[]).await
+    fn targets(&self) -> Fut<'_> {
+        Box::pin(async move { self.get("/api/v1/targets", &[]).await })
     }
 
-    pub async fn metadata(&self) -> Result<Answer, ClientError> {
-        self.get("/api/v1/metadata", &[]).await
+    fn metadata(&self) -> Fut<'_> {
+        Box::pin(async move { self.get("/api/v1/metadata", &[]).await })
+    }
+
+    fn rules(&self) -> Fut<'_> {
+        Box::pin(async move { self.get("/api/v1/rules", &[]).await })
+    }
+
+    fn alerts(&self) -> Fut<'_> {
+        Box::pin(async move { self.get("/api/v1/alerts", &[]).await })
+    }
+}
+
+impl Source for Http {
+    fn get<'a>(&'a self, path: &'a str, params: &'a [(&'a str, String)]) -> Fut<'a> {
+        Box::pin(self.fetch(path, params))
+    }
+}
+
+/// This process's own API, called through its router without a socket.
+#[derive(Clone)]
+pub struct Local {
+    state: crate::api::ApiState,
+}
+
+impl Local {
+    pub fn new(state: crate::api::ApiState) -> Self {
+        Local { state }
+    }
+}
+
+impl Source for Local {
+    fn get<'a>(&'a self, path: &'a str, params: &'a [(&'a str, String)]) -> Fut<'a> {
+        Box::pin(async move {
+            use tower::ServiceExt;
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
+                .finish();
+            let uri = if query.is_empty() {
+                path.to_string()
+            } else {
+                format!("{path}?{query}")
+            };
+            let req = axum::http::Request::get(&uri)
+                .body(axum::body::Body::empty())
+                .map_err(|e| ClientError::Setup(format!("bad request {uri:?}: {e}")))?;
+            let resp = crate::api::router(self.state.clone())
+                .oneshot(req)
+                .await
+                .map_err(|e| ClientError::Unreachable {
+                    url: uri.clone(),
+                    msg: e.to_string(),
+                })?;
+            let status = resp.status().as_u16();
+            let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+                .await
+                .map_err(|e| ClientError::Unreachable {
+                    url: uri.clone(),
+                    msg: e.to_string(),
+                })?;
+            answer(uri, status, String::from_utf8_lossy(&body).into_owned())
+        })
     }
 }
 
