@@ -44,6 +44,8 @@ pub struct ServeOptions {
     pub query_max_samples: usize,
     /// `POST /-/reload` and `/-/quit` are allowed (`--web.enable-lifecycle`).
     pub enable_lifecycle: bool,
+    /// The admin API is on (`--web.enable-admin-api`).
+    pub enable_admin_api: bool,
 }
 
 /// The running server's parts.
@@ -178,6 +180,17 @@ impl Server {
             .with_telemetry(telemetry)
             .with_info(server_info)
             .with_lifecycle(opts.enable_lifecycle.then(|| shutdown.clone()))
+            .with_admin(opts.enable_admin_api.then(|| {
+                let (db, dir) = (db.clone(), opts.data_dir.clone());
+                let f: api::SnapshotFn = Arc::new(move |with_head| {
+                    let name = snapshot_name();
+                    db.snapshot(&dir.join("snapshots").join(&name), with_head)
+                        .map_err(|e| e.to_string())?;
+                    info!(%name, "wrote a snapshot");
+                    Ok(name)
+                });
+                f
+            }))
             .with_reload(reload)
             .with_engine(
                 engine,
@@ -210,6 +223,17 @@ impl Server {
 }
 
 /// Prometheus accepts `:9090` for "all interfaces"; so do we.
+/// A snapshot directory name as Prometheus makes them: UTC time, then 16 hex digits.
+fn snapshot_name() -> String {
+    let now = std::time::SystemTime::now();
+    let t = api::status::rfc3339_compact(now);
+    let nanos = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let r = crate::model::xxh64(&nanos.to_le_bytes()) & 0x7fff_ffff_ffff_ffff;
+    format!("{t}-{r:016x}")
+}
+
 /// The flags as `/api/v1/status/flags` reports them, under Prometheus's names.
 fn flags(o: &ServeOptions, retention: &Duration) -> std::collections::BTreeMap<String, String> {
     let mut m = std::collections::BTreeMap::new();
@@ -243,6 +267,7 @@ fn flags(o: &ServeOptions, retention: &Duration) -> std::collections::BTreeMap<S
     );
     put("headless", o.headless.to_string());
     put("web.enable-lifecycle", o.enable_lifecycle.to_string());
+    put("web.enable-admin-api", o.enable_admin_api.to_string());
     m
 }
 

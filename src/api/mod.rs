@@ -48,7 +48,13 @@ pub struct ApiState {
     info: Arc<status::ServerInfo>,
     /// With `--web.enable-lifecycle`: cancelling it shuts the server down (`/-/quit`).
     lifecycle: Option<tokio_util::sync::CancellationToken>,
+    /// With `--web.enable-admin-api`: writes a snapshot (argument: include the head) and
+    /// returns its name.
+    snapshot: Option<SnapshotFn>,
 }
+
+/// Writes a TSDB snapshot; the argument says whether to include the head.
+pub type SnapshotFn = Arc<dyn Fn(bool) -> Result<String, String> + Send + Sync>;
 
 /// Reloads the configuration; the error is the message Prometheus would give.
 pub type ReloadFn = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
@@ -67,6 +73,7 @@ impl ApiState {
             telemetry: Arc::new(metrics::Telemetry::new(None, None)),
             info: Arc::new(status::ServerInfo::default()),
             lifecycle: None,
+            snapshot: None,
         }
     }
 
@@ -94,6 +101,12 @@ impl ApiState {
     /// Enables `/-/reload` and `/-/quit` (`--web.enable-lifecycle`); `/-/quit` cancels `t`.
     pub fn with_lifecycle(mut self, t: Option<tokio_util::sync::CancellationToken>) -> Self {
         self.lifecycle = t;
+        self
+    }
+
+    /// Enables the admin API (`--web.enable-admin-api`) with this snapshot function.
+    pub fn with_admin(mut self, f: Option<SnapshotFn>) -> Self {
+        self.snapshot = f;
         self
     }
 
@@ -139,6 +152,18 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/metadata", get(targets::metadata))
         .route("/-/reload", post(targets::reload).put(targets::reload))
         .route("/-/quit", post(quit).put(quit))
+        .route(
+            "/api/v1/admin/tsdb/snapshot",
+            post(admin_snapshot).put(admin_snapshot),
+        )
+        .route(
+            "/api/v1/admin/tsdb/delete_series",
+            post(admin_delete_series).put(admin_delete_series),
+        )
+        .route(
+            "/api/v1/admin/tsdb/clean_tombstones",
+            post(admin_clean_tombstones).put(admin_clean_tombstones),
+        )
         .route("/api/v1/status/config", get(status::config))
         .route("/api/v1/status/flags", get(status::flags))
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
@@ -245,6 +270,63 @@ async fn host_metrics() -> Response {
         body,
     )
         .into_response()
+}
+
+fn admin_disabled() -> Response {
+    api_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "admin APIs disabled",
+    )
+}
+
+async fn admin_snapshot(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Response {
+    let Some(f) = state.snapshot.clone() else {
+        return admin_disabled();
+    };
+    let p = Params::parse(raw.as_deref(), None);
+    let skip_head = match p.get("skip_head").filter(|s| !s.is_empty()) {
+        None => false,
+        Some("true" | "1") => true,
+        Some("false" | "0") => false,
+        Some(other) => {
+            return bad_data(format!(
+                "unable to parse boolean 'skip_head' argument: {other:?}"
+            ))
+        }
+    };
+    match tokio::task::spawn_blocking(move || f(!skip_head)).await {
+        Ok(Ok(name)) => success(json!({ "name": name }), vec![]),
+        Ok(Err(e)) => api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("create snapshot: {e}"),
+        ),
+        Err(e) => api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("create snapshot: {e}"),
+        ),
+    }
+}
+
+async fn admin_delete_series(State(state): State<ApiState>) -> Response {
+    if state.snapshot.is_none() {
+        return admin_disabled();
+    }
+    api_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "delete_series is not supported by promterm yet",
+    )
+}
+
+async fn admin_clean_tombstones(State(state): State<ApiState>) -> Response {
+    if state.snapshot.is_none() {
+        return admin_disabled();
+    }
+    // promterm keeps no tombstones, so there is nothing to clean.
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn quit(State(state): State<ApiState>) -> Response {

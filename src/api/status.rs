@@ -15,6 +15,15 @@ use super::targets::rfc3339;
 use super::{bad_data, internal, success, ApiState, Params, MAX_TIME, MIN_TIME};
 use crate::model::{MatchOp, Matcher};
 
+/// `20060102T150405Z`: a UTC time as snapshot names carry it.
+pub fn rfc3339_compact(t: SystemTime) -> String {
+    let full = rfc3339(Some(t));
+    // "2006-01-02T15:04:05[.frac]Z"
+    let (date, rest) = full.split_once('T').unwrap_or((&full, ""));
+    let time: String = rest.chars().take(8).filter(|c| *c != ':').collect();
+    format!("{}T{time}Z", date.replace('-', ""))
+}
+
 /// What `/api/v1/status/*` reports about the running server.
 #[derive(Debug)]
 pub struct ServerInfo {

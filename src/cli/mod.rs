@@ -146,6 +146,10 @@ pub struct ServeArgs {
     /// Allow shutdown and reload over HTTP (`POST /-/quit`, `POST /-/reload`).
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,
+
+    /// Enable the admin API (`/api/v1/admin/tsdb/snapshot`, ...).
+    #[arg(long = "web.enable-admin-api")]
+    pub enable_admin_api: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +216,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             query_lookback_delta: args.query_lookback_delta,
             query_max_samples: args.query_max_samples,
             enable_lifecycle: args.enable_lifecycle,
+            enable_admin_api: args.enable_admin_api,
         };
         let result = Server::new(opts).run(shutdown.clone()).await;
         shutdown.cancel();

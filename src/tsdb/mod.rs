@@ -83,6 +83,9 @@ pub struct Stats {
     pub wal_replay_dropped_records: AtomicU64,
 }
 
+/// The database file inside a data directory.
+pub const DB_FILE: &str = "promterm.db";
+
 /// What opening found, for logging and tests.
 #[derive(Debug, Default, Clone)]
 pub struct OpenReport {
@@ -153,7 +156,7 @@ impl Db {
     /// chunks, replays the WAL (truncating a corrupt tail), and starts a new WAL segment.
     pub fn open(dir: &Path, opts: Options) -> Result<(Db, OpenReport), StorageError> {
         std::fs::create_dir_all(dir)?;
-        let persist = Persist::open(&dir.join("promterm.db"))?;
+        let persist = Persist::open(&dir.join(DB_FILE))?;
         let head = Head::new();
         let mut report = OpenReport::default();
         let mut max_t = i64::MIN;
@@ -314,6 +317,21 @@ impl Db {
         let f = self.inner.wal.lock().wal.sync_handle()?;
         f.sync_data()?;
         Ok(())
+    }
+
+    /// Writes a copy of the store into `dir` (created), openable as a data directory of its
+    /// own. With `with_head`, the head is flushed first so the copy holds everything appended
+    /// so far; otherwise only what earlier flushes persisted.
+    pub fn snapshot(&self, dir: &Path, with_head: bool) -> Result<(), StorageError> {
+        if with_head {
+            self.flush()?;
+        }
+        std::fs::create_dir_all(dir)?;
+        let _guard = self.inner.flush_lock.lock();
+        self.inner
+            .persist
+            .backup_to(&dir.join(DB_FILE))
+            .map_err(|e| StorageError::Database(e.to_string()))
     }
 
     /// Writes sealed and open chunks to the database and drops the WAL segments they cover.

@@ -332,6 +332,14 @@ impl Persist {
         tx.commit().ctx("deleting series")
     }
 
+    /// Writes a consistent copy of the database to `path` (which must not exist).
+    pub fn backup_to(&self, path: &std::path::Path) -> Result<(), PersistError> {
+        let conn = self.writer.lock();
+        conn.execute("VACUUM INTO ?1", [path.to_string_lossy().as_ref()])
+            .ctx("writing a snapshot")?;
+        Ok(())
+    }
+
     /// Returns freed pages to the file system and truncates SQLite's own WAL file.
     pub fn compact(&self) -> Result<(), PersistError> {
         let conn = self.writer.lock();

@@ -436,3 +436,53 @@ fn retention_deletes_old_data_and_nothing_else() {
         .unwrap()
         .is_empty());
 }
+
+/// `--web.enable-admin-api`: a snapshot is a data directory of its own holding everything
+/// written so far; without the flag the admin API answers `unavailable`.
+#[test]
+fn admin_snapshot_is_a_complete_copy() {
+    let data = tempfile::tempdir().unwrap();
+    let mut plain = serve(data.path(), &[]);
+    let (code, body) = http_post(plain.addr, "/api/v1/admin/tsdb/snapshot", &[], b"");
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("\"errorType\":\"unavailable\""), "{body}");
+    assert!(plain.terminate().success());
+
+    let mut srv = serve(data.path(), &["--web.enable-admin-api"]);
+    assert_eq!(write(srv.addr, &batch(0)).0, 204);
+    assert_eq!(write(srv.addr, &batch(1)).0, 204);
+    let (code, body) = http_post(srv.addr, "/api/v1/admin/tsdb/snapshot", &[], b"");
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let name = v["data"]["name"].as_str().unwrap().to_string();
+    assert!(name.len() > 17 && name.contains('T'), "{name}");
+    let (code, _) = http_post(srv.addr, "/api/v1/admin/tsdb/clean_tombstones", &[], b"");
+    assert_eq!(code, 204);
+    let (code, body) = http_post(
+        srv.addr,
+        "/api/v1/admin/tsdb/delete_series?match[]=up",
+        &[],
+        b"",
+    );
+    assert_eq!(code, 503, "{body}");
+    // Written after the snapshot: not in it.
+    assert_eq!(write(srv.addr, &batch(2)).0, 204);
+    let snap = data.path().join("snapshots").join(&name);
+    assert!(snap.join("promterm.db").exists());
+    let got = stored(&snap);
+    let mut want = Vec::new();
+    for k in 0..2 {
+        for (labels, samples) in batch(k) {
+            let inst = labels
+                .iter()
+                .find(|l| l.0 == "instance")
+                .unwrap()
+                .1
+                .to_string();
+            want.extend(samples.iter().map(|s| (inst.clone(), s.t, s.v.to_bits())));
+        }
+    }
+    want.sort();
+    assert_eq!(got, want);
+    assert!(srv.terminate().success());
+}
