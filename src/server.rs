@@ -145,6 +145,10 @@ impl Server {
             config_yaml: parking_lot::RwLock::new(
                 serde_yaml::to_string(&config).unwrap_or_default(),
             ),
+            head_stats: Some({
+                let db = db.clone();
+                Arc::new(move || db.head_stats())
+            }),
             ..Default::default()
         });
         let reload: api::ReloadFn = match &opts.config_file {

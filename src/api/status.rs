@@ -25,7 +25,6 @@ pub fn rfc3339_compact(t: SystemTime) -> String {
 }
 
 /// What `/api/v1/status/*` reports about the running server.
-#[derive(Debug)]
 pub struct ServerInfo {
     pub start: SystemTime,
     pub flags: BTreeMap<String, String>,
@@ -34,6 +33,19 @@ pub struct ServerInfo {
     pub config_yaml: RwLock<String>,
     /// Whether the last reload succeeded, and when the running config was loaded.
     pub reload: RwLock<(bool, SystemTime)>,
+    /// Chunks in memory and the stored time range (`None` when empty).
+    pub head_stats: Option<HeadStatsFn>,
+}
+
+/// Reports (chunks in memory, stored time range).
+pub type HeadStatsFn = std::sync::Arc<dyn Fn() -> (usize, Option<(i64, i64)>) + Send + Sync>;
+
+impl std::fmt::Debug for ServerInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerInfo")
+            .field("flags", &self.flags)
+            .finish()
+    }
 }
 
 impl Default for ServerInfo {
@@ -44,6 +56,7 @@ impl Default for ServerInfo {
             retention: String::new(),
             config_yaml: RwLock::new(String::new()),
             reload: RwLock::new((true, SystemTime::now())),
+            head_stats: None,
         }
     }
 }
@@ -147,6 +160,9 @@ pub async fn tsdb(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Res
         )
     };
     let num_pairs = pairs.len();
+    let (chunks, range) = state.info.head_stats.as_ref().map_or((0, None), |f| f());
+    // Prometheus reports an empty head as minTime = max int64, maxTime = min int64.
+    let (min_t, max_t) = range.unwrap_or((i64::MAX, i64::MIN));
     let value_counts: HashMap<String, u64> = values
         .iter()
         .map(|(k, v)| (k.clone(), v.len() as u64))
@@ -156,9 +172,9 @@ pub async fn tsdb(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Res
             "headStats": {
                 "numSeries": series.len(),
                 "numLabelPairs": num_pairs,
-                "chunkCount": 0,
-                "minTime": 0,
-                "maxTime": 0,
+                "chunkCount": chunks,
+                "minTime": min_t,
+                "maxTime": max_t,
             },
             "seriesCountByMetricName": top(by_name),
             "labelValueCountByLabelName": top(value_counts),

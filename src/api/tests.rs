@@ -393,6 +393,7 @@ async fn status_endpoints() {
     flags.insert("storage.tsdb.path".to_string(), "/data".to_string());
     let info = Arc::new(status::ServerInfo {
         flags,
+        head_stats: Some(Arc::new(|| (7, Some((1_000_000, 2_000_000))))),
         retention: "15d".into(),
         config_yaml: parking_lot::RwLock::new(serde_yaml::to_string(&cfg).unwrap()),
         ..Default::default()
@@ -420,6 +421,9 @@ async fn status_endpoints() {
     let (code, v) = get(&state, "/api/v1/status/tsdb").await;
     assert_eq!(code, StatusCode::OK);
     assert_eq!(v["data"]["headStats"]["numSeries"], 3);
+    assert_eq!(v["data"]["headStats"]["chunkCount"], 7);
+    assert_eq!(v["data"]["headStats"]["minTime"], 1_000_000);
+    assert_eq!(v["data"]["headStats"]["maxTime"], 2_000_000);
     assert_eq!(
         v["data"]["seriesCountByMetricName"][0],
         json!({"name": "up", "value": 2})

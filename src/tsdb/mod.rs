@@ -306,6 +306,23 @@ impl Db {
         self.inner.head.heap_bytes()
     }
 
+    /// Chunks held in memory (sealed and open), and the oldest and newest sample times of
+    /// the stored data (`None` when empty), for `/api/v1/status/tsdb`.
+    pub fn head_stats(&self) -> (usize, Option<(i64, i64)>) {
+        let mut chunks = 0usize;
+        let mut min_t = i64::MAX;
+        for s in self.inner.head.all() {
+            let d = s.data.lock();
+            chunks += d.sealed.len() + usize::from(d.open.is_some());
+            min_t = min_t.min(d.min_t);
+        }
+        let range = self
+            .max_time()
+            .filter(|_| min_t != i64::MAX)
+            .map(|max| (min_t, max));
+        (chunks, range)
+    }
+
     /// Newest sample time seen, if any.
     pub fn max_time(&self) -> Option<i64> {
         let t = self.inner.max_t.load(Ordering::Relaxed);

@@ -343,3 +343,14 @@ fn a_series_twice_in_one_batch_keeps_time_order() {
         vec![Sample { t: 2000, v: 2.0 }, Sample { t: 3000, v: 3.0 }]
     );
 }
+
+#[test]
+fn head_stats_count_chunks_and_the_time_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(db.head_stats(), (0, None));
+    load(&db, 3, 10, 5_000);
+    let (chunks, range) = db.head_stats();
+    assert_eq!(chunks, 3, "one open chunk per series");
+    assert_eq!(range, Some((5_000, 5_000 + 9 * 15_000)));
+}
