@@ -597,3 +597,99 @@ async fn local_and_http_sources_agree() {
     assert_eq!(raws[0], raws[1]);
     assert!(raws[0].3.contains("\"node\""), "{}", raws[0].3);
 }
+
+/// Every endpoint's bad input gets Prometheus's status and error envelope.
+#[tokio::test]
+async fn every_endpoint_rejects_bad_input_with_the_envelope() {
+    let f = fixture();
+    seed(&f.state).await;
+    let cases: &[(&str, u16, &str, &str)] = &[
+        ("/api/v1/query", 400, "bad_data", "query must not be empty"),
+        (
+            "/api/v1/query?query=up&time=abc",
+            400,
+            "bad_data",
+            "\"abc\"",
+        ),
+        (
+            "/api/v1/query?query=sum(",
+            400,
+            "bad_data",
+            "invalid parameter \"query\": 1:5: parse error",
+        ),
+        (
+            "/api/v1/query?query=up&timeout=-1s",
+            400,
+            "bad_data",
+            "timeout",
+        ),
+        (
+            "/api/v1/query_range?query=up&start=0&end=10",
+            400,
+            "bad_data",
+            "\"step\"",
+        ),
+        (
+            "/api/v1/query_range?query=up&start=0&end=10&step=0",
+            400,
+            "bad_data",
+            "zero or negative",
+        ),
+        (
+            "/api/v1/query_range?query=up&start=10&end=0&step=1",
+            400,
+            "bad_data",
+            "end timestamp must not be before start",
+        ),
+        ("/api/v1/series", 400, "bad_data", "match[]"),
+        ("/api/v1/series?match[]={", 400, "bad_data", "{"),
+        ("/api/v1/labels?match[]=up{", 400, "bad_data", "up{"),
+        ("/api/v1/label/bad-name/values", 400, "bad_data", "bad-name"),
+        ("/api/v1/targets/metadata?limit=x", 400, "bad_data", "limit"),
+        ("/api/v1/metadata?limit=x", 400, "bad_data", "limit"),
+        ("/api/v1/status/tsdb?limit=0", 400, "bad_data", "limit"),
+        (
+            "/api/v1/format_query?query=(",
+            400,
+            "bad_data",
+            "parse error",
+        ),
+        (
+            "/api/v1/query_exemplars?query=(",
+            400,
+            "bad_data",
+            "parse error",
+        ),
+    ];
+    for (uri, status, kind, msg) in cases {
+        let (code, v) = get(&f.state, uri).await;
+        assert_eq!(code.as_u16(), *status, "{uri}: {v}");
+        assert_eq!(v["status"], "error", "{uri}: {v}");
+        assert_eq!(v["errorType"], *kind, "{uri}: {v}");
+        let err = v["error"].as_str().unwrap_or("");
+        assert!(err.contains(msg), "{uri}: {err:?} lacks {msg:?}");
+    }
+    // Endpoints that are off by default.
+    let post = |uri: &str| Request::post(uri).body(Body::empty()).unwrap();
+    let (code, body) = call(&f.state, post("/api/v1/admin/tsdb/snapshot")).await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("\"errorType\":\"unavailable\""), "{body}");
+    let (code, _) = call(&f.state, post("/api/v1/admin/tsdb/delete_series")).await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+    let (code, body) = call(&f.state, post("/-/reload")).await;
+    assert_eq!(
+        (code, body.as_str()),
+        (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.\n")
+    );
+    let (code, _) = call(&f.state, post("/-/quit")).await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    // Plain-text errors where Prometheus gives them.
+    let (code, body) = call(
+        &f.state,
+        Request::get("/federate?match[]=%7B")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
+}
