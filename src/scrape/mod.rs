@@ -16,6 +16,7 @@ pub mod scraper;
 pub mod target;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -90,6 +91,9 @@ struct Running {
     target: Arc<Target>,
     status: Arc<Mutex<Status>>,
     stop: CancellationToken,
+    /// Set before `stop` when the loop is replaced by one with new settings: like
+    /// Prometheus's pool reload, it then ends without stale markers.
+    quiet: Arc<AtomicBool>,
 }
 
 struct Pool {
@@ -164,9 +168,11 @@ impl Manager {
                 dropped: Vec::new(),
                 error,
             };
-            // A changed job restarts its targets (new settings), keeping nothing stale.
+            // A changed job restarts its targets with the new settings; their series continue,
+            // so the old loops write no stale markers.
             if let Some(old) = old {
                 for r in old.running.values() {
+                    r.quiet.store(true, Ordering::Relaxed);
                     r.stop.cancel();
                 }
             }
@@ -260,6 +266,7 @@ impl Manager {
                             target: Arc::new(t),
                             status: Arc::new(Mutex::new(status)),
                             stop: CancellationToken::new(),
+                            quiet: Arc::default(),
                         },
                     );
                 }
@@ -294,6 +301,7 @@ impl Manager {
             let target = Arc::new(t);
             let status = Arc::new(Mutex::new(Status::default()));
             let stop = self.shutdown.child_token();
+            let quiet: Arc<AtomicBool> = Arc::default();
             if let (Some(client), None) = (&pool.client, &pool.error) {
                 let l = Loop {
                     scraper: Scraper::new(job.clone(), target.clone(), self.appender.clone()),
@@ -303,7 +311,7 @@ impl Manager {
                     status: status.clone(),
                     buf: Vec::new(),
                 };
-                tokio::spawn(l.run(stop.clone(), self.shutdown.clone(), h));
+                tokio::spawn(l.run(stop.clone(), self.shutdown.clone(), quiet.clone(), h));
             } else {
                 let mut s = status.lock();
                 s.health = Health::Down;
@@ -315,6 +323,7 @@ impl Manager {
                     target,
                     status,
                     stop,
+                    quiet,
                 },
             );
         }
@@ -397,7 +406,13 @@ struct Loop {
 }
 
 impl Loop {
-    async fn run(mut self, stop: CancellationToken, shutdown: CancellationToken, hash: u64) {
+    async fn run(
+        mut self,
+        stop: CancellationToken,
+        shutdown: CancellationToken,
+        quiet: Arc<AtomicBool>,
+        hash: u64,
+    ) {
         let interval = self
             .target
             .interval
@@ -423,7 +438,7 @@ impl Loop {
             }
             self.scrape_once().await;
         }
-        if !shutdown.is_cancelled() {
+        if !shutdown.is_cancelled() && !quiet.load(Ordering::Relaxed) {
             let t = now_ms();
             tokio::task::block_in_place(|| self.scraper.stale_all(t));
         }

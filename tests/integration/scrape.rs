@@ -388,7 +388,52 @@ fn file_sd_reload_and_staleness() {
     wait_for("the static job to go away", 20, || {
         query_value(ours.addr, "up{job=\"static\"}").is_none()
     });
+    // A changed job restarts with its new settings but its series go on: no stale markers
+    // (Prometheus's pool reload does the same).
+    std::fs::write(
+        &cfg,
+        base.replace(
+            "- job_name: fsd\n",
+            "- job_name: fsd\n  scrape_timeout: 900ms\n",
+        ),
+    )
+    .unwrap();
+    let (code, body) = http_post(ours.addr, "/-/reload", &[], b"");
+    assert_eq!(code, 200, "{body}");
+    wait_for("a scrape with the new timeout", 20, || {
+        let d = data(ours.addr, "/api/v1/targets?scrapePool=fsd");
+        let t = &d["activeTargets"][0];
+        t["scrapeTimeout"] == "900ms" && t["health"] == "up"
+    });
     assert!(ours.terminate().success());
+    let (db, _) =
+        promterm::tsdb::Db::open(&dir.path().join("d"), promterm::tsdb::Options::default())
+            .unwrap();
+    // Stale markers in `up` series with this label.
+    let stale_ups = |name: &str, value: &str| -> usize {
+        use promterm::storage::Querier;
+        let m = [
+            promterm::model::Matcher::equal("__name__", "up"),
+            promterm::model::Matcher::equal(name, value),
+        ];
+        db.select(&m, i64::MIN, i64::MAX)
+            .unwrap()
+            .iter()
+            .flat_map(|s| &s.samples)
+            .filter(|x| promterm::model::is_stale_nan(x.v))
+            .count()
+    };
+    assert_eq!(
+        stale_ups("job", "static"),
+        1,
+        "a removed job's series end with a stale marker"
+    );
+    assert_eq!(stale_ups("team", "red"), 1, "so do a removed target's");
+    assert_eq!(
+        stale_ups("team", "blue"),
+        0,
+        "a restarted target's series go on"
+    );
 }
 
 /// HTTPS with a CA, a client certificate and basic auth against the node exporter's TLS
