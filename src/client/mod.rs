@@ -60,6 +60,7 @@ pub struct HttpOptions {
 pub struct Http {
     base: String,
     client: reqwest::Client,
+    basic_auth: Option<(String, String)>,
 }
 
 impl Http {
@@ -71,14 +72,6 @@ impl Http {
             let value = HeaderValue::from_str(v.trim())
                 .map_err(|_| ClientError::Setup(format!("invalid value for header {k:?}")))?;
             headers.append(name, value);
-        }
-        if let Some((u, p)) = &o.basic_auth {
-            let v =
-                HeaderValue::from_str(&format!("Basic {}", base64(format!("{u}:{p}").as_bytes())))
-                    .map_err(|_| {
-                        ClientError::Setup("the basic auth user is not a valid header value".into())
-                    })?;
-            headers.insert(AUTHORIZATION, v);
         }
         if let Some(t) = &o.bearer_token {
             let v = HeaderValue::from_str(&format!("Bearer {}", t.trim())).map_err(|_| {
@@ -110,7 +103,11 @@ impl Http {
             .build()
             .map_err(|e| ClientError::Setup(format!("cannot build the HTTP client: {e}")))?;
         let base = o.url.trim_end_matches('/').to_string();
-        Ok(Http { base, client })
+        Ok(Http {
+            base,
+            client,
+            basic_auth: o.basic_auth.clone(),
+        })
     }
 
     pub fn base(&self) -> &str {
@@ -121,19 +118,22 @@ impl Http {
     async fn fetch(&self, path: &str, params: &[(&str, String)]) -> Result<Answer, ClientError> {
         let url = format!("{}{}", self.base, path);
         let long = params.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() > 4000;
-        let req = if long {
+        let mut req = if long {
             self.client.post(&url).form(params)
         } else {
             self.client.get(&url).query(params)
         };
+        if let Some((u, p)) = &self.basic_auth {
+            req = req.basic_auth(u, Some(p));
+        }
         let resp = req.send().await.map_err(|e| ClientError::Unreachable {
             url: url.clone(),
-            msg: chain(&e),
+            msg: crate::scrape::client::error_chain(&e),
         })?;
         let status = resp.status().as_u16();
         let raw = resp.text().await.map_err(|e| ClientError::Unreachable {
             url: url.clone(),
-            msg: chain(&e),
+            msg: crate::scrape::client::error_chain(&e),
         })?;
         answer(url, status, raw)
     }
@@ -319,46 +319,49 @@ pub fn fmt_time(t: f64) -> String {
     }
 }
 
-fn chain(e: &reqwest::Error) -> String {
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
-}
-
-fn base64(b: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in b.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Basic auth and extra headers reach the server.
+    #[tokio::test]
+    async fn credentials_and_headers_are_sent() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut c, _) = l.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let n = c.read(&mut buf).await.unwrap();
+            let body = r#"{"status":"success","data":[]}"#;
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            c.write_all(resp.as_bytes()).await.unwrap();
+            String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase()
+        });
+        let h = Http::new(&HttpOptions {
+            url: format!("http://{addr}"),
+            headers: vec![("X-Scope-OrgID".into(), " tenant-1".into())],
+            basic_auth: Some(("alice".into(), "secret".into())),
+            ..Default::default()
+        })
+        .unwrap();
+        let a = h.labels(None, &[]).await.unwrap();
+        assert_eq!(a.data, serde_json::json!([]));
+        let req = server.await.unwrap();
+        assert!(
+            req.contains("authorization: basic ywxpy2u6c2vjcmv0\r\n"),
+            "{req}"
+        );
+        assert!(req.contains("x-scope-orgid: tenant-1\r\n"), "{req}");
+    }
+
     #[test]
-    fn times_and_base64() {
+    fn times() {
         assert_eq!(fmt_time(1700000000.0), "1700000000");
         assert_eq!(fmt_time(1.5), "1.500");
         assert_eq!(fmt_time(-0.25), "-0.250");
-        assert_eq!(base64(b"alice:secret"), "YWxpY2U6c2VjcmV0");
-        assert_eq!(base64(b"a"), "YQ==");
-        assert_eq!(base64(b"ab"), "YWI=");
     }
 }

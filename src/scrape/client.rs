@@ -28,6 +28,18 @@ fn pem(inline: Option<&str>, file: Option<&str>, what: &str) -> Result<Option<Ve
     }
 }
 
+/// An error with its causes, `outer: inner: ...`, the way Go prints wrapped errors.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
 /// Builds the pool's client.
 pub fn build(job: &ScrapeConfig) -> Result<reqwest::Client, String> {
     let h: HttpClientRef<'_> = job.http_client();

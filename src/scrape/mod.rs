@@ -524,12 +524,5 @@ fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         return "context deadline exceeded".into();
     }
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    msg
+    client::error_chain(e)
 }
