@@ -316,10 +316,8 @@ impl Eval<'_> {
         let range_s = range_ms as f64 / 1000.0;
         let offset = self.ref_time(0, &None, &vs.offset);
         let needle = Self::needle(&c.args.args[0]);
-        match kind {
-            Kind::Quantile(q) => self.check_quantile(q, "quantile_over_time"),
-            Kind::Rate { counter: true, .. } => {}
-            _ => {}
+        if let Kind::Quantile(q) = kind {
+            self.check_quantile(q, "quantile_over_time");
         }
         let drop_name = !matches!(kind, Kind::OverTime("last_over_time" | "first_over_time"));
         let mut rows = Vec::new();
