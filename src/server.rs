@@ -185,15 +185,11 @@ impl Server {
             .with_info(server_info)
             .with_lifecycle(opts.enable_lifecycle.then(|| shutdown.clone()))
             .with_admin(opts.enable_admin_api.then(|| {
-                let (db, dir) = (db.clone(), opts.data_dir.clone());
-                let f: api::SnapshotFn = Arc::new(move |with_head| {
-                    let name = snapshot_name();
-                    db.snapshot(&dir.join("snapshots").join(&name), with_head)
-                        .map_err(|e| e.to_string())?;
-                    info!(%name, "wrote a snapshot");
-                    Ok(name)
+                let a: Arc<dyn api::Admin> = Arc::new(Admin {
+                    db: db.clone(),
+                    dir: opts.data_dir.clone(),
                 });
-                f
+                a
             }))
             .with_reload(reload)
             .with_engine(
@@ -227,6 +223,39 @@ impl Server {
 }
 
 /// Prometheus accepts `:9090` for "all interfaces"; so do we.
+/// The admin API over the store.
+struct Admin {
+    db: Db,
+    dir: std::path::PathBuf,
+}
+
+impl api::Admin for Admin {
+    fn snapshot(&self, with_head: bool) -> Result<String, String> {
+        let name = snapshot_name();
+        self.db
+            .snapshot(&self.dir.join("snapshots").join(&name), with_head)
+            .map_err(|e| e.to_string())?;
+        info!(%name, "wrote a snapshot");
+        Ok(name)
+    }
+
+    fn delete_series(
+        &self,
+        matchers: &[crate::model::Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<(), String> {
+        self.db
+            .delete(matchers, mint, maxt)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn clean_tombstones(&self) -> Result<(), String> {
+        self.db.compact().map_err(|e| e.to_string())
+    }
+}
+
 /// A snapshot directory name as Prometheus makes them: UTC time, then 16 hex digits.
 fn snapshot_name() -> String {
     let now = std::time::SystemTime::now();

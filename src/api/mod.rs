@@ -48,13 +48,21 @@ pub struct ApiState {
     info: Arc<status::ServerInfo>,
     /// With `--web.enable-lifecycle`: cancelling it shuts the server down (`/-/quit`).
     lifecycle: Option<tokio_util::sync::CancellationToken>,
-    /// With `--web.enable-admin-api`: writes a snapshot (argument: include the head) and
-    /// returns its name.
-    snapshot: Option<SnapshotFn>,
+    /// With `--web.enable-admin-api`: the storage operations of the admin API.
+    admin: Option<Arc<dyn Admin>>,
 }
 
-/// Writes a TSDB snapshot; the argument says whether to include the head.
-pub type SnapshotFn = Arc<dyn Fn(bool) -> Result<String, String> + Send + Sync>;
+/// The storage operations behind `/api/v1/admin/tsdb/*` (`--web.enable-admin-api`). Errors
+/// are messages for the client.
+pub trait Admin: Send + Sync {
+    /// Writes a snapshot (including the head if asked) and returns its directory name.
+    fn snapshot(&self, with_head: bool) -> Result<String, String>;
+    /// Deletes the samples in [mint, maxt] of the series matching `matchers`.
+    fn delete_series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<(), String>;
+    /// Prometheus rewrites blocks without deleted data here; promterm deletes eagerly, so this
+    /// only returns freed space to the file system.
+    fn clean_tombstones(&self) -> Result<(), String>;
+}
 
 /// Reloads the configuration; the error is the message Prometheus would give.
 pub type ReloadFn = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
@@ -73,7 +81,7 @@ impl ApiState {
             telemetry: Arc::new(metrics::Telemetry::new(None, None)),
             info: Arc::new(status::ServerInfo::default()),
             lifecycle: None,
-            snapshot: None,
+            admin: None,
         }
     }
 
@@ -104,9 +112,9 @@ impl ApiState {
         self
     }
 
-    /// Enables the admin API (`--web.enable-admin-api`) with this snapshot function.
-    pub fn with_admin(mut self, f: Option<SnapshotFn>) -> Self {
-        self.snapshot = f;
+    /// Enables the admin API (`--web.enable-admin-api`).
+    pub fn with_admin(mut self, a: Option<Arc<dyn Admin>>) -> Self {
+        self.admin = a;
         self
     }
 
@@ -281,7 +289,7 @@ fn admin_disabled() -> Response {
 }
 
 async fn admin_snapshot(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Response {
-    let Some(f) = state.snapshot.clone() else {
+    let Some(admin) = state.admin.clone() else {
         return admin_disabled();
     };
     let p = Params::parse(raw.as_deref(), None);
@@ -295,7 +303,7 @@ async fn admin_snapshot(State(state): State<ApiState>, RawQuery(raw): RawQuery) 
             ))
         }
     };
-    match tokio::task::spawn_blocking(move || f(!skip_head)).await {
+    match tokio::task::spawn_blocking(move || admin.snapshot(!skip_head)).await {
         Ok(Ok(name)) => success(json!({ "name": name }), vec![]),
         Ok(Err(e)) => api_error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -310,23 +318,56 @@ async fn admin_snapshot(State(state): State<ApiState>, RawQuery(raw): RawQuery) 
     }
 }
 
-async fn admin_delete_series(State(state): State<ApiState>) -> Response {
-    if state.snapshot.is_none() {
+/// `delete_series`: match[] (required), start and end (default: all time); 204 when done.
+async fn admin_delete_series(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    let Some(admin) = state.admin.clone() else {
         return admin_disabled();
+    };
+    let p = Params::parse(raw.as_deref(), (!body.is_empty()).then_some(&body[..]));
+    if p.all("match[]").is_empty() {
+        return bad_data("no match[] parameter provided");
     }
-    api_error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        "delete_series is not supported by promterm yet",
-    )
+    let (start, end) = match (p.time("start", MIN_TIME), p.time("end", MAX_TIME)) {
+        (Ok(s), Ok(e)) => (s, e),
+        (Err(e), _) | (_, Err(e)) => return bad_data(e),
+    };
+    let sets = match p.matchers() {
+        Ok(m) => m,
+        Err(e) => return bad_data(e),
+    };
+    let done = tokio::task::spawn_blocking(move || {
+        sets.iter()
+            .try_for_each(|ms| admin.delete_series(ms, start, end))
+    })
+    .await;
+    match done {
+        Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Err(e)) => api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e),
+        Err(e) => api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("delete task failed: {e}"),
+        ),
+    }
 }
 
 async fn admin_clean_tombstones(State(state): State<ApiState>) -> Response {
-    if state.snapshot.is_none() {
+    let Some(admin) = state.admin.clone() else {
         return admin_disabled();
+    };
+    match tokio::task::spawn_blocking(move || admin.clean_tombstones()).await {
+        Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Err(e)) => api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e),
+        Err(e) => api_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("clean tombstones task failed: {e}"),
+        ),
     }
-    // promterm keeps no tombstones, so there is nothing to clean.
-    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn quit(State(state): State<ApiState>) -> Response {

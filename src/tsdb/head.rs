@@ -109,6 +109,75 @@ impl SeriesData {
         n
     }
 
+    /// Removes the samples in [mint, maxt] from the head chunks (re-encoding what is left of a
+    /// chunk, dropping a chunk left empty). `last_t` is kept so older samples stay out of
+    /// order. Returns (samples removed, sealed bytes freed).
+    pub fn delete_range(&mut self, mint: i64, maxt: i64) -> (usize, usize) {
+        let (mut removed, mut freed) = (0usize, 0usize);
+        let keep = |t: i64| t < mint || t > maxt;
+        let mut sealed = Vec::with_capacity(self.sealed.len());
+        for c in self.sealed.drain(..) {
+            if c.max_t < mint || c.min_t > maxt {
+                sealed.push(c);
+                continue;
+            }
+            let all: Vec<(i64, f64)> = super::chunkenc::XorIter::new(&c.data).collect();
+            let kept: Vec<(i64, f64)> = all.iter().copied().filter(|s| keep(s.0)).collect();
+            removed += all.len() - kept.len();
+            freed += c.data.len();
+            if let (Some(first), Some(last)) = (kept.first(), kept.last()) {
+                let data: Arc<[u8]> = XorEncoder::from_samples(&kept).into_bytes().into();
+                freed = freed.saturating_sub(data.len());
+                sealed.push(SealedChunk {
+                    min_t: first.0,
+                    max_t: last.0,
+                    data,
+                });
+            }
+        }
+        self.sealed = sealed;
+        let open_hit = self
+            .open
+            .as_ref()
+            .is_some_and(|c| c.num_samples() > 0 && c.last_t() >= mint && self.open_min_t <= maxt);
+        if open_hit {
+            let all: Vec<(i64, f64)> = self
+                .open
+                .as_ref()
+                .map_or(Vec::new(), |c| c.iter().collect());
+            let kept: Vec<(i64, f64)> = all.iter().copied().filter(|s| keep(s.0)).collect();
+            removed += all.len() - kept.len();
+            match kept.first() {
+                Some(first) => {
+                    self.open_min_t = first.0;
+                    self.open = Some(XorEncoder::from_samples(&kept));
+                }
+                None => self.open = None,
+            }
+            self.open_dirty = true;
+        }
+        (removed, freed)
+    }
+
+    /// Oldest sample time in head chunks, if any.
+    pub fn head_min_t(&self) -> Option<i64> {
+        let sealed = self.sealed.iter().map(|c| c.min_t).min();
+        let open = self
+            .open
+            .as_ref()
+            .filter(|c| c.num_samples() > 0)
+            .map(|_| self.open_min_t);
+        match (sealed, open) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether any head chunk holds samples.
+    pub fn has_head_data(&self) -> bool {
+        !self.sealed.is_empty() || self.open.as_ref().is_some_and(|c| c.num_samples() > 0)
+    }
+
     /// Head chunks overlapping [mint, maxt], oldest first, as (min_t, max_t, bytes).
     pub fn chunks_in(&self, mint: i64, maxt: i64) -> Vec<(i64, i64, Arc<[u8]>)> {
         let mut out: Vec<(i64, i64, Arc<[u8]>)> = self

@@ -206,6 +206,7 @@ impl Db {
         let mut replay_stats = AppendStats::default();
         let mut replay_sealed = 0u64;
         let mut out = Vec::new();
+        let mut replayed_deletes: Vec<(u64, i64, i64)> = Vec::new();
         report.wal = wal::replay(&wal_dir, |rec| match rec {
             Record::Series(list) => {
                 for (id, labels) in list {
@@ -248,6 +249,14 @@ impl Db {
                     i = j;
                 }
             }
+            Record::Delete(ranges) => {
+                for &(id, mint, maxt) in &ranges {
+                    if let Some(s) = remap.get(&id).cloned().or_else(|| head.get(id)) {
+                        s.data.lock().delete_range(mint, maxt);
+                    }
+                }
+                replayed_deletes.extend(ranges);
+            }
         })?;
         report.replayed_samples = replay_stats.accepted;
         if let Some(c) = &report.wal.corruption {
@@ -280,6 +289,15 @@ impl Db {
                 batches: AtomicU64::new(0),
             }),
         };
+        if !replayed_deletes.is_empty() {
+            // A crash may have come between the WAL record and the database transaction; the
+            // ranges end at each series' newest sample when deleted, so re-applying them never
+            // touches later samples.
+            let _guard = db.inner.flush_lock.lock();
+            let _w = db.inner.wal.lock();
+            db.delete_persisted(&replayed_deletes)?;
+            db.drop_empty(replayed_deletes.iter().map(|r| r.0))?;
+        }
         debug!(
             series = db.inner.head.num_series(),
             wal_records = report.wal.records,
@@ -479,6 +497,109 @@ impl Db {
         Ok(rows)
     }
 
+    /// Deletes the samples in [mint, maxt] of every series matching `matchers` (the admin
+    /// API's `delete_series`): logged in the WAL and synced, removed from head chunks and from
+    /// the database, effective for queries at once. Series left without samples go away.
+    /// Returns the number of series that had samples in the range.
+    pub fn delete(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<usize, StorageError> {
+        let inner = &*self.inner;
+        let _guard = inner.flush_lock.lock();
+        let mut w = inner.wal.lock();
+        let mut ranges: Vec<(u64, i64, i64)> = Vec::new();
+        let mut freed = 0usize;
+        for id in inner.head.postings(matchers) {
+            let Some(s) = inner.head.get(id) else {
+                continue;
+            };
+            let mut d = s.data.lock();
+            if d.last_t == i64::MIN || d.last_t < mint || d.min_t > maxt {
+                continue;
+            }
+            // Ending at the newest sample keeps a replayed record from touching later ones.
+            let end = maxt.min(d.last_t);
+            ranges.push((id, mint, end));
+            freed += d.delete_range(mint, end).1;
+        }
+        if ranges.is_empty() {
+            return Ok(0);
+        }
+        let WalState { wal, enc } = &mut *w;
+        enc.clear();
+        enc.deletes(&ranges);
+        let written = wal.write(&enc.buf);
+        enc.clear();
+        written?;
+        wal.sync()?;
+        let _ = inner
+            .sealed_bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                Some(b.saturating_sub(freed as u64))
+            });
+        self.delete_persisted(&ranges)?;
+        self.drop_empty(ranges.iter().map(|r| r.0))?;
+        drop(w);
+        info!(series = ranges.len(), mint, maxt, "deleted samples");
+        Ok(ranges.len())
+    }
+
+    /// Removes `ranges` from the database and updates the series' persisted time ranges.
+    /// Callers hold the flush lock.
+    fn delete_persisted(&self, ranges: &[(u64, i64, i64)]) -> Result<(), StorageError> {
+        let inner = &*self.inner;
+        let touched: Vec<(u64, i64, i64)> = ranges
+            .iter()
+            .copied()
+            .filter(|&(id, mint, maxt)| {
+                inner.head.get(id).is_some_and(|s| {
+                    let d = s.data.lock();
+                    d.persisted_min_t <= maxt && d.persisted_max_t >= mint
+                })
+            })
+            .collect();
+        if touched.is_empty() {
+            return Ok(());
+        }
+        for (id, left) in inner.persist.delete_ranges(&touched)? {
+            if let Some(s) = inner.head.get(id) {
+                let mut d = s.data.lock();
+                (d.persisted_min_t, d.persisted_max_t) = left.unwrap_or((i64::MAX, i64::MIN));
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the series among `ids` that have no samples left anywhere, from the head and the
+    /// database, and recomputes the oldest time of the others. Callers hold the flush lock and
+    /// the WAL lock (so no append can pick up a series as it goes).
+    fn drop_empty(&self, ids: impl Iterator<Item = u64>) -> Result<(), StorageError> {
+        let inner = &*self.inner;
+        let mut gone = HashSet::new();
+        for id in ids {
+            let Some(s) = inner.head.get(id) else {
+                continue;
+            };
+            let mut d = s.data.lock();
+            let persisted = (d.persisted_min_t <= d.persisted_max_t).then_some(d.persisted_min_t);
+            match (d.head_min_t(), persisted) {
+                (None, None) => {
+                    gone.insert(id);
+                }
+                (a, b) => d.min_t = a.unwrap_or(i64::MAX).min(b.unwrap_or(i64::MAX)),
+            }
+        }
+        if !gone.is_empty() {
+            let list: Vec<u64> = gone.iter().copied().collect();
+            inner.persist.delete_series(&list)?;
+            inner.head.remove(&gone);
+        }
+        Ok(())
+    }
+
     /// Applies time and size retention; returns the number of series removed.
     pub fn apply_retention(&self) -> Result<usize, StorageError> {
         let inner = &*self.inner;
@@ -543,6 +664,8 @@ impl Db {
         // Series with no data left anywhere go away.
         let empty: HashSet<u64> = inner.persist.series_without_chunks()?.into_iter().collect();
         let mut gone = Vec::new();
+        // Under the WAL lock, so no append lands in a series as it goes.
+        let w = inner.wal.lock();
         for s in inner.head.all() {
             let d = s.data.lock();
             let no_head_data = d.open.is_none() && d.sealed.is_empty();
@@ -552,6 +675,7 @@ impl Db {
         }
         inner.persist.delete_series(&gone)?;
         inner.head.remove(&gone.iter().copied().collect());
+        drop(w);
         inner.persist.compact()?;
         Ok(gone.len())
     }
@@ -564,6 +688,13 @@ impl Db {
                     .sum()
             })
             .unwrap_or(0)
+    }
+
+    /// Returns the database's free pages to the file system and checkpoints its journal.
+    pub fn compact(&self) -> Result<(), StorageError> {
+        let _guard = self.inner.flush_lock.lock();
+        self.inner.persist.compact()?;
+        Ok(())
     }
 
     /// Final flush, WAL sync and database checkpoint. Safe to call more than once.
@@ -664,20 +795,25 @@ fn row(series_id: u64, min_t: i64, samples: &[(i64, f64)], xor_len: Option<usize
 impl Appender for Db {
     fn append(&self, batch: &[SeriesInput<'_>]) -> Result<AppendStats, StorageError> {
         let mut st = AppendStats::default();
-        let series: Vec<Arc<MemSeries>> = batch
-            .iter()
-            .map(|s| {
-                let (m, created) = self.inner.head.get_or_create(&s.labels);
-                st.new_series += u64::from(created);
-                m
-            })
-            .collect();
-        let items: Vec<(&MemSeries, &[Sample])> = series
-            .iter()
-            .zip(batch)
-            .map(|(m, b)| (&**m, &b.samples[..]))
-            .collect();
-        self.append_resolved(&items, &mut st)?;
+        let mut todo: Vec<&SeriesInput<'_>> = batch.iter().collect();
+        // A series removed between lookup and append is looked up (re-created) again.
+        while !todo.is_empty() {
+            let series: Vec<Arc<MemSeries>> = todo
+                .iter()
+                .map(|s| {
+                    let (m, created) = self.inner.head.get_or_create(&s.labels);
+                    st.new_series += u64::from(created);
+                    m
+                })
+                .collect();
+            let items: Vec<(&MemSeries, &[Sample])> = series
+                .iter()
+                .zip(&todo)
+                .map(|(m, b)| (&**m, &b.samples[..]))
+                .collect();
+            let skipped = self.append_resolved(&items, &mut st)?;
+            todo = skipped.into_iter().map(|i| todo[i]).collect();
+        }
         Ok(st)
     }
 
@@ -699,31 +835,56 @@ impl Appender for Db {
         let mut st = AppendStats::default();
         let mut gone = Vec::new();
         let mut items: Vec<(&MemSeries, &[Sample])> = Vec::with_capacity(batch.len());
+        let mut at: Vec<usize> = Vec::with_capacity(batch.len());
         for (i, (r, s)) in batch.iter().enumerate() {
             match r.0.downcast_ref::<MemSeries>() {
                 Some(m) if !m.removed.load(Ordering::Relaxed) => {
-                    items.push((m, std::slice::from_ref(s)))
+                    items.push((m, std::slice::from_ref(s)));
+                    at.push(i);
                 }
                 _ => gone.push(i),
             }
         }
-        self.append_resolved(&items, &mut st)?;
+        for k in self.append_resolved(&items, &mut st)? {
+            gone.push(at[k]);
+        }
+        gone.sort_unstable();
         Ok((st, gone))
     }
 }
 
 impl Db {
     /// Appends samples to series already found in the head: WAL first (series records for
-    /// new series, then the accepted samples), then the head, under the ingest lock.
+    /// new series, then the accepted samples), then the head, under the ingest lock. Returns
+    /// the indices of items whose series was removed meanwhile (nothing of theirs is written).
     fn append_resolved(
         &self,
         items: &[(&MemSeries, &[Sample])],
         st: &mut AppendStats,
-    ) -> Result<(), StorageError> {
+    ) -> Result<Vec<usize>, StorageError> {
         let inner = &*self.inner;
         let mut accepted: Vec<(u64, i64, f64)> =
             Vec::with_capacity(items.iter().map(|s| s.1.len()).sum());
         let mut w = inner.wal.lock();
+        // Series are removed (retention, deletion) under the WAL lock: one removed since the
+        // caller found it must be looked up again.
+        let skipped: Vec<usize> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.0.removed.load(Ordering::Relaxed))
+            .map(|(i, _)| i)
+            .collect();
+        let kept_items: Vec<(&MemSeries, &[Sample])>;
+        let items = if skipped.is_empty() {
+            items
+        } else {
+            kept_items = items
+                .iter()
+                .filter(|s| !s.0.removed.load(Ordering::Relaxed))
+                .copied()
+                .collect();
+            &kept_items[..]
+        };
         let WalState { wal, enc } = &mut *w;
         enc.clear();
         enc.series(
@@ -797,7 +958,7 @@ impl Db {
         stats
             .series_created
             .fetch_add(st.new_series, Ordering::Relaxed);
-        Ok(())
+        Ok(skipped)
     }
 }
 

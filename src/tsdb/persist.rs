@@ -13,6 +13,7 @@ use std::path::Path;
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::chunkenc::{decode_persisted, encode_persisted};
 use super::varint::{put_uvarint, Reader};
 use crate::model::Labels;
 
@@ -316,6 +317,76 @@ impl Persist {
             .ctx("finding empty series")?;
         rows.collect::<Result<Vec<_>, _>>()
             .ctx("finding empty series")
+    }
+
+    /// Removes the samples of each (series, mint, maxt) range, inclusive, from persisted
+    /// chunks in one transaction: chunks wholly inside go, partly covered ones are rewritten,
+    /// unreadable ones are left alone. Returns each series' remaining persisted time range.
+    #[allow(clippy::type_complexity)]
+    pub fn delete_ranges(
+        &self,
+        ranges: &[(u64, i64, i64)],
+    ) -> Result<Vec<(u64, Option<(i64, i64)>)>, PersistError> {
+        const W: &str = "deleting samples";
+        let mut conn = self.writer.lock();
+        let tx = conn.transaction().ctx(W)?;
+        let mut out = Vec::with_capacity(ranges.len());
+        for &(id, mint, maxt) in ranges {
+            for table in ["chunks", "open_chunks"] {
+                let rows: Vec<(i64, Vec<u8>)> = {
+                    let mut stmt = tx
+                        .prepare_cached(&format!(
+                            "SELECT min_t, data FROM {table} WHERE series_id = ?1 AND min_t <= ?3 AND max_t >= ?2"
+                        ))
+                        .ctx(W)?;
+                    let rows = stmt
+                        .query_map(params![id as i64, mint, maxt], |r| {
+                            Ok((r.get(0)?, r.get(1)?))
+                        })
+                        .ctx(W)?;
+                    rows.collect::<Result<_, _>>().ctx(W)?
+                };
+                for (min_t, data) in rows {
+                    let Some(all) = decode_persisted(&data) else {
+                        continue;
+                    };
+                    let kept: Vec<(i64, f64)> = all
+                        .iter()
+                        .copied()
+                        .filter(|&(t, _)| t < mint || t > maxt)
+                        .collect();
+                    if kept.len() == all.len() {
+                        continue;
+                    }
+                    tx.prepare_cached(&format!(
+                        "DELETE FROM {table} WHERE series_id = ?1 AND min_t = ?2"
+                    ))
+                    .ctx(W)?
+                    .execute(params![id as i64, min_t])
+                    .ctx(W)?;
+                    if let (Some(first), Some(last)) = (kept.first(), kept.last()) {
+                        tx.prepare_cached(&format!(
+                            "INSERT OR REPLACE INTO {table} (series_id, min_t, max_t, data) VALUES (?1, ?2, ?3, ?4)"
+                        ))
+                        .ctx(W)?
+                        .execute(params![id as i64, first.0, last.0, encode_persisted(&kept, None)])
+                        .ctx(W)?;
+                    }
+                }
+            }
+            let range: (Option<i64>, Option<i64>) = tx
+                .prepare_cached(
+                    "SELECT MIN(min_t), MAX(max_t) FROM (
+                         SELECT min_t, max_t FROM chunks WHERE series_id = ?1
+                         UNION ALL SELECT min_t, max_t FROM open_chunks WHERE series_id = ?1)",
+                )
+                .ctx(W)?
+                .query_row([id as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+                .ctx(W)?;
+            out.push((id, range.0.zip(range.1)));
+        }
+        tx.commit().ctx(W)?;
+        Ok(out)
     }
 
     pub fn delete_series(&self, ids: &[u64]) -> Result<(), PersistError> {

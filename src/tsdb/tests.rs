@@ -354,3 +354,139 @@ fn head_stats_count_chunks_and_the_time_range() {
     assert_eq!(chunks, 3, "one open chunk per series");
     assert_eq!(range, Some((5_000, 5_000 + 9 * 15_000)));
 }
+
+/// `dump` with the samples of `name` in [mint, maxt] removed (and the series gone if empty).
+fn without(
+    d: &[(String, Vec<(i64, u64)>)],
+    name: &str,
+    mint: i64,
+    maxt: i64,
+) -> Vec<(String, Vec<(i64, u64)>)> {
+    d.iter()
+        .map(|(l, s)| {
+            let s = if l.starts_with(&format!("{{__name__=\"{name}\"")) {
+                s.iter()
+                    .copied()
+                    .filter(|x| x.0 < mint || x.0 > maxt)
+                    .collect()
+            } else {
+                s.clone()
+            };
+            (l.clone(), s)
+        })
+        .filter(|(_, s)| !s.is_empty())
+        .collect()
+}
+
+#[test]
+fn delete_removes_ranges_from_head_and_database_and_survives_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let step = 15_000;
+    let (mint, maxt) = (100 * step, 450 * step);
+    let expected = {
+        let (db, _) = Db::open(dir.path(), opts()).unwrap();
+        // 400 samples persisted, 200 more in head chunks (sealed and open).
+        load(&db, 3, 400, 0);
+        db.flush().unwrap();
+        load(&db, 3, 200, 400 * step);
+        let before = dump(&db);
+        assert_eq!(before.len(), 3);
+        // Off-by-one edges: both ends are inclusive.
+        let n = db.delete(&eq("m1"), mint + 1, maxt - 1).unwrap();
+        assert_eq!(n, 1);
+        let want = without(&before, "m1", mint + 1, maxt - 1);
+        assert_eq!(dump(&db), want);
+        assert!(dump(&db)[1].1.iter().any(|x| x.0 == mint));
+        let n = db.delete(&eq("m1"), mint, maxt).unwrap();
+        assert_eq!(n, 1);
+        let want = without(&before, "m1", mint, maxt);
+        assert_eq!(dump(&db), want);
+        assert_eq!(want[1].1.len(), 600 - 351);
+        // Nothing matched: nothing happens.
+        assert_eq!(db.delete(&eq("nope"), 0, i64::MAX).unwrap(), 0);
+        // The hole stays out of order; newer samples are taken.
+        let l = [("__name__", "m1"), ("job", "t")];
+        let st = db
+            .append(&[input(&l, &[(200 * step, 1.0), (600 * step, 2.0)])])
+            .unwrap();
+        assert_eq!((st.accepted, st.out_of_order), (1, 1));
+        let mut want = want;
+        want[1].1.push((600 * step, 2f64.to_bits()));
+        assert_eq!(dump(&db), want);
+        // A flush writes the rewritten head chunks.
+        db.flush().unwrap();
+        assert_eq!(dump(&db), want);
+        let n = db.delete(&eq("m1"), 590 * step, i64::MAX).unwrap();
+        assert_eq!(n, 1);
+        let want = without(&want, "m1", 590 * step, i64::MAX);
+        assert_eq!(dump(&db), want);
+        want
+        // dropped without close: the deletions must come back from the WAL and the database
+    };
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(dump(&db), expected);
+    db.close().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(dump(&db), expected);
+}
+
+#[test]
+fn deleting_every_sample_removes_the_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    load(&db, 3, 300, 0);
+    db.flush().unwrap();
+    load(&db, 3, 10, 300 * 15_000);
+    let r = db.resolve(&[("__name__", "m2"), ("job", "t")]).unwrap();
+    assert_eq!(db.delete(&eq("m2"), i64::MIN, i64::MAX).unwrap(), 1);
+    assert_eq!(db.num_series(), 2);
+    let all = vec![Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()];
+    let names = db
+        .label_values("__name__", &all, i64::MIN, i64::MAX)
+        .unwrap();
+    assert_eq!(names, vec!["m0", "m1"]);
+    // A handle taken before is refused, and the labels make a new, empty series.
+    let (_, gone) = db
+        .append_refs(&[(
+            &r,
+            Sample {
+                t: 1e9 as i64,
+                v: 1.0,
+            },
+        )])
+        .unwrap();
+    assert_eq!(gone, vec![0]);
+    let st = db
+        .append(&[input(&[("__name__", "m2"), ("job", "t")], &[(5, 7.0)])])
+        .unwrap();
+    assert_eq!(st.accepted, 1);
+    assert_eq!(db.select(&eq("m2"), 0, 10).unwrap()[0].samples.len(), 1);
+    let expected = dump(&db);
+    drop(db);
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(dump(&db), expected);
+}
+
+#[test]
+fn a_deletion_logged_but_not_applied_to_the_database_is_applied_at_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let (id, before) = {
+        let (db, _) = Db::open(dir.path(), opts()).unwrap();
+        load(&db, 2, 300, 0);
+        db.close().unwrap();
+        (db.inner.head.postings(&eq("m0"))[0], dump(&db))
+    };
+    // As if the process died after the WAL record was written, before the transaction.
+    {
+        let mut w = Wal::open(&dir.path().join("wal"), 1 << 20).unwrap();
+        let mut enc = Encoder::default();
+        enc.deletes(&[(id, 10 * 15_000, 20 * 15_000)]);
+        w.write(&enc.buf).unwrap();
+    }
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    let want = without(&before, "m0", 10 * 15_000, 20 * 15_000);
+    assert_eq!(dump(&db), want);
+    db.close().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(dump(&db), want);
+}

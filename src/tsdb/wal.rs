@@ -2,8 +2,9 @@
 //! framed as `[len u32 LE][crc32c u32 LE][type u8][payload]` (`len` counts type + payload, the
 //! CRC covers the same bytes).
 //!
-//! Record types: series (id and labels of newly created series) and samples (series id,
-//! timestamp, value; ids and timestamps delta-coded). Writers append to the newest segment;
+//! Record types: series (id and labels of newly created series), samples (series id,
+//! timestamp, value; ids and timestamps delta-coded) and deletions (series id and an inclusive
+//! time range, from the admin API). Writers append to the newest segment;
 //! `rotate` starts a new one so a flush can drop older segments once their data is persisted.
 //! Replay reads segments in order and truncates at the first bad record (torn length, checksum
 //! mismatch, impossible length, unknown type, undecodable payload), removing later segments and
@@ -21,12 +22,15 @@ const HEADER: usize = 8;
 const MAX_RECORD: usize = 256 << 20;
 const TYPE_SERIES: u8 = 1;
 const TYPE_SAMPLES: u8 = 2;
+const TYPE_DELETE: u8 = 3;
 
 /// A decoded WAL record.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     Series(Vec<(u64, Labels)>),
     Samples(Vec<(u64, i64, f64)>),
+    /// Samples deleted through the admin API: (series id, mint, maxt), inclusive.
+    Delete(Vec<(u64, i64, i64)>),
 }
 
 /// The open WAL, appending to its newest segment.
@@ -225,6 +229,19 @@ impl Encoder {
     }
 }
 
+impl Encoder {
+    /// A deletion of the samples in [mint, maxt] of each series.
+    pub fn deletes(&mut self, ranges: &[(u64, i64, i64)]) {
+        let at = self.begin(TYPE_DELETE);
+        for &(id, mint, maxt) in ranges {
+            put_uvarint(&mut self.buf, id);
+            put_varint(&mut self.buf, mint);
+            put_varint(&mut self.buf, maxt);
+        }
+        self.finish(at);
+    }
+}
+
 fn decode(kind: u8, payload: &[u8]) -> Option<Record> {
     let mut c = Reader::new(payload, 0);
     match kind {
@@ -251,6 +268,13 @@ fn decode(kind: u8, payload: &[u8]) -> Option<Record> {
                 out.push((id as u64, t, f64::from_bits(v)));
             }
             Some(Record::Samples(out))
+        }
+        TYPE_DELETE => {
+            let mut out = Vec::new();
+            while !c.done() {
+                out.push((c.uvarint()?, c.varint()?, c.varint()?));
+            }
+            Some(Record::Delete(out))
         }
         _ => None,
     }
