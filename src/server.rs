@@ -149,6 +149,7 @@ impl Server {
                 let db = db.clone();
                 Arc::new(move || db.head_stats())
             }),
+            corruptions: u64::from(report.wal.corruption.is_some()),
             ..Default::default()
         });
         let reload: api::ReloadFn = match &opts.config_file {

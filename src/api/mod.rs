@@ -182,6 +182,10 @@ pub fn router(state: ApiState) -> Router {
             get(status::format_query).post(status::format_query),
         )
         .route(
+            "/api/v1/parse_query",
+            get(status::parse_query).post(status::parse_query),
+        )
+        .route(
             "/api/v1/query_exemplars",
             get(status::query_exemplars).post(status::query_exemplars),
         )

@@ -39,7 +39,9 @@ impl Params {
     pub fn time(&self, key: &str, default: i64) -> Result<i64, String> {
         match self.get(key) {
             None | Some("") => Ok(default),
-            Some(s) => parse_time(s).map_err(|e| format!("invalid parameter {key:?}: {e}")),
+            Some(s) => parse_time(s).map_err(|e| {
+                format!("invalid parameter {key:?}: Invalid time value for '{key}': {e}")
+            }),
         }
     }
 
@@ -47,11 +49,14 @@ impl Params {
     pub fn matchers(&self) -> Result<Vec<Vec<Matcher>>, String> {
         let mut out = Vec::new();
         for s in self.all("match[]") {
-            for alt in parse_selector(s)? {
+            let alts =
+                parse_selector(s).map_err(|e| format!("invalid parameter \"match[]\": {e}"))?;
+            for alt in alts {
                 if alt.iter().all(Matcher::matches_empty) {
-                    return Err(format!(
-                        "match[] must contain at least one non-empty matcher: {s:?}"
-                    ));
+                    return Err(
+                        "invalid parameter \"match[]\": match[] must contain at least one non-empty matcher"
+                            .into(),
+                    );
                 }
                 out.push(alt);
             }

@@ -1,4 +1,4 @@
-//! `/api/v1/status/*`, `/api/v1/format_query`, `/api/v1/query_exemplars`: what the server is
+//! `/api/v1/status/*`, `/api/v1/format_query`, `/api/v1/parse_query`, `/api/v1/query_exemplars`: what the server is
 //! running with (config with secrets as `<secret>`, flags, runtime and build info) and TSDB
 //! cardinality statistics, in Prometheus's JSON (web/api/v1/api.go in our own words).
 
@@ -35,6 +35,8 @@ pub struct ServerInfo {
     pub reload: RwLock<(bool, SystemTime)>,
     /// Chunks in memory and the stored time range (`None` when empty).
     pub head_stats: Option<HeadStatsFn>,
+    /// WAL corruptions found (and truncated) when the store was opened.
+    pub corruptions: u64,
 }
 
 /// Reports (chunks in memory, stored time range).
@@ -57,6 +59,7 @@ impl Default for ServerInfo {
             config_yaml: RwLock::new(String::new()),
             reload: RwLock::new((true, SystemTime::now())),
             head_stats: None,
+            corruptions: 0,
         }
     }
 }
@@ -77,16 +80,24 @@ pub async fn runtimeinfo(State(state): State<ApiState>) -> Response {
     let cwd = std::env::current_dir()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Go's figures have Rust counterparts: goroutines are live tokio tasks, GOMAXPROCS the
+    // runtime's worker threads; there is no GC, so GOGC/GODEBUG are empty and no memory limit.
+    let (tasks, workers) = match tokio::runtime::Handle::try_current() {
+        Ok(h) => {
+            let m = h.metrics();
+            (m.num_alive_tasks(), m.num_workers())
+        }
+        Err(_) => (0, 1),
+    };
     success(
         json!({
             "startTime": rfc3339(Some(state.info.start)),
             "CWD": cwd,
             "reloadConfigSuccess": ok,
             "lastConfigTime": rfc3339(Some(at)),
-            "corruptionCount": 0,
-            "goroutineCount": 0,
-            "GOMAXPROCS": cores,
+            "corruptionCount": state.info.corruptions,
+            "goroutineCount": tasks,
+            "GOMAXPROCS": workers,
             "GOMEMLIMIT": i64::MAX,
             "GOGC": "",
             "GODEBUG": "",
@@ -190,6 +201,15 @@ pub async fn format_query(RawQuery(raw): RawQuery, body: Bytes) -> Response {
     let q = p.get("query").unwrap_or("");
     match crate::promql::engine::parse(q) {
         Ok(e) => success(Value::String(e.prettify()), vec![]),
+        Err(e) => bad_data(format!("invalid parameter \"query\": {e}")),
+    }
+}
+
+/// `/api/v1/parse_query`: the query's syntax tree as JSON.
+pub async fn parse_query(RawQuery(raw): RawQuery, body: Bytes) -> Response {
+    let p = Params::parse(raw.as_deref(), (!body.is_empty()).then_some(&body[..]));
+    match crate::promql::engine::parse(p.get("query").unwrap_or("")) {
+        Ok(e) => success(crate::promql::ast_json::translate(&e), vec![]),
         Err(e) => bad_data(format!("invalid parameter \"query\": {e}")),
     }
 }

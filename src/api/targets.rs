@@ -146,7 +146,7 @@ pub async fn targets_metadata(State(state): State<ApiState>, RawQuery(raw): RawQ
     let matchers = match p.get("match_target").filter(|s| !s.is_empty()) {
         Some(s) => match crate::promql::parse_selector(s) {
             Ok(m) => m,
-            Err(e) => return bad_data(e),
+            Err(e) => return bad_data(format!("invalid parameter \"match_target\": {e}")),
         },
         None => Vec::new(),
     };

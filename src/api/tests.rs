@@ -191,7 +191,10 @@ async fn api_errors_use_the_prometheus_envelope() {
     let f = fixture();
     for (uri, want) in [
         ("/api/v1/series", "no match[] parameter provided"),
-        ("/api/v1/series?match[]=up{", "invalid series selector"),
+        (
+            "/api/v1/series?match[]=up{",
+            "invalid parameter \"match[]\": 1:4: parse error: unexpected end of input inside braces",
+        ),
         (
             "/api/v1/series?match[]={job=~\".*\"}",
             "at least one non-empty matcher",
@@ -411,10 +414,17 @@ async fn status_endpoints() {
 
     let (_, v) = get(&state, "/api/v1/status/flags").await;
     assert_eq!(v["data"]["storage.tsdb.path"], "/data");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let waiting = tokio::spawn(rx);
     let (_, v) = get(&state, "/api/v1/status/runtimeinfo").await;
+    drop(tx);
+    let _ = waiting.await;
     assert_eq!(v["data"]["storageRetention"], "15d");
     assert_eq!(v["data"]["reloadConfigSuccess"], true);
     assert!(v["data"]["startTime"].as_str().unwrap().ends_with('Z'));
+    assert!(v["data"]["goroutineCount"].as_u64().unwrap() >= 1, "{v}");
+    assert!(v["data"]["GOMAXPROCS"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(v["data"]["corruptionCount"], 0);
     let (_, v) = get(&state, "/api/v1/status/buildinfo").await;
     assert_eq!(v["data"]["version"], env!("CARGO_PKG_VERSION"));
 
@@ -642,8 +652,18 @@ async fn every_endpoint_rejects_bad_input_with_the_envelope() {
             "end timestamp must not be before start",
         ),
         ("/api/v1/series", 400, "bad_data", "match[]"),
-        ("/api/v1/series?match[]={", 400, "bad_data", "{"),
-        ("/api/v1/labels?match[]=up{", 400, "bad_data", "up{"),
+        (
+            "/api/v1/series?match[]={",
+            400,
+            "bad_data",
+            "\"match[]\": 1:2",
+        ),
+        (
+            "/api/v1/labels?match[]=up{",
+            400,
+            "bad_data",
+            "\"match[]\": 1:4",
+        ),
         ("/api/v1/label/bad-name/values", 400, "bad_data", "bad-name"),
         ("/api/v1/targets/metadata?limit=x", 400, "bad_data", "limit"),
         ("/api/v1/metadata?limit=x", 400, "bad_data", "limit"),
@@ -659,6 +679,12 @@ async fn every_endpoint_rejects_bad_input_with_the_envelope() {
             400,
             "bad_data",
             "parse error",
+        ),
+        (
+            "/api/v1/parse_query?query=sum(x",
+            400,
+            "bad_data",
+            "invalid parameter \"query\": 1:6: parse error",
         ),
     ];
     for (uri, status, kind, msg) in cases {
@@ -692,4 +718,140 @@ async fn every_endpoint_rejects_bad_input_with_the_envelope() {
     )
     .await;
     assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn parse_query_answers_the_tree_by_get_and_post() {
+    let f = fixture();
+    let (code, v) = get(
+        &f.state,
+        "/api/v1/parse_query?query=sum by (a) (rate(x[1m]))",
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "success");
+    assert_eq!(v["data"]["type"], "aggregation");
+    assert_eq!(v["data"]["expr"]["args"][0]["range"], 60_000);
+    let (code, body) = call(
+        &f.state,
+        Request::post("/api/v1/parse_query")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from("query=up%7Bjob%3D%22a%22%7D"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v["data"]["matchers"][1],
+        json!({"type": "=", "name": "job", "value": "a"})
+    );
+}
+
+/// Records what the admin endpoints ask of storage.
+#[derive(Default)]
+struct FakeAdmin {
+    calls: parking_lot::Mutex<Vec<String>>,
+}
+
+impl super::Admin for FakeAdmin {
+    fn snapshot(&self, with_head: bool) -> Result<String, String> {
+        self.calls.lock().push(format!("snapshot {with_head}"));
+        Ok("20260101T000000Z-0000000000000001".into())
+    }
+    fn delete_series(&self, m: &[Matcher], mint: i64, maxt: i64) -> Result<(), String> {
+        let mut m: Vec<String> = m.iter().map(|m| m.to_string()).collect();
+        m.sort();
+        self.calls
+            .lock()
+            .push(format!("delete {} {mint} {maxt}", m.join(",")));
+        if mint == 666_000 {
+            return Err("disk on fire".into());
+        }
+        Ok(())
+    }
+    fn clean_tombstones(&self) -> Result<(), String> {
+        self.calls.lock().push("clean".into());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn admin_endpoints_pass_their_parameters_to_storage() {
+    let f = fixture();
+    let admin = Arc::new(FakeAdmin::default());
+    let state = f.state.clone().with_admin(Some(admin.clone()));
+    let post = |uri: &str| Request::post(escape(uri)).body(Body::empty()).unwrap();
+    let (code, body) = call(&state, post("/api/v1/admin/tsdb/snapshot?skip_head=true")).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    assert!(
+        body.contains("\"name\":\"20260101T000000Z-0000000000000001\""),
+        "{body}"
+    );
+    let (code, body) = call(&state, post("/api/v1/admin/tsdb/snapshot?skip_head=maybe")).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
+    let (code, _) = call(
+        &state,
+        post(r#"/api/v1/admin/tsdb/delete_series?match[]=up{job="a"}&match[]=x&start=10&end=20.5"#),
+    )
+    .await;
+    assert_eq!(code, StatusCode::NO_CONTENT);
+    let (code, _) = call(
+        &state,
+        Request::put("/api/v1/admin/tsdb/delete_series")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from("match%5B%5D=y"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(code, StatusCode::NO_CONTENT);
+    let (code, _) = call(&state, post("/api/v1/admin/tsdb/clean_tombstones")).await;
+    assert_eq!(code, StatusCode::NO_CONTENT);
+    for (uri, msg) in [
+        (
+            "/api/v1/admin/tsdb/delete_series",
+            "no match[] parameter provided",
+        ),
+        (
+            "/api/v1/admin/tsdb/delete_series?match[]=up{",
+            "parse error",
+        ),
+        (
+            "/api/v1/admin/tsdb/delete_series?match[]={a=\"\"}",
+            "non-empty matcher",
+        ),
+        (
+            "/api/v1/admin/tsdb/delete_series?match[]=up&end=x",
+            "invalid parameter \"end\"",
+        ),
+    ] {
+        let (code, body) = call(&state, post(uri)).await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert!(
+            body.contains("bad_data") && body.contains(&msg.replace('"', "\\\"")),
+            "{uri}: {body}"
+        );
+    }
+    let (code, body) = call(
+        &state,
+        post("/api/v1/admin/tsdb/delete_series?match[]=up&start=666"),
+    )
+    .await;
+    assert_eq!(code, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        body.contains("\"errorType\":\"internal\"") && body.contains("disk on fire"),
+        "{body}"
+    );
+    let calls = admin.calls.lock().clone();
+    assert_eq!(
+        calls,
+        vec![
+            "snapshot false".to_string(),
+            format!("delete __name__=\"up\",job=\"a\" 10000 20500"),
+            format!("delete __name__=\"x\" 10000 20500"),
+            format!("delete __name__=\"y\" {} {}", MIN_TIME, MAX_TIME),
+            "clean".to_string(),
+            format!("delete __name__=\"up\" 666000 {MAX_TIME}"),
+        ]
+    );
 }

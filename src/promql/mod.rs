@@ -1,10 +1,11 @@
-//! PromQL: parsing with the `promql-parser` crate, the evaluation engine (`engine`, in
-//! progress), the promqltest script format (`script`), and series selectors for the `match[]`
-//! parameters of the series and label APIs.
+//! PromQL: parsing with the `promql-parser` crate, the evaluation engine (`engine`), the
+//! promqltest script format (`script`), the parsed tree as JSON (`ast_json`), and series
+//! selectors for the `match[]` parameters of the series and label APIs.
 //!
 //! Uses `model`, `storage` (and `tsdb` in tests).
 
 pub mod aggregate;
+pub mod ast_json;
 pub mod engine;
 pub mod functions;
 pub mod memo;
@@ -14,13 +15,14 @@ pub mod script;
 use crate::model::Matcher;
 
 /// Parses a series selector such as `up{job="api"}` into alternatives of matchers (more than
-/// one only for promql-parser's `{a="1" or b="2"}` extension).
+/// one only for promql-parser's `{a="1" or b="2"}` extension). Errors read like Prometheus's
+/// (`1:4: parse error: ...`); callers say which parameter held the selector.
 pub fn parse_selector(s: &str) -> Result<Vec<Vec<Matcher>>, String> {
-    use promql_parser::parser::{self, Expr};
-    let expr = parser::parse(s).map_err(|e| format!("invalid series selector {s:?}: {e}"))?;
+    use promql_parser::parser::Expr;
+    let expr = engine::parse(s).map_err(|e| e.to_string())?;
     let Expr::VectorSelector(vs) = expr else {
         return Err(format!(
-            "invalid series selector {s:?}: not an instant vector selector"
+            "1:1: parse error: {s:?} is not an instant vector selector"
         ));
     };
     engine::to_matchers(&vs).map_err(|e| e.to_string())
@@ -45,8 +47,9 @@ mod tests {
         );
         let err = parse_selector("rate(up[5m])").unwrap_err();
         assert!(err.contains("not an instant vector selector"), "{err}");
-        assert!(parse_selector("up{")
-            .unwrap_err()
-            .contains("invalid series selector \"up{\""));
+        assert_eq!(
+            parse_selector("up{").unwrap_err(),
+            "1:4: parse error: unexpected end of input inside braces"
+        );
     }
 }
