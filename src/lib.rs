@@ -18,6 +18,7 @@ pub mod config;
 pub mod model;
 pub mod promql;
 pub mod remote;
+pub mod rules;
 pub mod scrape;
 pub mod server;
 pub mod storage;

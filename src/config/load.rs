@@ -82,13 +82,13 @@ struct ScrapeConfigFile {
 }
 
 /// Where a problem is: which file, and its text for finding lines.
-struct Source<'a> {
-    file: &'a str,
-    text: &'a str,
+pub(super) struct Source<'a> {
+    pub(super) file: &'a str,
+    pub(super) text: &'a str,
 }
 
 impl Source<'_> {
-    fn err(&self, line: Option<usize>, message: impl Into<String>) -> ConfigError {
+    pub(super) fn err(&self, line: Option<usize>, message: impl Into<String>) -> ConfigError {
         ConfigError {
             file: self.file.to_string(),
             line,
@@ -97,7 +97,7 @@ impl Source<'_> {
         }
     }
 
-    fn yaml_err(&self, e: serde_yaml::Error) -> ConfigError {
+    pub(super) fn yaml_err(&self, e: serde_yaml::Error) -> ConfigError {
         let loc = e.location();
         let mut message = e.to_string();
         if let Some(loc) = &loc {
@@ -115,7 +115,7 @@ impl Source<'_> {
     }
 
     /// The line of the `nth` (0-based) `key: value` entry, value optionally quoted.
-    fn line_of(&self, key: &str, value: &str, nth: usize) -> Option<usize> {
+    pub(super) fn line_of(&self, key: &str, value: &str, nth: usize) -> Option<usize> {
         self.text
             .lines()
             .enumerate()
@@ -132,7 +132,7 @@ impl Source<'_> {
     }
 
     /// The first line whose key (after indentation, a list dash and optional quotes) is `key`.
-    fn key_line(&self, key: &str) -> Option<usize> {
+    pub(super) fn key_line(&self, key: &str) -> Option<usize> {
         self.text
             .lines()
             .position(|l| {
@@ -157,7 +157,9 @@ impl Source<'_> {
     }
 }
 
-fn parse_yaml<'de, T: Deserialize<'de> + Default>(src: &Source<'de>) -> Result<T, ConfigError> {
+pub(super) fn parse_yaml<'de, T: Deserialize<'de> + Default>(
+    src: &Source<'de>,
+) -> Result<T, ConfigError> {
     // An empty document (or one holding only comments) is the default config, as in Prometheus.
     let v: Option<T> = serde_yaml::from_str(src.text).map_err(|e| src.yaml_err(e))?;
     Ok(v.unwrap_or_default())

@@ -10,6 +10,7 @@ mod duration;
 pub(crate) mod http;
 mod load;
 mod relabel;
+pub mod rules;
 mod size;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ pub use duration::{Duration, DurationError};
 pub use http::{Authorization, BasicAuth, HttpClientRef, Secret, TlsConfig, TlsVersion};
 pub use load::{ConfigError, Summary};
 pub use relabel::{Action, Regex, RelabelConfig};
+pub use rules::{RuleFile, RuleGroup, RuleNode};
 pub use size::{ByteSize, SizeError};
 
 use http::with_http_client_config;
