@@ -3,4 +3,5 @@
 //!
 //! Uses `model`, `config`, `storage` and `promql`.
 
+pub mod group;
 pub mod template;

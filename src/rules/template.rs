@@ -1545,27 +1545,35 @@ pub fn query_escape(s: &str) -> String {
     out
 }
 
-/// Go's `time.Time.String()` in UTC for a Unix time in nanoseconds:
-/// `2006-01-02 15:04:05.999999999 +0000 UTC`.
-fn go_time_string(ns: i64) -> String {
+/// A Unix time in nanoseconds as UTC (`2006-01-02`, `15:04:05`, fraction digits without
+/// trailing zeros).
+pub fn go_time_string_parts(ns: i64) -> (String, String, String) {
     let secs = ns.div_euclid(1_000_000_000);
     let frac = ns.rem_euclid(1_000_000_000);
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    let mut out = format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    );
-    if frac != 0 {
-        let f = format!("{frac:09}");
-        out.push('.');
-        out.push_str(f.trim_end_matches('0'));
+    let frac = if frac == 0 {
+        String::new()
+    } else {
+        format!("{frac:09}").trim_end_matches('0').to_string()
+    };
+    (
+        format!("{y:04}-{m:02}-{d:02}"),
+        format!("{:02}:{:02}:{:02}", sod / 3600, (sod / 60) % 60, sod % 60),
+        frac,
+    )
+}
+
+/// Go's `time.Time.String()` in UTC for a Unix time in nanoseconds:
+/// `2006-01-02 15:04:05.999999999 +0000 UTC`.
+fn go_time_string(ns: i64) -> String {
+    let (date, time, frac) = go_time_string_parts(ns);
+    if frac.is_empty() {
+        format!("{date} {time} +0000 UTC")
+    } else {
+        format!("{date} {time}.{frac} +0000 UTC")
     }
-    out.push_str(" +0000 UTC");
-    out
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
