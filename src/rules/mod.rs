@@ -4,4 +4,5 @@
 //! Uses `model`, `config`, `storage` and `promql`.
 
 pub mod group;
+pub mod notifier;
 pub mod template;

@@ -42,13 +42,25 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// Builds the pool's client.
 pub fn build(job: &ScrapeConfig) -> Result<reqwest::Client, String> {
-    let h: HttpClientRef<'_> = job.http_client();
+    build_client(
+        &job.http_client(),
+        job.scrape_timeout.as_std(),
+        job.enable_compression,
+    )
+}
+
+/// Builds a client from any section's HTTP settings (scrape jobs, Alertmanagers).
+pub fn build_client(
+    h: &HttpClientRef<'_>,
+    timeout: std::time::Duration,
+    gzip: bool,
+) -> Result<reqwest::Client, String> {
     let tls = h.tls_config;
     let mut b = reqwest::Client::builder()
         .use_rustls_tls()
-        .timeout(job.scrape_timeout.as_std())
+        .timeout(timeout)
         .pool_max_idle_per_host(2);
-    if !job.enable_compression {
+    if !gzip {
         b = b.no_gzip();
     }
     b = b.redirect(if h.follow_redirects {
@@ -104,8 +116,7 @@ pub fn request(
     url: &str,
     timeout_s: f64,
 ) -> Result<reqwest::RequestBuilder, String> {
-    let h = job.http_client();
-    let mut r = client
+    let r = client
         .get(url)
         .header(ACCEPT, HeaderValue::from_static(ACCEPT_HEADER))
         .header(USER_AGENT, concat!("promterm/", env!("CARGO_PKG_VERSION")))
@@ -113,6 +124,14 @@ pub fn request(
             "X-Prometheus-Scrape-Timeout-Seconds",
             format!("{timeout_s}"),
         );
+    with_auth(r, &job.http_client())
+}
+
+/// Adds the credentials of an HTTP client section (files are read now).
+pub fn with_auth(
+    mut r: reqwest::RequestBuilder,
+    h: &HttpClientRef<'_>,
+) -> Result<reqwest::RequestBuilder, String> {
     if let Some(b) = h.basic_auth {
         let user = match &b.username_file {
             Some(f) => read_file(f, "basic auth username")?,
