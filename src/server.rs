@@ -46,6 +46,11 @@ pub struct ServeOptions {
     pub enable_lifecycle: bool,
     /// The admin API is on (`--web.enable-admin-api`).
     pub enable_admin_api: bool,
+    pub external_url: Option<String>,
+    pub for_outage_tolerance: Duration,
+    pub for_grace_period: Duration,
+    pub resend_delay: Duration,
+    pub notification_queue_capacity: usize,
 }
 
 /// The running server's parts.
@@ -139,6 +144,29 @@ impl Server {
         let manager = crate::scrape::Manager::new(shared.clone(), shutdown.clone());
         manager.apply(&config);
         let scrape_task = tokio::spawn(manager.clone().run(shutdown.clone()));
+        let external_url = external_url(opts.external_url.as_deref(), &addr);
+        let notifier = crate::rules::notifier::Notifier::new(opts.notification_queue_capacity);
+        notifier
+            .apply_config(&config)
+            .map_err(|e| anyhow::anyhow!("alerting config: {e}"))?;
+        let notifier_task = tokio::spawn(notifier.clone().run(shutdown.clone()));
+        let rules = crate::rules::manager::Manager::new(
+            shared.clone(),
+            shared.clone(),
+            engine.clone(),
+            Some(notifier.clone()),
+            crate::rules::manager::Options {
+                outage_tolerance: opts.for_outage_tolerance.as_std(),
+                for_grace_period: opts.for_grace_period.as_std(),
+                resend_delay: opts.resend_delay.as_std(),
+                external_url: external_url.clone(),
+                query_timeout: opts.query_timeout.as_std(),
+            },
+            shutdown.clone(),
+        );
+        rules
+            .apply_config(&config)
+            .map_err(|e| anyhow::anyhow!("error loading rule files: {e}"))?;
         let server_info = Arc::new(api::status::ServerInfo {
             flags: flags(&opts, &retention),
             retention: retention.to_string(),
@@ -155,7 +183,10 @@ impl Server {
         let reload: api::ReloadFn = match &opts.config_file {
             Some(path) => {
                 let (path, m, si) = (path.clone(), manager.clone(), server_info.clone());
+                let (rm, nt) = (rules.clone(), notifier.clone());
+                let rt = tokio::runtime::Handle::current();
                 Arc::new(move || {
+                    let _enter = rt.enter();
                     let cfg = match Config::load(&path) {
                         Ok(c) => c,
                         Err(e) => {
@@ -165,6 +196,13 @@ impl Server {
                     };
                     for w in cfg.warnings() {
                         warn!("{w}");
+                    }
+                    if let Err(e) = nt.apply_config(&cfg).and_then(|_| {
+                        rm.apply_config(&cfg)
+                            .map_err(|e| format!("error loading rules: {e}"))
+                    }) {
+                        si.reload.write().0 = false;
+                        return Err(e);
                     }
                     m.apply(&cfg);
                     *si.config_yaml.write() = serde_yaml::to_string(&cfg).unwrap_or_default();
@@ -182,6 +220,7 @@ impl Server {
         ));
         let state = ApiState::new(shared.clone(), shared, limits)
             .with_scrape(manager.clone())
+            .with_rules(rules.clone())
             .with_telemetry(telemetry)
             .with_info(server_info)
             .with_lifecycle(opts.enable_lifecycle.then(|| shutdown.clone()))
@@ -210,6 +249,7 @@ impl Server {
         state.set_ready(false);
         manager.stop();
         let _ = scrape_task.await;
+        let _ = notifier_task.await;
         // Let loops finish an append in progress before storage closes.
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         let _ = db_task.await;
@@ -223,7 +263,19 @@ impl Server {
     }
 }
 
-/// Prometheus accepts `:9090` for "all interfaces"; so do we.
+/// `--web.external-url` without a trailing slash, or `http://<hostname>:<port>`.
+fn external_url(flag: Option<&str>, addr: &std::net::SocketAddr) -> String {
+    if let Some(u) = flag.filter(|u| !u.is_empty()) {
+        return u.trim_end_matches('/').to_string();
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("http://{host}:{}", addr.port())
+}
+
 /// The admin API over the store.
 struct Admin {
     db: Db,

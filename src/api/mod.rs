@@ -8,6 +8,7 @@ mod federate;
 pub mod metrics;
 mod params;
 mod query;
+mod rules;
 pub mod status;
 mod targets;
 
@@ -40,6 +41,8 @@ pub struct ApiState {
     query_timeout: std::time::Duration,
     /// The scrape manager, for the targets and metadata APIs.
     scrape: Option<Arc<crate::scrape::Manager>>,
+    /// The rule manager, for the rules, alerts and alertmanagers APIs.
+    rules: Option<crate::rules::manager::Manager>,
     /// Re-reads and applies the config file (`POST /-/reload`).
     reload: Option<ReloadFn>,
     /// Self-instrumentation served at `/metrics`.
@@ -77,6 +80,7 @@ impl ApiState {
             engine: Engine::default(),
             query_timeout: std::time::Duration::from_secs(120),
             scrape: None,
+            rules: None,
             reload: None,
             telemetry: Arc::new(metrics::Telemetry::new(None, None)),
             info: Arc::new(status::ServerInfo::default()),
@@ -97,6 +101,12 @@ impl ApiState {
     /// Connects the scrape manager (targets and metadata APIs).
     pub fn with_scrape(mut self, m: Arc<crate::scrape::Manager>) -> Self {
         self.scrape = Some(m);
+        self
+    }
+
+    /// Connects the rule manager (rules, alerts and alertmanagers APIs).
+    pub fn with_rules(mut self, m: crate::rules::manager::Manager) -> Self {
+        self.rules = Some(m);
         self
     }
 
@@ -158,6 +168,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/targets", get(targets::targets))
         .route("/api/v1/targets/metadata", get(targets::targets_metadata))
         .route("/api/v1/metadata", get(targets::metadata))
+        .route("/api/v1/rules", get(rules::rules))
+        .route("/api/v1/alerts", get(rules::alerts))
+        .route("/api/v1/alertmanagers", get(rules::alertmanagers))
         .route("/-/reload", post(targets::reload).put(targets::reload))
         .route("/-/quit", post(quit).put(quit))
         .route(

@@ -1,4 +1,5 @@
-//! `promterm check config FILE...`: validate config files, one line per file.
+//! `promterm check config FILE...` and `promterm check rules FILE...`: validate config and rule
+//! files.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +22,44 @@ pub fn config(files: &[PathBuf]) -> ExitCode {
                 eprintln!("FAILED: {e}");
             }
         }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `promterm check rules FILE...`, worded as `promtool check rules`: per file `Checking F`,
+/// then `SUCCESS: N rules found` or `FAILED:` with one line per problem; exit 1 if any failed
+/// (or, with `--lint-fatal`, had duplicate rules).
+pub fn rules(files: &[PathBuf], lint_fatal: bool) -> ExitCode {
+    let mut failed = false;
+    for f in files {
+        println!("Checking {}", f.display());
+        match crate::rules::check_file(f) {
+            Ok(r) => {
+                println!("  SUCCESS: {} rules found", r.rules);
+                if !r.duplicates.is_empty() {
+                    failed |= lint_fatal;
+                    eprintln!("  WARNING: {} duplicate rule(s) found.", r.duplicates.len());
+                    for (name, labels) in &r.duplicates {
+                        let l: Vec<String> =
+                            labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                        eprintln!("Metric: {name}\nLabel(s):\n\t{}", l.join("\n\t"));
+                    }
+                    eprintln!("Might cause inconsistency while recording expressions");
+                }
+            }
+            Err(errs) => {
+                failed = true;
+                eprintln!("  FAILED:");
+                for e in errs {
+                    eprintln!("{e}");
+                }
+            }
+        }
+        println!();
     }
     if failed {
         ExitCode::FAILURE

@@ -54,9 +54,10 @@ pub enum Command {
     /// Validate configuration files without starting anything.
     #[command(subcommand)]
     Check(CheckCommand),
-    /// Run PromQL test scripts (the upstream promqltest format); last line `N passed, N failed`.
+    /// Run PromQL test scripts (the upstream promqltest format), or with `rules` first, rule
+    /// unit tests in promtool's format; the last line is `N passed, N failed`.
     Test {
-        /// Script files (*.test).
+        /// Script files (*.test), or `rules` followed by rule test files.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -150,6 +151,43 @@ pub struct ServeArgs {
     /// Enable the admin API (`/api/v1/admin/tsdb/snapshot`, ...).
     #[arg(long = "web.enable-admin-api")]
     pub enable_admin_api: bool,
+
+    /// The URL promterm is reachable at (alert generator URLs, `externalURL` in templates);
+    /// default: http://<hostname>:<port>.
+    #[arg(long = "web.external-url", value_name = "URL")]
+    pub external_url: Option<String>,
+
+    /// How long an alert's `for` state is kept across an outage.
+    #[arg(
+        long = "rules.alert.for-outage-tolerance",
+        value_name = "DUR",
+        default_value = "1h"
+    )]
+    pub for_outage_tolerance: Duration,
+
+    /// Least time an alert waits to fire after a restart when its `for` was restored.
+    #[arg(
+        long = "rules.alert.for-grace-period",
+        value_name = "DUR",
+        default_value = "10m"
+    )]
+    pub for_grace_period: Duration,
+
+    /// Least time between re-sends of a firing alert to Alertmanager.
+    #[arg(
+        long = "rules.alert.resend-delay",
+        value_name = "DUR",
+        default_value = "1m"
+    )]
+    pub resend_delay: Duration,
+
+    /// Alerts waiting for Alertmanager at most (the oldest are dropped beyond).
+    #[arg(
+        long = "alertmanager.notification-queue-capacity",
+        value_name = "N",
+        default_value_t = 10_000
+    )]
+    pub notification_queue_capacity: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,6 +198,15 @@ pub enum CheckCommand {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Check rule files: structure, PromQL, templates; duplicate rules are a lint warning.
+    Rules {
+        /// Rule files to check.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Make lint warnings (duplicate rules) fail the check.
+        #[arg(long = "lint-fatal")]
+        lint_fatal: bool,
+    },
 }
 
 /// Runs the parsed command line; the exit code is for `main` to return.
@@ -167,10 +214,34 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Check(CheckCommand::Config { files }) => Ok(check::config(&files)),
-        Command::Test { files } => Ok(promql_test(&files)),
+        Command::Check(CheckCommand::Rules { files, lint_fatal }) => {
+            Ok(check::rules(&files, lint_fatal))
+        }
+        Command::Test { files } => match files.first().and_then(|f| f.to_str()) {
+            Some("rules") => Ok(rules_test(&files[1..])),
+            _ => Ok(promql_test(&files)),
+        },
         Command::Query(a) => Ok(query::query(a)),
         Command::Series(a) => Ok(query::series(a)),
         Command::Labels(a) => Ok(query::labels(a)),
+    }
+}
+
+/// `promterm test rules FILE...`: promtool-format rule unit tests, then the totals.
+fn rules_test(files: &[PathBuf]) -> ExitCode {
+    let mut t = crate::rules::unittest::Totals::default();
+    for f in files {
+        let mut out = String::new();
+        let r = crate::rules::unittest::run_file(f, &mut out);
+        t.passed += r.passed;
+        t.failed += r.failed;
+        println!("{out}");
+    }
+    println!("{} passed, {} failed", t.passed, t.failed);
+    if t.failed > 0 || files.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -217,6 +288,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             query_max_samples: args.query_max_samples,
             enable_lifecycle: args.enable_lifecycle,
             enable_admin_api: args.enable_admin_api,
+            external_url: args.external_url,
+            for_outage_tolerance: args.for_outage_tolerance,
+            for_grace_period: args.for_grace_period,
+            resend_delay: args.resend_delay,
+            notification_queue_capacity: args.notification_queue_capacity,
         };
         let result = Server::new(opts).run(shutdown.clone()).await;
         shutdown.cancel();

@@ -167,7 +167,7 @@ impl RuleFile {
                     format!("groupname: {:?} is repeated in the same file", g.name),
                 ));
             }
-            for (name, _) in &g.labels {
+            for name in g.labels.keys() {
                 if !is_valid_label_name(name, NameValidation::Legacy) || name == "__name__" {
                     errs.push(src.err(
                         group_line,

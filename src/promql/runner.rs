@@ -134,10 +134,10 @@ pub fn run_file(path: &Path, out: &mut String) -> Totals {
 }
 
 /// A scratch directory removed on drop.
-struct ScratchDir(std::path::PathBuf);
+pub(crate) struct ScratchDir(pub(crate) std::path::PathBuf);
 
 impl ScratchDir {
-    fn new() -> std::io::Result<ScratchDir> {
+    pub(crate) fn new() -> std::io::Result<ScratchDir> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static N: AtomicU64 = AtomicU64::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);

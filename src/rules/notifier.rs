@@ -97,6 +97,9 @@ pub fn body(alerts: &[AmAlert]) -> Value {
     )
 }
 
+/// What a file SD config's files looked like when last read.
+type Fingerprint = Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)>;
+
 /// One `alerting.alertmanagers` entry: its client, relabeling and the URLs found.
 struct AmSet {
     cfg: AlertmanagerConfig,
@@ -104,7 +107,7 @@ struct AmSet {
     urls: RwLock<Vec<String>>,
     dropped: RwLock<Vec<LabelMap>>,
     /// File SD fingerprints, to re-read only on change.
-    seen: Mutex<Vec<Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)>>>,
+    seen: Mutex<Vec<Fingerprint>>,
 }
 
 /// Per-Alertmanager counters (by URL).

@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::model::format_go_g;
 
@@ -33,15 +33,15 @@ pub enum Val {
     Float(f64),
     Str(String),
     /// A `map[string]string` (label sets): missing keys read as "".
-    Map(Rc<BTreeMap<String, String>>),
+    Map(Arc<BTreeMap<String, String>>),
     /// A struct with named fields (the template data); unknown fields are errors.
-    Struct(&'static str, Rc<Vec<(&'static str, Val)>>),
+    Struct(&'static str, Arc<Vec<(&'static str, Val)>>),
     /// One query result sample (`.Labels`, `.Value`).
-    Sample(Rc<QuerySample>),
+    Sample(Arc<QuerySample>),
     /// A query result.
-    Samples(Rc<Vec<Rc<QuerySample>>>),
+    Samples(Arc<Vec<Arc<QuerySample>>>),
     /// `args` results and other `map[string]interface{}`.
-    AnyMap(Rc<BTreeMap<String, Val>>),
+    AnyMap(Arc<BTreeMap<String, Val>>),
 }
 
 /// A sample as templates see query results.
@@ -125,7 +125,7 @@ impl Val {
             }
             Val::Sample(s) => {
                 out.push_str("&{");
-                Val::Map(Rc::new(s.labels.clone())).print(out);
+                Val::Map(Arc::new(s.labels.clone())).print(out);
                 out.push(' ');
                 out.push_str(&format_go_g(s.value));
                 out.push('}');
@@ -502,7 +502,7 @@ struct Parser<'a> {
 /// How a list of nodes ended.
 enum End {
     Eof,
-    End,
+    Close,
     Else(Vec<Token>, usize),
 }
 
@@ -572,7 +572,7 @@ impl Parser<'_> {
                             if toks.len() > 1 {
                                 return Err(self.err(line, "unexpected token in end"));
                             }
-                            return Ok((nodes, End::End));
+                            return Ok((nodes, End::Close));
                         }
                         Some(Tok::Ident(k)) if k == "else" => {
                             return Ok((nodes, End::Else(toks[1..].to_vec(), line)))
@@ -612,7 +612,7 @@ impl Parser<'_> {
         let (then, end) = self.list()?;
         let els = match end {
             End::Eof => return Err(self.err(line, "unexpected EOF")),
-            End::End => Vec::new(),
+            End::Close => Vec::new(),
             End::Else(rest, eline) => {
                 self.scopes.pop();
                 self.scopes.push(Vec::new());
@@ -620,7 +620,7 @@ impl Parser<'_> {
                     None => {
                         let (els, end) = self.list()?;
                         match end {
-                            End::End => els,
+                            End::Close => els,
                             End::Eof => return Err(self.err(eline, "unexpected EOF")),
                             End::Else(..) => {
                                 return Err(self.err(eline, "expected end; found {{else}}"))
@@ -825,7 +825,7 @@ impl Template {
                 name: name.to_string(),
                 nodes,
             }),
-            End::End => Err(format!("template: {name}: unexpected {{{{end}}}}")),
+            End::Close => Err(format!("template: {name}: unexpected {{{{end}}}}")),
             End::Else(_, l) => Err(format!("template: {name}:{l}: unexpected {{{{else}}}}")),
         }
     }
@@ -1054,7 +1054,7 @@ fn field(v: &Val, name: &str) -> Result<Val, String> {
             .map(|(_, v)| v.clone())
             .ok_or_else(|| format!("can't evaluate field {name} in type {t}")),
         Val::Sample(s) => match name {
-            "Labels" => Ok(Val::Map(Rc::new(s.labels.clone()))),
+            "Labels" => Ok(Val::Map(Arc::new(s.labels.clone()))),
             "Value" => Ok(Val::Float(s.value)),
             _ => Err(format!(
                 "can't evaluate field {name} in type *template.sample"
@@ -1116,7 +1116,7 @@ fn parse_go_float(s: &str) -> Option<f64> {
     s.replace('_', "").parse().ok()
 }
 
-fn as_sample(v: &Val) -> Result<Option<Rc<QuerySample>>, String> {
+fn as_sample(v: &Val) -> Result<Option<Arc<QuerySample>>, String> {
     match v {
         Val::Sample(s) => Ok(Some(s.clone())),
         Val::Nil => Ok(None),
@@ -1127,10 +1127,10 @@ fn as_sample(v: &Val) -> Result<Option<Rc<QuerySample>>, String> {
     }
 }
 
-fn as_samples(v: &Val) -> Result<Rc<Vec<Rc<QuerySample>>>, String> {
+fn as_samples(v: &Val) -> Result<Arc<Vec<Arc<QuerySample>>>, String> {
     match v {
         Val::Samples(s) => Ok(s.clone()),
-        Val::Nil => Ok(Rc::new(Vec::new())),
+        Val::Nil => Ok(Arc::new(Vec::new())),
         other => Err(format!(
             "wrong type for value; expected template.queryResult; got {}",
             other.type_name()
@@ -1399,8 +1399,8 @@ fn call(f: &str, args: Vec<Val>, env: &Env<'_>) -> Result<Val, String> {
                 return Err("queries are not available here".into());
             };
             let res = run(&q)?;
-            Ok(Val::Samples(Rc::new(
-                res.into_iter().map(Rc::new).collect(),
+            Ok(Val::Samples(Arc::new(
+                res.into_iter().map(Arc::new).collect(),
             )))
         }
         "first" => {
@@ -1430,7 +1430,7 @@ fn call(f: &str, args: Vec<Val>, env: &Env<'_>) -> Result<Val, String> {
         "sortByLabel" => {
             want_args(&args, 2)?;
             let name = as_str(&args[0])?;
-            let mut list: Vec<Rc<QuerySample>> = as_samples(&args[1])?.as_ref().clone();
+            let mut list: Vec<Arc<QuerySample>> = as_samples(&args[1])?.as_ref().clone();
             list.sort_by(|a, b| {
                 a.labels
                     .get(&name)
@@ -1438,7 +1438,7 @@ fn call(f: &str, args: Vec<Val>, env: &Env<'_>) -> Result<Val, String> {
                     .unwrap_or("")
                     .cmp(b.labels.get(&name).map(String::as_str).unwrap_or(""))
             });
-            Ok(Val::Samples(Rc::new(list)))
+            Ok(Val::Samples(Arc::new(list)))
         }
         "args" => {
             let m: BTreeMap<String, Val> = args
@@ -1446,7 +1446,7 @@ fn call(f: &str, args: Vec<Val>, env: &Env<'_>) -> Result<Val, String> {
                 .enumerate()
                 .map(|(i, v)| (format!("arg{i}"), v))
                 .collect();
-            Ok(Val::AnyMap(Rc::new(m)))
+            Ok(Val::AnyMap(Arc::new(m)))
         }
         "safeHtml" => {
             want_args(&args, 1)?;
@@ -1800,13 +1800,13 @@ pub fn alert_data(
     external_url: &str,
     value: f64,
 ) -> (Val, Vec<(&'static str, Val)>) {
-    let l = Val::Map(Rc::new(labels.clone()));
-    let el = Val::Map(Rc::new(external_labels.clone()));
+    let l = Val::Map(Arc::new(labels.clone()));
+    let el = Val::Map(Arc::new(external_labels.clone()));
     let url = Val::Str(external_url.to_string());
     let v = Val::Float(value);
     let dot = Val::Struct(
         "template.tmplData",
-        Rc::new(vec![
+        Arc::new(vec![
             ("Labels", l.clone()),
             ("ExternalLabels", el.clone()),
             ("ExternalURL", url.clone()),
