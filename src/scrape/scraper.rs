@@ -121,8 +121,12 @@ impl Scraper {
         }
         m.insert("__name__".into(), sl.name.to_string());
         if self.job.honor_labels {
+            // A label exposed with an empty value still wins over the target's (and then is
+            // absent), as in Prometheus: the Pushgateway's `instance=""` removes `instance`.
             for (k, v) in &self.target.labels {
-                m.entry(k.clone()).or_insert_with(|| v.clone());
+                if !sl.labels.iter().any(|(n, _)| n == k) {
+                    m.entry(k.clone()).or_insert_with(|| v.clone());
+                }
             }
         } else {
             for (k, v) in &self.target.labels {
@@ -540,8 +544,15 @@ mod tests {
         );
         let (mut s, rec) =
             setup(&JOB.replace("- job_name: j\n", "- job_name: j\n  honor_labels: true\n"));
-        s.append_page("m{job=\"inner\"} 5\n", Format::Text, 1000);
-        assert_eq!(take(&rec)[0].0, "__name__=m,instance=h:1,job=inner");
+        s.append_page(
+            "m{job=\"inner\"} 5\nn{instance=\"\"} 6\n",
+            Format::Text,
+            1000,
+        );
+        let rows = take(&rec);
+        assert_eq!(rows[0].0, "__name__=m,instance=h:1,job=inner");
+        // Exposed empty: the target's instance is not added (the Pushgateway case).
+        assert_eq!(rows[1].0, "__name__=n,job=j");
     }
 
     #[test]

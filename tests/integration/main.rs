@@ -5,6 +5,7 @@ mod check;
 mod common;
 mod promtool_query;
 mod query_cli;
+mod rules;
 mod scrape;
 mod serve;
 mod storage;

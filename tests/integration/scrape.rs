@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::common::{http, http_post, Server};
 
 /// A peer process, killed on drop.
-struct Peer(Child);
+pub(crate) struct Peer(pub(crate) Child);
 
 impl Drop for Peer {
     fn drop(&mut self) {
@@ -22,12 +22,12 @@ impl Drop for Peer {
     }
 }
 
-fn free_addr() -> SocketAddr {
+pub(crate) fn free_addr() -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap()
 }
 
-fn spawn(cmd: &str, args: &[String]) -> Peer {
+pub(crate) fn spawn(cmd: &str, args: &[String]) -> Peer {
     Peer(
         Command::new(cmd)
             .args(args)
@@ -39,7 +39,7 @@ fn spawn(cmd: &str, args: &[String]) -> Peer {
     )
 }
 
-fn wait_ok(addr: SocketAddr, path: &str) {
+pub(crate) fn wait_ok(addr: SocketAddr, path: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if std::net::TcpStream::connect(addr).is_ok() && http(addr, "GET", path).0 == 200 {
@@ -50,7 +50,7 @@ fn wait_ok(addr: SocketAddr, path: &str) {
     panic!("{addr}{path} never answered 200");
 }
 
-fn data(addr: SocketAddr, path: &str) -> Value {
+pub(crate) fn data(addr: SocketAddr, path: &str) -> Value {
     let (code, body) = http(addr, "GET", path);
     assert_eq!(code, 200, "{path}: {body}");
     let v: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
@@ -251,7 +251,7 @@ fn query_value(addr: SocketAddr, q: &str) -> Option<String> {
     d["result"][0]["value"][1].as_str().map(str::to_string)
 }
 
-fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !f() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
