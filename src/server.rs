@@ -217,6 +217,7 @@ impl Server {
         let telemetry = Arc::new(api::metrics::Telemetry::new(
             Some(db.clone()),
             Some(manager.clone()),
+            Some(rules.clone()),
         ));
         let state = ApiState::new(shared.clone(), shared, limits)
             .with_scrape(manager.clone())

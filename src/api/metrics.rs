@@ -31,7 +31,11 @@ impl std::fmt::Debug for Telemetry {
 }
 
 impl Telemetry {
-    pub fn new(db: Option<Db>, scrape: Option<Arc<Manager>>) -> Self {
+    pub fn new(
+        db: Option<Db>,
+        scrape: Option<Arc<Manager>>,
+        rules: Option<crate::rules::manager::Manager>,
+    ) -> Self {
         let mut registry = Registry::default();
         let queries = Counter::default();
         let query_duration = Histogram::new(exponential_buckets(0.001, 4.0, 9));
@@ -45,7 +49,7 @@ impl Telemetry {
             "Time to evaluate a PromQL query",
             query_duration.clone(),
         );
-        registry.register_collector(Box::new(SelfCollector { db, scrape }));
+        registry.register_collector(Box::new(SelfCollector { db, scrape, rules }));
         Telemetry {
             registry,
             queries,
@@ -66,6 +70,7 @@ impl Telemetry {
 struct SelfCollector {
     db: Option<Db>,
     scrape: Option<Arc<Manager>>,
+    rules: Option<crate::rules::manager::Manager>,
 }
 
 impl std::fmt::Debug for SelfCollector {
@@ -190,6 +195,84 @@ impl Collector for SelfCollector {
                 "Targets dropped by relabeling",
                 m.dropped().len() as f64,
             )?;
+        }
+        if let Some(r) = &self.rules {
+            let s = r.stats();
+            let l = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
+            let (groups, rules) = r.counts();
+            gauge(&mut e, "promterm_rule_groups", "Rule groups loaded", groups as f64)?;
+            gauge(&mut e, "promterm_rules", "Rules loaded", rules as f64)?;
+            counter(
+                &mut e,
+                "promterm_rule_evaluations",
+                "Rule evaluations",
+                l(&s.evaluations),
+            )?;
+            counter(
+                &mut e,
+                "promterm_rule_evaluation_failures",
+                "Rule evaluations that failed",
+                l(&s.failures),
+            )?;
+            counter(
+                &mut e,
+                "promterm_rule_group_iterations_missed",
+                "Group evaluations skipped because the previous one ran too long",
+                l(&s.missed_iterations),
+            )?;
+            counter(
+                &mut e,
+                "promterm_rule_group_evaluation_seconds",
+                "Time spent evaluating rule groups",
+                l(&s.eval_micros) / 1e6,
+            )?;
+            if let Some(n) = r.notifier() {
+                gauge(
+                    &mut e,
+                    "promterm_notifications_queue_length",
+                    "Alerts waiting to be sent to Alertmanager",
+                    n.queue_len() as f64,
+                )?;
+                gauge(
+                    &mut e,
+                    "promterm_notifications_queue_capacity",
+                    "Most alerts that may wait to be sent",
+                    n.queue_capacity() as f64,
+                )?;
+                counter(
+                    &mut e,
+                    "promterm_notifications_dropped",
+                    "Alerts dropped because the notification queue was full",
+                    n.dropped() as f64,
+                )?;
+                gauge(
+                    &mut e,
+                    "promterm_notifications_alertmanagers_discovered",
+                    "Alertmanagers alerts are sent to",
+                    n.alertmanagers().0.len() as f64,
+                )?;
+                let stats = n.stats();
+                for (name, help, pick) in [
+                    (
+                        "promterm_notifications_sent",
+                        "Alerts sent, by Alertmanager",
+                        0,
+                    ),
+                    (
+                        "promterm_notifications_errors",
+                        "Alerts that could not be sent, by Alertmanager",
+                        1,
+                    ),
+                ] {
+                    let mut fam =
+                        e.encode_descriptor(name, help, None, MetricType::Counter)?;
+                    for (url, st) in &stats {
+                        let v = if pick == 0 { st.sent } else { st.errors };
+                        let labels = [("alertmanager", url.as_str())];
+                        ConstCounter::new(v as f64).encode(fam.encode_family(&labels)?)?;
+                    }
+                }
+            }
         }
         if let Some((cpu, rss, vsize, start)) = process_stats() {
             counter(

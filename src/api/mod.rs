@@ -82,7 +82,7 @@ impl ApiState {
             scrape: None,
             rules: None,
             reload: None,
-            telemetry: Arc::new(metrics::Telemetry::new(None, None)),
+            telemetry: Arc::new(metrics::Telemetry::new(None, None, None)),
             info: Arc::new(status::ServerInfo::default()),
             lifecycle: None,
             admin: None,

@@ -214,6 +214,14 @@ fn alerts_reach_alertmanager_as_from_prometheus() {
         .collect();
     assert_eq!(names(&am_alerts(am_ours)), keep);
     assert_eq!(names(&am_alerts(am_prom)), keep);
+    let (_, metrics) = http(ours.addr, "GET", "/metrics");
+    let sent = metrics
+        .lines()
+        .find(|l| l.starts_with("promterm_notifications_sent_total{"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok());
+    assert!(sent.is_some_and(|n| n >= 4.0), "{metrics}");
+    assert!(metrics.contains("promterm_rule_evaluations_total"), "{metrics}");
     let (code, body) = http(ours.addr, "GET", "/api/v1/alertmanagers");
     assert_eq!(code, 200);
     assert!(
@@ -272,4 +280,65 @@ fn rule_unit_tests_and_checks_agree_with_promtool() {
             assert!(err.contains("FAILED"), "{file}: {err}");
         }
     }
+}
+
+fn query_result(addr: SocketAddr, q: &str) -> Value {
+    data(addr, &crate::common::escape(&format!("/api/v1/query?query={q}")))["result"].clone()
+}
+
+/// A reload keeps the state of a changed group's rules, gives removed rules' series a stale
+/// marker, and a broken rule file fails the reload without touching the running rules.
+#[test]
+fn reload_keeps_alert_state_and_stales_removed_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yml");
+    let v1 = "groups:\n- name: a\n  interval: 1s\n  rules:\n  - record: r1\n    expr: vector(1)\n  - alert: Slow\n    expr: vector(1)\n    for: 1h\n- name: b\n  interval: 1s\n  rules:\n  - record: r2\n    expr: vector(2)\n";
+    std::fs::write(&rules, v1).unwrap();
+    let cfg = dir.path().join("p.yml");
+    std::fs::write(
+        &cfg,
+        "global: {evaluation_interval: 1s}\nrule_files: [rules.yml]\nscrape_configs: []\n",
+    )
+    .unwrap();
+    let mut ours = Server::start(&[
+        "--headless",
+        "--web.enable-lifecycle",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data",
+        dir.path().join("d").to_str().unwrap(),
+    ]);
+    let active_at = |addr| {
+        data(addr, "/api/v1/alerts")["alerts"][0]["activeAt"]
+            .as_str()
+            .map(str::to_string)
+    };
+    wait_for("r1, r2 and the pending alert", 20, || {
+        query_result(ours.addr, "r2").as_array().is_some_and(|r| r.len() == 1)
+            && active_at(ours.addr).is_some()
+    });
+    let since = active_at(ours.addr).unwrap();
+    // A broken file: the reload fails, nothing changes.
+    std::fs::write(&rules, "groups:\n- name: a\n  rules:\n  - record: r1\n    expr: sum(\n").unwrap();
+    let (code, body) = http_post(ours.addr, "/-/reload", &[], b"");
+    assert_eq!(code, 500, "{body}");
+    assert!(body.contains("could not parse expression"), "{body}");
+    assert!(query_result(ours.addr, "r2").as_array().is_some_and(|r| r.len() == 1));
+    // Group a changes (r1 gets a label), group b goes away.
+    let v2 = "groups:\n- name: a\n  interval: 1s\n  rules:\n  - record: r1\n    expr: vector(1)\n    labels: {v: two}\n  - alert: Slow\n    expr: vector(1)\n    for: 1h\n";
+    std::fs::write(&rules, v2).unwrap();
+    let (code, body) = http_post(ours.addr, "/-/reload", &[], b"");
+    assert_eq!(code, 200, "{body}");
+    wait_for("r2 to go stale and r1 to carry its label", 20, || {
+        query_result(ours.addr, "r2").as_array().is_some_and(|r| r.is_empty())
+            && query_result(ours.addr, "r1{v=\"two\"}")
+                .as_array()
+                .is_some_and(|r| r.len() == 1)
+    });
+    assert_eq!(active_at(ours.addr).unwrap(), since, "the alert kept its state");
+    let groups = data(ours.addr, "/api/v1/rules")["groups"].clone();
+    assert_eq!(groups.as_array().unwrap().len(), 1);
+    let (_, metrics) = http(ours.addr, "GET", "/metrics");
+    assert!(metrics.contains("promterm_rules 2"), "{metrics}");
+    assert!(ours.terminate().success());
 }
