@@ -200,7 +200,12 @@ impl Collector for SelfCollector {
             let s = r.stats();
             let l = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
             let (groups, rules) = r.counts();
-            gauge(&mut e, "promterm_rule_groups", "Rule groups loaded", groups as f64)?;
+            gauge(
+                &mut e,
+                "promterm_rule_groups",
+                "Rule groups loaded",
+                groups as f64,
+            )?;
             gauge(&mut e, "promterm_rules", "Rules loaded", rules as f64)?;
             counter(
                 &mut e,
@@ -264,8 +269,7 @@ impl Collector for SelfCollector {
                         1,
                     ),
                 ] {
-                    let mut fam =
-                        e.encode_descriptor(name, help, None, MetricType::Counter)?;
+                    let mut fam = e.encode_descriptor(name, help, None, MetricType::Counter)?;
                     for (url, st) in &stats {
                         let v = if pick == 0 { st.sent } else { st.errors };
                         let labels = [("alertmanager", url.as_str())];

@@ -221,7 +221,10 @@ fn alerts_reach_alertmanager_as_from_prometheus() {
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse::<f64>().ok());
     assert!(sent.is_some_and(|n| n >= 4.0), "{metrics}");
-    assert!(metrics.contains("promterm_rule_evaluations_total"), "{metrics}");
+    assert!(
+        metrics.contains("promterm_rule_evaluations_total"),
+        "{metrics}"
+    );
     let (code, body) = http(ours.addr, "GET", "/api/v1/alertmanagers");
     assert_eq!(code, 200);
     assert!(
@@ -283,7 +286,11 @@ fn rule_unit_tests_and_checks_agree_with_promtool() {
 }
 
 fn query_result(addr: SocketAddr, q: &str) -> Value {
-    data(addr, &crate::common::escape(&format!("/api/v1/query?query={q}")))["result"].clone()
+    data(
+        addr,
+        &crate::common::escape(&format!("/api/v1/query?query={q}")),
+    )["result"]
+        .clone()
 }
 
 /// A reload keeps the state of a changed group's rules, gives removed rules' series a stale
@@ -314,28 +321,42 @@ fn reload_keeps_alert_state_and_stales_removed_rules() {
             .map(str::to_string)
     };
     wait_for("r1, r2 and the pending alert", 20, || {
-        query_result(ours.addr, "r2").as_array().is_some_and(|r| r.len() == 1)
+        query_result(ours.addr, "r2")
+            .as_array()
+            .is_some_and(|r| r.len() == 1)
             && active_at(ours.addr).is_some()
     });
     let since = active_at(ours.addr).unwrap();
     // A broken file: the reload fails, nothing changes.
-    std::fs::write(&rules, "groups:\n- name: a\n  rules:\n  - record: r1\n    expr: sum(\n").unwrap();
+    std::fs::write(
+        &rules,
+        "groups:\n- name: a\n  rules:\n  - record: r1\n    expr: sum(\n",
+    )
+    .unwrap();
     let (code, body) = http_post(ours.addr, "/-/reload", &[], b"");
     assert_eq!(code, 500, "{body}");
     assert!(body.contains("could not parse expression"), "{body}");
-    assert!(query_result(ours.addr, "r2").as_array().is_some_and(|r| r.len() == 1));
+    assert!(query_result(ours.addr, "r2")
+        .as_array()
+        .is_some_and(|r| r.len() == 1));
     // Group a changes (r1 gets a label), group b goes away.
     let v2 = "groups:\n- name: a\n  interval: 1s\n  rules:\n  - record: r1\n    expr: vector(1)\n    labels: {v: two}\n  - alert: Slow\n    expr: vector(1)\n    for: 1h\n";
     std::fs::write(&rules, v2).unwrap();
     let (code, body) = http_post(ours.addr, "/-/reload", &[], b"");
     assert_eq!(code, 200, "{body}");
     wait_for("r2 to go stale and r1 to carry its label", 20, || {
-        query_result(ours.addr, "r2").as_array().is_some_and(|r| r.is_empty())
+        query_result(ours.addr, "r2")
+            .as_array()
+            .is_some_and(|r| r.is_empty())
             && query_result(ours.addr, "r1{v=\"two\"}")
                 .as_array()
                 .is_some_and(|r| r.len() == 1)
     });
-    assert_eq!(active_at(ours.addr).unwrap(), since, "the alert kept its state");
+    assert_eq!(
+        active_at(ours.addr).unwrap(),
+        since,
+        "the alert kept its state"
+    );
     let groups = data(ours.addr, "/api/v1/rules")["groups"].clone();
     assert_eq!(groups.as_array().unwrap().len(), 1);
     let (_, metrics) = http(ours.addr, "GET", "/metrics");
