@@ -24,3 +24,4 @@ pub mod server;
 pub mod storage;
 pub mod textparse;
 pub mod tsdb;
+pub mod tui;

@@ -63,8 +63,12 @@ fn promtool_query_prints_the_same_for_both() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start prometheus");
+    // Same config as Prometheus: no scrape jobs (the embedded default would scrape promterm
+    // itself and add its own `instance` to the label values, depending on timing).
     let ours = Server::start(&[
         "--headless",
+        "--config",
+        dir.path().join("p.yml").to_str().unwrap(),
         "--data",
         dir.path().join("od").to_str().unwrap(),
     ]);

@@ -1,0 +1,323 @@
+//! What the panes show, read out of the Prometheus API's JSON (`data` of each answer), so the
+//! TUI works the same against promterm in process and any Prometheus-compatible server.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+pub type LabelSet = BTreeMap<String, String>;
+
+/// One series of a result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesData {
+    pub labels: LabelSet,
+    /// (unix seconds, value); one point for instant results.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A query result.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum QueryData {
+    #[default]
+    Empty,
+    Scalar(f64, f64),
+    Str(f64, String),
+    Vector(Vec<SeriesData>),
+    Matrix(Vec<SeriesData>),
+}
+
+fn num(v: &Value) -> f64 {
+    match v {
+        Value::String(s) => match s.as_str() {
+            "+Inf" | "Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            "NaN" => f64::NAN,
+            s => s.parse().unwrap_or(f64::NAN),
+        },
+        Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
+        _ => f64::NAN,
+    }
+}
+
+fn labels(v: &Value) -> LabelSet {
+    v.as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Reads `data` of a query or query_range answer.
+pub fn query_data(d: &Value) -> QueryData {
+    let r = &d["result"];
+    match d["resultType"].as_str() {
+        Some("scalar") => QueryData::Scalar(num(&r[0]), num(&r[1])),
+        Some("string") => QueryData::Str(num(&r[0]), r[1].as_str().unwrap_or("").to_string()),
+        Some("vector") => QueryData::Vector(
+            r.as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|s| SeriesData {
+                            labels: labels(&s["metric"]),
+                            points: vec![(num(&s["value"][0]), num(&s["value"][1]))],
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        Some("matrix") => QueryData::Matrix(
+            r.as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|s| SeriesData {
+                            labels: labels(&s["metric"]),
+                            points: s["values"]
+                                .as_array()
+                                .map(|v| v.iter().map(|p| (num(&p[0]), num(&p[1]))).collect())
+                                .unwrap_or_default(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        _ => QueryData::Empty,
+    }
+}
+
+/// `{__name__="x", a="b"}` as Prometheus prints series: `x{a="b"}`.
+pub fn series_name(l: &LabelSet) -> String {
+    let name = l.get("__name__").cloned().unwrap_or_default();
+    let rest: Vec<String> = l
+        .iter()
+        .filter(|(k, _)| *k != "__name__")
+        .map(|(k, v)| format!("{k}={v:?}"))
+        .collect();
+    if rest.is_empty() && !name.is_empty() {
+        name
+    } else {
+        format!("{name}{{{}}}", rest.join(", "))
+    }
+}
+
+/// A scrape target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub pool: String,
+    pub instance: String,
+    pub labels: LabelSet,
+    pub health: String,
+    pub last_error: String,
+    pub last_scrape: String,
+    pub duration: f64,
+}
+
+pub fn targets(d: &Value) -> Vec<Target> {
+    let mut out: Vec<Target> = d["activeTargets"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|t| {
+                    let l = labels(&t["labels"]);
+                    Target {
+                        pool: t["scrapePool"].as_str().unwrap_or("").to_string(),
+                        instance: l.get("instance").cloned().unwrap_or_default(),
+                        labels: l,
+                        health: t["health"].as_str().unwrap_or("unknown").to_string(),
+                        last_error: t["lastError"].as_str().unwrap_or("").to_string(),
+                        last_scrape: t["lastScrape"].as_str().unwrap_or("").to_string(),
+                        duration: t["lastScrapeDuration"].as_f64().unwrap_or(0.0),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort_by(|a, b| (&a.pool, &a.instance).cmp(&(&b.pool, &b.instance)));
+    out
+}
+
+/// An alert with the rule it comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRow {
+    pub name: String,
+    pub labels: LabelSet,
+    pub annotations: LabelSet,
+    pub state: String,
+    pub active_at: String,
+    pub value: String,
+    /// The rule's expression and `for` (seconds), when the rules API gave them.
+    pub query: String,
+    pub for_secs: f64,
+}
+
+/// A rule as the rules view lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleRow {
+    pub group: String,
+    pub file: String,
+    pub name: String,
+    pub kind: String,
+    pub query: String,
+    pub health: String,
+    pub state: String,
+    pub last_error: String,
+    pub eval_secs: f64,
+    pub for_secs: f64,
+}
+
+/// Rules and, from the same answer, every alert with its rule's expression.
+pub fn rules(d: &Value) -> (Vec<RuleRow>, Vec<AlertRow>) {
+    let mut rules = Vec::new();
+    let mut alerts = Vec::new();
+    for g in d["groups"].as_array().into_iter().flatten() {
+        for r in g["rules"].as_array().into_iter().flatten() {
+            let row = RuleRow {
+                group: g["name"].as_str().unwrap_or("").to_string(),
+                file: g["file"].as_str().unwrap_or("").to_string(),
+                name: r["name"].as_str().unwrap_or("").to_string(),
+                kind: r["type"].as_str().unwrap_or("").to_string(),
+                query: r["query"].as_str().unwrap_or("").to_string(),
+                health: r["health"].as_str().unwrap_or("unknown").to_string(),
+                state: r["state"].as_str().unwrap_or("").to_string(),
+                last_error: r["lastError"].as_str().unwrap_or("").to_string(),
+                eval_secs: r["evaluationTime"].as_f64().unwrap_or(0.0),
+                for_secs: r["duration"].as_f64().unwrap_or(0.0),
+            };
+            for a in r["alerts"].as_array().into_iter().flatten() {
+                alerts.push(AlertRow {
+                    name: row.name.clone(),
+                    labels: labels(&a["labels"]),
+                    annotations: labels(&a["annotations"]),
+                    state: a["state"].as_str().unwrap_or("").to_string(),
+                    active_at: a["activeAt"].as_str().unwrap_or("").to_string(),
+                    value: a["value"].as_str().unwrap_or("").to_string(),
+                    query: row.query.clone(),
+                    for_secs: row.for_secs,
+                });
+            }
+            rules.push(row);
+        }
+    }
+    // Firing first, then pending; by name and labels within.
+    let rank = |s: &str| match s {
+        "firing" => 0,
+        "pending" => 1,
+        _ => 2,
+    };
+    alerts.sort_by(|a, b| {
+        (rank(&a.state), &a.name, &a.labels).cmp(&(rank(&b.state), &b.name, &b.labels))
+    });
+    (rules, alerts)
+}
+
+/// Metric name → (type, help) from `/api/v1/metadata`.
+pub fn metadata(d: &Value) -> BTreeMap<String, (String, String)> {
+    d.as_object()
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| {
+                    let m = v.as_array()?.first()?;
+                    Some((
+                        k.clone(),
+                        (
+                            m["type"].as_str().unwrap_or("").to_string(),
+                            m["help"].as_str().unwrap_or("").to_string(),
+                        ),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A list of strings (`/api/v1/labels`, `/api/v1/label/x/values`).
+pub fn strings(d: &Value) -> Vec<String> {
+    d.as_array()
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// RFC 3339 (as the API writes times) to unix seconds.
+pub fn parse_rfc3339(s: &str) -> Option<f64> {
+    let (date, rest) = s.split_once('T')?;
+    let mut d = date.split('-');
+    let y: i64 = d.next()?.parse().ok()?;
+    let m: i64 = d.next()?.parse().ok()?;
+    let day: i64 = d.next()?.parse().ok()?;
+    let (time, tz) = match rest.find(['Z', '+', '-']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "Z"),
+    };
+    let mut t = time.split(':');
+    let hh: f64 = t.next()?.parse().ok()?;
+    let mm: f64 = t.next()?.parse().ok()?;
+    let ss: f64 = t.next()?.parse().ok()?;
+    let off = if tz == "Z" {
+        0.0
+    } else {
+        let sign = if tz.starts_with('-') { -1.0 } else { 1.0 };
+        let mut p = tz[1..].split(':');
+        let h: f64 = p.next()?.parse().ok()?;
+        let mi: f64 = p.next().unwrap_or("0").parse().ok()?;
+        sign * (h * 3600.0 + mi * 60.0)
+    };
+    // Days from civil (proleptic Gregorian).
+    let yy = if m <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days as f64 * 86400.0 + hh * 3600.0 + mm * 60.0 + ss - off)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn query_results_of_every_type() {
+        let v = query_data(&json!({"resultType": "vector", "result": [
+            {"metric": {"__name__": "up", "job": "a"}, "value": [10.5, "1"]},
+            {"metric": {}, "value": [10.5, "+Inf"]}]}));
+        let QueryData::Vector(s) = v else { panic!("{v:?}") };
+        assert_eq!(s[0].points, vec![(10.5, 1.0)]);
+        assert_eq!(series_name(&s[0].labels), "up{job=\"a\"}");
+        assert_eq!(series_name(&s[1].labels), "{}");
+        assert!(s[1].points[0].1.is_infinite());
+        let m = query_data(&json!({"resultType": "matrix", "result": [
+            {"metric": {"a": "b"}, "values": [[1, "2"], [2, "NaN"]]}]}));
+        let QueryData::Matrix(s) = m else { panic!() };
+        assert_eq!(s[0].points.len(), 2);
+        assert!(s[0].points[1].1.is_nan());
+        assert_eq!(
+            query_data(&json!({"resultType": "scalar", "result": [3, "4.5"]})),
+            QueryData::Scalar(3.0, 4.5)
+        );
+    }
+
+    #[test]
+    fn targets_rules_alerts_metadata() {
+        let t = targets(&json!({"activeTargets": [
+            {"scrapePool": "node", "labels": {"instance": "b:1", "job": "node"}, "health": "down", "lastError": "refused", "lastScrape": "2026-01-01T00:00:00Z", "lastScrapeDuration": 0.5},
+            {"scrapePool": "node", "labels": {"instance": "a:1", "job": "node"}, "health": "up", "lastError": "", "lastScrape": "", "lastScrapeDuration": 0.01}]}));
+        assert_eq!(t[0].instance, "a:1");
+        assert_eq!((t[1].health.as_str(), t[1].last_error.as_str()), ("down", "refused"));
+        let (r, a) = rules(&json!({"groups": [{"name": "g", "file": "f", "rules": [
+            {"name": "Hot", "type": "alerting", "query": "x > 1", "duration": 300, "health": "ok", "state": "firing",
+             "alerts": [{"labels": {"alertname": "Hot", "i": "2"}, "annotations": {}, "state": "pending", "activeAt": "2026-01-01T00:00:00Z", "value": "1e+00"},
+                        {"labels": {"alertname": "Hot", "i": "1"}, "annotations": {"s": "x"}, "state": "firing", "activeAt": "2026-01-01T00:00:00Z", "value": "2e+00"}]},
+            {"name": "r", "type": "recording", "query": "sum(x)", "health": "err", "lastError": "boom"}]}]}));
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1].last_error, "boom");
+        assert_eq!(a[0].state, "firing", "firing sorts first");
+        assert_eq!((a[0].query.as_str(), a[0].for_secs), ("x > 1", 300.0));
+        let m = metadata(&json!({"up": [{"type": "gauge", "help": "h", "unit": ""}]}));
+        assert_eq!(m["up"], ("gauge".to_string(), "h".to_string()));
+        assert_eq!(parse_rfc3339("1970-01-02T00:00:01.5Z"), Some(86401.5));
+        assert_eq!(parse_rfc3339("2026-11-22T10:00:00+01:00"), parse_rfc3339("2026-11-22T09:00:00Z"));
+    }
+}

@@ -1,0 +1,270 @@
+//! The terminal workbench: a PromQL prompt, results as a table or a braille chart, target
+//! health, alerts, rules and a metrics explorer, over any `client::Source` (promterm in process
+//! under `promterm serve`, or any Prometheus-compatible server with `promterm tui --url`).
+//!
+//! Structure: `app` holds the state and turns keys and fetched data into new state and work
+//! (`Cmd`); `render` draws the state; this module owns the terminal (raw mode, alternate
+//! screen, restored on exit, Ctrl-C and panic) and the event loop that runs `Cmd`s against the
+//! Source. `prompt` (line editor, history), `highlight` (tokens, completion context),
+//! `complete` (candidates), `data` (API JSON to view models) and `theme` support them.
+
+pub mod app;
+pub mod complete;
+pub mod data;
+pub mod highlight;
+pub mod prompt;
+pub mod render;
+pub mod theme;
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{self, Event, KeyEventKind};
+use crossterm::execute;
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::Source;
+use app::{App, Cmd, Msg};
+
+/// How the TUI starts.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub theme: theme::Theme,
+    pub mouse: bool,
+    pub history: Option<PathBuf>,
+    /// Shown in the status line (the server's URL, or "promterm (local)").
+    pub source_name: String,
+}
+
+/// Picks the theme: `--theme` (a built-in name or a file), else the default; `NO_COLOR`
+/// (set and non-empty) drops the colours.
+pub fn pick_theme(name: Option<&str>) -> Result<theme::Theme, String> {
+    let t = theme::Theme::load(name.unwrap_or("default"))?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Ok(if no_color { t.without_colors() } else { t })
+}
+
+/// Whether the TUI can run here (stdin and stdout are terminals).
+pub fn terminal_available() -> bool {
+    std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
+}
+
+/// Where the TUI writes logs while it owns the terminal, for `promterm tui`:
+/// `$XDG_STATE_HOME/promterm/tui.log` (or `~/.local/state/promterm/tui.log`).
+pub fn state_log_path() -> PathBuf {
+    std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("promterm")
+        .join("tui.log")
+}
+
+/// Restores the terminal when dropped (normal exit, error, or unwinding).
+struct TerminalGuard {
+    mouse: bool,
+}
+
+fn restore_terminal(mouse: bool) {
+    let mut out = std::io::stdout();
+    if mouse {
+        let _ = execute!(out, crossterm::event::DisableMouseCapture);
+    }
+    let _ = execute!(out, LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = disable_raw_mode();
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal(self.mouse);
+    }
+}
+
+/// Runs one command against the source and turns the answer into a message.
+pub async fn execute_cmd(source: &dyn Source, cmd: Cmd) -> Msg {
+    let err = |e: crate::client::ClientError| e.to_string();
+    match cmd {
+        Cmd::Query {
+            id,
+            expr,
+            time,
+            range,
+        } => {
+            let started = Instant::now();
+            let r = match range {
+                Some((s, e, step)) => source.query_range(&expr, s, e, step).await,
+                None => source.query(&expr, Some(time)).await,
+            };
+            let result = r.map_err(err).map(|a| {
+                let mut notes = a.warnings.clone();
+                notes.extend(a.infos.iter().cloned());
+                (data::query_data(&a.data), notes)
+            });
+            Msg::Query {
+                id,
+                result,
+                seconds: started.elapsed().as_secs_f64(),
+            }
+        }
+        Cmd::Targets => Msg::Targets(source.targets().await.map_err(err).map(|a| data::targets(&a.data))),
+        Cmd::Rules => Msg::Rules(source.rules().await.map_err(err).map(|a| data::rules(&a.data))),
+        Cmd::Metadata => Msg::Metadata(
+            source
+                .metadata()
+                .await
+                .map(|a| data::metadata(&a.data))
+                .unwrap_or_default(),
+        ),
+        Cmd::MetricNames => Msg::MetricNames(
+            source
+                .labels(Some("__name__"), &[])
+                .await
+                .map(|a| data::strings(&a.data))
+                .unwrap_or_default(),
+        ),
+        Cmd::SeriesCounts => {
+            let r = source
+                .query("count by (__name__) ({__name__=~\".+\"})", None)
+                .await;
+            let mut counts = BTreeMap::new();
+            if let Ok(a) = r {
+                if let data::QueryData::Vector(v) = data::query_data(&a.data) {
+                    for s in v {
+                        if let (Some(n), Some(p)) = (s.labels.get("__name__"), s.points.first()) {
+                            counts.insert(n.clone(), p.1 as usize);
+                        }
+                    }
+                }
+            }
+            Msg::SeriesCounts(counts)
+        }
+        Cmd::LabelNames { metric } => {
+            let m: Vec<String> = if metric.is_empty() { Vec::new() } else { vec![metric.clone()] };
+            let names = source
+                .labels(None, &m)
+                .await
+                .map(|a| data::strings(&a.data))
+                .unwrap_or_default();
+            Msg::LabelNames { metric, names }
+        }
+        Cmd::LabelValues { metric, label } => {
+            let m: Vec<String> = if metric.is_empty() { Vec::new() } else { vec![metric.clone()] };
+            let values = source
+                .labels(Some(&label), &m)
+                .await
+                .map(|a| data::strings(&a.data))
+                .unwrap_or_default();
+            Msg::LabelValues {
+                metric,
+                label,
+                values,
+            }
+        }
+    }
+}
+
+/// Runs the TUI until the user quits or `shutdown` fires; the terminal is restored either way.
+pub async fn run(
+    source: Arc<dyn Source>,
+    opts: Options,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    // Restore the terminal before a panic message is printed.
+    let mouse = opts.mouse;
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal(mouse);
+        prev(info);
+    }));
+    enable_raw_mode()?;
+    let _guard = TerminalGuard { mouse };
+    let mut out = std::io::stdout();
+    execute!(out, EnterAlternateScreen)?;
+    if mouse {
+        execute!(out, crossterm::event::EnableMouseCapture)?;
+    }
+    let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+    terminal.clear()?;
+
+    // Keys come from a thread blocked in crossterm's reader.
+    let (key_tx, mut key_rx) = mpsc::unbounded_channel::<Event>();
+    let stop_keys = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let stop = stop_keys.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(true) = event::poll(Duration::from_millis(200)) {
+                    match event::read() {
+                        Ok(ev) => {
+                            if key_tx.send(ev).is_err() {
+                                return;
+                            }
+                        }
+                        Err(_) => return,
+                    }
+                }
+            }
+        });
+    }
+    let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<Msg>();
+    let history = prompt::History::load(opts.history.clone());
+    let mut app = App::new(opts.theme.clone(), history, &opts.source_name);
+    let spawn = |cmds: Vec<Cmd>| {
+        for c in cmds {
+            let (s, tx) = (source.clone(), msg_tx.clone());
+            tokio::spawn(async move {
+                let m = execute_cmd(s.as_ref(), c).await;
+                let _ = tx.send(m);
+            });
+        }
+    };
+    spawn(app.start());
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_panels = Instant::now();
+    let result: anyhow::Result<()> = loop {
+        let size = terminal.size()?;
+        app.set_wide(render::is_wide(ratatui::layout::Rect::new(0, 0, size.width, size.height)));
+        if let Err(e) = terminal.draw(|f| render::render(&app, f)) {
+            break Err(e.into());
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break Ok(()),
+            ev = key_rx.recv() => match ev {
+                Some(Event::Key(k)) if k.kind != KeyEventKind::Release => spawn(app.key(k)),
+                Some(_) => {}
+                None => break Ok(()),
+            },
+            Some(m) = msg_rx.recv() => app.msg(m),
+            _ = tick.tick() => {
+                let due = last_panels.elapsed().as_secs_f64() >= app::PANELS_EVERY;
+                if due {
+                    last_panels = Instant::now();
+                }
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64());
+                spawn(app.tick(now, due));
+            }
+        }
+        if app.quit {
+            break Ok(());
+        }
+    };
+    stop_keys.store(true, std::sync::atomic::Ordering::Relaxed);
+    drop(terminal);
+    result
+}
+
+#[cfg(test)]
+mod tests;

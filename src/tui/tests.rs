@@ -1,0 +1,2 @@
+//! Rendering and the whole loop against promterm's own API (no terminal: ratatui's
+//! TestBackend).
