@@ -26,11 +26,28 @@ fn limit_malloc_arenas() {
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_max_level(tracing::Level::from(cli.log_level))
-        .init();
+    let level = tracing::Level::from(cli.log_level);
+    // While the TUI owns the terminal, logs go to a file instead.
+    let file = cli::log_file(&cli).and_then(|p| {
+        let _ = std::fs::create_dir_all(p.parent()?);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&p)
+            .ok()
+    });
+    match file {
+        Some(f) => tracing_subscriber::fmt()
+            .with_writer(std::sync::Mutex::new(f))
+            .with_ansi(false)
+            .with_max_level(level)
+            .init(),
+        None => tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_max_level(level)
+            .init(),
+    }
     match cli::run(cli) {
         Ok(code) => code,
         Err(e) => {

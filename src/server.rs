@@ -29,6 +29,8 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(15 * 24 * 3600);
 /// Everything `promterm serve` was asked to do.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
+    /// Run the terminal UI in the foreground (the server keeps running underneath).
+    pub tui: Option<crate::tui::Options>,
     pub config_file: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub listen: String,
@@ -126,9 +128,6 @@ impl Server {
             rule_files = s.rule_files,
             "config ready"
         );
-        if !opts.headless {
-            info!("the terminal UI is not built yet; running headless");
-        }
 
         let db_task = tokio::spawn(db.clone().run(shutdown.clone()));
         let limits = Limits {
@@ -243,10 +242,29 @@ impl Server {
         info!("listening on http://{addr}");
         state.set_ready(true);
         let token = shutdown.clone();
+        let tui_task = opts.tui.clone().map(|mut o| {
+            o.source_name = format!("promterm (local, {addr})");
+            let source: Arc<dyn crate::client::Source> =
+                Arc::new(crate::client::Local::new(state.clone()));
+            let sd = shutdown.clone();
+            tokio::spawn(async move {
+                let r = crate::tui::run(source, o, sd.clone()).await;
+                // Leaving the TUI stops the server.
+                sd.cancel();
+                r
+            })
+        });
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { token.cancelled().await })
             .await
             .context("HTTP server failed")?;
+        if let Some(t) = tui_task {
+            match t.await {
+                Ok(Err(e)) => warn!("the terminal UI failed: {e:#}"),
+                Err(e) => warn!("the terminal UI task failed: {e}"),
+                Ok(Ok(())) => {}
+            }
+        }
         state.set_ready(false);
         manager.stop();
         let _ = scrape_task.await;

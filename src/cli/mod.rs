@@ -67,6 +67,29 @@ pub enum Command {
     Series(query::SeriesArgs),
     /// List label names, or one label's values.
     Labels(query::LabelsArgs),
+    /// The terminal workbench against any Prometheus-compatible server.
+    Tui(TuiArgs),
+}
+
+/// `promterm tui`.
+#[derive(Debug, clap::Args)]
+pub struct TuiArgs {
+    #[command(flatten)]
+    pub server: query::ServerArgs,
+    #[command(flatten)]
+    pub look: TuiLook,
+}
+
+/// Appearance and input of the TUI (for `tui` and `serve`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TuiLook {
+    /// Colour theme: default, dark, light, high-contrast, or a TOML file (default: `theme` in
+    /// `$XDG_CONFIG_HOME/promterm/tui.toml`, else `default`).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
+    /// Let the mouse scroll and click (off: the terminal keeps its own selection).
+    #[arg(long)]
+    pub mouse: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -181,6 +204,9 @@ pub struct ServeArgs {
     )]
     pub resend_delay: Duration,
 
+    #[command(flatten)]
+    pub look: TuiLook,
+
     /// Alerts waiting for Alertmanager at most (the oldest are dropped beyond).
     #[arg(
         long = "alertmanager.notification-queue-capacity",
@@ -224,7 +250,56 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Query(a) => Ok(query::query(a)),
         Command::Series(a) => Ok(query::series(a)),
         Command::Labels(a) => Ok(query::labels(a)),
+        Command::Tui(a) => tui(a),
     }
+}
+
+/// Where logs go: a file while the TUI owns the terminal, stderr otherwise.
+pub fn log_file(cli: &Cli) -> Option<PathBuf> {
+    match &cli.command {
+        Command::Serve(a) if !a.headless && crate::tui::terminal_available() => {
+            Some(a.data.join("promterm.log"))
+        }
+        Command::Tui(_) => Some(crate::tui::state_log_path()),
+        _ => None,
+    }
+}
+
+fn tui_options(look: &TuiLook, source_name: String) -> anyhow::Result<crate::tui::Options> {
+    let name = look.theme.clone().or_else(crate::tui::configured_theme);
+    let theme = crate::tui::pick_theme(name.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
+    Ok(crate::tui::Options {
+        theme,
+        mouse: look.mouse,
+        history: crate::tui::prompt::default_history_path(),
+        source_name,
+    })
+}
+
+/// `promterm tui`: the workbench against `--url`.
+fn tui(a: TuiArgs) -> anyhow::Result<ExitCode> {
+    if !crate::tui::terminal_available() {
+        eprintln!("error: promterm tui needs a terminal (stdin and stdout)");
+        return Ok(ExitCode::from(2));
+    }
+    let http = match query::client(&a.server) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let opts = tui_options(&a.look, a.server.url.clone())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let shutdown = CancellationToken::new();
+        let source: std::sync::Arc<dyn crate::client::Source> = std::sync::Arc::new(http);
+        crate::tui::run(source, opts, shutdown).await
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `promterm test rules FILE...`: promtool-format rule unit tests, then the totals.
@@ -270,10 +345,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .thread_name("promterm")
         .build()?;
+    let tui = if !args.headless && crate::tui::terminal_available() {
+        let name = format!("promterm (local, {})", args.listen);
+        Some(tui_options(&args.look, name)?)
+    } else {
+        None
+    };
     runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         tokio::spawn(server::shutdown_on_signals(shutdown.clone()));
         let opts = ServeOptions {
+            tui,
             config_file: args.config,
             data_dir: args.data,
             listen: args.listen,

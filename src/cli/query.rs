@@ -21,9 +21,9 @@ pub enum Output {
     Csv,
 }
 
-/// Where and how to connect, and how to print.
-#[derive(Debug, clap::Args)]
-pub struct ConnArgs {
+/// Which server, and how to reach it (shared by `query`, `series`, `labels` and `tui`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
     /// Server URL (any Prometheus-compatible API).
     #[arg(long, env = "PROMTERM_URL", default_value = "http://127.0.0.1:9090")]
     pub url: String,
@@ -45,6 +45,13 @@ pub struct ConnArgs {
     /// Give up after this long.
     #[arg(long, value_name = "DUR", default_value = "1m")]
     pub timeout: Duration,
+}
+
+/// Where and how to connect, and how to print.
+#[derive(Debug, clap::Args)]
+pub struct ConnArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
     /// Output format (default: table on a terminal, json otherwise).
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<Output>,
@@ -143,7 +150,8 @@ fn usage(msg: String) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn client(c: &ConnArgs) -> Result<Http, String> {
+/// The HTTP client for `--url` and the auth flags.
+pub fn client(c: &ServerArgs) -> Result<Http, String> {
     let mut headers = Vec::new();
     for h in &c.headers {
         let Some((k, v)) = h.split_once(':') else {
@@ -198,7 +206,7 @@ where
         Box<dyn std::future::Future<Output = Result<crate::client::Answer, ClientError>>>,
     >,
 {
-    let http = match client(c) {
+    let http = match client(&c.server) {
         Ok(h) => h,
         Err(e) => return usage(e),
     };

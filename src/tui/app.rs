@@ -54,8 +54,13 @@ pub enum Cmd {
     Metadata,
     MetricNames,
     SeriesCounts,
-    LabelNames { metric: String },
-    LabelValues { metric: String, label: String },
+    LabelNames {
+        metric: String,
+    },
+    LabelValues {
+        metric: String,
+        label: String,
+    },
 }
 
 /// Data the loop fetched.
@@ -71,7 +76,10 @@ pub enum Msg {
     Metadata(BTreeMap<String, (String, String)>),
     MetricNames(Vec<String>),
     SeriesCounts(BTreeMap<String, usize>),
-    LabelNames { metric: String, names: Vec<String> },
+    LabelNames {
+        metric: String,
+        names: Vec<String>,
+    },
     LabelValues {
         metric: String,
         label: String,
@@ -93,6 +101,8 @@ pub struct Popup {
     pub selected: usize,
     /// Where the replaced prefix starts.
     pub start: usize,
+    /// Opened by Tab before its data arrived: a single candidate is inserted on arrival.
+    pub waiting: bool,
 }
 
 /// Everything on screen.
@@ -372,7 +382,11 @@ impl App {
         let order = self.focus_order();
         let i = order.iter().position(|f| *f == self.focus).unwrap_or(0);
         let n = order.len();
-        self.focus = order[if forward { (i + 1) % n } else { (i + n - 1) % n }];
+        self.focus = order[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }];
         self.popup = None;
     }
 
@@ -499,11 +513,15 @@ impl App {
                 let n = self.visible_targets().len();
                 match k.code {
                     KeyCode::Char('/') => self.filter_editing = true,
-                    KeyCode::Up | KeyCode::Char('k') => self.targets_sel = self.targets_sel.saturating_sub(1),
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        self.targets_sel = self.targets_sel.saturating_sub(1)
+                    }
                     KeyCode::Down | KeyCode::Char('j') => {
                         self.targets_sel = (self.targets_sel + 1).min(n.saturating_sub(1))
                     }
-                    KeyCode::PageDown => self.targets_sel = (self.targets_sel + 10).min(n.saturating_sub(1)),
+                    KeyCode::PageDown => {
+                        self.targets_sel = (self.targets_sel + 10).min(n.saturating_sub(1))
+                    }
                     KeyCode::PageUp => self.targets_sel = self.targets_sel.saturating_sub(10),
                     _ => {}
                 }
@@ -511,9 +529,12 @@ impl App {
             }
             Focus::Alerts => {
                 match k.code {
-                    KeyCode::Up | KeyCode::Char('k') => self.alerts_sel = self.alerts_sel.saturating_sub(1),
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        self.alerts_sel = self.alerts_sel.saturating_sub(1)
+                    }
                     KeyCode::Down | KeyCode::Char('j') => {
-                        self.alerts_sel = (self.alerts_sel + 1).min(self.alerts.len().saturating_sub(1))
+                        self.alerts_sel =
+                            (self.alerts_sel + 1).min(self.alerts.len().saturating_sub(1))
                     }
                     KeyCode::Enter => {
                         if let Some(a) = self.alerts.get(self.alerts_sel) {
@@ -554,14 +575,22 @@ impl App {
         let n = self.visible_metrics().len();
         match k.code {
             KeyCode::Char('/') => self.filter_editing = true,
-            KeyCode::Up | KeyCode::Char('k') => self.metrics_sel = self.metrics_sel.saturating_sub(1),
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.metrics_sel = self.metrics_sel.saturating_sub(1)
+            }
             KeyCode::Down | KeyCode::Char('j') => {
                 self.metrics_sel = (self.metrics_sel + 1).min(n.saturating_sub(1))
             }
-            KeyCode::PageDown => self.metrics_sel = (self.metrics_sel + 10).min(n.saturating_sub(1)),
+            KeyCode::PageDown => {
+                self.metrics_sel = (self.metrics_sel + 10).min(n.saturating_sub(1))
+            }
             KeyCode::PageUp => self.metrics_sel = self.metrics_sel.saturating_sub(10),
             KeyCode::Enter => {
-                if let Some(m) = self.visible_metrics().get(self.metrics_sel).map(|s| s.to_string()) {
+                if let Some(m) = self
+                    .visible_metrics()
+                    .get(self.metrics_sel)
+                    .map(|s| s.to_string())
+                {
                     self.editor.insert_str(&m);
                     self.check_syntax();
                     self.set_view(View::Query);
@@ -606,8 +635,10 @@ impl App {
             KeyCode::PageDown => self.table_sel = (self.table_sel + 10).min(n.saturating_sub(1)),
             KeyCode::PageUp => self.table_sel = self.table_sel.saturating_sub(10),
             KeyCode::Char(' ') if self.graph => {
-                if !self.hidden.remove(&self.legend_sel) {
-                    self.hidden.insert(self.legend_sel);
+                let i = self.legend_sel;
+                let was_hidden = self.hidden.remove(&i);
+                if !was_hidden {
+                    self.hidden.insert(i);
                 }
             }
             KeyCode::Char('+') | KeyCode::Char('=') if self.graph => {
@@ -750,7 +781,7 @@ impl App {
             KeyCode::Up => {
                 edited = false;
                 if self.editor.on_first_line() {
-                    if let Some(h) = self.history.prev(self.editor.text()) {
+                    if let Some(h) = self.history.older(self.editor.text()) {
                         self.editor.set(&h);
                         self.check_syntax();
                     }
@@ -761,7 +792,7 @@ impl App {
             KeyCode::Down => {
                 edited = false;
                 if self.editor.on_last_line() {
-                    if let Some(h) = self.history.next() {
+                    if let Some(h) = self.history.newer() {
                         self.editor.set(&h);
                         self.check_syntax();
                     }
@@ -841,6 +872,8 @@ impl App {
 
     fn open_popup(&mut self, ctx: &Context, explicit: bool) {
         let items = candidates(ctx, &self.known, 50);
+        let waiting = self.popup.as_ref().is_some_and(|p| p.waiting);
+        let explicit = explicit || (waiting && !items.is_empty());
         let start = match ctx {
             Context::Metric { start, .. }
             | Context::LabelName { start, .. }
@@ -861,6 +894,7 @@ impl App {
             .map_or(0, |p| p.selected.min(items.len().saturating_sub(1)));
         // Keep an empty popup open while data for it is on its way.
         self.popup = Some(Popup {
+            waiting: explicit && items.is_empty(),
             items,
             selected,
             start,

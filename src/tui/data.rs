@@ -234,7 +234,11 @@ pub fn metadata(d: &Value) -> BTreeMap<String, (String, String)> {
 /// A list of strings (`/api/v1/labels`, `/api/v1/label/x/values`).
 pub fn strings(d: &Value) -> Vec<String> {
     d.as_array()
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -283,7 +287,9 @@ mod tests {
         let v = query_data(&json!({"resultType": "vector", "result": [
             {"metric": {"__name__": "up", "job": "a"}, "value": [10.5, "1"]},
             {"metric": {}, "value": [10.5, "+Inf"]}]}));
-        let QueryData::Vector(s) = v else { panic!("{v:?}") };
+        let QueryData::Vector(s) = v else {
+            panic!("{v:?}")
+        };
         assert_eq!(s[0].points, vec![(10.5, 1.0)]);
         assert_eq!(series_name(&s[0].labels), "up{job=\"a\"}");
         assert_eq!(series_name(&s[1].labels), "{}");
@@ -305,7 +311,10 @@ mod tests {
             {"scrapePool": "node", "labels": {"instance": "b:1", "job": "node"}, "health": "down", "lastError": "refused", "lastScrape": "2026-01-01T00:00:00Z", "lastScrapeDuration": 0.5},
             {"scrapePool": "node", "labels": {"instance": "a:1", "job": "node"}, "health": "up", "lastError": "", "lastScrape": "", "lastScrapeDuration": 0.01}]}));
         assert_eq!(t[0].instance, "a:1");
-        assert_eq!((t[1].health.as_str(), t[1].last_error.as_str()), ("down", "refused"));
+        assert_eq!(
+            (t[1].health.as_str(), t[1].last_error.as_str()),
+            ("down", "refused")
+        );
         let (r, a) = rules(&json!({"groups": [{"name": "g", "file": "f", "rules": [
             {"name": "Hot", "type": "alerting", "query": "x > 1", "duration": 300, "health": "ok", "state": "firing",
              "alerts": [{"labels": {"alertname": "Hot", "i": "2"}, "annotations": {}, "state": "pending", "activeAt": "2026-01-01T00:00:00Z", "value": "1e+00"},
@@ -318,6 +327,9 @@ mod tests {
         let m = metadata(&json!({"up": [{"type": "gauge", "help": "h", "unit": ""}]}));
         assert_eq!(m["up"], ("gauge".to_string(), "h".to_string()));
         assert_eq!(parse_rfc3339("1970-01-02T00:00:01.5Z"), Some(86401.5));
-        assert_eq!(parse_rfc3339("2026-11-22T10:00:00+01:00"), parse_rfc3339("2026-11-22T09:00:00Z"));
+        assert_eq!(
+            parse_rfc3339("2026-11-22T10:00:00+01:00"),
+            parse_rfc3339("2026-11-22T09:00:00Z")
+        );
     }
 }

@@ -104,9 +104,7 @@ pub fn tokenize(q: &str) -> Vec<Token> {
                 i += 1;
             }
             let word = &q[pos(start)..pos(i)];
-            let next = (i..b.len())
-                .map(|k| b[k].1)
-                .find(|c| !c.is_whitespace());
+            let next = (i..b.len()).map(|k| b[k].1).find(|c| !c.is_whitespace());
             if in_braces || label_paren {
                 Kind::LabelName
             } else if in_brackets {
@@ -117,7 +115,10 @@ pub fn tokenize(q: &str) -> Vec<Token> {
             ) {
                 label_list = 2;
                 Kind::Keyword
-            } else if KEYWORDS.contains(&word) || word.eq_ignore_ascii_case("inf") || word.eq_ignore_ascii_case("nan") {
+            } else if KEYWORDS.contains(&word)
+                || word.eq_ignore_ascii_case("inf")
+                || word.eq_ignore_ascii_case("nan")
+            {
                 if word.eq_ignore_ascii_case("inf") || word.eq_ignore_ascii_case("nan") {
                     Kind::Number
                 } else {
@@ -185,7 +186,10 @@ pub fn tokenize(q: &str) -> Vec<Token> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Context {
     /// A metric name or function: the word typed so far starts at `start`.
-    Metric { prefix: String, start: usize },
+    Metric {
+        prefix: String,
+        start: usize,
+    },
     /// A label name of `metric` (inside braces or a grouping clause).
     LabelName {
         metric: Option<String>,
@@ -200,7 +204,10 @@ pub enum Context {
         start: usize,
     },
     /// A duration inside `[...]`.
-    Duration { prefix: String, start: usize },
+    Duration {
+        prefix: String,
+        start: usize,
+    },
     None,
 }
 
@@ -210,7 +217,9 @@ pub fn context(q: &str, cursor: usize) -> Context {
     // Unclosed `[`: a duration.
     let last_open_bracket = before.rfind('[');
     let last_close_bracket = before.rfind(']');
-    if last_open_bracket > last_close_bracket || (last_open_bracket.is_some() && last_close_bracket.is_none()) {
+    if last_open_bracket > last_close_bracket
+        || (last_open_bracket.is_some() && last_close_bracket.is_none())
+    {
         let start = last_open_bracket.map_or(0, |i| i + 1);
         let prefix = &before[start..];
         if !prefix.contains(':') {
@@ -255,10 +264,7 @@ pub fn context(q: &str, cursor: usize) -> Context {
     if let Some(p) = before.rfind('(') {
         if before.rfind(')').is_none_or(|c| c < p) {
             let head = before[..p].trim_end();
-            let kw = head
-                .rsplit(|c: char| !ident_char(c))
-                .next()
-                .unwrap_or("");
+            let kw = head.rsplit(|c: char| !ident_char(c)).next().unwrap_or("");
             if matches!(
                 kw,
                 "by" | "without" | "on" | "ignoring" | "group_left" | "group_right"
@@ -365,7 +371,9 @@ mod tests {
 
     #[test]
     fn highlights_every_part() {
-        let k = kinds(r#"sum by (job) (rate(http_requests_total{code=~"5.."}[5m] offset 1h)) > 0.5 # hi"#);
+        let k = kinds(
+            r#"sum by (job) (rate(http_requests_total{code=~"5.."}[5m] offset 1h)) > 0.5 # hi"#,
+        );
         let find = |s: &str| k.iter().find(|(t, _)| t == s).map(|x| x.1);
         assert_eq!(find("sum"), Some(Kind::Function));
         assert_eq!(find("by"), Some(Kind::Keyword));
@@ -392,11 +400,18 @@ mod tests {
     fn completion_contexts() {
         assert_eq!(
             context("rate(http_req", 13),
-            Context::Metric { prefix: "http_req".into(), start: 5 }
+            Context::Metric {
+                prefix: "http_req".into(),
+                start: 5
+            }
         );
         assert_eq!(
             context("up{jo", 5),
-            Context::LabelName { metric: Some("up".into()), prefix: "jo".into(), start: 3 }
+            Context::LabelName {
+                metric: Some("up".into()),
+                prefix: "jo".into(),
+                start: 3
+            }
         );
         assert_eq!(
             context("up{job=\"no", 10),
@@ -418,7 +433,11 @@ mod tests {
         );
         assert_eq!(
             context("up{job=\"a\", ", 12),
-            Context::LabelName { metric: Some("up".into()), prefix: "".into(), start: 12 }
+            Context::LabelName {
+                metric: Some("up".into()),
+                prefix: "".into(),
+                start: 12
+            }
         );
         assert_eq!(
             context("sum by (ins) (rate(node_cpu_seconds_total[5m]))", 11),
@@ -430,7 +449,10 @@ mod tests {
         );
         assert_eq!(
             context("rate(x[5", 8),
-            Context::Duration { prefix: "5".into(), start: 7 }
+            Context::Duration {
+                prefix: "5".into(),
+                start: 7
+            }
         );
         assert_eq!(context("x > 1", 5), Context::None);
     }

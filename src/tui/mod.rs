@@ -53,6 +53,19 @@ pub fn pick_theme(name: Option<&str>) -> Result<theme::Theme, String> {
     Ok(if no_color { t.without_colors() } else { t })
 }
 
+/// The `theme` set in `$XDG_CONFIG_HOME/promterm/tui.toml` (`~/.config/promterm/tui.toml`).
+pub fn configured_theme() -> Option<String> {
+    let dir = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    let text = std::fs::read_to_string(dir.join("promterm").join("tui.toml")).ok()?;
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.trim() == "theme").then(|| v.trim().trim_matches('"').to_string())
+    })
+}
+
 /// Whether the TUI can run here (stdin and stdout are terminals).
 pub fn terminal_available() -> bool {
     std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
@@ -116,8 +129,20 @@ pub async fn execute_cmd(source: &dyn Source, cmd: Cmd) -> Msg {
                 seconds: started.elapsed().as_secs_f64(),
             }
         }
-        Cmd::Targets => Msg::Targets(source.targets().await.map_err(err).map(|a| data::targets(&a.data))),
-        Cmd::Rules => Msg::Rules(source.rules().await.map_err(err).map(|a| data::rules(&a.data))),
+        Cmd::Targets => Msg::Targets(
+            source
+                .targets()
+                .await
+                .map_err(err)
+                .map(|a| data::targets(&a.data)),
+        ),
+        Cmd::Rules => Msg::Rules(
+            source
+                .rules()
+                .await
+                .map_err(err)
+                .map(|a| data::rules(&a.data)),
+        ),
         Cmd::Metadata => Msg::Metadata(
             source
                 .metadata()
@@ -149,7 +174,11 @@ pub async fn execute_cmd(source: &dyn Source, cmd: Cmd) -> Msg {
             Msg::SeriesCounts(counts)
         }
         Cmd::LabelNames { metric } => {
-            let m: Vec<String> = if metric.is_empty() { Vec::new() } else { vec![metric.clone()] };
+            let m: Vec<String> = if metric.is_empty() {
+                Vec::new()
+            } else {
+                vec![metric.clone()]
+            };
             let names = source
                 .labels(None, &m)
                 .await
@@ -158,7 +187,11 @@ pub async fn execute_cmd(source: &dyn Source, cmd: Cmd) -> Msg {
             Msg::LabelNames { metric, names }
         }
         Cmd::LabelValues { metric, label } => {
-            let m: Vec<String> = if metric.is_empty() { Vec::new() } else { vec![metric.clone()] };
+            let m: Vec<String> = if metric.is_empty() {
+                Vec::new()
+            } else {
+                vec![metric.clone()]
+            };
             let values = source
                 .labels(Some(&label), &m)
                 .await
@@ -234,7 +267,12 @@ pub async fn run(
     let mut last_panels = Instant::now();
     let result: anyhow::Result<()> = loop {
         let size = terminal.size()?;
-        app.set_wide(render::is_wide(ratatui::layout::Rect::new(0, 0, size.width, size.height)));
+        app.set_wide(render::is_wide(ratatui::layout::Rect::new(
+            0,
+            0,
+            size.width,
+            size.height,
+        )));
         if let Err(e) = terminal.draw(|f| render::render(&app, f)) {
             break Err(e.into());
         }

@@ -273,7 +273,7 @@ impl History {
     }
 
     /// Up: the previous entry (`current` is kept to come back to).
-    pub fn prev(&mut self, current: &str) -> Option<String> {
+    pub fn older(&mut self, current: &str) -> Option<String> {
         let i = match self.pos {
             None => {
                 self.draft = current.to_string();
@@ -287,7 +287,7 @@ impl History {
     }
 
     /// Down: the next entry, or what was typed before browsing.
-    pub fn next(&mut self) -> Option<String> {
+    pub fn newer(&mut self) -> Option<String> {
         let i = self.pos?;
         if i + 1 >= self.entries.len() {
             self.pos = None;
@@ -384,15 +384,22 @@ mod tests {
         h.push("sum(rate(x[5m]))\nby (job)");
         h.push("  ");
         assert_eq!(h.entries().len(), 2);
-        assert_eq!(h.prev("typed").as_deref(), Some("sum(rate(x[5m]))\nby (job)"));
-        assert_eq!(h.prev("").as_deref(), Some("up"));
-        assert_eq!(h.prev(""), None);
-        assert_eq!(h.next().as_deref(), Some("sum(rate(x[5m]))\nby (job)"));
-        assert_eq!(h.next().as_deref(), Some("typed"));
+        assert_eq!(
+            h.older("typed").as_deref(),
+            Some("sum(rate(x[5m]))\nby (job)")
+        );
+        assert_eq!(h.older("").as_deref(), Some("up"));
+        assert_eq!(h.older(""), None);
+        assert_eq!(h.newer().as_deref(), Some("sum(rate(x[5m]))\nby (job)"));
+        assert_eq!(h.newer().as_deref(), Some("typed"));
         assert_eq!(h.search("rate", 2).map(|x| x.0), Some(1));
         assert_eq!(h.search("u", 1).map(|x| x.1), Some("up"));
         assert_eq!(h.search("nothing", 2), None);
         let again = History::load(Some(path));
-        assert_eq!(again.entries(), h.entries(), "multi-line entries survive the file");
+        assert_eq!(
+            again.entries(),
+            h.entries(),
+            "multi-line entries survive the file"
+        );
     }
 }

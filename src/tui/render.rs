@@ -48,7 +48,8 @@ pub fn render(app: &App, f: &mut Frame) {
         ])
         .areas(area);
         let [main, side] =
-            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
+            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
+                .areas(body);
         let [targets, alerts] =
             Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(side);
         draw_prompt(app, f, prompt);
@@ -86,8 +87,7 @@ pub fn render(app: &App, f: &mut Frame) {
         );
         match app.view {
             View::Query => {
-                let prompt_h =
-                    (app.editor.text().lines().count().max(1) as u16 + 2).clamp(3, 6);
+                let prompt_h = (app.editor.text().lines().count().max(1) as u16 + 2).clamp(3, 6);
                 let msg_h = messages(app).len().min(2) as u16;
                 let [prompt, msgs, results] = Layout::vertical([
                     Constraint::Length(prompt_h),
@@ -158,7 +158,11 @@ pub fn highlighted(text: &str, t: &Theme) -> Vec<Line<'static>> {
 fn draw_prompt(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let focused = app.focus == Focus::Prompt;
-    let title = if app.running { "PromQL (running…)" } else { "PromQL" };
+    let title = if app.running {
+        "PromQL (running…)"
+    } else {
+        "PromQL"
+    };
     let b = block(title, focused, t);
     let inner = b.inner(area);
     f.render_widget(b, area);
@@ -197,7 +201,10 @@ fn messages(app: &App) -> Vec<Line<'static>> {
         if *line > 0 && *col > 0 {
             out.push(Line::from(vec![
                 Span::raw(" ".repeat(col.saturating_sub(1))),
-                Span::styled(format!("^ {msg} (line {line}, column {col})"), t.fg(t.error)),
+                Span::styled(
+                    format!("^ {msg} (line {line}, column {col})"),
+                    t.fg(t.error),
+                ),
             ]));
         } else {
             out.push(Line::styled(msg.clone(), t.fg(t.error)));
@@ -265,7 +272,11 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
     let n = values.len();
     (0..width)
         .map(|i| {
-            let j = if n <= width { i * n / width.max(1) } else { i * n / width };
+            let j = if n <= width {
+                i * n / width.max(1)
+            } else {
+                i * n / width
+            };
             match values.get(j.min(n - 1)) {
                 Some(v) if v.is_finite() => {
                     let r = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
@@ -443,7 +454,11 @@ fn draw_table(app: &App, f: &mut Frame, area: Rect) {
     ])
     .style(t.fg(t.dim).add_modifier(Modifier::BOLD));
     f.render_widget(
-        Table::new(rows, [Constraint::Percentage(78), Constraint::Percentage(22)]).header(header),
+        Table::new(
+            rows,
+            [Constraint::Percentage(78), Constraint::Percentage(22)],
+        )
+        .header(header),
         area,
     );
 }
@@ -589,10 +604,7 @@ fn draw_chart(app: &App, f: &mut Frame, area: Rect) {
                     .map(|p| p.1),
                 None => vals.last().copied(),
             };
-            let swatch = Span::styled(
-                if hidden { "□ " } else { "■ " },
-                t.fg(t.series_color(i)),
-            );
+            let swatch = Span::styled(if hidden { "□ " } else { "■ " }, t.fg(t.series_color(i)));
             let mut line = Line::from(vec![
                 swatch,
                 Span::styled(sparkline(&vals, 12), t.fg(t.series_color(i))),
@@ -659,7 +671,11 @@ fn draw_targets(app: &App, f: &mut Frame, area: Rect) {
             "Targets {up}/{} up  /{}{}",
             list.len(),
             app.targets_filter,
-            if app.filter_editing && focused { "▏" } else { "" }
+            if app.filter_editing && focused {
+                "▏"
+            } else {
+                ""
+            }
         )
     };
     let b = block(&title, focused, t);
@@ -679,7 +695,9 @@ fn draw_targets(app: &App, f: &mut Frame, area: Rect) {
     for (i, x) in list.iter().enumerate() {
         if x.pool != last_pool {
             let in_pool = list.iter().filter(|y| y.pool == x.pool);
-            let (n, u) = in_pool.fold((0, 0), |(n, u), y| (n + 1, u + usize::from(y.health == "up")));
+            let (n, u) = in_pool.fold((0, 0), |(n, u), y| {
+                (n + 1, u + usize::from(y.health == "up"))
+            });
             lines.push((
                 None,
                 Line::from(Span::styled(
@@ -694,32 +712,51 @@ fn draw_targets(app: &App, f: &mut Frame, area: Rect) {
             "down" => "✖",
             _ => "○",
         };
-        let mut spans = vec![
+        let inst_w = (inner.width as usize).saturating_sub(25).max(10);
+        let spans = vec![
             Span::styled(format!(" {dot} "), health_style(&x.health, t)),
-            Span::raw(format!("{:<22} ", truncate(&x.instance, 22))),
-            Span::styled(format!("{:<4} ", x.health), health_style(&x.health, t)),
+            Span::raw(format!("{:<inst_w$} ", truncate(&x.instance, inst_w))),
+            Span::styled(format!("{:<5}", x.health), health_style(&x.health, t)),
             Span::styled(
-                format!("{:>9} {:>6}ms ", ago(app.now, &x.last_scrape), (x.duration * 1000.0).round()),
+                format!(
+                    "{:>8} {:>4}ms",
+                    ago(app.now, &x.last_scrape).trim_end_matches(" ago"),
+                    (x.duration * 1000.0).round()
+                ),
                 t.fg(t.dim),
             ),
         ];
-        if !x.last_error.is_empty() {
-            spans.push(Span::styled(x.last_error.clone(), t.fg(t.error)));
-        }
         let mut line = Line::from(spans);
         if focused && i == app.targets_sel {
             line = line.style(t.selected());
         }
         lines.push((Some(i), line));
+        if !x.last_error.is_empty() {
+            lines.push((
+                None,
+                Line::from(Span::styled(
+                    format!("   ↳ {}", x.last_error),
+                    t.fg(t.error),
+                )),
+            ));
+        }
     }
     let sel_row = lines
         .iter()
         .position(|(i, _)| *i == Some(app.targets_sel))
         .unwrap_or(0);
     let first = sel_row.saturating_sub(height.saturating_sub(1));
-    let shown: Vec<Line> = lines.into_iter().skip(first).take(height).map(|x| x.1).collect();
+    let shown: Vec<Line> = lines
+        .into_iter()
+        .skip(first)
+        .take(height)
+        .map(|x| x.1)
+        .collect();
     if shown.is_empty() {
-        f.render_widget(Paragraph::new(Line::styled("no targets", t.fg(t.dim))), inner);
+        f.render_widget(
+            Paragraph::new(Line::styled("no targets", t.fg(t.dim))),
+            inner,
+        );
     } else {
         f.render_widget(Paragraph::new(Text::from(shown)), inner);
     }
@@ -743,7 +780,10 @@ fn draw_alerts(app: &App, f: &mut Frame, area: Rect) {
     let inner = b.inner(area);
     f.render_widget(b, area);
     let mut lines = vec![Line::from(vec![
-        Span::styled(format!("{firing} firing"), t.fg(t.firing).add_modifier(Modifier::BOLD)),
+        Span::styled(
+            format!("{firing} firing"),
+            t.fg(t.firing).add_modifier(Modifier::BOLD),
+        ),
         Span::raw("  "),
         Span::styled(format!("{pending} pending"), t.fg(t.pending)),
         Span::raw("  "),
@@ -752,7 +792,7 @@ fn draw_alerts(app: &App, f: &mut Frame, area: Rect) {
     if let Some(e) = &app.rules_error {
         lines.push(Line::styled(e.clone(), t.fg(t.error)));
     }
-    let height = inner.height.saturating_sub(1) as usize;
+    let height = (inner.height.saturating_sub(1) / 2) as usize;
     let first = app.alerts_sel.saturating_sub(height.saturating_sub(1));
     for (i, a) in app.alerts.iter().enumerate().skip(first).take(height) {
         let style = if a.state == "firing" {
@@ -773,15 +813,18 @@ fn draw_alerts(app: &App, f: &mut Frame, area: Rect) {
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         let mut line = Line::from(vec![
-            Span::styled(format!("{:<8}", a.state), style.add_modifier(Modifier::BOLD)),
+            Span::styled(
+                format!("{:<8}", a.state),
+                style.add_modifier(Modifier::BOLD),
+            ),
             Span::styled(format!("{} ", a.name), style),
-            Span::styled(format!("{when} "), t.fg(t.dim)),
             Span::raw(labels.join(" ")),
         ]);
         if focused && i == app.alerts_sel {
             line = line.style(t.selected());
         }
         lines.push(line);
+        lines.push(Line::styled(format!("        {when}"), t.fg(t.dim)));
     }
     if app.alerts.is_empty() && app.rules_error.is_none() {
         lines.push(Line::styled("no active alerts", t.fg(t.dim)));
@@ -805,7 +848,11 @@ fn draw_rules(app: &App, f: &mut Frame, area: Rect) {
         .skip(first)
         .take(height)
         .map(|(i, r)| {
-            let health = if r.health == "ok" { t.fg(t.up) } else { t.fg(t.down) };
+            let health = if r.health == "ok" {
+                t.fg(t.up)
+            } else {
+                t.fg(t.down)
+            };
             let state = match r.state.as_str() {
                 "firing" => t.fg(t.firing),
                 "pending" => t.fg(t.pending),
@@ -814,7 +861,11 @@ fn draw_rules(app: &App, f: &mut Frame, area: Rect) {
             let row = Row::new(vec![
                 Cell::from(r.group.clone()),
                 Cell::from(r.name.clone()),
-                Cell::from(if r.kind == "alerting" { "alert" } else { "record" }),
+                Cell::from(if r.kind == "alerting" {
+                    "alert"
+                } else {
+                    "record"
+                }),
                 Cell::from(Span::styled(r.health.clone(), health)),
                 Cell::from(Span::styled(r.state.clone(), state)),
                 Cell::from(format!("{:.1}ms", r.eval_secs * 1000.0)),
@@ -831,8 +882,16 @@ fn draw_rules(app: &App, f: &mut Frame, area: Rect) {
             }
         })
         .collect();
-    let header = Row::new(vec!["group", "name", "type", "health", "state", "eval", "query / error"])
-        .style(t.fg(t.dim).add_modifier(Modifier::BOLD));
+    let header = Row::new(vec![
+        "group",
+        "name",
+        "type",
+        "health",
+        "state",
+        "eval",
+        "query / error",
+    ])
+    .style(t.fg(t.dim).add_modifier(Modifier::BOLD));
     f.render_widget(
         Table::new(
             rows,
@@ -912,7 +971,9 @@ fn draw_status(app: &App, f: &mut Frame, area: Rect) {
         Focus::Prompt => "prompt: Enter run · Tab complete · Ctrl-R search · Esc leave",
         Focus::Results if app.view == View::Rules => "rules: ↑↓ select · Enter to prompt",
         Focus::Results if app.view == View::Metrics => "metrics: / filter · Enter insert",
-        Focus::Results if app.graph => "graph: g table · +/- zoom · [ ] pan · 0 live · ←→ cursor · space hide · u UTC",
+        Focus::Results if app.graph => {
+            "graph: g table · +/- zoom · [ ] pan · 0 live · ←→ cursor · space hide · u UTC"
+        }
         Focus::Results => "table: g graph · s sort · r reverse · ↑↓ scroll",
         Focus::Targets => "targets: / filter · ↑↓ scroll",
         Focus::Alerts => "alerts: ↑↓ select · Enter query to prompt",
@@ -923,12 +984,24 @@ fn draw_status(app: &App, f: &mut Frame, area: Rect) {
         right = format!("{n} series · {:.0}ms · ", app.result_seconds * 1000.0);
     }
     right.push_str(&app.source_name);
-    let line = Line::from(vec![
-        Span::styled(format!(" {focus}"), t.fg(t.dim)),
-        Span::raw("  "),
-        Span::styled(format!("· Tab/Shift-Tab focus · ? keys · q quit · {right}"), t.fg(t.dim)),
-    ]);
-    f.render_widget(Paragraph::new(line), area);
+    right.push(' ');
+    let keys = if app.focus == Focus::Prompt {
+        "F1 keys"
+    } else {
+        "? keys · q quit"
+    };
+    f.render_widget(
+        Paragraph::new(Line::styled(format!(" {focus} · {keys}"), t.fg(t.dim))),
+        area,
+    );
+    let w = (right.chars().count() as u16).min(area.width / 2);
+    let ra = Rect::new(area.x + area.width - w, area.y, w, 1);
+    f.render_widget(Clear, ra);
+    f.render_widget(
+        Paragraph::new(Line::styled(right, t.fg(t.title)))
+            .alignment(ratatui::layout::Alignment::Right),
+        ra,
+    );
 }
 
 fn draw_popup(app: &App, f: &mut Frame, prompt: Rect, screen: Rect) {
@@ -939,17 +1012,26 @@ fn draw_popup(app: &App, f: &mut Frame, prompt: Rect, screen: Rect) {
     let w = 70u16.min(screen.width);
     let x = (prompt.x + 1 + col as u16).min(screen.width.saturating_sub(w));
     let y = prompt.y + 2 + line as u16;
-    let y = if y + h > screen.height { prompt.y.saturating_sub(h) } else { y };
+    let y = if y + h > screen.height {
+        prompt.y.saturating_sub(h)
+    } else {
+        y
+    };
     let area = Rect::new(x, y, w, h.min(screen.height));
     f.render_widget(Clear, area);
     let b = Block::bordered().border_style(t.border(true));
     let inner = b.inner(area);
     f.render_widget(b, area);
     if p.items.is_empty() {
-        f.render_widget(Paragraph::new(Line::styled("(looking up…)", t.fg(t.dim))), inner);
+        f.render_widget(
+            Paragraph::new(Line::styled("(looking up…)", t.fg(t.dim))),
+            inner,
+        );
         return;
     }
-    let first = p.selected.saturating_sub(inner.height.saturating_sub(1) as usize);
+    let first = p
+        .selected
+        .saturating_sub(inner.height.saturating_sub(1) as usize);
     let lines: Vec<Line> = p
         .items
         .iter()
@@ -977,11 +1059,17 @@ pub const HELP: &[(&str, &str)] = &[
     ("Tab / Shift-Tab", "next / previous pane"),
     ("F1, ? (outside the prompt)", "this help; any key closes it"),
     ("q (outside the prompt)", "quit"),
-    ("1 2 3 4 5 (outside the prompt)", "Query, Targets, Alerts, Rules, Metrics"),
+    (
+        "1 2 3 4 5 (outside the prompt)",
+        "Query, Targets, Alerts, Rules, Metrics",
+    ),
     ("Esc (outside the prompt)", "back to the prompt"),
     ("Prompt", ""),
     ("Enter / Alt-Enter", "run / new line"),
-    ("Tab", "complete (metrics, functions, labels, values, durations)"),
+    (
+        "Tab",
+        "complete (metrics, functions, labels, values, durations)",
+    ),
     ("Up / Down", "history (or move between lines)"),
     ("Ctrl-R", "search history (again: older; Enter takes it)"),
     ("Ctrl-A Ctrl-E / Home End", "start / end of line"),
@@ -1007,12 +1095,7 @@ fn draw_help(app: &App, f: &mut Frame, screen: Rect) {
     let t = &app.theme;
     let h = (HELP.len() as u16 + 2).min(screen.height);
     let w = 76u16.min(screen.width);
-    let area = Rect::new(
-        (screen.width - w) / 2,
-        (screen.height - h) / 2,
-        w,
-        h,
-    );
+    let area = Rect::new((screen.width - w) / 2, (screen.height - h) / 2, w, h);
     f.render_widget(Clear, area);
     let b = block("Keys", true, t);
     let inner = b.inner(area);
@@ -1044,8 +1127,15 @@ mod tests {
         assert_eq!(short_num(2.5e9), "2.5G");
         assert_eq!(short_num(0.125), "0.125");
         assert_eq!(short_num(f64::NAN), "NaN");
-        assert_eq!(sparkline(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], 8), "▁▂▃▄▅▆▇█");
-        assert_eq!(sparkline(&[1.0, f64::NAN], 2), "▅ ", "a flat line sits mid-height");
+        assert_eq!(
+            sparkline(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], 8),
+            "▁▂▃▄▅▆▇█"
+        );
+        assert_eq!(
+            sparkline(&[1.0, f64::NAN], 2),
+            "▅ ",
+            "a flat line sits mid-height"
+        );
         assert_eq!(clock(3600.0 * 25.0 + 61.0, true, false), "01:01:01");
         assert_eq!(clock(0.0, true, true), "01-01 00:00");
     }

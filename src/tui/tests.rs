@@ -1,2 +1,307 @@
 //! Rendering and the whole loop against promterm's own API (no terminal: ratatui's
 //! TestBackend).
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::style::Modifier;
+use ratatui::Terminal;
+
+use super::app::{App, Focus, Msg, View};
+use super::data::{AlertRow, QueryData, SeriesData, Target};
+use super::prompt::History;
+use super::theme::Theme;
+use super::{execute_cmd, render};
+use crate::client::{Local, Source};
+
+fn draw(app: &mut App, w: u16, h: u16) -> (String, ratatui::buffer::Buffer) {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    app.set_wide(render::is_wide(ratatui::layout::Rect::new(0, 0, w, h)));
+    term.draw(|f| render::render(app, f)).unwrap();
+    let buf = term.backend().buffer().clone();
+    let text: String = (0..h)
+        .map(|y| {
+            (0..w)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect::<String>()
+                + "\n"
+        })
+        .collect();
+    (text, buf)
+}
+
+fn key(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+fn app_with_data(theme: Theme) -> App {
+    let mut a = App::new(theme, History::load(None), "http://prom:9090");
+    a.now = 1_700_000_000.0;
+    a.msg(Msg::Targets(Ok(vec![
+        Target {
+            pool: "node".into(),
+            instance: "host-a:9100".into(),
+            labels: Default::default(),
+            health: "up".into(),
+            last_error: String::new(),
+            last_scrape: "2023-11-14T22:13:15Z".into(),
+            duration: 0.012,
+        },
+        Target {
+            pool: "node".into(),
+            instance: "host-b:9100".into(),
+            labels: Default::default(),
+            health: "down".into(),
+            last_error: "connection refused".into(),
+            last_scrape: "2023-11-14T22:13:10Z".into(),
+            duration: 0.001,
+        },
+    ])));
+    a.msg(Msg::Rules(Ok((
+        vec![],
+        vec![AlertRow {
+            name: "HostDown".into(),
+            labels: [("instance".to_string(), "host-b:9100".to_string())].into(),
+            annotations: Default::default(),
+            state: "pending".into(),
+            active_at: "2023-11-14T22:10:20Z".into(),
+            value: "0".into(),
+            query: "up == 0".into(),
+            for_secs: 600.0,
+        }],
+    ))));
+    a
+}
+
+#[test]
+fn one_screen_at_100x30_shows_prompt_results_targets_and_alerts() {
+    let mut a = app_with_data(Theme::load("default").unwrap());
+    for c in "up".chars() {
+        a.key(key(KeyCode::Char(c)));
+    }
+    let (text, _) = draw(&mut a, 100, 30);
+    for want in [
+        " PromQL ",
+        " Table ",
+        "Targets 1/2 up",
+        " Alerts ",
+        "host-a:9100",
+        "connection refused",
+        "0 firing",
+        "1 pending",
+        "HostDown",
+        "since 3m0s, fires in 7m0s",
+        "http://prom:9090",
+    ] {
+        assert!(text.contains(want), "missing {want:?}:\n{text}");
+    }
+    assert!(
+        text.lines().next().unwrap().contains("PromQL"),
+        "prompt on top"
+    );
+}
+
+#[test]
+fn small_terminals_get_tabs_and_resizing_reflows() {
+    let mut a = app_with_data(Theme::load("default").unwrap());
+    let (text, _) = draw(&mut a, 80, 24);
+    assert!(text.starts_with(" 1 Query"), "{text}");
+    assert!(
+        text.contains("2 Targets") && text.contains("5 Metrics"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("host-a:9100"),
+        "targets are on their own tab:\n{text}"
+    );
+    a.key(key(KeyCode::Esc));
+    a.key(key(KeyCode::Char('2')));
+    let (text, _) = draw(&mut a, 80, 24);
+    assert!(text.contains("host-a:9100"), "{text}");
+    let (text, _) = draw(&mut a, 120, 40);
+    assert!(
+        text.contains(" PromQL ") && text.contains("host-a:9100"),
+        "{text}"
+    );
+}
+
+#[test]
+fn range_results_draw_a_braille_chart_with_axes_and_legend() {
+    let mut a = app_with_data(Theme::load("dark").unwrap());
+    a.graph = true;
+    a.shown_expr = "rate(x[1m])".into();
+    let (s, e, step) = a.window();
+    let points = |k: f64| {
+        let mut v = Vec::new();
+        let mut t = s;
+        while t <= e {
+            v.push((t, k * ((t - s) / 600.0).sin() + 2.0 * k));
+            t += step;
+        }
+        v
+    };
+    a.msg(Msg::Query {
+        id: 0,
+        result: Ok((
+            QueryData::Matrix(vec![
+                SeriesData {
+                    labels: [("job".to_string(), "a".to_string())].into(),
+                    points: points(1.0),
+                },
+                SeriesData {
+                    labels: [("job".to_string(), "b".to_string())].into(),
+                    points: points(3.0),
+                },
+            ]),
+            vec![],
+        )),
+        seconds: 0.02,
+    });
+    a.focus = Focus::Results;
+    a.cursor = Some(10);
+    let (text, _) = draw(&mut a, 120, 40);
+    let braille = text
+        .chars()
+        .filter(|c| ('\u{2800}'..='\u{28ff}').contains(c))
+        .count();
+    assert!(braille > 50, "chart lines:\n{text}");
+    assert!(text.contains("Graph 1h"), "{text}");
+    assert!(
+        text.contains("{job=\"a\"}") && text.contains("{job=\"b\"}"),
+        "legend:\n{text}"
+    );
+    assert!(text.contains("local"), "time axis says local time:\n{text}");
+    // Hiding a series removes its line.
+    a.key(key(KeyCode::Down));
+    a.key(key(KeyCode::Char(' ')));
+    let (text2, _) = draw(&mut a, 120, 40);
+    let braille2 = text2
+        .chars()
+        .filter(|c| ('\u{2800}'..='\u{28ff}').contains(c))
+        .count();
+    assert!(braille2 < braille, "{braille2} vs {braille}");
+    assert!(text2.contains('□'), "{text2}");
+}
+
+#[test]
+fn help_lists_every_key_and_no_color_keeps_the_selection_visible() {
+    let mut a = app_with_data(Theme::load("default").unwrap().without_colors());
+    a.help = true;
+    let (text, _) = draw(&mut a, 100, 40);
+    for (k, _) in render::HELP {
+        assert!(text.contains(k), "help lacks {k:?}:\n{text}");
+    }
+    a.help = false;
+    a.set_view(View::Targets);
+    let (text, buf) = draw(&mut a, 100, 30);
+    let (x, y) = text
+        .lines()
+        .enumerate()
+        .find_map(|(y, l)| l.find("host-a:9100").map(|x| (l[..x].chars().count(), y)))
+        .expect("target row");
+    assert!(buf[(x as u16, y as u16)]
+        .modifier
+        .contains(Modifier::REVERSED));
+    assert!(buf[(x as u16, y as u16)].fg == ratatui::style::Color::Reset);
+}
+
+#[test]
+fn syntax_highlighting_and_inline_parse_errors() {
+    let mut a = app_with_data(Theme::load("default").unwrap());
+    for c in "sum(rate(x{a=\"b\"}[5m])".chars() {
+        a.key(key(KeyCode::Char(c)));
+    }
+    let (text, buf) = draw(&mut a, 100, 30);
+    assert!(text.contains("^ "), "caret under the error:\n{text}");
+    assert!(text.contains("unclosed left parenthesis"), "{text}");
+    // `sum` is a function (blue), `"b"` a string (green).
+    let line = text.lines().nth(1).unwrap();
+    let col = |s: &str| line[..line.find(s).unwrap()].chars().count() as u16;
+    assert_eq!(buf[(col("sum"), 1)].fg, ratatui::style::Color::Blue);
+    assert_eq!(buf[(col("\"b\""), 1)].fg, ratatui::style::Color::Green);
+}
+
+#[tokio::test]
+async fn the_loop_against_promterm_in_process() {
+    use crate::model::Sample;
+    use crate::storage::{Appender, SeriesInput};
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = crate::tsdb::Db::open(dir.path(), crate::tsdb::Options::default()).unwrap();
+    let now_ms = crate::model::now_ms();
+    for (job, v) in [("api", 1.0), ("db", 0.0)] {
+        db.append(&[SeriesInput {
+            labels: vec![("__name__", "up"), ("instance", "h:1"), ("job", job)],
+            samples: vec![Sample {
+                t: now_ms - 1000,
+                v,
+            }],
+        }])
+        .unwrap();
+    }
+    let db = Arc::new(db);
+    let state = crate::api::ApiState::new(db.clone(), db, crate::remote::Limits::default());
+    state.set_ready(true);
+    let source: Arc<dyn Source> = Arc::new(Local::new(state));
+    let mut a = App::new(
+        Theme::load("default").unwrap(),
+        History::load(None),
+        "local",
+    );
+    // What the loop does: run each command, feed the answer back.
+    let run = |_: &mut App, cmds: Vec<super::app::Cmd>| {
+        let src = source.clone();
+        async move {
+            let mut msgs = Vec::new();
+            for c in cmds {
+                msgs.push(execute_cmd(src.as_ref(), c).await);
+            }
+            msgs
+        }
+    };
+    let start = a.start();
+    for m in run(&mut a, start).await {
+        a.msg(m);
+    }
+    assert_eq!(a.known.metrics, ["up"]);
+    assert_eq!(a.series_counts.get("up"), Some(&2));
+    for c in "up{j".chars() {
+        a.key(key(KeyCode::Char(c)));
+    }
+    let cmds = a.key(key(KeyCode::Tab));
+    for m in run(&mut a, cmds).await {
+        a.msg(m);
+    }
+    assert_eq!(a.editor.text(), "up{job", "the only label starting with j");
+    for c in "=\"a".chars() {
+        a.key(key(KeyCode::Char(c)));
+    }
+    let cmds = a.key(key(KeyCode::Tab));
+    for m in run(&mut a, cmds).await {
+        a.msg(m);
+    }
+    assert_eq!(a.editor.text(), "up{job=\"api\"");
+    a.key(key(KeyCode::Char('}')));
+    a.now = now_ms as f64 / 1000.0;
+    let cmds = a.key(key(KeyCode::Enter));
+    for m in run(&mut a, cmds).await {
+        a.msg(m);
+    }
+    assert!(a.error.is_none(), "{:?}", a.error);
+    let (text, _) = draw(&mut a, 100, 30);
+    assert!(text.contains("up{instance=\"h:1\", job=\"api\"}"), "{text}");
+    assert!(!text.contains("job=\"db\""), "{text}");
+    // A bad query shows the server's error.
+    a.editor.set("sum(");
+    let cmds = a.key(key(KeyCode::Enter));
+    for m in run(&mut a, cmds).await {
+        a.msg(m);
+    }
+    assert!(
+        a.error
+            .as_deref()
+            .is_some_and(|e| e.contains("parse error")),
+        "{:?}",
+        a.error
+    );
+}

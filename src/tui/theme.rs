@@ -47,7 +47,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("default", include_str!("../../themes/default.toml")),
     ("dark", include_str!("../../themes/dark.toml")),
     ("light", include_str!("../../themes/light.toml")),
-    ("high-contrast", include_str!("../../themes/high-contrast.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
 ];
 
 /// A colour name or `#rrggbb`.
@@ -74,7 +77,11 @@ pub fn parse_color(s: &str) -> Result<Color, String> {
             let v = u32::from_str_radix(&hex[1..], 16).map_err(|_| format!("bad colour {s:?}"))?;
             Color::Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8)
         }
-        _ => return Err(format!("unknown colour {s:?} (a name like \"lightblue\" or \"#rrggbb\")")),
+        _ => {
+            return Err(format!(
+                "unknown colour {s:?} (a name like \"lightblue\" or \"#rrggbb\")"
+            ))
+        }
     };
     Ok(c)
 }
@@ -90,7 +97,10 @@ fn parse_toml(text: &str) -> Result<BTreeMap<String, TomlValue>, String> {
     let mut out = BTreeMap::new();
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') || (line.starts_with('[') && line.ends_with(']') && !line.contains('=')) {
+        if line.is_empty()
+            || line.starts_with('#')
+            || (line.starts_with('[') && line.ends_with(']') && !line.contains('='))
+        {
             continue;
         }
         let (k, v) = line
@@ -319,9 +329,17 @@ mod tests {
         assert_ne!(seen[0], seen[1]);
         // The default uses only the 16 ANSI colours.
         let d = &seen[0];
-        let all = [d.text, d.border, d.border_focus, d.metric, d.function, d.up, d.down]
-            .into_iter()
-            .chain(d.series.iter().copied());
+        let all = [
+            d.text,
+            d.border,
+            d.border_focus,
+            d.metric,
+            d.function,
+            d.up,
+            d.down,
+        ]
+        .into_iter()
+        .chain(d.series.iter().copied());
         for c in all {
             assert!(!matches!(c, Color::Rgb(..) | Color::Indexed(_)), "{c:?}");
         }
@@ -329,13 +347,22 @@ mod tests {
 
     #[test]
     fn theme_files_and_errors() {
-        let t = Theme::from_toml("name = \"mine\"\n[colors]\nup = \"#00ff00\" # bright\nseries = [\"red\", \"blue\"]\n").unwrap();
+        let t = Theme::from_toml(
+            "name = \"mine\"\n[colors]\nup = \"#00ff00\" # bright\nseries = [\"red\", \"blue\"]\n",
+        )
+        .unwrap();
         assert_eq!(t.up, Color::Rgb(0, 255, 0));
         assert_eq!(t.series, vec![Color::Red, Color::Blue]);
         assert_eq!(t.down, Color::Red, "unset keys keep the default");
-        assert!(Theme::from_toml("up = \"chartreuse\"").unwrap_err().contains("chartreuse"));
-        assert!(Theme::from_toml("upp = \"red\"").unwrap_err().contains("upp"));
-        assert!(Theme::load("no-such-theme").unwrap_err().contains("default, dark, light, high-contrast"));
+        assert!(Theme::from_toml("up = \"chartreuse\"")
+            .unwrap_err()
+            .contains("chartreuse"));
+        assert!(Theme::from_toml("upp = \"red\"")
+            .unwrap_err()
+            .contains("upp"));
+        assert!(Theme::load("no-such-theme")
+            .unwrap_err()
+            .contains("default, dark, light, high-contrast"));
         let n = Theme::load("dark").unwrap().without_colors();
         assert_eq!(n.up, Color::Reset);
         assert!(n.selected().add_modifier.contains(Modifier::REVERSED));

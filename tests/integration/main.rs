@@ -9,3 +9,4 @@ mod rules;
 mod scrape;
 mod serve;
 mod storage;
+mod tui;

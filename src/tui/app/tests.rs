@@ -29,7 +29,11 @@ fn typ(a: &mut App, s: &str) -> Vec<Cmd> {
 fn series(n: usize) -> Vec<SeriesData> {
     (0..n)
         .map(|i| SeriesData {
-            labels: [("__name__".to_string(), "up".to_string()), ("i".to_string(), i.to_string())].into(),
+            labels: [
+                ("__name__".to_string(), "up".to_string()),
+                ("i".to_string(), i.to_string()),
+            ]
+            .into(),
             points: vec![(1.0, (n - i) as f64)],
         })
         .collect()
@@ -42,20 +46,37 @@ fn enter_runs_an_instant_query_and_remembers_it() {
     let cmds = a.key(key(KeyCode::Enter));
     assert_eq!(
         cmds,
-        vec![Cmd::Query { id: 1, expr: "up == 1".into(), time: 1_000_000.0, range: None }]
+        vec![Cmd::Query {
+            id: 1,
+            expr: "up == 1".into(),
+            time: 1_000_000.0,
+            range: None
+        }]
     );
     assert!(a.running);
     assert_eq!(a.history.entries(), ["up == 1"]);
     // A stale answer (older id) is ignored; the current one is shown.
-    a.msg(Msg::Query { id: 0, result: Err("old".into()), seconds: 0.0 });
+    a.msg(Msg::Query {
+        id: 0,
+        result: Err("old".into()),
+        seconds: 0.0,
+    });
     assert!(a.error.is_none() && a.running);
-    a.msg(Msg::Query { id: 1, result: Ok((QueryData::Vector(series(3)), vec!["PromQL info: x".into()])), seconds: 0.01 });
+    a.msg(Msg::Query {
+        id: 1,
+        result: Ok((QueryData::Vector(series(3)), vec!["PromQL info: x".into()])),
+        seconds: 0.01,
+    });
     assert!(!a.running);
     assert_eq!(a.sorted_series().len(), 3);
     assert_eq!(a.warnings, ["PromQL info: x"]);
     // Errors are kept for the message line.
     a.key(key(KeyCode::Enter));
-    a.msg(Msg::Query { id: 2, result: Err("bad_data: 1:3: parse error: boom".into()), seconds: 0.0 });
+    a.msg(Msg::Query {
+        id: 2,
+        result: Err("bad_data: 1:3: parse error: boom".into()),
+        seconds: 0.0,
+    });
     assert_eq!(a.error.as_deref(), Some("bad_data: 1:3: parse error: boom"));
 }
 
@@ -74,12 +95,19 @@ fn live_parse_errors_point_at_the_column() {
 #[test]
 fn tab_completes_metrics_functions_labels_and_values() {
     let mut a = app();
-    a.msg(Msg::MetricNames(vec!["node_load1".into(), "node_load5".into(), "up".into()]));
+    a.msg(Msg::MetricNames(vec![
+        "node_load1".into(),
+        "node_load5".into(),
+        "up".into(),
+    ]));
     typ(&mut a, "node_lo");
     let cmds = a.key(key(KeyCode::Tab));
     assert!(cmds.is_empty());
     let p = a.popup.clone().expect("popup");
-    assert_eq!(p.items.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(), ["node_load1", "node_load5"]);
+    assert_eq!(
+        p.items.iter().map(|c| c.label.as_str()).collect::<Vec<_>>(),
+        ["node_load1", "node_load5"]
+    );
     a.key(key(KeyCode::Down));
     a.key(key(KeyCode::Enter));
     assert_eq!(a.editor.text(), "node_load5");
@@ -95,17 +123,35 @@ fn tab_completes_metrics_functions_labels_and_values() {
     // Label names of the metric: fetched first, the popup fills when they arrive.
     a.editor.set("up{");
     let cmds = a.key(key(KeyCode::Tab));
-    assert_eq!(cmds, vec![Cmd::LabelNames { metric: "up".into() }]);
+    assert_eq!(
+        cmds,
+        vec![Cmd::LabelNames {
+            metric: "up".into()
+        }]
+    );
     assert!(a.popup.as_ref().is_some_and(|p| p.items.is_empty()));
-    a.msg(Msg::LabelNames { metric: "up".into(), names: vec!["__name__".into(), "instance".into(), "job".into()] });
+    a.msg(Msg::LabelNames {
+        metric: "up".into(),
+        names: vec!["__name__".into(), "instance".into(), "job".into()],
+    });
     assert_eq!(a.popup.as_ref().unwrap().items.len(), 2);
     a.key(key(KeyCode::Down));
     a.key(key(KeyCode::Tab));
     assert_eq!(a.editor.text(), "up{job");
     typ(&mut a, "=\"");
     let cmds = a.key(key(KeyCode::Tab));
-    assert_eq!(cmds, vec![Cmd::LabelValues { metric: "up".into(), label: "job".into() }]);
-    a.msg(Msg::LabelValues { metric: "up".into(), label: "job".into(), values: vec!["node".into()] });
+    assert_eq!(
+        cmds,
+        vec![Cmd::LabelValues {
+            metric: "up".into(),
+            label: "job".into()
+        }]
+    );
+    a.msg(Msg::LabelValues {
+        metric: "up".into(),
+        label: "job".into(),
+        values: vec!["node".into()],
+    });
     a.key(key(KeyCode::Enter));
     assert_eq!(a.editor.text(), "up{job=\"node\"");
     // Nothing to complete: Tab moves focus.
@@ -177,7 +223,15 @@ fn graph_zoom_pan_live_and_cursor() {
     a.key(key(KeyCode::Esc));
     let cmds = a.key(key(KeyCode::Char('g')));
     let (s, e, step) = (1_000_000.0 - 3600.0, 1_000_000.0, 15.0);
-    assert_eq!(cmds, vec![Cmd::Query { id: 2, expr: "rate(x[1m])".into(), time: 1_000_000.0, range: Some((s, e, step)) }]);
+    assert_eq!(
+        cmds,
+        vec![Cmd::Query {
+            id: 2,
+            expr: "rate(x[1m])".into(),
+            time: 1_000_000.0,
+            range: Some((s, e, step))
+        }]
+    );
     let cmds = a.key(key(KeyCode::Char('+')));
     assert_eq!(a.range_secs, 1800.0);
     assert_eq!(cmds.len(), 1);
@@ -189,14 +243,25 @@ fn graph_zoom_pan_live_and_cursor() {
     assert_eq!(a.window().1, 1_000_000.0 - 2700.0);
     a.key(key(KeyCode::Char(']')));
     assert_eq!(a.end_offset, 0.0);
-    a.msg(Msg::Query { id: a.query_id, result: Ok((QueryData::Matrix(series(2)), vec![])), seconds: 0.0 });
+    a.msg(Msg::Query {
+        id: a.query_id,
+        result: Ok((QueryData::Matrix(series(2)), vec![])),
+        seconds: 0.0,
+    });
     a.key(key(KeyCode::Char('0')));
     assert!(a.live);
     let id = a.query_id;
-    a.msg(Msg::Query { id, result: Ok((QueryData::Matrix(series(2)), vec![])), seconds: 0.0 });
+    a.msg(Msg::Query {
+        id,
+        result: Ok((QueryData::Matrix(series(2)), vec![])),
+        seconds: 0.0,
+    });
     assert!(a.tick(1_000_002.0, false).is_empty(), "not yet");
     let cmds = a.tick(1_000_006.0, false);
-    assert!(matches!(cmds.as_slice(), [Cmd::Query { range: Some(_), .. }]), "{cmds:?}");
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::Query { range: Some(_), .. }]),
+        "{cmds:?}"
+    );
     a.key(key(KeyCode::Left));
     assert_eq!(a.cursor, Some(a.point_count() - 2));
     a.key(key(KeyCode::Down));
@@ -213,8 +278,17 @@ fn table_sorting() {
     let mut a = app();
     a.editor.set("up");
     a.key(key(KeyCode::Enter));
-    a.msg(Msg::Query { id: 1, result: Ok((QueryData::Vector(series(3)), vec![])), seconds: 0.0 });
-    let values = |a: &App| a.sorted_series().iter().map(|s| s.1.points[0].1).collect::<Vec<_>>();
+    a.msg(Msg::Query {
+        id: 1,
+        result: Ok((QueryData::Vector(series(3)), vec![])),
+        seconds: 0.0,
+    });
+    let values = |a: &App| {
+        a.sorted_series()
+            .iter()
+            .map(|s| s.1.points[0].1)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(values(&a), [3.0, 2.0, 1.0], "by labels: i=0,1,2");
     a.key(key(KeyCode::Esc));
     a.key(key(KeyCode::Char('s')));
@@ -235,7 +309,11 @@ fn panels_filter_select_and_send_queries_to_the_prompt() {
         last_scrape: String::new(),
         duration: 0.0,
     };
-    a.msg(Msg::Targets(Ok(vec![t("node", "a:1", "up"), t("node", "b:1", "down"), t("web", "c:1", "up")])));
+    a.msg(Msg::Targets(Ok(vec![
+        t("node", "a:1", "up"),
+        t("node", "b:1", "down"),
+        t("web", "c:1", "up"),
+    ])));
     a.key(key(KeyCode::Esc));
     a.key(key(KeyCode::Tab));
     assert_eq!(a.focus, Focus::Targets);
