@@ -280,6 +280,17 @@ pub async fn run(
             _ = shutdown.cancelled() => break Ok(()),
             ev = key_rx.recv() => match ev {
                 Some(Event::Key(k)) if k.kind != KeyEventKind::Release => spawn(app.key(k)),
+                Some(Event::Mouse(m)) if mouse => {
+                    use crossterm::event::{MouseButton, MouseEventKind};
+                    let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+                    let pane = render::pane_at(&app, area, m.column, m.row);
+                    match m.kind {
+                        MouseEventKind::ScrollDown => spawn(app.mouse(pane, Some(true))),
+                        MouseEventKind::ScrollUp => spawn(app.mouse(pane, Some(false))),
+                        MouseEventKind::Down(MouseButton::Left) => spawn(app.mouse(pane, None)),
+                        _ => {}
+                    }
+                }
                 Some(_) => {}
                 None => break Ok(()),
             },

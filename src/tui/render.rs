@@ -33,25 +33,81 @@ fn block<'a>(title: &'a str, focused: bool, t: &Theme) -> Block<'a> {
         .border_style(t.border(focused))
 }
 
+/// Where the panes of the one-screen layout are.
+struct Wide {
+    prompt: Rect,
+    msgs: Rect,
+    main: Rect,
+    targets: Rect,
+    alerts: Rect,
+    status: Rect,
+}
+
+fn wide_layout(app: &App, area: Rect) -> Wide {
+    let prompt_h = (app.editor.text().lines().count().max(1) as u16 + 2).clamp(3, 8);
+    let msg_h = messages(app).len().min(3) as u16;
+    let [prompt, msgs, body, status] = Layout::vertical([
+        Constraint::Length(prompt_h),
+        Constraint::Length(msg_h),
+        Constraint::Min(5),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let [main, side] =
+        Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(body);
+    let [targets, alerts] =
+        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(side);
+    Wide {
+        prompt,
+        msgs,
+        main,
+        targets,
+        alerts,
+        status,
+    }
+}
+
+/// The pane under a mouse position (for `--mouse`).
+pub fn pane_at(app: &App, area: Rect, x: u16, y: u16) -> Option<Focus> {
+    let p = Position::new(x, y);
+    if app.wide {
+        let w = wide_layout(app, area);
+        [
+            (w.prompt, Focus::Prompt),
+            (w.main, Focus::Results),
+            (w.targets, Focus::Targets),
+            (w.alerts, Focus::Alerts),
+        ]
+        .into_iter()
+        .find(|(r, _)| r.contains(p))
+        .map(|x| x.1)
+    } else {
+        match app.view {
+            View::Query => Some(if y <= area.y + 3 {
+                Focus::Prompt
+            } else {
+                Focus::Results
+            }),
+            View::Targets => Some(Focus::Targets),
+            View::Alerts => Some(Focus::Alerts),
+            View::Rules | View::Metrics => Some(Focus::Results),
+        }
+    }
+}
+
 /// Draws everything.
 pub fn render(app: &App, f: &mut Frame) {
     let area = f.area();
     let t = &app.theme;
     if app.wide {
-        let prompt_h = (app.editor.text().lines().count().max(1) as u16 + 2).clamp(3, 8);
-        let msg_h = messages(app).len().min(3) as u16;
-        let [prompt, msgs, body, status] = Layout::vertical([
-            Constraint::Length(prompt_h),
-            Constraint::Length(msg_h),
-            Constraint::Min(5),
-            Constraint::Length(1),
-        ])
-        .areas(area);
-        let [main, side] =
-            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
-                .areas(body);
-        let [targets, alerts] =
-            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(side);
+        let Wide {
+            prompt,
+            msgs,
+            main,
+            targets,
+            alerts,
+            status,
+        } = wide_layout(app, area);
         draw_prompt(app, f, prompt);
         draw_messages(app, f, msgs);
         match app.view {
@@ -688,69 +744,82 @@ fn draw_targets(app: &App, f: &mut Frame, area: Rect) {
         );
         return;
     }
-    // Group headers, then targets; only what fits around the selection is built.
+    // Rows are indexed first (cheap), and lines are built only for what fits around the
+    // selection, so thousands of targets cost little per frame.
+    enum Row {
+        Header(usize),
+        Target(usize),
+        Error(usize),
+    }
     let height = inner.height as usize;
-    let mut lines: Vec<(Option<usize>, Line)> = Vec::new();
-    let mut last_pool = "";
+    let mut counts: std::collections::HashMap<&str, (usize, usize)> = Default::default();
+    for x in &list {
+        let e = counts.entry(x.pool.as_str()).or_default();
+        e.0 += 1;
+        e.1 += usize::from(x.health == "up");
+    }
+    let mut rows: Vec<Row> = Vec::with_capacity(list.len() + counts.len());
+    let mut last_pool: Option<&str> = None;
     for (i, x) in list.iter().enumerate() {
-        if x.pool != last_pool {
-            let in_pool = list.iter().filter(|y| y.pool == x.pool);
-            let (n, u) = in_pool.fold((0, 0), |(n, u), y| {
-                (n + 1, u + usize::from(y.health == "up"))
-            });
-            lines.push((
-                None,
-                Line::from(Span::styled(
-                    format!("{} ({u}/{n})", x.pool),
-                    t.fg(t.title).add_modifier(Modifier::BOLD),
-                )),
-            ));
-            last_pool = &x.pool;
+        if last_pool != Some(x.pool.as_str()) {
+            rows.push(Row::Header(i));
+            last_pool = Some(&x.pool);
         }
-        let dot = match x.health.as_str() {
-            "up" => "●",
-            "down" => "✖",
-            _ => "○",
-        };
-        let inst_w = (inner.width as usize).saturating_sub(25).max(10);
-        let spans = vec![
-            Span::styled(format!(" {dot} "), health_style(&x.health, t)),
-            Span::raw(format!("{:<inst_w$} ", truncate(&x.instance, inst_w))),
-            Span::styled(format!("{:<5}", x.health), health_style(&x.health, t)),
-            Span::styled(
-                format!(
-                    "{:>8} {:>4}ms",
-                    ago(app.now, &x.last_scrape).trim_end_matches(" ago"),
-                    (x.duration * 1000.0).round()
-                ),
-                t.fg(t.dim),
-            ),
-        ];
-        let mut line = Line::from(spans);
-        if focused && i == app.targets_sel {
-            line = line.style(t.selected());
-        }
-        lines.push((Some(i), line));
+        rows.push(Row::Target(i));
         if !x.last_error.is_empty() {
-            lines.push((
-                None,
-                Line::from(Span::styled(
-                    format!("   ↳ {}", x.last_error),
-                    t.fg(t.error),
-                )),
-            ));
+            rows.push(Row::Error(i));
         }
     }
-    let sel_row = lines
+    let sel_row = rows
         .iter()
-        .position(|(i, _)| *i == Some(app.targets_sel))
+        .position(|r| matches!(r, Row::Target(i) if *i == app.targets_sel))
         .unwrap_or(0);
     let first = sel_row.saturating_sub(height.saturating_sub(1));
-    let shown: Vec<Line> = lines
-        .into_iter()
+    let inst_w = (inner.width as usize).saturating_sub(25).max(10);
+    let shown: Vec<Line> = rows
+        .iter()
         .skip(first)
         .take(height)
-        .map(|x| x.1)
+        .map(|r| match *r {
+            Row::Header(i) => {
+                let pool = list[i].pool.as_str();
+                let (n, u) = counts.get(pool).copied().unwrap_or_default();
+                Line::from(Span::styled(
+                    format!("{pool} ({u}/{n})"),
+                    t.fg(t.title).add_modifier(Modifier::BOLD),
+                ))
+            }
+            Row::Error(i) => Line::from(Span::styled(
+                format!("   ↳ {}", list[i].last_error),
+                t.fg(t.error),
+            )),
+            Row::Target(i) => {
+                let x = list[i];
+                let dot = match x.health.as_str() {
+                    "up" => "●",
+                    "down" => "✖",
+                    _ => "○",
+                };
+                let line = Line::from(vec![
+                    Span::styled(format!(" {dot} "), health_style(&x.health, t)),
+                    Span::raw(format!("{:<inst_w$} ", truncate(&x.instance, inst_w))),
+                    Span::styled(format!("{:<5}", x.health), health_style(&x.health, t)),
+                    Span::styled(
+                        format!(
+                            "{:>8} {:>4}ms",
+                            ago(app.now, &x.last_scrape).trim_end_matches(" ago"),
+                            (x.duration * 1000.0).round()
+                        ),
+                        t.fg(t.dim),
+                    ),
+                ]);
+                if focused && i == app.targets_sel {
+                    line.style(t.selected())
+                } else {
+                    line
+                }
+            }
+        })
         .collect();
     if shown.is_empty() {
         f.render_widget(

@@ -305,3 +305,53 @@ async fn the_loop_against_promterm_in_process() {
         a.error
     );
 }
+
+#[test]
+fn the_mouse_focuses_and_scrolls_the_pane_under_it() {
+    let mut a = app_with_data(Theme::load("default").unwrap());
+    let area = ratatui::layout::Rect::new(0, 0, 100, 30);
+    a.set_wide(true);
+    assert_eq!(render::pane_at(&a, area, 5, 1), Some(Focus::Prompt));
+    assert_eq!(render::pane_at(&a, area, 10, 10), Some(Focus::Results));
+    assert_eq!(render::pane_at(&a, area, 80, 5), Some(Focus::Targets));
+    assert_eq!(render::pane_at(&a, area, 80, 25), Some(Focus::Alerts));
+    a.mouse(render::pane_at(&a, area, 80, 5), Some(true));
+    assert_eq!((a.focus, a.targets_sel), (Focus::Targets, 1));
+    a.mouse(render::pane_at(&a, area, 80, 5), Some(false));
+    assert_eq!(a.targets_sel, 0);
+    a.mouse(render::pane_at(&a, area, 5, 1), None);
+    assert_eq!(a.focus, Focus::Prompt);
+}
+
+#[test]
+fn thousands_of_targets_render_only_what_fits() {
+    let mut a = app_with_data(Theme::load("default").unwrap());
+    let many: Vec<Target> = (0..5000)
+        .map(|i| Target {
+            pool: format!("job{}", i / 100),
+            instance: format!("host-{i}:9100"),
+            labels: Default::default(),
+            health: if i % 7 == 0 {
+                "down".into()
+            } else {
+                "up".into()
+            },
+            last_error: if i % 7 == 0 {
+                "refused".into()
+            } else {
+                String::new()
+            },
+            last_scrape: String::new(),
+            duration: 0.01,
+        })
+        .collect();
+    a.msg(Msg::Targets(Ok(many)));
+    a.set_view(View::Targets);
+    a.targets_sel = 4321;
+    let (text, _) = draw(&mut a, 120, 40);
+    assert!(
+        text.contains("host-4321:9100"),
+        "the selection is in view:\n{text}"
+    );
+    assert!(text.contains("Targets 4285/5000 up"), "{text}");
+}
