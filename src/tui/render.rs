@@ -1162,27 +1162,43 @@ pub const HELP: &[(&str, &str)] = &[
 
 fn draw_help(app: &App, f: &mut Frame, screen: Rect) {
     let t = &app.theme;
-    let h = (HELP.len() as u16 + 2).min(screen.height);
-    let w = 76u16.min(screen.width);
+    // One column when it fits, else two side by side.
+    let cols = if HELP.len() as u16 + 2 <= screen.height {
+        1
+    } else {
+        2
+    };
+    let per_col = HELP.len().div_ceil(cols);
+    let h = (per_col as u16 + 2).min(screen.height);
+    let w = if cols == 1 { 80u16 } else { 140 }.min(screen.width);
     let area = Rect::new((screen.width - w) / 2, (screen.height - h) / 2, w, h);
     f.render_widget(Clear, area);
     let b = block("Keys", true, t);
     let inner = b.inner(area);
     f.render_widget(b, area);
-    let lines: Vec<Line> = HELP
-        .iter()
-        .map(|(k, d)| {
-            if d.is_empty() {
-                Line::styled(k.to_string(), t.fg(t.title).add_modifier(Modifier::BOLD))
-            } else {
-                Line::from(vec![
-                    Span::styled(format!("  {k:<32}"), t.fg(t.keyword)),
-                    Span::raw(d.to_string()),
-                ])
-            }
-        })
-        .collect();
-    f.render_widget(Paragraph::new(Text::from(lines)), inner);
+    let col_w = inner.width / cols as u16;
+    let key_w = if cols == 1 {
+        32
+    } else {
+        (col_w as usize * 2 / 5).max(12)
+    };
+    for (c, chunk) in HELP.chunks(per_col).enumerate() {
+        let lines: Vec<Line> = chunk
+            .iter()
+            .map(|(k, d)| {
+                if d.is_empty() {
+                    Line::styled(k.to_string(), t.fg(t.title).add_modifier(Modifier::BOLD))
+                } else {
+                    Line::from(vec![
+                        Span::styled(format!(" {k:<key_w$} "), t.fg(t.keyword)),
+                        Span::raw(d.to_string()),
+                    ])
+                }
+            })
+            .collect();
+        let r = Rect::new(inner.x + c as u16 * col_w, inner.y, col_w, inner.height);
+        f.render_widget(Paragraph::new(Text::from(lines)), r);
+    }
 }
 
 #[cfg(test)]

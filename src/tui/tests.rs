@@ -188,9 +188,11 @@ fn range_results_draw_a_braille_chart_with_axes_and_legend() {
 fn help_lists_every_key_and_no_color_keeps_the_selection_visible() {
     let mut a = app_with_data(Theme::load("default").unwrap().without_colors());
     a.help = true;
-    let (text, _) = draw(&mut a, 100, 40);
-    for (k, _) in render::HELP {
-        assert!(text.contains(k), "help lacks {k:?}:\n{text}");
+    for (w, h) in [(100, 40), (100, 30), (140, 24)] {
+        let (text, _) = draw(&mut a, w, h);
+        for (k, _) in render::HELP {
+            assert!(text.contains(k), "help at {w}x{h} lacks {k:?}:\n{text}");
+        }
     }
     a.help = false;
     a.set_view(View::Targets);
