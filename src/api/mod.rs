@@ -425,6 +425,24 @@ async fn write(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -
             .map(str::to_string)
     };
     let (ct, ce) = (h(header::CONTENT_TYPE), h(header::CONTENT_ENCODING));
+    let v2 = matches!(
+        remote::check_headers(ct.as_deref(), ce.as_deref()),
+        Ok(remote::Version::V2)
+    );
+    // Remote write 2.0 answers say how much was stored.
+    let written = move |mut r: Response, samples: u64| {
+        if v2 {
+            let h = r.headers_mut();
+            for (k, v) in [
+                ("x-prometheus-remote-write-samples-written", samples),
+                ("x-prometheus-remote-write-histograms-written", 0),
+                ("x-prometheus-remote-write-exemplars-written", 0),
+            ] {
+                h.insert(k, v.into());
+            }
+        }
+        r
+    };
     let appender = state.appender.clone();
     let limits = state.limits;
     let result = tokio::task::spawn_blocking(move || {
@@ -438,7 +456,11 @@ async fn write(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -
     })
     .await;
     match result {
-        Ok(Ok(_)) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Ok(r)) => written(StatusCode::NO_CONTENT.into_response(), r.samples_written),
+        Ok(Err(remote::WriteError::Partial { message, stats })) => written(
+            (StatusCode::BAD_REQUEST, format!("{message}\n")).into_response(),
+            stats.accepted,
+        ),
         Ok(Err(e)) => {
             let status =
                 StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

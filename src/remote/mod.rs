@@ -1,5 +1,7 @@
-//! Remote write v1, receiving side: header checks, snappy block decompression (`snap::raw`),
-//! protobuf decoding (`proto`), label validation, and hand-off to a `storage::Appender`.
+//! Remote write 1.0 and 2.0, receiving side: protocol negotiation by Content-Type, snappy block
+//! decompression (`snap::raw`), protobuf decoding (`proto`), label validation, created
+//! timestamps (a zero sample before a counter's first sample), and hand-off to a
+//! `storage::Appender`.
 //!
 //! A request is decoded completely before anything is stored, so undecodable bodies store
 //! nothing. Series with invalid labels are rejected one by one and the rest are stored; samples
@@ -61,12 +63,31 @@ impl WriteError {
     }
 }
 
-/// Checks `Content-Type` and `Content-Encoding`. A missing Content-Type is taken as v1 (older
-/// senders omit it); a missing Content-Encoding as snappy.
+/// Which remote-write protocol a request speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// `prometheus.WriteRequest`
+    V1,
+    /// `io.prometheus.write.v2.Request`
+    V2,
+}
+
+/// What a stored write held (for the 2.0 `X-Prometheus-Remote-Write-*-Written` headers).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    pub stats: AppendStats,
+    /// Samples stored (created-timestamp zeros not counted).
+    pub samples_written: u64,
+}
+
+/// Checks `Content-Type` and `Content-Encoding` and picks the protocol: `proto=` in the
+/// Content-Type chooses 1.0 or 2.0; a missing Content-Type or `proto` is 1.0 (older senders
+/// omit them); a missing Content-Encoding is snappy.
 pub fn check_headers(
     content_type: Option<&str>,
     content_encoding: Option<&str>,
-) -> Result<(), WriteError> {
+) -> Result<Version, WriteError> {
+    let mut version = Version::V1;
     if let Some(ct) = content_type {
         let mut parts = ct.split(';').map(str::trim);
         let media = parts.next().unwrap_or("");
@@ -77,11 +98,15 @@ pub fn check_headers(
         }
         for p in parts {
             if let Some(proto) = p.strip_prefix("proto=") {
-                if proto != "prometheus.WriteRequest" {
-                    return Err(WriteError::UnsupportedMediaType(format!(
-                        "unsupported remote write protobuf message {proto:?}: only \"prometheus.WriteRequest\" (v1) is accepted"
-                    )));
-                }
+                version = match proto.trim_matches('"') {
+                    "prometheus.WriteRequest" => Version::V1,
+                    "io.prometheus.write.v2.Request" => Version::V2,
+                    _ => {
+                        return Err(WriteError::UnsupportedMediaType(format!(
+                            "unsupported remote write protobuf message {proto:?}: \"prometheus.WriteRequest\" (1.0) and \"io.prometheus.write.v2.Request\" (2.0) are accepted"
+                        )))
+                    }
+                };
             }
         }
     }
@@ -92,7 +117,7 @@ pub fn check_headers(
             )));
         }
     }
-    Ok(())
+    Ok(version)
 }
 
 /// Decompresses a snappy block-format body.
@@ -193,8 +218,8 @@ pub fn receive(
     content_encoding: Option<&str>,
     body: &[u8],
     limits: Limits,
-) -> Result<AppendStats, WriteError> {
-    check_headers(content_type, content_encoding)?;
+) -> Result<Received, WriteError> {
+    let version = check_headers(content_type, content_encoding)?;
     if body.len() > limits.max_body {
         return Err(WriteError::TooLarge {
             size: body.len(),
@@ -202,16 +227,36 @@ pub fn receive(
         });
     }
     let raw = decompress(body, limits)?;
-    let decoded =
-        proto::decode_write_request(&raw).map_err(|e| WriteError::BadRequest(e.to_string()))?;
+    let (decoded, created) = match version {
+        Version::V1 => (
+            proto::decode_write_request(&raw).map_err(|e| WriteError::BadRequest(e.to_string()))?,
+            Vec::new(),
+        ),
+        Version::V2 => {
+            let v2 = proto::decode_write_request_v2(&raw)
+                .map_err(|e| WriteError::BadRequest(e.to_string()))?;
+            let created: Vec<i64> = v2.iter().map(|s| s.created).collect();
+            (v2.into_iter().map(|s| s.series).collect(), created)
+        }
+    };
+    let mut ct_zeros: Vec<SeriesInput<'_>> = Vec::new();
     let mut problems: Vec<String> = Vec::new();
     let mut bad_series = 0usize;
     let mut histograms = 0usize;
     let mut batch: Vec<SeriesInput<'_>> = Vec::with_capacity(decoded.len());
-    for ts in decoded {
+    for (i, ts) in decoded.into_iter().enumerate() {
         histograms += ts.histograms;
         match validate_labels(&ts.labels, NameValidation::Legacy) {
             Ok(labels) => {
+                // A created timestamp before the first sample: a zero there, as Prometheus
+                // ingests it (ignored when the series already has later samples).
+                let ct = created.get(i).copied().unwrap_or(0);
+                if ct != 0 && ts.samples.first().is_some_and(|s| ct < s.t) {
+                    ct_zeros.push(SeriesInput {
+                        labels: labels.clone(),
+                        samples: vec![crate::model::Sample { t: ct, v: 0.0 }],
+                    });
+                }
                 if !ts.samples.is_empty() {
                     batch.push(SeriesInput {
                         labels,
@@ -226,6 +271,9 @@ pub fn receive(
                 }
             }
         }
+    }
+    if !ct_zeros.is_empty() {
+        appender.append(&ct_zeros)?;
     }
     let stats = appender.append(&batch)?;
     if bad_series > 1 {
@@ -251,7 +299,10 @@ pub fn receive(
         ));
     }
     if problems.is_empty() {
-        return Ok(stats);
+        return Ok(Received {
+            stats,
+            samples_written: stats.accepted,
+        });
     }
     Err(WriteError::Partial {
         message: format!(
@@ -311,7 +362,7 @@ mod tests {
         let r = Recorder::default();
         let b = body(&[one(vec![("job", "a"), ("__name__", "up"), ("env", "")])]);
         let st = receive(&r, CT, CE, &b, Limits::default()).unwrap();
-        assert_eq!(st.accepted, 1);
+        assert_eq!(st.stats.accepted, 1);
         let got = r.0.lock();
         assert_eq!(
             got[0].0,
@@ -364,6 +415,72 @@ mod tests {
         );
     }
 
+    const CT2: Option<&str> = Some("application/x-protobuf;proto=io.prometheus.write.v2.Request");
+
+    fn body2(series: &[proto::SeriesToEncodeV2<'_>]) -> Vec<u8> {
+        snap::raw::Encoder::new()
+            .compress_vec(&proto::encode_write_request_v2(series))
+            .unwrap()
+    }
+
+    #[test]
+    fn remote_write_2_symbols_created_timestamps_and_negotiation() {
+        assert_eq!(check_headers(CT, CE).unwrap(), Version::V1);
+        assert_eq!(check_headers(None, None).unwrap(), Version::V1);
+        assert_eq!(check_headers(CT2, CE).unwrap(), Version::V2);
+        assert_eq!(
+            check_headers(
+                Some("application/x-protobuf;proto=prometheus.WriteRequest"),
+                CE
+            )
+            .unwrap(),
+            Version::V1
+        );
+        let r = Recorder::default();
+        let s = |t, v| Sample { t, v };
+        let b = body2(&[
+            (
+                vec![("__name__", "http_requests_total"), ("job", "api")],
+                vec![s(2000, 5.0), s(3000, 7.0)],
+                1500,
+                1,
+            ),
+            (
+                vec![("__name__", "temp"), ("job", "api")],
+                vec![s(2000, 21.5)],
+                0,
+                2,
+            ),
+        ]);
+        let got = receive(&r, CT2, CE, &b, Limits::default()).unwrap();
+        assert_eq!(got.samples_written, 3);
+        let stored = r.0.lock().clone();
+        // The created timestamp becomes a zero before the counter's first sample.
+        assert_eq!(stored[0].1, vec![s(1500, 0.0)]);
+        assert_eq!(
+            stored[0].0[0],
+            ("__name__".to_string(), "http_requests_total".to_string())
+        );
+        assert_eq!(stored[1].1, vec![s(2000, 5.0), s(3000, 7.0)]);
+        assert_eq!(stored[2].0[0].1, "temp");
+        // The same bytes as 1.0 are not a 2.0 request, and bad references are named.
+        let v1 = body(&[one(vec![("__name__", "up")])]);
+        assert_eq!(
+            receive(&r, CT2, CE, &v1, Limits::default())
+                .unwrap_err()
+                .status(),
+            400
+        );
+        let mut raw =
+            proto::encode_write_request_v2(&[(vec![("__name__", "x")], vec![s(1, 1.0)], 0, 0)]);
+        // Point the value at symbol 9 (there are 3).
+        let at = raw.iter().rposition(|b| *b == 2).unwrap();
+        raw[at] = 9;
+        let bad = snap::raw::Encoder::new().compress_vec(&raw).unwrap();
+        let e = receive(&r, CT2, CE, &bad, Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("symbol 9"), "{e}");
+    }
+
     #[test]
     fn header_and_body_errors() {
         let r = Recorder::default();
@@ -375,13 +492,14 @@ mod tests {
         assert_eq!(e.status(), 415);
         let e = receive(
             &r,
-            Some("application/x-protobuf;proto=io.prometheus.write.v2.Request"),
+            Some("application/x-protobuf;proto=io.prometheus.write.v3.Request"),
             CE,
             &b,
             Limits::default(),
         )
         .unwrap_err();
         assert_eq!(e.status(), 415);
+        assert!(e.to_string().contains("v3"), "{e}");
         let e = receive(
             &r,
             CT,

@@ -558,3 +558,66 @@ fn admin_delete_series_removes_samples_for_good() {
     assert_eq!(got, want);
     assert_eq!(got.len(), 100 - 20 - 10);
 }
+
+/// Remote write 2.0: negotiated by Content-Type, stored like 1.0, answered with the
+/// `X-Prometheus-Remote-Write-*-Written` headers; an unknown protobuf message gets 415.
+#[test]
+fn remote_write_2_is_received_with_written_headers() {
+    use promterm::remote::proto::encode_write_request_v2;
+    use std::io::{Read, Write};
+    let data = tempfile::tempdir().unwrap();
+    let srv = serve(data.path(), &[]);
+    let s = |t, v| Sample { t, v };
+    let raw = encode_write_request_v2(&[
+        (
+            vec![("__name__", "rw2_requests_total"), ("job", "it")],
+            vec![s(BASE + 2000, 5.0), s(BASE + 3000, 7.0)],
+            BASE + 1000,
+            1,
+        ),
+        (
+            vec![("__name__", "rw2_temp"), ("job", "it")],
+            vec![s(BASE + 2000, 21.5)],
+            0,
+            2,
+        ),
+    ]);
+    let body = snap::raw::Encoder::new().compress_vec(&raw).unwrap();
+    let post = |ct: &str| {
+        let mut c = std::net::TcpStream::connect(srv.addr).unwrap();
+        let head = format!(
+            "POST /api/v1/write HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: {ct}\r\nContent-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 2.0.0\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        c.write_all(head.as_bytes()).unwrap();
+        c.write_all(&body).unwrap();
+        let mut out = String::new();
+        c.read_to_string(&mut out).unwrap();
+        out.to_lowercase()
+    };
+    let answer = post("application/x-protobuf;proto=io.prometheus.write.v2.Request");
+    assert!(answer.starts_with("http/1.1 204"), "{answer}");
+    assert!(
+        answer.contains("x-prometheus-remote-write-samples-written: 3"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("x-prometheus-remote-write-histograms-written: 0"),
+        "{answer}"
+    );
+    let answer = post("application/x-protobuf;proto=io.prometheus.write.v9.Request");
+    assert!(answer.starts_with("http/1.1 415"), "{answer}");
+    drop(srv);
+    let mut got: Vec<(String, i64, u64)> = stored(data.path());
+    got.sort();
+    // The counter's created timestamp is a zero before its first sample.
+    assert_eq!(
+        got,
+        vec![
+            (String::new(), BASE + 1000, 0f64.to_bits()),
+            (String::new(), BASE + 2000, 5f64.to_bits()),
+            (String::new(), BASE + 2000, 21.5f64.to_bits()),
+            (String::new(), BASE + 3000, 7f64.to_bits()),
+        ]
+    );
+}
