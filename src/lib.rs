@@ -17,6 +17,7 @@ pub mod client;
 pub mod config;
 pub mod model;
 pub mod promql;
+pub mod push;
 pub mod remote;
 pub mod rules;
 pub mod scrape;

@@ -144,6 +144,15 @@ impl Server {
         manager.apply(&config);
         let scrape_task = tokio::spawn(manager.clone().run(shutdown.clone()));
         let external_url = external_url(opts.external_url.as_deref(), &addr);
+        // The built-in Pushgateway: groups kept in the data directory, ingested every scrape
+        // interval.
+        let push_store = Arc::new(crate::push::Store::open(Some(&opts.data_dir)));
+        let push_task = tokio::spawn(crate::push::run(
+            push_store.clone(),
+            shared.clone(),
+            config.global.scrape_interval.as_std(),
+            shutdown.clone(),
+        ));
         let notifier = crate::rules::notifier::Notifier::new(opts.notification_queue_capacity);
         notifier
             .apply_config(&config)
@@ -221,6 +230,7 @@ impl Server {
         let state = ApiState::new(shared.clone(), shared, limits)
             .with_scrape(manager.clone())
             .with_rules(rules.clone())
+            .with_push(push_store.clone())
             .with_telemetry(telemetry)
             .with_info(server_info)
             .with_lifecycle(opts.enable_lifecycle.then(|| shutdown.clone()))
@@ -269,6 +279,7 @@ impl Server {
         manager.stop();
         let _ = scrape_task.await;
         let _ = notifier_task.await;
+        let _ = push_task.await;
         // Let loops finish an append in progress before storage closes.
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         let _ = db_task.await;

@@ -43,6 +43,8 @@ pub struct ApiState {
     scrape: Option<Arc<crate::scrape::Manager>>,
     /// The rule manager, for the rules, alerts and alertmanagers APIs.
     rules: Option<crate::rules::manager::Manager>,
+    /// The built-in Pushgateway (`/metrics/job/...`).
+    push: Option<Arc<crate::push::Store>>,
     /// Re-reads and applies the config file (`POST /-/reload`).
     reload: Option<ReloadFn>,
     /// Self-instrumentation served at `/metrics`.
@@ -81,6 +83,7 @@ impl ApiState {
             query_timeout: std::time::Duration::from_secs(120),
             scrape: None,
             rules: None,
+            push: None,
             reload: None,
             telemetry: Arc::new(metrics::Telemetry::new(None, None, None)),
             info: Arc::new(status::ServerInfo::default()),
@@ -101,6 +104,12 @@ impl ApiState {
     /// Connects the scrape manager (targets and metadata APIs).
     pub fn with_scrape(mut self, m: Arc<crate::scrape::Manager>) -> Self {
         self.scrape = Some(m);
+        self
+    }
+
+    /// Serves Pushgateway-style pushes into this store.
+    pub fn with_push(mut self, p: Arc<crate::push::Store>) -> Self {
+        self.push = Some(p);
         self
     }
 
@@ -204,6 +213,12 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/federate", get(federate::federate))
         .route("/metrics", get(self_metrics))
+        .route(
+            "/metrics/{*rest}",
+            axum::routing::put(push_replace)
+                .post(push_merge)
+                .delete(push_delete),
+        )
         .route("/host/metrics", get(host_metrics))
         .layer(axum::middleware::from_fn(cors_and_gzip))
         .with_state(state)
@@ -395,6 +410,86 @@ async fn quit(State(state): State<ApiState>) -> Response {
             (StatusCode::OK, "Requesting termination... Goodbye!\n").into_response()
         }
         None => (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.\n").into_response(),
+    }
+}
+
+async fn push_body(
+    state: &ApiState,
+    rest: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Arc<crate::push::Store>, Vec<(String, String)>, String), Response> {
+    let Some(store) = state.push.clone() else {
+        return Err((StatusCode::NOT_FOUND, "pushes are not enabled\n").into_response());
+    };
+    let key = crate::push::grouping_key(rest)
+        .map_err(|e| (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response())?;
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if ct.contains("protobuf") {
+        return Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("unsupported Content-Type {ct:?}: push the text format (text/plain; version=0.0.4)\n"),
+        )
+            .into_response());
+    }
+    let text = String::from_utf8(body.to_vec()).map_err(|_| {
+        (
+            StatusCode::BAD_REQUEST,
+            "the pushed body is not UTF-8 text\n",
+        )
+            .into_response()
+    })?;
+    Ok((store, key, text))
+}
+
+async fn do_push(
+    state: ApiState,
+    rest: String,
+    headers: HeaderMap,
+    body: Bytes,
+    mode: crate::push::Mode,
+) -> Response {
+    let (store, key, text) = match push_body(&state, &rest, &headers, &body).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    match store.push(key, &text, mode, now) {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+    }
+}
+
+async fn push_replace(
+    State(state): State<ApiState>,
+    Path(rest): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    do_push(state, rest, headers, body, crate::push::Mode::Replace).await
+}
+
+async fn push_merge(
+    State(state): State<ApiState>,
+    Path(rest): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    do_push(state, rest, headers, body, crate::push::Mode::Merge).await
+}
+
+async fn push_delete(State(state): State<ApiState>, Path(rest): Path<String>) -> Response {
+    let Some(store) = state.push.clone() else {
+        return (StatusCode::NOT_FOUND, "pushes are not enabled\n").into_response();
+    };
+    match crate::push::grouping_key(&rest).and_then(|k| store.delete(&k)) {
+        Ok(()) => StatusCode::ACCEPTED.into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
     }
 }
 

@@ -4,6 +4,7 @@
 mod check;
 mod common;
 mod promtool_query;
+mod push;
 mod query_cli;
 mod rules;
 mod scrape;
