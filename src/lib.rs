@@ -21,6 +21,7 @@ pub mod push;
 pub mod remote;
 pub mod rules;
 pub mod scrape;
+pub mod send;
 pub mod server;
 pub mod storage;
 pub mod textparse;

@@ -147,6 +147,15 @@ impl Server {
         // The built-in Pushgateway: groups kept in the data directory, ingested every scrape
         // interval.
         let push_store = Arc::new(crate::push::Store::open(Some(&opts.data_dir)));
+        // Remote-write senders tail the WAL.
+        let senders = Arc::new(crate::send::Senders::default());
+        senders
+            .apply(
+                &db,
+                &config.remote_writes().cloned().collect::<Vec<_>>(),
+                &shutdown,
+            )
+            .map_err(|e| anyhow::anyhow!("remote_write: {e}"))?;
         let push_task = tokio::spawn(crate::push::run(
             push_store.clone(),
             shared.clone(),
@@ -192,6 +201,7 @@ impl Server {
             Some(path) => {
                 let (path, m, si) = (path.clone(), manager.clone(), server_info.clone());
                 let (rm, nt) = (rules.clone(), notifier.clone());
+                let (sn, sdb, ssd) = (senders.clone(), db.clone(), shutdown.clone());
                 let rt = tokio::runtime::Handle::current();
                 Arc::new(move || {
                     let _enter = rt.enter();
@@ -212,6 +222,11 @@ impl Server {
                         si.reload.write().0 = false;
                         return Err(e);
                     }
+                    let rw: Vec<_> = cfg.remote_writes().cloned().collect();
+                    if let Err(e) = sn.apply(&sdb, &rw, &ssd) {
+                        si.reload.write().0 = false;
+                        return Err(e);
+                    }
                     m.apply(&cfg);
                     *si.config_yaml.write() = serde_yaml::to_string(&cfg).unwrap_or_default();
                     *si.reload.write() = (true, std::time::SystemTime::now());
@@ -226,6 +241,7 @@ impl Server {
             Some(db.clone()),
             Some(manager.clone()),
             Some(rules.clone()),
+            Some(senders.clone()),
         ));
         let state = ApiState::new(shared.clone(), shared, limits)
             .with_scrape(manager.clone())

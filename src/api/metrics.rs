@@ -35,6 +35,7 @@ impl Telemetry {
         db: Option<Db>,
         scrape: Option<Arc<Manager>>,
         rules: Option<crate::rules::manager::Manager>,
+        senders: Option<Arc<crate::send::Senders>>,
     ) -> Self {
         let mut registry = Registry::default();
         let queries = Counter::default();
@@ -49,7 +50,12 @@ impl Telemetry {
             "Time to evaluate a PromQL query",
             query_duration.clone(),
         );
-        registry.register_collector(Box::new(SelfCollector { db, scrape, rules }));
+        registry.register_collector(Box::new(SelfCollector {
+            db,
+            scrape,
+            rules,
+            senders,
+        }));
         Telemetry {
             registry,
             queries,
@@ -71,6 +77,7 @@ struct SelfCollector {
     db: Option<Db>,
     scrape: Option<Arc<Manager>>,
     rules: Option<crate::rules::manager::Manager>,
+    senders: Option<Arc<crate::send::Senders>>,
 }
 
 impl std::fmt::Debug for SelfCollector {
@@ -195,6 +202,56 @@ impl Collector for SelfCollector {
                 "Targets dropped by relabeling",
                 m.dropped().len() as f64,
             )?;
+        }
+        if let Some(s) = &self.senders {
+            let list = s.list.lock();
+            for (name, help, pick, counter_kind) in [
+                (
+                    "promterm_remote_write_samples_pending",
+                    "Samples read from the WAL, not yet sent",
+                    0,
+                    false,
+                ),
+                (
+                    "promterm_remote_write_samples_sent",
+                    "Samples sent to the remote endpoint",
+                    1,
+                    true,
+                ),
+                (
+                    "promterm_remote_write_requests_failed",
+                    "Failed send attempts (retried)",
+                    2,
+                    true,
+                ),
+                (
+                    "promterm_remote_write_samples_dropped",
+                    "Samples dropped (refused with 4xx, or relabeled away)",
+                    3,
+                    true,
+                ),
+            ] {
+                let kind = if counter_kind {
+                    MetricType::Counter
+                } else {
+                    MetricType::Gauge
+                };
+                let mut fam = e.encode_descriptor(name, help, None, kind)?;
+                for snd in list.iter() {
+                    let st = &snd.stats;
+                    let v = [&st.pending, &st.sent, &st.failed, &st.dropped][pick]
+                        .load(Ordering::Relaxed) as f64;
+                    let labels = [
+                        ("remote_name", snd.name.as_str()),
+                        ("url", snd.url.as_str()),
+                    ];
+                    if counter_kind {
+                        ConstCounter::new(v).encode(fam.encode_family(&labels)?)?;
+                    } else {
+                        ConstGauge::new(v).encode(fam.encode_family(&labels)?)?;
+                    }
+                }
+            }
         }
         if let Some(r) = &self.rules {
             let s = r.stats();

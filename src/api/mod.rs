@@ -85,7 +85,7 @@ impl ApiState {
             rules: None,
             push: None,
             reload: None,
-            telemetry: Arc::new(metrics::Telemetry::new(None, None, None)),
+            telemetry: Arc::new(metrics::Telemetry::new(None, None, None, None)),
             info: Arc::new(status::ServerInfo::default()),
             lifecycle: None,
             admin: None,

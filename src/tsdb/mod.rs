@@ -120,6 +120,9 @@ struct Inner {
     flush_soon: tokio::sync::Notify,
     /// Append batches so far (see `MemSeries::batch_mark`).
     batches: AtomicU64,
+    /// WAL segments that readers (remote-write senders) still need: reader id → oldest
+    /// segment needed. Flushes keep those and later ones.
+    wal_holds: Mutex<HashMap<usize, u64>>,
 }
 
 /// Accepts samples newer than the series' newest; returns the accepted slice bounds in `out`.
@@ -287,6 +290,7 @@ impl Db {
                 sealed_bytes: AtomicU64::new(replay_sealed),
                 flush_soon: tokio::sync::Notify::new(),
                 batches: AtomicU64::new(0),
+                wal_holds: Mutex::new(HashMap::new()),
             }),
         };
         if !replayed_deletes.is_empty() {
@@ -484,7 +488,17 @@ impl Db {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
                 Some(b.saturating_sub(freed))
             });
-        let removed = inner.wal.lock().wal.remove_up_to(closed)?;
+        // Segments a WAL reader still needs stay.
+        let keep_from = inner.wal_holds.lock().values().copied().min();
+        let upto = match keep_from {
+            Some(k) => closed.min(k.saturating_sub(1)),
+            None => closed,
+        };
+        let removed = if keep_from == Some(0) {
+            0
+        } else {
+            inner.wal.lock().wal.remove_up_to(upto)?
+        };
         release_free_memory();
         inner.stats.flushes.fetch_add(1, Ordering::Relaxed);
         let rows = batch.sealed.len() + batch.open.len();
@@ -688,6 +702,34 @@ impl Db {
                     .sum()
             })
             .unwrap_or(0)
+    }
+
+    /// The WAL directory (for readers tailing it).
+    pub fn wal_dir(&self) -> PathBuf {
+        self.inner.dir.join("wal")
+    }
+
+    /// The segment being written now.
+    pub fn wal_segment(&self) -> u64 {
+        self.inner.wal.lock().wal.current_segment()
+    }
+
+    /// Keeps WAL segments from `from` on for reader `id` (None: the reader needs none).
+    pub fn hold_wal(&self, id: usize, from: Option<u64>) {
+        let mut h = self.inner.wal_holds.lock();
+        match from {
+            Some(s) => {
+                h.insert(id, s);
+            }
+            None => {
+                h.remove(&id);
+            }
+        }
+    }
+
+    /// The labels of the series with this id (WAL records name series by id).
+    pub fn series_labels(&self, id: u64) -> Option<Labels> {
+        self.inner.head.get(id).map(|s| s.labels.clone())
     }
 
     /// Returns the database's free pages to the file system and checkpoints its journal.

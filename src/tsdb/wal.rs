@@ -304,6 +304,38 @@ fn parse_one(b: &[u8]) -> Result<(Record, usize), String> {
     Ok((rec, HEADER + len))
 }
 
+/// Reads the complete records of segment `seg` from byte `offset` (for senders tailing the
+/// WAL). Returns them and the offset after the last complete one; an incomplete or bad record
+/// ends the read there (it may still be being written). A missing segment gives nothing.
+pub fn read_from(dir: &Path, seg: u64, offset: u64) -> io::Result<(Vec<Record>, u64, bool)> {
+    let data = match fs::read(segment_path(dir, seg)) {
+        Ok(d) => d,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), offset, false)),
+        Err(e) => return Err(e),
+    };
+    let mut pos = (offset as usize).min(data.len());
+    let mut out = Vec::new();
+    let mut stuck = false;
+    while pos < data.len() {
+        match parse_one(&data[pos..]) {
+            Ok((rec, size)) => {
+                out.push(rec);
+                pos += size;
+            }
+            Err(_) => {
+                stuck = true;
+                break;
+            }
+        }
+    }
+    Ok((out, pos as u64, stuck))
+}
+
+/// Bytes in segment `seg` (0 if it does not exist).
+pub fn segment_len(dir: &Path, seg: u64) -> u64 {
+    fs::metadata(segment_path(dir, seg)).map_or(0, |m| m.len())
+}
+
 /// Counts records that still parse after a corruption, for the report.
 fn count_after(b: &[u8]) -> usize {
     let mut pos = 0;

@@ -8,6 +8,7 @@ mod push;
 mod query_cli;
 mod rules;
 mod scrape;
+mod send;
 mod serve;
 mod storage;
 mod tui;
