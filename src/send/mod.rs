@@ -89,6 +89,9 @@ impl Senders {
                 new.push(old.remove(p));
                 continue;
             }
+            if c.protobuf_message == crate::config::ProtobufMessage::V2 {
+                warn!(url = %c.url, "remote write 2.0 sending is not supported yet; sending 1.0 (prometheus.WriteRequest)");
+            }
             let client = build_client(&c.http_client(), c.remote_timeout.as_std(), false)?;
             let stats = Arc::new(Stats::default());
             let stop = shutdown.child_token();
