@@ -16,6 +16,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod model;
+pub mod otlp;
 pub mod promql;
 pub mod push;
 pub mod remote;

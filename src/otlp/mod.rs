@@ -1,0 +1,749 @@
+//! OTLP/HTTP metrics receiver (`POST /api/v1/otlp/v1/metrics`): `ExportMetricsServiceRequest`
+//! as protobuf (our own decoder) or JSON, turned into samples as Prometheus's OTLP endpoint
+//! does with its default translation (underscore escaping with suffixes):
+//!
+//! - gauges as they are; monotonic cumulative sums as counters named `..._total`; other
+//!   cumulative sums as gauges; histograms as `_bucket{le}`, `_sum`, `_count`; summaries as
+//!   `{quantile}`, `_sum`, `_count`. Delta temporality is refused with an error naming the
+//!   metric. Points flagged "no recorded value" become stale markers.
+//! - names: characters outside `[a-zA-Z0-9_:]` become `_`, the unit is added as a suffix
+//!   (`s` → `_seconds`, `By` → `_bytes`, `By/s` → `_bytes_per_second`, `{annotations}` dropped),
+//!   `_ratio` for gauges with unit `1`; label names likewise, with `key_` before a leading digit.
+//! - resource attributes: `service.namespace/service.name` → `job`, `service.instance.id` →
+//!   `instance`; the rest go on a `target_info` series per resource.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::model::{stale_nan, Sample};
+use crate::storage::{AppendStats, Appender, SeriesInput, StorageError};
+
+/// Why a request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum OtlpError {
+    /// 400
+    #[error("{0}")]
+    Bad(String),
+    /// 500
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+}
+
+/// An attribute value as text (Prometheus stringifies non-string values).
+type Attrs = Vec<(String, String)>;
+
+#[derive(Debug, Clone, Default)]
+struct Point {
+    attrs: Attrs,
+    t_ns: u64,
+    value: f64,
+    no_value: bool,
+    count: f64,
+    sum: Option<f64>,
+    buckets: Vec<f64>,
+    bounds: Vec<f64>,
+    quantiles: Vec<(f64, f64)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Gauge,
+    Sum { monotonic: bool, temporality: u64 },
+    Histogram { temporality: u64 },
+    Summary,
+    Other,
+}
+
+#[derive(Debug, Clone)]
+struct Metric {
+    name: String,
+    unit: String,
+    kind: Kind,
+    points: Vec<Point>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Resource {
+    attrs: Attrs,
+    metrics: Vec<Metric>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Protobuf
+
+struct R<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+fn perr(m: impl Into<String>) -> OtlpError {
+    OtlpError::Bad(format!("invalid OTLP protobuf: {}", m.into()))
+}
+
+impl<'a> R<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        R { b, pos: 0 }
+    }
+    fn done(&self) -> bool {
+        self.pos >= self.b.len()
+    }
+    fn varint(&mut self) -> Result<u64, OtlpError> {
+        let mut v = 0u64;
+        for shift in (0..70).step_by(7) {
+            let byte = *self
+                .b
+                .get(self.pos)
+                .ok_or_else(|| perr("truncated varint"))?;
+            self.pos += 1;
+            v |= u64::from(byte & 0x7f) << shift.min(63);
+            if byte & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(perr("varint too long"))
+    }
+    fn fixed64(&mut self) -> Result<u64, OtlpError> {
+        let s = self
+            .b
+            .get(self.pos..self.pos + 8)
+            .ok_or_else(|| perr("truncated fixed64"))?;
+        self.pos += 8;
+        Ok(u64::from_le_bytes(
+            s.try_into().map_err(|_| perr("fixed64"))?,
+        ))
+    }
+    fn bytes(&mut self) -> Result<&'a [u8], OtlpError> {
+        let n = self.varint()? as usize;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.b.len())
+            .ok_or_else(|| perr("length runs past the end"))?;
+        let s = &self.b[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    fn tag(&mut self) -> Result<(u64, u8), OtlpError> {
+        let t = self.varint()?;
+        if t >> 3 == 0 {
+            return Err(perr("field number 0"));
+        }
+        Ok((t >> 3, (t & 7) as u8))
+    }
+    fn skip(&mut self, w: u8) -> Result<(), OtlpError> {
+        match w {
+            0 => self.varint().map(drop),
+            1 => self.fixed64().map(drop),
+            2 => self.bytes().map(drop),
+            5 => {
+                if self.pos + 4 > self.b.len() {
+                    return Err(perr("truncated fixed32"));
+                }
+                self.pos += 4;
+                Ok(())
+            }
+            w => Err(perr(format!("unsupported wire type {w}"))),
+        }
+    }
+    fn string(&mut self) -> Result<String, OtlpError> {
+        String::from_utf8(self.bytes()?.to_vec()).map_err(|_| perr("invalid UTF-8"))
+    }
+}
+
+fn any_value(b: &[u8]) -> Result<String, OtlpError> {
+    let mut r = R::new(b);
+    let mut out = String::new();
+    while !r.done() {
+        match r.tag()? {
+            (1, 2) => out = r.string()?,
+            (2, 0) => out = (r.varint()? != 0).to_string(),
+            (3, 0) => out = (r.varint()? as i64).to_string(),
+            (4, 1) => out = crate::model::format_go_g(f64::from_bits(r.fixed64()?)),
+            (_, w) => r.skip(w)?,
+        }
+    }
+    Ok(out)
+}
+
+fn key_value(b: &[u8]) -> Result<(String, String), OtlpError> {
+    let mut r = R::new(b);
+    let (mut k, mut v) = (String::new(), String::new());
+    while !r.done() {
+        match r.tag()? {
+            (1, 2) => k = r.string()?,
+            (2, 2) => v = any_value(r.bytes()?)?,
+            (_, w) => r.skip(w)?,
+        }
+    }
+    Ok((k, v))
+}
+
+/// Packed (or single) fixed64 values, as raw bits.
+fn packed_u64(r: &mut R<'_>, w: u8, out: &mut Vec<u64>) -> Result<(), OtlpError> {
+    match w {
+        2 => {
+            for c in r.bytes()?.chunks(8) {
+                out.push(u64::from_le_bytes(
+                    c.try_into().map_err(|_| perr("packed fixed64"))?,
+                ));
+            }
+        }
+        1 => out.push(r.fixed64()?),
+        _ => return Err(perr("packed fixed64 with a bad wire type")),
+    }
+    Ok(())
+}
+
+/// NumberDataPoint: attributes 7, time 3, as_double 4, as_int 6, flags 8.
+fn number_point(b: &[u8]) -> Result<Point, OtlpError> {
+    let mut r = R::new(b);
+    let mut p = Point::default();
+    while !r.done() {
+        match r.tag()? {
+            (7, 2) => p.attrs.push(key_value(r.bytes()?)?),
+            (3, 1) => p.t_ns = r.fixed64()?,
+            (4, 1) => p.value = f64::from_bits(r.fixed64()?),
+            (6, 1) => p.value = r.fixed64()? as i64 as f64,
+            (8, 0) => p.no_value = r.varint()? & 1 == 1,
+            (_, w) => r.skip(w)?,
+        }
+    }
+    Ok(p)
+}
+
+/// HistogramDataPoint: attributes 9, time 3, count 4, sum 5, bucket_counts 6,
+/// explicit_bounds 7, flags 10.
+fn histogram_point(b: &[u8]) -> Result<Point, OtlpError> {
+    let mut r = R::new(b);
+    let mut p = Point::default();
+    let (mut counts, mut bounds) = (Vec::new(), Vec::new());
+    while !r.done() {
+        match r.tag()? {
+            (9, 2) => p.attrs.push(key_value(r.bytes()?)?),
+            (3, 1) => p.t_ns = r.fixed64()?,
+            (4, 1) => p.count = r.fixed64()? as f64,
+            (5, 1) => p.sum = Some(f64::from_bits(r.fixed64()?)),
+            (6, w) => packed_u64(&mut r, w, &mut counts)?,
+            (7, w) => packed_u64(&mut r, w, &mut bounds)?,
+            (10, 0) => p.no_value = r.varint()? & 1 == 1,
+            (_, w) => r.skip(w)?,
+        }
+    }
+    p.buckets = counts.into_iter().map(|c| c as f64).collect();
+    p.bounds = bounds.into_iter().map(f64::from_bits).collect();
+    Ok(p)
+}
+
+/// SummaryDataPoint: attributes 7, time 3, count 4, sum 5, quantile_values 6, flags 8.
+fn summary_point(b: &[u8]) -> Result<Point, OtlpError> {
+    let mut r = R::new(b);
+    let mut p = Point::default();
+    while !r.done() {
+        match r.tag()? {
+            (7, 2) => p.attrs.push(key_value(r.bytes()?)?),
+            (3, 1) => p.t_ns = r.fixed64()?,
+            (4, 1) => p.count = r.fixed64()? as f64,
+            (5, 1) => p.sum = Some(f64::from_bits(r.fixed64()?)),
+            (6, 2) => {
+                let mut q = R::new(r.bytes()?);
+                let (mut qq, mut qv) = (0.0, 0.0);
+                while !q.done() {
+                    match q.tag()? {
+                        (1, 1) => qq = f64::from_bits(q.fixed64()?),
+                        (2, 1) => qv = f64::from_bits(q.fixed64()?),
+                        (_, w) => q.skip(w)?,
+                    }
+                }
+                p.quantiles.push((qq, qv));
+            }
+            (8, 0) => p.no_value = r.varint()? & 1 == 1,
+            (_, w) => r.skip(w)?,
+        }
+    }
+    Ok(p)
+}
+
+fn metric(b: &[u8]) -> Result<Metric, OtlpError> {
+    let mut r = R::new(b);
+    let mut m = Metric {
+        name: String::new(),
+        unit: String::new(),
+        kind: Kind::Other,
+        points: Vec::new(),
+    };
+    while !r.done() {
+        match r.tag()? {
+            (1, 2) => m.name = r.string()?,
+            (3, 2) => m.unit = r.string()?,
+            (f @ (5 | 7 | 9 | 11), 2) => {
+                let mut d = R::new(r.bytes()?);
+                let (mut temporality, mut monotonic) = (0, false);
+                let point = match f {
+                    9 => histogram_point,
+                    11 => summary_point,
+                    _ => number_point,
+                };
+                let mut pts = Vec::new();
+                while !d.done() {
+                    match d.tag()? {
+                        (1, 2) => pts.push(point(d.bytes()?)?),
+                        (2, 0) => temporality = d.varint()?,
+                        (3, 0) => monotonic = d.varint()? != 0,
+                        (_, w) => d.skip(w)?,
+                    }
+                }
+                m.points = pts;
+                m.kind = match f {
+                    5 => Kind::Gauge,
+                    7 => Kind::Sum {
+                        monotonic,
+                        temporality,
+                    },
+                    9 => Kind::Histogram { temporality },
+                    _ => Kind::Summary,
+                };
+            }
+            (_, w) => r.skip(w)?,
+        }
+    }
+    Ok(m)
+}
+
+fn decode_proto(b: &[u8]) -> Result<Vec<Resource>, OtlpError> {
+    let mut r = R::new(b);
+    let mut out = Vec::new();
+    while !r.done() {
+        match r.tag()? {
+            (1, 2) => {
+                let mut rm = R::new(r.bytes()?);
+                let mut res = Resource::default();
+                while !rm.done() {
+                    match rm.tag()? {
+                        (1, 2) => {
+                            let mut rr = R::new(rm.bytes()?);
+                            while !rr.done() {
+                                match rr.tag()? {
+                                    (1, 2) => res.attrs.push(key_value(rr.bytes()?)?),
+                                    (_, w) => rr.skip(w)?,
+                                }
+                            }
+                        }
+                        (2, 2) => {
+                            let mut sm = R::new(rm.bytes()?);
+                            while !sm.done() {
+                                match sm.tag()? {
+                                    (2, 2) => res.metrics.push(metric(sm.bytes()?)?),
+                                    (_, w) => sm.skip(w)?,
+                                }
+                            }
+                        }
+                        (_, w) => rm.skip(w)?,
+                    }
+                }
+                out.push(res);
+            }
+            (_, w) => r.skip(w)?,
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON (OTLP/JSON: lowerCamelCase fields, 64-bit integers as strings)
+
+fn jnum(v: &Value) -> f64 {
+    match v {
+        Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
+        Value::String(s) => s.parse().unwrap_or(f64::NAN),
+        _ => 0.0,
+    }
+}
+
+fn jattrs(v: &Value) -> Attrs {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .map(|kv| {
+            let val = &kv["value"];
+            let s = if let Some(s) = val["stringValue"].as_str() {
+                s.to_string()
+            } else if let Some(b) = val["boolValue"].as_bool() {
+                b.to_string()
+            } else if !val["intValue"].is_null() {
+                format!("{}", jnum(&val["intValue"]) as i64)
+            } else if !val["doubleValue"].is_null() {
+                crate::model::format_go_g(jnum(&val["doubleValue"]))
+            } else {
+                String::new()
+            };
+            (kv["key"].as_str().unwrap_or("").to_string(), s)
+        })
+        .collect()
+}
+
+fn jtemporality(v: &Value) -> u64 {
+    match v {
+        Value::String(s) if s.ends_with("DELTA") => 1,
+        Value::String(s) if s.ends_with("CUMULATIVE") => 2,
+        v => jnum(v) as u64,
+    }
+}
+
+fn decode_json(b: &[u8]) -> Result<Vec<Resource>, OtlpError> {
+    let v: Value =
+        serde_json::from_slice(b).map_err(|e| OtlpError::Bad(format!("invalid OTLP JSON: {e}")))?;
+    let mut out = Vec::new();
+    for rm in v["resourceMetrics"].as_array().into_iter().flatten() {
+        let mut res = Resource {
+            attrs: jattrs(&rm["resource"]["attributes"]),
+            metrics: Vec::new(),
+        };
+        for sm in rm["scopeMetrics"].as_array().into_iter().flatten() {
+            for m in sm["metrics"].as_array().into_iter().flatten() {
+                let (kind, data) = if m["gauge"].is_object() {
+                    (Kind::Gauge, &m["gauge"])
+                } else if m["sum"].is_object() {
+                    (
+                        Kind::Sum {
+                            monotonic: m["sum"]["isMonotonic"].as_bool().unwrap_or(false),
+                            temporality: jtemporality(&m["sum"]["aggregationTemporality"]),
+                        },
+                        &m["sum"],
+                    )
+                } else if m["histogram"].is_object() {
+                    (
+                        Kind::Histogram {
+                            temporality: jtemporality(&m["histogram"]["aggregationTemporality"]),
+                        },
+                        &m["histogram"],
+                    )
+                } else if m["summary"].is_object() {
+                    (Kind::Summary, &m["summary"])
+                } else {
+                    (Kind::Other, &Value::Null)
+                };
+                let points = data["dataPoints"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| Point {
+                        attrs: jattrs(&p["attributes"]),
+                        t_ns: jnum(&p["timeUnixNano"]) as u64,
+                        value: if p["asInt"].is_null() {
+                            jnum(&p["asDouble"])
+                        } else {
+                            jnum(&p["asInt"])
+                        },
+                        no_value: (jnum(&p["flags"]) as u64) & 1 == 1,
+                        count: jnum(&p["count"]),
+                        sum: (!p["sum"].is_null()).then(|| jnum(&p["sum"])),
+                        buckets: p["bucketCounts"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(jnum)
+                            .collect(),
+                        bounds: p["explicitBounds"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(jnum)
+                            .collect(),
+                        quantiles: p["quantileValues"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|q| (jnum(&q["quantile"]), jnum(&q["value"])))
+                            .collect(),
+                    })
+                    .collect();
+                res.metrics.push(Metric {
+                    name: m["name"].as_str().unwrap_or("").to_string(),
+                    unit: m["unit"].as_str().unwrap_or("").to_string(),
+                    kind,
+                    points,
+                });
+            }
+        }
+        out.push(res);
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Translation
+
+fn unit_word(u: &str) -> Option<&'static str> {
+    Some(match u {
+        "d" => "days",
+        "h" => "hours",
+        "min" => "minutes",
+        "s" => "seconds",
+        "ms" => "milliseconds",
+        "us" => "microseconds",
+        "ns" => "nanoseconds",
+        "By" => "bytes",
+        "KiBy" => "kibibytes",
+        "MiBy" => "mebibytes",
+        "GiBy" => "gibibytes",
+        "TiBy" => "tibibytes",
+        "KBy" => "kilobytes",
+        "MBy" => "megabytes",
+        "GBy" => "gigabytes",
+        "TBy" => "terabytes",
+        "m" => "meters",
+        "V" => "volts",
+        "A" => "amperes",
+        "J" => "joules",
+        "W" => "watts",
+        "g" => "grams",
+        "Cel" => "celsius",
+        "Hz" => "hertz",
+        "%" => "percent",
+        _ => return None,
+    })
+}
+
+fn per_unit_word(u: &str) -> Option<&'static str> {
+    Some(match u {
+        "s" => "second",
+        "m" => "minute",
+        "h" => "hour",
+        "d" => "day",
+        "w" => "week",
+        "mo" => "month",
+        "y" => "year",
+        _ => return None,
+    })
+}
+
+fn clean_word(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>()
+        .trim_matches('_')
+        .to_string()
+}
+
+/// Prometheus's metric name for an OTLP metric (underscore escaping with suffixes).
+pub fn metric_name(name: &str, unit: &str, counter: bool, gauge: bool) -> String {
+    let mut tokens: Vec<String> = name
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == ':'))
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
+    // Units: annotations in braces go; `main/per`.
+    let unit: String = {
+        let mut u = String::new();
+        let mut depth = 0;
+        for c in unit.chars() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                c if depth == 0 => u.push(c),
+                _ => {}
+            }
+        }
+        u.trim().to_string()
+    };
+    let (main, per) = match unit.split_once('/') {
+        Some((a, b)) => (a.trim(), b.trim()),
+        None => (unit.as_str(), ""),
+    };
+    let main_word = unit_word(main)
+        .map(str::to_string)
+        .unwrap_or_else(|| clean_word(main));
+    if !main_word.is_empty() && main != "1" && !tokens.contains(&main_word) {
+        tokens.push(main_word);
+    }
+    if !per.is_empty() {
+        let per_word = per_unit_word(per)
+            .map(str::to_string)
+            .unwrap_or_else(|| clean_word(per));
+        if !per_word.is_empty() && !tokens.contains(&per_word) {
+            tokens.push("per".into());
+            tokens.push(per_word);
+        }
+    }
+    if counter {
+        tokens.retain(|t| t != "total");
+        tokens.push("total".into());
+    }
+    if gauge && unit == "1" && !tokens.iter().any(|t| t == "ratio") {
+        tokens.push("ratio".into());
+    }
+    let mut out = tokens.join("_");
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+/// Prometheus's label name for an OTLP attribute key.
+pub fn label_name(key: &str) -> String {
+    let mut out: String = key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert_str(0, "key_");
+    } else if out.starts_with('_') && !out.starts_with("__") {
+        out.insert_str(0, "key");
+    }
+    out
+}
+
+fn le(b: f64) -> String {
+    crate::model::format_go_g(b)
+}
+
+/// Decodes and stores one request. `json` picks the JSON encoding.
+pub fn receive(appender: &dyn Appender, body: &[u8], json: bool) -> Result<AppendStats, OtlpError> {
+    let resources = if json {
+        decode_json(body)?
+    } else {
+        decode_proto(body)?
+    };
+    let mut series: Vec<(BTreeMap<String, String>, Sample)> = Vec::new();
+    for res in &resources {
+        let get = |k: &str| {
+            res.attrs
+                .iter()
+                .find(|(a, _)| a == k)
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty())
+        };
+        let job = match (get("service.namespace"), get("service.name")) {
+            (Some(ns), Some(n)) => Some(format!("{ns}/{n}")),
+            (None, Some(n)) => Some(n),
+            _ => None,
+        };
+        let instance = get("service.instance.id");
+        let mut base: BTreeMap<String, String> = BTreeMap::new();
+        if let Some(j) = &job {
+            base.insert("job".into(), j.clone());
+        }
+        if let Some(i) = &instance {
+            base.insert("instance".into(), i.clone());
+        }
+        let mut newest = 0u64;
+        for m in &res.metrics {
+            let (counter, gauge) = match m.kind {
+                Kind::Sum { temporality: 1, .. } | Kind::Histogram { temporality: 1 } => {
+                    return Err(OtlpError::Bad(format!(
+                        "invalid temporality and type combination for metric {:?}: delta temporality is not supported; export cumulative (e.g. OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=cumulative)",
+                        m.name
+                    )))
+                }
+                Kind::Sum { monotonic: true, .. } => (true, false),
+                Kind::Sum { .. } | Kind::Gauge => (false, true),
+                Kind::Histogram { .. } | Kind::Summary => (false, false),
+                Kind::Other => continue,
+            };
+            let name = metric_name(&m.name, &m.unit, counter, gauge);
+            for p in &m.points {
+                newest = newest.max(p.t_ns);
+                let t = (p.t_ns / 1_000_000) as i64;
+                let mut labels = base.clone();
+                for (k, v) in &p.attrs {
+                    if !v.is_empty() {
+                        labels.insert(label_name(k), v.clone());
+                    }
+                }
+                let val = |v: f64| if p.no_value { stale_nan() } else { v };
+                let mut push = |suffix: &str, extra: Option<(&str, String)>, v: f64| {
+                    let mut l = labels.clone();
+                    l.insert("__name__".into(), format!("{name}{suffix}"));
+                    if let Some((k, x)) = extra {
+                        l.insert(k.into(), x);
+                    }
+                    series.push((l, Sample { t, v: val(v) }));
+                };
+                match m.kind {
+                    Kind::Histogram { .. } => {
+                        let mut cum = 0.0;
+                        for (i, c) in p.buckets.iter().enumerate() {
+                            cum += c;
+                            let bound = p.bounds.get(i).copied().unwrap_or(f64::INFINITY);
+                            push("_bucket", Some(("le", le(bound))), cum);
+                        }
+                        if p.buckets.len() <= p.bounds.len() {
+                            push("_bucket", Some(("le", "+Inf".into())), p.count);
+                        }
+                        if let Some(s) = p.sum {
+                            push("_sum", None, s);
+                        }
+                        push("_count", None, p.count);
+                    }
+                    Kind::Summary => {
+                        for (q, v) in &p.quantiles {
+                            push("", Some(("quantile", le(*q))), *v);
+                        }
+                        push("_sum", None, p.sum.unwrap_or(0.0));
+                        push("_count", None, p.count);
+                    }
+                    _ => push("", None, p.value),
+                }
+            }
+        }
+        // target_info: the resource's other attributes, when it has any and a job or instance.
+        let others: Vec<&(String, String)> = res
+            .attrs
+            .iter()
+            .filter(|(k, v)| {
+                !v.is_empty()
+                    && !matches!(
+                        k.as_str(),
+                        "service.name" | "service.namespace" | "service.instance.id"
+                    )
+            })
+            .collect();
+        if !others.is_empty() && (job.is_some() || instance.is_some()) && newest > 0 {
+            let mut l = base.clone();
+            for (k, v) in others {
+                l.insert(label_name(k), v.clone());
+            }
+            l.insert("__name__".into(), "target_info".into());
+            series.push((
+                l,
+                Sample {
+                    t: (newest / 1_000_000) as i64,
+                    v: 1.0,
+                },
+            ));
+        }
+    }
+    // One append, series grouped.
+    let mut grouped: BTreeMap<Vec<(String, String)>, Vec<Sample>> = BTreeMap::new();
+    for (l, s) in series {
+        grouped.entry(l.into_iter().collect()).or_default().push(s);
+    }
+    let batch: Vec<SeriesInput> = grouped
+        .iter()
+        .map(|(l, s)| {
+            let mut samples = s.clone();
+            samples.sort_by_key(|x| x.t);
+            SeriesInput {
+                labels: l.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect(),
+                samples,
+            }
+        })
+        .collect();
+    Ok(appender.append(&batch)?)
+}
+
+#[cfg(test)]
+mod tests;

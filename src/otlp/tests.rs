@@ -1,0 +1,113 @@
+//! OTLP translation tests: names, units, types, resources, JSON, and refusals.
+
+use super::*;
+use parking_lot::Mutex;
+
+#[derive(Default)]
+struct Rec(Mutex<Vec<(String, Vec<Sample>)>>);
+
+impl Appender for Rec {
+    fn append(&self, batch: &[SeriesInput<'_>]) -> Result<AppendStats, StorageError> {
+        let mut st = AppendStats::default();
+        for s in batch {
+            st.accepted += s.samples.len() as u64;
+            let l: Vec<String> = s.labels.iter().map(|(a, b)| format!("{a}={b}")).collect();
+            self.0.lock().push((l.join(","), s.samples.clone()));
+        }
+        Ok(st)
+    }
+}
+
+#[test]
+fn names_follow_prometheus_translation() {
+    assert_eq!(
+        metric_name("http.server.duration", "ms", false, false),
+        "http_server_duration_milliseconds"
+    );
+    assert_eq!(
+        metric_name("requests", "{request}", true, false),
+        "requests_total"
+    );
+    assert_eq!(
+        metric_name("requests.total", "1", true, false),
+        "requests_total"
+    );
+    assert_eq!(
+        metric_name("cpu.utilization", "1", false, true),
+        "cpu_utilization_ratio"
+    );
+    assert_eq!(
+        metric_name("net.io", "By/s", false, true),
+        "net_io_bytes_per_second"
+    );
+    assert_eq!(metric_name("mem_bytes", "By", false, true), "mem_bytes");
+    assert_eq!(metric_name("2xx", "", false, true), "_2xx");
+    assert_eq!(label_name("http.method"), "http_method");
+    assert_eq!(label_name("0day"), "key_0day");
+    assert_eq!(label_name("_private"), "key_private");
+    assert_eq!(label_name("__keep"), "__keep");
+}
+
+const JSON: &str = r#"{"resourceMetrics":[{"resource":{"attributes":[
+  {"key":"service.name","value":{"stringValue":"checkout"}},
+  {"key":"service.namespace","value":{"stringValue":"shop"}},
+  {"key":"service.instance.id","value":{"stringValue":"pod-1"}},
+  {"key":"host.name","value":{"stringValue":"node-7"}}]},
+ "scopeMetrics":[{"metrics":[
+  {"name":"orders","unit":"{order}","sum":{"aggregationTemporality":2,"isMonotonic":true,
+    "dataPoints":[{"attributes":[{"key":"region","value":{"stringValue":"eu"}}],"timeUnixNano":"1700000000000000000","asInt":"42"}]}},
+  {"name":"queue.depth","gauge":{"dataPoints":[{"timeUnixNano":"1700000000000000000","asDouble":3.5}]}},
+  {"name":"latency","unit":"s","histogram":{"aggregationTemporality":"AGGREGATION_TEMPORALITY_CUMULATIVE",
+    "dataPoints":[{"timeUnixNano":"1700000000000000000","count":"6","sum":2.5,"bucketCounts":["1","2","3"],"explicitBounds":[0.1,1]}]}},
+  {"name":"rpc","unit":"ms","summary":{"dataPoints":[{"timeUnixNano":"1700000000000000000","count":"4","sum":10,
+    "quantileValues":[{"quantile":0.5,"value":2},{"quantile":0.99,"value":9}]}]}}
+ ]}]}]}"#;
+
+#[test]
+fn json_requests_become_prometheus_series() {
+    let r = Rec::default();
+    receive(&r, JSON.as_bytes(), true).unwrap();
+    let got: Vec<String> =
+        r.0.lock()
+            .iter()
+            .map(|(l, s)| format!("{l} {}@{}", s[0].v, s[0].t))
+            .collect();
+    let want = [
+        "__name__=latency_seconds_bucket,instance=pod-1,job=shop/checkout,le=+Inf 6@1700000000000",
+        "__name__=latency_seconds_bucket,instance=pod-1,job=shop/checkout,le=0.1 1@1700000000000",
+        "__name__=latency_seconds_bucket,instance=pod-1,job=shop/checkout,le=1 3@1700000000000",
+        "__name__=latency_seconds_count,instance=pod-1,job=shop/checkout 6@1700000000000",
+        "__name__=latency_seconds_sum,instance=pod-1,job=shop/checkout 2.5@1700000000000",
+        "__name__=orders_total,instance=pod-1,job=shop/checkout,region=eu 42@1700000000000",
+        "__name__=queue_depth,instance=pod-1,job=shop/checkout 3.5@1700000000000",
+        "__name__=rpc_milliseconds,instance=pod-1,job=shop/checkout,quantile=0.5 2@1700000000000",
+        "__name__=rpc_milliseconds,instance=pod-1,job=shop/checkout,quantile=0.99 9@1700000000000",
+        "__name__=rpc_milliseconds_count,instance=pod-1,job=shop/checkout 4@1700000000000",
+        "__name__=rpc_milliseconds_sum,instance=pod-1,job=shop/checkout 10@1700000000000",
+        "__name__=target_info,host_name=node-7,instance=pod-1,job=shop/checkout 1@1700000000000",
+    ];
+    assert_eq!(got, want);
+}
+
+#[test]
+fn delta_and_garbage_are_refused_with_the_reason() {
+    let r = Rec::default();
+    let delta = JSON.replace(
+        "\"aggregationTemporality\":2",
+        "\"aggregationTemporality\":1",
+    );
+    let e = receive(&r, delta.as_bytes(), true).unwrap_err();
+    assert!(
+        e.to_string().contains("\"orders\"") && e.to_string().contains("delta"),
+        "{e}"
+    );
+    assert!(r.0.lock().is_empty(), "nothing stored");
+    assert!(receive(&r, b"{not json", true)
+        .unwrap_err()
+        .to_string()
+        .contains("invalid OTLP JSON"));
+    assert!(receive(&r, b"\x0a\xff\xff", false)
+        .unwrap_err()
+        .to_string()
+        .contains("invalid OTLP protobuf"));
+}
