@@ -247,6 +247,7 @@ impl Server {
             .with_scrape(manager.clone())
             .with_rules(rules.clone())
             .with_push(push_store.clone())
+            .with_senders(senders.clone())
             .with_telemetry(telemetry)
             .with_info(server_info)
             .with_lifecycle(opts.enable_lifecycle.then(|| shutdown.clone()))

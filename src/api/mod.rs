@@ -45,6 +45,8 @@ pub struct ApiState {
     rules: Option<crate::rules::manager::Manager>,
     /// The built-in Pushgateway (`/metrics/job/...`).
     push: Option<Arc<crate::push::Store>>,
+    /// Remote-write senders, for `/api/v1/status/remote_write`.
+    senders: Option<Arc<crate::send::Senders>>,
     /// Re-reads and applies the config file (`POST /-/reload`).
     reload: Option<ReloadFn>,
     /// Self-instrumentation served at `/metrics`.
@@ -84,6 +86,7 @@ impl ApiState {
             scrape: None,
             rules: None,
             push: None,
+            senders: None,
             reload: None,
             telemetry: Arc::new(metrics::Telemetry::new(None, None, None, None)),
             info: Arc::new(status::ServerInfo::default()),
@@ -110,6 +113,12 @@ impl ApiState {
     /// Serves Pushgateway-style pushes into this store.
     pub fn with_push(mut self, p: Arc<crate::push::Store>) -> Self {
         self.push = Some(p);
+        self
+    }
+
+    /// Reports these remote-write senders at `/api/v1/status/remote_write`.
+    pub fn with_senders(mut self, s: Arc<crate::send::Senders>) -> Self {
+        self.senders = Some(s);
         self
     }
 
@@ -203,6 +212,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
         .route("/api/v1/status/buildinfo", get(status::buildinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route("/api/v1/status/remote_write", get(remote_write_status))
         .route(
             "/api/v1/format_query",
             get(status::format_query).post(status::format_query),
@@ -495,6 +505,32 @@ async fn push_delete(State(state): State<ApiState>, Path(rest): Path<String>) ->
         Ok(()) => StatusCode::ACCEPTED.into_response(),
         Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
     }
+}
+
+/// promterm's own status endpoint: each remote-write sender's counters.
+async fn remote_write_status(State(state): State<ApiState>) -> Response {
+    let list: Vec<Value> = state
+        .senders
+        .as_ref()
+        .map(|s| {
+            s.list
+                .lock()
+                .iter()
+                .map(|x| {
+                    let l = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+                    json!({
+                        "name": x.name,
+                        "url": x.url,
+                        "pending": l(&x.stats.pending),
+                        "sent": l(&x.stats.sent),
+                        "failed": l(&x.stats.failed),
+                        "dropped": l(&x.stats.dropped),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    success(json!({ "senders": list }), vec![])
 }
 
 /// OTLP/HTTP metrics: protobuf or JSON, optionally gzipped.

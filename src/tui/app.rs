@@ -61,6 +61,8 @@ pub enum Cmd {
         metric: String,
         label: String,
     },
+    /// promterm's remote-write senders (other servers answer 404; ignored).
+    RemoteWrite,
 }
 
 /// Data the loop fetched.
@@ -85,6 +87,7 @@ pub enum Msg {
         label: String,
         values: Vec<String>,
     },
+    RemoteWrite(Vec<super::data::SenderRow>),
 }
 
 /// Instant results sort order.
@@ -154,6 +157,8 @@ pub struct App {
     pub rules_sel: usize,
     pub known: Known,
     pub series_counts: BTreeMap<String, usize>,
+    /// Remote-write senders (promterm only).
+    pub senders: Vec<super::data::SenderRow>,
     pub metrics_filter: String,
     pub metrics_sel: usize,
     pub quit: bool,
@@ -222,6 +227,7 @@ impl App {
             rules_sel: 0,
             known: Known::default(),
             series_counts: BTreeMap::new(),
+            senders: Vec::new(),
             metrics_filter: String::new(),
             metrics_sel: 0,
             quit: false,
@@ -238,6 +244,7 @@ impl App {
             Cmd::MetricNames,
             Cmd::Metadata,
             Cmd::SeriesCounts,
+            Cmd::RemoteWrite,
         ]
     }
 
@@ -248,6 +255,7 @@ impl App {
         if panels_due {
             out.push(Cmd::Targets);
             out.push(Cmd::Rules);
+            out.push(Cmd::RemoteWrite);
         }
         if self.live && self.graph && !self.running && now - self.last_run >= LIVE_EVERY {
             if let Some(c) = self.run(self.shown_expr.clone()) {
@@ -972,6 +980,7 @@ impl App {
                 self.refresh_popup();
             }
             Msg::SeriesCounts(c) => self.series_counts = c,
+            Msg::RemoteWrite(s) => self.senders = s,
             Msg::LabelNames { metric, names } => {
                 self.known.labels.insert(metric, names);
                 self.refresh_popup();

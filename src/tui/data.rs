@@ -211,6 +211,31 @@ pub fn rules(d: &Value) -> (Vec<RuleRow>, Vec<AlertRow>) {
     (rules, alerts)
 }
 
+/// One remote-write sender of promterm (`/api/v1/status/remote_write`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SenderRow {
+    pub name: String,
+    pub pending: u64,
+    pub sent: u64,
+    pub failed: u64,
+    pub dropped: u64,
+}
+
+pub fn senders(d: &Value) -> Vec<SenderRow> {
+    d["senders"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| SenderRow {
+            name: s["name"].as_str().unwrap_or("").to_string(),
+            pending: s["pending"].as_u64().unwrap_or(0),
+            sent: s["sent"].as_u64().unwrap_or(0),
+            failed: s["failed"].as_u64().unwrap_or(0),
+            dropped: s["dropped"].as_u64().unwrap_or(0),
+        })
+        .collect()
+}
+
 /// Metric name → (type, help) from `/api/v1/metadata`.
 pub fn metadata(d: &Value) -> BTreeMap<String, (String, String)> {
     d.as_object()

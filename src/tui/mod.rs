@@ -186,6 +186,13 @@ pub async fn execute_cmd(source: &dyn Source, cmd: Cmd) -> Msg {
                 .unwrap_or_default();
             Msg::LabelNames { metric, names }
         }
+        Cmd::RemoteWrite => Msg::RemoteWrite(
+            source
+                .get("/api/v1/status/remote_write", &[])
+                .await
+                .map(|a| data::senders(&a.data))
+                .unwrap_or_default(),
+        ),
         Cmd::LabelValues { metric, label } => {
             let m: Vec<String> = if metric.is_empty() {
                 Vec::new()

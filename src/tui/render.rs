@@ -744,6 +744,39 @@ fn draw_targets(app: &App, f: &mut Frame, area: Rect) {
         );
         return;
     }
+    // Remote-write senders on top: where data goes, and whether it is keeping up.
+    let inner = if app.senders.is_empty() {
+        inner
+    } else {
+        let n = (app.senders.len() as u16).min(inner.height / 3);
+        let lines: Vec<Line> = app
+            .senders
+            .iter()
+            .take(n as usize)
+            .map(|s| {
+                let trouble = s.failed > 0 && s.pending > 0;
+                Line::from(vec![
+                    Span::styled("→ ", if trouble { t.fg(t.error) } else { t.fg(t.up) }),
+                    Span::raw(format!("{} ", truncate(&s.name, 24))),
+                    Span::styled(
+                        format!(
+                            "sent {} · pending {} · failed {} · dropped {}",
+                            short_num(s.sent as f64),
+                            short_num(s.pending as f64),
+                            s.failed,
+                            s.dropped
+                        ),
+                        t.fg(t.dim),
+                    ),
+                ])
+            })
+            .collect();
+        f.render_widget(
+            Paragraph::new(Text::from(lines)),
+            Rect::new(inner.x, inner.y, inner.width, n),
+        );
+        Rect::new(inner.x, inner.y + n, inner.width, inner.height - n)
+    };
     // Rows are indexed first (cheap), and lines are built only for what fits around the
     // selection, so thousands of targets cost little per frame.
     enum Row {

@@ -80,7 +80,18 @@ fn one_screen_at_100x30_shows_prompt_results_targets_and_alerts() {
     for c in "up".chars() {
         a.key(key(KeyCode::Char(c)));
     }
+    a.msg(Msg::RemoteWrite(vec![super::data::SenderRow {
+        name: "to-mimir".into(),
+        pending: 120,
+        sent: 52000,
+        failed: 3,
+        dropped: 0,
+    }]));
     let (text, _) = draw(&mut a, 100, 30);
+    assert!(
+        text.contains("→ to-mimir") && text.contains("pending 120"),
+        "{text}"
+    );
     for want in [
         " PromQL ",
         " Table ",

@@ -113,5 +113,12 @@ fn remote_write_reaches_prometheus_across_a_receiver_restart() {
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse::<f64>().ok());
     assert_eq!(sent, Some(30.0), "{metrics}");
+    // The same counters for the TUI.
+    let (code, body) = http(ours.addr, "GET", "/api/v1/status/remote_write");
+    assert_eq!(code, 200);
+    assert!(
+        body.contains("\"name\":\"to-prom\"") && body.contains("\"sent\":30"),
+        "{body}"
+    );
     drop(p);
 }
