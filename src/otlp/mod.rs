@@ -1,6 +1,7 @@
 //! OTLP/HTTP metrics receiver (`POST /api/v1/otlp/v1/metrics`): `ExportMetricsServiceRequest`
-//! as protobuf (our own decoder) or JSON, turned into samples as Prometheus's OTLP endpoint
-//! does with its default translation (underscore escaping with suffixes):
+//! as protobuf (read with `remote::proto`'s wire reader) or JSON, turned into samples as
+//! Prometheus's OTLP endpoint does with its default translation (underscore escaping with
+//! suffixes):
 //!
 //! - gauges as they are; monotonic cumulative sums as counters named `..._total`; other
 //!   cumulative sums as gauges; histograms as `_bucket{le}`, `_sum`, `_count`; summaries as
@@ -17,6 +18,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::model::{stale_nan, Sample};
+use crate::remote::proto::{ProtoError, Reader as R};
 use crate::storage::{AppendStats, Appender, SeriesInput, StorageError};
 
 /// Why a request was refused.
@@ -72,83 +74,19 @@ struct Resource {
 // ---------------------------------------------------------------------------------------------
 // Protobuf
 
-struct R<'a> {
-    b: &'a [u8],
-    pos: usize,
+// The remote-write decoder's wire-format reader, with OTLP's error.
+impl From<ProtoError> for OtlpError {
+    fn from(e: ProtoError) -> Self {
+        perr(e.0)
+    }
 }
 
 fn perr(m: impl Into<String>) -> OtlpError {
     OtlpError::Bad(format!("invalid OTLP protobuf: {}", m.into()))
 }
 
-impl<'a> R<'a> {
-    fn new(b: &'a [u8]) -> Self {
-        R { b, pos: 0 }
-    }
-    fn done(&self) -> bool {
-        self.pos >= self.b.len()
-    }
-    fn varint(&mut self) -> Result<u64, OtlpError> {
-        let mut v = 0u64;
-        for shift in (0..70).step_by(7) {
-            let byte = *self
-                .b
-                .get(self.pos)
-                .ok_or_else(|| perr("truncated varint"))?;
-            self.pos += 1;
-            v |= u64::from(byte & 0x7f) << shift.min(63);
-            if byte & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(perr("varint too long"))
-    }
-    fn fixed64(&mut self) -> Result<u64, OtlpError> {
-        let s = self
-            .b
-            .get(self.pos..self.pos + 8)
-            .ok_or_else(|| perr("truncated fixed64"))?;
-        self.pos += 8;
-        Ok(u64::from_le_bytes(
-            s.try_into().map_err(|_| perr("fixed64"))?,
-        ))
-    }
-    fn bytes(&mut self) -> Result<&'a [u8], OtlpError> {
-        let n = self.varint()? as usize;
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|e| *e <= self.b.len())
-            .ok_or_else(|| perr("length runs past the end"))?;
-        let s = &self.b[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
-    fn tag(&mut self) -> Result<(u64, u8), OtlpError> {
-        let t = self.varint()?;
-        if t >> 3 == 0 {
-            return Err(perr("field number 0"));
-        }
-        Ok((t >> 3, (t & 7) as u8))
-    }
-    fn skip(&mut self, w: u8) -> Result<(), OtlpError> {
-        match w {
-            0 => self.varint().map(drop),
-            1 => self.fixed64().map(drop),
-            2 => self.bytes().map(drop),
-            5 => {
-                if self.pos + 4 > self.b.len() {
-                    return Err(perr("truncated fixed32"));
-                }
-                self.pos += 4;
-                Ok(())
-            }
-            w => Err(perr(format!("unsupported wire type {w}"))),
-        }
-    }
-    fn string(&mut self) -> Result<String, OtlpError> {
-        String::from_utf8(self.bytes()?.to_vec()).map_err(|_| perr("invalid UTF-8"))
-    }
+fn string(r: &mut R<'_>) -> Result<String, OtlpError> {
+    String::from_utf8(r.bytes()?.to_vec()).map_err(|_| perr("invalid UTF-8"))
 }
 
 fn any_value(b: &[u8]) -> Result<String, OtlpError> {
@@ -156,7 +94,7 @@ fn any_value(b: &[u8]) -> Result<String, OtlpError> {
     let mut out = String::new();
     while !r.done() {
         match r.tag()? {
-            (1, 2) => out = r.string()?,
+            (1, 2) => out = string(&mut r)?,
             (2, 0) => out = (r.varint()? != 0).to_string(),
             (3, 0) => out = (r.varint()? as i64).to_string(),
             (4, 1) => out = crate::model::format_go_g(f64::from_bits(r.fixed64()?)),
@@ -171,7 +109,7 @@ fn key_value(b: &[u8]) -> Result<(String, String), OtlpError> {
     let (mut k, mut v) = (String::new(), String::new());
     while !r.done() {
         match r.tag()? {
-            (1, 2) => k = r.string()?,
+            (1, 2) => k = string(&mut r)?,
             (2, 2) => v = any_value(r.bytes()?)?,
             (_, w) => r.skip(w)?,
         }
@@ -274,8 +212,8 @@ fn metric(b: &[u8]) -> Result<Metric, OtlpError> {
     };
     while !r.done() {
         match r.tag()? {
-            (1, 2) => m.name = r.string()?,
-            (3, 2) => m.unit = r.string()?,
+            (1, 2) => m.name = string(&mut r)?,
+            (3, 2) => m.unit = string(&mut r)?,
             (f @ (5 | 7 | 9 | 11), 2) => {
                 let mut d = R::new(r.bytes()?);
                 let (mut temporality, mut monotonic) = (0, false);

@@ -24,21 +24,22 @@ pub struct TimeSeries<'a> {
     pub histograms: usize,
 }
 
-struct Reader<'a> {
+/// A protobuf wire-format reader over a borrowed buffer (also used by `otlp`).
+pub(crate) struct Reader<'a> {
     b: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn new(b: &'a [u8]) -> Self {
+    pub(crate) fn new(b: &'a [u8]) -> Self {
         Reader { b, pos: 0 }
     }
 
-    fn done(&self) -> bool {
+    pub(crate) fn done(&self) -> bool {
         self.pos >= self.b.len()
     }
 
-    fn varint(&mut self) -> Result<u64, ProtoError> {
+    pub(crate) fn varint(&mut self) -> Result<u64, ProtoError> {
         let mut v = 0u64;
         for shift in (0..70).step_by(7) {
             let Some(&byte) = self.b.get(self.pos) else {
@@ -59,7 +60,7 @@ impl<'a> Reader<'a> {
         Err(ProtoError(format!("varint too long at byte {}", self.pos)))
     }
 
-    fn fixed64(&mut self) -> Result<u64, ProtoError> {
+    pub(crate) fn fixed64(&mut self) -> Result<u64, ProtoError> {
         let s = self
             .b
             .get(self.pos..self.pos + 8)
@@ -68,7 +69,7 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(s.try_into().expect("slice of 8 bytes")))
     }
 
-    fn bytes(&mut self) -> Result<&'a [u8], ProtoError> {
+    pub(crate) fn bytes(&mut self) -> Result<&'a [u8], ProtoError> {
         let n = self.varint()?;
         let end = usize::try_from(n)
             .ok()
@@ -83,7 +84,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a tag: (field number, wire type).
-    fn tag(&mut self) -> Result<(u64, u8), ProtoError> {
+    pub(crate) fn tag(&mut self) -> Result<(u64, u8), ProtoError> {
         let t = self.varint()?;
         let field = t >> 3;
         if field == 0 {
@@ -92,7 +93,7 @@ impl<'a> Reader<'a> {
         Ok((field, (t & 7) as u8))
     }
 
-    fn skip(&mut self, wire: u8) -> Result<(), ProtoError> {
+    pub(crate) fn skip(&mut self, wire: u8) -> Result<(), ProtoError> {
         match wire {
             0 => self.varint().map(drop),
             1 => self.fixed64().map(drop),
@@ -325,23 +326,27 @@ pub fn decode_write_request_v2(b: &[u8]) -> Result<Vec<TimeSeriesV2<'_>>, ProtoE
         .collect()
 }
 
+/// Appends a protobuf varint.
+fn varint(b: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        b.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    b.push(v as u8);
+}
+
+/// Appends a length-delimited field (`tag` is the whole key byte).
+fn field(b: &mut Vec<u8>, tag: u8, payload: &[u8]) {
+    b.push(tag);
+    varint(b, payload.len() as u64);
+    b.extend_from_slice(payload);
+}
+
 /// A 2.0 series to encode: labels, samples, created timestamp (0: none), metric type.
 pub type SeriesToEncodeV2<'a> = (Vec<(&'a str, &'a str)>, Vec<Sample>, i64, u64);
 
 /// Encodes a remote write 2.0 Request (for tests and the sender).
 pub fn encode_write_request_v2(series: &[SeriesToEncodeV2<'_>]) -> Vec<u8> {
-    fn varint(b: &mut Vec<u8>, mut v: u64) {
-        while v >= 0x80 {
-            b.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        b.push(v as u8);
-    }
-    fn field(b: &mut Vec<u8>, tag: u8, payload: &[u8]) {
-        b.push(tag);
-        varint(b, payload.len() as u64);
-        b.extend_from_slice(payload);
-    }
     let mut symbols: Vec<&str> = vec![""];
     let mut index: std::collections::HashMap<&str, u64> = [("", 0)].into_iter().collect();
     let mut body = Vec::new();
@@ -389,18 +394,6 @@ pub fn encode_write_request_v2(series: &[SeriesToEncodeV2<'_>]) -> Vec<u8> {
 pub type SeriesToEncode<'a> = (Vec<(&'a str, &'a str)>, Vec<Sample>);
 
 pub fn encode_write_request(series: &[SeriesToEncode<'_>]) -> Vec<u8> {
-    fn varint(b: &mut Vec<u8>, mut v: u64) {
-        while v >= 0x80 {
-            b.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        b.push(v as u8);
-    }
-    fn field(b: &mut Vec<u8>, tag: u8, payload: &[u8]) {
-        b.push(tag);
-        varint(b, payload.len() as u64);
-        b.extend_from_slice(payload);
-    }
     let mut out = Vec::new();
     let mut ts = Vec::new();
     let mut tmp = Vec::new();
