@@ -25,34 +25,10 @@ fn map_json(l: &LabelMap) -> Value {
 
 /// RFC 3339 with nanoseconds in UTC, as Go prints a time.Time in JSON.
 pub fn rfc3339(t: Option<std::time::SystemTime>) -> String {
-    let Some(d) = t.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()) else {
-        return "0001-01-01T00:00:00Z".into();
-    };
-    let secs = d.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = if month <= 2 { y + 1 } else { y };
-    let nanos = d.subsec_nanos();
-    let frac = if nanos == 0 {
-        String::new()
-    } else {
-        format!(".{nanos:09}").trim_end_matches('0').to_string()
-    };
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{frac}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    match t.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()) {
+        Some(d) => crate::model::rfc3339_nano(d.as_nanos() as i64),
+        None => crate::model::rfc3339_nano(0),
+    }
 }
 
 /// The scrape URL with a loopback host replaced by this machine's name (Prometheus's

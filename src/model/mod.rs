@@ -8,6 +8,7 @@ mod labels;
 mod matcher;
 mod names;
 mod sample;
+pub mod time;
 mod xxh64;
 
 pub use fxhash::{FxBuild, FxHasher, FxMap};
@@ -15,4 +16,5 @@ pub use labels::{hash_pairs, Label, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use names::{is_valid_label_name, is_valid_metric_name, NameValidation};
 pub use sample::{format_go_g, is_stale_nan, now_ms, stale_nan, Sample, Timestamp, STALE_NAN_BITS};
+pub use time::{civil_from_days, rfc3339_nano};
 pub use xxh64::{labels_hash, xxh64};

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use super::template::{self, Env, QuerySample, Template, ALERT_VARS};
 use crate::config::{RuleGroup, RuleNode};
+pub use crate::model::rfc3339_nano;
 use crate::model::{format_go_g, labels_hash, stale_nan, Labels, Matcher, Sample, METRIC_NAME};
 use crate::promql::engine::{self, Engine, Stop};
 use crate::storage::{Appender, Querier, SeriesInput};
@@ -230,21 +231,6 @@ pub fn format_go_e(v: f64) -> String {
     let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
     let n: i32 = e.parse().unwrap_or(0);
     format!("{m}e{}{:02}", if n < 0 { '-' } else { '+' }, n.abs())
-}
-
-/// Go's `time.RFC3339Nano` for a Unix time in nanoseconds (0 is Go's zero time).
-pub fn rfc3339_nano(ns: i64) -> String {
-    if ns == 0 {
-        return "0001-01-01T00:00:00Z".into();
-    }
-    let s = template::go_time_string_parts(ns);
-    let mut out = format!("{}T{}", s.0, s.1);
-    if !s.2.is_empty() {
-        out.push('.');
-        out.push_str(&s.2);
-    }
-    out.push('Z');
-    out
 }
 
 fn now_ns() -> i64 {

@@ -67,7 +67,7 @@ pub fn to_am(expr: &str, alerts: &[Alert], external_url: &str) -> Vec<AmAlert> {
 
 /// strfmt's `DateTime` JSON: RFC 3339 with milliseconds.
 fn rfc3339_millis(ns: i64) -> String {
-    let (date, time, _) = super::template::go_time_string_parts(ns);
+    let (date, time, _) = crate::model::time::utc_parts(ns);
     format!(
         "{date}T{time}.{:03}Z",
         ns.rem_euclid(1_000_000_000) / 1_000_000

@@ -1545,49 +1545,15 @@ pub fn query_escape(s: &str) -> String {
     out
 }
 
-/// A Unix time in nanoseconds as UTC (`2006-01-02`, `15:04:05`, fraction digits without
-/// trailing zeros).
-pub fn go_time_string_parts(ns: i64) -> (String, String, String) {
-    let secs = ns.div_euclid(1_000_000_000);
-    let frac = ns.rem_euclid(1_000_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let frac = if frac == 0 {
-        String::new()
-    } else {
-        format!("{frac:09}").trim_end_matches('0').to_string()
-    };
-    (
-        format!("{y:04}-{m:02}-{d:02}"),
-        format!("{:02}:{:02}:{:02}", sod / 3600, (sod / 60) % 60, sod % 60),
-        frac,
-    )
-}
-
 /// Go's `time.Time.String()` in UTC for a Unix time in nanoseconds:
 /// `2006-01-02 15:04:05.999999999 +0000 UTC`.
 fn go_time_string(ns: i64) -> String {
-    let (date, time, frac) = go_time_string_parts(ns);
+    let (date, time, frac) = crate::model::time::utc_parts(ns);
     if frac.is_empty() {
         format!("{date} {time} +0000 UTC")
     } else {
         format!("{date} {time}.{frac} +0000 UTC")
     }
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// Go's float formatting for verbs e, f, g with an optional precision (None: shortest).

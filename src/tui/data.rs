@@ -267,39 +267,9 @@ pub fn strings(d: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// RFC 3339 (as the API writes times) to unix seconds.
+/// RFC 3339 (as the API writes times) to unix seconds (the API's own time parser).
 pub fn parse_rfc3339(s: &str) -> Option<f64> {
-    let (date, rest) = s.split_once('T')?;
-    let mut d = date.split('-');
-    let y: i64 = d.next()?.parse().ok()?;
-    let m: i64 = d.next()?.parse().ok()?;
-    let day: i64 = d.next()?.parse().ok()?;
-    let (time, tz) = match rest.find(['Z', '+', '-']) {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "Z"),
-    };
-    let mut t = time.split(':');
-    let hh: f64 = t.next()?.parse().ok()?;
-    let mm: f64 = t.next()?.parse().ok()?;
-    let ss: f64 = t.next()?.parse().ok()?;
-    let off = if tz == "Z" {
-        0.0
-    } else {
-        let sign = if tz.starts_with('-') { -1.0 } else { 1.0 };
-        let mut p = tz[1..].split(':');
-        let h: f64 = p.next()?.parse().ok()?;
-        let mi: f64 = p.next().unwrap_or("0").parse().ok()?;
-        sign * (h * 3600.0 + mi * 60.0)
-    };
-    // Days from civil (proleptic Gregorian).
-    let yy = if m <= 2 { y - 1 } else { y };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days as f64 * 86400.0 + hh * 3600.0 + mm * 60.0 + ss - off)
+    crate::api::parse_time(s).ok().map(|ms| ms as f64 / 1000.0)
 }
 
 #[cfg(test)]

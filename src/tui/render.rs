@@ -398,7 +398,7 @@ pub fn clock(t: f64, utc: bool, with_date: bool) -> String {
     let sod = s.rem_euclid(86400);
     let hm = format!("{:02}:{:02}", sod / 3600, (sod / 60) % 60);
     if with_date {
-        let (_, m, d) = crate::rules::template::civil_from_days(days);
+        let (_, m, d) = crate::model::civil_from_days(days);
         format!("{m:02}-{d:02} {hm}")
     } else {
         let secs = sod % 60;
