@@ -147,8 +147,21 @@ impl Server {
         // The built-in Pushgateway: groups kept in the data directory, ingested every scrape
         // interval.
         let push_store = Arc::new(crate::push::Store::open(Some(&opts.data_dir)));
+        // Metadata that arrives with remote write and OTLP; senders send it with the scraped.
+        let received_metadata = Arc::new(crate::remote::metadata::Store::default());
+        let metadata_fn: crate::send::MetadataFn = {
+            let (m, r) = (manager.clone(), received_metadata.clone());
+            Arc::new(move || {
+                let mut all: std::collections::BTreeMap<String, crate::textparse::Metadata> =
+                    r.snapshot().into_iter().collect();
+                for a in m.active() {
+                    all.extend(a.status.metadata);
+                }
+                all.into_iter().collect()
+            })
+        };
         // Remote-write senders tail the WAL.
-        let senders = Arc::new(crate::send::Senders::default());
+        let senders = Arc::new(crate::send::Senders::with_metadata(metadata_fn));
         senders
             .apply(
                 &db,
@@ -248,6 +261,7 @@ impl Server {
             .with_rules(rules.clone())
             .with_push(push_store.clone())
             .with_senders(senders.clone())
+            .with_received_metadata(received_metadata.clone())
             .with_telemetry(telemetry)
             .with_info(server_info)
             .with_lifecycle(opts.enable_lifecycle.then(|| shutdown.clone()))

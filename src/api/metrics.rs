@@ -230,6 +230,24 @@ impl Collector for SelfCollector {
                     3,
                     true,
                 ),
+                (
+                    "promterm_remote_write_shards",
+                    "Shards sending in parallel",
+                    4,
+                    false,
+                ),
+                (
+                    "promterm_remote_write_shards_desired",
+                    "Shards the last calculation wanted",
+                    5,
+                    false,
+                ),
+                (
+                    "promterm_remote_write_metadata_sent",
+                    "Metadata entries sent",
+                    6,
+                    true,
+                ),
             ] {
                 let kind = if counter_kind {
                     MetricType::Counter
@@ -239,7 +257,15 @@ impl Collector for SelfCollector {
                 let mut fam = e.encode_descriptor(name, help, None, kind)?;
                 for snd in list.iter() {
                     let st = &snd.stats;
-                    let v = [&st.pending, &st.sent, &st.failed, &st.dropped][pick]
+                    let v = [
+                        &st.pending,
+                        &st.sent,
+                        &st.failed,
+                        &st.dropped,
+                        &st.shards,
+                        &st.desired_shards,
+                        &st.metadata_sent,
+                    ][pick]
                         .load(Ordering::Relaxed) as f64;
                     let labels = [
                         ("remote_name", snd.name.as_str()),

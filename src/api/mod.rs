@@ -47,6 +47,8 @@ pub struct ApiState {
     push: Option<Arc<crate::push::Store>>,
     /// Remote-write senders, for `/api/v1/status/remote_write`.
     senders: Option<Arc<crate::send::Senders>>,
+    /// Metadata that came with remote write and OTLP, for `/api/v1/metadata`.
+    pub(crate) received_metadata: Arc<remote::metadata::Store>,
     /// Re-reads and applies the config file (`POST /-/reload`).
     reload: Option<ReloadFn>,
     /// Self-instrumentation served at `/metrics`.
@@ -87,6 +89,7 @@ impl ApiState {
             rules: None,
             push: None,
             senders: None,
+            received_metadata: Arc::default(),
             reload: None,
             telemetry: Arc::new(metrics::Telemetry::new(None, None, None, None)),
             info: Arc::new(status::ServerInfo::default()),
@@ -113,6 +116,12 @@ impl ApiState {
     /// Serves Pushgateway-style pushes into this store.
     pub fn with_push(mut self, p: Arc<crate::push::Store>) -> Self {
         self.push = Some(p);
+        self
+    }
+
+    /// Keeps metadata received with remote write and OTLP in this store.
+    pub fn with_received_metadata(mut self, m: Arc<remote::metadata::Store>) -> Self {
+        self.received_metadata = m;
         self
     }
 
@@ -525,6 +534,12 @@ async fn remote_write_status(State(state): State<ApiState>) -> Response {
                         "sent": l(&x.stats.sent),
                         "failed": l(&x.stats.failed),
                         "dropped": l(&x.stats.dropped),
+                        "protocol": x.protocol(),
+                        "shards": l(&x.stats.shards),
+                        "desiredShards": l(&x.stats.desired_shards),
+                        "minShards": x.min_shards,
+                        "maxShards": x.max_shards,
+                        "metadataSent": l(&x.stats.metadata_sent),
                     })
                 })
                 .collect()
@@ -584,6 +599,12 @@ async fn otlp_metrics(State(state): State<ApiState>, headers: HeaderMap, body: B
     let r =
         tokio::task::spawn_blocking(move || crate::otlp::receive(appender.as_ref(), &body, json))
             .await;
+    let r = r.map(|x| {
+        x.map(|(st, md)| {
+            state.received_metadata.record_all(md);
+            st
+        })
+    });
     match r {
         Ok(Ok(st)) if st.rejected() == 0 => {
             if json {
@@ -667,7 +688,10 @@ async fn write(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -
     })
     .await;
     match result {
-        Ok(Ok(r)) => written(StatusCode::NO_CONTENT.into_response(), r.samples_written),
+        Ok(Ok(r)) => {
+            state.received_metadata.record_all(r.metadata);
+            written(StatusCode::NO_CONTENT.into_response(), r.samples_written)
+        }
         Ok(Err(remote::WriteError::Partial { message, stats })) => written(
             (StatusCode::BAD_REQUEST, format!("{message}\n")).into_response(),
             stats.accepted,

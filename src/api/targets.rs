@@ -191,6 +191,17 @@ pub async fn metadata(State(state): State<ApiState>, RawQuery(raw): RawQuery) ->
             }
         }
     }
+    // Metadata that came with remote write and OTLP.
+    for (name, md) in state.received_metadata.snapshot() {
+        if metric.is_some_and(|m| *m != name) {
+            continue;
+        }
+        let v = json!({"type": md.kind.as_str(), "help": md.help, "unit": md.unit});
+        let list = by_name.entry(name).or_default();
+        if !list.contains(&v) && (per_metric < 0 || (list.len() as i64) < per_metric) {
+            list.push(v);
+        }
+    }
     let mut data = Map::new();
     for (k, v) in by_name {
         if limit >= 0 && data.len() as i64 >= limit {

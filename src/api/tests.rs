@@ -855,3 +855,59 @@ async fn admin_endpoints_pass_their_parameters_to_storage() {
         ]
     );
 }
+
+/// Metadata that comes with remote write 1.0, 2.0 and OTLP is served at /api/v1/metadata.
+#[tokio::test]
+async fn received_metadata_is_served() {
+    let f = fixture();
+    let mut raw = encode_write_request(&[(vec![("__name__", "jobs_total")], vec![s(1000, 1.0)])]);
+    raw.extend(crate::remote::proto::encode_metadata(&[(
+        1,
+        "jobs_total",
+        "Jobs run.",
+        "",
+    )]));
+    let v1 = snap::raw::Encoder::new().compress_vec(&raw).unwrap();
+    let req = Request::post("/api/v1/write")
+        .header("Content-Type", "application/x-protobuf")
+        .body(Body::from(v1))
+        .unwrap();
+    assert_eq!(call(&f.state, req).await.0, StatusCode::NO_CONTENT);
+    let raw2 = crate::remote::proto::encode_v2(&[crate::remote::proto::SeriesV2 {
+        labels: vec![("__name__", "rpc_seconds_bucket"), ("le", "1")],
+        samples: vec![s(1000, 3.0)],
+        metric_type: 3,
+        help: "RPC latency.",
+        unit: "seconds",
+        ..Default::default()
+    }]);
+    let req = Request::post("/api/v1/write")
+        .header(
+            "Content-Type",
+            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+        )
+        .body(Body::from(
+            snap::raw::Encoder::new().compress_vec(&raw2).unwrap(),
+        ))
+        .unwrap();
+    assert_eq!(call(&f.state, req).await.0, StatusCode::NO_CONTENT);
+    let otlp = r#"{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},
+      "scopeMetrics":[{"metrics":[{"name":"queue.depth","description":"Items queued.","gauge":{"dataPoints":[{"timeUnixNano":"1000000000","asDouble":2}]}}]}]}]}"#;
+    let req = Request::post("/api/v1/otlp/v1/metrics")
+        .header("Content-Type", "application/json")
+        .body(Body::from(otlp))
+        .unwrap();
+    assert_eq!(call(&f.state, req).await.0, StatusCode::OK);
+    let (st, v) = get(&f.state, "/api/v1/metadata").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        v["data"],
+        json!({
+            "jobs_total": [{"type": "counter", "help": "Jobs run.", "unit": ""}],
+            "rpc_seconds": [{"type": "histogram", "help": "RPC latency.", "unit": "seconds"}],
+            "queue_depth": [{"type": "gauge", "help": "Items queued.", "unit": ""}],
+        })
+    );
+    let (_, v) = get(&f.state, "/api/v1/metadata?metric=rpc_seconds").await;
+    assert_eq!(v["data"].as_object().unwrap().len(), 1);
+}

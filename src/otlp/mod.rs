@@ -60,6 +60,7 @@ enum Kind {
 #[derive(Debug, Clone)]
 struct Metric {
     name: String,
+    description: String,
     unit: String,
     kind: Kind,
     points: Vec<Point>,
@@ -206,6 +207,7 @@ fn metric(b: &[u8]) -> Result<Metric, OtlpError> {
     let mut r = R::new(b);
     let mut m = Metric {
         name: String::new(),
+        description: String::new(),
         unit: String::new(),
         kind: Kind::Other,
         points: Vec::new(),
@@ -213,6 +215,7 @@ fn metric(b: &[u8]) -> Result<Metric, OtlpError> {
     while !r.done() {
         match r.tag()? {
             (1, 2) => m.name = string(&mut r)?,
+            (2, 2) => m.description = string(&mut r)?,
             (3, 2) => m.unit = string(&mut r)?,
             (f @ (5 | 7 | 9 | 11), 2) => {
                 let mut d = R::new(r.bytes()?);
@@ -398,6 +401,7 @@ fn decode_json(b: &[u8]) -> Result<Vec<Resource>, OtlpError> {
                     .collect();
                 res.metrics.push(Metric {
                     name: m["name"].as_str().unwrap_or("").to_string(),
+                    description: m["description"].as_str().unwrap_or("").to_string(),
                     unit: m["unit"].as_str().unwrap_or("").to_string(),
                     kind,
                     points,
@@ -549,7 +553,18 @@ fn le(b: f64) -> String {
 }
 
 /// Decodes and stores one request. `json` picks the JSON encoding.
-pub fn receive(appender: &dyn Appender, body: &[u8], json: bool) -> Result<AppendStats, OtlpError> {
+/// Metadata of the metrics stored: (family name, type, description, unit).
+pub type MetadataList = Vec<(String, crate::textparse::Metadata)>;
+
+/// Decodes, translates and stores one request; returns what was stored and the metrics'
+/// metadata.
+pub fn receive(
+    appender: &dyn Appender,
+    body: &[u8],
+    json: bool,
+) -> Result<(AppendStats, MetadataList), OtlpError> {
+    use crate::textparse::{Metadata, MetricType};
+    let mut metadata: MetadataList = Vec::new();
     let resources = if json {
         decode_json(body)?
     } else {
@@ -592,6 +607,20 @@ pub fn receive(appender: &dyn Appender, body: &[u8], json: bool) -> Result<Appen
                 Kind::Other => continue,
             };
             let name = metric_name(&m.name, &m.unit, counter, gauge);
+            let kind = match m.kind {
+                Kind::Histogram { .. } => MetricType::Histogram,
+                Kind::Summary => MetricType::Summary,
+                _ if counter => MetricType::Counter,
+                _ => MetricType::Gauge,
+            };
+            metadata.push((
+                name.clone(),
+                Metadata {
+                    kind,
+                    help: m.description.clone(),
+                    unit: m.unit.clone(),
+                },
+            ));
             for p in &m.points {
                 newest = newest.max(p.t_ns);
                 let t = (p.t_ns / 1_000_000) as i64;
@@ -680,7 +709,8 @@ pub fn receive(appender: &dyn Appender, body: &[u8], json: bool) -> Result<Appen
             }
         })
         .collect();
-    Ok(appender.append(&batch)?)
+    metadata.dedup();
+    Ok((appender.append(&batch)?, metadata))
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ const JSON: &str = r#"{"resourceMetrics":[{"resource":{"attributes":[
   {"key":"service.instance.id","value":{"stringValue":"pod-1"}},
   {"key":"host.name","value":{"stringValue":"node-7"}}]},
  "scopeMetrics":[{"metrics":[
-  {"name":"orders","unit":"{order}","sum":{"aggregationTemporality":2,"isMonotonic":true,
+  {"name":"orders","description":"Orders placed","unit":"{order}","sum":{"aggregationTemporality":2,"isMonotonic":true,
     "dataPoints":[{"attributes":[{"key":"region","value":{"stringValue":"eu"}}],"timeUnixNano":"1700000000000000000","asInt":"42"}]}},
   {"name":"queue.depth","gauge":{"dataPoints":[{"timeUnixNano":"1700000000000000000","asDouble":3.5}]}},
   {"name":"latency","unit":"s","histogram":{"aggregationTemporality":"AGGREGATION_TEMPORALITY_CUMULATIVE",
@@ -66,7 +66,20 @@ const JSON: &str = r#"{"resourceMetrics":[{"resource":{"attributes":[
 #[test]
 fn json_requests_become_prometheus_series() {
     let r = Rec::default();
-    receive(&r, JSON.as_bytes(), true).unwrap();
+    let (_, md) = receive(&r, JSON.as_bytes(), true).unwrap();
+    let md: Vec<String> = md
+        .iter()
+        .map(|(n, m)| format!("{n} {} {:?} {}", m.kind.as_str(), m.help, m.unit))
+        .collect();
+    assert_eq!(
+        md,
+        [
+            "orders_total counter \"Orders placed\" {order}",
+            "queue_depth gauge \"\" ",
+            "latency_seconds histogram \"\" s",
+            "rpc_milliseconds summary \"\" ms",
+        ]
+    );
     let got: Vec<String> =
         r.0.lock()
             .iter()

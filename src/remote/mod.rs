@@ -9,6 +9,7 @@
 //! way the client gets a 400 naming the problem (the Prometheus sender does not retry a 400).
 //! Uses `model` and `storage`; prost/snap stay here.
 
+pub mod metadata;
 pub mod proto;
 
 use crate::model::{is_valid_label_name, is_valid_metric_name, NameValidation, METRIC_NAME};
@@ -73,11 +74,13 @@ pub enum Version {
 }
 
 /// What a stored write held (for the 2.0 `X-Prometheus-Remote-Write-*-Written` headers).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Received {
     pub stats: AppendStats,
     /// Samples stored (created-timestamp zeros not counted).
     pub samples_written: u64,
+    /// Metadata the request carried: (family name, metadata).
+    pub metadata: Vec<(String, crate::textparse::Metadata)>,
 }
 
 /// Checks `Content-Type` and `Content-Encoding` and picks the protocol: `proto=` in the
@@ -227,18 +230,50 @@ pub fn receive(
         });
     }
     let raw = decompress(body, limits)?;
+    let bad = |e: proto::ProtoError| WriteError::BadRequest(e.to_string());
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let mut metadata = Vec::new();
     let (decoded, created) = match version {
-        Version::V1 => (
-            proto::decode_write_request(&raw).map_err(|e| WriteError::BadRequest(e.to_string()))?,
-            Vec::new(),
-        ),
+        Version::V1 => {
+            let decoded = proto::decode_write_request(&raw).map_err(bad)?;
+            for m in proto::decode_metadata(&raw).map_err(bad)? {
+                metadata.push((
+                    text(m.family),
+                    crate::textparse::Metadata {
+                        kind: crate::textparse::MetricType::from_proto(m.metric_type),
+                        help: text(m.help),
+                        unit: text(m.unit),
+                    },
+                ));
+            }
+            (decoded, Vec::new())
+        }
         Version::V2 => {
-            let v2 = proto::decode_write_request_v2(&raw)
-                .map_err(|e| WriteError::BadRequest(e.to_string()))?;
+            let v2 = proto::decode_write_request_v2(&raw).map_err(bad)?;
             let created: Vec<i64> = v2.iter().map(|s| s.created).collect();
+            for s in &v2 {
+                if s.metric_type == 0 && s.help.is_empty() && s.unit.is_empty() {
+                    continue;
+                }
+                let Some((_, name)) = s.series.labels.iter().find(|(n, _)| *n == b"__name__")
+                else {
+                    continue;
+                };
+                let kind = crate::textparse::MetricType::from_proto(s.metric_type);
+                let name = text(name);
+                metadata.push((
+                    metadata::family_name(&name, kind).to_string(),
+                    crate::textparse::Metadata {
+                        kind,
+                        help: text(s.help),
+                        unit: text(s.unit),
+                    },
+                ));
+            }
             (v2.into_iter().map(|s| s.series).collect(), created)
         }
     };
+    metadata.dedup();
     let mut ct_zeros: Vec<SeriesInput<'_>> = Vec::new();
     let mut problems: Vec<String> = Vec::new();
     let mut bad_series = 0usize;
@@ -302,6 +337,7 @@ pub fn receive(
         return Ok(Received {
             stats,
             samples_written: stats.accepted,
+            metadata,
         });
     }
     Err(WriteError::Partial {

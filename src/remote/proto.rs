@@ -209,6 +209,70 @@ pub struct TimeSeriesV2<'a> {
     pub created: i64,
     /// Metadata type (0 unknown, 1 counter, 2 gauge, ...).
     pub metric_type: u64,
+    /// Metadata help and unit, resolved through the symbols table (empty if unset).
+    pub help: &'a [u8],
+    pub unit: &'a [u8],
+}
+
+/// One 1.0 `MetricMetadata` (WriteRequest field 3): type, family name, help, unit.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MetadataV1<'a> {
+    /// 0 unknown, 1 counter, 2 gauge, 3 histogram, 4 gaugehistogram, 5 summary, 6 info,
+    /// 7 stateset.
+    pub metric_type: u64,
+    pub family: &'a [u8],
+    pub help: &'a [u8],
+    pub unit: &'a [u8],
+}
+
+/// The metadata entries of an uncompressed 1.0 WriteRequest.
+pub fn decode_metadata(b: &[u8]) -> Result<Vec<MetadataV1<'_>>, ProtoError> {
+    let mut r = Reader::new(b);
+    let mut out = Vec::new();
+    while !r.done() {
+        match r.tag()? {
+            (3, w) => {
+                expect_wire(3, w, 2, "WriteRequest.metadata")?;
+                let mut m = Reader::new(r.bytes()?);
+                let mut md = MetadataV1::default();
+                while !m.done() {
+                    match m.tag()? {
+                        (1, 0) => md.metric_type = m.varint()?,
+                        (2, 2) => md.family = m.bytes()?,
+                        (4, 2) => md.help = m.bytes()?,
+                        (5, 2) => md.unit = m.bytes()?,
+                        (_, w) => m.skip(w)?,
+                    }
+                }
+                out.push(md);
+            }
+            (_, w) => r.skip(w)?,
+        }
+    }
+    Ok(out)
+}
+
+/// Encodes a 1.0 WriteRequest holding only metadata (what senders send every
+/// `metadata_config.send_interval`): (type, family name, help, unit).
+pub fn encode_metadata(entries: &[(u64, &str, &str, &str)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut m = Vec::new();
+    for (t, family, help, unit) in entries {
+        m.clear();
+        if *t != 0 {
+            m.push(0x08);
+            varint(&mut m, *t);
+        }
+        field(&mut m, 0x12, family.as_bytes());
+        if !help.is_empty() {
+            field(&mut m, 0x22, help.as_bytes());
+        }
+        if !unit.is_empty() {
+            field(&mut m, 0x2a, unit.as_bytes());
+        }
+        field(&mut out, 0x1a, &m);
+    }
+    out
 }
 
 /// Decodes packed (or, tolerated, unpacked) uint32 label references.
@@ -242,6 +306,7 @@ fn decode_series_v2<'a>(b: &'a [u8], symbols: &[&'a [u8]]) -> Result<TimeSeriesV
     let mut r = Reader::new(b);
     let mut out = TimeSeriesV2::default();
     let mut refs = Vec::new();
+    let (mut help_ref, mut unit_ref) = (0u64, 0u64);
     while !r.done() {
         match r.tag()? {
             (1, w) => decode_refs(&mut r, w, &mut refs)?,
@@ -265,6 +330,8 @@ fn decode_series_v2<'a>(b: &'a [u8], symbols: &[&'a [u8]]) -> Result<TimeSeriesV
                 while !m.done() {
                     match m.tag()? {
                         (1, 0) => out.metric_type = m.varint()?,
+                        (3, 0) => help_ref = m.varint()?,
+                        (4, 0) => unit_ref = m.varint()?,
                         (_, w) => m.skip(w)?,
                     }
                 }
@@ -282,6 +349,8 @@ fn decode_series_v2<'a>(b: &'a [u8], symbols: &[&'a [u8]]) -> Result<TimeSeriesV
             refs.len()
         )));
     }
+    out.help = symbol(symbols, help_ref, "the metadata's help")?;
+    out.unit = symbol(symbols, unit_ref, "the metadata's unit")?;
     for pair in refs.chunks(2) {
         out.series.labels.push((
             symbol(symbols, pair[0], "a label name")?,
@@ -345,12 +414,43 @@ fn field(b: &mut Vec<u8>, tag: u8, payload: &[u8]) {
 /// A 2.0 series to encode: labels, samples, created timestamp (0: none), metric type.
 pub type SeriesToEncodeV2<'a> = (Vec<(&'a str, &'a str)>, Vec<Sample>, i64, u64);
 
-/// Encodes a remote write 2.0 Request (for tests and the sender).
+/// Encodes a remote write 2.0 Request without help or unit (for tests).
 pub fn encode_write_request_v2(series: &[SeriesToEncodeV2<'_>]) -> Vec<u8> {
+    let full: Vec<SeriesV2<'_>> = series
+        .iter()
+        .map(|(labels, samples, created, mtype)| SeriesV2 {
+            labels: labels.clone(),
+            samples: samples.clone(),
+            created: *created,
+            metric_type: *mtype,
+            help: "",
+            unit: "",
+        })
+        .collect();
+    encode_v2(&full)
+}
+
+/// A 2.0 series to encode, with its metadata.
+#[derive(Debug, Clone, Default)]
+pub struct SeriesV2<'a> {
+    pub labels: Vec<(&'a str, &'a str)>,
+    pub samples: Vec<Sample>,
+    /// Created timestamp (ms), 0 if none.
+    pub created: i64,
+    /// 0 unknown, 1 counter, 2 gauge, ...
+    pub metric_type: u64,
+    pub help: &'a str,
+    pub unit: &'a str,
+}
+
+/// Encodes a remote write 2.0 `io.prometheus.write.v2.Request` (the sender's and tests').
+pub fn encode_v2(series: &[SeriesV2<'_>]) -> Vec<u8> {
     let mut symbols: Vec<&str> = vec![""];
     let mut index: std::collections::HashMap<&str, u64> = [("", 0)].into_iter().collect();
     let mut body = Vec::new();
-    for (labels, samples, created, mtype) in series {
+    for ser in series {
+        let (labels, samples, created, mtype) =
+            (&ser.labels, &ser.samples, &ser.created, &ser.metric_type);
         let mut refs = Vec::new();
         for (n, v) in labels {
             for s in [*n, *v] {
@@ -370,9 +470,22 @@ pub fn encode_write_request_v2(series: &[SeriesToEncodeV2<'_>]) -> Vec<u8> {
             varint(&mut tmp, s.t as u64);
             field(&mut ts, 0x12, &tmp);
         }
-        if *mtype != 0 {
-            let mut m = vec![0x08];
-            varint(&mut m, *mtype);
+        if *mtype != 0 || !ser.help.is_empty() || !ser.unit.is_empty() {
+            let mut m = Vec::new();
+            if *mtype != 0 {
+                m.push(0x08);
+                varint(&mut m, *mtype);
+            }
+            for (tag, s) in [(0x18, ser.help), (0x20, ser.unit)] {
+                if !s.is_empty() {
+                    let i = *index.entry(s).or_insert_with(|| {
+                        symbols.push(s);
+                        symbols.len() as u64 - 1
+                    });
+                    m.push(tag);
+                    varint(&mut m, i);
+                }
+            }
             field(&mut ts, 0x2a, &m);
         }
         if *created != 0 {
@@ -389,10 +502,10 @@ pub fn encode_write_request_v2(series: &[SeriesToEncodeV2<'_>]) -> Vec<u8> {
     out
 }
 
-/// Encodes a WriteRequest (for tests, benches and, later, the sender).
 /// A series to encode: label pairs and samples.
 pub type SeriesToEncode<'a> = (Vec<(&'a str, &'a str)>, Vec<Sample>);
 
+/// Encodes a 1.0 WriteRequest (the sender's, tests' and benches').
 pub fn encode_write_request(series: &[SeriesToEncode<'_>]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut ts = Vec::new();

@@ -18,13 +18,7 @@ use crate::model::{
 use crate::storage::{Appender, SeriesInput, SeriesRef};
 use crate::textparse::{Entry, Format, MetricType, Parser};
 
-/// A metric family's metadata, as the page declared it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Metadata {
-    pub kind: MetricType,
-    pub help: String,
-    pub unit: String,
-}
+pub use crate::textparse::Metadata;
 
 /// What one page produced.
 #[derive(Debug, Clone, Default, PartialEq)]

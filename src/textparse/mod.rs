@@ -48,7 +48,44 @@ pub enum MetricType {
     Unknown,
 }
 
+/// A metric family's metadata: as a page declared it, or as remote write and OTLP sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metadata {
+    pub kind: MetricType,
+    pub help: String,
+    pub unit: String,
+}
+
 impl MetricType {
+    /// The remote-write protobuf enum value (0 unknown, 1 counter, 2 gauge, 3 histogram,
+    /// 4 gaugehistogram, 5 summary, 6 info, 7 stateset).
+    pub fn proto(self) -> u64 {
+        match self {
+            MetricType::Unknown => 0,
+            MetricType::Counter => 1,
+            MetricType::Gauge => 2,
+            MetricType::Histogram => 3,
+            MetricType::GaugeHistogram => 4,
+            MetricType::Summary => 5,
+            MetricType::Info => 6,
+            MetricType::StateSet => 7,
+        }
+    }
+
+    /// The type for a remote-write protobuf enum value (unknown values are `Unknown`).
+    pub fn from_proto(v: u64) -> MetricType {
+        match v {
+            1 => MetricType::Counter,
+            2 => MetricType::Gauge,
+            3 => MetricType::Histogram,
+            4 => MetricType::GaugeHistogram,
+            5 => MetricType::Summary,
+            6 => MetricType::Info,
+            7 => MetricType::StateSet,
+            _ => MetricType::Unknown,
+        }
+    }
+
     fn parse(s: &str, format: Format) -> Option<MetricType> {
         Some(match (s, format) {
             ("counter", _) => MetricType::Counter,

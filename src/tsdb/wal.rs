@@ -305,30 +305,52 @@ fn parse_one(b: &[u8]) -> Result<(Record, usize), String> {
 }
 
 /// Reads the complete records of segment `seg` from byte `offset` (for senders tailing the
-/// WAL). Returns them and the offset after the last complete one; an incomplete or bad record
-/// ends the read there (it may still be being written). A missing segment gives nothing.
-pub fn read_from(dir: &Path, seg: u64, offset: u64) -> io::Result<(Vec<Record>, u64, bool)> {
-    let data = match fs::read(segment_path(dir, seg)) {
-        Ok(d) => d,
+/// WAL), about `max` bytes of them at most (a record larger than that is still read whole).
+/// Returns them, the offset after the last complete one, and whether an incomplete or bad
+/// record ended the read (it may still be being written). A missing segment gives nothing.
+pub fn read_from(
+    dir: &Path,
+    seg: u64,
+    offset: u64,
+    max: usize,
+) -> io::Result<(Vec<Record>, u64, bool)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = match File::open(segment_path(dir, seg)) {
+        Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), offset, false)),
         Err(e) => return Err(e),
     };
-    let mut pos = (offset as usize).min(data.len());
-    let mut out = Vec::new();
-    let mut stuck = false;
-    while pos < data.len() {
-        match parse_one(&data[pos..]) {
-            Ok((rec, size)) => {
-                out.push(rec);
-                pos += size;
-            }
-            Err(_) => {
-                stuck = true;
-                break;
+    let len = f.metadata()?.len();
+    let start = offset.min(len);
+    f.seek(SeekFrom::Start(start))?;
+    let mut cap = max.max(HEADER) as u64;
+    loop {
+        let mut data = Vec::new();
+        (&mut f).take(cap).read_to_end(&mut data)?;
+        let capped = (data.len() as u64) == cap && start + cap < len;
+        let mut pos = 0usize;
+        let mut out = Vec::new();
+        let mut stuck = false;
+        while pos < data.len() {
+            match parse_one(&data[pos..]) {
+                Ok((rec, size)) => {
+                    out.push(rec);
+                    pos += size;
+                }
+                Err(_) => {
+                    stuck = !capped;
+                    break;
+                }
             }
         }
+        if out.is_empty() && capped {
+            // One record bigger than `max`: read further.
+            cap = cap.saturating_mul(4);
+            f.seek(SeekFrom::Start(start))?;
+            continue;
+        }
+        return Ok((out, start + pos as u64, stuck));
     }
-    Ok((out, pos as u64, stuck))
 }
 
 /// Bytes in segment `seg` (0 if it does not exist).

@@ -219,6 +219,9 @@ pub struct SenderRow {
     pub sent: u64,
     pub failed: u64,
     pub dropped: u64,
+    /// Shards sending now, and the protocol ("1.0"/"2.0"); 0 and "" from older servers.
+    pub shards: u64,
+    pub protocol: String,
 }
 
 pub fn senders(d: &Value) -> Vec<SenderRow> {
@@ -232,6 +235,8 @@ pub fn senders(d: &Value) -> Vec<SenderRow> {
             sent: s["sent"].as_u64().unwrap_or(0),
             failed: s["failed"].as_u64().unwrap_or(0),
             dropped: s["dropped"].as_u64().unwrap_or(0),
+            shards: s["shards"].as_u64().unwrap_or(0),
+            protocol: s["protocol"].as_str().unwrap_or("").to_string(),
         })
         .collect()
 }

@@ -760,11 +760,21 @@ fn draw_targets(app: &App, f: &mut Frame, area: Rect) {
                     Span::raw(format!("{} ", truncate(&s.name, 24))),
                     Span::styled(
                         format!(
-                            "sent {} · pending {} · failed {} · dropped {}",
+                            "sent {} · pending {} · failed {} · dropped {}{}",
                             short_num(s.sent as f64),
                             short_num(s.pending as f64),
                             s.failed,
-                            s.dropped
+                            s.dropped,
+                            if s.shards > 0 {
+                                format!(
+                                    " · {} shard{} · RW {}",
+                                    s.shards,
+                                    if s.shards == 1 { "" } else { "s" },
+                                    s.protocol
+                                )
+                            } else {
+                                String::new()
+                            }
                         ),
                         t.fg(t.dim),
                     ),

@@ -86,6 +86,8 @@ fn one_screen_at_100x30_shows_prompt_results_targets_and_alerts() {
         sent: 52000,
         failed: 3,
         dropped: 0,
+        shards: 3,
+        protocol: "2.0".into(),
     }]));
     let (text, _) = draw(&mut a, 100, 30);
     assert!(

@@ -1,0 +1,301 @@
+//! Sender tests against an in-process receiver: sharding keeps every series in order and loses
+//! nothing, the shard count follows the load, 2.0 carries metadata and falls back to 1.0 on
+//! 415, and 1.0 metadata is sent on its own.
+
+use super::*;
+use crate::remote::proto::{decode_metadata, decode_write_request, decode_write_request_v2};
+use crate::storage::{Appender, SeriesInput};
+use crate::textparse::MetricType;
+
+/// One request: protocol ("1.0"/"2.0"), series (labels, samples), metadata lines.
+type Request = (String, Vec<(String, Vec<Sample>)>, Vec<String>);
+
+/// What the receiver got.
+#[derive(Default)]
+struct Got {
+    requests: Vec<Request>,
+}
+
+#[derive(Clone)]
+struct Receiver {
+    got: Arc<Mutex<Got>>,
+    delay: Duration,
+    refuse_v2: bool,
+}
+
+async fn handle(
+    axum::extract::State(r): axum::extract::State<Receiver>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::http::StatusCode {
+    let ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let v2 = ct.contains("io.prometheus.write.v2.Request");
+    if v2 && r.refuse_v2 {
+        return axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
+    }
+    tokio::time::sleep(r.delay).await;
+    let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
+    let name = |labels: &[(&[u8], &[u8])]| {
+        labels
+            .iter()
+            .map(|(n, v)| {
+                format!(
+                    "{}={}",
+                    String::from_utf8_lossy(n),
+                    String::from_utf8_lossy(v)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let entry = if v2 {
+        let d = decode_write_request_v2(&raw).unwrap();
+        let meta = d
+            .iter()
+            .filter(|s| s.metric_type != 0)
+            .map(|s| {
+                format!(
+                    "{} {} {}",
+                    name(&s.series.labels),
+                    MetricType::from_proto(s.metric_type).as_str(),
+                    String::from_utf8_lossy(s.help)
+                )
+            })
+            .collect();
+        (
+            "2.0".to_string(),
+            d.iter()
+                .map(|s| (name(&s.series.labels), s.series.samples.clone()))
+                .collect(),
+            meta,
+        )
+    } else {
+        let d = decode_write_request(&raw).unwrap();
+        let meta = decode_metadata(&raw)
+            .unwrap()
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {} {}",
+                    String::from_utf8_lossy(m.family),
+                    MetricType::from_proto(m.metric_type).as_str(),
+                    String::from_utf8_lossy(m.help)
+                )
+            })
+            .collect();
+        (
+            "1.0".to_string(),
+            d.iter()
+                .map(|s| (name(&s.labels), s.samples.clone()))
+                .collect(),
+            meta,
+        )
+    };
+    r.got.lock().requests.push(entry);
+    axum::http::StatusCode::NO_CONTENT
+}
+
+async fn receiver(delay: Duration, refuse_v2: bool) -> (String, Arc<Mutex<Got>>) {
+    let got = Arc::new(Mutex::new(Got::default()));
+    let app = axum::Router::new()
+        .route("/write", axum::routing::post(handle))
+        .with_state(Receiver {
+            got: got.clone(),
+            delay,
+            refuse_v2,
+        });
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (format!("http://{addr}/write"), got)
+}
+
+fn config(url: &str, extra: &str) -> RemoteWriteConfig {
+    serde_yaml::from_str(&format!("url: {url}\n{extra}")).unwrap()
+}
+
+fn task(db: &Db, cfg: RemoteWriteConfig, meta: Option<MetadataFn>) -> (Task, CancellationToken) {
+    let stop = CancellationToken::new();
+    let client = build_client(&cfg.http_client(), Duration::from_secs(5), false).unwrap();
+    (Task::new(db.clone(), cfg, client, stop.clone(), meta), stop)
+}
+
+fn write(db: &Db, series: usize, from: i64, to: i64) {
+    let names: Vec<String> = (0..series).map(|i| format!("s{i}")).collect();
+    let batch: Vec<SeriesInput> = names
+        .iter()
+        .map(|n| SeriesInput {
+            labels: vec![("__name__", "load_total"), ("id", n.as_str())],
+            samples: (from..to)
+                .map(|t| Sample {
+                    t: t * 1000,
+                    v: t as f64,
+                })
+                .collect(),
+        })
+        .collect();
+    db.append(&batch).unwrap();
+}
+
+async fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..300 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn shard_count_follows_time_per_sample_and_rate() {
+    let s = Duration::from_secs;
+    // 1 s spent sending 1000 samples: 1 ms each; 5000 samples/s need 5 shards.
+    assert_eq!(desired_shards(s(1), 1000, 5000.0, 0, 1, 1, 50), 5);
+    // Within 30% of the current count: no change.
+    assert_eq!(desired_shards(s(1), 1000, 5200.0, 0, 5, 1, 50), 5);
+    // A backlog adds 5% of itself per second.
+    assert_eq!(desired_shards(s(1), 1000, 0.0, 200_000, 1, 1, 50), 10);
+    // Bounds, and no measurement means no change.
+    assert_eq!(desired_shards(s(1), 1000, 1e6, 0, 1, 1, 8), 8);
+    assert_eq!(desired_shards(s(1), 1000, 0.0, 0, 4, 2, 8), 2);
+    assert_eq!(desired_shards(s(0), 0, 1e6, 0, 3, 1, 8), 3);
+}
+
+#[test]
+fn series_keep_their_shard() {
+    for n in 1..8 {
+        for id in 0..100u64 {
+            assert_eq!(shard_of(id, n), shard_of(id, n));
+            assert!(shard_of(id, n) < n);
+        }
+    }
+    let used: std::collections::HashSet<usize> = (0..100u64).map(|i| shard_of(i, 4)).collect();
+    assert_eq!(used.len(), 4, "100 series spread over all 4 shards");
+}
+
+/// A slow receiver and a steady load: the sender grows past one shard, and every series
+/// arrives complete, once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_grow_under_load_and_keep_series_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), crate::tsdb::Options::default()).unwrap();
+    let (url, got) = receiver(Duration::from_millis(40), false).await;
+    let cfg = config(
+        &url,
+        "queue_config: {min_shards: 1, max_shards: 6, max_samples_per_send: 50, capacity: 200, batch_send_deadline: 100ms}",
+    );
+    let (mut t, stop) = task(&db, cfg, None);
+    t.shard_update = Duration::from_millis(500);
+    let stats = t.sh.stats.clone();
+    let handle = tokio::spawn(t.run());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut max_shards = 0;
+    // 40 series × 25 samples every 250 ms: ~4000 samples/s, one shard sends ~1250/s.
+    for step in 0..24 {
+        write(&db, 40, step * 25, step * 25 + 25);
+        max_shards = max_shards.max(stats.shards.load(Ordering::Relaxed));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let total = 40 * 24 * 25;
+    wait_for("all samples sent", || {
+        max_shards = max_shards.max(stats.shards.load(Ordering::Relaxed));
+        stats.sent.load(Ordering::Relaxed) >= total
+    })
+    .await;
+    stop.cancel();
+    let _ = handle.await;
+    assert!(
+        max_shards > 1,
+        "the sender never resharded (max {max_shards})"
+    );
+    assert_eq!(stats.sent.load(Ordering::Relaxed), total);
+    assert_eq!(stats.pending.load(Ordering::Relaxed), 0);
+    let mut per: HashMap<String, Vec<i64>> = HashMap::new();
+    for (_, series, _) in &got.lock().requests {
+        for (name, samples) in series {
+            per.entry(name.clone())
+                .or_default()
+                .extend(samples.iter().map(|s| s.t));
+        }
+    }
+    assert_eq!(per.len(), 40);
+    for (name, ts) in per {
+        let want: Vec<i64> = (0..600).map(|t| t * 1000).collect();
+        assert_eq!(ts, want, "{name} arrived incomplete or out of order");
+    }
+}
+
+fn meta_fn() -> MetadataFn {
+    Arc::new(|| {
+        vec![(
+            "load_total".to_string(),
+            Metadata {
+                kind: MetricType::Counter,
+                help: "Load applied.".into(),
+                unit: String::new(),
+            },
+        )]
+    })
+}
+
+/// 2.0 carries each series' type and help; a receiver that refuses 2.0 gets 1.0 and nothing
+/// is lost; 1.0 sends metadata on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_write_2_with_metadata_and_fallback_to_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), crate::tsdb::Options::default()).unwrap();
+    for refuse in [false, true] {
+        let (url, got) = receiver(Duration::ZERO, refuse).await;
+        let cfg = config(
+            &url,
+            "protobuf_message: io.prometheus.write.v2.Request\nqueue_config: {batch_send_deadline: 50ms}\nmetadata_config: {send_interval: 1s}",
+        );
+        let (t, stop) = task(&db, cfg, Some(meta_fn()));
+        let stats = t.sh.stats.clone();
+        let v2 = t.sh.v2.clone();
+        let handle = tokio::spawn(t.run());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let base = if refuse { 1000 } else { 0 };
+        write(&db, 3, base, base + 10);
+        wait_for("samples sent", || stats.sent.load(Ordering::Relaxed) >= 30).await;
+        if refuse {
+            wait_for("1.0 metadata sent", || {
+                stats.metadata_sent.load(Ordering::Relaxed) >= 1
+            })
+            .await;
+        }
+        stop.cancel();
+        let _ = handle.await;
+        let g = got.lock();
+        let protocols: Vec<&str> = g.requests.iter().map(|r| r.0.as_str()).collect();
+        let samples: usize = g
+            .requests
+            .iter()
+            .flat_map(|r| &r.1)
+            .map(|s| s.1.len())
+            .sum();
+        assert_eq!(samples, 30, "{protocols:?}");
+        if refuse {
+            assert!(!v2.load(Ordering::Relaxed));
+            assert!(protocols.iter().all(|p| *p == "1.0"), "{protocols:?}");
+            assert!(
+                g.requests
+                    .iter()
+                    .any(|r| r.2 == ["load_total counter Load applied."]),
+                "metadata request missing"
+            );
+        } else {
+            assert!(v2.load(Ordering::Relaxed));
+            assert!(protocols.iter().all(|p| *p == "2.0"), "{protocols:?}");
+            let meta: Vec<&String> = g.requests.iter().flat_map(|r| &r.2).collect();
+            assert_eq!(meta.len(), 3, "each series carries its metadata: {meta:?}");
+            assert!(meta[0].ends_with("counter Load applied."), "{meta:?}");
+            assert_eq!(stats.metadata_sent.load(Ordering::Relaxed), 0);
+        }
+    }
+}
