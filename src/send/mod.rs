@@ -46,7 +46,7 @@ pub type MetadataFn = Arc<dyn Fn() -> Vec<(String, Metadata)> + Send + Sync>;
 /// How often the shard count is reconsidered (Prometheus's `shardUpdateDuration`).
 const SHARD_UPDATE: Duration = Duration::from_secs(10);
 /// Most WAL bytes read at once.
-const READ_BYTES: usize = 4 << 20;
+const READ_BYTES: usize = 1 << 20;
 
 /// Counters of one sender.
 #[derive(Debug, Default)]
@@ -260,19 +260,31 @@ impl Task {
             .collect()
     }
 
-    /// Hands `items` to shard `shard`, waiting while its queue is full. False if stopped.
+    /// Hands `items` to shard `shard`, as much as its queue has room for at a time, waiting
+    /// while it is full (so a shard holding a partial batch always gets more). False if
+    /// stopped.
     async fn dispatch(&self, shard: &Shard, mut items: Vec<Item>) -> bool {
-        let cap = (self.sh.cfg.queue_config.capacity as usize).max(1);
         while !items.is_empty() {
-            let rest = items.split_off(items.len().min(cap));
-            let n = items.len() as u32;
             tokio::select! {
-                p = shard.permits.acquire_many(n) => match p {
+                p = shard.permits.acquire() => match p {
                     Ok(p) => p.forget(),
                     Err(_) => return false,
                 },
                 _ = self.sh.stop.cancelled() => return false,
             }
+            // One permit held; take what else is free now.
+            let more = shard
+                .permits
+                .available_permits()
+                .min(items.len().saturating_sub(1));
+            let more = match shard.permits.try_acquire_many(more as u32) {
+                Ok(p) if more > 0 => {
+                    p.forget();
+                    more
+                }
+                _ => 0,
+            };
+            let rest = items.split_off(1 + more);
             if shard.tx.send(items).is_err() {
                 return false;
             }

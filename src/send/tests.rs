@@ -299,3 +299,33 @@ async fn remote_write_2_with_metadata_and_fallback_to_1() {
         }
     }
 }
+
+/// A shard holding a partial batch still gets more samples: full batches go out at once, and
+/// only the last partial one waits for `batch_send_deadline`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_batches_do_not_stall_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), crate::tsdb::Options::default()).unwrap();
+    let (url, _got) = receiver(Duration::ZERO, false).await;
+    let cfg = config(
+        &url,
+        "queue_config: {max_samples_per_send: 300, capacity: 1000, batch_send_deadline: 60s}",
+    );
+    let (t, stop) = task(&db, cfg, None);
+    let stats = t.sh.stats.clone();
+    let handle = tokio::spawn(t.run());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Written in uneven pieces, so reads end mid-batch.
+    for k in 0..10 {
+        write(&db, 7, k * 71, k * 71 + 71);
+    }
+    let full = (7 * 710 / 300) * 300;
+    let t0 = Instant::now();
+    wait_for("every full batch sent", || {
+        stats.sent.load(Ordering::Relaxed) >= full as u64
+    })
+    .await;
+    assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
+    stop.cancel();
+    let _ = handle.await;
+}
