@@ -28,3 +28,4 @@ pub mod storage;
 pub mod textparse;
 pub mod tsdb;
 pub mod tui;
+pub mod web;

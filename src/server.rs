@@ -48,6 +48,8 @@ pub struct ServeOptions {
     pub enable_lifecycle: bool,
     /// The admin API is on (`--web.enable-admin-api`).
     pub enable_admin_api: bool,
+    /// TLS and basic auth (`--web.config.file`).
+    pub web_config_file: Option<PathBuf>,
     pub external_url: Option<String>,
     pub for_outage_tolerance: Duration,
     pub for_grace_period: Duration,
@@ -68,6 +70,11 @@ impl Server {
     /// Runs until `shutdown` is cancelled, then stops accepting requests and returns.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let opts = self.opts;
+        // A bad web config stops the start before anything else happens.
+        let web = match &opts.web_config_file {
+            Some(f) => Some(crate::web::load(f).map_err(|e| anyhow::anyhow!("{e}"))?),
+            None => None,
+        };
         // Read the config before taking the port, so a bad file fails fast.
         let file_config = match &opts.config_file {
             Some(path) => {
@@ -279,8 +286,25 @@ impl Server {
                     .as_std()
                     .max(std::time::Duration::from_millis(1)),
             );
-        let app = api::router(state.clone());
-        info!("listening on http://{addr}");
+        let mut app = api::router(state.clone());
+        let scheme = if web.as_ref().is_some_and(|w| w.tls.is_some()) {
+            "https"
+        } else {
+            "http"
+        };
+        if let Some(w) = &web {
+            if w.auth.is_some() || !w.headers.is_empty() {
+                app = app.layer(axum::middleware::from_fn_with_state(
+                    Arc::new(w.clone()),
+                    crate::web::middleware,
+                ));
+            }
+        }
+        info!(
+            tls = scheme == "https",
+            basic_auth = web.as_ref().is_some_and(|w| w.auth.is_some()),
+            "listening on {scheme}://{addr}"
+        );
         state.set_ready(true);
         let token = shutdown.clone();
         let tui_task = opts.tui.clone().map(|mut o| {
@@ -295,10 +319,20 @@ impl Server {
                 r
             })
         });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { token.cancelled().await })
-            .await
-            .context("HTTP server failed")?;
+        match web.and_then(|w| w.tls) {
+            Some(tls) => {
+                let l = crate::web::TlsListener::new(listener, tls)
+                    .context("starting the TLS listener")?;
+                axum::serve(l, app)
+                    .with_graceful_shutdown(async move { token.cancelled().await })
+                    .await
+                    .context("HTTP server failed")?
+            }
+            None => axum::serve(listener, app)
+                .with_graceful_shutdown(async move { token.cancelled().await })
+                .await
+                .context("HTTP server failed")?,
+        }
         if let Some(t) = tui_task {
             match t.await {
                 Ok(Err(e)) => warn!("the terminal UI failed: {e:#}"),
@@ -415,6 +449,13 @@ fn flags(o: &ServeOptions, retention: &Duration) -> std::collections::BTreeMap<S
     put("headless", o.headless.to_string());
     put("web.enable-lifecycle", o.enable_lifecycle.to_string());
     put("web.enable-admin-api", o.enable_admin_api.to_string());
+    put(
+        "web.config.file",
+        o.web_config_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    );
     m
 }
 

@@ -30,6 +30,25 @@ pub fn config(files: &[PathBuf]) -> ExitCode {
     }
 }
 
+/// `promterm check web-config FILE...`, worded as `promtool check web-config`.
+pub fn web_config(files: &[PathBuf]) -> ExitCode {
+    let mut failed = false;
+    for f in files {
+        match crate::web::load(f) {
+            Ok(_) => println!("{} SUCCESS", f.display()),
+            Err(e) => {
+                failed = true;
+                eprintln!("{} FAILED: {e}", f.display());
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 /// `promterm check rules FILE...`, worded as `promtool check rules`: per file `Checking F`,
 /// then `SUCCESS: N rules found` or `FAILED:` with one line per problem; exit 1 if any failed
 /// (or, with `--lint-fatal`, had duplicate rules).

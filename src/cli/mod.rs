@@ -175,6 +175,10 @@ pub struct ServeArgs {
     #[arg(long = "web.enable-admin-api")]
     pub enable_admin_api: bool,
 
+    /// Web config file (Prometheus's format): TLS and basic-auth users with bcrypt hashes.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
+
     /// The URL promterm is reachable at (alert generator URLs, `externalURL` in templates);
     /// default: http://<hostname>:<port>.
     #[arg(long = "web.external-url", value_name = "URL")]
@@ -233,6 +237,12 @@ pub enum CheckCommand {
         #[arg(long = "lint-fatal")]
         lint_fatal: bool,
     },
+    /// Check web config files (`--web.config.file`): TLS files and basic-auth hashes.
+    #[command(name = "web-config")]
+    WebConfig {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// Runs the parsed command line; the exit code is for `main` to return.
@@ -240,6 +250,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Check(CheckCommand::Config { files }) => Ok(check::config(&files)),
+        Command::Check(CheckCommand::WebConfig { files }) => Ok(check::web_config(&files)),
         Command::Check(CheckCommand::Rules { files, lint_fatal }) => {
             Ok(check::rules(&files, lint_fatal))
         }
@@ -370,6 +381,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             query_max_samples: args.query_max_samples,
             enable_lifecycle: args.enable_lifecycle,
             enable_admin_api: args.enable_admin_api,
+            web_config_file: args.web_config_file,
             external_url: args.external_url,
             for_outage_tolerance: args.for_outage_tolerance,
             for_grace_period: args.for_grace_period,

@@ -60,8 +60,9 @@ impl Server {
             match rx.recv_timeout(left) {
                 Ok(line) => {
                     let addr = line
-                        .split("listening on http://")
+                        .split("listening on ")
                         .nth(1)
+                        .and_then(|a| a.split("://").nth(1))
                         .and_then(|a| a.split_whitespace().next())
                         .and_then(|a| a.parse().ok());
                     seen.push(line);

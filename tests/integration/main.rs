@@ -13,3 +13,4 @@ mod send;
 mod serve;
 mod storage;
 mod tui;
+mod web;

@@ -1,0 +1,152 @@
+//! Web config tests: what the file may hold, bcrypt basic auth, and TLS settings checked at
+//! load (certificates made with the openssl command).
+
+use super::*;
+
+fn hash(p: &str) -> String {
+    bcrypt::hash(p, 4).unwrap()
+}
+
+#[test]
+fn basic_auth_checks_bcrypt_and_caches() {
+    let yaml = format!(
+        "basic_auth_users:\n  alice: '{}'\n  bob: '{}'\n",
+        hash("wonderland"),
+        hash("builder")
+    );
+    let web = parse(&yaml, Path::new(".")).unwrap();
+    let auth = web.auth.unwrap();
+    let basic = |u: &str, p: &str| {
+        let raw = format!("{u}:{p}");
+        // base64 by hand via the decoder's inverse table.
+        let t = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for c in raw.as_bytes().chunks(3) {
+            let n = (c[0] as u32) << 16
+                | (*c.get(1).unwrap_or(&0) as u32) << 8
+                | *c.get(2).unwrap_or(&0) as u32;
+            for i in 0..4 {
+                if i <= c.len() {
+                    out.push(t[(n >> (18 - 6 * i) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        format!("Basic {out}")
+    };
+    assert!(auth.check(Some(&basic("alice", "wonderland"))));
+    assert!(auth.check(Some(&basic("alice", "wonderland"))), "cached");
+    assert!(auth.check(Some(&basic("bob", "builder"))));
+    assert!(!auth.check(Some(&basic("alice", "builder"))));
+    assert!(!auth.check(Some(&basic("carol", "wonderland"))));
+    assert!(!auth.check(Some("Bearer abc")));
+    assert!(!auth.check(Some("Basic !!!")));
+    assert!(!auth.check(None));
+    assert_eq!(base64_decode("YWxpY2U6eA==").unwrap(), b"alice:x");
+}
+
+#[test]
+fn bad_files_name_the_problem() {
+    for (yaml, want) in [
+        ("basic_auth_users:\n  alice: secret\n", "not a bcrypt hash"),
+        (
+            "basic_auth_user:\n  alice: x\n",
+            "unknown field `basic_auth_user`",
+        ),
+        (
+            "http_server_config:\n  headers:\n    Server: x\n",
+            "\"Server\" cannot be set",
+        ),
+        (
+            "tls_server_config:\n  key_file: k.pem\n",
+            "cert_file is required",
+        ),
+        (
+            "tls_server_config:\n  cert_file: /nonexistent/c.pem\n  key_file: k.pem\n",
+            "cannot read cert_file /nonexistent/c.pem",
+        ),
+    ] {
+        let e = parse(yaml, Path::new("/tmp")).unwrap_err();
+        assert!(e.contains(want), "{yaml}: {e}");
+    }
+    let empty = parse("", Path::new(".")).unwrap();
+    assert!(empty.tls.is_none() && empty.auth.is_none());
+    let h = parse(
+        "http_server_config:\n  headers:\n    x-frame-options: deny\n",
+        Path::new("."),
+    )
+    .unwrap();
+    assert_eq!(h.headers[0].0.as_str(), "x-frame-options");
+}
+
+/// A self-signed certificate and key in `dir` (cert.pem, key.pem).
+fn self_signed(dir: &Path) {
+    let st = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+}
+
+#[test]
+fn tls_settings_are_checked_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    self_signed(dir.path());
+    let ok = "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n";
+    let web = parse(ok, dir.path()).unwrap();
+    assert_eq!(web.tls.unwrap().alpn_protocols, vec![b"http/1.1".to_vec()]);
+    for (extra, want) in [
+        ("  min_version: TLS10\n", "TLS10 is not supported"),
+        ("  min_version: TLS14\n", "unknown TLS version"),
+        (
+            "  min_version: TLS13\n  max_version: TLS12\n",
+            "min_version is above",
+        ),
+        (
+            "  client_auth_type: Sometimes\n",
+            "invalid client_auth_type",
+        ),
+        (
+            "  client_auth_type: RequireAndVerifyClientCert\n",
+            "needs client_ca_file",
+        ),
+    ] {
+        let e = parse(&format!("{ok}{extra}"), dir.path()).unwrap_err();
+        assert!(e.contains(want), "{extra}: {e}");
+    }
+    // The key of another certificate does not go with this one.
+    let other = tempfile::tempdir().unwrap();
+    self_signed(other.path());
+    let mixed = format!(
+        "tls_server_config:\n  cert_file: cert.pem\n  key_file: {}\n",
+        other.path().join("key.pem").display()
+    );
+    let e = parse(&mixed, dir.path()).unwrap_err();
+    assert!(e.contains("do not go together"), "{e}");
+    // A client CA makes the verifier.
+    let ca =
+        format!("{ok}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: cert.pem\n");
+    assert!(parse(&ca, dir.path()).is_ok());
+}
