@@ -41,9 +41,13 @@ pub struct ServeOptions {
     pub wal_fsync_interval: Duration,
     pub flush_interval: Duration,
     pub remote_write_max_bytes: ByteSize,
+    /// Limits on pushed-in series' labels (remote write, OTLP, Pushgateway).
+    pub label_limits: crate::model::LabelLimits,
     pub query_timeout: Duration,
     pub query_lookback_delta: Duration,
     pub query_max_samples: usize,
+    /// Queries evaluated at once (`--query.max-concurrency`).
+    pub query_max_concurrency: usize,
     /// `POST /-/reload` and `/-/quit` are allowed (`--web.enable-lifecycle`).
     pub enable_lifecycle: bool,
     /// The admin API is on (`--web.enable-admin-api`).
@@ -139,6 +143,7 @@ impl Server {
         let db_task = tokio::spawn(db.clone().run(shutdown.clone()));
         let limits = Limits {
             max_body: opts.remote_write_max_bytes.0 as usize,
+            labels: opts.label_limits,
             ..Limits::default()
         };
         let shared = Arc::new(db.clone());
@@ -153,7 +158,9 @@ impl Server {
         let external_url = external_url(opts.external_url.as_deref(), &addr);
         // The built-in Pushgateway: groups kept in the data directory, ingested every scrape
         // interval.
-        let push_store = Arc::new(crate::push::Store::open(Some(&opts.data_dir)));
+        let push_store = Arc::new(
+            crate::push::Store::open(Some(&opts.data_dir)).with_label_limits(opts.label_limits),
+        );
         // Metadata that arrives with remote write and OTLP; senders send it with the scraped.
         let received_metadata = Arc::new(crate::remote::metadata::Store::default());
         let metadata_fn: crate::send::MetadataFn = {
@@ -280,6 +287,7 @@ impl Server {
                 a
             }))
             .with_reload(reload)
+            .with_query_concurrency(opts.query_max_concurrency)
             .with_engine(
                 engine,
                 opts.query_timeout
@@ -440,6 +448,19 @@ fn flags(o: &ServeOptions, retention: &Duration) -> std::collections::BTreeMap<S
     put("query.timeout", o.query_timeout.to_string());
     put("query.lookback-delta", o.query_lookback_delta.to_string());
     put("query.max-samples", o.query_max_samples.to_string());
+    put("query.max-concurrency", o.query_max_concurrency.to_string());
+    put(
+        "storage.max-labels-per-series",
+        o.label_limits.max_labels.to_string(),
+    );
+    put(
+        "storage.max-label-name-length",
+        o.label_limits.max_name_len.to_string(),
+    );
+    put(
+        "storage.max-label-value-length",
+        o.label_limits.max_value_len.to_string(),
+    );
     put("wal.fsync-interval", o.wal_fsync_interval.to_string());
     put("storage.flush-interval", o.flush_interval.to_string());
     put(

@@ -22,6 +22,10 @@ pub struct Telemetry {
     registry: Registry,
     pub queries: Counter,
     pub query_duration: Histogram,
+    /// Queries evaluating now, waiting for a slot, and the slots there are.
+    pub queries_running: prometheus_client::metrics::gauge::Gauge,
+    pub queries_waiting: prometheus_client::metrics::gauge::Gauge,
+    pub queries_concurrent_max: prometheus_client::metrics::gauge::Gauge,
 }
 
 impl std::fmt::Debug for Telemetry {
@@ -50,6 +54,24 @@ impl Telemetry {
             "Time to evaluate a PromQL query",
             query_duration.clone(),
         );
+        let queries_running = prometheus_client::metrics::gauge::Gauge::default();
+        let queries_waiting = prometheus_client::metrics::gauge::Gauge::default();
+        let queries_concurrent_max = prometheus_client::metrics::gauge::Gauge::default();
+        registry.register(
+            "promterm_engine_queries",
+            "PromQL queries evaluating now",
+            queries_running.clone(),
+        );
+        registry.register(
+            "promterm_engine_queries_waiting",
+            "PromQL queries waiting for a slot (--query.max-concurrency)",
+            queries_waiting.clone(),
+        );
+        registry.register(
+            "promterm_engine_queries_concurrent_max",
+            "Most PromQL queries evaluated at once (--query.max-concurrency)",
+            queries_concurrent_max.clone(),
+        );
         registry.register_collector(Box::new(SelfCollector {
             db,
             scrape,
@@ -60,6 +82,9 @@ impl Telemetry {
             registry,
             queries,
             query_duration,
+            queries_running,
+            queries_waiting,
+            queries_concurrent_max,
         }
     }
 

@@ -29,6 +29,9 @@ use crate::remote::{self, Limits};
 use crate::storage::{Appender, Querier, StorageError};
 pub use params::{parse_time, Params, MAX_TIME, MIN_TIME};
 
+/// Queries evaluating at once by default (Prometheus's `--query.max-concurrency`).
+pub const DEFAULT_QUERY_CONCURRENCY: usize = 20;
+
 /// State shared by all handlers.
 #[derive(Clone)]
 pub struct ApiState {
@@ -39,6 +42,8 @@ pub struct ApiState {
     engine: Engine,
     /// Longest a query may run (`--query.timeout`); the `timeout` parameter may lower it.
     query_timeout: std::time::Duration,
+    /// Slots for queries evaluating at once (`--query.max-concurrency`); others wait.
+    pub(crate) query_gate: Arc<tokio::sync::Semaphore>,
     /// The scrape manager, for the targets and metadata APIs.
     scrape: Option<Arc<crate::scrape::Manager>>,
     /// The rule manager, for the rules, alerts and alertmanagers APIs.
@@ -85,6 +90,7 @@ impl ApiState {
             limits,
             engine: Engine::default(),
             query_timeout: std::time::Duration::from_secs(120),
+            query_gate: Arc::new(tokio::sync::Semaphore::new(DEFAULT_QUERY_CONCURRENCY)),
             scrape: None,
             rules: None,
             push: None,
@@ -168,6 +174,14 @@ impl ApiState {
     }
 
     /// Sets the PromQL engine settings and the query timeout.
+    /// At most `n` queries evaluate at once; the rest wait in line within their timeout.
+    pub fn with_query_concurrency(mut self, n: usize) -> Self {
+        let n = n.max(1);
+        self.query_gate = Arc::new(tokio::sync::Semaphore::new(n));
+        self.telemetry.queries_concurrent_max.set(n as i64);
+        self
+    }
+
     pub fn with_engine(mut self, engine: Engine, query_timeout: std::time::Duration) -> Self {
         self.engine = engine;
         self.query_timeout = query_timeout;
@@ -596,9 +610,11 @@ async fn otlp_metrics(State(state): State<ApiState>, headers: HeaderMap, body: B
         }
     };
     let appender = state.appender.clone();
-    let r =
-        tokio::task::spawn_blocking(move || crate::otlp::receive(appender.as_ref(), &body, json))
-            .await;
+    let labels = state.limits.labels;
+    let r = tokio::task::spawn_blocking(move || {
+        crate::otlp::receive_limited(appender.as_ref(), &body, json, &labels)
+    })
+    .await;
     let r = r.map(|x| {
         x.map(|(st, md)| {
             state.received_metadata.record_all(md);

@@ -193,6 +193,39 @@ async fn run(
     let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     stop.cancel = Some(flag.clone());
     let _guard = CancelOnDrop(flag);
+    // Wait for a slot within the query's own deadline (a client that leaves stops waiting).
+    let deadline = stop
+        .deadline
+        .map(tokio::time::Instant::from_std)
+        .unwrap_or_else(|| tokio::time::Instant::now() + state.query_timeout);
+    state.telemetry.queries_waiting.inc();
+    let slot = tokio::time::timeout_at(deadline, state.query_gate.clone().acquire_owned()).await;
+    state.telemetry.queries_waiting.dec();
+    let _slot = match slot {
+        Ok(Ok(p)) => p,
+        Ok(Err(_)) => {
+            return api_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the query engine is shutting down",
+            )
+        }
+        Err(_) => {
+            return api_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "query timed out in query queue",
+            )
+        }
+    };
+    state.telemetry.queries_running.inc();
+    struct Running<'a>(&'a ApiState);
+    impl Drop for Running<'_> {
+        fn drop(&mut self) {
+            self.0.telemetry.queries_running.dec();
+        }
+    }
+    let _running = Running(state);
     let started = Instant::now();
     let result = tokio::task::spawn_blocking(move || f(&st, &stop)).await;
     state.telemetry.queries.inc();

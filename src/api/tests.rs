@@ -911,3 +911,24 @@ async fn received_metadata_is_served() {
     let (_, v) = get(&f.state, "/api/v1/metadata?metric=rpc_seconds").await;
     assert_eq!(v["data"].as_object().unwrap().len(), 1);
 }
+
+/// `--query.max-concurrency`: with every slot taken, a query waits in line until its timeout
+/// and gets Prometheus's 503 `timeout` "query queue" error; once a slot frees it runs.
+#[tokio::test]
+async fn queries_wait_for_a_slot_within_their_timeout() {
+    let f = fixture();
+    let state = f.state.clone().with_query_concurrency(1);
+    let held = state.query_gate.clone().try_acquire_owned().unwrap();
+    let started = std::time::Instant::now();
+    let (st, v) = get(&state, "/api/v1/query?query=vector(1)&timeout=300ms").await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(v["errorType"], "timeout");
+    assert_eq!(v["error"], "query timed out in query queue");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(250));
+    assert_eq!(state.telemetry.queries_waiting.get(), 0);
+    drop(held);
+    let (st, v) = get(&state, "/api/v1/query?query=vector(1)&timeout=300ms").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(state.telemetry.queries_running.get(), 0);
+    assert_eq!(state.telemetry.queries_concurrent_max.get(), 1);
+}

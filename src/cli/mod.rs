@@ -151,6 +151,10 @@ pub struct ServeArgs {
     )]
     pub query_lookback_delta: Duration,
 
+    /// Most queries evaluated at once; others wait in line (within their timeout).
+    #[arg(long = "query.max-concurrency", value_name = "N", default_value_t = 20)]
+    pub query_max_concurrency: usize,
+
     /// Most samples a single query may load into memory.
     #[arg(
         long = "query.max-samples",
@@ -166,6 +170,30 @@ pub struct ServeArgs {
         default_value = "32MB"
     )]
     pub remote_write_max_bytes: ByteSize,
+
+    /// Most labels per series written by remote write, OTLP or pushes (0: no limit).
+    #[arg(
+        long = "storage.max-labels-per-series",
+        value_name = "N",
+        default_value_t = 64
+    )]
+    pub max_labels_per_series: usize,
+
+    /// Longest label name written by remote write, OTLP or pushes, in bytes (0: no limit).
+    #[arg(
+        long = "storage.max-label-name-length",
+        value_name = "N",
+        default_value_t = 1024
+    )]
+    pub max_label_name_length: usize,
+
+    /// Longest label value written by remote write, OTLP or pushes, in bytes (0: no limit).
+    #[arg(
+        long = "storage.max-label-value-length",
+        value_name = "N",
+        default_value_t = 4096
+    )]
+    pub max_label_value_length: usize,
 
     /// Allow shutdown and reload over HTTP (`POST /-/quit`, `POST /-/reload`).
     #[arg(long = "web.enable-lifecycle")]
@@ -376,7 +404,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             wal_fsync_interval: args.wal_fsync_interval,
             flush_interval: args.flush_interval,
             remote_write_max_bytes: args.remote_write_max_bytes,
+            label_limits: crate::model::LabelLimits {
+                max_labels: args.max_labels_per_series,
+                max_name_len: args.max_label_name_length,
+                max_value_len: args.max_label_value_length,
+            },
             query_timeout: args.query_timeout,
+            query_max_concurrency: args.query_max_concurrency,
             query_lookback_delta: args.query_lookback_delta,
             query_max_samples: args.query_max_samples,
             enable_lifecycle: args.enable_lifecycle,

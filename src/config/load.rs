@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::{
-    Config, Duration, FileSdConfig, ScrapeConfig, StaticConfig, DEFAULT_EVALUATION_INTERVAL,
-    DEFAULT_SCRAPE_INTERVAL, DEFAULT_SCRAPE_TIMEOUT,
+    ByteSize, Config, Duration, FileSdConfig, ScrapeConfig, StaticConfig, DEFAULT_BODY_SIZE_LIMIT,
+    DEFAULT_EVALUATION_INTERVAL, DEFAULT_SCRAPE_INTERVAL, DEFAULT_SCRAPE_TIMEOUT,
 };
 use crate::model::{is_valid_label_name, NameValidation};
 
@@ -422,6 +422,10 @@ impl Config {
                 }
             }
             job.sample_limit = job.sample_limit.or(Some(global.sample_limit));
+            job.body_size_limit = job
+                .body_size_limit
+                .or(global.body_size_limit)
+                .or(Some(ByteSize(DEFAULT_BODY_SIZE_LIMIT)));
             job.label_limit = job.label_limit.or(Some(global.label_limit));
             job.label_name_length_limit = job
                 .label_name_length_limit

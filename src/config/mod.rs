@@ -30,6 +30,8 @@ use http::with_http_client_config;
 pub const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(60);
 /// Default scrape timeout (Prometheus: 10s).
 pub const DEFAULT_SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest scraped page when the config sets no `body_size_limit` (Prometheus: none).
+pub const DEFAULT_BODY_SIZE_LIMIT: u64 = 256 << 20;
 /// Default rule evaluation interval (Prometheus: 1m).
 pub const DEFAULT_EVALUATION_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -86,6 +88,9 @@ pub struct GlobalConfig {
     pub scrape_failure_log_file: Option<String>,
     #[serde(default)]
     pub sample_limit: u64,
+    /// Largest scraped page (uncompressed); unset: 256MB, 0: no limit.
+    #[serde(default)]
+    pub body_size_limit: Option<ByteSize>,
     #[serde(default)]
     pub label_limit: u64,
     #[serde(default)]
@@ -187,6 +192,8 @@ with_http_client_config! {
         pub metric_relabel_configs: Vec<RelabelConfig>,
         #[serde(default)]
         pub sample_limit: Option<u64>,
+        #[serde(default)]
+        pub body_size_limit: Option<ByteSize>,
         #[serde(default)]
         pub label_limit: Option<u64>,
         #[serde(default)]

@@ -63,6 +63,27 @@ impl fmt::Display for ByteSize {
     }
 }
 
+impl serde::Serialize for ByteSize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // YAML may give a bare number (bytes) or a string with a unit.
+        let v = serde_yaml::Value::deserialize(d)?;
+        match v {
+            serde_yaml::Value::Number(n) => n
+                .as_u64()
+                .map(ByteSize)
+                .ok_or_else(|| serde::de::Error::custom(format!("invalid size {n}"))),
+            serde_yaml::Value::String(s) => s.parse().map_err(serde::de::Error::custom),
+            other => Err(serde::de::Error::custom(format!("invalid size {other:?}"))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -204,3 +204,114 @@ mod tests {
         assert_eq!(a.to_string(), "{__name__=\"a\", z=\"1\"}");
     }
 }
+
+/// Limits on one series' labels, applied to everything pushed in (remote write, OTLP, the
+/// built-in Pushgateway); 0 means no limit. Scrapes have their own per-job limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelLimits {
+    /// Most labels per series, `__name__` included.
+    pub max_labels: usize,
+    pub max_name_len: usize,
+    pub max_value_len: usize,
+}
+
+impl Default for LabelLimits {
+    fn default() -> Self {
+        LabelLimits {
+            max_labels: 64,
+            max_name_len: 1024,
+            max_value_len: 4096,
+        }
+    }
+}
+
+impl LabelLimits {
+    /// No limits.
+    pub const NONE: LabelLimits = LabelLimits {
+        max_labels: 0,
+        max_name_len: 0,
+        max_value_len: 0,
+    };
+
+    /// Checks a series' label pairs; the error names the series, the label and the limit.
+    pub fn check<N: AsRef<str>, V: AsRef<str>>(&self, pairs: &[(N, V)]) -> Result<(), String> {
+        let metric = pairs
+            .iter()
+            .find(|(n, _)| n.as_ref() == METRIC_NAME)
+            .map_or("", |(_, v)| v.as_ref());
+        let short = |s: &str| -> String {
+            if s.len() > 64 {
+                let mut end = 64;
+                while !s.is_char_boundary(end) {
+                    end -= 1;
+                }
+                format!("{}...", &s[..end])
+            } else {
+                s.to_string()
+            }
+        };
+        if self.max_labels > 0 && pairs.len() > self.max_labels {
+            return Err(format!(
+                "series {} has {} labels, more than the limit of {} (--storage.max-labels-per-series)",
+                short(metric),
+                pairs.len(),
+                self.max_labels
+            ));
+        }
+        for (n, v) in pairs {
+            let (n, v) = (n.as_ref(), v.as_ref());
+            if self.max_name_len > 0 && n.len() > self.max_name_len {
+                return Err(format!(
+                    "series {}: label name {} is {} bytes long, more than the limit of {} (--storage.max-label-name-length)",
+                    short(metric),
+                    short(n),
+                    n.len(),
+                    self.max_name_len
+                ));
+            }
+            if self.max_value_len > 0 && v.len() > self.max_value_len {
+                return Err(format!(
+                    "series {}: the value of label {} is {} bytes long, more than the limit of {} (--storage.max-label-value-length)",
+                    short(metric),
+                    short(n),
+                    v.len(),
+                    self.max_value_len
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn label_limits_name_the_series_label_and_limit() {
+        let l = LabelLimits {
+            max_labels: 3,
+            max_name_len: 8,
+            max_value_len: 10,
+        };
+        assert!(l.check(&[("__name__", "up"), ("job", "a")]).is_ok());
+        let e = l
+            .check(&[("__name__", "up"), ("a", "1"), ("b", "2"), ("c", "3")])
+            .unwrap_err();
+        assert!(
+            e.contains("up has 4 labels") && e.contains("limit of 3"),
+            "{e}"
+        );
+        let e = l
+            .check(&[("__name__", "up"), ("verylongname", "x")])
+            .unwrap_err();
+        assert!(e.contains("label name verylongname is 12 bytes"), "{e}");
+        let e = l
+            .check(&[("__name__", "up"), ("job", "01234567890")])
+            .unwrap_err();
+        assert!(e.contains("value of label job is 11 bytes"), "{e}");
+        assert!(LabelLimits::NONE
+            .check(&[("__name__", "x".repeat(100_000).as_str())])
+            .is_ok());
+    }
+}

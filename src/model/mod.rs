@@ -12,7 +12,7 @@ pub mod time;
 mod xxh64;
 
 pub use fxhash::{FxBuild, FxHasher, FxMap};
-pub use labels::{hash_pairs, Label, Labels, METRIC_NAME};
+pub use labels::{hash_pairs, Label, LabelLimits, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use names::{is_valid_label_name, is_valid_metric_name, NameValidation};
 pub use sample::{format_go_g, is_stale_nan, now_ms, stale_nan, Sample, Timestamp, STALE_NAN_BITS};

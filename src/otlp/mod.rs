@@ -563,6 +563,17 @@ pub fn receive(
     body: &[u8],
     json: bool,
 ) -> Result<(AppendStats, MetadataList), OtlpError> {
+    receive_limited(appender, body, json, &crate::model::LabelLimits::default())
+}
+
+/// [`receive`] with these label limits: a series over them refuses the whole request (400,
+/// naming it; nothing stored).
+pub fn receive_limited(
+    appender: &dyn Appender,
+    body: &[u8],
+    json: bool,
+    limits: &crate::model::LabelLimits,
+) -> Result<(AppendStats, MetadataList), OtlpError> {
     use crate::textparse::{Metadata, MetricType};
     let mut metadata: MetadataList = Vec::new();
     let resources = if json {
@@ -697,6 +708,9 @@ pub fn receive(
     let mut grouped: BTreeMap<Vec<(String, String)>, Vec<Sample>> = BTreeMap::new();
     for (l, s) in series {
         grouped.entry(l.into_iter().collect()).or_default().push(s);
+    }
+    for l in grouped.keys() {
+        limits.check(l).map_err(OtlpError::Bad)?;
     }
     let batch: Vec<SeriesInput> = grouped
         .iter()

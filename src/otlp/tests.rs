@@ -124,3 +124,16 @@ fn delta_and_garbage_are_refused_with_the_reason() {
         .to_string()
         .contains("invalid OTLP protobuf"));
 }
+
+#[test]
+fn series_over_the_label_limits_refuse_the_request() {
+    let r = Rec::default();
+    let limits = crate::model::LabelLimits {
+        max_labels: 3,
+        max_name_len: 1024,
+        max_value_len: 4096,
+    };
+    let e = receive_limited(&r, JSON.as_bytes(), true, &limits).unwrap_err();
+    assert!(e.to_string().contains("has 4 labels"), "{e}");
+    assert!(r.0.lock().is_empty(), "nothing stored");
+}

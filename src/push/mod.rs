@@ -49,6 +49,8 @@ struct Group {
 pub struct Store {
     groups: Mutex<BTreeMap<Vec<(String, String)>, Group>>,
     path: Option<PathBuf>,
+    /// Limits on each pushed series' labels (a push with a series over them is refused).
+    label_limits: crate::model::LabelLimits,
 }
 
 /// How a push changes its group.
@@ -148,7 +150,14 @@ impl Store {
         Store {
             groups: Mutex::new(groups),
             path,
+            label_limits: crate::model::LabelLimits::default(),
         }
+    }
+
+    /// Refuses pushes with series over these label limits.
+    pub fn with_label_limits(mut self, l: crate::model::LabelLimits) -> Store {
+        self.label_limits = l;
+        self
     }
 
     fn save(&self, groups: &BTreeMap<Vec<(String, String)>, Group>) -> Result<(), String> {
@@ -170,7 +179,7 @@ impl Store {
         mode: Mode,
         now: f64,
     ) -> Result<(), String> {
-        let parsed = parse_body(&key, body);
+        let parsed = parse_body(&key, body, &self.label_limits);
         let mut groups = self.groups.lock();
         match parsed {
             Ok(families) => {
@@ -243,6 +252,7 @@ impl Store {
 fn parse_body(
     key: &[(String, String)],
     body: &str,
+    limits: &crate::model::LabelLimits,
 ) -> Result<BTreeMap<String, Vec<Pushed>>, String> {
     let mut families: BTreeMap<String, Vec<Pushed>> = BTreeMap::new();
     let mut typed: Vec<String> = Vec::new();
@@ -282,6 +292,7 @@ fn parse_body(
                 }
                 m.insert("__name__".into(), sl.name.to_string());
                 let labels: Vec<(String, String)> = m.into_iter().collect();
+                limits.check(&labels)?;
                 if !seen.insert(labels.clone()) {
                     return Err(format!("duplicate series {} in the push", s.series));
                 }
@@ -368,6 +379,53 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn pushes_over_the_label_limits_are_refused_whole() {
+        let s = Store::open(None).with_label_limits(crate::model::LabelLimits {
+            max_labels: 4,
+            max_name_len: 16,
+            max_value_len: 8,
+        });
+        let k = key(&[("job", "batch")]);
+        s.push(
+            k.clone(),
+            "ok 1
+",
+            Mode::Replace,
+            1.0,
+        )
+        .unwrap();
+        let e = s
+            .push(
+                k.clone(),
+                "ok 2
+big{v=\"123456789\"} 1
+",
+                Mode::Replace,
+                2.0,
+            )
+            .unwrap_err();
+        assert!(e.contains("value of label v is 9 bytes"), "{e}");
+        let e = s
+            .push(
+                k.clone(),
+                "many{a=\"1\",b=\"2\",c=\"3\"} 1
+",
+                Mode::Merge,
+                3.0,
+            )
+            .unwrap_err();
+        assert!(e.contains("5 labels"), "{e}");
+        // What was accepted before stays as it was.
+        let shown = shown(&s);
+        assert!(
+            shown
+                .iter()
+                .any(|l| l.contains("__name__=\"ok\"") && l.ends_with(" 1")),
+            "{shown:?}"
+        );
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct Limits {
     pub max_body: usize,
     /// Largest decompressed body accepted (400 above; guards against snappy bombs).
     pub max_decoded: usize,
+    /// Limits on each series' labels (remote write and OTLP).
+    pub labels: crate::model::LabelLimits,
 }
 
 impl Default for Limits {
@@ -29,6 +31,7 @@ impl Default for Limits {
         Limits {
             max_body: 32 << 20,
             max_decoded: 256 << 20,
+            labels: crate::model::LabelLimits::default(),
         }
     }
 }
@@ -281,7 +284,9 @@ pub fn receive(
     let mut batch: Vec<SeriesInput<'_>> = Vec::with_capacity(decoded.len());
     for (i, ts) in decoded.into_iter().enumerate() {
         histograms += ts.histograms;
-        match validate_labels(&ts.labels, NameValidation::Legacy) {
+        match validate_labels(&ts.labels, NameValidation::Legacy)
+            .and_then(|l| limits.labels.check(&l).map(|()| l))
+        {
             Ok(labels) => {
                 // A created timestamp before the first sample: a zero there, as Prometheus
                 // ingests it (ignored when the series already has later samples).
@@ -457,6 +462,36 @@ mod tests {
         snap::raw::Encoder::new()
             .compress_vec(&proto::encode_write_request_v2(series))
             .unwrap()
+    }
+
+    #[test]
+    fn series_over_the_label_limits_are_rejected_and_named() {
+        let r = Recorder::default();
+        let limits = Limits {
+            labels: crate::model::LabelLimits {
+                max_labels: 3,
+                max_name_len: 10,
+                max_value_len: 5,
+            },
+            ..Limits::default()
+        };
+        let b = body(&[
+            one(vec![("__name__", "fine"), ("job", "a")]),
+            one(vec![
+                ("__name__", "wide"),
+                ("a", "1"),
+                ("b", "2"),
+                ("c", "3"),
+            ]),
+            one(vec![("__name__", "long"), ("job", "abcdefgh")]),
+        ]);
+        let e = receive(&r, CT, CE, &b, limits).unwrap_err();
+        assert_eq!(e.status(), 400);
+        let m = e.to_string();
+        assert!(m.contains("series wide has 4 labels"), "{m}");
+        assert!(m.contains("1 more invalid series"), "{m}");
+        assert!(m.contains("1 samples were stored"), "{m}");
+        assert_eq!(r.0.lock().len(), 1, "the good series is stored");
     }
 
     #[test]

@@ -466,8 +466,19 @@ impl Loop {
             .unwrap_or("")
             .to_string();
         self.buf.clear();
+        let limit = self
+            .job
+            .body_size_limit
+            .map_or(0, |b| b.0)
+            .try_into()
+            .unwrap_or(usize::MAX);
         while let Some(chunk) = resp.chunk().await.map_err(|e| describe(&e))? {
             self.buf.extend_from_slice(&chunk);
+            if limit > 0 && self.buf.len() > limit {
+                // Prometheus's wording; the page is dropped like any failed scrape.
+                self.buf.clear();
+                return Err("body size limit exceeded".into());
+            }
         }
         Ok(crate::textparse::Format::from_content_type(&ct))
     }

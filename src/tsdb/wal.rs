@@ -304,6 +304,23 @@ fn parse_one(b: &[u8]) -> Result<(Record, usize), String> {
     Ok((rec, HEADER + len))
 }
 
+/// Parses framed records from the start of `data` until the end or the first bad one;
+/// returns them and the bytes they took (for fuzzing and tools; never panics).
+pub fn parse_records(data: &[u8]) -> (Vec<Record>, usize) {
+    let mut pos = 0;
+    let mut out = Vec::new();
+    while pos < data.len() {
+        match parse_one(&data[pos..]) {
+            Ok((rec, size)) => {
+                out.push(rec);
+                pos += size;
+            }
+            Err(_) => break,
+        }
+    }
+    (out, pos)
+}
+
 /// Reads the complete records of segment `seg` from byte `offset` (for senders tailing the
 /// WAL), about `max` bytes of them at most (a record larger than that is still read whole).
 /// Returns them, the offset after the last complete one, and whether an incomplete or bad

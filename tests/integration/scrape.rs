@@ -606,3 +606,49 @@ fn scrape_request_headers_and_params() {
     }
     assert_eq!(query_value(ours.addr, "count(up{job=\"limited\"})"), None);
 }
+
+/// `body_size_limit`: a page larger than the limit fails the scrape with Prometheus's
+/// "body size limit exceeded"; the same page under the default limit is scraped.
+#[test]
+fn body_size_limit_fails_large_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = free_addr();
+    let cfg = dir.path().join("promterm.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n- job_name: small\n  body_size_limit: 1KB\n  static_configs: [{{targets: ['{addr}']}}]\n- job_name: default\n  static_configs: [{{targets: ['{addr}']}}]\n"
+        ),
+    )
+    .unwrap();
+    let data_dir = dir.path().join("data");
+    let addr_s = addr.to_string();
+    let srv = Server::start_exact(&[
+        "--headless",
+        "--listen",
+        &addr_s,
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data",
+        data_dir.to_str().unwrap(),
+    ]);
+    let mut last = Value::Null;
+    wait_for("one target down for its size, one up", 30, || {
+        last = data(srv.addr, "/api/v1/targets");
+        let t = |job: &str| {
+            last["activeTargets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|t| t["labels"]["job"] == job)
+                .map(|t| {
+                    (
+                        t["health"].as_str().unwrap_or("").to_string(),
+                        t["lastError"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+        };
+        matches!(t("small"), Some((h, e)) if h == "down" && e == "body size limit exceeded")
+            && matches!(t("default"), Some((h, _)) if h == "up")
+    });
+}
