@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
     for c in data.chunks_exact(16).take(120) {
         let dt = i64::from_le_bytes(c[..8].try_into().unwrap()) & 0x0000_ffff_ffff;
         t = t.saturating_add(dt.max(1));
-        samples.push((t, f64::from_bits(u64::from_le_bytes(c[8..].try_into().unwrap()))));
+        samples.push((
+            t,
+            f64::from_bits(u64::from_le_bytes(c[8..].try_into().unwrap())),
+        ));
     }
     let bytes = encode_persisted(&samples, None);
     let back = decode_persisted(&bytes).expect("our own chunk decodes");

@@ -18,7 +18,13 @@ impl Appender for Null {
 fuzz_target!(|data: &[u8]| {
     let _ = proto::decode_write_request(data);
     let _ = proto::decode_metadata(data);
-    let _ = remote::receive(&Null, Some("application/x-protobuf"), Some("snappy"), data, Limits::default());
+    let _ = remote::receive(
+        &Null,
+        Some("application/x-protobuf"),
+        Some("snappy"),
+        data,
+        Limits::default(),
+    );
     // The same bytes as an uncompressed body, compressed here, through the whole receive.
     if let Ok(body) = snap::raw::Encoder::new().compress_vec(data) {
         let _ = remote::receive(&Null, None, None, &body, Limits::default());

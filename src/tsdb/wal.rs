@@ -104,7 +104,23 @@ impl Wal {
         if self.size > 0 && self.size + framed.len() as u64 > self.segment_size {
             self.rotate()?;
         }
-        self.file.write_all(framed)?;
+        if let Err(e) = self.file.write_all(framed) {
+            // A write cut short (a full disk) must not leave a torn record in the middle of
+            // the segment, or replay would stop there and lose every later record: cut the
+            // segment back to its last whole record (appends then continue from there).
+            if let Err(t) = self.file.set_len(self.size) {
+                tracing::error!(
+                    segment = self.index,
+                    "cannot cut a partly written WAL record back ({t}); starting a new segment"
+                );
+                // A fresh segment keeps later records readable; replay stops at the torn
+                // tail of this one only.
+                self.index += 1;
+                self.file = create_segment(&self.dir, self.index)?;
+                self.size = 0;
+            }
+            return Err(e);
+        }
         self.size += framed.len() as u64;
         Ok(())
     }
@@ -123,8 +139,9 @@ impl Wal {
     pub fn rotate(&mut self) -> io::Result<u64> {
         self.file.sync_data()?;
         let closed = self.index;
+        // Nothing changes unless the new segment exists (a full disk keeps the old one).
+        self.file = create_segment(&self.dir, self.index + 1)?;
         self.index += 1;
-        self.file = create_segment(&self.dir, self.index)?;
         self.size = 0;
         Ok(closed)
     }

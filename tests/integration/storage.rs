@@ -232,6 +232,98 @@ fn kill_9_during_ingestion_loses_no_acknowledged_sample() {
     );
 }
 
+/// Six crashes in a row (SIGKILL at varying moments, flushes to the database every 200 ms, so
+/// kills land during flushes too): every restart succeeds and every acknowledged sample of
+/// every round is there at the end.
+#[test]
+fn repeated_kill_9_during_ingestion_and_flushes_keeps_every_acknowledged_sample() {
+    let data = tempfile::tempdir().unwrap();
+    let mut acked: Vec<i64> = Vec::new();
+    let mut k = 0i64;
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for round in 0..6 {
+        let mut srv = serve(
+            data.path(),
+            &[
+                "--storage.flush-interval",
+                "200ms",
+                "--wal.fsync-interval",
+                "50ms",
+            ],
+        );
+        assert_eq!(http(srv.addr, "GET", "/-/ready").0, 200, "round {round}");
+        let addr = srv.addr;
+        let stop = Arc::new(AtomicBool::new(false));
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let first = k;
+        let writer = {
+            let (stop, got) = (stop.clone(), got.clone());
+            std::thread::spawn(move || {
+                let mut k = first;
+                while !stop.load(Ordering::Relaxed) {
+                    let body = snap::raw::Encoder::new()
+                        .compress_vec(&encode_write_request(&batch(k)))
+                        .unwrap();
+                    let r = std::panic::catch_unwind(|| {
+                        http_post(
+                            addr,
+                            "/api/v1/write",
+                            &[
+                                ("Content-Type", "application/x-protobuf"),
+                                ("Content-Encoding", "snappy"),
+                            ],
+                            &body,
+                        )
+                    });
+                    match r {
+                        Ok((204, _)) => got.lock().unwrap().push(k),
+                        _ => break,
+                    }
+                    k += 1;
+                }
+            })
+        };
+        let want = 50 + rnd(200) as usize;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while got.lock().unwrap().len() < want && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(rnd(400)));
+        srv.child.kill().unwrap(); // SIGKILL, mid-write
+        srv.child.wait().unwrap();
+        stop.store(true, Ordering::Relaxed);
+        let _ = writer.join();
+        let got = got.lock().unwrap().clone();
+        assert!(
+            got.len() >= want,
+            "round {round}: only {} acknowledged",
+            got.len()
+        );
+        k = got.last().copied().unwrap_or(k) + 2;
+        acked.extend(got);
+    }
+    let stored_now = stored(data.path());
+    let have: std::collections::HashSet<_> = stored_now.iter().cloned().collect();
+    let want = expected(acked.iter().copied());
+    let missing: Vec<_> = want.iter().filter(|s| !have.contains(*s)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged samples lost after 6 crashes, e.g. {:?}",
+        missing.len(),
+        want.len(),
+        &missing[..missing.len().min(5)]
+    );
+    let mut srv = serve(data.path(), &[]);
+    assert_eq!(http(srv.addr, "GET", "/-/ready").0, 200);
+    assert_eq!(srv.terminate().code(), Some(0));
+}
+
 /// Byte offsets of the records in a WAL segment.
 fn record_starts(seg: &[u8]) -> Vec<usize> {
     let mut starts = Vec::new();
@@ -620,4 +712,171 @@ fn remote_write_2_is_received_with_written_headers() {
             (String::new(), BASE + 3000, 7f64.to_bits()),
         ]
     );
+}
+
+/// The shell side of the full-disk test, run by `unshare -rm` so it may mount a 16 MiB tmpfs
+/// of its own (no root needed): it starts promterm there and obeys lines on stdin (`fill`,
+/// `free`, `crash`, `quit`), reporting on stderr. Flushes are an hour apart, so after a crash
+/// everything comes back from the WAL.
+const FULL_DISK_SCRIPT: &str = r#"
+mount -t tmpfs -o size=16m tmpfs "$1" || { echo "MOUNT FAILED" >&2; exit 97; }
+mkdir -p "$1/data"
+printf 'scrape_configs: []\n' > "$1/cfg.yml"
+start() {
+  "$2" serve --headless --listen "$3" --data "$1/data" --config "$1/cfg.yml" \
+    --storage.flush-interval 1h --wal.fsync-interval 50ms &
+  P=$!
+}
+start "$@"
+while read cmd; do
+  case "$cmd" in
+    fill) A=$(df -k --output=avail "$1" | tail -n 1)
+          dd if=/dev/zero of="$1/filler" bs=1k count=$((A - 24)) 2>/dev/null; echo "FILLED" >&2 ;;
+    free) rm -f "$1/filler"; echo "FREED" >&2 ;;
+    crash) kill -KILL $P; wait $P; echo "KILLED" >&2; start "$@" ;;
+    quit) kill -TERM $P; wait $P; echo "EXIT=$?" >&2; exit 0 ;;
+  esac
+done
+"#;
+
+/// A full disk: writes fail with a 5xx naming the problem, nothing accepted before is lost,
+/// nothing is corrupted, and ingestion resumes once space is freed (also across a crash).
+#[test]
+fn full_disk_fails_writes_with_5xx_and_recovers_when_space_is_freed() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let mnt = tempfile::tempdir().unwrap();
+    let addr = crate::scrape::free_addr();
+    let mut child = Command::new("unshare")
+        .args(["-rm", "sh", "-c", FULL_DISK_SCRIPT, "sh"])
+        .arg(mnt.path())
+        .arg(crate::common::bin())
+        .arg(addr.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run unshare (util-linux)");
+    let mut stdin = child.stdin.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let mut log: Vec<String> = Vec::new();
+    let wait_line = |what: &str, log: &mut Vec<String>| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let l = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no {what:?} line; log:\n{}", log.join("\n")));
+            assert!(!l.contains("MOUNT FAILED"), "cannot mount a tmpfs here");
+            log.push(l.clone());
+            if l.contains(what) {
+                return l;
+            }
+        }
+    };
+    wait_line("listening on", &mut log);
+    let post = |k: i64| {
+        let series: Vec<SeriesToEncode<'_>> = (0..50)
+            .map(|i| {
+                (
+                    vec![
+                        ("__name__", "fill"),
+                        ("i", ["a", "b", "c", "d", "e"][i % 5]),
+                    ],
+                    vec![Sample {
+                        t: BASE + k * 1000 + (i / 5) as i64,
+                        v: k as f64,
+                    }],
+                )
+            })
+            .collect();
+        write(addr, &series)
+    };
+    let mut acked = 0u64;
+    let mut k = 0i64;
+    for _ in 0..100 {
+        assert_eq!(post(k).0, 204);
+        acked += 1;
+        k += 1;
+    }
+    // About 24 KiB stay free: a write bigger than that fails part way through (the WAL must
+    // cut the torn record back, or later records would be lost at replay).
+    writeln!(stdin, "fill").unwrap();
+    wait_line("FILLED", &mut log);
+    let names: Vec<String> = (0..3000).map(|i| format!("big-series-{i:05}")).collect();
+    let big: Vec<SeriesToEncode<'_>> = names
+        .iter()
+        .map(|n| {
+            (
+                vec![("__name__", "big"), ("id", n.as_str())],
+                vec![Sample { t: BASE, v: 1.0 }],
+            )
+        })
+        .collect();
+    let (code, body) = write(addr, &big);
+    assert!(code >= 500, "a 100 KB write with 24 KB free: {code} {body}");
+    let mut failed = 0;
+    for _ in 0..2000 {
+        let (code, body) = post(k);
+        k += 1;
+        match code {
+            204 => acked += 1,
+            c if c >= 500 => {
+                assert!(body.contains("No space left on device"), "{c}: {body}");
+                failed += 1;
+            }
+            c => panic!("a full disk answered {c}: {body}"),
+        }
+    }
+    assert!(failed > 0, "the disk never filled up");
+    writeln!(stdin, "free").unwrap();
+    wait_line("FREED", &mut log);
+    for _ in 0..50 {
+        let (code, body) = post(k);
+        assert_eq!(code, 204, "after freeing space: {body}");
+        acked += 1;
+        k += 1;
+    }
+    // Everything acknowledged is there, before and after a crash, and nothing else.
+    let count = || {
+        let (code, body) = http(
+            addr,
+            "GET",
+            &escape(&format!(
+                "/api/v1/query?query=sum(count_over_time({{__name__=~\"fill|big\"}}[1y]))&time={}",
+                BASE / 1000 + k + 10
+            )),
+        );
+        assert_eq!(code, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["data"]["result"][0]["value"][1]
+            .as_str()
+            .unwrap_or("0")
+            .parse::<u64>()
+            .unwrap()
+    };
+    assert_eq!(count(), acked * 50);
+    writeln!(stdin, "crash").unwrap();
+    wait_line("KILLED", &mut log);
+    wait_line("listening on", &mut log);
+    assert_eq!(count(), acked * 50, "after a crash, from the WAL");
+    assert!(
+        !log.iter().any(|l| l.contains("corrupt")),
+        "the WAL was damaged:\n{}",
+        log.join("\n")
+    );
+    writeln!(stdin, "quit").unwrap();
+    assert_eq!(wait_line("EXIT=", &mut log), "EXIT=0");
+    assert!(
+        log.iter()
+            .any(|l| l.contains("ERROR") && l.contains("No space left on device")),
+        "the full disk was not logged"
+    );
+    let _ = child.wait();
 }
