@@ -210,3 +210,81 @@ mod tests {
         assert_ne!(hashmod("foo", 1000), hashmod("baz", 1000));
     }
 }
+
+/// Property tests: relabeling agrees with a plain reading of each action on arbitrary labels.
+#[cfg(test)]
+mod prop_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn labels() -> impl Strategy<Value = LabelMap> {
+        proptest::collection::btree_map("[a-c][a-z_]{0,3}", "[a-z0-9:]{0,6}", 0..6)
+    }
+
+    fn cfg(yaml: &str) -> Vec<RelabelConfig> {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    proptest! {
+        /// keep keeps exactly the label sets whose joined source values match the anchored
+        /// regex; drop is its complement; neither changes the labels.
+        #[test]
+        fn keep_and_drop_follow_the_anchored_regex(l in labels(), re in "[a-z0-9]{0,2}(\\.\\*)?") {
+            let joined = format!("{};{}", l.get("a").map_or("", String::as_str), l.get("b").map_or("", String::as_str));
+            let want = regex::Regex::new(&format!("^(?:{re})$")).unwrap().is_match(&joined);
+            let mut k = l.clone();
+            let kept = process(&cfg(&format!("- {{action: keep, source_labels: [a, b], regex: '{re}'}}")), &mut k);
+            prop_assert_eq!(kept, want);
+            prop_assert_eq!(&k, &l);
+            let mut d = l.clone();
+            let dropped = !process(&cfg(&format!("- {{action: drop, source_labels: [a, b], regex: '{re}'}}")), &mut d);
+            prop_assert_eq!(dropped, want);
+        }
+
+        /// labeldrop removes exactly the names the regex matches; labelkeep keeps exactly them.
+        #[test]
+        fn labeldrop_and_labelkeep_partition_the_names(l in labels(), re in "[a-c][a-z_]?\\.\\*|[a-c]") {
+            let r = regex::Regex::new(&format!("^(?:{re})$")).unwrap();
+            let mut dropped = l.clone();
+            let c = cfg(&format!("- {{action: labeldrop, regex: '{re}'}}"));
+            prop_assert!(process(&c, &mut dropped));
+            let mut kept = l.clone();
+            let c = cfg(&format!("- {{action: labelkeep, regex: '{re}'}}"));
+            prop_assert!(process(&c, &mut kept));
+            for (n, v) in &l {
+                prop_assert_eq!(dropped.contains_key(n), !r.is_match(n));
+                prop_assert_eq!(kept.contains_key(n), r.is_match(n));
+                if let Some(x) = dropped.get(n).or(kept.get(n)) {
+                    prop_assert_eq!(x, v);
+                }
+            }
+            prop_assert_eq!(dropped.len() + kept.len(), l.len());
+        }
+
+        /// hashmod writes a number below the modulus, the same for the same input.
+        #[test]
+        fn hashmod_is_below_the_modulus_and_stable(l in labels(), m in 1u64..1000) {
+            let c = cfg(&format!("- {{action: hashmod, source_labels: [a], target_label: shard, modulus: {m}}}"));
+            let (mut x, mut y) = (l.clone(), l.clone());
+            prop_assert!(process(&c, &mut x));
+            prop_assert!(process(&c, &mut y));
+            let shard: u64 = x["shard"].parse().unwrap();
+            prop_assert!(shard < m);
+            prop_assert_eq!(&x["shard"], &y["shard"]);
+        }
+
+        /// replace with the default regex copies the source value to the target (an empty
+        /// value removes the target).
+        #[test]
+        fn replace_copies_the_source(l in labels()) {
+            let mut x = l.clone();
+            let c = cfg("- {source_labels: [a], target_label: copy}");
+            let ok = process(&c, &mut x);
+            prop_assert!(ok);
+            match l.get("a").filter(|v| !v.is_empty()) {
+                Some(v) => prop_assert_eq!(x.get("copy"), Some(v)),
+                None => prop_assert_eq!(x.get("copy"), None),
+            }
+        }
+    }
+}

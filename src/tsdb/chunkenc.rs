@@ -823,3 +823,68 @@ mod tests {
         assert!(XorEncoder::resume(&good[..good.len() / 2]).is_none());
     }
 }
+
+/// Property tests: any increasing samples survive both chunk formats bit for bit.
+#[cfg(test)]
+mod prop_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn samples() -> impl Strategy<Value = Vec<(i64, f64)>> {
+        (
+            -(1i64 << 50)..(1i64 << 50),
+            proptest::collection::vec(
+                (
+                    prop_oneof![1i64..2, 1i64..100_000, 1i64..(1i64 << 40)],
+                    prop_oneof![
+                        any::<f64>(),
+                        (-1000i64..1000).prop_map(|x| x as f64 / 100.0),
+                        Just(f64::from_bits(crate::model::STALE_NAN_BITS)),
+                        Just(0.0),
+                    ],
+                ),
+                0..300,
+            ),
+        )
+            .prop_map(|(start, steps)| {
+                let mut t = start;
+                steps
+                    .into_iter()
+                    .map(|(dt, v)| {
+                        t += dt;
+                        (t, v)
+                    })
+                    .collect()
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn persisted_chunks_round_trip(s in samples()) {
+            let bytes = encode_persisted(&s, None);
+            let back = decode_persisted(&bytes).expect("decodes");
+            prop_assert_eq!(back.len(), s.len());
+            for (a, b) in back.iter().zip(&s) {
+                prop_assert_eq!(a.0, b.0);
+                prop_assert_eq!(a.1.to_bits(), b.1.to_bits());
+            }
+        }
+
+        #[test]
+        fn xor_chunks_round_trip_and_resume(s in samples()) {
+            let enc = XorEncoder::from_samples(&s);
+            let back: Vec<(i64, f64)> = enc.iter().collect();
+            prop_assert_eq!(back.len(), s.len());
+            for (a, b) in back.iter().zip(&s) {
+                prop_assert_eq!((a.0, a.1.to_bits()), (b.0, b.1.to_bits()));
+            }
+            if let Some(last) = s.last() {
+                let mut r = XorEncoder::resume(enc.bytes()).expect("resumes");
+                r.append(last.0 + 1, 42.0);
+                let all: Vec<(i64, f64)> = r.iter().collect();
+                prop_assert_eq!(all.len(), s.len() + 1);
+                prop_assert_eq!(all.last().copied(), Some((last.0 + 1, 42.0)));
+            }
+        }
+    }
+}
