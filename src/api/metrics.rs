@@ -188,6 +188,12 @@ impl Collector for SelfCollector {
                 "WAL records dropped at startup because of corruption",
                 l(&s.wal_replay_dropped_records),
             )?;
+            counter(
+                &mut e,
+                "promterm_tsdb_corrupt_reads",
+                "Reads that met a damaged stored chunk or database page (those series were served without it)",
+                l(&s.corrupt_reads),
+            )?;
             gauge(
                 &mut e,
                 "promterm_tsdb_head_series",

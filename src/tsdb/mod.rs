@@ -81,6 +81,8 @@ pub struct Stats {
     pub series_created: AtomicU64,
     pub flushes: AtomicU64,
     pub wal_replay_dropped_records: AtomicU64,
+    /// Reads that met a corrupt chunk or database page (the series was served without it).
+    pub corrupt_reads: AtomicU64,
 }
 
 /// The database file inside a data directory.
@@ -123,7 +125,12 @@ struct Inner {
     /// WAL segments that readers (remote-write senders) still need: reader id → oldest
     /// segment needed. Flushes keep those and later ones.
     wal_holds: Mutex<HashMap<usize, u64>>,
+    /// Series whose stored data was found damaged (at most `MAX_CORRUPT_REPORTED`).
+    corrupt_series: Mutex<std::collections::BTreeSet<String>>,
 }
+
+/// Most damaged series remembered for the report.
+const MAX_CORRUPT_REPORTED: usize = 1000;
 
 /// Accepts samples newer than the series' newest; returns the accepted slice bounds in `out`.
 fn check_samples(
@@ -291,6 +298,7 @@ impl Db {
                 flush_soon: tokio::sync::Notify::new(),
                 batches: AtomicU64::new(0),
                 wal_holds: Mutex::new(HashMap::new()),
+                corrupt_series: Mutex::default(),
             }),
         };
         if !replayed_deletes.is_empty() {
@@ -317,6 +325,24 @@ impl Db {
 
     pub fn stats(&self) -> &Stats {
         &self.inner.stats
+    }
+
+    /// Counts and reports damaged stored data of a series (logged once per series).
+    fn note_corrupt(&self, labels: &Labels, what: &str) {
+        self.inner
+            .stats
+            .corrupt_reads
+            .fetch_add(1, Ordering::Relaxed);
+        let mut set = self.inner.corrupt_series.lock();
+        let key = labels.to_string();
+        if set.len() < MAX_CORRUPT_REPORTED && set.insert(key) {
+            tracing::error!(series = %labels, "stored data is damaged ({what}); serving the series without it");
+        }
+    }
+
+    /// Series found with damaged stored data so far (sorted; at most 1000).
+    pub fn corrupt_series(&self) -> Vec<String> {
+        self.inner.corrupt_series.lock().iter().cloned().collect()
     }
 
     pub fn num_series(&self) -> usize {
@@ -1026,12 +1052,22 @@ impl Querier for Db {
             let in_range = |&(t, _): &(i64, f64)| t >= mint && t <= maxt;
             let mut samples: Vec<(i64, f64)> = Vec::new();
             if pmin <= maxt && pmax >= mint {
-                for row in self.inner.persist.chunks(s.id, mint, maxt)? {
+                // Damaged stored data costs that series its stored samples, not the query.
+                let rows = match self.inner.persist.chunks(s.id, mint, maxt) {
+                    Ok(rows) => rows,
+                    Err(e) if e.is_corrupt() => {
+                        self.note_corrupt(&s.labels, &format!("database page: {e}"));
+                        Vec::new()
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                for row in rows {
                     match decode_persisted(&row.data) {
                         Some(v) => samples.extend(v.into_iter().filter(in_range)),
-                        None => {
-                            warn!(series = %s.labels, min_t = row.min_t, "skipping a corrupt persisted chunk")
-                        }
+                        None => self.note_corrupt(
+                            &s.labels,
+                            &format!("chunk starting at {} does not decode", row.min_t),
+                        ),
                     }
                 }
             }

@@ -26,6 +26,16 @@ pub struct PersistError {
     source: rusqlite::Error,
 }
 
+impl PersistError {
+    /// Whether SQLite found the database file damaged (a corrupt page).
+    pub fn is_corrupt(&self) -> bool {
+        matches!(
+            self.source.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+        )
+    }
+}
+
 trait Ctx<T> {
     fn ctx(self, what: &'static str) -> Result<T, PersistError>;
 }

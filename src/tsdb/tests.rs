@@ -490,3 +490,56 @@ fn a_deletion_logged_but_not_applied_to_the_database_is_applied_at_startup() {
     let (db, _) = Db::open(dir.path(), opts()).unwrap();
     assert_eq!(dump(&db), want);
 }
+
+/// A damaged stored chunk costs only its series those samples: the query still answers, the
+/// other series are whole, and the damaged series is counted and reported.
+#[test]
+fn a_corrupt_chunk_is_reported_and_the_rest_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (db, _) = Db::open(dir.path(), opts()).unwrap();
+        load(&db, 2, 200, 0);
+        db.close().unwrap();
+    }
+    // Damage the stored chunks of series m1 (found by its labels blob).
+    {
+        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let ids: Vec<(i64, Vec<u8>)> = c
+            .prepare("SELECT id, labels FROM series")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let id = ids
+            .iter()
+            .find(|(_, l)| l.windows(2).any(|w| w == b"m1"))
+            .map(|(i, _)| *i)
+            .expect("series m1 stored");
+        let n = c
+            .execute(
+                "UPDATE chunks SET data = x'01ffffffffff' WHERE series_id = ?1",
+                [id],
+            )
+            .unwrap();
+        assert!(n > 0, "m1 has stored chunks");
+    }
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    let all = [Matcher::new(MatchOp::Regex, "__name__", "m.").unwrap()];
+    let got = db.select(&all, i64::MIN, i64::MAX).unwrap();
+    let m0 = got.iter().find(|s| s.labels.get("__name__") == Some("m0"));
+    assert_eq!(
+        m0.map(|s| s.samples.len()),
+        Some(200),
+        "the undamaged series is whole"
+    );
+    let m1 = got
+        .iter()
+        .find(|s| s.labels.get("__name__") == Some("m1"))
+        .map_or(0, |s| s.samples.len());
+    assert!(m1 < 200, "the damaged chunks were skipped, not made up");
+    assert!(db.stats().corrupt_reads.load(Ordering::Relaxed) > 0);
+    let bad = db.corrupt_series();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert!(bad[0].contains("m1"), "{bad:?}");
+}
