@@ -210,3 +210,85 @@ fn query_cli_json_matches_curl_against_prometheus() {
     let _ = prom.kill();
     let _ = prom.wait();
 }
+
+/// Credentials go only to the URL given: a server that redirects the query to another host
+/// gets the query there without the `Authorization` header or the bearer token.
+#[test]
+fn credentials_are_not_sent_to_another_host_on_redirect() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::mpsc;
+    // B, on another loopback address, answers and reports the headers it saw.
+    let b = TcpListener::bind("127.0.0.2:0").unwrap();
+    let b_addr = b.local_addr().unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for conn in b.incoming().take(2) {
+            let mut c = conn.unwrap();
+            let mut head = String::new();
+            let mut r = BufReader::new(c.try_clone().unwrap());
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let _ = tx.send(head);
+            let body = r#"{"status":"success","data":{"resultType":"scalar","result":[1,"7"]}}"#;
+            let _ = write!(
+                c,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    // A redirects everything to B.
+    let a = TcpListener::bind("127.0.0.1:0").unwrap();
+    let a_addr = a.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in a.incoming().take(2) {
+            let mut c = conn.unwrap();
+            let mut r = BufReader::new(c.try_clone().unwrap());
+            let mut first = String::new();
+            r.read_line(&mut first).unwrap();
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let _ = write!(
+                c,
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{b_addr}{path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    let url = format!("http://{a_addr}");
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "sekrit-token\n").unwrap();
+    for auth in [
+        vec!["--basic-auth", "alice:s3cret"],
+        vec!["--bearer-token-file", token.to_str().unwrap()],
+    ] {
+        let mut args = vec!["query", "--url", &url, "-o", "json"];
+        args.extend_from_slice(&auth);
+        args.push("scalar(vector(7))");
+        let (code, out, err) = promterm(&args);
+        assert_eq!(code, 0, "{auth:?}: {out}{err}");
+        assert!(out.contains("\"7\""), "{out}");
+        let head = rx
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap()
+            .to_lowercase();
+        assert!(
+            !head.contains("authorization"),
+            "{auth:?} leaked to {b_addr}:\n{head}"
+        );
+        assert!(
+            !head.contains("s3cret") && !head.contains("sekrit"),
+            "{head}"
+        );
+    }
+}
