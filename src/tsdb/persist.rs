@@ -250,7 +250,8 @@ impl Persist {
         tx.commit().ctx("committing a flush")
     }
 
-    /// Persisted chunks of one series overlapping [mint, maxt] (sealed and open), unordered.
+    /// Persisted chunks of one series overlapping [mint, maxt] (sealed and open), unordered;
+    /// an index seek, however much history the series has.
     pub fn chunks(
         &self,
         series_id: u64,
@@ -260,7 +261,12 @@ impl Persist {
         let conn = self.reader.lock();
         let mut out = Vec::new();
         for sql in [
-            "SELECT min_t, max_t, data FROM chunks WHERE series_id = ?1 AND min_t <= ?3 AND max_t >= ?2",
+            // A series' chunks do not overlap, so only the last chunk starting at or before
+            // mint can reach into the range: seek to it instead of scanning every older chunk
+            // of the series (which made queries slower the more history a series had).
+            "SELECT min_t, max_t, data FROM chunks WHERE series_id = ?1
+                 AND min_t >= COALESCE((SELECT MAX(min_t) FROM chunks WHERE series_id = ?1 AND min_t <= ?2), ?2)
+                 AND min_t <= ?3 AND max_t >= ?2",
             "SELECT min_t, max_t, data FROM open_chunks WHERE series_id = ?1 AND min_t <= ?3 AND max_t >= ?2",
         ] {
             let mut stmt = conn.prepare_cached(sql).ctx("reading chunks")?;
@@ -457,6 +463,47 @@ mod tests {
         assert_eq!(decode_labels(&encode_labels(&l)), Some(l));
         assert_eq!(decode_labels(&[0x05, b'a']), None);
         assert_eq!(decode_labels(&[0x01, 0xff]), None);
+    }
+
+    #[test]
+    fn chunk_lookup_seeks_to_the_range_and_misses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Persist::open(&dir.path().join("db")).unwrap();
+        let l = Labels::from_pairs([("__name__", "x")]);
+        // 1000 chunks of 10 ms each, 5 ms apart: [0,9], [15,24], ...
+        let sealed: Vec<ChunkRow> = (0..1000)
+            .map(|i| ChunkRow {
+                series_id: 1,
+                min_t: i * 15,
+                max_t: i * 15 + 9,
+                data: vec![i as u8],
+            })
+            .collect();
+        p.write(&FlushBatch {
+            series: vec![(1, &l)],
+            sealed,
+            ..Default::default()
+        })
+        .unwrap();
+        let starts = |mint, maxt| {
+            let mut v: Vec<i64> = p
+                .chunks(1, mint, maxt)
+                .unwrap()
+                .iter()
+                .map(|r| r.min_t)
+                .collect();
+            v.sort();
+            v
+        };
+        // mint inside a chunk, on its first and last sample, in a gap; ranges past both ends.
+        assert_eq!(starts(5, 20), vec![0, 15]);
+        assert_eq!(starts(9, 9), vec![0]);
+        assert_eq!(starts(15, 15), vec![15]);
+        assert_eq!(starts(10, 14), Vec::<i64>::new());
+        assert_eq!(starts(14_990, 20_000), vec![14_985]);
+        assert_eq!(starts(-100, 0), vec![0]);
+        assert_eq!(starts(-100, -1), Vec::<i64>::new());
+        assert_eq!(starts(i64::MIN, i64::MAX).len(), 1000);
     }
 
     #[test]
