@@ -174,11 +174,25 @@ impl Db {
         let (series, bad) = persist.load_series()?;
         report.series_loaded = series.len();
         report.bad_series_rows = bad;
+        let ids: Vec<u64> = series.iter().map(|(id, _)| *id).collect();
         for (id, labels) in series {
             let s = head.insert_with_id(id, labels);
             s.persisted.store(true, Ordering::Relaxed);
         }
-        for sum in persist.load_summaries()? {
+        // A damaged database page costs the series on it, not the start: read the summaries
+        // one series at a time and report the series that cannot be read.
+        let mut damaged: Vec<u64> = Vec::new();
+        let summaries = match persist.load_summaries() {
+            Ok(s) => s,
+            Err(e) if e.is_corrupt() => {
+                tracing::error!("the database is damaged ({e}); reading it series by series");
+                let (s, bad) = persist.load_summaries_each(&ids);
+                damaged = bad;
+                s
+            }
+            Err(e) => return Err(e.into()),
+        };
+        for sum in summaries {
             let Some(s) = head.get(sum.series_id) else {
                 continue;
             };
@@ -309,6 +323,11 @@ impl Db {
             let _w = db.inner.wal.lock();
             db.delete_persisted(&replayed_deletes)?;
             db.drop_empty(replayed_deletes.iter().map(|r| r.0))?;
+        }
+        for id in damaged {
+            if let Some(s) = db.inner.head.get(id) {
+                db.note_corrupt(&s.labels, "its stored chunks cannot be read");
+            }
         }
         debug!(
             series = db.inner.head.num_series(),

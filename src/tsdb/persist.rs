@@ -214,6 +214,67 @@ impl Persist {
         Ok(by_id.into_values().collect())
     }
 
+    /// [`Self::load_summaries`] one series at a time, for a database with damaged pages: the
+    /// series whose rows cannot be read are returned apart.
+    pub fn load_summaries_each(&self, ids: &[u64]) -> (Vec<SeriesSummary>, Vec<u64>) {
+        let conn = self.reader.lock();
+        let mut out = Vec::new();
+        let mut bad = Vec::new();
+        let one = |id: u64| -> rusqlite::Result<SeriesSummary> {
+            let row = |r: &rusqlite::Row| -> rusqlite::Result<ChunkRow> {
+                Ok(ChunkRow {
+                    series_id: id,
+                    min_t: r.get(0)?,
+                    max_t: r.get(1)?,
+                    data: r.get(2)?,
+                })
+            };
+            let (lo, hi): (Option<i64>, Option<i64>) = conn.query_row(
+                "SELECT MIN(min_t), MAX(min_t) FROM chunks WHERE series_id = ?1",
+                [id as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let last_sealed = match hi {
+                Some(hi) => Some(conn.query_row(
+                    "SELECT min_t, max_t, data FROM chunks WHERE series_id = ?1 AND min_t = ?2",
+                    params![id as i64, hi],
+                    row,
+                )?),
+                None => None,
+            };
+            let open = conn
+                .query_row(
+                    "SELECT min_t, max_t, data FROM open_chunks WHERE series_id = ?1",
+                    [id as i64],
+                    row,
+                )
+                .map(Some)
+                .or_else(|e| match e {
+                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                    e => Err(e),
+                })?;
+            let min_t = lo
+                .into_iter()
+                .chain(open.as_ref().map(|o| o.min_t))
+                .min()
+                .unwrap_or(i64::MAX);
+            Ok(SeriesSummary {
+                series_id: id,
+                min_t,
+                last_sealed,
+                open,
+            })
+        };
+        for &id in ids {
+            match one(id) {
+                Ok(s) if s.last_sealed.is_some() || s.open.is_some() => out.push(s),
+                Ok(_) => {}
+                Err(_) => bad.push(id),
+            }
+        }
+        (out, bad)
+    }
+
     /// Writes a flush in one transaction.
     pub fn write(&self, batch: &FlushBatch) -> Result<(), PersistError> {
         let mut conn = self.writer.lock();

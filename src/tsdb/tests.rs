@@ -543,3 +543,50 @@ fn a_corrupt_chunk_is_reported_and_the_rest_is_served() {
     assert_eq!(bad.len(), 1, "{bad:?}");
     assert!(bad[0].contains("m1"), "{bad:?}");
 }
+
+/// A damaged database page does not stop the start: the series on it are reported (and
+/// served without their stored chunks), every other series is served whole.
+#[test]
+fn a_corrupt_database_page_costs_only_its_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let n_series = 3000;
+    {
+        let (db, _) = Db::open(dir.path(), opts()).unwrap();
+        load(&db, n_series, 300, 0);
+        db.close().unwrap();
+    }
+    let path = dir.path().join(DB_FILE);
+    let pages = std::fs::metadata(&path).unwrap().len() / 4096;
+    assert!(pages > 50, "a database of {pages} pages");
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        // Overwrite the header of a page most of the way in (chunk data lives there).
+        f.seek(SeekFrom::Start(pages * 7 / 10 * 4096)).unwrap();
+        f.write_all(&[0xA5; 512]).unwrap();
+    }
+    let (db, _) = Db::open(dir.path(), opts()).expect("a damaged page does not stop the start");
+    let bad = db.corrupt_series();
+    assert!(
+        !bad.is_empty() && bad.len() < n_series / 10,
+        "{} series reported",
+        bad.len()
+    );
+    let all = [Matcher::new(MatchOp::Regex, "__name__", "m.*").unwrap()];
+    let got = db.select(&all, i64::MIN, i64::MAX).unwrap();
+    let whole = got.iter().filter(|s| s.samples.len() == 300).count();
+    assert!(
+        whole >= n_series - bad.len(),
+        "{whole} whole series, {} reported damaged",
+        bad.len()
+    );
+    for s in &got {
+        if s.samples.len() != 300 {
+            assert!(
+                bad.contains(&s.labels.to_string()),
+                "{} is short but not reported",
+                s.labels
+            );
+        }
+    }
+}
