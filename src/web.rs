@@ -349,7 +349,7 @@ impl BasicAuth {
         else {
             return false;
         };
-        let Some(decoded) = base64_decode(b64.trim()) else {
+        let Some(decoded) = crate::model::base64_decode(b64.trim()) else {
             return false;
         };
         let Ok(decoded) = String::from_utf8(decoded) else {
@@ -384,35 +384,6 @@ fn md5_of(a: &[u8], b: &[u8]) -> [u8; 16] {
     h.update(a);
     h.update(b);
     h.finalize().into()
-}
-
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let s = s.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    for chunk in s.chunks(4) {
-        let mut n = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            n |= val(*c)? << (18 - 6 * i);
-        }
-        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        match chunk.len() {
-            4 => out.extend_from_slice(&bytes),
-            3 => out.extend_from_slice(&bytes[..2]),
-            2 => out.push(bytes[0]),
-            _ => return None,
-        }
-    }
-    Some(out)
 }
 
 /// The middleware: basic auth (when users are configured) and the configured headers.

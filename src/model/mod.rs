@@ -1,8 +1,9 @@
 //! Core data model shared by every other module: metric and label names, label sets, matchers,
-//! samples and the stale marker.
+//! samples and the stale marker, and a base64 decoder.
 //!
 //! Uses std, `regex` (for matchers) and `thiserror` only.
 
+mod base64;
 mod fxhash;
 mod labels;
 mod matcher;
@@ -11,6 +12,7 @@ mod sample;
 pub mod time;
 mod xxh64;
 
+pub use base64::base64_decode;
 pub use fxhash::{FxBuild, FxHasher, FxMap};
 pub use labels::{hash_pairs, Label, LabelLimits, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};

@@ -62,31 +62,6 @@ pub enum Mode {
     Merge,
 }
 
-fn base64url_decode(s: &str) -> Option<String> {
-    let mut bits = 0u32;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' | b'+' => 62,
-            b'_' | b'/' => 63,
-            b'=' => continue,
-            _ => return None,
-        };
-        bits = (bits << 6) | u32::from(v);
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-            bits &= (1 << n) - 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// The grouping key of `/metrics/<rest>`: `job/<job>{/<name>/<value>}`, sorted by name.
 pub fn grouping_key(rest: &str) -> Result<Vec<(String, String)>, String> {
     let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
@@ -100,7 +75,8 @@ pub fn grouping_key(rest: &str) -> Result<Vec<(String, String)>, String> {
         let (mut name, mut value) = (pair[0].to_string(), pair[1].to_string());
         if let Some(n) = name.strip_suffix("@base64") {
             name = n.to_string();
-            value = base64url_decode(&value)
+            value = crate::model::base64_decode(&value)
+                .and_then(|b| String::from_utf8(b).ok())
                 .ok_or_else(|| format!("invalid base64 value {value:?} for label {name:?}"))?;
         }
         if !is_valid_label_name(&name, NameValidation::Legacy) || name.starts_with("__") {

@@ -632,23 +632,24 @@ fn body_size_limit_fails_large_pages() {
         "--data",
         data_dir.to_str().unwrap(),
     ]);
-    let mut last = Value::Null;
     wait_for("one target down for its size, one up", 30, || {
-        last = data(srv.addr, "/api/v1/targets");
-        let t = |job: &str| {
-            last["activeTargets"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|t| t["labels"]["job"] == job)
-                .map(|t| {
-                    (
-                        t["health"].as_str().unwrap_or("").to_string(),
-                        t["lastError"].as_str().unwrap_or("").to_string(),
-                    )
-                })
-        };
+        let t = |job: &str| target_health(srv.addr, job);
         matches!(t("small"), Some((h, e)) if h == "down" && e == "body size limit exceeded")
             && matches!(t("default"), Some((h, _)) if h == "up")
     });
+}
+
+/// (health, lastError) of the first active target of `job` at a server's targets API.
+pub(crate) fn target_health(addr: SocketAddr, job: &str) -> Option<(String, String)> {
+    data(addr, "/api/v1/targets")["activeTargets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["labels"]["job"] == job)
+        .map(|t| {
+            (
+                t["health"].as_str().unwrap_or("").to_string(),
+                t["lastError"].as_str().unwrap_or("").to_string(),
+            )
+        })
 }

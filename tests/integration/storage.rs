@@ -145,6 +145,25 @@ fn remote_write_then_read_back_over_http() {
     assert_eq!(stored(data.path()), expected(0..1));
 }
 
+/// Writes batch `k`; true if the server acknowledged it (false once it is gone).
+fn acknowledged(addr: SocketAddr, k: i64) -> bool {
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&encode_write_request(&batch(k)))
+        .unwrap();
+    let r = std::panic::catch_unwind(|| {
+        http_post(
+            addr,
+            "/api/v1/write",
+            &[
+                ("Content-Type", "application/x-protobuf"),
+                ("Content-Encoding", "snappy"),
+            ],
+            &body,
+        )
+    });
+    matches!(r, Ok((204, _)))
+}
+
 #[test]
 fn kill_9_during_ingestion_loses_no_acknowledged_sample() {
     let data = tempfile::tempdir().unwrap();
@@ -168,24 +187,10 @@ fn kill_9_during_ingestion_loses_no_acknowledged_sample() {
                 // Writer w owns batches w, w+2, w+4, ...: different timestamps, no conflicts.
                 let mut k = w;
                 while !stop.load(Ordering::Relaxed) {
-                    let body = snap::raw::Encoder::new()
-                        .compress_vec(&encode_write_request(&batch(k)))
-                        .unwrap();
-                    let r = std::panic::catch_unwind(|| {
-                        http_post(
-                            addr,
-                            "/api/v1/write",
-                            &[
-                                ("Content-Type", "application/x-protobuf"),
-                                ("Content-Encoding", "snappy"),
-                            ],
-                            &body,
-                        )
-                    });
-                    match r {
-                        Ok((204, _)) => acked.lock().unwrap().push(k),
-                        _ => break,
+                    if !acknowledged(addr, k) {
+                        break;
                     }
+                    acked.lock().unwrap().push(k);
                     k += 2;
                 }
             })
@@ -267,24 +272,10 @@ fn repeated_kill_9_during_ingestion_and_flushes_keeps_every_acknowledged_sample(
             std::thread::spawn(move || {
                 let mut k = first;
                 while !stop.load(Ordering::Relaxed) {
-                    let body = snap::raw::Encoder::new()
-                        .compress_vec(&encode_write_request(&batch(k)))
-                        .unwrap();
-                    let r = std::panic::catch_unwind(|| {
-                        http_post(
-                            addr,
-                            "/api/v1/write",
-                            &[
-                                ("Content-Type", "application/x-protobuf"),
-                                ("Content-Encoding", "snappy"),
-                            ],
-                            &body,
-                        )
-                    });
-                    match r {
-                        Ok((204, _)) => got.lock().unwrap().push(k),
-                        _ => break,
+                    if !acknowledged(addr, k) {
+                        break;
                     }
+                    got.lock().unwrap().push(k);
                     k += 1;
                 }
             })

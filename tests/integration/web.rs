@@ -203,22 +203,8 @@ fn tls_and_basic_auth_with_query_client_curl_and_prometheus() {
         ],
     );
     wait_ok(prom_addr, "/-/ready");
-    let mut last = serde_json::Value::Null;
     wait_for("Prometheus to scrape promterm over HTTPS", 30, || {
-        last = crate::scrape::data(prom_addr, "/api/v1/targets");
-        let health = |job: &str| {
-            last["activeTargets"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|t| t["labels"]["job"] == job)
-                .map(|t| {
-                    (
-                        t["health"].as_str().unwrap_or("").to_string(),
-                        t["lastError"].as_str().unwrap_or("").to_string(),
-                    )
-                })
-        };
+        let health = |job: &str| crate::scrape::target_health(prom_addr, job);
         matches!(health("good"), Some((h, _)) if h == "up")
             && matches!(health("bad"), Some((h, e)) if h == "down" && e.contains("401"))
     });
