@@ -5,6 +5,10 @@
 //! ranges, subqueries and lookback); each step then slices those series with binary searches.
 //! An instant query is a range query with one step.
 //!
+//! Range queries whose selectors feed only range functions computed series by series (`pre`)
+//! do not preload those selectors: each part streams them from storage one series at a time,
+//! so memory holds one series' samples rather than the whole window of every series.
+//!
 //! Supported: number and string literals, parentheses, unary minus, instant vector selectors
 //! (5m left-open lookback, stale markers end a series), range vector selectors (left-open
 //! windows, stale markers skipped), `offset` (also negative), `@` with timestamps, `start()`
@@ -151,6 +155,11 @@ fn exec(msg: impl Into<String>) -> QueryError {
     QueryError::Execution(msg.into())
 }
 
+/// Prometheus's error for a query over `--query.max-samples`.
+fn too_many_samples() -> QueryError {
+    exec("query processing would load too many samples into memory in query execution")
+}
+
 /// When a query must stop: a deadline, and a flag set when the client has gone away.
 #[derive(Debug, Clone, Default)]
 pub struct Stop {
@@ -245,6 +254,10 @@ fn key<T>(node: &T) -> usize {
 
 struct Eval<'a> {
     engine: &'a Engine,
+    /// The store, for selectors streamed series by series (range queries only).
+    querier: &'a dyn Querier,
+    /// Selector nodes not preloaded: `pre` streams them from `querier`.
+    streamed: std::sync::Arc<HashSet<usize, FxBuild>>,
     start: i64,
     end: i64,
     /// The query step (0 for instant queries).
@@ -650,7 +663,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     fn prepare<'a>(
         &'a self,
-        q: &dyn Querier,
+        q: &'a dyn Querier,
         expr: &Expr,
         query: &str,
         start: i64,
@@ -658,8 +671,14 @@ impl Engine {
         step: i64,
         stop: &Stop,
     ) -> Result<Eval<'a>, QueryError> {
+        let mut streamed = HashSet::default();
+        if step > 0 {
+            pre::streamable(expr, &mut streamed);
+        }
         let mut ev = Eval {
             engine: self,
+            querier: q,
+            streamed: std::sync::Arc::new(streamed),
             start,
             end,
             step,
@@ -678,6 +697,9 @@ impl Engine {
         ev.collect(expr, start, end, &mut windows)?;
         let mut loaded = 0usize;
         for (k, vs, mint, maxt) in windows {
+            if ev.streamed.contains(&k) {
+                continue;
+            }
             let alternatives = to_matchers(vs)?;
             let existing = ev.data.remove(&k);
             let mut all: Vec<Series> = if alternatives.len() == 1 && existing.is_none() {
@@ -712,10 +734,7 @@ impl Engine {
             all.sort_by(|a, b| a.labels.cmp(&b.labels));
             loaded += all.iter().map(|x| x.samples.len()).sum::<usize>();
             if loaded > self.max_samples {
-                return Err(QueryError::Execution(
-                    "query processing would load too many samples into memory in query execution"
-                        .into(),
-                ));
+                return Err(too_many_samples());
             }
             ev.check_deadline()?;
             ev.data.insert(k, std::sync::Arc::new(all));
@@ -732,6 +751,8 @@ impl Eval<'_> {
     fn fork(&self) -> Self {
         Eval {
             engine: self.engine,
+            querier: self.querier,
+            streamed: self.streamed.clone(),
             start: self.start,
             end: self.end,
             step: self.step,
@@ -758,7 +779,8 @@ impl Eval<'_> {
     ) -> Result<Vec<Series>, QueryError> {
         // Series by label-set identity (kept alive in `keep`), with a content fallback.
         let mut acc = Accumulator::default();
-        if to > from {
+        // Streamed selectors have no preloaded data: their calls must be computed here.
+        if to > from || !self.streamed.is_empty() {
             self.precompute(expr, from, to, step)?;
         }
         let mut ts = from;
@@ -1147,6 +1169,13 @@ impl Eval<'_> {
         match unwrap_parens(e) {
             Expr::MatrixSelector(ms) => {
                 let vs = &ms.vs;
+                if self.streamed.contains(&key(vs)) {
+                    // `pre` computed every step of this call; reaching here is a bug, and an
+                    // error is better than an empty answer.
+                    return Err(exec(format!(
+                        "internal error: streamed selector {vs} evaluated step by step"
+                    )));
+                }
                 let rt = self.ref_time(ts, &vs.at, &vs.offset);
                 let range = ms.range.as_millis() as i64;
                 let lo = rt - range;

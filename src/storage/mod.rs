@@ -93,6 +93,23 @@ pub trait Querier: Send + Sync {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<Series>, StorageError>;
+    /// Calls `f` with each series `select` would return, in the same order, one at a time,
+    /// so a caller that does not keep them holds one series' samples at a time; stops early
+    /// when `f` returns false.
+    fn select_each(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        f: &mut dyn FnMut(Series) -> bool,
+    ) -> Result<(), StorageError> {
+        for s in self.select(matchers, mint, maxt)? {
+            if !f(s) {
+                break;
+            }
+        }
+        Ok(())
+    }
     /// Label sets of series matching all matchers with data overlapping [mint, maxt], sorted.
     fn series(
         &self,

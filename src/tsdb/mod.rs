@@ -1049,6 +1049,62 @@ impl Db {
     }
 }
 
+impl Db {
+    /// One series' samples in [mint, maxt] from the head and the database, or `None` if it
+    /// has none there.
+    fn read_series(
+        &self,
+        s: &MemSeries,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Option<Series>, StorageError> {
+        // Head first, then the database: a flush between the two reads can only make a
+        // sample appear twice (deduplicated below), never vanish.
+        let (chunks, pmin, pmax) = {
+            let d = s.data.lock();
+            (
+                d.chunks_in(mint, maxt),
+                d.persisted_min_t,
+                d.persisted_max_t,
+            )
+        };
+        let in_range = |&(t, _): &(i64, f64)| t >= mint && t <= maxt;
+        let mut samples: Vec<(i64, f64)> = Vec::new();
+        if pmin <= maxt && pmax >= mint {
+            // Damaged stored data costs that series its stored samples, not the query.
+            let rows = match self.inner.persist.chunks(s.id, mint, maxt) {
+                Ok(rows) => rows,
+                Err(e) if e.is_corrupt() => {
+                    self.note_corrupt(&s.labels, &format!("database page: {e}"));
+                    Vec::new()
+                }
+                Err(e) => return Err(e.into()),
+            };
+            for row in rows {
+                match decode_persisted(&row.data) {
+                    Some(v) => samples.extend(v.into_iter().filter(in_range)),
+                    None => self.note_corrupt(
+                        &s.labels,
+                        &format!("chunk starting at {} does not decode", row.min_t),
+                    ),
+                }
+            }
+        }
+        for (_, _, data) in &chunks {
+            samples.extend(XorIter::new(data).filter(in_range));
+        }
+        samples.sort_by_key(|s| s.0);
+        samples.dedup_by_key(|s| s.0);
+        if samples.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Series {
+            labels: s.labels.clone(),
+            samples: samples.into_iter().map(|(t, v)| Sample { t, v }).collect(),
+        }))
+    }
+}
+
 impl Querier for Db {
     fn select(
         &self,
@@ -1058,53 +1114,31 @@ impl Querier for Db {
     ) -> Result<Vec<Series>, StorageError> {
         let mut out = Vec::new();
         for s in self.series_overlapping(matchers, mint, maxt) {
-            // Head first, then the database: a flush between the two reads can only make a
-            // sample appear twice (deduplicated below), never vanish.
-            let (chunks, pmin, pmax) = {
-                let d = s.data.lock();
-                (
-                    d.chunks_in(mint, maxt),
-                    d.persisted_min_t,
-                    d.persisted_max_t,
-                )
-            };
-            let in_range = |&(t, _): &(i64, f64)| t >= mint && t <= maxt;
-            let mut samples: Vec<(i64, f64)> = Vec::new();
-            if pmin <= maxt && pmax >= mint {
-                // Damaged stored data costs that series its stored samples, not the query.
-                let rows = match self.inner.persist.chunks(s.id, mint, maxt) {
-                    Ok(rows) => rows,
-                    Err(e) if e.is_corrupt() => {
-                        self.note_corrupt(&s.labels, &format!("database page: {e}"));
-                        Vec::new()
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                for row in rows {
-                    match decode_persisted(&row.data) {
-                        Some(v) => samples.extend(v.into_iter().filter(in_range)),
-                        None => self.note_corrupt(
-                            &s.labels,
-                            &format!("chunk starting at {} does not decode", row.min_t),
-                        ),
-                    }
-                }
-            }
-            for (_, _, data) in &chunks {
-                samples.extend(XorIter::new(data).filter(in_range));
-            }
-            samples.sort_by_key(|s| s.0);
-            samples.dedup_by_key(|s| s.0);
-            if !samples.is_empty() {
-                let samples = samples.into_iter().map(|(t, v)| Sample { t, v }).collect();
-                out.push(Series {
-                    labels: s.labels.clone(),
-                    samples,
-                });
+            if let Some(series) = self.read_series(&s, mint, maxt)? {
+                out.push(series);
             }
         }
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(out)
+    }
+
+    fn select_each(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        f: &mut dyn FnMut(Series) -> bool,
+    ) -> Result<(), StorageError> {
+        let mut all = self.series_overlapping(matchers, mint, maxt);
+        all.sort_by(|a, b| a.labels.cmp(&b.labels));
+        for s in all {
+            if let Some(series) = self.read_series(&s, mint, maxt)? {
+                if !f(series) {
+                    break;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn series(

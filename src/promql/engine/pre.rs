@@ -13,12 +13,15 @@
 //! in input order with the same compensated sums as `aggregate`. At each step the groups come
 //! out in order of their first member present at that step, as the step path orders them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use promql_parser::parser::{AggregateExpr, Call, Expr};
 
-use super::{key, unwrap_parens, Eval, InstantSample, QueryError};
+use super::{
+    exec, key, to_matchers, too_many_samples, unwrap_parens, Eval, InstantSample, QueryError,
+};
 use crate::model::{is_stale_nan, Labels, Sample};
+use crate::storage::Series;
 use crate::promql::aggregate::group_labels;
 use crate::promql::functions::{kahan_inc, quantile, range, MeanAcc};
 use crate::promql::memo::FxBuild;
@@ -310,127 +313,230 @@ impl Eval<'_> {
         step: i64,
     ) -> Result<Pre, QueryError> {
         let vs = &ms.vs;
-        let data = self.data.get(&key(vs)).cloned().unwrap_or_default();
         let n = ((to - from) / step + 1).max(0) as usize;
         let range_ms = ms.range.as_millis() as i64;
-        let range_s = range_ms as f64 / 1000.0;
         let offset = self.ref_time(0, &None, &vs.offset);
         let needle = Self::needle(&c.args.args[0]);
         if let Kind::Quantile(q) = kind {
             self.check_quantile(q, "quantile_over_time");
         }
-        let drop_name = !matches!(kind, Kind::OverTime("last_over_time" | "first_over_time"));
-        let mut rows = Vec::new();
-        let mut names: Vec<&str> = Vec::new();
-        let mut scratch: Vec<Sample> = Vec::new();
-        let mut qbuf: Vec<f64> = Vec::new();
-        let mut resets: Vec<usize> = Vec::new();
-        for (si, s) in data.iter().enumerate() {
-            if si % 256 == 0 {
-                self.check_deadline()?;
+        let mut rows = Rows {
+            kind,
+            from,
+            step,
+            n,
+            range_ms,
+            offset,
+            drop_name: !matches!(kind, Kind::OverTime("last_over_time" | "first_over_time")),
+            rows: Vec::new(),
+            names: Vec::new(),
+            scratch: Vec::new(),
+            qbuf: Vec::new(),
+            resets: Vec::new(),
+        };
+        if self.streamed.contains(&key(vs)) {
+            // One series at a time from storage, over the window these steps need.
+            let matchers = to_matchers(vs)?;
+            let [matchers] = matchers.as_slice() else {
+                return Err(exec(format!(
+                    "internal error: streamed selector {vs} has alternatives"
+                )));
+            };
+            let (mint, maxt) = (from + offset - range_ms, to + offset);
+            let mut failed: Option<QueryError> = None;
+            let mut seen = 0usize;
+            let this = &*self;
+            this.querier.select_each(matchers, mint, maxt, &mut |s| {
+                if seen % 256 == 0 {
+                    if let Err(e) = this.check_deadline() {
+                        failed = Some(e);
+                        return false;
+                    }
+                }
+                seen += 1;
+                // Only this series' samples are held; the limit applies to them.
+                if s.samples.len() > this.engine.max_samples {
+                    failed = Some(too_many_samples());
+                    return false;
+                }
+                rows.add(&s);
+                true
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
             }
-            let x = &s.samples;
-            let has_stale = x.iter().any(|p| is_stale_nan(p.v));
-            // Counter resets (index of the lower sample), so a window's increase needs no scan.
-            resets.clear();
-            if let Kind::Rate { counter: true, .. } = kind {
-                resets.extend((1..x.len()).filter(|&j| x[j].v < x[j - 1].v));
-            }
-            let mut r_i = 0usize;
-            let mut vals = vec![0.0; n];
-            let mut present = vec![false; n];
-            let mut any = false;
-            let (mut lo_i, mut hi_i) = (0usize, 0usize);
-            for k in 0..n {
-                let ts = from + k as i64 * step;
-                let rt = ts + offset;
-                let lo = rt - range_ms;
-                while lo_i < x.len() && x[lo_i].t <= lo {
-                    lo_i += 1;
+        } else {
+            let data = self.data.get(&key(vs)).cloned().unwrap_or_default();
+            for (si, s) in data.iter().enumerate() {
+                if si % 256 == 0 {
+                    self.check_deadline()?;
                 }
-                hi_i = hi_i.max(lo_i);
-                while hi_i < x.len() && x[hi_i].t <= rt {
-                    hi_i += 1;
-                }
-                let mut w = &x[lo_i..hi_i];
-                if w.is_empty() {
-                    continue;
-                }
-                let mut filtered = false;
-                if has_stale && w.iter().any(|p| is_stale_nan(p.v)) {
-                    filtered = true;
-                    scratch.clear();
-                    scratch.extend(w.iter().filter(|p| !is_stale_nan(p.v)).copied());
-                    if scratch.is_empty() {
-                        continue;
-                    }
-                    w = &scratch;
-                }
-                any = true;
-                let v = match kind {
-                    Kind::Rate { counter, rate } if counter && !filtered => {
-                        while r_i < resets.len() && resets[r_i] <= lo_i {
-                            r_i += 1;
-                        }
-                        if w.len() < 2 {
-                            None
-                        } else {
-                            // The same additions, in the same order, as extrapolated_rate.
-                            let mut result = w[w.len() - 1].v - w[0].v;
-                            for &j in resets[r_i..].iter().take_while(|&&j| j < hi_i) {
-                                result += x[j - 1].v;
-                            }
-                            Some(range::extrapolate(
-                                w, result, lo, rt, range_s, counter, rate,
-                            ))
-                        }
-                    }
-                    Kind::Rate { counter, rate } => {
-                        range::extrapolated_rate(w, lo, rt, range_s, counter, rate)
-                    }
-                    Kind::Instant { rate } => range::instant_value(w, rate),
-                    Kind::Deriv => range::deriv(w),
-                    Kind::Resets => range::resets(w),
-                    Kind::Changes => range::changes(w),
-                    Kind::PredictLinear(secs) => range::predict_linear(w, ts, secs),
-                    Kind::Quantile(q) => {
-                        qbuf.clear();
-                        qbuf.extend(w.iter().map(|p| p.v));
-                        Some(quantile(q, &mut qbuf))
-                    }
-                    Kind::OverTime(f) => range::over_time(f, w),
-                };
-                if let Some(v) = v {
-                    vals[k] = v;
-                    present[k] = true;
-                }
-            }
-            if any {
-                if let Kind::Rate { counter: true, .. } = kind {
-                    let name = s.labels.metric_name().unwrap_or("");
-                    if !names.contains(&name) {
-                        names.push(name);
-                    }
-                }
-            }
-            if present.iter().any(|p| *p) {
-                rows.push(Row {
-                    labels: s.labels.clone(),
-                    drop_name,
-                    vals,
-                    present,
-                });
+                rows.add(s);
             }
         }
-        for n in names {
-            self.counter_info(n, &needle);
+        for name in std::mem::take(&mut rows.names) {
+            self.counter_info(&name, &needle);
         }
         Ok(Pre {
             from,
             step,
             n,
-            rows,
+            rows: rows.rows,
             first: None,
         })
+    }
+}
+
+/// Builds the rows of one call, a series at a time.
+struct Rows {
+    kind: Kind,
+    from: i64,
+    step: i64,
+    n: usize,
+    range_ms: i64,
+    offset: i64,
+    drop_name: bool,
+    rows: Vec<Row>,
+    /// Metric names of counter-function inputs (for the "might not be a counter" info).
+    names: Vec<String>,
+    scratch: Vec<Sample>,
+    qbuf: Vec<f64>,
+    resets: Vec<usize>,
+}
+
+impl Rows {
+    /// Computes the call on every step's window of one series and keeps the row if any step
+    /// has a value.
+    fn add(&mut self, s: &Series) {
+        let kind = self.kind;
+        let range_s = self.range_ms as f64 / 1000.0;
+        let x = &s.samples;
+        let has_stale = x.iter().any(|p| is_stale_nan(p.v));
+        // Counter resets (index of the lower sample), so a window's increase needs no scan.
+        self.resets.clear();
+        if let Kind::Rate { counter: true, .. } = kind {
+            self.resets
+                .extend((1..x.len()).filter(|&j| x[j].v < x[j - 1].v));
+        }
+        let mut r_i = 0usize;
+        let mut vals = vec![0.0; self.n];
+        let mut present = vec![false; self.n];
+        let mut any = false;
+        let (mut lo_i, mut hi_i) = (0usize, 0usize);
+        for k in 0..self.n {
+            let ts = self.from + k as i64 * self.step;
+            let rt = ts + self.offset;
+            let lo = rt - self.range_ms;
+            while lo_i < x.len() && x[lo_i].t <= lo {
+                lo_i += 1;
+            }
+            hi_i = hi_i.max(lo_i);
+            while hi_i < x.len() && x[hi_i].t <= rt {
+                hi_i += 1;
+            }
+            let mut w = &x[lo_i..hi_i];
+            if w.is_empty() {
+                continue;
+            }
+            let mut filtered = false;
+            if has_stale && w.iter().any(|p| is_stale_nan(p.v)) {
+                filtered = true;
+                self.scratch.clear();
+                self.scratch
+                    .extend(w.iter().filter(|p| !is_stale_nan(p.v)).copied());
+                if self.scratch.is_empty() {
+                    continue;
+                }
+                w = &self.scratch;
+            }
+            any = true;
+            let v = match kind {
+                Kind::Rate { counter, rate } if counter && !filtered => {
+                    while r_i < self.resets.len() && self.resets[r_i] <= lo_i {
+                        r_i += 1;
+                    }
+                    if w.len() < 2 {
+                        None
+                    } else {
+                        // The same additions, in the same order, as extrapolated_rate.
+                        let mut result = w[w.len() - 1].v - w[0].v;
+                        for &j in self.resets[r_i..].iter().take_while(|&&j| j < hi_i) {
+                            result += x[j - 1].v;
+                        }
+                        Some(range::extrapolate(
+                            w, result, lo, rt, range_s, counter, rate,
+                        ))
+                    }
+                }
+                Kind::Rate { counter, rate } => {
+                    range::extrapolated_rate(w, lo, rt, range_s, counter, rate)
+                }
+                Kind::Instant { rate } => range::instant_value(w, rate),
+                Kind::Deriv => range::deriv(w),
+                Kind::Resets => range::resets(w),
+                Kind::Changes => range::changes(w),
+                Kind::PredictLinear(secs) => range::predict_linear(w, ts, secs),
+                Kind::Quantile(q) => {
+                    self.qbuf.clear();
+                    self.qbuf.extend(w.iter().map(|p| p.v));
+                    Some(quantile(q, &mut self.qbuf))
+                }
+                Kind::OverTime(f) => range::over_time(f, w),
+            };
+            if let Some(v) = v {
+                vals[k] = v;
+                present[k] = true;
+            }
+        }
+        if any {
+            if let Kind::Rate { counter: true, .. } = kind {
+                let name = s.labels.metric_name().unwrap_or("");
+                if !self.names.iter().any(|n| n == name) {
+                    self.names.push(name.to_string());
+                }
+            }
+        }
+        if present.iter().any(|p| *p) {
+            self.rows.push(Row {
+                labels: s.labels.clone(),
+                drop_name: self.drop_name,
+                vals,
+                present,
+            });
+        }
+    }
+}
+
+/// The calls `precompute` will compute, as it walks `e`: the selector nodes they read are
+/// added to `out` (so they need not be preloaded). Selectors with `or` alternatives are left
+/// to the preload, which merges them.
+pub(super) fn streamable(e: &Expr, out: &mut HashSet<usize, FxBuild>) {
+    match e {
+        Expr::Paren(p) => streamable(&p.expr, out),
+        Expr::Unary(u) => streamable(&u.expr, out),
+        Expr::Binary(b) => {
+            streamable(&b.lhs, out);
+            streamable(&b.rhs, out);
+        }
+        Expr::Aggregate(a) => {
+            if let Some(p) = &a.param {
+                streamable(p, out);
+            }
+            streamable(&a.expr, out);
+        }
+        Expr::Call(c) => {
+            if let Some((_, at)) = kind_of(c) {
+                if let Expr::MatrixSelector(ms) = unwrap_parens(&c.args.args[at]) {
+                    if ms.vs.at.is_none() && to_matchers(&ms.vs).is_ok_and(|m| m.len() == 1) {
+                        out.insert(key(&ms.vs));
+                    }
+                    return;
+                }
+            }
+            for a in &c.args.args {
+                streamable(a, out);
+            }
+        }
+        _ => {}
     }
 }

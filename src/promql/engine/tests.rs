@@ -364,3 +364,143 @@ fn name_dropped_binary_results_still_collide_with_each_other() {
     };
     assert_eq!(v.len(), 1, "{v:?}");
 }
+
+/// A store that counts how the engine reads it.
+struct Counting<'a> {
+    db: &'a Db,
+    /// `select` calls (preloads).
+    selects: std::sync::atomic::AtomicUsize,
+    /// `select_each` calls (streams).
+    streams: std::sync::atomic::AtomicUsize,
+    /// Most samples of one series handed out by a stream.
+    most: std::sync::atomic::AtomicUsize,
+}
+
+impl<'a> Counting<'a> {
+    fn new(db: &'a Db) -> Self {
+        Counting {
+            db,
+            selects: 0.into(),
+            streams: 0.into(),
+            most: 0.into(),
+        }
+    }
+
+    fn counts(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.selects.load(Relaxed), self.streams.load(Relaxed))
+    }
+}
+
+impl Querier for Counting<'_> {
+    fn select(&self, m: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, StorageError> {
+        self.selects
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.db.select(m, mint, maxt)
+    }
+    fn select_each(
+        &self,
+        m: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        f: &mut dyn FnMut(Series) -> bool,
+    ) -> Result<(), StorageError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.streams.fetch_add(1, Relaxed);
+        self.db.select_each(m, mint, maxt, &mut |s| {
+            self.most.fetch_max(s.samples.len(), Relaxed);
+            f(s)
+        })
+    }
+    fn series(&self, m: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>, StorageError> {
+        self.db.series(m, mint, maxt)
+    }
+    fn label_names(
+        &self,
+        m: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<String>, StorageError> {
+        self.db.label_names(m, mint, maxt)
+    }
+    fn label_values(
+        &self,
+        name: &str,
+        m: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<String>, StorageError> {
+        self.db.label_values(name, m, mint, maxt)
+    }
+}
+
+#[test]
+fn range_functions_in_range_queries_stream_series_by_series() {
+    let mut text = String::from("load 15s\n");
+    for i in 0..40 {
+        text.push_str(&format!("  c{{a=\"{}\",i=\"{i}\"}} 0+{}x600\n", i % 4, i + 1));
+    }
+    let f = load(&text);
+    let (start, end, step) = (0, 600 * 15_000, 60_000);
+    let range = |e: &Engine, q: &Counting, expr: &str| e.range(q, expr, start, end, step);
+
+    // Only range functions over selectors: nothing is preloaded, each series is streamed.
+    let q = Counting::new(&f.db);
+    let Value::Matrix(m) = range(&Engine::default(), &q, "sum by (a) (rate(c[5m]))").unwrap()
+    else {
+        panic!("matrix expected")
+    };
+    assert_eq!(q.counts().0, 0, "no preload");
+    assert!(q.counts().1 >= 1, "streamed");
+    assert!(q.most.load(std::sync::atomic::Ordering::Relaxed) <= 601);
+    assert_eq!(m.len(), 4);
+    // The same values as instant queries (which preload) at a few steps.
+    for ts in [300_000, 4_500_000, end] {
+        let want = vector(&f, "sum by (a) (rate(c[5m]))", ts);
+        for (labels, v) in want {
+            let got = m
+                .iter()
+                .find(|s| s.labels.to_string() == labels)
+                .and_then(|s| s.samples.iter().find(|p| p.t == ts))
+                .unwrap_or_else(|| panic!("{labels} at {ts} missing"));
+            assert_eq!(got.v, v, "{labels} at {ts}");
+        }
+    }
+
+    // A plain selector beside it is preloaded; the range function still streams.
+    let q = Counting::new(&f.db);
+    range(&Engine::default(), &q, "rate(c[5m]) * on(a, i) c").unwrap();
+    assert_eq!(q.counts(), (1, q.counts().1));
+    assert!(q.counts().1 >= 1);
+    // `@` and subqueries are evaluated step by step over preloaded data.
+    for expr in ["rate(c[5m] @ 600)", "max_over_time(rate(c[5m])[10m:1m])"] {
+        let q = Counting::new(&f.db);
+        range(&Engine::default(), &q, expr).unwrap();
+        assert_eq!(q.counts(), (1, 0), "{expr}");
+    }
+
+    // The sample limit applies to what is held at once: one series when streaming.
+    let small = Engine {
+        max_samples: 700,
+        ..Engine::default()
+    };
+    let q = Counting::new(&f.db);
+    assert!(range(&small, &q, "sum(rate(c[5m]))").is_ok());
+    let err = range(&small, &q, "c").unwrap_err();
+    assert!(err.to_string().contains("too many samples"), "{err}");
+    let tiny = Engine {
+        max_samples: 100,
+        ..Engine::default()
+    };
+    let err = range(&tiny, &q, "sum(rate(c[5m]))").unwrap_err();
+    assert!(err.to_string().contains("too many samples"), "{err}");
+    // A stream stops at the deadline.
+    let stop = Stop {
+        deadline: Some(std::time::Instant::now() - std::time::Duration::from_secs(1)),
+        cancel: None,
+    };
+    let err = Engine::default()
+        .run_range(&q, "sum(rate(c[5m]))", start, end, step, &stop)
+        .unwrap_err();
+    assert!(matches!(err, QueryError::Timeout(_)), "{err:?}");
+}
