@@ -882,9 +882,13 @@ async fn labels(State(state): State<ApiState>, RawQuery(raw): RawQuery, body: By
 
 async fn label_values(
     State(state): State<ApiState>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Response {
+    let name = match name {
+        Ok(Path(name)) => name,
+        Err(e) => return bad_data(format!("invalid label name: {}", e.body_text())),
+    };
     if !is_valid_label_name(&name, NameValidation::Legacy) {
         return bad_data(format!("invalid label name: {name:?}"));
     }

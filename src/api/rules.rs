@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 use super::{bad_data, success, ApiState, Params};
 use crate::rules::manager::RuleFilter;
 
-/// Filters: `type=alert|record`, `rule_name[]`, `rule_group[]`, `file[]`, `exclude_alerts`.
+/// Filters: `type=alert|record`, `rule_name[]`, `rule_group[]`, `file[]`, `exclude_alerts`,
+/// `match[]` (label selectors over each rule's configured labels).
 pub async fn rules(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Response {
     let p = Params::parse(raw.as_deref(), None);
     let kind = match p.get("type").filter(|t| !t.is_empty()) {
@@ -30,7 +31,15 @@ pub async fn rules(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Re
             ))
         }
     };
+    let mut matchers = Vec::new();
+    for m in p.all("match[]") {
+        match crate::promql::parse_selector(m) {
+            Ok(sets) => matchers.extend(sets),
+            Err(e) => return bad_data(format!("invalid parameter \"match[]\": {e}")),
+        }
+    }
     let f = RuleFilter {
+        matchers,
         kind,
         names: p.all("rule_name[]").iter().map(|s| s.to_string()).collect(),
         groups: p

@@ -219,6 +219,13 @@ pub async fn query_exemplars(RawQuery(raw): RawQuery, body: Bytes) -> Response {
     if let Err(e) = crate::promql::engine::parse(p.get("query").unwrap_or("")) {
         return bad_data(format!("invalid parameter \"query\": {e}"));
     }
+    let (start, end) = match (p.time("start", MIN_TIME), p.time("end", MAX_TIME)) {
+        (Ok(s), Ok(e)) => (s, e),
+        (Err(e), _) | (_, Err(e)) => return bad_data(e),
+    };
+    if end < start {
+        return bad_data("invalid parameter \"end\": end timestamp must not be before start time");
+    }
     // Exemplars are parsed at scrape time but not stored.
     success(Value::Array(vec![]), vec![])
 }

@@ -686,6 +686,38 @@ async fn every_endpoint_rejects_bad_input_with_the_envelope() {
             "bad_data",
             "invalid parameter \"query\": 1:6: parse error",
         ),
+        (
+            "/api/v1/query_exemplars?query=up&start=x",
+            400,
+            "bad_data",
+            "invalid parameter \"start\"",
+        ),
+        (
+            "/api/v1/query_exemplars?query=up&start=10&end=1",
+            400,
+            "bad_data",
+            "end timestamp must not be before start time",
+        ),
+        (
+            "/api/v1/label/%FF/values",
+            400,
+            "bad_data",
+            "invalid label name",
+        ),
+        (
+            "/api/v1/query?query=up&time=1e400",
+            400,
+            "bad_data",
+            "\"1e400\"",
+        ),
+        (
+            "/api/v1/query_range?query=up&start=0&end=1e12&step=0.001",
+            400,
+            "bad_data",
+            "exceeded maximum resolution of 11,000 points",
+        ),
+        ("/api/v1/rules?type=bogus", 400, "bad_data", "\"bogus\""),
+        ("/api/v1/rules?match[]=%7B", 400, "bad_data", "\"match[]\""),
     ];
     for (uri, status, kind, msg) in cases {
         let (code, v) = get(&f.state, uri).await;
@@ -931,4 +963,170 @@ async fn queries_wait_for_a_slot_within_their_timeout() {
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(state.telemetry.queries_running.get(), 0);
     assert_eq!(state.telemetry.queries_concurrent_max.get(), 1);
+}
+
+#[tokio::test]
+async fn rules_filter_by_label_matchers() {
+    let mut f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("r.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n- name: g\n  rules:\n  - alert: Page\n    expr: vector(1)\n    labels: {severity: page, team: db}\n  - alert: Ticket\n    expr: vector(1)\n    labels: {severity: ticket}\n  - record: r:sum\n    expr: vector(2)\n",
+    )
+    .unwrap();
+    let cfg_path = dir.path().join("p.yml");
+    let cfg = crate::config::Config::parse(
+        &format!("rule_files: [{:?}]\n", rules.display().to_string()),
+        &cfg_path,
+    )
+    .unwrap();
+    let m = crate::rules::manager::Manager::new(
+        f.state.querier.clone(),
+        f.state.appender.clone(),
+        crate::promql::engine::Engine::default(),
+        None,
+        crate::rules::manager::Options::default(),
+        tokio_util::sync::CancellationToken::new(),
+    );
+    m.apply_config(&cfg).unwrap();
+    f.state.rules = Some(m);
+    let names = |v: &Value| -> Vec<String> {
+        v["data"]["groups"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .flat_map(|g| g["rules"].as_array().unwrap().clone())
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (code, v) = get(&f.state, "/api/v1/rules").await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(names(&v), ["Page", "Ticket", "r:sum"]);
+    let (_, v) = get(&f.state, r#"/api/v1/rules?match[]={severity="page"}"#).await;
+    assert_eq!(names(&v), ["Page"]);
+    let (_, v) = get(
+        &f.state,
+        r#"/api/v1/rules?match[]={team="db"}&match[]={severity=~"t.*"}"#,
+    )
+    .await;
+    assert_eq!(names(&v), ["Page", "Ticket"]);
+    // `team=""` matches rules without the label; other filters still apply.
+    let (_, v) = get(&f.state, r#"/api/v1/rules?match[]={severity!="",team=""}"#).await;
+    assert_eq!(names(&v), ["Ticket"]);
+    let (_, v) = get(
+        &f.state,
+        r#"/api/v1/rules?match[]={severity!=""}&type=record"#,
+    )
+    .await;
+    assert_eq!(names(&v), Vec::<String>::new());
+    let (_, v) = get(&f.state, r#"/api/v1/rules?match[]={team="none"}"#).await;
+    assert_eq!(names(&v), Vec::<String>::new());
+    let (code, v) = get(&f.state, r#"/api/v1/rules?match[]={team="db""#).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("\"match[]\""), "{v}");
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so a failure can be replayed.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn garbage_bodies_get_4xx_with_a_reason_and_lose_nothing() {
+    let f = fixture();
+    let f = Fixture {
+        state: f
+            .state
+            .clone()
+            .with_push(Arc::new(crate::push::Store::open(None))),
+        _dir: f._dir,
+    };
+    seed(&f.state).await;
+    let snappy = |b: &[u8]| snap::raw::Encoder::new().compress_vec(b).unwrap();
+    let post = |uri: &str, headers: &[(&str, &str)], body: Vec<u8>, method: Method| {
+        let mut r = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.body(Body::from(body)).unwrap()
+    };
+    let rw1 = [
+        ("Content-Type", "application/x-protobuf"),
+        ("Content-Encoding", "snappy"),
+    ];
+    let rw2 = [
+        (
+            "Content-Type",
+            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+        ),
+        ("Content-Encoding", "snappy"),
+    ];
+    let mut checked = 0;
+    for seed in 0..200u64 {
+        let len = (seed as usize * 37) % 3000;
+        let raw = noise(seed, len);
+        // Half the time, a valid protobuf prefix: field 1 (timeseries / symbols), length.
+        let mut framed = vec![0x0a, (len.min(127)) as u8];
+        framed.extend_from_slice(&raw);
+        let cases = [
+            post("/api/v1/write", &rw1, raw.clone(), Method::POST),
+            post("/api/v1/write", &rw1, snappy(&raw), Method::POST),
+            post("/api/v1/write", &rw1, snappy(&framed), Method::POST),
+            post("/api/v1/write", &rw2, snappy(&framed), Method::POST),
+            post(
+                "/api/v1/otlp/v1/metrics",
+                &[("Content-Type", "application/x-protobuf")],
+                framed.clone(),
+                Method::POST,
+            ),
+            post(
+                "/api/v1/otlp/v1/metrics",
+                &[("Content-Type", "application/json")],
+                raw.clone(),
+                Method::POST,
+            ),
+            post("/metrics/job/noise", &[], raw.clone(), Method::PUT),
+            post("/metrics/job/noise", &[], raw.clone(), Method::POST),
+            post(
+                "/api/v1/query",
+                &[("Content-Type", "application/x-www-form-urlencoded")],
+                raw.clone(),
+                Method::POST,
+            ),
+        ];
+        for req in cases {
+            let uri = req.uri().to_string();
+            let (code, body) = call(&f.state, req).await;
+            // Random bytes can happen to be a valid (empty or tiny) request; what matters is
+            // that nothing is a server error and every refusal says why.
+            assert!(!code.is_server_error(), "seed {seed} {uri}: {code} {body}");
+            if code.is_client_error() {
+                assert!(body.trim().len() > 5, "seed {seed} {uri}: {code} {body:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked} refusals");
+    // What was accepted before is all still there.
+    let (_, v) = get(
+        &f.state,
+        "/api/v1/query?query=count(last_over_time(up[1h]))&time=2000",
+    )
+    .await;
+    assert_eq!(v["data"]["result"][0]["value"][1], "2", "{v}");
+    let (_, v) = get(
+        &f.state,
+        "/api/v1/query?query=http_requests_total&time=1000",
+    )
+    .await;
+    assert_eq!(v["data"]["result"][0]["value"][1], "5", "{v}");
 }

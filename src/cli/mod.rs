@@ -331,6 +331,7 @@ fn tui(a: TuiArgs) -> anyhow::Result<ExitCode> {
     let opts = tui_options(&a.look, a.server.url.clone())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_stack_size(crate::promql::engine::QUERY_STACK_BYTES)
         .enable_all()
         .build()?;
     rt.block_on(async move {
@@ -383,6 +384,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("promterm")
+        // Queries are parsed and evaluated on these threads (see MAX_QUERY_DEPTH).
+        .thread_stack_size(crate::promql::engine::QUERY_STACK_BYTES)
         .build()?;
     let tui = if !args.headless && crate::tui::terminal_available() {
         let name = format!("promterm (local, {})", args.listen);

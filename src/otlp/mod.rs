@@ -293,119 +293,270 @@ fn decode_proto(b: &[u8]) -> Result<Vec<Resource>, OtlpError> {
 // ---------------------------------------------------------------------------------------------
 // JSON (OTLP/JSON: lowerCamelCase fields, 64-bit integers as strings)
 
-fn jnum(v: &Value) -> f64 {
+/// A refusal naming where in the request the bad value is and what it is.
+fn jbad(path: &str, want: &str, v: &Value) -> OtlpError {
+    let mut got = v.to_string();
+    if got.len() > 40 {
+        let mut end = 40;
+        while !got.is_char_boundary(end) {
+            end -= 1;
+        }
+        got.truncate(end);
+        got.push_str("...");
+    }
+    OtlpError::Bad(format!(
+        "invalid OTLP JSON: {path} must be {want}, got {got}"
+    ))
+}
+
+/// A repeated field: missing or null is empty.
+fn jarr<'a>(v: &'a Value, path: &str) -> Result<&'a [Value], OtlpError> {
     match v {
-        Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
-        Value::String(s) => s.parse().unwrap_or(f64::NAN),
-        _ => 0.0,
+        Value::Null => Ok(&[]),
+        Value::Array(a) => Ok(a),
+        v => Err(jbad(path, "an array", v)),
     }
 }
 
-fn jattrs(v: &Value) -> Attrs {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .map(|kv| {
-            let val = &kv["value"];
-            let s = if let Some(s) = val["stringValue"].as_str() {
-                s.to_string()
-            } else if let Some(b) = val["boolValue"].as_bool() {
-                b.to_string()
-            } else if !val["intValue"].is_null() {
-                format!("{}", jnum(&val["intValue"]) as i64)
-            } else if !val["doubleValue"].is_null() {
-                crate::model::format_go_g(jnum(&val["doubleValue"]))
-            } else {
-                String::new()
-            };
-            (kv["key"].as_str().unwrap_or("").to_string(), s)
-        })
-        .collect()
-}
-
-fn jtemporality(v: &Value) -> u64 {
+/// A message field: missing or null is absent.
+fn jobj<'a>(v: &'a Value, path: &str) -> Result<Option<&'a Value>, OtlpError> {
     match v {
-        Value::String(s) if s.ends_with("DELTA") => 1,
-        Value::String(s) if s.ends_with("CUMULATIVE") => 2,
-        v => jnum(v) as u64,
+        Value::Null => Ok(None),
+        Value::Object(_) => Ok(Some(v)),
+        v => Err(jbad(path, "an object", v)),
     }
 }
 
+fn jstr<'a>(v: &'a Value, path: &str) -> Result<&'a str, OtlpError> {
+    match v {
+        Value::Null => Ok(""),
+        Value::String(s) => Ok(s),
+        v => Err(jbad(path, "a string", v)),
+    }
+}
+
+fn jbool(v: &Value, path: &str) -> Result<bool, OtlpError> {
+    match v {
+        Value::Null => Ok(false),
+        Value::Bool(b) => Ok(*b),
+        v => Err(jbad(path, "true or false", v)),
+    }
+}
+
+/// A double: a number, or a string as proto3 JSON allows ("NaN", "Infinity", "1.5").
+fn jf64(v: &Value, path: &str) -> Result<Option<f64>, OtlpError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Number(n) => n
+            .as_f64()
+            .map(Some)
+            .ok_or_else(|| jbad(path, "a number", v)),
+        Value::String(s) => match s.as_str() {
+            "NaN" => Ok(Some(f64::NAN)),
+            "Infinity" => Ok(Some(f64::INFINITY)),
+            "-Infinity" => Ok(Some(f64::NEG_INFINITY)),
+            s => s
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .map(Some)
+                .ok_or_else(|| jbad(path, "a number", v)),
+        },
+        v => Err(jbad(path, "a number", v)),
+    }
+}
+
+/// A 64-bit integer: a number or a decimal string (OTLP/JSON writes them as strings).
+fn ji64(v: &Value, path: &str) -> Result<Option<i64>, OtlpError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Number(n) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| jbad(path, "an integer", v)),
+        Value::String(s) => s
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| jbad(path, "an integer", v)),
+        v => Err(jbad(path, "an integer", v)),
+    }
+}
+
+/// An unsigned 64-bit integer, as `ji64`.
+fn ju64(v: &Value, path: &str) -> Result<u64, OtlpError> {
+    match v {
+        Value::Null => Ok(0),
+        Value::Number(n) => n
+            .as_u64()
+            .ok_or_else(|| jbad(path, "an unsigned integer", v)),
+        Value::String(s) => s
+            .parse::<u64>()
+            .map_err(|_| jbad(path, "an unsigned integer", v)),
+        v => Err(jbad(path, "an unsigned integer", v)),
+    }
+}
+
+fn jattrs(v: &Value, path: &str) -> Result<Attrs, OtlpError> {
+    let mut out = Vec::new();
+    for (i, kv) in jarr(v, path)?.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        if jobj(kv, &p)?.is_none() {
+            continue;
+        }
+        let key = jstr(&kv["key"], &format!("{p}.key"))?.to_string();
+        let vp = format!("{p}.value");
+        let val = jobj(&kv["value"], &vp)?.unwrap_or(&Value::Null);
+        let s = if !val["stringValue"].is_null() {
+            jstr(&val["stringValue"], &format!("{vp}.stringValue"))?.to_string()
+        } else if !val["boolValue"].is_null() {
+            jbool(&val["boolValue"], &format!("{vp}.boolValue"))?.to_string()
+        } else if !val["intValue"].is_null() {
+            ji64(&val["intValue"], &format!("{vp}.intValue"))?
+                .unwrap_or(0)
+                .to_string()
+        } else if !val["doubleValue"].is_null() {
+            crate::model::format_go_g(
+                jf64(&val["doubleValue"], &format!("{vp}.doubleValue"))?.unwrap_or(0.0),
+            )
+        } else {
+            String::new()
+        };
+        out.push((key, s));
+    }
+    Ok(out)
+}
+
+/// An enum: its name or its number.
+fn jtemporality(v: &Value, path: &str) -> Result<u64, OtlpError> {
+    match v {
+        Value::String(s) if s.ends_with("UNSPECIFIED") => Ok(0),
+        Value::String(s) if s.ends_with("DELTA") => Ok(1),
+        Value::String(s) if s.ends_with("CUMULATIVE") => Ok(2),
+        Value::String(_) => Err(jbad(path, "an aggregation temporality", v)),
+        v => ju64(v, path),
+    }
+}
+
+fn jpoint(p: &Value, path: &str) -> Result<Point, OtlpError> {
+    let f = |name: &str| format!("{path}.{name}");
+    let mut buckets = Vec::new();
+    for (i, b) in jarr(&p["bucketCounts"], &f("bucketCounts"))?
+        .iter()
+        .enumerate()
+    {
+        buckets.push(ju64(b, &format!("{path}.bucketCounts[{i}]"))? as f64);
+    }
+    let mut bounds = Vec::new();
+    for (i, b) in jarr(&p["explicitBounds"], &f("explicitBounds"))?
+        .iter()
+        .enumerate()
+    {
+        bounds.push(jf64(b, &format!("{path}.explicitBounds[{i}]"))?.unwrap_or(0.0));
+    }
+    let mut quantiles = Vec::new();
+    for (i, q) in jarr(&p["quantileValues"], &f("quantileValues"))?
+        .iter()
+        .enumerate()
+    {
+        let qp = format!("{path}.quantileValues[{i}]");
+        quantiles.push((
+            jf64(&q["quantile"], &format!("{qp}.quantile"))?.unwrap_or(0.0),
+            jf64(&q["value"], &format!("{qp}.value"))?.unwrap_or(0.0),
+        ));
+    }
+    let value = match ji64(&p["asInt"], &f("asInt"))? {
+        Some(i) => i as f64,
+        None => jf64(&p["asDouble"], &f("asDouble"))?.unwrap_or(0.0),
+    };
+    Ok(Point {
+        attrs: jattrs(&p["attributes"], &f("attributes"))?,
+        t_ns: ju64(&p["timeUnixNano"], &f("timeUnixNano"))?,
+        value,
+        no_value: ju64(&p["flags"], &f("flags"))? & 1 == 1,
+        count: ju64(&p["count"], &f("count"))? as f64,
+        sum: jf64(&p["sum"], &f("sum"))?,
+        buckets,
+        bounds,
+        quantiles,
+    })
+}
+
+fn jmetric(m: &Value, path: &str) -> Result<Metric, OtlpError> {
+    let f = |name: &str| format!("{path}.{name}");
+    let (kind, data) = if let Some(g) = jobj(&m["gauge"], &f("gauge"))? {
+        (Kind::Gauge, Some((g, f("gauge"))))
+    } else if let Some(s) = jobj(&m["sum"], &f("sum"))? {
+        (
+            Kind::Sum {
+                monotonic: jbool(&s["isMonotonic"], &f("sum.isMonotonic"))?,
+                temporality: jtemporality(
+                    &s["aggregationTemporality"],
+                    &f("sum.aggregationTemporality"),
+                )?,
+            },
+            Some((s, f("sum"))),
+        )
+    } else if let Some(h) = jobj(&m["histogram"], &f("histogram"))? {
+        (
+            Kind::Histogram {
+                temporality: jtemporality(
+                    &h["aggregationTemporality"],
+                    &f("histogram.aggregationTemporality"),
+                )?,
+            },
+            Some((h, f("histogram"))),
+        )
+    } else if let Some(s) = jobj(&m["summary"], &f("summary"))? {
+        (Kind::Summary, Some((s, f("summary"))))
+    } else {
+        (Kind::Other, None)
+    };
+    let mut points = Vec::new();
+    if let Some((data, dp)) = data {
+        let dp = format!("{dp}.dataPoints");
+        for (i, p) in jarr(&data["dataPoints"], &dp)?.iter().enumerate() {
+            points.push(jpoint(p, &format!("{dp}[{i}]"))?);
+        }
+    }
+    Ok(Metric {
+        name: jstr(&m["name"], &f("name"))?.to_string(),
+        description: jstr(&m["description"], &f("description"))?.to_string(),
+        unit: jstr(&m["unit"], &f("unit"))?.to_string(),
+        kind,
+        points,
+    })
+}
+
+/// Decodes OTLP/JSON strictly: a field of the wrong type is refused with its path (for
+/// example `resourceMetrics[0].scopeMetrics[0].metrics[1].sum.dataPoints[0].asDouble`);
+/// unknown fields are ignored, as the specification asks.
 fn decode_json(b: &[u8]) -> Result<Vec<Resource>, OtlpError> {
     let v: Value =
         serde_json::from_slice(b).map_err(|e| OtlpError::Bad(format!("invalid OTLP JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(jbad("the request", "an object", &v));
+    }
     let mut out = Vec::new();
-    for rm in v["resourceMetrics"].as_array().into_iter().flatten() {
+    for (i, rm) in jarr(&v["resourceMetrics"], "resourceMetrics")?
+        .iter()
+        .enumerate()
+    {
+        let rp = format!("resourceMetrics[{i}]");
+        let attrs = match jobj(&rm["resource"], &format!("{rp}.resource"))? {
+            Some(r) => jattrs(&r["attributes"], &format!("{rp}.resource.attributes"))?,
+            None => Vec::new(),
+        };
         let mut res = Resource {
-            attrs: jattrs(&rm["resource"]["attributes"]),
+            attrs,
             metrics: Vec::new(),
         };
-        for sm in rm["scopeMetrics"].as_array().into_iter().flatten() {
-            for m in sm["metrics"].as_array().into_iter().flatten() {
-                let (kind, data) = if m["gauge"].is_object() {
-                    (Kind::Gauge, &m["gauge"])
-                } else if m["sum"].is_object() {
-                    (
-                        Kind::Sum {
-                            monotonic: m["sum"]["isMonotonic"].as_bool().unwrap_or(false),
-                            temporality: jtemporality(&m["sum"]["aggregationTemporality"]),
-                        },
-                        &m["sum"],
-                    )
-                } else if m["histogram"].is_object() {
-                    (
-                        Kind::Histogram {
-                            temporality: jtemporality(&m["histogram"]["aggregationTemporality"]),
-                        },
-                        &m["histogram"],
-                    )
-                } else if m["summary"].is_object() {
-                    (Kind::Summary, &m["summary"])
-                } else {
-                    (Kind::Other, &Value::Null)
-                };
-                let points = data["dataPoints"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|p| Point {
-                        attrs: jattrs(&p["attributes"]),
-                        t_ns: jnum(&p["timeUnixNano"]) as u64,
-                        value: if p["asInt"].is_null() {
-                            jnum(&p["asDouble"])
-                        } else {
-                            jnum(&p["asInt"])
-                        },
-                        no_value: (jnum(&p["flags"]) as u64) & 1 == 1,
-                        count: jnum(&p["count"]),
-                        sum: (!p["sum"].is_null()).then(|| jnum(&p["sum"])),
-                        buckets: p["bucketCounts"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .map(jnum)
-                            .collect(),
-                        bounds: p["explicitBounds"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .map(jnum)
-                            .collect(),
-                        quantiles: p["quantileValues"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .map(|q| (jnum(&q["quantile"]), jnum(&q["value"])))
-                            .collect(),
-                    })
-                    .collect();
-                res.metrics.push(Metric {
-                    name: m["name"].as_str().unwrap_or("").to_string(),
-                    description: m["description"].as_str().unwrap_or("").to_string(),
-                    unit: m["unit"].as_str().unwrap_or("").to_string(),
-                    kind,
-                    points,
-                });
+        for (j, sm) in jarr(&rm["scopeMetrics"], &format!("{rp}.scopeMetrics"))?
+            .iter()
+            .enumerate()
+        {
+            let sp = format!("{rp}.scopeMetrics[{j}].metrics");
+            for (k, m) in jarr(&sm["metrics"], &sp)?.iter().enumerate() {
+                res.metrics.push(jmetric(m, &format!("{sp}[{k}]"))?);
             }
         }
         out.push(res);

@@ -137,3 +137,75 @@ fn series_over_the_label_limits_refuse_the_request() {
     assert!(e.to_string().contains("has 4 labels"), "{e}");
     assert!(r.0.lock().is_empty(), "nothing stored");
 }
+
+#[test]
+fn json_fields_of_the_wrong_type_are_refused_with_their_path() {
+    let cases = [
+        (
+            r#""asDouble":3.5"#,
+            r#""asDouble":"lots""#,
+            "resourceMetrics[0].scopeMetrics[0].metrics[1].gauge.dataPoints[0].asDouble must be a number, got \"lots\"",
+        ),
+        (
+            r#""asInt":"42""#,
+            r#""asInt":"4.2e1x""#,
+            "metrics[0].sum.dataPoints[0].asInt must be an integer",
+        ),
+        (
+            r#""timeUnixNano":"1700000000000000000","asDouble":3.5"#,
+            r#""timeUnixNano":-5,"asDouble":3.5"#,
+            "metrics[1].gauge.dataPoints[0].timeUnixNano must be an unsigned integer, got -5",
+        ),
+        (
+            r#""bucketCounts":["1","2","3"]"#,
+            r#""bucketCounts":"1,2,3""#,
+            "histogram.dataPoints[0].bucketCounts must be an array",
+        ),
+        (
+            r#""aggregationTemporality":2"#,
+            r#""aggregationTemporality":"SOMETIMES""#,
+            "sum.aggregationTemporality must be an aggregation temporality",
+        ),
+        (
+            r#"{"stringValue":"eu"}"#,
+            r#"{"stringValue":7}"#,
+            "dataPoints[0].attributes[0].value.stringValue must be a string, got 7",
+        ),
+    ];
+    for (from, to, want) in cases {
+        assert!(JSON.contains(from), "{from}");
+        let bad = JSON.replacen(from, to, 1);
+        let r = Rec::default();
+        let e = receive(&r, bad.as_bytes(), true).unwrap_err().to_string();
+        assert!(e.contains(want), "{e:?} lacks {want:?}");
+        assert!(r.0.lock().is_empty(), "nothing stored for {to}");
+    }
+    // The wrong shape at the top.
+    let r = Rec::default();
+    for (body, want) in [
+        (
+            r#"{"resourceMetrics":"nope"}"#,
+            "resourceMetrics must be an array",
+        ),
+        ("[1]", "the request must be an object"),
+        (
+            r#"{"resourceMetrics":[{"resource":5}]}"#,
+            "resourceMetrics[0].resource must be an object",
+        ),
+    ] {
+        let e = receive(&r, body.as_bytes(), true).unwrap_err().to_string();
+        assert!(e.contains(want), "{e:?} lacks {want:?}");
+    }
+    // Proto3 JSON spellings of special doubles are accepted; unknown fields are ignored.
+    let special = JSON.replacen(
+        r#""asDouble":3.5"#,
+        r#""asDouble":"NaN","futureField":{"x":1}"#,
+        1,
+    );
+    receive(&r, special.as_bytes(), true).unwrap();
+    assert!(r
+        .0
+        .lock()
+        .iter()
+        .any(|(l, s)| l.contains("queue_depth") && s.iter().any(|x| x.v.is_nan())));
+}

@@ -187,9 +187,92 @@ impl Default for Engine {
     }
 }
 
+/// Deepest expression tree a query may have. Parsing, evaluating and dropping an expression
+/// recurse once per level (about 1-2 KiB of stack each), and running out of stack aborts the
+/// whole process, so deeper queries are refused before parsing. Query threads have at least
+/// `QUERY_STACK_BYTES` of stack; 2 MiB (Rust's default) is enough for this depth.
+pub const MAX_QUERY_DEPTH: usize = 500;
+
+/// Stack size for threads that parse or evaluate queries (tokio workers, range-query parts),
+/// with room to spare for `MAX_QUERY_DEPTH` even in unoptimised builds.
+pub const QUERY_STACK_BYTES: usize = 16 << 20;
+
 /// Parses PromQL, turning the crate's error into bad_data.
 pub fn parse(query: &str) -> Result<Expr, QueryError> {
+    let depth = depth_bound(query);
+    if depth > MAX_QUERY_DEPTH {
+        return Err(QueryError::Parse(format!(
+            "parse error: query is nested too deeply: up to {depth} levels of operators, parentheses and brackets, at most {MAX_QUERY_DEPTH} are allowed"
+        )));
+    }
     parser::parse(query).map_err(|msg| QueryError::Parse(parse_error(query, &msg)))
+}
+
+/// An upper bound of the depth of the expression tree `query` parses to, from its text alone:
+/// every inner node comes from an opening parenthesis (nodes on one path are nested inside
+/// each other's), a `[` (range or subquery) or an operator, so the deepest parenthesis
+/// nesting plus the count of `[` and operators bounds it. String literals, label matchers in
+/// braces and comments are skipped.
+pub fn depth_bound(query: &str) -> usize {
+    let b = query.as_bytes();
+    let (mut i, mut depth, mut deepest, mut nodes) = (0usize, 0usize, 0usize, 0usize);
+    let mut braces = 0usize;
+    let mut prev_cmp = false;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'"' | b'\'' | b'`' => {
+                i += 1;
+                while i < b.len() && b[i] != c {
+                    if b[i] == b'\\' && c != b'`' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'{' => braces += 1,
+            b'}' => braces = braces.saturating_sub(1),
+            _ if braces > 0 => {}
+            b'(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' => depth = depth.saturating_sub(1),
+            b'[' => nodes += 1,
+            // The second character of `==`, `!=`, `>=` and `<=` is not another operator.
+            b'=' if prev_cmp => {}
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'=' | b'!' | b'<' | b'>' => {
+                nodes += 1;
+                prev_cmp = matches!(c, b'=' | b'!' | b'<' | b'>');
+                i += 1;
+                continue;
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                let word = &query[start..i];
+                if ["and", "or", "unless", "atan2"]
+                    .iter()
+                    .any(|k| word.eq_ignore_ascii_case(k))
+                {
+                    nodes += 1;
+                }
+                prev_cmp = false;
+                continue;
+            }
+            _ => {}
+        }
+        prev_cmp = false;
+        i += 1;
+    }
+    deepest + nodes + 1
 }
 
 /// Prometheus's `line:col: parse error: msg` for the errors whose place we can tell
@@ -616,17 +699,22 @@ impl Engine {
                     let expr = &expr;
                     let a = start + (p * per) as i64 * step;
                     let b = (start + ((p + 1) * per) as i64 * step - step).min(end);
-                    scope.spawn(move || {
-                        let series = part.steps(expr, a, b, step)?;
-                        Ok((series, part.output(Value::Matrix(Vec::new()))))
-                    })
+                    std::thread::Builder::new()
+                        .name("promql-part".into())
+                        .stack_size(QUERY_STACK_BYTES)
+                        .spawn_scoped(scope, move || {
+                            let series = part.steps(expr, a, b, step)?;
+                            Ok((series, part.output(Value::Matrix(Vec::new()))))
+                        })
                 })
                 .collect();
             handles
                 .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(exec("query evaluation thread failed")))
+                .map(|h| match h {
+                    Ok(h) => h
+                        .join()
+                        .unwrap_or_else(|_| Err(exec("query evaluation thread failed"))),
+                    Err(e) => Err(exec(format!("cannot start a query thread: {e}"))),
                 })
                 .collect()
         });

@@ -242,7 +242,7 @@ impl Store {
 
     fn needs_histograms(&self, ev: &Eval) -> bool {
         // Any selector of the query that would pick up a histogram series?
-        if let Ok(expr) = promql_parser::parser::parse(&ev.expr) {
+        if let Ok(expr) = super::engine::parse(&ev.expr) {
             let mut hit = false;
             super::engine::for_each_selector(&expr, &mut |ms| {
                 hit |= self
@@ -274,9 +274,9 @@ fn run_eval(engine: &Engine, db: &Db, ev: &Eval) -> Result<(), String> {
             check_result(ev, result).map(|_| ())
         }
         EvalKind::Instant { at } => {
-            let expr = match promql_parser::parser::parse(&ev.expr) {
+            let expr = match super::engine::parse(&ev.expr) {
                 Ok(e) => e,
-                Err(e) => return Err(format!("parse error: {e}")),
+                Err(e) => return Err(e.to_string()),
             };
             check_instant(engine, db, ev, &expr, at)?;
             // The upstream runner also pins every selector to `@ at` and evaluates at other

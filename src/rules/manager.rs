@@ -357,8 +357,13 @@ impl Manager {
                 .filter(|r| {
                     let t = r["type"].as_str().unwrap_or("");
                     let n = r["name"].as_str().unwrap_or("");
+                    let label = |name: &str| r["labels"][name].as_str().unwrap_or("").to_string();
                     (f.kind.is_none() || f.kind.as_deref() == Some(t))
                         && (f.names.is_empty() || f.names.iter().any(|x| x == n))
+                        && (f.matchers.is_empty()
+                            || f.matchers
+                                .iter()
+                                .any(|set| set.iter().all(|m| m.matches(&label(&m.name)))))
                 })
                 .map(|mut r| {
                     if f.exclude_alerts {
@@ -369,7 +374,9 @@ impl Manager {
                     r
                 })
                 .collect();
-            if (f.kind.is_some() || !f.names.is_empty()) && rules.is_empty() {
+            if (f.kind.is_some() || !f.names.is_empty() || !f.matchers.is_empty())
+                && rules.is_empty()
+            {
                 continue;
             }
             g["rules"] = Value::Array(rules);
@@ -425,4 +432,6 @@ pub struct RuleFilter {
     pub groups: Vec<String>,
     pub files: Vec<String>,
     pub exclude_alerts: bool,
+    /// `match[]`: keep rules whose configured labels satisfy any of these matcher sets.
+    pub matchers: Vec<Vec<crate::model::Matcher>>,
 }

@@ -21,10 +21,10 @@ use super::{
     exec, key, to_matchers, too_many_samples, unwrap_parens, Eval, InstantSample, QueryError,
 };
 use crate::model::{is_stale_nan, Labels, Sample};
-use crate::storage::Series;
 use crate::promql::aggregate::group_labels;
 use crate::promql::functions::{kahan_inc, quantile, range, MeanAcc};
 use crate::promql::memo::FxBuild;
+use crate::storage::Series;
 
 /// One expression's values for every step of the part.
 pub(super) struct Pre {
@@ -347,7 +347,7 @@ impl Eval<'_> {
             let mut seen = 0usize;
             let this = &*self;
             this.querier.select_each(matchers, mint, maxt, &mut |s| {
-                if seen % 256 == 0 {
+                if seen.is_multiple_of(256) {
                     if let Err(e) = this.check_deadline() {
                         failed = Some(e);
                         return false;

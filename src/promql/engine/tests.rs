@@ -438,7 +438,11 @@ impl Querier for Counting<'_> {
 fn range_functions_in_range_queries_stream_series_by_series() {
     let mut text = String::from("load 15s\n");
     for i in 0..40 {
-        text.push_str(&format!("  c{{a=\"{}\",i=\"{i}\"}} 0+{}x600\n", i % 4, i + 1));
+        text.push_str(&format!(
+            "  c{{a=\"{}\",i=\"{i}\"}} 0+{}x600\n",
+            i % 4,
+            i + 1
+        ));
     }
     let f = load(&text);
     let (start, end, step) = (0, 600 * 15_000, 60_000);
@@ -503,4 +507,71 @@ fn range_functions_in_range_queries_stream_series_by_series() {
         .run_range(&q, "sum(rate(c[5m]))", start, end, step, &stop)
         .unwrap_err();
     assert!(matches!(err, QueryError::Timeout(_)), "{err:?}");
+}
+
+/// The depth of an expression tree.
+fn tree_depth(e: &Expr) -> usize {
+    1 + match e {
+        Expr::Paren(p) => tree_depth(&p.expr),
+        Expr::Unary(u) => tree_depth(&u.expr),
+        Expr::Binary(b) => tree_depth(&b.lhs).max(tree_depth(&b.rhs)),
+        Expr::Aggregate(a) => {
+            tree_depth(&a.expr).max(a.param.as_ref().map_or(0, |p| tree_depth(p)))
+        }
+        Expr::Call(c) => c.args.args.iter().map(|a| tree_depth(a)).max().unwrap_or(0),
+        Expr::Subquery(s) => tree_depth(&s.expr),
+        Expr::MatrixSelector(_) => 1,
+        _ => 0,
+    }
+}
+
+#[test]
+fn deeply_nested_queries_are_refused_before_parsing() {
+    // The bound from the text is never below the real depth.
+    for q in [
+        "1",
+        "up",
+        "-(-(1))",
+        "sum by (job) (rate(x{a=\"((((\"}[5m])) / on(job) group_left count(y)",
+        "max_over_time((a + b)[5m:1m]) >= bool 2 or c unless d and e",
+        "1 atan2 2 ^ 2 ^ 3 % 4",
+        "label_replace(x, \"dst\", \"$1\", \"src\", \"(.*)+\") # comment (((\n + 1",
+        "histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m] offset -1m)))",
+    ] {
+        let e = super::parse(q).unwrap_or_else(|e| panic!("{q}: {e}"));
+        assert!(depth_bound(q) >= tree_depth(&e), "{q}");
+    }
+    // Parentheses, operators and brackets inside strings, braces and comments do not count.
+    assert_eq!(depth_bound(r#"x{a="(((+++"}"#), 1);
+    assert_eq!(depth_bound("x # (((("), 1);
+    assert_eq!(depth_bound("a >= b"), 2);
+
+    // Just within the limit parses and evaluates; beyond it is a parse error naming the depth.
+    let f = load("load 1m\n  x 1\n");
+    let ok = format!(
+        "{}x{}",
+        "abs(".repeat(MAX_QUERY_DEPTH - 1),
+        ")".repeat(MAX_QUERY_DEPTH - 1)
+    );
+    assert_eq!(depth_bound(&ok), MAX_QUERY_DEPTH);
+    let got = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(QUERY_STACK_BYTES)
+            .spawn_scoped(s, || vector(&f, &ok, 0))
+            .unwrap()
+            .join()
+            .unwrap()
+    });
+    assert_eq!(got, vec![("{}".to_string(), 1.0)]);
+    for deep in [
+        format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000)),
+        vec!["x"; 100_000].join(" + "),
+        format!("{}x", "-".repeat(MAX_QUERY_DEPTH + 1)),
+    ] {
+        let err = super::parse(&deep).unwrap_err();
+        assert!(matches!(err, QueryError::Parse(_)), "{err:?}");
+        assert!(err.to_string().contains("nested too deeply"), "{err}");
+        let err = Engine::default().instant(&f.db, &deep, 0).unwrap_err();
+        assert!(err.to_string().contains("at most 500"), "{err}");
+    }
 }
