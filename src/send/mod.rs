@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::{ProtobufMessage, RemoteWriteConfig};
-use crate::model::{Labels, Sample};
+use crate::model::{now_ms, Labels, Sample};
 use crate::remote::proto::{encode_metadata, encode_v2, encode_write_request, SeriesV2};
 use crate::scrape::client::{build_client, error_chain, with_auth};
 use crate::scrape::relabel::{self, LabelMap};
@@ -202,6 +202,8 @@ enum Outcome {
     Dropped(String),
     /// The endpoint does not take 2.0 (415).
     Unsupported,
+    /// Retrying stopped because samples of the batch passed `sample_age_limit`.
+    Expired,
     Stopped,
 }
 
@@ -576,7 +578,7 @@ async fn run_metadata(sh: Arc<Shared>) {
                     .iter()
                     .map(|(n, m)| (m.kind.proto(), n.as_str(), m.help.as_str(), m.unit.as_str()))
                     .collect();
-                match sh.post(encode_metadata(&entries), false).await {
+                match sh.post(encode_metadata(&entries), false, None).await {
                     Outcome::Sent => {
                         sh.stats
                             .metadata_sent
@@ -585,7 +587,7 @@ async fn run_metadata(sh: Arc<Shared>) {
                     Outcome::Dropped(why) => {
                         warn!(url = %sh.cfg.url, "remote write dropped metadata: {why}");
                     }
-                    Outcome::Unsupported | Outcome::Stopped => {}
+                    Outcome::Unsupported | Outcome::Expired | Outcome::Stopped => {}
                 }
             }
         }
@@ -615,6 +617,74 @@ impl Shared {
     /// Sends one batch (retrying until it is accepted, refused for good, or the sender
     /// stops) and accounts for it. False once the sender stops.
     async fn send_batch(&self, batch: &[Item]) -> bool {
+        let age_limit = self.cfg.queue_config.sample_age_limit.as_std();
+        let mut too_old = 0u64;
+        let mut kept: Vec<&Item> = batch.iter().collect();
+        let started = Instant::now();
+        let mut outcome;
+        loop {
+            // With `sample_age_limit`, samples older than it are dropped before each attempt.
+            let mut give_up_at = None;
+            if !age_limit.is_zero() {
+                let limit_ms = age_limit.as_millis() as i64;
+                let cutoff = now_ms() - limit_ms;
+                let before = kept.len();
+                kept.retain(|it| it.sample.t >= cutoff);
+                too_old += (before - kept.len()) as u64;
+                give_up_at = kept.iter().map(|it| it.sample.t + limit_ms).min();
+            }
+            if kept.is_empty() {
+                outcome = Outcome::Sent;
+                break;
+            }
+            outcome = self.send_items(&kept, give_up_at).await;
+            if !matches!(outcome, Outcome::Expired) {
+                break;
+            }
+        }
+        if too_old > 0 {
+            warn!(url = %self.cfg.url, samples = too_old, "remote write dropped samples older than sample_age_limit");
+            self.stats.dropped.fetch_add(too_old, Ordering::Relaxed);
+        }
+        let n = kept.len() as u64;
+        match outcome {
+            Outcome::Sent => {
+                self.stats.sent.fetch_add(n, Ordering::Relaxed);
+                let mut t = self.timing.lock();
+                t.0 += started.elapsed();
+                t.1 += n;
+                *self.last_ok.lock() = Some(Instant::now());
+            }
+            Outcome::Dropped(why) => {
+                warn!(url = %self.cfg.url, samples = n, "remote write dropped a batch: {why}");
+                self.stats.dropped.fetch_add(n, Ordering::Relaxed);
+            }
+            Outcome::Unsupported | Outcome::Expired => {
+                warn!(url = %self.cfg.url, samples = n, "remote write dropped a batch: the endpoint answered 415 Unsupported Media Type");
+                self.stats.dropped.fetch_add(n, Ordering::Relaxed);
+            }
+            Outcome::Stopped => return false,
+        }
+        let all = batch.len() as u64;
+        let _ = self
+            .stats
+            .pending
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
+                Some(p.saturating_sub(all))
+            });
+        let mut out = self.outstanding.lock();
+        for it in batch {
+            if let Some(c) = out.get_mut(&it.seg) {
+                *c = c.saturating_sub(1);
+            }
+        }
+        out.retain(|_, c| *c > 0);
+        true
+    }
+
+    /// Encodes and sends items (falling back to 1.0 on a 415 to 2.0); retries stop at
+    /// `give_up_at` (ms since the epoch), if set.
+    async fn send_items(&self, batch: &[&Item], give_up_at: Option<i64>) -> Outcome {
         // Group samples by series, in order.
         let mut order: Vec<&Labels> = Vec::new();
         let mut by: HashMap<&Labels, Vec<Sample>> = HashMap::new();
@@ -626,7 +696,6 @@ impl Shared {
                 })
                 .push(it.sample);
         }
-        let started = Instant::now();
         let mut outcome = Outcome::Unsupported;
         let mut v2 = self.v2.load(Ordering::Relaxed);
         // A 2.0 refusal (415) is retried once as 1.0.
@@ -661,7 +730,7 @@ impl Shared {
                     .collect();
                 encode_write_request(&series)
             };
-            outcome = self.post(raw, v2).await;
+            outcome = self.post(raw, v2, give_up_at).await;
             if matches!(outcome, Outcome::Unsupported) && v2 {
                 warn!(url = %self.cfg.url, "the endpoint refused remote write 2.0 (415); sending 1.0 (prometheus.WriteRequest) from now on");
                 self.v2.store(false, Ordering::Relaxed);
@@ -670,43 +739,12 @@ impl Shared {
             }
             break;
         }
-        let n = batch.len() as u64;
-        match outcome {
-            Outcome::Sent => {
-                self.stats.sent.fetch_add(n, Ordering::Relaxed);
-                let mut t = self.timing.lock();
-                t.0 += started.elapsed();
-                t.1 += n;
-                *self.last_ok.lock() = Some(Instant::now());
-            }
-            Outcome::Dropped(why) => {
-                warn!(url = %self.cfg.url, samples = n, "remote write dropped a batch: {why}");
-                self.stats.dropped.fetch_add(n, Ordering::Relaxed);
-            }
-            Outcome::Unsupported => {
-                warn!(url = %self.cfg.url, samples = n, "remote write dropped a batch: the endpoint answered 415 Unsupported Media Type");
-                self.stats.dropped.fetch_add(n, Ordering::Relaxed);
-            }
-            Outcome::Stopped => return false,
-        }
-        let _ = self
-            .stats
-            .pending
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
-                Some(p.saturating_sub(n))
-            });
-        let mut out = self.outstanding.lock();
-        for it in batch {
-            if let Some(c) = out.get_mut(&it.seg) {
-                *c = c.saturating_sub(1);
-            }
-        }
-        out.retain(|_, c| *c > 0);
-        true
+        outcome
     }
 
-    /// POSTs one encoded request, retrying 5xx, 429 and network errors with backoff.
-    async fn post(&self, raw: Vec<u8>, v2: bool) -> Outcome {
+    /// POSTs one encoded request, retrying 5xx, 429 and network errors with backoff until
+    /// `give_up_at` (ms since the epoch), if set.
+    async fn post(&self, raw: Vec<u8>, v2: bool, give_up_at: Option<i64>) -> Outcome {
         let body = match snap::raw::Encoder::new().compress_vec(&raw) {
             Ok(b) => b,
             Err(e) => return Outcome::Dropped(format!("snappy: {e}")),
@@ -771,8 +809,16 @@ impl Shared {
                 },
             };
             self.stats.failed.fetch_add(1, Ordering::Relaxed);
+            if give_up_at.is_some_and(|t| now_ms() >= t) {
+                return Outcome::Expired;
+            }
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
-            let sleep = wait.unwrap_or(backoff);
+            let mut sleep = wait.unwrap_or(backoff);
+            if let Some(t) = give_up_at {
+                // Wake when the oldest sample expires, to drop it, if that comes first.
+                let left = Duration::from_millis((t - now_ms()).max(1) as u64);
+                sleep = sleep.min(left);
+            }
             tokio::select! {
                 _ = self.stop.cancelled() => return Outcome::Stopped,
                 _ = tokio::time::sleep(sleep) => {}

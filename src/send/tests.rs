@@ -329,3 +329,71 @@ async fn partial_batches_do_not_stall_the_queue() {
     stop.cancel();
     let _ = handle.await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn samples_older_than_the_age_limit_are_dropped_instead_of_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), crate::tsdb::Options::default()).unwrap();
+    // A receiver that answers 503 while `down` is set and records what it takes.
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let got: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let (d, g) = (down.clone(), got.clone());
+    let app = axum::Router::new().route(
+        "/write",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let (d, g) = (d.clone(), g.clone());
+            async move {
+                if d.load(Ordering::Relaxed) {
+                    return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
+                for s in decode_write_request(&raw).unwrap() {
+                    g.lock().extend(s.samples.iter().map(|x| x.t));
+                }
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/write", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let cfg = config(
+        &url,
+        "queue_config: {sample_age_limit: 2s, min_backoff: 100ms, max_backoff: 200ms, batch_send_deadline: 100ms}",
+    );
+    let (t, stop) = task(&db, cfg, None);
+    let stats = t.sh.stats.clone();
+    let handle = tokio::spawn(t.run());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let append = |ts: Vec<i64>| {
+        db.append(&[SeriesInput {
+            labels: vec![("__name__", "aged")],
+            samples: ts.iter().map(|&t| Sample { t, v: 1.0 }).collect(),
+        }])
+        .unwrap();
+    };
+    // Written while the receiver is down: retried until 2 s old, then dropped.
+    let now = now_ms();
+    let old: Vec<i64> = (0..50).map(|i| now - 1000 + i).collect();
+    append(old.clone());
+    wait_for("the old samples dropped", || {
+        stats.dropped.load(Ordering::Relaxed) == 50
+    })
+    .await;
+    assert!(now_ms() - now >= 1000, "not dropped before they were 2 s old");
+    assert!(stats.failed.load(Ordering::Relaxed) >= 1);
+    assert!(got.lock().is_empty());
+    // Once the receiver is back, new samples go through; the dropped ones never do.
+    down.store(false, Ordering::Relaxed);
+    let now = now_ms();
+    let new: Vec<i64> = (0..30).map(|i| now + i).collect();
+    append(new.clone());
+    wait_for("the new samples sent", || {
+        stats.sent.load(Ordering::Relaxed) == 30
+    })
+    .await;
+    assert_eq!(*got.lock(), new);
+    assert_eq!(stats.dropped.load(Ordering::Relaxed), 50);
+    stop.cancel();
+    let _ = handle.await;
+}
