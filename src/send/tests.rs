@@ -380,7 +380,10 @@ async fn samples_older_than_the_age_limit_are_dropped_instead_of_retried() {
         stats.dropped.load(Ordering::Relaxed) == 50
     })
     .await;
-    assert!(now_ms() - now >= 1000, "not dropped before they were 2 s old");
+    assert!(
+        now_ms() - now >= 1000,
+        "not dropped before they were 2 s old"
+    );
     assert!(stats.failed.load(Ordering::Relaxed) >= 1);
     assert!(got.lock().is_empty());
     // Once the receiver is back, new samples go through; the dropped ones never do.

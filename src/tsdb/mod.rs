@@ -87,10 +87,14 @@ pub struct Stats {
 
 /// The database file inside a data directory.
 pub const DB_FILE: &str = "promterm.db";
+/// Present in the data directory when the database must be rebuilt at the next start.
+pub const REPAIR_MARKER: &str = "REPAIR";
 
 /// What opening found, for logging and tests.
 #[derive(Debug, Default, Clone)]
 pub struct OpenReport {
+    /// Set when the database was damaged and rebuilt from what could be read.
+    pub repair: Option<persist::RepairReport>,
     pub series_loaded: usize,
     pub bad_series_rows: usize,
     pub wal: wal::ReplayStats,
@@ -166,32 +170,62 @@ impl Db {
     /// chunks, replays the WAL (truncating a corrupt tail), and starts a new WAL segment.
     pub fn open(dir: &Path, opts: Options) -> Result<(Db, OpenReport), StorageError> {
         std::fs::create_dir_all(dir)?;
-        let persist = Persist::open(&dir.join(DB_FILE))?;
         let head = Head::new();
         let mut report = OpenReport::default();
         let mut max_t = i64::MIN;
 
-        let (series, bad) = persist.load_series()?;
+        // A damaged database (found now, or by a query or flush before, which leaves the
+        // REPAIR marker) is rebuilt from what can be read; the damaged file is kept aside.
+        let db_path = dir.join(DB_FILE);
+        let marker = dir.join(REPAIR_MARKER);
+        let load = |p: &Persist| -> Result<_, persist::PersistError> {
+            Ok((p.load_series()?, p.load_summaries()?))
+        };
+        let mut damage = marker
+            .exists()
+            .then(|| "a query or flush found damaged pages".to_string());
+        let mut loaded = None;
+        if damage.is_none() {
+            match Persist::open(&db_path).and_then(|p| load(&p).map(|l| (p, l))) {
+                Ok(x) => loaded = Some(x),
+                Err(e) if e.is_corrupt() => damage = Some(e.to_string()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let (persist, ((series, bad), summaries)) = match loaded {
+            Some(x) => x,
+            None => {
+                let why = damage.unwrap_or_default();
+                tracing::error!(
+                    "the database is damaged ({why}); rebuilding it from what can be read"
+                );
+                let r = persist::repair(&db_path)?;
+                tracing::error!(
+                    series = r.series_copied,
+                    chunks = r.chunks_copied,
+                    lost = %r.lost.join(", "),
+                    damaged_series = r.damaged_series.len(),
+                    kept_at = %r.kept_at,
+                    "database rebuilt"
+                );
+                let _ = std::fs::remove_file(&marker);
+                report.repair = Some(r);
+                let p = Persist::open(&db_path)?;
+                let l = load(&p)?;
+                (p, l)
+            }
+        };
         report.series_loaded = series.len();
         report.bad_series_rows = bad;
-        let ids: Vec<u64> = series.iter().map(|(id, _)| *id).collect();
         for (id, labels) in series {
             let s = head.insert_with_id(id, labels);
             s.persisted.store(true, Ordering::Relaxed);
         }
-        // A damaged database page costs the series on it, not the start: read the summaries
-        // one series at a time and report the series that cannot be read.
-        let mut damaged: Vec<u64> = Vec::new();
-        let summaries = match persist.load_summaries() {
-            Ok(s) => s,
-            Err(e) if e.is_corrupt() => {
-                tracing::error!("the database is damaged ({e}); reading it series by series");
-                let (s, bad) = persist.load_summaries_each(&ids);
-                damaged = bad;
-                s
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let damaged: Vec<u64> = report
+            .repair
+            .as_ref()
+            .map(|r| r.damaged_series.clone())
+            .unwrap_or_default();
         for sum in summaries {
             let Some(s) = head.get(sum.series_id) else {
                 continue;
@@ -326,7 +360,10 @@ impl Db {
         }
         for id in damaged {
             if let Some(s) = db.inner.head.get(id) {
-                db.note_corrupt(&s.labels, "its stored chunks cannot be read");
+                db.note_corrupt(
+                    &s.labels,
+                    "stored chunks were lost when the database was rebuilt",
+                );
             }
         }
         debug!(
@@ -344,6 +381,20 @@ impl Db {
 
     pub fn stats(&self) -> &Stats {
         &self.inner.stats
+    }
+
+    /// Leaves the marker that makes the next start rebuild the database (SQLite reported a
+    /// damaged page).
+    fn mark_for_repair(&self, what: &str) {
+        let marker = self.inner.dir.join(REPAIR_MARKER);
+        if !marker.exists() {
+            tracing::error!(
+                "the database has damaged pages ({what}); it will be rebuilt at the next start"
+            );
+            if let Err(e) = std::fs::write(&marker, format!("{what}\n")) {
+                tracing::error!("cannot write {}: {e}", marker.display());
+            }
+        }
     }
 
     /// Counts and reports damaged stored data of a series (logged once per series).
@@ -503,7 +554,12 @@ impl Db {
             open: open_rows,
             drop_open: Vec::new(),
         };
-        inner.persist.write(&batch)?;
+        if let Err(e) = inner.persist.write(&batch) {
+            if e.is_corrupt() {
+                self.mark_for_repair(&e.to_string());
+            }
+            return Err(e.into());
+        }
         for s in &new_series {
             s.persisted.store(true, Ordering::Relaxed);
         }
@@ -1076,6 +1132,7 @@ impl Db {
                 Ok(rows) => rows,
                 Err(e) if e.is_corrupt() => {
                     self.note_corrupt(&s.labels, &format!("database page: {e}"));
+                    self.mark_for_repair(&e.to_string());
                     Vec::new()
                 }
                 Err(e) => return Err(e.into()),

@@ -214,67 +214,6 @@ impl Persist {
         Ok(by_id.into_values().collect())
     }
 
-    /// [`Self::load_summaries`] one series at a time, for a database with damaged pages: the
-    /// series whose rows cannot be read are returned apart.
-    pub fn load_summaries_each(&self, ids: &[u64]) -> (Vec<SeriesSummary>, Vec<u64>) {
-        let conn = self.reader.lock();
-        let mut out = Vec::new();
-        let mut bad = Vec::new();
-        let one = |id: u64| -> rusqlite::Result<SeriesSummary> {
-            let row = |r: &rusqlite::Row| -> rusqlite::Result<ChunkRow> {
-                Ok(ChunkRow {
-                    series_id: id,
-                    min_t: r.get(0)?,
-                    max_t: r.get(1)?,
-                    data: r.get(2)?,
-                })
-            };
-            let (lo, hi): (Option<i64>, Option<i64>) = conn.query_row(
-                "SELECT MIN(min_t), MAX(min_t) FROM chunks WHERE series_id = ?1",
-                [id as i64],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            let last_sealed = match hi {
-                Some(hi) => Some(conn.query_row(
-                    "SELECT min_t, max_t, data FROM chunks WHERE series_id = ?1 AND min_t = ?2",
-                    params![id as i64, hi],
-                    row,
-                )?),
-                None => None,
-            };
-            let open = conn
-                .query_row(
-                    "SELECT min_t, max_t, data FROM open_chunks WHERE series_id = ?1",
-                    [id as i64],
-                    row,
-                )
-                .map(Some)
-                .or_else(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                    e => Err(e),
-                })?;
-            let min_t = lo
-                .into_iter()
-                .chain(open.as_ref().map(|o| o.min_t))
-                .min()
-                .unwrap_or(i64::MAX);
-            Ok(SeriesSummary {
-                series_id: id,
-                min_t,
-                last_sealed,
-                open,
-            })
-        };
-        for &id in ids {
-            match one(id) {
-                Ok(s) if s.last_sealed.is_some() || s.open.is_some() => out.push(s),
-                Ok(_) => {}
-                Err(_) => bad.push(id),
-            }
-        }
-        (out, bad)
-    }
-
     /// Writes a flush in one transaction.
     pub fn write(&self, batch: &FlushBatch) -> Result<(), PersistError> {
         let mut conn = self.writer.lock();
@@ -512,6 +451,220 @@ impl Persist {
             .ctx("sizing")?;
         Ok(((pages - free).max(0) * size) as u64)
     }
+}
+
+/// What a repair could not copy.
+#[derive(Debug, Default, Clone)]
+pub struct RepairReport {
+    /// Where the damaged file was moved.
+    pub kept_at: String,
+    pub series_copied: usize,
+    pub chunks_copied: usize,
+    /// Rowid ranges of a table that could not be read, as "table rows a..=b".
+    pub lost: Vec<String>,
+    /// Series known to have lost rows (from the chunk index, when it is readable).
+    pub damaged_series: Vec<u64>,
+}
+
+/// Reads every readable row of `table` in rowid order, calling `f(rowid, row)`. A damaged
+/// page makes SQLite fail the read at some rowid; the scan then probes further rowids
+/// (doubling the step, then narrowing down) for the first one it can seek to again, and the
+/// rowids skipped are returned as lost ranges.
+fn scan_readable(
+    conn: &Connection,
+    table: &str,
+    cols: &str,
+    mut f: impl FnMut(i64, &rusqlite::Row) -> rusqlite::Result<()>,
+) -> Vec<(i64, i64)> {
+    let batch =
+        format!("SELECT rowid, {cols} FROM {table} WHERE rowid >= ?1 ORDER BY rowid LIMIT 1000");
+    let probe = format!("SELECT rowid FROM {table} WHERE rowid >= ?1 ORDER BY rowid LIMIT 1");
+    // Whether reading can resume at `at`: Some(false) when there is nothing there or after.
+    let can_read = |at: i64| -> Option<bool> {
+        let mut stmt = conn.prepare(&probe).ok()?;
+        let mut rows = stmt.query([at]).ok()?;
+        rows.next().ok().map(|r| r.is_some())
+    };
+    let max = conn
+        .query_row(&format!("SELECT MAX(rowid) FROM {table}"), [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+        .ok()
+        .flatten()
+        .unwrap_or(i64::MAX / 4);
+    let mut lost = Vec::new();
+    let mut next = i64::MIN;
+    loop {
+        let mut last = None;
+        let result = (|| -> rusqlite::Result<bool> {
+            let mut stmt = conn.prepare(&batch)?;
+            let mut rows = stmt.query([next])?;
+            let mut any = false;
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                f(id, r)?;
+                last = Some(id);
+                any = true;
+            }
+            Ok(any)
+        })();
+        if let Some(id) = last {
+            next = id.saturating_add(1);
+        }
+        match result {
+            Ok(true) => continue,
+            Ok(false) => break,
+            Err(_) => {
+                // Find the first rowid after `next` the scan can resume at.
+                let from = next.max(last.unwrap_or(i64::MIN).saturating_add(1)).max(0);
+                let mut bad = from;
+                let mut step = 1i64;
+                let good = loop {
+                    let at = from.saturating_add(step);
+                    if at > max.saturating_add(1) {
+                        break None;
+                    }
+                    match can_read(at) {
+                        Some(_) => break Some(at),
+                        None => {
+                            bad = at;
+                            step = step.saturating_mul(2);
+                        }
+                    }
+                };
+                let Some(mut good) = good else {
+                    lost.push((from, max));
+                    break;
+                };
+                // Narrow down between the last failing and the first working probe.
+                while good - bad > 1 {
+                    let mid = bad + (good - bad) / 2;
+                    if can_read(mid).is_some() {
+                        good = mid;
+                    } else {
+                        bad = mid;
+                    }
+                }
+                lost.push((from, good - 1));
+                next = good;
+            }
+        }
+    }
+    lost
+}
+
+/// Copies everything readable from the damaged database at `path` into a new file, moves the
+/// damaged one (with its `-wal`/`-shm` files) aside to `<path>.damaged-<unix seconds>`, and
+/// puts the copy in its place. A file SQLite cannot read at all is moved aside and replaced
+/// by an empty database.
+pub fn repair(path: &Path) -> Result<RepairReport, PersistError> {
+    let mut report = RepairReport::default();
+    let tmp = path.with_extension("repair");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", tmp.display()));
+    }
+    {
+        let fresh = Persist::open(&tmp)?;
+        let mut dst = fresh.writer.lock();
+        let tx = dst.transaction().ctx("starting the repair copy")?;
+        if let Ok(src) = Connection::open(path) {
+            let mut ins = tx
+                .prepare("INSERT OR IGNORE INTO series (id, labels) VALUES (?1, ?2)")
+                .ctx("copying series")?;
+            let lost = scan_readable(&src, "series", "labels", |id, r| {
+                let b: Vec<u8> = r.get(1)?;
+                if ins.execute(params![id, b]).is_ok() {
+                    report.series_copied += 1;
+                }
+                Ok(())
+            });
+            report
+                .lost
+                .extend(lost.iter().map(|(a, b)| format!("series rows {a}..={b}")));
+            drop(ins);
+            let mut ins = tx
+                .prepare("INSERT OR IGNORE INTO chunks (series_id, min_t, max_t, data) VALUES (?1, ?2, ?3, ?4)")
+                .ctx("copying chunks")?;
+            let mut copied: std::collections::HashSet<(i64, i64)> = Default::default();
+            let lost = scan_readable(&src, "chunks", "series_id, min_t, max_t, data", |_, r| {
+                let (s, lo, hi, d): (i64, i64, i64, Vec<u8>) =
+                    (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+                if ins.execute(params![s, lo, hi, d]).is_ok() {
+                    report.chunks_copied += 1;
+                    copied.insert((s, lo));
+                }
+                Ok(())
+            });
+            report
+                .lost
+                .extend(lost.iter().map(|(a, b)| format!("chunk rows {a}..={b}")));
+            drop(ins);
+            if !lost.is_empty() {
+                // The index says which chunks existed: the series missing some are damaged.
+                let mut damaged = std::collections::BTreeSet::new();
+                if let Ok(mut stmt) =
+                    src.prepare("SELECT series_id, min_t FROM chunks INDEXED BY chunks_by_series")
+                {
+                    if let Ok(mut rows) = stmt.query([]) {
+                        while let Ok(Some(r)) = rows.next() {
+                            if let (Ok(s), Ok(lo)) = (r.get::<_, i64>(0), r.get::<_, i64>(1)) {
+                                if !copied.contains(&(s, lo)) {
+                                    damaged.insert(s as u64);
+                                }
+                            }
+                        }
+                    }
+                }
+                report.damaged_series = damaged.into_iter().collect();
+            }
+            let mut ins = tx
+                .prepare("INSERT OR IGNORE INTO open_chunks (series_id, min_t, max_t, data) VALUES (?1, ?2, ?3, ?4)")
+                .ctx("copying open chunks")?;
+            let lost = scan_readable(&src, "open_chunks", "min_t, max_t, data", |id, r| {
+                let (lo, hi, d): (i64, i64, Vec<u8>) = (r.get(1)?, r.get(2)?, r.get(3)?);
+                let _ = ins.execute(params![id, lo, hi, d]);
+                Ok(())
+            });
+            report.lost.extend(
+                lost.iter()
+                    .map(|(a, b)| format!("open chunk rows {a}..={b}")),
+            );
+            drop(ins);
+        } else {
+            report
+                .lost
+                .push("the whole file (SQLite cannot open it)".into());
+        }
+        tx.commit().ctx("committing the repair copy")?;
+        dst.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .ctx("checkpointing the repair copy")?;
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let aside = format!("{}.damaged-{secs}", path.display());
+    let moved = |from: String, to: String| -> Result<(), PersistError> {
+        match std::fs::rename(&from, &to) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(PersistError {
+                what: "moving the damaged database aside",
+                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+            }),
+        }
+    };
+    for suffix in ["", "-wal", "-shm"] {
+        moved(
+            format!("{}{suffix}", path.display()),
+            format!("{aside}{suffix}"),
+        )?;
+    }
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", tmp.display()));
+    }
+    moved(tmp.display().to_string(), path.display().to_string())?;
+    report.kept_at = aside;
+    Ok(report)
 }
 
 #[cfg(test)]

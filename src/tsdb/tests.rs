@@ -544,8 +544,9 @@ fn a_corrupt_chunk_is_reported_and_the_rest_is_served() {
     assert!(bad[0].contains("m1"), "{bad:?}");
 }
 
-/// A damaged database page does not stop the start: the series on it are reported (and
-/// served without their stored chunks), every other series is served whole.
+/// A damaged database page does not stop the start: the database is rebuilt from what can be
+/// read (the damaged file kept aside), the series on the page are reported (and served without
+/// their stored chunks), every other series is served whole, and flushes work again.
 #[test]
 fn a_corrupt_database_page_costs_only_its_series() {
     let dir = tempfile::tempdir().unwrap();
@@ -565,7 +566,11 @@ fn a_corrupt_database_page_costs_only_its_series() {
         f.seek(SeekFrom::Start(pages * 7 / 10 * 4096)).unwrap();
         f.write_all(&[0xA5; 512]).unwrap();
     }
-    let (db, _) = Db::open(dir.path(), opts()).expect("a damaged page does not stop the start");
+    let (db, report) =
+        Db::open(dir.path(), opts()).expect("a damaged page does not stop the start");
+    let repair = report.repair.expect("the database was rebuilt");
+    assert!(!repair.lost.is_empty(), "{repair:?}");
+    assert!(std::path::Path::new(&repair.kept_at).exists(), "{repair:?}");
     let bad = db.corrupt_series();
     assert!(
         !bad.is_empty() && bad.len() < n_series / 10,
@@ -589,4 +594,93 @@ fn a_corrupt_database_page_costs_only_its_series() {
             );
         }
     }
+    // The rebuilt database takes flushes; after a restart (no second rebuild) everything
+    // written since is there too.
+    load(&db, n_series, 100, 300 * 15_000);
+    db.flush().unwrap();
+    db.close().unwrap();
+    drop(db);
+    let (db, report) = Db::open(dir.path(), opts()).unwrap();
+    assert!(report.repair.is_none(), "rebuilt once only");
+    let got = db.select(&all, i64::MIN, i64::MAX).unwrap();
+    assert_eq!(got.len(), n_series);
+    let whole_after = got.iter().filter(|s| s.samples.len() == 400).count();
+    assert_eq!(whole_after, whole, "the whole series stay whole");
+    for s in &got {
+        let newer = s.samples.iter().filter(|x| x.t >= 300 * 15_000).count();
+        assert_eq!(
+            newer, 100,
+            "{}: every sample written after the rebuild",
+            s.labels
+        );
+    }
+}
+
+/// A query that meets a damaged page leaves a marker, and the next start rebuilds.
+#[test]
+fn damage_found_by_a_query_is_repaired_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    // More chunk pages than SQLite's page cache (2 MiB) holds, so queries read from the file.
+    let n_series = 3000;
+    {
+        let (db, _) = Db::open(dir.path(), opts()).unwrap();
+        load(&db, n_series, 1200, 0);
+        db.close().unwrap();
+    }
+    let (db, report) = Db::open(dir.path(), opts()).unwrap();
+    assert!(report.repair.is_none());
+    // Damage a chunk page while running (the start has already read the summaries).
+    let path = dir.path().join(DB_FILE);
+    let pages = std::fs::metadata(&path).unwrap().len() / 4096;
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        // A page read early at the start, and pushed out of the cache since.
+        f.seek(SeekFrom::Start(pages / 4 * 4096)).unwrap();
+        f.write_all(&[0x5A; 512]).unwrap();
+    }
+    let all = [Matcher::new(MatchOp::Regex, "__name__", "m.*").unwrap()];
+    let got = db.select(&all, i64::MIN, i64::MAX).unwrap();
+    assert_eq!(got.len(), n_series, "the query still answers");
+    assert!(!db.corrupt_series().is_empty());
+    assert!(dir.path().join(REPAIR_MARKER).exists());
+    db.close().unwrap();
+    drop(db);
+    let (db, report) = Db::open(dir.path(), opts()).unwrap();
+    let repair = report.repair.expect("rebuilt at the start after");
+    assert!(!dir.path().join(REPAIR_MARKER).exists());
+    let got = db.select(&all, i64::MIN, i64::MAX).unwrap();
+    let whole = got.iter().filter(|s| s.samples.len() == 1200).count();
+    assert!(
+        whole >= n_series - repair.damaged_series.len(),
+        "{whole} whole, {repair:?}"
+    );
+    assert!(whole > n_series * 9 / 10, "{whole} whole");
+}
+
+/// A database file that is not a database at all is kept aside as it was; the start goes on
+/// with an empty database that takes new data.
+#[test]
+fn an_unreadable_database_file_is_kept_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (db, _) = Db::open(dir.path(), opts()).unwrap();
+        load(&db, 3, 10, 0);
+        db.close().unwrap();
+    }
+    let path = dir.path().join(DB_FILE);
+    std::fs::write(&path, vec![0x42u8; 64 * 1024]).unwrap();
+    let (db, report) = Db::open(dir.path(), opts()).unwrap();
+    let repair = report.repair.expect("rebuilt");
+    let kept = std::fs::read(&repair.kept_at).unwrap();
+    assert!(
+        kept.iter().all(|&b| b == 0x42),
+        "the damaged file is kept as it was"
+    );
+    load(&db, 3, 10, 1_000_000);
+    db.flush().unwrap();
+    let all = [Matcher::new(MatchOp::Regex, "__name__", "m.*").unwrap()];
+    let got = db.select(&all, i64::MIN, i64::MAX).unwrap();
+    assert_eq!(got.len(), 3);
+    assert!(got.iter().all(|s| s.samples.len() == 10), "{got:?}");
 }
