@@ -48,6 +48,8 @@ pub struct ServeOptions {
     pub query_max_samples: usize,
     /// Queries evaluated at once (`--query.max-concurrency`).
     pub query_max_concurrency: usize,
+    /// HTTP connections open at once (`--web.max-connections`).
+    pub web_max_connections: usize,
     /// `POST /-/reload` and `/-/quit` are allowed (`--web.enable-lifecycle`).
     pub enable_lifecycle: bool,
     /// The admin API is on (`--web.enable-admin-api`).
@@ -331,15 +333,18 @@ impl Server {
             Some(tls) => {
                 let l = crate::web::TlsListener::new(listener, tls)
                     .context("starting the TLS listener")?;
-                axum::serve(l, app)
+                axum::serve(crate::web::Limited::new(l, opts.web_max_connections), app)
                     .with_graceful_shutdown(async move { token.cancelled().await })
                     .await
                     .context("HTTP server failed")?
             }
-            None => axum::serve(listener, app)
-                .with_graceful_shutdown(async move { token.cancelled().await })
-                .await
-                .context("HTTP server failed")?,
+            None => axum::serve(
+                crate::web::Limited::new(listener, opts.web_max_connections),
+                app,
+            )
+            .with_graceful_shutdown(async move { token.cancelled().await })
+            .await
+            .context("HTTP server failed")?,
         }
         if let Some(t) = tui_task {
             match t.await {
@@ -449,6 +454,7 @@ fn flags(o: &ServeOptions, retention: &Duration) -> std::collections::BTreeMap<S
     put("query.lookback-delta", o.query_lookback_delta.to_string());
     put("query.max-samples", o.query_max_samples.to_string());
     put("query.max-concurrency", o.query_max_concurrency.to_string());
+    put("web.max-connections", o.web_max_connections.to_string());
     put(
         "storage.max-labels-per-series",
         o.label_limits.max_labels.to_string(),

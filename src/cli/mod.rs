@@ -155,6 +155,11 @@ pub struct ServeArgs {
     #[arg(long = "query.max-concurrency", value_name = "N", default_value_t = 20)]
     pub query_max_concurrency: usize,
 
+    /// Most HTTP connections open at once; further clients wait until one closes.
+    #[arg(long = "web.max-connections", value_name = "N", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub web_max_connections: u32,
+
     /// Most samples a single query may load into memory.
     #[arg(
         long = "query.max-samples",
@@ -414,6 +419,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
             query_timeout: args.query_timeout,
             query_max_concurrency: args.query_max_concurrency,
+            web_max_connections: args.web_max_connections as usize,
             query_lookback_delta: args.query_lookback_delta,
             query_max_samples: args.query_max_samples,
             enable_lifecycle: args.enable_lifecycle,

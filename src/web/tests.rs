@@ -149,3 +149,40 @@ fn tls_settings_are_checked_at_load() {
         format!("{ok}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: cert.pem\n");
     assert!(parse(&ca, dir.path()).is_ok());
 }
+
+#[tokio::test]
+async fn connections_over_the_limit_wait_for_one_to_close() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
+    tokio::spawn(async move { axum::serve(Limited::new(tcp, 2), app).await });
+    // One request on a kept-alive connection; returns the answer's first bytes.
+    async fn ask(s: &mut tokio::net::TcpStream) -> String {
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 256];
+        let n = s.read(&mut buf).await.unwrap();
+        String::from_utf8_lossy(&buf[..n]).to_string()
+    }
+    let mut a = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut b = tokio::net::TcpStream::connect(addr).await.unwrap();
+    assert!(ask(&mut a).await.starts_with("HTTP/1.1 200"));
+    assert!(ask(&mut b).await.starts_with("HTTP/1.1 200"));
+    // A third connection is not served while both stay open...
+    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let waited = tokio::time::timeout(Duration::from_millis(500), ask(&mut c)).await;
+    assert!(waited.is_err(), "served beyond the limit: {waited:?}");
+    // ...and is once one of them closes.
+    drop(a);
+    let got = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut buf = [0u8; 256];
+        let n = c.read(&mut buf).await.unwrap();
+        String::from_utf8_lossy(&buf[..n]).to_string()
+    })
+    .await
+    .expect("served after a slot freed");
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    assert!(ask(&mut b).await.starts_with("HTTP/1.1 200"));
+}
