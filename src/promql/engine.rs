@@ -5,9 +5,10 @@
 //! ranges, subqueries and lookback); each step then slices those series with binary searches.
 //! An instant query is a range query with one step.
 //!
-//! Range queries whose selectors feed only range functions computed series by series (`pre`)
-//! do not preload those selectors: each part streams them from storage one series at a time,
-//! so memory holds one series' samples rather than the whole window of every series.
+//! Selectors that feed only range functions computed series by series (`pre`) are not
+//! preloaded: they are streamed from storage one series at a time (by each part of a range
+//! query, or for an instant query's one step), so memory holds one series' samples rather
+//! than the whole window of every series.
 //!
 //! Supported: number and string literals, parentheses, unary minus, instant vector selectors
 //! (5m left-open lookback, stale markers end a series), range vector selectors (left-open
@@ -641,6 +642,10 @@ impl Engine {
     ) -> Result<Output, QueryError> {
         let expr = expr.clone();
         let mut ev = self.prepare(q, &expr, query, t, t, 0, stop)?;
+        if !ev.streamed.is_empty() {
+            // Streamed selectors are computed series by series, for this one step.
+            ev.precompute(&expr, t, t, 1)?;
+        }
         let value = match ev.eval(&expr, t)? {
             Value::Vector(v) => Value::Vector(ev.finish(v)?),
             other => other,
@@ -760,9 +765,7 @@ impl Engine {
         stop: &Stop,
     ) -> Result<Eval<'a>, QueryError> {
         let mut streamed = HashSet::default();
-        if step > 0 {
-            pre::streamable(expr, &mut streamed);
-        }
+        pre::streamable(expr, &mut streamed);
         let mut ev = Eval {
             engine: self,
             querier: q,

@@ -471,6 +471,18 @@ fn range_functions_in_range_queries_stream_series_by_series() {
         }
     }
 
+    // Instant queries stream such selectors too.
+    let q = Counting::new(&f.db);
+    let Value::Vector(v) = Engine::default()
+        .instant(&q, "sum(count_over_time(c[3h]))", end)
+        .unwrap()
+    else {
+        panic!("vector expected")
+    };
+    assert_eq!(v[0].v, 40.0 * 601.0);
+    assert_eq!(q.counts(), (0, 1));
+    assert!(q.most.load(std::sync::atomic::Ordering::Relaxed) <= 601);
+
     // A plain selector beside it is preloaded; the range function still streams.
     let q = Counting::new(&f.db);
     range(&Engine::default(), &q, "rate(c[5m]) * on(a, i) c").unwrap();
