@@ -47,6 +47,8 @@ pub type MetadataFn = Arc<dyn Fn() -> Vec<(String, Metadata)> + Send + Sync>;
 const SHARD_UPDATE: Duration = Duration::from_secs(10);
 /// Most WAL bytes read at once.
 const READ_BYTES: usize = 1 << 20;
+/// Least WAL bytes read at a time.
+const MIN_READ_BYTES: usize = 4 << 10;
 
 /// Counters of one sender.
 #[derive(Debug, Default)]
@@ -341,9 +343,18 @@ impl Task {
             if self.sh.stop.is_cancelled() {
                 break;
             }
+            // Read about what the shards can take now, so the loop (and with it the shard
+            // update) comes round often even while the shards are the bottleneck.
+            let room = (q.capacity as usize).max(1) * shards.len();
+            let per_sample = if samples_read > 0 {
+                bytes_read as f64 / samples_read as f64
+            } else {
+                16.0
+            };
+            let max_bytes = ((room as f64 * per_sample) as usize).clamp(MIN_READ_BYTES, READ_BYTES);
             let (d2, s2) = (dir.clone(), seg);
             let read =
-                tokio::task::spawn_blocking(move || wal::read_from(&d2, s2, off, READ_BYTES)).await;
+                tokio::task::spawn_blocking(move || wal::read_from(&d2, s2, off, max_bytes)).await;
             let (records, new_off, stuck) = match read {
                 Ok(Ok(r)) => r,
                 Ok(Err(e)) => {
