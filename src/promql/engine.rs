@@ -1309,7 +1309,14 @@ impl Eval<'_> {
                 }
                 let mut by_labels: HashMap<Labels, Vec<Sample>> = HashMap::new();
                 let k = key(sq);
+                let mut points = 0usize;
+                let mut n = 0usize;
                 while t <= rt {
+                    // A long subquery (`x[1y:1m]`) must still stop at the deadline.
+                    if n.is_multiple_of(64) {
+                        self.check_deadline()?;
+                    }
+                    n += 1;
                     let vec = match self.sub_cache.get(&(k, t)) {
                         Some(v) => v.clone(),
                         None => {
@@ -1329,6 +1336,10 @@ impl Eval<'_> {
                             v
                         }
                     };
+                    points += vec.len();
+                    if points > self.engine.max_samples {
+                        return Err(too_many_samples());
+                    }
                     for s in vec {
                         if !is_stale_nan(s.v) {
                             by_labels
@@ -1338,6 +1349,12 @@ impl Eval<'_> {
                         }
                     }
                     t += step;
+                }
+                // Later steps of a range query only need inner results after this window's
+                // start: drop the older ones, so the cache holds about one window.
+                if self.sub_cache.len() > 1024 {
+                    self.sub_cache
+                        .retain(|(node, at), _| *node != k || *at > lo);
                 }
                 let mut series: Vec<Series> = by_labels
                     .into_iter()

@@ -587,3 +587,48 @@ fn deeply_nested_queries_are_refused_before_parsing() {
         assert!(err.to_string().contains("at most 500"), "{err}");
     }
 }
+
+#[test]
+fn long_subqueries_stop_at_the_deadline_and_the_sample_limit() {
+    let f = load("load 15s\n  c{a=\"1\"} 0+1x100\n  c{a=\"2\"} 0+2x100\n");
+    // 96 weeks at 1m: ~1 M inner steps; the deadline stops it (it ran for 15 s before).
+    let started = std::time::Instant::now();
+    let stop = Stop {
+        deadline: Some(started + std::time::Duration::from_millis(300)),
+        cancel: None,
+    };
+    let err = Engine::default()
+        .run_instant(&f.db, "max_over_time((c + c)[96w:1m])", 1_500_000, &stop)
+        .unwrap_err();
+    assert!(matches!(err, QueryError::Timeout(_)), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // Its points count against the sample limit.
+    let small = Engine {
+        max_samples: 1000,
+        ..Engine::default()
+    };
+    let err = small
+        .instant(&f.db, "count_over_time(c[1h:1s])", 1_500_000)
+        .unwrap_err();
+    assert!(err.to_string().contains("too many samples"), "{err}");
+    // Within the limit, range queries over subqueries still agree with instant ones (the inner
+    // results cache drops what later steps no longer need).
+    // 1,800 inner steps per outer step, ~3,300 distinct: the cache is trimmed as steps advance.
+    let q = "max_over_time((c * 2)[30m:1s]) - min_over_time(c[10m:1s])";
+    let Value::Matrix(m) = Engine::default()
+        .range(&f.db, q, 0, 1_500_000, 15_000)
+        .unwrap()
+    else {
+        panic!("matrix expected")
+    };
+    for ts in [120_000, 600_000, 1_485_000] {
+        for (labels, v) in vector(&f, q, ts) {
+            let got = m
+                .iter()
+                .find(|s| s.labels.to_string() == labels)
+                .and_then(|s| s.samples.iter().find(|p| p.t == ts))
+                .unwrap_or_else(|| panic!("{labels} at {ts}"));
+            assert_eq!(got.v, v, "{labels} at {ts}");
+        }
+    }
+}
