@@ -544,28 +544,37 @@ fn a_corrupt_chunk_is_reported_and_the_rest_is_served() {
     assert!(bad[0].contains("m1"), "{bad:?}");
 }
 
+/// A data directory holding `n_series` × `samples` flushed to the database.
+fn stored(n_series: usize, samples: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    load(&db, n_series, samples, 0);
+    db.close().unwrap();
+    dir
+}
+
+/// Overwrites the first 512 bytes (the header) of the database page `num/den` of the way into
+/// the file with `byte`; returns the page count.
+fn damage_page(dir: &Path, num: u64, den: u64, byte: u8) -> u64 {
+    use std::io::{Seek, SeekFrom, Write};
+    let path = dir.join(DB_FILE);
+    let pages = std::fs::metadata(&path).unwrap().len() / 4096;
+    let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.seek(SeekFrom::Start(pages * num / den * 4096)).unwrap();
+    f.write_all(&[byte; 512]).unwrap();
+    pages
+}
+
 /// A damaged database page does not stop the start: the database is rebuilt from what can be
 /// read (the damaged file kept aside), the series on the page are reported (and served without
 /// their stored chunks), every other series is served whole, and flushes work again.
 #[test]
 fn a_corrupt_database_page_costs_only_its_series() {
-    let dir = tempfile::tempdir().unwrap();
     let n_series = 3000;
-    {
-        let (db, _) = Db::open(dir.path(), opts()).unwrap();
-        load(&db, n_series, 300, 0);
-        db.close().unwrap();
-    }
-    let path = dir.path().join(DB_FILE);
-    let pages = std::fs::metadata(&path).unwrap().len() / 4096;
+    let dir = stored(n_series, 300);
+    // A page most of the way in (chunk data lives there).
+    let pages = damage_page(dir.path(), 7, 10, 0xA5);
     assert!(pages > 50, "a database of {pages} pages");
-    {
-        use std::io::{Seek, SeekFrom, Write};
-        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-        // Overwrite the header of a page most of the way in (chunk data lives there).
-        f.seek(SeekFrom::Start(pages * 7 / 10 * 4096)).unwrap();
-        f.write_all(&[0xA5; 512]).unwrap();
-    }
     let (db, report) =
         Db::open(dir.path(), opts()).expect("a damaged page does not stop the start");
     let repair = report.repair.expect("the database was rebuilt");
@@ -619,26 +628,14 @@ fn a_corrupt_database_page_costs_only_its_series() {
 /// A query that meets a damaged page leaves a marker, and the next start rebuilds.
 #[test]
 fn damage_found_by_a_query_is_repaired_at_the_next_start() {
-    let dir = tempfile::tempdir().unwrap();
     // More chunk pages than SQLite's page cache (2 MiB) holds, so queries read from the file.
     let n_series = 3000;
-    {
-        let (db, _) = Db::open(dir.path(), opts()).unwrap();
-        load(&db, n_series, 1200, 0);
-        db.close().unwrap();
-    }
+    let dir = stored(n_series, 1200);
     let (db, report) = Db::open(dir.path(), opts()).unwrap();
     assert!(report.repair.is_none());
-    // Damage a chunk page while running (the start has already read the summaries).
-    let path = dir.path().join(DB_FILE);
-    let pages = std::fs::metadata(&path).unwrap().len() / 4096;
-    {
-        use std::io::{Seek, SeekFrom, Write};
-        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-        // A page read early at the start, and pushed out of the cache since.
-        f.seek(SeekFrom::Start(pages / 4 * 4096)).unwrap();
-        f.write_all(&[0x5A; 512]).unwrap();
-    }
+    // Damage a chunk page while running (the start has already read the summaries): one read
+    // early at the start, and pushed out of the cache since.
+    damage_page(dir.path(), 1, 4, 0x5A);
     let all = [Matcher::new(MatchOp::Regex, "__name__", "m.*").unwrap()];
     let got = db.select(&all, i64::MIN, i64::MAX).unwrap();
     assert_eq!(got.len(), n_series, "the query still answers");
@@ -662,14 +659,8 @@ fn damage_found_by_a_query_is_repaired_at_the_next_start() {
 /// with an empty database that takes new data.
 #[test]
 fn an_unreadable_database_file_is_kept_aside() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let (db, _) = Db::open(dir.path(), opts()).unwrap();
-        load(&db, 3, 10, 0);
-        db.close().unwrap();
-    }
-    let path = dir.path().join(DB_FILE);
-    std::fs::write(&path, vec![0x42u8; 64 * 1024]).unwrap();
+    let dir = stored(3, 10);
+    std::fs::write(dir.path().join(DB_FILE), vec![0x42u8; 64 * 1024]).unwrap();
     let (db, report) = Db::open(dir.path(), opts()).unwrap();
     let repair = report.repair.expect("rebuilt");
     let kept = std::fs::read(&repair.kept_at).unwrap();
