@@ -2,17 +2,9 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use promterm::remote::{self, proto, Limits};
-use promterm::storage::{AppendStats, Appender, SeriesInput, StorageError};
 
-struct Null;
-impl Appender for Null {
-    fn append(&self, b: &[SeriesInput<'_>]) -> Result<AppendStats, StorageError> {
-        Ok(AppendStats {
-            accepted: b.iter().map(|s| s.samples.len() as u64).sum(),
-            ..AppendStats::default()
-        })
-    }
-}
+mod null;
+use null::Null;
 
 const CT2: Option<&str> = Some("application/x-protobuf;proto=io.prometheus.write.v2.Request");
 
