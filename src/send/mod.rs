@@ -670,8 +670,12 @@ impl Shared {
                 warn!(url = %self.cfg.url, samples = n, "remote write dropped a batch: {why}");
                 self.stats.dropped.fetch_add(n, Ordering::Relaxed);
             }
-            Outcome::Unsupported | Outcome::Expired => {
+            Outcome::Unsupported => {
                 warn!(url = %self.cfg.url, samples = n, "remote write dropped a batch: the endpoint answered 415 Unsupported Media Type");
+                self.stats.dropped.fetch_add(n, Ordering::Relaxed);
+            }
+            Outcome::Expired => {
+                warn!(url = %self.cfg.url, samples = n, "remote write dropped samples older than sample_age_limit");
                 self.stats.dropped.fetch_add(n, Ordering::Relaxed);
             }
             Outcome::Stopped => return false,
