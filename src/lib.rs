@@ -25,6 +25,7 @@ pub mod scrape;
 pub mod send;
 pub mod server;
 pub mod storage;
+pub mod testrun;
 pub mod textparse;
 pub mod tsdb;
 pub mod tui;

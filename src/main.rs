@@ -12,13 +12,9 @@ use promterm::cli::{self, Cli};
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        extern "C" {
-            fn mallopt(param: i32, value: i32) -> i32;
-        }
-        const M_ARENA_MAX: i32 = -8;
         // SAFETY: mallopt only changes allocator tuning; called once before other threads start.
         unsafe {
-            mallopt(M_ARENA_MAX, 2);
+            libc::mallopt(libc::M_ARENA_MAX, 2);
         }
     }
 }
@@ -51,7 +47,9 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Not eprintln!: with the terminal gone, a failed write must not panic.
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -19,6 +19,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use parking_lot::Mutex;
 use serde::Deserialize;
 use tokio::net::{TcpListener, TcpStream};
@@ -349,7 +350,8 @@ impl BasicAuth {
         else {
             return false;
         };
-        let Some(decoded) = crate::model::base64_decode(b64.trim()) else {
+        // Standard alphabet with padding, as Go's `Request.BasicAuth` reads it.
+        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else {
             return false;
         };
         let Ok(decoded) = String::from_utf8(decoded) else {

@@ -1,8 +1,11 @@
 //! The command line: clap definitions and one handler per subcommand.
 //!
 //! Flags follow Prometheus where one exists (`--config.file`, `--web.listen-address`,
-//! `--storage.tsdb.path`, `--storage.tsdb.retention.time` are accepted as aliases). Uses
-//! `config` and `server`; anyhow for errors.
+//! `--storage.tsdb.path`, `--storage.tsdb.retention.time` are accepted as aliases). `serve`
+//! composes the server and, on a terminal, the TUI over an in-process `client::Local`; `tui`,
+//! `query`, `series` and `labels` talk to a server over `client::Http`; `test` runs the
+//! `testrun` runners; `check` the config and rule checks. The top of the layers: uses `tui`,
+//! `client`, `server`, `testrun` and everything below; anyhow for errors.
 
 mod check;
 mod query;
@@ -342,17 +345,17 @@ fn tui(a: TuiArgs) -> anyhow::Result<ExitCode> {
     rt.block_on(async move {
         let shutdown = CancellationToken::new();
         let source: std::sync::Arc<dyn crate::client::Source> = std::sync::Arc::new(http);
-        crate::tui::run(source, opts, shutdown).await
+        crate::tui::run(source, opts, shutdown).await.map(|_| ())
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// `promterm test rules FILE...`: promtool-format rule unit tests, then the totals.
 fn rules_test(files: &[PathBuf]) -> ExitCode {
-    let mut t = crate::rules::unittest::Totals::default();
+    let mut t = crate::testrun::rules::Totals::default();
     for f in files {
         let mut out = String::new();
-        let r = crate::rules::unittest::run_file(f, &mut out);
+        let r = crate::testrun::rules::run_file(f, &mut out);
         t.passed += r.passed;
         t.failed += r.failed;
         println!("{out}");
@@ -367,10 +370,10 @@ fn rules_test(files: &[PathBuf]) -> ExitCode {
 
 /// `promterm test`: runs each script, prints every failing eval, then the totals.
 fn promql_test(files: &[PathBuf]) -> ExitCode {
-    let mut totals = crate::promql::runner::Totals::default();
+    let mut totals = crate::testrun::promql::Totals::default();
     for f in files {
         let mut out = String::new();
-        totals.add(crate::promql::runner::run_file(f, &mut out));
+        totals.add(crate::testrun::promql::run_file(f, &mut out));
         print!("{out}");
     }
     let mut last = format!("{} passed, {} failed", totals.passed, totals.failed);
@@ -402,7 +405,6 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let shutdown = CancellationToken::new();
         tokio::spawn(server::shutdown_on_signals(shutdown.clone()));
         let opts = ServeOptions {
-            tui,
             config_file: args.config,
             data_dir: args.data,
             listen: args.listen,
@@ -431,11 +433,45 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             resend_delay: args.resend_delay,
             notification_queue_capacity: args.notification_queue_capacity,
         };
-        let result = Server::new(opts).run(shutdown.clone()).await;
+        let result = serve_with_tui(Server::new(opts), tui, shutdown.clone()).await;
         shutdown.cancel();
         result
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the server and, given TUI options, runs the TUI over it in this process; leaving
+/// the TUI (or its terminal going away) stops the server as SIGTERM would.
+async fn serve_with_tui(
+    server: Server,
+    tui: Option<crate::tui::Options>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let running = server.start(shutdown.clone()).await?;
+    let tui_task = tui.map(|mut o| {
+        o.source_name = format!("promterm (local, {})", running.addr());
+        let source: std::sync::Arc<dyn crate::client::Source> =
+            std::sync::Arc::new(crate::client::Local::new(running.state().clone()));
+        let sd = shutdown.clone();
+        tokio::spawn(async move {
+            let r = crate::tui::run(source, o, sd.clone()).await;
+            match &r {
+                Ok(crate::tui::Exit::TerminalGone) => {
+                    tracing::info!("the terminal went away; shutting down")
+                }
+                Ok(crate::tui::Exit::Quit) => tracing::info!("left the terminal UI; shutting down"),
+                Err(e) => tracing::warn!("the terminal UI failed: {e:#}; shutting down"),
+            }
+            sd.cancel();
+        })
+    });
+    let result = running.wait().await;
+    if let Some(t) = tui_task {
+        if let Err(e) = t.await {
+            tracing::warn!("the terminal UI task failed: {e}");
+        }
+    }
+    result
 }
 
 #[cfg(test)]

@@ -1,22 +1,23 @@
 //! Core data model shared by every other module: metric and label names, label sets, matchers,
-//! samples and the stale marker, and a base64 decoder.
+//! samples and the stale marker, time parsing and formatting.
 //!
-//! Uses std, `regex` (for matchers) and `thiserror` only.
+//! Uses std, `regex` (matchers), `thiserror`, `xxhash-rust` (the label hash) and `rustc-hash`.
 
-mod base64;
-mod fxhash;
 mod labels;
 mod matcher;
 mod names;
 mod sample;
 pub mod time;
-mod xxh64;
 
-pub use base64::base64_decode;
-pub use fxhash::{FxBuild, FxHasher, FxMap};
-pub use labels::{hash_pairs, Label, LabelLimits, Labels, METRIC_NAME};
+pub use labels::{hash_pairs, labels_hash, Label, LabelLimits, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use names::{is_valid_label_name, is_valid_metric_name, NameValidation};
+/// Fx hashing (`rustc-hash`) for in-process maps keyed by integers or short strings: query
+/// memos, head shards, the scrape cache.
+pub use rustc_hash::FxHasher;
+/// The `BuildHasher` for `FxHasher`.
+pub type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+/// A `HashMap` with Fx hashing.
+pub type FxMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
 pub use sample::{format_go_g, is_stale_nan, now_ms, stale_nan, Sample, Timestamp, STALE_NAN_BITS};
 pub use time::{civil_from_days, rfc3339_nano};
-pub use xxh64::{labels_hash, xxh64};

@@ -9,8 +9,6 @@ pub mod ast_json;
 pub mod engine;
 pub mod functions;
 pub mod memo;
-pub mod runner;
-pub mod script;
 
 use crate::model::Matcher;
 

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -75,7 +76,10 @@ pub fn grouping_key(rest: &str) -> Result<Vec<(String, String)>, String> {
         let (mut name, mut value) = (pair[0].to_string(), pair[1].to_string());
         if let Some(n) = name.strip_suffix("@base64") {
             name = n.to_string();
-            value = crate::model::base64_decode(&value)
+            // URL-safe base64; the Pushgateway drops any padding before decoding.
+            value = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(value.trim_end_matches('='))
+                .ok()
                 .and_then(|b| String::from_utf8(b).ok())
                 .ok_or_else(|| format!("invalid base64 value {value:?} for label {name:?}"))?;
         }

@@ -7,7 +7,6 @@ pub mod group;
 pub mod manager;
 pub mod notifier;
 pub mod template;
-pub mod unittest;
 
 use std::path::Path;
 

@@ -196,31 +196,14 @@ fn network(out: &mut String, netdev: &str) {
     }
 }
 
-#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+/// Total, free and available bytes of the filesystem holding `path` (statvfs(3)).
+#[cfg(unix)]
 fn statvfs(path: &str) -> Option<(f64, f64, f64)> {
-    #[repr(C)]
-    struct StatVfs {
-        f_bsize: u64,
-        f_frsize: u64,
-        f_blocks: u64,
-        f_bfree: u64,
-        f_bavail: u64,
-        f_files: u64,
-        f_ffree: u64,
-        f_favail: u64,
-        f_fsid: u64,
-        f_flag: u64,
-        f_namemax: u64,
-        spare: [i32; 6],
-    }
-    extern "C" {
-        fn statvfs(path: *const std::ffi::c_char, buf: *mut StatVfs) -> i32;
-    }
     let c = std::ffi::CString::new(path).ok()?;
-    let mut buf = std::mem::MaybeUninit::<StatVfs>::zeroed();
-    // SAFETY: `c` is a valid NUL-terminated path and `buf` is large enough for glibc's
-    // 64-bit `struct statvfs`, which the call fills in on success.
-    let rc = unsafe { statvfs(c.as_ptr(), buf.as_mut_ptr()) };
+    let mut buf = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+    // SAFETY: `c` is a valid NUL-terminated path and `buf` is a `struct statvfs`, which the
+    // call fills in on success.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), buf.as_mut_ptr()) };
     if rc != 0 {
         return None;
     }
@@ -234,7 +217,7 @@ fn statvfs(path: &str) -> Option<(f64, f64, f64)> {
     ))
 }
 
-#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+#[cfg(not(unix))]
 fn statvfs(_path: &str) -> Option<(f64, f64, f64)> {
     None
 }

@@ -14,6 +14,7 @@ pub mod data;
 pub mod highlight;
 pub mod prompt;
 pub mod render;
+pub mod term_events;
 pub mod theme;
 
 use std::collections::BTreeMap;
@@ -22,7 +23,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{self, Event, KeyEventKind};
+use crossterm::event::{Event, KeyEventKind};
 use crossterm::execute;
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
@@ -213,12 +214,22 @@ pub async fn execute_cmd(source: &dyn Source, cmd: Cmd) -> Msg {
     }
 }
 
-/// Runs the TUI until the user quits or `shutdown` fires; the terminal is restored either way.
+/// Why the TUI ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The user left (`q`, Ctrl-C) or the shutdown token fired.
+    Quit,
+    /// The terminal went away under the TUI (hangup, end of file, read error).
+    TerminalGone,
+}
+
+/// Runs the TUI until the user quits, the terminal goes away or `shutdown` fires; the terminal
+/// is restored either way (as far as it is still there).
 pub async fn run(
     source: Arc<dyn Source>,
     opts: Options,
     shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Exit> {
     // Restore the terminal before a panic message is printed.
     let mouse = opts.mouse;
     let prev = std::panic::take_hook();
@@ -236,26 +247,10 @@ pub async fn run(
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     terminal.clear()?;
 
-    // Keys come from a thread blocked in crossterm's reader.
-    let (key_tx, mut key_rx) = mpsc::unbounded_channel::<Event>();
+    // Keys come from a thread reading the terminal; it also tells when the terminal is gone.
+    let (key_tx, mut key_rx) = mpsc::unbounded_channel::<term_events::Input>();
     let stop_keys = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    {
-        let stop = stop_keys.clone();
-        std::thread::spawn(move || {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                if let Ok(true) = event::poll(Duration::from_millis(200)) {
-                    match event::read() {
-                        Ok(ev) => {
-                            if key_tx.send(ev).is_err() {
-                                return;
-                            }
-                        }
-                        Err(_) => return,
-                    }
-                }
-            }
-        });
-    }
+    term_events::spawn(key_tx, stop_keys.clone());
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<Msg>();
     let history = prompt::History::load(opts.history.clone());
     let mut app = App::new(opts.theme.clone(), history, &opts.source_name);
@@ -272,8 +267,12 @@ pub async fn run(
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_panels = Instant::now();
-    let result: anyhow::Result<()> = loop {
-        let size = terminal.size()?;
+    let result: anyhow::Result<Exit> = loop {
+        let size = match terminal.size() {
+            Ok(s) => s,
+            Err(_) if term_events::terminal_gone() => break Ok(Exit::TerminalGone),
+            Err(e) => break Err(e.into()),
+        };
         app.set_wide(render::is_wide(ratatui::layout::Rect::new(
             0,
             0,
@@ -281,13 +280,20 @@ pub async fn run(
             size.height,
         )));
         if let Err(e) = terminal.draw(|f| render::render(&app, f)) {
+            if term_events::terminal_gone() {
+                break Ok(Exit::TerminalGone);
+            }
             break Err(e.into());
         }
         tokio::select! {
-            _ = shutdown.cancelled() => break Ok(()),
-            ev = key_rx.recv() => match ev {
-                Some(Event::Key(k)) if k.kind != KeyEventKind::Release => spawn(app.key(k)),
-                Some(Event::Mouse(m)) if mouse => {
+            _ = shutdown.cancelled() => break Ok(Exit::Quit),
+            ev = key_rx.recv() => match ev.map(|i| match i {
+                term_events::Input::Event(e) => Some(e),
+                term_events::Input::Gone => None,
+            }) {
+                Some(None) | None => break Ok(Exit::TerminalGone),
+                Some(Some(Event::Key(k))) if k.kind != KeyEventKind::Release => spawn(app.key(k)),
+                Some(Some(Event::Mouse(m))) if mouse => {
                     use crossterm::event::{MouseButton, MouseEventKind};
                     let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
                     let pane = render::pane_at(&app, area, m.column, m.row);
@@ -298,8 +304,7 @@ pub async fn run(
                         _ => {}
                     }
                 }
-                Some(_) => {}
-                None => break Ok(()),
+                Some(Some(_)) => {}
             },
             Some(m) = msg_rx.recv() => app.msg(m),
             _ = tick.tick() => {
@@ -314,7 +319,7 @@ pub async fn run(
             }
         }
         if app.quit {
-            break Ok(());
+            break Ok(Exit::Quit);
         }
     };
     stop_keys.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -1,8 +1,8 @@
 //! Engine tests against a real store loaded with the promqltest series notation.
 
 use super::*;
-use crate::promql::script::{parse, Command};
 use crate::storage::{Appender, SeriesInput};
+use crate::testrun::script::{parse, Command};
 use crate::tsdb::{Db, Options};
 
 struct Fixture {

@@ -15,10 +15,11 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::engine::{Engine, InstantSample, Stop, Value};
-use super::functions::almost_equal_eps;
+use super::scratch_dir;
 use super::script::{self, Command, Eval, EvalKind, Expected, SeriesLine, TextMatch};
 use crate::model::Sample;
+use crate::promql::engine::{Engine, InstantSample, Stop, Value};
+use crate::promql::functions::almost_equal_eps;
 use crate::storage::{Appender, Series, SeriesInput};
 use crate::tsdb::{Db, Options};
 
@@ -133,27 +134,6 @@ pub fn run_file(path: &Path, out: &mut String) -> Totals {
     t
 }
 
-/// A scratch directory removed on drop.
-pub(crate) struct ScratchDir(pub(crate) std::path::PathBuf);
-
-impl ScratchDir {
-    pub(crate) fn new() -> std::io::Result<ScratchDir> {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static N: AtomicU64 = AtomicU64::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("promterm-test-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p)?;
-        Ok(ScratchDir(p))
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Whether the expected result holds native-histogram values.
 fn expects_histograms(ev: &Eval) -> bool {
     matches!(&ev.expected, Expected::Series(lines) if lines.iter().any(|l| l.histogram))
@@ -161,7 +141,7 @@ fn expects_histograms(ev: &Eval) -> bool {
 
 struct Store {
     db: Db,
-    _dir: ScratchDir,
+    _dir: tempfile::TempDir,
     /// Metric names whose data was histograms (not loaded).
     histogram_names: HashSet<String>,
     /// Label sets of series whose data was histograms (not loaded).
@@ -170,12 +150,12 @@ struct Store {
 
 impl Store {
     fn new() -> Result<Store, String> {
-        let dir = ScratchDir::new().map_err(|e| e.to_string())?;
+        let dir = scratch_dir().map_err(|e| e.to_string())?;
         let opts = Options {
             retention_ms: 0,
             ..Options::default()
         };
-        let (db, _) = Db::open(&dir.0, opts).map_err(|e| e.to_string())?;
+        let (db, _) = Db::open(dir.path(), opts).map_err(|e| e.to_string())?;
         Ok(Store {
             db,
             _dir: dir,
@@ -242,9 +222,9 @@ impl Store {
 
     fn needs_histograms(&self, ev: &Eval) -> bool {
         // Any selector of the query that would pick up a histogram series?
-        if let Ok(expr) = super::engine::parse(&ev.expr) {
+        if let Ok(expr) = crate::promql::engine::parse(&ev.expr) {
             let mut hit = false;
-            super::engine::for_each_selector(&expr, &mut |ms| {
+            crate::promql::engine::for_each_selector(&expr, &mut |ms| {
                 hit |= self
                     .histogram_series
                     .iter()
@@ -274,7 +254,7 @@ fn run_eval(engine: &Engine, db: &Db, ev: &Eval) -> Result<(), String> {
             check_result(ev, result).map(|_| ())
         }
         EvalKind::Instant { at } => {
-            let expr = match super::engine::parse(&ev.expr) {
+            let expr = match crate::promql::engine::parse(&ev.expr) {
                 Ok(e) => e,
                 Err(e) => return Err(e.to_string()),
             };
@@ -367,7 +347,7 @@ fn pin_at(e: &mut promql_parser::parser::Expr, at: i64) {
 /// the value when the eval expected success.
 fn check_result(
     ev: &Eval,
-    result: Result<super::engine::Output, super::engine::QueryError>,
+    result: Result<crate::promql::engine::Output, crate::promql::engine::QueryError>,
 ) -> Result<Option<Value>, String> {
     let value = match (result, &ev.fail) {
         (Err(e), Some(m)) => {

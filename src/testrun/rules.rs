@@ -14,12 +14,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::group::{labels_map, AlertState, EvalCtx, Group};
+use super::promql::almost_equal;
+use super::scratch_dir;
+use super::script::parse_series;
 use crate::config::{Duration, RuleFile};
 use crate::model::Labels;
 use crate::promql::engine::{self, Engine, Stop};
-use crate::promql::runner::{almost_equal, ScratchDir};
-use crate::promql::script::parse_series;
+use crate::rules::group::{labels_map, AlertState, EvalCtx, Group};
 use crate::storage::{Appender, SeriesInput};
 use crate::tsdb::{Db, Options};
 
@@ -195,9 +196,9 @@ fn run_group(
     order: &[String],
     fuzzy: bool,
 ) -> Result<Vec<String>, String> {
-    let scratch = ScratchDir::new().map_err(|e| e.to_string())?;
+    let scratch = scratch_dir().map_err(|e| e.to_string())?;
     let (db, _) = Db::open(
-        &scratch.0,
+        scratch.path(),
         Options {
             retention_ms: 0,
             ..Options::default()

@@ -1,0 +1,323 @@
+//! Wiring for `promterm serve`: load the config, lock the data directory, open the store
+//! (replaying its WAL), start the parts (scraping, rules, notifier, remote write, the
+//! Pushgateway), serve the HTTP API, mark ready; on shutdown stop taking requests, stop the
+//! parts, then flush and close the store.
+//!
+//! `Server::start` returns a `Running` server whose `ApiState` the caller may use in-process
+//! (the CLI runs the TUI over it); the server itself knows nothing of the TUI. Every long-lived
+//! task takes the shared `CancellationToken`; `shutdown_on_signals` cancels it on Ctrl-C or
+//! SIGTERM, SIGHUP reloads the config. Files: `components` (the parts and their tasks),
+//! `reload` (config reload, SIGHUP), `listen` (the HTTP listener and web config), `admin` (the
+//! admin API), `flags` (`/api/v1/status/flags`), `datadir` (the directory lock).
+//!
+//! Uses everything below `client` in the layer picture (`api`, `web`, `rules`, `promql`,
+//! `scrape`, `remote`, `send`, `push`, `tsdb`, `config`, `model`); anyhow for errors.
+
+mod admin;
+mod components;
+mod datadir;
+mod flags;
+mod listen;
+mod reload;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+pub use datadir::DataDir;
+
+use crate::api::{self, ApiState};
+use crate::config::{ByteSize, Config, Duration};
+use crate::remote::Limits;
+
+/// Default listen address, as in Prometheus but on loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9090";
+/// Default data directory.
+pub const DEFAULT_DATA_DIR: &str = "./promterm-data";
+/// Default retention (Prometheus: 15d).
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(15 * 24 * 3600);
+
+/// Everything `promterm serve` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub config_file: Option<PathBuf>,
+    pub data_dir: PathBuf,
+    pub listen: String,
+    pub headless: bool,
+    pub retention: Duration,
+    /// Delete the oldest data beyond this size.
+    pub retention_size: Option<ByteSize>,
+    pub wal_fsync_interval: Duration,
+    pub flush_interval: Duration,
+    pub remote_write_max_bytes: ByteSize,
+    /// Limits on pushed-in series' labels (remote write, OTLP, Pushgateway).
+    pub label_limits: crate::model::LabelLimits,
+    pub query_timeout: Duration,
+    pub query_lookback_delta: Duration,
+    pub query_max_samples: usize,
+    /// Queries evaluated at once (`--query.max-concurrency`).
+    pub query_max_concurrency: usize,
+    /// HTTP connections open at once (`--web.max-connections`).
+    pub web_max_connections: usize,
+    /// `POST /-/reload` and `/-/quit` are allowed (`--web.enable-lifecycle`).
+    pub enable_lifecycle: bool,
+    /// The admin API is on (`--web.enable-admin-api`).
+    pub enable_admin_api: bool,
+    /// TLS and basic auth (`--web.config.file`).
+    pub web_config_file: Option<PathBuf>,
+    pub external_url: Option<String>,
+    pub for_outage_tolerance: Duration,
+    pub for_grace_period: Duration,
+    pub resend_delay: Duration,
+    pub notification_queue_capacity: usize,
+}
+
+/// A server to start.
+pub struct Server {
+    opts: ServeOptions,
+}
+
+/// A started server: answering on `addr`, its parts running until the shutdown token fires.
+pub struct Running {
+    addr: SocketAddr,
+    state: ApiState,
+    parts: components::Components,
+    http: JoinHandle<anyhow::Result<()>>,
+    _lock: DataDir,
+}
+
+impl Server {
+    pub fn new(opts: ServeOptions) -> Self {
+        Server { opts }
+    }
+
+    /// Starts the server and waits until `shutdown` is cancelled, then stops it.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        self.start(shutdown).await?.wait().await
+    }
+
+    /// Opens the store, starts every part and the HTTP listener, and marks the server ready.
+    pub async fn start(self, shutdown: CancellationToken) -> anyhow::Result<Running> {
+        let opts = self.opts;
+        // A bad web config stops the start before anything else happens.
+        let web = match &opts.web_config_file {
+            Some(f) => Some(crate::web::load(f).map_err(|e| anyhow::anyhow!("{e}"))?),
+            None => None,
+        };
+        // Read the config before taking the port, so a bad file fails fast.
+        let file_config = match &opts.config_file {
+            Some(path) => {
+                let cfg = Config::load(path)?;
+                info!(file = %path.display(), "loaded config");
+                Some(cfg)
+            }
+            None => None,
+        };
+        let lock = DataDir::open(&opts.data_dir)?;
+        let retention = if opts.retention.is_zero() {
+            DEFAULT_RETENTION
+        } else {
+            opts.retention
+        };
+        let (db, report) = components::open_storage(&opts, retention).await?;
+        let (listener, addr) = listen::bind(&opts.listen).await?;
+        let config = file_config.unwrap_or_else(|| {
+            info!("no --config given: scraping promterm itself (/metrics) and this host (/host/metrics)");
+            Config::embedded_default(&addr.to_string())
+        });
+        for w in config.warnings() {
+            warn!("{w}");
+        }
+        let s = config.summary();
+        info!(
+            jobs = s.jobs,
+            static_targets = s.static_targets,
+            rule_files = s.rule_files,
+            "config ready"
+        );
+        let engine = crate::promql::engine::Engine {
+            max_samples: opts.query_max_samples,
+            lookback_ms: (opts.query_lookback_delta.as_millis() as i64).max(1),
+            subquery_step_ms: (config.global.evaluation_interval.as_millis() as i64).max(1),
+        };
+        let external_url = listen::external_url(opts.external_url.as_deref(), &addr);
+        let parts = components::start(&opts, &config, db, engine.clone(), external_url, &shutdown)?;
+        let config_yaml = serde_yaml::to_string(&config).context("showing the loaded config")?;
+        let server_info = Arc::new(api::status::ServerInfo {
+            flags: flags::flags(&opts, &retention),
+            retention: retention.to_string(),
+            config_yaml: parking_lot::RwLock::new(config_yaml),
+            head_stats: Some({
+                let db = parts.db.clone();
+                Arc::new(move || db.head_stats())
+            }),
+            corruptions: u64::from(report.wal.corruption.is_some()),
+            ..Default::default()
+        });
+        let reload = reload::reload_fn(
+            opts.config_file.as_ref(),
+            &parts,
+            server_info.clone(),
+            &shutdown,
+        );
+        reload::spawn_sighup(reload.clone(), shutdown.clone());
+        let state = api_state(&opts, &parts, engine, server_info, reload, &shutdown);
+        let http = listen::serve(
+            listener,
+            addr,
+            web,
+            api::router(state.clone()),
+            opts.web_max_connections,
+            shutdown.clone(),
+        )?;
+        state.set_ready(true);
+        Ok(Running {
+            addr,
+            state,
+            parts,
+            http,
+            _lock: lock,
+        })
+    }
+}
+
+/// The API's view of the running parts.
+fn api_state(
+    opts: &ServeOptions,
+    parts: &components::Components,
+    engine: crate::promql::engine::Engine,
+    info: Arc<api::status::ServerInfo>,
+    reload: api::ReloadFn,
+    shutdown: &CancellationToken,
+) -> ApiState {
+    let limits = Limits {
+        max_body: opts.remote_write_max_bytes.0 as usize,
+        labels: opts.label_limits,
+        ..Limits::default()
+    };
+    let shared = Arc::new(parts.db.clone());
+    let telemetry = Arc::new(api::metrics::Telemetry::new(
+        Some(parts.db.clone()),
+        Some(parts.scrape.clone()),
+        Some(parts.rules.clone()),
+        Some(parts.senders.clone()),
+    ));
+    ApiState::new(shared.clone(), shared, limits)
+        .with_scrape(parts.scrape.clone())
+        .with_rules(parts.rules.clone())
+        .with_push(parts.push.clone())
+        .with_senders(parts.senders.clone())
+        .with_received_metadata(parts.received_metadata.clone())
+        .with_telemetry(telemetry)
+        .with_info(info)
+        .with_lifecycle(opts.enable_lifecycle.then(|| shutdown.clone()))
+        .with_admin(opts.enable_admin_api.then(|| {
+            let a: Arc<dyn api::Admin> = Arc::new(admin::Admin {
+                db: parts.db.clone(),
+                dir: opts.data_dir.clone(),
+            });
+            a
+        }))
+        .with_reload(reload)
+        .with_query_concurrency(opts.query_max_concurrency)
+        .with_engine(
+            engine,
+            opts.query_timeout
+                .as_std()
+                .max(std::time::Duration::from_millis(1)),
+        )
+}
+
+impl Running {
+    /// The address the HTTP API answers on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The API state, for in-process clients (the TUI's `client::Local`).
+    pub fn state(&self) -> &ApiState {
+        &self.state
+    }
+
+    /// Waits until the shutdown token fires and the HTTP server has stopped taking requests,
+    /// then stops the parts and closes the store (a final flush and WAL fsync).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let Running {
+            state, parts, http, ..
+        } = self;
+        let served = http.await.context("HTTP server task failed")?;
+        state.set_ready(false);
+        parts.scrape.stop();
+        for t in parts.tasks {
+            if let Err(e) = t.await {
+                warn!("a server task failed: {e}");
+            }
+        }
+        // Let loops finish an append in progress before storage closes.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if let Err(e) = parts.db_task.await {
+            warn!("the storage task failed: {e}");
+        }
+        let closing = parts.db.clone();
+        tokio::task::spawn_blocking(move || closing.close())
+            .await
+            .context("closing storage")?
+            .context("final flush failed; the WAL still holds the data")?;
+        served?;
+        info!("shut down cleanly");
+        Ok(())
+    }
+}
+
+/// Cancels `token` on Ctrl-C or SIGTERM.
+pub async fn shutdown_on_signals(token: CancellationToken) {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            warn!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => info!("received Ctrl-C, shutting down"),
+        _ = term => info!("received SIGTERM, shutting down"),
+        _ = token.cancelled() => {}
+    }
+    token.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_dir_is_exclusive() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = DataDir::open(dir.path()).unwrap();
+        let err = DataDir::open(dir.path())
+            .err()
+            .expect("second open must fail")
+            .to_string();
+        assert!(err.contains("in use by another promterm process"), "{err}");
+        drop(first);
+        DataDir::open(dir.path()).expect("lock is released on drop");
+    }
+}

@@ -1,0 +1,15 @@
+//! The test runners behind `promterm test`: promqltest scripts (`script` parses the upstream
+//! format, `promql` runs them against the engine and a fresh store per file) and rule unit tests
+//! in promtool's format (`rules`).
+//!
+//! They sit above the engine, the rules and the store: each file gets its own store in a
+//! temporary directory. Uses `model`, `storage`, `tsdb`, `promql` and `rules`.
+
+pub mod promql;
+pub mod rules;
+pub mod script;
+
+/// A temporary directory for one file's store, removed when dropped.
+fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
+    tempfile::Builder::new().prefix("promterm-test-").tempdir()
+}
