@@ -1,10 +1,11 @@
-//! Helpers: run the binary, wait for it to listen, speak minimal HTTP/1.1 without a client crate.
+//! Helpers shared by the integration tests: run the binary and real peers, free ports, waiting
+//! for a condition or an endpoint, HTTP requests (reqwest) and the API's `data` field.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
 pub fn bin() -> &'static str {
@@ -128,47 +129,30 @@ impl Drop for Server {
     }
 }
 
-/// One HTTP/1.1 request; returns (status, body).
-pub fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
-    let path = escape(path);
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read response");
-    let status = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in {raw:?}"));
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    let body = if chunked {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    (status, body)
+/// A blocking HTTP client for the tests: no redirects followed (tests look at them), no proxy,
+/// gzip answers decoded.
+fn client() -> &'static reqwest::blocking::Client {
+    static C: OnceLock<reqwest::blocking::Client> = OnceLock::new();
+    C.get_or_init(|| {
+        reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("build the test HTTP client")
+    })
 }
 
-/// Joins an HTTP/1.1 chunked body.
-fn dechunk(mut b: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = b.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        b = rest[n..].trim_start_matches("\r\n");
-    }
-    out
+/// One request to `addr`; returns (status, body).
+pub fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a valid method");
+    let url = format!("http://{addr}{}", escape(path));
+    let resp = client()
+        .request(method, &url)
+        .send()
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let status = resp.status().as_u16();
+    (status, resp.text().unwrap_or_else(|e| panic!("{url}: {e}")))
 }
 
 /// POSTs `body` with extra headers; returns (status, body).
@@ -178,31 +162,14 @@ pub fn http_post(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    let url = format!("http://{addr}{}", escape(path));
+    let mut req = client().post(&url).body(body.to_vec());
     for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
+        req = req.header(*k, *v);
     }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read response");
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let status = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in {raw:?}"));
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    let resp = req.send().unwrap_or_else(|e| panic!("{url}: {e}"));
+    let status = resp.status().as_u16();
+    (status, resp.text().unwrap_or_else(|e| panic!("{url}: {e}")))
 }
 
 /// Percent-encodes what a request line may not hold raw, keeping `?`, `&`, `=`.
@@ -226,4 +193,72 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A real peer (node exporter, Pushgateway, Alertmanager, Prometheus), killed on drop.
+pub struct Peer(pub Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback address with a port that was free a moment ago.
+pub fn free_addr() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+/// Starts a peer with its output discarded.
+pub fn spawn(cmd: &str, args: &[String]) -> Peer {
+    Peer(
+        Command::new(cmd)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {cmd} (is its Debian package installed?): {e}")),
+    )
+}
+
+/// Waits up to 30 s for `GET path` to answer 200.
+pub fn wait_ok(addr: SocketAddr, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(addr).is_ok() && try_get(addr, path) == Some(200) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{addr}{path} never answered 200");
+}
+
+/// `GET path`, which must answer 200 with JSON; its `data` field.
+pub fn data(addr: SocketAddr, path: &str) -> serde_json::Value {
+    let (code, body) = http(addr, "GET", path);
+    assert_eq!(code, 200, "{path}: {body}");
+    let v: serde_json::Value =
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
+    v["data"].clone()
+}
+
+/// Polls `f` every 200 ms until it holds, failing after `secs` seconds.
+pub fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The status of `GET path`, or `None` when the request fails.
+fn try_get(addr: SocketAddr, path: &str) -> Option<u16> {
+    client()
+        .get(format!("http://{addr}{}", escape(path)))
+        .send()
+        .ok()
+        .map(|r| r.status().as_u16())
 }

@@ -8,8 +8,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::common::{data, wait_for};
 use crate::common::{escape, http_post, Server};
-use crate::scrape::{data, wait_for};
 
 fn result(addr: SocketAddr, q: &str) -> Value {
     data(addr, &escape(&format!("/api/v1/query?query={q}")))["result"].clone()

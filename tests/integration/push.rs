@@ -8,8 +8,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::common::{data, wait_for};
 use crate::common::{escape, Server};
-use crate::scrape::{data, wait_for};
 
 fn python(script: &str) {
     let out = Command::new("python3")

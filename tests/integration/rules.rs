@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 
 use serde_json::Value;
 
+use crate::common::{data, free_addr, spawn, wait_for, wait_ok};
 use crate::common::{http, http_post, run, testdata, Server};
-use crate::scrape::{data, free_addr, spawn, wait_for, wait_ok};
 
 const RULES: &str = r#"groups:
 - name: it

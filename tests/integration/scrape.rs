@@ -5,57 +5,12 @@
 
 use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{http, http_post, Server};
-
-/// A peer process, killed on drop.
-pub(crate) struct Peer(pub(crate) Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-pub(crate) fn free_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
-}
-
-pub(crate) fn spawn(cmd: &str, args: &[String]) -> Peer {
-    Peer(
-        Command::new(cmd)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {cmd} (is its Debian package installed?): {e}")),
-    )
-}
-
-pub(crate) fn wait_ok(addr: SocketAddr, path: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(addr).is_ok() && http(addr, "GET", path).0 == 200 {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("{addr}{path} never answered 200");
-}
-
-pub(crate) fn data(addr: SocketAddr, path: &str) -> Value {
-    let (code, body) = http(addr, "GET", path);
-    assert_eq!(code, 200, "{path}: {body}");
-    let v: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
-    v["data"].clone()
-}
+use crate::common::{data, free_addr, http_post, spawn, wait_for, wait_ok, Server};
 
 /// Series label sets as sorted "k=v,..." strings.
 fn series(addr: SocketAddr, matcher: &str) -> BTreeSet<String> {
@@ -249,14 +204,6 @@ fn query_value(addr: SocketAddr, q: &str) -> Option<String> {
         &format!("/api/v1/query?query={}", q.replace('+', "%2B")),
     );
     d["result"][0]["value"][1].as_str().map(str::to_string)
-}
-
-pub(crate) fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// Without a config promterm scrapes its own /metrics and its host collector.

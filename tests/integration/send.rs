@@ -8,8 +8,8 @@ use std::time::Duration;
 use promterm::model::Sample;
 use promterm::remote::proto::encode_write_request;
 
+use crate::common::{data, free_addr, spawn, wait_for, wait_ok};
 use crate::common::{escape, http, http_post, Server};
-use crate::scrape::{data, free_addr, spawn, wait_for, wait_ok};
 
 fn write(addr: SocketAddr, t: i64, v: f64) {
     let body = snap::raw::Encoder::new()

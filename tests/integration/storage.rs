@@ -737,7 +737,7 @@ fn full_disk_fails_writes_with_5xx_and_recovers_when_space_is_freed() {
     use std::io::{BufRead, BufReader, Write};
     use std::process::{Command, Stdio};
     let mnt = tempfile::tempdir().unwrap();
-    let addr = crate::scrape::free_addr();
+    let addr = crate::common::free_addr();
     let mut child = Command::new("unshare")
         .args(["-rm", "sh", "-c", FULL_DISK_SCRIPT, "sh"])
         .arg(mnt.path())

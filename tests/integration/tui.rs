@@ -1,13 +1,13 @@
 //! The TUI in a real pseudo-terminal (util-linux `script`): `promterm serve` on a terminal
 //! shows the workbench with logs going to a file, `promterm tui --url` works against another
-//! server, keys reach it, `q` and Ctrl-C leave with exit 0 and the terminal restored.
+//! server, keys reach it, `q` and Ctrl-C leave with exit 0 and the terminal restored; a
+//! terminal that closes under `serve` shuts it down cleanly.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{bin, http_post, Server};
-use crate::scrape::{free_addr, wait_ok};
+use crate::common::{bin, free_addr, http_post, wait_ok, Server};
 
 /// Runs `cmd` in a pty of `cols`×`rows`, typing `keys` (pairs of delay, bytes); returns (exit
 /// code, everything the terminal received, with escape sequences removed, and raw).
@@ -168,4 +168,166 @@ fn tui_against_another_server_small_terminal_and_ctrl_c() {
     assert!(state.join("promterm").join("tui.log").exists());
     let hist = std::fs::read_to_string(state.join("promterm").join("history")).unwrap();
     assert_eq!(hist.trim(), "\"tui_probe\"");
+}
+
+/// `promterm serve` with its TUI in a pseudo-terminal of our own: the child is the session
+/// leader with the pty as its controlling terminal, as a shell in a terminal emulator or tmux
+/// pane runs it. Returns the child and the master side (dropping it closes the terminal).
+fn serve_in_own_pty(args: &[&str]) -> (std::process::Child, std::fs::File) {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    let (mut master, mut slave) = (-1, -1);
+    let mut size = libc::winsize {
+        ws_row: 40,
+        ws_col: 120,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty fills two fds; the name and termios pointers may be null.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &mut size,
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // openpty leaves both ends inheritable: the child must not hold the master open.
+    for fd in [master, slave] {
+        // SAFETY: fcntl on fds we own.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    // SAFETY: both fds were just opened and are owned here.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut cmd = Command::new(bin());
+    cmd.arg("serve").args(args).env("TERM", "xterm-256color");
+    cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave));
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().expect("start promterm serve in a pty");
+    (child, std::fs::File::from(master))
+}
+
+/// Closing the terminal under `serve` (as `tmux kill-session` does) ends the TUI and shuts the
+/// server down cleanly, keeping what was acknowledged; a SIGHUP while the terminal is still
+/// there stays a config reload.
+#[test]
+fn serve_shuts_down_cleanly_when_its_terminal_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("p.yml");
+    std::fs::write(&cfg, "scrape_configs: []\n").unwrap();
+    let data = dir.path().join("d");
+    let addr = free_addr();
+    let (mut child, master) = serve_in_own_pty(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--listen",
+        &addr.to_string(),
+    ]);
+    // Drain the screen so the TUI never blocks on a full terminal; the thread holds the only
+    // master descriptor and closes it when told to.
+    let close = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let screen = {
+        let close = close.clone();
+        std::thread::spawn(move || {
+            use std::os::fd::AsRawFd;
+            let mut master = master;
+            let mut all = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !close.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut p = libc::pollfd {
+                    fd: master.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd.
+                if unsafe { libc::poll(&mut p, 1, 50) } > 0 {
+                    match std::io::Read::read(&mut master, &mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => all.extend_from_slice(&buf[..n]),
+                    }
+                }
+            }
+            drop(master);
+            String::from_utf8_lossy(&all).into_owned()
+        })
+    };
+    wait_ok(addr, "/-/ready");
+    let log_path = data.join("promterm.log");
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+
+    // An acknowledged sample (OTLP/JSON is answered once the sample is in the WAL).
+    let now_ns = promterm::model::now_ms() as u128 * 1_000_000;
+    let body = format!(
+        r#"{{"resourceMetrics":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"hangup"}}}}]}},"scopeMetrics":[{{"metrics":[{{"name":"hangup_probe","gauge":{{"dataPoints":[{{"timeUnixNano":"{now_ns}","asDouble":42}}]}}}}]}}]}}]}}"#
+    );
+    let (code, resp) = http_post(
+        addr,
+        "/api/v1/otlp/v1/metrics",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    );
+    assert_eq!(code, 200, "{resp}");
+
+    // SIGHUP with the terminal still open reloads and keeps running.
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: signalling our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    crate::common::wait_for("the reload after SIGHUP", 10, || {
+        log().contains("reloaded config")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "SIGHUP alone must not stop serve"
+    );
+    assert_eq!(crate::common::http(addr, "GET", "/-/ready").0, 200);
+
+    // Close the terminal: the process must end by itself, cleanly, without spinning.
+    close.store(true, std::sync::atomic::Ordering::Relaxed);
+    let screen = screen.join().unwrap();
+    assert!(
+        screen.contains("PromQL"),
+        "the TUI was on the terminal:\n{screen}"
+    );
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "serve kept running after its terminal closed; log:\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = log();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit status {status:?}; log:\n{log}"
+    );
+    assert!(log.contains("terminal went away"), "{log}");
+    assert!(log.contains("shut down cleanly"), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+
+    // Everything acknowledged is still there after a restart.
+    let srv = Server::start(&["--headless", "--data", data.to_str().unwrap()]);
+    wait_ok(srv.addr, "/-/ready");
+    let v = crate::common::data(srv.addr, "/api/v1/query?query=hangup_probe");
+    assert_eq!(v["result"][0]["value"][1], "42", "{v}");
 }

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::{free_addr, spawn, wait_for, wait_ok};
 use crate::common::{run, Server};
-use crate::scrape::{free_addr, spawn, wait_for, wait_ok};
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
