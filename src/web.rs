@@ -117,16 +117,44 @@ impl std::fmt::Debug for Web {
     }
 }
 
+/// Why a web config was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WebConfigError {
+    #[error("cannot read web config {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// What is wrong, naming the key and the bad value; `file` is set when read from one.
+    #[error("{}{problem}", file.as_ref().map(|f| format!("{}: ", f.display())).unwrap_or_default())]
+    Invalid {
+        file: Option<PathBuf>,
+        problem: String,
+    },
+}
+
 /// Reads and checks a web config file; relative paths in it are relative to its directory.
-pub fn load(path: &Path) -> Result<Web, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read web config {}: {e}", path.display()))?;
+pub fn load(path: &Path) -> Result<Web, WebConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| WebConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let dir = path.parent().unwrap_or(Path::new("."));
-    parse(&text, dir).map_err(|e| format!("{}: {e}", path.display()))
+    check(&text, dir).map_err(|problem| WebConfigError::Invalid {
+        file: Some(path.to_path_buf()),
+        problem,
+    })
 }
 
 /// Parses and checks a web config's text.
-pub fn parse(text: &str, dir: &Path) -> Result<Web, String> {
+pub fn parse(text: &str, dir: &Path) -> Result<Web, WebConfigError> {
+    check(text, dir).map_err(|problem| WebConfigError::Invalid {
+        file: None,
+        problem,
+    })
+}
+
+fn check(text: &str, dir: &Path) -> Result<Web, String> {
     let cfg: WebConfig = if text.trim().is_empty() {
         WebConfig::default()
     } else {

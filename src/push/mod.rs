@@ -63,8 +63,29 @@ pub enum Mode {
     Merge,
 }
 
+/// Why a push or a delete was refused; the message names the bad value.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// The grouping key in the path is malformed.
+    #[error("{0}")]
+    Key(String),
+    /// The pushed body is not acceptable (bad text, timestamps, labels against the key).
+    #[error("{0}")]
+    Body(String),
+    /// The groups could not be written to the data directory.
+    #[error("cannot save pushed groups to {path}: {source}")]
+    Save {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// The grouping key of `/metrics/<rest>`: `job/<job>{/<name>/<value>}`, sorted by name.
-pub fn grouping_key(rest: &str) -> Result<Vec<(String, String)>, String> {
+pub fn grouping_key(rest: &str) -> Result<Vec<(String, String)>, PushError> {
+    key_pairs(rest).map_err(PushError::Key)
+}
+
+fn key_pairs(rest: &str) -> Result<Vec<(String, String)>, String> {
     let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
     if parts.len() < 2 || !parts.len().is_multiple_of(2) {
         return Err(format!(
@@ -140,14 +161,19 @@ impl Store {
         self
     }
 
-    fn save(&self, groups: &BTreeMap<Vec<(String, String)>, Group>) -> Result<(), String> {
+    fn save(&self, groups: &BTreeMap<Vec<(String, String)>, Group>) -> Result<(), PushError> {
         let Some(p) = &self.path else { return Ok(()) };
         let list: Vec<&Group> = groups.values().collect();
-        let text = serde_json::to_string(&list).map_err(|e| e.to_string())?;
-        let tmp = p.with_extension("json.tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|_| std::fs::rename(&tmp, p))
-            .map_err(|e| format!("cannot save pushed groups to {}: {e}", p.display()))
+        let saved = serde_json::to_string(&list)
+            .map_err(std::io::Error::other)
+            .and_then(|text| {
+                let tmp = p.with_extension("json.tmp");
+                std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, p))
+            });
+        saved.map_err(|source| PushError::Save {
+            path: p.clone(),
+            source,
+        })
     }
 
     /// Applies a push; errors name the problem and leave the group unchanged (its failure time
@@ -158,7 +184,7 @@ impl Store {
         body: &str,
         mode: Mode,
         now: f64,
-    ) -> Result<(), String> {
+    ) -> Result<(), PushError> {
         let parsed = parse_body(&key, body, &self.label_limits);
         let mut groups = self.groups.lock();
         match parsed {
@@ -177,15 +203,19 @@ impl Store {
             Err(e) => {
                 if let Some(g) = groups.get_mut(&key) {
                     g.failure_time = now;
-                    let _ = self.save(&groups);
+                    // The push is refused either way; a failed save of its failure time only
+                    // loses that time at the next start.
+                    if let Err(save) = self.save(&groups) {
+                        tracing::warn!("{save}");
+                    }
                 }
-                Err(e)
+                Err(PushError::Body(e))
             }
         }
     }
 
     /// Removes a group (no error if it does not exist).
-    pub fn delete(&self, key: &[(String, String)]) -> Result<(), String> {
+    pub fn delete(&self, key: &[(String, String)]) -> Result<(), PushError> {
         let mut groups = self.groups.lock();
         if groups.remove(key).is_some() {
             self.save(&groups)?;
@@ -386,7 +416,8 @@ big{v=\"123456789\"} 1
                 Mode::Replace,
                 2.0,
             )
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("value of label v is 9 bytes"), "{e}");
         let e = s
             .push(
@@ -396,7 +427,8 @@ big{v=\"123456789\"} 1
                 Mode::Merge,
                 3.0,
             )
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("5 labels"), "{e}");
         // What was accepted before stays as it was.
         let shown = shown(&s);
@@ -420,12 +452,25 @@ big{v=\"123456789\"} 1
             grouping_key("job@base64/L3Zhci90bXA/path@base64/=").unwrap(),
             key(&[("job", "/var/tmp"), ("path", "")])
         );
-        assert!(grouping_key("job").unwrap_err().contains("job/<job>"));
-        assert!(grouping_key("job/").unwrap_err().contains("job/<job>"));
-        assert!(grouping_key("job/a/0bad/x").unwrap_err().contains("0bad"));
-        assert!(grouping_key("job/a/job/b").unwrap_err().contains("twice"));
+        assert!(grouping_key("job")
+            .unwrap_err()
+            .to_string()
+            .contains("job/<job>"));
+        assert!(grouping_key("job/")
+            .unwrap_err()
+            .to_string()
+            .contains("job/<job>"));
+        assert!(grouping_key("job/a/0bad/x")
+            .unwrap_err()
+            .to_string()
+            .contains("0bad"));
+        assert!(grouping_key("job/a/job/b")
+            .unwrap_err()
+            .to_string()
+            .contains("twice"));
         assert!(grouping_key("instance/a/job/b")
             .unwrap_err()
+            .to_string()
             .contains("start with job"));
     }
 
@@ -470,13 +515,18 @@ big{v=\"123456789\"} 1
         // Failures leave the group and set the failure time.
         let e = s
             .push(k.clone(), "m{job=\"other\"} 1\n", Mode::Merge, 400.0)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("contradicts the grouping key"), "{e}");
         let e = s
             .push(k.clone(), "m 1 1000\n", Mode::Merge, 400.0)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("timestamps"), "{e}");
-        let e = s.push(k.clone(), "m{ 1\n", Mode::Merge, 400.0).unwrap_err();
+        let e = s
+            .push(k.clone(), "m{ 1\n", Mode::Merge, 400.0)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("invalid text format"), "{e}");
         let v = shown(&s);
         assert!(
