@@ -15,6 +15,7 @@ pub mod highlight;
 pub mod prompt;
 pub mod render;
 pub mod theme;
+pub mod vocabulary;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
