@@ -344,48 +344,20 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
         .collect()
 }
 
-/// Offset of local time from UTC in seconds (glibc `localtime_r`), 0 if unknown.
+/// Offset of local time from UTC in seconds (`localtime_r`), 0 if unknown.
 pub fn local_offset(at: f64) -> i64 {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[cfg(unix)]
     {
-        #[repr(C)]
-        struct Tm {
-            sec: i32,
-            min: i32,
-            hour: i32,
-            mday: i32,
-            mon: i32,
-            year: i32,
-            wday: i32,
-            yday: i32,
-            isdst: i32,
-            gmtoff: i64,
-            zone: *const std::ffi::c_char,
-        }
-        extern "C" {
-            fn localtime_r(t: *const i64, out: *mut Tm) -> *mut Tm;
-        }
-        let t = at as i64;
-        let mut tm = Tm {
-            sec: 0,
-            min: 0,
-            hour: 0,
-            mday: 0,
-            mon: 0,
-            year: 0,
-            wday: 0,
-            yday: 0,
-            isdst: 0,
-            gmtoff: 0,
-            zone: std::ptr::null(),
-        };
-        // SAFETY: localtime_r writes only into `tm`, a struct laid out as glibc's `struct tm`
-        // on 64-bit Linux, and reads `t`; both live for the call.
-        let r = unsafe { localtime_r(&t, &mut tm) };
+        let t = at as libc::time_t;
+        // SAFETY: an all-zero `struct tm` is a valid value (integers and a null zone pointer).
+        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+        // SAFETY: localtime_r reads `t` and writes only into `tm`; both live for the call.
+        let r = unsafe { libc::localtime_r(&t, &mut tm) };
         if !r.is_null() {
-            return tm.gmtoff;
+            return i64::from(tm.tm_gmtoff);
         }
     }
+    #[cfg(not(unix))]
     let _ = at;
     0
 }
