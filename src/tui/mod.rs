@@ -61,10 +61,8 @@ pub fn configured_theme() -> Option<String> {
         .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
     let text = std::fs::read_to_string(dir.join("promterm").join("tui.toml")).ok()?;
-    text.lines().find_map(|l| {
-        let (k, v) = l.split_once('=')?;
-        (k.trim() == "theme").then(|| v.trim().trim_matches('"').to_string())
-    })
+    let table: toml::Table = text.parse().ok()?;
+    table.get("theme")?.as_str().map(str::to_string)
 }
 
 /// Whether the TUI can run here (stdin and stdout are terminals).
