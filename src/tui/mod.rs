@@ -11,10 +11,12 @@
 pub mod app;
 pub mod complete;
 pub mod data;
+pub mod format;
 pub mod highlight;
 pub mod prompt;
 pub mod render;
 pub mod theme;
+pub mod view;
 pub mod vocabulary;
 
 use std::collections::BTreeMap;
