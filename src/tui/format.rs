@@ -74,7 +74,14 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
 
 /// Offset of local time from UTC in seconds (`localtime_r`), 0 if unknown.
 pub fn local_offset(at: f64) -> i64 {
-    #[cfg(unix)]
+    // Systems whose `struct tm` has `tm_gmtoff`.
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd"
+    ))]
     {
         let t = at as libc::time_t;
         // SAFETY: an all-zero `struct tm` is a valid value (integers and a null zone pointer).
@@ -82,10 +89,11 @@ pub fn local_offset(at: f64) -> i64 {
         // SAFETY: localtime_r reads `t` and writes only into `tm`; both live for the call.
         let r = unsafe { libc::localtime_r(&t, &mut tm) };
         if !r.is_null() {
+            // `c_long`: i64 here, i32 on 32-bit targets.
+            #[allow(clippy::useless_conversion)]
             return i64::from(tm.tm_gmtoff);
         }
     }
-    #[cfg(not(unix))]
     let _ = at;
     0
 }

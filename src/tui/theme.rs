@@ -94,7 +94,10 @@ fn theme_entries(text: &str) -> Result<Vec<(String, toml::Value)>, String> {
 fn one_color(key: &str, v: &toml::Value) -> Result<Color, String> {
     match v {
         toml::Value::String(s) => parse_color(s).map_err(|e| format!("{key}: {e}")),
-        other => Err(format!("{key}: expected one colour as a string, got a {}", other.type_str())),
+        other => Err(format!(
+            "{key}: expected one colour as a string, got a {}",
+            other.type_str()
+        )),
     }
 }
 
@@ -147,7 +150,12 @@ impl Theme {
             match k.as_str() {
                 "name" => match v {
                     toml::Value::String(s) => t.name = s,
-                    other => return Err(format!("name: expected a string, got a {}", other.type_str())),
+                    other => {
+                        return Err(format!(
+                            "name: expected a string, got a {}",
+                            other.type_str()
+                        ))
+                    }
                 },
                 "series" => match &v {
                     toml::Value::Array(l) if !l.is_empty() => {
