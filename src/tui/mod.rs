@@ -3,10 +3,14 @@
 //! under `promterm serve`, or any Prometheus-compatible server with `promterm tui --url`).
 //!
 //! Structure: `app` holds the state and turns keys and fetched data into new state and work
-//! (`Cmd`); `render` draws the state; this module owns the terminal (raw mode, alternate
-//! screen, restored on exit, Ctrl-C and panic) and the event loop that runs `Cmd`s against the
-//! Source. `prompt` (line editor, history), `highlight` (tokens, completion context),
-//! `complete` (candidates), `data` (API JSON to view models) and `theme` support them.
+//! (`Cmd`); `render` lays out the screen and `view` draws each panel; this module owns the
+//! terminal (raw mode, alternate screen, restored on exit, Ctrl-C and panic) and the event
+//! loop that runs `Cmd`s against the Source. `prompt` (line editor, history), `highlight`
+//! (tokens, completion context), `complete` (candidates), `vocabulary` (PromQL function
+//! names), `data` (API JSON to view models), `format` (numbers, sparklines, times; the CLI
+//! uses it too) and `theme` support them. From the top, each using only those after it:
+//! render → view → app → complete → highlight → vocabulary; view and app also use prompt,
+//! theme and format → data. Uses `client` (the Source), and `promql` to check the syntax.
 
 pub mod app;
 pub mod complete;
