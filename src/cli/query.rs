@@ -2,7 +2,7 @@
 //! against promterm or any Prometheus-compatible server. Output as an aligned table (range
 //! results with a sparkline per series), the API's JSON exactly as received, or CSV.
 //! Exit codes: 0 success, 1 query error (message on stderr), 2 usage error, 3 server
-//! unreachable. Uses `client`.
+//! unreachable. Uses `client`, and `tui::format` for the sparkline.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::client::{ClientError, Http, HttpOptions, Source};
 use crate::config::Duration;
+use crate::tui::format::sparkline;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
@@ -342,34 +343,6 @@ fn metric_text(m: &Value) -> String {
     } else {
         format!("{name}{{{}}}", labels.join(", "))
     }
-}
-
-fn sparkline(vals: &[f64], width: usize) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let finite: Vec<f64> = vals.iter().copied().filter(|v| v.is_finite()).collect();
-    if finite.is_empty() {
-        return String::new();
-    }
-    let (lo, hi) = finite
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let n = vals.len().min(width).max(1);
-    (0..n)
-        .map(|i| {
-            // The last value of each bucket of points.
-            let j = ((i + 1) * vals.len()).div_ceil(n) - 1;
-            let v = vals[j.min(vals.len() - 1)];
-            if !v.is_finite() {
-                ' '
-            } else if hi == lo {
-                BARS[3]
-            } else {
-                BARS[(((v - lo) / (hi - lo)) * 7.0).round() as usize]
-            }
-        })
-        .collect()
 }
 
 fn align(rows: &[Vec<String>]) -> String {

@@ -1,7 +1,8 @@
 //! A forgiving PromQL tokenizer for the prompt: token kinds for syntax highlighting (it never
 //! fails; text it cannot classify is `Error`), and the completion context at the cursor.
+//! Uses only `vocabulary` (which words are functions and aggregations).
 
-use super::complete::{is_aggregation, is_function};
+use super::vocabulary::{is_aggregation, is_function};
 
 /// What a piece of the query is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,19 +3,26 @@
 //! under `promterm serve`, or any Prometheus-compatible server with `promterm tui --url`).
 //!
 //! Structure: `app` holds the state and turns keys and fetched data into new state and work
-//! (`Cmd`); `render` draws the state; this module owns the terminal (raw mode, alternate
-//! screen, restored on exit, Ctrl-C and panic) and the event loop that runs `Cmd`s against the
-//! Source. `prompt` (line editor, history), `highlight` (tokens, completion context),
-//! `complete` (candidates), `data` (API JSON to view models) and `theme` support them.
+//! (`Cmd`); `render` lays out the screen and `view` draws each panel; this module owns the
+//! terminal (raw mode, alternate screen, restored on exit, Ctrl-C and panic) and the event
+//! loop that runs `Cmd`s against the Source. `prompt` (line editor, history), `highlight`
+//! (tokens, completion context), `complete` (candidates), `vocabulary` (PromQL function
+//! names), `data` (API JSON to view models), `format` (numbers, sparklines, times; the CLI
+//! uses it too) and `theme` support them. From the top, each using only those after it:
+//! render → view → app → complete → highlight → vocabulary; view and app also use prompt,
+//! theme and format → data. Uses `client` (the Source), and `promql` to check the syntax.
 
 pub mod app;
 pub mod complete;
 pub mod data;
+pub mod format;
 pub mod highlight;
 pub mod prompt;
 pub mod render;
 pub mod term_events;
 pub mod theme;
+pub mod view;
+pub mod vocabulary;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -61,10 +68,8 @@ pub fn configured_theme() -> Option<String> {
         .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
     let text = std::fs::read_to_string(dir.join("promterm").join("tui.toml")).ok()?;
-    text.lines().find_map(|l| {
-        let (k, v) = l.split_once('=')?;
-        (k.trim() == "theme").then(|| v.trim().trim_matches('"').to_string())
-    })
+    let table: toml::Table = text.parse().ok()?;
+    table.get("theme")?.as_str().map(str::to_string)
 }
 
 /// Whether the TUI can run here (stdin and stdout are terminals).

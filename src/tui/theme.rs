@@ -1,13 +1,11 @@
 //! Colour themes: `themes/*.toml` (embedded: `default`, which uses only the terminal's 16 ANSI
 //! colours, `dark`, `light`, `high-contrast`), or a TOML file by path. A theme sets named
-//! colours (`"red"`, `"lightblue"`, `"#rrggbb"`, `"reset"`); keys it leaves out keep the
-//! default's. With `NO_COLOR` set every colour is dropped and selection and focus are shown by
-//! reverse video and bold instead.
+//! colours (`"red"`, `"lightblue"`, `"#rrggbb"`, `"reset"`, an ANSI index) at the top of the
+//! file or under `[colors]`; keys it leaves out keep the default's. With `NO_COLOR` set every
+//! colour is dropped and selection and focus are shown by reverse video and bold instead.
 //!
-//! The TOML read here is the subset themes need: `key = "value"`, `key = ["a", "b"]`,
-//! `[section]` headers (ignored) and `#` comments.
-
-use std::collections::BTreeMap;
+//! Files are read with the `toml` crate and colours with ratatui's `Color::from_str`. Uses no
+//! other module of the crate.
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -53,86 +51,54 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
-/// A colour name or `#rrggbb`.
+/// A colour: a name (`"lightblue"`, `"dark-gray"`, `"reset"` or its alias `"default"`),
+/// `"#rrggbb"`, or an ANSI index `"0"`..`"255"`; ratatui's `Color::from_str` reads it.
 pub fn parse_color(s: &str) -> Result<Color, String> {
-    let c = match s.to_ascii_lowercase().replace(['-', '_', ' '], "").as_str() {
-        "reset" | "default" => Color::Reset,
-        "black" => Color::Black,
-        "red" => Color::Red,
-        "green" => Color::Green,
-        "yellow" => Color::Yellow,
-        "blue" => Color::Blue,
-        "magenta" => Color::Magenta,
-        "cyan" => Color::Cyan,
-        "gray" | "grey" => Color::Gray,
-        "darkgray" | "darkgrey" => Color::DarkGray,
-        "lightred" => Color::LightRed,
-        "lightgreen" => Color::LightGreen,
-        "lightyellow" => Color::LightYellow,
-        "lightblue" => Color::LightBlue,
-        "lightmagenta" => Color::LightMagenta,
-        "lightcyan" => Color::LightCyan,
-        "white" => Color::White,
-        hex if hex.len() == 7 && hex.starts_with('#') => {
-            let v = u32::from_str_radix(&hex[1..], 16).map_err(|_| format!("bad colour {s:?}"))?;
-            Color::Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8)
-        }
-        _ => {
-            return Err(format!(
-                "unknown colour {s:?} (a name like \"lightblue\" or \"#rrggbb\")"
-            ))
-        }
-    };
-    Ok(c)
+    if s.trim().eq_ignore_ascii_case("default") {
+        return Ok(Color::Reset);
+    }
+    s.parse::<Color>().map_err(|_| {
+        format!("unknown colour {s:?} (a name like \"lightblue\", \"#rrggbb\" or 0-255)")
+    })
 }
 
-/// A TOML value as themes use them.
-#[derive(Debug, Clone, PartialEq)]
-enum TomlValue {
-    Str(String),
-    List(Vec<String>),
-}
+/// Where theme keys may sit: at the top of the file or in its `[colors]` table.
+const COLORS_TABLE: &str = "colors";
 
-fn parse_toml(text: &str) -> Result<BTreeMap<String, TomlValue>, String> {
-    let mut out = BTreeMap::new();
-    for (n, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty()
-            || line.starts_with('#')
-            || (line.starts_with('[') && line.ends_with(']') && !line.contains('='))
-        {
-            continue;
+/// The key/value pairs of a theme file: `name`, and the colour keys at the top level or in
+/// `[colors]` (both are read; other tables are errors).
+fn theme_entries(text: &str) -> Result<Vec<(String, toml::Value)>, String> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        // One line for the CLI's error: where, and what toml says is wrong.
+        let message = e.message().trim_end().replace('\n', "; ");
+        match e.span() {
+            Some(span) => {
+                let before = text.get(..span.start).unwrap_or(text);
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                format!("line {line}, column {column}: {message}")
+            }
+            None => message,
         }
-        let (k, v) = line
-            .split_once('=')
-            .ok_or_else(|| format!("line {}: expected key = value", n + 1))?;
-        let k = k.trim().trim_matches('"').to_string();
-        let v = v.trim();
-        let v = v
-            .find(" #")
-            .filter(|i| !v[..*i].contains('"') || v[..*i].matches('"').count() % 2 == 0)
-            .map_or(v, |i| v[..i].trim());
-        let unq = |s: &str| -> Result<String, String> {
-            let s = s.trim();
-            s.strip_prefix('"')
-                .and_then(|x| x.strip_suffix('"'))
-                .map(str::to_string)
-                .ok_or_else(|| format!("line {}: expected a quoted string, got {s}", n + 1))
-        };
-        let value = if let Some(list) = v.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
-            TomlValue::List(
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(unq)
-                    .collect::<Result<_, _>>()?,
-            )
-        } else {
-            TomlValue::Str(unq(v)?)
-        };
-        out.insert(k, value);
+    })?;
+    let mut out = Vec::new();
+    for (k, v) in table {
+        match v {
+            toml::Value::Table(inner) if k == COLORS_TABLE => out.extend(inner),
+            v => out.push((k, v)),
+        }
     }
     Ok(out)
+}
+
+fn one_color(key: &str, v: &toml::Value) -> Result<Color, String> {
+    match v {
+        toml::Value::String(s) => parse_color(s).map_err(|e| format!("{key}: {e}")),
+        other => Err(format!(
+            "{key}: expected one colour as a string, got a {}",
+            other.type_str()
+        )),
+    }
 }
 
 impl Theme {
@@ -180,22 +146,23 @@ impl Theme {
     /// Reads a theme's TOML over the default; unknown keys and bad colours are errors.
     pub fn from_toml(text: &str) -> Result<Theme, String> {
         let mut t = Theme::base();
-        for (k, v) in parse_toml(text)? {
-            let one = |v: &TomlValue| -> Result<Color, String> {
-                match v {
-                    TomlValue::Str(s) => parse_color(s).map_err(|e| format!("{k}: {e}")),
-                    TomlValue::List(_) => Err(format!("{k}: expected one colour")),
-                }
-            };
+        for (k, v) in theme_entries(text)? {
             match k.as_str() {
-                "name" => {
-                    if let TomlValue::Str(s) = v {
-                        t.name = s;
+                "name" => match v {
+                    toml::Value::String(s) => t.name = s,
+                    other => {
+                        return Err(format!(
+                            "name: expected a string, got a {}",
+                            other.type_str()
+                        ))
                     }
-                }
+                },
                 "series" => match &v {
-                    TomlValue::List(l) if !l.is_empty() => {
-                        t.series = l.iter().map(|s| parse_color(s)).collect::<Result<_, _>>()?;
+                    toml::Value::Array(l) if !l.is_empty() => {
+                        t.series = l
+                            .iter()
+                            .map(|c| one_color("series", c))
+                            .collect::<Result<_, _>>()?;
                     }
                     _ => return Err("series: expected a non-empty list of colours".into()),
                 },
@@ -227,7 +194,7 @@ impl Theme {
                         "inactive" => &mut t.inactive,
                         other => return Err(format!("unknown theme key {other:?}")),
                     };
-                    *slot = one(&v)?;
+                    *slot = one_color(&k, &v)?;
                 }
             }
         }
@@ -366,5 +333,23 @@ mod tests {
         let n = Theme::load("dark").unwrap().without_colors();
         assert_eq!(n.up, Color::Reset);
         assert!(n.selected().add_modifier.contains(Modifier::REVERSED));
+    }
+
+    #[test]
+    fn theme_file_errors_name_the_bad_value() {
+        let e = Theme::from_toml("[colors]\nseries = [\"red\", \"bleu\"]\n").unwrap_err();
+        assert!(e.contains("series") && e.contains("\"bleu\""), "{e}");
+        let e = Theme::from_toml("[colors]\nup = 3\n").unwrap_err();
+        assert!(e.starts_with("up: expected one colour"), "{e}");
+        let e = Theme::from_toml("[colors]\nup = \"red\ndown = \"blue\"\n").unwrap_err();
+        assert!(e.contains("line 2"), "TOML syntax errors say where: {e}");
+        assert!(!e.contains('\n'), "{e}");
+        let e = Theme::from_toml("[colours]\nup = \"red\"\n").unwrap_err();
+        assert!(e.contains("\"colours\""), "{e}");
+        let t = Theme::from_toml("up = \"default\"\ndown = \"bright-red\"\ndim = \"244\"").unwrap();
+        assert_eq!(
+            (t.up, t.down, t.dim),
+            (Color::Reset, Color::LightRed, Color::Indexed(244))
+        );
     }
 }

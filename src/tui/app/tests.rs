@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::tui::data::SeriesData;
-use crossterm::event::{KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn app() -> App {
     let mut a = App::new(Theme::load("default").unwrap(), History::load(None), "test");

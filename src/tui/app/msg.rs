@@ -1,0 +1,76 @@
+//! Fetched data coming in: query results (stale ones dropped), targets, rules and alerts,
+//! completion data (which refreshes an open popup), metadata, series counts, senders.
+//! Uses `app::completion`.
+
+use super::{App, Msg};
+
+impl App {
+    /// Takes in fetched data.
+    pub fn msg(&mut self, m: Msg) {
+        match m {
+            Msg::Query {
+                id,
+                result,
+                seconds,
+            } => {
+                if id != self.query_id {
+                    return;
+                }
+                self.running = false;
+                self.result_seconds = seconds;
+                match result {
+                    Ok((data, warnings)) => {
+                        self.result = data;
+                        self.warnings = warnings;
+                        self.error = None;
+                    }
+                    Err(e) => {
+                        self.error = Some(e);
+                        self.warnings.clear();
+                    }
+                }
+                let n = self.sorted_series().len();
+                self.table_sel = self.table_sel.min(n.saturating_sub(1));
+                self.legend_sel = self.legend_sel.min(n.saturating_sub(1));
+            }
+            Msg::Targets(r) => match r {
+                Ok(t) => {
+                    self.targets = t;
+                    self.targets_error = None;
+                    let n = self.visible_targets().len();
+                    self.targets_sel = self.targets_sel.min(n.saturating_sub(1));
+                }
+                Err(e) => self.targets_error = Some(e),
+            },
+            Msg::Rules(r) => match r {
+                Ok((rules, alerts)) => {
+                    self.rules = rules;
+                    self.alerts = alerts;
+                    self.rules_error = None;
+                    self.alerts_sel = self.alerts_sel.min(self.alerts.len().saturating_sub(1));
+                    self.rules_sel = self.rules_sel.min(self.rules.len().saturating_sub(1));
+                }
+                Err(e) => self.rules_error = Some(e),
+            },
+            Msg::Metadata(m) => self.known.metadata = m,
+            Msg::MetricNames(n) => {
+                self.known.metrics = n;
+                self.refresh_popup();
+            }
+            Msg::SeriesCounts(c) => self.series_counts = c,
+            Msg::RemoteWrite(s) => self.senders = s,
+            Msg::LabelNames { metric, names } => {
+                self.known.labels.insert(metric, names);
+                self.refresh_popup();
+            }
+            Msg::LabelValues {
+                metric,
+                label,
+                values,
+            } => {
+                self.known.values.insert((metric, label), values);
+                self.refresh_popup();
+            }
+        }
+    }
+}

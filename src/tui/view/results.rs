@@ -1,0 +1,143 @@
+//! The results pane: its title (graph range, live, panning), and what the result is: a hint,
+//! a scalar, a string, the instant-vector table (sortable), the range table (a sparkline per
+//! series) or the graph (`view::graph`). Uses `app`, `data`, `format` and `view::{graph, panel}`.
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::Frame;
+
+use super::graph;
+use super::panel::block;
+use crate::tui::app::{App, Focus, SortKey};
+use crate::tui::data::{series_name, QueryData};
+use crate::tui::format::{human_range, short_num, sparkline};
+
+/// Draws the results pane.
+pub fn draw(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let focused = app.focus == Focus::Results;
+    let title = if app.graph {
+        format!(
+            "Graph {} {}{}",
+            human_range(app.range_secs),
+            if app.live { "● live" } else { "" },
+            if app.end_offset > 0.0 {
+                format!(" (ends {} ago)", human_range(app.end_offset))
+            } else {
+                String::new()
+            }
+        )
+    } else {
+        "Table".to_string()
+    };
+    let b = block(&title, focused, t);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    match &app.result {
+        QueryData::Empty => {
+            let hint = if app.shown_expr.is_empty() {
+                "Enter runs the query. g: graph / table. ?: keys."
+            } else {
+                "no data"
+            };
+            f.render_widget(Paragraph::new(Line::styled(hint, t.fg(t.dim))), inner);
+        }
+        QueryData::Scalar(_, v) => {
+            f.render_widget(
+                Paragraph::new(Line::from(vec![
+                    Span::styled("scalar  ", t.fg(t.dim)),
+                    Span::styled(crate::model::format_go_g(*v), t.fg(t.number)),
+                ])),
+                inner,
+            );
+        }
+        QueryData::Str(_, s) => {
+            f.render_widget(Paragraph::new(format!("string  {s:?}")), inner);
+        }
+        QueryData::Vector(_) => draw_table(app, f, inner),
+        QueryData::Matrix(_) => {
+            if app.graph {
+                graph::draw(app, f, inner);
+            } else {
+                draw_matrix_table(app, f, inner);
+            }
+        }
+    }
+}
+
+fn draw_table(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let rows_all = app.sorted_series();
+    let height = area.height.saturating_sub(1) as usize;
+    let first = app.table_sel.saturating_sub(height.saturating_sub(1));
+    let rows: Vec<Row> = rows_all
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(|(i, (_, s))| {
+            let v = s.points.first().map_or(f64::NAN, |p| p.1);
+            let style = if i == app.table_sel && app.focus == Focus::Results {
+                t.selected()
+            } else {
+                Style::default()
+            };
+            Row::new(vec![
+                Cell::from(series_name(&s.labels)),
+                Cell::from(Span::styled(crate::model::format_go_g(v), t.fg(t.number))),
+            ])
+            .style(style)
+        })
+        .collect();
+    let arrow = if app.sort_desc { "↓" } else { "↑" };
+    let (sl, sv) = match app.sort {
+        SortKey::Labels => (arrow, ""),
+        SortKey::Value => ("", arrow),
+    };
+    let header = Row::new(vec![
+        format!("series ({}) {sl}", rows_all.len()),
+        format!("value {sv}"),
+    ])
+    .style(t.fg(t.dim).add_modifier(Modifier::BOLD));
+    f.render_widget(
+        Table::new(
+            rows,
+            [Constraint::Percentage(78), Constraint::Percentage(22)],
+        )
+        .header(header),
+        area,
+    );
+}
+
+fn draw_matrix_table(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let width = 16usize;
+    let rows: Vec<Row> = app
+        .sorted_series()
+        .into_iter()
+        .map(|(_, s)| {
+            let vals: Vec<f64> = s.points.iter().map(|p| p.1).collect();
+            Row::new(vec![
+                Cell::from(series_name(&s.labels)),
+                Cell::from(format!("{:>width$}", sparkline(&vals, width))),
+                Cell::from(Span::styled(
+                    vals.last().map_or(String::new(), |v| short_num(*v)),
+                    t.fg(t.number),
+                )),
+            ])
+        })
+        .collect();
+    f.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Min(20),
+                Constraint::Length(width as u16),
+                Constraint::Length(10),
+            ],
+        ),
+        area,
+    );
+}
