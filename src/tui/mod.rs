@@ -8,7 +8,8 @@
 //! loop that runs `Cmd`s against the Source. `prompt` (line editor, history), `highlight`
 //! (tokens, completion context), `complete` (candidates), `vocabulary` (PromQL function
 //! names), `data` (API JSON to view models), `format` (numbers, sparklines, times; the CLI
-//! uses it too) and `theme` support them. From the top, each using only those after it:
+//! uses it too), `theme`, and `term_events` (terminal input on a thread, noticing the terminal
+//! going away) support them. From the top, each using only those after it:
 //! render → view → app → complete → highlight → vocabulary; view and app also use prompt,
 //! theme and format → data. Uses `client` (the Source), and `promql` to check the syntax.
 

@@ -82,7 +82,8 @@ fn serve_on_a_terminal_shows_the_workbench_and_quits_cleanly() {
         &[
             (3000, b"vector(42)"),
             (300, b"\r"),
-            (1500, b"\x1b"),
+            // Panels refresh every 5 s: wait for one after the rule's first evaluation.
+            (6000, b"\x1b"),
             (300, b"q"),
         ],
     );
