@@ -1,6 +1,11 @@
-//! PromQL: parsing with the `promql-parser` crate, the evaluation engine (`engine`), the
-//! promqltest script format (`script`), the parsed tree as JSON (`ast_json`), and series
-//! selectors for the `match[]` parameters of the series and label APIs.
+//! PromQL: parsing with the `promql-parser` crate (`parse`), the evaluation engine
+//! (`engine`), the promqltest script format (`script`) and its runner (`runner`), the parsed
+//! tree as JSON (`ast_json`), and series selectors for the `match[]` parameters of the series
+//! and label APIs.
+//!
+//! Inside, from the bottom: `value` (result types, errors, float formatting) → `parse`,
+//! `memo` → `functions/` (by family) → `aggregate` → `engine/` → `ast_json`, `script`,
+//! `runner`; a file uses only those before it.
 //!
 //! Uses `model`, `storage` (and `tsdb` in tests).
 
@@ -9,8 +14,10 @@ pub mod ast_json;
 pub mod engine;
 pub mod functions;
 pub mod memo;
+pub mod parse;
 pub mod runner;
 pub mod script;
+pub mod value;
 
 use crate::model::Matcher;
 

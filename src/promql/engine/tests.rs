@@ -1,8 +1,11 @@
 //! Engine tests against a real store loaded with the promqltest series notation.
 
+use promql_parser::parser::Expr;
+
 use super::*;
+use crate::model::{Labels, Matcher, Sample};
 use crate::promql::script::{parse, Command};
-use crate::storage::{Appender, SeriesInput};
+use crate::storage::{Appender, Querier, Series, SeriesInput, StorageError};
 use crate::tsdb::{Db, Options};
 
 struct Fixture {

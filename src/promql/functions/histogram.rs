@@ -2,9 +2,32 @@
 //! `BucketQuantile` (promql/quantile.go) in our own words: buckets sorted by upper bound,
 //! equal bounds merged, counts forced monotonic (differences within 1e-12 relative treated as
 //! float noise), linear interpolation inside the bucket holding the rank; NaN without a +Inf
-//! bucket or with no observations.
+//! bucket or with no observations. Also how `le` label values are read and how quantiles are
+//! written as label values.
+//!
+//! Uses `value` (`format_float`) only.
 
 use super::almost_equal_eps;
+use crate::promql::value::format_float;
+
+/// Parses an `le` label value as Prometheus does (a float, `+Inf`, ...).
+pub fn parse_le(le: &str) -> Option<f64> {
+    match le.to_ascii_lowercase().as_str() {
+        "+inf" | "inf" => Some(f64::INFINITY),
+        "-inf" => Some(f64::NEG_INFINITY),
+        _ => le.parse::<f64>().ok().filter(|v| !v.is_nan()),
+    }
+}
+
+/// A float as a label value with at least one decimal (`0.0`, `0.25`, `1.0`).
+pub fn label_float(v: f64) -> String {
+    let s = format_float(v);
+    if v.is_finite() && !s.contains('.') && !s.contains('e') {
+        format!("{s}.0")
+    } else {
+        s
+    }
+}
 
 /// One bucket: upper bound and cumulative count.
 #[derive(Debug, Clone, Copy)]

@@ -1,11 +1,17 @@
 //! PromQL functions, one file per family: `range` (functions over range vectors), `math`
-//! (element-wise arithmetic), `time` (date and time), `labels` (label manipulation, sorting,
-//! vector/scalar conversion, absent). Shared numeric helpers live here.
+//! (element-wise arithmetic), `time` (date and time), `labels` (label_replace, label_join,
+//! the labels of absent), `sort` (sort and sort_by_label), `histogram` (classic-histogram
+//! quantiles and fractions). Shared numeric helpers (compensated sums, means, variance,
+//! quantile) live here. The engine evaluates the arguments and dispatches into these
+//! (`engine/call*.rs`).
+//!
+//! Uses `value` and `model` only.
 
 pub mod histogram;
 pub mod labels;
 pub mod math;
 pub mod range;
+pub mod sort;
 pub mod time;
 
 /// Float equality within a relative `eps`, as Prometheus's `almost.Equal`: the stale marker
