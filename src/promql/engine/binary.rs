@@ -15,6 +15,55 @@ use crate::model::{Label, Labels, METRIC_NAME};
 use crate::promql::memo::{FxBuild, Memo, DROP_NAME};
 use crate::promql::value::{exec, InstantSample, QueryError, Value};
 
+/// What a binary expression asks for: the operator, whether it is a comparison and returns
+/// `bool`, and how vectors match; `node` keys its memoised signatures.
+struct Operation<'b> {
+    op: String,
+    comparison: bool,
+    return_bool: bool,
+    matching: Option<&'b LabelModifier>,
+    card: &'b VectorMatchCardinality,
+    node: usize,
+}
+
+impl<'b> Operation<'b> {
+    fn of(b: &'b BinaryExpr, node: usize) -> Self {
+        let m = b.modifier.as_ref();
+        Operation {
+            op: b.op.to_string(),
+            comparison: b.op.is_comparison_operator(),
+            return_bool: m.is_some_and(|m| m.return_bool),
+            matching: m.and_then(|m| m.matching.as_ref()),
+            card: m
+                .map(|m| &m.card)
+                .unwrap_or(&VectorMatchCardinality::OneToOne),
+            node,
+        }
+    }
+
+    /// One pair of point values: the result's value, or `None` when a filtering comparison
+    /// drops it (a kept one keeps `filtered`, the vector's own value). With `bool`, a
+    /// comparison gives 1 or 0; arithmetic gives NaN where it has no answer.
+    fn apply(&self, l: f64, r: f64, filtered: f64) -> Result<Option<f64>, QueryError> {
+        let res = scalar_op(&self.op, l, r).ok_or_else(|| unsupported(&self.op))?;
+        Ok(match (self.comparison, self.return_bool, res) {
+            (true, true, r) => Some(if r.is_some() { 1.0 } else { 0.0 }),
+            (true, false, r) => r.map(|_| filtered),
+            (false, _, r) => Some(r.unwrap_or(f64::NAN)),
+        })
+    }
+
+    /// Whether a result sample is to drop the metric name: arithmetic and `bool` results are
+    /// no longer the metric; a filtering comparison keeps the sample as it was.
+    fn drops_name(&self, sample_drops: bool) -> bool {
+        sample_drops || !self.comparison || self.return_bool
+    }
+
+    fn signature(&self, memo: &mut Memo, l: &Labels) -> u64 {
+        signature(memo, self.node, l, self.matching)
+    }
+}
+
 /// `b` applied to its evaluated operands at `ts`; `node` keys its memoised signatures.
 pub(super) fn binary(
     memo: &mut Memo,
@@ -24,56 +73,30 @@ pub(super) fn binary(
     rhs: Value,
     ts: i64,
 ) -> Result<Value, QueryError> {
-    let op = b.op.to_string();
-    let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
-    let comparison = b.op.is_comparison_operator();
+    let o = Operation::of(b, node);
     match (lhs, rhs) {
         (Value::Scalar { v: l, .. }, Value::Scalar { v: r, .. }) => {
             // Comparisons between scalars always give 0 or 1 (the parser demands `bool`).
-            let v = apply(&op, l, r, l, comparison, comparison)?.unwrap_or(0.0);
+            let scalars = Operation {
+                return_bool: o.comparison,
+                ..o
+            };
+            let v = scalars.apply(l, r, l)?.unwrap_or(0.0);
             Ok(Value::Scalar { t: ts, v })
         }
-        (Value::Vector(vec), Value::Scalar { v: r, .. }) => Ok(Value::Vector(vector_scalar(
-            &op,
-            vec,
-            r,
-            false,
-            comparison,
-            return_bool,
-        )?)),
-        (Value::Scalar { v: l, .. }, Value::Vector(vec)) => Ok(Value::Vector(vector_scalar(
-            &op,
-            vec,
-            l,
-            true,
-            comparison,
-            return_bool,
-        )?)),
-        (Value::Vector(l), Value::Vector(r)) => {
-            let m = b.modifier.as_ref();
-            let matching = m.and_then(|m| m.matching.as_ref());
-            let card = m
-                .map(|m| &m.card)
-                .unwrap_or(&VectorMatchCardinality::OneToOne);
-            match op.as_str() {
-                "and" | "or" | "unless" => {
-                    Ok(Value::Vector(set_op(memo, node, &op, l, r, matching)))
-                }
-                _ => Ok(Value::Vector(vector_vector(
-                    memo,
-                    node,
-                    &op,
-                    l,
-                    r,
-                    matching,
-                    card,
-                    comparison,
-                    return_bool,
-                )?)),
-            }
+        (Value::Vector(vec), Value::Scalar { v: r, .. }) => {
+            Ok(Value::Vector(vector_scalar(&o, vec, r, false)?))
         }
+        (Value::Scalar { v: l, .. }, Value::Vector(vec)) => {
+            Ok(Value::Vector(vector_scalar(&o, vec, l, true)?))
+        }
+        (Value::Vector(l), Value::Vector(r)) => match o.op.as_str() {
+            "and" | "or" | "unless" => Ok(Value::Vector(set_op(memo, &o, l, r))),
+            _ => Ok(Value::Vector(vector_vector(memo, &o, l, r)?)),
+        },
         (l, r) => Err(exec(format!(
-            "binary operator {op} is not defined between {} and {}",
+            "binary operator {} is not defined between {} and {}",
+            o.op,
             l.type_name(),
             r.type_name()
         ))),
@@ -106,32 +129,11 @@ fn scalar_op(op: &str, l: f64, r: f64) -> Option<Option<f64>> {
     }
 }
 
-/// One pair of point values under `op`: the result's value, or `None` when a filtering
-/// comparison drops it (a kept one keeps `filtered`, the vector's own value). With `bool`, a
-/// comparison gives 1 or 0; arithmetic gives NaN where it has no answer.
-fn apply(
-    op: &str,
-    l: f64,
-    r: f64,
-    filtered: f64,
-    comparison: bool,
-    return_bool: bool,
-) -> Result<Option<f64>, QueryError> {
-    let res = scalar_op(op, l, r).ok_or_else(|| unsupported(op))?;
-    Ok(match (comparison, return_bool, res) {
-        (true, true, r) => Some(if r.is_some() { 1.0 } else { 0.0 }),
-        (true, false, r) => r.map(|_| filtered),
-        (false, _, r) => Some(r.unwrap_or(f64::NAN)),
-    })
-}
-
 fn vector_scalar(
-    op: &str,
+    o: &Operation,
     vec: Vec<InstantSample>,
     scalar: f64,
     scalar_left: bool,
-    comparison: bool,
-    return_bool: bool,
 ) -> Result<Vec<InstantSample>, QueryError> {
     let mut out = Vec::with_capacity(vec.len());
     for s in vec {
@@ -140,8 +142,8 @@ fn vector_scalar(
         } else {
             (s.v, scalar)
         };
-        if let Some(v) = apply(op, l, r, s.v, comparison, return_bool)? {
-            let drop = s.drop_name || !comparison || return_bool;
+        if let Some(v) = o.apply(l, r, s.v)? {
+            let drop = o.drops_name(s.drop_name);
             out.push(InstantSample::new(s.labels, s.t, v, drop));
         }
     }
@@ -186,34 +188,27 @@ fn signature(memo: &mut Memo, node: usize, l: &Labels, matching: Option<&LabelMo
 
 fn set_op(
     memo: &mut Memo,
-    node: usize,
-    op: &str,
+    o: &Operation,
     l: Vec<InstantSample>,
     r: Vec<InstantSample>,
-    matching: Option<&LabelModifier>,
 ) -> Vec<InstantSample> {
-    let rsigs: HashSet<u64, FxBuild> = r
-        .iter()
-        .map(|s| signature(memo, node, &s.labels, matching))
-        .collect();
-    match op {
+    let rsigs: HashSet<u64, FxBuild> = r.iter().map(|s| o.signature(memo, &s.labels)).collect();
+    match o.op.as_str() {
         "and" => l
             .into_iter()
-            .filter(|s| rsigs.contains(&signature(memo, node, &s.labels, matching)))
+            .filter(|s| rsigs.contains(&o.signature(memo, &s.labels)))
             .collect(),
         "unless" => l
             .into_iter()
-            .filter(|s| !rsigs.contains(&signature(memo, node, &s.labels, matching)))
+            .filter(|s| !rsigs.contains(&o.signature(memo, &s.labels)))
             .collect(),
         _ => {
-            let lsigs: HashSet<u64, FxBuild> = l
-                .iter()
-                .map(|s| signature(memo, node, &s.labels, matching))
-                .collect();
+            let lsigs: HashSet<u64, FxBuild> =
+                l.iter().map(|s| o.signature(memo, &s.labels)).collect();
             let mut out = l;
             out.extend(
                 r.into_iter()
-                    .filter(|s| !lsigs.contains(&signature(memo, node, &s.labels, matching))),
+                    .filter(|s| !lsigs.contains(&o.signature(memo, &s.labels))),
             );
             out
         }
@@ -225,18 +220,13 @@ fn fmt_sig(sig: &[(String, String)]) -> String {
     format!("{{{}}}", parts.join(", "))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn vector_vector(
     memo: &mut Memo,
-    node: usize,
-    op: &str,
+    o: &Operation,
     l: Vec<InstantSample>,
     r: Vec<InstantSample>,
-    matching: Option<&LabelModifier>,
-    card: &VectorMatchCardinality,
-    comparison: bool,
-    return_bool: bool,
 ) -> Result<Vec<InstantSample>, QueryError> {
+    let (node, matching, card) = (o.node, o.matching, o.card);
     // group_right swaps the roles: the "one" side is the left.
     let (many, one, swapped) = match card {
         VectorMatchCardinality::OneToMany(_) => (r, l, true),
@@ -245,7 +235,7 @@ fn vector_vector(
     let mut one_by_sig: HashMap<u64, usize, FxBuild> =
         HashMap::with_capacity_and_hasher(one.len(), FxBuild::default());
     for (i, s) in one.iter().enumerate() {
-        let sig = signature(memo, node, &s.labels, matching);
+        let sig = o.signature(memo, &s.labels);
         if let Some(prev) = one_by_sig.insert(sig, i) {
             let side = if swapped { "left" } else { "right" };
             return Err(exec(format!(
@@ -267,11 +257,11 @@ fn vector_vector(
     let mut out = Vec::with_capacity(many.len());
     let mut out_labels: HashSet<Labels> = HashSet::with_capacity(many.len());
     for s in many {
-        let sig = signature(memo, node, &s.labels, matching);
+        let sig = o.signature(memo, &s.labels);
         let Some(&oi) = one_by_sig.get(&sig) else {
             continue;
         };
-        let o = &one[oi];
+        let one_s = &one[oi];
         if one_to_one && !seen_many.insert(sig) {
             let side = if swapped { "right" } else { "left" };
             return Err(exec(format!(
@@ -279,14 +269,18 @@ fn vector_vector(
                 fmt_sig(&signature_pairs(&s.labels, matching))
             )));
         }
-        let (lv, rv) = if swapped { (o.v, s.v) } else { (s.v, o.v) };
+        let (lv, rv) = if swapped {
+            (one_s.v, s.v)
+        } else {
+            (s.v, one_s.v)
+        };
         // A filtering comparison keeps the left side's value.
-        let Some(v) = apply(op, lv, rv, lv, comparison, return_bool)? else {
+        let Some(v) = o.apply(lv, rv, lv)? else {
             continue;
         };
         // Result labels come from the "many" side (the left one for one-to-one).
-        let drop = s.drop_name || !comparison || return_bool;
-        let labels = memo.derive2(node, &s.labels, &o.labels, |many_l, one_l| {
+        let drop = o.drops_name(s.drop_name);
+        let labels = memo.derive2(node, &s.labels, &one_s.labels, |many_l, one_l| {
             let mut labels: Vec<Label> = many_l.iter().cloned().collect();
             if one_to_one {
                 match matching {

@@ -16,7 +16,7 @@
 //! Selectors read only by such calls are not preloaded (`streamable` finds them): they are
 //! streamed from storage one series at a time, so memory holds one series' samples.
 //!
-//! Uses `state`, `precomputed`, and `aggregate` (`group_labels`), `functions`, `parse`,
+//! Uses `state`, `precomputed`, `selection` (`advance`), and `aggregate` (`group_labels`), `functions`, `parse`,
 //! `value`, `storage` from below.
 
 use std::collections::{HashMap, HashSet};
@@ -24,6 +24,7 @@ use std::collections::{HashMap, HashSet};
 use promql_parser::parser::{AggregateExpr, Call, Expr, MatrixSelector};
 
 use super::precomputed::{Precomputed, Row};
+use super::selection::advance;
 use super::state::{key, unwrap_parens, Eval};
 use crate::model::{is_stale_nan, Labels, Sample};
 use crate::promql::aggregate::group_labels;
@@ -369,13 +370,7 @@ impl Rows {
             let ts = self.from + k as i64 * self.step;
             let rt = ts + self.offset;
             let lo = rt - self.range_ms;
-            while lo_i < x.len() && x[lo_i].t <= lo {
-                lo_i += 1;
-            }
-            hi_i = hi_i.max(lo_i);
-            while hi_i < x.len() && x[hi_i].t <= rt {
-                hi_i += 1;
-            }
+            (lo_i, hi_i) = advance(x, (lo_i, hi_i), lo, rt);
             let mut w = &x[lo_i..hi_i];
             if w.is_empty() {
                 continue;

@@ -86,6 +86,25 @@ impl RangeArg {
     }
 }
 
+/// A series' sample window (from, to) moved forward to the samples in (lo, hi]: both ends
+/// only advance, so stepping through time visits each sample once.
+pub(super) fn advance(
+    x: &[Sample],
+    (from, to): (usize, usize),
+    lo: i64,
+    hi: i64,
+) -> (usize, usize) {
+    let mut from = from;
+    while from < x.len() && x[from].t <= lo {
+        from += 1;
+    }
+    let mut to = to.max(from);
+    while to < x.len() && x[to].t <= hi {
+        to += 1;
+    }
+    (from, to)
+}
+
 /// A selector node, its selector, and the storage window [mint, maxt] it needs.
 pub(super) type Need<'e> = (usize, &'e parser::VectorSelector, i64, i64);
 
@@ -255,20 +274,12 @@ impl Eval<'_> {
         }
         for (i, s) in data.iter().enumerate() {
             let x = &s.samples;
-            let (mut from, mut to) = entry.1[i];
-            if forward {
-                while from < x.len() && x[from].t <= lo {
-                    from += 1;
-                }
-                to = to.max(from);
-                while to < x.len() && x[to].t <= hi {
-                    to += 1;
-                }
+            entry.1[i] = if forward {
+                advance(x, entry.1[i], lo, hi)
             } else {
-                from = x.partition_point(|p| p.t <= lo);
-                to = from + x[from..].partition_point(|p| p.t <= hi);
-            }
-            entry.1[i] = (from, to);
+                let from = x.partition_point(|p| p.t <= lo);
+                (from, from + x[from..].partition_point(|p| p.t <= hi))
+            };
         }
         entry.0 = hi;
         entry.1.clone()

@@ -7,7 +7,7 @@
 //!
 //! Uses `value` (`format_float`) only.
 
-use super::almost_equal_eps;
+use super::{almost_equal_eps, quantile_outside};
 use crate::promql::value::format_float;
 
 /// Parses an `le` label value as Prometheus does (a float, `+Inf`, ...).
@@ -68,14 +68,8 @@ fn sorted_merged(buckets: &mut [Bucket]) -> Option<Vec<Bucket>> {
 }
 
 fn quantile_inner(q: f64, buckets: &mut [Bucket], forced: &mut bool) -> f64 {
-    if q.is_nan() {
-        return f64::NAN;
-    }
-    if q < 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    if q > 1.0 {
-        return f64::INFINITY;
+    if let Some(v) = quantile_outside(q) {
+        return v;
     }
     let Some(mut merged) = sorted_merged(buckets) else {
         return f64::NAN;
