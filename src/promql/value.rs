@@ -2,9 +2,11 @@
 //! (`InstantSample`), a query result (`Value`, `Output`), why a query failed (`QueryError`),
 //! and the one float formatter for sample values, label values and messages (`format_float`).
 //!
-//! A point's value is a float today. Native histograms will add a second kind of sample value;
-//! code that reads or rewrites a sample's value element-wise goes through `InstantSample::new`,
-//! `map_value` and `map_values` here, so that kind is added in one place.
+//! A point's value is a float today. Native histograms will add a second kind of sample value
+//! (this struct's `v` becoming a float-or-histogram type). Element-wise functions and unary
+//! minus rewrite values only through `map_value`/`map_values` here, binary operators only
+//! through `Operation::apply` (engine/binary.rs); aggregations read them in `aggregate`, range
+//! functions in `functions::range` and `engine/precompute.rs`.
 //!
 //! Uses `model` and `storage` (the `Series` of a matrix, `StorageError`) only.
 
