@@ -37,7 +37,7 @@ fn push_point(out: &mut String, t: i64, v: f64) {
     out.push('[');
     push_time(out, t);
     out.push_str(",\"");
-    out.push_str(&crate::promql::aggregate::format_float(v));
+    out.push_str(&crate::promql::value::format_float(v));
     out.push_str("\"]");
 }
 
@@ -348,7 +348,7 @@ mod tests {
 
     /// A sample value as Prometheus writes it (Go's FormatFloat 'f', -1).
     fn json_value(v: f64) -> Json {
-        Json::String(crate::promql::aggregate::format_float(v))
+        Json::String(crate::promql::value::format_float(v))
     }
 
     fn labels_json(l: &Labels) -> Json {

@@ -420,7 +420,7 @@ pub fn table(data: &Value) -> String {
                 let max = fin.fold(f64::NEG_INFINITY, f64::max);
                 let fmt = |v: f64| {
                     if v.is_finite() {
-                        crate::promql::aggregate::format_float(v)
+                        crate::promql::value::format_float(v)
                     } else {
                         String::new()
                     }

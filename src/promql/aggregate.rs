@@ -1,19 +1,17 @@
 //! Aggregation operators: sum, avg, count, group, min, max, stddev, stdvar, quantile, topk,
 //! bottomk, count_values and limitk, with `by` and `without`. Groups are reported in the order
 //! they first appear. Follows Prometheus's `aggregation` in promql/engine.go in our own words.
+//!
+//! Uses `value`, `functions`, `memo` and `model`.
 
 use std::collections::HashMap;
 
 use promql_parser::parser::LabelModifier;
 
-use super::engine::{InstantSample, QueryError, Value};
 use super::functions::{kahan_mean, kahan_sum, quantile, variance};
 use super::memo::{FxBuild, Memo};
+use super::value::{exec, format_float, InstantSample, QueryError, Value};
 use crate::model::{is_valid_label_name, labels_hash, Labels, NameValidation, METRIC_NAME};
-
-fn exec(msg: impl Into<String>) -> QueryError {
-    QueryError::Execution(msg.into())
-}
 
 /// The labels a sample contributes to its group.
 pub(super) fn group_labels(l: &Labels, modifier: Option<&LabelModifier>) -> Labels {
@@ -33,19 +31,6 @@ pub(super) fn group_labels(l: &Labels, modifier: Option<&LabelModifier>) -> Labe
                 })
                 .map(|x| (x.name.as_ref(), x.value.as_ref())),
         ),
-    }
-}
-
-/// Go's strconv.FormatFloat(v, 'f', -1, 64).
-pub fn format_float(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
     }
 }
 

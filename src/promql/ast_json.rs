@@ -5,6 +5,8 @@
 //!
 //! Fields for features our parser does not have (anchored and smoothed selectors, fill values,
 //! aligned subqueries) are present with their off values, so clients see one shape.
+//!
+//! Uses `value` (`format_float`) and the parser's tree only.
 
 use std::time::UNIX_EPOCH;
 
@@ -15,6 +17,8 @@ use promql_parser::parser::{
     AtModifier, Expr, LabelModifier, Offset, VectorMatchCardinality, VectorSelector,
 };
 use serde_json::{json, Value};
+
+use super::value::format_float;
 
 /// The JSON tree of `e`.
 pub fn translate(e: &Expr) -> Value {
@@ -107,7 +111,7 @@ pub fn translate(e: &Expr) -> Value {
                 "alignEvalTime": false,
             })
         }
-        Expr::NumberLiteral(n) => json!({"type": "numberLiteral", "val": go_f(n.val)}),
+        Expr::NumberLiteral(n) => json!({"type": "numberLiteral", "val": format_float(n.val)}),
         Expr::Paren(p) => json!({"type": "parenExpr", "expr": translate(&p.expr)}),
         Expr::StringLiteral(s) => json!({"type": "stringLiteral", "val": s.val}),
         Expr::Unary(u) => json!({"type": "unaryExpr", "op": "-", "expr": translate(&u.expr)}),
@@ -176,23 +180,12 @@ fn at(a: &Option<AtModifier>) -> (Value, Value) {
     }
 }
 
-/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest round-trip digits, never an exponent.
-fn go_f(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
-    } else {
-        format!("{v}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn tree(q: &str) -> Value {
-        translate(&crate::promql::engine::parse(q).unwrap())
+        translate(&crate::promql::parse::parse(q).unwrap())
     }
 
     #[test]

@@ -1,14 +1,20 @@
-//! PromQL: parsing with the `promql-parser` crate, the evaluation engine (`engine`), the
-//! promqltest script format (`script`), the parsed tree as JSON (`ast_json`), and series
-//! selectors for the `match[]` parameters of the series and label APIs.
+//! PromQL: parsing with the `promql-parser` crate (`parse`), the evaluation engine
+//! (`engine`), the parsed tree as JSON (`ast_json`), and series selectors for the `match[]`
+//! parameters of the series and label APIs. (The promqltest runner sits above, in `testrun`.)
 //!
-//! Uses `model`, `storage` (and `tsdb` in tests).
+//! Inside, from the bottom: `value` (result types, errors, float formatting) → `parse`,
+//! `memo` → `functions/` (by family) → `aggregate` → `engine/` → `ast_json`; a file uses only
+//! those before it.
+//!
+//! Uses `model` and `storage` (and, in tests, `tsdb` and `testrun`'s script parser).
 
 pub mod aggregate;
 pub mod ast_json;
 pub mod engine;
 pub mod functions;
 pub mod memo;
+pub mod parse;
+pub mod value;
 
 use crate::model::Matcher;
 

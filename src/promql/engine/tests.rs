@@ -1,7 +1,10 @@
 //! Engine tests against a real store loaded with the promqltest series notation.
 
+use promql_parser::parser::Expr;
+
 use super::*;
-use crate::storage::{Appender, SeriesInput};
+use crate::model::{Labels, Matcher, Sample};
+use crate::storage::{Appender, Querier, Series, SeriesInput, StorageError};
 use crate::testrun::script::{parse, Command};
 use crate::tsdb::{Db, Options};
 

@@ -2,9 +2,32 @@
 //! `BucketQuantile` (promql/quantile.go) in our own words: buckets sorted by upper bound,
 //! equal bounds merged, counts forced monotonic (differences within 1e-12 relative treated as
 //! float noise), linear interpolation inside the bucket holding the rank; NaN without a +Inf
-//! bucket or with no observations.
+//! bucket or with no observations. Also how `le` label values are read and how quantiles are
+//! written as label values.
+//!
+//! Uses `value` (`format_float`) only.
 
-use super::almost_equal_eps;
+use super::{almost_equal_eps, quantile_outside};
+use crate::promql::value::format_float;
+
+/// Parses an `le` label value as Prometheus does (a float, `+Inf`, ...).
+pub fn parse_le(le: &str) -> Option<f64> {
+    match le.to_ascii_lowercase().as_str() {
+        "+inf" | "inf" => Some(f64::INFINITY),
+        "-inf" => Some(f64::NEG_INFINITY),
+        _ => le.parse::<f64>().ok().filter(|v| !v.is_nan()),
+    }
+}
+
+/// A float as a label value with at least one decimal (`0.0`, `0.25`, `1.0`).
+pub fn label_float(v: f64) -> String {
+    let s = format_float(v);
+    if v.is_finite() && !s.contains('.') && !s.contains('e') {
+        format!("{s}.0")
+    } else {
+        s
+    }
+}
 
 /// One bucket: upper bound and cumulative count.
 #[derive(Debug, Clone, Copy)]
@@ -45,14 +68,8 @@ fn sorted_merged(buckets: &mut [Bucket]) -> Option<Vec<Bucket>> {
 }
 
 fn quantile_inner(q: f64, buckets: &mut [Bucket], forced: &mut bool) -> f64 {
-    if q.is_nan() {
-        return f64::NAN;
-    }
-    if q < 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    if q > 1.0 {
-        return f64::INFINITY;
+    if let Some(v) = quantile_outside(q) {
+        return v;
     }
     let Some(mut merged) = sorted_merged(buckets) else {
         return f64::NAN;

@@ -1,6 +1,21 @@
-//! label_replace and label_join.
+//! label_replace and label_join on one label set, the destination-name check they share,
+//! and the labels `absent()` and `absent_over_time()` report for a selector.
+//!
+//! Uses `model` (and the parser's selector type).
 
-use crate::model::{is_valid_label_name, Labels, NameValidation};
+use std::collections::HashMap;
+
+use promql_parser::parser::VectorSelector;
+
+use crate::model::{is_valid_label_name, Labels, NameValidation, METRIC_NAME};
+
+/// A destination label name label_replace/label_join (or histogram_quantiles) cannot set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid destination label name in {func}(): {name}")]
+pub struct InvalidLabelName {
+    pub func: &'static str,
+    pub name: String,
+}
 
 /// Expands `$1`, `${1}`, `$name`, `${name}` in `template` from regex captures, as Go's
 /// `Regexp.Expand` does (a `$name` reference takes the longest run of word characters).
@@ -44,7 +59,7 @@ pub fn expand(template: &str, caps: &regex::Captures) -> String {
     out
 }
 
-/// label_replace on one label set; `Err` for a bad destination name or regex.
+/// label_replace on one label set (the regex is compiled and the destination checked by the caller).
 pub fn label_replace(
     l: &Labels,
     dst: &str,
@@ -60,14 +75,36 @@ pub fn label_replace(
     set_label(l, dst, &new)
 }
 
-pub fn check_label_name(name: &str, func: &str) -> Result<(), String> {
+/// `name` if it may be set as a label by `func`.
+pub fn check_label_name(name: &str, func: &'static str) -> Result<(), InvalidLabelName> {
     if is_valid_label_name(name, NameValidation::Legacy) {
         Ok(())
     } else {
-        Err(format!(
-            "invalid destination label name in {func}(): {name}"
-        ))
+        Err(InvalidLabelName {
+            func,
+            name: name.to_string(),
+        })
     }
+}
+
+/// Labels `absent()` reports for a selector: its equality matchers (not the name), when each
+/// label is matched once.
+pub fn absent_labels(vs: Option<&VectorSelector>) -> Labels {
+    let Some(vs) = vs else {
+        return Labels::default();
+    };
+    let mut seen: HashMap<&str, Option<&str>> = HashMap::new();
+    for m in &vs.matchers.matchers {
+        let eq = matches!(m.op, promql_parser::label::MatchOp::Equal);
+        seen.entry(m.name.as_str())
+            .and_modify(|v| *v = None)
+            .or_insert(if eq { Some(m.value.as_str()) } else { None });
+    }
+    Labels::from_pairs(
+        seen.into_iter()
+            .filter(|(n, _)| *n != METRIC_NAME)
+            .filter_map(|(n, v)| v.map(|v| (n, v))),
+    )
 }
 
 /// A copy of `l` with `name` set to `value` (removed when `value` is empty).

@@ -1,11 +1,17 @@
 //! PromQL functions, one file per family: `range` (functions over range vectors), `math`
-//! (element-wise arithmetic), `time` (date and time), `labels` (label manipulation, sorting,
-//! vector/scalar conversion, absent). Shared numeric helpers live here.
+//! (element-wise arithmetic), `time` (date and time), `labels` (label_replace, label_join,
+//! the labels of absent), `sort` (sort and sort_by_label), `histogram` (classic-histogram
+//! quantiles and fractions). Shared numeric helpers (compensated sums, means, variance,
+//! quantile) live here. The engine evaluates the arguments and dispatches into these
+//! (`engine/call*.rs`).
+//!
+//! Uses `value` and `model` only.
 
 pub mod histogram;
 pub mod labels;
 pub mod math;
 pub mod range;
+pub mod sort;
 pub mod time;
 
 /// Float equality within a relative `eps`, as Prometheus's `almost.Equal`: the stale marker
@@ -119,16 +125,27 @@ pub fn variance(values: &[f64]) -> f64 {
     (aux + c_aux) / count
 }
 
+/// The answer of every quantile function for a `q` outside [0, 1]: NaN for NaN, -Inf below
+/// 0, +Inf above 1; `None` for a `q` in range.
+pub fn quantile_outside(q: f64) -> Option<f64> {
+    if q.is_nan() {
+        Some(f64::NAN)
+    } else if q < 0.0 {
+        Some(f64::NEG_INFINITY)
+    } else if q > 1.0 {
+        Some(f64::INFINITY)
+    } else {
+        None
+    }
+}
+
 /// The q-quantile of `values`, interpolating between neighbours (Prometheus's `quantile`).
 pub fn quantile(q: f64, values: &mut [f64]) -> f64 {
-    if values.is_empty() || q.is_nan() {
+    if values.is_empty() {
         return f64::NAN;
     }
-    if q < 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    if q > 1.0 {
-        return f64::INFINITY;
+    if let Some(v) = quantile_outside(q) {
+        return v;
     }
     // NaN sorts first, as in Prometheus's vectorByValueHeap.
     values.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {

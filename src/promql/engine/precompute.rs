@@ -12,38 +12,27 @@
 //! call is folded in as well: each series is assigned its group once, and groups accumulate
 //! in input order with the same compensated sums as `aggregate`. At each step the groups come
 //! out in order of their first member present at that step, as the step path orders them.
+//!
+//! Selectors read only by such calls are not preloaded (`streamable` finds them): they are
+//! streamed from storage one series at a time, so memory holds one series' samples.
+//!
+//! Uses `state`, `precomputed`, `selection` (`advance`), and `aggregate` (`group_labels`), `functions`, `parse`,
+//! `value`, `storage` from below.
 
 use std::collections::{HashMap, HashSet};
 
-use promql_parser::parser::{AggregateExpr, Call, Expr};
+use promql_parser::parser::{AggregateExpr, Call, Expr, MatrixSelector};
 
-use super::{
-    exec, key, to_matchers, too_many_samples, unwrap_parens, Eval, InstantSample, QueryError,
-};
+use super::precomputed::{Precomputed, Row};
+use super::selection::advance;
+use super::state::{key, unwrap_parens, Eval};
 use crate::model::{is_stale_nan, Labels, Sample};
 use crate::promql::aggregate::group_labels;
 use crate::promql::functions::{kahan_inc, quantile, range, MeanAcc};
 use crate::promql::memo::FxBuild;
+use crate::promql::parse::to_matchers;
+use crate::promql::value::{exec, too_many_samples, QueryError};
 use crate::storage::Series;
-
-/// One expression's values for every step of the part.
-pub(super) struct Pre {
-    from: i64,
-    step: i64,
-    n: usize,
-    rows: Vec<Row>,
-    /// For aggregations: per row and step, the input position of the group's first member
-    /// there (rows are output in that order).
-    first: Option<Vec<Vec<u32>>>,
-}
-
-/// One output series: its labels, and per step its value (`present` says which steps have one).
-struct Row {
-    labels: Labels,
-    drop_name: bool,
-    vals: Vec<f64>,
-    present: Vec<bool>,
-}
 
 /// A group's accumulator for one step.
 #[derive(Clone, Copy, Default)]
@@ -103,52 +92,6 @@ fn kind_of(c: &Call) -> Option<(Kind, usize)> {
     Some((k, 0))
 }
 
-impl Pre {
-    /// The call's instant vector at `ts`, if `ts` is one of this part's steps.
-    pub(super) fn at(&self, ts: i64) -> Option<Vec<InstantSample>> {
-        if ts < self.from || (ts - self.from) % self.step != 0 {
-            return None;
-        }
-        let k = ((ts - self.from) / self.step) as usize;
-        if k >= self.n {
-            return None;
-        }
-        let mut out = Vec::new();
-        match &self.first {
-            None => {
-                for r in &self.rows {
-                    if r.present[k] {
-                        out.push(InstantSample::new(
-                            r.labels.clone(),
-                            ts,
-                            r.vals[k],
-                            r.drop_name,
-                        ));
-                    }
-                }
-            }
-            Some(first) => {
-                let mut idx: Vec<usize> = (0..self.rows.len())
-                    .filter(|&g| self.rows[g].present[k])
-                    .collect();
-                if !idx.windows(2).all(|w| first[w[0]][k] < first[w[1]][k]) {
-                    idx.sort_by_key(|&g| first[g][k]);
-                }
-                for g in idx {
-                    let r = &self.rows[g];
-                    out.push(InstantSample::new(
-                        r.labels.clone(),
-                        ts,
-                        r.vals[k],
-                        r.drop_name,
-                    ));
-                }
-            }
-        }
-        Some(out)
-    }
-}
-
 impl Eval<'_> {
     /// Finds the eligible calls in `e` (not inside subqueries) and computes them for the steps
     /// `from, from+step, ... <= to`.
@@ -197,7 +140,7 @@ impl Eval<'_> {
         from: i64,
         to: i64,
         step: i64,
-    ) -> Result<Option<Pre>, QueryError> {
+    ) -> Result<Option<Precomputed>, QueryError> {
         if let Some((kind, at)) = kind_of(c) {
             if let Expr::MatrixSelector(ms) = unwrap_parens(&c.args.args[at]) {
                 if ms.vs.at.is_none() {
@@ -215,7 +158,7 @@ impl Eval<'_> {
         from: i64,
         to: i64,
         step: i64,
-    ) -> Result<Option<Pre>, QueryError> {
+    ) -> Result<Option<Precomputed>, QueryError> {
         let op = a.op.to_string();
         if a.param.is_some()
             || !matches!(
@@ -294,7 +237,7 @@ impl Eval<'_> {
                 present,
             });
         }
-        Ok(Some(Pre {
+        Ok(Some(Precomputed {
             from: inner.from,
             step: inner.step,
             n,
@@ -307,11 +250,11 @@ impl Eval<'_> {
         &mut self,
         c: &Call,
         kind: Kind,
-        ms: &promql_parser::parser::MatrixSelector,
+        ms: &MatrixSelector,
         from: i64,
         to: i64,
         step: i64,
-    ) -> Result<Pre, QueryError> {
+    ) -> Result<Precomputed, QueryError> {
         let vs = &ms.vs;
         let n = ((to - from) / step + 1).max(0) as usize;
         let range_ms = ms.range.as_millis() as i64;
@@ -377,7 +320,7 @@ impl Eval<'_> {
         for name in std::mem::take(&mut rows.names) {
             self.counter_info(&name, &needle);
         }
-        Ok(Pre {
+        Ok(Precomputed {
             from,
             step,
             n,
@@ -427,13 +370,7 @@ impl Rows {
             let ts = self.from + k as i64 * self.step;
             let rt = ts + self.offset;
             let lo = rt - self.range_ms;
-            while lo_i < x.len() && x[lo_i].t <= lo {
-                lo_i += 1;
-            }
-            hi_i = hi_i.max(lo_i);
-            while hi_i < x.len() && x[hi_i].t <= rt {
-                hi_i += 1;
-            }
+            (lo_i, hi_i) = advance(x, (lo_i, hi_i), lo, rt);
             let mut w = &x[lo_i..hi_i];
             if w.is_empty() {
                 continue;

@@ -1,0 +1,318 @@
+//! Binary operators: arithmetic, comparisons (filtering or with `bool`) and `atan2` between
+//! scalars and vectors, vector matching (`on`, `ignoring`, `group_left`, `group_right`, with
+//! Prometheus's errors for duplicate and many-to-many matches) and the set operators `and`,
+//! `or`, `unless`. Operands arrive evaluated; every pair of point values goes through `apply`.
+//! Follows Prometheus's promql/engine.go (`VectorBinop`, `VectorAnd`, `VectorOr`,
+//! `VectorUnless`) in our own words.
+//!
+//! Uses `value`, `memo` and `model` only.
+
+use std::collections::{HashMap, HashSet};
+
+use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
+
+use crate::model::{Label, Labels, METRIC_NAME};
+use crate::promql::memo::{FxBuild, Memo, DROP_NAME};
+use crate::promql::value::{exec, InstantSample, QueryError, Value};
+
+/// What a binary expression asks for: the operator, whether it is a comparison and returns
+/// `bool`, and how vectors match; `node` keys its memoised signatures.
+struct Operation<'b> {
+    op: String,
+    comparison: bool,
+    return_bool: bool,
+    matching: Option<&'b LabelModifier>,
+    card: &'b VectorMatchCardinality,
+    node: usize,
+}
+
+impl<'b> Operation<'b> {
+    fn of(b: &'b BinaryExpr, node: usize) -> Self {
+        let m = b.modifier.as_ref();
+        Operation {
+            op: b.op.to_string(),
+            comparison: b.op.is_comparison_operator(),
+            return_bool: m.is_some_and(|m| m.return_bool),
+            matching: m.and_then(|m| m.matching.as_ref()),
+            card: m
+                .map(|m| &m.card)
+                .unwrap_or(&VectorMatchCardinality::OneToOne),
+            node,
+        }
+    }
+
+    /// One pair of point values: the result's value, or `None` when a filtering comparison
+    /// drops it (a kept one keeps `filtered`, the vector's own value). With `bool`, a
+    /// comparison gives 1 or 0; arithmetic gives NaN where it has no answer.
+    fn apply(&self, l: f64, r: f64, filtered: f64) -> Result<Option<f64>, QueryError> {
+        let res = scalar_op(&self.op, l, r).ok_or_else(|| unsupported(&self.op))?;
+        Ok(match (self.comparison, self.return_bool, res) {
+            (true, true, r) => Some(if r.is_some() { 1.0 } else { 0.0 }),
+            (true, false, r) => r.map(|_| filtered),
+            (false, _, r) => Some(r.unwrap_or(f64::NAN)),
+        })
+    }
+
+    /// Whether a result sample is to drop the metric name: arithmetic and `bool` results are
+    /// no longer the metric; a filtering comparison keeps the sample as it was.
+    fn drops_name(&self, sample_drops: bool) -> bool {
+        sample_drops || !self.comparison || self.return_bool
+    }
+
+    fn signature(&self, memo: &mut Memo, l: &Labels) -> u64 {
+        signature(memo, self.node, l, self.matching)
+    }
+}
+
+/// `b` applied to its evaluated operands at `ts`; `node` keys its memoised signatures.
+pub(super) fn binary(
+    memo: &mut Memo,
+    node: usize,
+    b: &BinaryExpr,
+    lhs: Value,
+    rhs: Value,
+    ts: i64,
+) -> Result<Value, QueryError> {
+    let o = Operation::of(b, node);
+    match (lhs, rhs) {
+        (Value::Scalar { v: l, .. }, Value::Scalar { v: r, .. }) => {
+            // Comparisons between scalars always give 0 or 1 (the parser demands `bool`).
+            let scalars = Operation {
+                return_bool: o.comparison,
+                ..o
+            };
+            let v = scalars.apply(l, r, l)?.unwrap_or(0.0);
+            Ok(Value::Scalar { t: ts, v })
+        }
+        (Value::Vector(vec), Value::Scalar { v: r, .. }) => {
+            Ok(Value::Vector(vector_scalar(&o, vec, r, false)?))
+        }
+        (Value::Scalar { v: l, .. }, Value::Vector(vec)) => {
+            Ok(Value::Vector(vector_scalar(&o, vec, l, true)?))
+        }
+        (Value::Vector(l), Value::Vector(r)) => match o.op.as_str() {
+            "and" | "or" | "unless" => Ok(Value::Vector(set_op(memo, &o, l, r))),
+            _ => Ok(Value::Vector(vector_vector(memo, &o, l, r)?)),
+        },
+        (l, r) => Err(exec(format!(
+            "binary operator {} is not defined between {} and {}",
+            o.op,
+            l.type_name(),
+            r.type_name()
+        ))),
+    }
+}
+
+fn unsupported(op: &str) -> QueryError {
+    QueryError::Execution(format!("operator {op:?} is not supported"))
+}
+
+/// Applies an operator to two floats. Arithmetic gives `Some(Some(v))`; a comparison gives
+/// `Some(Some(l))` when true and `Some(None)` when false; `None` for an unknown operator.
+fn scalar_op(op: &str, l: f64, r: f64) -> Option<Option<f64>> {
+    let cmp = |c: bool| Some(if c { Some(l) } else { None });
+    match op {
+        "+" => Some(Some(l + r)),
+        "-" => Some(Some(l - r)),
+        "*" => Some(Some(l * r)),
+        "/" => Some(Some(l / r)),
+        "%" => Some(Some(l % r)),
+        "^" => Some(Some(l.powf(r))),
+        "atan2" => Some(Some(l.atan2(r))),
+        "==" => cmp(l == r),
+        "!=" => cmp(l != r),
+        ">" => cmp(l > r),
+        "<" => cmp(l < r),
+        ">=" => cmp(l >= r),
+        "<=" => cmp(l <= r),
+        _ => None,
+    }
+}
+
+fn vector_scalar(
+    o: &Operation,
+    vec: Vec<InstantSample>,
+    scalar: f64,
+    scalar_left: bool,
+) -> Result<Vec<InstantSample>, QueryError> {
+    let mut out = Vec::with_capacity(vec.len());
+    for s in vec {
+        let (l, r) = if scalar_left {
+            (scalar, s.v)
+        } else {
+            (s.v, scalar)
+        };
+        if let Some(v) = o.apply(l, r, s.v)? {
+            let drop = o.drops_name(s.drop_name);
+            out.push(InstantSample::new(s.labels, s.t, v, drop));
+        }
+    }
+    Ok(out)
+}
+
+/// The labels a sample is matched on: `on(...)` keeps only those, `ignoring(...)` (or no
+/// modifier) keeps all but those and the metric name.
+fn signature_pairs(l: &Labels, matching: Option<&LabelModifier>) -> Vec<(String, String)> {
+    match matching {
+        Some(LabelModifier::Include(names)) => {
+            let mut v: Vec<(String, String)> = names
+                .labels
+                .iter()
+                .filter_map(|n| l.get(n).map(|v| (n.clone(), v.to_string())))
+                .collect();
+            v.sort();
+            v
+        }
+        Some(LabelModifier::Exclude(names)) => l
+            .iter()
+            .filter(|x| {
+                x.name.as_ref() != METRIC_NAME && !names.labels.iter().any(|n| n == x.name.as_ref())
+            })
+            .map(|x| (x.name.to_string(), x.value.to_string()))
+            .collect(),
+        None => l
+            .iter()
+            .filter(|x| x.name.as_ref() != METRIC_NAME)
+            .map(|x| (x.name.to_string(), x.value.to_string()))
+            .collect(),
+    }
+}
+
+/// The matching signature as a hash (as Prometheus matches on hashes too).
+fn signature(memo: &mut Memo, node: usize, l: &Labels, matching: Option<&LabelModifier>) -> u64 {
+    memo.sig(node, l, |l| {
+        let pairs = signature_pairs(l, matching);
+        crate::model::hash_pairs(pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())))
+    })
+}
+
+fn set_op(
+    memo: &mut Memo,
+    o: &Operation,
+    l: Vec<InstantSample>,
+    r: Vec<InstantSample>,
+) -> Vec<InstantSample> {
+    let rsigs: HashSet<u64, FxBuild> = r.iter().map(|s| o.signature(memo, &s.labels)).collect();
+    match o.op.as_str() {
+        "and" => l
+            .into_iter()
+            .filter(|s| rsigs.contains(&o.signature(memo, &s.labels)))
+            .collect(),
+        "unless" => l
+            .into_iter()
+            .filter(|s| !rsigs.contains(&o.signature(memo, &s.labels)))
+            .collect(),
+        _ => {
+            let lsigs: HashSet<u64, FxBuild> =
+                l.iter().map(|s| o.signature(memo, &s.labels)).collect();
+            let mut out = l;
+            out.extend(
+                r.into_iter()
+                    .filter(|s| !lsigs.contains(&o.signature(memo, &s.labels))),
+            );
+            out
+        }
+    }
+}
+
+fn fmt_sig(sig: &[(String, String)]) -> String {
+    let parts: Vec<String> = sig.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
+fn vector_vector(
+    memo: &mut Memo,
+    o: &Operation,
+    l: Vec<InstantSample>,
+    r: Vec<InstantSample>,
+) -> Result<Vec<InstantSample>, QueryError> {
+    let (node, matching, card) = (o.node, o.matching, o.card);
+    // group_right swaps the roles: the "one" side is the left.
+    let (many, one, swapped) = match card {
+        VectorMatchCardinality::OneToMany(_) => (r, l, true),
+        _ => (l, r, false),
+    };
+    let mut one_by_sig: HashMap<u64, usize, FxBuild> =
+        HashMap::with_capacity_and_hasher(one.len(), FxBuild::default());
+    for (i, s) in one.iter().enumerate() {
+        let sig = o.signature(memo, &s.labels);
+        if let Some(prev) = one_by_sig.insert(sig, i) {
+            let side = if swapped { "left" } else { "right" };
+            return Err(exec(format!(
+                "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+                fmt_sig(&signature_pairs(&s.labels, matching)),
+                one[prev].labels,
+                s.labels
+            )));
+        }
+    }
+    let one_to_one = matches!(card, VectorMatchCardinality::OneToOne);
+    let include: Vec<String> = match card {
+        VectorMatchCardinality::ManyToOne(ls) | VectorMatchCardinality::OneToMany(ls) => {
+            ls.labels.clone()
+        }
+        _ => Vec::new(),
+    };
+    let mut seen_many: HashSet<u64, FxBuild> = HashSet::default();
+    let mut out = Vec::with_capacity(many.len());
+    let mut out_labels: HashSet<Labels> = HashSet::with_capacity(many.len());
+    for s in many {
+        let sig = o.signature(memo, &s.labels);
+        let Some(&oi) = one_by_sig.get(&sig) else {
+            continue;
+        };
+        let one_s = &one[oi];
+        if one_to_one && !seen_many.insert(sig) {
+            let side = if swapped { "right" } else { "left" };
+            return Err(exec(format!(
+                "found duplicate series for the match group {} on the {side} hand-side of the operation;many-to-many matching not allowed: matching labels must be unique on one side",
+                fmt_sig(&signature_pairs(&s.labels, matching))
+            )));
+        }
+        let (lv, rv) = if swapped {
+            (one_s.v, s.v)
+        } else {
+            (s.v, one_s.v)
+        };
+        // A filtering comparison keeps the left side's value.
+        let Some(v) = o.apply(lv, rv, lv)? else {
+            continue;
+        };
+        // Result labels come from the "many" side (the left one for one-to-one).
+        let drop = o.drops_name(s.drop_name);
+        let labels = memo.derive2(node, &s.labels, &one_s.labels, |many_l, one_l| {
+            let mut labels: Vec<Label> = many_l.iter().cloned().collect();
+            if one_to_one {
+                match matching {
+                    Some(LabelModifier::Include(names)) => {
+                        labels.retain(|x| names.labels.iter().any(|n| n == x.name.as_ref()))
+                    }
+                    Some(LabelModifier::Exclude(names)) => {
+                        labels.retain(|x| !names.labels.iter().any(|n| n == x.name.as_ref()))
+                    }
+                    None => {}
+                }
+            }
+            for name in &include {
+                labels.retain(|x| x.name.as_ref() != name.as_str());
+                if let Some(v) = one_l.get(name) {
+                    labels.push(Label {
+                        name: name.as_str().into(),
+                        value: v.into(),
+                    });
+                }
+            }
+            Labels::from_pairs(labels.iter().map(|x| (x.name.as_ref(), x.value.as_ref())))
+        });
+        let reported = if drop {
+            memo.derive_interned(DROP_NAME, &labels, |l| l.without(METRIC_NAME))
+        } else {
+            labels.clone()
+        };
+        if !out_labels.insert(reported) {
+            return Err(exec("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"));
+        }
+        out.push(InstantSample::new(labels, s.t, v, drop));
+    }
+    Ok(out)
+}

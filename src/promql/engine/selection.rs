@@ -1,0 +1,327 @@
+//! Reading series: the storage window each selector needs for the whole query (`collect`),
+//! preloading those series once (`preload`, merging `or` alternatives), and per step the
+//! instant selector's lookback (`instant_selector`) and a range selector's left-open window
+//! (`matrix_window`), both found by cursors that advance as steps move forward (`windows_at`).
+//! A range vector is handed on as windows into the shared series (`RangeArg`), not copied.
+//!
+//! Uses `state`, and `parse` (`to_matchers`), `value`, `model`, `storage` from below.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use promql_parser::parser::{self, Expr, MatrixSelector};
+
+use super::state::{key, Eval};
+use crate::model::{is_stale_nan, Labels, Sample};
+use crate::promql::parse::to_matchers;
+use crate::promql::value::{exec, too_many_samples, InstantSample, QueryError};
+use crate::storage::Series;
+
+/// Where a range vector's samples are: windows into preloaded series (no copying), or series
+/// built for this step (subqueries).
+pub(super) enum Windows {
+    /// (series index, from, to, holds a stale marker) into the shared series.
+    Shared(Arc<Vec<Series>>, Vec<(usize, usize, usize, bool)>),
+    Owned(Vec<Series>),
+}
+
+/// A range vector with the window it was read for.
+pub(super) struct RangeArg {
+    pub(super) series: Windows,
+    /// Window bounds in ms: (start, end], and its length in seconds.
+    pub(super) start: i64,
+    pub(super) end: i64,
+    pub(super) range_s: f64,
+    /// Equality matchers of the selector (for absent_over_time).
+    pub(super) selector: Option<parser::VectorSelector>,
+}
+
+impl RangeArg {
+    pub(super) fn is_empty(&self) -> bool {
+        match &self.series {
+            Windows::Shared(_, w) => w.is_empty(),
+            Windows::Owned(v) => v.is_empty(),
+        }
+    }
+
+    /// Each series' labels and samples (stale markers removed).
+    pub(super) fn for_each(&self, mut f: impl FnMut(&Labels, &[Sample])) {
+        match &self.series {
+            Windows::Shared(data, windows) => {
+                let mut scratch = Vec::new();
+                for &(i, from, to, stale) in windows {
+                    let s = &data[i];
+                    let slice = &s.samples[from..to];
+                    if stale {
+                        scratch.clear();
+                        scratch.extend(slice.iter().filter(|x| !is_stale_nan(x.v)).copied());
+                        f(&s.labels, &scratch);
+                    } else {
+                        f(&s.labels, slice);
+                    }
+                }
+            }
+            Windows::Owned(v) => {
+                for s in v {
+                    f(&s.labels, &s.samples);
+                }
+            }
+        }
+    }
+
+    pub(super) fn into_series(self) -> Vec<Series> {
+        match self.series {
+            Windows::Owned(v) => v,
+            Windows::Shared(..) => {
+                let mut out = Vec::new();
+                self.for_each(|l, s| {
+                    out.push(Series {
+                        labels: l.clone(),
+                        samples: s.to_vec(),
+                    })
+                });
+                out
+            }
+        }
+    }
+}
+
+/// A series' sample window (from, to) moved forward to the samples in (lo, hi]: both ends
+/// only advance, so stepping through time visits each sample once.
+pub(super) fn advance(
+    x: &[Sample],
+    (from, to): (usize, usize),
+    lo: i64,
+    hi: i64,
+) -> (usize, usize) {
+    let mut from = from;
+    while from < x.len() && x[from].t <= lo {
+        from += 1;
+    }
+    let mut to = to.max(from);
+    while to < x.len() && x[to].t <= hi {
+        to += 1;
+    }
+    (from, to)
+}
+
+/// A selector node, its selector, and the storage window [mint, maxt] it needs.
+pub(super) type Need<'e> = (usize, &'e parser::VectorSelector, i64, i64);
+
+impl Eval<'_> {
+    /// Records the storage window each selector needs when `e` is evaluated at [start, end].
+    pub(super) fn collect<'e>(
+        &self,
+        e: &'e Expr,
+        start: i64,
+        end: i64,
+        out: &mut Vec<Need<'e>>,
+    ) -> Result<(), QueryError> {
+        match e {
+            Expr::VectorSelector(vs) => {
+                let (a, b) = (
+                    self.ref_time(start, &vs.at, &vs.offset),
+                    self.ref_time(end, &vs.at, &vs.offset),
+                );
+                out.push((key(vs), vs, a.min(b) - self.engine.lookback_ms, a.max(b)));
+            }
+            Expr::MatrixSelector(ms) => {
+                let vs = &ms.vs;
+                let (a, b) = (
+                    self.ref_time(start, &vs.at, &vs.offset),
+                    self.ref_time(end, &vs.at, &vs.offset),
+                );
+                out.push((
+                    key(vs),
+                    vs,
+                    a.min(b) - ms.range.as_millis() as i64,
+                    a.max(b),
+                ));
+            }
+            Expr::Subquery(sq) => {
+                let (a, b) = (
+                    self.ref_time(start, &sq.at, &sq.offset),
+                    self.ref_time(end, &sq.at, &sq.offset),
+                );
+                self.collect(
+                    &sq.expr,
+                    a.min(b) - sq.range.as_millis() as i64,
+                    a.max(b),
+                    out,
+                )?;
+            }
+            Expr::Paren(p) => self.collect(&p.expr, start, end, out)?,
+            Expr::Unary(u) => self.collect(&u.expr, start, end, out)?,
+            Expr::Binary(b) => {
+                self.collect(&b.lhs, start, end, out)?;
+                self.collect(&b.rhs, start, end, out)?;
+            }
+            Expr::Aggregate(a) => {
+                self.collect(&a.expr, start, end, out)?;
+                if let Some(p) = &a.param {
+                    self.collect(p, start, end, out)?;
+                }
+            }
+            Expr::Call(c) => {
+                for arg in &c.args.args {
+                    self.collect(arg, start, end, out)?;
+                }
+            }
+            Expr::NumberLiteral(_) | Expr::StringLiteral(_) => {}
+            Expr::Extension(_) => return Err(exec("unsupported expression")),
+        }
+        Ok(())
+    }
+
+    /// Reads every selector of `expr` that is not streamed from storage, once, for the whole
+    /// window the query needs, counting the samples against the limit.
+    pub(super) fn preload(&mut self, expr: &Expr) -> Result<(), QueryError> {
+        let mut needs: Vec<Need> = Vec::new();
+        self.collect(expr, self.start, self.end, &mut needs)?;
+        let q = self.querier;
+        let mut loaded = 0usize;
+        for (k, vs, mint, maxt) in needs {
+            if self.streamed.contains(&k) {
+                continue;
+            }
+            let alternatives = to_matchers(vs)?;
+            let existing = self.data.remove(&k);
+            let mut all: Vec<Series> = if alternatives.len() == 1 && existing.is_none() {
+                // The common case: one selection, already sorted by labels.
+                q.select(&alternatives[0], mint, maxt)?
+            } else {
+                // Merge alternatives (`{a="1" or b="2"}`) by label set.
+                let mut all: Vec<Series> = existing.map(|a| a.as_ref().clone()).unwrap_or_default();
+                let mut index: HashMap<Labels, usize> = all
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.labels.clone(), i))
+                    .collect();
+                for ms in &alternatives {
+                    for s in q.select(ms, mint, maxt)? {
+                        match index.get(&s.labels) {
+                            Some(&i) => {
+                                let existing = &mut all[i];
+                                existing.samples.extend(s.samples);
+                                existing.samples.sort_by_key(|x| x.t);
+                                existing.samples.dedup_by_key(|x| x.t);
+                            }
+                            None => {
+                                index.insert(s.labels.clone(), all.len());
+                                all.push(s);
+                            }
+                        }
+                    }
+                }
+                all
+            };
+            all.sort_by(|a, b| a.labels.cmp(&b.labels));
+            loaded += all.iter().map(|x| x.samples.len()).sum::<usize>();
+            if loaded > self.engine.max_samples {
+                return Err(too_many_samples());
+            }
+            self.check_deadline()?;
+            self.data.insert(k, Arc::new(all));
+        }
+        Ok(())
+    }
+
+    /// An instant selector at `ts`; with `sample_time`, samples carry their own timestamps
+    /// (for `timestamp()`), otherwise the evaluation time.
+    pub(super) fn instant_selector(
+        &mut self,
+        vs: &parser::VectorSelector,
+        ts: i64,
+        sample_time: bool,
+    ) -> Vec<InstantSample> {
+        let rt = self.ref_time(ts, &vs.at, &vs.offset);
+        let data = self.data.get(&key(vs)).cloned().unwrap_or_default();
+        // The newest sample in (rt - lookback, rt], unless it is a stale marker.
+        let bounds = self.windows_at(key(vs), &data, rt - self.engine.lookback_ms, rt);
+        let mut out = Vec::new();
+        for (s, &(from, to)) in data.iter().zip(&bounds) {
+            if to > from {
+                let last = s.samples[to - 1];
+                if !is_stale_nan(last.v) {
+                    out.push(InstantSample::new(
+                        s.labels.clone(),
+                        if sample_time { last.t } else { ts },
+                        last.v,
+                        false,
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// Each series' sample index window (from, to) for (lo, hi], advancing the node's cursors
+    /// when time moves forward and searching afresh when it does not.
+    fn windows_at(
+        &mut self,
+        node: usize,
+        data: &[Series],
+        lo: i64,
+        hi: i64,
+    ) -> Vec<(usize, usize)> {
+        let entry = self
+            .cursors
+            .entry(node)
+            .or_insert_with(|| (i64::MIN, vec![(0, 0); data.len()]));
+        let forward = hi >= entry.0 && entry.1.len() == data.len();
+        if !forward {
+            entry.1 = vec![(0, 0); data.len()];
+        }
+        for (i, s) in data.iter().enumerate() {
+            let x = &s.samples;
+            entry.1[i] = if forward {
+                advance(x, entry.1[i], lo, hi)
+            } else {
+                let from = x.partition_point(|p| p.t <= lo);
+                (from, from + x[from..].partition_point(|p| p.t <= hi))
+            };
+        }
+        entry.0 = hi;
+        entry.1.clone()
+    }
+
+    /// A range selector's left-open window at `ts`, as windows into the preloaded series.
+    pub(super) fn matrix_window(
+        &mut self,
+        ms: &MatrixSelector,
+        ts: i64,
+    ) -> Result<RangeArg, QueryError> {
+        let vs = &ms.vs;
+        if self.streamed.contains(&key(vs)) {
+            // `precompute` computed every step of this call; reaching here is a bug, and an
+            // error is better than an empty answer.
+            return Err(exec(format!(
+                "internal error: streamed selector {vs} evaluated step by step"
+            )));
+        }
+        let rt = self.ref_time(ts, &vs.at, &vs.offset);
+        let range = ms.range.as_millis() as i64;
+        let lo = rt - range;
+        let data = self.data.get(&key(vs)).cloned().unwrap_or_default();
+        let bounds = self.windows_at(key(vs), &data, lo, rt);
+        let mut windows = Vec::with_capacity(data.len());
+        for (i, s) in data.iter().enumerate() {
+            let (from, to) = bounds[i];
+            let slice = &s.samples[from..to];
+            let stale = slice.iter().any(|x| is_stale_nan(x.v));
+            if stale && slice.iter().all(|x| is_stale_nan(x.v)) {
+                continue;
+            }
+            if !slice.is_empty() {
+                windows.push((i, from, to, stale));
+            }
+        }
+        Ok(RangeArg {
+            series: Windows::Shared(data, windows),
+            start: lo,
+            end: rt,
+            range_s: range as f64 / 1000.0,
+            selector: Some(vs.clone()),
+        })
+    }
+}

@@ -1,0 +1,38 @@
+//! What a query runs with: the engine's settings (`Engine`: sample limit, lookback, default
+//! subquery step) and when a query must stop (`Stop`: deadline, cancellation).
+//!
+//! Uses nothing of the engine; the lowest file of `engine/`.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Default lookback delta (Prometheus: 5m).
+pub const DEFAULT_LOOKBACK_MS: i64 = 5 * 60 * 1000;
+
+/// When a query must stop: a deadline, and a flag set when the client has gone away.
+#[derive(Debug, Clone, Default)]
+pub struct Stop {
+    pub deadline: Option<Instant>,
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// Engine settings.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    /// Most samples one query may load (`--query.max-samples`).
+    pub max_samples: usize,
+    pub lookback_ms: i64,
+    /// Step of subqueries written without one (the evaluation interval; 1m by default).
+    pub subquery_step_ms: i64,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine {
+            max_samples: 50_000_000,
+            lookback_ms: DEFAULT_LOOKBACK_MS,
+            subquery_step_ms: 60_000,
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Parsing PromQL text into the `promql-parser` tree, with Prometheus's error positions
+//! (`line:col: parse error: ...`) and a nesting limit checked before parsing; turning a
+//! selector into our matchers (`to_matchers`) and visiting every selector of an expression.
+//!
+//! Uses `value` (`QueryError`) and `model`.
+
+use promql_parser::parser::{self, Expr};
+
+use super::value::QueryError;
+use crate::model::{MatchOp, Matcher, METRIC_NAME};
+
+/// Deepest expression tree a query may have. Parsing, evaluating and dropping an expression
+/// recurse once per level (about 1-2 KiB of stack each), and running out of stack aborts the
+/// whole process, so deeper queries are refused before parsing. Query threads have at least
+/// `QUERY_STACK_BYTES` of stack; 2 MiB (Rust's default) is enough for this depth.
+pub const MAX_QUERY_DEPTH: usize = 500;
+
+/// Stack size for threads that parse or evaluate queries (tokio workers, range-query parts),
+/// with room to spare for `MAX_QUERY_DEPTH` even in unoptimised builds.
+pub const QUERY_STACK_BYTES: usize = 16 << 20;
+
+/// Parses PromQL, turning the crate's error into bad_data.
+pub fn parse(query: &str) -> Result<Expr, QueryError> {
+    let depth = depth_bound(query);
+    if depth > MAX_QUERY_DEPTH {
+        return Err(QueryError::Parse(format!(
+            "parse error: query is nested too deeply: up to {depth} levels of operators, parentheses and brackets, at most {MAX_QUERY_DEPTH} are allowed"
+        )));
+    }
+    parser::parse(query).map_err(|msg| QueryError::Parse(parse_error(query, &msg)))
+}
+
+/// An upper bound of the depth of the expression tree `query` parses to, from its text alone:
+/// every inner node comes from an opening parenthesis (nodes on one path are nested inside
+/// each other's), a `[` (range or subquery) or an operator, so the deepest parenthesis
+/// nesting plus the count of `[` and operators bounds it. String literals, label matchers in
+/// braces and comments are skipped.
+pub fn depth_bound(query: &str) -> usize {
+    let b = query.as_bytes();
+    let (mut i, mut depth, mut deepest, mut nodes) = (0usize, 0usize, 0usize, 0usize);
+    let mut braces = 0usize;
+    let mut prev_cmp = false;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'"' | b'\'' | b'`' => {
+                i += 1;
+                while i < b.len() && b[i] != c {
+                    if b[i] == b'\\' && c != b'`' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'{' => braces += 1,
+            b'}' => braces = braces.saturating_sub(1),
+            _ if braces > 0 => {}
+            b'(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' => depth = depth.saturating_sub(1),
+            b'[' => nodes += 1,
+            // The second character of `==`, `!=`, `>=` and `<=` is not another operator.
+            b'=' if prev_cmp => {}
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'=' | b'!' | b'<' | b'>' => {
+                nodes += 1;
+                prev_cmp = matches!(c, b'=' | b'!' | b'<' | b'>');
+                i += 1;
+                continue;
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                let word = &query[start..i];
+                if ["and", "or", "unless", "atan2"]
+                    .iter()
+                    .any(|k| word.eq_ignore_ascii_case(k))
+                {
+                    nodes += 1;
+                }
+                prev_cmp = false;
+                continue;
+            }
+            _ => {}
+        }
+        prev_cmp = false;
+        i += 1;
+    }
+    deepest + nodes + 1
+}
+
+/// Prometheus's `line:col: parse error: msg` for the errors whose place we can tell
+/// (`promql-parser` gives none): unclosed input points past its end, an unmatched `)` at
+/// itself, an unknown function at its name (quoted as Prometheus quotes it).
+fn parse_error(query: &str, msg: &str) -> String {
+    let pos = |at: usize| -> String {
+        let before = &query[..at.min(query.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        format!("{line}:{col}")
+    };
+    let mut msg = msg.to_string();
+    let at = if msg == "unclosed left parenthesis" || msg.starts_with("unexpected end of input") {
+        Some(query.len())
+    } else if msg.starts_with("unexpected right parenthesis") {
+        let mut depth = 0i32;
+        query.char_indices().find_map(|(i, c)| {
+            match c {
+                '(' => depth += 1,
+                ')' if depth == 0 => return Some(i),
+                ')' => depth -= 1,
+                _ => {}
+            }
+            None
+        })
+    } else if let Some(name) = msg
+        .strip_prefix("unknown function with name '")
+        .and_then(|r| r.strip_suffix('\''))
+    {
+        let name = name.to_string();
+        msg = format!("unknown function with name {name:?}");
+        query.find(&format!("{name}("))
+    } else {
+        None
+    };
+    match at {
+        Some(at) => format!("{}: parse error: {msg}", pos(at)),
+        None => format!("parse error: {msg}"),
+    }
+}
+
+/// A selector's matchers (its name included), one list per `or` alternative.
+pub fn to_matchers(vs: &parser::VectorSelector) -> Result<Vec<Vec<Matcher>>, QueryError> {
+    let convert = |ms: &[promql_parser::label::Matcher]| -> Result<Vec<Matcher>, QueryError> {
+        let mut out = Vec::with_capacity(ms.len() + 1);
+        if let Some(name) = &vs.name {
+            out.push(Matcher::equal(METRIC_NAME, name.clone()));
+        }
+        for m in ms {
+            use promql_parser::label::MatchOp as P;
+            let op = match m.op {
+                P::Equal => MatchOp::Equal,
+                P::NotEqual => MatchOp::NotEqual,
+                P::Re(_) => MatchOp::Regex,
+                P::NotRe(_) => MatchOp::NotRegex,
+            };
+            out.push(
+                Matcher::new(op, m.name.clone(), m.value.clone())
+                    .map_err(|e| QueryError::BadData(e.to_string()))?,
+            );
+        }
+        Ok(out)
+    };
+    if vs.matchers.or_matchers.is_empty() {
+        Ok(vec![convert(&vs.matchers.matchers)?])
+    } else {
+        vs.matchers
+            .or_matchers
+            .iter()
+            .map(|ms| convert(ms))
+            .collect()
+    }
+}
+
+/// Calls `f` with the matchers of every selector in `e` (each alternative of an `or` selector).
+pub fn for_each_selector(e: &Expr, f: &mut dyn FnMut(&[Matcher])) {
+    match e {
+        Expr::VectorSelector(vs) => {
+            for ms in to_matchers(vs).unwrap_or_default() {
+                f(&ms);
+            }
+        }
+        Expr::MatrixSelector(ms) => for_each_selector(&Expr::VectorSelector(ms.vs.clone()), f),
+        Expr::Subquery(sq) => for_each_selector(&sq.expr, f),
+        Expr::Paren(p) => for_each_selector(&p.expr, f),
+        Expr::Unary(u) => for_each_selector(&u.expr, f),
+        Expr::Binary(b) => {
+            for_each_selector(&b.lhs, f);
+            for_each_selector(&b.rhs, f);
+        }
+        Expr::Aggregate(a) => {
+            for_each_selector(&a.expr, f);
+            if let Some(p) = &a.param {
+                for_each_selector(p, f);
+            }
+        }
+        Expr::Call(c) => {
+            for a in &c.args.args {
+                for_each_selector(a, f);
+            }
+        }
+        _ => {}
+    }
+}
