@@ -216,9 +216,7 @@ impl Server {
         let server_info = Arc::new(api::status::ServerInfo {
             flags: flags(&opts, &retention),
             retention: retention.to_string(),
-            config_yaml: parking_lot::RwLock::new(
-                serde_yaml::to_string(&config).unwrap_or_default(),
-            ),
+            config_yaml: parking_lot::RwLock::new(api::status::dump_config(&config)),
             head_stats: Some({
                 let db = db.clone();
                 Arc::new(move || db.head_stats())
@@ -238,7 +236,7 @@ impl Server {
                         Ok(c) => c,
                         Err(e) => {
                             si.reload.write().0 = false;
-                            return Err(e.to_string());
+                            return Err(e.to_string().into());
                         }
                     };
                     for w in cfg.warnings() {
@@ -249,15 +247,15 @@ impl Server {
                             .map_err(|e| format!("error loading rules: {e}"))
                     }) {
                         si.reload.write().0 = false;
-                        return Err(e);
+                        return Err(e.into());
                     }
                     let rw: Vec<_> = cfg.remote_writes().cloned().collect();
                     if let Err(e) = sn.apply(&sdb, &rw, &ssd) {
                         si.reload.write().0 = false;
-                        return Err(e);
+                        return Err(e.into());
                     }
                     m.apply(&cfg);
-                    *si.config_yaml.write() = serde_yaml::to_string(&cfg).unwrap_or_default();
+                    *si.config_yaml.write() = api::status::dump_config(&cfg);
                     *si.reload.write() = (true, std::time::SystemTime::now());
                     info!(file = %path.display(), "reloaded config");
                     Ok(())
@@ -391,11 +389,11 @@ struct Admin {
 }
 
 impl api::Admin for Admin {
-    fn snapshot(&self, with_head: bool) -> Result<String, String> {
+    fn snapshot(&self, with_head: bool) -> Result<String, api::AdminError> {
         let name = snapshot_name();
         self.db
             .snapshot(&self.dir.join("snapshots").join(&name), with_head)
-            .map_err(|e| e.to_string())?;
+            .map_err(api::AdminError::new)?;
         info!(%name, "wrote a snapshot");
         Ok(name)
     }
@@ -405,15 +403,15 @@ impl api::Admin for Admin {
         matchers: &[crate::model::Matcher],
         mint: i64,
         maxt: i64,
-    ) -> Result<(), String> {
+    ) -> Result<(), api::AdminError> {
         self.db
             .delete(matchers, mint, maxt)
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(api::AdminError::new)
     }
 
-    fn clean_tombstones(&self) -> Result<(), String> {
-        self.db.compact().map_err(|e| e.to_string())
+    fn clean_tombstones(&self) -> Result<(), api::AdminError> {
+        self.db.compact().map_err(api::AdminError::new)
     }
 }
 
