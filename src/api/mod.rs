@@ -104,8 +104,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(self_metrics))
         .route(
             "/metrics/{*rest}",
-            axum::routing::put(push::replace)
-                .post(push::merge)
+            axum::routing::put(push::push)
+                .post(push::push)
                 .delete(push::delete),
         )
         .route("/host/metrics", get(host_metrics));

@@ -25,6 +25,16 @@ impl From<ParamError> for ApiError {
     }
 }
 
+/// A range whose `end` is before its `start` is refused, as Prometheus does.
+pub fn ordered(start: i64, end: i64) -> Result<(), ApiError> {
+    if end < start {
+        return Err(ApiError::bad_data(
+            "invalid parameter \"end\": end timestamp must not be before start time",
+        ));
+    }
+    Ok(())
+}
+
 /// All key/value pairs of a request, query string first.
 #[derive(Debug, Default, Clone)]
 pub struct Params(Vec<(String, String)>);
@@ -76,11 +86,7 @@ impl Params {
     pub fn range(&self) -> Result<(i64, i64), ApiError> {
         let start = self.time("start", crate::model::MIN_TIME)?;
         let end = self.time("end", crate::model::MAX_TIME)?;
-        if end < start {
-            return Err(ApiError::bad_data(
-                "invalid parameter \"end\": end timestamp must not be before start time",
-            ));
-        }
+        ordered(start, end)?;
         Ok((start, end))
     }
 

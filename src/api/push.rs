@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::error::TextError;
@@ -43,13 +43,19 @@ fn read_push(
     Ok((key, text))
 }
 
-async fn push(
-    state: ApiState,
-    rest: String,
+/// PUT replaces the group, POST merges into it.
+pub async fn push(
+    State(state): State<ApiState>,
+    method: Method,
+    Path(rest): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-    mode: Mode,
 ) -> Result<Response, TextError> {
+    let mode = if method == Method::PUT {
+        Mode::Replace
+    } else {
+        Mode::Merge
+    };
     let store = store(&state)?;
     let (key, text) = read_push(&rest, &headers, &body)?;
     let now = std::time::SystemTime::now()
@@ -59,24 +65,6 @@ async fn push(
         .push(key, &text, mode, now)
         .map_err(|e| TextError::bad_request(e.to_string()))?;
     Ok(StatusCode::OK.into_response())
-}
-
-pub async fn replace(
-    State(state): State<ApiState>,
-    Path(rest): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, TextError> {
-    push(state, rest, headers, body, Mode::Replace).await
-}
-
-pub async fn merge(
-    State(state): State<ApiState>,
-    Path(rest): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, TextError> {
-    push(state, rest, headers, body, Mode::Merge).await
 }
 
 pub async fn delete(

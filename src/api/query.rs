@@ -42,6 +42,22 @@ fn push_point(out: &mut String, t: i64, v: f64) {
     out.push_str("\"]");
 }
 
+/// Appends `[a,b,...]`, each item written by `f`.
+fn push_list<T>(
+    out: &mut String,
+    items: impl IntoIterator<Item = T>,
+    mut f: impl FnMut(&mut String, T),
+) {
+    out.push('[');
+    for (i, x) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        f(out, x);
+    }
+    out.push(']');
+}
+
 fn push_labels(out: &mut String, l: &Labels) {
     out.push('{');
     for (i, x) in l.iter().enumerate() {
@@ -74,38 +90,27 @@ pub fn success_body(o: &Output) -> String {
             out.push_str("]}");
         }
         Value::Vector(vec) => {
-            out.push_str("{\"resultType\":\"vector\",\"result\":[");
-            for (i, s) in vec.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
+            out.push_str("{\"resultType\":\"vector\",\"result\":");
+            push_list(&mut out, vec, |out, s| {
                 out.push_str("{\"metric\":");
-                push_labels(&mut out, &s.labels);
+                push_labels(out, &s.labels);
                 out.push_str(",\"value\":");
-                push_point(&mut out, s.t, s.v);
+                push_point(out, s.t, s.v);
                 out.push('}');
-            }
-            out.push_str("]}");
+            });
+            out.push('}');
         }
         Value::Matrix(m) => {
             out.reserve(m.iter().map(|s| s.samples.len() * 24 + 64).sum());
-            out.push_str("{\"resultType\":\"matrix\",\"result\":[");
-            for (i, s) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
+            out.push_str("{\"resultType\":\"matrix\",\"result\":");
+            push_list(&mut out, m, |out, s| {
                 out.push_str("{\"metric\":");
-                push_labels(&mut out, &s.labels);
-                out.push_str(",\"values\":[");
-                for (j, p) in s.samples.iter().enumerate() {
-                    if j > 0 {
-                        out.push(',');
-                    }
-                    push_point(&mut out, p.t, p.v);
-                }
-                out.push_str("]}");
-            }
-            out.push_str("]}");
+                push_labels(out, &s.labels);
+                out.push_str(",\"values\":");
+                push_list(out, &s.samples, |out, p| push_point(out, p.t, p.v));
+                out.push('}');
+            });
+            out.push('}');
         }
     }
     for (key, list) in [("warnings", &o.warnings), ("infos", &o.infos)] {
@@ -265,11 +270,7 @@ pub async fn range(
     let c = common(&p, &state)?;
     let start = required_time(&p, "start")?;
     let end = required_time(&p, "end")?;
-    if end < start {
-        return Err(ApiError::bad_data(
-            "invalid parameter \"end\": end timestamp must not be before start time",
-        ));
-    }
+    super::params::ordered(start, end)?;
     let step = match p.get("step") {
         Some(s) if !s.is_empty() => parse_duration_param(s, "step")?,
         _ => return Err(ApiError::bad_data("invalid parameter \"step\": missing")),
