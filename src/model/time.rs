@@ -37,11 +37,13 @@ pub fn parse_time(s: &str) -> Result<i64, TimeError> {
         .map_err(|_| TimeError::Invalid(s.to_string()))
 }
 
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian; days beyond chrono's
+/// range (about 262,000 years) give 1970-01-01.
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     // 719_163 is the day number of 1970-01-01 counted from 0001-01-01 (day 1).
-    let date = i32::try_from(z + 719_163)
-        .ok()
+    let date = z
+        .checked_add(719_163)
+        .and_then(|d| i32::try_from(d).ok())
         .and_then(NaiveDate::from_num_days_from_ce_opt)
         .unwrap_or_default();
     (i64::from(date.year()), date.month(), date.day())
@@ -114,6 +116,7 @@ mod tests {
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(i64::MAX), (1970, 1, 1));
         assert_eq!(
             rfc3339_nano(1_700_000_000_151_810_036),
             "2023-11-14T22:13:20.151810036Z"
