@@ -1,15 +1,18 @@
 //! `/federate`: the newest sample (within the lookback delta) of every series matching the
 //! `match[]` selectors, in text exposition format, grouped by metric name with a `# TYPE ...
 //! untyped` line per family and sample timestamps in milliseconds, so another Prometheus can
-//! scrape it with `honor_labels: true` (web/federate.go in our own words).
+//! scrape it with `honor_labels: true` (web/federate.go in our own words). Errors are plain
+//! text. Uses axum, `model`, `promql` (selectors) and `storage`.
 
 use std::fmt::Write;
 
 use axum::extract::{RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::{ApiState, Params};
+use super::error::{blocking, TextError};
+use super::params::Params;
+use super::state::ApiState;
 use crate::model::{format_go_g, is_stale_nan, now_ms};
 
 fn escape(v: &str) -> String {
@@ -18,44 +21,31 @@ fn escape(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-pub async fn federate(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Response {
+pub async fn federate(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, TextError> {
     let p = Params::parse(raw.as_deref(), None);
     let mut matchers = Vec::new();
     for m in p.all("match[]") {
-        match crate::promql::parse_selector(m) {
-            Ok(alts) => matchers.extend(alts),
-            Err(e) => {
-                return (
-                    StatusCode::BAD_REQUEST,
-                    format!("error parsing match[] {m:?}: {e}\n"),
-                )
-                    .into_response()
-            }
-        }
+        let alts = crate::promql::parse_selector(m)
+            .map_err(|e| TextError::bad_request(format!("error parsing match[] {m:?}: {e}")))?;
+        matchers.extend(alts);
     }
     if matchers.is_empty() {
-        return (
-            StatusCode::BAD_REQUEST,
-            "at least one match[] is required\n",
-        )
-            .into_response();
+        return Err(TextError::bad_request("at least one match[] is required"));
     }
     let now = now_ms();
     let lookback = state.engine.lookback_ms;
     let q = state.querier.clone();
-    let res = tokio::task::spawn_blocking(move || {
+    let mut series = blocking("federate", move || {
         let mut out = Vec::new();
         for m in &matchers {
             out.extend(q.select(m, now - lookback + 1, now)?);
         }
         Ok::<_, crate::storage::StorageError>(out)
     })
-    .await;
-    let mut series = match res {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-    };
+    .await??;
     series.sort_by(|a, b| {
         (a.labels.metric_name(), &a.labels).cmp(&(b.labels.metric_name(), &b.labels))
     });
@@ -92,12 +82,12 @@ pub async fn federate(State(state): State<ApiState>, RawQuery(raw): RawQuery) ->
             );
         }
     }
-    (
+    Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         body,
     )
-        .into_response()
+        .into_response())
 }

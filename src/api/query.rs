@@ -1,17 +1,18 @@
 //! `/api/v1/query` and `/api/v1/query_range`: parameters as Prometheus reads them, evaluation
 //! off the async runtime with a deadline, and results in Prometheus's exact JSON (timestamps
 //! as seconds with up to three decimals, values as strings: "NaN", "+Inf", "-Inf", shortest
-//! round-trip decimals).
+//! round-trip decimals). Uses axum, `model`, `promql` and `config` (durations).
 
 use std::time::{Duration as StdDuration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::{api_error, bad_data, ApiState, Params};
-use crate::model::{now_ms, Labels};
+use super::error::{blocking, ApiError, ErrorType};
+use super::params::Params;
+use super::state::ApiState;
+use crate::model::{now_ms, parse_time, Labels};
 use crate::promql::engine::{Output, QueryError, Stop, Value};
 
 /// Appends a JSON string literal.
@@ -39,6 +40,22 @@ fn push_point(out: &mut String, t: i64, v: f64) {
     out.push_str(",\"");
     out.push_str(&crate::promql::value::format_float(v));
     out.push_str("\"]");
+}
+
+/// Appends `[a,b,...]`, each item written by `f`.
+fn push_list<T>(
+    out: &mut String,
+    items: impl IntoIterator<Item = T>,
+    mut f: impl FnMut(&mut String, T),
+) {
+    out.push('[');
+    for (i, x) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        f(out, x);
+    }
+    out.push(']');
 }
 
 fn push_labels(out: &mut String, l: &Labels) {
@@ -73,38 +90,27 @@ pub fn success_body(o: &Output) -> String {
             out.push_str("]}");
         }
         Value::Vector(vec) => {
-            out.push_str("{\"resultType\":\"vector\",\"result\":[");
-            for (i, s) in vec.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
+            out.push_str("{\"resultType\":\"vector\",\"result\":");
+            push_list(&mut out, vec, |out, s| {
                 out.push_str("{\"metric\":");
-                push_labels(&mut out, &s.labels);
+                push_labels(out, &s.labels);
                 out.push_str(",\"value\":");
-                push_point(&mut out, s.t, s.v);
+                push_point(out, s.t, s.v);
                 out.push('}');
-            }
-            out.push_str("]}");
+            });
+            out.push('}');
         }
         Value::Matrix(m) => {
             out.reserve(m.iter().map(|s| s.samples.len() * 24 + 64).sum());
-            out.push_str("{\"resultType\":\"matrix\",\"result\":[");
-            for (i, s) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
+            out.push_str("{\"resultType\":\"matrix\",\"result\":");
+            push_list(&mut out, m, |out, s| {
                 out.push_str("{\"metric\":");
-                push_labels(&mut out, &s.labels);
-                out.push_str(",\"values\":[");
-                for (j, p) in s.samples.iter().enumerate() {
-                    if j > 0 {
-                        out.push(',');
-                    }
-                    push_point(&mut out, p.t, p.v);
-                }
-                out.push_str("]}");
-            }
-            out.push_str("]}");
+                push_labels(out, &s.labels);
+                out.push_str(",\"values\":");
+                push_list(out, &s.samples, |out, p| push_point(out, p.t, p.v));
+                out.push('}');
+            });
+            out.push('}');
         }
     }
     for (key, list) in [("warnings", &o.warnings), ("infos", &o.infos)] {
@@ -118,30 +124,32 @@ pub fn success_body(o: &Output) -> String {
 }
 
 /// A step or timeout: float seconds or a Prometheus duration.
-fn parse_duration_param(s: &str, name: &str) -> Result<i64, String> {
+fn parse_duration_param(s: &str, name: &str) -> Result<i64, ApiError> {
+    let invalid = || {
+        ApiError::bad_data(format!(
+            "invalid parameter {name:?}: cannot parse {s:?} to a valid duration"
+        ))
+    };
     if let Ok(f) = s.parse::<f64>() {
         if !f.is_finite() || f.abs() > 9.2e15 {
-            return Err(format!(
-                "invalid parameter {name:?}: cannot parse {s:?} to a valid duration"
-            ));
+            return Err(invalid());
         }
         return Ok((f * 1000.0).round() as i64);
     }
     s.parse::<crate::config::Duration>()
         .map(|d| d.as_millis() as i64)
-        .map_err(|_| format!("invalid parameter {name:?}: cannot parse {s:?} to a valid duration"))
+        .map_err(|_| invalid())
 }
 
-fn error_response(e: QueryError) -> Response {
-    match e {
-        QueryError::Parse(m) => bad_data(format!("invalid parameter \"query\": {m}")),
-        QueryError::BadData(m) => bad_data(m),
-        QueryError::Execution(m) => api_error(StatusCode::UNPROCESSABLE_ENTITY, "execution", m),
-        QueryError::Timeout(m) => api_error(StatusCode::SERVICE_UNAVAILABLE, "timeout", m),
-        QueryError::Canceled(m) => api_error(StatusCode::SERVICE_UNAVAILABLE, "canceled", m),
-        QueryError::Storage(e) => {
-            api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+/// A required time parameter of a range query.
+fn required_time(p: &Params, key: &str) -> Result<i64, ApiError> {
+    match p.get(key) {
+        Some(s) if !s.is_empty() => {
+            parse_time(s).map_err(|e| ApiError::bad_data(format!("invalid parameter {key:?}: {e}")))
         }
+        _ => Err(ApiError::bad_data(format!(
+            "invalid parameter {key:?}: missing"
+        ))),
     }
 }
 
@@ -150,18 +158,20 @@ struct Common {
     stop: Stop,
 }
 
-fn common(p: &Params, state: &ApiState) -> Result<Common, String> {
+fn common(p: &Params, state: &ApiState) -> Result<Common, ApiError> {
     let query = p.get("query").unwrap_or("").to_string();
     if query.is_empty() {
-        return Err("invalid parameter \"query\": query must not be empty".into());
+        return Err(ApiError::bad_data(
+            "invalid parameter \"query\": query must not be empty",
+        ));
     }
     let mut timeout = state.query_timeout;
     if let Some(t) = p.get("timeout").filter(|t| !t.is_empty()) {
         let ms = parse_duration_param(t, "timeout")?;
         if ms <= 0 {
-            return Err(format!(
+            return Err(ApiError::bad_data(format!(
                 "invalid parameter \"timeout\": {t:?} is not positive"
-            ));
+            )));
         }
         timeout = timeout.min(StdDuration::from_millis(ms as u64));
     }
@@ -188,7 +198,7 @@ async fn run(
     state: &ApiState,
     mut stop: Stop,
     f: impl FnOnce(&ApiState, &Stop) -> Result<Output, QueryError> + Send + 'static,
-) -> Response {
+) -> Result<Response, ApiError> {
     let st = state.clone();
     let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     stop.cancel = Some(flag.clone());
@@ -204,18 +214,13 @@ async fn run(
     let _slot = match slot {
         Ok(Ok(p)) => p,
         Ok(Err(_)) => {
-            return api_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the query engine is shutting down",
-            )
+            return Err(ApiError::unavailable("the query engine is shutting down"));
         }
         Err(_) => {
-            return api_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "timeout",
+            return Err(ApiError::new(
+                ErrorType::Timeout,
                 "query timed out in query queue",
-            )
+            ));
         }
     };
     state.telemetry.queries_running.inc();
@@ -227,46 +232,29 @@ async fn run(
     }
     let _running = Running(state);
     let started = Instant::now();
-    let result = tokio::task::spawn_blocking(move || f(&st, &stop)).await;
+    let result = blocking("query", move || f(&st, &stop)).await;
     state.telemetry.queries.inc();
     state
         .telemetry
         .query_duration
         .observe(started.elapsed().as_secs_f64());
-    match result {
-        Ok(Ok(out)) => {
-            let body = success_body(&out);
-            (
-                [(axum::http::header::CONTENT_TYPE, "application/json")],
-                body,
-            )
-                .into_response()
-        }
-        Ok(Err(e)) => error_response(e),
-        Err(e) => api_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("query task failed: {e}"),
-        ),
-    }
+    let out = result??;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        success_body(&out),
+    )
+        .into_response())
 }
 
 pub async fn instant(
     State(state): State<ApiState>,
     RawQuery(raw): RawQuery,
     body: Bytes,
-) -> Response {
-    let p = Params::parse(raw.as_deref(), (!body.is_empty()).then_some(&body[..]));
-    let c = match common(&p, &state) {
-        Ok(c) => c,
-        Err(e) => return bad_data(e),
-    };
-    let t = match p.time("time", now_ms()) {
-        Ok(t) => t,
-        Err(e) => return bad_data(e),
-    };
-    let stop = c.stop.clone();
-    run(&state, stop, move |st, stop| {
+) -> Result<Response, ApiError> {
+    let p = Params::with_form(raw.as_deref(), &body);
+    let c = common(&p, &state)?;
+    let t = p.time("time", now_ms())?;
+    run(&state, c.stop, move |st, stop| {
         st.engine
             .run_instant(st.querier.as_ref(), &c.query, t, stop)
     })
@@ -277,48 +265,23 @@ pub async fn range(
     State(state): State<ApiState>,
     RawQuery(raw): RawQuery,
     body: Bytes,
-) -> Response {
-    let p = Params::parse(raw.as_deref(), (!body.is_empty()).then_some(&body[..]));
-    let c = match common(&p, &state) {
-        Ok(c) => c,
-        Err(e) => return bad_data(e),
+) -> Result<Response, ApiError> {
+    let p = Params::with_form(raw.as_deref(), &body);
+    let c = common(&p, &state)?;
+    let start = required_time(&p, "start")?;
+    let end = required_time(&p, "end")?;
+    super::params::ordered(start, end)?;
+    let step = match p.get("step") {
+        Some(s) if !s.is_empty() => parse_duration_param(s, "step")?,
+        _ => return Err(ApiError::bad_data("invalid parameter \"step\": missing")),
     };
-    let parse = || -> Result<(i64, i64, i64), String> {
-        let start = match p.get("start") {
-            Some(s) if !s.is_empty() => {
-                super::parse_time(s).map_err(|e| format!("invalid parameter \"start\": {e}"))?
-            }
-            _ => return Err("invalid parameter \"start\": missing".into()),
-        };
-        let end = match p.get("end") {
-            Some(s) if !s.is_empty() => {
-                super::parse_time(s).map_err(|e| format!("invalid parameter \"end\": {e}"))?
-            }
-            _ => return Err("invalid parameter \"end\": missing".into()),
-        };
-        if end < start {
-            return Err(
-                "invalid parameter \"end\": end timestamp must not be before start time".into(),
-            );
-        }
-        let step = match p.get("step") {
-            Some(s) if !s.is_empty() => parse_duration_param(s, "step")?,
-            _ => return Err("invalid parameter \"step\": missing".into()),
-        };
-        if step <= 0 {
-            return Err("invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer".into());
-        }
-        if (end - start) / step > 11_000 {
-            return Err("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into());
-        }
-        Ok((start, end, step))
-    };
-    let (start, end, step) = match parse() {
-        Ok(x) => x,
-        Err(e) => return bad_data(e),
-    };
-    let stop = c.stop.clone();
-    run(&state, stop, move |st, stop| {
+    if step <= 0 {
+        return Err(ApiError::bad_data("invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer"));
+    }
+    if (end - start) / step > 11_000 {
+        return Err(ApiError::bad_data("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"));
+    }
+    run(&state, c.stop, move |st, stop| {
         st.engine
             .run_range(st.querier.as_ref(), &c.query, start, end, step, stop)
     })

@@ -1,42 +1,47 @@
 //! `/api/v1/rules`, `/api/v1/alerts` and `/api/v1/alertmanagers` in Prometheus's JSON. Without
-//! a rule manager (tests, a bare router) the lists are empty.
+//! a rule manager (tests, a bare router) the lists are empty. Uses axum, `promql` (selectors)
+//! and `rules`.
 
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::{bad_data, success, ApiState, Params};
+use super::error::{success, ApiError};
+use super::params::Params;
+use super::state::ApiState;
 use crate::rules::manager::RuleFilter;
 
 /// Filters: `type=alert|record`, `rule_name[]`, `rule_group[]`, `file[]`, `exclude_alerts`,
 /// `match[]` (label selectors over each rule's configured labels).
-pub async fn rules(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Response {
+pub async fn rules(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let p = Params::parse(raw.as_deref(), None);
     let kind = match p.get("type").filter(|t| !t.is_empty()) {
         None => None,
         Some("alert") => Some("alerting".to_string()),
         Some("record") => Some("recording".to_string()),
         Some(other) => {
-            return bad_data(format!(
+            return Err(ApiError::bad_data(format!(
                 "invalid parameter \"type\": not supported value {other:?}"
-            ))
+            )))
         }
     };
     let exclude_alerts = match p.get("exclude_alerts").filter(|t| !t.is_empty()) {
         None | Some("false") | Some("0") => false,
         Some("true") | Some("1") => true,
         Some(other) => {
-            return bad_data(format!(
+            return Err(ApiError::bad_data(format!(
                 "invalid parameter \"exclude_alerts\": parsing {other:?}: invalid syntax"
-            ))
+            )))
         }
     };
     let mut matchers = Vec::new();
     for m in p.all("match[]") {
-        match crate::promql::parse_selector(m) {
-            Ok(sets) => matchers.extend(sets),
-            Err(e) => return bad_data(format!("invalid parameter \"match[]\": {e}")),
-        }
+        let sets = crate::promql::parse_selector(m)
+            .map_err(|e| ApiError::bad_data(format!("invalid parameter \"match[]\": {e}")))?;
+        matchers.extend(sets);
     }
     let f = RuleFilter {
         matchers,
@@ -54,7 +59,7 @@ pub async fn rules(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Re
         Some(m) => m.rules_json(&f),
         None => json!({ "groups": [] }),
     };
-    success(data, vec![])
+    Ok(success(data, vec![]))
 }
 
 pub async fn alerts(State(state): State<ApiState>) -> Response {

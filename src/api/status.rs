@@ -1,74 +1,31 @@
-//! `/api/v1/status/*`, `/api/v1/format_query`, `/api/v1/parse_query`, `/api/v1/query_exemplars`: what the server is
-//! running with (config with secrets as `<secret>`, flags, runtime and build info) and TSDB
-//! cardinality statistics, in Prometheus's JSON (web/api/v1/api.go in our own words).
+//! `/api/v1/status/*`, `/api/v1/format_query`, `/api/v1/parse_query`,
+//! `/api/v1/query_exemplars`: what the server is running with (config with secrets as
+//! `<secret>`, flags, runtime and build info), TSDB cardinality statistics and promterm's
+//! remote-write senders, in Prometheus's JSON (web/api/v1/api.go in our own words).
+//! Uses axum, `model`, `storage` and `promql` (to parse queries).
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::SystemTime;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
-use parking_lot::RwLock;
 use serde_json::{json, Value};
 
-use super::targets::rfc3339;
-use super::{bad_data, internal, success, ApiState, Params, MAX_TIME, MIN_TIME};
-use crate::model::{MatchOp, Matcher};
+use super::error::{blocking, success, ApiError};
+use super::params::Params;
+use super::state::ApiState;
+pub use super::state::{dump_config, ConfigDumpError, ConfigYaml, HeadStatsFn, ServerInfo};
+use crate::model::{rfc3339_system as rfc3339, MatchOp, Matcher, MAX_TIME, MIN_TIME};
 
-/// `20060102T150405Z`: a UTC time as snapshot names carry it.
-pub fn rfc3339_compact(t: SystemTime) -> String {
-    let full = rfc3339(Some(t));
-    // "2006-01-02T15:04:05[.frac]Z"
-    let (date, rest) = full.split_once('T').unwrap_or((&full, ""));
-    let time: String = rest.chars().take(8).filter(|c| *c != ':').collect();
-    format!("{}T{time}Z", date.replace('-', ""))
-}
-
-/// What `/api/v1/status/*` reports about the running server.
-pub struct ServerInfo {
-    pub start: SystemTime,
-    pub flags: BTreeMap<String, String>,
-    pub retention: String,
-    /// The running config as YAML (secrets already `<secret>`).
-    pub config_yaml: RwLock<String>,
-    /// Whether the last reload succeeded, and when the running config was loaded.
-    pub reload: RwLock<(bool, SystemTime)>,
-    /// Chunks in memory and the stored time range (`None` when empty).
-    pub head_stats: Option<HeadStatsFn>,
-    /// WAL corruptions found (and truncated) when the store was opened.
-    pub corruptions: u64,
-}
-
-/// Reports (chunks in memory, stored time range).
-pub type HeadStatsFn = std::sync::Arc<dyn Fn() -> (usize, Option<(i64, i64)>) + Send + Sync>;
-
-impl std::fmt::Debug for ServerInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerInfo")
-            .field("flags", &self.flags)
-            .finish()
-    }
-}
-
-impl Default for ServerInfo {
-    fn default() -> Self {
-        ServerInfo {
-            start: SystemTime::now(),
-            flags: BTreeMap::new(),
-            retention: String::new(),
-            config_yaml: RwLock::new(String::new()),
-            reload: RwLock::new((true, SystemTime::now())),
-            head_stats: None,
-            corruptions: 0,
-        }
-    }
-}
-
-pub async fn config(State(state): State<ApiState>) -> Response {
-    success(
-        json!({"yaml": state.info.config_yaml.read().clone()}),
-        vec![],
-    )
+/// The running configuration; a configuration that could not be written as YAML is an
+/// internal error rather than an empty document.
+pub async fn config(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    let yaml = match &*state.info.config_yaml.read() {
+        Ok(y) => y.clone(),
+        Err(e) => return Err(ApiError::internal(e.to_string())),
+    };
+    Ok(success(json!({ "yaml": yaml }), vec![]))
 }
 
 pub async fn flags(State(state): State<ApiState>) -> Response {
@@ -122,7 +79,10 @@ pub async fn buildinfo() -> Response {
 }
 
 /// Head statistics and the top-10 cardinality lists.
-pub async fn tsdb(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Response {
+pub async fn tsdb(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let p = Params::parse(raw.as_deref(), None);
     let limit = match p
         .get("limit")
@@ -131,19 +91,14 @@ pub async fn tsdb(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Res
     {
         None => 10,
         Some(Ok(n)) if n > 0 => n,
-        _ => return bad_data("limit must be a positive number"),
+        _ => return Err(ApiError::bad_data("limit must be a positive number")),
     };
     let q = state.querier.clone();
-    let res = tokio::task::spawn_blocking(move || {
+    let series = blocking("statistics", move || {
         let all = [Matcher::new(MatchOp::Regex, "__name__", ".+").expect("valid regex")];
         q.series(&all, MIN_TIME, MAX_TIME)
     })
-    .await;
-    let series = match res {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return internal(e),
-        Err(e) => return bad_data(format!("statistics task failed: {e}")),
-    };
+    .await??;
     let mut by_name: HashMap<String, u64> = HashMap::new();
     let mut values: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
     let mut memory: HashMap<String, u64> = HashMap::new();
@@ -178,7 +133,7 @@ pub async fn tsdb(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Res
         .iter()
         .map(|(k, v)| (k.clone(), v.len() as u64))
         .collect();
-    success(
+    Ok(success(
         json!({
             "headStats": {
                 "numSeries": series.len(),
@@ -193,39 +148,63 @@ pub async fn tsdb(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Res
             "seriesCountByLabelValuePair": top(pairs),
         }),
         vec![],
-    )
+    ))
 }
 
-pub async fn format_query(RawQuery(raw): RawQuery, body: Bytes) -> Response {
-    let p = Params::parse(raw.as_deref(), (!body.is_empty()).then_some(&body[..]));
-    let q = p.get("query").unwrap_or("");
-    match crate::promql::engine::parse(q) {
-        Ok(e) => success(Value::String(e.prettify()), vec![]),
-        Err(e) => bad_data(format!("invalid parameter \"query\": {e}")),
-    }
+/// A `query` parameter that does not parse.
+fn bad_query(e: impl std::fmt::Display) -> ApiError {
+    ApiError::bad_data(format!("invalid parameter \"query\": {e}"))
+}
+
+pub async fn format_query(RawQuery(raw): RawQuery, body: Bytes) -> Result<Response, ApiError> {
+    let p = Params::with_form(raw.as_deref(), &body);
+    let e = crate::promql::engine::parse(p.get("query").unwrap_or("")).map_err(bad_query)?;
+    Ok(success(Value::String(e.prettify()), vec![]))
 }
 
 /// `/api/v1/parse_query`: the query's syntax tree as JSON.
-pub async fn parse_query(RawQuery(raw): RawQuery, body: Bytes) -> Response {
-    let p = Params::parse(raw.as_deref(), (!body.is_empty()).then_some(&body[..]));
-    match crate::promql::engine::parse(p.get("query").unwrap_or("")) {
-        Ok(e) => success(crate::promql::ast_json::translate(&e), vec![]),
-        Err(e) => bad_data(format!("invalid parameter \"query\": {e}")),
-    }
+pub async fn parse_query(RawQuery(raw): RawQuery, body: Bytes) -> Result<Response, ApiError> {
+    let p = Params::with_form(raw.as_deref(), &body);
+    let e = crate::promql::engine::parse(p.get("query").unwrap_or("")).map_err(bad_query)?;
+    Ok(success(crate::promql::ast_json::translate(&e), vec![]))
 }
 
-pub async fn query_exemplars(RawQuery(raw): RawQuery, body: Bytes) -> Response {
-    let p = Params::parse(raw.as_deref(), (!body.is_empty()).then_some(&body[..]));
-    if let Err(e) = crate::promql::engine::parse(p.get("query").unwrap_or("")) {
-        return bad_data(format!("invalid parameter \"query\": {e}"));
-    }
-    let (start, end) = match (p.time("start", MIN_TIME), p.time("end", MAX_TIME)) {
-        (Ok(s), Ok(e)) => (s, e),
-        (Err(e), _) | (_, Err(e)) => return bad_data(e),
-    };
-    if end < start {
-        return bad_data("invalid parameter \"end\": end timestamp must not be before start time");
-    }
+pub async fn query_exemplars(RawQuery(raw): RawQuery, body: Bytes) -> Result<Response, ApiError> {
+    let p = Params::with_form(raw.as_deref(), &body);
+    crate::promql::engine::parse(p.get("query").unwrap_or("")).map_err(bad_query)?;
+    p.range()?;
     // Exemplars are parsed at scrape time but not stored.
-    success(Value::Array(vec![]), vec![])
+    Ok(success(Value::Array(vec![]), vec![]))
+}
+
+/// promterm's own status endpoint: each remote-write sender's counters.
+pub async fn remote_write(State(state): State<ApiState>) -> Response {
+    let list: Vec<Value> = state
+        .senders
+        .as_ref()
+        .map(|s| {
+            s.list
+                .lock()
+                .iter()
+                .map(|x| {
+                    let l = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+                    json!({
+                        "name": x.name,
+                        "url": x.url,
+                        "pending": l(&x.stats.pending),
+                        "sent": l(&x.stats.sent),
+                        "failed": l(&x.stats.failed),
+                        "dropped": l(&x.stats.dropped),
+                        "protocol": x.protocol(),
+                        "shards": l(&x.stats.shards),
+                        "desiredShards": l(&x.stats.desired_shards),
+                        "minShards": x.min_shards,
+                        "maxShards": x.max_shards,
+                        "metadataSent": l(&x.stats.metadata_sent),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    success(json!({ "senders": list }), vec![])
 }

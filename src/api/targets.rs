@@ -1,17 +1,18 @@
-//! `/api/v1/targets`, `/api/v1/targets/metadata`, `/api/v1/metadata` and `/-/reload`, from the
-//! scrape manager's state, in Prometheus's JSON (web/api/v1/api.go targets, targetMetadata,
-//! metricMetadata in our own words).
+//! `/api/v1/targets`, `/api/v1/targets/metadata` and `/api/v1/metadata`, from the scrape
+//! manager's state and the metadata received with remote write and OTLP, in Prometheus's JSON
+//! (web/api/v1/api.go targets, targetMetadata, metricMetadata in our own words). Uses axum,
+//! `model` and `scrape`.
 
 use std::collections::BTreeMap;
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{json, Map, Value};
 
-use super::{bad_data, success, ApiState, Params};
-use crate::model::Labels;
+use super::error::{success, ApiError};
+use super::params::Params;
+use super::state::ApiState;
+use crate::model::{rfc3339_system as rfc3339, Labels};
 use crate::scrape::relabel::LabelMap;
 use crate::scrape::ActiveTarget;
 
@@ -21,14 +22,6 @@ fn map_json(l: &LabelMap) -> Value {
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect(),
     )
-}
-
-/// RFC 3339 with nanoseconds in UTC, as Go prints a time.Time in JSON.
-pub fn rfc3339(t: Option<std::time::SystemTime>) -> String {
-    match t.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()) {
-        Some(d) => crate::model::rfc3339_nano(d.as_nanos() as i64),
-        None => crate::model::rfc3339_nano(0),
-    }
 }
 
 /// The scrape URL with a loopback host replaced by this machine's name (Prometheus's
@@ -111,19 +104,20 @@ pub async fn targets(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> 
     success(Value::Object(data), vec![])
 }
 
-pub async fn targets_metadata(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Response {
+pub async fn targets_metadata(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let p = Params::parse(raw.as_deref(), None);
     let limit = match p.get("limit").map(str::parse::<i64>) {
         None => -1,
         Some(Ok(n)) => n,
-        Some(Err(_)) => return bad_data("limit must be a number"),
+        Some(Err(_)) => return Err(ApiError::bad_data("limit must be a number")),
     };
     let metric = p.get("metric").filter(|s| !s.is_empty());
     let matchers = match p.get("match_target").filter(|s| !s.is_empty()) {
-        Some(s) => match crate::promql::parse_selector(s) {
-            Ok(m) => m,
-            Err(e) => return bad_data(format!("invalid parameter \"match_target\": {e}")),
-        },
+        Some(s) => crate::promql::parse_selector(s)
+            .map_err(|e| ApiError::bad_data(format!("invalid parameter \"match_target\": {e}")))?,
         None => Vec::new(),
     };
     let mut out = Vec::new();
@@ -159,48 +153,44 @@ pub async fn targets_metadata(State(state): State<ApiState>, RawQuery(raw): RawQ
             }
         }
     }
-    success(Value::Array(out), vec![])
+    Ok(success(Value::Array(out), vec![]))
 }
 
-pub async fn metadata(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Response {
+pub async fn metadata(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let p = Params::parse(raw.as_deref(), None);
-    let num = |k: &str| -> Result<i64, String> {
+    let num = |k: &str| -> Result<i64, ApiError> {
         match p.get(k).filter(|s| !s.is_empty()).map(str::parse::<i64>) {
             None => Ok(-1),
             Some(Ok(n)) => Ok(n),
-            Some(Err(_)) => Err(format!("{k} must be a number")),
+            Some(Err(_)) => Err(ApiError::bad_data(format!("{k} must be a number"))),
         }
     };
-    let (limit, per_metric) = match (num("limit"), num("limit_per_metric")) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return bad_data(e),
-    };
+    let (limit, per_metric) = (num("limit")?, num("limit_per_metric")?);
     let metric = p.get("metric").filter(|s| !s.is_empty());
     let mut by_name: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut add = |name: &str, md: &crate::textparse::Metadata| {
+        if metric.is_some_and(|m| m != name) {
+            return;
+        }
+        let v = json!({"type": md.kind.as_str(), "help": md.help, "unit": md.unit});
+        let list = by_name.entry(name.to_string()).or_default();
+        if !list.contains(&v) && (per_metric < 0 || (list.len() as i64) < per_metric) {
+            list.push(v);
+        }
+    };
     if let Some(m) = &state.scrape {
         for a in m.active() {
             for (name, md) in &a.status.metadata {
-                if metric.is_some_and(|m| m != name) {
-                    continue;
-                }
-                let v = json!({"type": md.kind.as_str(), "help": md.help, "unit": md.unit});
-                let list = by_name.entry(name.clone()).or_default();
-                if !list.contains(&v) && (per_metric < 0 || (list.len() as i64) < per_metric) {
-                    list.push(v);
-                }
+                add(name, md);
             }
         }
     }
     // Metadata that came with remote write and OTLP.
     for (name, md) in state.received_metadata.snapshot() {
-        if metric.is_some_and(|m| *m != name) {
-            continue;
-        }
-        let v = json!({"type": md.kind.as_str(), "help": md.help, "unit": md.unit});
-        let list = by_name.entry(name).or_default();
-        if !list.contains(&v) && (per_metric < 0 || (list.len() as i64) < per_metric) {
-            list.push(v);
-        }
+        add(&name, &md);
     }
     let mut data = Map::new();
     for (k, v) in by_name {
@@ -209,50 +199,5 @@ pub async fn metadata(State(state): State<ApiState>, RawQuery(raw): RawQuery) ->
         }
         data.insert(k, Value::Array(v));
     }
-    success(Value::Object(data), vec![])
-}
-
-pub async fn reload(State(state): State<ApiState>, _body: Bytes) -> Response {
-    if state.lifecycle.is_none() {
-        return (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.\n").into_response();
-    }
-    let Some(f) = state.reload.clone() else {
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "no config file to reload\n",
-        )
-            .into_response();
-    };
-    match tokio::task::spawn_blocking(move || f()).await {
-        Ok(Ok(())) => StatusCode::OK.into_response(),
-        Ok(Err(e)) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("failed to reload config: {e}\n"),
-        )
-            .into_response(),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("reload failed: {e}\n"),
-        )
-            .into_response(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn go_time_format() {
-        use std::time::{Duration, UNIX_EPOCH};
-        assert_eq!(rfc3339(None), "0001-01-01T00:00:00Z");
-        assert_eq!(
-            rfc3339(Some(UNIX_EPOCH + Duration::new(1_700_000_000, 123_400_000))),
-            "2023-11-14T22:13:20.1234Z"
-        );
-        assert_eq!(
-            rfc3339(Some(UNIX_EPOCH + Duration::from_secs(951_782_400))),
-            "2000-02-29T00:00:00Z"
-        );
-    }
+    Ok(success(Value::Object(data), vec![]))
 }

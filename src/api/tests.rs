@@ -1,12 +1,16 @@
 //! Router tests without sockets: a real store in a temporary directory behind `router()`.
 
 use super::*;
-use crate::model::Sample;
+use std::sync::Arc;
+
+use crate::model::{Matcher, Sample, MAX_TIME, MIN_TIME};
 use crate::remote::proto::encode_write_request;
+use crate::remote::Limits;
 use crate::tsdb::{Db, Options};
 use axum::body::Body;
 use axum::http::{Method, Request};
 use http_body_util::BodyExt;
+use serde_json::{json, Value};
 use tower::ServiceExt;
 
 struct Fixture {
@@ -398,7 +402,7 @@ async fn status_endpoints() {
         flags,
         head_stats: Some(Arc::new(|| (7, Some((1_000_000, 2_000_000))))),
         retention: "15d".into(),
-        config_yaml: parking_lot::RwLock::new(serde_yaml::to_string(&cfg).unwrap()),
+        config_yaml: parking_lot::RwLock::new(status::dump_config(&cfg)),
         ..Default::default()
     });
     let state = f.state.clone().with_info(info);
@@ -569,6 +573,101 @@ async fn cors_and_gzip_like_prometheus() {
     let resp = router(f.state.clone()).oneshot(req).await.unwrap();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     assert!(resp.headers().get("content-encoding").is_none());
+}
+
+/// `Accept-Encoding` q-values count: `gzip;q=0` refuses gzip.
+#[tokio::test]
+async fn gzip_refused_with_q_zero() {
+    let f = fixture();
+    seed(&f.state).await;
+    for refusal in ["gzip;q=0", "gzip; q=0.0, identity", "identity"] {
+        let resp = router(f.state.clone())
+            .oneshot(
+                Request::get("/api/v1/labels")
+                    .header("Accept-Encoding", refusal)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert!(
+            resp.headers().get("content-encoding").is_none(),
+            "{refusal}"
+        );
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["status"], "success");
+    }
+    // A preference for something else still takes gzip when that is all there is.
+    let resp = router(f.state.clone())
+        .oneshot(
+            Request::get("/api/v1/labels")
+                .header("Accept-Encoding", "br, gzip;q=0.5")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+}
+
+/// A CORS preflight is answered with Prometheus's headers; the management endpoints get none.
+#[tokio::test]
+async fn cors_preflight_like_prometheus() {
+    let f = fixture();
+    let resp = router(f.state.clone())
+        .oneshot(
+            Request::options("/api/v1/query")
+                .header("Origin", "http://grafana.local")
+                .header("Access-Control-Request-Method", "POST")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let h = resp.headers();
+    assert_eq!(h["access-control-allow-origin"], "http://grafana.local");
+    assert_eq!(h["access-control-allow-methods"], "GET, POST, OPTIONS");
+    assert_eq!(
+        h["access-control-allow-headers"],
+        "Accept, Authorization, Content-Type, Origin"
+    );
+    assert_eq!(h["access-control-expose-headers"], "Date");
+    let resp = router(f.state.clone())
+        .oneshot(
+            Request::get("/-/healthy")
+                .header("Origin", "http://grafana.local")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+}
+
+/// A configuration that cannot be written as YAML is an internal error, not an empty document.
+#[tokio::test]
+async fn unwritable_config_is_an_internal_error() {
+    struct Unwritable;
+    impl serde::Serialize for Unwritable {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("no YAML for you"))
+        }
+    }
+    let f = fixture();
+    let info = Arc::new(status::ServerInfo {
+        config_yaml: parking_lot::RwLock::new(status::dump_config(&Unwritable)),
+        ..Default::default()
+    });
+    let (code, v) = get(&f.state.clone().with_info(info), "/api/v1/status/config").await;
+    assert_eq!(code, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(v["errorType"], "internal");
+    assert!(
+        v["error"].as_str().unwrap().contains("no YAML for you"),
+        "{v}"
+    );
 }
 
 /// `client::Local` (in process, through the router) and `client::Http` (over a socket) answer
@@ -787,11 +886,11 @@ struct FakeAdmin {
 }
 
 impl super::Admin for FakeAdmin {
-    fn snapshot(&self, with_head: bool) -> Result<String, String> {
+    fn snapshot(&self, with_head: bool) -> Result<String, AdminError> {
         self.calls.lock().push(format!("snapshot {with_head}"));
         Ok("20260101T000000Z-0000000000000001".into())
     }
-    fn delete_series(&self, m: &[Matcher], mint: i64, maxt: i64) -> Result<(), String> {
+    fn delete_series(&self, m: &[Matcher], mint: i64, maxt: i64) -> Result<(), AdminError> {
         let mut m: Vec<String> = m.iter().map(|m| m.to_string()).collect();
         m.sort();
         self.calls
@@ -802,7 +901,7 @@ impl super::Admin for FakeAdmin {
         }
         Ok(())
     }
-    fn clean_tombstones(&self) -> Result<(), String> {
+    fn clean_tombstones(&self) -> Result<(), AdminError> {
         self.calls.lock().push("clean".into());
         Ok(())
     }

@@ -127,7 +127,7 @@ pub fn parse_cli_time(s: &str, now: f64) -> Result<f64, String> {
             }
         }
     }
-    crate::api::parse_time(t)
+    crate::model::parse_time(t)
         .map(|ms| ms as f64 / 1000.0)
         .map_err(|_| format!("invalid time {s:?}: use RFC 3339, unix seconds, now, or -1h"))
 }

@@ -262,15 +262,18 @@ impl Source for Http {
     }
 }
 
-/// This process's own API, called through its router without a socket.
+/// This process's own API, called through its router without a socket. The router is built
+/// once; each call uses a clone (cheap: axum routers share their routes).
 #[derive(Clone)]
 pub struct Local {
-    state: crate::api::ApiState,
+    router: axum::Router,
 }
 
 impl Local {
     pub fn new(state: crate::api::ApiState) -> Self {
-        Local { state }
+        Local {
+            router: crate::api::router(state),
+        }
     }
 }
 
@@ -289,13 +292,15 @@ impl Source for Local {
             let req = axum::http::Request::get(&uri)
                 .body(axum::body::Body::empty())
                 .map_err(|e| ClientError::Setup(format!("bad request {uri:?}: {e}")))?;
-            let resp = crate::api::router(self.state.clone())
-                .oneshot(req)
-                .await
-                .map_err(|e| ClientError::Unreachable {
-                    url: uri.clone(),
-                    msg: e.to_string(),
-                })?;
+            let resp =
+                self.router
+                    .clone()
+                    .oneshot(req)
+                    .await
+                    .map_err(|e| ClientError::Unreachable {
+                        url: uri.clone(),
+                        msg: e.to_string(),
+                    })?;
             let status = resp.status().as_u16();
             let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
                 .await

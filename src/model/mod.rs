@@ -1,7 +1,8 @@
 //! Core data model shared by every other module: metric and label names, label sets, matchers,
 //! samples and the stale marker, time parsing and formatting.
 //!
-//! Uses std, `regex` (matchers), `thiserror`, `xxhash-rust` (the label hash) and `rustc-hash`.
+//! Uses std, `regex` (matchers), `chrono` (calendar time), `thiserror`, `xxhash-rust` (the
+//! label hash) and `rustc-hash`.
 
 mod labels;
 mod matcher;
@@ -20,4 +21,7 @@ pub type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 /// A `HashMap` with Fx hashing.
 pub type FxMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
 pub use sample::{format_go_g, is_stale_nan, now_ms, stale_nan, Sample, Timestamp, STALE_NAN_BITS};
-pub use time::{civil_from_days, rfc3339_nano};
+pub use time::{
+    civil_from_days, compact_utc, parse_time, rfc3339_nano, rfc3339_system, TimeError, MAX_TIME,
+    MIN_TIME,
+};

@@ -13,11 +13,11 @@ pub(super) struct Admin {
 }
 
 impl api::Admin for Admin {
-    fn snapshot(&self, with_head: bool) -> Result<String, String> {
+    fn snapshot(&self, with_head: bool) -> Result<String, api::AdminError> {
         let name = snapshot_name();
         self.db
             .snapshot(&self.dir.join("snapshots").join(&name), with_head)
-            .map_err(|e| e.to_string())?;
+            .map_err(api::AdminError::new)?;
         info!(%name, "wrote a snapshot");
         Ok(name)
     }
@@ -27,22 +27,22 @@ impl api::Admin for Admin {
         matchers: &[crate::model::Matcher],
         mint: i64,
         maxt: i64,
-    ) -> Result<(), String> {
+    ) -> Result<(), api::AdminError> {
         self.db
             .delete(matchers, mint, maxt)
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(api::AdminError::new)
     }
 
-    fn clean_tombstones(&self) -> Result<(), String> {
-        self.db.compact().map_err(|e| e.to_string())
+    fn clean_tombstones(&self) -> Result<(), api::AdminError> {
+        self.db.compact().map_err(api::AdminError::new)
     }
 }
 
 /// A snapshot directory name as Prometheus makes them: UTC time, then 16 hex digits.
 fn snapshot_name() -> String {
     let now = std::time::SystemTime::now();
-    let t = api::status::rfc3339_compact(now);
+    let t = crate::model::compact_utc(now);
     let nanos = now
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);

@@ -147,11 +147,10 @@ impl Server {
         };
         let external_url = listen::external_url(opts.external_url.as_deref(), &addr);
         let parts = components::start(&opts, &config, db, engine.clone(), external_url, &shutdown)?;
-        let config_yaml = serde_yaml::to_string(&config).context("showing the loaded config")?;
         let server_info = Arc::new(api::status::ServerInfo {
             flags: flags::flags(&opts, &retention),
             retention: retention.to_string(),
-            config_yaml: parking_lot::RwLock::new(config_yaml),
+            config_yaml: parking_lot::RwLock::new(api::status::dump_config(&config)),
             head_stats: Some({
                 let db = parts.db.clone();
                 Arc::new(move || db.head_stats())

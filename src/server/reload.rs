@@ -31,7 +31,7 @@ pub(super) fn reload_fn(
         let _enter = rt.enter();
         let failed = |e: String| {
             si.reload.write().0 = false;
-            Err(e)
+            Err(api::ReloadError(e))
         };
         let cfg = match Config::load(&path) {
             Ok(c) => c,
@@ -51,10 +51,7 @@ pub(super) fn reload_fn(
             return failed(e);
         }
         m.apply(&cfg);
-        match serde_yaml::to_string(&cfg) {
-            Ok(y) => *si.config_yaml.write() = y,
-            Err(e) => warn!("cannot show the reloaded config in /api/v1/status/config: {e}"),
-        }
+        *si.config_yaml.write() = api::status::dump_config(&cfg);
         *si.reload.write() = (true, std::time::SystemTime::now());
         info!(file = %path.display(), "reloaded config");
         Ok(())

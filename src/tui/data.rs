@@ -274,7 +274,9 @@ pub fn strings(d: &Value) -> Vec<String> {
 
 /// RFC 3339 (as the API writes times) to unix seconds (the API's own time parser).
 pub fn parse_rfc3339(s: &str) -> Option<f64> {
-    crate::api::parse_time(s).ok().map(|ms| ms as f64 / 1000.0)
+    crate::model::parse_time(s)
+        .ok()
+        .map(|ms| ms as f64 / 1000.0)
 }
 
 #[cfg(test)]
