@@ -51,23 +51,25 @@ fn metadata_roundtrips() {
         (2, "temp", "", "celsius"),
     ]);
     let req = decode_write_request(&body[..]).unwrap();
-    let got: Vec<(i32, &[u8], &[u8], &[u8])> = req
+    let got: Vec<String> = req
         .metadata
         .iter()
         .map(|m| {
-            (
+            let text = |b: &Bytes| String::from_utf8_lossy(b).into_owned();
+            format!(
+                "{} {} {:?} {:?}",
                 m.r#type,
-                &m.metric_family_name[..],
-                &m.help[..],
-                &m.unit[..],
+                text(&m.metric_family_name),
+                text(&m.help),
+                text(&m.unit)
             )
         })
         .collect();
     assert_eq!(
         got,
-        vec![
-            (1, &b"http_requests"[..], &b"Requests."[..], &b""[..]),
-            (2, &b"temp"[..], &b""[..], &b"celsius"[..]),
+        [
+            "1 http_requests \"Requests.\" \"\"",
+            "2 temp \"\" \"celsius\""
         ]
     );
 }
