@@ -8,8 +8,11 @@ mod null;
 use null::Null;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = proto::decode_write_request(data);
-    let _ = proto::decode_metadata(data);
+    if let Ok(req) = proto::decode_write_request(data) {
+        for ts in &req.timeseries {
+            let _ = ts.decoded();
+        }
+    }
     let _ = remote::receive(
         &Null,
         Some("application/x-protobuf"),

@@ -9,7 +9,7 @@ use null::Null;
 const CT2: Option<&str> = Some("application/x-protobuf;proto=io.prometheus.write.v2.Request");
 
 fuzz_target!(|data: &[u8]| {
-    let _ = proto::decode_write_request_v2(data);
+    let _ = proto::decode_write_request_v2(data).map(|req| req.decoded_series().map(drop));
     if let Ok(body) = snap::raw::Encoder::new().compress_vec(data) {
         let _ = remote::receive(&Null, CT2, None, &body, Limits::default());
     }

@@ -209,3 +209,23 @@ fn json_fields_of_the_wrong_type_are_refused_with_their_path() {
         .iter()
         .any(|(l, s)| l.contains("queue_depth") && s.iter().any(|x| x.v.is_nan())));
 }
+
+#[test]
+fn protobuf_requests_become_the_same_series_as_json() {
+    use prost::Message;
+    let from_json = Rec::default();
+    receive(&from_json, JSON.as_bytes(), true).unwrap();
+    // The same request as protobuf (the crate's types encode it).
+    let body = json::decode(JSON.as_bytes()).unwrap().encode_to_vec();
+    let from_proto = Rec::default();
+    let (stats, md) = receive(&from_proto, &body, false).unwrap();
+    assert_eq!(stats.accepted, 12);
+    assert_eq!(md.len(), 4);
+    assert_eq!(*from_proto.0.lock(), *from_json.0.lock());
+    // Invalid UTF-8 in a string is refused, naming protobuf.
+    let mut bad = body.clone();
+    let i = body.windows(4).position(|w| w == b"shop").unwrap();
+    bad[i] = 0xff;
+    let e = receive(&Rec::default(), &bad, false).unwrap_err();
+    assert!(e.to_string().contains("invalid OTLP protobuf"), "{e}");
+}

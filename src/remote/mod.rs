@@ -7,7 +7,7 @@
 //! nothing. Series with invalid labels are rejected one by one and the rest are stored; samples
 //! that are out of order or duplicate are rejected one by one and the rest are stored. Either
 //! way the client gets a 400 naming the problem (the Prometheus sender does not retry a 400).
-//! Uses `model` and `storage`; prost/snap stay here.
+//! Uses `model` and `storage`; prost (in `proto`) and snap stay here.
 
 pub mod metadata;
 pub mod proto;
@@ -217,6 +217,12 @@ pub fn validate_labels<'a>(
     Ok(pairs)
 }
 
+/// A decoded request of either version.
+enum Request {
+    V1(proto::v1::WriteRequest),
+    V2(proto::v2::Request),
+}
+
 /// Decodes, validates and stores one remote-write request body.
 pub fn receive(
     appender: &dyn Appender,
@@ -232,27 +238,35 @@ pub fn receive(
             limit: limits.max_body,
         });
     }
-    let raw = decompress(body, limits)?;
+    let raw = prost::bytes::Bytes::from(decompress(body, limits)?);
     let bad = |e: proto::ProtoError| WriteError::BadRequest(e.to_string());
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let mut metadata = Vec::new();
-    let (decoded, created) = match version {
-        Version::V1 => {
-            let decoded = proto::decode_write_request(&raw).map_err(bad)?;
-            for m in proto::decode_metadata(&raw).map_err(bad)? {
+    // The decoded request owns the label bytes the series below borrow.
+    let req = match version {
+        Version::V1 => Request::V1(proto::decode_write_request(raw).map_err(bad)?),
+        Version::V2 => Request::V2(proto::decode_write_request_v2(raw).map_err(bad)?),
+    };
+    let (decoded, created) = match &req {
+        Request::V1(req) => {
+            for m in &req.metadata {
                 metadata.push((
-                    text(m.family),
+                    text(&m.metric_family_name),
                     crate::textparse::Metadata {
-                        kind: crate::textparse::MetricType::from_proto(m.metric_type),
-                        help: text(m.help),
-                        unit: text(m.unit),
+                        kind: crate::textparse::MetricType::from_proto(
+                            u64::try_from(m.r#type).unwrap_or(0),
+                        ),
+                        help: text(&m.help),
+                        unit: text(&m.unit),
                     },
                 ));
             }
+            let decoded: Vec<proto::DecodedSeries<'_>> =
+                req.timeseries.iter().map(|ts| ts.decoded()).collect();
             (decoded, Vec::new())
         }
-        Version::V2 => {
-            let v2 = proto::decode_write_request_v2(&raw).map_err(bad)?;
+        Request::V2(req) => {
+            let v2 = req.decoded_series().map_err(bad)?;
             let created: Vec<i64> = v2.iter().map(|s| s.created).collect();
             for s in &v2 {
                 if s.metric_type == 0 && s.help.is_empty() && s.unit.is_empty() {

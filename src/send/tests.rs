@@ -3,7 +3,7 @@
 //! 415, and 1.0 metadata is sent on its own.
 
 use super::*;
-use crate::remote::proto::{decode_metadata, decode_write_request, decode_write_request_v2};
+use crate::remote::proto::{decode_write_request, decode_write_request_v2};
 use crate::storage::{Appender, SeriesInput};
 use crate::textparse::MetricType;
 
@@ -53,7 +53,8 @@ async fn handle(
             .join(",")
     };
     let entry = if v2 {
-        let d = decode_write_request_v2(&raw).unwrap();
+        let req = decode_write_request_v2(&raw[..]).unwrap();
+        let d = req.decoded_series().unwrap();
         let meta = d
             .iter()
             .filter(|s| s.metric_type != 0)
@@ -74,16 +75,17 @@ async fn handle(
             meta,
         )
     } else {
-        let d = decode_write_request(&raw).unwrap();
-        let meta = decode_metadata(&raw)
-            .unwrap()
+        let req = decode_write_request(&raw[..]).unwrap();
+        let d: Vec<_> = req.timeseries.iter().map(|s| s.decoded()).collect();
+        let meta = req
+            .metadata
             .iter()
             .map(|m| {
                 format!(
                     "{} {} {}",
-                    String::from_utf8_lossy(m.family),
-                    MetricType::from_proto(m.metric_type).as_str(),
-                    String::from_utf8_lossy(m.help)
+                    String::from_utf8_lossy(&m.metric_family_name),
+                    MetricType::from_proto(m.r#type as u64).as_str(),
+                    String::from_utf8_lossy(&m.help)
                 )
             })
             .collect();
@@ -347,8 +349,8 @@ async fn samples_older_than_the_age_limit_are_dropped_instead_of_retried() {
                     return axum::http::StatusCode::SERVICE_UNAVAILABLE;
                 }
                 let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
-                for s in decode_write_request(&raw).unwrap() {
-                    g.lock().extend(s.samples.iter().map(|x| x.t));
+                for s in decode_write_request(&raw[..]).unwrap().timeseries {
+                    g.lock().extend(s.samples.iter().map(|x| x.timestamp));
                 }
                 axum::http::StatusCode::NO_CONTENT
             }
