@@ -115,8 +115,8 @@ impl Wal {
                 );
                 // A fresh segment keeps later records readable; replay stops at the torn
                 // tail of this one only.
+                self.file = create_segment(&self.dir, self.index + 1)?;
                 self.index += 1;
-                self.file = create_segment(&self.dir, self.index)?;
                 self.size = 0;
             }
             return Err(e);
@@ -164,11 +164,20 @@ fn create_segment(dir: &Path, index: u64) -> io::Result<File> {
         .create(true)
         .append(true)
         .open(segment_path(dir, index))?;
-    // Make the new file's directory entry durable too.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
+    // The new file's directory entry must be durable too, or a crash could lose the segment
+    // with records already acknowledged as synced.
+    sync_dir(dir)?;
     Ok(f)
+}
+
+/// Flushes the directory `dir` (its entries) to stable storage; the error names the directory.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("fsync of directory {}: {e}", dir.display()),
+        )
+    })
 }
 
 /// Builds framed records into one buffer, so a batch reaches the OS in one write. Payloads
@@ -297,27 +306,41 @@ fn decode(kind: u8, payload: &[u8]) -> Option<Record> {
     }
 }
 
-/// Parses one framed record at the start of `b`: Ok((record, size)) or Err(reason).
-fn parse_one(b: &[u8]) -> Result<(Record, usize), String> {
+/// Why a framed record could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("torn record header ({0} bytes)")]
+    TornHeader(usize),
+    #[error("impossible record length {0}")]
+    ImpossibleLength(usize),
+    #[error("torn record: length {len} but only {left} bytes left")]
+    TornBody { len: usize, left: usize },
+    #[error("checksum mismatch")]
+    Checksum,
+    #[error("undecodable record of type {0}")]
+    Undecodable(u8),
+}
+
+/// Parses one framed record at the start of `b`: the record and the bytes it took.
+fn parse_one(b: &[u8]) -> Result<(Record, usize), RecordError> {
     if b.len() < HEADER {
-        return Err(format!("torn record header ({} bytes)", b.len()));
+        return Err(RecordError::TornHeader(b.len()));
     }
     let len = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
     let crc = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
     if len == 0 || len > MAX_RECORD {
-        return Err(format!("impossible record length {len}"));
+        return Err(RecordError::ImpossibleLength(len));
     }
     let Some(body) = b.get(HEADER..HEADER + len) else {
-        return Err(format!(
-            "torn record: length {len} but only {} bytes left",
-            b.len() - HEADER
-        ));
+        return Err(RecordError::TornBody {
+            len,
+            left: b.len() - HEADER,
+        });
     };
     if crc32c::crc32c(body) != crc {
-        return Err("checksum mismatch".to_string());
+        return Err(RecordError::Checksum);
     }
-    let rec = decode(body[0], &body[1..])
-        .ok_or_else(|| format!("undecodable record of type {}", body[0]))?;
+    let rec = decode(body[0], &body[1..]).ok_or(RecordError::Undecodable(body[0]))?;
     Ok((rec, HEADER + len))
 }
 
