@@ -347,18 +347,25 @@ fn parse_one(b: &[u8]) -> Result<(Record, usize), RecordError> {
 /// Parses framed records from the start of `data` until the end or the first bad one;
 /// returns them and the bytes they took (for fuzzing and tools; never panics).
 pub fn parse_records(data: &[u8]) -> (Vec<Record>, usize) {
-    let mut pos = 0;
     let mut out = Vec::new();
+    let (pos, _) = parse_while(data, |rec| out.push(rec));
+    (out, pos)
+}
+
+/// Parses framed records from the start of `data`, calling `each` per record, until the end or
+/// the first bad one; returns the bytes the good ones took and the error that stopped it.
+fn parse_while(data: &[u8], mut each: impl FnMut(Record)) -> (usize, Option<RecordError>) {
+    let mut pos = 0;
     while pos < data.len() {
         match parse_one(&data[pos..]) {
             Ok((rec, size)) => {
-                out.push(rec);
+                each(rec);
                 pos += size;
             }
-            Err(_) => break,
+            Err(e) => return (pos, Some(e)),
         }
     }
-    (out, pos)
+    (pos, None)
 }
 
 /// Reads the complete records of segment `seg` from byte `offset` (for senders tailing the
@@ -385,21 +392,9 @@ pub fn read_from(
         let mut data = Vec::new();
         (&mut f).take(cap).read_to_end(&mut data)?;
         let capped = (data.len() as u64) == cap && start + cap < len;
-        let mut pos = 0usize;
         let mut out = Vec::new();
-        let mut stuck = false;
-        while pos < data.len() {
-            match parse_one(&data[pos..]) {
-                Ok((rec, size)) => {
-                    out.push(rec);
-                    pos += size;
-                }
-                Err(_) => {
-                    stuck = !capped;
-                    break;
-                }
-            }
-        }
+        let (pos, bad) = parse_while(&data, |rec| out.push(rec));
+        let stuck = bad.is_some() && !capped;
         if out.is_empty() && capped {
             // One record bigger than `max`: read further.
             cap = cap.saturating_mul(4);
@@ -428,15 +423,7 @@ fn count_after(b: &[u8]) -> usize {
             return n;
         }
     }
-    while pos < b.len() {
-        match parse_one(&b[pos..]) {
-            Ok((_, size)) => {
-                n += 1;
-                pos += size;
-            }
-            Err(_) => break,
-        }
-    }
+    parse_while(&b[pos..], |_| n += 1);
     n
 }
 
@@ -458,29 +445,21 @@ pub fn replay(dir: &Path, mut visit: impl FnMut(Record)) -> io::Result<ReplaySta
         }
         let data = fs::read(&path)?;
         stats.segments += 1;
-        let mut pos = 0;
-        while pos < data.len() {
-            match parse_one(&data[pos..]) {
-                Ok((rec, size)) => {
-                    visit(rec);
-                    stats.records += 1;
-                    pos += size;
-                }
-                Err(reason) => {
-                    let dropped = count_after(&data[pos..]);
-                    stats.dropped_records += dropped;
-                    stats.dropped_bytes += (data.len() - pos) as u64;
-                    stats.corruption = Some(format!(
-                        "segment {:?} offset {pos}: {reason}",
-                        path.display().to_string()
-                    ));
-                    let f = OpenOptions::new().write(true).open(&path)?;
-                    f.set_len(pos as u64)?;
-                    f.sync_all()?;
-                    corrupt = true;
-                    break;
-                }
-            }
+        let (pos, bad) = parse_while(&data, |rec| {
+            visit(rec);
+            stats.records += 1;
+        });
+        if let Some(reason) = bad {
+            stats.dropped_records += count_after(&data[pos..]);
+            stats.dropped_bytes += (data.len() - pos) as u64;
+            stats.corruption = Some(format!(
+                "segment {:?} offset {pos}: {reason}",
+                path.display().to_string()
+            ));
+            let f = OpenOptions::new().write(true).open(&path)?;
+            f.set_len(pos as u64)?;
+            f.sync_all()?;
+            corrupt = true;
         }
     }
     Ok(stats)
@@ -488,18 +467,9 @@ pub fn replay(dir: &Path, mut visit: impl FnMut(Record)) -> io::Result<ReplaySta
 
 /// Records in a segment that follows a corrupt one (all are dropped; count the parseable ones).
 fn count_after_clean(b: &[u8]) -> usize {
-    let mut pos = 0;
     let mut n = 0;
-    while pos < b.len() {
-        match parse_one(&b[pos..]) {
-            Ok((_, size)) => {
-                n += 1;
-                pos += size;
-            }
-            Err(_) => return n + 1,
-        }
-    }
-    n
+    let (_, bad) = parse_while(b, |_| n += 1);
+    n + usize::from(bad.is_some())
 }
 
 #[cfg(test)]
