@@ -36,10 +36,8 @@ impl Db {
         }
         std::fs::create_dir_all(dir)?;
         let _guard = self.inner.flush_lock.lock();
-        self.inner
-            .persist
-            .backup_to(&dir.join(DB_FILE))
-            .map_err(|e| StorageError::Database(e.to_string()))
+        self.inner.persist.backup_to(&dir.join(DB_FILE))?;
+        Ok(())
     }
 
     /// Writes sealed and open chunks to the database and drops the WAL segments they cover.

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
-use tracing::info;
+use tracing::{info, warn};
 
 use super::Db;
 use crate::storage::StorageError;
@@ -93,13 +93,28 @@ impl Db {
         Ok(gone.len())
     }
 
+    /// Bytes in the WAL directory (counted against the size limit). A segment that vanishes
+    /// while being counted counts nothing; a directory that cannot be read is logged with its
+    /// path and counts what could be read (the limit is best effort).
     pub(super) fn wal_bytes(&self) -> u64 {
-        std::fs::read_dir(self.inner.dir.join("wal"))
-            .map(|rd| {
-                rd.filter_map(|e| e.ok()?.metadata().ok())
-                    .map(|m| m.len())
-                    .sum()
-            })
-            .unwrap_or(0)
+        let dir = self.wal_dir();
+        let mut total = 0;
+        let entries = std::fs::read_dir(&dir).and_then(|rd| {
+            for e in rd {
+                match e.and_then(|e| e.metadata()) {
+                    Ok(m) => total += m.len(),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = entries {
+            warn!(
+                "retention: cannot measure the WAL in {}: {e}",
+                dir.display()
+            );
+        }
+        total
     }
 }
