@@ -569,6 +569,42 @@ mod tests {
     }
 
     #[test]
+    fn record_errors_say_what_is_wrong() {
+        let mut e = Encoder::default();
+        e.samples(&[(1, 1000, 1.0)]);
+        let good = e.buf.clone();
+        assert_eq!(
+            parse_one(&good[..5]).unwrap_err(),
+            RecordError::TornHeader(5)
+        );
+        let left = good.len() - HEADER - 1;
+        let err = parse_one(&good[..good.len() - 1]).unwrap_err();
+        assert_eq!(
+            err,
+            RecordError::TornBody {
+                len: left + 1,
+                left
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "torn record: length {} but only {left} bytes left",
+                left + 1
+            )
+        );
+        let mut bad = good.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        assert_eq!(parse_one(&bad).unwrap_err(), RecordError::Checksum);
+        let mut zero = good.clone();
+        zero[..4].copy_from_slice(&0u32.to_le_bytes());
+        assert_eq!(
+            parse_one(&zero).unwrap_err().to_string(),
+            "impossible record length 0"
+        );
+    }
+
+    #[test]
     fn torn_last_record() {
         corrupt_and_check(
             |d, _| {
