@@ -88,37 +88,23 @@ impl<'a> BitReader<'a> {
         Some(v)
     }
 
+    /// A varint stored as whole bytes in the bit stream (the same encoding as `varint`).
     fn read_uvarint(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        for shift in (0..70).step_by(7) {
-            let b = self.read_bits(8)? as u8;
-            if shift == 63 && b > 1 {
-                return None;
-            }
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
+        varint::read_uvarint(|| self.read_bits(8).map(|b| b as u8))
     }
 
     fn read_varint(&mut self) -> Option<i64> {
-        let u = self.read_uvarint()?;
-        Some(((u >> 1) as i64) ^ -((u & 1) as i64))
+        self.read_uvarint().map(varint::unzigzag)
     }
 }
 
-fn put_uvarint(w: &mut BitWriter, mut v: u64) {
-    while v >= 0x80 {
-        w.write_byte((v as u8) | 0x80);
-        v >>= 7;
-    }
-    w.write_byte(v as u8);
+/// Writes a varint as whole bytes into the bit stream (the same encoding as `varint`).
+fn put_uvarint(w: &mut BitWriter, v: u64) {
+    varint::write_uvarint(v, |b| w.write_byte(b));
 }
 
 fn put_varint(w: &mut BitWriter, v: i64) {
-    put_uvarint(w, ((v << 1) ^ (v >> 63)) as u64);
+    put_uvarint(w, varint::zigzag(v));
 }
 
 /// Whether `x` fits Prometheus's `bitRange(x, nbits)`.

@@ -226,19 +226,19 @@ impl Persist {
                 ins.execute(params![*id as i64, encode_labels(labels)])
                     .ctx("writing series")?;
             }
-            let mut ins = tx
-                .prepare_cached("INSERT OR REPLACE INTO chunks (series_id, min_t, max_t, data) VALUES (?1, ?2, ?3, ?4)")
-                .ctx("writing chunks")?;
-            for c in &batch.sealed {
-                ins.execute(params![c.series_id as i64, c.min_t, c.max_t, c.data])
-                    .ctx("writing chunks")?;
-            }
-            let mut ins = tx
-                .prepare_cached("INSERT OR REPLACE INTO open_chunks (series_id, min_t, max_t, data) VALUES (?1, ?2, ?3, ?4)")
-                .ctx("writing open chunks")?;
-            for c in &batch.open {
-                ins.execute(params![c.series_id as i64, c.min_t, c.max_t, c.data])
-                    .ctx("writing open chunks")?;
+            for (table, rows, what) in [
+                ("chunks", &batch.sealed, "writing chunks"),
+                ("open_chunks", &batch.open, "writing open chunks"),
+            ] {
+                let mut ins = tx
+                    .prepare_cached(&format!(
+                        "INSERT OR REPLACE INTO {table} (series_id, min_t, max_t, data) VALUES (?1, ?2, ?3, ?4)"
+                    ))
+                    .ctx(what)?;
+                for c in rows {
+                    ins.execute(params![c.series_id as i64, c.min_t, c.max_t, c.data])
+                        .ctx(what)?;
+                }
             }
             let mut del = tx
                 .prepare_cached("DELETE FROM open_chunks WHERE series_id = ?1")
@@ -560,8 +560,10 @@ fn scan_readable(
 pub fn repair(path: &Path) -> Result<RepairReport, PersistError> {
     let mut report = RepairReport::default();
     let tmp = path.with_extension("repair");
+    // A copy left by an interrupted repair must go, or its rows would mix into this one.
     for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", tmp.display()));
+        remove_if_present(&format!("{}{suffix}", tmp.display()))
+            .map_err(|e| io_error("removing an old repair copy", e))?;
     }
     {
         let fresh = Persist::open(&tmp)?;
@@ -622,7 +624,9 @@ pub fn repair(path: &Path) -> Result<RepairReport, PersistError> {
                 .ctx("copying open chunks")?;
             let lost = scan_readable(&src, "open_chunks", "min_t, max_t, data", |id, r| {
                 let (lo, hi, d): (i64, i64, Vec<u8>) = (r.get(1)?, r.get(2)?, r.get(3)?);
-                let _ = ins.execute(params![id, lo, hi, d]);
+                if let Err(e) = ins.execute(params![id, lo, hi, d]) {
+                    tracing::warn!(series_id = id, "repair: open chunk row not copied: {e}");
+                }
                 Ok(())
             });
             report.lost.extend(
@@ -647,10 +651,7 @@ pub fn repair(path: &Path) -> Result<RepairReport, PersistError> {
         match std::fs::rename(&from, &to) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(PersistError {
-                what: "moving the damaged database aside",
-                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
-            }),
+            Err(e) => Err(io_error("moving the damaged database aside", e)),
         }
     };
     for suffix in ["", "-wal", "-shm"] {
@@ -659,12 +660,31 @@ pub fn repair(path: &Path) -> Result<RepairReport, PersistError> {
             format!("{aside}{suffix}"),
         )?;
     }
+    // The copy was checkpointed: its journal files hold nothing (best effort).
     for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", tmp.display()));
+        let f = format!("{}{suffix}", tmp.display());
+        if let Err(e) = remove_if_present(&f) {
+            tracing::warn!("repair: cannot remove {f}: {e}");
+        }
     }
     moved(tmp.display().to_string(), path.display().to_string())?;
     report.kept_at = aside;
     Ok(report)
+}
+
+fn remove_if_present(path: &str) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// A file-system error met while handling the database files.
+fn io_error(what: &'static str, e: std::io::Error) -> PersistError {
+    PersistError {
+        what,
+        source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Store-level tests: append/select, rejection counting, flush, restart, retention.
 
 use super::*;
-use crate::model::{stale_nan, MatchOp};
+use crate::model::{stale_nan, MatchOp, Matcher, Sample};
+use crate::storage::{Appender, Querier, SeriesInput};
 
 fn opts() -> Options {
     Options {

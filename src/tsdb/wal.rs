@@ -115,8 +115,8 @@ impl Wal {
                 );
                 // A fresh segment keeps later records readable; replay stops at the torn
                 // tail of this one only.
+                self.file = create_segment(&self.dir, self.index + 1)?;
                 self.index += 1;
-                self.file = create_segment(&self.dir, self.index)?;
                 self.size = 0;
             }
             return Err(e);
@@ -164,11 +164,20 @@ fn create_segment(dir: &Path, index: u64) -> io::Result<File> {
         .create(true)
         .append(true)
         .open(segment_path(dir, index))?;
-    // Make the new file's directory entry durable too.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
+    // The new file's directory entry must be durable too, or a crash could lose the segment
+    // with records already acknowledged as synced.
+    sync_dir(dir)?;
     Ok(f)
+}
+
+/// Flushes the directory `dir` (its entries) to stable storage; the error names the directory.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("fsync of directory {}: {e}", dir.display()),
+        )
+    })
 }
 
 /// Builds framed records into one buffer, so a batch reaches the OS in one write. Payloads
@@ -297,45 +306,66 @@ fn decode(kind: u8, payload: &[u8]) -> Option<Record> {
     }
 }
 
-/// Parses one framed record at the start of `b`: Ok((record, size)) or Err(reason).
-fn parse_one(b: &[u8]) -> Result<(Record, usize), String> {
+/// Why a framed record could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("torn record header ({0} bytes)")]
+    TornHeader(usize),
+    #[error("impossible record length {0}")]
+    ImpossibleLength(usize),
+    #[error("torn record: length {len} but only {left} bytes left")]
+    TornBody { len: usize, left: usize },
+    #[error("checksum mismatch")]
+    Checksum,
+    #[error("undecodable record of type {0}")]
+    Undecodable(u8),
+}
+
+/// Parses one framed record at the start of `b`: the record and the bytes it took.
+fn parse_one(b: &[u8]) -> Result<(Record, usize), RecordError> {
     if b.len() < HEADER {
-        return Err(format!("torn record header ({} bytes)", b.len()));
+        return Err(RecordError::TornHeader(b.len()));
     }
     let len = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
     let crc = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
     if len == 0 || len > MAX_RECORD {
-        return Err(format!("impossible record length {len}"));
+        return Err(RecordError::ImpossibleLength(len));
     }
     let Some(body) = b.get(HEADER..HEADER + len) else {
-        return Err(format!(
-            "torn record: length {len} but only {} bytes left",
-            b.len() - HEADER
-        ));
+        return Err(RecordError::TornBody {
+            len,
+            left: b.len() - HEADER,
+        });
     };
     if crc32c::crc32c(body) != crc {
-        return Err("checksum mismatch".to_string());
+        return Err(RecordError::Checksum);
     }
-    let rec = decode(body[0], &body[1..])
-        .ok_or_else(|| format!("undecodable record of type {}", body[0]))?;
+    let rec = decode(body[0], &body[1..]).ok_or(RecordError::Undecodable(body[0]))?;
     Ok((rec, HEADER + len))
 }
 
 /// Parses framed records from the start of `data` until the end or the first bad one;
 /// returns them and the bytes they took (for fuzzing and tools; never panics).
 pub fn parse_records(data: &[u8]) -> (Vec<Record>, usize) {
-    let mut pos = 0;
     let mut out = Vec::new();
+    let (pos, _) = parse_while(data, |rec| out.push(rec));
+    (out, pos)
+}
+
+/// Parses framed records from the start of `data`, calling `each` per record, until the end or
+/// the first bad one; returns the bytes the good ones took and the error that stopped it.
+fn parse_while(data: &[u8], mut each: impl FnMut(Record)) -> (usize, Option<RecordError>) {
+    let mut pos = 0;
     while pos < data.len() {
         match parse_one(&data[pos..]) {
             Ok((rec, size)) => {
-                out.push(rec);
+                each(rec);
                 pos += size;
             }
-            Err(_) => break,
+            Err(e) => return (pos, Some(e)),
         }
     }
-    (out, pos)
+    (pos, None)
 }
 
 /// Reads the complete records of segment `seg` from byte `offset` (for senders tailing the
@@ -362,21 +392,9 @@ pub fn read_from(
         let mut data = Vec::new();
         (&mut f).take(cap).read_to_end(&mut data)?;
         let capped = (data.len() as u64) == cap && start + cap < len;
-        let mut pos = 0usize;
         let mut out = Vec::new();
-        let mut stuck = false;
-        while pos < data.len() {
-            match parse_one(&data[pos..]) {
-                Ok((rec, size)) => {
-                    out.push(rec);
-                    pos += size;
-                }
-                Err(_) => {
-                    stuck = !capped;
-                    break;
-                }
-            }
-        }
+        let (pos, bad) = parse_while(&data, |rec| out.push(rec));
+        let stuck = bad.is_some() && !capped;
         if out.is_empty() && capped {
             // One record bigger than `max`: read further.
             cap = cap.saturating_mul(4);
@@ -405,15 +423,7 @@ fn count_after(b: &[u8]) -> usize {
             return n;
         }
     }
-    while pos < b.len() {
-        match parse_one(&b[pos..]) {
-            Ok((_, size)) => {
-                n += 1;
-                pos += size;
-            }
-            Err(_) => break,
-        }
-    }
+    parse_while(&b[pos..], |_| n += 1);
     n
 }
 
@@ -435,29 +445,21 @@ pub fn replay(dir: &Path, mut visit: impl FnMut(Record)) -> io::Result<ReplaySta
         }
         let data = fs::read(&path)?;
         stats.segments += 1;
-        let mut pos = 0;
-        while pos < data.len() {
-            match parse_one(&data[pos..]) {
-                Ok((rec, size)) => {
-                    visit(rec);
-                    stats.records += 1;
-                    pos += size;
-                }
-                Err(reason) => {
-                    let dropped = count_after(&data[pos..]);
-                    stats.dropped_records += dropped;
-                    stats.dropped_bytes += (data.len() - pos) as u64;
-                    stats.corruption = Some(format!(
-                        "segment {:?} offset {pos}: {reason}",
-                        path.display().to_string()
-                    ));
-                    let f = OpenOptions::new().write(true).open(&path)?;
-                    f.set_len(pos as u64)?;
-                    f.sync_all()?;
-                    corrupt = true;
-                    break;
-                }
-            }
+        let (pos, bad) = parse_while(&data, |rec| {
+            visit(rec);
+            stats.records += 1;
+        });
+        if let Some(reason) = bad {
+            stats.dropped_records += count_after(&data[pos..]);
+            stats.dropped_bytes += (data.len() - pos) as u64;
+            stats.corruption = Some(format!(
+                "segment {:?} offset {pos}: {reason}",
+                path.display().to_string()
+            ));
+            let f = OpenOptions::new().write(true).open(&path)?;
+            f.set_len(pos as u64)?;
+            f.sync_all()?;
+            corrupt = true;
         }
     }
     Ok(stats)
@@ -465,18 +467,9 @@ pub fn replay(dir: &Path, mut visit: impl FnMut(Record)) -> io::Result<ReplaySta
 
 /// Records in a segment that follows a corrupt one (all are dropped; count the parseable ones).
 fn count_after_clean(b: &[u8]) -> usize {
-    let mut pos = 0;
     let mut n = 0;
-    while pos < b.len() {
-        match parse_one(&b[pos..]) {
-            Ok((_, size)) => {
-                n += 1;
-                pos += size;
-            }
-            Err(_) => return n + 1,
-        }
-    }
-    n
+    let (_, bad) = parse_while(b, |_| n += 1);
+    n + usize::from(bad.is_some())
 }
 
 #[cfg(test)]
@@ -573,6 +566,42 @@ mod tests {
         let (again, stats2) = read_all(dir.path());
         assert_eq!(bits(&again), bits(&want[..keep]), "{what}");
         assert!(stats2.corruption.is_none(), "{what}: {stats2:?}");
+    }
+
+    #[test]
+    fn record_errors_say_what_is_wrong() {
+        let mut e = Encoder::default();
+        e.samples(&[(1, 1000, 1.0)]);
+        let good = e.buf.clone();
+        assert_eq!(
+            parse_one(&good[..5]).unwrap_err(),
+            RecordError::TornHeader(5)
+        );
+        let left = good.len() - HEADER - 1;
+        let err = parse_one(&good[..good.len() - 1]).unwrap_err();
+        assert_eq!(
+            err,
+            RecordError::TornBody {
+                len: left + 1,
+                left
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "torn record: length {} but only {left} bytes left",
+                left + 1
+            )
+        );
+        let mut bad = good.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        assert_eq!(parse_one(&bad).unwrap_err(), RecordError::Checksum);
+        let mut zero = good.clone();
+        zero[..4].copy_from_slice(&0u32.to_le_bytes());
+        assert_eq!(
+            parse_one(&zero).unwrap_err().to_string(),
+            "impossible record length 0"
+        );
     }
 
     #[test]

@@ -1,0 +1,261 @@
+//! Flushing: under the ingest lock the WAL rotates and the head is snapshotted (sealed chunks,
+//! plus changed open chunks as "partial" rows); the snapshot is written to SQLite in one
+//! transaction; then the WAL segments it covers are deleted (those a reader still holds stay)
+//! and the persisted sealed chunks leave memory. Also the WAL fsync, snapshots (backups),
+//! compaction and close.
+//!
+//! Uses the store core (`super`), `head`, `chunkenc`, `persist`, `wal`, `storage`; `libc` for
+//! `malloc_trim`.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use tracing::debug;
+
+use super::chunkenc::{self, encode_persisted, XorIter};
+use super::head::{self, MemSeries};
+use super::persist::{ChunkRow, FlushBatch};
+use super::{Db, DB_FILE};
+use crate::storage::StorageError;
+
+impl Db {
+    /// Flushes the WAL to stable storage.
+    pub fn sync_wal(&self) -> Result<(), StorageError> {
+        let f = self.inner.wal.lock().wal.sync_handle()?;
+        f.sync_data()?;
+        Ok(())
+    }
+
+    /// Writes a copy of the store into `dir` (created), openable as a data directory of its
+    /// own. With `with_head`, the head is flushed first so the copy holds everything appended
+    /// so far; otherwise only what earlier flushes persisted.
+    pub fn snapshot(&self, dir: &Path, with_head: bool) -> Result<(), StorageError> {
+        if with_head {
+            self.flush()?;
+        }
+        std::fs::create_dir_all(dir)?;
+        let _guard = self.inner.flush_lock.lock();
+        self.inner.persist.backup_to(&dir.join(DB_FILE))?;
+        Ok(())
+    }
+
+    /// Writes sealed and open chunks to the database and drops the WAL segments they cover.
+    /// Returns the number of rows written.
+    pub fn flush(&self) -> Result<usize, StorageError> {
+        let inner = &*self.inner;
+        let _guard = inner.flush_lock.lock();
+        let (closed, taken) = self.take_snapshot()?;
+        let batch = FlushBatch {
+            series: taken.new_series.iter().map(|s| (s.id, &s.labels)).collect(),
+            sealed: taken.sealed_rows(),
+            open: taken.open_rows(),
+            drop_open: Vec::new(),
+        };
+        if let Err(e) = inner.persist.write(&batch) {
+            if e.is_corrupt() {
+                self.mark_for_repair(&e.to_string());
+            }
+            return Err(e.into());
+        }
+        for s in &taken.new_series {
+            s.persisted.store(true, Ordering::Relaxed);
+        }
+        self.forget_sealed(taken.release_persisted());
+        let removed = self.remove_flushed_wal(closed)?;
+        release_free_memory();
+        inner.stats.flushes.fetch_add(1, Ordering::Relaxed);
+        let rows = batch.sealed.len() + batch.open.len();
+        debug!(
+            rows,
+            series = taken.new_series.len(),
+            wal_segments_removed = removed,
+            "flushed"
+        );
+        Ok(rows)
+    }
+
+    /// Under the ingest lock: cuts the WAL and copies what the database lacks, so everything
+    /// in the WAL up to the cut is in the snapshot. Returns the last closed segment too.
+    fn take_snapshot(&self) -> Result<(u64, Snapshot), StorageError> {
+        let inner = &*self.inner;
+        let mut snap = Snapshot::default();
+        let mut w = inner.wal.lock();
+        let closed = w.wal.rotate()?;
+        for s in inner.head.all() {
+            let d = s.data.lock();
+            if !s.persisted.load(Ordering::Relaxed) && s.logged.load(Ordering::Relaxed) {
+                snap.new_series.push(s.clone());
+            }
+            let open = d
+                .open
+                .as_ref()
+                .filter(|c| d.open_dirty && c.num_samples() > 0)
+                .map(|c| OpenChunk {
+                    min_t: d.open_min_t,
+                    num_samples: c.num_samples(),
+                    samples: c.iter().collect(),
+                    xor_len: c.bytes().len(),
+                });
+            if !d.sealed.is_empty() || open.is_some() {
+                snap.taken.push(Taken {
+                    series: s.clone(),
+                    sealed: d.sealed.clone(),
+                    open,
+                });
+            }
+        }
+        drop(w);
+        Ok((closed, snap))
+    }
+
+    /// Deletes the WAL segments up to `closed`, except those a WAL reader still needs.
+    fn remove_flushed_wal(&self, closed: u64) -> Result<usize, StorageError> {
+        let inner = &*self.inner;
+        let keep_from = inner.wal_holds.lock().values().copied().min();
+        let upto = match keep_from {
+            Some(0) => return Ok(0),
+            Some(k) => closed.min(k - 1),
+            None => closed,
+        };
+        Ok(inner.wal.lock().wal.remove_up_to(upto)?)
+    }
+
+    /// Returns the database's free pages to the file system and checkpoints its journal.
+    pub fn compact(&self) -> Result<(), StorageError> {
+        let _guard = self.inner.flush_lock.lock();
+        self.inner.persist.compact()?;
+        Ok(())
+    }
+
+    /// Final flush, WAL sync and database checkpoint. Safe to call more than once.
+    pub fn close(&self) -> Result<(), StorageError> {
+        self.flush()?;
+        self.sync_wal()?;
+        self.inner.persist.compact()?;
+        Ok(())
+    }
+}
+
+/// Returns freed heap memory to the OS after a flush has dropped chunks (glibc keeps it
+/// otherwise, and resident memory would only ever grow).
+pub(super) fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: malloc_trim only releases free memory held by the allocator; it takes no
+        // pointers and is safe to call at any time from any thread.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+}
+
+/// What a flush copies out of the head.
+#[derive(Default)]
+struct Snapshot {
+    /// Series appended to (so in the WAL) but not yet in the database.
+    new_series: Vec<Arc<MemSeries>>,
+    taken: Vec<Taken>,
+}
+
+/// One series' chunks in a flush snapshot.
+struct Taken {
+    series: Arc<MemSeries>,
+    sealed: Vec<head::SealedChunk>,
+    /// The open chunk, if it changed since the last flush.
+    open: Option<OpenChunk>,
+}
+
+/// A copy of an open chunk.
+struct OpenChunk {
+    min_t: i64,
+    num_samples: u16,
+    samples: Vec<(i64, f64)>,
+    xor_len: usize,
+}
+
+impl Snapshot {
+    /// The sealed chunks as database rows: chunks of one series in the same 2h range become
+    /// one row in the compact persisted format. Sorted by (series, min time).
+    fn sealed_rows(&self) -> Vec<ChunkRow> {
+        let mut rows = Vec::new();
+        for t in &self.taken {
+            let id = t.series.id;
+            let mut run: Vec<(i64, f64)> = Vec::new();
+            let (mut run_start, mut run_xor) = (0, 0);
+            for c in &t.sealed {
+                let n = usize::from(XorIter::new(&c.data).num_samples());
+                let same_range = head::range_end(run_start) == head::range_end(c.min_t);
+                if !run.is_empty()
+                    && (!same_range || run.len() + n > chunkenc::MAX_PERSISTED_SAMPLES)
+                {
+                    rows.push(row(id, run_start, &run, Some(run_xor)));
+                    run.clear();
+                }
+                if run.is_empty() {
+                    (run_start, run_xor) = (c.min_t, 0);
+                }
+                run.extend(XorIter::new(&c.data));
+                run_xor += c.data.len();
+            }
+            if !run.is_empty() {
+                rows.push(row(id, run_start, &run, Some(run_xor)));
+            }
+        }
+        rows.sort_by_key(|r| (r.series_id, r.min_t));
+        rows
+    }
+
+    /// The changed open chunks as "partial" rows, sorted by series.
+    fn open_rows(&self) -> Vec<ChunkRow> {
+        let mut rows: Vec<ChunkRow> = self
+            .taken
+            .iter()
+            .filter_map(|t| {
+                let o = t.open.as_ref()?;
+                Some(row(t.series.id, o.min_t, &o.samples, Some(o.xor_len)))
+            })
+            .collect();
+        rows.sort_by_key(|r| r.series_id);
+        rows
+    }
+
+    /// After the database has them: drops the persisted sealed chunks from memory, widens the
+    /// series' persisted ranges, and marks open chunks clean unless they changed meanwhile.
+    /// Returns the bytes of sealed chunks freed.
+    fn release_persisted(&self) -> u64 {
+        let mut freed = 0u64;
+        for t in &self.taken {
+            let mut guard = t.series.data.lock();
+            let d = &mut *guard;
+            for c in d.sealed.drain(..t.sealed.len()) {
+                d.persisted_min_t = d.persisted_min_t.min(c.min_t);
+                d.persisted_max_t = d.persisted_max_t.max(c.max_t);
+                freed += c.data.len() as u64;
+            }
+            if let Some(o) = &t.open {
+                d.persisted_min_t = d.persisted_min_t.min(o.min_t);
+                d.persisted_max_t = d
+                    .persisted_max_t
+                    .max(o.samples.last().map_or(i64::MIN, |s| s.0));
+                let unchanged = d.open_min_t == o.min_t
+                    && d.open
+                        .as_ref()
+                        .is_some_and(|c| c.num_samples() == o.num_samples);
+                if unchanged {
+                    d.open_dirty = false;
+                }
+            }
+        }
+        freed
+    }
+}
+
+fn row(series_id: u64, min_t: i64, samples: &[(i64, f64)], xor_len: Option<usize>) -> ChunkRow {
+    ChunkRow {
+        series_id,
+        min_t,
+        max_t: samples.last().map_or(min_t, |s| s.0),
+        data: encode_persisted(samples, xor_len),
+    }
+}

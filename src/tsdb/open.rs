@@ -1,0 +1,268 @@
+//! Opening a store, in named steps: open the database (or rebuild it from what can be read when
+//! it is damaged), load the persisted series and reopen their partial chunks, replay the WAL
+//! (a corrupt tail is truncated), start a new WAL segment, then re-apply replayed deletions.
+//!
+//! Uses the store core (`super`) and its `append` (sample checks) and `delete` steps, `head`,
+//! `chunkenc`, `persist`, `wal`, `model`, `storage`.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tracing::{debug, warn};
+
+use super::append::check_samples;
+use super::chunkenc::{decode_persisted, XorEncoder};
+use super::head::{Head, MemSeries};
+use super::persist::{self, Persist, PersistError, SeriesSummary};
+use super::wal::{self, Encoder, Record, Wal};
+use super::{Db, Inner, OpenReport, Options, Stats, WalState, DB_FILE, REPAIR_MARKER};
+use crate::model::{Labels, Sample};
+use crate::storage::{AppendStats, StorageError};
+
+/// What the database held at open.
+struct Loaded {
+    series: Vec<(u64, Labels)>,
+    /// Series rows that could not be decoded.
+    bad_series_rows: usize,
+    summaries: Vec<SeriesSummary>,
+}
+
+/// What replaying the WAL added to the head.
+#[derive(Default)]
+struct Replayed {
+    stats: AppendStats,
+    /// Bytes of chunks sealed during replay (they wait for a flush).
+    sealed_bytes: u64,
+    max_t: Option<i64>,
+    /// Deletions found in the WAL, to re-apply to the database.
+    deletes: Vec<(u64, i64, i64)>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the store in `dir`: loads persisted series, reopens partial
+    /// chunks, replays the WAL (truncating a corrupt tail), and starts a new WAL segment.
+    pub fn open(dir: &Path, opts: Options) -> Result<(Db, OpenReport), StorageError> {
+        std::fs::create_dir_all(dir)?;
+        let mut report = OpenReport::default();
+        let (persist, loaded) = open_database(dir, &mut report)?;
+        report.series_loaded = loaded.series.len();
+        report.bad_series_rows = loaded.bad_series_rows;
+        let head = Head::new();
+        let persisted_max_t = restore_persisted(&head, loaded);
+        let wal_dir = dir.join("wal");
+        let (wal_stats, replayed) = replay_wal(&head, &wal_dir)?;
+        report.wal = wal_stats;
+        report.replayed_samples = replayed.stats.accepted;
+        if let Some(c) = &report.wal.corruption {
+            warn!(
+                dropped_records = report.wal.dropped_records,
+                dropped_bytes = report.wal.dropped_bytes,
+                "WAL corruption at {c}; truncated there"
+            );
+        }
+        let wal = Wal::open(&wal_dir, opts.wal_segment_size)?;
+        let max_t = persisted_max_t.max(replayed.max_t.unwrap_or(i64::MIN));
+        let stats = Stats::default();
+        stats
+            .wal_replay_dropped_records
+            .store(report.wal.dropped_records as u64, Ordering::Relaxed);
+        let db = Db {
+            inner: Arc::new(Inner {
+                dir: dir.to_path_buf(),
+                opts,
+                head,
+                wal: Mutex::new(WalState {
+                    wal,
+                    enc: Encoder::default(),
+                }),
+                persist,
+                flush_lock: Mutex::new(()),
+                max_t: AtomicI64::new(max_t),
+                stats,
+                sealed_bytes: AtomicU64::new(replayed.sealed_bytes),
+                flush_soon: tokio::sync::Notify::new(),
+                batches: AtomicU64::new(0),
+                wal_holds: Mutex::new(HashMap::new()),
+                corrupt_series: Mutex::default(),
+            }),
+        };
+        db.reapply_deletes(&replayed.deletes)?;
+        db.note_lost_in_repair(&report);
+        debug!(
+            series = db.inner.head.num_series(),
+            wal_records = report.wal.records,
+            replayed_samples = report.replayed_samples,
+            "storage open"
+        );
+        Ok((db, report))
+    }
+
+    /// Re-applies deletions replayed from the WAL to the database: a crash may have come
+    /// between the WAL record and the database transaction. The ranges end at each series'
+    /// newest sample when deleted, so re-applying them never touches later samples.
+    fn reapply_deletes(&self, deletes: &[(u64, i64, i64)]) -> Result<(), StorageError> {
+        if deletes.is_empty() {
+            return Ok(());
+        }
+        let _guard = self.inner.flush_lock.lock();
+        let _w = self.inner.wal.lock();
+        self.delete_persisted(deletes)?;
+        self.drop_empty(deletes.iter().map(|r| r.0))
+    }
+
+    /// Reports the series whose stored chunks a repair could not copy.
+    fn note_lost_in_repair(&self, report: &OpenReport) {
+        let Some(repair) = &report.repair else {
+            return;
+        };
+        for &id in &repair.damaged_series {
+            if let Some(s) = self.inner.head.get(id) {
+                self.note_corrupt(
+                    &s.labels,
+                    "stored chunks were lost when the database was rebuilt",
+                );
+            }
+        }
+    }
+}
+
+/// Opens the database and loads its series and chunk summaries. A damaged database (found now,
+/// or by a query or flush before, which leaves the REPAIR marker) is rebuilt from what can be
+/// read; the damaged file is kept aside and the rebuild is recorded in `report`.
+fn open_database(dir: &Path, report: &mut OpenReport) -> Result<(Persist, Loaded), StorageError> {
+    let db_path = dir.join(DB_FILE);
+    let marker = dir.join(REPAIR_MARKER);
+    let damage = if marker.exists() {
+        "a query or flush found damaged pages".to_string()
+    } else {
+        match Persist::open(&db_path).and_then(|p| load(&p).map(|l| (p, l))) {
+            Ok(x) => return Ok(x),
+            Err(e) if e.is_corrupt() => e.to_string(),
+            Err(e) => return Err(e.into()),
+        }
+    };
+    tracing::error!("the database is damaged ({damage}); rebuilding it from what can be read");
+    let r = persist::repair(&db_path)?;
+    tracing::error!(
+        series = r.series_copied,
+        chunks = r.chunks_copied,
+        lost = %r.lost.join(", "),
+        damaged_series = r.damaged_series.len(),
+        kept_at = %r.kept_at,
+        "database rebuilt"
+    );
+    match std::fs::remove_file(&marker) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        // The database is whole now; a marker left behind only costs a second rebuild.
+        Err(e) => warn!(
+            "cannot remove {}: {e}; the next start rebuilds the database again",
+            marker.display()
+        ),
+    }
+    report.repair = Some(r);
+    let p = Persist::open(&db_path)?;
+    let l = load(&p)?;
+    Ok((p, l))
+}
+
+fn load(p: &Persist) -> Result<Loaded, PersistError> {
+    let (series, bad_series_rows) = p.load_series()?;
+    Ok(Loaded {
+        series,
+        bad_series_rows,
+        summaries: p.load_summaries()?,
+    })
+}
+
+/// Puts the persisted series into the head with their stored time ranges and newest sample,
+/// and reopens their partial (open) chunks. Returns the newest sample time found.
+fn restore_persisted(head: &Head, loaded: Loaded) -> i64 {
+    let mut max_t = i64::MIN;
+    for (id, labels) in loaded.series {
+        let s = head.insert_with_id(id, labels);
+        s.persisted.store(true, Ordering::Relaxed);
+    }
+    for sum in loaded.summaries {
+        let Some(s) = head.get(sum.series_id) else {
+            continue;
+        };
+        let mut d = s.data.lock();
+        d.min_t = sum.min_t;
+        d.persisted_min_t = sum.min_t;
+        let mut newest: Option<(i64, f64)> = None;
+        for (c, open) in [(&sum.last_sealed, false), (&sum.open, true)] {
+            let Some(c) = c else { continue };
+            d.persisted_max_t = d.persisted_max_t.max(c.max_t);
+            let Some(samples) = decode_persisted(&c.data) else {
+                warn!(series = %s.labels, min_t = c.min_t, "persisted chunk is corrupt; skipped");
+                continue;
+            };
+            if let Some(&last) = samples.last() {
+                if newest.is_none_or(|n| last.0 > n.0) {
+                    newest = Some(last);
+                }
+            }
+            if open && !samples.is_empty() {
+                d.open = Some(XorEncoder::from_samples(&samples));
+                d.open_min_t = c.min_t;
+                d.open_dirty = false;
+            }
+        }
+        if let Some((t, v)) = newest {
+            d.last_t = t;
+            d.last_v_bits = v.to_bits();
+            max_t = max_t.max(t);
+        }
+    }
+    max_t
+}
+
+/// Replays the WAL in `wal_dir` into the head: series records create series, sample records
+/// are checked and appended like live appends, deletions apply to the head and are collected
+/// for the database.
+fn replay_wal(head: &Head, wal_dir: &Path) -> Result<(wal::ReplayStats, Replayed), StorageError> {
+    let mut remap: HashMap<u64, Arc<MemSeries>> = HashMap::new();
+    let mut r = Replayed::default();
+    let mut max_t = i64::MIN;
+    let mut out = Vec::new();
+    let stats = wal::replay(wal_dir, |rec| match rec {
+        Record::Series(list) => {
+            for (id, labels) in list {
+                let s = head.insert_with_id(id, labels);
+                remap.insert(id, s);
+            }
+        }
+        Record::Samples(samples) => {
+            // Runs of samples of one series.
+            for run in samples.chunk_by(|a, b| a.0 == b.0) {
+                let id = run[0].0;
+                let Some(s) = remap.get(&id).cloned().or_else(|| head.get(id)) else {
+                    r.stats.out_of_order += run.len() as u64;
+                    continue;
+                };
+                let mut d = s.data.lock();
+                let run: Vec<Sample> = run.iter().map(|&(_, t, v)| Sample { t, v }).collect();
+                out.clear();
+                check_samples(d.last_t, d.last_v_bits, &run, s.id, &mut out, &mut r.stats);
+                for &(_, t, v) in &out {
+                    r.sealed_bytes += d.append(t, v) as u64;
+                    max_t = max_t.max(t);
+                }
+            }
+        }
+        Record::Delete(ranges) => {
+            for &(id, mint, maxt) in &ranges {
+                if let Some(s) = remap.get(&id).cloned().or_else(|| head.get(id)) {
+                    s.data.lock().delete_range(mint, maxt);
+                }
+            }
+            r.deletes.extend(ranges);
+        }
+    })?;
+    r.max_t = (max_t != i64::MIN).then_some(max_t);
+    Ok((stats, r))
+}

@@ -1,0 +1,59 @@
+//! Background upkeep of an open store: WAL fsync, periodic (or early, when sealed chunks pile
+//! up) flush followed by retention, and returning freed memory to the OS.
+//!
+//! Uses the store core (`super`) and its `flush` and `retention` steps.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use super::flush::release_free_memory;
+use super::Db;
+
+impl Db {
+    /// Background upkeep until `shutdown`: WAL fsync every `fsync_interval`, flush every
+    /// `flush_interval`, retention after each flush. The caller closes the store afterwards.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut fsync = tokio::time::interval(self.inner.opts.fsync_interval);
+        let mut flush = tokio::time::interval(self.inner.opts.flush_interval);
+        fsync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut trim = tokio::time::interval(Duration::from_secs(5));
+        trim.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        flush.tick().await;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = fsync.tick() => {
+                    let db = self.clone();
+                    match tokio::task::spawn_blocking(move || db.sync_wal()).await {
+                        Ok(Err(e)) => warn!("WAL fsync failed: {e}"),
+                        Err(e) => warn!("WAL fsync task failed: {e}"),
+                        Ok(Ok(())) => {}
+                    }
+                }
+                _ = trim.tick() => {
+                    // Memory freed by finished requests goes back to the OS between flushes.
+                    if let Err(e) = tokio::task::spawn_blocking(release_free_memory).await {
+                        warn!("memory release task failed: {e}");
+                    }
+                }
+                _ = async {
+                    tokio::select! {
+                        _ = flush.tick() => {}
+                        _ = self.inner.flush_soon.notified() => {}
+                    }
+                } => {
+                    let db = self.clone();
+                    let r = tokio::task::spawn_blocking(move || db.flush().and_then(|_| db.apply_retention())).await;
+                    match r {
+                        Ok(Err(e)) => warn!("flush failed (data stays in the WAL): {e}"),
+                        Err(e) => warn!("flush task failed: {e}"),
+                        Ok(Ok(_)) => {}
+                    }
+                }
+            }
+        }
+    }
+}
