@@ -285,6 +285,12 @@ impl Notifier {
         (active, dropped)
     }
 
+    /// Alertmanagers each `alertmanagers` entry discovered, in config order.
+    pub fn discovered_per_config(&self) -> Vec<usize> {
+        let sets = self.inner.sets.read();
+        sets.iter().map(|s| s.urls.read().len()).collect()
+    }
+
     /// Sends queued alerts until `shutdown`, then once more to drain the queue.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut sd = tokio::time::interval(Duration::from_secs(5));

@@ -80,6 +80,8 @@ pub struct Stats {
     pub duplicate: AtomicU64,
     pub series_created: AtomicU64,
     pub flushes: AtomicU64,
+    /// Background flushes (with retention) that failed; the data stayed in the WAL.
+    pub flush_failures: AtomicU64,
     pub wal_replay_dropped_records: AtomicU64,
     /// Reads that met a corrupt chunk or database page (the series was served without it).
     pub corrupt_reads: AtomicU64,
@@ -881,6 +883,9 @@ impl Db {
                 } => {
                     let db = self.clone();
                     let r = tokio::task::spawn_blocking(move || db.flush().and_then(|_| db.apply_retention())).await;
+                    if !matches!(r, Ok(Ok(_))) {
+                        self.inner.stats.flush_failures.fetch_add(1, Ordering::Relaxed);
+                    }
                     match r {
                         Ok(Err(e)) => warn!("flush failed (data stays in the WAL): {e}"),
                         Err(e) => warn!("flush task failed: {e}"),
