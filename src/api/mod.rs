@@ -258,6 +258,10 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/host/metrics", get(host_metrics))
         .layer(axum::middleware::from_fn(cors_and_gzip))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track_http,
+        ))
         .with_state(state)
 }
 
@@ -324,7 +328,7 @@ async fn cors_and_gzip(req: axum::extract::Request, next: axum::middleware::Next
 }
 
 async fn self_metrics(State(state): State<ApiState>) -> Response {
-    let body = state.telemetry.encode();
+    let body = metrics::render(&state);
     (
         [(
             header::CONTENT_TYPE,

@@ -166,9 +166,13 @@ impl Stats {
             &self.exceeded_sample_limit
         } else if e.contains("body size limit exceeded") {
             &self.exceeded_body_size_limit
-        } else if ["label_limit", "label_name_length_limit", "label_value_length_limit"]
-            .iter()
-            .any(|l| e.contains(&format!("{l} exceeded")))
+        } else if [
+            "label_limit",
+            "label_name_length_limit",
+            "label_value_length_limit",
+        ]
+        .iter()
+        .any(|l| e.contains(&format!("{l} exceeded")))
         {
             &self.exceeded_label_limits
         } else {
@@ -292,7 +296,11 @@ impl Manager {
             .entry(job.clone())
             .or_default()
             .observe(started.elapsed().as_secs_f64());
-        self.stats.sync_failed.lock().entry(job.clone()).or_default();
+        self.stats
+            .sync_failed
+            .lock()
+            .entry(job.clone())
+            .or_default();
     }
 
     /// The counters `/metrics` reports.

@@ -168,7 +168,7 @@ impl Senders {
                 protocol: task.sh.v2.clone(),
                 min_shards: c.queue_config.min_shards.max(1),
                 max_shards: c.queue_config.max_shards.max(1),
-                capacity: c.queue_config.capacity as u64,
+                capacity: c.queue_config.capacity,
                 stop,
                 config,
             });

@@ -9,6 +9,7 @@ mod push;
 mod query_cli;
 mod rules;
 mod scrape;
+mod selfmon;
 mod send;
 mod serve;
 mod storage;
