@@ -124,7 +124,7 @@ fn mixin_metrics_have_prometheus_names_types_and_labels() {
     let s = start();
     let addr = s.ours.addr;
     // Two self-scrapes give an interval; the rule groups and the sender have run.
-    wait_for("two self-scrapes and rule evaluations", 30, || {
+    wait_for("two self-scrapes and rule evaluations", 60, || {
         let (_, page) = http(addr, "GET", "/metrics");
         page.contains("prometheus_target_interval_length_seconds_count{interval=\"1s\"}")
             && page.contains("prometheus_rule_evaluations_total{rule_group=")
@@ -199,7 +199,7 @@ fn mixin_alerts_fire_on_promterm_data() {
     let addr = s.ours.addr;
     // PrometheusRuleFailures: the failing group, and only it.
     let failures = "increase(prometheus_rule_evaluation_failures_total[1m]) > 0";
-    wait_for("the rule failures alert", 30, || {
+    wait_for("the rule failures alert", 60, || {
         !query(addr, failures).is_empty()
     });
     let firing = query(addr, failures);
@@ -229,7 +229,7 @@ fn mixin_alerts_fire_on_promterm_data() {
     std::fs::write(s.dir.path().join("p.yml"), "scrape_configs: [nonsense\n").unwrap();
     let (code, body) = http_post(addr, "/-/reload", &[], b"");
     assert_eq!(code, 500, "{body}");
-    wait_for("the bad config alert", 30, || {
+    wait_for("the bad config alert", 60, || {
         !query(addr, bad_config).is_empty()
     });
     assert!(s.ours.terminate().success());
