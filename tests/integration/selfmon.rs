@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use serde_json::Value;
 
 use crate::common::{escape, http, http_post, testdata, Server};
-use crate::scrape::{data, free_addr, wait_for};
+use crate::scrape::{data, free_addr, spawn, wait_for, wait_ok};
 
 /// One line of the pinned list.
 struct Expected {
@@ -233,4 +233,87 @@ fn mixin_alerts_fire_on_promterm_data() {
         !query(addr, bad_config).is_empty()
     });
     assert!(s.ours.terminate().success());
+}
+
+/// The pinned list itself matches the real thing: Debian's `prometheus` exposes each listed
+/// metric (including those promterm leaves absent) with the listed type and labels.
+#[test]
+fn pinned_list_matches_debian_prometheus() {
+    let dir = tempfile::tempdir().unwrap();
+    // promterm receives Prometheus's remote write, so the sent-timestamp gauge appears.
+    let ours = Server::start(&[
+        "--headless",
+        "--data",
+        dir.path().join("ours").to_str().unwrap(),
+    ]);
+    let prom = free_addr();
+    let dead = free_addr();
+    std::fs::write(
+        dir.path().join("rules.yml"),
+        "groups:\n- name: g\n  rules:\n  - record: one\n    expr: vector(1)\n  - alert: Always\n    expr: vector(1)\n",
+    )
+    .unwrap();
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
+             rule_files: [rules.yml]\n\
+             alerting:\n  alertmanagers:\n  - static_configs: [{{targets: ['{dead}']}}]\n\
+             remote_write:\n- url: http://{}/api/v1/write\n  name: rw\n\
+             scrape_configs:\n- job_name: self\n  static_configs: [{{targets: ['{prom}']}}]\n",
+            ours.addr
+        ),
+    )
+    .unwrap();
+    let _prom = spawn(
+        "prometheus",
+        &[
+            format!("--config.file={}", cfg.display()),
+            format!("--storage.tsdb.path={}", dir.path().join("prom").display()),
+            format!("--web.listen-address={prom}"),
+        ],
+    );
+    wait_ok(prom, "/-/ready");
+    let mut page = String::new();
+    wait_for(
+        "Prometheus to send, notify and scrape itself twice",
+        60,
+        || {
+            page = http(prom, "GET", "/metrics").1;
+            [
+                "prometheus_remote_storage_queue_highest_sent_timestamp_seconds{",
+                "prometheus_notifications_sent_total{",
+                "prometheus_target_interval_length_seconds_count{",
+            ]
+            .iter()
+            .all(|m| page.contains(m))
+        },
+    );
+    let (types, labels) = parse(&page);
+    let mut problems = Vec::new();
+    for e in expected() {
+        let sample = match e.kind.as_str() {
+            "summary" | "histogram" => format!("{}_count", e.name),
+            _ => e.name.clone(),
+        };
+        let got = types.get(&e.name);
+        if got != Some(&e.kind) {
+            problems.push(format!(
+                "{}: Prometheus says {got:?}, listed {}",
+                e.name, e.kind
+            ));
+            continue;
+        }
+        let mut want = e.labels.clone();
+        want.remove("quantile");
+        let got = labels.get(&sample).cloned().unwrap_or_default();
+        if got != want {
+            problems.push(format!(
+                "{}: Prometheus has {got:?}, listed {want:?}",
+                e.name
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}\n\n{page}", problems.join("\n"));
 }
