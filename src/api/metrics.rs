@@ -1,37 +1,73 @@
-//! Self-instrumentation at `/metrics` (OpenMetrics, via the `prometheus-client` crate):
-//! storage (samples appended and rejected, series, head and WAL activity), queries (count and
-//! duration), scraping (targets by health, samples per scrape) and the process (CPU, memory,
-//! file descriptors, start time, from /proc/self).
+//! Self-instrumentation at `/metrics` (OpenMetrics text, via the `prometheus-client` crate).
+//!
+//! Wherever Prometheus has a metric for the same thing, promterm exposes it under Prometheus's
+//! name, type, labels and meaning (prometheus/prometheus: tsdb/head.go, scrape/metrics.go,
+//! rules/group.go, notifier/notifier.go, storage/remote/queue_manager.go, promql/engine.go,
+//! web/web.go, cmd/prometheus/main.go), so the prometheus-mixin alerts and the usual
+//! Prometheus dashboards work against promterm unchanged; what only promterm has keeps the
+//! `promterm_` prefix. The list the mixin needs is pinned in
+//! testdata/selfmon/prometheus-mixin-metrics.txt.
+//!
+//! This file holds [`Telemetry`] (what the API updates: queries, HTTP requests), the
+//! running server's state (readiness, config reload, build) and the HTTP middleware;
+//! `components` reads the components' counters when `/metrics` is scraped, and `encode`
+//! writes families and the summaries prometheus-client lacks.
+//!
+//! Uses `scrape`, `rules`, `send`, `tsdb` and the API state; nothing above `api`.
 
-use std::sync::atomic::Ordering;
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use parking_lot::Mutex;
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
-use prometheus_client::metrics::counter::{ConstCounter, Counter};
-use prometheus_client::metrics::gauge::ConstGauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::encoding::{text, DescriptorEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
-use crate::scrape::{Health, Manager};
+mod components;
+mod encode;
+
+use super::ApiState;
+use crate::scrape::Manager;
+pub use crate::scrape::Observations;
 use crate::tsdb::Db;
+use components::{SelfCollector, Sources};
+use encode::{write_summary, Labels, Out};
+
+/// Quantiles of Prometheus's scrape summaries (scrape/metrics.go).
+const SCRAPE_QUANTILES: [f64; 5] = [0.01, 0.05, 0.5, 0.9, 0.99];
+/// Quantiles of Prometheus's query duration summary (promql/engine.go).
+const QUERY_QUANTILES: [f64; 3] = [0.5, 0.9, 0.99];
+/// Buckets of `prometheus_http_request_duration_seconds` (web/web.go).
+const HTTP_BUCKETS: [f64; 9] = [0.1, 0.2, 0.4, 1.0, 3.0, 8.0, 20.0, 60.0, 120.0];
 
 /// Metrics the API itself updates, and the registry `/metrics` encodes.
 pub struct Telemetry {
     registry: Registry,
-    pub queries: Counter,
-    pub query_duration: Histogram,
     /// Queries evaluating now, waiting for a slot, and the slots there are.
-    pub queries_running: prometheus_client::metrics::gauge::Gauge,
-    pub queries_waiting: prometheus_client::metrics::gauge::Gauge,
-    pub queries_concurrent_max: prometheus_client::metrics::gauge::Gauge,
+    pub queries_running: Gauge,
+    pub queries_waiting: Gauge,
+    pub queries_concurrent_max: Gauge,
+    /// Query time by Prometheus's `slice` ("queue_time", "inner_eval").
+    query_slices: Mutex<BTreeMap<&'static str, Observations>>,
+    http_requests: Family<Vec<(String, String)>, Counter>,
+    http_duration: Family<Vec<(String, String)>, Histogram>,
+    sources: Sources,
 }
 
 impl std::fmt::Debug for Telemetry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Telemetry")
     }
+}
+
+fn http_histogram() -> Histogram {
+    Histogram::new(HTTP_BUCKETS)
 }
 
 impl Telemetry {
@@ -42,390 +78,269 @@ impl Telemetry {
         senders: Option<Arc<crate::send::Senders>>,
     ) -> Self {
         let mut registry = Registry::default();
-        let queries = Counter::default();
-        let query_duration = Histogram::new(exponential_buckets(0.001, 4.0, 9));
-        registry.register(
-            "promterm_queries",
-            "PromQL queries evaluated (instant and range)",
-            queries.clone(),
+        let http_requests = Family::<Vec<(String, String)>, Counter>::default();
+        let http_duration = Family::<Vec<(String, String)>, Histogram>::new_with_constructor(
+            http_histogram as fn() -> Histogram,
         );
         registry.register(
-            "promterm_query_duration_seconds",
-            "Time to evaluate a PromQL query",
-            query_duration.clone(),
-        );
-        let queries_running = prometheus_client::metrics::gauge::Gauge::default();
-        let queries_waiting = prometheus_client::metrics::gauge::Gauge::default();
-        let queries_concurrent_max = prometheus_client::metrics::gauge::Gauge::default();
-        registry.register(
-            "promterm_engine_queries",
-            "PromQL queries evaluating now",
-            queries_running.clone(),
+            "prometheus_http_requests",
+            "Counter of HTTP requests",
+            http_requests.clone(),
         );
         registry.register(
-            "promterm_engine_queries_waiting",
-            "PromQL queries waiting for a slot (--query.max-concurrency)",
-            queries_waiting.clone(),
+            "prometheus_http_request_duration_seconds",
+            "Histogram of latencies for HTTP requests",
+            http_duration.clone(),
         );
-        registry.register(
-            "promterm_engine_queries_concurrent_max",
-            "Most PromQL queries evaluated at once (--query.max-concurrency)",
-            queries_concurrent_max.clone(),
-        );
-        registry.register_collector(Box::new(SelfCollector {
+        let sources = Sources {
             db,
             scrape,
             rules,
             senders,
-        }));
-        Telemetry {
+        };
+        let t = Telemetry {
             registry,
-            queries,
-            query_duration,
-            queries_running,
-            queries_waiting,
-            queries_concurrent_max,
-        }
+            queries_running: Gauge::default(),
+            queries_waiting: Gauge::default(),
+            queries_concurrent_max: Gauge::default(),
+            query_slices: Mutex::default(),
+            http_requests,
+            http_duration,
+            sources: sources.clone(),
+        };
+        let engine = EngineGauges {
+            running: t.queries_running.clone(),
+            waiting: t.queries_waiting.clone(),
+            max: t.queries_concurrent_max.clone(),
+        };
+        let mut t = t;
+        t.registry.register_collector(Box::new(engine));
+        t.registry
+            .register_collector(Box::new(SelfCollector { sources }));
+        t
     }
 
-    /// The OpenMetrics text of every metric.
+    /// Records one query: seconds waiting for a slot, and seconds evaluating.
+    pub fn observe_query(&self, queue_seconds: f64, eval_seconds: f64) {
+        let mut s = self.query_slices.lock();
+        s.entry("queue_time").or_default().observe(queue_seconds);
+        s.entry("inner_eval").or_default().observe(eval_seconds);
+    }
+
+    /// Counts one HTTP request to `handler` (the route pattern) answered with `code`.
+    pub fn observe_http(&self, handler: &str, code: u16, seconds: f64) {
+        let h = ("handler".to_string(), handler.to_string());
+        self.http_requests
+            .get_or_create(&vec![("code".to_string(), code.to_string()), h.clone()])
+            .inc();
+        self.http_duration.get_or_create(&vec![h]).observe(seconds);
+    }
+
+    /// The OpenMetrics text of every metric but those of the running server (see [`render`]).
     pub fn encode(&self) -> String {
+        self.encode_with(None)
+    }
+
+    fn encode_with(&self, server: Option<&Registry>) -> String {
         let mut out = String::new();
-        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+        let ok = text::encode_registry(&mut out, &self.registry).is_ok()
+            && server.is_none_or(|r| text::encode_registry(&mut out, r).is_ok())
+            && self.write_summaries(&mut out).is_ok()
+            && text::encode_eof(&mut out).is_ok();
+        if !ok {
             out.clear();
         }
         out
     }
-}
 
-struct SelfCollector {
-    db: Option<Db>,
-    scrape: Option<Arc<Manager>>,
-    rules: Option<crate::rules::manager::Manager>,
-    senders: Option<Arc<crate::send::Senders>>,
-}
-
-impl std::fmt::Debug for SelfCollector {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SelfCollector")
-    }
-}
-
-fn counter(e: &mut DescriptorEncoder, name: &str, help: &str, v: f64) -> std::fmt::Result {
-    ConstCounter::new(v).encode(e.encode_descriptor(name, help, None, MetricType::Counter)?)
-}
-
-fn gauge(e: &mut DescriptorEncoder, name: &str, help: &str, v: f64) -> std::fmt::Result {
-    ConstGauge::new(v).encode(e.encode_descriptor(name, help, None, MetricType::Gauge)?)
-}
-
-/// (CPU seconds, resident bytes, virtual bytes, start time) of this process, from /proc.
-fn process_stats() -> Option<(f64, f64, f64, f64)> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // Fields after the command: state is index 0, so utime is 11, stime 12, starttime 19,
-    // vsize 20, rss 21 (pages).
-    let tick = 100.0;
-    let utime: f64 = f.get(11)?.parse().ok()?;
-    let stime: f64 = f.get(12)?.parse().ok()?;
-    let start_ticks: f64 = f.get(19)?.parse().ok()?;
-    let vsize: f64 = f.get(20)?.parse().ok()?;
-    let rss_pages: f64 = f.get(21)?.parse().ok()?;
-    let boot = std::fs::read_to_string("/proc/stat")
-        .ok()?
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("btime ")
-                .and_then(|v| v.trim().parse::<f64>().ok())
-        })?;
-    Some((
-        (utime + stime) / tick,
-        rss_pages * 4096.0,
-        vsize,
-        boot + start_ticks / tick,
-    ))
-}
-
-impl Collector for SelfCollector {
-    fn encode(&self, mut e: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        if let Some(db) = &self.db {
-            let s = db.stats();
-            let l = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
-            counter(
-                &mut e,
-                "promterm_tsdb_samples_appended",
-                "Samples stored",
-                l(&s.samples_appended),
+    fn write_summaries(&self, out: &mut String) -> std::fmt::Result {
+        let slices: Vec<(Labels, Observations)> = self
+            .query_slices
+            .lock()
+            .iter()
+            .map(|(k, o)| (vec![("slice", k.to_string())], o.clone()))
+            .collect();
+        write_summary(
+            out,
+            "prometheus_engine_query_duration_seconds",
+            "Query timings",
+            &QUERY_QUANTILES,
+            &slices,
+        )?;
+        if let Some(m) = &self.sources.scrape {
+            let st = m.stats();
+            let by = |name: &'static str, map: &BTreeMap<String, Observations>| -> Vec<_> {
+                map.iter()
+                    .map(|(k, o)| (vec![(name, k.clone())], o.clone()))
+                    .collect()
+            };
+            let intervals = by("interval", &st.interval_length.lock());
+            let syncs = by("scrape_job", &st.sync_length.lock());
+            write_summary(
+                out,
+                "prometheus_target_interval_length_seconds",
+                "Actual intervals between scrapes.",
+                &SCRAPE_QUANTILES,
+                &intervals,
             )?;
-            counter(
-                &mut e,
-                "promterm_tsdb_out_of_order_samples",
-                "Samples rejected as out of order",
-                l(&s.out_of_order),
-            )?;
-            counter(
-                &mut e,
-                "promterm_tsdb_duplicate_samples",
-                "Samples rejected as duplicates with another value",
-                l(&s.duplicate),
-            )?;
-            counter(
-                &mut e,
-                "promterm_tsdb_series_created",
-                "Series created in the head",
-                l(&s.series_created),
-            )?;
-            counter(
-                &mut e,
-                "promterm_tsdb_flushes",
-                "Flushes of sealed chunks to SQLite",
-                l(&s.flushes),
-            )?;
-            counter(
-                &mut e,
-                "promterm_tsdb_wal_replay_dropped_records",
-                "WAL records dropped at startup because of corruption",
-                l(&s.wal_replay_dropped_records),
-            )?;
-            counter(
-                &mut e,
-                "promterm_tsdb_corrupt_reads",
-                "Reads that met a damaged stored chunk or database page (those series were served without it)",
-                l(&s.corrupt_reads),
-            )?;
-            gauge(
-                &mut e,
-                "promterm_tsdb_head_series",
-                "Series in the head",
-                db.num_series() as f64,
-            )?;
-            gauge(
-                &mut e,
-                "promterm_tsdb_head_chunk_bytes",
-                "Bytes of chunk data held in memory",
-                db.head_bytes() as f64,
-            )?;
-        }
-        if let Some(m) = &self.scrape {
-            let active = m.active();
-            let mut fam = e.encode_descriptor(
-                "promterm_scrape_targets",
-                "Active scrape targets by health",
-                None,
-                MetricType::Gauge,
-            )?;
-            for h in [Health::Up, Health::Down, Health::Unknown] {
-                let n = active.iter().filter(|a| a.status.health == h).count();
-                let labels = [("health", h.as_str())];
-                ConstGauge::new(n as f64).encode(fam.encode_family(&labels)?)?;
-            }
-            let samples: u64 = active.iter().map(|a| a.status.samples).sum();
-            gauge(
-                &mut e,
-                "promterm_scrape_samples_last",
-                "Samples the last scrape of every target yielded, summed",
-                samples as f64,
-            )?;
-            gauge(
-                &mut e,
-                "promterm_scrape_dropped_targets",
-                "Targets dropped by relabeling",
-                m.dropped().len() as f64,
-            )?;
-        }
-        if let Some(s) = &self.senders {
-            let list = s.list.lock();
-            for (name, help, pick, counter_kind) in [
-                (
-                    "promterm_remote_write_samples_pending",
-                    "Samples read from the WAL, not yet sent",
-                    0,
-                    false,
-                ),
-                (
-                    "promterm_remote_write_samples_sent",
-                    "Samples sent to the remote endpoint",
-                    1,
-                    true,
-                ),
-                (
-                    "promterm_remote_write_requests_failed",
-                    "Failed send attempts (retried)",
-                    2,
-                    true,
-                ),
-                (
-                    "promterm_remote_write_samples_dropped",
-                    "Samples dropped (refused with 4xx, or relabeled away)",
-                    3,
-                    true,
-                ),
-                (
-                    "promterm_remote_write_shards",
-                    "Shards sending in parallel",
-                    4,
-                    false,
-                ),
-                (
-                    "promterm_remote_write_shards_desired",
-                    "Shards the last calculation wanted",
-                    5,
-                    false,
-                ),
-                (
-                    "promterm_remote_write_metadata_sent",
-                    "Metadata entries sent",
-                    6,
-                    true,
-                ),
-            ] {
-                let kind = if counter_kind {
-                    MetricType::Counter
-                } else {
-                    MetricType::Gauge
-                };
-                let mut fam = e.encode_descriptor(name, help, None, kind)?;
-                for snd in list.iter() {
-                    let st = &snd.stats;
-                    let v = [
-                        &st.pending,
-                        &st.sent,
-                        &st.failed,
-                        &st.dropped,
-                        &st.shards,
-                        &st.desired_shards,
-                        &st.metadata_sent,
-                    ][pick]
-                        .load(Ordering::Relaxed) as f64;
-                    let labels = [
-                        ("remote_name", snd.name.as_str()),
-                        ("url", snd.url.as_str()),
-                    ];
-                    if counter_kind {
-                        ConstCounter::new(v).encode(fam.encode_family(&labels)?)?;
-                    } else {
-                        ConstGauge::new(v).encode(fam.encode_family(&labels)?)?;
-                    }
-                }
-            }
-        }
-        if let Some(r) = &self.rules {
-            let s = r.stats();
-            let l = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
-            let (groups, rules) = r.counts();
-            gauge(
-                &mut e,
-                "promterm_rule_groups",
-                "Rule groups loaded",
-                groups as f64,
-            )?;
-            gauge(&mut e, "promterm_rules", "Rules loaded", rules as f64)?;
-            counter(
-                &mut e,
-                "promterm_rule_evaluations",
-                "Rule evaluations",
-                l(&s.evaluations),
-            )?;
-            counter(
-                &mut e,
-                "promterm_rule_evaluation_failures",
-                "Rule evaluations that failed",
-                l(&s.failures),
-            )?;
-            counter(
-                &mut e,
-                "promterm_rule_group_iterations_missed",
-                "Group evaluations skipped because the previous one ran too long",
-                l(&s.missed_iterations),
-            )?;
-            counter(
-                &mut e,
-                "promterm_rule_group_evaluation_seconds",
-                "Time spent evaluating rule groups",
-                l(&s.eval_micros) / 1e6,
-            )?;
-            if let Some(n) = r.notifier() {
-                gauge(
-                    &mut e,
-                    "promterm_notifications_queue_length",
-                    "Alerts waiting to be sent to Alertmanager",
-                    n.queue_len() as f64,
-                )?;
-                gauge(
-                    &mut e,
-                    "promterm_notifications_queue_capacity",
-                    "Most alerts that may wait to be sent",
-                    n.queue_capacity() as f64,
-                )?;
-                counter(
-                    &mut e,
-                    "promterm_notifications_dropped",
-                    "Alerts dropped because the notification queue was full",
-                    n.dropped() as f64,
-                )?;
-                gauge(
-                    &mut e,
-                    "promterm_notifications_alertmanagers_discovered",
-                    "Alertmanagers alerts are sent to",
-                    n.alertmanagers().0.len() as f64,
-                )?;
-                let stats = n.stats();
-                for (name, help, pick) in [
-                    (
-                        "promterm_notifications_sent",
-                        "Alerts sent, by Alertmanager",
-                        0,
-                    ),
-                    (
-                        "promterm_notifications_errors",
-                        "Alerts that could not be sent, by Alertmanager",
-                        1,
-                    ),
-                ] {
-                    let mut fam = e.encode_descriptor(name, help, None, MetricType::Counter)?;
-                    for (url, st) in &stats {
-                        let v = if pick == 0 { st.sent } else { st.errors };
-                        let labels = [("alertmanager", url.as_str())];
-                        ConstCounter::new(v as f64).encode(fam.encode_family(&labels)?)?;
-                    }
-                }
-            }
-        }
-        if let Some((cpu, rss, vsize, start)) = process_stats() {
-            counter(
-                &mut e,
-                "process_cpu_seconds",
-                "Total user and system CPU time spent in seconds.",
-                cpu,
-            )?;
-            gauge(
-                &mut e,
-                "process_resident_memory_bytes",
-                "Resident memory size in bytes.",
-                rss,
-            )?;
-            gauge(
-                &mut e,
-                "process_virtual_memory_bytes",
-                "Virtual memory size in bytes.",
-                vsize,
-            )?;
-            gauge(
-                &mut e,
-                "process_start_time_seconds",
-                "Start time of the process since unix epoch in seconds.",
-                start,
-            )?;
-        }
-        if let Ok(d) = std::fs::read_dir("/proc/self/fd") {
-            gauge(
-                &mut e,
-                "process_open_fds",
-                "Number of open file descriptors.",
-                d.count() as f64,
+            write_summary(
+                out,
+                "prometheus_target_sync_length_seconds",
+                "Actual interval to sync the scrape pool.",
+                &SCRAPE_QUANTILES,
+                &syncs,
             )?;
         }
         Ok(())
     }
 }
+
+/// `/metrics`: everything [`Telemetry`] has, and the state of the running server (readiness,
+/// the last config reload, build information).
+pub(super) fn render(state: &ApiState) -> String {
+    let mut server = Registry::default();
+    let (reload_ok, loaded_at) = *state.info.reload.read();
+    server.register_collector(Box::new(ServerCollector {
+        ready: state.is_ready(),
+        reload_ok,
+        loaded_at: unix_seconds(loaded_at),
+        wal_corruptions: state.info.corruptions,
+    }));
+    state.telemetry.encode_with(Some(&server))
+}
+
+/// Counts requests by route pattern and status code (Prometheus's `handler` label spells
+/// path parameters `:name`, as its router does). Requests no route matched are not counted.
+pub(super) async fn track_http(
+    axum::extract::State(state): axum::extract::State<ApiState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let handler = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| handler_label(p.as_str()));
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    if let Some(h) = handler {
+        let secs = started.elapsed().as_secs_f64();
+        state
+            .telemetry
+            .observe_http(&h, resp.status().as_u16(), secs);
+    }
+    resp
+}
+
+/// `/api/v1/label/{name}/values` → `/api/v1/label/:name/values`, `{*rest}` → `*rest`.
+fn handler_label(route: &str) -> String {
+    route
+        .split('/')
+        .map(
+            |seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(p) if p.starts_with('*') => p.to_string(),
+                Some(p) => format!(":{p}"),
+                None => seg.to_string(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The architecture as Go names it (`prometheus_build_info{goarch}`).
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "x86" => "386",
+        "aarch64" => "arm64",
+        "powerpc64" => "ppc64",
+        other => other,
+    }
+}
+
+fn unix_seconds(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// `prometheus_engine_queries` counts queries evaluating and those waiting for a slot, as
+/// Prometheus's does.
+#[derive(Debug)]
+struct EngineGauges {
+    running: Gauge,
+    waiting: Gauge,
+    max: Gauge,
+}
+
+impl Collector for EngineGauges {
+    fn encode(&self, mut e: DescriptorEncoder) -> std::fmt::Result {
+        let mut o = Out(&mut e);
+        let (running, waiting) = (self.running.get() as f64, self.waiting.get() as f64);
+        o.gauge(
+            "prometheus_engine_queries",
+            "The current number of queries being executed or waiting.",
+            running + waiting,
+        )?;
+        o.gauge(
+            "promterm_engine_queries_waiting",
+            "PromQL queries waiting for a slot (--query.max-concurrency).",
+            waiting,
+        )?;
+        o.gauge(
+            "prometheus_engine_queries_concurrent_max",
+            "The max number of concurrent queries.",
+            self.max.get() as f64,
+        )
+    }
+}
+
+/// The running server's state, read per scrape.
+#[derive(Debug)]
+struct ServerCollector {
+    ready: bool,
+    reload_ok: bool,
+    loaded_at: f64,
+    wal_corruptions: u64,
+}
+
+impl Collector for ServerCollector {
+    fn encode(&self, mut e: DescriptorEncoder) -> std::fmt::Result {
+        let mut o = Out(&mut e);
+        o.gauge(
+            "prometheus_ready",
+            "Whether Prometheus startup was fully completed and the server is ready for normal operation.",
+            f64::from(u8::from(self.ready)),
+        )?;
+        o.gauge(
+            "prometheus_config_last_reload_successful",
+            "Whether the last configuration reload attempt was successful.",
+            f64::from(u8::from(self.reload_ok)),
+        )?;
+        o.gauge(
+            "prometheus_config_last_reload_success_timestamp_seconds",
+            "Timestamp of the last successful configuration reload.",
+            self.loaded_at,
+        )?;
+        o.counter(
+            "prometheus_tsdb_wal_corruptions",
+            "Total number of WAL corruptions.",
+            self.wal_corruptions as f64,
+        )?;
+        let build: Labels = vec![
+            ("branch", String::new()),
+            ("goarch", go_arch().to_string()),
+            ("goos", std::env::consts::OS.to_string()),
+            ("goversion", "rust".to_string()),
+            ("revision", String::new()),
+            ("version", env!("CARGO_PKG_VERSION").to_string()),
+        ];
+        o.family(
+            "prometheus_build_info",
+            "A metric with a constant '1' value labeled by version, revision, branch, goversion from which prometheus was built, and the goos and goarch for the build.",
+            MetricType::Gauge,
+            [(build, 1.0)],
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

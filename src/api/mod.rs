@@ -106,11 +106,17 @@ pub fn router(state: ApiState) -> Router {
                 .delete(push::delete),
         )
         .route("/host/metrics", get(host_metrics));
-    layers::cors_and_gzip(api).merge(rest).with_state(state)
+    layers::cors_and_gzip(api)
+        .merge(rest)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track_http,
+        ))
+        .with_state(state)
 }
 
 async fn self_metrics(State(state): State<ApiState>) -> Response {
-    let body = state.telemetry.encode();
+    let body = metrics::render(&state);
     (
         [(
             header::CONTENT_TYPE,

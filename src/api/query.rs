@@ -209,6 +209,7 @@ async fn run(
         .map(tokio::time::Instant::from_std)
         .unwrap_or_else(|| tokio::time::Instant::now() + state.query_timeout);
     state.telemetry.queries_waiting.inc();
+    let queued = Instant::now();
     let slot = tokio::time::timeout_at(deadline, state.query_gate.clone().acquire_owned()).await;
     state.telemetry.queries_waiting.dec();
     let _slot = match slot {
@@ -233,11 +234,10 @@ async fn run(
     let _running = Running(state);
     let started = Instant::now();
     let result = blocking("query", move || f(&st, &stop)).await;
-    state.telemetry.queries.inc();
-    state
-        .telemetry
-        .query_duration
-        .observe(started.elapsed().as_secs_f64());
+    state.telemetry.observe_query(
+        started.duration_since(queued).as_secs_f64(),
+        started.elapsed().as_secs_f64(),
+    );
     let out = result??;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],

@@ -65,6 +65,35 @@ pub struct Stats {
     pub missed_iterations: AtomicU64,
     /// Sum of group evaluation time, microseconds.
     pub eval_micros: AtomicU64,
+    /// The same by group ("file;name"), with the last evaluation's time and duration.
+    pub groups: Mutex<HashMap<String, GroupStats>>,
+}
+
+/// One rule group's counters (Prometheus's `prometheus_rule_group_*` by `rule_group`).
+#[derive(Debug, Default, Clone)]
+pub struct GroupStats {
+    pub evaluations: u64,
+    pub failures: u64,
+    pub iterations: u64,
+    pub missed_iterations: u64,
+    /// Seconds the last evaluation took, and when it ran (Unix seconds).
+    pub last_duration: f64,
+    pub last_evaluation: f64,
+}
+
+/// A loaded group as `/metrics` reports it.
+#[derive(Debug, Clone)]
+pub struct GroupReport {
+    /// "file;name", Prometheus's `rule_group` label.
+    pub key: String,
+    pub rules: usize,
+    pub interval_seconds: f64,
+    pub stats: GroupStats,
+}
+
+/// Prometheus's `rule_group` label value.
+fn group_key(g: &Group) -> String {
+    format!("{};{}", g.file, g.name)
 }
 
 struct Inner {
@@ -280,6 +309,9 @@ impl Manager {
                     .stats
                     .missed_iterations
                     .fetch_add(missed as u64, Ordering::Relaxed);
+                let key = group_key(&group.lock());
+                let mut per = self.inner.stats.groups.lock();
+                per.entry(key).or_default().missed_iterations += missed as u64;
                 next += missed * interval;
             }
             ts = next;
@@ -326,6 +358,15 @@ impl Manager {
             .stats
             .eval_micros
             .fetch_add((g.eval_seconds * 1e6) as u64, Ordering::Relaxed);
+        {
+            let mut per = inner.stats.groups.lock();
+            let e = per.entry(group_key(&g)).or_default();
+            e.evaluations += g.rules.len() as u64;
+            e.failures += failures as u64;
+            e.iterations += 1;
+            e.last_duration = g.eval_seconds;
+            e.last_evaluation = ts as f64 / 1e9;
+        }
         *json.write() = g.to_json();
         drop(g);
         if let Some(n) = &inner.notifier {
@@ -416,6 +457,25 @@ impl Manager {
         let groups = self.inner.groups.lock();
         let rules = groups.iter().map(|h| h.key.0.rules.len()).sum();
         (groups.len(), rules)
+    }
+
+    /// Every loaded group with its counters, in file and name order.
+    pub fn group_reports(&self) -> Vec<GroupReport> {
+        let groups = self.inner.groups.lock();
+        let per = self.inner.stats.groups.lock();
+        groups
+            .iter()
+            .map(|h| {
+                let g = &h.key.0;
+                let key = group_key(g);
+                GroupReport {
+                    stats: per.get(&key).cloned().unwrap_or_default(),
+                    key,
+                    rules: g.rules.len(),
+                    interval_seconds: g.interval_ns as f64 / 1e9,
+                }
+            })
+            .collect()
     }
 
     pub fn notifier(&self) -> Option<&Notifier> {

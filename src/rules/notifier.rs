@@ -257,6 +257,7 @@ impl Notifier {
         self.inner.capacity
     }
 
+    /// Alerts dropped: pushed out of a full queue, or taken by no Alertmanager.
     pub fn dropped(&self) -> u64 {
         self.inner.dropped.load(Ordering::Relaxed)
     }
@@ -283,6 +284,12 @@ impl Notifier {
             dropped.extend(s.dropped.read().iter().cloned());
         }
         (active, dropped)
+    }
+
+    /// Alertmanagers each `alertmanagers` entry discovered, in config order.
+    pub fn discovered_per_config(&self) -> Vec<usize> {
+        let sets = self.inner.sets.read();
+        sets.iter().map(|s| s.urls.read().len()).collect()
     }
 
     /// Sends queued alerts until `shutdown`, then once more to drain the queue.
@@ -336,7 +343,13 @@ impl Notifier {
                     posts.push(post(s.clone(), url.clone(), payload.clone(), alerts.len()));
                 }
             }
-            for (url, n, ok) in futures_join(posts).await {
+            let results = futures_join(posts).await;
+            // As in Prometheus, alerts no Alertmanager took count as dropped.
+            if !results.is_empty() && !results.iter().any(|r| r.2) {
+                let n = batch.len() as u64;
+                self.inner.dropped.fetch_add(n, Ordering::Relaxed);
+            }
+            for (url, n, ok) in results {
                 let mut st = self.inner.stats.lock();
                 let e = st.entry(url).or_default();
                 if ok {

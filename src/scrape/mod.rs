@@ -16,7 +16,7 @@ pub mod scraper;
 pub mod target;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -113,6 +113,73 @@ pub struct Manager {
     appender: Arc<dyn Appender>,
     pools: Mutex<BTreeMap<String, Pool>>,
     shutdown: CancellationToken,
+    stats: Arc<Stats>,
+}
+
+/// Recent observations of one quantity, for a summary at `/metrics`: the last
+/// [`Observations::WINDOW`] values, and the sum and count of all of them.
+#[derive(Debug, Clone, Default)]
+pub struct Observations {
+    pub recent: std::collections::VecDeque<f64>,
+    pub sum: f64,
+    pub count: u64,
+}
+
+impl Observations {
+    pub const WINDOW: usize = 1024;
+
+    pub fn observe(&mut self, v: f64) {
+        if self.recent.len() == Self::WINDOW {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(v);
+        self.sum += v;
+        self.count += 1;
+    }
+}
+
+/// What the scrape manager counts for `/metrics` (Prometheus's scrape manager metrics).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Scrapes failed by a limit: `sample_limit`, `body_size_limit`, the label limits.
+    pub exceeded_sample_limit: AtomicU64,
+    pub exceeded_body_size_limit: AtomicU64,
+    pub exceeded_label_limits: AtomicU64,
+    /// Syncs of a pool that found more targets than `target_limit`.
+    pub exceeded_target_limit: AtomicU64,
+    /// Scraped samples the store refused: older than the series' newest, or another value
+    /// at its newest timestamp.
+    pub sample_out_of_order: AtomicU64,
+    pub sample_duplicate_timestamp: AtomicU64,
+    /// Targets whose labels could not be built, by job.
+    pub sync_failed: Mutex<BTreeMap<String, u64>>,
+    /// Seconds a sync of a job's targets took, by job.
+    pub sync_length: Mutex<BTreeMap<String, Observations>>,
+    /// Seconds between consecutive scrapes of a target, by its configured interval ("15s").
+    pub interval_length: Mutex<BTreeMap<String, Observations>>,
+}
+
+impl Stats {
+    /// Counts a failed scrape's limit, if a limit failed it.
+    fn count_error(&self, e: &str) {
+        let c = if e.contains("sample_limit exceeded") {
+            &self.exceeded_sample_limit
+        } else if e.contains("body size limit exceeded") {
+            &self.exceeded_body_size_limit
+        } else if [
+            "label_limit",
+            "label_name_length_limit",
+            "label_value_length_limit",
+        ]
+        .iter()
+        .any(|l| e.contains(&format!("{l} exceeded")))
+        {
+            &self.exceeded_label_limits
+        } else {
+            return;
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 fn now_ms() -> i64 {
@@ -127,6 +194,7 @@ impl Manager {
             appender,
             pools: Mutex::new(BTreeMap::new()),
             shutdown,
+            stats: Arc::default(),
         })
     }
 
@@ -220,6 +288,27 @@ impl Manager {
 
     /// Starts loops for new targets and stops those no longer discovered.
     fn sync(self: &Arc<Self>, pool: &mut Pool) {
+        let started = Instant::now();
+        self.sync_targets(pool);
+        let job = &pool.job.job_name;
+        let mut lengths = self.stats.sync_length.lock();
+        lengths
+            .entry(job.clone())
+            .or_default()
+            .observe(started.elapsed().as_secs_f64());
+        self.stats
+            .sync_failed
+            .lock()
+            .entry(job.clone())
+            .or_default();
+    }
+
+    /// The counters `/metrics` reports.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    fn sync_targets(self: &Arc<Self>, pool: &mut Pool) {
         let job = pool.job.clone();
         let mut active: Vec<Target> = Vec::new();
         let mut dropped = Vec::new();
@@ -233,7 +322,15 @@ impl Manager {
                         }
                     }
                     Ok(Outcome::Dropped(l)) => dropped.push(l),
-                    Err(e) => tracing::warn!(job = %job.job_name, "skipping a target: {e}"),
+                    Err(e) => {
+                        tracing::warn!(job = %job.job_name, "skipping a target: {e}");
+                        *self
+                            .stats
+                            .sync_failed
+                            .lock()
+                            .entry(job.job_name.clone())
+                            .or_default() += 1;
+                    }
                 }
             }
         }
@@ -248,6 +345,9 @@ impl Manager {
                     active.len()
                 );
                 tracing::warn!(job = %job.job_name, "{msg}");
+                self.stats
+                    .exceeded_target_limit
+                    .fetch_add(1, Ordering::Relaxed);
                 for r in pool.running.values() {
                     r.stop.cancel();
                 }
@@ -310,6 +410,8 @@ impl Manager {
                     client: client.clone(),
                     status: status.clone(),
                     buf: Vec::new(),
+                    stats: self.stats.clone(),
+                    last_start: None,
                 };
                 tokio::spawn(l.run(stop.clone(), self.shutdown.clone(), quiet.clone(), h));
             } else {
@@ -403,6 +505,9 @@ struct Loop {
     status: Arc<Mutex<Status>>,
     /// The page buffer, reused across scrapes.
     buf: Vec<u8>,
+    stats: Arc<Stats>,
+    /// When the previous scrape started, for the interval length.
+    last_start: Option<Instant>,
 }
 
 impl Loop {
@@ -487,6 +592,14 @@ impl Loop {
         let started = SystemTime::now();
         let t = now_ms();
         let t0 = Instant::now();
+        if let Some(prev) = self.last_start.replace(t0) {
+            self.stats
+                .interval_length
+                .lock()
+                .entry(self.target.interval.to_string())
+                .or_default()
+                .observe(t0.duration_since(prev).as_secs_f64());
+        }
         let fetched = self.fetch().await.and_then(|f| {
             std::str::from_utf8(&self.buf)
                 .map(|_| f)
@@ -518,6 +631,14 @@ impl Loop {
             }
         };
         tokio::task::block_in_place(|| self.scraper.report(t, up, duration, &report));
+        if let Some(e) = &err {
+            self.stats.count_error(e);
+        }
+        let st = &self.stats;
+        st.sample_out_of_order
+            .fetch_add(rep.out_of_order, Ordering::Relaxed);
+        st.sample_duplicate_timestamp
+            .fetch_add(rep.duplicate, Ordering::Relaxed);
         let mut s = self.status.lock();
         s.health = if up { Health::Up } else { Health::Down };
         s.last_error = err.unwrap_or_default();

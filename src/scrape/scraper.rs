@@ -27,6 +27,9 @@ pub struct PageReport {
     pub post_relabel: u64,
     pub series_added: u64,
     pub stale: u64,
+    /// Samples the store refused as out of order, or as another value at the same timestamp.
+    pub out_of_order: u64,
+    pub duplicate: u64,
     /// Why the page was rejected (nothing from it was kept).
     pub error: Option<String>,
 }
@@ -310,8 +313,12 @@ impl Scraper {
             .map(|&(i, ts, v)| (i, Sample { t: ts, v }))
             .chain(stale.iter().map(|&i| (i, Sample { t, v: stale_nan() })))
             .collect();
-        if let Err(e) = self.store(&all) {
-            rep.error = Some(format!("storage: {e}"));
+        match self.store(&all) {
+            Ok(st) => {
+                rep.out_of_order = st.out_of_order;
+                rep.duplicate = st.duplicate;
+            }
+            Err(e) => rep.error = Some(format!("storage: {e}")),
         }
         self.last_seen = picked.iter().map(|p| p.0).collect();
         self.compact();
@@ -320,7 +327,11 @@ impl Scraper {
 
     /// Appends samples for cache entries: by the store's handle where there is one, by labels
     /// otherwise (and for handles the store no longer knows, which are then renewed).
-    fn store(&mut self, items: &[(usize, Sample)]) -> Result<(), crate::storage::StorageError> {
+    fn store(
+        &mut self,
+        items: &[(usize, Sample)],
+    ) -> Result<crate::storage::AppendStats, crate::storage::StorageError> {
+        let mut stats = crate::storage::AppendStats::default();
         let mut by_ref: Vec<(&SeriesRef, Sample)> = Vec::with_capacity(items.len());
         let mut by_ref_idx: Vec<usize> = Vec::with_capacity(items.len());
         let mut by_labels: Vec<(usize, Sample)> = Vec::new();
@@ -334,20 +345,24 @@ impl Scraper {
             }
         }
         if !by_ref.is_empty() {
-            let (_, gone) = self.appender.append_refs(&by_ref)?;
+            let (st, gone) = self.appender.append_refs(&by_ref)?;
+            stats.out_of_order += st.out_of_order;
+            stats.duplicate += st.duplicate;
             for k in gone {
                 by_labels.push((by_ref_idx[k], by_ref[k].1));
             }
         }
         drop(by_ref);
         if by_labels.is_empty() {
-            return Ok(());
+            return Ok(stats);
         }
         let batch: Vec<SeriesInput<'_>> = by_labels
             .iter()
             .map(|&(i, smp)| self.input(i, smp))
             .collect();
-        self.appender.append(&batch)?;
+        let st = self.appender.append(&batch)?;
+        stats.out_of_order += st.out_of_order;
+        stats.duplicate += st.duplicate;
         drop(batch);
         // Renew handles that went stale.
         for (i, _) in by_labels {
@@ -361,7 +376,7 @@ impl Scraper {
                 self.entries[i].sref = self.appender.resolve(&p);
             }
         }
-        Ok(())
+        Ok(stats)
     }
 
     fn input(&self, i: usize, s: Sample) -> SeriesInput<'_> {

@@ -22,7 +22,7 @@
 //! Uses `model`, `config`, `tsdb`, `remote`, `textparse` and `scrape`'s HTTP client code.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -66,6 +66,13 @@ pub struct Stats {
     pub desired_shards: AtomicU64,
     /// Metadata entries sent.
     pub metadata_sent: AtomicU64,
+    /// Samples of batches the endpoint refused for good (also counted in `dropped`), and
+    /// samples of attempts that will be retried.
+    pub samples_failed: AtomicU64,
+    pub samples_retried: AtomicU64,
+    /// The newest sample time sent successfully (ms), and the WAL segment being read.
+    pub highest_sent_ms: AtomicI64,
+    pub wal_segment: AtomicU64,
 }
 
 /// A running sender, as `/metrics` reports it.
@@ -78,6 +85,8 @@ pub struct Sender {
     pub protocol: Arc<AtomicBool>,
     pub min_shards: u64,
     pub max_shards: u64,
+    /// Samples each shard may queue (`queue_config.capacity`).
+    pub capacity: u64,
     stop: CancellationToken,
     /// The entry as configured, to keep an unchanged sender running across reloads.
     config: String,
@@ -159,6 +168,7 @@ impl Senders {
                 protocol: task.sh.v2.clone(),
                 min_shards: c.queue_config.min_shards.max(1),
                 max_shards: c.queue_config.max_shards.max(1),
+                capacity: c.queue_config.capacity,
                 stop,
                 config,
             });
@@ -352,6 +362,7 @@ impl Task {
                 16.0
             };
             let max_bytes = ((room as f64 * per_sample) as usize).clamp(MIN_READ_BYTES, READ_BYTES);
+            self.sh.stats.wal_segment.store(seg, Ordering::Relaxed);
             let (d2, s2) = (dir.clone(), seg);
             let read =
                 tokio::task::spawn_blocking(move || wal::read_from(&d2, s2, off, max_bytes)).await;
@@ -589,7 +600,7 @@ async fn run_metadata(sh: Arc<Shared>) {
                     .iter()
                     .map(|(n, m)| (m.kind.proto(), n.as_str(), m.help.as_str(), m.unit.as_str()))
                     .collect();
-                match sh.post(encode_metadata(&entries), false, None).await {
+                match sh.post(encode_metadata(&entries), 0, false, None).await {
                     Outcome::Sent => {
                         sh.stats
                             .metadata_sent
@@ -661,6 +672,9 @@ impl Shared {
         match outcome {
             Outcome::Sent => {
                 self.stats.sent.fetch_add(n, Ordering::Relaxed);
+                if let Some(t) = kept.iter().map(|it| it.sample.t).max() {
+                    self.stats.highest_sent_ms.fetch_max(t, Ordering::Relaxed);
+                }
                 let mut t = self.timing.lock();
                 t.0 += started.elapsed();
                 t.1 += n;
@@ -669,10 +683,12 @@ impl Shared {
             Outcome::Dropped(why) => {
                 warn!(url = %self.cfg.url, samples = n, "remote write dropped a batch: {why}");
                 self.stats.dropped.fetch_add(n, Ordering::Relaxed);
+                self.stats.samples_failed.fetch_add(n, Ordering::Relaxed);
             }
             Outcome::Unsupported => {
                 warn!(url = %self.cfg.url, samples = n, "remote write dropped a batch: the endpoint answered 415 Unsupported Media Type");
                 self.stats.dropped.fetch_add(n, Ordering::Relaxed);
+                self.stats.samples_failed.fetch_add(n, Ordering::Relaxed);
             }
             Outcome::Expired => {
                 warn!(url = %self.cfg.url, samples = n, "remote write dropped samples older than sample_age_limit");
@@ -745,7 +761,7 @@ impl Shared {
                     .collect();
                 encode_write_request(&series)
             };
-            outcome = self.post(raw, v2, give_up_at).await;
+            outcome = self.post(raw, batch.len() as u64, v2, give_up_at).await;
             if matches!(outcome, Outcome::Unsupported) && v2 {
                 warn!(url = %self.cfg.url, "the endpoint refused remote write 2.0 (415); sending 1.0 (prometheus.WriteRequest) from now on");
                 self.v2.store(false, Ordering::Relaxed);
@@ -758,8 +774,8 @@ impl Shared {
     }
 
     /// POSTs one encoded request, retrying 5xx, 429 and network errors with backoff until
-    /// `give_up_at` (ms since the epoch), if set.
-    async fn post(&self, raw: Vec<u8>, v2: bool, give_up_at: Option<i64>) -> Outcome {
+    /// `give_up_at` (ms since the epoch), if set. `samples` is what the request carries.
+    async fn post(&self, raw: Vec<u8>, samples: u64, v2: bool, give_up_at: Option<i64>) -> Outcome {
         let body = match snap::raw::Encoder::new().compress_vec(&raw) {
             Ok(b) => b,
             Err(e) => return Outcome::Dropped(format!("snappy: {e}")),
@@ -828,6 +844,9 @@ impl Shared {
                 return Outcome::Expired;
             }
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            self.stats
+                .samples_retried
+                .fetch_add(samples, Ordering::Relaxed);
             let mut sleep = wait.unwrap_or(backoff);
             if let Some(t) = give_up_at {
                 // Wake when the oldest sample expires, to drop it, if that comes first.

@@ -88,6 +88,8 @@ pub struct Stats {
     pub duplicate: AtomicU64,
     pub series_created: AtomicU64,
     pub flushes: AtomicU64,
+    /// Background flushes (with retention) that failed; the data stayed in the WAL.
+    pub flush_failures: AtomicU64,
     pub wal_replay_dropped_records: AtomicU64,
     /// Reads that met a corrupt chunk or database page (the series was served without it).
     pub corrupt_reads: AtomicU64,

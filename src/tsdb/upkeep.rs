@@ -3,6 +3,7 @@
 //!
 //! Uses the store core (`super`) and its `flush` and `retention` steps.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -47,6 +48,9 @@ impl Db {
                 } => {
                     let db = self.clone();
                     let r = tokio::task::spawn_blocking(move || db.flush().and_then(|_| db.apply_retention())).await;
+                    if !matches!(r, Ok(Ok(_))) {
+                        self.inner.stats.flush_failures.fetch_add(1, Ordering::Relaxed);
+                    }
                     match r {
                         Ok(Err(e)) => warn!("flush failed (data stays in the WAL): {e}"),
                         Err(e) => warn!("flush task failed: {e}"),

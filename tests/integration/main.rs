@@ -10,6 +10,7 @@ mod push;
 mod query_cli;
 mod rules;
 mod scrape;
+mod selfmon;
 mod send;
 mod serve;
 mod storage;

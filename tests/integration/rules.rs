@@ -217,12 +217,12 @@ fn alerts_reach_alertmanager_as_from_prometheus() {
     let (_, metrics) = http(ours.addr, "GET", "/metrics");
     let sent = metrics
         .lines()
-        .find(|l| l.starts_with("promterm_notifications_sent_total{"))
+        .find(|l| l.starts_with("prometheus_notifications_sent_total{"))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse::<f64>().ok());
     assert!(sent.is_some_and(|n| n >= 4.0), "{metrics}");
     assert!(
-        metrics.contains("promterm_rule_evaluations_total"),
+        metrics.contains("prometheus_rule_evaluations_total{rule_group="),
         "{metrics}"
     );
     let (code, body) = http(ours.addr, "GET", "/api/v1/alertmanagers");

@@ -220,9 +220,12 @@ fn embedded_default_scrapes_itself_and_the_host() {
     assert!(cpu.parse::<u32>().unwrap() >= 1);
     // The first self-scrape may precede any append; a later one counts them.
     wait_for("self-instrumentation counting appended samples", 40, || {
-        query_value(ours.addr, "promterm_tsdb_samples_appended_total")
-            .and_then(|v| v.parse::<f64>().ok())
-            .is_some_and(|v| v > 0.0)
+        query_value(
+            ours.addr,
+            "sum(prometheus_tsdb_head_samples_appended_total)",
+        )
+        .and_then(|v| v.parse::<f64>().ok())
+        .is_some_and(|v| v > 0.0)
     });
 }
 

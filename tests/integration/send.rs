@@ -109,7 +109,7 @@ fn remote_write_reaches_prometheus_across_a_receiver_restart() {
     let (_, metrics) = http(ours.addr, "GET", "/metrics");
     let sent = metrics
         .lines()
-        .find(|l| l.starts_with("promterm_remote_write_samples_sent_total{"))
+        .find(|l| l.starts_with("prometheus_remote_storage_samples_total{"))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse::<f64>().ok());
     assert_eq!(sent, Some(30.0), "{metrics}");

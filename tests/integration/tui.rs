@@ -178,7 +178,7 @@ fn serve_in_own_pty(args: &[&str]) -> (std::process::Child, std::fs::File) {
     use std::os::fd::{FromRawFd, OwnedFd};
     use std::os::unix::process::CommandExt;
     let (mut master, mut slave) = (-1, -1);
-    let mut size = libc::winsize {
+    let size = libc::winsize {
         ws_row: 40,
         ws_col: 120,
         ws_xpixel: 0,
@@ -191,7 +191,7 @@ fn serve_in_own_pty(args: &[&str]) -> (std::process::Child, std::fs::File) {
             &mut slave,
             std::ptr::null_mut(),
             std::ptr::null(),
-            &mut size,
+            &size,
         )
     };
     assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
