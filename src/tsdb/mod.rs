@@ -1,5 +1,5 @@
 //! The embedded time-series store: an in-memory head, a write-ahead log, and sealed chunks
-//! persisted in SQLite. See DESIGN.md (Storage).
+//! persisted in SQLite (docs/storage.md has the durability promise).
 //!
 //! Write path: series are found or created in the head without the ingest lock; then, under it,
 //! each sample is checked against its series' newest sample (out-of-order and duplicates are

@@ -1,3 +1,6 @@
+//! Self-monitoring tests: the families on /metrics, their names, types and labels, and the
+//! summary quantiles.
+
 use super::encode::quantile;
 use super::*;
 use crate::tsdb::Db;
