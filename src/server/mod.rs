@@ -166,6 +166,8 @@ impl Server {
         );
         reload::spawn_sighup(reload.clone(), shutdown.clone());
         let state = api_state(&opts, &parts, engine, server_info, reload, &shutdown);
+        // Ready before the first connection is served: whoever sees "listening on" may write.
+        state.set_ready(true);
         let http = listen::serve(
             listener,
             addr,
@@ -174,7 +176,6 @@ impl Server {
             opts.web_max_connections,
             shutdown.clone(),
         )?;
-        state.set_ready(true);
         Ok(Running {
             addr,
             state,
