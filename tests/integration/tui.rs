@@ -175,6 +175,14 @@ fn tui_against_another_server_small_terminal_and_ctrl_c() {
 /// leader with the pty as its controlling terminal, as a shell in a terminal emulator or tmux
 /// pane runs it. Returns the child and the master side (dropping it closes the terminal).
 fn serve_in_own_pty(args: &[&str]) -> (std::process::Child, std::fs::File) {
+    let mut cmd = Command::new(bin());
+    cmd.arg("serve").args(args);
+    in_own_pty(cmd)
+}
+
+/// Runs `cmd` as the session leader of a new pseudo-terminal (its controlling terminal, on
+/// stdin, stdout and stderr); returns the child and the master side.
+fn in_own_pty(mut cmd: Command) -> (std::process::Child, std::fs::File) {
     use std::os::fd::{FromRawFd, OwnedFd};
     use std::os::unix::process::CommandExt;
     let (mut master, mut slave) = (-1, -1);
@@ -202,8 +210,7 @@ fn serve_in_own_pty(args: &[&str]) -> (std::process::Child, std::fs::File) {
     }
     // SAFETY: both fds were just opened and are owned here.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    let mut cmd = Command::new(bin());
-    cmd.arg("serve").args(args).env("TERM", "xterm-256color");
+    cmd.env("TERM", "xterm-256color");
     cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
         .stdout(Stdio::from(slave.try_clone().unwrap()))
         .stderr(Stdio::from(slave));
@@ -216,13 +223,50 @@ fn serve_in_own_pty(args: &[&str]) -> (std::process::Child, std::fs::File) {
             Ok(())
         });
     }
-    let child = cmd.spawn().expect("start promterm serve in a pty");
+    let child = cmd.spawn().expect("start a command in a pty");
     (child, std::fs::File::from(master))
 }
 
-/// Closing the terminal under `serve` (as `tmux kill-session` does) ends the TUI and shuts the
-/// server down cleanly, keeping what was acknowledged; a SIGHUP while the terminal is still
-/// there stays a config reload.
+/// Reads the terminal on a thread so the TUI never blocks on a full terminal; the thread holds
+/// the only master descriptor and closes it once `close` is set, returning what was shown.
+fn drain(
+    master: std::fs::File,
+) -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<String>,
+) {
+    let close = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = close.clone();
+    let screen = std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
+        let mut master = master;
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            let mut p = libc::pollfd {
+                fd: master.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            if unsafe { libc::poll(&mut p, 1, 50) } > 0 {
+                match std::io::Read::read(&mut master, &mut buf) {
+                    Ok(0) | Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                    Ok(n) => all.extend_from_slice(&buf[..n]),
+                }
+            }
+        }
+        drop(master);
+        String::from_utf8_lossy(&all).into_owned()
+    });
+    (close, screen)
+}
+
+/// Closing the terminal under `serve` (as `tmux kill-session` or closing a terminal window does:
+/// the pty's master side closes, the kernel hangs the terminal up and sends SIGHUP) ends the TUI,
+/// which notices the hangup itself rather than waiting for a failed write, and shuts the server
+/// down cleanly, keeping what was acknowledged; a SIGHUP while the terminal is still there stays
+/// a config reload.
 #[test]
 fn serve_shuts_down_cleanly_when_its_terminal_closes() {
     let dir = tempfile::tempdir().unwrap();
@@ -238,34 +282,7 @@ fn serve_shuts_down_cleanly_when_its_terminal_closes() {
         "--listen",
         &addr.to_string(),
     ]);
-    // Drain the screen so the TUI never blocks on a full terminal; the thread holds the only
-    // master descriptor and closes it when told to.
-    let close = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let screen = {
-        let close = close.clone();
-        std::thread::spawn(move || {
-            use std::os::fd::AsRawFd;
-            let mut master = master;
-            let mut all = Vec::new();
-            let mut buf = [0u8; 4096];
-            while !close.load(std::sync::atomic::Ordering::Relaxed) {
-                let mut p = libc::pollfd {
-                    fd: master.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd.
-                if unsafe { libc::poll(&mut p, 1, 50) } > 0 {
-                    match std::io::Read::read(&mut master, &mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => all.extend_from_slice(&buf[..n]),
-                    }
-                }
-            }
-            drop(master);
-            String::from_utf8_lossy(&all).into_owned()
-        })
-    };
+    let (close, screen) = drain(master);
     wait_ok(addr, "/-/ready");
     let log_path = data.join("promterm.log");
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
