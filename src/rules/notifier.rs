@@ -201,7 +201,8 @@ impl Notifier {
     pub fn apply_config(&self, cfg: &Config) -> Result<(), String> {
         let mut sets = Vec::new();
         for am in &cfg.alerting.alertmanagers {
-            let client = build_client(&am.http_client(), am.timeout.as_std(), true)?;
+            let client = build_client(&am.http_client(), am.timeout.as_std(), true)
+                .map_err(|e| e.to_string())?;
             let set = Arc::new(AmSet {
                 cfg: am.clone(),
                 client,
@@ -393,7 +394,7 @@ async fn post(set: Arc<AmSet>, url: String, payload: String, n: usize) -> (Strin
             )
             .body(payload.clone());
         let err = match with_auth(req, &set.cfg.http_client()) {
-            Err(e) => e,
+            Err(e) => e.to_string(),
             Ok(req) => match req.send().await {
                 Ok(r) if r.status().is_success() => {
                     debug!(%url, alerts = n, "sent alerts");

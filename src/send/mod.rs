@@ -151,7 +151,8 @@ impl Senders {
                 new.push(old.remove(p));
                 continue;
             }
-            let client = build_client(&c.http_client(), c.remote_timeout.as_std(), false)?;
+            let client = build_client(&c.http_client(), c.remote_timeout.as_std(), false)
+                .map_err(|e| e.to_string())?;
             let stop = shutdown.child_token();
             let name = c.name.clone().unwrap_or_else(|| format!("{i}:{}", c.url));
             let task = Task::new(
@@ -807,7 +808,7 @@ impl Shared {
                 req = req.header(k.as_str(), v.as_str());
             }
             let wait = match with_auth(req, &self.cfg.http_client()) {
-                Err(e) => return Outcome::Dropped(e),
+                Err(e) => return Outcome::Dropped(e.to_string()),
                 Ok(req) => match req.send().await {
                     Ok(r) if r.status().is_success() => {
                         debug!(url = %self.cfg.url, "sent");
