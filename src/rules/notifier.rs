@@ -21,7 +21,7 @@ use tracing::{debug, warn};
 
 use super::group::{labels_map, Alert};
 use crate::config::{AlertmanagerConfig, Config, RelabelConfig};
-use crate::scrape::client::{build_client, error_chain, with_auth};
+use crate::scrape::client::{build_client, error_chain, with_auth, HttpClientError};
 use crate::scrape::discovery::{self, TargetGroup};
 use crate::scrape::relabel::{self, LabelMap};
 
@@ -186,6 +186,14 @@ fn resolve(cfg: &AlertmanagerConfig, groups: &[TargetGroup]) -> (Vec<String>, Ve
     (urls, dropped)
 }
 
+/// Why an alerting config could not be applied (nothing changed).
+#[derive(Debug, thiserror::Error)]
+pub enum NotifierConfigError {
+    /// An `alertmanagers` entry's HTTP client could not be built.
+    #[error(transparent)]
+    HttpClient(#[from] HttpClientError),
+}
+
 impl Notifier {
     /// A notifier with a queue of `capacity` alerts (`--alertmanager.notification-queue-capacity`).
     pub fn new(capacity: usize) -> Notifier {
@@ -198,11 +206,10 @@ impl Notifier {
     }
 
     /// Takes the external labels, alert relabeling and Alertmanagers from `cfg`.
-    pub fn apply_config(&self, cfg: &Config) -> Result<(), String> {
+    pub fn apply_config(&self, cfg: &Config) -> Result<(), NotifierConfigError> {
         let mut sets = Vec::new();
         for am in &cfg.alerting.alertmanagers {
-            let client = build_client(&am.http_client(), am.timeout.as_std(), true)
-                .map_err(|e| e.to_string())?;
+            let client = build_client(&am.http_client(), am.timeout.as_std(), true)?;
             let set = Arc::new(AmSet {
                 cfg: am.clone(),
                 client,
