@@ -48,7 +48,7 @@ pub(super) fn reload_fn(
         }
         let rw: Vec<_> = cfg.remote_writes().cloned().collect();
         if let Err(e) = sn.apply(&sdb, &rw, &ssd) {
-            return failed(e);
+            return failed(e.to_string());
         }
         m.apply(&cfg);
         *si.config_yaml.write() = api::status::dump_config(&cfg);
