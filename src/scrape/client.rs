@@ -207,3 +207,54 @@ pub fn with_auth(
     }
     Ok(r)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TlsConfig;
+
+    fn settings<'a>(tls: &'a TlsConfig, token_file: Option<&'a str>) -> HttpClientRef<'a> {
+        HttpClientRef {
+            basic_auth: None,
+            authorization: None,
+            bearer_token: None,
+            bearer_token_file: token_file,
+            tls_config: tls,
+            proxy_url: None,
+            no_proxy: None,
+            proxy_from_environment: false,
+            follow_redirects: true,
+            enable_http2: false,
+        }
+    }
+
+    #[test]
+    fn errors_name_the_bad_value() {
+        let missing = "/nonexistent/promterm-test/token";
+        let tls = TlsConfig::default();
+        let req = reqwest::Client::new().get("http://localhost/");
+        let e = with_auth(req, &settings(&tls, Some(missing))).unwrap_err();
+        assert!(matches!(&e, HttpClientError::ReadCredentials { path, .. } if path == missing));
+        assert!(
+            e.to_string()
+                .starts_with(&format!("unable to read bearer token file {missing:?}: ")),
+            "{e}"
+        );
+        let tls = TlsConfig {
+            ca_file: Some("/nonexistent/promterm-test/ca.pem".into()),
+            ..TlsConfig::default()
+        };
+        let e = build_client(
+            &settings(&tls, None),
+            std::time::Duration::from_secs(1),
+            true,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "unable to read CA certificate \"/nonexistent/promterm-test/ca.pem\": "
+            ),
+            "{e}"
+        );
+    }
+}
