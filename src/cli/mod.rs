@@ -314,7 +314,7 @@ pub fn log_file(cli: &Cli) -> Option<PathBuf> {
 
 fn tui_options(look: &TuiLook, source_name: String) -> anyhow::Result<crate::tui::Options> {
     let name = look.theme.clone().or_else(crate::tui::configured_theme);
-    let theme = crate::tui::pick_theme(name.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
+    let theme = crate::tui::pick_theme(name.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(crate::tui::Options {
         theme,
         mouse: look.mouse,

@@ -254,52 +254,86 @@ impl LabelLimits {
     };
 
     /// Checks a series' label pairs; the error names the series, the label and the limit.
-    pub fn check<N: AsRef<str>, V: AsRef<str>>(&self, pairs: &[(N, V)]) -> Result<(), String> {
+    pub fn check<N: AsRef<str>, V: AsRef<str>>(
+        &self,
+        pairs: &[(N, V)],
+    ) -> Result<(), LabelLimitError> {
         let metric = pairs
             .iter()
             .find(|(n, _)| n.as_ref() == METRIC_NAME)
             .map_or("", |(_, v)| v.as_ref());
-        let short = |s: &str| -> String {
-            if s.len() > 64 {
-                let mut end = 64;
-                while !s.is_char_boundary(end) {
-                    end -= 1;
-                }
-                format!("{}...", &s[..end])
-            } else {
-                s.to_string()
-            }
-        };
         if self.max_labels > 0 && pairs.len() > self.max_labels {
-            return Err(format!(
-                "series {} has {} labels, more than the limit of {} (--storage.max-labels-per-series)",
-                short(metric),
-                pairs.len(),
-                self.max_labels
-            ));
+            return Err(LabelLimitError::TooManyLabels {
+                series: shorten(metric),
+                count: pairs.len(),
+                limit: self.max_labels,
+            });
         }
         for (n, v) in pairs {
             let (n, v) = (n.as_ref(), v.as_ref());
             if self.max_name_len > 0 && n.len() > self.max_name_len {
-                return Err(format!(
-                    "series {}: label name {} is {} bytes long, more than the limit of {} (--storage.max-label-name-length)",
-                    short(metric),
-                    short(n),
-                    n.len(),
-                    self.max_name_len
-                ));
+                return Err(LabelLimitError::NameTooLong {
+                    series: shorten(metric),
+                    label: shorten(n),
+                    len: n.len(),
+                    limit: self.max_name_len,
+                });
             }
             if self.max_value_len > 0 && v.len() > self.max_value_len {
-                return Err(format!(
-                    "series {}: the value of label {} is {} bytes long, more than the limit of {} (--storage.max-label-value-length)",
-                    short(metric),
-                    short(n),
-                    v.len(),
-                    self.max_value_len
-                ));
+                return Err(LabelLimitError::ValueTooLong {
+                    series: shorten(metric),
+                    label: shorten(n),
+                    len: v.len(),
+                    limit: self.max_value_len,
+                });
             }
         }
         Ok(())
+    }
+}
+
+/// A series over one of the [`LabelLimits`]. `series` (the metric name) and `label` are cut to
+/// 64 bytes with `...` appended, as the messages show them; `len` is the full length.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LabelLimitError {
+    #[error(
+        "series {series} has {count} labels, more than the limit of {limit} (--storage.max-labels-per-series)"
+    )]
+    TooManyLabels {
+        series: String,
+        count: usize,
+        limit: usize,
+    },
+    #[error(
+        "series {series}: label name {label} is {len} bytes long, more than the limit of {limit} (--storage.max-label-name-length)"
+    )]
+    NameTooLong {
+        series: String,
+        label: String,
+        len: usize,
+        limit: usize,
+    },
+    #[error(
+        "series {series}: the value of label {label} is {len} bytes long, more than the limit of {limit} (--storage.max-label-value-length)"
+    )]
+    ValueTooLong {
+        series: String,
+        label: String,
+        len: usize,
+        limit: usize,
+    },
+}
+
+/// `s` cut to at most 64 bytes (on a character boundary) with `...` appended when cut.
+fn shorten(s: &str) -> String {
+    if s.len() > 64 {
+        let mut end = 64;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}...", &s[..end])
+    } else {
+        s.to_string()
     }
 }
 
@@ -317,18 +351,21 @@ mod limit_tests {
         assert!(l.check(&[("__name__", "up"), ("job", "a")]).is_ok());
         let e = l
             .check(&[("__name__", "up"), ("a", "1"), ("b", "2"), ("c", "3")])
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("up has 4 labels") && e.contains("limit of 3"),
             "{e}"
         );
         let e = l
             .check(&[("__name__", "up"), ("verylongname", "x")])
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("label name verylongname is 12 bytes"), "{e}");
         let e = l
             .check(&[("__name__", "up"), ("job", "01234567890")])
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("value of label job is 11 bytes"), "{e}");
         assert!(LabelLimits::NONE
             .check(&[("__name__", "x".repeat(100_000).as_str())])

@@ -10,7 +10,9 @@ mod names;
 mod sample;
 pub mod time;
 
-pub use labels::{hash_pairs, labels_hash, Label, LabelLimits, Labels, METRIC_NAME};
+pub use labels::{
+    hash_pairs, labels_hash, Label, LabelLimitError, LabelLimits, Labels, METRIC_NAME,
+};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use names::{is_valid_label_name, is_valid_metric_name, NameValidation};
 /// Fx hashing (`rustc-hash`) for in-process maps keyed by integers or short strings: query

@@ -265,7 +265,7 @@ pub fn store(
         grouped.entry(l.into_iter().collect()).or_default().push(s);
     }
     for l in grouped.keys() {
-        limits.check(l).map_err(OtlpError::Bad)?;
+        limits.check(l).map_err(|e| OtlpError::Bad(e.to_string()))?;
     }
     let batch: Vec<SeriesInput> = grouped
         .iter()

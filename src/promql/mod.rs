@@ -16,20 +16,20 @@ pub mod memo;
 pub mod parse;
 pub mod value;
 
+pub use parse::SelectorError;
+
 use crate::model::Matcher;
 
 /// Parses a series selector such as `up{job="api"}` into alternatives of matchers (more than
 /// one only for promql-parser's `{a="1" or b="2"}` extension). Errors read like Prometheus's
 /// (`1:4: parse error: ...`); callers say which parameter held the selector.
-pub fn parse_selector(s: &str) -> Result<Vec<Vec<Matcher>>, String> {
+pub fn parse_selector(s: &str) -> Result<Vec<Vec<Matcher>>, SelectorError> {
     use promql_parser::parser::Expr;
-    let expr = engine::parse(s).map_err(|e| e.to_string())?;
+    let expr = engine::parse(s)?;
     let Expr::VectorSelector(vs) = expr else {
-        return Err(format!(
-            "1:1: parse error: {s:?} is not an instant vector selector"
-        ));
+        return Err(SelectorError::NotASelector(s.to_string()));
     };
-    engine::to_matchers(&vs).map_err(|e| e.to_string())
+    Ok(engine::to_matchers(&vs)?)
 }
 
 #[cfg(test)]
@@ -49,10 +49,10 @@ mod tests {
             parse_selector(r#"{__name__=~"node_.*"}"#).unwrap()[0].len(),
             1
         );
-        let err = parse_selector("rate(up[5m])").unwrap_err();
+        let err = parse_selector("rate(up[5m])").unwrap_err().to_string();
         assert!(err.contains("not an instant vector selector"), "{err}");
         assert_eq!(
-            parse_selector("up{").unwrap_err(),
+            parse_selector("up{").unwrap_err().to_string(),
             "1:4: parse error: unexpected end of input inside braces"
         );
     }

@@ -1,6 +1,7 @@
 //! Parsing PromQL text into the `promql-parser` tree, with Prometheus's error positions
 //! (`line:col: parse error: ...`) and a nesting limit checked before parsing; turning a
-//! selector into our matchers (`to_matchers`) and visiting every selector of an expression.
+//! selector into our matchers (`to_matchers`, `SelectorError`) and visiting every selector of
+//! an expression.
 //!
 //! Uses `value` (`QueryError`) and `model`.
 
@@ -135,6 +136,17 @@ fn parse_error(query: &str, msg: &str) -> String {
         Some(at) => format!("{}: parse error: {msg}", pos(at)),
         None => format!("parse error: {msg}"),
     }
+}
+
+/// A series selector (a `match[]` parameter) that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectorError {
+    /// The text does not parse, or its matchers are invalid (`line:col: parse error: ...`).
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// Valid PromQL that is not an instant vector selector (the text is the selector given).
+    #[error("1:1: parse error: {0:?} is not an instant vector selector")]
+    NotASelector(String),
 }
 
 /// A selector's matchers (its name included), one list per `or` alternative.

@@ -302,7 +302,7 @@ fn parse_body(
                 }
                 m.insert("__name__".into(), sl.name.to_string());
                 let labels: Vec<(String, String)> = m.into_iter().collect();
-                limits.check(&labels)?;
+                limits.check(&labels).map_err(|e| e.to_string())?;
                 if !seen.insert(labels.clone()) {
                     return Err(format!("duplicate series {} in the push", s.series));
                 }

@@ -298,9 +298,13 @@ pub fn receive(
     let mut batch: Vec<SeriesInput<'_>> = Vec::with_capacity(decoded.len());
     for (i, ts) in decoded.into_iter().enumerate() {
         histograms += ts.histograms;
-        match validate_labels(&ts.labels, NameValidation::Legacy)
-            .and_then(|l| limits.labels.check(&l).map(|()| l))
-        {
+        match validate_labels(&ts.labels, NameValidation::Legacy).and_then(|l| {
+            limits
+                .labels
+                .check(&l)
+                .map(|()| l)
+                .map_err(|e| e.to_string())
+        }) {
             Ok(labels) => {
                 // A created timestamp before the first sample: a zero there, as Prometheus
                 // ingests it (ignored when the series already has later samples).

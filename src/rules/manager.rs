@@ -135,6 +135,14 @@ fn clean_path(p: &std::path::Path) -> String {
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)
 }
 
+/// The rule files of a config that failed to load or check: every error, each naming its file
+/// (and line); shown joined by `; `.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .errors.join("; "))]
+pub struct RuleLoadError {
+    pub errors: Vec<String>,
+}
+
 /// Loads and checks every group of the config's rule files. Errors name the file (and line).
 pub fn load_groups(cfg: &Config) -> Result<Vec<Group>, Vec<String>> {
     let interval = cfg.global.evaluation_interval.as_std();
@@ -193,8 +201,8 @@ impl Manager {
 
     /// Applies a config: loads its rule files and starts, keeps, replaces or stops groups.
     /// On any error nothing changes. Must run inside a tokio runtime.
-    pub fn apply_config(&self, cfg: &Config) -> Result<(), String> {
-        let loaded = load_groups(cfg).map_err(|e| e.join("; "))?;
+    pub fn apply_config(&self, cfg: &Config) -> Result<(), RuleLoadError> {
+        let loaded = load_groups(cfg).map_err(|errors| RuleLoadError { errors })?;
         *self.inner.external_labels.write() = cfg.global.external_labels.clone();
         let interval = cfg.global.evaluation_interval.as_std();
         let offset = cfg.global.rule_query_offset.as_std();

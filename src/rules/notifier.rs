@@ -21,7 +21,7 @@ use tracing::{debug, warn};
 
 use super::group::{labels_map, Alert};
 use crate::config::{AlertmanagerConfig, Config, RelabelConfig};
-use crate::scrape::client::{build_client, error_chain, with_auth};
+use crate::scrape::client::{build_client, error_chain, with_auth, HttpClientError};
 use crate::scrape::discovery::{self, TargetGroup};
 use crate::scrape::relabel::{self, LabelMap};
 
@@ -186,6 +186,14 @@ fn resolve(cfg: &AlertmanagerConfig, groups: &[TargetGroup]) -> (Vec<String>, Ve
     (urls, dropped)
 }
 
+/// Why an alerting config could not be applied (nothing changed).
+#[derive(Debug, thiserror::Error)]
+pub enum NotifierConfigError {
+    /// An `alertmanagers` entry's HTTP client could not be built.
+    #[error(transparent)]
+    HttpClient(#[from] HttpClientError),
+}
+
 impl Notifier {
     /// A notifier with a queue of `capacity` alerts (`--alertmanager.notification-queue-capacity`).
     pub fn new(capacity: usize) -> Notifier {
@@ -198,7 +206,7 @@ impl Notifier {
     }
 
     /// Takes the external labels, alert relabeling and Alertmanagers from `cfg`.
-    pub fn apply_config(&self, cfg: &Config) -> Result<(), String> {
+    pub fn apply_config(&self, cfg: &Config) -> Result<(), NotifierConfigError> {
         let mut sets = Vec::new();
         for am in &cfg.alerting.alertmanagers {
             let client = build_client(&am.http_client(), am.timeout.as_std(), true)?;
@@ -393,7 +401,7 @@ async fn post(set: Arc<AmSet>, url: String, payload: String, n: usize) -> (Strin
             )
             .body(payload.clone());
         let err = match with_auth(req, &set.cfg.http_client()) {
-            Err(e) => e,
+            Err(e) => e.to_string(),
             Ok(req) => match req.send().await {
                 Ok(r) if r.status().is_success() => {
                     debug!(%url, alerts = n, "sent alerts");

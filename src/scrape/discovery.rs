@@ -94,18 +94,36 @@ pub fn parse_sd_file(path: &Path, text: &str) -> Result<Vec<TargetGroup>, String
     Ok(out)
 }
 
+/// A file SD file that was skipped: unreadable, or not a valid list of target groups.
+#[derive(Debug, thiserror::Error)]
+pub enum FileSdError {
+    #[error("file SD {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// What is wrong with the contents (syntax, extension, a bad target address).
+    #[error("file SD {}: {message}", .path.display())]
+    Invalid { path: PathBuf, message: String },
+}
+
 /// Everything a file SD config yields now; unreadable or bad files are reported and skipped
 /// (the others still count), as Prometheus does.
-pub fn read_file_sd(cfg: &FileSdConfig) -> (Vec<TargetGroup>, Vec<String>) {
+pub fn read_file_sd(cfg: &FileSdConfig) -> (Vec<TargetGroup>, Vec<FileSdError>) {
     let mut groups = Vec::new();
     let mut errors = Vec::new();
     for f in sd_files(cfg) {
-        match std::fs::read_to_string(&f)
-            .map_err(|e| e.to_string())
-            .and_then(|t| parse_sd_file(&f, &t))
-        {
+        let text = match std::fs::read_to_string(&f) {
+            Ok(t) => t,
+            Err(source) => {
+                errors.push(FileSdError::Read { path: f, source });
+                continue;
+            }
+        };
+        match parse_sd_file(&f, &text) {
             Ok(g) => groups.extend(g),
-            Err(e) => errors.push(format!("file SD {}: {e}", f.display())),
+            Err(message) => errors.push(FileSdError::Invalid { path: f, message }),
         }
     }
     (groups, errors)

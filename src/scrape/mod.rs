@@ -224,7 +224,7 @@ impl Manager {
             let old = pools.remove(&job.job_name);
             let (client, error) = match client::build(job) {
                 Ok(c) => (Some(c), None),
-                Err(e) => (None, Some(e)),
+                Err(e) => (None, Some(e.to_string())),
             };
             let mut pool = Pool {
                 job: Arc::new(job.clone()),
@@ -557,7 +557,8 @@ impl Loop {
             &self.job,
             &self.target.url,
             timeout.as_secs_f64(),
-        )?
+        )
+        .map_err(|e| e.to_string())?
         .timeout(timeout);
         let mut resp = req.send().await.map_err(|e| describe(&e))?;
         let status = resp.status();

@@ -34,7 +34,7 @@ use tracing::{debug, info, warn};
 use crate::config::{ProtobufMessage, RemoteWriteConfig};
 use crate::model::{now_ms, Labels, Sample};
 use crate::remote::proto::{encode_metadata, encode_v2, encode_write_request, SeriesV2};
-use crate::scrape::client::{build_client, error_chain, with_auth};
+use crate::scrape::client::{build_client, error_chain, with_auth, HttpClientError};
 use crate::scrape::relabel::{self, LabelMap};
 use crate::textparse::Metadata;
 use crate::tsdb::wal::{self, Record};
@@ -107,6 +107,21 @@ impl Sender {
     }
 }
 
+/// Why `remote_write` settings could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum SendConfigError {
+    /// An entry's HTTP client settings cannot work (checked before anything changes).
+    #[error("{url}: {source}")]
+    Settings {
+        url: String,
+        #[source]
+        source: HttpClientError,
+    },
+    /// A client that passed the check failed to build when its sender started.
+    #[error(transparent)]
+    HttpClient(#[from] HttpClientError),
+}
+
 /// The senders of the current config.
 #[derive(Default)]
 pub struct Senders {
@@ -137,11 +152,15 @@ impl Senders {
         db: &Db,
         cfgs: &[RemoteWriteConfig],
         shutdown: &CancellationToken,
-    ) -> Result<(), String> {
+    ) -> Result<(), SendConfigError> {
         // Settings that cannot work fail the whole apply before anything changes.
         for c in cfgs {
-            build_client(&c.http_client(), c.remote_timeout.as_std(), false)
-                .map_err(|e| format!("{}: {e}", c.url))?;
+            build_client(&c.http_client(), c.remote_timeout.as_std(), false).map_err(|source| {
+                SendConfigError::Settings {
+                    url: c.url.clone(),
+                    source,
+                }
+            })?;
         }
         let mut new = Vec::new();
         let mut old: Vec<Sender> = std::mem::take(&mut *self.list.lock());
@@ -807,7 +826,7 @@ impl Shared {
                 req = req.header(k.as_str(), v.as_str());
             }
             let wait = match with_auth(req, &self.cfg.http_client()) {
-                Err(e) => return Outcome::Dropped(e),
+                Err(e) => return Outcome::Dropped(e.to_string()),
                 Ok(req) => match req.send().await {
                     Ok(r) if r.status().is_success() => {
                         debug!(url = %self.cfg.url, "sent");

@@ -40,15 +40,15 @@ pub(super) fn reload_fn(
         for w in cfg.warnings() {
             warn!("{w}");
         }
-        if let Err(e) = nt.apply_config(&cfg).and_then(|_| {
-            rm.apply_config(&cfg)
-                .map_err(|e| format!("error loading rules: {e}"))
-        }) {
-            return failed(e);
+        if let Err(e) = nt.apply_config(&cfg) {
+            return failed(e.to_string());
+        }
+        if let Err(e) = rm.apply_config(&cfg) {
+            return failed(format!("error loading rules: {e}"));
         }
         let rw: Vec<_> = cfg.remote_writes().cloned().collect();
         if let Err(e) = sn.apply(&sdb, &rw, &ssd) {
-            return failed(e);
+            return failed(e.to_string());
         }
         m.apply(&cfg);
         *si.config_yaml.write() = api::status::dump_config(&cfg);

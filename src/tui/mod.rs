@@ -56,7 +56,7 @@ pub struct Options {
 
 /// Picks the theme: `--theme` (a built-in name or a file), else the default; `NO_COLOR`
 /// (set and non-empty) drops the colours.
-pub fn pick_theme(name: Option<&str>) -> Result<theme::Theme, String> {
+pub fn pick_theme(name: Option<&str>) -> Result<theme::Theme, theme::ThemeError> {
     let t = theme::Theme::load(name.unwrap_or("default"))?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     Ok(if no_color { t.without_colors() } else { t })

@@ -51,6 +51,34 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
+/// Why `--theme` (or the configured theme) could not be used. Display gives the whole message,
+/// the cause's text included; print it with Display (not by walking the sources).
+#[derive(Debug, thiserror::Error)]
+pub enum ThemeError {
+    /// Neither a built-in theme's name nor a readable file.
+    #[error(
+        "theme {name:?}: not a built-in theme ({}) and not a readable file: {source}",
+        builtin_names()
+    )]
+    NotFound {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A theme file that is not a valid theme: what is wrong (key, colour, TOML position).
+    #[error("theme {path}: {message}")]
+    Invalid { path: String, message: String },
+    /// A built-in theme that is not valid (its tests keep this from happening).
+    #[error("{message}")]
+    InvalidBuiltin { name: String, message: String },
+}
+
+/// The built-in themes' names, comma-separated.
+fn builtin_names() -> String {
+    let names: Vec<&str> = BUILTIN.iter().map(|b| b.0).collect();
+    names.join(", ")
+}
+
 /// A colour: a name (`"lightblue"`, `"dark-gray"`, `"reset"` or its alias `"default"`),
 /// `"#rrggbb"`, or an ANSI index `"0"`..`"255"`; ratatui's `Color::from_str` reads it.
 pub fn parse_color(s: &str) -> Result<Color, String> {
@@ -202,18 +230,22 @@ impl Theme {
     }
 
     /// A built-in theme by name, or a TOML file by path.
-    pub fn load(name_or_path: &str) -> Result<Theme, String> {
+    pub fn load(name_or_path: &str) -> Result<Theme, ThemeError> {
         if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
-            return Theme::from_toml(text);
+            return Theme::from_toml(text).map_err(|message| ThemeError::InvalidBuiltin {
+                name: name_or_path.to_string(),
+                message,
+            });
         }
-        let text = std::fs::read_to_string(name_or_path).map_err(|e| {
-            let names: Vec<&str> = BUILTIN.iter().map(|b| b.0).collect();
-            format!(
-                "theme {name_or_path:?}: not a built-in theme ({}) and not a readable file: {e}",
-                names.join(", ")
-            )
-        })?;
-        Theme::from_toml(&text).map_err(|e| format!("theme {name_or_path}: {e}"))
+        let text =
+            std::fs::read_to_string(name_or_path).map_err(|source| ThemeError::NotFound {
+                name: name_or_path.to_string(),
+                source,
+            })?;
+        Theme::from_toml(&text).map_err(|message| ThemeError::Invalid {
+            path: name_or_path.to_string(),
+            message,
+        })
     }
 
     /// Drops every colour (`NO_COLOR`).
@@ -329,6 +361,7 @@ mod tests {
             .contains("upp"));
         assert!(Theme::load("no-such-theme")
             .unwrap_err()
+            .to_string()
             .contains("default, dark, light, high-contrast"));
         let n = Theme::load("dark").unwrap().without_colors();
         assert_eq!(n.up, Color::Reset);
