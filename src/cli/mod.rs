@@ -454,6 +454,8 @@ async fn serve_with_tui(
             std::sync::Arc::new(crate::client::Local::new(running.state().clone()));
         let sd = shutdown.clone();
         tokio::spawn(async move {
+            // The server stops when the TUI ends, even if it ends by a panic.
+            let _stop_server = sd.clone().drop_guard();
             let r = crate::tui::run(source, o, sd.clone()).await;
             match &r {
                 Ok(crate::tui::Exit::TerminalGone) => {
@@ -462,7 +464,6 @@ async fn serve_with_tui(
                 Ok(crate::tui::Exit::Quit) => tracing::info!("left the terminal UI; shutting down"),
                 Err(e) => tracing::warn!("the terminal UI failed: {e:#}; shutting down"),
             }
-            sd.cancel();
         })
     });
     let result = running.wait().await;

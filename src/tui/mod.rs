@@ -329,7 +329,14 @@ pub async fn run(
         }
     };
     stop_keys.store(true, std::sync::atomic::Ordering::Relaxed);
-    drop(terminal);
+    if matches!(result, Ok(Exit::TerminalGone)) || term_events::terminal_gone() {
+        // ratatui's `Terminal` shows a hidden cursor when dropped and reports a failure with
+        // `eprintln!`, which panics when stderr is the dead terminal: skip its drop (it owns
+        // nothing but buffers; the process is about to end).
+        std::mem::forget(terminal);
+    } else {
+        drop(terminal);
+    }
     result
 }
 

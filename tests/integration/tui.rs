@@ -274,7 +274,7 @@ fn serve_shuts_down_cleanly_when_its_terminal_closes() {
     std::fs::write(&cfg, "scrape_configs: []\n").unwrap();
     let data = dir.path().join("d");
     let addr = free_addr();
-    let (mut child, master) = serve_in_own_pty(&[
+    let (child, master) = serve_in_own_pty(&[
         "--config",
         cfg.to_str().unwrap(),
         "--data",
@@ -282,6 +282,9 @@ fn serve_shuts_down_cleanly_when_its_terminal_closes() {
         "--listen",
         &addr.to_string(),
     ]);
+    // Killed on drop, should an assertion fail first.
+    let mut child = crate::common::Peer(child);
+    let keys = master.try_clone().unwrap();
     let (close, screen) = drain(master);
     wait_ok(addr, "/-/ready");
     let log_path = data.join("promterm.log");
@@ -301,7 +304,7 @@ fn serve_shuts_down_cleanly_when_its_terminal_closes() {
     assert_eq!(code, 200, "{resp}");
 
     // SIGHUP with the terminal still open reloads and keeps running.
-    let pid = child.id() as libc::pid_t;
+    let pid = child.0.id() as libc::pid_t;
     // SAFETY: signalling our own child.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
     crate::common::wait_for("the reload after SIGHUP", 10, || {
@@ -309,10 +312,16 @@ fn serve_shuts_down_cleanly_when_its_terminal_closes() {
     });
     std::thread::sleep(Duration::from_millis(500));
     assert!(
-        child.try_wait().unwrap().is_none(),
+        child.0.try_wait().unwrap().is_none(),
         "SIGHUP alone must not stop serve"
     );
     assert_eq!(crate::common::http(addr, "GET", "/-/ready").0, 200);
+
+    // Leave the prompt (Esc), so the cursor is hidden: the terminal library then writes to the
+    // terminal as it is dropped, which must not fail the shutdown.
+    std::io::Write::write_all(&mut &keys, b"\x1b").unwrap();
+    drop(keys);
+    std::thread::sleep(Duration::from_millis(1500));
 
     // Close the terminal: the process must end by itself, cleanly, without spinning.
     close.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -323,7 +332,7 @@ fn serve_shuts_down_cleanly_when_its_terminal_closes() {
     );
     let started = std::time::Instant::now();
     let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
+        if let Some(s) = child.0.try_wait().unwrap() {
             break s;
         }
         assert!(
