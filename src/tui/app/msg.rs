@@ -55,6 +55,8 @@ impl App {
             Msg::Metadata(m) => self.known.metadata = m,
             Msg::MetricNames(n) => {
                 self.known.metrics = n;
+                let shown = self.visible_metrics().len();
+                self.metrics_sel = self.metrics_sel.min(shown.saturating_sub(1));
                 self.refresh_popup();
             }
             Msg::SeriesCounts(c) => self.series_counts = c,
