@@ -7,9 +7,11 @@ use crossterm::event::KeyCode;
 
 use super::{App, Cmd, Focus, View, LIVE_EVERY};
 
-/// Seconds between refreshes of the metric names, metadata and series counts (completion
-/// and the metrics explorer). While the explorer is open, or nothing is known yet (a server
-/// started before its first scrape), names and metadata follow the panels' 5 s cadence.
+/// Seconds between refreshes of the metric names and metadata (completion, the metrics
+/// explorer). Series counts (a query over every series, heavy on a large server) are asked
+/// for at that cadence only while the explorer is open, and when it opens. While it is open,
+/// or nothing is known yet (a server started before its first scrape), names and metadata
+/// follow the panels' 5 s cadence.
 pub const METRICS_EVERY: f64 = 30.0;
 
 impl App {
@@ -36,10 +38,15 @@ impl App {
             out.push(Cmd::Rules);
             out.push(Cmd::RemoteWrite);
         }
-        if now - self.metrics_at >= METRICS_EVERY || (panels_due && self.known.metrics.is_empty()) {
-            out.extend(self.refresh_metrics());
+        let nothing_known = self.known.metrics.is_empty();
+        if now - self.metrics_at >= METRICS_EVERY || (panels_due && nothing_known) {
+            let mut cmds = self.refresh_metrics();
+            if self.view != View::Metrics && !nothing_known {
+                cmds.retain(|c| *c != Cmd::SeriesCounts);
+            }
+            out.extend(cmds);
         } else if panels_due && self.view == View::Metrics {
-            // The cheap part; counts (a query over every series) keep the slower cadence.
+            // The cheap part; counts keep the slower cadence.
             out.push(Cmd::MetricNames);
             out.push(Cmd::Metadata);
         }
