@@ -52,6 +52,11 @@ impl App {
                 }
                 Err(e) => self.rules_error = Some(e),
             },
+            // The loop turns a failed request for these into an empty answer: an empty answer
+            // does not wipe what is known (a refresh failing for a moment keeps the list).
+            Msg::Metadata(m) if m.is_empty() => {}
+            Msg::MetricNames(n) if n.is_empty() => {}
+            Msg::SeriesCounts(c) if c.is_empty() => {}
             Msg::Metadata(m) => self.known.metadata = m,
             Msg::MetricNames(n) => {
                 self.known.metrics = n;

@@ -72,6 +72,13 @@ fn opening_the_metrics_view_refreshes_it_and_keeps_it_fresh() {
     a.metrics_sel = 2;
     a.msg(Msg::MetricNames(vec!["a".into()]));
     assert_eq!(a.metrics_sel, 0);
+    // A refresh that failed (the loop answers it with nothing) keeps what is known.
+    a.msg(Msg::SeriesCounts([("a".to_string(), 3)].into()));
+    a.msg(Msg::MetricNames(vec![]));
+    a.msg(Msg::Metadata(Default::default()));
+    a.msg(Msg::SeriesCounts(Default::default()));
+    assert_eq!(a.known.metrics, ["a"]);
+    assert_eq!(a.series_counts.get("a"), Some(&3));
 }
 
 #[test]
