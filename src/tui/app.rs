@@ -171,6 +171,12 @@ pub struct App {
     pub senders: Vec<super::data::SenderRow>,
     pub metrics_filter: String,
     pub metrics_sel: usize,
+    /// When the metrics explorer's data (names, metadata, series counts) was last asked for.
+    pub metrics_at: f64,
+    /// The first help line shown, and what the help view found room for when it last drew:
+    /// (the largest useful scroll, lines per page). A `Cell` because drawing takes `&App`.
+    pub help_scroll: u16,
+    pub help_bounds: std::cell::Cell<(u16, u16)>,
     pub quit: bool,
     /// The clock (unix seconds); tests set it.
     pub now: f64,
@@ -195,6 +201,7 @@ fn wall_now() -> f64 {
 
 impl App {
     pub fn new(theme: Theme, history: History, source_name: &str) -> App {
+        let now = wall_now();
         App {
             theme,
             editor: Editor::default(),
@@ -240,8 +247,11 @@ impl App {
             senders: Vec::new(),
             metrics_filter: String::new(),
             metrics_sel: 0,
+            metrics_at: now,
+            help_scroll: 0,
+            help_bounds: std::cell::Cell::new((u16::MAX, 10)),
             quit: false,
-            now: wall_now(),
+            now,
             source_name: source_name.to_string(),
         }
     }

@@ -1,10 +1,12 @@
 //! Laying out the screen: one screen at 100×30 and larger (prompt on top; results; targets and
-//! alerts on the right; a status line), tabs below that; which pane is under the mouse. Each
-//! pane is drawn by its `view` module. Pure: `render(&App, frame)`. Uses `app` and `view`.
+//! alerts on the right; a status line), tabs below that (down to 40×10: the tab titles shorten
+//! to numbers when they do not fit), and below the minimum one line saying so; which pane is
+//! under the mouse. Each pane is drawn by its `view` module. Pure: `render(&App, frame)`.
+//! Uses `app` and `view`.
 
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::Tabs;
+use ratatui::widgets::{Paragraph, Tabs};
 use ratatui::Frame;
 
 use super::app::{App, Focus, View, VIEWS};
@@ -16,6 +18,23 @@ pub use super::view::help::HELP;
 /// Smallest size for the one-screen layout.
 pub const WIDE_COLS: u16 = 100;
 pub const WIDE_ROWS: u16 = 30;
+
+/// Smallest terminal promterm draws in; below it one line says so.
+pub const MIN_COLS: u16 = 40;
+pub const MIN_ROWS: u16 = 10;
+
+/// Whether a terminal of this size is too small to draw in.
+pub fn too_small(area: Rect) -> bool {
+    area.width < MIN_COLS || area.height < MIN_ROWS
+}
+
+/// The line shown on a terminal below the minimum size.
+pub fn too_small_message(area: Rect) -> String {
+    format!(
+        "terminal too small: {}×{}, promterm needs at least {MIN_COLS}×{MIN_ROWS}",
+        area.width, area.height
+    )
+}
 
 /// Whether a terminal of this size gets the one-screen layout.
 pub fn is_wide(area: Rect) -> bool {
@@ -59,7 +78,9 @@ fn wide_layout(app: &App, area: Rect) -> Wide {
 /// The pane under a mouse position (for `--mouse`).
 pub fn pane_at(app: &App, area: Rect, x: u16, y: u16) -> Option<Focus> {
     let p = Position::new(x, y);
-    if app.wide {
+    if too_small(area) {
+        None
+    } else if app.wide {
         let w = wide_layout(app, area);
         [
             (w.prompt, Focus::Prompt),
@@ -84,10 +105,40 @@ pub fn pane_at(app: &App, area: Rect, x: u16, y: u16) -> Option<Focus> {
     }
 }
 
+/// The tab titles ("1 Query", ...), or numbers with only the selected view named when the
+/// names do not fit in `width`.
+fn tab_titles(sel: usize, width: u16) -> Vec<Line<'static>> {
+    let full: Vec<String> = VIEWS
+        .iter()
+        .enumerate()
+        .map(|(i, (_, n))| format!("{} {n}", i + 1))
+        .collect();
+    // Each title has a space either side, and a divider between titles.
+    let needed: usize = full.iter().map(|s| s.chars().count() + 3).sum();
+    full.into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if needed <= width as usize + 1 || i == sel {
+                Line::from(s)
+            } else {
+                Line::from(format!("{}", i + 1))
+            }
+        })
+        .collect()
+}
+
 /// Draws everything.
 pub fn render(app: &App, f: &mut Frame) {
     let area = f.area();
     let t = &app.theme;
+    if too_small(area) {
+        f.render_widget(
+            Paragraph::new(Line::styled(too_small_message(area), t.fg(t.error)))
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
     if app.wide {
         let Wide {
             prompt,
@@ -117,12 +168,8 @@ pub fn render(app: &App, f: &mut Frame) {
             Constraint::Length(1),
         ])
         .areas(area);
-        let titles: Vec<Line> = VIEWS
-            .iter()
-            .enumerate()
-            .map(|(i, (_, n))| Line::from(format!("{} {n}", i + 1)))
-            .collect();
         let sel = VIEWS.iter().position(|(v, _)| *v == app.view).unwrap_or(0);
+        let titles = tab_titles(sel, tabs.width);
         f.render_widget(
             Tabs::new(titles)
                 .select(sel)

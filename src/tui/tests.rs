@@ -200,9 +200,15 @@ fn range_results_draw_a_braille_chart_with_axes_and_legend() {
 #[test]
 fn help_lists_every_key_and_no_color_keeps_the_selection_visible() {
     let mut a = app_with_data(Theme::load("default").unwrap().without_colors());
-    a.help = true;
     for (w, h) in [(100, 40), (100, 30), (140, 24)] {
-        let (text, _) = draw(&mut a, w, h);
+        // What does not fit scrolls: every key shows on one of the pages.
+        a.help = true;
+        a.help_scroll = 0;
+        let mut text = String::new();
+        for _ in 0..5 {
+            text.push_str(&draw(&mut a, w, h).0);
+            a.key(key(KeyCode::PageDown));
+        }
         for (k, _) in render::HELP {
             assert!(text.contains(k), "help at {w}x{h} lacks {k:?}:\n{text}");
         }
@@ -370,3 +376,5 @@ fn thousands_of_targets_render_only_what_fits() {
     );
     assert!(text.contains("Targets 4285/5000 up"), "{text}");
 }
+
+mod screens;

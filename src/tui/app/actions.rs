@@ -1,23 +1,35 @@
 //! State changes the keys and the clock share: running a query (and re-running it live),
-//! checking the prompt's syntax, moving focus, switching views, following the terminal size.
-//! Uses the state in `app`.
+//! keeping the panels and the metrics explorer fresh, checking the prompt's syntax, moving
+//! focus, switching views (which refreshes what the view shows), scrolling the help,
+//! following the terminal size. Uses the state in `app`.
+
+use crossterm::event::KeyCode;
 
 use super::{App, Cmd, Focus, View, LIVE_EVERY};
+
+/// Seconds between refreshes of the metric names and metadata (completion, the metrics
+/// explorer). Series counts (a query over every series, heavy on a large server) are asked
+/// for at that cadence only while the explorer is open, and when it opens. While it is open,
+/// or nothing is known yet (a server started before its first scrape), names and metadata
+/// follow the panels' 5 s cadence.
+pub const METRICS_EVERY: f64 = 30.0;
 
 impl App {
     /// Requests sent at start: panels and completion data.
     pub fn start(&mut self) -> Vec<Cmd> {
-        vec![
-            Cmd::Targets,
-            Cmd::Rules,
-            Cmd::MetricNames,
-            Cmd::Metadata,
-            Cmd::SeriesCounts,
-            Cmd::RemoteWrite,
-        ]
+        let mut out = vec![Cmd::Targets, Cmd::Rules];
+        out.extend(self.refresh_metrics());
+        out.push(Cmd::RemoteWrite);
+        out
     }
 
-    /// The clock moved on (called about once a second).
+    /// Asks for the metric names, metadata and series counts again.
+    fn refresh_metrics(&mut self) -> Vec<Cmd> {
+        self.metrics_at = self.now;
+        vec![Cmd::MetricNames, Cmd::Metadata, Cmd::SeriesCounts]
+    }
+
+    /// The clock moved on (called about once a second); `panels_due` every 5 s.
     pub fn tick(&mut self, now: f64, panels_due: bool) -> Vec<Cmd> {
         self.now = now;
         let mut out = Vec::new();
@@ -25,6 +37,18 @@ impl App {
             out.push(Cmd::Targets);
             out.push(Cmd::Rules);
             out.push(Cmd::RemoteWrite);
+        }
+        let nothing_known = self.known.metrics.is_empty();
+        if now - self.metrics_at >= METRICS_EVERY || (panels_due && nothing_known) {
+            let mut cmds = self.refresh_metrics();
+            if self.view != View::Metrics && !nothing_known {
+                cmds.retain(|c| *c != Cmd::SeriesCounts);
+            }
+            out.extend(cmds);
+        } else if panels_due && self.view == View::Metrics {
+            // The cheap part; counts keep the slower cadence.
+            out.push(Cmd::MetricNames);
+            out.push(Cmd::Metadata);
         }
         if self.live && self.graph && !self.running && now - self.last_run >= LIVE_EVERY {
             if let Some(c) = self.run(self.shown_expr.clone()) {
@@ -100,6 +124,38 @@ impl App {
             (i + n - 1) % n
         }];
         self.popup = None;
+    }
+
+    /// Opens a view (its number key): selects it and asks for its data again, so a view
+    /// opened after a scrape or a reload shows what is there now.
+    pub fn open_view(&mut self, v: View) -> Vec<Cmd> {
+        self.set_view(v);
+        match v {
+            View::Metrics => self.refresh_metrics(),
+            View::Rules | View::Alerts => vec![Cmd::Rules],
+            View::Targets => vec![Cmd::Targets],
+            _ => Vec::new(),
+        }
+    }
+
+    /// A key while the help is shown: ↑↓ (j k), PgUp PgDn, Home End scroll it; any other key
+    /// closes it. The help view leaves in `help_bounds` how far scrolling is useful.
+    pub(super) fn help_key(&mut self, code: KeyCode) {
+        let (max, page) = self.help_bounds.get();
+        let page = page.max(1);
+        self.help_scroll = match code {
+            KeyCode::Up | KeyCode::Char('k') => self.help_scroll.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => self.help_scroll.saturating_add(1),
+            KeyCode::PageUp => self.help_scroll.saturating_sub(page),
+            KeyCode::PageDown | KeyCode::Char(' ') => self.help_scroll.saturating_add(page),
+            KeyCode::Home => 0,
+            KeyCode::End => max,
+            _ => {
+                self.help = false;
+                0
+            }
+        }
+        .min(max);
     }
 
     /// Selects a view; on one screen Targets and Alerts are panes, so they get focus.

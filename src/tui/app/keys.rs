@@ -34,7 +34,7 @@ impl App {
             return Vec::new();
         }
         if self.help {
-            self.help = false;
+            self.help_key(k.code);
             return Vec::new();
         }
         if k.code == KeyCode::F(1) {
@@ -90,8 +90,7 @@ impl App {
             }
             KeyCode::Char(c @ '1'..='5') => {
                 let i = (c as u8 - b'1') as usize;
-                self.set_view(VIEWS[i].0);
-                return Vec::new();
+                return self.open_view(VIEWS[i].0);
             }
             _ => {}
         }

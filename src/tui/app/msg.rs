@@ -52,9 +52,16 @@ impl App {
                 }
                 Err(e) => self.rules_error = Some(e),
             },
+            // The loop turns a failed request for these into an empty answer: an empty answer
+            // does not wipe what is known (a refresh failing for a moment keeps the list).
+            Msg::Metadata(m) if m.is_empty() => {}
+            Msg::MetricNames(n) if n.is_empty() => {}
+            Msg::SeriesCounts(c) if c.is_empty() => {}
             Msg::Metadata(m) => self.known.metadata = m,
             Msg::MetricNames(n) => {
                 self.known.metrics = n;
+                let shown = self.visible_metrics().len();
+                self.metrics_sel = self.metrics_sel.min(shown.saturating_sub(1));
                 self.refresh_popup();
             }
             Msg::SeriesCounts(c) => self.series_counts = c,

@@ -366,3 +366,5 @@ fn small_terminals_use_tabs() {
     assert_eq!(a.view, View::Query);
     assert_eq!(a.focus, Focus::Targets);
 }
+
+mod freshness;

@@ -1,4 +1,7 @@
-//! The key help overlay, in one column or two. Uses `app` and `view::panel`.
+//! The key help overlay: one column, or two side by side when the screen is wide and short;
+//! keys and descriptions wrap to the width (a key over its description on narrow screens), and
+//! what does not fit scrolls (↑↓ PgUp PgDn Home End), with a last line saying there is more.
+//! Uses `app`, `theme` and `view::panel`.
 
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -8,13 +11,17 @@ use ratatui::Frame;
 
 use super::panel::block;
 use crate::tui::app::App;
+use crate::tui::theme::Theme;
 
 /// Every key, as the help overlay lists them.
 pub const HELP: &[(&str, &str)] = &[
     ("Anywhere", ""),
     ("Ctrl-C", "quit"),
     ("Tab / Shift-Tab", "next / previous pane"),
-    ("F1, ? (outside the prompt)", "this help; any key closes it"),
+    (
+        "F1, ? (outside the prompt)",
+        "this help (↑↓ PgUp PgDn scroll it; other keys close it)",
+    ),
     ("q (outside the prompt)", "quit"),
     (
         "1 2 3 4 5 (outside the prompt)",
@@ -48,44 +55,167 @@ pub const HELP: &[(&str, &str)] = &[
     ("Enter", "put the expression (or name) into the prompt"),
 ];
 
-/// Draws the overlay centred on `screen`.
+/// Widest column the help uses (wider reads badly).
+const MAX_COL: u16 = 88;
+/// Narrowest column of a two-column help.
+const MIN_TWO_COL: u16 = 56;
+/// Below this column width a key goes over its description instead of beside it.
+const SIDE_BY_SIDE: usize = 44;
+
+/// `text` broken at spaces into lines of at most `width` characters (a longer word is cut).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for word in text.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        while word.len() > width {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            out.push(word.drain(..width).collect());
+        }
+        let word: String = word.into_iter().collect();
+        let n = cur.chars().count();
+        if n > 0 && n + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(&word);
+    }
+    if !cur.is_empty() || out.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The help's lines for `entries` in a column `width` characters wide.
+pub fn lines(entries: &[(&str, &str)], width: u16, t: &Theme) -> Vec<Line<'static>> {
+    let width = width as usize;
+    let key_style = t.fg(t.keyword);
+    let mut out = Vec::new();
+    let key_w = entries
+        .iter()
+        .filter(|(_, d)| !d.is_empty())
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(1)
+        .min(width / 2);
+    for (k, d) in entries {
+        if d.is_empty() {
+            for part in wrap(k, width) {
+                out.push(Line::styled(
+                    part,
+                    t.fg(t.title).add_modifier(Modifier::BOLD),
+                ));
+            }
+        } else if width < SIDE_BY_SIDE {
+            for part in wrap(k, width.saturating_sub(1)) {
+                out.push(Line::from(Span::styled(format!(" {part}"), key_style)));
+            }
+            for part in wrap(d, width.saturating_sub(4)) {
+                out.push(Line::raw(format!("    {part}")));
+            }
+        } else {
+            let keys = wrap(k, key_w);
+            let descs = wrap(d, width.saturating_sub(key_w + 3));
+            for i in 0..keys.len().max(descs.len()) {
+                let kp = keys.get(i).map_or("", String::as_str);
+                let dp = descs.get(i).map_or("", String::as_str);
+                out.push(Line::from(vec![
+                    Span::styled(format!(" {kp:<key_w$}  "), key_style),
+                    Span::raw(dp.to_string()),
+                ]));
+            }
+        }
+    }
+    out
+}
+
+/// Draws the overlay centred on `screen`, scrolled to `app.help_scroll`; records in
+/// `app.help_bounds` how far scrolling goes and how many lines a page holds.
 pub fn draw(app: &App, f: &mut Frame, screen: Rect) {
     let t = &app.theme;
-    // One column when it fits, else two side by side.
-    let cols = if HELP.len() as u16 + 2 <= screen.height {
-        1
-    } else {
-        2
-    };
-    let per_col = HELP.len().div_ceil(cols);
-    let h = (per_col as u16 + 2).min(screen.height);
-    let w = if cols == 1 { 80u16 } else { 140 }.min(screen.width);
-    let area = Rect::new((screen.width - w) / 2, (screen.height - h) / 2, w, h);
+    let rows = screen.height.saturating_sub(2);
+    // One column when it fits, else two side by side when the screen is wide enough and
+    // that needs less scrolling.
+    let one_w = screen.width.saturating_sub(2).min(MAX_COL);
+    let mut columns = vec![lines(HELP, one_w, t)];
+    let mut col_w = one_w;
+    let two_w = (screen.width.saturating_sub(3) / 2).min(MAX_COL);
+    if columns[0].len() > rows as usize && two_w >= MIN_TWO_COL {
+        // Split at the section title nearest the middle.
+        let half = HELP.len() / 2;
+        let split = (0..HELP.len())
+            .filter(|i| *i > 0 && HELP[*i].1.is_empty())
+            .min_by_key(|i| i.abs_diff(half))
+            .unwrap_or(half);
+        let two = vec![
+            lines(&HELP[..split], two_w, t),
+            lines(&HELP[split..], two_w, t),
+        ];
+        if two.iter().map(Vec::len).max() < columns.iter().map(Vec::len).max() {
+            columns = two;
+            col_w = two_w;
+        }
+    }
+    let total = columns.iter().map(Vec::len).max().unwrap_or(0) as u16;
+    let ncols = columns.len() as u16;
+    let w = (col_w * ncols + ncols.saturating_sub(1) + 2).min(screen.width);
+    let h = (total + 2).min(screen.height);
+    let area = Rect::new(
+        screen.x + (screen.width - w) / 2,
+        screen.y + (screen.height - h) / 2,
+        w,
+        h,
+    );
     f.render_widget(Clear, area);
     let b = block("Keys", true, t);
     let inner = b.inner(area);
     f.render_widget(b, area);
-    let col_w = inner.width / cols as u16;
-    let key_w = if cols == 1 {
-        32
+    // When it does not all fit, the last line says so and the rest scrolls.
+    let scrolls = total > inner.height;
+    let page = if scrolls {
+        inner.height.saturating_sub(1)
     } else {
-        (col_w as usize * 2 / 5).max(12)
+        inner.height
     };
-    for (c, chunk) in HELP.chunks(per_col).enumerate() {
-        let lines: Vec<Line> = chunk
-            .iter()
-            .map(|(k, d)| {
-                if d.is_empty() {
-                    Line::styled(k.to_string(), t.fg(t.title).add_modifier(Modifier::BOLD))
-                } else {
-                    Line::from(vec![
-                        Span::styled(format!(" {k:<key_w$} "), t.fg(t.keyword)),
-                        Span::raw(d.to_string()),
-                    ])
-                }
-            })
+    let max = total.saturating_sub(page);
+    app.help_bounds.set((max, page));
+    let first = app.help_scroll.min(max);
+    for (c, col) in columns.into_iter().enumerate() {
+        let shown: Vec<Line> = col
+            .into_iter()
+            .skip(first as usize)
+            .take(page as usize)
             .collect();
-        let r = Rect::new(inner.x + c as u16 * col_w, inner.y, col_w, inner.height);
-        f.render_widget(Paragraph::new(Text::from(lines)), r);
+        let r = Rect::new(
+            inner.x + c as u16 * (col_w + 1),
+            inner.y,
+            col_w.min(inner.width),
+            page,
+        );
+        f.render_widget(Paragraph::new(Text::from(shown)), r);
+    }
+    if scrolls && inner.height > 0 {
+        let last = (first + page).min(total);
+        let note = match (first < max, inner.width >= 60) {
+            (true, true) => format!(
+                "↓ more below ({}-{last} of {total}): ↑↓ PgUp PgDn scroll",
+                first + 1
+            ),
+            (true, false) => "↓ more below: ↑↓ PgUp PgDn".to_string(),
+            (false, true) => format!(
+                "end ({}-{last} of {total}): ↑ PgUp scroll back, other keys close",
+                first + 1
+            ),
+            (false, false) => "end: ↑ PgUp scroll back".to_string(),
+        };
+        f.render_widget(
+            Paragraph::new(Line::styled(note, t.fg(t.dim))),
+            Rect::new(inner.x, inner.y + page, inner.width, 1),
+        );
     }
 }

@@ -1,10 +1,11 @@
-//! The metrics explorer: metric names with type, series count and help; `/` filters.
-//! Uses `app` and `view::panel`.
+//! The metrics explorer: metric names with type, series count and help (a narrow pane keeps
+//! name and count); `/` filters. The data refreshes every 30 s, and when the view opens
+//! (`app::actions`); an empty list says so. Uses `app` and `view::panel`.
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Modifier;
-use ratatui::text::Span;
-use ratatui::widgets::{Cell, Row, Table};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use super::panel::block;
@@ -23,6 +24,19 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let b = block(&title, focused, t);
     let inner = b.inner(area);
     f.render_widget(b, area);
+    if list.is_empty() {
+        let why = if app.known.metrics.is_empty() {
+            "no metrics yet (nothing scraped or written so far); this list refreshes every 30s and when the view opens".to_string()
+        } else {
+            format!("no metric name or help contains {:?}", app.metrics_filter)
+        };
+        f.render_widget(
+            Paragraph::new(Line::styled(why, t.fg(t.dim))).wrap(Wrap { trim: true }),
+            inner,
+        );
+        return;
+    }
+    let narrow = inner.width < 60;
     let height = inner.height.saturating_sub(1) as usize;
     let first = app.metrics_sel.saturating_sub(height.saturating_sub(1));
     let rows: Vec<Row> = list
@@ -36,12 +50,17 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
                 .series_counts
                 .get(*m)
                 .map_or(String::new(), |c| c.to_string());
-            let row = Row::new(vec![
-                Cell::from(Span::styled(m.to_string(), t.fg(t.metric))),
-                Cell::from(Span::styled(ty, t.fg(t.keyword))),
-                Cell::from(count),
-                Cell::from(Span::styled(help, t.fg(t.dim))),
-            ]);
+            let name = Cell::from(Span::styled(m.to_string(), t.fg(t.metric)));
+            let row = if narrow {
+                Row::new(vec![name, Cell::from(count)])
+            } else {
+                Row::new(vec![
+                    name,
+                    Cell::from(Span::styled(ty, t.fg(t.keyword))),
+                    Cell::from(count),
+                    Cell::from(Span::styled(help, t.fg(t.dim))),
+                ])
+            };
             if focused && i == app.metrics_sel {
                 row.style(t.selected())
             } else {
@@ -49,19 +68,22 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
             }
         })
         .collect();
-    let header = Row::new(vec!["metric", "type", "series", "help"])
-        .style(t.fg(t.dim).add_modifier(Modifier::BOLD));
-    f.render_widget(
-        Table::new(
-            rows,
-            [
+    let (names, widths) = if narrow {
+        (
+            vec!["metric", "series"],
+            vec![Constraint::Min(10), Constraint::Length(7)],
+        )
+    } else {
+        (
+            vec!["metric", "type", "series", "help"],
+            vec![
                 Constraint::Percentage(38),
                 Constraint::Length(10),
                 Constraint::Length(7),
                 Constraint::Min(10),
             ],
         )
-        .header(header),
-        inner,
-    );
+    };
+    let header = Row::new(names).style(t.fg(t.dim).add_modifier(Modifier::BOLD));
+    f.render_widget(Table::new(rows, widths).header(header), inner);
 }

@@ -80,7 +80,11 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     }
     let mut lines = highlighted(app.editor.text(), t);
     if app.editor.text().is_empty() && !focused {
-        lines = vec![Line::styled("type a query, Enter to run", t.fg(t.dim))];
+        // Keys typed now go to the focused pane: say how to come back.
+        lines = vec![Line::styled(
+            "Esc comes back here to type a query",
+            t.fg(t.dim),
+        )];
     }
     let (cl, cc) = app.editor.cursor_line_col();
     let scroll = (cl as u16).saturating_sub(inner.height.saturating_sub(1));

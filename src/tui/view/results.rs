@@ -38,11 +38,20 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     match &app.result {
         QueryData::Empty => {
             let hint = if app.shown_expr.is_empty() {
-                "Enter runs the query. g: graph / table. ?: keys."
+                // The keys that work where the focus is: typing goes to the prompt.
+                if app.focus == Focus::Prompt {
+                    "Type a query: Enter runs it, Tab completes. Esc leaves the prompt (then g: graph / table, ?: keys)."
+                } else {
+                    "No query yet. g: graph / table, ?: keys, Esc: back to the prompt."
+                }
             } else {
                 "no data"
             };
-            f.render_widget(Paragraph::new(Line::styled(hint, t.fg(t.dim))), inner);
+            f.render_widget(
+                Paragraph::new(Line::styled(hint, t.fg(t.dim)))
+                    .wrap(ratatui::widgets::Wrap { trim: true }),
+                inner,
+            );
         }
         QueryData::Scalar(_, v) => {
             f.render_widget(

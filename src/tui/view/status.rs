@@ -1,49 +1,139 @@
-//! The status line: the keys of the focused pane on the left; series count, query time and
-//! the server on the right. Uses `app` and `data`.
+//! The status line: the keys that work where the focus is on the left (the prompt's keys while
+//! it has focus, the completion popup's, the history search's, a filter's, else the focused
+//! pane's); series count, query time and the server on the right. When the line is short the
+//! keys get a shorter form first, then the right side gives way (server, then the figures).
+//! Uses `app` and `data`.
 
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::tui::app::{App, Focus, View};
 use crate::tui::data::QueryData;
 
+/// Keys outside the prompt that work in every pane.
+const PANE_KEYS: &str = "Esc prompt · ? keys · q quit";
+
+/// The keys that work where the focus is: (long form, short form).
+pub fn focus_keys(app: &App) -> (String, String) {
+    let pane = |name: &str, keys: &str, short: &str| {
+        (
+            format!("{name}: {keys} · {PANE_KEYS}"),
+            format!("{short} · Esc prompt · ? keys"),
+        )
+    };
+    let fixed = |long: &str, short: &str| (long.to_string(), short.to_string());
+    if app.help {
+        return fixed(
+            "help: ↑↓ PgUp PgDn scroll · any other key closes",
+            "↑↓ PgUp PgDn scroll · other keys close",
+        );
+    }
+    match app.focus {
+        Focus::Prompt if app.search.is_some() => fixed(
+            "history search: type to search · Ctrl-R older · Enter take · Esc cancel",
+            "Ctrl-R older · Enter take · Esc cancel",
+        ),
+        Focus::Prompt if app.popup.is_some() => fixed(
+            "completion: ↑↓ choose · Tab/Enter insert · Esc close · keep typing to narrow",
+            "↑↓ choose · Tab/Enter insert · Esc close",
+        ),
+        Focus::Prompt => fixed(
+            "prompt: Enter run · Tab complete · ↑↓ history · Ctrl-R search · Esc leave the prompt · F1 keys",
+            "Enter run · Tab complete · Esc leave · F1 keys",
+        ),
+        _ if app.filter_editing => fixed(
+            "filter: type to filter · Enter keep · Esc clear",
+            "Enter keep · Esc clear",
+        ),
+        Focus::Results if app.view == View::Rules => pane(
+            "rules",
+            "↑↓ select · Enter query to prompt",
+            "↑↓ · Enter to prompt",
+        ),
+        Focus::Results if app.view == View::Metrics => pane(
+            "metrics",
+            "/ filter · ↑↓ select · Enter insert into prompt",
+            "/ filter · Enter insert",
+        ),
+        Focus::Results if app.graph => pane(
+            "graph",
+            "g table · +/- zoom · [ ] pan · 0 live · ←→ cursor · space hide · u UTC",
+            "g table · +/- zoom · [ ] pan",
+        ),
+        Focus::Results => pane(
+            "table",
+            "g graph · s sort · r reverse · ↑↓ scroll",
+            "g graph · s sort",
+        ),
+        Focus::Targets => pane("targets", "/ filter · ↑↓ scroll", "/ filter"),
+        Focus::Alerts => pane(
+            "alerts",
+            "↑↓ select · Enter query to prompt",
+            "↑↓ · Enter to prompt",
+        ),
+    }
+}
+
+/// The status line's text: (left, right), fitted to `width` columns.
+pub fn fitted(app: &App, width: u16) -> (String, String) {
+    let width = width as usize;
+    let (long, short) = focus_keys(app);
+    let mut stats = String::new();
+    if !app.shown_expr.is_empty() && !matches!(app.result, QueryData::Empty) {
+        let n = app.sorted_series().len();
+        stats = format!("{n} series · {:.0}ms", app.result_seconds * 1000.0);
+    }
+    let source = app.source_name.clone();
+    let both = match (stats.is_empty(), source.is_empty()) {
+        (true, _) => source.clone(),
+        (_, true) => stats.clone(),
+        _ => format!("{stats} · {source}"),
+    };
+    let len = |s: &str| s.chars().count();
+    // " left" alone, or " left", a space, and "right ".
+    let fits = |l: &str, r: &str| {
+        let used = if r.is_empty() {
+            len(l)
+        } else {
+            len(l) + len(r) + 2
+        };
+        used < width
+    };
+    for (l, r) in [
+        (&long, &both),
+        (&short, &both),
+        (&short, &stats),
+        (&short, &source),
+    ] {
+        if fits(l, r) {
+            return (l.clone(), r.clone());
+        }
+    }
+    // Not even the short form fits: keep the keys that do, whole.
+    let mut keys: Vec<&str> = short.split(" · ").collect();
+    while keys.len() > 1 && len(&keys.join(" · ")) >= width {
+        keys.pop();
+    }
+    (keys.join(" · "), String::new())
+}
+
 /// Draws the status line.
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let focus = match app.focus {
-        Focus::Prompt => "prompt: Enter run · Tab complete · Ctrl-R search · Esc leave",
-        Focus::Results if app.view == View::Rules => "rules: ↑↓ select · Enter to prompt",
-        Focus::Results if app.view == View::Metrics => "metrics: / filter · Enter insert",
-        Focus::Results if app.graph => {
-            "graph: g table · +/- zoom · [ ] pan · 0 live · ←→ cursor · space hide · u UTC"
-        }
-        Focus::Results => "table: g graph · s sort · r reverse · ↑↓ scroll",
-        Focus::Targets => "targets: / filter · ↑↓ scroll",
-        Focus::Alerts => "alerts: ↑↓ select · Enter query to prompt",
-    };
-    let mut right = String::new();
-    if !app.shown_expr.is_empty() && !matches!(app.result, QueryData::Empty) {
-        let n = app.sorted_series().len();
-        right = format!("{n} series · {:.0}ms · ", app.result_seconds * 1000.0);
-    }
-    right.push_str(&app.source_name);
-    right.push(' ');
-    let keys = if app.focus == Focus::Prompt {
-        "F1 keys"
-    } else {
-        "? keys · q quit"
-    };
+    let (left, right) = fitted(app, area.width);
     f.render_widget(
-        Paragraph::new(Line::styled(format!(" {focus} · {keys}"), t.fg(t.dim))),
+        Paragraph::new(Line::styled(format!(" {left}"), t.fg(t.dim))),
         area,
     );
-    let w = (right.chars().count() as u16).min(area.width / 2);
+    if right.is_empty() {
+        return;
+    }
+    let w = (right.chars().count() as u16 + 1).min(area.width);
     let ra = Rect::new(area.x + area.width - w, area.y, w, 1);
-    f.render_widget(Clear, ra);
     f.render_widget(
-        Paragraph::new(Line::styled(right, t.fg(t.title)))
+        Paragraph::new(Line::styled(format!("{right} "), t.fg(t.title)))
             .alignment(ratatui::layout::Alignment::Right),
         ra,
     );
