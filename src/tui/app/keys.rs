@@ -1,6 +1,6 @@
 //! Keys outside the prompt and the mouse: quit, help, focus and views, filters, then the
 //! focused pane's keys (results table and graph controls, targets, alerts, rules, metrics).
-//! Uses `app::{actions, prompt_keys}`.
+//! Uses `app::{actions, overview, prompt_keys}`.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -88,10 +88,10 @@ impl App {
                 self.set_view(View::Query);
                 return Vec::new();
             }
-            KeyCode::Char(c @ '1'..='5') => {
+            KeyCode::Char(c @ '1'..='6') => {
                 let i = (c as u8 - b'1') as usize;
                 self.set_view(VIEWS[i].0);
-                return Vec::new();
+                return self.overview_refresh();
             }
             _ => {}
         }
@@ -99,6 +99,7 @@ impl App {
             Focus::Results => match self.view {
                 View::Rules => self.rules_key(k),
                 View::Metrics => self.metrics_key(k),
+                View::Overview => self.overview_key(k),
                 _ => self.results_key(k),
             },
             Focus::Targets => {

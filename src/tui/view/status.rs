@@ -16,6 +16,9 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         Focus::Prompt => "prompt: Enter run · Tab complete · Ctrl-R search · Esc leave",
         Focus::Results if app.view == View::Rules => "rules: ↑↓ select · Enter to prompt",
         Focus::Results if app.view == View::Metrics => "metrics: / filter · Enter insert",
+        Focus::Results if app.view == View::Overview => {
+            "overview: ←↑↓→ select · Enter query to prompt · Esc prompt"
+        }
         Focus::Results if app.graph => {
             "graph: g table · +/- zoom · [ ] pan · 0 live · ←→ cursor · space hide · u UTC"
         }
