@@ -24,7 +24,7 @@ pub const OVERVIEW_EVERY: f64 = 5.0;
 /// How a panel's value is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unit {
-    /// A compact number (`1.2k`).
+    /// A compact number (`2917`, `12.3k`, `10.5`).
     Plain,
     /// Bytes in binary units (`1.5 GiB`).
     Bytes,
@@ -36,7 +36,7 @@ pub enum Unit {
     Percent,
     /// Seconds (`35ms`, `2.5s`, `3m4s`).
     Seconds,
-    /// Events per second (`1.2k/s`).
+    /// Events per second (`12.3k/s`).
     PerSec,
     /// Any other unit: written after the number.
     Suffix(String),
@@ -64,23 +64,47 @@ impl Unit {
             return short_num(v);
         }
         match self {
-            Unit::Plain => short_num(v),
+            Unit::Plain => compact(v),
             Unit::Bytes => bytes(v),
             Unit::BytesPerSec => format!("{}/s", bytes(v)),
             Unit::Ratio => percent(v * 100.0),
             Unit::Percent => percent(v),
             Unit::Seconds => seconds(v),
-            Unit::PerSec => format!("{}/s", short_num(v)),
-            Unit::Suffix(s) => format!("{} {s}", short_num(v)),
+            Unit::PerSec => format!("{}/s", compact(v)),
+            Unit::Suffix(s) => format!("{} {s}", compact(v)),
         }
     }
 }
 
-fn percent(p: f64) -> String {
-    if p.abs() >= 99.95 || p == 0.0 {
-        format!("{p:.0}%")
+/// A number for a glance: whole numbers below 10,000 as they are, else three significant
+/// digits with `k`, `M`, `G` or `T` (`12.3k`, `10.5`, `0.0123`).
+pub fn compact(v: f64) -> String {
+    if !v.is_finite() || (v == v.trunc() && v.abs() < 1e4) {
+        return short_num(v);
+    }
+    let a = v.abs();
+    let (d, suffix) = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e4, "k")]
+        .into_iter()
+        .find(|(at, _)| a >= *at)
+        .map_or((v, ""), |(at, s)| (v / if at == 1e4 { 1e3 } else { at }, s));
+    // Digits before the point (0 or less below 1).
+    let digits = d.abs().log10().floor() as i32 + 1;
+    let decimals = (3 - digits).clamp(0, 8) as usize;
+    let s = format!("{d:.decimals$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
     } else {
-        format!("{p:.1}%")
+        &s
+    };
+    format!("{s}{suffix}")
+}
+
+fn percent(p: f64) -> String {
+    let tenths = (p * 10.0).round();
+    if tenths % 10.0 == 0.0 || p.abs() >= 99.95 {
+        format!("{:.0}%", p.round())
+    } else {
+        format!("{:.1}%", tenths / 10.0)
     }
 }
 
@@ -451,17 +475,27 @@ mod tests {
     #[test]
     fn values_are_written_in_their_unit() {
         let f = |u: &str, v: f64| Unit::parse(u).format(v);
-        assert_eq!(f("", 12345.0), "12.345k");
+        assert_eq!(f("", 12345.0), "12.3k");
+        assert_eq!(f("", 2917.0), "2917");
+        assert_eq!(f("", 1234.6), "1235");
+        assert_eq!(f("", 10.468), "10.5");
+        assert_eq!(f("", 0.25), "0.25");
+        assert_eq!(f("", 0.012345), "0.0123");
+        assert_eq!(f("", -2.5e9), "-2.5G");
+        assert_eq!(f("", 999999.0), "1000k");
         assert_eq!(f("bytes", 512.0), "512 B");
         assert_eq!(f("bytes", 1.5 * 1024.0 * 1024.0 * 1024.0), "1.5 GiB");
         assert_eq!(f("bytes/s", 300.0 * 1024.0), "300 KiB/s");
         assert_eq!(f("ratio", 0.4217), "42.2%");
         assert_eq!(f("ratio", 1.0), "100%");
+        assert_eq!(f("ratio", 0.25), "25%");
+        assert_eq!(f("percent", 99.97), "100%");
         assert_eq!(f("percent", 0.0), "0%");
         assert_eq!(f("seconds", 0.035), "35ms");
         assert_eq!(f("seconds", 2.5), "2.5s");
         assert_eq!(f("seconds", 184.0), "3m4s");
         assert_eq!(f("/s", 1500.0), "1500/s");
+        assert_eq!(f("/s", 13.951), "14/s");
         assert_eq!(f("°C", 21.5), "21.5 °C");
         assert_eq!(f("bytes", f64::NAN), "NaN");
     }

@@ -17,7 +17,7 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         Focus::Results if app.view == View::Rules => "rules: ↑↓ select · Enter to prompt",
         Focus::Results if app.view == View::Metrics => "metrics: / filter · Enter insert",
         Focus::Results if app.view == View::Overview => {
-            "overview: ←↑↓→ select · Enter query to prompt · Esc prompt"
+            "overview: ←↑↓→ select · Enter query to prompt"
         }
         Focus::Results if app.graph => {
             "graph: g table · +/- zoom · [ ] pan · 0 live · ←→ cursor · space hide · u UTC"
