@@ -583,3 +583,29 @@ async fn overview_panels_run_against_promterm_in_process() {
     let (text, _) = draw(&mut a, 160, 48);
     assert!(text.contains("node_load1 is not"), "{text}");
 }
+
+#[test]
+fn many_panels_add_columns_then_scroll_to_the_selection() {
+    use super::dashboard::{parse, Overview};
+    use super::view::overview::{grid, Grid};
+    assert_eq!(
+        grid(11, 78, 20),
+        Grid {
+            cols: 2,
+            row_h: 3,
+            visible_rows: 6
+        }
+    );
+    assert_eq!(grid(11, 97, 42).cols, 3);
+    assert_eq!(grid(20, 78, 20).cols, 3, "narrower panels before scrolling");
+    let file: String = (0..20)
+        .map(|i| format!("[[panel]]\ntitle = \"P{i:02}\"\nquery = \"m{i}\"\n"))
+        .collect();
+    let mut a = app_with_data(Theme::load("default").unwrap());
+    a.arrive(Overview::new(parse(&file, "o.toml").unwrap()));
+    let (text, _) = draw(&mut a, 80, 24);
+    assert!(text.contains("P00") && !text.contains("P19"), "{text}");
+    a.key(key(KeyCode::End));
+    let (text, _) = draw(&mut a, 80, 24);
+    assert!(text.contains("P19") && !text.contains("P00"), "{text}");
+}
