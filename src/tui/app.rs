@@ -5,13 +5,15 @@
 //! This file holds the state (`App`, `Focus`, `View`, `Cmd`, `Msg`, the popup) and what is
 //! read from it (filtered lists, sorted series, the graph window). The changes live beside it,
 //! each file using only those before it: `actions` (run a query, focus, views, the clock),
-//! `completion` (the popup and the data it needs), `msg` (fetched data), `prompt_keys` (the
-//! line editor, history search, popup keys) and `keys` (every other key, and the mouse).
-//! Uses `complete`, `data`, `highlight`, `prompt` and `theme`.
+//! `overview` (the overview's refresh and keys), `completion` (the popup and the data it
+//! needs), `msg` (fetched data), `prompt_keys` (the line editor, history search, popup keys)
+//! and `keys` (every other key, and the mouse).
+//! Uses `complete`, `dashboard`, `data`, `highlight`, `prompt` and `theme`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::complete::{Candidate, Known};
+use super::dashboard::Overview;
 use super::data::{AlertRow, QueryData, RuleRow, Target};
 use super::prompt::{Editor, History};
 use super::theme::Theme;
@@ -20,6 +22,7 @@ mod actions;
 mod completion;
 mod keys;
 mod msg;
+mod overview;
 mod prompt_keys;
 
 /// Panes that take keys.
@@ -39,14 +42,18 @@ pub enum View {
     Alerts,
     Rules,
     Metrics,
+    /// The grid of sparkline panels shown on arrival.
+    Overview,
 }
 
-pub const VIEWS: [(View, &str); 5] = [
+/// The views in the order of their number keys (`1`…`6`).
+pub const VIEWS: [(View, &str); 6] = [
     (View::Query, "Query"),
     (View::Targets, "Targets"),
     (View::Alerts, "Alerts"),
     (View::Rules, "Rules"),
     (View::Metrics, "Metrics"),
+    (View::Overview, "Overview"),
 ];
 
 /// Work for the event loop.
@@ -73,6 +80,12 @@ pub enum Cmd {
     },
     /// promterm's remote-write senders (other servers answer 404; ignored).
     RemoteWrite,
+    /// A range query for overview panel `index` over `range` (start, end, step).
+    Panel {
+        index: usize,
+        expr: String,
+        range: (f64, f64, f64),
+    },
 }
 
 /// Data the loop fetched.
@@ -98,6 +111,11 @@ pub enum Msg {
         values: Vec<String>,
     },
     RemoteWrite(Vec<super::data::SenderRow>),
+    Panel {
+        index: usize,
+        range: (f64, f64, f64),
+        result: Result<QueryData, String>,
+    },
 }
 
 /// Instant results sort order.
@@ -177,6 +195,8 @@ pub struct App {
     /// (the largest useful scroll, lines per page). A `Cell` because drawing takes `&App`.
     pub help_scroll: u16,
     pub help_bounds: std::cell::Cell<(u16, u16)>,
+    /// The overview's panels and their latest answers.
+    pub overview: Overview,
     pub quit: bool,
     /// The clock (unix seconds); tests set it.
     pub now: f64,
@@ -250,6 +270,7 @@ impl App {
             metrics_at: now,
             help_scroll: 0,
             help_bounds: std::cell::Cell::new((u16::MAX, 10)),
+            overview: Overview::new(super::dashboard::builtin()),
             quit: false,
             now,
             source_name: source_name.to_string(),

@@ -7,14 +7,17 @@
 //! terminal (raw mode, alternate screen, restored on exit, Ctrl-C and panic) and the event
 //! loop that runs `Cmd`s against the Source. `prompt` (line editor, history), `highlight`
 //! (tokens, completion context), `complete` (candidates), `vocabulary` (PromQL function
-//! names), `data` (API JSON to view models), `format` (numbers, sparklines, times; the CLI
-//! uses it too), `theme`, and `term_events` (terminal input on a thread, noticing the terminal
-//! going away) support them. From the top, each using only those after it:
-//! render → view → app → complete → highlight → vocabulary; view and app also use prompt,
-//! theme and format → data. Uses `client` (the Source), and `promql` to check the syntax.
+//! names), `dashboard` (the overview's panels: built in or from `overview.toml`), `data` (API
+//! JSON to view models), `format` (numbers, sparklines, times; the CLI uses it too), `theme`,
+//! and `term_events` (terminal input on a thread, noticing the terminal going away) support
+//! them. From the top, each using only those after it:
+//! render → view → app → complete → dashboard → highlight → vocabulary; view and app also use
+//! prompt, theme and format → data. Uses `client` (the Source), and `promql` to check the
+//! syntax.
 
 pub mod app;
 pub mod complete;
+pub mod dashboard;
 pub mod data;
 pub mod format;
 pub mod highlight;
@@ -62,13 +65,18 @@ pub fn pick_theme(name: Option<&str>) -> Result<theme::Theme, theme::ThemeError>
     Ok(if no_color { t.without_colors() } else { t })
 }
 
-/// The `theme` set in `$XDG_CONFIG_HOME/promterm/tui.toml` (`~/.config/promterm/tui.toml`).
-pub fn configured_theme() -> Option<String> {
+/// promterm's config dir: `$XDG_CONFIG_HOME/promterm` (`~/.config/promterm`).
+pub fn config_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    let text = std::fs::read_to_string(dir.join("promterm").join("tui.toml")).ok()?;
+    Some(dir.join("promterm"))
+}
+
+/// The `theme` set in `$XDG_CONFIG_HOME/promterm/tui.toml` (`~/.config/promterm/tui.toml`).
+pub fn configured_theme() -> Option<String> {
+    let text = std::fs::read_to_string(config_dir()?.join("tui.toml")).ok()?;
     let table: toml::Table = text.parse().ok()?;
     table.get("theme")?.as_str().map(str::to_string)
 }
@@ -193,6 +201,15 @@ pub async fn execute_cmd(source: &dyn Source, cmd: Cmd) -> Msg {
                 .unwrap_or_default();
             Msg::LabelNames { metric, names }
         }
+        Cmd::Panel { index, expr, range } => Msg::Panel {
+            index,
+            range,
+            result: source
+                .query_range(&expr, range.0, range.1, range.2)
+                .await
+                .map_err(err)
+                .map(|a| data::query_data(&a.data)),
+        },
         Cmd::RemoteWrite => Msg::RemoteWrite(
             source
                 .get("/api/v1/status/remote_write", &[])
@@ -260,6 +277,9 @@ pub async fn run(
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel::<Msg>();
     let history = prompt::History::load(opts.history.clone());
     let mut app = App::new(opts.theme.clone(), history, &opts.source_name);
+    // Arrive on the overview: the user's `overview.toml`, else the built-in panels.
+    let overview_file = config_dir().map(|d| d.join("overview.toml"));
+    app.arrive(dashboard::load(overview_file.as_deref()));
     let spawn = |cmds: Vec<Cmd>| {
         for c in cmds {
             let (s, tx) = (source.clone(), msg_tx.clone());

@@ -10,7 +10,9 @@ use ratatui::widgets::{Paragraph, Tabs};
 use ratatui::Frame;
 
 use super::app::{App, Focus, View, VIEWS};
-use super::view::{alerts, help, metrics, popup, prompt, results, rules, status, targets};
+use super::view::{
+    alerts, help, metrics, overview, popup, prompt, results, rules, status, targets,
+};
 
 /// Every key, as the help overlay lists them.
 pub use super::view::help::HELP;
@@ -100,7 +102,7 @@ pub fn pane_at(app: &App, area: Rect, x: u16, y: u16) -> Option<Focus> {
             }),
             View::Targets => Some(Focus::Targets),
             View::Alerts => Some(Focus::Alerts),
-            View::Rules | View::Metrics => Some(Focus::Results),
+            View::Rules | View::Metrics | View::Overview => Some(Focus::Results),
         }
     }
 }
@@ -153,6 +155,7 @@ pub fn render(app: &App, f: &mut Frame) {
         match app.view {
             View::Rules => rules::draw(app, f, main),
             View::Metrics => metrics::draw(app, f, main),
+            View::Overview => overview::draw(app, f, main),
             _ => results::draw(app, f, main),
         }
         targets::draw(app, f, targets);
@@ -198,6 +201,7 @@ pub fn render(app: &App, f: &mut Frame) {
             View::Alerts => alerts::draw(app, f, body),
             View::Rules => rules::draw(app, f, body),
             View::Metrics => metrics::draw(app, f, body),
+            View::Overview => overview::draw(app, f, body),
         }
         status::draw(app, f, status);
     }

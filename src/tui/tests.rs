@@ -378,3 +378,241 @@ fn thousands_of_targets_render_only_what_fits() {
 }
 
 mod screens;
+/// The overview with fake answers: every built-in panel has a rising line, except the load
+/// (no data, and the server does not know node_load1) and the disk (an error).
+fn overview_with_data(theme: Theme) -> App {
+    use super::dashboard::{builtin, Overview, OVERVIEW_STEP};
+    let mut a = app_with_data(theme);
+    a.arrive(Overview::new(builtin()));
+    a.msg(Msg::MetricNames(vec![
+        "up".into(),
+        "node_cpu_seconds_total".into(),
+    ]));
+    let end = (a.now / OVERVIEW_STEP).floor() * OVERVIEW_STEP;
+    let range = (end - 900.0, end, OVERVIEW_STEP);
+    let values = [
+        2.0, 0.0, 1234.0, 2917.0, 0.25, 0.5, 0.0, 2048.0, 4096.0, 0.0, 1.0,
+    ];
+    for (index, last) in values.into_iter().enumerate() {
+        let result = match index {
+            6 => Ok(QueryData::Matrix(vec![])),
+            9 => Err("bad_data: 1:5: parse error: boom".into()),
+            _ => Ok(QueryData::Matrix(vec![SeriesData {
+                labels: Default::default(),
+                points: (0..=90)
+                    .map(|k| (range.0 + k as f64 * OVERVIEW_STEP, last * k as f64 / 90.0))
+                    .collect(),
+            }])),
+        };
+        a.msg(Msg::Panel {
+            index,
+            range,
+            result,
+        });
+    }
+    a
+}
+
+fn bars_in(text: &str) -> usize {
+    text.chars().filter(|c| ('▁'..='█').contains(c)).count()
+}
+
+#[test]
+fn the_overview_at_80x24_is_a_grid_of_sparklines_with_values() {
+    let mut a = overview_with_data(Theme::load("default").unwrap());
+    let (text, _) = draw(&mut a, 80, 24);
+    assert!(text.contains("6 Overview"), "{text}");
+    for want in [
+        "Overview · last 15m",
+        "Targets up",
+        " 2 ",
+        "Samples ingested",
+        "1234/s",
+        "Head series",
+        "2917",
+        "CPU busy",
+        "25%",
+        "Memory used",
+        "50%",
+        "Network in",
+        "2.0 KiB/s",
+        "Network out",
+        "4.0 KiB/s",
+        "Alerts firing",
+        "no data: node_load1 is not",
+        "error: bad_data",
+        "←↑↓→ · Enter to prompt",
+    ] {
+        assert!(text.contains(want), "missing {want:?}:\n{text}");
+    }
+    assert!(bars_in(&text) > 100, "sparklines:\n{text}");
+    // Two columns, and every panel is on the screen.
+    assert_eq!(a.overview.cols.get(), 2);
+    let lines: Vec<&str> = text.lines().collect();
+    let row = lines.iter().find(|l| l.contains("Targets up")).unwrap();
+    assert!(row.contains("Targets down"), "{row}");
+}
+
+#[test]
+fn the_overview_at_160x48_shows_taller_sparklines_beside_targets_and_alerts() {
+    let mut a = overview_with_data(Theme::load("default").unwrap());
+    let (text, _) = draw(&mut a, 160, 48);
+    for want in [
+        " PromQL ",
+        "Overview · last 15m",
+        "Targets 1/2 up",
+        "HostDown",
+        "Samples ingested",
+        "sum(rate(prometheus_tsdb_head_…",
+        "max(node_load1)",
+        "no data: node_load1 is not",
+        "scraped here",
+        "1234/s",
+    ] {
+        assert!(text.contains(want), "missing {want:?}:\n{text}");
+    }
+    assert_eq!(a.overview.cols.get(), 3);
+    // Bars several rows high: full blocks under the tops.
+    assert!(text.matches('█').count() > 100, "{text}");
+    // The selected panel (the first) is highlighted while the overview has the focus.
+    let (_, buf) = draw(&mut a, 160, 48);
+    let (x, y) = text
+        .lines()
+        .enumerate()
+        .find_map(|(y, l)| l.find("Targets up").map(|x| (l[..x].chars().count(), y)))
+        .unwrap();
+    let theme = &a.theme;
+    assert_eq!(buf[(x as u16, y as u16)].bg, theme.selection_bg);
+    // Moving the selection moves the highlight.
+    a.key(key(KeyCode::Right));
+    let (_, buf) = draw(&mut a, 160, 48);
+    assert_ne!(buf[(x as u16, y as u16)].bg, a.theme.selection_bg);
+}
+
+#[test]
+fn enter_on_a_panel_puts_its_query_into_the_prompt() {
+    let mut a = overview_with_data(Theme::load("default").unwrap());
+    draw(&mut a, 80, 24);
+    a.key(key(KeyCode::Down));
+    a.key(key(KeyCode::Right));
+    assert_eq!(a.overview.selected, 3, "down a row of two, then right");
+    a.key(key(KeyCode::Enter));
+    assert_eq!((a.view, a.focus), (View::Query, Focus::Prompt));
+    assert_eq!(a.editor.text(), "sum(prometheus_tsdb_head_series)");
+    let (text, _) = draw(&mut a, 80, 24);
+    assert!(text.contains("sum(prometheus_tsdb_head_series)"), "{text}");
+    // `6` brings the overview back.
+    a.key(key(KeyCode::Esc));
+    a.key(key(KeyCode::Char('6')));
+    assert_eq!((a.view, a.focus), (View::Overview, Focus::Results));
+}
+
+#[test]
+fn a_users_overview_file_replaces_the_panels_and_a_bad_one_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("overview.toml");
+    std::fs::write(
+        &path,
+        "[[panel]]\ntitle = \"Heap\"\nquery = \"go_memstats_heap_alloc_bytes\"\nunit = \"bytes\"\n",
+    )
+    .unwrap();
+    let mut a = app_with_data(Theme::load("default").unwrap());
+    a.arrive(super::dashboard::load(Some(&path)));
+    a.msg(Msg::Panel {
+        index: 0,
+        range: (0.0, 20.0, 10.0),
+        result: Ok(QueryData::Matrix(vec![SeriesData {
+            labels: Default::default(),
+            points: vec![(10.0, 1048576.0), (20.0, 3145728.0)],
+        }])),
+    });
+    let (text, _) = draw(&mut a, 80, 24);
+    assert!(
+        text.contains("Overview · last 15m · overview.toml"),
+        "{text}"
+    );
+    assert!(text.contains("Heap") && text.contains("3.0 MiB"), "{text}");
+    assert!(!text.contains("Targets up"), "{text}");
+    std::fs::write(&path, "[[panel]]\ntitle = \"Heap\"\n").unwrap();
+    a.arrive(super::dashboard::load(Some(&path)));
+    let (text, _) = draw(&mut a, 160, 48);
+    assert!(text.contains("missing field `query`"), "{text}");
+    assert!(
+        text.contains("Targets up") && text.contains("loading…"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn overview_panels_run_against_promterm_in_process() {
+    use crate::model::Sample;
+    use crate::storage::{Appender, SeriesInput};
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = crate::tsdb::Db::open(dir.path(), crate::tsdb::Options::default()).unwrap();
+    let now_ms = crate::model::now_ms();
+    for (job, v) in [("api", 1.0), ("db", 0.0)] {
+        db.append(&[SeriesInput {
+            labels: vec![("__name__", "up"), ("instance", "h:1"), ("job", job)],
+            samples: (0..6)
+                .map(|k| Sample {
+                    t: now_ms - 60_000 + k * 10_000,
+                    v,
+                })
+                .collect(),
+        }])
+        .unwrap();
+    }
+    let db = Arc::new(db);
+    let state = crate::api::ApiState::new(db.clone(), db, crate::remote::Limits::default());
+    state.set_ready(true);
+    let source: Arc<dyn Source> = Arc::new(Local::new(state));
+    let mut a = App::new(
+        Theme::load("default").unwrap(),
+        History::load(None),
+        "local",
+    );
+    a.arrive(super::dashboard::load(None));
+    // The start asks for the metric names (which tell why a panel is empty), the first tick
+    // for the panels.
+    let mut cmds = a.start();
+    cmds.extend(a.tick(now_ms as f64 / 1000.0, false));
+    assert!(cmds
+        .iter()
+        .any(|c| matches!(c, super::app::Cmd::Panel { .. })));
+    for c in cmds {
+        a.msg(execute_cmd(source.as_ref(), c).await);
+    }
+    let d = &a.overview.data;
+    assert_eq!(d[0].last(), Some(1.0), "sum(up)");
+    assert_eq!(d[1].last(), Some(1.0), "one target down");
+    assert!(d[6].is_empty(), "no load here: {:?}", d[6]);
+    assert_eq!(d[10].last(), Some(0.0), "no alert firing");
+    let (text, _) = draw(&mut a, 160, 48);
+    assert!(text.contains("node_load1 is not"), "{text}");
+}
+
+#[test]
+fn many_panels_add_columns_then_scroll_to_the_selection() {
+    use super::dashboard::{parse, Overview};
+    use super::view::overview::{grid, Grid};
+    assert_eq!(
+        grid(11, 78, 20),
+        Grid {
+            cols: 2,
+            row_h: 3,
+            visible_rows: 6
+        }
+    );
+    assert_eq!(grid(11, 97, 42).cols, 3);
+    assert_eq!(grid(20, 78, 20).cols, 3, "narrower panels before scrolling");
+    let file: String = (0..20)
+        .map(|i| format!("[[panel]]\ntitle = \"P{i:02}\"\nquery = \"m{i}\"\n"))
+        .collect();
+    let mut a = app_with_data(Theme::load("default").unwrap());
+    a.arrive(Overview::new(parse(&file, "o.toml").unwrap()));
+    let (text, _) = draw(&mut a, 80, 24);
+    assert!(text.contains("P00") && !text.contains("P19"), "{text}");
+    a.key(key(KeyCode::End));
+    let (text, _) = draw(&mut a, 80, 24);
+    assert!(text.contains("P19") && !text.contains("P00"), "{text}");
+}

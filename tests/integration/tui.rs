@@ -1,5 +1,5 @@
 //! The TUI in a real pseudo-terminal (util-linux `script`): `promterm serve` on a terminal
-//! shows the workbench with logs going to a file, `promterm tui --url` works against another
+//! shows the workbench (arriving on the overview) with logs going to a file, `promterm tui --url` works against another
 //! server, keys reach it, `q` and Ctrl-C leave with exit 0 and the terminal restored; a
 //! terminal that closes under `serve` shuts it down cleanly.
 
@@ -80,7 +80,9 @@ fn serve_on_a_terminal_shows_the_workbench_and_quits_cleanly() {
         120,
         40,
         &[
-            (3000, b"vector(42)"),
+            // The TUI arrives on the overview: Esc goes to the prompt.
+            (3000, b"\x1b"),
+            (300, b"vector(42)"),
             (300, b"\r"),
             // Panels refresh every 5 s: wait for one after the rule's first evaluation.
             (6000, b"\x1b"),
@@ -89,7 +91,15 @@ fn serve_on_a_terminal_shows_the_workbench_and_quits_cleanly() {
     );
     assert_eq!(code, 0, "{plain}");
     for want in [
-        "PromQL", "Table", "Targets", "Alerts", "AlwaysOn", "42", "firing",
+        "PromQL",
+        "Overview · last 15m",
+        "Samples ingested",
+        "Table",
+        "Targets",
+        "Alerts",
+        "AlwaysOn",
+        "42",
+        "firing",
     ] {
         assert!(plain.contains(want), "missing {want:?} in:\n{plain}");
     }
@@ -151,7 +161,8 @@ fn tui_against_another_server_small_terminal_and_ctrl_c() {
         80,
         24,
         &[
-            (2000, b"tui_pro"),
+            (2000, b"\x1b"),
+            (300, b"tui_pro"),
             (200, b"\t"),
             (800, b"\r"),
             (1500, b"\x03"),
@@ -159,8 +170,12 @@ fn tui_against_another_server_small_terminal_and_ctrl_c() {
     );
     assert_eq!(code, 0, "{plain}");
     assert!(
-        plain.contains("1 Query") && plain.contains("2 Targets"),
+        plain.contains("1 Query") && plain.contains("2 Targets") && plain.contains("6 Overview"),
         "tabs at 80x24:\n{plain}"
+    );
+    assert!(
+        plain.contains("Targets up") && plain.contains("Head series"),
+        "the overview first:\n{plain}"
     );
     assert!(
         plain.contains("tui_probe{job=\"it\"}"),
@@ -317,9 +332,8 @@ fn serve_shuts_down_cleanly_when_its_terminal_closes() {
     );
     assert_eq!(crate::common::http(addr, "GET", "/-/ready").0, 200);
 
-    // Leave the prompt (Esc), so the cursor is hidden: the terminal library then writes to the
-    // terminal as it is dropped, which must not fail the shutdown.
-    std::io::Write::write_all(&mut &keys, b"\x1b").unwrap();
+    // The TUI arrives on the overview, where the cursor is hidden: the terminal library then
+    // writes to the terminal as it is dropped, which must not fail the shutdown.
     drop(keys);
     std::thread::sleep(Duration::from_millis(1500));
 

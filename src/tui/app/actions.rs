@@ -50,6 +50,7 @@ impl App {
             out.push(Cmd::MetricNames);
             out.push(Cmd::Metadata);
         }
+        out.extend(self.overview_refresh());
         if self.live && self.graph && !self.running && now - self.last_run >= LIVE_EVERY {
             if let Some(c) = self.run(self.shown_expr.clone()) {
                 out.push(c);
@@ -109,7 +110,7 @@ impl App {
                 View::Query => vec![Focus::Prompt, Focus::Results],
                 View::Targets => vec![Focus::Targets],
                 View::Alerts => vec![Focus::Alerts],
-                View::Rules | View::Metrics => vec![Focus::Results],
+                View::Rules | View::Metrics | View::Overview => vec![Focus::Results],
             }
         }
     }
@@ -168,7 +169,7 @@ impl App {
                     self.view = View::Query;
                     self.focus = Focus::Prompt;
                 }
-                View::Rules | View::Metrics => {
+                View::Rules | View::Metrics | View::Overview => {
                     self.view = v;
                     self.focus = Focus::Results;
                 }
@@ -179,7 +180,7 @@ impl App {
                 View::Query => Focus::Prompt,
                 View::Targets => Focus::Targets,
                 View::Alerts => Focus::Alerts,
-                View::Rules | View::Metrics => Focus::Results,
+                View::Rules | View::Metrics | View::Overview => Focus::Results,
             };
         }
     }
@@ -194,6 +195,8 @@ impl App {
             self.view = match self.focus {
                 Focus::Targets => View::Targets,
                 Focus::Alerts => View::Alerts,
+                // The overview has no prompt on a small screen.
+                Focus::Prompt if self.view == View::Overview => View::Query,
                 _ => self.view,
             };
         } else if matches!(self.view, View::Targets | View::Alerts) {

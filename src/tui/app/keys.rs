@@ -1,6 +1,6 @@
 //! Keys outside the prompt and the mouse: quit, help, focus and views, filters, then the
 //! focused pane's keys (results table and graph controls, targets, alerts, rules, metrics).
-//! Uses `app::{actions, prompt_keys}`.
+//! Uses `app::{actions, overview, prompt_keys}`.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -88,9 +88,11 @@ impl App {
                 self.set_view(View::Query);
                 return Vec::new();
             }
-            KeyCode::Char(c @ '1'..='5') => {
+            KeyCode::Char(c @ '1'..='6') => {
                 let i = (c as u8 - b'1') as usize;
-                return self.open_view(VIEWS[i].0);
+                let mut cmds = self.open_view(VIEWS[i].0);
+                cmds.extend(self.overview_refresh());
+                return cmds;
             }
             _ => {}
         }
@@ -98,6 +100,7 @@ impl App {
             Focus::Results => match self.view {
                 View::Rules => self.rules_key(k),
                 View::Metrics => self.metrics_key(k),
+                View::Overview => self.overview_key(k),
                 _ => self.results_key(k),
             },
             Focus::Targets => {

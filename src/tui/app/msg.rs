@@ -1,5 +1,6 @@
 //! Fetched data coming in: query results (stale ones dropped), targets, rules and alerts,
-//! completion data (which refreshes an open popup), metadata, series counts, senders.
+//! completion data (which refreshes an open popup), metadata, series counts, senders, and
+//! the overview's panels.
 //! Uses `app::completion`.
 
 use super::{App, Msg};
@@ -66,6 +67,11 @@ impl App {
             }
             Msg::SeriesCounts(c) => self.series_counts = c,
             Msg::RemoteWrite(s) => self.senders = s,
+            Msg::Panel {
+                index,
+                range,
+                result,
+            } => self.overview.answer(index, range, result),
             Msg::LabelNames { metric, names } => {
                 self.known.labels.insert(metric, names);
                 self.refresh_popup();

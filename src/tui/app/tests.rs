@@ -368,3 +368,94 @@ fn small_terminals_use_tabs() {
 }
 
 mod freshness;
+#[test]
+fn the_overview_refreshes_while_shown_and_keeps_one_query_per_panel_in_flight() {
+    use crate::tui::dashboard::{builtin, Overview, OVERVIEW_STEP};
+    let mut a = app();
+    a.arrive(Overview::new(builtin()));
+    assert_eq!((a.view, a.focus), (View::Overview, Focus::Results));
+    let n = builtin().len();
+    let cmds = a.tick(1_000_003.0, false);
+    assert_eq!(cmds.len(), n, "{cmds:?}");
+    let Cmd::Panel { index, expr, range } = &cmds[2] else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(
+        (*index, expr.as_str()),
+        (
+            2,
+            "sum(rate(prometheus_tsdb_head_samples_appended_total[1m]))"
+        )
+    );
+    assert_eq!(*range, (1_000_000.0 - 900.0, 1_000_000.0, OVERVIEW_STEP));
+    assert!(a.tick(1_000_004.0, false).is_empty(), "not due yet");
+    // Only the panels that answered are asked again; an empty one asks for the metric names
+    // (to say why it is empty).
+    a.msg(Msg::Panel {
+        index: 0,
+        range: *range,
+        result: Ok(QueryData::Matrix(vec![])),
+    });
+    let cmds = a.tick(1_000_008.0, false);
+    assert_eq!(cmds.len(), 2, "{cmds:?}");
+    assert!(matches!(cmds[0], Cmd::Panel { index: 0, .. }));
+    assert_eq!(cmds[1], Cmd::MetricNames);
+    // Not while another view is shown; opening it again asks at once when due.
+    a.key(key(KeyCode::Esc));
+    assert_eq!((a.view, a.focus), (View::Query, Focus::Prompt));
+    a.focus = Focus::Results;
+    a.msg(Msg::Panel {
+        index: 1,
+        range: *range,
+        result: Err("x".into()),
+    });
+    assert!(a
+        .tick(1_000_020.0, true)
+        .iter()
+        .all(|c| !matches!(c, Cmd::Panel { .. })));
+    let cmds = a.key(key(KeyCode::Char('6')));
+    assert_eq!(
+        cmds,
+        vec![Cmd::Panel {
+            index: 1,
+            expr: builtin()[1].query.clone(),
+            range: (1_000_020.0 - 900.0, 1_000_020.0, OVERVIEW_STEP)
+        }]
+    );
+}
+
+#[test]
+fn overview_keys_select_on_the_grid_and_enter_fills_the_prompt() {
+    use crate::tui::dashboard::{builtin, Overview};
+    let mut a = app();
+    a.arrive(Overview::new(builtin()));
+    a.overview.cols.set(3);
+    a.key(key(KeyCode::Down));
+    a.key(key(KeyCode::Char('l')));
+    assert_eq!(a.overview.selected, 4);
+    a.key(key(KeyCode::Up));
+    a.key(key(KeyCode::Up));
+    assert_eq!(a.overview.selected, 1, "stays on the grid");
+    a.key(key(KeyCode::End));
+    assert_eq!(a.overview.selected, builtin().len() - 1);
+    a.key(key(KeyCode::Home));
+    a.key(key(KeyCode::Left));
+    assert_eq!(a.overview.selected, 0);
+    a.key(key(KeyCode::Enter));
+    assert_eq!((a.view, a.focus), (View::Query, Focus::Prompt));
+    assert_eq!(a.editor.text(), "sum(up)");
+    assert!(a.live_error.is_none());
+    // Typing goes on in the prompt.
+    typ(&mut a, " > 0");
+    assert_eq!(a.editor.text(), "sum(up) > 0");
+    // On a small screen the overview is a whole view, and the prompt is not on it.
+    a.key(key(KeyCode::Esc));
+    a.key(key(KeyCode::Char('6')));
+    a.set_wide(false);
+    a.key(key(KeyCode::Tab));
+    assert_eq!((a.view, a.focus), (View::Overview, Focus::Results));
+    a.set_wide(true);
+    a.focus = Focus::Prompt;
+    a.set_wide(false);
+    assert_eq!((a.view, a.focus), (View::Query, Focus::Prompt));
+}

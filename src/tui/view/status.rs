@@ -57,6 +57,11 @@ pub fn focus_keys(app: &App) -> (String, String) {
             "/ filter · ↑↓ select · Enter insert into prompt",
             "/ filter · Enter insert",
         ),
+        Focus::Results if app.view == View::Overview => pane(
+            "overview",
+            "←↑↓→ select · Enter query to prompt",
+            "←↑↓→ · Enter to prompt",
+        ),
         Focus::Results if app.graph => pane(
             "graph",
             "g table · +/- zoom · [ ] pan · 0 live · ←→ cursor · space hide · u UTC",
