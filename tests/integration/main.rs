@@ -3,6 +3,7 @@
 
 mod check;
 mod common;
+mod first_minutes;
 mod layers;
 mod otlp;
 mod promtool_query;
