@@ -330,10 +330,11 @@ impl Ctx<'_> {
         let labels = series["metric"].as_object();
         let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
         let mut facts = Vec::new();
+        let gap = spacing(&times);
         if let Some(i) = self.scrape_interval(label("job"), label("instance")).await {
             facts.push(format!("the series are scraped every {i}"));
-        } else if let Some(s) = spacing(&times) {
-            facts.push(format!("samples arrive every {s}"));
+        } else if let Some(g) = gap {
+            facts.push(format!("samples arrive every {}", readable(g)));
         }
         let window_secs = range.as_secs_f64();
         let (oldest_age, newest_age) = (t_eff - oldest, t_eff - newest);
@@ -344,7 +345,8 @@ impl Ctx<'_> {
         let tail = if young {
             facts.push(format!("the oldest sample is {} old", age(oldest_age)));
             " — wait, or widen the range"
-        } else if newest_age > window_secs {
+        } else if newest_age > window_secs && gap.is_none_or(|g| newest_age > 2.0 * g) {
+            // Later than the spacing of the samples: the series stopped (or paused).
             facts.push(format!("the newest sample is {} old", age(newest_age)));
             ""
         } else {
@@ -456,21 +458,25 @@ fn few(items: &[String]) -> String {
     s
 }
 
-/// The median distance between the last samples, rounded to a readable duration.
-fn spacing(times: &[f64]) -> Option<String> {
+/// The median distance between the last samples (seconds).
+fn spacing(times: &[f64]) -> Option<f64> {
     let last = &times[times.len().saturating_sub(11)..];
     let mut gaps: Vec<f64> = last.windows(2).map(|w| w[1] - w[0]).collect();
     if gaps.is_empty() {
         return None;
     }
     gaps.sort_by(f64::total_cmp);
-    let median = gaps[gaps.len() / 2];
-    let ms = if median >= 1.0 {
-        (median.round() * 1000.0) as u64
+    Some(gaps[gaps.len() / 2]).filter(|g| *g > 0.0)
+}
+
+/// Seconds as a duration: whole seconds from one second on, else milliseconds.
+fn readable(secs: f64) -> String {
+    let ms = if secs >= 1.0 {
+        (secs.round() * 1000.0) as u64
     } else {
-        (median * 1000.0).round() as u64
+        (secs * 1000.0).round().max(1.0) as u64
     };
-    (ms > 0).then(|| display_duration(&Duration::from_millis(ms)))
+    display_duration(&Duration::from_millis(ms))
 }
 
 /// An age in whole seconds (at least 0s).

@@ -149,6 +149,11 @@ async fn a_window_with_fewer_than_two_samples_says_so() {
             .await,
         ["irate(node_cpu_seconds_total{mode!=\"idle\"}[10s]) needs two samples in 10s; samples arrive every 15s — widen the range"]
     );
+    // A window shorter than the spacing may hold no sample at all.
+    assert_eq!(
+        s.explain("rate(node_cpu_seconds_total{mode=\"idle\"}[3s])").await,
+        ["rate(node_cpu_seconds_total{mode=\"idle\"}[3s]) needs two samples in 3s; samples arrive every 15s — widen the range"]
+    );
     // A series that stopped two minutes ago.
     s.add(
         &[("__name__", "gone_total"), ("job", "x")],
@@ -253,7 +258,9 @@ fn closest_names_prefer_small_edits_then_long_prefixes() {
     );
     assert_eq!(closest("upp", &names), ["up"]);
     assert!(closest("zzz", &names).is_empty());
-    assert_eq!(spacing(&[0.0, 15.0, 30.0, 46.0]).as_deref(), Some("15s"));
-    assert_eq!(spacing(&[0.0, 0.25]).as_deref(), Some("250ms"));
+    assert_eq!(spacing(&[0.0, 15.0, 30.0, 46.0]), Some(15.0));
     assert_eq!(spacing(&[1.0]), None);
+    assert_eq!(readable(15.2), "15s");
+    assert_eq!(readable(0.25), "250ms");
+    assert_eq!(readable(90.0), "1m30s");
 }
