@@ -73,6 +73,12 @@ pub enum Cmd {
     },
     /// promterm's remote-write senders (other servers answer 404; ignored).
     RemoteWrite,
+    /// Why query `id` (evaluated at `time`, the end of a range) answered no series.
+    Explain {
+        id: u64,
+        expr: String,
+        time: f64,
+    },
 }
 
 /// Data the loop fetched.
@@ -98,6 +104,11 @@ pub enum Msg {
         values: Vec<String>,
     },
     RemoteWrite(Vec<super::data::SenderRow>),
+    /// Why query `id` answered no series (no lines: not known).
+    Explain {
+        id: u64,
+        lines: Vec<String>,
+    },
 }
 
 /// Instant results sort order.
@@ -134,6 +145,8 @@ pub struct App {
     /// Last query's error and annotations.
     pub error: Option<String>,
     pub warnings: Vec<String>,
+    /// Why the last query answered no series, when known.
+    pub explanation: Vec<String>,
     /// Parse error of the text being typed: (message, line, column) if known.
     pub live_error: Option<(String, usize, usize)>,
     /// The query whose result is shown.
@@ -207,6 +220,7 @@ impl App {
             help: false,
             error: None,
             warnings: Vec::new(),
+            explanation: Vec::new(),
             live_error: None,
             shown_expr: String::new(),
             result: QueryData::Empty,

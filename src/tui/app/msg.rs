@@ -1,12 +1,14 @@
-//! Fetched data coming in: query results (stale ones dropped), targets, rules and alerts,
-//! completion data (which refreshes an open popup), metadata, series counts, senders.
-//! Uses `app::completion`.
+//! Fetched data coming in: query results (stale ones dropped; an empty one asks why),
+//! targets, rules and alerts, completion data (which refreshes an open popup), metadata,
+//! series counts, senders. Uses `app::completion`.
 
-use super::{App, Msg};
+use super::{App, Cmd, Msg};
+use crate::tui::data::QueryData;
 
 impl App {
-    /// Takes in fetched data.
-    pub fn msg(&mut self, m: Msg) {
+    /// Takes in fetched data; returns the requests it calls for.
+    pub fn msg(&mut self, m: Msg) -> Vec<Cmd> {
+        let mut out = Vec::new();
         match m {
             Msg::Query {
                 id,
@@ -14,12 +16,25 @@ impl App {
                 seconds,
             } => {
                 if id != self.query_id {
-                    return;
+                    return out;
                 }
                 self.running = false;
                 self.result_seconds = seconds;
+                self.explanation.clear();
                 match result {
                     Ok((data, warnings)) => {
+                        if matches!(&data, QueryData::Vector(v) | QueryData::Matrix(v) if v.is_empty())
+                        {
+                            out.push(Cmd::Explain {
+                                id,
+                                expr: self.shown_expr.clone(),
+                                time: if self.graph {
+                                    self.window().1
+                                } else {
+                                    self.last_run
+                                },
+                            });
+                        }
                         self.result = data;
                         self.warnings = warnings;
                         self.error = None;
@@ -71,6 +86,12 @@ impl App {
                 self.known.values.insert((metric, label), values);
                 self.refresh_popup();
             }
+            Msg::Explain { id, lines } => {
+                if id == self.query_id {
+                    self.explanation = lines;
+                }
+            }
         }
+        out
     }
 }
