@@ -291,16 +291,38 @@ impl Ctx<'_> {
             .as_ref()
             .map(|o| format!(" offset {o}"))
             .unwrap_or_default();
-        // One series: the first with a sample in the window, else any with a recent sample.
-        let mut one: Vec<Matcher> = ms.to_vec();
-        if let Some(first) = counts.first() {
-            for (k, v) in first["metric"].as_object().into_iter().flatten() {
-                if let Some(v) = v.as_str() {
-                    one.push(Matcher::equal(k.clone(), v));
-                }
+        // One series to read samples of: the one with the most samples in a longer window
+        // (the longest-lived, when the series share an interval).
+        let raw_range = RAW_WINDOW.max(range * 2);
+        let longer = MatrixSelector {
+            vs: vs.clone(),
+            range: raw_range,
+        };
+        let history = self
+            .source
+            .query(&format!("count_over_time({longer})"), Some(t))
+            .await
+            .ok()?;
+        let mut longest: Option<(&Value, f64)> = None;
+        for s in history.data["result"].as_array().into_iter().flatten() {
+            let n = s["value"][1]
+                .as_str()
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0);
+            if longest.is_none_or(|(_, most)| n > most) {
+                longest = Some((s, n));
             }
         }
-        let raw_range = RAW_WINDOW.max(range * 2);
+        let Some((longest, _)) = longest else {
+            // No sample at all in a longer window: the series are gone or never were.
+            return (!counts.is_empty()).then_some(head);
+        };
+        let mut one: Vec<Matcher> = ms.to_vec();
+        for (k, v) in longest["metric"].as_object().into_iter().flatten() {
+            if let Some(v) = v.as_str() {
+                one.push(Matcher::equal(k.clone(), v));
+            }
+        }
         let raw = self
             .source
             .query(

@@ -163,6 +163,13 @@ async fn a_window_with_fewer_than_two_samples_says_so() {
         s.explain("increase(gone_total[1m])").await,
         ["increase(gone_total[1m]) needs two samples in 1m; samples arrive every 15s and the newest sample is 2m old"]
     );
+    // The longest-lived series tells the age: a series that appeared just now does not.
+    s.add(&[("__name__", "mixed_total"), ("k", "a")], &[2.0]);
+    s.add(&[("__name__", "mixed_total"), ("k", "b")], &[100.0, 40.0]);
+    assert_eq!(
+        s.explain("rate(mixed_total[1m])").await,
+        ["rate(mixed_total[1m]) needs two samples in 1m; samples arrive every 1m — widen the range"]
+    );
     // A gap: the sample 20s old is not the oldest, so no waiting is suggested.
     s.add(&[("__name__", "gap_total"), ("job", "x")], &[900.0, 20.0]);
     assert_eq!(
