@@ -425,6 +425,21 @@ async fn an_empty_answer_explains_itself_in_the_results_pane() {
             assert!(flat.contains(want), "{w}x{h}:\n{text}");
         }
     }
+    // The same query answering nothing again (a live re-run) keeps the reason until the
+    // new one comes.
+    let id = a.query_id;
+    let cmds = a.msg(Msg::Query {
+        id,
+        result: Ok((QueryData::Matrix(vec![]), vec![])),
+        seconds: 0.0,
+    });
+    assert!(
+        matches!(cmds[..], [super::app::Cmd::Explain { .. }]),
+        "{cmds:?}"
+    );
+    assert_eq!(a.explanation.len(), 1);
+    a.msg(Msg::Explain { id, lines: vec![] });
+    assert!(a.explanation.is_empty());
     // A later answer with series drops the explanation.
     a.editor.set("node_cpu_seconds_total");
     let mut cmds = a.key(key(KeyCode::Enter));

@@ -20,11 +20,12 @@ impl App {
                 }
                 self.running = false;
                 self.result_seconds = seconds;
-                self.explanation.clear();
                 match result {
                     Ok((data, warnings)) => {
-                        if matches!(&data, QueryData::Vector(v) | QueryData::Matrix(v) if v.is_empty())
-                        {
+                        // The reason shown for the same query stays until the new one comes
+                        // (no flicker when a live graph re-runs).
+                        let empty = matches!(&data, QueryData::Vector(v) | QueryData::Matrix(v) if v.is_empty());
+                        if empty {
                             out.push(Cmd::Explain {
                                 id,
                                 expr: self.shown_expr.clone(),
@@ -34,6 +35,8 @@ impl App {
                                     self.last_run
                                 },
                             });
+                        } else {
+                            self.explanation.clear();
                         }
                         self.result = data;
                         self.warnings = warnings;
@@ -42,6 +45,7 @@ impl App {
                     Err(e) => {
                         self.error = Some(e);
                         self.warnings.clear();
+                        self.explanation.clear();
                     }
                 }
                 let n = self.sorted_series().len();
