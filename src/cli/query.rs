@@ -230,12 +230,6 @@ where
     let source = http.clone();
     match rt.block_on(f(http)) {
         Ok(a) => {
-            let why = match &explain {
-                Some((expr, at)) if crate::client::explain::is_empty_result(&a.data) => {
-                    rt.block_on(crate::client::explain::explain_empty(&source, expr, *at))
-                }
-                _ => Vec::new(),
-            };
             let fmt = output(c);
             if fmt != Output::Json {
                 for w in a.warnings.iter().chain(&a.infos) {
@@ -256,8 +250,16 @@ where
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
-            for line in why {
-                eprintln!("{line}");
+            drop(out);
+            // After the answer is out: the reason takes a few more calls.
+            if let Some((expr, at)) = &explain {
+                if crate::client::explain::is_empty_result(&a.data) {
+                    let why =
+                        rt.block_on(crate::client::explain::explain_empty(&source, expr, *at));
+                    for line in why {
+                        eprintln!("{line}");
+                    }
+                }
             }
             ExitCode::SUCCESS
         }
