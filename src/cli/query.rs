@@ -2,7 +2,9 @@
 //! against promterm or any Prometheus-compatible server. Output as an aligned table (range
 //! results with a sparkline per series), the API's JSON exactly as received, or CSV.
 //! Exit codes: 0 success, 1 query error (message on stderr), 2 usage error, 3 server
-//! unreachable. Uses `client`, and `tui::format` for the sparkline.
+//! unreachable. An empty answer to `query` is explained on stderr when the reason is known
+//! (`client::explain`); stdout and the exit code stay as they are. Uses `client`, and
+//! `tui::format` for the sparkline.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -199,7 +201,11 @@ fn output(c: &ConnArgs) -> Output {
     })
 }
 
-fn run<F>(c: &ConnArgs, f: F) -> ExitCode
+/// A query whose empty answer is explained: its text and evaluation time (the end of a range;
+/// `None` for the server's now).
+type Explain = Option<(String, Option<f64>)>;
+
+fn run<F>(c: &ConnArgs, explain: Explain, f: F) -> ExitCode
 where
     F: FnOnce(
         Http,
@@ -221,6 +227,7 @@ where
             return ExitCode::from(1);
         }
     };
+    let source = http.clone();
     match rt.block_on(f(http)) {
         Ok(a) => {
             let fmt = output(c);
@@ -242,6 +249,18 @@ where
             };
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+            drop(out);
+            // After the answer is out: the reason takes a few more calls.
+            if let Some((expr, at)) = &explain {
+                if crate::client::explain::is_empty_result(&a.data) {
+                    let why =
+                        rt.block_on(crate::client::explain::explain_empty(&source, expr, *at));
+                    for line in why {
+                        eprintln!("{line}");
+                    }
+                }
+            }
             ExitCode::SUCCESS
         }
         Err(ClientError::Unreachable { url, msg }) => {
@@ -273,7 +292,7 @@ pub fn query(a: QueryArgs) -> ExitCode {
                 Ok(t) => t,
                 Err(e) => return usage(e),
             };
-            run(&a.conn, move |h| {
+            run(&a.conn, Some((expr.clone(), time)), move |h| {
                 Box::pin(async move { h.query(&expr, time).await })
             })
         }
@@ -294,7 +313,7 @@ pub fn query(a: QueryArgs) -> ExitCode {
                 Ok(None) => ((end - start) / 250.0).ceil().max(1.0),
                 Err(e) => return usage(e),
             };
-            run(&a.conn, move |h| {
+            run(&a.conn, Some((expr.clone(), Some(end))), move |h| {
                 Box::pin(async move { h.query_range(&expr, start, end, step).await })
             })
         }
@@ -309,7 +328,7 @@ pub fn series(a: SeriesArgs) -> ExitCode {
         (Err(e), _) | (_, Err(e)) => return usage(e),
     };
     let m = a.matches.clone();
-    run(&a.conn, move |h| {
+    run(&a.conn, None, move |h| {
         Box::pin(async move { h.series(&m, start, end).await })
     })
 }
@@ -317,7 +336,7 @@ pub fn series(a: SeriesArgs) -> ExitCode {
 pub fn labels(a: LabelsArgs) -> ExitCode {
     let m = a.matches.clone();
     let name = a.name.clone();
-    run(&a.conn, move |h| {
+    run(&a.conn, None, move |h| {
         Box::pin(async move { h.labels(name.as_deref(), &m).await })
     })
 }

@@ -2,7 +2,10 @@
 //! any Prometheus-compatible server (Prometheus, promterm, Mimir, Thanos, VictoriaMetrics) for
 //! `promterm query` and the TUI; `Local` calls this process's own API router without a socket,
 //! so both give the same JSON. Answers keep the body exactly as sent (for `--json`) next to the
-//! parsed envelope. Uses reqwest, serde_json, and `api` (for `Local`).
+//! parsed envelope. `explain` tells why an answer is empty. Uses reqwest, serde_json, and `api`
+//! (for `Local`).
+
+pub mod explain;
 
 use std::time::Duration;
 

@@ -86,6 +86,12 @@ pub enum Cmd {
         expr: String,
         range: (f64, f64, f64),
     },
+    /// Why query `id` (evaluated at `time`, the end of a range) answered no series.
+    Explain {
+        id: u64,
+        expr: String,
+        time: f64,
+    },
 }
 
 /// Data the loop fetched.
@@ -115,6 +121,11 @@ pub enum Msg {
         index: usize,
         range: (f64, f64, f64),
         result: Result<QueryData, String>,
+    },
+    /// Why query `id` answered no series (no lines: not known).
+    Explain {
+        id: u64,
+        lines: Vec<String>,
     },
 }
 
@@ -152,6 +163,8 @@ pub struct App {
     /// Last query's error and annotations.
     pub error: Option<String>,
     pub warnings: Vec<String>,
+    /// Why the last query answered no series, when known.
+    pub explanation: Vec<String>,
     /// Parse error of the text being typed: (message, line, column) if known.
     pub live_error: Option<(String, usize, usize)>,
     /// The query whose result is shown.
@@ -234,6 +247,7 @@ impl App {
             help: false,
             error: None,
             warnings: Vec::new(),
+            explanation: Vec::new(),
             live_error: None,
             shown_expr: String::new(),
             result: QueryData::Empty,

@@ -217,6 +217,10 @@ pub async fn execute_cmd(source: &dyn Source, cmd: Cmd) -> Msg {
                 .map(|a| data::senders(&a.data))
                 .unwrap_or_default(),
         ),
+        Cmd::Explain { id, expr, time } => Msg::Explain {
+            id,
+            lines: crate::client::explain::explain_empty(source, &expr, Some(time)).await,
+        },
         Cmd::LabelValues { metric, label } => {
             let m: Vec<String> = if metric.is_empty() {
                 Vec::new()
@@ -332,7 +336,7 @@ pub async fn run(
                 }
                 Some(Some(_)) => {}
             },
-            Some(m) = msg_rx.recv() => app.msg(m),
+            Some(m) = msg_rx.recv() => spawn(app.msg(m)),
             _ = tick.tick() => {
                 let due = last_panels.elapsed().as_secs_f64() >= app::PANELS_EVERY;
                 if due {

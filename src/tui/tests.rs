@@ -616,3 +616,84 @@ fn many_panels_add_columns_then_scroll_to_the_selection() {
     let (text, _) = draw(&mut a, 80, 24);
     assert!(text.contains("P19") && !text.contains("P00"), "{text}");
 }
+
+#[tokio::test]
+async fn an_empty_answer_explains_itself_in_the_results_pane() {
+    use crate::model::Sample;
+    use crate::storage::{Appender, SeriesInput};
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = crate::tsdb::Db::open(dir.path(), crate::tsdb::Options::default()).unwrap();
+    let now_ms = crate::model::now_ms();
+    db.append(&[SeriesInput {
+        labels: vec![("__name__", "node_cpu_seconds_total"), ("mode", "idle")],
+        samples: vec![Sample {
+            t: now_ms - 20_000,
+            v: 1.0,
+        }],
+    }])
+    .unwrap();
+    let db = Arc::new(db);
+    let state = crate::api::ApiState::new(db.clone(), db, crate::remote::Limits::default());
+    state.set_ready(true);
+    let source = Local::new(state);
+    let mut a = App::new(
+        Theme::load("default").unwrap(),
+        History::load(None),
+        "local",
+    );
+    a.now = now_ms as f64 / 1000.0;
+    for (q, want) in [
+        (
+            "rate(node_cpu_seconds_total[1m])",
+            "rate(node_cpu_seconds_total[1m]) needs two samples in 1m; the oldest sample is 20s old — wait, or widen the range",
+        ),
+        (
+            "node_cpu_seconds_total{mode=\"usr\"}",
+            "no series of node_cpu_seconds_total has mode=\"usr\" (mode has: idle)",
+        ),
+    ] {
+        a.editor.set(q);
+        let mut cmds = a.key(key(KeyCode::Enter));
+        while let Some(c) = cmds.pop() {
+            let m = execute_cmd(&source, c).await;
+            cmds.extend(a.msg(m));
+        }
+        assert_eq!(a.explanation, [want]);
+        for (w, h) in [(80, 24), (160, 48)] {
+            let (text, _) = draw(&mut a, w, h);
+            // The pane wraps the line: read it back without the frame.
+            let flat: String = text
+                .lines()
+                .map(|l| l.trim_matches(|c: char| c == '│' || c == ' '))
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert!(text.contains("no series:"), "{text}");
+            assert!(flat.contains(want), "{w}x{h}:\n{text}");
+        }
+    }
+    // The same query answering nothing again (a live re-run) keeps the reason until the
+    // new one comes.
+    let id = a.query_id;
+    let cmds = a.msg(Msg::Query {
+        id,
+        result: Ok((QueryData::Matrix(vec![]), vec![])),
+        seconds: 0.0,
+    });
+    assert!(
+        matches!(cmds[..], [super::app::Cmd::Explain { .. }]),
+        "{cmds:?}"
+    );
+    assert_eq!(a.explanation.len(), 1);
+    a.msg(Msg::Explain { id, lines: vec![] });
+    assert!(a.explanation.is_empty());
+    // A later answer with series drops the explanation.
+    a.editor.set("node_cpu_seconds_total");
+    let mut cmds = a.key(key(KeyCode::Enter));
+    while let Some(c) = cmds.pop() {
+        let m = execute_cmd(&source, c).await;
+        cmds.extend(a.msg(m));
+    }
+    assert!(a.explanation.is_empty());
+    let (text, _) = draw(&mut a, 80, 24);
+    assert!(!text.contains("no series:"), "{text}");
+}

@@ -162,6 +162,78 @@ fn query_cli_against_promterm() {
     );
 }
 
+/// An empty answer is explained on stderr, in every output format; stdout and the exit code
+/// are what they were.
+#[test]
+fn query_cli_explains_empty_answers_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = free_addr();
+    let cfg = self_scraping_config(dir.path(), addr);
+    let listen = addr.to_string();
+    let _s = Server::start_exact(&[
+        "--headless",
+        "--config",
+        &cfg,
+        "--data",
+        dir.path().join("d").to_str().unwrap(),
+        "--listen",
+        &listen,
+    ]);
+    wait_up(addr);
+    // A few samples of `up` (scraped every second), so the series is not brand new.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let enough = "/api/v1/query?query=count_over_time(up%5B1m%5D)%3E%3D3";
+    while !http(addr, "GET", enough).1.contains("\"job\"") {
+        assert!(Instant::now() < deadline, "up is not scraped every second");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let url = format!("http://{addr}");
+    let unknown =
+        "scrape_duration_second is not a known metric; did you mean scrape_duration_seconds?\n";
+    for (fmt, want_out) in [
+        ("table", "METRIC  VALUE  TIME\n"),
+        ("csv", "metric,timestamp,value\n"),
+    ] {
+        let (code, out, err) =
+            promterm(&["query", "--url", &url, "-o", fmt, "scrape_duration_second"]);
+        assert_eq!((code, out.as_str(), err.as_str()), (0, want_out, unknown));
+    }
+    // JSON: stdout is the body as sent.
+    let (code, out, err) = promterm(&["query", "--url", &url, "--json", "scrape_duration_second"]);
+    assert_eq!((code, err.as_str()), (0, unknown));
+    assert!(out.starts_with("{\"status\":\"success\""), "{out}");
+    assert!(out.contains("\"result\":[]"), "{out}");
+    // A label value that no series has, in a range query.
+    let (code, out, err) = promterm(&[
+        "query",
+        "--url",
+        &url,
+        "--start",
+        "-30s",
+        "-o",
+        "csv",
+        "up{job=\"slef\"}",
+    ]);
+    assert_eq!((code, out.as_str()), (0, "metric,timestamp,value\n"));
+    assert_eq!(err, "no series of up has job=\"slef\" (job has: self)\n");
+    // A window shorter than the scrape interval.
+    // (After the engine's info that `up` is not a counter.)
+    let (code, _, err) = promterm(&["query", "--url", &url, "-o", "table", "rate(up[500ms])"]);
+    assert_eq!(code, 0);
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with(
+            "rate(up[500ms]) needs two samples in 500ms; the series are scraped every 1s"
+        ) && last.ends_with("— widen the range"),
+        "{err}"
+    );
+    // Answers with series, and empty answers for another reason, say nothing more.
+    for q in ["up", "up > 5"] {
+        let (code, _, err) = promterm(&["query", "--url", &url, "-o", "table", q]);
+        assert_eq!((code, err.as_str()), (0, ""), "{q}");
+    }
+}
+
 #[test]
 fn query_cli_json_matches_curl_against_prometheus() {
     let dir = tempfile::tempdir().unwrap();

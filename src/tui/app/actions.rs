@@ -82,6 +82,7 @@ impl App {
             return Vec::new();
         }
         self.history.push(&q);
+        self.explanation.clear();
         self.popup = None;
         self.cursor = None;
         self.hidden.clear();

@@ -1,13 +1,14 @@
-//! Fetched data coming in: query results (stale ones dropped), targets, rules and alerts,
-//! completion data (which refreshes an open popup), metadata, series counts, senders, and
-//! the overview's panels.
-//! Uses `app::completion`.
+//! Fetched data coming in: query results (stale ones dropped; an empty one asks why),
+//! targets, rules and alerts, completion data (which refreshes an open popup), metadata,
+//! series counts, senders, and the overview's panels. Uses `app::completion`.
 
-use super::{App, Msg};
+use super::{App, Cmd, Msg};
+use crate::tui::data::QueryData;
 
 impl App {
-    /// Takes in fetched data.
-    pub fn msg(&mut self, m: Msg) {
+    /// Takes in fetched data; returns the requests it calls for.
+    pub fn msg(&mut self, m: Msg) -> Vec<Cmd> {
+        let mut out = Vec::new();
         match m {
             Msg::Query {
                 id,
@@ -15,12 +16,28 @@ impl App {
                 seconds,
             } => {
                 if id != self.query_id {
-                    return;
+                    return out;
                 }
                 self.running = false;
                 self.result_seconds = seconds;
                 match result {
                     Ok((data, warnings)) => {
+                        // The reason shown for the same query stays until the new one comes
+                        // (no flicker when a live graph re-runs).
+                        let empty = matches!(&data, QueryData::Vector(v) | QueryData::Matrix(v) if v.is_empty());
+                        if empty {
+                            out.push(Cmd::Explain {
+                                id,
+                                expr: self.shown_expr.clone(),
+                                time: if self.graph {
+                                    self.window().1
+                                } else {
+                                    self.last_run
+                                },
+                            });
+                        } else {
+                            self.explanation.clear();
+                        }
                         self.result = data;
                         self.warnings = warnings;
                         self.error = None;
@@ -28,6 +45,7 @@ impl App {
                     Err(e) => {
                         self.error = Some(e);
                         self.warnings.clear();
+                        self.explanation.clear();
                     }
                 }
                 let n = self.sorted_series().len();
@@ -84,6 +102,12 @@ impl App {
                 self.known.values.insert((metric, label), values);
                 self.refresh_popup();
             }
+            Msg::Explain { id, lines } => {
+                if id == self.query_id {
+                    self.explanation = lines;
+                }
+            }
         }
+        out
     }
 }

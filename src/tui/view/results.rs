@@ -1,11 +1,12 @@
 //! The results pane: its title (graph range, live, panning), and what the result is: a hint,
 //! a scalar, a string, the instant-vector table (sortable), the range table (a sparkline per
-//! series) or the graph (`view::graph`). Uses `app`, `data`, `format` and `view::{graph, panel}`.
+//! series) or the graph (`view::graph`); no series, with why when it is known. Uses `app`,
+//! `data`, `format` and `view::{graph, panel}`.
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use super::graph;
@@ -65,6 +66,11 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         QueryData::Str(_, s) => {
             f.render_widget(Paragraph::new(format!("string  {s:?}")), inner);
         }
+        QueryData::Vector(v) | QueryData::Matrix(v)
+            if v.is_empty() && !app.explanation.is_empty() =>
+        {
+            draw_explanation(app, f, inner)
+        }
         QueryData::Vector(_) => draw_table(app, f, inner),
         QueryData::Matrix(_) => {
             if app.graph {
@@ -74,6 +80,21 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
             }
         }
     }
+}
+
+/// No series, and why (wrapped to the pane).
+fn draw_explanation(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let mut lines = vec![Line::styled(
+        "no series:",
+        t.fg(t.dim).add_modifier(Modifier::BOLD),
+    )];
+    lines.extend(
+        app.explanation
+            .iter()
+            .map(|l| Line::styled(l.clone(), t.fg(t.warning))),
+    );
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
 
 fn draw_table(app: &App, f: &mut Frame, area: Rect) {
