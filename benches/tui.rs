@@ -1,5 +1,6 @@
-//! Rendering cost of the TUI with many targets and a large range result (one frame at
-//! 200×60 into ratatui's TestBackend): the panes must stay cheap with thousands of targets.
+//! Rendering cost of the TUI with many targets and large range results (one frame into
+//! ratatui's TestBackend): the panes must stay cheap with thousands of targets, and a graph of
+//! 200 series at 160×48 (issue 19's figure) must draw well within a refresh.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use promterm::tui::app::{App, Msg, View};
@@ -79,5 +80,39 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// One frame of the graph with 200 series at 160×48.
+fn bench_200_series(c: &mut Criterion) {
+    let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    let mut a = app();
+    a.set_wide(true);
+    a.graph = true;
+    let (s, e, step) = a.window();
+    let series: Vec<SeriesData> = (0..200)
+        .map(|k| SeriesData {
+            labels: [("instance".to_string(), format!("host-{k}:9100"))].into(),
+            points: {
+                let mut v = Vec::new();
+                let mut t = s;
+                while t <= e {
+                    v.push((t, (t / 300.0 + k as f64).sin() * (1.0 + k as f64)));
+                    t += step;
+                }
+                v
+            },
+        })
+        .collect();
+    a.msg(Msg::Query {
+        id: 0,
+        result: Ok((QueryData::Matrix(series), vec![])),
+        seconds: 0.0,
+    });
+    a.set_view(View::Query);
+    c.bench_function("frame_chart_200_series_160x48", |b| {
+        b.iter(|| {
+            term.draw(|f| render::render(&a, f)).unwrap();
+        })
+    });
+}
+
+criterion_group!(benches, bench, bench_200_series);
 criterion_main!(benches);
