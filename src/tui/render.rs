@@ -122,7 +122,8 @@ fn main_area(app: &App, area: Rect) -> Option<Rect> {
 pub fn hit_at(app: &App, area: Rect, x: u16, y: u16) -> Option<Hit> {
     let pane = pane_at(app, area, x, y)?;
     let mut hit = Hit::pane(pane);
-    if pane != Focus::Results || app.help {
+    // A drag on the graph goes on over other panes, at the graph's nearest time.
+    if (pane != Focus::Results && app.drag.is_none()) || app.help {
         return Some(hit);
     }
     let Some(main) = main_area(app, area) else {
@@ -143,7 +144,9 @@ pub fn hit_at(app: &App, area: Rect, x: u16, y: u16) -> Option<Hit> {
         _ => {
             if let Some(g) = results::graph_area(app, main).map(|r| graph::layout(app, r)) {
                 let n = app.sorted_series().len();
-                if let Some(series) = g.series_at(y, n).filter(|_| g.legend.contains(p)) {
+                if app.drag.is_some() {
+                    hit.spot = Spot::Plot { t: g.time_at(x) };
+                } else if let Some(series) = g.series_at(y, n).filter(|_| g.legend.contains(p)) {
                     hit.spot = Spot::Legend {
                         series,
                         first: g.first,

@@ -11,6 +11,7 @@ use crate::tui::render;
 use crate::tui::theme::Theme;
 use crate::tui::view::{graph, results};
 use ratatui::layout::Rect;
+use ratatui::style::Modifier;
 
 const W: u16 = 120;
 const H: u16 = 40;
@@ -146,6 +147,13 @@ fn a_drag_across_the_plot_zooms_to_the_dragged_range() {
     feed(&mut a, x0, y, Mouse::Down);
     feed(&mut a, x0 + 12, y, Mouse::Drag);
     assert!(a.drag.is_some());
+    // The dragged range shows reversed while the button is down.
+    let (_, buf) = draw(&mut a, W, H);
+    let reversed = |x: u16| buf[(x, y)].modifier.contains(Modifier::REVERSED);
+    assert!(reversed(x0) && reversed(x0 + 12) && !reversed(x0 + 14) && !reversed(x0 - 2));
+    // Off the plot, the drag follows the nearest time (here the graph's end).
+    feed(&mut a, W - 2, y, Mouse::Drag);
+    assert!(a.drag.is_some_and(|d| (d.1 - end).abs() <= col));
     let cmds = feed(&mut a, x1, y, Mouse::Up);
     assert!(a.drag.is_none() && !a.live);
     let want = t_at(x1) - t_at(x0);

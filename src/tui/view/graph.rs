@@ -1,8 +1,10 @@
 //! The graph of a range result: braille lines per series, a value cursor, time and value axes,
-//! and a legend (swatch, sparkline, value at the cursor, series; hidden series dimmed).
+//! a drag's range (reversed) and a legend (swatch, sparkline, value at the cursor, series;
+//! hidden series dimmed). `layout` says where each part is, for drawing and for the mouse.
 //! Uses `app`, `data` and `format`.
 
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
@@ -42,6 +44,19 @@ impl GraphLayout {
             0.0
         };
         start + frac.min(1.0) * (end - start)
+    }
+
+    /// The plot column showing time `t` (clamped to the plot).
+    pub fn column_at(&self, t: f64) -> u16 {
+        let (start, end, _) = self.window;
+        let w = self.plot.width.max(1);
+        let frac = if end > start {
+            ((t - start) / (end - start)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let col = ((frac * (f64::from(w) * 2.0 - 1.0) - 0.5) / 2.0).round();
+        self.plot.x + (col.max(0.0) as u16).min(w - 1)
     }
 
     /// The series of legend row `y`, when that row shows one.
@@ -213,6 +228,17 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
                 .style(t.fg(t.dim)),
         );
     f.render_widget(chart, chart_area);
+    // A drag in progress: the range it zooms to, shown reversed.
+    if let Some((a, b)) = app.drag {
+        let (x0, x1) = (g.column_at(a.min(b)), g.column_at(a.max(b)));
+        let band = Rect {
+            x: x0,
+            width: x1 - x0 + 1,
+            ..g.plot
+        };
+        f.buffer_mut()
+            .set_style(band, Style::new().add_modifier(Modifier::REVERSED));
+    }
     // Legend: swatch, sparkline, value at the cursor (or the last), series.
     let focused = app.focus == Focus::Results;
     let first = g.first;
