@@ -7,7 +7,8 @@
 //! each file using only those before it: `actions` (run a query, focus, views, the clock),
 //! `overview` (the overview's refresh and keys), `completion` (the popup and the data it
 //! needs), `msg` (fetched data), `prompt_keys` (the line editor, history search, popup keys)
-//! and `keys` (every other key, and the mouse).
+//! `keys` (every other key) and `mouse` (clicks, the wheel and drags, on what `render` found
+//! under the pointer).
 //! Uses `complete`, `dashboard`, `data`, `highlight`, `prompt` and `theme`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,9 +22,12 @@ use super::theme::Theme;
 mod actions;
 mod completion;
 mod keys;
+mod mouse;
 mod msg;
 mod overview;
 mod prompt_keys;
+
+pub use mouse::{Hit, Mouse, Spot};
 
 /// Panes that take keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,6 +186,11 @@ pub struct App {
     pub cursor: Option<usize>,
     pub hidden: BTreeSet<usize>,
     pub legend_sel: usize,
+    /// The legend's first row as last placed by the mouse (the legend scrolls from it to keep
+    /// the selection in sight).
+    pub legend_top: usize,
+    /// A drag on the graph: the times where it started and where it is now.
+    pub drag: Option<(f64, f64)>,
     pub table_sel: usize,
     pub sort: SortKey,
     pub sort_desc: bool,
@@ -262,6 +271,8 @@ impl App {
             cursor: None,
             hidden: BTreeSet::new(),
             legend_sel: 0,
+            legend_top: 0,
+            drag: None,
             table_sel: 0,
             sort: SortKey::Labels,
             sort_desc: false,

@@ -326,12 +326,17 @@ pub async fn run(
                 Some(Some(Event::Mouse(m))) if mouse => {
                     use crossterm::event::{MouseButton, MouseEventKind};
                     let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
-                    let pane = render::pane_at(&app, area, m.column, m.row);
-                    match m.kind {
-                        MouseEventKind::ScrollDown => spawn(app.mouse(pane, Some(true))),
-                        MouseEventKind::ScrollUp => spawn(app.mouse(pane, Some(false))),
-                        MouseEventKind::Down(MouseButton::Left) => spawn(app.mouse(pane, None)),
-                        _ => {}
+                    let hit = render::hit_at(&app, area, m.column, m.row);
+                    let kind = match m.kind {
+                        MouseEventKind::ScrollDown => Some(app::Mouse::Wheel(true)),
+                        MouseEventKind::ScrollUp => Some(app::Mouse::Wheel(false)),
+                        MouseEventKind::Down(MouseButton::Left) => Some(app::Mouse::Down),
+                        MouseEventKind::Drag(MouseButton::Left) => Some(app::Mouse::Drag),
+                        MouseEventKind::Up(MouseButton::Left) => Some(app::Mouse::Up),
+                        _ => None,
+                    };
+                    if let Some(kind) = kind {
+                        spawn(app.mouse(hit, kind));
                     }
                 }
                 Some(Some(_)) => {}

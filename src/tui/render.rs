@@ -1,7 +1,8 @@
 //! Laying out the screen: one screen at 100×30 and larger (prompt on top; results; targets and
 //! alerts on the right; a status line), tabs below that (down to 40×10: the tab titles shorten
 //! to numbers when they do not fit), and below the minimum one line saying so; which pane is
-//! under the mouse. Each pane is drawn by its `view` module. Pure: `render(&App, frame)`.
+//! under the mouse (and where in it: a legend row, a time on the graph, an overview panel).
+//! Each pane is drawn by its `view` module. Pure: `render(&App, frame)`.
 //! Uses `app` and `view`.
 
 use ratatui::layout::{Constraint, Layout, Position, Rect};
@@ -9,9 +10,9 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Tabs};
 use ratatui::Frame;
 
-use super::app::{App, Focus, View, VIEWS};
+use super::app::{App, Focus, Hit, Spot, View, VIEWS};
 use super::view::{
-    alerts, help, metrics, overview, popup, prompt, results, rules, status, targets,
+    alerts, graph, help, metrics, overview, popup, prompt, results, rules, status, targets,
 };
 
 /// Every key, as the help overlay lists them.
@@ -75,6 +76,88 @@ fn wide_layout(app: &App, area: Rect) -> Wide {
         alerts,
         status,
     }
+}
+
+/// The tabbed layout: the tab titles, the view, the status line.
+fn tabs_layout(area: Rect) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
+/// The query view in the tabbed layout: the prompt, its messages, the results.
+fn tabs_query_layout(app: &App, body: Rect) -> [Rect; 3] {
+    let prompt_h = (app.editor.text().lines().count().max(1) as u16 + 2).clamp(3, 6);
+    let msg_h = prompt::messages(app).len().min(2) as u16;
+    Layout::vertical([
+        Constraint::Length(prompt_h),
+        Constraint::Length(msg_h),
+        Constraint::Min(3),
+    ])
+    .areas(body)
+}
+
+/// Where the main pane (results, rules, metrics or the overview) is drawn, if it is.
+fn main_area(app: &App, area: Rect) -> Option<Rect> {
+    if too_small(area) {
+        None
+    } else if app.wide {
+        Some(wide_layout(app, area).main)
+    } else {
+        let body = tabs_layout(area)[1];
+        match app.view {
+            View::Query => Some(tabs_query_layout(app, body)[2]),
+            View::Rules | View::Metrics | View::Overview => Some(body),
+            View::Targets | View::Alerts => None,
+        }
+    }
+}
+
+/// What is under a mouse position (for `--mouse`): the pane, and in the results pane a
+/// legend row or the time under the graph's plot, in the overview a panel. The places come
+/// from the layout functions the views draw with.
+pub fn hit_at(app: &App, area: Rect, x: u16, y: u16) -> Option<Hit> {
+    let pane = pane_at(app, area, x, y)?;
+    let mut hit = Hit::pane(pane);
+    // A drag on the graph goes on over other panes, at the graph's nearest time.
+    if (pane != Focus::Results && app.drag.is_none()) || app.help {
+        return Some(hit);
+    }
+    let Some(main) = main_area(app, area) else {
+        return Some(hit);
+    };
+    let p = Position::new(x, y);
+    match app.view {
+        View::Overview => {
+            if let Some((i, _)) = overview::panel_cells(app, main)
+                .0
+                .into_iter()
+                .find(|(_, r)| r.contains(p))
+            {
+                hit.spot = Spot::Panel(i);
+            }
+        }
+        View::Rules | View::Metrics => {}
+        _ => {
+            if let Some(g) = results::graph_area(app, main).map(|r| graph::layout(app, r)) {
+                let n = app.sorted_series().len();
+                if app.drag.is_some() {
+                    hit.spot = Spot::Plot { t: g.time_at(x) };
+                } else if let Some(series) = g.series_at(y, n).filter(|_| g.legend.contains(p)) {
+                    hit.spot = Spot::Legend {
+                        series,
+                        first: g.first,
+                    };
+                } else if g.plot.contains(p) {
+                    hit.spot = Spot::Plot { t: g.time_at(x) };
+                }
+            }
+        }
+    }
+    Some(hit)
 }
 
 /// The pane under a mouse position (for `--mouse`).
@@ -165,12 +248,7 @@ pub fn render(app: &App, f: &mut Frame) {
             popup::draw(app, f, prompt, area);
         }
     } else {
-        let [tabs, body, status] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Min(3),
-            Constraint::Length(1),
-        ])
-        .areas(area);
+        let [tabs, body, status] = tabs_layout(area);
         let sel = VIEWS.iter().position(|(v, _)| *v == app.view).unwrap_or(0);
         let titles = tab_titles(sel, tabs.width);
         f.render_widget(
@@ -182,14 +260,7 @@ pub fn render(app: &App, f: &mut Frame) {
         );
         match app.view {
             View::Query => {
-                let prompt_h = (app.editor.text().lines().count().max(1) as u16 + 2).clamp(3, 6);
-                let msg_h = prompt::messages(app).len().min(2) as u16;
-                let [prompt, msgs, results] = Layout::vertical([
-                    Constraint::Length(prompt_h),
-                    Constraint::Length(msg_h),
-                    Constraint::Min(3),
-                ])
-                .areas(body);
+                let [prompt, msgs, results] = tabs_query_layout(app, body);
                 prompt::draw(app, f, prompt);
                 prompt::draw_messages(app, f, msgs);
                 results::draw(app, f, results);

@@ -8,7 +8,7 @@ use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
 use ratatui::Terminal;
 
-use super::app::{App, Focus, Msg, View};
+use super::app::{App, Focus, Mouse, Msg, View};
 use super::data::{AlertRow, QueryData, SeriesData, Target};
 use super::prompt::History;
 use super::theme::Theme;
@@ -336,11 +336,11 @@ fn the_mouse_focuses_and_scrolls_the_pane_under_it() {
     assert_eq!(render::pane_at(&a, area, 10, 10), Some(Focus::Results));
     assert_eq!(render::pane_at(&a, area, 80, 5), Some(Focus::Targets));
     assert_eq!(render::pane_at(&a, area, 80, 25), Some(Focus::Alerts));
-    a.mouse(render::pane_at(&a, area, 80, 5), Some(true));
+    a.mouse(render::hit_at(&a, area, 80, 5), Mouse::Wheel(true));
     assert_eq!((a.focus, a.targets_sel), (Focus::Targets, 1));
-    a.mouse(render::pane_at(&a, area, 80, 5), Some(false));
+    a.mouse(render::hit_at(&a, area, 80, 5), Mouse::Wheel(false));
     assert_eq!(a.targets_sel, 0);
-    a.mouse(render::pane_at(&a, area, 5, 1), None);
+    a.mouse(render::hit_at(&a, area, 5, 1), Mouse::Down);
     assert_eq!(a.focus, Focus::Prompt);
 }
 
@@ -377,6 +377,7 @@ fn thousands_of_targets_render_only_what_fits() {
     assert!(text.contains("Targets 4285/5000 up"), "{text}");
 }
 
+mod mouse;
 mod screens;
 /// The overview with fake answers: every built-in panel has a rising line, except the load
 /// (no data, and the server does not know node_load1) and the disk (an error).

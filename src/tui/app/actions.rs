@@ -88,6 +88,7 @@ impl App {
         self.hidden.clear();
         self.table_sel = 0;
         self.legend_sel = 0;
+        self.legend_top = 0;
         self.run(q).into_iter().collect()
     }
 

@@ -1,4 +1,4 @@
-//! Keys outside the prompt and the mouse: quit, help, focus and views, filters, then the
+//! Keys outside the prompt: quit, help, focus and views, filters, then the
 //! focused pane's keys (results table and graph controls, targets, alerts, rules, metrics).
 //! Uses `app::{actions, overview, prompt_keys}`.
 
@@ -7,24 +7,6 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::{App, Cmd, Focus, SortKey, View, RANGES, VIEWS};
 
 impl App {
-    /// A mouse click or wheel over `pane` (with `--mouse`): focus it, and scroll it.
-    pub fn mouse(&mut self, pane: Option<Focus>, scroll: Option<bool>) -> Vec<Cmd> {
-        let Some(p) = pane else { return Vec::new() };
-        if self.help {
-            self.help = false;
-            return Vec::new();
-        }
-        self.focus = p;
-        self.popup = None;
-        match (scroll, p) {
-            (Some(down), f) if f != Focus::Prompt => {
-                let code = if down { KeyCode::Down } else { KeyCode::Up };
-                self.key(KeyEvent::new(code, KeyModifiers::NONE))
-            }
-            _ => Vec::new(),
-        }
-    }
-
     /// Handles a key; returns work for the loop.
     pub fn key(&mut self, k: KeyEvent) -> Vec<Cmd> {
         let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);

@@ -1,8 +1,10 @@
 //! The graph of a range result: braille lines per series, a value cursor, time and value axes,
-//! and a legend (swatch, sparkline, value at the cursor, series; hidden series dimmed).
+//! a drag's range (reversed) and a legend (swatch, sparkline, value at the cursor, series;
+//! hidden series dimmed). `layout` says where each part is, for drawing and for the mouse.
 //! Uses `app`, `data` and `format`.
 
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
@@ -12,14 +14,165 @@ use crate::tui::app::{App, Focus};
 use crate::tui::data::series_name;
 use crate::tui::format::{clock, short_num, sparkline};
 
+/// Where the graph's parts sit in its area, and the axes' bounds: what `draw` draws with and
+/// what the mouse is tested against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GraphLayout {
+    /// The chart with its axes and labels.
+    pub chart: Rect,
+    /// The plot inside the chart (where the lines are drawn; x maps to time).
+    pub plot: Rect,
+    pub legend: Rect,
+    /// The series in the legend's first row.
+    pub first: usize,
+    /// The time window (start, end, step) and the value bounds.
+    pub window: (f64, f64, f64),
+    pub values: (f64, f64),
+}
+
+impl GraphLayout {
+    /// The time under plot column `x` (clamped to the plot).
+    pub fn time_at(&self, x: u16) -> f64 {
+        let (start, end, _) = self.window;
+        let w = self.plot.width.max(1);
+        let col = x.clamp(self.plot.x, self.plot.x + w - 1) - self.plot.x;
+        // The plot has two braille dots per column; the time is the column's middle.
+        let dots = f64::from(w) * 2.0 - 1.0;
+        let frac = if dots > 0.0 {
+            (f64::from(col) * 2.0 + 0.5) / dots
+        } else {
+            0.0
+        };
+        start + frac.min(1.0) * (end - start)
+    }
+
+    /// The plot column showing time `t` (clamped to the plot).
+    pub fn column_at(&self, t: f64) -> u16 {
+        let (start, end, _) = self.window;
+        let w = self.plot.width.max(1);
+        let frac = if end > start {
+            ((t - start) / (end - start)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let col = ((frac * (f64::from(w) * 2.0 - 1.0) - 0.5) / 2.0).round();
+        self.plot.x + (col.max(0.0) as u16).min(w - 1)
+    }
+
+    /// The series of legend row `y`, when that row shows one.
+    pub fn series_at(&self, y: u16, n: usize) -> Option<usize> {
+        if y < self.legend.y || y >= self.legend.bottom() {
+            return None;
+        }
+        let i = self.first + usize::from(y - self.legend.y);
+        (i < n).then_some(i)
+    }
+}
+
+/// The value bounds of the shown series (with 5% padding).
+fn value_bounds(app: &App) -> (f64, f64) {
+    let (mut lo, mut hi) = app
+        .sorted_series()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !app.hidden.contains(i))
+        .flat_map(|(_, (_, s))| s.points.iter().map(|p| p.1).filter(|v| v.is_finite()))
+        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    if lo > hi {
+        (lo, hi) = (0.0, 1.0);
+    }
+    if (hi - lo).abs() < f64::EPSILON {
+        lo -= 1.0;
+        hi += 1.0;
+    }
+    let pad = (hi - lo) * 0.05;
+    (lo - pad, hi + pad)
+}
+
+fn x_labels(app: &App, (start, end, _): (f64, f64, f64)) -> Vec<String> {
+    let long = end - start > 86400.0;
+    vec![
+        clock(start, app.utc, long),
+        clock((start + end) / 2.0, app.utc, long),
+        format!(
+            "{} {}",
+            clock(end, app.utc, long),
+            if app.utc { "UTC" } else { "local" }
+        ),
+    ]
+}
+
+fn y_labels((lo, hi): (f64, f64)) -> Vec<String> {
+    vec![short_num(lo), short_num((lo + hi) / 2.0), short_num(hi)]
+}
+
+/// The legend's first row: from `app.legend_top`, scrolled just enough to show the selection
+/// and to fill the rows.
+fn legend_first(app: &App, rows: usize, n: usize) -> usize {
+    let (sel, top) = (app.legend_sel, app.legend_top.min(n.saturating_sub(rows)));
+    if sel < top {
+        sel
+    } else if sel >= top + rows {
+        sel + 1 - rows
+    } else {
+        top
+    }
+}
+
+/// The graph's layout in `area`: the legend under the chart (a row per series, up to a third
+/// of the height), and the plot where ratatui's `Chart` puts it (the x labels and axis below
+/// it, the y labels and axis on its left, labels taking at most a third of the width).
+pub fn layout(app: &App, area: Rect) -> GraphLayout {
+    let n = app.sorted_series().len();
+    let legend_h = (n as u16).min(area.height / 3).max(1);
+    let [chart, legend] =
+        Layout::vertical([Constraint::Min(4), Constraint::Length(legend_h)]).areas(area);
+    let window = app.window();
+    let values = value_bounds(app);
+    let first_x = x_labels(app, window)[0].chars().count() as u16;
+    let widest_y = y_labels(values)
+        .iter()
+        .map(|l| l.chars().count() as u16)
+        .max()
+        .unwrap_or(0);
+    // Left of the y axis: the y labels, or the first x label but its last character.
+    let left = widest_y.max(first_x.saturating_sub(1)).min(chart.width / 3);
+    let mut x = chart.x + left;
+    if x + 1 < chart.right() {
+        x += 1;
+    }
+    // Below the plot: the x labels and the axis, when there is room above them.
+    let mut y = chart.bottom().saturating_sub(1);
+    for _ in 0..2 {
+        if y > chart.y {
+            y -= 1;
+        }
+    }
+    let plot = Rect::new(
+        x,
+        chart.y,
+        chart.right().saturating_sub(x),
+        y.saturating_sub(chart.y) + 1,
+    )
+    .intersection(chart);
+    GraphLayout {
+        chart,
+        plot,
+        legend,
+        first: legend_first(app, legend.height as usize, n),
+        window,
+        values,
+    }
+}
+
 /// Draws the graph and its legend in `area`.
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let series = app.sorted_series();
-    let (start, end, step) = app.window();
-    let legend_h = (series.len() as u16).min(area.height / 3).max(1);
-    let [chart_area, legend_area] =
-        Layout::vertical([Constraint::Min(4), Constraint::Length(legend_h)]).areas(area);
+    let g = layout(app, area);
+    let (chart_area, legend_area) = (g.chart, g.legend);
+    let (start, end, step) = g.window;
+    let (lo, hi) = g.values;
     let cursor_t = app
         .cursor
         .map(|c| start + c as f64 * step)
@@ -39,19 +192,6 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
             )
         })
         .collect();
-    let (mut lo, mut hi) = data
-        .iter()
-        .flat_map(|(_, d)| d.iter().map(|p| p.1))
-        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
-    if lo > hi {
-        (lo, hi) = (0.0, 1.0);
-    }
-    if (hi - lo).abs() < f64::EPSILON {
-        lo -= 1.0;
-        hi += 1.0;
-    }
-    let pad = (hi - lo) * 0.05;
-    let (lo, hi) = (lo - pad, hi + pad);
     let cursor_line = cursor_t.map(|c| vec![(c, lo), (c, hi)]);
     let mut datasets: Vec<Dataset> = data
         .iter()
@@ -72,21 +212,8 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
                 .data(cl),
         );
     }
-    let long = end - start > 86400.0;
-    let x_labels = vec![
-        Span::raw(clock(start, app.utc, long)),
-        Span::raw(clock((start + end) / 2.0, app.utc, long)),
-        Span::raw(format!(
-            "{} {}",
-            clock(end, app.utc, long),
-            if app.utc { "UTC" } else { "local" }
-        )),
-    ];
-    let y_labels = vec![
-        Span::raw(short_num(lo)),
-        Span::raw(short_num((lo + hi) / 2.0)),
-        Span::raw(short_num(hi)),
-    ];
+    let x_labels: Vec<Span> = x_labels(app, g.window).into_iter().map(Span::raw).collect();
+    let y_labels: Vec<Span> = y_labels(g.values).into_iter().map(Span::raw).collect();
     let chart = Chart::new(datasets)
         .x_axis(
             Axis::default()
@@ -101,11 +228,20 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
                 .style(t.fg(t.dim)),
         );
     f.render_widget(chart, chart_area);
+    // A drag in progress: the range it zooms to, shown reversed.
+    if let Some((a, b)) = app.drag {
+        let (x0, x1) = (g.column_at(a.min(b)), g.column_at(a.max(b)));
+        let band = Rect {
+            x: x0,
+            width: x1 - x0 + 1,
+            ..g.plot
+        };
+        f.buffer_mut()
+            .set_style(band, Style::new().add_modifier(Modifier::REVERSED));
+    }
     // Legend: swatch, sparkline, value at the cursor (or the last), series.
     let focused = app.focus == Focus::Results;
-    let first = app
-        .legend_sel
-        .saturating_sub(legend_area.height.saturating_sub(1) as usize);
+    let first = g.first;
     let lines: Vec<Line> = series
         .iter()
         .enumerate()

@@ -56,6 +56,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("/", "filter (Enter keeps, Esc clears)"),
     ("Alerts, rules, metrics", ""),
     ("Enter", "put the expression (or name) into the prompt"),
+    ("Mouse (with --mouse)", ""),
+    ("click", "focus a pane, hide a legend series, pick a panel"),
+    ("wheel", "scroll the list or legend under the pointer"),
+    ("drag on the graph", "zoom to the dragged time range"),
 ];
 
 /// Widest column the help uses (wider reads badly).

@@ -47,43 +47,76 @@ pub fn grid(n: usize, w: u16, h: u16) -> Grid {
     }
 }
 
+/// The overview's title, and its inner area under the line naming an unusable
+/// `overview.toml`.
+fn frame(app: &App, area: Rect) -> (String, Rect) {
+    let o = &app.overview;
+    let title = match o.source.as_ref().and_then(|p| p.file_name()) {
+        Some(name) => format!("Overview · last 15m · {}", name.to_string_lossy()),
+        None => "Overview · last 15m".to_string(),
+    };
+    let mut inner = block(&title, false, &app.theme).inner(area);
+    if o.error.is_some() && inner.height > 0 {
+        inner.y += 1;
+        inner.height -= 1;
+    }
+    (title, inner)
+}
+
+/// The panels shown in the overview pane `area` (scrolled to the selected one), each with
+/// its cell, and the grid's columns: what `draw` draws and the mouse is tested against.
+pub fn panel_cells(app: &App, area: Rect) -> (Vec<(usize, Rect)>, usize) {
+    let o = &app.overview;
+    let inner = frame(app, area).1;
+    if o.panels.is_empty() || inner.is_empty() {
+        return (Vec::new(), 1);
+    }
+    let g = grid(o.panels.len(), inner.width, inner.height);
+    let sel_row = o.selected / g.cols;
+    let first_row = sel_row.saturating_sub(g.visible_rows - 1);
+    let cols = g.cols as u32;
+    let cells = (first_row * g.cols..o.panels.len())
+        .take(g.visible_rows * g.cols)
+        .map(|i| {
+            let (row, col) = ((i / g.cols - first_row) as u16, (i % g.cols) as u32);
+            // Columns share the width; the rounding goes to the ones on the right.
+            let x0 = inner.x + (col * u32::from(inner.width) / cols) as u16;
+            let x1 = inner.x + ((col + 1) * u32::from(inner.width) / cols) as u16;
+            let y = inner.y + row * g.row_h;
+            let h = g.row_h.min(inner.bottom().saturating_sub(y));
+            (i, Rect::new(x0, y, x1 - x0, h))
+        })
+        .collect();
+    (cells, g.cols)
+}
+
 /// Draws the overview in `area`.
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
     let o = &app.overview;
     let focused = app.focus == Focus::Results;
-    let title = match o.source.as_ref().and_then(|p| p.file_name()) {
-        Some(name) => format!("Overview · last 15m · {}", name.to_string_lossy()),
-        None => "Overview · last 15m".to_string(),
-    };
-    let b = block(&title, focused, t);
-    let mut inner = b.inner(area);
-    f.render_widget(b, area);
+    let (title, inner) = frame(app, area);
+    f.render_widget(block(&title, focused, t), area);
     if let Some(e) = &o.error {
-        if inner.height > 0 {
+        if inner.y > area.y + 1 {
             let text = format!("{e} (showing the built-in panels)");
             let line = Line::styled(truncate(&text, inner.width as usize), t.fg(t.error));
-            f.render_widget(Paragraph::new(line), Rect { height: 1, ..inner });
-            inner.y += 1;
-            inner.height -= 1;
+            f.render_widget(
+                Paragraph::new(line),
+                Rect {
+                    y: inner.y - 1,
+                    height: 1,
+                    ..inner
+                },
+            );
         }
     }
-    if o.panels.is_empty() || inner.is_empty() {
+    let (cells, cols) = panel_cells(app, area);
+    if cells.is_empty() {
         return;
     }
-    let g = grid(o.panels.len(), inner.width, inner.height);
-    o.cols.set(g.cols);
-    let sel_row = o.selected / g.cols;
-    let first_row = sel_row.saturating_sub(g.visible_rows - 1);
-    let cols = g.cols as u32;
-    for i in (first_row * g.cols..o.panels.len()).take(g.visible_rows * g.cols) {
-        let (row, col) = ((i / g.cols - first_row) as u16, (i % g.cols) as u32);
-        // Columns share the width; the rounding goes to the ones on the right.
-        let x0 = inner.x + (col * u32::from(inner.width) / cols) as u16;
-        let x1 = inner.x + ((col + 1) * u32::from(inner.width) / cols) as u16;
-        let y = inner.y + row * g.row_h;
-        let h = g.row_h.min(inner.bottom().saturating_sub(y));
-        let cell = Rect::new(x0, y, x1 - x0, h);
+    o.cols.set(cols);
+    for (i, cell) in cells {
         draw_panel(app, f, cell, i, focused && i == o.selected);
     }
 }

@@ -15,6 +15,16 @@ use crate::tui::app::{App, Focus, SortKey};
 use crate::tui::data::{series_name, QueryData};
 use crate::tui::format::{human_range, short_num, sparkline};
 
+/// Where the graph is drawn when the pane in `area` shows one (for the mouse).
+pub fn graph_area(app: &App, area: Rect) -> Option<Rect> {
+    let QueryData::Matrix(v) = &app.result else {
+        return None;
+    };
+    // No series with an explanation shows the explanation instead.
+    let graph = app.graph && (!v.is_empty() || app.explanation.is_empty());
+    graph.then(|| block("", false, &app.theme).inner(area))
+}
+
 /// Draws the results pane.
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
