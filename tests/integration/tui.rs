@@ -29,9 +29,29 @@ fn in_pty(cmd: &str, cols: u16, rows: u16, keys: &[(u64, &[u8])]) -> (i32, Strin
         stdin.write_all(bytes).unwrap();
         stdin.flush().unwrap();
     }
-    let out = child.wait_with_output().unwrap();
+    // Read the screen on a thread and wait with a deadline: a TUI that does not leave fails
+    // the test instead of hanging the run (killing `script` closes the terminal under it).
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut all);
+        all
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let shown = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
+            panic!("`{cmd}` did not exit within 90 s; the terminal showed:\n{shown}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     drop(stdin);
-    let raw = String::from_utf8_lossy(&out.stdout).into_owned();
+    let raw = String::from_utf8_lossy(&reader.join().unwrap()).into_owned();
     let mut plain = String::new();
     let mut chars = raw.chars().peekable();
     while let Some(c) = chars.next() {
@@ -49,7 +69,7 @@ fn in_pty(cmd: &str, cols: u16, rows: u16, keys: &[(u64, &[u8])]) -> (i32, Strin
         }
         plain.push(c);
     }
-    (out.status.code().unwrap_or(-1), plain, raw)
+    (status.code().unwrap_or(-1), plain, raw)
 }
 
 #[test]
