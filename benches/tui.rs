@@ -41,53 +41,10 @@ fn app() -> App {
     a
 }
 
-fn bench(c: &mut Criterion) {
-    let mut term = Terminal::new(TestBackend::new(200, 60)).unwrap();
-    let mut a = app();
-    a.set_wide(true);
-    c.bench_function("frame_5000_targets", |b| {
-        b.iter(|| {
-            term.draw(|f| render::render(&a, f)).unwrap();
-        })
-    });
-    a.set_view(View::Targets);
-    a.graph = true;
+/// Gives the app a range answer of `n` sine series over its graph window.
+fn show_series(a: &mut App, n: usize) {
     let (s, e, step) = a.window();
-    let series: Vec<SeriesData> = (0..50)
-        .map(|k| SeriesData {
-            labels: [("instance".to_string(), format!("h{k}"))].into(),
-            points: {
-                let mut v = Vec::new();
-                let mut t = s;
-                while t <= e {
-                    v.push((t, (t / 300.0 + k as f64).sin()));
-                    t += step;
-                }
-                v
-            },
-        })
-        .collect();
-    a.msg(Msg::Query {
-        id: 0,
-        result: Ok((QueryData::Matrix(series), vec![])),
-        seconds: 0.0,
-    });
-    a.set_view(View::Query);
-    c.bench_function("frame_chart_50_series", |b| {
-        b.iter(|| {
-            term.draw(|f| render::render(&a, f)).unwrap();
-        })
-    });
-}
-
-/// One frame of the graph with 200 series at 160×48.
-fn bench_200_series(c: &mut Criterion) {
-    let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();
-    let mut a = app();
-    a.set_wide(true);
-    a.graph = true;
-    let (s, e, step) = a.window();
-    let series: Vec<SeriesData> = (0..200)
+    let series: Vec<SeriesData> = (0..n)
         .map(|k| SeriesData {
             labels: [("instance".to_string(), format!("host-{k}:9100"))].into(),
             points: {
@@ -106,6 +63,35 @@ fn bench_200_series(c: &mut Criterion) {
         result: Ok((QueryData::Matrix(series), vec![])),
         seconds: 0.0,
     });
+}
+
+fn bench(c: &mut Criterion) {
+    let mut term = Terminal::new(TestBackend::new(200, 60)).unwrap();
+    let mut a = app();
+    a.set_wide(true);
+    c.bench_function("frame_5000_targets", |b| {
+        b.iter(|| {
+            term.draw(|f| render::render(&a, f)).unwrap();
+        })
+    });
+    a.set_view(View::Targets);
+    a.graph = true;
+    show_series(&mut a, 50);
+    a.set_view(View::Query);
+    c.bench_function("frame_chart_50_series", |b| {
+        b.iter(|| {
+            term.draw(|f| render::render(&a, f)).unwrap();
+        })
+    });
+}
+
+/// One frame of the graph with 200 series at 160×48.
+fn bench_200_series(c: &mut Criterion) {
+    let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    let mut a = app();
+    a.set_wide(true);
+    a.graph = true;
+    show_series(&mut a, 200);
     a.set_view(View::Query);
     c.bench_function("frame_chart_200_series_160x48", |b| {
         b.iter(|| {

@@ -17,7 +17,6 @@ use std::path::Path;
 
 use super::scratch_dir;
 use super::script::{self, Command, Eval, EvalKind, Expected, SeriesLine, TextMatch};
-use crate::model::Sample;
 use crate::promql::engine::{Engine, InstantSample, Stop, Value};
 use crate::promql::functions::almost_equal_eps;
 use crate::storage::{Appender, Series, SeriesInput};
@@ -173,22 +172,8 @@ impl Store {
                 self.histogram_series.push(s.labels.clone());
                 continue;
             }
-            let pairs: Vec<(&str, &str)> = s
-                .labels
-                .iter()
-                .map(|l| (l.name.as_ref(), l.value.as_ref()))
-                .collect();
-            let samples: Vec<Sample> = s
-                .values
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| {
-                    v.map(|v| Sample {
-                        t: i as i64 * step,
-                        v,
-                    })
-                })
-                .collect();
+            let pairs = s.label_pairs();
+            let samples = s.samples(step);
             let st = self
                 .db
                 .append(&[SeriesInput {

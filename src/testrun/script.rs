@@ -3,7 +3,7 @@
 //! (`0+10x100`, `_x3`, `stale`, ...) and `expect` lines. Written from the format description.
 
 use crate::config::Duration;
-use crate::model::{stale_nan, Labels};
+use crate::model::{stale_nan, Labels, Sample};
 
 /// One series line: labels and values (`None` = `_`, no sample).
 #[derive(Debug, Clone, PartialEq)]
@@ -12,6 +12,30 @@ pub struct SeriesLine {
     pub values: Vec<Option<f64>>,
     /// The line holds native-histogram literals (`{{...}}`), which promterm does not support.
     pub histogram: bool,
+}
+
+impl SeriesLine {
+    /// The label pairs, as an appender takes them.
+    pub fn label_pairs(&self) -> Vec<(&str, &str)> {
+        self.labels
+            .iter()
+            .map(|l| (l.name.as_ref(), l.value.as_ref()))
+            .collect()
+    }
+
+    /// The samples of a series loaded every `step` ms from time 0 (`_` leaves a gap).
+    pub fn samples(&self, step: i64) -> Vec<Sample> {
+        self.values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| {
+                v.map(|v| Sample {
+                    t: i as i64 * step,
+                    v,
+                })
+            })
+            .collect()
+    }
 }
 
 /// What an `expect` line's text must match.

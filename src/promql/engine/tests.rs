@@ -3,7 +3,7 @@
 use promql_parser::parser::Expr;
 
 use super::*;
-use crate::model::{Labels, Matcher, Sample};
+use crate::model::{Labels, Matcher};
 use crate::storage::{Appender, Querier, Series, SeriesInput, StorageError};
 use crate::testrun::script::{parse, Command};
 use crate::tsdb::{Db, Options};
@@ -28,22 +28,8 @@ fn load(text: &str) -> Fixture {
             continue;
         };
         for s in series {
-            let pairs: Vec<(&str, &str)> = s
-                .labels
-                .iter()
-                .map(|l| (l.name.as_ref(), l.value.as_ref()))
-                .collect();
-            let samples = s
-                .values
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| {
-                    v.map(|v| Sample {
-                        t: i as i64 * step,
-                        v,
-                    })
-                })
-                .collect();
+            let pairs = s.label_pairs();
+            let samples = s.samples(step);
             db.append(&[SeriesInput {
                 labels: pairs,
                 samples,
