@@ -55,22 +55,28 @@ fn self_scraping_config(dir: &std::path::Path, addr: SocketAddr) -> String {
     cfg.display().to_string()
 }
 
-#[test]
-fn query_cli_against_promterm() {
-    let dir = tempfile::tempdir().unwrap();
+/// A headless promterm scraping itself every second, once its `up` is 1.
+fn self_scraping_server(dir: &std::path::Path) -> (Server, std::net::SocketAddr) {
     let addr = free_addr();
-    let cfg = self_scraping_config(dir.path(), addr);
+    let cfg = self_scraping_config(dir, addr);
     let listen = addr.to_string();
-    let _s = Server::start_exact(&[
+    let s = Server::start_exact(&[
         "--headless",
         "--config",
         &cfg,
         "--data",
-        dir.path().join("d").to_str().unwrap(),
+        dir.join("d").to_str().unwrap(),
         "--listen",
         &listen,
     ]);
     wait_up(addr);
+    (s, addr)
+}
+
+#[test]
+fn query_cli_against_promterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, addr) = self_scraping_server(dir.path());
     let url = format!("http://{addr}");
     let t = format!(
         "{}",
@@ -167,19 +173,7 @@ fn query_cli_against_promterm() {
 #[test]
 fn query_cli_explains_empty_answers_on_stderr() {
     let dir = tempfile::tempdir().unwrap();
-    let addr = free_addr();
-    let cfg = self_scraping_config(dir.path(), addr);
-    let listen = addr.to_string();
-    let _s = Server::start_exact(&[
-        "--headless",
-        "--config",
-        &cfg,
-        "--data",
-        dir.path().join("d").to_str().unwrap(),
-        "--listen",
-        &listen,
-    ]);
-    wait_up(addr);
+    let (_s, addr) = self_scraping_server(dir.path());
     // A few samples of `up` (scraped every second), so the series is not brand new.
     let deadline = Instant::now() + Duration::from_secs(30);
     let enough = "/api/v1/query?query=count_over_time(up%5B1m%5D)%3E%3D3";
