@@ -188,14 +188,15 @@ async fn otlp_metrics(State(state): State<ApiState>, headers: HeaderMap, body: B
     };
     let appender = state.appender.clone();
     let labels = state.limits.labels;
+    let receiver = state.otlp.clone();
     let r = tokio::task::spawn_blocking(move || {
-        crate::otlp::receive_limited(appender.as_ref(), &body, json, &labels)
+        receiver.receive(appender.as_ref(), &body, json, &labels)
     })
     .await;
     let r = r.map(|x| {
-        x.map(|(st, md)| {
-            state.received_metadata.record_all(md);
-            st
+        x.map(|o| {
+            state.received_metadata.record_all(o.metadata);
+            o.stats
         })
     });
     match r {

@@ -142,6 +142,9 @@ pub struct ApiState {
     pub(super) senders: Option<Arc<crate::send::Senders>>,
     /// Metadata that came with remote write and OTLP, for `/api/v1/metadata`.
     pub(crate) received_metadata: Arc<remote::metadata::Store>,
+    /// The OTLP receiver (translation config, state between requests), shared by the OTLP
+    /// endpoints on every listener.
+    pub(crate) otlp: Arc<crate::otlp::Receiver>,
     /// Re-reads and applies the config file (`POST /-/reload`).
     pub(super) reload: Option<ReloadFn>,
     /// Self-instrumentation served at `/metrics`.
@@ -169,6 +172,7 @@ impl ApiState {
             push: None,
             senders: None,
             received_metadata: Arc::default(),
+            otlp: Arc::default(),
             reload: None,
             telemetry: Arc::new(metrics::Telemetry::new(None, None, None, None)),
             info: Arc::new(ServerInfo::default()),
@@ -195,6 +199,12 @@ impl ApiState {
     /// Serves Pushgateway-style pushes into this store.
     pub fn with_push(mut self, p: Arc<crate::push::Store>) -> Self {
         self.push = Some(p);
+        self
+    }
+
+    /// Uses this OTLP receiver (the server's, which reloads apply to).
+    pub fn with_otlp(mut self, r: Arc<crate::otlp::Receiver>) -> Self {
+        self.otlp = r;
         self
     }
 

@@ -224,7 +224,6 @@ impl Config {
             ("storage", self.storage.is_some()),
             ("tracing", self.tracing.is_some()),
             ("runtime", self.runtime.is_some()),
-            ("otlp", self.otlp.is_some()),
         ] {
             if present {
                 w.push(format!("the {key} section is accepted but ignored"));

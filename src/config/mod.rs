@@ -3,12 +3,13 @@
 //!
 //! Uses `model` for name rules. Key names and defaults follow Prometheus's config/config.go;
 //! unknown keys are errors (as in Prometheus). Sections promterm does not act on yet (`storage`,
-//! `tracing`, `runtime`, `remote_read`, `otlp`, `query_log_file`) are accepted and reported by
+//! `tracing`, `runtime`, `remote_read`, `query_log_file`) are accepted and reported by
 //! [`Config::warnings`] so a Prometheus config loads unchanged.
 
 mod duration;
 pub(crate) mod http;
 mod load;
+pub mod otlp;
 mod relabel;
 pub mod rules;
 mod size;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use duration::{Duration, DurationError};
 pub use http::{Authorization, BasicAuth, HttpClientRef, Secret, TlsConfig, TlsVersion};
 pub use load::{ConfigError, Summary};
+pub use otlp::{OtlpConfig, TranslationStrategy};
 pub use relabel::{Action, Regex, RelabelConfig};
 pub use rules::{RuleFile, RuleGroup, RuleNode};
 pub use size::{ByteSize, SizeError};
@@ -63,9 +65,9 @@ pub struct Config {
     /// Accepted for compatibility; not acted on yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<serde_yaml::Value>,
-    /// Accepted for compatibility; not acted on yet.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub otlp: Option<serde_yaml::Value>,
+    /// How OTLP metrics are translated (and where the OTLP receivers listen).
+    #[serde(default)]
+    pub otlp: OtlpConfig,
 }
 
 /// The `global` section: defaults for every job and rule group.

@@ -79,30 +79,69 @@ const NO_RECORDED_VALUE: u32 = 1;
 /// Metadata of the metrics stored: (family name, type, description, unit).
 pub type MetadataList = Vec<(String, crate::textparse::Metadata)>;
 
-/// Decodes, translates and stores one request (`json` picks the JSON encoding); returns what
-/// was stored and the metrics' metadata.
-pub fn receive(
-    appender: &dyn Appender,
-    body: &[u8],
-    json: bool,
-) -> Result<(AppendStats, MetadataList), OtlpError> {
-    receive_limited(appender, body, json, &crate::model::LabelLimits::default())
+/// What became of one export request: what was stored, the metrics' metadata, and the data
+/// points refused (OTLP's `partial_success`: their number and a message naming why).
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub stats: AppendStats,
+    pub exemplars: crate::storage::ExemplarStats,
+    pub metadata: MetadataList,
+    /// Data points not stored (OTLP `rejected_data_points`).
+    pub rejected_points: u64,
+    /// Why they were refused (OTLP `error_message`); empty when none were.
+    pub error_message: String,
 }
 
-/// [`receive`] with these label limits: a series over them refuses the whole request (400,
-/// naming it; nothing stored).
-pub fn receive_limited(
-    appender: &dyn Appender,
-    body: &[u8],
-    json: bool,
-    limits: &crate::model::LabelLimits,
-) -> Result<(AppendStats, MetadataList), OtlpError> {
-    let req = decode(body, json)?;
-    store(appender, &req, limits)
+/// The OTLP receiver shared by the gRPC and HTTP endpoints: the `otlp:` config in force and
+/// the state kept between requests.
+#[derive(Debug, Default)]
+pub struct Receiver {
+    config: parking_lot::RwLock<crate::config::OtlpConfig>,
+}
+
+impl Receiver {
+    pub fn new(config: crate::config::OtlpConfig) -> Self {
+        Receiver {
+            config: parking_lot::RwLock::new(config),
+        }
+    }
+
+    /// Applies a reloaded `otlp:` section to the following requests.
+    pub fn set_config(&self, config: crate::config::OtlpConfig) {
+        *self.config.write() = config;
+    }
+
+    /// Decodes (`json` picks the JSON encoding), translates and stores one request; label
+    /// limits apply to every series.
+    pub fn receive(
+        &self,
+        appender: &dyn Appender,
+        body: &[u8],
+        json: bool,
+        limits: &crate::model::LabelLimits,
+    ) -> Result<Outcome, OtlpError> {
+        let req = decode(body, json)?;
+        self.store(appender, &req, limits)
+    }
+
+    /// Translates and stores a decoded request.
+    pub fn store(
+        &self,
+        appender: &dyn Appender,
+        req: &ExportMetricsServiceRequest,
+        limits: &crate::model::LabelLimits,
+    ) -> Result<Outcome, OtlpError> {
+        let (stats, metadata) = store(appender, req, limits)?;
+        Ok(Outcome {
+            stats,
+            metadata,
+            ..Outcome::default()
+        })
+    }
 }
 
 /// Translates and stores a decoded request.
-pub fn store(
+fn store(
     appender: &dyn Appender,
     req: &ExportMetricsServiceRequest,
     limits: &crate::model::LabelLimits,

@@ -3,6 +3,16 @@
 use super::*;
 use parking_lot::Mutex;
 
+/// The default receiver's answer, as stats and metadata.
+fn receive(
+    a: &dyn Appender,
+    body: &[u8],
+    json: bool,
+) -> Result<(AppendStats, MetadataList), OtlpError> {
+    let o = Receiver::default().receive(a, body, json, &crate::model::LabelLimits::default())?;
+    Ok((o.stats, o.metadata))
+}
+
 #[derive(Default)]
 struct Rec(Mutex<Vec<(String, Vec<Sample>)>>);
 
@@ -133,7 +143,9 @@ fn series_over_the_label_limits_refuse_the_request() {
         max_name_len: 1024,
         max_value_len: 4096,
     };
-    let e = receive_limited(&r, JSON.as_bytes(), true, &limits).unwrap_err();
+    let e = Receiver::default()
+        .receive(&r, JSON.as_bytes(), true, &limits)
+        .unwrap_err();
     assert!(e.to_string().contains("has 4 labels"), "{e}");
     assert!(r.0.lock().is_empty(), "nothing stored");
 }

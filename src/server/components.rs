@@ -54,6 +54,8 @@ pub(super) struct Components {
     pub(super) scrape: Arc<crate::scrape::Manager>,
     pub(super) push: Arc<crate::push::Store>,
     pub(super) received_metadata: Arc<crate::remote::metadata::Store>,
+    /// The OTLP receiver every OTLP endpoint shares (its config follows reloads).
+    pub(super) otlp: Arc<crate::otlp::Receiver>,
     pub(super) senders: Arc<crate::send::Senders>,
     pub(super) notifier: crate::rules::notifier::Notifier,
     pub(super) rules: crate::rules::manager::Manager,
@@ -132,11 +134,13 @@ pub(super) fn start(
     rules
         .apply_config(config)
         .map_err(|e| anyhow::anyhow!("error loading rule files: {e}"))?;
+    let otlp = Arc::new(crate::otlp::Receiver::new(config.otlp.clone()));
     Ok(Components {
         db,
         scrape,
         push,
         received_metadata,
+        otlp,
         senders,
         notifier,
         rules,

@@ -213,6 +213,7 @@ fn api_state(
         .with_push(parts.push.clone())
         .with_senders(parts.senders.clone())
         .with_received_metadata(parts.received_metadata.clone())
+        .with_otlp(parts.otlp.clone())
         .with_telemetry(telemetry)
         .with_info(info)
         .with_lifecycle(opts.enable_lifecycle.then(|| shutdown.clone()))

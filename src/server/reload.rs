@@ -24,7 +24,11 @@ pub(super) fn reload_fn(
         return Arc::new(|| Ok(()));
     };
     let (path, m, si) = (path.clone(), parts.scrape.clone(), info);
-    let (rm, nt) = (parts.rules.clone(), parts.notifier.clone());
+    let (rm, nt, otlp) = (
+        parts.rules.clone(),
+        parts.notifier.clone(),
+        parts.otlp.clone(),
+    );
     let (sn, sdb, ssd) = (parts.senders.clone(), parts.db.clone(), shutdown.clone());
     let rt = tokio::runtime::Handle::current();
     Arc::new(move || {
@@ -51,6 +55,7 @@ pub(super) fn reload_fn(
             return failed(e.to_string());
         }
         m.apply(&cfg);
+        otlp.set_config(cfg.otlp.clone());
         *si.config_yaml.write() = api::status::dump_config(&cfg);
         *si.reload.write() = (true, std::time::SystemTime::now());
         info!(file = %path.display(), "reloaded config");

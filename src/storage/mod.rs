@@ -37,6 +37,38 @@ impl AppendStats {
     }
 }
 
+/// One exemplar: its own labels (`trace_id`, `span_id`, ...), its value and time (ms).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exemplar {
+    pub labels: Labels,
+    pub value: f64,
+    pub t: i64,
+}
+
+/// The exemplars of one series in a write (the series' sorted, validated label pairs).
+#[derive(Debug, Clone)]
+pub struct ExemplarInput<'a> {
+    pub series: Vec<(&'a str, &'a str)>,
+    pub exemplars: Vec<Exemplar>,
+}
+
+/// What happened to the exemplars of a write.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ExemplarStats {
+    pub accepted: u64,
+    /// Older than the newest exemplar of their series, or a repeat of it: not stored.
+    pub out_of_order: u64,
+    /// Over the label-length limit of exemplars (128 UTF-8 characters in all): refused.
+    pub invalid: u64,
+}
+
+/// The exemplars of one series within a queried range, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesExemplars {
+    pub labels: Labels,
+    pub exemplars: Vec<Exemplar>,
+}
+
 /// A store failure; the write or query did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -64,6 +96,15 @@ pub trait Appender: Send + Sync {
         batch: &[(&SeriesRef, Sample)],
     ) -> Result<(AppendStats, Vec<usize>), StorageError> {
         Ok((AppendStats::default(), (0..batch.len()).collect()))
+    }
+
+    /// Stores exemplars (in the WAL and the bounded exemplar buffer); a store without
+    /// exemplar storage accepts none.
+    fn append_exemplars(
+        &self,
+        _batch: &[ExemplarInput<'_>],
+    ) -> Result<ExemplarStats, StorageError> {
+        Ok(ExemplarStats::default())
     }
 }
 
@@ -132,4 +173,14 @@ pub trait Querier: Send + Sync {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<String>, StorageError>;
+    /// Exemplars with timestamps in [mint, maxt] of the series matching any of the matcher
+    /// sets, sorted by series labels; empty for a store without exemplar storage.
+    fn exemplars(
+        &self,
+        _matcher_sets: &[Vec<Matcher>],
+        _mint: i64,
+        _maxt: i64,
+    ) -> Result<Vec<SeriesExemplars>, StorageError> {
+        Ok(Vec::new())
+    }
 }
