@@ -23,8 +23,10 @@
 //! `parse`, `memo`, `functions`, `aggregate`):
 //! - `settings`: `Engine` (limits, lookback) and `Stop` (deadline, cancellation);
 //! - `precomputed`: a call's values for every step of a part, read back step by step;
+//! - `info`: the `info()` function's plan, info series and join (pure, no `Eval`);
 //! - `state`: the evaluator (`Eval`), its checks, annotations and tree helpers;
-//! - `selection`: preloading selectors, lookback and range windows (`RangeArg`);
+//! - `selection`: preloading selectors and `info()`'s info series, lookback and range
+//!   windows (`RangeArg`);
 //! - `precompute`: series-major range functions and streamed selectors;
 //! - `binary`: binary operators and vector matching, over evaluated operands;
 //! - `subquery`: subqueries and their cache;
@@ -46,6 +48,7 @@ mod call;
 mod call_histogram;
 mod call_range;
 mod eval;
+mod info;
 mod precompute;
 mod precomputed;
 mod selection;

@@ -1,5 +1,6 @@
 //! Parsing PromQL text into the `promql-parser` tree, with Prometheus's error positions
-//! (`line:col: parse error: ...`) and a nesting limit checked before parsing; turning a
+//! (`line:col: parse error: ...`), a nesting limit checked before parsing, and `info()`'s
+//! matchers-only second argument accepted as Prometheus accepts it; turning a
 //! selector into our matchers (`to_matchers`, `SelectorError`) and visiting every selector of
 //! an expression.
 //!
@@ -28,7 +29,133 @@ pub fn parse(query: &str) -> Result<Expr, QueryError> {
             "parse error: query is nested too deeply: up to {depth} levels of operators, parentheses and brackets, at most {MAX_QUERY_DEPTH} are allowed"
         )));
     }
-    parser::parse(query).map_err(|msg| QueryError::Parse(parse_error(query, &msg)))
+    parser::parse(query).or_else(|msg| {
+        // `info()`'s second argument is matchers only, where Prometheus accepts matchers that
+        // all match the empty string (`{data=~".*"}`); the parser refuses such a selector
+        // anywhere. Parse again with a marker matcher in those arguments, then drop it.
+        if msg.contains("at least one non-empty matcher") {
+            if let Some(marked) = mark_info_selectors(query) {
+                if let Ok(mut e) = parser::parse(&marked) {
+                    unmark_info_selectors(&mut e);
+                    return Ok(e);
+                }
+            }
+        }
+        Err(QueryError::Parse(parse_error(query, &msg)))
+    })
+}
+
+/// The label of the marker matcher `mark_info_selectors` puts into `info()` selectors.
+const INFO_MARK: &str = "__promterm_info_selector__";
+
+/// `query` with a marker matcher (`INFO_MARK="1"`) first in every `info()` call's second
+/// argument that is written as braces; `None` when there is no such argument. Strings and
+/// comments are skipped.
+fn mark_info_selectors(query: &str) -> Option<String> {
+    let b = query.as_bytes();
+    let mut out = String::with_capacity(query.len() + 64);
+    // Open brackets: the bracket, whether it opens an info() call, commas seen directly in it.
+    let mut open: Vec<(u8, bool, usize)> = Vec::new();
+    let mut marked = false;
+    let (mut i, mut copied) = (0usize, 0usize);
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b':';
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'"' | b'\'' | b'`' => {
+                i += 1;
+                while i < b.len() && b[i] != c {
+                    if b[i] == b'\\' && c != b'`' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => open.push((c, false, 0)),
+            b')' | b']' | b'}' => {
+                open.pop();
+            }
+            b',' => {
+                if let Some((b'(', true, commas)) = open.last_mut() {
+                    *commas += 1;
+                    if *commas == 1 {
+                        let mut j = i + 1;
+                        while j < b.len() && b[j].is_ascii_whitespace() {
+                            j += 1;
+                        }
+                        if j < b.len() && b[j] == b'{' {
+                            let mut k = j + 1;
+                            while k < b.len() && b[k].is_ascii_whitespace() {
+                                k += 1;
+                            }
+                            let sep = if k < b.len() && b[k] == b'}' { "" } else { "," };
+                            out.push_str(&query[copied..=j]);
+                            out.push_str(&format!("{INFO_MARK}=\"1\"{sep}"));
+                            copied = j + 1;
+                            marked = true;
+                        }
+                    }
+                }
+            }
+            c if ident(c) && !c.is_ascii_digit() => {
+                let start = i;
+                while i < b.len() && ident(b[i]) {
+                    i += 1;
+                }
+                let mut j = i;
+                while j < b.len() && b[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                if &query[start..i] == "info" && j < b.len() && b[j] == b'(' {
+                    open.push((b'(', true, 0));
+                    i = j + 1;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push_str(&query[copied..]);
+    marked.then_some(out)
+}
+
+/// Removes the marker matchers `mark_info_selectors` added.
+fn unmark_info_selectors(e: &mut Expr) {
+    match e {
+        Expr::Call(c) => {
+            if c.func.name == "info" {
+                if let Some(Expr::VectorSelector(vs)) = c.args.args.get_mut(1).map(|a| &mut **a) {
+                    vs.matchers.matchers.retain(|m| m.name != INFO_MARK);
+                    for ms in &mut vs.matchers.or_matchers {
+                        ms.retain(|m| m.name != INFO_MARK);
+                    }
+                }
+            }
+            for a in &mut c.args.args {
+                unmark_info_selectors(a);
+            }
+        }
+        Expr::Aggregate(a) => {
+            unmark_info_selectors(&mut a.expr);
+            if let Some(p) = &mut a.param {
+                unmark_info_selectors(p);
+            }
+        }
+        Expr::Binary(b) => {
+            unmark_info_selectors(&mut b.lhs);
+            unmark_info_selectors(&mut b.rhs);
+        }
+        Expr::Paren(p) => unmark_info_selectors(&mut p.expr),
+        Expr::Unary(u) => unmark_info_selectors(&mut u.expr),
+        Expr::Subquery(sq) => unmark_info_selectors(&mut sq.expr),
+        _ => {}
+    }
 }
 
 /// An upper bound of the depth of the expression tree `query` parses to, from its text alone:
@@ -210,5 +337,63 @@ pub fn for_each_selector(e: &Expr, f: &mut dyn FnMut(&[Matcher])) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The matchers of the `info()` call's second argument in `query`, as text.
+    fn info_matchers(query: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        fn walk(e: &Expr, found: &mut Vec<String>) {
+            match e {
+                Expr::Call(c) if c.func.name == "info" && c.args.args.len() == 2 => {
+                    if let Expr::VectorSelector(vs) = &*c.args.args[1] {
+                        for m in to_matchers(vs).unwrap().remove(0) {
+                            found.push(m.to_string());
+                        }
+                    }
+                    walk(&c.args.args[0], found);
+                }
+                Expr::Call(c) => c.args.args.iter().for_each(|a| walk(a, found)),
+                Expr::Aggregate(a) => walk(&a.expr, found),
+                Expr::Binary(b) => {
+                    walk(&b.lhs, found);
+                    walk(&b.rhs, found);
+                }
+                Expr::Paren(p) => walk(&p.expr, found),
+                _ => {}
+            }
+        }
+        walk(&parse(query).unwrap(), &mut found);
+        found
+    }
+
+    #[test]
+    fn info_selectors_may_match_only_empty_values() {
+        assert_eq!(info_matchers(r#"info(m, {data=~".*"})"#), [r#"data=~".*""#]);
+        assert!(info_matchers("info(m, {})").is_empty());
+        assert_eq!(
+            info_matchers(r#"sum(info(rate(m[5m]), { a!="x" , b=~".*" })) + info(n, {c=""})"#),
+            [r#"a!="x""#, r#"b=~".*""#, r#"c="""#]
+        );
+        // Nested calls, and commas and braces inside strings, do not confuse the marking.
+        let q = r#"label_replace(info(m{x=",{"}, {d=~".*"}), "info(", ",{", "y", "(.*)")"#;
+        assert_eq!(info_matchers(q), [r#"d=~".*""#]);
+        assert_eq!(
+            info_matchers(r#"info(info(m, {a=~".*"}), {b=~".*"})"#),
+            [r#"b=~".*""#, r#"a=~".*""#]
+        );
+        // Elsewhere such a selector is still refused, with the parser's message.
+        for q in [r#"{data=~".*"}"#, r#"info({data=~".*"})"#, r#"m + {x=""}"#] {
+            let err = parse(q).unwrap_err().to_string();
+            assert!(
+                err.contains("vector selector must contain at least one non-empty matcher"),
+                "{q}: {err}"
+            );
+        }
+        assert!(parse(r#"info(m, {data=~".*"}) + {x=""}"#).is_err());
     }
 }

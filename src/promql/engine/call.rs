@@ -1,7 +1,8 @@
 //! Function calls: `call` sends each function to its family, and the small families live
 //! here — scalars (`time`, `pi`, `start`, `end`, `range`, `step`, `min_of`, `max_of`,
 //! `scalar`), conversions and labels (`vector`, `absent`, `timestamp`, `label_replace`,
-//! `label_join`), dates, math and sorting. Range functions are in `call_range`, histogram
+//! `label_join`), dates, math, sorting and `info` (the join itself is in `info`, its info
+//! series are preloaded by `selection`). Range functions are in `call_range`, histogram
 //! functions in `call_histogram`; the computations themselves are in `promql::functions`.
 //! Follows Prometheus's promql/functions.go in our own words.
 //!
@@ -39,6 +40,7 @@ impl Eval<'_> {
             "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
                 self.call_sort(&args, ts)?
             }
+            "info" => self.call_info(c, &args, ts)?,
             _ => self.call_math(&args, ts)?,
         };
         Ok(Value::Vector(out))
@@ -204,6 +206,24 @@ impl Eval<'_> {
                 None => Err(exec(format!("function {n:?} is not supported yet"))),
             },
         }
+    }
+
+    /// info: `v`'s series joined with the info series preloaded for this call, as of the time
+    /// `v`'s first selector reads at (see `info`).
+    fn call_info(
+        &mut self,
+        c: &Call,
+        args: &Args,
+        ts: i64,
+    ) -> Result<Vec<InstantSample>, QueryError> {
+        let v = args.get(0)?;
+        let base = self.vector_arg(v, ts)?;
+        let Some(info) = self.info.get(&key(c)).cloned() else {
+            return Err(exec(
+                "internal error: info() evaluated without its info series",
+            ));
+        };
+        info.join(base, self.info_time(v, ts), self.engine.lookback_ms)
     }
 
     /// sort, sort_desc, sort_by_label, sort_by_label_desc (ineffective in range queries).

@@ -3,15 +3,18 @@
 //! instant selector's lookback (`instant_selector`) and a range selector's left-open window
 //! (`matrix_window`), both found by cursors that advance as steps move forward (`windows_at`).
 //! A range vector is handed on as windows into the shared series (`RangeArg`), not copied.
+//! `info()` calls get their info series preloaded the same way, for the times `info_time`
+//! says they are read at.
 //!
-//! Uses `state`, and `parse` (`to_matchers`), `value`, `model`, `storage` from below.
+//! Uses `state`, `info`, and `parse` (`to_matchers`), `value`, `model`, `storage` from below.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use promql_parser::parser::{self, Expr, MatrixSelector};
+use promql_parser::parser::{self, Call, Expr, MatrixSelector};
 
-use super::state::{key, Eval};
+use super::info::{InfoSeries, Plan};
+use super::state::{key, unwrap_parens, Eval};
 use crate::model::{is_stale_nan, Labels, Sample};
 use crate::promql::parse::to_matchers;
 use crate::promql::value::{exec, too_many_samples, InstantSample, QueryError};
@@ -105,8 +108,28 @@ pub(super) fn advance(
     (from, to)
 }
 
-/// A selector node, its selector, and the storage window [mint, maxt] it needs.
-pub(super) type Need<'e> = (usize, &'e parser::VectorSelector, i64, i64);
+/// What a query reads from storage: a selector's series, or an `info()` call's info series.
+pub(super) enum Source<'e> {
+    Selector(&'e parser::VectorSelector),
+    Info(&'e Call),
+}
+
+/// A node (selector or `info()` call), what it reads, and the storage window [mint, maxt].
+pub(super) type Need<'e> = (usize, Source<'e>, i64, i64);
+
+/// Whether evaluating `e` reads any selector.
+fn has_selector(e: &Expr) -> bool {
+    match e {
+        Expr::VectorSelector(_) | Expr::MatrixSelector(_) => true,
+        Expr::Subquery(sq) => has_selector(&sq.expr),
+        Expr::Paren(p) => has_selector(&p.expr),
+        Expr::Unary(u) => has_selector(&u.expr),
+        Expr::Binary(b) => has_selector(&b.lhs) || has_selector(&b.rhs),
+        Expr::Aggregate(a) => has_selector(&a.expr) || a.param.as_deref().is_some_and(has_selector),
+        Expr::Call(c) => c.args.args.iter().any(|a| has_selector(a)),
+        _ => false,
+    }
+}
 
 impl Eval<'_> {
     /// Records the storage window each selector needs when `e` is evaluated at [start, end].
@@ -123,7 +146,12 @@ impl Eval<'_> {
                     self.ref_time(start, &vs.at, &vs.offset),
                     self.ref_time(end, &vs.at, &vs.offset),
                 );
-                out.push((key(vs), vs, a.min(b) - self.engine.lookback_ms, a.max(b)));
+                out.push((
+                    key(vs),
+                    Source::Selector(vs),
+                    a.min(b) - self.engine.lookback_ms,
+                    a.max(b),
+                ));
             }
             Expr::MatrixSelector(ms) => {
                 let vs = &ms.vs;
@@ -133,7 +161,7 @@ impl Eval<'_> {
                 );
                 out.push((
                     key(vs),
-                    vs,
+                    Source::Selector(vs),
                     a.min(b) - ms.range.as_millis() as i64,
                     a.max(b),
                 ));
@@ -162,6 +190,19 @@ impl Eval<'_> {
                     self.collect(p, start, end, out)?;
                 }
             }
+            Expr::Call(c) if c.func.name == "info" => {
+                // The second argument only holds matchers: it is not read as a selector.
+                if let Some(v) = c.args.args.first() {
+                    self.collect(v, start, end, out)?;
+                    let (a, b) = (self.info_time(v, start), self.info_time(v, end));
+                    out.push((
+                        key(c),
+                        Source::Info(c),
+                        a.min(b) - self.engine.lookback_ms,
+                        a.max(b),
+                    ));
+                }
+            }
             Expr::Call(c) => {
                 for arg in &c.args.args {
                     self.collect(arg, start, end, out)?;
@@ -173,6 +214,30 @@ impl Eval<'_> {
         Ok(())
     }
 
+    /// The time an `info()` call over `e` reads its info series at, for evaluation time `ts`:
+    /// the time `e`'s first selector reads at, after the `@` and `offset` of the subqueries
+    /// on the way to it (the evaluation time when `e` reads no selector).
+    pub(super) fn info_time(&self, e: &Expr, ts: i64) -> i64 {
+        match e {
+            Expr::VectorSelector(vs) => self.ref_time(ts, &vs.at, &vs.offset),
+            Expr::MatrixSelector(ms) => self.ref_time(ts, &ms.vs.at, &ms.vs.offset),
+            Expr::Subquery(sq) => self.info_time(&sq.expr, self.ref_time(ts, &sq.at, &sq.offset)),
+            Expr::Paren(p) => self.info_time(&p.expr, ts),
+            Expr::Unary(u) => self.info_time(&u.expr, ts),
+            Expr::Binary(b) if has_selector(&b.lhs) => self.info_time(&b.lhs, ts),
+            Expr::Binary(b) => self.info_time(&b.rhs, ts),
+            Expr::Aggregate(a) => match &a.param {
+                Some(p) if !has_selector(&a.expr) => self.info_time(p, ts),
+                _ => self.info_time(&a.expr, ts),
+            },
+            Expr::Call(c) => match c.args.args.iter().find(|a| has_selector(a)) {
+                Some(a) => self.info_time(a, ts),
+                None => ts,
+            },
+            _ => ts,
+        }
+    }
+
     /// Reads every selector of `expr` that is not streamed from storage, once, for the whole
     /// window the query needs, counting the samples against the limit.
     pub(super) fn preload(&mut self, expr: &Expr) -> Result<(), QueryError> {
@@ -180,7 +245,31 @@ impl Eval<'_> {
         self.collect(expr, self.start, self.end, &mut needs)?;
         let q = self.querier;
         let mut loaded = 0usize;
-        for (k, vs, mint, maxt) in needs {
+        for (k, source, mint, maxt) in needs {
+            let vs = match source {
+                Source::Selector(vs) => vs,
+                Source::Info(c) => {
+                    let selector = match c.args.args.get(1).map(|a| unwrap_parens(a)) {
+                        None => None,
+                        Some(Expr::VectorSelector(vs)) => Some(vs),
+                        Some(_) => {
+                            return Err(exec(
+                                "info(): the second argument must be a label selector such as {data=~\".+\"}",
+                            ))
+                        }
+                    };
+                    let plan = Plan::new(selector)?;
+                    let series = q.select(&plan.selection(), mint, maxt)?;
+                    let info = InfoSeries::new(plan, series);
+                    loaded += info.samples();
+                    if loaded > self.engine.max_samples {
+                        return Err(too_many_samples());
+                    }
+                    self.check_deadline()?;
+                    self.info.insert(k, Arc::new(info));
+                    continue;
+                }
+            };
             if self.streamed.contains(&k) {
                 continue;
             }

@@ -3,7 +3,7 @@
 //! cancellation, duplicate label sets), annotations with their positions in the query text,
 //! and small helpers over the tree (`key`, `unwrap_parens`, `ref_time`).
 //!
-//! Uses `settings`, `precomputed`, and `value`, `memo`, `storage` from `promql`'s lower layers.
+//! Uses `settings`, `precomputed`, `info`, and `value`, `memo`, `storage` from `promql`'s lower layers.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use std::time::{Instant, SystemTime};
 
 use promql_parser::parser::{AtModifier, Expr, Offset};
 
+use super::info::InfoSeries;
 use super::precomputed::Precomputed;
 use super::settings::{Engine, Stop};
 use crate::model::{Labels, METRIC_NAME};
@@ -38,6 +39,8 @@ pub(super) struct Eval<'a> {
     infos: Vec<(String, String)>,
     /// Preloaded series per selector node.
     pub(super) data: HashMap<usize, Arc<Vec<Series>>>,
+    /// Preloaded info series per `info()` call node.
+    pub(super) info: HashMap<usize, Arc<InfoSeries>, FxBuild>,
     /// Inner results of subqueries, by (node, evaluation time).
     pub(super) sub_cache: HashMap<(usize, i64), Vec<InstantSample>>,
     pub(super) memo: Memo,
@@ -76,6 +79,7 @@ impl<'a> Eval<'a> {
             warnings: Vec::new(),
             infos: Vec::new(),
             data: HashMap::new(),
+            info: HashMap::default(),
             sub_cache: HashMap::new(),
             memo: Memo::default(),
             cursors: HashMap::default(),
@@ -98,6 +102,7 @@ impl<'a> Eval<'a> {
         );
         ev.streamed = self.streamed.clone();
         ev.data = self.data.clone();
+        ev.info = self.info.clone();
         ev
     }
 
