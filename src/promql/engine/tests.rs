@@ -621,3 +621,46 @@ fn long_subqueries_stop_at_the_deadline_and_the_sample_limit() {
         }
     }
 }
+
+#[test]
+fn info_joins_long_range_queries_like_a_join_by_hand_and_counts_its_samples() {
+    // The target's version changes halfway; the old target_info is marked stale.
+    let f = load(concat!(
+        "load 15s\n",
+        "  up{job=\"j\", instance=\"i\"} 1+1x600\n",
+        "  up{job=\"j\", instance=\"other\"} 1x600\n",
+        "  target_info{job=\"j\", instance=\"i\", v=\"1\"} 1x300 stale\n",
+        "  target_info{job=\"j\", instance=\"i\", v=\"2\"} _x301 1x298\n",
+    ));
+    let (start, end, step) = (0, 600 * 15_000, 15_000);
+    let range = |q: &str| match Engine::default().range(&f.db, q, start, end, step).unwrap() {
+        Value::Matrix(m) => m,
+        other => panic!("{q}: matrix expected, got {other:?}"),
+    };
+    // Long enough to be split over threads; each part must see the info series.
+    let by_info = range(r#"info(up{instance="i"}) * 1"#);
+    let by_hand = range(r#"up{instance="i"} * on (job, instance) group_left (v) target_info"#);
+    assert_eq!(by_info.len(), 2);
+    assert_eq!(by_info, by_hand);
+    assert_eq!(by_info[0].labels.get("v"), Some("1"));
+    assert_eq!(by_info[0].samples.len() + by_info[1].samples.len(), 601);
+    // The series without target_info passes unchanged, at every step.
+    let other = range(r#"info(up{instance="other"})"#);
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].labels.get("v"), None);
+    assert_eq!(other[0].samples.len(), 601);
+
+    // The info series count against the sample limit like selected series.
+    let limited = Engine {
+        max_samples: 1000,
+        ..Engine::default()
+    };
+    assert!(limited.range(&f.db, "up", start, end, step).is_err());
+    assert!(limited
+        .range(&f.db, r#"up{instance="i"}"#, start, end, step)
+        .is_ok());
+    let err = limited
+        .range(&f.db, r#"info(up{instance="i"})"#, start, end, step)
+        .unwrap_err();
+    assert!(err.to_string().contains("too many samples"), "{err}");
+}
