@@ -64,7 +64,7 @@ pub fn focus_keys(app: &App) -> (String, String) {
         ),
         Focus::Results if app.graph => pane(
             "graph",
-            "g table · +/- zoom · [ ] pan · 0 live · ←→ cursor · space hide · u UTC",
+            "g table · +/- zoom · [ ] pan · 0 live · ←→ cursor · n N exemplar · e exemplars · space hide · u UTC",
             "g table · +/- zoom · [ ] pan",
         ),
         Focus::Results => pane(
