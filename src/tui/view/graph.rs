@@ -19,6 +19,9 @@ use crate::tui::format::{clock, clock_ms, short_num, sparkline};
 /// How an exemplar is marked on the graph.
 pub const EXEMPLAR_MARK: &str = "◆";
 
+/// Narrower graphs read an exemplar out on two rows.
+const EXEMPLAR_WIDE: u16 = 110;
+
 /// Where the graph's parts sit in its area, and the axes' bounds: what `draw` draws with and
 /// what the mouse is tested against.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,13 +150,19 @@ fn legend_first(app: &App, rows: usize, n: usize) -> usize {
 }
 
 /// The graph's layout in `area`: the legend under the chart (a row per series, up to a third
-/// of the height) with the exemplar line above it while there are exemplars to show, and the
+/// of the height) with the exemplar line (two on narrow screens) above it while there are
+/// exemplars to show, and the
 /// plot where ratatui's `Chart` puts it (the x labels and axis below it, the y labels and axis
 /// on its left, labels taking at most a third of the width).
 pub fn layout(app: &App, area: Rect) -> GraphLayout {
     let n = app.sorted_series().len();
     let legend_h = (n as u16).min(area.height / 3).max(1);
-    let exemplar_h = u16::from(app.show_exemplars && !app.exemplars.is_empty());
+    // Two rows on narrow screens, where a trace id, value and time do not fit in one.
+    let exemplar_h = match (app.show_exemplars && !app.exemplars.is_empty(), area.width) {
+        (false, _) => 0,
+        (true, w) if w < EXEMPLAR_WIDE => 2,
+        _ => 1,
+    };
     let [chart, exemplar, legend] = Layout::vertical([
         Constraint::Min(4),
         Constraint::Length(exemplar_h),
@@ -353,11 +362,11 @@ fn draw_exemplars(app: &App, f: &mut Frame, g: &GraphLayout) {
     if g.exemplar.height == 0 {
         return;
     }
-    let line = match current {
+    let text = match current {
         Some((_, p)) => {
             let e = p.exemplar;
             let labels = exemplar_labels(&e.labels);
-            Line::from(vec![
+            let mut first = vec![
                 Span::styled(format!("{EXEMPLAR_MARK} "), marker_style(app, &p, false)),
                 Span::styled(
                     if labels.is_empty() {
@@ -368,17 +377,25 @@ fn draw_exemplars(app: &App, f: &mut Frame, g: &GraphLayout) {
                     t.fg(t.text).add_modifier(Modifier::BOLD),
                 ),
                 Span::raw("  "),
+            ];
+            let rest = vec![
                 Span::styled(crate::model::format_go_g(e.value), t.fg(t.number)),
                 Span::styled(
                     format!(
-                        " at {} {}  ",
-                        clock_ms(e.time, app.utc),
-                        if app.utc { "UTC" } else { "local" }
+                        " at {}  ",
+                        clock_ms(e.time, app.utc, app.range_secs > 86400.0)
                     ),
                     t.fg(t.dim),
                 ),
                 Span::styled(series_name(p.series_labels), t.fg(t.dim)),
-            ])
+            ];
+            // Labels on the first row, value, time and series on the second when there is one.
+            if g.exemplar.height > 1 {
+                Text::from(vec![Line::from(first), Line::from(rest)])
+            } else {
+                first.extend(rest);
+                Text::from(Line::from(first))
+            }
         }
         None => {
             let text = match points.len() {
@@ -386,11 +403,14 @@ fn draw_exemplars(app: &App, f: &mut Frame, g: &GraphLayout) {
                 1 => "1 exemplar · n/N cursor to it · e hide".to_string(),
                 n => format!("{n} exemplars · n/N cursor to the next/previous · e hide"),
             };
-            Line::from(vec![
+            Text::from(Line::from(vec![
                 Span::styled(format!("{EXEMPLAR_MARK} "), t.fg(t.warning)),
                 Span::styled(text, t.fg(t.dim)),
-            ])
+            ]))
         }
     };
-    f.render_widget(Paragraph::new(line), g.exemplar);
+    f.render_widget(
+        Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: true }),
+        g.exemplar,
+    );
 }
