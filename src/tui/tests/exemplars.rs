@@ -211,10 +211,13 @@ fn without_colours_the_markers_and_the_one_at_the_cursor_still_show() {
         .all(|(x, y)| buf[(*x as u16, *y as u16)].fg == ratatui::style::Color::Reset));
 }
 
+/// A request: the path and its parameters.
+type Asked = (String, Vec<(String, String)>);
+
 /// A server with canned answers; it records what it was asked.
 struct Fake {
     exemplars: Result<&'static str, u16>,
-    asked: Mutex<Vec<(String, Vec<(String, String)>)>>,
+    asked: Mutex<Vec<Asked>>,
 }
 
 impl Source for Fake {
