@@ -3,7 +3,8 @@
 //! results with a sparkline per series), the API's JSON exactly as received, or CSV.
 //! Exit codes: 0 success, 1 query error (message on stderr), 2 usage error, 3 server
 //! unreachable. An empty answer to `query` is explained on stderr when the reason is known
-//! (`client::explain`); stdout and the exit code stay as they are. Uses `client`, and
+//! (`client::explain`); stdout and the exit code stay as they are. `query --exemplars` prints
+//! the exemplars of the query's series instead (`/api/v1/query_exemplars`). Uses `client`, and
 //! `tui::format` for the sparkline.
 
 use std::io::{IsTerminal, Write};
@@ -79,6 +80,13 @@ pub struct QueryArgs {
     /// Range query resolution (seconds or a duration; default: about 250 points).
     #[arg(long, value_name = "S", requires = "start")]
     pub step: Option<String>,
+    /// Print the exemplars of the series the query selects instead of its result
+    /// (`/api/v1/query_exemplars`): those between --start and --end for a range query, those
+    /// of the 5 minutes up to --time (default now) for an instant one. Table: series, time,
+    /// value and the exemplar's labels (trace_id, span_id, ...); `-o json`: the API's JSON as
+    /// sent; `-o csv`: `series,timestamp,value,labels`.
+    #[arg(long)]
+    pub exemplars: bool,
     /// The PromQL expression.
     pub expr: String,
 }
@@ -205,7 +213,19 @@ fn output(c: &ConnArgs) -> Output {
 /// `None` for the server's now).
 type Explain = Option<(String, Option<f64>)>;
 
-fn run<F>(c: &ConnArgs, explain: Explain, f: F) -> ExitCode
+/// What the answer holds, for the table and CSV outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A query result, series, label names or values (told apart by their shape).
+    Result,
+    /// `/api/v1/query_exemplars`.
+    Exemplars,
+}
+
+/// Seconds before an instant query's time whose exemplars `--exemplars` prints (the lookback).
+const EXEMPLAR_LOOKBACK: f64 = 300.0;
+
+fn run<F>(c: &ConnArgs, explain: Explain, kind: Kind, f: F) -> ExitCode
 where
     F: FnOnce(
         Http,
@@ -244,6 +264,8 @@ where
                     }
                     r
                 }
+                Output::Table if kind == Kind::Exemplars => exemplar_table(&a.data),
+                Output::Csv if kind == Kind::Exemplars => exemplar_csv(&a.data),
                 Output::Table => table(&a.data),
                 Output::Csv => csv(&a.data),
             };
@@ -281,6 +303,25 @@ pub fn query(a: QueryArgs) -> ExitCode {
         return usage("--end needs --start".into());
     }
     let expr = a.expr.clone();
+    if a.exemplars {
+        let range = if a.start.is_some() {
+            time_range(&a, now).map(|(s, e, _)| (s, e))
+        } else {
+            a.time
+                .as_deref()
+                .map(|t| parse_cli_time(t, now))
+                .transpose()
+                .map(|t| t.unwrap_or(now))
+                .map(|t| (t - EXEMPLAR_LOOKBACK, t))
+        };
+        let (start, end) = match range {
+            Ok(r) => r,
+            Err(e) => return usage(e),
+        };
+        return run(&a.conn, None, Kind::Exemplars, move |h| {
+            Box::pin(async move { h.query_exemplars(&expr, Some(start), Some(end)).await })
+        });
+    }
     match &a.start {
         None => {
             let time = match a
@@ -292,32 +333,45 @@ pub fn query(a: QueryArgs) -> ExitCode {
                 Ok(t) => t,
                 Err(e) => return usage(e),
             };
-            run(&a.conn, Some((expr.clone(), time)), move |h| {
-                Box::pin(async move { h.query(&expr, time).await })
-            })
+            run(
+                &a.conn,
+                Some((expr.clone(), time)),
+                Kind::Result,
+                move |h| Box::pin(async move { h.query(&expr, time).await }),
+            )
         }
-        Some(s) => {
-            let start = match parse_cli_time(s, now) {
-                Ok(t) => t,
+        Some(_) => {
+            let (start, end, step) = match time_range(&a, now) {
+                Ok(r) => r,
                 Err(e) => return usage(e),
             };
-            let end = match a.end.as_deref().map(|t| parse_cli_time(t, now)).transpose() {
-                Ok(t) => t.unwrap_or(now),
-                Err(e) => return usage(e),
-            };
-            if end < start {
-                return usage("--end is before --start".into());
-            }
-            let step = match a.step.as_deref().map(parse_step).transpose() {
-                Ok(Some(s)) => s,
-                Ok(None) => ((end - start) / 250.0).ceil().max(1.0),
-                Err(e) => return usage(e),
-            };
-            run(&a.conn, Some((expr.clone(), Some(end))), move |h| {
-                Box::pin(async move { h.query_range(&expr, start, end, step).await })
-            })
+            run(
+                &a.conn,
+                Some((expr.clone(), Some(end))),
+                Kind::Result,
+                move |h| Box::pin(async move { h.query_range(&expr, start, end, step).await }),
+            )
         }
     }
+}
+
+/// A range query's start, end (default now) and step (default: about 250 points).
+fn time_range(a: &QueryArgs, now: f64) -> Result<(f64, f64, f64), String> {
+    let start = parse_cli_time(a.start.as_deref().unwrap_or("now"), now)?;
+    let end = a
+        .end
+        .as_deref()
+        .map(|t| parse_cli_time(t, now))
+        .transpose()?
+        .unwrap_or(now);
+    if end < start {
+        return Err("--end is before --start".into());
+    }
+    let step = match a.step.as_deref().map(parse_step).transpose()? {
+        Some(s) => s,
+        None => ((end - start) / 250.0).ceil().max(1.0),
+    };
+    Ok((start, end, step))
 }
 
 pub fn series(a: SeriesArgs) -> ExitCode {
@@ -328,7 +382,7 @@ pub fn series(a: SeriesArgs) -> ExitCode {
         (Err(e), _) | (_, Err(e)) => return usage(e),
     };
     let m = a.matches.clone();
-    run(&a.conn, None, move |h| {
+    run(&a.conn, None, Kind::Result, move |h| {
         Box::pin(async move { h.series(&m, start, end).await })
     })
 }
@@ -336,7 +390,7 @@ pub fn series(a: SeriesArgs) -> ExitCode {
 pub fn labels(a: LabelsArgs) -> ExitCode {
     let m = a.matches.clone();
     let name = a.name.clone();
-    run(&a.conn, None, move |h| {
+    run(&a.conn, None, Kind::Result, move |h| {
         Box::pin(async move { h.labels(name.as_deref(), &m).await })
     })
 }
@@ -474,6 +528,75 @@ pub fn table(data: &Value) -> String {
     align(&rows)
 }
 
+/// An exemplar's labels as `{trace_id="…", span_id="…", …}`: the trace and span first, then
+/// the rest as the server sent them.
+fn exemplar_label_text(l: &Value) -> String {
+    const FIRST: [&str; 2] = ["trace_id", "span_id"];
+    let Some(o) = l.as_object() else {
+        return "{}".into();
+    };
+    let quoted = |v: &Value| serde_json::to_string(v.as_str().unwrap_or("")).unwrap_or_default();
+    let pairs: Vec<String> = FIRST
+        .iter()
+        .filter_map(|k| o.get(*k).map(|v| (*k, v)))
+        .chain(
+            o.iter()
+                .filter(|(k, _)| !FIRST.contains(&k.as_str()))
+                .map(|(k, v)| (k.as_str(), v)),
+        )
+        .map(|(k, v)| format!("{k}={}", quoted(v)))
+        .collect();
+    format!("{{{}}}", pairs.join(", "))
+}
+
+/// Each exemplar of a query_exemplars answer: series, time, value (as sent) and labels.
+fn exemplar_rows(data: &Value) -> Vec<[String; 4]> {
+    let mut rows = Vec::new();
+    for s in data.as_array().into_iter().flatten() {
+        let series = metric_text(&s["seriesLabels"]);
+        for e in s["exemplars"].as_array().into_iter().flatten() {
+            let time = match &e["timestamp"] {
+                Value::String(t) => t.clone(),
+                t => t.as_f64().map(crate::client::fmt_time).unwrap_or_default(),
+            };
+            let value = match &e["value"] {
+                Value::String(v) => v.clone(),
+                v => v.to_string(),
+            };
+            rows.push([
+                series.clone(),
+                time,
+                value,
+                exemplar_label_text(&e["labels"]),
+            ]);
+        }
+    }
+    rows
+}
+
+/// The exemplars as aligned columns, one row each.
+pub fn exemplar_table(data: &Value) -> String {
+    let mut rows = vec![vec![
+        "SERIES".to_string(),
+        "TIME".into(),
+        "VALUE".into(),
+        "LABELS".into(),
+    ]];
+    rows.extend(exemplar_rows(data).into_iter().map(Vec::from));
+    align(&rows)
+}
+
+/// The exemplars as CSV: `series,timestamp,value,labels`, one row each.
+pub fn exemplar_csv(data: &Value) -> String {
+    let mut out = String::from("series,timestamp,value,labels\n");
+    for r in exemplar_rows(data) {
+        let line: Vec<String> = r.iter().map(|c| csv_field(c)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    out
+}
+
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -573,5 +696,32 @@ mod tests {
         let s = json!([{"__name__": "up", "job": "a"}]);
         assert_eq!(table(&s), "up{job=\"a\"}\n");
         assert_eq!(table(&json!(["a", "b"])), "a\nb\n");
+    }
+
+    #[test]
+    fn exemplars_as_table_and_csv() {
+        let d = json!([
+            {"seriesLabels": {"__name__": "x", "job": "a"}, "exemplars": [
+                {"labels": {"span_id": "00f067aa0ba902b7", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "a": "b,c"},
+                 "value": "6", "timestamp": 1600096945.479},
+                {"labels": {}, "value": "0.25", "timestamp": 1600096950}]},
+            {"seriesLabels": {"__name__": "y"}, "exemplars": []}]);
+        assert_eq!(
+            exemplar_table(&d),
+            "SERIES      TIME            VALUE  LABELS\n\
+             x{job=\"a\"}  1600096945.479  6      {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\", span_id=\"00f067aa0ba902b7\", a=\"b,c\"}\n\
+             x{job=\"a\"}  1600096950      0.25   {}\n"
+        );
+        assert_eq!(
+            exemplar_csv(&d),
+            "series,timestamp,value,labels\n\
+             \"x{job=\"\"a\"\"}\",1600096945.479,6,\"{trace_id=\"\"4bf92f3577b34da6a3ce929d0e0e4736\"\", span_id=\"\"00f067aa0ba902b7\"\", a=\"\"b,c\"\"}\"\n\
+             \"x{job=\"\"a\"\"}\",1600096950,0.25,{}\n"
+        );
+        assert_eq!(exemplar_table(&json!([])), "SERIES  TIME  VALUE  LABELS\n");
+        assert_eq!(
+            exemplar_csv(&json!(null)),
+            "series,timestamp,value,labels\n"
+        );
     }
 }

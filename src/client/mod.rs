@@ -213,6 +213,26 @@ pub trait Source: Send + Sync {
         })
     }
 
+    /// The exemplars of the series `expr` selects, within [start, end] (`/api/v1/query_exemplars`;
+    /// a bound left out is open, as the API takes it).
+    fn query_exemplars<'a>(
+        &'a self,
+        expr: &'a str,
+        start: Option<f64>,
+        end: Option<f64>,
+    ) -> Fut<'a> {
+        Box::pin(async move {
+            let mut p = vec![("query", expr.to_string())];
+            if let Some(s) = start {
+                p.push(("start", fmt_time(s)));
+            }
+            if let Some(e) = end {
+                p.push(("end", fmt_time(e)));
+            }
+            self.get("/api/v1/query_exemplars", &p).await
+        })
+    }
+
     fn series<'a>(
         &'a self,
         matches: &'a [String],

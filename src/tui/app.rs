@@ -4,7 +4,9 @@
 //!
 //! This file holds the state (`App`, `Focus`, `View`, `Cmd`, `Msg`, the popup) and what is
 //! read from it (filtered lists, sorted series, the graph window). The changes live beside it,
-//! each file using only those before it: `actions` (run a query, focus, views, the clock),
+//! each file using only those before it: `exemplars` (the graph's exemplars: which are in
+//! view, the one at the cursor, jumping to the next, showing or hiding them), `actions` (run a
+//! query, focus, views, the clock),
 //! `overview` (the overview's refresh and keys), `completion` (the popup and the data it
 //! needs), `msg` (fetched data), `prompt_keys` (the line editor, history search, popup keys)
 //! `keys` (every other key) and `mouse` (clicks, the wheel and drags, on what `render` found
@@ -15,18 +17,20 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::complete::{Candidate, Known};
 use super::dashboard::Overview;
-use super::data::{AlertRow, QueryData, RuleRow, Target};
+use super::data::{AlertRow, ExemplarSeries, QueryData, RuleRow, Target};
 use super::prompt::{Editor, History};
 use super::theme::Theme;
 
 mod actions;
 mod completion;
+mod exemplars;
 mod keys;
 mod mouse;
 mod msg;
 mod overview;
 mod prompt_keys;
 
+pub use exemplars::ExemplarPoint;
 pub use mouse::{Hit, Mouse, Spot};
 
 /// Panes that take keys.
@@ -96,6 +100,12 @@ pub enum Cmd {
         expr: String,
         time: f64,
     },
+    /// The exemplars of graphed query `id` within `range` (start, end).
+    Exemplars {
+        id: u64,
+        expr: String,
+        range: (f64, f64),
+    },
 }
 
 /// Data the loop fetched.
@@ -130,6 +140,11 @@ pub enum Msg {
     Explain {
         id: u64,
         lines: Vec<String>,
+    },
+    /// The exemplars of query `id` (none when the server keeps none or the request failed).
+    Exemplars {
+        id: u64,
+        exemplars: Vec<ExemplarSeries>,
     },
 }
 
@@ -191,6 +206,11 @@ pub struct App {
     pub legend_top: usize,
     /// A drag on the graph: the times where it started and where it is now.
     pub drag: Option<(f64, f64)>,
+    /// The graphed query's exemplars, whether they are shown (`e`, on at start, kept for the
+    /// session), and the one `n`/`N` last jumped to (an index into `exemplar_points`).
+    pub exemplars: Vec<ExemplarSeries>,
+    pub show_exemplars: bool,
+    pub exemplar_sel: Option<usize>,
     pub table_sel: usize,
     pub sort: SortKey,
     pub sort_desc: bool,
@@ -273,6 +293,9 @@ impl App {
             legend_sel: 0,
             legend_top: 0,
             drag: None,
+            exemplars: Vec::new(),
+            show_exemplars: true,
+            exemplar_sel: None,
             table_sel: 0,
             sort: SortKey::Labels,
             sort_desc: false,

@@ -101,6 +101,67 @@ pub fn series_name(l: &LabelSet) -> String {
     }
 }
 
+/// One exemplar: its own labels (`trace_id`, `span_id`, ...), value and time (unix seconds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExemplarData {
+    pub labels: LabelSet,
+    pub value: f64,
+    pub time: f64,
+}
+
+/// The exemplars of one series (`/api/v1/query_exemplars`), oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExemplarSeries {
+    pub series: LabelSet,
+    pub exemplars: Vec<ExemplarData>,
+}
+
+/// Reads `data` of a query_exemplars answer: `[{seriesLabels, exemplars: [{labels, value,
+/// timestamp}]}]` (value a string, timestamp seconds as a number, as Prometheus writes them).
+/// Anything else reads as no exemplars.
+pub fn exemplars(d: &Value) -> Vec<ExemplarSeries> {
+    d.as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let mut exemplars: Vec<ExemplarData> = s["exemplars"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| ExemplarData {
+                    labels: labels(&e["labels"]),
+                    value: num(&e["value"]),
+                    time: num(&e["timestamp"]),
+                })
+                .filter(|e| e.time.is_finite())
+                .collect();
+            exemplars.sort_by(|a, b| a.time.total_cmp(&b.time));
+            ExemplarSeries {
+                series: labels(&s["seriesLabels"]),
+                exemplars,
+            }
+        })
+        .filter(|s| !s.exemplars.is_empty())
+        .collect()
+}
+
+/// An exemplar's labels as `trace_id=… span_id=… other=…`: the trace and span first, then the
+/// rest by name.
+pub fn exemplar_labels(l: &LabelSet) -> String {
+    const FIRST: [&str; 2] = ["trace_id", "span_id"];
+    FIRST
+        .iter()
+        .filter_map(|k| l.get(*k).map(|v| (*k, v)))
+        .chain(
+            l.iter()
+                .filter(|(k, _)| !FIRST.contains(&k.as_str()))
+                .map(|(k, v)| (k.as_str(), v)),
+        )
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A scrape target.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target {
@@ -305,6 +366,47 @@ mod tests {
             query_data(&json!({"resultType": "scalar", "result": [3, "4.5"]})),
             QueryData::Scalar(3.0, 4.5)
         );
+    }
+
+    #[test]
+    fn exemplars_as_prometheus_writes_them() {
+        let d = json!([
+            {"seriesLabels": {"__name__": "x", "job": "a"}, "exemplars": [
+                {"labels": {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7"},
+                 "value": "6", "timestamp": 1600096945.479},
+                {"labels": {"trace_id": "aa", "zone": "z1"}, "value": "+Inf", "timestamp": 1600096900}]},
+            {"seriesLabels": {"__name__": "x", "job": "b"}, "exemplars": []},
+            {"seriesLabels": {"__name__": "x"}, "exemplars": [
+                {"labels": {}, "value": "oops", "timestamp": "1600096000.5"},
+                {"labels": {}, "value": "1", "timestamp": null}]}
+        ]);
+        let e = exemplars(&d);
+        assert_eq!(e.len(), 2, "a series without exemplars is left out: {e:?}");
+        assert_eq!(series_name(&e[0].series), "x{job=\"a\"}");
+        // Oldest first.
+        assert_eq!(e[0].exemplars[0].time, 1600096900.0);
+        assert!(e[0].exemplars[0].value.is_infinite());
+        let last = &e[0].exemplars[1];
+        assert_eq!((last.value, last.time), (6.0, 1600096945.479));
+        assert_eq!(
+            exemplar_labels(&last.labels),
+            "trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7"
+        );
+        assert_eq!(
+            exemplar_labels(&e[0].exemplars[0].labels),
+            "trace_id=aa zone=z1"
+        );
+        // A string timestamp is read; an exemplar without a time is dropped; a bad value is NaN.
+        assert_eq!(e[1].exemplars.len(), 1);
+        assert_eq!(e[1].exemplars[0].time, 1600096000.5);
+        assert!(e[1].exemplars[0].value.is_nan());
+        for bad in [
+            json!(null),
+            json!({"resultType": "vector"}),
+            json!([1, "x"]),
+        ] {
+            assert!(exemplars(&bad).is_empty(), "{bad}");
+        }
     }
 
     #[test]

@@ -118,6 +118,28 @@ pub fn clock(t: f64, utc: bool, with_date: bool) -> String {
     }
 }
 
+/// `HH:MM:SS.mmm` (or `YYYY-MM-DD HH:MM:SS.mmm`) of a unix time, local or UTC (an exemplar's
+/// time).
+pub fn clock_ms(t: f64, utc: bool, with_date: bool) -> String {
+    let ms = (t * 1000.0).round() as i64;
+    let off = if utc { 0 } else { local_offset(t) };
+    let s = ms.div_euclid(1000) + off;
+    let (y, m, d) = crate::model::civil_from_days(s.div_euclid(86400));
+    let sod = s.rem_euclid(86400);
+    let hms = format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60,
+        ms.rem_euclid(1000)
+    );
+    if with_date {
+        format!("{y:04}-{m:02}-{d:02} {hms}")
+    } else {
+        hms
+    }
+}
+
 /// A graph range: `5m`, `1h`, `7d` (whole units), else seconds.
 pub fn human_range(s: f64) -> String {
     let s = s as i64;
@@ -197,5 +219,10 @@ mod tests {
         assert_eq!(sparkline(&[f64::NAN], 4), "");
         assert_eq!(clock(3600.0 * 25.0 + 61.0, true, false), "01:01:01");
         assert_eq!(clock(0.0, true, true), "01-01 00:00");
+        assert_eq!(
+            clock_ms(1600096945.479, true, true),
+            "2020-09-14 15:22:25.479"
+        );
+        assert_eq!(clock_ms(-0.5, true, false), "23:59:59.500");
     }
 }

@@ -217,6 +217,15 @@ pub async fn execute_cmd(source: &dyn Source, cmd: Cmd) -> Msg {
                 .map(|a| data::senders(&a.data))
                 .unwrap_or_default(),
         ),
+        // A server without exemplar storage (404, an error) has none to show.
+        Cmd::Exemplars { id, expr, range } => Msg::Exemplars {
+            id,
+            exemplars: source
+                .query_exemplars(&expr, Some(range.0), Some(range.1))
+                .await
+                .map(|a| data::exemplars(&a.data))
+                .unwrap_or_default(),
+        },
         Cmd::Explain { id, expr, time } => Msg::Explain {
             id,
             lines: crate::client::explain::explain_empty(source, &expr, Some(time)).await,

@@ -377,6 +377,7 @@ fn thousands_of_targets_render_only_what_fits() {
     assert!(text.contains("Targets 4285/5000 up"), "{text}");
 }
 
+mod exemplars;
 mod mouse;
 mod screens;
 /// The overview with fake answers: every built-in panel has a rising line, except the load

@@ -358,3 +358,121 @@ fn credentials_are_not_sent_to_another_host_on_redirect() {
         );
     }
 }
+
+/// A fake Prometheus on loopback answering `/api/v1/query_range` and
+/// `/api/v1/query_exemplars` with canned JSON; sends each request's target (path and query).
+fn fake_exemplar_server(
+    range_body: &'static str,
+    exemplars_body: &'static str,
+) -> (SocketAddr, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut r = BufReader::new(c.try_clone().unwrap());
+            let mut first = String::new();
+            if r.read_line(&mut first).is_err() {
+                continue;
+            }
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let target = first.split_whitespace().nth(1).unwrap_or("").to_string();
+            let (status, body) = match target.split('?').next() {
+                Some("/api/v1/query_range") => ("200 OK", range_body),
+                Some("/api/v1/query_exemplars") => ("200 OK", exemplars_body),
+                _ => ("404 Not Found", "404 page not found"),
+            };
+            let _ = tx.send(target);
+            let _ = write!(
+                c,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (addr, rx)
+}
+
+#[test]
+fn query_cli_prints_exemplars() {
+    const RANGE: &str = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"x","job":"a"},"values":[[1600096900,"5"],[1600096960,"6"]]}]}}"#;
+    const EXEMPLARS: &str = r#"{"status":"success","data":[{"seriesLabels":{"__name__":"x","job":"a"},"exemplars":[{"labels":{"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"},"value":"6","timestamp":1600096945.479},{"labels":{"trace_id":"a1,b2"},"value":"0.5","timestamp":1600096950}]}]}"#;
+    let (addr, asked) = fake_exemplar_server(RANGE, EXEMPLARS);
+    let url = format!("http://{addr}");
+    let next = || asked.recv_timeout(Duration::from_secs(10)).unwrap();
+    let range = ["--start", "1600096000", "--end", "1600097000"];
+    let run = |extra: &[&str]| {
+        let mut args = vec!["query", "--url", &url];
+        args.extend_from_slice(extra);
+        args.push("x");
+        promterm(&args)
+    };
+
+    // A range query's exemplars between its start and end, as a table.
+    let (code, out, err) = run(&[&range[..], &["--exemplars", "-o", "table"]].concat());
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        next(),
+        "/api/v1/query_exemplars?query=x&start=1600096000&end=1600097000"
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    for h in ["SERIES", "TIME", "VALUE", "LABELS"] {
+        assert!(lines[0].contains(h), "{out}");
+    }
+    assert!(
+        lines[1].starts_with("x{job=\"a\"}")
+            && lines[1].contains("1600096945.479")
+            && lines[1].contains("  6  ")
+            && lines[1].ends_with(
+                "{trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\", span_id=\"00f067aa0ba902b7\"}"
+            ),
+        "{out}"
+    );
+    assert!(
+        lines[2].contains("0.5") && lines[2].contains("1600096950"),
+        "{out}"
+    );
+
+    // `-o json`: the API's JSON exactly as sent.
+    let (code, out, _) = run(&[&range[..], &["--exemplars", "-o", "json"]].concat());
+    assert_eq!((code, out.trim_end()), (0, EXEMPLARS));
+    next();
+
+    // CSV: one row per exemplar, fields quoted where they need it.
+    let (code, out, _) = run(&[&range[..], &["--exemplars", "-o", "csv"]].concat());
+    assert_eq!(code, 0);
+    next();
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(rows[0], "series,timestamp,value,labels");
+    assert_eq!(rows.len(), 3, "{out}");
+    assert!(
+        rows[2].starts_with("\"x{job=\"\"a\"\"}\",1600096950,0.5,\"{trace_id=\"\"a1,b2\"\"}\""),
+        "{out}"
+    );
+
+    // An instant query: the exemplars of the 5 minutes up to its time.
+    let (code, out, err) = run(&["--time", "1600097000", "--exemplars", "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim_end(), EXEMPLARS);
+    assert_eq!(
+        next(),
+        "/api/v1/query_exemplars?query=x&start=1600096700&end=1600097000"
+    );
+
+    // Without the flag the same command asks for the samples.
+    let (code, out, _) = run(&[&range[..], &["-o", "table"]].concat());
+    assert_eq!(code, 0);
+    assert!(next().starts_with("/api/v1/query_range?query=x&start=1600096000"));
+    assert!(
+        out.starts_with("METRIC") && !out.contains("trace_id"),
+        "{out}"
+    );
+}

@@ -52,28 +52,29 @@ impl App {
         }
         out.extend(self.overview_refresh());
         if self.live && self.graph && !self.running && now - self.last_run >= LIVE_EVERY {
-            if let Some(c) = self.run(self.shown_expr.clone()) {
-                out.push(c);
-            }
+            out.extend(self.run(self.shown_expr.clone()));
         }
         out
     }
 
-    pub(super) fn run(&mut self, expr: String) -> Option<Cmd> {
+    /// Runs `expr`: the query, and for a graph its exemplars (in the same refresh).
+    pub(super) fn run(&mut self, expr: String) -> Vec<Cmd> {
         if expr.trim().is_empty() {
-            return None;
+            return Vec::new();
         }
         self.query_id += 1;
         self.running = true;
         self.last_run = self.now;
         self.shown_expr = expr.clone();
         let range = self.graph.then(|| self.window());
-        Some(Cmd::Query {
+        let mut out = vec![Cmd::Query {
             id: self.query_id,
             expr,
             time: self.now,
             range,
-        })
+        }];
+        out.extend(self.exemplar_cmd());
+        out
     }
 
     pub(super) fn submit(&mut self) -> Vec<Cmd> {
@@ -86,10 +87,12 @@ impl App {
         self.popup = None;
         self.cursor = None;
         self.hidden.clear();
+        self.exemplars.clear();
+        self.exemplar_sel = None;
         self.table_sel = 0;
         self.legend_sel = 0;
         self.legend_top = 0;
-        self.run(q).into_iter().collect()
+        self.run(q)
     }
 
     pub(super) fn check_syntax(&mut self) {

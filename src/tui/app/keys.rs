@@ -183,9 +183,12 @@ impl App {
             KeyCode::Char('g') => {
                 self.graph = !self.graph;
                 self.cursor = None;
-                return self.run(self.shown_expr.clone()).into_iter().collect();
+                return self.run(self.shown_expr.clone());
             }
             KeyCode::Char('u') => self.utc = !self.utc,
+            KeyCode::Char('e') if self.graph => return self.toggle_exemplars(),
+            KeyCode::Char('n') if self.graph => self.jump_exemplar(true),
+            KeyCode::Char('N') if self.graph => self.jump_exemplar(false),
             KeyCode::Char('s') if !self.graph => {
                 self.sort = match self.sort {
                     SortKey::Labels => SortKey::Value,
@@ -221,29 +224,29 @@ impl App {
                 let i = RANGES.iter().rposition(|r| *r < self.range_secs);
                 if let Some(i) = i {
                     self.range_secs = RANGES[i];
-                    return self.run(self.shown_expr.clone()).into_iter().collect();
+                    return self.run(self.shown_expr.clone());
                 }
             }
             KeyCode::Char('-') if self.graph => {
                 if let Some(r) = RANGES.iter().find(|r| **r > self.range_secs) {
                     self.range_secs = *r;
-                    return self.run(self.shown_expr.clone()).into_iter().collect();
+                    return self.run(self.shown_expr.clone());
                 }
             }
             KeyCode::Char('[') if self.graph => {
                 self.end_offset += self.range_secs / 4.0;
                 self.live = false;
-                return self.run(self.shown_expr.clone()).into_iter().collect();
+                return self.run(self.shown_expr.clone());
             }
             KeyCode::Char(']') if self.graph => {
                 self.end_offset = (self.end_offset - self.range_secs / 4.0).max(0.0);
-                return self.run(self.shown_expr.clone()).into_iter().collect();
+                return self.run(self.shown_expr.clone());
             }
             KeyCode::Char('0') if self.graph => {
                 self.live = !self.live;
                 if self.live {
                     self.end_offset = 0.0;
-                    return self.run(self.shown_expr.clone()).into_iter().collect();
+                    return self.run(self.shown_expr.clone());
                 }
             }
             KeyCode::Left | KeyCode::Right if self.graph => {

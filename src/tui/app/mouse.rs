@@ -128,6 +128,6 @@ impl App {
         self.end_offset = (self.now - hi).max(0.0);
         self.live = false;
         self.cursor = None;
-        self.run(self.shown_expr.clone()).into_iter().collect()
+        self.run(self.shown_expr.clone())
     }
 }

@@ -1,6 +1,6 @@
 //! Fetched data coming in: query results (stale ones dropped; an empty one asks why),
 //! targets, rules and alerts, completion data (which refreshes an open popup), metadata,
-//! series counts, senders, and the overview's panels. Uses `app::completion`.
+//! series counts, senders, the overview's panels, and the graph's exemplars. Uses `app::completion`.
 
 use super::{App, Cmd, Msg};
 use crate::tui::data::QueryData;
@@ -105,6 +105,12 @@ impl App {
             Msg::Explain { id, lines } => {
                 if id == self.query_id {
                     self.explanation = lines;
+                }
+            }
+            // Those of an older run are dropped; the shown ones stay until new ones come.
+            Msg::Exemplars { id, exemplars } => {
+                if id == self.query_id {
+                    self.exemplars = exemplars;
                 }
             }
         }

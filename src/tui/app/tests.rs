@@ -223,18 +223,26 @@ fn graph_zoom_pan_live_and_cursor() {
     a.key(key(KeyCode::Esc));
     let cmds = a.key(key(KeyCode::Char('g')));
     let (s, e, step) = (1_000_000.0 - 3600.0, 1_000_000.0, 15.0);
+    // The graph's exemplars are asked for with it, over the same range.
     assert_eq!(
         cmds,
-        vec![Cmd::Query {
-            id: 2,
-            expr: "rate(x[1m])".into(),
-            time: 1_000_000.0,
-            range: Some((s, e, step))
-        }]
+        vec![
+            Cmd::Query {
+                id: 2,
+                expr: "rate(x[1m])".into(),
+                time: 1_000_000.0,
+                range: Some((s, e, step))
+            },
+            Cmd::Exemplars {
+                id: 2,
+                expr: "rate(x[1m])".into(),
+                range: (s, e)
+            }
+        ]
     );
     let cmds = a.key(key(KeyCode::Char('+')));
     assert_eq!(a.range_secs, 1800.0);
-    assert_eq!(cmds.len(), 1);
+    assert_eq!(cmds.len(), 2);
     a.key(key(KeyCode::Char('-')));
     a.key(key(KeyCode::Char('-')));
     assert_eq!(a.range_secs, 10800.0);
@@ -259,7 +267,10 @@ fn graph_zoom_pan_live_and_cursor() {
     assert!(a.tick(1_000_002.0, false).is_empty(), "not yet");
     let cmds = a.tick(1_000_006.0, false);
     assert!(
-        matches!(cmds.as_slice(), [Cmd::Query { range: Some(_), .. }]),
+        matches!(
+            cmds.as_slice(),
+            [Cmd::Query { range: Some(_), .. }, Cmd::Exemplars { .. }]
+        ),
         "{cmds:?}"
     );
     a.key(key(KeyCode::Left));
@@ -367,6 +378,7 @@ fn small_terminals_use_tabs() {
     assert_eq!(a.focus, Focus::Targets);
 }
 
+mod exemplars;
 mod freshness;
 #[test]
 fn the_overview_refreshes_while_shown_and_keeps_one_query_per_panel_in_flight() {

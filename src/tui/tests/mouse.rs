@@ -166,7 +166,7 @@ fn a_drag_across_the_plot_zooms_to_the_dragged_range() {
     assert!((e2 - t_at(x1)).abs() <= col, "end {e2} want {}", t_at(x1));
     assert!((s2 - t_at(x0)).abs() <= col, "start {s2} want {}", t_at(x0));
     assert!(
-        matches!(cmds.as_slice(), [Cmd::Query { range: Some((qs, qe, _)), .. }] if *qs == s2 && *qe == e2),
+        matches!(cmds.as_slice(), [Cmd::Query { range: Some((qs, qe, _)), .. }, Cmd::Exemplars { range: (xs, xe), .. }] if *qs == s2 && *qe == e2 && *xs == s2 && *xe == e2),
         "{cmds:?}"
     );
     // The title says the graph no longer ends now.

@@ -47,6 +47,11 @@ pub const HELP: &[(&str, &str)] = &[
     ("[ / ]", "pan back / forward"),
     ("0", "live mode: re-run every 5s"),
     ("← / →", "value cursor"),
+    (
+        "n / N",
+        "value cursor to the next / previous exemplar (its trace id shows under the graph)",
+    ),
+    ("e", "exemplars (◆ on the graph): show / hide"),
     ("↑ ↓ / space", "select series / hide or show it"),
     ("u", "local time / UTC"),
     ("Overview", ""),

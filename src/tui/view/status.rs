@@ -62,9 +62,15 @@ pub fn focus_keys(app: &App) -> (String, String) {
             "←↑↓→ select · Enter query to prompt",
             "←↑↓→ · Enter to prompt",
         ),
+        // With exemplars on the graph their keys come first in the short form too.
+        Focus::Results if app.graph && app.show_exemplars && !app.exemplars.is_empty() => pane(
+            "graph",
+            "g table · +/- zoom · [ ] pan · 0 live · ←→ cursor · n N e exemplars · space hide · u UTC",
+            "g table · +/- zoom · [ ] pan · n N e exemplars",
+        ),
         Focus::Results if app.graph => pane(
             "graph",
-            "g table · +/- zoom · [ ] pan · 0 live · ←→ cursor · space hide · u UTC",
+            "g table · +/- zoom · [ ] pan · 0 live · ←→ cursor · space hide · u UTC · e exemplars",
             "g table · +/- zoom · [ ] pan",
         ),
         Focus::Results => pane(
