@@ -136,12 +136,18 @@ impl Receiver {
         now: Instant,
     ) -> Result<Outcome, OtlpError> {
         let cfg = self.config.read().clone();
-        let translated = {
-            let mut state = self.delta.lock();
-            state.expire(now);
-            let mut t = translate::Translator::new(&cfg, &mut state, now);
+        let translate = |state: &mut delta::DeltaState| {
+            let mut t = translate::Translator::new(&cfg, state, now);
             t.request(req);
             t.finish()
+        };
+        // Only requests holding delta data to convert wait for the shared state.
+        let translated = if cfg.convert_delta_to_cumulative && translate::has_delta(req) {
+            let mut state = self.delta.lock();
+            state.expire(now);
+            translate(&mut state)
+        } else {
+            translate(&mut delta::DeltaState::default())
         };
         append::store(appender, translated, limits)
     }

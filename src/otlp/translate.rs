@@ -618,6 +618,19 @@ struct MetricCtx<'a> {
     delta: bool,
 }
 
+/// Whether a request holds a delta sum or histogram.
+pub fn has_delta(req: &ExportMetricsServiceRequest) -> bool {
+    req.resource_metrics
+        .iter()
+        .flat_map(|rm| &rm.scope_metrics)
+        .flat_map(|sm| &sm.metrics)
+        .any(|m| match &m.data {
+            Some(Data::Sum(s)) => s.aggregation_temporality == DELTA,
+            Some(Data::Histogram(h)) => h.aggregation_temporality == DELTA,
+            _ => false,
+        })
+}
+
 /// The times (ns) of a metric's points.
 fn point_times(m: &Metric) -> Vec<u64> {
     match &m.data {
