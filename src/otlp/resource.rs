@@ -214,16 +214,18 @@ pub fn scope_labels(cfg: &OtlpConfig, namer: &Namer, sm: &ScopeMetrics) -> Vec<(
     if !cfg.promote_scope_metadata {
         return Vec::new();
     }
-    let mut out = vec![
-        ("otel_scope_name".to_string(), scope.name.clone()),
-        ("otel_scope_version".to_string(), scope.version.clone()),
-        ("otel_scope_schema_url".to_string(), sm.schema_url.clone()),
-    ];
+    let mut out = Vec::new();
     for kv in &scope.attributes {
         if let Ok(n) = namer.label(&format!("otel_scope_{}", kv.key)) {
             out.push((n, attr_text(kv)));
         }
     }
+    // Name, version and schema URL last: an attribute called `name` cannot replace them.
+    out.extend([
+        ("otel_scope_name".to_string(), scope.name.clone()),
+        ("otel_scope_version".to_string(), scope.version.clone()),
+        ("otel_scope_schema_url".to_string(), sm.schema_url.clone()),
+    ]);
     out
 }
 

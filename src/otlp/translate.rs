@@ -582,7 +582,12 @@ impl<'a> Translator<'a> {
         }
         bucket_series.sort_by(|a, b| a.0.total_cmp(&b.0));
         for e in exemplars(&dp.exemplars) {
-            if let Some((_, l)) = bucket_series.iter().find(|(b, _)| e.value <= *b) {
+            // The first bucket covering the value; `+Inf` takes what none covers (NaN).
+            let bucket = bucket_series
+                .iter()
+                .find(|(b, _)| e.value <= *b)
+                .or_else(|| bucket_series.iter().rfind(|(b, _)| *b == f64::INFINITY));
+            if let Some((_, l)) = bucket {
                 self.out.exemplars.push(OutExemplar {
                     series: l.clone(),
                     exemplar: e,

@@ -107,7 +107,7 @@ fn target_info_needs_other_attributes_and_an_identity_and_spans_the_points() {
 fn scope_metadata_becomes_labels_when_promoted() {
     let body = r#"{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},
       "scopeMetrics":[
-        {"scope":{"name":"lib","version":"1.2","attributes":[{"key":"x.y","value":{"stringValue":"z"}}]},"schemaUrl":"https://s",
+        {"scope":{"name":"lib","version":"1.2","attributes":[{"key":"x.y","value":{"stringValue":"z"}},{"key":"name","value":{"stringValue":"not-lib"}}]},"schemaUrl":"https://s",
          "metrics":[{"name":"a","gauge":{"dataPoints":[{"timeUnixNano":"1000000000","asInt":"1","attributes":[{"key":"otel_scope_name","value":{"stringValue":"mine"}}]}]}}]},
         {"scope":{"version":"9"},"metrics":[{"name":"b","gauge":{"dataPoints":[{"timeUnixNano":"1000000000","asInt":"2"}]}}]}]}]}"#;
     let s = Store::default();
@@ -211,18 +211,19 @@ fn exemplars_go_to_their_sum_series_and_histogram_bucket() {
       {{"name":"c","sum":{{"aggregationTemporality":2,"isMonotonic":true,"dataPoints":[{{"timeUnixNano":"1000000000","asInt":"3","exemplars":[{},{}]}}]}}}},
       {{"name":"g","gauge":{{"dataPoints":[{{"timeUnixNano":"1000000000","asInt":"3","exemplars":[{}]}}]}}}},
       {{"name":"h","unit":"s","histogram":{{"aggregationTemporality":2,"dataPoints":[{{"timeUnixNano":"1000000000","count":"3","sum":103.5,
-        "bucketCounts":["1","1","1"],"explicitBounds":[1,5],"exemplars":[{},{},{}]}}]}}}}]}}]}}]}}"#,
+        "bucketCounts":["1","1","1"],"explicitBounds":[1,5],"exemplars":[{},{},{},{}]}}]}}}}]}}]}}]}}"#,
         ex(1.0, &user),
         ex(2.0, &long_attr),
         ex(3.0, ""),
         ex(100.0, ""),
         ex(0.5, ""),
         ex(3.0, ""),
+        ex(0.0, "").replace("\"asDouble\":0", "\"asDouble\":\"NaN\""),
     );
     let s = Store::default();
     let o = send(&receiver(OtlpConfig::default()), &s, &body);
     assert_eq!(
-        o.exemplars.accepted, 5,
+        o.exemplars.accepted, 6,
         "gauge exemplars are dropped, as Prometheus does"
     );
     let got: Vec<String> = s
@@ -246,6 +247,8 @@ fn exemplars_go_to_their_sum_series_and_histogram_bucket() {
             // Over 128 characters with the attribute: only the ids are kept.
             format!("__name__=c_total {ids} 2@999"),
             format!("__name__=h_seconds_bucket,le=+Inf {ids} 100@999"),
+            // No bucket covers NaN: `+Inf` takes it, as Prometheus does.
+            format!("__name__=h_seconds_bucket,le=+Inf {ids} NaN@999"),
             format!("__name__=h_seconds_bucket,le=1 {ids} 0.5@999"),
             format!("__name__=h_seconds_bucket,le=5 {ids} 3@999"),
         ]
