@@ -6,7 +6,8 @@
 //! is refused as out of order or as belonging to an older stream). A histogram whose bucket
 //! bounds change starts over. Streams not seen for `MAX_STALE` are forgotten, and at most
 //! `MAX_STREAMS` are tracked (new ones beyond are refused), so the state cannot grow without
-//! limit. Uses nothing outside `std`.
+//! limit. A request's additions count only once it is stored (`commit`/`rollback`). Uses
+//! nothing outside `std`.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -78,10 +79,13 @@ struct Stream {
     total: Total,
 }
 
-/// The running totals of the delta streams.
+/// The running totals of the delta streams. A request's additions are staged and kept only
+/// when the request was stored (`commit`); a refused or failed request leaves the totals as
+/// they were (`rollback`), so the client's retry is not counted twice.
 #[derive(Debug, Default)]
 pub struct DeltaState {
     streams: HashMap<StreamKey, Stream>,
+    staged: HashMap<StreamKey, Stream>,
 }
 
 impl DeltaState {
@@ -99,6 +103,16 @@ impl DeltaState {
         self.streams.is_empty()
     }
 
+    /// Keeps the staged additions.
+    pub fn commit(&mut self) {
+        self.streams.extend(self.staged.drain());
+    }
+
+    /// Drops the staged additions.
+    pub fn rollback(&mut self) {
+        self.staged.clear();
+    }
+
     /// Adds a delta point (start and time in ns) to its stream and returns the cumulative
     /// value with the stream's start time, or why the point is refused.
     pub fn add(
@@ -109,7 +123,8 @@ impl DeltaState {
         d: Total,
         now: Instant,
     ) -> Result<(u64, Total), String> {
-        if let Some(s) = self.streams.get_mut(key) {
+        let current = self.staged.get(key).or_else(|| self.streams.get(key));
+        if let Some(s) = current {
             if start < s.start {
                 return Err(format!(
                     "delta point starting at {start} ns is older than its stream's start {} ns",
@@ -122,21 +137,31 @@ impl DeltaState {
                     s.last
                 ));
             }
-            if !s.total.add(&d) {
+            let mut total = s.total.clone();
+            let mut first = s.start;
+            if !total.add(&d) {
                 // New bucket layout: the running total starts over from this point.
-                s.total = d;
-                s.start = start;
+                total = d;
+                first = start;
             }
-            s.last = time;
-            s.seen = now;
-            return Ok((s.start, s.total.clone()));
+            let out = (first, total.clone());
+            self.staged.insert(
+                key.clone(),
+                Stream {
+                    start: first,
+                    last: time,
+                    seen: now,
+                    total,
+                },
+            );
+            return Ok(out);
         }
-        if self.streams.len() >= MAX_STREAMS {
+        if self.streams.len() + self.staged.len() >= MAX_STREAMS {
             return Err(format!(
                 "delta-to-cumulative state is full ({MAX_STREAMS} streams); new delta series are refused until streams go stale"
             ));
         }
-        self.streams.insert(
+        self.staged.insert(
             key.clone(),
             Stream {
                 start,

@@ -141,15 +141,22 @@ impl Receiver {
             t.request(req);
             t.finish()
         };
-        // Only requests holding delta data to convert wait for the shared state.
-        let translated = if cfg.convert_delta_to_cumulative && translate::has_delta(req) {
-            let mut state = self.delta.lock();
-            state.expire(now);
-            translate(&mut state)
+        if !(cfg.convert_delta_to_cumulative && translate::has_delta(req)) {
+            let translated = translate(&mut delta::DeltaState::default());
+            return append::store(appender, translated, limits);
+        }
+        // Requests holding delta data wait for the shared state and hold it until stored, so
+        // the totals move only with what was stored.
+        let mut state = self.delta.lock();
+        state.expire(now);
+        let translated = translate(&mut state);
+        let r = append::store(appender, translated, limits);
+        if r.is_ok() {
+            state.commit();
         } else {
-            translate(&mut delta::DeltaState::default())
-        };
-        append::store(appender, translated, limits)
+            state.rollback();
+        }
+        r
     }
 
     /// How many delta streams are tracked.

@@ -287,3 +287,22 @@ fn a_series_twice_at_one_timestamp_is_refused_by_name_and_the_rest_stored() {
     );
     assert_eq!(o.rejected_points, 0, "{}", o.error_message);
 }
+
+#[test]
+fn a_refused_delta_request_leaves_the_totals_so_its_retry_counts_once() {
+    let r = receiver(OtlpConfig::default());
+    let s = Store::default();
+    send(&r, &s, &delta_counter(100, 110, 5.0));
+    // Refused whole: `__name__` is longer than the limit.
+    let strict = LabelLimits {
+        max_labels: 0,
+        max_name_len: 5,
+        max_value_len: 0,
+    };
+    let body = delta_counter(110, 120, 3.0);
+    let req = crate::otlp::decode(body.as_bytes(), true).unwrap();
+    assert!(r.store(&s, &req, &strict).is_err(), "over the label limit");
+    // The client sends it again: the refused attempt did not move the total.
+    send(&r, &s, &body);
+    assert_eq!(s.get(C), ["0@100000", "5@110000", "8@120000"]);
+}
