@@ -364,3 +364,78 @@ pub(super) fn histogram(name: &str, temporality: u8, points: &[String]) -> Strin
         points.join(",")
     )
 }
+
+/// Not a timed test, a measurement: decoding, translating and handing to a store that keeps
+/// nothing, per sample. Run with
+/// `cargo test --release --lib otlp::tests::translation_throughput -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn translation_throughput() {
+    use prost::Message;
+    struct Null;
+    impl Appender for Null {
+        fn append(&self, batch: &[SeriesInput<'_>]) -> Result<AppendStats, StorageError> {
+            Ok(AppendStats {
+                accepted: batch.iter().map(|s| s.samples.len() as u64).sum(),
+                ..AppendStats::default()
+            })
+        }
+    }
+    let resource = [
+        ("service.name", "api"),
+        ("service.instance.id", "pod-1"),
+        ("host.name", "h"),
+        ("k8s.pod.name", "p"),
+    ];
+    let counters: Vec<String> = (0..2000)
+        .map(|i| {
+            number_point(
+                100,
+                110,
+                i as f64,
+                &[("route", &format!("/r{i}")), ("method", "GET")],
+            )
+        })
+        .collect();
+    let bounds: Vec<f64> = (1..=10).map(|b| b as f64 / 10.0).collect();
+    let histograms: Vec<String> = (0..200)
+        .map(|i| {
+            histogram_point(100, 110, &bounds, &[1; 11], 5.0).replacen(
+                '{',
+                &format!(
+                    r#"{{"attributes":[{}],"#,
+                    attrs(&[("route", &format!("/r{i}"))])
+                ),
+                1,
+            )
+        })
+        .collect();
+    let body = request(
+        &resource,
+        &[
+            counter("http.requests", 2, &counters),
+            histogram("http.duration", 2, &histograms),
+        ],
+    );
+    let proto = json::decode(body.as_bytes()).unwrap().encode_to_vec();
+    let r = Receiver::default();
+    let limits = crate::model::LabelLimits::default();
+    let start = std::time::Instant::now();
+    let mut samples = 0;
+    let rounds = 50;
+    for _ in 0..rounds {
+        samples += r
+            .receive(&Null, &proto, false, &limits)
+            .unwrap()
+            .stats
+            .accepted;
+    }
+    let took = start.elapsed();
+    println!(
+        "{rounds} requests of {} bytes, {samples} samples in {took:?}: {:.0} samples/s, {:.2} s of CPU per million samples",
+        proto.len(),
+        samples as f64 / took.as_secs_f64(),
+        took.as_secs_f64() / samples as f64 * 1e6
+    );
+    assert!(samples > 0);
+}
