@@ -304,7 +304,10 @@ fn otlp_section_is_checked_as_prometheus_3_checks_it() {
     assert!(c.otlp.label_name_preserve_multiple_underscores);
     assert!(!c.otlp.promote_all_resource_attributes && !c.otlp.convert_histograms_to_nhcb);
     let c = parse("  promote_resource_attributes: [' k8s.pod.name ', cloud.region]\n  convert_delta_to_cumulative: false\n  convert_histograms_to_nhcb: true\n  promote_scope_metadata: true\n  keep_identifying_resource_attributes: true\n  translation_strategy: UnderscoreEscapingWithoutSuffixes\n").unwrap();
-    assert_eq!(c.otlp.promote_resource_attributes, ["k8s.pod.name", "cloud.region"]);
+    assert_eq!(
+        c.otlp.promote_resource_attributes,
+        ["k8s.pod.name", "cloud.region"]
+    );
     assert!(!c.otlp.convert_delta_to_cumulative && c.otlp.convert_histograms_to_nhcb);
     for (otlp, line, want) in [
         (
