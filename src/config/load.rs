@@ -271,6 +271,9 @@ impl Config {
     fn finish(&mut self, src: &Source, dir: &Path) -> Result<(), ConfigError> {
         let scheme: NameValidation = self.global.metric_name_validation_scheme.into();
         self.finish_global(src, scheme)?;
+        self.otlp
+            .validate(scheme == NameValidation::Utf8)
+            .map_err(|e| src.err(src.section_line("otlp"), format!("otlp: {e}")))?;
 
         for pattern in &mut self.rule_files {
             *pattern = resolve_glob(src, dir, pattern, "rule file")?;

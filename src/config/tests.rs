@@ -289,3 +289,70 @@ fn utf8_validation_scheme_allows_dotted_label_names() {
     let legacy = yaml.replace("utf8", "legacy");
     assert!(Config::parse(&legacy, Path::new("t.yml")).is_err());
 }
+
+#[test]
+fn otlp_section_is_checked_as_prometheus_3_checks_it() {
+    let parse = |otlp: &str| Config::parse(&format!("otlp:\n{otlp}"), Path::new("t.yml"));
+    // Defaults: Prometheus 3's, plus promterm's delta conversion on.
+    let c = Config::parse("", Path::new("t.yml")).unwrap();
+    assert_eq!(
+        c.otlp.translation_strategy,
+        TranslationStrategy::UnderscoreEscapingWithSuffixes
+    );
+    assert!(c.otlp.convert_delta_to_cumulative);
+    assert!(c.otlp.label_name_underscore_sanitization);
+    assert!(c.otlp.label_name_preserve_multiple_underscores);
+    assert!(!c.otlp.promote_all_resource_attributes && !c.otlp.convert_histograms_to_nhcb);
+    let c = parse("  promote_resource_attributes: [' k8s.pod.name ', cloud.region]\n  convert_delta_to_cumulative: false\n  convert_histograms_to_nhcb: true\n  promote_scope_metadata: true\n  keep_identifying_resource_attributes: true\n  translation_strategy: UnderscoreEscapingWithoutSuffixes\n").unwrap();
+    assert_eq!(
+        c.otlp.promote_resource_attributes,
+        ["k8s.pod.name", "cloud.region"]
+    );
+    assert!(!c.otlp.convert_delta_to_cumulative && c.otlp.convert_histograms_to_nhcb);
+    for (otlp, line, want) in [
+        (
+            "  promote_all_resource_attributes: true\n  promote_resource_attributes: [a]\n",
+            1,
+            "otlp: 'promote_all_resource_attributes' and 'promote_resource_attributes' cannot be configured simultaneously",
+        ),
+        (
+            "  ignore_resource_attributes: [a]\n",
+            1,
+            "otlp: 'ignore_resource_attributes' cannot be configured unless 'promote_all_resource_attributes' is true",
+        ),
+        (
+            "  promote_resource_attributes: [a, ' ', a]\n",
+            1,
+            "otlp: invalid 'promote_resource_attributes': empty promoted OTel resource attribute\nduplicated promoted OTel resource attribute \"a\"",
+        ),
+        (
+            "  promote_all_resource_attributes: true\n  ignore_resource_attributes: [x, x]\n",
+            1,
+            "otlp: invalid 'ignore_resource_attributes': duplicated ignored OTel resource attribute \"x\"",
+        ),
+        (
+            "  translation_strategy: NoUTF8EscapingWithSuffixes\n",
+            1,
+            "otlp: OTLP translation strategy \"NoUTF8EscapingWithSuffixes\" is not allowed when UTF8 is disabled",
+        ),
+        (
+            "  translation_strategy: NoTranslation\n",
+            1,
+            "otlp: OTLP translation strategy \"NoTranslation\" is not allowed when UTF8 is disabled",
+        ),
+    ] {
+        let e = parse(otlp).unwrap_err();
+        assert!(e.message.starts_with(want), "{otlp:?}: {:?}", e.message);
+        assert_eq!(e.line, Some(line), "{otlp:?}");
+    }
+    // UTF-8 strategies with UTF-8 names.
+    for s in ["NoUTF8EscapingWithSuffixes", "NoTranslation"] {
+        let yaml = format!(
+            "global:\n  metric_name_validation_scheme: utf8\notlp:\n  translation_strategy: {s}\n"
+        );
+        Config::parse(&yaml, Path::new("t.yml")).unwrap();
+    }
+    // Unknown strategies and keys are refused by the parser.
+    assert!(parse("  translation_strategy: Sometimes\n").is_err());
+    assert!(parse("  promote_everything: true\n").is_err());
+}

@@ -1,19 +1,24 @@
 //! OTLP/JSON decoding into `opentelemetry-proto`'s message types (the same types the protobuf
 //! and, later, gRPC paths decode into). OTLP/JSON is proto3's JSON mapping with OTLP's
 //! exceptions: lowerCamelCase field names, 64-bit integers as decimal strings (numbers are
-//! accepted too), enums as integers (their names are accepted too), trace and span ids as hex.
+//! accepted too), enums as integers (their names are accepted too), trace and span ids as hex,
+//! bytes as base64. Scopes, exemplars and exponential histograms (as far as counting their
+//! points) are read too.
 //! The decoder is strict: a field of the wrong type is refused with its path (for example
 //! `resourceMetrics[0].scopeMetrics[0].metrics[1].sum.dataPoints[0].asDouble`); unknown fields
 //! are ignored, as the specification asks. The crate's own serde mapping is not used: it loses
 //! the path of a bad field, and refuses enum names and "NaN"/"Infinity" doubles.
 //! Uses `serde_json` and `opentelemetry-proto`.
 
+use base64::Engine;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{
+    any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList,
+};
 use opentelemetry_proto::tonic::metrics::v1::{
-    metric, number_data_point, summary_data_point::ValueAtQuantile, Gauge, Histogram,
-    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary,
-    SummaryDataPoint,
+    exemplar, metric, number_data_point, summary_data_point::ValueAtQuantile, Exemplar,
+    ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint,
+    Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use serde_json::Value;
@@ -124,6 +129,46 @@ fn ju64(v: &Value, path: &str) -> Result<u64, JsonError> {
     }
 }
 
+/// An `AnyValue` (nested arrays and key-value lists included).
+fn jany(val: &Value, vp: &str) -> Result<AnyValue, JsonError> {
+    let value = if !val["stringValue"].is_null() {
+        Some(any_value::Value::StringValue(
+            jstr(&val["stringValue"], &format!("{vp}.stringValue"))?.to_string(),
+        ))
+    } else if !val["boolValue"].is_null() {
+        Some(any_value::Value::BoolValue(jbool(
+            &val["boolValue"],
+            &format!("{vp}.boolValue"),
+        )?))
+    } else if !val["intValue"].is_null() {
+        ji64(&val["intValue"], &format!("{vp}.intValue"))?.map(any_value::Value::IntValue)
+    } else if !val["doubleValue"].is_null() {
+        jf64(&val["doubleValue"], &format!("{vp}.doubleValue"))?.map(any_value::Value::DoubleValue)
+    } else if !val["bytesValue"].is_null() {
+        let p = format!("{vp}.bytesValue");
+        let b = base64::engine::general_purpose::STANDARD
+            .decode(jstr(&val["bytesValue"], &p)?)
+            .map_err(|_| jbad(&p, "base64", &val["bytesValue"]))?;
+        Some(any_value::Value::BytesValue(b))
+    } else if let Some(a) = jobj(&val["arrayValue"], &format!("{vp}.arrayValue"))? {
+        let ap = format!("{vp}.arrayValue.values");
+        let mut values = Vec::new();
+        for (i, x) in jarr(&a["values"], &ap)?.iter().enumerate() {
+            let xp = format!("{ap}[{i}]");
+            if let Some(x) = jobj(x, &xp)? {
+                values.push(jany(x, &xp)?);
+            }
+        }
+        Some(any_value::Value::ArrayValue(ArrayValue { values }))
+    } else if let Some(l) = jobj(&val["kvlistValue"], &format!("{vp}.kvlistValue"))? {
+        let values = jattrs(&l["values"], &format!("{vp}.kvlistValue.values"))?;
+        Some(any_value::Value::KvlistValue(KeyValueList { values }))
+    } else {
+        None
+    };
+    Ok(AnyValue { value })
+}
+
 fn jattrs(v: &Value, path: &str) -> Result<Vec<KeyValue>, JsonError> {
     let mut out = Vec::new();
     for (i, kv) in jarr(v, path)?.iter().enumerate() {
@@ -134,28 +179,42 @@ fn jattrs(v: &Value, path: &str) -> Result<Vec<KeyValue>, JsonError> {
         let key = jstr(&kv["key"], &format!("{p}.key"))?.to_string();
         let vp = format!("{p}.value");
         let val = jobj(&kv["value"], &vp)?.unwrap_or(&Value::Null);
-        let value = if !val["stringValue"].is_null() {
-            Some(any_value::Value::StringValue(
-                jstr(&val["stringValue"], &format!("{vp}.stringValue"))?.to_string(),
-            ))
-        } else if !val["boolValue"].is_null() {
-            Some(any_value::Value::BoolValue(jbool(
-                &val["boolValue"],
-                &format!("{vp}.boolValue"),
-            )?))
-        } else if !val["intValue"].is_null() {
-            ji64(&val["intValue"], &format!("{vp}.intValue"))?.map(any_value::Value::IntValue)
-        } else if !val["doubleValue"].is_null() {
-            jf64(&val["doubleValue"], &format!("{vp}.doubleValue"))?
-                .map(any_value::Value::DoubleValue)
-        } else {
-            // Arrays, key-value lists and bytes are not turned into label values.
-            None
-        };
         out.push(KeyValue {
             key,
-            value: Some(AnyValue { value }),
+            value: Some(jany(val, &vp)?),
             ..KeyValue::default()
+        });
+    }
+    Ok(out)
+}
+
+/// A trace or span id: hex in OTLP/JSON.
+fn jid(v: &Value, path: &str) -> Result<Vec<u8>, JsonError> {
+    let s = jstr(v, path)?;
+    if s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(jbad(path, "a hex id", v));
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| jbad(path, "a hex id", v)))
+        .collect()
+}
+
+fn jexemplars(v: &Value, path: &str) -> Result<Vec<Exemplar>, JsonError> {
+    let mut out = Vec::new();
+    for (i, e) in jarr(v, path)?.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        let f = |name: &str| format!("{p}.{name}");
+        let value = match ji64(&e["asInt"], &f("asInt"))? {
+            Some(i) => Some(exemplar::Value::AsInt(i)),
+            None => jf64(&e["asDouble"], &f("asDouble"))?.map(exemplar::Value::AsDouble),
+        };
+        out.push(Exemplar {
+            filtered_attributes: jattrs(&e["filteredAttributes"], &f("filteredAttributes"))?,
+            time_unix_nano: ju64(&e["timeUnixNano"], &f("timeUnixNano"))?,
+            span_id: jid(&e["spanId"], &f("spanId"))?,
+            trace_id: jid(&e["traceId"], &f("traceId"))?,
+            value,
         });
     }
     Ok(out)
@@ -202,7 +261,7 @@ fn jnumber_point(p: &Value, path: &str) -> Result<NumberDataPoint, JsonError> {
         time_unix_nano: ju64(&p["timeUnixNano"], &f("timeUnixNano"))?,
         flags: ju32(&p["flags"], &f("flags"))?,
         value,
-        ..NumberDataPoint::default()
+        exemplars: jexemplars(&p["exemplars"], &f("exemplars"))?,
     })
 }
 
@@ -231,6 +290,7 @@ fn jhistogram_point(p: &Value, path: &str) -> Result<HistogramDataPoint, JsonErr
         bucket_counts,
         explicit_bounds,
         flags: ju32(&p["flags"], &f("flags"))?,
+        exemplars: jexemplars(&p["exemplars"], &f("exemplars"))?,
         ..HistogramDataPoint::default()
     })
 }
@@ -256,6 +316,17 @@ fn jsummary_point(p: &Value, path: &str) -> Result<SummaryDataPoint, JsonError> 
         sum: jf64(&p["sum"], &f("sum"))?.unwrap_or(0.0),
         quantile_values,
         flags: ju32(&p["flags"], &f("flags"))?,
+    })
+}
+
+fn jexp_point(p: &Value, path: &str) -> Result<ExponentialHistogramDataPoint, JsonError> {
+    let f = |name: &str| format!("{path}.{name}");
+    Ok(ExponentialHistogramDataPoint {
+        attributes: jattrs(&p["attributes"], &f("attributes"))?,
+        start_time_unix_nano: ju64(&p["startTimeUnixNano"], &f("startTimeUnixNano"))?,
+        time_unix_nano: ju64(&p["timeUnixNano"], &f("timeUnixNano"))?,
+        count: ju64(&p["count"], &f("count"))?,
+        ..ExponentialHistogramDataPoint::default()
     })
 }
 
@@ -286,8 +357,16 @@ fn jmetric(m: &Value, path: &str) -> Result<Metric, JsonError> {
         Some(metric::Data::Summary(Summary {
             data_points: jpoints(s, &f("summary"), jsummary_point)?,
         }))
+    } else if let Some(h) = jobj(&m["exponentialHistogram"], &f("exponentialHistogram"))? {
+        // Read only as far as refusing its points needs (no native histograms yet).
+        Some(metric::Data::ExponentialHistogram(ExponentialHistogram {
+            aggregation_temporality: jtemporality(
+                &h["aggregationTemporality"],
+                &f("exponentialHistogram.aggregationTemporality"),
+            )?,
+            data_points: jpoints(h, &f("exponentialHistogram"), jexp_point)?,
+        }))
     } else {
-        // Exponential histograms (and kinds to come) are not translated.
         None
     };
     Ok(Metric {
@@ -323,20 +402,31 @@ pub fn decode(b: &[u8]) -> Result<ExportMetricsServiceRequest, JsonError> {
             .iter()
             .enumerate()
         {
-            let sp = format!("{rp}.scopeMetrics[{j}].metrics");
+            let smp = format!("{rp}.scopeMetrics[{j}]");
+            let sp = format!("{smp}.metrics");
             let mut metrics = Vec::new();
             for (k, m) in jarr(&sm["metrics"], &sp)?.iter().enumerate() {
                 metrics.push(jmetric(m, &format!("{sp}[{k}]"))?);
             }
+            let scope = match jobj(&sm["scope"], &format!("{smp}.scope"))? {
+                Some(sc) => Some(InstrumentationScope {
+                    name: jstr(&sc["name"], &format!("{smp}.scope.name"))?.to_string(),
+                    version: jstr(&sc["version"], &format!("{smp}.scope.version"))?.to_string(),
+                    attributes: jattrs(&sc["attributes"], &format!("{smp}.scope.attributes"))?,
+                    ..InstrumentationScope::default()
+                }),
+                None => None,
+            };
             scope_metrics.push(ScopeMetrics {
+                scope,
                 metrics,
-                ..ScopeMetrics::default()
+                schema_url: jstr(&sm["schemaUrl"], &format!("{smp}.schemaUrl"))?.to_string(),
             });
         }
         resource_metrics.push(ResourceMetrics {
             resource,
             scope_metrics,
-            ..ResourceMetrics::default()
+            schema_url: jstr(&rm["schemaUrl"], &format!("{rp}.schemaUrl"))?.to_string(),
         });
     }
     Ok(ExportMetricsServiceRequest { resource_metrics })

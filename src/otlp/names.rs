@@ -1,8 +1,33 @@
-//! Prometheus names for OTLP metrics and attributes, as Prometheus's OTLP endpoint makes them by
-//! default (underscore escaping with suffixes): characters outside `[a-zA-Z0-9_:]` become `_`,
-//! the unit is added as a suffix (`s` → `_seconds`, `By` → `_bytes`, `By/s` →
-//! `_bytes_per_second`, `{annotations}` dropped), `_total` for counters, `_ratio` for gauges
-//! with unit `1`; label names likewise, with `key_` before a leading digit. Uses nothing.
+//! Prometheus names for OTLP metrics and attributes, per Prometheus 3's `translation_strategy`
+//! (the rules of the `otlptranslator` Go module, written anew):
+//!
+//! - `UnderscoreEscapingWithSuffixes` (default): the name is split at every character outside
+//!   `[a-zA-Z0-9:]` (so runs of `_` and `.` collapse to one `_`), the unit is added as a
+//!   suffix (`s` → `_seconds`, `By/s` → `_bytes_per_second`, `1` → nothing, units in `{}`
+//!   dropped), `_total` for monotonic sums, `_ratio` for gauges of unit `1`; `_` before a
+//!   leading digit.
+//! - `UnderscoreEscapingWithoutSuffixes`: runs of characters outside `[a-zA-Z0-9:_]` become one
+//!   `_`; no suffixes.
+//! - `NoUTF8EscapingWithSuffixes`: the name as it is, with the suffixes added after it.
+//! - `NoTranslation`: names and label names exactly as sent.
+//!
+//! Label names (escaping strategies): characters outside `[a-zA-Z0-9_]` become `_`, `key_`
+//! before a leading digit, `key` before a single leading `_` (unless
+//! `label_name_underscore_sanitization: false`); a name made of underscores only is invalid.
+//! Uses `config` (the strategy).
+
+use crate::config::{OtlpConfig, TranslationStrategy};
+
+/// The OTLP kind of a metric, as far as naming cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    Gauge,
+    MonotonicCounter,
+    NonMonotonicCounter,
+    Histogram,
+    ExponentialHistogram,
+    Summary,
+}
 
 fn unit_word(u: &str) -> Option<&'static str> {
     Some(match u {
@@ -30,6 +55,7 @@ fn unit_word(u: &str) -> Option<&'static str> {
         "g" => "grams",
         "Cel" => "celsius",
         "Hz" => "hertz",
+        "1" => "",
         "%" => "percent",
         _ => return None,
     })
@@ -48,90 +74,244 @@ fn per_unit_word(u: &str) -> Option<&'static str> {
     })
 }
 
-fn clean_word(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
+/// The main and `per_...` unit suffixes of an OTLP unit, words not yet cleaned: the part
+/// before the first `/` and the part after it; a part holding `{` or `}` is dropped.
+fn unit_suffixes(unit: &str) -> (String, String) {
+    let (main, per) = match unit.split_once('/') {
+        Some((a, b)) => (a, Some(b)),
+        None => (unit, None),
+    };
+    let main = main.trim();
+    let main = if !main.is_empty() && !main.contains(['{', '}']) {
+        unit_word(main).unwrap_or(main).to_string()
+    } else {
+        String::new()
+    };
+    let per = match per {
+        Some(p) if !p.is_empty() => {
+            let p = p.trim();
+            if !p.is_empty() && !p.contains(['{', '}']) {
+                format!("per_{}", per_unit_word(p).unwrap_or(p))
             } else {
-                '_'
+                String::new()
             }
-        })
-        .collect::<String>()
-        .trim_matches('_')
-        .to_string()
+        }
+        _ => String::new(),
+    };
+    (main, per)
 }
 
-/// Prometheus's metric name for an OTLP metric (underscore escaping with suffixes).
-pub fn metric_name(name: &str, unit: &str, counter: bool, gauge: bool) -> String {
+fn is_metric_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == ':'
+}
+
+/// A unit word made name-safe: other characters become `_`, runs of `_` one, no leading `_`.
+fn clean_unit(u: &str) -> String {
+    let mut out = String::with_capacity(u.len());
+    for c in u.chars() {
+        let c = if is_metric_char(c) { c } else { '_' };
+        if c == '_' && out.ends_with('_') {
+            continue;
+        }
+        out.push(c);
+    }
+    out.trim_start_matches('_').to_string()
+}
+
+fn starts_with_digit(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// The name with underscore escaping and suffixes.
+fn escaped_with_suffixes(name: &str, unit: &str, kind: MetricKind) -> String {
     let mut tokens: Vec<String> = name
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == ':'))
+        .split(|c: char| !is_metric_char(c))
         .filter(|t| !t.is_empty())
         .map(str::to_string)
         .collect();
-    // Units: annotations in braces go; `main/per`.
-    let unit: String = {
-        let mut u = String::new();
-        let mut depth = 0;
-        for c in unit.chars() {
-            match c {
-                '{' => depth += 1,
-                '}' => depth -= 1,
-                c if depth == 0 => u.push(c),
-                _ => {}
-            }
+    let (main, per) = unit_suffixes(unit);
+    let (mut main, mut per) = (clean_unit(&main), clean_unit(&per));
+    if tokens.contains(&main) {
+        main.clear();
+    }
+    if per == "per_" {
+        per.clear();
+    } else {
+        per = per.trim_end_matches('_').to_string();
+        if tokens.contains(&per) {
+            per.clear();
         }
-        u.trim().to_string()
-    };
-    let (main, per) = match unit.split_once('/') {
-        Some((a, b)) => (a.trim(), b.trim()),
-        None => (unit.as_str(), ""),
-    };
-    let main_word = unit_word(main)
-        .map(str::to_string)
-        .unwrap_or_else(|| clean_word(main));
-    if !main_word.is_empty() && main != "1" && !tokens.contains(&main_word) {
-        tokens.push(main_word);
     }
     if !per.is_empty() {
-        let per_word = per_unit_word(per)
-            .map(str::to_string)
-            .unwrap_or_else(|| clean_word(per));
-        if !per_word.is_empty() && !tokens.contains(&per_word) {
-            tokens.push("per".into());
-            tokens.push(per_word);
+        main = main.strip_suffix('_').unwrap_or(&main).to_string();
+    }
+    for s in [main, per] {
+        if !s.is_empty() {
+            tokens.push(s);
         }
     }
-    if counter {
+    if kind == MetricKind::MonotonicCounter {
         tokens.retain(|t| t != "total");
         tokens.push("total".into());
     }
-    if gauge && unit == "1" && !tokens.iter().any(|t| t == "ratio") {
+    if unit == "1" && kind == MetricKind::Gauge {
+        tokens.retain(|t| t != "ratio");
         tokens.push("ratio".into());
     }
-    let mut out = tokens.join("_");
-    if out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, '_');
+    let out = tokens.join("_");
+    if starts_with_digit(&out) {
+        format!("_{out}")
+    } else {
+        out
+    }
+}
+
+/// The name with underscore escaping only.
+fn escaped_without_suffixes(name: &str) -> String {
+    let valid = |c: char| is_metric_char(c) || c == '_';
+    let out = name
+        .split(|c: char| !valid(c))
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join("_");
+    if starts_with_digit(&out) {
+        format!("_{out}")
+    } else {
+        out
+    }
+}
+
+/// Cuts `suffix` and the one character before it when there is more in front.
+fn trim_suffix_and_delimiter<'a>(name: &'a str, suffix: &str) -> &'a str {
+    if name.ends_with(suffix) && name.len() > suffix.len() + 1 {
+        let cut = name.len() - suffix.len() - 1;
+        if name.is_char_boundary(cut) {
+            return &name[..cut];
+        }
+    }
+    name
+}
+
+/// The name kept as it is (UTF-8), with the suffixes appended.
+fn utf8_with_suffixes(name: &str, unit: &str, kind: MetricKind) -> String {
+    let ratio = unit == "1" && kind == MetricKind::Gauge;
+    let total = kind == MetricKind::MonotonicCounter;
+    let mut n = name;
+    if ratio {
+        n = trim_suffix_and_delimiter(n, "ratio");
+    }
+    if total {
+        n = trim_suffix_and_delimiter(n, "total");
+    }
+    let (main, per) = unit_suffixes(unit);
+    if !per.is_empty() {
+        n = trim_suffix_and_delimiter(n, &per);
+    }
+    let mut out = n.to_string();
+    if !main.is_empty() && !out.ends_with(&main) {
+        out = format!("{out}_{main}");
+    }
+    if !per.is_empty() {
+        out = format!("{out}_{per}");
+    }
+    if total {
+        out.push_str("_total");
+    }
+    if ratio {
+        out.push_str("_ratio");
     }
     out
 }
 
-/// Prometheus's label name for an OTLP attribute key.
-pub fn label_name(key: &str) -> String {
-    let mut out: String = key
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
+/// Names metrics and labels per the `otlp:` config in force.
+#[derive(Debug, Clone, Copy)]
+pub struct Namer {
+    pub strategy: TranslationStrategy,
+    /// `key` before a label name starting with a single `_`.
+    pub underscore_sanitization: bool,
+    /// Keep runs of `_` in label names (else one `_`).
+    pub preserve_multiple_underscores: bool,
+}
+
+impl Default for Namer {
+    fn default() -> Self {
+        Namer::new(&OtlpConfig::default())
+    }
+}
+
+impl Namer {
+    pub fn new(c: &OtlpConfig) -> Self {
+        Namer {
+            strategy: c.translation_strategy,
+            underscore_sanitization: c.label_name_underscore_sanitization,
+            preserve_multiple_underscores: c.label_name_preserve_multiple_underscores,
+        }
+    }
+
+    fn utf8(&self) -> bool {
+        matches!(
+            self.strategy,
+            TranslationStrategy::NoUTF8EscapingWithSuffixes | TranslationStrategy::NoTranslation
+        )
+    }
+
+    /// The metric family name, or why there is none.
+    pub fn metric(&self, name: &str, unit: &str, kind: MetricKind) -> Result<String, String> {
+        let out = match self.strategy {
+            TranslationStrategy::UnderscoreEscapingWithSuffixes => {
+                escaped_with_suffixes(name, unit, kind)
+            }
+            TranslationStrategy::UnderscoreEscapingWithoutSuffixes => {
+                escaped_without_suffixes(name)
+            }
+            TranslationStrategy::NoUTF8EscapingWithSuffixes => utf8_with_suffixes(name, unit, kind),
+            TranslationStrategy::NoTranslation => name.to_string(),
+        };
+        if out.is_empty() {
+            return Err(format!("metric name {name:?} translates to an empty name"));
+        }
+        if !self.utf8() && out != name && out.chars().all(|c| c == '_') {
+            return Err(format!(
+                "metric name {name:?} translates to the invalid name {out:?}"
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The label name for an attribute key, or why there is none.
+    pub fn label(&self, key: &str) -> Result<String, String> {
+        if key.is_empty() {
+            return Err("an attribute with an empty key has no label name".into());
+        }
+        if self.utf8() {
+            return Ok(key.to_string());
+        }
+        let mut out = String::with_capacity(key.len() + 4);
+        for c in key.chars() {
+            let c = if c.is_ascii_alphanumeric() || c == '_' {
                 c
             } else {
                 '_'
+            };
+            if !self.preserve_multiple_underscores
+                && c == '_'
+                && out.ends_with('_')
+                && !out.chars().all(|x| x == '_')
+            {
+                continue;
             }
-        })
-        .collect();
-    if out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert_str(0, "key_");
-    } else if out.starts_with('_') && !out.starts_with("__") {
-        out.insert_str(0, "key");
+            out.push(c);
+        }
+        if starts_with_digit(&out) {
+            out.insert_str(0, "key_");
+        } else if self.underscore_sanitization && out.starts_with('_') && !out.starts_with("__") {
+            out.insert_str(0, "key");
+        }
+        if out != key && out.chars().all(|c| c == '_') {
+            return Err(format!(
+                "attribute {key:?} translates to the invalid label name {out:?}"
+            ));
+        }
+        Ok(out)
     }
-    out
 }
