@@ -74,6 +74,7 @@ pub(super) fn start(
     external_url: String,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Components> {
+    db.set_max_exemplars(config.max_exemplars());
     let db_task = tokio::spawn(db.clone().run(shutdown.clone()));
     let shared = Arc::new(db.clone());
     let scrape = crate::scrape::Manager::new(shared.clone(), shutdown.clone());
