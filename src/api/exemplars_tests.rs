@@ -152,3 +152,100 @@ async fn errors_and_no_selectors_as_prometheus() {
         (StatusCode::NO_CONTENT, Value::String(String::new()))
     );
 }
+
+fn post_write(raw: Vec<u8>, v2: bool) -> Request<Body> {
+    let body = snap::raw::Encoder::new().compress_vec(&raw).unwrap();
+    let ct = if v2 {
+        "application/x-protobuf;proto=io.prometheus.write.v2.Request"
+    } else {
+        "application/x-protobuf"
+    };
+    Request::post("/api/v1/write")
+        .header("Content-Type", ct)
+        .header("Content-Encoding", "snappy")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+async fn write(state: &ApiState, raw: Vec<u8>, v2: bool) -> (StatusCode, Option<String>, String) {
+    let resp = router(state.clone())
+        .oneshot(post_write(raw, v2))
+        .await
+        .unwrap();
+    let status = resp.status();
+    let header = resp
+        .headers()
+        .get("x-prometheus-remote-write-exemplars-written")
+        .map(|v| v.to_str().unwrap().to_string());
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, header, String::from_utf8(body.to_vec()).unwrap())
+}
+
+fn traces(v: &Value) -> Vec<String> {
+    v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["exemplars"].as_array().unwrap().iter())
+        .map(|e| e["labels"]["trace_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn remote_write_stores_exemplars_and_says_how_many() {
+    use crate::remote::proto::{encode_v2, encode_write_request_with_exemplars, SeriesV2};
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), Options::default()).unwrap();
+    let db = Arc::new(db);
+    let state = ApiState::new(db.clone(), db, Limits::default());
+    state.set_ready(true);
+    let ex = |trace: &str, t: i64| Exemplar {
+        labels: Labels::from_pairs([("trace_id", trace)]),
+        value: 0.5,
+        t,
+    };
+    // 1.0: one series with two exemplars (one out of order).
+    let raw = encode_write_request_with_exemplars(
+        &[(
+            vec![("__name__", "v1_total")],
+            vec![Sample { t: 5000, v: 1.0 }],
+        )],
+        &[vec![ex("one", 4000), ex("old", 3000)]],
+    );
+    let (code, header, body) = write(&state, raw, false).await;
+    assert_eq!((code, header), (StatusCode::NO_CONTENT, None), "{body}");
+    let (_, v) = get(&state, "query=v1_total").await;
+    assert_eq!(traces(&v), ["one"]);
+
+    // 2.0: the header counts what was stored (a repeat of the newest is not).
+    let raw = encode_v2(&[
+        SeriesV2 {
+            labels: vec![("__name__", "v2_total")],
+            samples: vec![Sample { t: 5000, v: 1.0 }],
+            exemplars: vec![ex("a", 4000), ex("b", 4500)],
+            ..SeriesV2::default()
+        },
+        SeriesV2 {
+            labels: vec![("__name__", "v1_total")],
+            samples: vec![Sample { t: 6000, v: 2.0 }],
+            exemplars: vec![ex("one", 4000), ex(&"x".repeat(130), 5500)],
+            ..SeriesV2::default()
+        },
+    ]);
+    let (code, header, body) = write(&state, raw, true).await;
+    assert_eq!(code, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(header.as_deref(), Some("2"));
+    let (_, v) = get(&state, "query=v2_total").await;
+    assert_eq!(traces(&v), ["a", "b"]);
+
+    // A partly refused write (an out-of-order sample) still reports the stored exemplars.
+    let raw = encode_v2(&[SeriesV2 {
+        labels: vec![("__name__", "v2_total")],
+        samples: vec![Sample { t: 1000, v: 1.0 }],
+        exemplars: vec![ex("c", 4800)],
+        ..SeriesV2::default()
+    }]);
+    let (code, header, _) = write(&state, raw, true).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert_eq!(header.as_deref(), Some("1"));
+}

@@ -765,6 +765,7 @@ impl Shared {
                         metric_type: md.as_ref().map_or(0, |m| m.kind.proto()),
                         help: md.as_ref().map_or("", |m| m.help.as_str()),
                         unit: md.as_ref().map_or("", |m| m.unit.as_str()),
+                        exemplars: Vec::new(),
                     })
                     .collect();
                 encode_v2(&series)
