@@ -481,7 +481,7 @@ fn remote_write(o: &mut Out, senders: &crate::send::Senders) -> std::fmt::Result
     use crate::send::Sender;
     let list = senders.list.lock();
     type Pick = fn(&Sender) -> f64;
-    let families: [(&str, &str, MetricType, Pick); 14] = [
+    let families: [(&str, &str, MetricType, Pick); 15] = [
         (
             "prometheus_remote_storage_samples_pending",
             "The number of samples pending in the queues shards to be sent to the remote storage.",
@@ -524,6 +524,12 @@ fn remote_write(o: &mut Out, senders: &crate::send::Senders) -> std::fmt::Result
             "Total number of metadata entries sent to remote storage.",
             MetricType::Counter,
             |s| load(&s.stats.metadata_sent),
+        ),
+        (
+            "prometheus_remote_storage_exemplars",
+            "Total number of exemplars sent to remote storage.",
+            MetricType::Counter,
+            |s| load(&s.stats.exemplars_sent),
         ),
         (
             "prometheus_remote_storage_shards",
