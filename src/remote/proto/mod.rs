@@ -43,6 +43,9 @@ pub struct DecodedSeries<'a> {
     pub histograms: usize,
 }
 
+/// Label pairs borrowed from a decoded message.
+pub type BytePairs<'a> = Vec<(&'a [u8], &'a [u8])>;
+
 /// One exemplar as received: label pairs borrowed from the message (UTF-8 not checked yet).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct DecodedExemplar<'a> {
@@ -135,8 +138,8 @@ fn symbol<'a>(symbols: &'a [Bytes], i: u32, what: &str) -> Result<&'a [u8], Prot
 
 impl v2::Request {
     /// Label pairs from symbol references (name, value, name, value, ...).
-    fn pairs(&self, refs: &[u32], whose: &str) -> Result<Vec<(&[u8], &[u8])>, ProtoError> {
-        if refs.len() % 2 != 0 {
+    fn pairs(&self, refs: &[u32], whose: &str) -> Result<BytePairs<'_>, ProtoError> {
+        if !refs.len().is_multiple_of(2) {
             return Err(ProtoError(format!(
                 "{whose}labels_refs has an odd number of entries ({})",
                 refs.len()

@@ -136,7 +136,7 @@ fn exemplars_roundtrip_in_both_versions() {
         (vec![("__name__", "a_total")], vec![Sample { t: 1, v: 2.0 }]),
         (vec![("__name__", "b_total")], vec![Sample { t: 1, v: 2.0 }]),
     ];
-    let v1 = encode_write_request_with_exemplars(&series, &[list.clone()]);
+    let v1 = encode_write_request_with_exemplars(&series, std::slice::from_ref(&list));
     let req = decode_write_request(Bytes::from(v1)).unwrap();
     let got = req.timeseries[0].decoded().exemplars;
     assert_eq!(got.len(), 2);
