@@ -249,3 +249,14 @@ async fn remote_write_stores_exemplars_and_says_how_many() {
     assert_eq!(code, StatusCode::BAD_REQUEST);
     assert_eq!(header.as_deref(), Some("1"));
 }
+
+#[tokio::test]
+async fn a_selector_matching_everything_is_refused() {
+    let (_dir, state) = fixture();
+    let (code, v) = get(&state, "query=%7Bjob%3D~%22.*%22%7D").await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["error"]
+        .as_str()
+        .unwrap()
+        .contains("vector selector must contain at least one non-empty matcher"));
+}

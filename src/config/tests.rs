@@ -289,3 +289,30 @@ fn utf8_validation_scheme_allows_dotted_label_names() {
     let legacy = yaml.replace("utf8", "legacy");
     assert!(Config::parse(&legacy, Path::new("t.yml")).is_err());
 }
+
+#[test]
+fn storage_section_sizes_exemplars_and_reports_what_is_ignored() {
+    let text = "storage:\n  tsdb:\n    out_of_order_time_window: 30m\n  exemplars:\n    max_exemplars: 500\n";
+    let cfg = Config::parse(text, Path::new("s.yml")).unwrap();
+    assert_eq!(cfg.max_exemplars(), 500);
+    assert_eq!(
+        cfg.warnings(),
+        vec!["storage.tsdb.out_of_order_time_window is accepted but ignored".to_string()]
+    );
+    let cfg = Config::parse("storage:\n  exemplars: {}\n", Path::new("s.yml")).unwrap();
+    assert_eq!(cfg.max_exemplars(), 100_000);
+    assert!(cfg.warnings().is_empty(), "{:?}", cfg.warnings());
+    assert_eq!(
+        Config::parse("{}", Path::new("s.yml"))
+            .unwrap()
+            .max_exemplars(),
+        100_000
+    );
+    let err = Config::parse(
+        "storage:\n  exemplars:\n    max_exemplar: 5\n",
+        Path::new("s.yml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("max_exemplar"), "{err}");
+}

@@ -44,9 +44,10 @@ struct CacheEntry {
     sref: Option<SeriesRef>,
     /// The scrape generation that last saw it.
     seen: u64,
-    /// The last exemplar sent without a timestamp of its own (labels, value bits): the same
-    /// one on the next page is a repeat, not a new exemplar (as Prometheus compares them).
-    last_exemplar: Option<(crate::model::Labels, u64)>,
+    /// The last exemplar sent (labels, value bits, its own timestamp if the page gave one):
+    /// the same one on the next page is a repeat, not a new exemplar (Prometheus compares
+    /// times only when an exemplar has one).
+    last_exemplar: Option<(crate::model::Labels, u64, Option<i64>)>,
 }
 
 /// Per-target scraping state (owned by the target's loop).
@@ -406,23 +407,21 @@ impl Scraper {
     }
 
     /// Appends a page's exemplars (entry, exemplar, whether it had its own timestamp),
-    /// skipping one without a timestamp that repeats the entry's last such exemplar.
+    /// skipping repeats of the entry's last exemplar.
     fn store_exemplars(
         &mut self,
         list: Vec<(usize, Exemplar, bool)>,
     ) -> Result<crate::storage::ExemplarStats, crate::storage::StorageError> {
         let mut keep: Vec<(usize, Exemplar)> = Vec::with_capacity(list.len());
         for (i, e, has_ts) in list {
+            // A repeat of the last one sent is a duplicate (not an out-of-order exemplar, as
+            // Prometheus counts them): its time only counts when the page gave one.
+            let key = (e.labels.clone(), e.value.to_bits(), has_ts.then_some(e.t));
             let entry = &mut self.entries[i];
-            if has_ts {
-                entry.last_exemplar = None;
-            } else {
-                let key = (e.labels.clone(), e.value.to_bits());
-                if entry.last_exemplar.as_ref() == Some(&key) {
-                    continue;
-                }
-                entry.last_exemplar = Some(key);
+            if entry.last_exemplar.as_ref() == Some(&key) {
+                continue;
             }
+            entry.last_exemplar = Some(key);
             keep.push((i, e));
         }
         if keep.is_empty() {
@@ -611,9 +610,8 @@ mod tests {
         for t in [1000, 2000] {
             let r = s.append_page(page, Format::OpenMetrics, t);
             assert_eq!(r.error, None);
-            // The second page repeats both: neither is stored again; only the one with its
-            // own timestamp reaches the store (and is refused there as a repeat).
-            assert_eq!(r.exemplars_out_of_order, u64::from(t == 2000));
+            // The second page repeats both: neither is stored again nor counted.
+            assert_eq!(r.exemplars_out_of_order, 0);
         }
         let page2 = page.replace("0.67", "0.75");
         s.append_page(&page2, Format::OpenMetrics, 3000);

@@ -270,7 +270,19 @@ impl ExemplarRing {
             }
         }
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        out
+        // A series dropped from the head and created again has a new id but the same labels:
+        // one answer per label set.
+        let mut merged: Vec<SeriesExemplars> = Vec::with_capacity(out.len());
+        for s in out {
+            match merged.last_mut() {
+                Some(last) if last.labels == s.labels => {
+                    last.exemplars.extend(s.exemplars);
+                    last.exemplars.sort_by_key(|e| e.t);
+                }
+                _ => merged.push(s),
+            }
+        }
+        merged
     }
 
     /// Approximate heap bytes held.

@@ -156,3 +156,16 @@ fn all_lists_oldest_first_across_wraps() {
     assert_eq!(ts, vec![5, 6, 7]);
     assert!(r.heap_bytes() > 0);
 }
+
+#[test]
+fn one_answer_per_label_set_when_a_series_came_back_with_a_new_id() {
+    let mut r = ExemplarRing::new(10);
+    let a = series("a");
+    r.add(1, &a, ex("x", 1.0, 1));
+    r.add(7, &a, ex("y", 1.0, 3));
+    r.add(1, &a, ex("x", 1.0, 2));
+    let got = r.select(&all_sets(), i64::MIN, i64::MAX);
+    assert_eq!(got.len(), 1);
+    let ts: Vec<i64> = got[0].exemplars.iter().map(|e| e.t).collect();
+    assert_eq!(ts, vec![1, 2, 3]);
+}

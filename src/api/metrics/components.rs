@@ -316,6 +316,11 @@ fn scrape(o: &mut Out, m: &Manager, discovered: &mut Vec<(Labels, f64)>) -> std:
             load(&st.sample_duplicate_timestamp),
         ),
         (
+            "prometheus_target_scrapes_exemplar_out_of_order",
+            "Total number of exemplar rejected due to not being out of the expected order.",
+            load(&st.exemplar_out_of_order),
+        ),
+        (
             // promterm's head takes any sample newer than its series' last: none is out of
             // bounds.
             "prometheus_target_scrapes_sample_out_of_bounds",
