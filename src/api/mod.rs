@@ -11,6 +11,7 @@
 
 mod admin;
 mod error;
+pub mod exemplars;
 mod federate;
 mod layers;
 mod lifecycle;
@@ -90,7 +91,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route(
             "/api/v1/query_exemplars",
-            get(status::query_exemplars).post(status::query_exemplars),
+            get(exemplars::query_exemplars).post(exemplars::query_exemplars),
         )
         .route("/federate", get(federate::federate));
     let rest = Router::new()

@@ -1,5 +1,4 @@
-//! `/api/v1/status/*`, `/api/v1/format_query`, `/api/v1/parse_query`,
-//! `/api/v1/query_exemplars`: what the server is running with (config with secrets as
+//! `/api/v1/status/*`, `/api/v1/format_query`, `/api/v1/parse_query`: what the server is running with (config with secrets as
 //! `<secret>`, flags, runtime and build info), TSDB cardinality statistics and promterm's
 //! remote-write senders, in Prometheus's JSON (web/api/v1/api.go in our own words).
 //! Uses axum, `model`, `storage` and `promql` (to parse queries).
@@ -167,14 +166,6 @@ pub async fn parse_query(RawQuery(raw): RawQuery, body: Bytes) -> Result<Respons
     let p = Params::with_form(raw.as_deref(), &body);
     let e = crate::promql::engine::parse(p.get("query").unwrap_or("")).map_err(bad_query)?;
     Ok(success(crate::promql::ast_json::translate(&e), vec![]))
-}
-
-pub async fn query_exemplars(RawQuery(raw): RawQuery, body: Bytes) -> Result<Response, ApiError> {
-    let p = Params::with_form(raw.as_deref(), &body);
-    crate::promql::engine::parse(p.get("query").unwrap_or("")).map_err(bad_query)?;
-    p.range()?;
-    // Exemplars are parsed at scrape time but not stored.
-    Ok(success(Value::Array(vec![]), vec![]))
 }
 
 /// promterm's own status endpoint: each remote-write sender's counters.

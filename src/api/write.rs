@@ -1,6 +1,6 @@
 //! Remote write in (`/api/v1/write`): checks readiness and headers, decodes and stores off the
 //! async runtime, and answers as Prometheus does: 204, or the status and a text line from
-//! `remote`; remote write 2.0 answers say how much was stored. Uses axum and `remote`.
+//! `remote`; remote write 2.0 answers say how much was stored (samples and exemplars). Uses axum and `remote`.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -39,13 +39,13 @@ pub async fn write(
         Ok(remote::Version::V2)
     );
     // Remote write 2.0 answers say how much was stored.
-    let written = move |mut r: Response, samples: u64| {
+    let written = move |mut r: Response, samples: u64, exemplars: u64| {
         if v2 {
             let h = r.headers_mut();
             for (k, v) in [
                 ("x-prometheus-remote-write-samples-written", samples),
                 ("x-prometheus-remote-write-histograms-written", 0),
-                ("x-prometheus-remote-write-exemplars-written", 0),
+                ("x-prometheus-remote-write-exemplars-written", exemplars),
             ] {
                 h.insert(k, v.into());
             }
@@ -67,11 +67,20 @@ pub async fn write(
     Ok(match result {
         Ok(r) => {
             state.received_metadata.record_all(r.metadata);
-            written(StatusCode::NO_CONTENT.into_response(), r.samples_written)
+            written(
+                StatusCode::NO_CONTENT.into_response(),
+                r.samples_written,
+                r.exemplars.accepted,
+            )
         }
-        Err(remote::WriteError::Partial { message, stats }) => written(
+        Err(remote::WriteError::Partial {
+            message,
+            stats,
+            exemplars_written,
+        }) => written(
             TextError::bad_request(message).into_response(),
             stats.accepted,
+            exemplars_written,
         ),
         Err(e) => {
             let status =

@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::{
-    ByteSize, Config, Duration, FileSdConfig, ScrapeConfig, StaticConfig, DEFAULT_BODY_SIZE_LIMIT,
-    DEFAULT_EVALUATION_INTERVAL, DEFAULT_SCRAPE_INTERVAL, DEFAULT_SCRAPE_TIMEOUT,
+    ByteSize, Config, Duration, FileSdConfig, ScrapeConfig, StaticConfig, StorageConfig,
+    DEFAULT_BODY_SIZE_LIMIT, DEFAULT_EVALUATION_INTERVAL, DEFAULT_SCRAPE_INTERVAL,
+    DEFAULT_SCRAPE_TIMEOUT,
 };
 use crate::model::{is_valid_label_name, NameValidation};
 
@@ -207,6 +208,14 @@ impl Config {
             .expect("the embedded default config is valid for any listen address")
     }
 
+    /// The exemplar buffer size (`storage.exemplars.max_exemplars`, default 100000).
+    pub fn max_exemplars(&self) -> usize {
+        self.storage.as_ref().map_or_else(
+            || StorageConfig::default().max_exemplars(),
+            |s| s.max_exemplars(),
+        )
+    }
+
     /// Notes about accepted settings that promterm does not act on yet.
     pub fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
@@ -221,13 +230,15 @@ impl Config {
         }
         for (key, present) in [
             ("remote_read", self.remote_read.is_some()),
-            ("storage", self.storage.is_some()),
             ("tracing", self.tracing.is_some()),
             ("runtime", self.runtime.is_some()),
         ] {
             if present {
                 w.push(format!("the {key} section is accepted but ignored"));
             }
+        }
+        for key in self.storage.iter().flat_map(|s| s.ignored()) {
+            w.push(format!("{key} is accepted but ignored"));
         }
         w
     }

@@ -2,7 +2,7 @@
 //! with errors that name the file, line, field and bad value, and validation.
 //!
 //! Uses `model` for name rules. Key names and defaults follow Prometheus's config/config.go;
-//! unknown keys are errors (as in Prometheus). Sections promterm does not act on yet (`storage`,
+//! unknown keys are errors (as in Prometheus). Sections promterm does not act on yet (`storage.tsdb`,
 //! `tracing`, `runtime`, `remote_read`, `query_log_file`) are accepted and reported by
 //! [`Config::warnings`] so a Prometheus config loads unchanged.
 
@@ -13,6 +13,7 @@ pub mod otlp;
 mod relabel;
 pub mod rules;
 mod size;
+pub mod storage;
 
 use std::collections::BTreeMap;
 
@@ -25,6 +26,7 @@ pub use otlp::{OtlpConfig, TranslationStrategy};
 pub use relabel::{Action, Regex, RelabelConfig};
 pub use rules::{RuleFile, RuleGroup, RuleNode};
 pub use size::{ByteSize, SizeError};
+pub use storage::StorageConfig;
 
 use http::with_http_client_config;
 
@@ -56,9 +58,9 @@ pub struct Config {
     /// Accepted for compatibility; not acted on yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_read: Option<serde_yaml::Value>,
-    /// Accepted for compatibility; not acted on yet.
+    /// The exemplar buffer's size; the `tsdb` settings are accepted, not acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storage: Option<serde_yaml::Value>,
+    pub storage: Option<StorageConfig>,
     /// Accepted for compatibility; not acted on yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracing: Option<serde_yaml::Value>,

@@ -355,4 +355,30 @@ fn otlp_section_is_checked_as_prometheus_3_checks_it() {
     // Unknown strategies and keys are refused by the parser.
     assert!(parse("  translation_strategy: Sometimes\n").is_err());
     assert!(parse("  promote_everything: true\n").is_err());
+
+#[test]
+fn storage_section_sizes_exemplars_and_reports_what_is_ignored() {
+    let text = "storage:\n  tsdb:\n    out_of_order_time_window: 30m\n  exemplars:\n    max_exemplars: 500\n";
+    let cfg = Config::parse(text, Path::new("s.yml")).unwrap();
+    assert_eq!(cfg.max_exemplars(), 500);
+    assert_eq!(
+        cfg.warnings(),
+        vec!["storage.tsdb.out_of_order_time_window is accepted but ignored".to_string()]
+    );
+    let cfg = Config::parse("storage:\n  exemplars: {}\n", Path::new("s.yml")).unwrap();
+    assert_eq!(cfg.max_exemplars(), 100_000);
+    assert!(cfg.warnings().is_empty(), "{:?}", cfg.warnings());
+    assert_eq!(
+        Config::parse("{}", Path::new("s.yml"))
+            .unwrap()
+            .max_exemplars(),
+        100_000
+    );
+    let err = Config::parse(
+        "storage:\n  exemplars:\n    max_exemplar: 5\n",
+        Path::new("s.yml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("max_exemplar"), "{err}");
 }

@@ -7,13 +7,18 @@
 //! nothing. Series with invalid labels are rejected one by one and the rest are stored; samples
 //! that are out of order or duplicate are rejected one by one and the rest are stored. Either
 //! way the client gets a 400 naming the problem (the Prometheus sender does not retry a 400).
+//! Exemplars (1.0 `TimeSeries.exemplars`, 2.0 `exemplars` with symbol references) are stored
+//! after the samples of their series; as in Prometheus, exemplars the store refuses (out of
+//! order, duplicates, labels too long, invalid UTF-8) are counted, not an error of the write.
 //! Uses `model` and `storage`; prost (in `proto`) and snap stay here.
 
 pub mod metadata;
 pub mod proto;
 
 use crate::model::{is_valid_label_name, is_valid_metric_name, NameValidation, METRIC_NAME};
-use crate::storage::{AppendStats, Appender, SeriesInput, StorageError};
+use crate::storage::{
+    AppendStats, Appender, Exemplar, ExemplarInput, ExemplarStats, SeriesInput, StorageError,
+};
 
 /// Limits on one request.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +55,12 @@ pub enum WriteError {
     BadRequest(String),
     /// 400: the valid part was stored.
     #[error("{message}")]
-    Partial { message: String, stats: AppendStats },
+    Partial {
+        message: String,
+        stats: AppendStats,
+        /// Exemplars stored.
+        exemplars_written: u64,
+    },
     /// 500
     #[error("{0}")]
     Storage(#[from] StorageError),
@@ -82,6 +92,8 @@ pub struct Received {
     pub stats: AppendStats,
     /// Samples stored (created-timestamp zeros not counted).
     pub samples_written: u64,
+    /// What became of the request's exemplars (stored ones are `accepted`).
+    pub exemplars: ExemplarStats,
     /// Metadata the request carried: (family name, metadata).
     pub metadata: Vec<(String, crate::textparse::Metadata)>,
 }
@@ -217,6 +229,28 @@ pub fn validate_labels<'a>(
     Ok(pairs)
 }
 
+/// A series' received exemplars with valid UTF-8 labels, and how many had invalid ones.
+fn exemplars_of(list: &[proto::DecodedExemplar<'_>]) -> (Vec<Exemplar>, u64) {
+    let mut out = Vec::with_capacity(list.len());
+    let mut bad = 0;
+    for e in list {
+        let pairs: Option<Vec<(&str, &str)>> = e
+            .labels
+            .iter()
+            .map(|(n, v)| Some((std::str::from_utf8(n).ok()?, std::str::from_utf8(v).ok()?)))
+            .collect();
+        match pairs {
+            Some(p) => out.push(Exemplar {
+                labels: crate::model::Labels::from_pairs(p),
+                value: e.value,
+                t: e.t,
+            }),
+            None => bad += 1,
+        }
+    }
+    (out, bad)
+}
+
 /// A decoded request of either version.
 enum Request {
     V1(proto::v1::WriteRequest),
@@ -296,6 +330,8 @@ pub fn receive(
     let mut bad_series = 0usize;
     let mut histograms = 0usize;
     let mut batch: Vec<SeriesInput<'_>> = Vec::with_capacity(decoded.len());
+    let mut exemplars: Vec<ExemplarInput<'_>> = Vec::new();
+    let mut bad_exemplars = 0u64;
     for (i, ts) in decoded.into_iter().enumerate() {
         histograms += ts.histograms;
         match validate_labels(&ts.labels, NameValidation::Legacy).and_then(|l| {
@@ -313,6 +349,14 @@ pub fn receive(
                     ct_zeros.push(SeriesInput {
                         labels: labels.clone(),
                         samples: vec![crate::model::Sample { t: ct, v: 0.0 }],
+                    });
+                }
+                if !ts.exemplars.is_empty() {
+                    let (list, bad) = exemplars_of(&ts.exemplars);
+                    bad_exemplars += bad;
+                    exemplars.push(ExemplarInput {
+                        series: labels.clone(),
+                        exemplars: list,
                     });
                 }
                 if !ts.samples.is_empty() {
@@ -334,6 +378,12 @@ pub fn receive(
         appender.append(&ct_zeros)?;
     }
     let stats = appender.append(&batch)?;
+    let mut ex_stats = if exemplars.is_empty() {
+        ExemplarStats::default()
+    } else {
+        appender.append_exemplars(&exemplars)?
+    };
+    ex_stats.invalid += bad_exemplars;
     if bad_series > 1 {
         problems[0] = format!(
             "{} (and {} more invalid series)",
@@ -360,6 +410,7 @@ pub fn receive(
         return Ok(Received {
             stats,
             samples_written: stats.accepted,
+            exemplars: ex_stats,
             metadata,
         });
     }
@@ -370,6 +421,7 @@ pub fn receive(
             stats.accepted
         ),
         stats,
+        exemplars_written: ex_stats.accepted,
     })
 }
 

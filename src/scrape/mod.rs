@@ -151,6 +151,8 @@ pub struct Stats {
     /// at its newest timestamp.
     pub sample_out_of_order: AtomicU64,
     pub sample_duplicate_timestamp: AtomicU64,
+    /// Scraped exemplars the store refused as out of order (or repeats of the newest).
+    pub exemplar_out_of_order: AtomicU64,
     /// Targets whose labels could not be built, by job.
     pub sync_failed: Mutex<BTreeMap<String, u64>>,
     /// Seconds a sync of a job's targets took, by job.
@@ -640,6 +642,8 @@ impl Loop {
             .fetch_add(rep.out_of_order, Ordering::Relaxed);
         st.sample_duplicate_timestamp
             .fetch_add(rep.duplicate, Ordering::Relaxed);
+        st.exemplar_out_of_order
+            .fetch_add(rep.exemplars_out_of_order, Ordering::Relaxed);
         let mut s = self.status.lock();
         s.health = if up { Health::Up } else { Health::Down };
         s.last_error = err.unwrap_or_default();

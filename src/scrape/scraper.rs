@@ -1,7 +1,8 @@
 //! One target's scraping: turning a fetched page into appended samples, with the scrape cache
 //! (raw series text → final labels, so a page seen before needs no label parsing or
 //! relabeling), `honor_labels` / `honor_timestamps`, `metric_relabel_configs`, the sample and
-//! label limits, stale markers for series that disappear, and the synthetic series (`up`,
+//! label limits, OpenMetrics exemplars (stored after the samples; one without a timestamp
+//! takes its sample's), stale markers for series that disappear, and the synthetic series (`up`,
 //! `scrape_duration_seconds`, ...). Follows Prometheus's scrape/scrape.go (scrapeLoop.append,
 //! mutateSampleLabels, report) in our own words. A bad page fails that scrape with a clear
 //! error and, as in Prometheus, makes the previous page's series stale; nothing else is lost.
@@ -15,7 +16,7 @@ use crate::config::ScrapeConfig;
 use crate::model::{
     is_valid_label_name, is_valid_metric_name, stale_nan, FxMap, NameValidation, Sample,
 };
-use crate::storage::{Appender, SeriesInput, SeriesRef};
+use crate::storage::{Appender, Exemplar, ExemplarInput, SeriesInput, SeriesRef};
 use crate::textparse::{Entry, Format, MetricType, Parser};
 
 pub use crate::textparse::Metadata;
@@ -30,6 +31,8 @@ pub struct PageReport {
     /// Samples the store refused as out of order, or as another value at the same timestamp.
     pub out_of_order: u64,
     pub duplicate: u64,
+    /// Exemplars the store refused as out of order (or as repeats of the newest).
+    pub exemplars_out_of_order: u64,
     /// Why the page was rejected (nothing from it was kept).
     pub error: Option<String>,
 }
@@ -41,6 +44,10 @@ struct CacheEntry {
     sref: Option<SeriesRef>,
     /// The scrape generation that last saw it.
     seen: u64,
+    /// The last exemplar sent (labels, value bits, its own timestamp if the page gave one):
+    /// the same one on the next page is a repeat, not a new exemplar (Prometheus compares
+    /// times only when an exemplar has one).
+    last_exemplar: Option<(crate::model::Labels, u64, Option<i64>)>,
 }
 
 /// Per-target scraping state (owned by the target's loop).
@@ -175,6 +182,7 @@ impl Scraper {
         let mut picked: Vec<(usize, i64, f64)> = Vec::new();
         let mut meta: BTreeMap<String, Metadata> = BTreeMap::new();
         let mut new_entries = 0usize;
+        let mut exemplars: Vec<(usize, Exemplar, bool)> = Vec::new();
         for e in Parser::new(page, format) {
             let s = match e {
                 Err(e) => {
@@ -239,6 +247,7 @@ impl Scraper {
                         labels,
                         sref,
                         seen: 0,
+                        last_exemplar: None,
                     });
                     new_entries += 1;
                     let i = self.entries.len() - 1;
@@ -266,6 +275,18 @@ impl Scraper {
                 t
             };
             picked.push((idx, ts, s.value));
+            if let Some(e) = &s.exemplar {
+                // Without a timestamp of its own an exemplar takes the sample's.
+                exemplars.push((
+                    idx,
+                    Exemplar {
+                        labels: crate::model::Labels::from_pairs(e.labels.iter().cloned()),
+                        value: e.value,
+                        t: e.timestamp.unwrap_or(ts),
+                    },
+                    e.timestamp.is_some(),
+                ));
+            }
         }
         if rep.error.is_none() {
             if let Some(l) = self.job.sample_limit.filter(|l| *l > 0) {
@@ -319,6 +340,12 @@ impl Scraper {
                 rep.duplicate = st.duplicate;
             }
             Err(e) => rep.error = Some(format!("storage: {e}")),
+        }
+        if rep.error.is_none() && !exemplars.is_empty() {
+            match self.store_exemplars(exemplars) {
+                Ok(st) => rep.exemplars_out_of_order = st.out_of_order,
+                Err(e) => rep.error = Some(format!("storage: {e}")),
+            }
         }
         self.last_seen = picked.iter().map(|p| p.0).collect();
         self.compact();
@@ -377,6 +404,37 @@ impl Scraper {
             }
         }
         Ok(stats)
+    }
+
+    /// Appends a page's exemplars (entry, exemplar, whether it had its own timestamp),
+    /// skipping repeats of the entry's last exemplar.
+    fn store_exemplars(
+        &mut self,
+        list: Vec<(usize, Exemplar, bool)>,
+    ) -> Result<crate::storage::ExemplarStats, crate::storage::StorageError> {
+        let mut keep: Vec<(usize, Exemplar)> = Vec::with_capacity(list.len());
+        for (i, e, has_ts) in list {
+            // A repeat of the last one sent is a duplicate (not an out-of-order exemplar, as
+            // Prometheus counts them): its time only counts when the page gave one.
+            let key = (e.labels.clone(), e.value.to_bits(), has_ts.then_some(e.t));
+            let entry = &mut self.entries[i];
+            if entry.last_exemplar.as_ref() == Some(&key) {
+                continue;
+            }
+            entry.last_exemplar = Some(key);
+            keep.push((i, e));
+        }
+        if keep.is_empty() {
+            return Ok(crate::storage::ExemplarStats::default());
+        }
+        let batch: Vec<ExemplarInput<'_>> = keep
+            .into_iter()
+            .map(|(i, e)| ExemplarInput {
+                series: self.input(i, Sample { t: 0, v: 0.0 }).labels,
+                exemplars: vec![e],
+            })
+            .collect();
+        self.appender.append_exemplars(&batch)
     }
 
     fn input(&self, i: usize, s: Sample) -> SeriesInput<'_> {
@@ -536,6 +594,39 @@ mod tests {
     }
 
     const JOB: &str = "scrape_configs:\n- job_name: j\n  static_configs: [{targets: ['h:1']}]\n";
+
+    #[test]
+    fn openmetrics_exemplars_reach_the_store() {
+        use crate::storage::Querier;
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = crate::tsdb::Db::open(dir.path(), crate::tsdb::Options::default()).unwrap();
+        let db = Arc::new(db);
+        let (s, _) = setup(JOB);
+        let mut s = Scraper::new(s.job.clone(), s.target.clone(), db.clone());
+        let page = "# TYPE foo counter\n\
+                    foo_total{a=\"1\"} 17 # {trace_id=\"t1\"} 0.67\n\
+                    foo_total{a=\"2\"} 18 # {trace_id=\"t2\"} 1.5 1600000000.123\n\
+                    # EOF\n";
+        for t in [1000, 2000] {
+            let r = s.append_page(page, Format::OpenMetrics, t);
+            assert_eq!(r.error, None);
+            // The second page repeats both: neither is stored again nor counted.
+            assert_eq!(r.exemplars_out_of_order, 0);
+        }
+        let page2 = page.replace("0.67", "0.75");
+        s.append_page(&page2, Format::OpenMetrics, 3000);
+        let all = vec![vec![crate::model::Matcher::equal("__name__", "foo_total")]];
+        let got = db.exemplars(&all, i64::MIN, i64::MAX).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].labels.get("job"), Some("j"));
+        assert_eq!(got[0].labels.get("a"), Some("1"));
+        let first: Vec<(i64, f64)> = got[0].exemplars.iter().map(|e| (e.t, e.value)).collect();
+        // Without a timestamp: the scrape time of the sample.
+        assert_eq!(first, vec![(1000, 0.67), (3000, 0.75)]);
+        assert_eq!(got[1].exemplars.len(), 1);
+        assert_eq!(got[1].exemplars[0].t, 1_600_000_000_123);
+        assert_eq!(got[1].exemplars[0].labels.get("trace_id"), Some("t2"));
+    }
 
     #[test]
     fn target_labels_win_and_page_labels_are_exported() {

@@ -17,9 +17,12 @@
 //! share of the backlog; a change of more than 30% (and only while sends succeed) drains the
 //! shards and starts the new number. A 2.0 endpoint that answers 415 gets 1.0 from then on.
 //! With `metadata_config.send` (1.0), the metadata of every scraped or received metric is
-//! sent every `send_interval`. Counters are for `/metrics` and the status API.
+//! sent every `send_interval`. With `send_exemplars`, exemplar records of the WAL go out with
+//! their series (1.0 `TimeSeries.exemplars`, 2.0 `exemplars`) through the same shards.
+//! Counters are for `/metrics` and the status API.
 //!
-//! Uses `model`, `config`, `tsdb`, `remote`, `textparse` and `scrape`'s HTTP client code.
+//! Uses `model`, `config`, `storage`, `tsdb`, `remote`, `textparse` and `scrape`'s HTTP client
+//! code.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -33,9 +36,12 @@ use tracing::{debug, info, warn};
 
 use crate::config::{ProtobufMessage, RemoteWriteConfig};
 use crate::model::{now_ms, Labels, Sample};
-use crate::remote::proto::{encode_metadata, encode_v2, encode_write_request, SeriesV2};
+use crate::remote::proto::{
+    encode_metadata, encode_v2, encode_write_request_with_exemplars, SeriesV2,
+};
 use crate::scrape::client::{build_client, error_chain, with_auth, HttpClientError};
 use crate::scrape::relabel::{self, LabelMap};
+use crate::storage::Exemplar;
 use crate::textparse::Metadata;
 use crate::tsdb::wal::{self, Record};
 use crate::tsdb::Db;
@@ -66,6 +72,8 @@ pub struct Stats {
     pub desired_shards: AtomicU64,
     /// Metadata entries sent.
     pub metadata_sent: AtomicU64,
+    /// Exemplars sent (with `send_exemplars`; not in `sent`).
+    pub exemplars_sent: AtomicU64,
     /// Samples of batches the endpoint refused for good (also counted in `dropped`), and
     /// samples of attempts that will be retried.
     pub samples_failed: AtomicU64,
@@ -201,10 +209,12 @@ impl Senders {
     }
 }
 
-/// One sample on its way, with the WAL segment it came from.
+/// One sample (or, with `exemplar`, an exemplar: its labels, and its value and time in
+/// `sample`) on its way, with the WAL segment it came from.
 struct Item {
     labels: Labels,
     sample: Sample,
+    exemplar: Option<Labels>,
     seg: u64,
 }
 
@@ -400,16 +410,27 @@ impl Task {
             let mut per: Vec<Vec<Item>> = (0..n).map(|_| Vec::new()).collect();
             let mut count = 0u64;
             for r in records {
-                let Record::Samples(samples) = r else {
-                    continue;
+                // Exemplars go with `send_exemplars`; a flush's checkpoint of the exemplar
+                // buffer holds ones already read, so it is not sent again.
+                let list: Vec<(u64, Sample, Option<Labels>)> = match r {
+                    Record::Samples(samples) => samples
+                        .into_iter()
+                        .map(|(id, t, v)| (id, Sample { t, v }, None))
+                        .collect(),
+                    Record::Exemplars(list) if self.sh.cfg.send_exemplars => list
+                        .into_iter()
+                        .map(|(id, e)| (id, Sample { t: e.t, v: e.value }, Some(e.labels)))
+                        .collect(),
+                    _ => continue,
                 };
-                for (id, t, v) in samples {
+                for (id, sample, exemplar) in list {
                     let l = labels_cache.entry(id).or_insert_with(|| self.relabeled(id));
                     match l {
                         Some(l) => {
                             per[shard_of(id, n)].push(Item {
                                 labels: l.clone(),
-                                sample: Sample { t, v },
+                                sample,
+                                exemplar,
                                 seg,
                             });
                             count += 1;
@@ -690,7 +711,11 @@ impl Shared {
         let n = kept.len() as u64;
         match outcome {
             Outcome::Sent => {
-                self.stats.sent.fetch_add(n, Ordering::Relaxed);
+                let exemplars = kept.iter().filter(|it| it.exemplar.is_some()).count() as u64;
+                self.stats.sent.fetch_add(n - exemplars, Ordering::Relaxed);
+                self.stats
+                    .exemplars_sent
+                    .fetch_add(exemplars, Ordering::Relaxed);
                 if let Some(t) = kept.iter().map(|it| it.sample.t).max() {
                     self.stats.highest_sent_ms.fetch_max(t, Ordering::Relaxed);
                 }
@@ -735,17 +760,25 @@ impl Shared {
     /// Encodes and sends items (falling back to 1.0 on a 415 to 2.0); retries stop at
     /// `give_up_at` (ms since the epoch), if set.
     async fn send_items(&self, batch: &[&Item], give_up_at: Option<i64>) -> Outcome {
-        // Group samples by series, in order.
+        // Group samples and exemplars by series, in order.
         let mut order: Vec<&Labels> = Vec::new();
-        let mut by: HashMap<&Labels, Vec<Sample>> = HashMap::new();
+        let mut by: HashMap<&Labels, (Vec<Sample>, Vec<Exemplar>)> = HashMap::new();
         for it in batch {
-            by.entry(&it.labels)
-                .or_insert_with(|| {
-                    order.push(&it.labels);
-                    Vec::new()
-                })
-                .push(it.sample);
+            let (samples, exemplars) = by.entry(&it.labels).or_insert_with(|| {
+                order.push(&it.labels);
+                (Vec::new(), Vec::new())
+            });
+            match &it.exemplar {
+                None => samples.push(it.sample),
+                Some(l) => exemplars.push(Exemplar {
+                    labels: l.clone(),
+                    value: it.sample.v,
+                    t: it.sample.t,
+                }),
+            }
         }
+        let samples_of = |l: &Labels| by.get(l).map(|x| x.0.clone()).unwrap_or_default();
+        let exemplars_of = |l: &Labels| by.get(l).map(|x| x.1.clone()).unwrap_or_default();
         let mut outcome = Outcome::Unsupported;
         let mut v2 = self.v2.load(Ordering::Relaxed);
         // A 2.0 refusal (415) is retried once as 1.0.
@@ -760,11 +793,12 @@ impl Shared {
                     .zip(&metas)
                     .map(|(l, md)| SeriesV2 {
                         labels: l.iter().map(|x| (&*x.name, &*x.value)).collect(),
-                        samples: by.get(*l).cloned().unwrap_or_default(),
+                        samples: samples_of(l),
                         created: 0,
                         metric_type: md.as_ref().map_or(0, |m| m.kind.proto()),
                         help: md.as_ref().map_or("", |m| m.help.as_str()),
                         unit: md.as_ref().map_or("", |m| m.unit.as_str()),
+                        exemplars: exemplars_of(l),
                     })
                     .collect();
                 encode_v2(&series)
@@ -774,11 +808,12 @@ impl Shared {
                     .map(|l| {
                         (
                             l.iter().map(|x| (&*x.name, &*x.value)).collect(),
-                            by.get(*l).cloned().unwrap_or_default(),
+                            samples_of(l),
                         )
                     })
                     .collect();
-                encode_write_request(&series)
+                let exemplars: Vec<Vec<Exemplar>> = order.iter().map(|l| exemplars_of(l)).collect();
+                encode_write_request_with_exemplars(&series, &exemplars)
             };
             outcome = self.post(raw, batch.len() as u64, v2, give_up_at).await;
             if matches!(outcome, Outcome::Unsupported) && v2 {

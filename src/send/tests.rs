@@ -14,6 +14,8 @@ type Request = (String, Vec<(String, Vec<Sample>)>, Vec<String>);
 #[derive(Default)]
 struct Got {
     requests: Vec<Request>,
+    /// (protocol, series, exemplar trace_id, value, time) in arrival order.
+    exemplars: Vec<(String, String, String, f64, i64)>,
 }
 
 #[derive(Clone)]
@@ -52,9 +54,24 @@ async fn handle(
             .collect::<Vec<_>>()
             .join(",")
     };
+    let mut exemplars = Vec::new();
+    let mut note = |proto: &str, s: &crate::remote::proto::DecodedSeries<'_>| {
+        for e in &s.exemplars {
+            let trace = e
+                .labels
+                .iter()
+                .find(|(n, _)| *n == b"trace_id")
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+                .unwrap_or_default();
+            exemplars.push((proto.to_string(), name(&s.labels), trace, e.value, e.t));
+        }
+    };
     let entry = if v2 {
         let req = decode_write_request_v2(&raw[..]).unwrap();
         let d = req.decoded_series().unwrap();
+        for s in &d {
+            note("2.0", &s.series);
+        }
         let meta = d
             .iter()
             .filter(|s| s.metric_type != 0)
@@ -77,6 +94,9 @@ async fn handle(
     } else {
         let req = decode_write_request(&raw[..]).unwrap();
         let d: Vec<_> = req.timeseries.iter().map(|s| s.decoded()).collect();
+        for s in &d {
+            note("1.0", s);
+        }
         let meta = req
             .metadata
             .iter()
@@ -97,7 +117,9 @@ async fn handle(
             meta,
         )
     };
-    r.got.lock().requests.push(entry);
+    let mut g = r.got.lock();
+    g.requests.push(entry);
+    g.exemplars.extend(exemplars);
     axum::http::StatusCode::NO_CONTENT
 }
 
@@ -401,4 +423,78 @@ async fn samples_older_than_the_age_limit_are_dropped_instead_of_retried() {
     assert_eq!(stats.dropped.load(Ordering::Relaxed), 50);
     stop.cancel();
     let _ = handle.await;
+}
+
+/// With `send_exemplars`, exemplars stored after the sender started go out with their series
+/// in both protocols (in order, once); a flush's checkpoint of the buffer is not sent again;
+/// without the option none are sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_exemplars_round_trip() {
+    use crate::storage::{Exemplar, ExemplarInput};
+    for (proto, extra) in [
+        ("1.0", "send_exemplars: true\n"),
+        (
+            "2.0",
+            "send_exemplars: true\nprotobuf_message: io.prometheus.write.v2.Request\n",
+        ),
+        ("none", ""),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = Db::open(dir.path(), crate::tsdb::Options::default()).unwrap();
+        let (url, got) = receiver(Duration::ZERO, false).await;
+        let cfg = config(
+            &url,
+            &format!("{extra}queue_config: {{batch_send_deadline: 50ms}}"),
+        );
+        let (t, stop) = task(&db, cfg, None);
+        let stats = t.sh.stats.clone();
+        let handle = tokio::spawn(t.run());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        write(&db, 2, 0, 3);
+        let ex = |trace: &str, t: i64| Exemplar {
+            labels: crate::model::Labels::from_pairs([("trace_id", trace)]),
+            value: 0.5,
+            t,
+        };
+        let st = db
+            .append_exemplars(&[ExemplarInput {
+                series: vec![("__name__", "load_total"), ("id", "s1")],
+                exemplars: vec![ex("t1", 1000), ex("t2", 2000)],
+            }])
+            .unwrap();
+        assert_eq!(st.accepted, 2);
+        db.flush().unwrap();
+        write(&db, 2, 3, 4);
+        wait_for("samples sent", || stats.sent.load(Ordering::Relaxed) >= 8).await;
+        if proto != "none" {
+            wait_for("exemplars sent", || {
+                stats.exemplars_sent.load(Ordering::Relaxed) >= 2
+            })
+            .await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.cancel();
+        let _ = handle.await;
+        let g = got.lock();
+        if proto == "none" {
+            assert!(g.exemplars.is_empty());
+            assert_eq!(stats.exemplars_sent.load(Ordering::Relaxed), 0);
+            continue;
+        }
+        let want: Vec<(String, String, String, f64, i64)> = [("t1", 1000), ("t2", 2000)]
+            .iter()
+            .map(|(tr, t)| {
+                (
+                    proto.to_string(),
+                    "__name__=load_total,id=s1".to_string(),
+                    tr.to_string(),
+                    0.5,
+                    *t,
+                )
+            })
+            .collect();
+        assert_eq!(g.exemplars, want);
+        assert_eq!(stats.exemplars_sent.load(Ordering::Relaxed), 2);
+        assert_eq!(stats.sent.load(Ordering::Relaxed), 8);
+    }
 }

@@ -15,10 +15,12 @@ use super::ServeOptions;
 use crate::config::{Config, Duration};
 use crate::tsdb::{self, Db, OpenReport};
 
-/// Opens the store in the data directory, replaying its WAL.
+/// Opens the store in the data directory, replaying its WAL (into an exemplar buffer of
+/// `max_exemplars`).
 pub(super) async fn open_storage(
     opts: &ServeOptions,
     retention: Duration,
+    max_exemplars: usize,
 ) -> anyhow::Result<(Db, OpenReport)> {
     let db_opts = tsdb::Options {
         retention_ms: retention.as_millis() as i64,
@@ -31,6 +33,7 @@ pub(super) async fn open_storage(
             .flush_interval
             .as_std()
             .max(std::time::Duration::from_secs(1)),
+        max_exemplars,
         ..tsdb::Options::default()
     };
     let data_dir = opts.data_dir.clone();
@@ -74,6 +77,7 @@ pub(super) fn start(
     external_url: String,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Components> {
+    db.set_max_exemplars(config.max_exemplars());
     let db_task = tokio::spawn(db.clone().run(shutdown.clone()));
     let shared = Arc::new(db.clone());
     let scrape = crate::scrape::Manager::new(shared.clone(), shutdown.clone());

@@ -124,7 +124,10 @@ impl Server {
         } else {
             opts.retention
         };
-        let (db, report) = components::open_storage(&opts, retention).await?;
+        let max_exemplars = file_config
+            .as_ref()
+            .map_or(crate::tsdb::DEFAULT_MAX_EXEMPLARS, Config::max_exemplars);
+        let (db, report) = components::open_storage(&opts, retention, max_exemplars).await?;
         let (listener, addr) = listen::bind(&opts.listen).await?;
         let config = file_config.unwrap_or_else(|| {
             info!("no --config given: scraping promterm itself (/metrics) and this host (/host/metrics)");

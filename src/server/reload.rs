@@ -55,6 +55,7 @@ pub(super) fn reload_fn(
             return failed(e.to_string());
         }
         m.apply(&cfg);
+        sdb.set_max_exemplars(cfg.max_exemplars());
         otlp.set_config(cfg.otlp.clone());
         *si.config_yaml.write() = api::status::dump_config(&cfg);
         *si.reload.write() = (true, std::time::SystemTime::now());

@@ -2,7 +2,8 @@
 //! a scraped page. Each sample comes with its raw series text (name and label block as they
 //! appear), which callers use as a cache key so a page seen before needs no label parsing;
 //! `Sample::labels` parses the labels on a cache miss. Every error names the line and the bad
-//! text; garbage never panics. Follows Prometheus's model/textparse (promparse.go and
+//! text; garbage never panics. OpenMetrics exemplars (`# {labels} value [ts]`) come with their
+//! sample. Follows Prometheus's model/textparse (promparse.go and
 //! openmetricsparse.go) in our own words. Uses std only.
 
 use std::borrow::Cow;
@@ -159,6 +160,18 @@ pub struct Sample<'a> {
     pub timestamp: Option<i64>,
     /// 1-based line number (for errors reported later).
     pub line: usize,
+    /// The OpenMetrics exemplar after ` # `, if the line has one.
+    pub exemplar: Option<Exemplar<'a>>,
+}
+
+/// An OpenMetrics exemplar: `# {labels} value [timestamp]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exemplar<'a> {
+    /// Label pairs in page order, escapes resolved.
+    pub labels: Pairs<'a>,
+    pub value: f64,
+    /// Milliseconds, when the exemplar carries a timestamp (seconds on the page).
+    pub timestamp: Option<i64>,
 }
 
 impl<'a> Sample<'a> {
@@ -384,17 +397,20 @@ impl<'a> Parser<'a> {
                 }
             }
         };
-        if let Some(ex) = exemplar {
-            if let Err(e) = check_exemplar(ex, self.line) {
+        let exemplar = match exemplar.map(|ex| parse_exemplar(ex, self.line)) {
+            None => None,
+            Some(Ok(e)) => Some(e),
+            Some(Err(e)) => {
                 self.failed = true;
                 return Some(Err(e));
             }
-        }
+        };
         Some(Ok(Entry::Sample(Sample {
             series,
             value,
             timestamp,
             line: self.line,
+            exemplar,
         })))
     }
 }
@@ -453,18 +469,34 @@ fn parse_value(s: &str) -> Option<f64> {
     s.parse::<f64>().ok()
 }
 
-fn check_exemplar(ex: &str, line: usize) -> Result<(), ParseError> {
+/// Reads `{labels} value [timestamp]` (the timestamp in seconds, kept as milliseconds).
+fn parse_exemplar(ex: &str, line: usize) -> Result<Exemplar<'_>, ParseError> {
     let mut c = Cursor { s: ex, i: 0, line };
     if !ex.starts_with('{') {
         return Err(c.error(format!("invalid exemplar {ex:?}")));
     }
-    c.label_block(None)?;
+    let labels = c.label_block(None)?;
     let rest = &ex[c.i..];
-    let fields: Vec<&str> = rest.split(' ').filter(|f| !f.is_empty()).collect();
-    if fields.is_empty() || fields.len() > 2 || fields.iter().any(|f| parse_value(f).is_none()) {
-        return Err(c.error(format!("invalid exemplar {ex:?}")));
+    let mut fields = rest.split(' ').filter(|f| !f.is_empty());
+    let value = fields.next().and_then(parse_value);
+    let timestamp = fields.next().map(|t| {
+        parse_value(t)
+            .filter(|x| x.is_finite())
+            .map(|secs| (secs * 1000.0).round() as i64)
+    });
+    match (value, timestamp, fields.next()) {
+        (Some(value), None, None) => Ok(Exemplar {
+            labels,
+            value,
+            timestamp: None,
+        }),
+        (Some(value), Some(Some(ts)), None) => Ok(Exemplar {
+            labels,
+            value,
+            timestamp: Some(ts),
+        }),
+        _ => Err(c.error(format!("invalid exemplar {ex:?}"))),
     }
-    Ok(())
 }
 
 /// Resolves `\\`, `\n` and (in label values and OpenMetrics help) `\"`; other escapes are kept.

@@ -224,3 +224,46 @@ fn content_types() {
     );
     assert_eq!(Format::from_content_type(""), Format::Text);
 }
+
+#[test]
+fn openmetrics_exemplars_are_parsed() {
+    let page = "# TYPE foo counter\n\
+                foo_total{a=\"1\"} 17 # {trace_id=\"KOO5S4vxi0o\",span_id=\"x\\\"y\"} 0.67\n\
+                foo_total{a=\"2\"} 18 1600000001 # {trace_id=\"abc\"} 1.5 1600000000.123\n\
+                foo_total{a=\"3\"} 19 # {} 3\n\
+                foo_total{a=\"4\"} 20\n\
+                # EOF\n";
+    let samples: Vec<Sample> = Parser::new(page, Format::OpenMetrics)
+        .filter_map(|e| match e.unwrap() {
+            Entry::Sample(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(samples.len(), 4);
+    let e = samples[0].exemplar.as_ref().unwrap();
+    assert_eq!(
+        e.labels,
+        vec![
+            (Cow::from("trace_id"), Cow::from("KOO5S4vxi0o")),
+            (Cow::from("span_id"), Cow::from("x\"y"))
+        ]
+    );
+    assert_eq!((e.value, e.timestamp), (0.67, None));
+    assert_eq!(samples[1].timestamp, Some(1_600_000_001_000));
+    let e = samples[1].exemplar.as_ref().unwrap();
+    assert_eq!((e.value, e.timestamp), (1.5, Some(1_600_000_000_123)));
+    let e = samples[2].exemplar.as_ref().unwrap();
+    assert!(e.labels.is_empty());
+    assert_eq!(e.value, 3.0);
+    assert!(samples[3].exemplar.is_none());
+    // Missing or extra fields, a non-finite timestamp, bad labels: errors on their line.
+    for bad in [
+        "a 1 # {x=\"1\"}\n# EOF\n",
+        "a 1 # {x=\"1\"} 1 2 3\n# EOF\n",
+        "a 1 # {x=\"1\"} 1 NaN\n# EOF\n",
+        "a 1 # {x=1} 1\n# EOF\n",
+    ] {
+        let err = all(bad, Format::OpenMetrics).expect_err(bad);
+        assert_eq!(err.line, 1, "{bad:?}");
+    }
+}

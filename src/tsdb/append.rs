@@ -10,7 +10,9 @@ use std::sync::Arc;
 use super::head::MemSeries;
 use super::{Db, WalState};
 use crate::model::{FxMap, Sample};
-use crate::storage::{AppendStats, Appender, SeriesInput, SeriesRef, StorageError};
+use crate::storage::{
+    AppendStats, Appender, ExemplarInput, ExemplarStats, SeriesInput, SeriesRef, StorageError,
+};
 
 /// Accepts samples newer than the series' newest; returns the accepted slice bounds in `out`.
 pub(super) fn check_samples(
@@ -99,6 +101,10 @@ impl Appender for Db {
         }
         gone.sort_unstable();
         Ok((st, gone))
+    }
+
+    fn append_exemplars(&self, batch: &[ExemplarInput<'_>]) -> Result<ExemplarStats, StorageError> {
+        self.store_exemplars(batch)
     }
 }
 

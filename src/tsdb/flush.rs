@@ -82,6 +82,8 @@ impl Db {
         let mut snap = Snapshot::default();
         let mut w = inner.wal.lock();
         let closed = w.wal.rotate()?;
+        // The segments up to `closed` go once flushed: the exemplars held move along.
+        self.checkpoint_exemplars(&mut w)?;
         for s in inner.head.all() {
             let d = s.data.lock();
             if !s.persisted.load(Ordering::Relaxed) && s.logged.load(Ordering::Relaxed) {

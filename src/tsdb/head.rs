@@ -351,6 +351,11 @@ impl Head {
         (s, true)
     }
 
+    /// The series with these sorted pairs, if the head holds it (never creates one).
+    pub fn lookup(&self, pairs: &[(&str, &str)]) -> Option<Arc<MemSeries>> {
+        self.find(hash_pairs(pairs.iter().copied()), pairs)
+    }
+
     fn find(&self, hash: u64, pairs: &[(&str, &str)]) -> Option<Arc<MemSeries>> {
         self.shard(hash)
             .read()

@@ -16,13 +16,17 @@
 //! chunk format), `head` (series and chunks in memory), `wal` (the log), `persist` (SQLite);
 //! this file holds the store's state and small accessors; the store's steps build on it:
 //! `append`, `query`, `delete`, `flush`, `retention`, then `open` (uses append and delete) and
-//! `upkeep` (the background task; uses flush and retention).
+//! `upkeep` (the background task; uses flush and retention). Exemplars: `exemplar_ring` (the
+//! bounded buffer) and `exemplars` (their appends, WAL records, queries and checkpoints),
+//! used by `append`, `query`, `flush` and `open`.
 //!
 //! Uses `model`, `storage`; rusqlite stays in `persist`.
 
 mod append;
 pub mod chunkenc;
 mod delete;
+mod exemplar_ring;
+mod exemplars;
 mod flush;
 pub mod head;
 mod open;
@@ -47,6 +51,9 @@ use head::Head;
 use persist::{Persist, PersistError};
 use wal::{Encoder, Wal};
 
+pub use exemplar_ring::{DEFAULT_MAX_EXEMPLARS, MAX_LABELS_CHARS as MAX_EXEMPLAR_LABELS_CHARS};
+pub use exemplars::ExemplarFigures;
+
 impl From<PersistError> for StorageError {
     fn from(e: PersistError) -> Self {
         StorageError::Database(e.to_string())
@@ -65,6 +72,8 @@ pub struct Options {
     pub wal_segment_size: u64,
     /// Flush early once sealed chunks in memory exceed this many bytes.
     pub head_flush_bytes: u64,
+    /// Exemplars kept in the buffer shared by all series (0 = no exemplar storage).
+    pub max_exemplars: usize,
 }
 
 impl Default for Options {
@@ -76,6 +85,7 @@ impl Default for Options {
             flush_interval: Duration::from_secs(60),
             wal_segment_size: 64 << 20,
             head_flush_bytes: 8 << 20,
+            max_exemplars: exemplar_ring::DEFAULT_MAX_EXEMPLARS,
         }
     }
 }
@@ -109,6 +119,7 @@ pub struct OpenReport {
     pub bad_series_rows: usize,
     pub wal: wal::ReplayStats,
     pub replayed_samples: u64,
+    pub replayed_exemplars: u64,
 }
 
 struct WalState {
@@ -141,6 +152,8 @@ struct Inner {
     wal_holds: Mutex<HashMap<usize, u64>>,
     /// Series whose stored data was found damaged (at most `MAX_CORRUPT_REPORTED`).
     corrupt_series: Mutex<std::collections::BTreeSet<String>>,
+    /// The exemplar buffer (locked after the WAL lock when both are held).
+    exemplars: Mutex<exemplar_ring::ExemplarRing>,
 }
 
 /// Most damaged series remembered for the report.
@@ -206,9 +219,9 @@ impl Db {
         self.inner.head.num_series()
     }
 
-    /// Approximate heap bytes held by the head.
+    /// Approximate heap bytes held by the head (with the exemplar buffer).
     pub fn head_bytes(&self) -> usize {
-        self.inner.head.heap_bytes()
+        self.inner.head.heap_bytes() + self.exemplar_bytes()
     }
 
     /// Chunks held in memory (sealed and open), and the oldest and newest sample times of
@@ -265,3 +278,6 @@ impl Db {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod exemplar_tests;

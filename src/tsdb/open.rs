@@ -1,8 +1,10 @@
 //! Opening a store, in named steps: open the database (or rebuild it from what can be read when
 //! it is damaged), load the persisted series and reopen their partial chunks, replay the WAL
-//! (a corrupt tail is truncated), start a new WAL segment, then re-apply replayed deletions.
+//! (a corrupt tail is truncated; exemplar records refill the exemplar buffer), start a new WAL
+//! segment, then re-apply replayed deletions.
 //!
-//! Uses the store core (`super`) and its `append` (sample checks) and `delete` steps, `head`,
+//! Uses the store core (`super`) and its `append` (sample checks), `delete` and `exemplars`
+//! steps, `exemplar_ring`, `head`,
 //! `chunkenc`, `persist`, `wal`, `model`, `storage`.
 
 use std::collections::HashMap;
@@ -15,6 +17,8 @@ use tracing::{debug, warn};
 
 use super::append::check_samples;
 use super::chunkenc::{decode_persisted, XorEncoder};
+use super::exemplar_ring::ExemplarRing;
+use super::exemplars::replay_exemplars;
 use super::head::{Head, MemSeries};
 use super::persist::{self, Persist, PersistError, SeriesSummary};
 use super::wal::{self, Encoder, Record, Wal};
@@ -39,6 +43,8 @@ struct Replayed {
     max_t: Option<i64>,
     /// Deletions found in the WAL, to re-apply to the database.
     deletes: Vec<(u64, i64, i64)>,
+    /// Exemplars put back into the buffer.
+    exemplars: u64,
 }
 
 impl Db {
@@ -53,7 +59,9 @@ impl Db {
         let head = Head::new();
         let persisted_max_t = restore_persisted(&head, loaded);
         let wal_dir = dir.join("wal");
-        let (wal_stats, replayed) = replay_wal(&head, &wal_dir)?;
+        let mut ring = ExemplarRing::new(opts.max_exemplars);
+        let (wal_stats, replayed) = replay_wal(&head, &mut ring, &wal_dir)?;
+        report.replayed_exemplars = replayed.exemplars;
         report.wal = wal_stats;
         report.replayed_samples = replayed.stats.accepted;
         if let Some(c) = &report.wal.corruption {
@@ -87,6 +95,7 @@ impl Db {
                 batches: AtomicU64::new(0),
                 wal_holds: Mutex::new(HashMap::new()),
                 corrupt_series: Mutex::default(),
+                exemplars: Mutex::new(ring),
             }),
         };
         db.reapply_deletes(&replayed.deletes)?;
@@ -224,7 +233,11 @@ fn restore_persisted(head: &Head, loaded: Loaded) -> i64 {
 /// Replays the WAL in `wal_dir` into the head: series records create series, sample records
 /// are checked and appended like live appends, deletions apply to the head and are collected
 /// for the database.
-fn replay_wal(head: &Head, wal_dir: &Path) -> Result<(wal::ReplayStats, Replayed), StorageError> {
+fn replay_wal(
+    head: &Head,
+    ring: &mut ExemplarRing,
+    wal_dir: &Path,
+) -> Result<(wal::ReplayStats, Replayed), StorageError> {
     let mut remap: HashMap<u64, Arc<MemSeries>> = HashMap::new();
     let mut r = Replayed::default();
     let mut max_t = i64::MIN;
@@ -261,6 +274,16 @@ fn replay_wal(head: &Head, wal_dir: &Path) -> Result<(wal::ReplayStats, Replayed
                 }
             }
             r.deletes.extend(ranges);
+        }
+        Record::Exemplars(list) | Record::ExemplarCheckpoint(list) => {
+            let labels = |id| {
+                remap
+                    .get(&id)
+                    .cloned()
+                    .or_else(|| head.get(id))
+                    .map(|s| s.labels.clone())
+            };
+            r.exemplars += replay_exemplars(ring, list, labels);
         }
     })?;
     r.max_t = (max_t != i64::MIN).then_some(max_t);

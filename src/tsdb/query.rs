@@ -10,7 +10,7 @@ use super::chunkenc::{decode_persisted, XorIter};
 use super::head::MemSeries;
 use super::Db;
 use crate::model::{Labels, Matcher, Sample};
-use crate::storage::{Querier, Series, StorageError};
+use crate::storage::{Querier, Series, SeriesExemplars, StorageError};
 
 impl Db {
     fn series_overlapping(
@@ -88,6 +88,15 @@ impl Db {
 }
 
 impl Querier for Db {
+    fn exemplars(
+        &self,
+        matcher_sets: &[Vec<Matcher>],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<SeriesExemplars>, StorageError> {
+        Ok(self.select_exemplars(matcher_sets, mint, maxt))
+    }
+
     fn select(
         &self,
         matchers: &[Matcher],

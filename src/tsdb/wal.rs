@@ -4,7 +4,9 @@
 //!
 //! Record types: series (id and labels of newly created series), samples (series id,
 //! timestamp, value; ids and timestamps delta-coded) and deletions (series id and an inclusive
-//! time range, from the admin API). Writers append to the newest segment;
+//! time range, from the admin API), exemplars (series id, timestamp, value, labels) and exemplar
+//! checkpoints (the exemplar buffer rewritten at a flush; older WALs simply have none of
+//! these). Writers append to the newest segment;
 //! `rotate` starts a new one so a flush can drop older segments once their data is persisted.
 //! Replay reads segments in order and truncates at the first bad record (torn length, checksum
 //! mismatch, impossible length, unknown type, undecodable payload), removing later segments and
@@ -16,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use super::varint::{put_uvarint, put_varint, Reader};
 use crate::model::Labels;
+use crate::storage::Exemplar;
 
 const HEADER: usize = 8;
 /// No record is larger than this; a bigger length field means corruption.
@@ -23,6 +26,8 @@ const MAX_RECORD: usize = 256 << 20;
 const TYPE_SERIES: u8 = 1;
 const TYPE_SAMPLES: u8 = 2;
 const TYPE_DELETE: u8 = 3;
+const TYPE_EXEMPLARS: u8 = 4;
+const TYPE_EXEMPLAR_CHECKPOINT: u8 = 5;
 
 /// A decoded WAL record.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +36,11 @@ pub enum Record {
     Samples(Vec<(u64, i64, f64)>),
     /// Samples deleted through the admin API: (series id, mint, maxt), inclusive.
     Delete(Vec<(u64, i64, i64)>),
+    /// Exemplars appended: (series id, exemplar).
+    Exemplars(Vec<(u64, Exemplar)>),
+    /// The exemplar buffer as a flush found it, written into the new segment so dropping
+    /// older segments keeps the exemplars; replayed like `Exemplars`, not sent again.
+    ExemplarCheckpoint(Vec<(u64, Exemplar)>),
 }
 
 /// The open WAL, appending to its newest segment.
@@ -268,6 +278,51 @@ impl Encoder {
     }
 }
 
+impl Encoder {
+    /// Exemplars as (series id, exemplar); `checkpoint` marks the buffer's copy at a flush.
+    pub fn exemplars<'a>(
+        &mut self,
+        list: impl IntoIterator<Item = (u64, &'a Exemplar)>,
+        checkpoint: bool,
+    ) {
+        let at = self.begin(if checkpoint {
+            TYPE_EXEMPLAR_CHECKPOINT
+        } else {
+            TYPE_EXEMPLARS
+        });
+        for (id, e) in list {
+            put_uvarint(&mut self.buf, id);
+            put_varint(&mut self.buf, e.t);
+            self.buf.extend_from_slice(&e.value.to_bits().to_le_bytes());
+            put_uvarint(&mut self.buf, e.labels.len() as u64);
+            for l in e.labels.iter() {
+                put_uvarint(&mut self.buf, l.name.len() as u64);
+                self.buf.extend_from_slice(l.name.as_bytes());
+                put_uvarint(&mut self.buf, l.value.len() as u64);
+                self.buf.extend_from_slice(l.value.as_bytes());
+            }
+        }
+        self.finish(at);
+    }
+}
+
+fn decode_exemplars(c: &mut Reader<'_>) -> Option<Vec<(u64, Exemplar)>> {
+    let mut out = Vec::new();
+    while !c.done() {
+        let id = c.uvarint()?;
+        let t = c.varint()?;
+        let value = f64::from_bits(u64::from_le_bytes(c.bytes(8)?.try_into().ok()?));
+        let n = c.uvarint()?;
+        let mut pairs = Vec::with_capacity(n.min(64) as usize);
+        for _ in 0..n {
+            pairs.push((c.str()?, c.str()?));
+        }
+        let labels = Labels::from_pairs(pairs);
+        out.push((id, Exemplar { labels, value, t }));
+    }
+    Some(out)
+}
+
 fn decode(kind: u8, payload: &[u8]) -> Option<Record> {
     let mut c = Reader::new(payload, 0);
     match kind {
@@ -302,6 +357,8 @@ fn decode(kind: u8, payload: &[u8]) -> Option<Record> {
             }
             Some(Record::Delete(out))
         }
+        TYPE_EXEMPLARS => decode_exemplars(&mut c).map(Record::Exemplars),
+        TYPE_EXEMPLAR_CHECKPOINT => decode_exemplars(&mut c).map(Record::ExemplarCheckpoint),
         _ => None,
     }
 }
@@ -520,6 +577,35 @@ mod tests {
             })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    #[test]
+    fn exemplar_records_roundtrip_after_older_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wal = Wal::open(dir.path(), 1 << 20).unwrap();
+        let ex = |t: i64, v: f64| Exemplar {
+            labels: Labels::from_pairs([("trace_id", "abc"), ("span_id", "é1")]),
+            value: v,
+            t,
+        };
+        let list = vec![(3u64, ex(-5, 1.5)), (9, ex(1 << 41, -0.25))];
+        let mut e = Encoder::default();
+        e.samples(&[(3, 10, 1.0)]);
+        e.exemplars(list.iter().map(|(i, x)| (*i, x)), false);
+        e.exemplars(list[1..].iter().map(|(i, x)| (*i, x)), true);
+        // An empty list writes no record.
+        e.exemplars(std::iter::empty(), false);
+        wal.write(&e.buf).unwrap();
+        let (got, stats) = read_all(dir.path());
+        assert_eq!(stats.dropped_records, 0);
+        assert_eq!(
+            got,
+            vec![
+                Record::Samples(vec![(3, 10, 1.0)]),
+                Record::Exemplars(list.clone()),
+                Record::ExemplarCheckpoint(list[1..].to_vec()),
+            ]
+        );
     }
 
     #[test]

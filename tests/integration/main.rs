@@ -3,6 +3,7 @@
 
 mod check;
 mod common;
+mod exemplars;
 mod first_minutes;
 mod layers;
 mod otlp;

@@ -181,6 +181,47 @@ fn tsdb(o: &mut Out, db: &Db) -> std::fmt::Result {
     for (name, help, v) in gauges {
         o.gauge(name, help, v)?;
     }
+    exemplars(o, db)
+}
+
+/// The exemplar buffer, with Prometheus's names.
+fn exemplars(o: &mut Out, db: &Db) -> std::fmt::Result {
+    let f = db.exemplar_figures();
+    o.counter(
+        "prometheus_tsdb_exemplar_exemplars_appended",
+        "Total number of appended exemplars.",
+        f.appended_total as f64,
+    )?;
+    o.counter(
+        "prometheus_tsdb_exemplar_out_of_order_exemplars",
+        "Total number of out of order exemplar ingestion failed attempts.",
+        f.out_of_order_total as f64,
+    )?;
+    let gauges = [
+        (
+            "prometheus_tsdb_exemplar_exemplars_in_storage",
+            "Number of exemplars currently in circular storage.",
+            f.in_storage as f64,
+        ),
+        (
+            "prometheus_tsdb_exemplar_series_with_exemplars_in_storage",
+            "Number of series with exemplars currently in circular storage.",
+            f.series_in_storage as f64,
+        ),
+        (
+            "prometheus_tsdb_exemplar_max_exemplars",
+            "Total number of exemplars the exemplar storage can store, resizeable.",
+            f.max_exemplars as f64,
+        ),
+        (
+            "prometheus_tsdb_exemplar_last_exemplars_timestamp_seconds",
+            "The timestamp of the oldest exemplar stored in circular storage, in seconds since epoch (the time range the buffer still covers starts there).",
+            f.oldest_t.map_or(0.0, |t| t as f64 / 1000.0),
+        ),
+    ];
+    for (name, help, v) in gauges {
+        o.gauge(name, help, v)?;
+    }
     Ok(())
 }
 
@@ -273,6 +314,11 @@ fn scrape(o: &mut Out, m: &Manager, discovered: &mut Vec<(Labels, f64)>) -> std:
             "prometheus_target_scrapes_sample_duplicate_timestamp",
             "Total number of samples rejected due to duplicate timestamps but different values.",
             load(&st.sample_duplicate_timestamp),
+        ),
+        (
+            "prometheus_target_scrapes_exemplar_out_of_order",
+            "Total number of exemplar rejected due to not being out of the expected order.",
+            load(&st.exemplar_out_of_order),
         ),
         (
             // promterm's head takes any sample newer than its series' last: none is out of
@@ -440,7 +486,7 @@ fn remote_write(o: &mut Out, senders: &crate::send::Senders) -> std::fmt::Result
     use crate::send::Sender;
     let list = senders.list.lock();
     type Pick = fn(&Sender) -> f64;
-    let families: [(&str, &str, MetricType, Pick); 14] = [
+    let families: [(&str, &str, MetricType, Pick); 15] = [
         (
             "prometheus_remote_storage_samples_pending",
             "The number of samples pending in the queues shards to be sent to the remote storage.",
@@ -483,6 +529,12 @@ fn remote_write(o: &mut Out, senders: &crate::send::Senders) -> std::fmt::Result
             "Total number of metadata entries sent to remote storage.",
             MetricType::Counter,
             |s| load(&s.stats.metadata_sent),
+        ),
+        (
+            "prometheus_remote_storage_exemplars",
+            "Total number of exemplars sent to remote storage.",
+            MetricType::Counter,
+            |s| load(&s.stats.exemplars_sent),
         ),
         (
             "prometheus_remote_storage_shards",

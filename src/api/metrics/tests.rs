@@ -86,6 +86,54 @@ fn counters_gauges_and_summaries_are_encoded_once() {
     assert!(page.ends_with("# EOF\n"));
 }
 
+/// The exemplar buffer's figures under Prometheus's names.
+#[test]
+fn exemplar_figures_are_exported() {
+    let (_dir, state, db) = state();
+    crate::storage::Appender::append(
+        &db,
+        &[crate::storage::SeriesInput {
+            labels: vec![("__name__", "x")],
+            samples: vec![crate::model::Sample { t: 1000, v: 1.0 }],
+        }],
+    )
+    .unwrap();
+    let ex = |t| crate::storage::Exemplar {
+        labels: crate::model::Labels::from_pairs([("trace_id", "abc")]),
+        value: 1.0,
+        t,
+    };
+    crate::storage::Appender::append_exemplars(
+        &db,
+        &[crate::storage::ExemplarInput {
+            series: vec![("__name__", "x")],
+            exemplars: vec![ex(2500), ex(2000), ex(3000)],
+        }],
+    )
+    .unwrap();
+    let page = render(&state);
+    for want in [
+        ("prometheus_tsdb_exemplar_exemplars_appended_total", 2.0),
+        ("prometheus_tsdb_exemplar_out_of_order_exemplars_total", 1.0),
+        ("prometheus_tsdb_exemplar_exemplars_in_storage", 2.0),
+        (
+            "prometheus_tsdb_exemplar_series_with_exemplars_in_storage",
+            1.0,
+        ),
+        ("prometheus_tsdb_exemplar_max_exemplars", 100000.0),
+        (
+            "prometheus_tsdb_exemplar_last_exemplars_timestamp_seconds",
+            2.5,
+        ),
+    ] {
+        let got = page
+            .lines()
+            .find_map(|l| l.strip_prefix(want.0)?.strip_prefix(' '))
+            .and_then(|v| v.parse::<f64>().ok());
+        assert_eq!(got, Some(want.1), "{}\n{page}", want.0);
+    }
+}
+
 #[test]
 fn label_values_are_escaped() {
     assert_eq!(super::encode::escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");

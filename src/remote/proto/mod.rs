@@ -2,8 +2,9 @@
 //! `io.prometheus.write.v2.Request` (`v2`) messages, declared for `prost`, and what the receiver,
 //! the sender, tests and benches do with them: decoding a request (from a `Bytes` buffer, label
 //! bytes are sliced, not copied) and viewing its series as label pairs and samples (2.0 labels
-//! resolved through the symbols table, with bad references named); encoding requests from
-//! label pairs and samples. Uses `model` and `prost`.
+//! resolved through the symbols table, with bad references named) with their exemplars;
+//! encoding requests from label pairs, samples and exemplars. Uses `model`, `storage` (the
+//! exemplar type) and `prost`.
 
 pub mod v1;
 pub mod v2;
@@ -13,7 +14,8 @@ use std::collections::HashMap;
 use prost::bytes::{Buf, Bytes};
 use prost::Message;
 
-use crate::model::Sample;
+use crate::model::{Labels, Sample};
+use crate::storage::Exemplar;
 
 /// Why a body is not a valid WriteRequest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,12 +33,25 @@ impl From<prost::DecodeError> for ProtoError {
 }
 
 /// One series as the receiver validates and stores it: label pairs borrowed from the decoded
-/// message, float samples, and how many native histogram samples it carried (not stored yet).
+/// message, float samples, its exemplars, and how many native histogram samples it carried
+/// (not stored yet).
 #[derive(Debug, Default, Clone)]
 pub struct DecodedSeries<'a> {
     pub labels: Vec<(&'a [u8], &'a [u8])>,
     pub samples: Vec<Sample>,
+    pub exemplars: Vec<DecodedExemplar<'a>>,
     pub histograms: usize,
+}
+
+/// Label pairs borrowed from a decoded message.
+pub type BytePairs<'a> = Vec<(&'a [u8], &'a [u8])>;
+
+/// One exemplar as received: label pairs borrowed from the message (UTF-8 not checked yet).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct DecodedExemplar<'a> {
+    pub labels: Vec<(&'a [u8], &'a [u8])>,
+    pub value: f64,
+    pub t: i64,
 }
 
 fn samples(s: &[v1::Sample]) -> Vec<Sample> {
@@ -64,6 +79,19 @@ impl v1::TimeSeries {
                 .map(|l| (&l.name[..], &l.value[..]))
                 .collect(),
             samples: samples(&self.samples),
+            exemplars: self
+                .exemplars
+                .iter()
+                .map(|e| DecodedExemplar {
+                    labels: e
+                        .labels
+                        .iter()
+                        .map(|l| (&l.name[..], &l.value[..]))
+                        .collect(),
+                    value: e.value,
+                    t: e.timestamp,
+                })
+                .collect(),
             histograms: self.histograms.len(),
         }
     }
@@ -73,7 +101,6 @@ impl v1::TimeSeries {
 #[derive(Debug, Default, Clone)]
 pub struct DecodedSeriesV2<'a> {
     pub series: DecodedSeries<'a>,
-    pub exemplars: usize,
     /// `created_timestamp` (ms), 0 if unset.
     pub created: i64,
     /// Metadata type (0 unknown, 1 counter, 2 gauge, ...).
@@ -110,6 +137,26 @@ fn symbol<'a>(symbols: &'a [Bytes], i: u32, what: &str) -> Result<&'a [u8], Prot
 }
 
 impl v2::Request {
+    /// Label pairs from symbol references (name, value, name, value, ...).
+    fn pairs(&self, refs: &[u32], whose: &str) -> Result<BytePairs<'_>, ProtoError> {
+        if !refs.len().is_multiple_of(2) {
+            return Err(ProtoError(format!(
+                "{whose}labels_refs has an odd number of entries ({})",
+                refs.len()
+            )));
+        }
+        let (name, value) = (format!("{whose}label name"), format!("{whose}label value"));
+        let an = if whose.is_empty() { "a " } else { "" };
+        refs.chunks_exact(2)
+            .map(|pair| {
+                Ok((
+                    symbol(&self.symbols, pair[0], &format!("{an}{name}"))?,
+                    symbol(&self.symbols, pair[1], &format!("{an}{value}"))?,
+                ))
+            })
+            .collect()
+    }
+
     /// Every series with its labels and metadata resolved; the first bad symbol reference
     /// (or odd `labels_refs`) is an error naming it.
     pub fn decoded_series(&self) -> Result<Vec<DecodedSeriesV2<'_>>, ProtoError> {
@@ -117,27 +164,26 @@ impl v2::Request {
             .iter()
             .map(|ts| {
                 let refs = &ts.labels_refs;
-                if refs.len() % 2 != 0 {
-                    return Err(ProtoError(format!(
-                        "labels_refs has an odd number of entries ({})",
-                        refs.len()
-                    )));
-                }
-                let mut labels = Vec::with_capacity(refs.len() / 2);
-                for pair in refs.chunks_exact(2) {
-                    labels.push((
-                        symbol(&self.symbols, pair[0], "a label name")?,
-                        symbol(&self.symbols, pair[1], "a label value")?,
-                    ));
-                }
+                let labels = self.pairs(refs, "")?;
+                let exemplars = ts
+                    .exemplars
+                    .iter()
+                    .map(|e| {
+                        Ok(DecodedExemplar {
+                            labels: self.pairs(&e.labels_refs, "an exemplar's ")?,
+                            value: e.value,
+                            t: e.timestamp,
+                        })
+                    })
+                    .collect::<Result<_, ProtoError>>()?;
                 let md = ts.metadata.unwrap_or_default();
                 Ok(DecodedSeriesV2 {
                     series: DecodedSeries {
                         labels,
                         samples: samples(&ts.samples),
+                        exemplars,
                         histograms: ts.histograms.len(),
                     },
-                    exemplars: ts.exemplars.len(),
                     created: ts.created_timestamp,
                     metric_type: u64::try_from(md.r#type).unwrap_or(0),
                     help: symbol(&self.symbols, md.help_ref, "the metadata's help")?,
@@ -188,10 +234,28 @@ pub type SeriesToEncode<'a> = (Vec<(&'a str, &'a str)>, Vec<Sample>);
 
 /// Encodes a 1.0 WriteRequest (the sender's, tests' and benches').
 pub fn encode_write_request(series: &[SeriesToEncode<'_>]) -> Vec<u8> {
+    encode_write_request_with_exemplars(series, &[])
+}
+
+fn v1_labels(l: &Labels) -> Vec<v1::Label> {
+    l.iter()
+        .map(|x| v1::Label {
+            name: bytes(&x.name),
+            value: bytes(&x.value),
+        })
+        .collect()
+}
+
+/// Encodes a 1.0 WriteRequest where `exemplars[i]` (if present) are series `i`'s exemplars.
+pub fn encode_write_request_with_exemplars(
+    series: &[SeriesToEncode<'_>],
+    exemplars: &[Vec<Exemplar>],
+) -> Vec<u8> {
     v1::WriteRequest {
         timeseries: series
             .iter()
-            .map(|(labels, s)| v1::TimeSeries {
+            .enumerate()
+            .map(|(i, (labels, s))| v1::TimeSeries {
                 labels: labels
                     .iter()
                     .map(|(n, v)| v1::Label {
@@ -200,7 +264,18 @@ pub fn encode_write_request(series: &[SeriesToEncode<'_>]) -> Vec<u8> {
                     })
                     .collect(),
                 samples: proto_samples(s),
-                exemplars: Vec::new(),
+                exemplars: exemplars
+                    .get(i)
+                    .map(|list| {
+                        list.iter()
+                            .map(|e| v1::Exemplar {
+                                labels: v1_labels(&e.labels),
+                                value: e.value,
+                                timestamp: e.t,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 histograms: Vec::new(),
             })
             .collect(),
@@ -223,6 +298,7 @@ pub fn encode_write_request_v2(series: &[SeriesToEncodeV2<'_>]) -> Vec<u8> {
             metric_type: *mtype,
             help: "",
             unit: "",
+            exemplars: Vec::new(),
         })
         .collect();
     encode_v2(&full)
@@ -239,6 +315,7 @@ pub struct SeriesV2<'a> {
     pub metric_type: u64,
     pub help: &'a str,
     pub unit: &'a str,
+    pub exemplars: Vec<Exemplar>,
 }
 
 /// Interns strings into a 2.0 symbols table (entry 0 is the empty string).
@@ -265,8 +342,8 @@ impl<'a> Symbols<'a> {
 }
 
 /// Encodes a remote write 2.0 `io.prometheus.write.v2.Request` (the sender's and tests').
-pub fn encode_v2(series: &[SeriesV2<'_>]) -> Vec<u8> {
-    let mut symbols = Symbols::new();
+pub fn encode_v2<'s>(series: &'s [SeriesV2<'_>]) -> Vec<u8> {
+    let mut symbols: Symbols<'s> = Symbols::new();
     let mut timeseries = Vec::with_capacity(series.len());
     for ser in series {
         let mut labels_refs = Vec::with_capacity(ser.labels.len() * 2);
@@ -282,11 +359,24 @@ pub fn encode_v2(series: &[SeriesV2<'_>]) -> Vec<u8> {
                     unit_ref: symbols.get(ser.unit),
                 }
             });
+        let exemplars = ser
+            .exemplars
+            .iter()
+            .map(|e| v2::Exemplar {
+                labels_refs: e
+                    .labels
+                    .iter()
+                    .flat_map(|l| [symbols.get(&l.name), symbols.get(&l.value)])
+                    .collect(),
+                value: e.value,
+                timestamp: e.t,
+            })
+            .collect();
         timeseries.push(v2::TimeSeries {
             labels_refs,
             samples: proto_samples(&ser.samples),
             histograms: Vec::new(),
-            exemplars: Vec::new(),
+            exemplars,
             metadata,
             created_timestamp: ser.created,
         });

@@ -84,6 +84,7 @@ fn v2_roundtrips_through_the_symbols_table() {
             metric_type: 1,
             help: "Requests.",
             unit: "",
+            exemplars: Vec::new(),
         },
         SeriesV2 {
             labels: vec![("__name__", "temp"), ("job", "api")],
@@ -106,6 +107,81 @@ fn v2_roundtrips_through_the_symbols_table() {
     assert_eq!(got[1].series.labels[1], (&b"job"[..], &b"api"[..]));
     assert_eq!(got[1].series.samples, vec![Sample { t: 6, v: 2.0 }]);
     assert_eq!(got[1].metric_type, 0);
+}
+
+fn exemplar(trace: &str, value: f64, t: i64) -> Exemplar {
+    Exemplar {
+        labels: Labels::from_pairs([("trace_id", trace), ("span_id", "s1")]),
+        value,
+        t,
+    }
+}
+
+fn strings<'a>(pairs: &[(&'a [u8], &'a [u8])]) -> Vec<(&'a str, &'a str)> {
+    pairs
+        .iter()
+        .map(|(n, v)| {
+            (
+                std::str::from_utf8(n).unwrap(),
+                std::str::from_utf8(v).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn exemplars_roundtrip_in_both_versions() {
+    let list = vec![exemplar("abc", 1.5, 1000), exemplar("def", -2.0, 2000)];
+    let series = vec![
+        (vec![("__name__", "a_total")], vec![Sample { t: 1, v: 2.0 }]),
+        (vec![("__name__", "b_total")], vec![Sample { t: 1, v: 2.0 }]),
+    ];
+    let v1 = encode_write_request_with_exemplars(&series, std::slice::from_ref(&list));
+    let req = decode_write_request(Bytes::from(v1)).unwrap();
+    let got = req.timeseries[0].decoded().exemplars;
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        strings(&got[0].labels),
+        [("span_id", "s1"), ("trace_id", "abc")]
+    );
+    assert_eq!((got[1].value, got[1].t), (-2.0, 2000));
+    assert!(req.timeseries[1].decoded().exemplars.is_empty());
+
+    let v2 = encode_v2(&[SeriesV2 {
+        labels: vec![("__name__", "a_total"), ("span_id", "s1")],
+        samples: vec![Sample { t: 1, v: 2.0 }],
+        exemplars: list,
+        ..SeriesV2::default()
+    }]);
+    let req = decode_write_request_v2(Bytes::from(v2)).unwrap();
+    // "", __name__, a_total, span_id, s1, trace_id, abc, def: exemplar labels share symbols.
+    assert_eq!(req.symbols.len(), 8);
+    let got = req.decoded_series().unwrap();
+    let ex = &got[0].series.exemplars;
+    assert_eq!(
+        strings(&ex[1].labels),
+        [("span_id", "s1"), ("trace_id", "def")]
+    );
+    assert_eq!((ex[0].value, ex[0].t), (1.5, 1000));
+
+    let bad = v2::Request {
+        symbols: vec![Bytes::new(), Bytes::from_static(b"__name__")],
+        timeseries: vec![v2::TimeSeries {
+            labels_refs: vec![1, 1],
+            exemplars: vec![v2::Exemplar {
+                labels_refs: vec![1, 7],
+                ..v2::Exemplar::default()
+            }],
+            ..v2::TimeSeries::default()
+        }],
+        ..v2::Request::default()
+    };
+    let e = bad.decoded_series().unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("an exemplar's label value refers to symbol 7"),
+        "{e}"
+    );
 }
 
 #[test]
