@@ -355,6 +355,7 @@ fn otlp_section_is_checked_as_prometheus_3_checks_it() {
     // Unknown strategies and keys are refused by the parser.
     assert!(parse("  translation_strategy: Sometimes\n").is_err());
     assert!(parse("  promote_everything: true\n").is_err());
+}
 
 #[test]
 fn storage_section_sizes_exemplars_and_reports_what_is_ignored() {
