@@ -13,6 +13,8 @@
 //!
 //! Uses `model`, `storage`, `textparse` (metadata types), `opentelemetry-proto` and `prost`.
 
+pub mod export;
+pub mod grpc;
 pub mod json;
 pub mod names;
 
