@@ -23,7 +23,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 
 /// A CA (ca.pem), a server certificate for 127.0.0.1 (server.pem/.key) and a client
 /// certificate (client.pem/.key), all signed by the CA.
-fn pki(dir: &Path) {
+pub fn pki(dir: &Path) {
     let ec = [
         "-newkey",
         "ec",
