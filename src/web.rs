@@ -441,6 +441,7 @@ pub async fn middleware(State(web): State<Arc<Web>>, req: Request, next: Next) -
             let mut r = if is_grpc(&req) {
                 grpc_unauthenticated()
             } else {
+                drain(req.into_body()).await;
                 (StatusCode::UNAUTHORIZED, "Unauthorized\n").into_response()
             };
             r.headers_mut()
@@ -453,6 +454,15 @@ pub async fn middleware(State(web): State<Arc<Web>>, req: Request, next: Next) -
         r.headers_mut().insert(k.clone(), v.clone());
     }
     r
+}
+
+/// Reads and drops what is left of a request body that will not be used, at most 256 KiB
+/// within a second: over HTTP/2 an answer sent before the whole body arrived ends the stream
+/// with a reset, which some clients (curl 7) report as an error instead of the answer.
+pub async fn drain(body: axum::body::Body) {
+    use http_body_util::BodyExt;
+    let limited = http_body_util::Limited::new(body, 256 << 10);
+    let _ = tokio::time::timeout(Duration::from_secs(1), limited.collect()).await;
 }
 
 /// Whether a request is a gRPC call (`application/grpc`, `application/grpc+proto`, ...).

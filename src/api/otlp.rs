@@ -8,7 +8,8 @@
 //! refused); errors carry a `google.rpc.Status` in the request's encoding: 400 for bad data,
 //! 413 over the size limits, 429 with `Retry-After` when too many exports are in flight, 503
 //! with `Retry-After` when not ready or the store failed; 415 (plain text) for another
-//! content type or encoding. Uses `otlp` (the export sink), the sibling `state` and `metrics`.
+//! content type or encoding. Uses `otlp` (the export sink), `web` (draining a refused body),
+//! the sibling `state` and `metrics`.
 
 use std::io::Read;
 
@@ -80,7 +81,8 @@ impl Encoding {
 
 /// OTLP/HTTP metrics: protobuf or JSON, optionally gzipped.
 pub(super) async fn metrics(State(state): State<ApiState>, req: Request) -> Response {
-    let headers = req.headers();
+    let (parts, body) = req.into_parts();
+    let headers = &parts.headers;
     let h = |n| {
         headers
             .get(n)
@@ -95,23 +97,34 @@ pub(super) async fn metrics(State(state): State<ApiState>, req: Request) -> Resp
     } else if ct.starts_with(PROTOBUF) {
         Encoding::Protobuf
     } else {
-        return unsupported(format!(
-            "unsupported Content-Type {ct:?}: OTLP/HTTP needs {PROTOBUF} or {JSON}"
-        ));
+        return unsupported(
+            body,
+            format!("unsupported Content-Type {ct:?}: OTLP/HTTP needs {PROTOBUF} or {JSON}"),
+        )
+        .await;
     };
     let gzip = match h(header::CONTENT_ENCODING).as_str() {
         "" | "identity" => false,
         "gzip" => true,
-        other => return unsupported(format!("unsupported Content-Encoding {other:?} (gzip is)")),
+        other => {
+            return unsupported(
+                body,
+                format!("unsupported Content-Encoding {other:?} (gzip is)"),
+            )
+            .await
+        }
     };
     let sink = sink(&state);
     // The slot is taken before the body is read: a burst holds no more bodies than slots.
     let _slot = match sink.enter() {
         Ok(s) => s,
-        Err(r) => return refusal(enc, &r),
+        Err(r) => {
+            crate::web::drain(body).await;
+            return refusal(enc, &r);
+        }
     };
     let (max_body, max_decoded) = (state.limits.max_body, state.limits.max_decoded);
-    let body = match read_body(req.into_body(), max_body).await {
+    let body = match read_body(body, max_body).await {
         Ok(b) => b,
         Err(r) => return refusal(enc, &r),
     };
@@ -194,7 +207,8 @@ fn refusal(enc: Encoding, r: &Refusal) -> Response {
 }
 
 /// 415 for a body promterm cannot read: plain text, as there is no encoding to answer in.
-fn unsupported(message: String) -> Response {
+async fn unsupported(body: axum::body::Body, message: String) -> Response {
+    crate::web::drain(body).await;
     (StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("{message}\n")).into_response()
 }
 
