@@ -129,9 +129,12 @@ pub(super) async fn metrics(State(state): State<ApiState>, req: Request) -> Resp
         Err(r) => return refusal(enc, &r),
     };
     let body = if gzip {
-        match gunzip(&body, max_decoded) {
-            Ok(b) => b,
-            Err(r) => return refusal(enc, &r),
+        // Up to `max_decoded` bytes of inflating: off the async workers.
+        let inflated = tokio::task::spawn_blocking(move || gunzip(&body, max_decoded)).await;
+        match inflated {
+            Ok(Ok(b)) => b,
+            Ok(Err(r)) => return refusal(enc, &r),
+            Err(e) => return refusal(enc, &Refusal::Unavailable(format!("gzip task failed: {e}"))),
         }
     } else {
         body.to_vec()

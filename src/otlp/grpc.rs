@@ -101,7 +101,21 @@ pub fn router(sink: Sink, max_message: usize) -> axum::Router {
         .fallback(unimplemented)
 }
 
+/// Other methods: UNIMPLEMENTED; a request that is no gRPC call (OTLP/HTTP sent to the gRPC
+/// port) gets a plain 404 saying where OTLP/HTTP is.
 async fn unimplemented(req: Request) -> Response {
+    let grpc = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/grpc"));
+    if !grpc {
+        return axum::response::IntoResponse::into_response((
+            axum::http::StatusCode::NOT_FOUND,
+            "this is promterm's OTLP gRPC receiver; OTLP/HTTP is served on its own port \
+             (--otlp.http-listen-address, default 127.0.0.1:4318, path /v1/metrics)\n",
+        ));
+    }
     tonic::Status::unimplemented(format!(
         "promterm's OTLP gRPC receiver has no method {} (it serves {EXPORT_PATH})",
         req.uri().path()

@@ -290,4 +290,22 @@ async fn other_methods_are_unimplemented() {
     )
     .await;
     assert_eq!(a.code(), (tonic::Code::Unimplemented as i32).to_string());
+    // OTLP/HTTP sent to the gRPC port: a 404 saying where it belongs.
+    let resp = f
+        .router
+        .clone()
+        .oneshot(
+            axum::http::Request::post("/v1/metrics")
+                .header("content-type", "application/x-protobuf")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let text = resp.into_body().collect().await.unwrap().to_bytes();
+    assert!(
+        String::from_utf8_lossy(&text).contains("--otlp.http-listen-address"),
+        "{text:?}"
+    );
 }
