@@ -116,7 +116,7 @@ pub(super) async fn metrics(State(state): State<ApiState>, req: Request) -> Resp
     };
     let sink = sink(&state);
     // The slot is taken before the body is read: a burst holds no more bodies than slots.
-    let _slot = match sink.enter() {
+    let _slot = match sink.enter().await {
         Ok(s) => s,
         Err(r) => {
             crate::web::drain(body).await;

@@ -26,6 +26,11 @@ pub const RETRY_BUSY: Duration = Duration::from_secs(1);
 /// or its store failed.
 pub const RETRY_UNAVAILABLE: Duration = Duration::from_secs(5);
 
+/// Longest an export waits for a slot before it is refused as busy: a short wait absorbs
+/// exports that arrive together (applications flushing on the same tick) without a retry;
+/// waiting costs nothing but the open connection.
+pub const SLOT_WAIT: Duration = Duration::from_millis(500);
+
 /// Exports handled at once by default: two per core. Decoding and translating are CPU work;
 /// more at once would only queue on the cores scraping and queries also need.
 pub fn default_in_flight() -> usize {
@@ -119,16 +124,20 @@ impl std::fmt::Debug for Sink {
 }
 
 impl Sink {
-    /// Takes a slot for one export: refused when not ready or when all slots are taken
-    /// (never waits, so a burst is pushed back to the clients instead of queueing here).
-    pub fn enter(&self) -> Result<OwnedSemaphorePermit, Refusal> {
+    /// Takes a slot for one export: refused when not ready, or when no slot frees up within
+    /// `SLOT_WAIT` (a longer burst is pushed back to the clients instead of queueing here).
+    pub async fn enter(&self) -> Result<OwnedSemaphorePermit, Refusal> {
         if !(self.ready)() {
             return Err(Refusal::NotReady);
         }
-        self.in_flight
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| Refusal::Busy(self.max_in_flight))
+        let slots = self.in_flight.clone();
+        if let Ok(slot) = slots.clone().try_acquire_owned() {
+            return Ok(slot);
+        }
+        match tokio::time::timeout(SLOT_WAIT, slots.acquire_owned()).await {
+            Ok(Ok(slot)) => Ok(slot),
+            _ => Err(Refusal::Busy(self.max_in_flight)),
+        }
     }
 
     /// Translates and stores a decoded request on a blocking thread.
@@ -362,6 +371,46 @@ mod tests {
             assert_eq!(st.retry_delay(), r.retry_after(), "{r:?}");
         }
         assert!(Refusal::Busy(4).to_string().contains("at most 4"));
+    }
+
+    struct Nothing;
+
+    impl Appender for Nothing {
+        fn append(
+            &self,
+            _: &[crate::storage::SeriesInput<'_>],
+        ) -> Result<crate::storage::AppendStats, crate::storage::StorageError> {
+            Ok(Default::default())
+        }
+    }
+
+    #[tokio::test]
+    async fn an_export_waits_briefly_for_a_slot_then_is_refused_as_busy() {
+        let ready = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let r = ready.clone();
+        let sink = Sink {
+            appender: Arc::new(Nothing),
+            receiver: Arc::default(),
+            labels: LabelLimits::default(),
+            ready: Arc::new(move || r.load(std::sync::atomic::Ordering::SeqCst)),
+            on_stored: Arc::new(|_| {}),
+            in_flight: Arc::new(Semaphore::new(1)),
+            max_in_flight: 1,
+        };
+        let held = sink.enter().await.unwrap();
+        // Freed within the wait: taken.
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            drop(held);
+        });
+        let again = sink.enter().await.expect("the slot freed in time");
+        // Not freed: busy after SLOT_WAIT.
+        let started = std::time::Instant::now();
+        assert_eq!(sink.enter().await.unwrap_err(), Refusal::Busy(1));
+        assert!(started.elapsed() >= SLOT_WAIT);
+        drop(again);
+        ready.store(false, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(sink.enter().await.unwrap_err(), Refusal::NotReady);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! - Status codes as the OTLP spec gives them: INVALID_ARGUMENT for undecodable or invalid data
 //!   (tonic answers INTERNAL for a message prost cannot decode; that is rewritten),
 //!   RESOURCE_EXHAUSTED with a `google.rpc.RetryInfo` detail when too many exports are in
-//!   flight, RESOURCE_EXHAUSTED without one for a message over the size limit (tonic's
+//!   flight (after a short wait for a slot), RESOURCE_EXHAUSTED without one for a message over the size limit (tonic's
 //!   OUT_OF_RANGE, which OTLP clients would retry, is rewritten), UNAVAILABLE with RetryInfo
 //!   when not ready or the store failed; `partial_success` for refused data points.
 //! - The slot for an export is taken before its body is read, and the body is bounded, so a
@@ -126,7 +126,7 @@ async fn unimplemented(req: Request) -> Response {
 /// Takes a slot (or refuses), bounds the body, and gives tonic's own refusals the codes the
 /// OTLP spec asks for.
 async fn guarded(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Response {
-    let _slot = match g.sink.enter() {
+    let _slot = match g.sink.enter().await {
         Ok(s) => s,
         Err(r) => return status(&r).into_http(),
     };
