@@ -5,8 +5,9 @@
 //! checked once at start (`promterm check web-config FILE` checks it alone).
 //!
 //! Serving: a TLS listener for `axum::serve` (handshakes run in their own tasks, so a slow
-//! client holds up no one) and a basic-auth middleware that answers 401 with
-//! `WWW-Authenticate: Basic` and caches verified credentials (bcrypt is slow on purpose).
+//! client holds up no one; ALPN offers `h2` and `http/1.1`) and a basic-auth middleware that
+//! answers 401 with `WWW-Authenticate: Basic` (a gRPC call gets `grpc-status` 16,
+//! UNAUTHENTICATED) and caches verified credentials (bcrypt is slow on purpose).
 //! Used by `server`; uses rustls (ring) and the bcrypt crate.
 
 use std::collections::{BTreeMap, HashSet};
@@ -76,7 +77,7 @@ pub struct TlsServerConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpServerConfig {
-    /// Accepted; promterm serves HTTP/1.1.
+    /// `false`: TLS clients are not offered HTTP/2 (ALPN `h2`), which gRPC needs.
     #[serde(default)]
     pub http2: Option<bool>,
     #[serde(default)]
@@ -188,7 +189,13 @@ fn check(text: &str, dir: &Path) -> Result<Web, String> {
     }
     let tls = match &cfg.tls_server_config {
         None => None,
-        Some(t) => Some(Arc::new(tls_config(t, dir)?)),
+        Some(t) => {
+            let mut c = tls_config(t, dir)?;
+            if cfg.http_server_config.http2 == Some(false) {
+                c.alpn_protocols = vec![b"http/1.1".to_vec()];
+            }
+            Some(Arc::new(c))
+        }
     };
     Ok(Web {
         tls,
@@ -334,7 +341,8 @@ fn tls_config(t: &TlsServerConfig, dir: &Path) -> Result<rustls::ServerConfig, S
     let mut cfg = builder
         .with_single_cert(certs, key)
         .map_err(|e| format!("tls_server_config: certificate and key do not go together: {e}"))?;
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // HTTP/2 first: gRPC clients need it; browsers and curl pick either.
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(cfg)
 }
 
@@ -430,7 +438,12 @@ pub async fn middleware(State(web): State<Arc<Web>>, req: Request, next: Next) -
             .await
             .unwrap_or(false);
         if !ok {
-            let mut r = (StatusCode::UNAUTHORIZED, "Unauthorized\n").into_response();
+            let mut r = if is_grpc(&req) {
+                grpc_unauthenticated()
+            } else {
+                drain(req.into_body()).await;
+                (StatusCode::UNAUTHORIZED, "Unauthorized\n").into_response()
+            };
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
             return r;
@@ -440,6 +453,40 @@ pub async fn middleware(State(web): State<Arc<Web>>, req: Request, next: Next) -
     for (k, v) in &web.headers {
         r.headers_mut().insert(k.clone(), v.clone());
     }
+    r
+}
+
+/// Reads and drops what is left of a request body that will not be used, at most 256 KiB
+/// within a second: over HTTP/2 an answer sent before the whole body arrived ends the stream
+/// with a reset, which some clients (curl 7) report as an error instead of the answer.
+pub async fn drain(body: axum::body::Body) {
+    use http_body_util::BodyExt;
+    let limited = http_body_util::Limited::new(body, 256 << 10);
+    let _ = tokio::time::timeout(Duration::from_secs(1), limited.collect()).await;
+}
+
+/// Whether a request is a gRPC call (`application/grpc`, `application/grpc+proto`, ...).
+fn is_grpc(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/grpc"))
+}
+
+/// The refusal a gRPC client understands: HTTP 200 with `grpc-status` 16 (UNAUTHENTICATED) in
+/// the headers (a trailers-only answer), as gRPC servers answer a missing or wrong credential.
+fn grpc_unauthenticated() -> Response {
+    let mut r = StatusCode::OK.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/grpc"),
+    );
+    h.insert("grpc-status", HeaderValue::from_static("16"));
+    h.insert(
+        "grpc-message",
+        HeaderValue::from_static("Unauthorized: basic auth credentials are missing or wrong"),
+    );
     r
 }
 

@@ -16,6 +16,7 @@ mod federate;
 mod layers;
 mod lifecycle;
 pub mod metrics;
+pub mod otlp;
 mod params;
 mod push;
 mod query;
@@ -26,9 +27,8 @@ pub mod status;
 mod targets;
 mod write;
 
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -48,10 +48,7 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/write",
             post(write::write).layer(DefaultBodyLimit::max(body_limit)),
         )
-        .route(
-            "/api/v1/otlp/v1/metrics",
-            post(otlp_metrics).layer(DefaultBodyLimit::max(body_limit)),
-        )
+        .route("/api/v1/otlp/v1/metrics", post(otlp::metrics))
         .route("/api/v1/query", get(query::instant).post(query::instant))
         .route("/api/v1/query_range", get(query::range).post(query::range))
         .route("/api/v1/series", get(series::series).post(series::series))
@@ -140,90 +137,7 @@ async fn host_metrics() -> Result<Response, TextError> {
         .into_response())
 }
 
-/// OTLP/HTTP metrics: protobuf or JSON, optionally gzipped.
-async fn otlp_metrics(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
-    if !state.is_ready() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not ready to accept writes\n",
-        )
-            .into_response();
-    }
-    let h = |n| {
-        headers
-            .get(n)
-            .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
-            .unwrap_or("")
-    };
-    let ct = h(header::CONTENT_TYPE).to_ascii_lowercase();
-    let json = ct.starts_with("application/json");
-    if !json && !ct.starts_with("application/x-protobuf") {
-        return (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("unsupported Content-Type {ct:?}: OTLP/HTTP needs application/x-protobuf or application/json\n"),
-        )
-            .into_response();
-    }
-    let body = match h(header::CONTENT_ENCODING).trim() {
-        "" | "identity" => body.to_vec(),
-        "gzip" => {
-            use std::io::Read;
-            let mut out = Vec::new();
-            let limit = state.limits.max_decoded as u64;
-            let r = flate2::read::GzDecoder::new(&body[..])
-                .take(limit + 1)
-                .read_to_end(&mut out);
-            if r.is_err() || out.len() as u64 > limit {
-                return (StatusCode::BAD_REQUEST, "invalid or oversized gzip body\n")
-                    .into_response();
-            }
-            out
-        }
-        other => {
-            return (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("unsupported Content-Encoding {other:?}\n"),
-            )
-                .into_response()
-        }
-    };
-    let appender = state.appender.clone();
-    let labels = state.limits.labels;
-    let receiver = state.otlp.clone();
-    let r = tokio::task::spawn_blocking(move || {
-        receiver.receive(appender.as_ref(), &body, json, &labels)
-    })
-    .await;
-    let r = r.map(|x| {
-        x.map(|o| {
-            state.received_metadata.record_all(o.metadata);
-            o.stats
-        })
-    });
-    match r {
-        Ok(Ok(st)) if st.rejected() == 0 => {
-            if json {
-                ([(header::CONTENT_TYPE, "application/json")], "{}").into_response()
-            } else {
-                ([(header::CONTENT_TYPE, "application/x-protobuf")], "").into_response()
-            }
-        }
-        Ok(Ok(st)) => (
-            StatusCode::BAD_REQUEST,
-            format!(
-                "{} out-of-order or duplicate samples rejected; {} stored\n",
-                st.rejected(),
-                st.accepted
-            ),
-        )
-            .into_response(),
-        Ok(Err(crate::otlp::OtlpError::Bad(e))) => {
-            (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response()
-        }
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-    }
-}
-
+#[cfg(test)]
+use axum::http::StatusCode;
 #[cfg(test)]
 mod tests;

@@ -145,6 +145,8 @@ pub struct ApiState {
     /// The OTLP receiver (translation config, state between requests), shared by the OTLP
     /// endpoints on every listener.
     pub(crate) otlp: Arc<crate::otlp::Receiver>,
+    /// Slots for OTLP exports in flight, shared by the OTLP endpoints of every listener.
+    pub(crate) otlp_in_flight: (Arc<tokio::sync::Semaphore>, usize),
     /// Re-reads and applies the config file (`POST /-/reload`).
     pub(super) reload: Option<ReloadFn>,
     /// Self-instrumentation served at `/metrics`.
@@ -173,6 +175,10 @@ impl ApiState {
             senders: None,
             received_metadata: Arc::default(),
             otlp: Arc::default(),
+            otlp_in_flight: {
+                let n = crate::otlp::export::default_in_flight();
+                (Arc::new(tokio::sync::Semaphore::new(n)), n)
+            },
             reload: None,
             telemetry: Arc::new(metrics::Telemetry::new(None, None, None, None)),
             info: Arc::new(ServerInfo::default()),

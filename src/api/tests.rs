@@ -31,7 +31,8 @@ async fn call(state: &ApiState, req: Request<Body>) -> (StatusCode, String) {
     let resp = router(state.clone()).oneshot(req).await.unwrap();
     let status = resp.status();
     let body = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(body.to_vec()).unwrap())
+    // Lossy: OTLP/HTTP errors carry a protobuf `google.rpc.Status`.
+    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 /// Percent-encodes the characters a URI may not hold raw, keeping `?`, `&` and `=`.

@@ -109,6 +109,16 @@ pub struct ServeArgs {
     #[arg(long, visible_alias = "web.listen-address", value_name = "ADDR", default_value = server::DEFAULT_LISTEN)]
     pub listen: String,
 
+    /// Address of the OTLP/gRPC receiver [default: 127.0.0.1:4317]; "" turns it off. Wins
+    /// over `otlp.grpc_listen_address` in the config file.
+    #[arg(long = "otlp.grpc-listen-address", value_name = "ADDR")]
+    pub otlp_grpc_listen: Option<String>,
+
+    /// Address of the OTLP/HTTP receiver (`/v1/metrics`) [default: 127.0.0.1:4318]; "" turns
+    /// it off. Wins over `otlp.http_listen_address` in the config file.
+    #[arg(long = "otlp.http-listen-address", value_name = "ADDR")]
+    pub otlp_http_listen: Option<String>,
+
     /// Do not open the terminal UI, even on a terminal.
     #[arg(long)]
     pub headless: bool,
@@ -408,6 +418,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             config_file: args.config,
             data_dir: args.data,
             listen: args.listen,
+            otlp_grpc_listen: args.otlp_grpc_listen,
+            otlp_http_listen: args.otlp_http_listen,
             headless: args.headless,
             retention: args.retention,
             retention_size: args.retention_size,
@@ -496,6 +508,24 @@ mod tests {
         assert_eq!(a.retention.to_string(), "15d");
         assert!(a.config.is_none());
         assert!(!a.headless);
+        assert_eq!((a.otlp_grpc_listen, a.otlp_http_listen), (None, None));
+    }
+
+    #[test]
+    fn otlp_listener_flags() {
+        let cli = Cli::try_parse_from([
+            "promterm",
+            "serve",
+            "--otlp.grpc-listen-address",
+            "",
+            "--otlp.http-listen-address=:14318",
+        ])
+        .unwrap();
+        let Command::Serve(a) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(a.otlp_grpc_listen.as_deref(), Some(""));
+        assert_eq!(a.otlp_http_listen.as_deref(), Some(":14318"));
     }
 
     #[test]

@@ -16,6 +16,8 @@
 
 pub mod append;
 pub mod delta;
+pub mod export;
+pub mod grpc;
 pub mod json;
 pub mod names;
 pub mod resource;

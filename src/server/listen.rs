@@ -1,5 +1,6 @@
-//! The HTTP listener: the bound address, the web config (TLS, basic auth, headers) around the
-//! router, the connection limit, and graceful shutdown. Uses `web` and `api`; anyhow.
+//! The listeners: the bound address, the web config (TLS, basic auth, headers) around a
+//! router, the connection limit, and graceful shutdown. Each serves HTTP/1.1 and HTTP/2 (h2c
+//! with prior knowledge, and `h2` by ALPN over TLS), which gRPC needs. Uses `web`; anyhow.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,8 +21,10 @@ pub(super) async fn bind(listen: &str) -> anyhow::Result<(TcpListener, SocketAdd
     Ok((listener, addr))
 }
 
-/// Serves `app` on `listener` until `shutdown` fires, with the web config applied.
+/// Serves `app` on `listener` until `shutdown` fires, with the web config applied; `what`
+/// names the listener in the log ("" for the API's).
 pub(super) fn serve(
+    what: &str,
     listener: TcpListener,
     addr: SocketAddr,
     web: Option<Web>,
@@ -42,10 +45,15 @@ pub(super) fn serve(
             ));
         }
     }
+    let what = if what.is_empty() {
+        String::new()
+    } else {
+        format!("{what} ")
+    };
     info!(
         tls = scheme == "https",
         basic_auth = web.as_ref().is_some_and(|w| w.auth.is_some()),
-        "listening on {scheme}://{addr}"
+        "{what}listening on {scheme}://{addr}"
     );
     let done = async move { shutdown.cancelled().await };
     Ok(match web.and_then(|w| w.tls) {

@@ -1,14 +1,15 @@
 //! Wiring for `promterm serve`: load the config, lock the data directory, open the store
 //! (replaying its WAL), start the parts (scraping, rules, notifier, remote write, the
-//! Pushgateway), serve the HTTP API, mark ready; on shutdown stop taking requests, stop the
-//! parts, then flush and close the store.
+//! Pushgateway), mark ready, serve the HTTP API and the OTLP receivers (gRPC, HTTP); on
+//! shutdown stop taking requests, stop the parts, then flush and close the store.
 //!
 //! `Server::start` returns a `Running` server whose `ApiState` the caller may use in-process
 //! (the CLI runs the TUI over it); the server itself knows nothing of the TUI. Every long-lived
 //! task takes the shared `CancellationToken`; `shutdown_on_signals` cancels it on Ctrl-C or
 //! SIGTERM, SIGHUP reloads the config. Files: `components` (the parts and their tasks),
-//! `reload` (config reload, SIGHUP), `listen` (the HTTP listener and web config), `admin` (the
-//! admin API), `flags` (`/api/v1/status/flags`), `datadir` (the directory lock).
+//! `reload` (config reload, SIGHUP), `otlp` (the OTLP/gRPC and OTLP/HTTP listeners' addresses),
+//! `listen` (binding and serving a listener with the web config), `admin` (the admin API),
+//! `flags` (`/api/v1/status/flags`), `datadir` (the directory lock).
 //!
 //! Uses everything below `client` in the layer picture (`api`, `web`, `rules`, `promql`,
 //! `scrape`, `remote`, `send`, `push`, `tsdb`, `config`, `model`); anyhow for errors.
@@ -18,6 +19,7 @@ mod components;
 mod datadir;
 mod flags;
 mod listen;
+mod otlp;
 mod reload;
 
 use std::net::SocketAddr;
@@ -48,6 +50,10 @@ pub struct ServeOptions {
     pub config_file: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub listen: String,
+    /// `--otlp.grpc-listen-address` when given (it wins over the config file; "" is off).
+    pub otlp_grpc_listen: Option<String>,
+    /// `--otlp.http-listen-address` when given (it wins over the config file; "" is off).
+    pub otlp_http_listen: Option<String>,
     pub headless: bool,
     pub retention: Duration,
     /// Delete the oldest data beyond this size.
@@ -82,12 +88,17 @@ pub struct Server {
     opts: ServeOptions,
 }
 
-/// A started server: answering on `addr`, its parts running until the shutdown token fires.
+/// A started server: answering on `addr` (and the OTLP listeners that could bind), its parts
+/// running until the shutdown token fires.
 pub struct Running {
     addr: SocketAddr,
+    otlp_grpc: Option<SocketAddr>,
+    otlp_http: Option<SocketAddr>,
     state: ApiState,
     parts: components::Components,
     http: JoinHandle<anyhow::Result<()>>,
+    /// The OTLP listeners' servers.
+    otlp: Vec<JoinHandle<anyhow::Result<()>>>,
     _lock: DataDir,
 }
 
@@ -136,6 +147,18 @@ impl Server {
         for w in config.warnings() {
             warn!("{w}");
         }
+        let grpc_listen = otlp::address(
+            otlp::Kind::Grpc,
+            opts.otlp_grpc_listen.as_deref(),
+            &config.otlp,
+        );
+        let http_listen = otlp::address(
+            otlp::Kind::Http,
+            opts.otlp_http_listen.as_deref(),
+            &config.otlp,
+        );
+        let grpc_listener = otlp::bind(otlp::Kind::Grpc, &grpc_listen).await;
+        let http_listener = otlp::bind(otlp::Kind::Http, &http_listen).await;
         let s = config.summary();
         info!(
             jobs = s.jobs,
@@ -150,8 +173,11 @@ impl Server {
         };
         let external_url = listen::external_url(opts.external_url.as_deref(), &addr);
         let parts = components::start(&opts, &config, db, engine.clone(), external_url, &shutdown)?;
+        let mut flags = flags::flags(&opts, &retention);
+        flags.insert("otlp.grpc-listen-address".into(), grpc_listen);
+        flags.insert("otlp.http-listen-address".into(), http_listen);
         let server_info = Arc::new(api::status::ServerInfo {
-            flags: flags::flags(&opts, &retention),
+            flags,
             retention: retention.to_string(),
             config_yaml: parking_lot::RwLock::new(api::status::dump_config(&config)),
             head_stats: Some({
@@ -172,18 +198,52 @@ impl Server {
         // Ready before the first connection is served: whoever sees "listening on" may write.
         state.set_ready(true);
         let http = listen::serve(
+            "",
             listener,
             addr,
-            web,
+            web.clone(),
             api::router(state.clone()),
             opts.web_max_connections,
             shutdown.clone(),
         )?;
+        // After the API's, so its "listening on" line comes first.
+        let mut otlp = Vec::new();
+        let (mut otlp_grpc, mut otlp_http) = (None, None);
+        for (kind, bound, router) in [
+            (
+                otlp::Kind::Grpc,
+                grpc_listener,
+                api::otlp::grpc_router(state.clone()),
+            ),
+            (
+                otlp::Kind::Http,
+                http_listener,
+                api::otlp::http_router(state.clone()),
+            ),
+        ] {
+            let Some((l, a)) = bound else { continue };
+            otlp.push(listen::serve(
+                kind.name(),
+                l,
+                a,
+                web.clone(),
+                router,
+                opts.web_max_connections,
+                shutdown.clone(),
+            )?);
+            match kind {
+                otlp::Kind::Grpc => otlp_grpc = Some(a),
+                otlp::Kind::Http => otlp_http = Some(a),
+            }
+        }
         Ok(Running {
             addr,
+            otlp_grpc,
+            otlp_http,
             state,
             parts,
             http,
+            otlp,
             _lock: lock,
         })
     }
@@ -243,6 +303,11 @@ impl Running {
         self.addr
     }
 
+    /// The addresses the OTLP/gRPC and OTLP/HTTP receivers answer on (`None`: off).
+    pub fn otlp_addrs(&self) -> (Option<SocketAddr>, Option<SocketAddr>) {
+        (self.otlp_grpc, self.otlp_http)
+    }
+
     /// The API state, for in-process clients (the TUI's `client::Local`).
     pub fn state(&self) -> &ApiState {
         &self.state
@@ -252,9 +317,20 @@ impl Running {
     /// then stops the parts and closes the store (a final flush and WAL fsync).
     pub async fn wait(self) -> anyhow::Result<()> {
         let Running {
-            state, parts, http, ..
+            state,
+            parts,
+            http,
+            otlp,
+            ..
         } = self;
         let served = http.await.context("HTTP server task failed")?;
+        for o in otlp {
+            match o.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => warn!("an OTLP listener failed: {e:#}"),
+                Err(e) => warn!("an OTLP listener task failed: {e}"),
+            }
+        }
         state.set_ready(false);
         parts.scrape.stop();
         for t in parts.tasks {

@@ -115,6 +115,13 @@ fn tls_settings_are_checked_at_load() {
     self_signed(dir.path());
     let ok = "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n";
     let web = parse(ok, dir.path()).unwrap();
+    // HTTP/2 is offered first (gRPC needs it), unless the file turns it off.
+    assert_eq!(
+        web.tls.unwrap().alpn_protocols,
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    );
+    let no_h2 = format!("{ok}http_server_config:\n  http2: false\n");
+    let web = parse(&no_h2, dir.path()).unwrap();
     assert_eq!(web.tls.unwrap().alpn_protocols, vec![b"http/1.1".to_vec()]);
     for (extra, want) in [
         ("  min_version: TLS10\n", "TLS10 is not supported"),
@@ -185,4 +192,41 @@ async fn connections_over_the_limit_wait_for_one_to_close() {
     .expect("served after a slot freed");
     assert!(got.starts_with("HTTP/1.1 200"), "{got}");
     assert!(ask(&mut b).await.starts_with("HTTP/1.1 200"));
+}
+
+#[tokio::test]
+async fn basic_auth_refuses_grpc_calls_the_grpc_way() {
+    use tower::ServiceExt;
+    let mut users = BTreeMap::new();
+    users.insert("alice".to_string(), hash("pw"));
+    let web = Arc::new(Web {
+        tls: None,
+        auth: Some(Arc::new(BasicAuth::new(users))),
+        headers: Vec::new(),
+    });
+    let app = axum::Router::new()
+        .route("/x", axum::routing::post(|| async { "ok" }))
+        .layer(axum::middleware::from_fn_with_state(web, middleware));
+    let call = |ct: &'static str, auth: Option<String>| {
+        let mut b = axum::http::Request::post("/x").header(header::CONTENT_TYPE, ct);
+        if let Some(a) = auth {
+            b = b.header(header::AUTHORIZATION, a);
+        }
+        app.clone()
+            .oneshot(b.body(axum::body::Body::empty()).unwrap())
+    };
+    let r = call("application/grpc", None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["grpc-status"], "16");
+    assert_eq!(r.headers()[header::CONTENT_TYPE], "application/grpc");
+    let r = call("application/x-protobuf", None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers().get("grpc-status").is_none());
+    let good = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("alice:pw")
+    );
+    let r = call("application/grpc", Some(good)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers().get("grpc-status").is_none());
 }

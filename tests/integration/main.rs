@@ -7,6 +7,7 @@ mod exemplars;
 mod first_minutes;
 mod layers;
 mod otlp;
+mod otlp_listeners;
 mod promtool_query;
 mod push;
 mod query_cli;
