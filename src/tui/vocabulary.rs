@@ -172,6 +172,11 @@ pub const FUNCTIONS: &[(&str, &str, &str)] = &[
         "increase of a counter over the range",
     ),
     (
+        "info",
+        "info(v instant-vector, [data-label-selector instant-vector])",
+        "add labels of target_info (or other info metrics)",
+    ),
+    (
         "irate",
         "irate(v range-vector)",
         "per-second rate from the last two samples",
