@@ -517,6 +517,9 @@ impl TlsListener {
                         continue;
                     }
                 };
+                // Small answers (gRPC's trailers, HTTP/2 frames) go out at once, not after the
+                // peer's delayed ACK.
+                let _ = sock.set_nodelay(true);
                 let (acceptor, tx2) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
                     match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(sock)).await

@@ -7,6 +7,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use rustc_hash::FxHashMap;
+
 use super::translate::{series_text, Translated};
 use super::{OtlpError, Outcome};
 use crate::model::{LabelLimits, Sample};
@@ -46,7 +48,8 @@ pub fn store(
         metadata,
         mut rejects,
     } = tr;
-    let mut groups: BTreeMap<Key, Vec<Item>> = BTreeMap::new();
+    // Hashed, not sorted: a request's series are many and only grouped here.
+    let mut groups: FxHashMap<Key, Vec<Item>> = FxHashMap::default();
     for o in samples {
         groups
             .entry(o.labels.into_iter().collect())

@@ -459,7 +459,8 @@ impl<'a> Translator<'a> {
         }
     }
 
-    /// Adds the sample of series `name+suffix` (with an extra label) and returns its labels.
+    /// Adds the sample of series `name+suffix` (with an extra label) and returns its index in
+    /// `out.samples` (where its labels are, for exemplars).
     fn emit(
         &mut self,
         p: &Point,
@@ -468,7 +469,7 @@ impl<'a> Translator<'a> {
         extra: Option<(&str, String)>,
         v: f64,
         with_ct: bool,
-    ) -> LabelMap {
+    ) -> usize {
         let mut l = p.base.clone();
         l.insert("__name__".into(), format!("{name}{suffix}"));
         if let Some((k, x)) = extra {
@@ -476,13 +477,13 @@ impl<'a> Translator<'a> {
         }
         l.retain(|_, v| !v.is_empty());
         self.out.samples.push(Out {
-            labels: l.clone(),
+            labels: l,
             t: p.t,
             v: if p.stale { stale_nan() } else { v },
             ct: if with_ct && !p.stale { p.ct } else { None },
             point: Some(p.id),
         });
-        l
+        self.out.samples.len() - 1
     }
 
     fn number_point(
@@ -510,7 +511,7 @@ impl<'a> Translator<'a> {
         if sum && !p.stale {
             for e in exemplars(&dp.exemplars) {
                 self.out.exemplars.push(OutExemplar {
-                    series: series.clone(),
+                    series: self.out.samples[series].labels.clone(),
                     exemplar: e,
                 });
             }
@@ -550,7 +551,7 @@ impl<'a> Translator<'a> {
                 _ => return,
             }
         }
-        let mut bucket_series: Vec<(f64, LabelMap)> = Vec::new();
+        let mut bucket_series: Vec<(f64, usize)> = Vec::new();
         let mut cum = 0u64;
         for (bound, c) in dp.explicit_bounds.iter().zip(&buckets) {
             cum = cum.saturating_add(*c);
@@ -587,9 +588,9 @@ impl<'a> Translator<'a> {
                 .iter()
                 .find(|(b, _)| e.value <= *b)
                 .or_else(|| bucket_series.iter().rfind(|(b, _)| *b == f64::INFINITY));
-            if let Some((_, l)) = bucket {
+            if let Some(&(_, i)) = bucket {
                 self.out.exemplars.push(OutExemplar {
-                    series: l.clone(),
+                    series: self.out.samples[i].labels.clone(),
                     exemplar: e,
                 });
             }

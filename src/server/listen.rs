@@ -68,6 +68,12 @@ pub(super) fn serve(
             })
         }
         None => tokio::spawn(async move {
+            use axum::serve::ListenerExt;
+            // Small answers (gRPC's trailers, HTTP/2 frames) go out at once, not after the
+            // peer's delayed ACK.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(crate::web::Limited::new(listener, max_connections), app)
                 .with_graceful_shutdown(done)
                 .await
