@@ -7,7 +7,8 @@ Usage (from the project root, after `cargo build --release`):
     python3 bench/otlp.py [SERIES] [ROUNDS] [CLIENTS] [BURST_SECONDS]
 Defaults: 2,000 series (half counters, half gauges) x 300 rounds = 600k samples per path, sent
 by 4 client threads (each owns a slice of the series, so every series stays in time order),
-and a 30 s burst. Each path runs against a fresh `promterm serve` with its own data directory.
+and a 30 s burst. OTLP_BENCH_ONLY=throughput or =latency runs one part;
+OTLP_BENCH_SERVE_ARGS adds flags to `promterm serve`. Each path runs against a fresh `promterm serve` with its own data directory.
 Payloads are encoded before the clock starts, so the client's encoding is not measured; the
 promterm figure is its process CPU (user + system, all threads) over the send.
 
@@ -16,6 +17,7 @@ reuses the shared harness (../shared/bench: rw.py for remote write, servers.py t
 promterm; PROMTERM_BIN picks the binary).
 """
 import http.client
+import multiprocessing
 import os
 import statistics
 import sys
@@ -141,7 +143,8 @@ def start_promterm(cfg=""):
     os.environ["PROMTERM_SERVE"] = (
         "{bin} serve --headless --config {cfg} --data {data} --listen 127.0.0.1:{port} "
         f"--otlp.grpc-listen-address=127.0.0.1:{grpc_port} "
-        f"--otlp.http-listen-address=127.0.0.1:{http_port}"
+        f"--otlp.http-listen-address=127.0.0.1:{http_port} "
+        + os.environ.get("OTLP_BENCH_SERVE_ARGS", "")
     )
     srv = servers.Server("promterm", extra_config=cfg)
     srv.grpc_addr, srv.http_addr = f"127.0.0.1:{grpc_port}", f"127.0.0.1:{http_port}"
@@ -183,6 +186,21 @@ def throughput(n_series, rounds, clients):
           "plus one created-timestamp zero per OTLP counter series)")
 
 
+def query_loop(port, queries, stop, out):
+    """Runs the queries in turn every 100 ms until `stop`; puts [(wall time, ms)] on `out`."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    timed, i = [], 0
+    while not stop.is_set():
+        q = urllib.parse.urlencode({"query": queries[i % len(queries)]})
+        t = time.perf_counter()
+        conn.request("GET", f"/api/v1/query?{q}")
+        conn.getresponse().read()
+        timed.append((time.time(), (time.perf_counter() - t) * 1000))
+        i += 1
+        time.sleep(0.1)
+    out.put(timed)
+
+
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(p / 100 * len(xs)))] if xs else float("nan")
@@ -193,33 +211,24 @@ def latency(n_series, clients, seconds):
     # The server scrapes itself every second.
     srv = start_promterm("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: self\n"
                          "    static_configs: [{targets: ['127.0.0.1:SELFPORT']}]\n")
+    # What a dashboard over the scraped data re-runs while the OTLP burst comes in. (Queries
+    # over the burst's own series would measure the series' growing density instead: the
+    # burst writes 10 samples per second per series.)
     queries = ["sum by (job) (rate(prometheus_http_requests_total[1m]))",
-               "count({__name__=~\".+\"})"]
-    stop = threading.Event()
-    lat = {"idle": [], "burst": []}
-    phase = ["idle"]
-
-    def querier():
-        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
-        i = 0
-        while not stop.is_set():
-            q = urllib.parse.urlencode({"query": queries[i % len(queries)]})
-            t = time.perf_counter()
-            conn.request("GET", f"/api/v1/query?{q}")
-            conn.getresponse().read()
-            lat[phase[0]].append((time.perf_counter() - t) * 1000)
-            i += 1
-            time.sleep(0.1)
-
-    qt = threading.Thread(target=querier)
-    qt.start()
+               "sum by (handler) (rate(prometheus_http_request_duration_seconds_count[1m]))",
+               "count(up == 1)", "max_over_time(process_resident_memory_bytes[1m])"]
+    # The querier is a process of its own, so the senders' threads cannot delay its clock.
+    stop = multiprocessing.Event()
+    out = multiprocessing.Queue()
+    qp = multiprocessing.Process(target=query_loop, args=(srv.port, queries, stop, out))
+    qp.start()
     time.sleep(seconds)
     idle_end = time.time()
-    # The burst: rounds 100 ms apart in sample time, sent as fast as the clients can.
-    rounds = int(seconds * 30)
+    # The burst: rounds 100 ms apart in sample time, sent as fast as the clients can (enough
+    # of them encoded beforehand to last the whole burst on this machine).
+    rounds = int(seconds * 150)
     t0_ms = int(time.time() * 1000) - rounds * 100 - 60_000
     per_client = payloads("grpc", n_series, rounds, clients, t0_ms, 100)
-    phase[0] = "burst"
     b0 = time.time()
     done = threading.Event()
     sent = [0]
@@ -247,7 +256,11 @@ def latency(n_series, clients, seconds):
     bt.join()
     b1 = time.time()
     stop.set()
-    qt.join()
+    timed = out.get()
+    qp.join()
+    lat = {"idle": [ms for t, ms in timed if t < b0],
+           "burst": [ms for t, ms in timed if b0 <= t <= b1]}
+    slow = [(ms, t) for t, ms in timed if b0 <= t <= b1]
     time.sleep(2)
 
     def scrapes(a, b):
@@ -262,8 +275,11 @@ def latency(n_series, clients, seconds):
     print(f"burst: {sent[0]:,} exports of {per_req:,} points in {b1 - b0:.1f} s "
           f"({sent[0] * per_req / (b1 - b0):,.0f} samples/s)")
     for name, xs, ys in [("query ms", lat["idle"], lat["burst"]), ("scrape ms", idle_s, burst_s)]:
-        print(f"{name:10} idle p50 {pct(xs, 50):7.1f} p99 {pct(xs, 99):7.1f} (n={len(xs)})   "
-              f"burst p50 {pct(ys, 50):7.1f} p99 {pct(ys, 99):7.1f} (n={len(ys)})")
+        print(f"{name:10} idle p50 {pct(xs, 50):7.1f} p90 {pct(xs, 90):7.1f} p99 {pct(xs, 99):7.1f} "
+              f"max {max(xs, default=0):7.1f} (n={len(xs)})   burst p50 {pct(ys, 50):7.1f} "
+              f"p90 {pct(ys, 90):7.1f} p99 {pct(ys, 99):7.1f} max {max(ys, default=0):7.1f} (n={len(ys)})")
+    worst = sorted(slow, reverse=True)[:3]
+    print("slowest queries in the burst: " + ", ".join(f"{ms:.0f} ms at +{t - b0:.1f} s" for ms, t in worst))
 
 
 def main():
@@ -271,8 +287,11 @@ def main():
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 300
     clients = int(sys.argv[3]) if len(sys.argv) > 3 else 4
     burst_s = int(sys.argv[4]) if len(sys.argv) > 4 else 30
-    throughput(n_series, rounds, clients)
-    latency(n_series, clients, burst_s)
+    only = os.environ.get("OTLP_BENCH_ONLY", "")
+    if only != "latency":
+        throughput(n_series, rounds, clients)
+    if only != "throughput":
+        latency(n_series, clients, burst_s)
 
 
 if __name__ == "__main__":
