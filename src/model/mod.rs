@@ -1,15 +1,17 @@
 //! Core data model shared by every other module: metric and label names, label sets, matchers,
-//! samples and the stale marker, time parsing and formatting.
+//! samples and the stale marker, native histograms, time parsing and formatting.
 //!
 //! Uses std, `regex` (matchers), `chrono` (calendar time), `thiserror`, `xxhash-rust` (the
 //! label hash) and `rustc-hash`.
 
+pub mod histogram;
 mod labels;
 mod matcher;
 mod names;
 mod sample;
 pub mod time;
 
+pub use histogram::{CounterResetHint, FloatHistogram, Histogram, Span};
 pub use labels::{
     hash_pairs, labels_hash, Label, LabelLimitError, LabelLimits, Labels, METRIC_NAME,
 };
