@@ -20,6 +20,7 @@ pub mod export;
 pub mod grpc;
 pub mod json;
 pub mod names;
+pub mod native;
 pub mod resource;
 pub mod translate;
 
