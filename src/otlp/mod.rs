@@ -9,7 +9,8 @@
 //! Files: `json` (OTLP/JSON decoding), `names` (metric and label names per strategy),
 //! `resource` (attribute labels, promotion, scope labels, `job`/`instance`, `target_info`),
 //! `delta` (delta-to-cumulative state), `translate` (metrics to samples, exemplars,
-//! metadata and refusals), `append` (duplicates, created-timestamp zeros, appends).
+//! metadata and refusals), `append` (duplicates, created-timestamp zeros, appends), `native`
+//! (exponential and explicit-bucket points as native histograms; not wired in yet).
 //!
 //! Uses `config`, `model`, `storage`, `textparse` (metadata types), `opentelemetry-proto` and
 //! `prost`.

@@ -444,10 +444,13 @@ fn nhcb(dp: &HistogramDataPoint) -> Result<NativePoint, NativeError> {
     explicit_to_nhcb(dp, CUMULATIVE, false, exemplars)
 }
 
+/// Bounds, counts, and the spans and deltas expected.
+type NhcbCase = (&'static [f64], &'static [u64], Vec<Span>, Vec<i64>);
+
 #[test]
 fn explicit_histograms_become_custom_bucket_histograms() {
     // (bounds, counts, spans, deltas)
-    let cases: [(&[f64], &[u64], Vec<Span>, Vec<i64>); 5] = [
+    let cases: [NhcbCase; 5] = [
         // Prometheus's own example: 2 2 in buckets 0, 1 → deltas 2 0.
         (&[0.0, 1.0], &[2, 2], vec![span(0, 2)], vec![2, 0]),
         // Leading empty buckets skipped: 3 at bucket 2, then 0 0 0 up to the +Inf bucket 5;
@@ -619,6 +622,95 @@ proptest! {
                 run = if *n == 0 { run + 1 } else { 0 };
                 prop_assert!(run <= 2 || k + 1 == got.len() || got.is_empty());
             }
+        }
+    }
+}
+
+#[test]
+fn layouts_agree_with_prometheus_test_vectors() {
+    // The expected layouts of Prometheus's TestConvertBucketsLayout (OTLP offset, counts;
+    // then per scale-down 0, 1, 2: spans and deltas).
+    type Layout = (Vec<Span>, Vec<i64>);
+    let zeros = |n: usize| vec![0u64; n];
+    let long: Vec<u64> = [vec![4, 2, 0, 2], zeros(12), vec![1]].concat();
+    let short: Vec<u64> = [vec![4, 2, 0, 2], zeros(8), vec![1]].concat();
+    let table: Vec<(i32, Vec<u64>, [Layout; 3])> = vec![
+        (
+            0,
+            vec![4, 3, 2, 1],
+            [
+                (vec![span(1, 4)], vec![4, -1, -1, -1]),
+                (vec![span(1, 2)], vec![7, -4]),
+                (vec![span(1, 1)], vec![10]),
+            ],
+        ),
+        (
+            1,
+            vec![4, 3, 2, 1],
+            [
+                (vec![span(2, 4)], vec![4, -1, -1, -1]),
+                (vec![span(1, 3)], vec![4, 1, -4]),
+                (vec![span(1, 2)], vec![9, -8]),
+            ],
+        ),
+        (
+            4,
+            long,
+            [
+                (vec![span(5, 4), span(12, 1)], vec![4, -2, -2, 2, -1]),
+                (vec![span(3, 2), span(6, 1)], vec![6, -4, -1]),
+                (vec![span(2, 1), span(3, 1)], vec![8, -7]),
+            ],
+        ),
+        (
+            4,
+            short,
+            [
+                (vec![span(5, 4), span(8, 1)], vec![4, -2, -2, 2, -1]),
+                (vec![span(3, 2), span(4, 1)], vec![6, -4, -1]),
+                (vec![span(2, 4)], vec![8, -8, 0, 1]),
+            ],
+        ),
+        (
+            -2,
+            vec![3, 1, 0, 0, 0, 1],
+            [
+                (vec![span(-1, 2), span(3, 1)], vec![3, -2, 0]),
+                (vec![span(0, 3)], vec![4, -4, 1]),
+                (vec![span(0, 2)], vec![4, -3]),
+            ],
+        ),
+        (
+            -2,
+            vec![3, 1, 0, 1, 0, 1],
+            [
+                (vec![span(-1, 6)], vec![3, -2, -1, 1, -1, 1]),
+                (vec![span(0, 3)], vec![4, -3, 0]),
+                (vec![span(0, 2)], vec![4, -2]),
+            ],
+        ),
+        (
+            -2,
+            vec![3, 0, 0, 1, 0, 0, 1],
+            [
+                (vec![span(-1, 7)], vec![3, -3, 0, 1, -1, 0, 1]),
+                (vec![span(0, 4)], vec![3, -2, -1, 1]),
+                (vec![span(0, 3)], vec![3, -2, 0]),
+            ],
+        ),
+        (
+            0,
+            vec![],
+            [(vec![], vec![]), (vec![], vec![]), (vec![], vec![])],
+        ),
+    ];
+    for (offset, counts, want) in table {
+        for (down, w) in want.into_iter().enumerate() {
+            let got = exponential_layout(&counts, offset, down as u32).expect("layout");
+            assert_eq!(
+                got, w,
+                "offset {offset} counts {counts:?} scale-down {down}"
+            );
         }
     }
 }
