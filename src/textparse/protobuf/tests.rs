@@ -650,6 +650,84 @@ fn openmetrics_floats_for_le_and_quantile() {
     }
 }
 
+/// A body client_golang 1.14 (Debian's) wrote with `expfmt.FmtProtoDelim`: `mixed_seconds{path="/a"}`
+/// (schema 0, classic buckets 0.5, 1, 5 and +Inf, an exemplar on each; observed 0.3, 0.7, 3, 9),
+/// `nh_seconds` (factor 1.1 → schema 3, zero threshold 0.001; observed -3, -0.5, 0, 0.0005, 0.7,
+/// 1.2, 1.3, 40) and `reqs_total` (5, with an exemplar).
+const CLIENT_GOLANG_BODY: &str = concat!(
+    "b1020a0d6d697865645f7365636f6e647312126e617469766520616e6420636c617373696318042289020a0a0a047061",
+    "746812022f613afa010804110000000000002a401a32080111000000000000e03f1a250a0d0a0874726163655f696412",
+    "017411333333333333d33f1a0b08dd86d0d8061085eff42d1a32080211000000000000f03f1a250a0d0a087472616365",
+    "5f696412017411666666666666e63f1a0b08dd86d0d80610db84f52d1a3208031100000000000014401a250a0d0a0874",
+    "726163655f69641201741100000000000008401a0b08dd86d0d80610c48cf52d1a32080411000000000000f07f1a250a",
+    "0d0a0874726163655f69641201741100000000000022401a0b08dd86d0d806108d93f52d280031000000000000f03738",
+    "00620408011006680268006801680268016802610a0a6e685f7365636f6e6473120b6e6174697665206f6e6c79180422",
+    "443a420808118b6ce7fba9d94340280631fca9f1d24d62503f38024a04080f10014a0408281001500250006204080710",
+    "016204080c10026204084c100168026800680068004e0a0a726571735f746f74616c12096120636f756e746572180022",
+    "331a3109000000000000144012260a0e0a0874726163655f6964120263311100000000000014401a0b08dd86d0d80610",
+    "959bf52d",
+);
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+#[test]
+fn client_golang_body_reads_as_prometheus_stores_it() {
+    let b = unhex(CLIENT_GOLANG_BODY);
+    let e = parse(&b, false).expect("a real client's body");
+    let hs = histograms(&e);
+    assert_eq!(hs.len(), 2);
+    // mixed_seconds: deltas 1,0,-1,1,-1,1 from index -1 hold two empty buckets, compacted away.
+    let NativeHistogram::Int(m) = &hs[0].histogram else {
+        panic!("integer, got {:?}", hs[0].histogram);
+    };
+    assert_eq!(hs[0].labels.name, "mixed_seconds");
+    assert_eq!((m.schema, m.count, m.sum, m.zero_count), (0, 4, 13.0, 0));
+    assert_eq!(m.positive_spans, spans(&[(-1, 2), (1, 1), (1, 1)]));
+    assert_eq!(m.positive_buckets, vec![1, 0, 0, 0]);
+    let ex: Vec<f64> = hs[0].exemplars.iter().map(|x| x.value).collect();
+    assert_eq!(
+        ex,
+        [0.3, 0.7, 3.0, 9.0],
+        "bucket exemplars, all timestamped"
+    );
+    assert!(hs[0]
+        .exemplars
+        .iter()
+        .all(|x| x.timestamp == Some(1_796_473_693_096)));
+    // nh_seconds at schema 3: bucket index ceil(8·log2 v): 0.7 → -4, 1.2 → 3, 1.3 → 4, 40 → 43;
+    // negative 0.5 → -8, 3 → 13; 0 and 0.0005 fall in the zero bucket.
+    let NativeHistogram::Int(n) = &hs[1].histogram else {
+        panic!("integer, got {:?}", hs[1].histogram);
+    };
+    assert_eq!((n.schema, n.count, n.zero_count), (3, 8, 2));
+    assert_eq!((n.zero_threshold, n.sum), (0.001, 39.7005));
+    assert_eq!(n.positive_spans, spans(&[(-4, 1), (6, 2), (38, 1)]));
+    assert_eq!(n.positive_buckets, vec![1, 0, 0, 0]);
+    assert_eq!(n.negative_spans, spans(&[(-8, 1), (20, 1)]));
+    assert_eq!(n.negative_buckets, vec![1, 0]);
+    let shown: Vec<String> = floats(&e).iter().map(|s| show(s)).collect();
+    assert_eq!(shown, ["reqs_total{} 5"]);
+    let with_classic = parse(&b, true).expect("a real client's body");
+    let shown: Vec<String> = floats(&with_classic).iter().map(|s| show(s)).collect();
+    assert_eq!(
+        shown,
+        [
+            r#"mixed_seconds_count{path="/a"} 4"#,
+            r#"mixed_seconds_sum{path="/a"} 13"#,
+            r#"mixed_seconds_bucket{le="0.5",path="/a"} 1"#,
+            r#"mixed_seconds_bucket{le="1.0",path="/a"} 2"#,
+            r#"mixed_seconds_bucket{le="5.0",path="/a"} 3"#,
+            r#"mixed_seconds_bucket{le="+Inf",path="/a"} 4"#,
+            "reqs_total{} 5",
+        ]
+    );
+}
+
 proptest! {
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
