@@ -34,6 +34,13 @@ use crate::model::{format_go_g, CounterResetHint, FloatHistogram, Histogram, Spa
 pub const CONTENT_TYPE: &str =
     "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 
+/// Whether a response's Content-Type is the protobuf format: its media type (parameters aside,
+/// case-insensitive) is `application/vnd.google.protobuf`, as Prometheus picks its parser.
+pub fn is_protobuf_content_type(ct: &str) -> bool {
+    let media = ct.split(';').next().unwrap_or("").trim();
+    media.eq_ignore_ascii_case("application/vnd.google.protobuf")
+}
+
 /// Why a body is not a valid protobuf exposition: which message (0-based) at which byte
 /// offset, of which family when its name is known, and the problem.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -633,6 +633,19 @@ fn garbage_and_truncated_bodies_are_errors() {
 }
 
 #[test]
+fn content_types() {
+    assert!(is_protobuf_content_type(CONTENT_TYPE));
+    assert!(is_protobuf_content_type(
+        " Application/Vnd.Google.Protobuf;proto=io.prometheus.client.MetricFamily"
+    ));
+    assert!(!is_protobuf_content_type("text/plain; version=0.0.4"));
+    assert!(!is_protobuf_content_type(
+        "application/vnd.google.protobuffer"
+    ));
+    assert!(!is_protobuf_content_type(""));
+}
+
+#[test]
 fn openmetrics_floats_for_le_and_quantile() {
     for (v, want) in [
         (0.0, "0.0"),
