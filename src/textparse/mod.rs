@@ -4,11 +4,14 @@
 //! `Sample::labels` parses the labels on a cache miss. Every error names the line and the bad
 //! text; garbage never panics. OpenMetrics exemplars (`# {labels} value [ts]`) come with their
 //! sample. Follows Prometheus's model/textparse (promparse.go and
-//! openmetricsparse.go) in our own words. Uses std only.
+//! openmetricsparse.go) in our own words. Uses std only. The protobuf exposition format lives
+//! in `proto` (the messages, for `prost`) and `protobuf` (its parser, in this module's shapes).
 
 use std::borrow::Cow;
 use std::fmt;
 
+pub mod proto;
+pub mod protobuf;
 #[cfg(test)]
 mod tests;
 
