@@ -1,16 +1,23 @@
 //! Parser for PromQL test scripts in the upstream promqltest format (`../shared/promqltest/
 //! FORMAT.md`): `load`, `clear` and `eval` commands, the series-description notation
-//! (`0+10x100`, `_x3`, `stale`, ...) and `expect` lines. Written from the format description.
+//! (`0+10x100`, `_x3`, `stale`, ...) and `expect` lines. Native-histogram values (`{{...}}`,
+//! parsed by `histogram_literal`) fill their slots of a series line as float histograms.
+//! Written from the format description. Uses `config` (durations), `model` and
+//! `histogram_literal`.
 
+use super::histogram_literal::{self, HistogramPoint};
 use crate::config::Duration;
-use crate::model::{stale_nan, Labels, Sample};
+use crate::model::{stale_nan, FloatHistogram, Labels, Sample};
 
-/// One series line: labels and values (`None` = `_`, no sample).
+/// One series line: labels and values. A slot is a float (`values[i]` is `Some`), a histogram
+/// (listed in `histograms` under its slot; `values[i]` is `None`) or empty (`_`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesLine {
     pub labels: Labels,
     pub values: Vec<Option<f64>>,
-    /// The line holds native-histogram literals (`{{...}}`), which promterm does not support.
+    /// Histogram values (`{{...}}`) with their slots, in slot order.
+    pub histograms: Vec<(usize, HistogramPoint)>,
+    /// The line holds native-histogram literals: the runner does not load such series yet.
     pub histogram: bool,
 }
 
@@ -34,6 +41,14 @@ impl SeriesLine {
                     v,
                 })
             })
+            .collect()
+    }
+
+    /// The histogram samples of a series loaded every `step` ms from time 0.
+    pub fn histogram_samples(&self, step: i64) -> Vec<(i64, &FloatHistogram)> {
+        self.histograms
+            .iter()
+            .map(|(i, p)| (*i as i64 * step, &p.h))
             .collect()
     }
 }
@@ -424,39 +439,30 @@ fn parse_number_prefix(s: &str) -> Option<(f64, usize)> {
 pub fn parse_series(l: &str) -> Result<SeriesLine, String> {
     let (labels, rest) = parse_labels(l)?;
     let mut values = Vec::new();
-    let mut histogram = false;
+    let mut histograms = Vec::new();
     let mut rest = rest.trim_start();
     while !rest.is_empty() {
         let item_end = if rest.starts_with("{{") {
-            // A histogram literal, maybe `{{A}}+{{B}}xN`: skip to the last "}}", then to the
-            // end of the item. Histogram values are not supported; they count as absent.
-            histogram = true;
-            let unterminated = || format!("unterminated histogram in {l:?}");
-            let mut end = rest.find("}}").ok_or_else(unterminated)? + 2;
-            if rest[end..].starts_with("+{{") || rest[end..].starts_with("-{{") {
-                end += rest[end..].find("}}").ok_or_else(unterminated)? + 2;
-            }
-            end + rest[end..]
-                .find(char::is_whitespace)
-                .unwrap_or(rest.len() - end)
+            histogram_literal::item_len(rest).map_err(|e| format!("{e} in {l:?}"))?
         } else {
             rest.find(char::is_whitespace).unwrap_or(rest.len())
         };
         let item = &rest[..item_end];
-        if !item.starts_with("{{") {
-            expand_item(item, &mut values).map_err(|e| format!("{e} in {l:?}"))?;
+        if item.starts_with("{{") {
+            for p in histogram_literal::expand(item).map_err(|e| format!("{e} in {l:?}"))? {
+                histograms.push((values.len(), p));
+                values.push(None);
+            }
         } else {
-            let repeat = item
-                .rsplit_once("}}x")
-                .and_then(|(_, n)| n.parse::<usize>().ok());
-            values.extend(std::iter::repeat_n(None, repeat.map_or(1, |n| n + 1)));
+            expand_item(item, &mut values).map_err(|e| format!("{e} in {l:?}"))?;
         }
         rest = rest[item_end..].trim_start();
     }
     Ok(SeriesLine {
         labels,
         values,
-        histogram,
+        histogram: !histograms.is_empty(),
+        histograms,
     })
 }
 
@@ -715,3 +721,7 @@ mod tests {
         assert!(n >= 12, "{n} files");
     }
 }
+
+#[cfg(test)]
+#[path = "script_histogram_tests.rs"]
+mod histogram_tests;

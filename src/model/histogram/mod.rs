@@ -3,7 +3,15 @@
 //! compute with). Exponential schemas −4…8 (bucket boundaries at powers of 2^(2^−schema)) and
 //! the custom-bucket schema −53 (NHCB) with its `custom_values` upper bounds; a zero bucket of
 //! `zero_threshold` width; positive and negative buckets laid out by spans; a counter-reset
-//! hint. A histogram sample whose `sum` is the stale NaN is a stale marker. Uses std only.
+//! hint. A histogram sample whose `sum` is the stale NaN is a stale marker. `validate` checks
+//! Prometheus's validation rules; `buckets` walks buckets with their boundaries and holds the
+//! comparison used by tests. Uses std and `thiserror`.
+
+mod buckets;
+mod validate;
+
+pub use buckets::{exponential_bound, Bucket, BucketKind};
+pub use validate::{is_valid_schema, Side, ValidationError};
 
 /// The custom-buckets schema (NHCB): bucket bounds are `custom_values`.
 pub const CUSTOM_BUCKETS_SCHEMA: i32 = -53;
