@@ -244,14 +244,14 @@ impl FloatHistogramChunk {
         let (pf, pb) = expand_spans_and_buckets(
             &l.positive_spans,
             &h.positive_spans,
-            &self.st.values(0),
+            |i| self.st.buckets[0].get(i).map(XorState::value),
             &h.positive_buckets,
         )
         .ok_or(CounterReset)?;
         let (nf, nb) = expand_spans_and_buckets(
             &l.negative_spans,
             &h.negative_spans,
-            &self.st.values(1),
+            |i| self.st.buckets[1].get(i).map(XorState::value),
             &h.negative_buckets,
         )
         .ok_or(CounterReset)?;

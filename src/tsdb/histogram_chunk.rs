@@ -274,14 +274,14 @@ impl HistogramChunk {
         let (pf, pb) = expand_spans_and_buckets(
             &l.positive_spans,
             &h.positive_spans,
-            &self.st.buckets[0],
+            |i| self.st.buckets[0].get(i).copied(),
             &h.positive_buckets,
         )
         .ok_or(CounterResetHeader::CounterReset)?;
         let (nf, nb) = expand_spans_and_buckets(
             &l.negative_spans,
             &h.negative_spans,
-            &self.st.buckets[1],
+            |i| self.st.buckets[1].get(i).copied(),
             &h.negative_buckets,
         )
         .ok_or(CounterResetHeader::CounterReset)?;

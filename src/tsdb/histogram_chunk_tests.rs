@@ -994,3 +994,52 @@ fn bytes_per_sample_for_a_typical_histogram() {
     assert!(int_bps > 10.0 && int_bps < 40.0, "{int_bps}");
     assert!(float_bps > int_bps, "{float_bps}");
 }
+
+/// Append and decode cost; run with `cargo test --release --lib histogram_append_speed --
+/// --ignored --nocapture`.
+#[test]
+#[ignore]
+fn histogram_append_speed() {
+    let mut rng = Rng(9);
+    let s = counter_series(
+        &mut rng,
+        120,
+        3,
+        f64::powi(2.0, -128),
+        vec![sp(-10, 20)],
+        vec![],
+        0,
+        4,
+    );
+    let fl: Vec<_> = s.iter().map(|(t, h)| (*t, h.to_float())).collect();
+    let rounds = 2000;
+    let start = std::time::Instant::now();
+    let mut bytes = 0;
+    for _ in 0..rounds {
+        let mut c = HistogramChunk::new();
+        for (t, h) in &s {
+            c.append(*t, h).expect("valid");
+        }
+        bytes += c.bytes().len();
+    }
+    let int_ns = start.elapsed().as_nanos() as f64 / (rounds * s.len()) as f64;
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        let mut c = FloatHistogramChunk::new();
+        for (t, h) in &fl {
+            c.append(*t, h).expect("valid");
+        }
+        bytes += c.bytes().len();
+    }
+    let float_ns = start.elapsed().as_nanos() as f64 / (rounds * s.len()) as f64;
+    let c = int_roundtrip(&s);
+    let start = std::time::Instant::now();
+    let mut n = 0;
+    for _ in 0..rounds {
+        n += c.iter().count();
+    }
+    let dec_ns = start.elapsed().as_nanos() as f64 / n as f64;
+    eprintln!(
+        "append: {int_ns:.0} ns/histogram, {float_ns:.0} ns/float histogram; decode {dec_ns:.0} ns ({bytes})"
+    );
+}

@@ -491,21 +491,22 @@ fn push_run(inserts: &mut Vec<Insert>, run: &mut Insert, bucket: i64) {
 pub(crate) fn expand_spans_and_buckets<T: BucketValue>(
     a: &[Span],
     b: &[Span],
-    a_buckets: &[T],
+    a_buckets: impl Fn(usize) -> Option<T>,
     b_buckets: &[T],
 ) -> Option<(Vec<Insert>, Vec<Insert>)> {
+    let b_buckets = |i: usize| b_buckets.get(i).copied();
     let (mut ai, mut bi) = (BucketIndexes::new(a), BucketIndexes::new(b));
     let (mut a_ins, mut b_ins) = (Vec::new(), Vec::new());
     let (mut a_run, mut b_run) = (Insert::default(), Insert::default());
     let (mut a_idx, mut b_idx) = (ai.next(), bi.next());
     let (mut a_pos, mut b_pos) = (0usize, 0usize);
     let mut a_count = if a_idx.is_some() {
-        *a_buckets.first()?
+        a_buckets(0)?
     } else {
         T::default()
     };
     let mut b_count = if b_idx.is_some() {
-        *b_buckets.first()?
+        b_buckets(0)?
     } else {
         T::default()
     };
@@ -519,7 +520,7 @@ pub(crate) fn expand_spans_and_buckets<T: BucketValue>(
             $run.pos += 1;
             $pos += 1;
             if $idx.is_some() {
-                $count = T::absolute($count, *$buckets.get($pos)?);
+                $count = T::absolute($count, $buckets($pos)?);
             }
         };
     }
