@@ -14,14 +14,14 @@ pub const SAMPLES_PER_CHUNK: u16 = 120;
 
 /// Bit writer, most significant bit first.
 #[derive(Clone, Debug, Default)]
-struct BitWriter {
-    bytes: Vec<u8>,
+pub(crate) struct BitWriter {
+    pub(crate) bytes: Vec<u8>,
     /// Free bits left in the last byte (0 means a new byte is needed).
-    free: u8,
+    pub(crate) free: u8,
 }
 
 impl BitWriter {
-    fn write_bit(&mut self, bit: bool) {
+    pub(crate) fn write_bit(&mut self, bit: bool) {
         if self.free == 0 {
             self.bytes.push(0);
             self.free = 8;
@@ -34,7 +34,7 @@ impl BitWriter {
     }
 
     /// Writes the low `n` bits of `v`, high bit first.
-    fn write_bits(&mut self, v: u64, mut n: u8) {
+    pub(crate) fn write_bits(&mut self, v: u64, mut n: u8) {
         while n > 0 {
             if self.free == 0 {
                 self.bytes.push(0);
@@ -49,28 +49,28 @@ impl BitWriter {
         }
     }
 
-    fn write_byte(&mut self, b: u8) {
+    pub(crate) fn write_byte(&mut self, b: u8) {
         self.write_bits(u64::from(b), 8);
     }
 }
 
 /// Bit reader over a byte slice; every read is bounds-checked.
 #[derive(Clone, Debug)]
-struct BitReader<'a> {
-    bytes: &'a [u8],
+pub(crate) struct BitReader<'a> {
+    pub(crate) bytes: &'a [u8],
     /// Position in bits.
-    pos: usize,
+    pub(crate) pos: usize,
 }
 
 impl<'a> BitReader<'a> {
-    fn read_bit(&mut self) -> Option<bool> {
+    pub(crate) fn read_bit(&mut self) -> Option<bool> {
         let byte = *self.bytes.get(self.pos / 8)?;
         let bit = byte & (0x80 >> (self.pos % 8)) != 0;
         self.pos += 1;
         Some(bit)
     }
 
-    fn read_bits(&mut self, n: u8) -> Option<u64> {
+    pub(crate) fn read_bits(&mut self, n: u8) -> Option<u64> {
         if self.pos + usize::from(n) > self.bytes.len() * 8 {
             return None;
         }

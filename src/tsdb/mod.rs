@@ -27,8 +27,11 @@ pub mod chunkenc;
 mod delete;
 mod exemplar_ring;
 mod exemplars;
+pub mod float_histogram_chunk;
 mod flush;
 pub mod head;
+pub mod histogram_chunk;
+mod histogram_layout;
 mod open;
 mod persist;
 mod query;
@@ -276,6 +279,10 @@ impl Db {
     }
 }
 
+#[cfg(test)]
+mod histogram_chunk_prometheus_tests;
+#[cfg(test)]
+mod histogram_chunk_tests;
 #[cfg(test)]
 mod tests;
 
