@@ -14,12 +14,12 @@ use super::histogram_layout::{
 use crate::model::histogram::{CounterResetHint, FloatHistogram, Histogram, Span};
 use crate::model::{stale_nan, STALE_NAN_BITS};
 
-fn sp(offset: i32, length: u32) -> Span {
+pub(super) fn sp(offset: i32, length: u32) -> Span {
     Span { offset, length }
 }
 
 /// Absolute counts to stored deltas.
-fn deltas(abs: &[u64]) -> Vec<i64> {
+pub(super) fn deltas(abs: &[u64]) -> Vec<i64> {
     let mut prev = 0i64;
     abs.iter()
         .map(|&a| {
@@ -31,7 +31,7 @@ fn deltas(abs: &[u64]) -> Vec<i64> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn hist(
+pub(super) fn hist(
     schema: i32,
     zt: f64,
     ps: Vec<Span>,
@@ -112,7 +112,7 @@ fn with_hint(h: &Histogram, hint: CounterResetHint) -> Histogram {
 }
 
 /// Appends all in place and checks they decode identically; returns the chunk.
-fn int_roundtrip(samples: &[(i64, Histogram)]) -> HistogramChunk {
+pub(super) fn int_roundtrip(samples: &[(i64, Histogram)]) -> HistogramChunk {
     let mut c = HistogramChunk::new();
     for (t, h) in samples {
         match c.append(*t, h).expect("valid") {
@@ -140,7 +140,10 @@ fn int_roundtrip(samples: &[(i64, Histogram)]) -> HistogramChunk {
     c
 }
 
-fn float_roundtrip(samples: &[(i64, FloatHistogram)], hint: impl Fn(usize) -> CounterResetHint) {
+pub(super) fn float_roundtrip(
+    samples: &[(i64, FloatHistogram)],
+    hint: impl Fn(usize) -> CounterResetHint,
+) {
     let mut c = FloatHistogramChunk::new();
     for (t, h) in samples {
         assert!(matches!(c.append(*t, h).expect("valid"), Appended::InPlace));
@@ -443,23 +446,23 @@ fn zero_threshold_and_custom_bound_encodings() {
 // ---------------------------------------------------------------------------------------------
 // Round trips.
 
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
 
 /// A counter series of `n` histograms with the given layout, counts only going up.
 #[allow(clippy::too_many_arguments)]
-fn counter_series(
+pub(super) fn counter_series(
     rng: &mut Rng,
     n: usize,
     schema: i32,
@@ -966,80 +969,4 @@ fn corrupt_bytes_never_panic() {
     put_varbit_uint(&mut w, 0);
     let mut it = super::histogram_chunk::HistogramIter::new(&w.bytes);
     assert!(it.next().is_none() && it.error);
-}
-
-#[test]
-fn bytes_per_sample_for_a_typical_histogram() {
-    // 20 positive buckets at schema 3, a counter rising at a scrape every 15 s (±20 ms jitter).
-    let mut rng = Rng(42);
-    let s = counter_series(
-        &mut rng,
-        120,
-        3,
-        f64::powi(2.0, -128),
-        vec![sp(-10, 20)],
-        vec![],
-        0,
-        4,
-    );
-    let c = int_roundtrip(&s);
-    let int_bps = c.bytes().len() as f64 / 120.0;
-    let mut fc = FloatHistogramChunk::new();
-    for (t, h) in &s {
-        fc.append(*t, &h.to_float()).expect("valid");
-    }
-    let float_bps = fc.bytes().len() as f64 / 120.0;
-    eprintln!("histogram chunk: {int_bps:.1} bytes/sample; float histogram chunk: {float_bps:.1}");
-    // Each sample: ~17 bits of timestamp, ~25 of counts, a sum, 20 bucket dods of 5-13 bits.
-    assert!(int_bps > 10.0 && int_bps < 40.0, "{int_bps}");
-    assert!(float_bps > int_bps, "{float_bps}");
-}
-
-/// Append and decode cost; run with `cargo test --release --lib histogram_append_speed --
-/// --ignored --nocapture`.
-#[test]
-#[ignore]
-fn histogram_append_speed() {
-    let mut rng = Rng(9);
-    let s = counter_series(
-        &mut rng,
-        120,
-        3,
-        f64::powi(2.0, -128),
-        vec![sp(-10, 20)],
-        vec![],
-        0,
-        4,
-    );
-    let fl: Vec<_> = s.iter().map(|(t, h)| (*t, h.to_float())).collect();
-    let rounds = 2000;
-    let start = std::time::Instant::now();
-    let mut bytes = 0;
-    for _ in 0..rounds {
-        let mut c = HistogramChunk::new();
-        for (t, h) in &s {
-            c.append(*t, h).expect("valid");
-        }
-        bytes += c.bytes().len();
-    }
-    let int_ns = start.elapsed().as_nanos() as f64 / (rounds * s.len()) as f64;
-    let start = std::time::Instant::now();
-    for _ in 0..rounds {
-        let mut c = FloatHistogramChunk::new();
-        for (t, h) in &fl {
-            c.append(*t, h).expect("valid");
-        }
-        bytes += c.bytes().len();
-    }
-    let float_ns = start.elapsed().as_nanos() as f64 / (rounds * s.len()) as f64;
-    let c = int_roundtrip(&s);
-    let start = std::time::Instant::now();
-    let mut n = 0;
-    for _ in 0..rounds {
-        n += c.iter().count();
-    }
-    let dec_ns = start.elapsed().as_nanos() as f64 / n as f64;
-    eprintln!(
-        "append: {int_ns:.0} ns/histogram, {float_ns:.0} ns/float histogram; decode {dec_ns:.0} ns ({bytes})"
-    );
 }

@@ -280,6 +280,8 @@ impl Db {
 }
 
 #[cfg(test)]
+mod histogram_chunk_figures_tests;
+#[cfg(test)]
 mod histogram_chunk_prometheus_tests;
 #[cfg(test)]
 mod histogram_chunk_tests;
