@@ -230,31 +230,13 @@ impl XorEncoder {
     }
 
     fn write_v_delta(&mut self, v_bits: u64) {
-        let delta = v_bits ^ self.v_bits;
-        if delta == 0 {
-            self.w.write_bit(false);
-            return;
-        }
-        self.w.write_bit(true);
-        let mut lead = delta.leading_zeros() as u8;
-        let trail = delta.trailing_zeros() as u8;
-        if lead >= 32 {
-            lead = 31;
-        }
-        if self.leading != 0xff && lead >= self.leading && trail >= self.trailing {
-            self.w.write_bit(false);
-            self.w
-                .write_bits(delta >> self.trailing, 64 - self.leading - self.trailing);
-            return;
-        }
-        self.leading = lead;
-        self.trailing = trail;
-        self.w.write_bit(true);
-        self.w.write_bits(u64::from(lead), 5);
-        let sigbits = 64 - lead - trail;
-        // 64 significant bits are written as 0 (6 bits cannot hold 64); readers map 0 back.
-        self.w.write_bits(u64::from(sigbits), 6);
-        self.w.write_bits(delta >> trail, sigbits);
+        write_xor_value(
+            &mut self.w,
+            self.v_bits,
+            v_bits,
+            &mut self.leading,
+            &mut self.trailing,
+        );
     }
 
     /// The encoded chunk, header included.
@@ -445,6 +427,40 @@ pub const MAX_PERSISTED_SAMPLES: usize = 4096;
 
 /// Encodes samples for the database, choosing the smaller lossless format. `xor_len` is the
 /// size of the same samples as XOR, when the caller already knows it.
+/// Writes `new` as Gorilla XOR against `prev`: `0` unchanged; `10` + the significant bits in
+/// the previous leading/trailing window; `11` + 5 bits leading zeros + 6 bits significant
+/// count (0 meaning 64) + the bits, which sets the window. `leading == 0xff`: no window yet.
+/// The float chunk and the histogram chunks write their values with it.
+pub(crate) fn write_xor_value(
+    w: &mut BitWriter,
+    prev: u64,
+    new: u64,
+    leading: &mut u8,
+    trailing: &mut u8,
+) {
+    let delta = new ^ prev;
+    if delta == 0 {
+        w.write_bit(false);
+        return;
+    }
+    w.write_bit(true);
+    let lead = (delta.leading_zeros() as u8).min(31);
+    let trail = delta.trailing_zeros() as u8;
+    if *leading != 0xff && lead >= *leading && trail >= *trailing {
+        w.write_bit(false);
+        w.write_bits(delta >> *trailing, 64 - *leading - *trailing);
+        return;
+    }
+    *leading = lead;
+    *trailing = trail;
+    w.write_bit(true);
+    w.write_bits(u64::from(lead), 5);
+    let sigbits = 64 - lead - trail;
+    // 64 significant bits are written as 0 (6 bits cannot hold 64); readers map 0 back.
+    w.write_bits(u64::from(sigbits), 6);
+    w.write_bits(delta >> trail, sigbits);
+}
+
 pub fn encode_persisted(samples: &[(i64, f64)], xor_len_hint: Option<usize>) -> Vec<u8> {
     debug_assert!(samples.len() <= MAX_PERSISTED_SAMPLES);
     let xor = || {

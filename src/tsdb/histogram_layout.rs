@@ -14,7 +14,7 @@
 
 use std::cmp::Ordering;
 
-use super::chunkenc::{BitReader, BitWriter};
+use super::chunkenc::{write_xor_value, BitReader, BitWriter};
 use crate::model::histogram::{
     CounterResetHint, Span, CUSTOM_BUCKETS_SCHEMA, MAX_EXPONENTIAL_SCHEMA, MIN_EXPONENTIAL_SCHEMA,
 };
@@ -164,9 +164,7 @@ pub(crate) fn read_varbit_uint(r: &mut BitReader) -> Option<u64> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Gorilla XOR values (the same bits as the XOR chunk's values): `0` unchanged; `10` + the
-// significant bits in the previous window; `11` + 5 bits leading zeros + 6 bits significant
-// count (0 meaning 64) + the bits.
+// Gorilla XOR values, written with the XOR chunk's own `write_xor_value` (the same bits).
 
 /// A value and its XOR window; `leading == 0xff` means no window was written yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,28 +189,8 @@ impl XorState {
 
     pub(crate) fn write(&mut self, w: &mut BitWriter, v: f64) {
         let new = v.to_bits();
-        let delta = new ^ self.bits;
+        write_xor_value(w, self.bits, new, &mut self.leading, &mut self.trailing);
         self.bits = new;
-        if delta == 0 {
-            w.write_bit(false);
-            return;
-        }
-        w.write_bit(true);
-        let lead = (delta.leading_zeros() as u8).min(31);
-        let trail = delta.trailing_zeros() as u8;
-        if self.leading != 0xff && lead >= self.leading && trail >= self.trailing {
-            w.write_bit(false);
-            w.write_bits(delta >> self.trailing, 64 - self.leading - self.trailing);
-            return;
-        }
-        self.leading = lead;
-        self.trailing = trail;
-        w.write_bit(true);
-        w.write_bits(u64::from(lead), 5);
-        let sig = 64 - lead - trail;
-        // 64 significant bits are written as 0; readers map it back.
-        w.write_bits(u64::from(sig), 6);
-        w.write_bits(delta >> trail, sig);
     }
 
     /// Reads one XOR value. A window reused before any was set reads as the full 64 bits (what
