@@ -209,48 +209,59 @@ fn check_absolute(side: Side, buckets: &[f64]) -> Result<(), ValidationError> {
     }
 }
 
+/// The layout rules both forms share: the schema, spans against bucket counts, custom bounds
+/// only (and then no zero or negative buckets) with schema −53. Returns the side the positive
+/// buckets are on (custom buckets for schema −53).
+#[allow(clippy::too_many_arguments)]
+fn check_layout(
+    schema: i32,
+    custom_values: &[f64],
+    positive_spans: &[Span],
+    positive_len: usize,
+    negative_spans: &[Span],
+    negative_len: usize,
+    zero_count: f64,
+    zero_threshold: f64,
+) -> Result<Side, ValidationError> {
+    if schema == CUSTOM_BUCKETS_SCHEMA {
+        check_custom(custom_values, positive_spans, positive_len)?;
+        check_custom_extras(
+            zero_count,
+            zero_threshold,
+            negative_spans.len(),
+            negative_len,
+        )?;
+        return Ok(Side::Custom);
+    }
+    if !is_valid_schema(schema) {
+        return Err(ValidationError::InvalidSchema(schema));
+    }
+    check_spans(Side::Positive, positive_spans, positive_len)?;
+    check_spans(Side::Negative, negative_spans, negative_len)?;
+    if !custom_values.is_empty() {
+        return Err(ValidationError::ExponentialWithCustomBounds {
+            schema,
+            bounds: custom_values.len(),
+        });
+    }
+    Ok(Side::Positive)
+}
+
 impl Histogram {
     /// Checks the histogram against Prometheus's rules (see the module doc).
     pub fn validate(&self) -> Result<(), ValidationError> {
-        let mut in_buckets = 0u128;
-        if self.schema == CUSTOM_BUCKETS_SCHEMA {
-            check_custom(
-                &self.custom_values,
-                &self.positive_spans,
-                self.positive_buckets.len(),
-            )?;
-            check_custom_extras(
-                self.zero_count as f64,
-                self.zero_threshold,
-                self.negative_spans.len(),
-                self.negative_buckets.len(),
-            )?;
-        } else if is_valid_schema(self.schema) {
-            check_spans(
-                Side::Positive,
-                &self.positive_spans,
-                self.positive_buckets.len(),
-            )?;
-            check_spans(
-                Side::Negative,
-                &self.negative_spans,
-                self.negative_buckets.len(),
-            )?;
-            in_buckets += check_deltas(Side::Negative, &self.negative_buckets)?;
-            if !self.custom_values.is_empty() {
-                return Err(ValidationError::ExponentialWithCustomBounds {
-                    schema: self.schema,
-                    bounds: self.custom_values.len(),
-                });
-            }
-        } else {
-            return Err(ValidationError::InvalidSchema(self.schema));
-        }
-        let side = if self.schema == CUSTOM_BUCKETS_SCHEMA {
-            Side::Custom
-        } else {
-            Side::Positive
-        };
+        let side = check_layout(
+            self.schema,
+            &self.custom_values,
+            &self.positive_spans,
+            self.positive_buckets.len(),
+            &self.negative_spans,
+            self.negative_buckets.len(),
+            self.zero_count as f64,
+            self.zero_threshold,
+        )?;
+        // Schema −53 has no negative buckets (checked above), so this adds nothing there.
+        let mut in_buckets = check_deltas(Side::Negative, &self.negative_buckets)?;
         in_buckets += check_deltas(side, &self.positive_buckets)?;
         in_buckets += u128::from(self.zero_count);
         let count = self.count;
@@ -268,44 +279,17 @@ impl Histogram {
 impl FloatHistogram {
     /// Checks the histogram against Prometheus's rules (see the module doc).
     pub fn validate(&self) -> Result<(), ValidationError> {
-        if self.schema == CUSTOM_BUCKETS_SCHEMA {
-            check_custom(
-                &self.custom_values,
-                &self.positive_spans,
-                self.positive_buckets.len(),
-            )?;
-            check_custom_extras(
-                self.zero_count,
-                self.zero_threshold,
-                self.negative_spans.len(),
-                self.negative_buckets.len(),
-            )?;
-        } else if is_valid_schema(self.schema) {
-            check_spans(
-                Side::Positive,
-                &self.positive_spans,
-                self.positive_buckets.len(),
-            )?;
-            check_spans(
-                Side::Negative,
-                &self.negative_spans,
-                self.negative_buckets.len(),
-            )?;
-            check_absolute(Side::Negative, &self.negative_buckets)?;
-            if !self.custom_values.is_empty() {
-                return Err(ValidationError::ExponentialWithCustomBounds {
-                    schema: self.schema,
-                    bounds: self.custom_values.len(),
-                });
-            }
-        } else {
-            return Err(ValidationError::InvalidSchema(self.schema));
-        }
-        let side = if self.schema == CUSTOM_BUCKETS_SCHEMA {
-            Side::Custom
-        } else {
-            Side::Positive
-        };
+        let side = check_layout(
+            self.schema,
+            &self.custom_values,
+            &self.positive_spans,
+            self.positive_buckets.len(),
+            &self.negative_spans,
+            self.negative_buckets.len(),
+            self.zero_count,
+            self.zero_threshold,
+        )?;
+        check_absolute(Side::Negative, &self.negative_buckets)?;
         check_absolute(side, &self.positive_buckets)?;
         if self.zero_count < 0.0 {
             return Err(ValidationError::NegativeZeroCount(self.zero_count));
