@@ -62,20 +62,7 @@ fn mark_info_selectors(query: &str) -> Option<String> {
     while i < b.len() {
         let c = b[i];
         match c {
-            b'"' | b'\'' | b'`' => {
-                i += 1;
-                while i < b.len() && b[i] != c {
-                    if b[i] == b'\\' && c != b'`' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
-            b'#' => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
+            b'"' | b'\'' | b'`' | b'#' => i = skip_string_or_comment(b, i),
             b'(' | b'[' | b'{' => open.push((c, false, 0)),
             b')' | b']' | b'}' => {
                 open.pop();
@@ -171,20 +158,7 @@ pub fn depth_bound(query: &str) -> usize {
     while i < b.len() {
         let c = b[i];
         match c {
-            b'"' | b'\'' | b'`' => {
-                i += 1;
-                while i < b.len() && b[i] != c {
-                    if b[i] == b'\\' && c != b'`' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
-            b'#' => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
+            b'"' | b'\'' | b'`' | b'#' => i = skip_string_or_comment(b, i),
             b'{' => braces += 1,
             b'}' => braces = braces.saturating_sub(1),
             _ if braces > 0 => {}
@@ -338,6 +312,27 @@ pub fn for_each_selector(e: &Expr, f: &mut dyn FnMut(&[Matcher])) {
         }
         _ => {}
     }
+}
+
+/// At a string's opening quote or a comment's `#` at `b[i]`: the index of the closing quote or
+/// the line end (the caller's loop steps past it). Escapes count in `"` and `'` strings, not in
+/// backtick ones.
+fn skip_string_or_comment(b: &[u8], mut i: usize) -> usize {
+    let c = b[i];
+    if c == b'#' {
+        while i < b.len() && b[i] != b'\n' {
+            i += 1;
+        }
+        return i;
+    }
+    i += 1;
+    while i < b.len() && b[i] != c {
+        if b[i] == b'\\' && c != b'`' {
+            i += 1;
+        }
+        i += 1;
+    }
+    i
 }
 
 #[cfg(test)]
