@@ -377,6 +377,7 @@ mod tests {
             Value::Matrix(vec![Series {
                 labels: l,
                 samples: vec![Sample { t: 1, v: -0.5 }, Sample { t: 2_000, v: 1e21 }],
+                histograms: Vec::new(),
             }]),
             Value::Matrix(vec![]),
         ];

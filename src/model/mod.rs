@@ -11,7 +11,9 @@ mod names;
 mod sample;
 pub mod time;
 
-pub use histogram::{CounterResetHint, FloatHistogram, Histogram, Span};
+pub use histogram::{
+    CounterResetHint, FloatHistogram, Histogram, HistogramSample, HistogramValue, Span,
+};
 pub use labels::{
     hash_pairs, labels_hash, Label, LabelLimitError, LabelLimits, Labels, METRIC_NAME,
 };

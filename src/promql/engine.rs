@@ -92,6 +92,7 @@ impl Accumulator {
                     series.push(Series {
                         labels: labels.clone(),
                         samples: Vec::new(),
+                        histograms: Vec::new(),
                     });
                     series.len() - 1
                 });

@@ -1,13 +1,22 @@
 //! The seams between the ways data gets in or out and the store: `Appender` for ingest,
 //! `Querier` for selection and label lookups. Uses `model` only; `tsdb` implements both.
 
-use crate::model::{Labels, Matcher, Sample};
+use crate::model::{HistogramSample, Labels, Matcher, Sample};
 
 /// One series of a write: sorted, validated label pairs and its samples in the order received.
 #[derive(Debug, Clone)]
 pub struct SeriesInput<'a> {
     pub labels: Vec<(&'a str, &'a str)>,
     pub samples: Vec<Sample>,
+}
+
+/// The native-histogram samples of one series in a write: sorted, validated label pairs and
+/// its histograms in the order received (each already checked with `HistogramValue::validate`
+/// by the ingest path, which names the series and the rule in its refusal).
+#[derive(Debug, Clone)]
+pub struct HistogramInput<'a> {
+    pub labels: Vec<(&'a str, &'a str)>,
+    pub histograms: Vec<HistogramSample>,
 }
 
 /// What happened to the samples of a write.
@@ -21,11 +30,14 @@ pub struct AppendStats {
     /// Same timestamp and the same value as the newest sample: ignored, not an error.
     pub repeated: u64,
     pub new_series: u64,
+    /// Refused by the store as invalid (a histogram breaking a validation rule, or a sample
+    /// kind the store does not hold).
+    pub invalid: u64,
 }
 
 impl AppendStats {
     pub fn rejected(&self) -> u64 {
-        self.out_of_order + self.duplicate
+        self.out_of_order + self.duplicate + self.invalid
     }
 
     pub fn add(&mut self, o: &AppendStats) {
@@ -34,6 +46,7 @@ impl AppendStats {
         self.duplicate += o.duplicate;
         self.repeated += o.repeated;
         self.new_series += o.new_series;
+        self.invalid += o.invalid;
     }
 }
 
@@ -98,6 +111,27 @@ pub trait Appender: Send + Sync {
         Ok((AppendStats::default(), (0..batch.len()).collect()))
     }
 
+    /// Appends native-histogram samples, with the same ordering rules as `append` (a series'
+    /// float and histogram samples share one timeline: a histogram at a time the series
+    /// already has is a duplicate or a repeat). A store without histogram storage counts them
+    /// all as `invalid`.
+    fn append_histograms(&self, batch: &[HistogramInput<'_>]) -> Result<AppendStats, StorageError> {
+        let invalid = batch.iter().map(|s| s.histograms.len() as u64).sum();
+        Ok(AppendStats {
+            invalid,
+            ..AppendStats::default()
+        })
+    }
+
+    /// `append_refs` for histogram samples: one per referenced series; positions of stale
+    /// handles are returned. The default knows no handles.
+    fn append_histogram_refs(
+        &self,
+        batch: &[(&SeriesRef, HistogramSample)],
+    ) -> Result<(AppendStats, Vec<usize>), StorageError> {
+        Ok((AppendStats::default(), (0..batch.len()).collect()))
+    }
+
     /// Stores exemplars (in the WAL and the bounded exemplar buffer); a store without
     /// exemplar storage accepts none.
     fn append_exemplars(
@@ -118,11 +152,14 @@ impl std::fmt::Debug for SeriesRef {
     }
 }
 
-/// A selected series and its samples within the requested range, oldest first.
-#[derive(Debug, Clone, PartialEq)]
+/// A selected series and its samples within the requested range, oldest first: float
+/// samples in `samples`, native-histogram samples in `histograms` (a series may hold both,
+/// at different times).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Series {
     pub labels: Labels,
     pub samples: Vec<Sample>,
+    pub histograms: Vec<HistogramSample>,
 }
 
 /// Reads the store. Times are inclusive milliseconds.

@@ -39,6 +39,7 @@ mod retention;
 mod upkeep;
 mod varint;
 pub mod wal;
+mod wal_histogram;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -83,6 +83,7 @@ impl Db {
         Ok(Some(Series {
             labels: s.labels.clone(),
             samples: samples.into_iter().map(|(t, v)| Sample { t, v }).collect(),
+            histograms: Vec::new(),
         }))
     }
 }

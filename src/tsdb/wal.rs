@@ -6,7 +6,7 @@
 //! timestamp, value; ids and timestamps delta-coded) and deletions (series id and an inclusive
 //! time range, from the admin API), exemplars (series id, timestamp, value, labels) and exemplar
 //! checkpoints (the exemplar buffer rewritten at a flush; older WALs simply have none of
-//! these). Writers append to the newest segment;
+//! these), native-histogram samples (`wal_histogram` holds their payload). Writers append to the newest segment;
 //! `rotate` starts a new one so a flush can drop older segments once their data is persisted.
 //! Replay reads segments in order and truncates at the first bad record (torn length, checksum
 //! mismatch, impossible length, unknown type, undecodable payload), removing later segments and
@@ -17,7 +17,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use super::varint::{put_uvarint, put_varint, Reader};
-use crate::model::Labels;
+use crate::model::{HistogramSample, Labels};
 use crate::storage::Exemplar;
 
 const HEADER: usize = 8;
@@ -28,6 +28,7 @@ const TYPE_SAMPLES: u8 = 2;
 const TYPE_DELETE: u8 = 3;
 const TYPE_EXEMPLARS: u8 = 4;
 const TYPE_EXEMPLAR_CHECKPOINT: u8 = 5;
+const TYPE_HISTOGRAMS: u8 = 6;
 
 /// A decoded WAL record.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +42,8 @@ pub enum Record {
     /// The exemplar buffer as a flush found it, written into the new segment so dropping
     /// older segments keeps the exemplars; replayed like `Exemplars`, not sent again.
     ExemplarCheckpoint(Vec<(u64, Exemplar)>),
+    /// Native-histogram samples: (series id, sample), integer and float forms as appended.
+    Histograms(Vec<(u64, HistogramSample)>),
 }
 
 /// The open WAL, appending to its newest segment.
@@ -306,6 +309,18 @@ impl Encoder {
     }
 }
 
+impl Encoder {
+    /// Native-histogram samples as (series id, sample); see `wal_histogram` for the layout.
+    pub fn histograms<'a>(
+        &mut self,
+        samples: impl IntoIterator<Item = (u64, &'a HistogramSample)>,
+    ) {
+        let at = self.begin(TYPE_HISTOGRAMS);
+        super::wal_histogram::encode(&mut self.buf, samples);
+        self.finish(at);
+    }
+}
+
 fn decode_exemplars(c: &mut Reader<'_>) -> Option<Vec<(u64, Exemplar)>> {
     let mut out = Vec::new();
     while !c.done() {
@@ -359,6 +374,7 @@ fn decode(kind: u8, payload: &[u8]) -> Option<Record> {
         }
         TYPE_EXEMPLARS => decode_exemplars(&mut c).map(Record::Exemplars),
         TYPE_EXEMPLAR_CHECKPOINT => decode_exemplars(&mut c).map(Record::ExemplarCheckpoint),
+        TYPE_HISTOGRAMS => super::wal_histogram::decode(payload).map(Record::Histograms),
         _ => None,
     }
 }

@@ -262,3 +262,45 @@ fn try_get(addr: SocketAddr, path: &str) -> Option<u16> {
         .ok()
         .map(|r| r.status().as_u16())
 }
+
+#[allow(dead_code)] // until the native-histogram tests use it (issue 21, in progress)
+/// The native-histogram service in tests/nhsvc (client_golang), built once per test run with
+/// Debian's Go and client_golang; `None` (with the reason printed) when they are absent.
+pub fn nhsvc() -> Option<PathBuf> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let gopath = Path::new("/usr/share/gocode");
+        if !gopath
+            .join("src/github.com/prometheus/client_golang")
+            .is_dir()
+        {
+            return Err("golang-github-prometheus-client-golang-dev is not installed".into());
+        }
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("nhsvc");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nhsvc/main.go");
+        std::fs::copy(&src, dir.join("main.go")).map_err(|e| e.to_string())?;
+        let out = Command::new("go")
+            .args(["build", "-o", "nhsvc", "."])
+            .current_dir(&dir)
+            .env("GO111MODULE", "off")
+            .env("GOPATH", gopath)
+            .env("GOCACHE", dir.join("gocache"))
+            .output()
+            .map_err(|e| format!("go (golang-go) does not run: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "go build failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(dir.join("nhsvc"))
+    });
+    match built {
+        Ok(p) => Some(p.clone()),
+        Err(why) => {
+            println!("skipped: the client_golang histogram service: {why}");
+            None
+        }
+    }
+}

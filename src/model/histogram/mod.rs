@@ -8,9 +8,11 @@
 //! comparison used by tests. Uses std and `thiserror`.
 
 mod buckets;
+mod sample;
 mod validate;
 
 pub use buckets::{exponential_bound, Bucket, BucketKind};
+pub use sample::{HistogramSample, HistogramValue};
 pub use validate::{is_valid_schema, Side, ValidationError};
 
 /// The custom-buckets schema (NHCB): bucket bounds are `custom_values`.

@@ -290,6 +290,7 @@ mod tests {
         Series {
             labels: Labels::from_pairs(labels.iter().copied()),
             samples: samples.iter().map(|&(t, v)| Sample { t, v }).collect(),
+            histograms: Vec::new(),
         }
     }
 

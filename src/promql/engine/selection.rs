@@ -81,6 +81,7 @@ impl RangeArg {
                     out.push(Series {
                         labels: l.clone(),
                         samples: s.to_vec(),
+                        histograms: Vec::new(),
                     })
                 });
                 out

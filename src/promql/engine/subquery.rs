@@ -68,7 +68,11 @@ impl Eval<'_> {
         }
         let mut series: Vec<Series> = by_labels
             .into_iter()
-            .map(|(labels, samples)| Series { labels, samples })
+            .map(|(labels, samples)| Series {
+                labels,
+                samples,
+                histograms: Vec::new(),
+            })
             .collect();
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(RangeArg {
