@@ -299,7 +299,7 @@ mod tests {
             }
         }
         let mut bad = b.clone();
-        bad[2] = 9; // an unknown form byte in the first sample
+        bad[3] = 9; // the first sample's form byte (after id 7 and t 1000 as varints)
         assert!(decode(&bad).is_none());
     }
 }
