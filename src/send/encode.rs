@@ -1,29 +1,74 @@
-//! What travels from the WAL reader to the shards (`Item`: a sample or an exemplar of a
-//! series, with the WAL segment it came from) and how a batch of items becomes a remote write
-//! body: grouped by series in order, encoded as 1.0 (`prometheus.WriteRequest`) or 2.0 (with
-//! each series' metadata). Uses `model`, `storage`, `textparse` and `remote::proto`.
+//! What travels from the WAL reader to the shards (`Item`: a float sample, an exemplar or a
+//! native histogram sample of a series, with the WAL segment it came from), how many of each
+//! a batch holds (`Counts`), and how a batch becomes a remote write body: grouped by series in
+//! order, encoded as 1.0 (`prometheus.WriteRequest`) or 2.0 (with each series' metadata);
+//! histograms keep their form (integer histograms as integer counts and deltas, float ones as
+//! float counts). Uses `model`, `storage`, `textparse` and `remote::proto`.
 
 use std::collections::HashMap;
 
-use crate::model::{Labels, Sample};
+use crate::model::{HistogramSample, HistogramValue, Labels, Sample};
 use crate::remote::proto::{encode_v1, encode_v2, SeriesV1, SeriesV2};
 use crate::storage::Exemplar;
 use crate::textparse::Metadata;
 
-/// One sample (or, with `exemplar`, an exemplar: its labels, and its value and time in
-/// `sample`) on its way, with the WAL segment it came from.
+/// One thing to send for a series, at `Item::t`.
+#[derive(Debug, Clone)]
+pub(super) enum Value {
+    Sample(f64),
+    /// An exemplar: its own labels and value.
+    Exemplar(Labels, f64),
+    Histogram(Box<HistogramValue>),
+}
+
+/// A sample, exemplar or histogram sample on its way, with the WAL segment it came from.
+#[derive(Debug, Clone)]
 pub(super) struct Item {
     pub(super) labels: Labels,
-    pub(super) sample: Sample,
-    pub(super) exemplar: Option<Labels>,
+    pub(super) t: i64,
+    pub(super) value: Value,
     pub(super) seg: u64,
 }
 
-/// One series of a batch: its samples and exemplars, in the order read.
+/// How many float samples, exemplars and histogram samples some items hold.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Counts {
+    pub(super) samples: u64,
+    pub(super) exemplars: u64,
+    pub(super) histograms: u64,
+}
+
+impl Counts {
+    pub(super) fn of<'a>(items: impl IntoIterator<Item = &'a Item>) -> Counts {
+        let mut c = Counts::default();
+        for it in items {
+            match it.value {
+                Value::Sample(_) => c.samples += 1,
+                Value::Exemplar(..) => c.exemplars += 1,
+                Value::Histogram(_) => c.histograms += 1,
+            }
+        }
+        c
+    }
+
+    pub(super) fn add(&mut self, o: &Counts) {
+        self.samples += o.samples;
+        self.exemplars += o.exemplars;
+        self.histograms += o.histograms;
+    }
+
+    /// Samples and exemplars (what the sample counters count).
+    pub(super) fn samples_and_exemplars(&self) -> u64 {
+        self.samples + self.exemplars
+    }
+}
+
+/// One series of a batch: its samples, exemplars and histogram samples, in the order read.
 struct Group<'a> {
     labels: &'a Labels,
     samples: Vec<Sample>,
     exemplars: Vec<Exemplar>,
+    histograms: Vec<HistogramSample>,
 }
 
 /// A batch grouped by series, series in the order they first appear.
@@ -39,16 +84,21 @@ impl<'a> Grouped<'a> {
                     labels: &it.labels,
                     samples: Vec::new(),
                     exemplars: Vec::new(),
+                    histograms: Vec::new(),
                 });
                 groups.len() - 1
             });
             let g = &mut groups[i];
-            match &it.exemplar {
-                None => g.samples.push(it.sample),
-                Some(l) => g.exemplars.push(Exemplar {
+            match &it.value {
+                Value::Sample(v) => g.samples.push(Sample { t: it.t, v: *v }),
+                Value::Exemplar(l, v) => g.exemplars.push(Exemplar {
                     labels: l.clone(),
-                    value: it.sample.v,
-                    t: it.sample.t,
+                    value: *v,
+                    t: it.t,
+                }),
+                Value::Histogram(h) => g.histograms.push(HistogramSample {
+                    t: it.t,
+                    h: (**h).clone(),
                 }),
             }
         }
@@ -64,7 +114,7 @@ impl<'a> Grouped<'a> {
                 labels: pairs(g.labels),
                 samples: g.samples.clone(),
                 exemplars: g.exemplars.clone(),
-                histograms: Vec::new(),
+                histograms: g.histograms.clone(),
             })
             .collect();
         encode_v1(&series)
@@ -90,7 +140,7 @@ impl<'a> Grouped<'a> {
                 help: md.as_ref().map_or("", |m| m.help.as_str()),
                 unit: md.as_ref().map_or("", |m| m.unit.as_str()),
                 exemplars: g.exemplars.clone(),
-                histograms: Vec::new(),
+                histograms: g.histograms.clone(),
             })
             .collect();
         encode_v2(&series)

@@ -1,7 +1,7 @@
 //! Metadata for a sender: the lookup 2.0 series take their type, help and unit from
 //! (refreshed from the scrape and receive side), and, with `metadata_config.send` over 1.0,
 //! all known metadata sent every `send_interval`. Uses `textparse`, `remote::proto` and the
-//! sibling `shard`.
+//! siblings `shard` and `encode`.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use tracing::warn;
 
+use super::encode::Counts;
 use super::shard::{Outcome, Shared};
 use crate::remote::proto::encode_metadata;
 use crate::textparse::Metadata;
@@ -42,7 +43,10 @@ pub(super) async fn run_metadata(sh: Arc<Shared>) {
                     .iter()
                     .map(|(n, m)| (m.kind.proto(), n.as_str(), m.help.as_str(), m.unit.as_str()))
                     .collect();
-                match sh.post(encode_metadata(&entries), 0, false, None).await {
+                match sh
+                    .post(encode_metadata(&entries), Counts::default(), false, None)
+                    .await
+                {
                     Outcome::Sent => {
                         sh.stats
                             .metadata_sent

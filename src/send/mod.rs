@@ -18,8 +18,10 @@
 //! shards and starts the new number. A 2.0 endpoint that answers 415 gets 1.0 from then on.
 //! With `metadata_config.send` (1.0), the metadata of every scraped or received metric is
 //! sent every `send_interval`. With `send_exemplars`, exemplar records of the WAL go out with
-//! their series (1.0 `TimeSeries.exemplars`, 2.0 `exemplars`) through the same shards.
-//! Counters are for `/metrics` and the status API.
+//! their series (1.0 `TimeSeries.exemplars`, 2.0 `exemplars`) through the same shards. With
+//! `send_native_histograms` (off by default, as in Prometheus), native histogram records of
+//! the WAL go out too (1.0 `TimeSeries.histograms`, 2.0 `histograms`), integer or float as
+//! stored; without it they are skipped. Counters are for `/metrics` and the status API.
 //!
 //! Files: `queue` reads the WAL and hands items to the shards (and reshards), `shard` batches
 //! and POSTs them with retries and accounting, `encode` turns a batch into a 1.0 or 2.0 body,
@@ -71,6 +73,15 @@ pub struct Stats {
     /// samples of attempts that will be retried.
     pub samples_failed: AtomicU64,
     pub samples_retried: AtomicU64,
+    /// Native histogram samples (with `send_native_histograms`; none of these are in the
+    /// sample counters): read and not yet sent or dropped, sent, refused for good by the
+    /// endpoint, in attempts that will be retried, and dropped before sending (relabeling,
+    /// `sample_age_limit`).
+    pub histograms_pending: AtomicU64,
+    pub histograms_sent: AtomicU64,
+    pub histograms_failed: AtomicU64,
+    pub histograms_retried: AtomicU64,
+    pub histograms_dropped: AtomicU64,
     /// The newest sample time sent successfully (ms), and the WAL segment being read.
     pub highest_sent_ms: AtomicI64,
     pub wal_segment: AtomicU64,
@@ -204,3 +215,6 @@ impl Senders {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod histogram_tests;

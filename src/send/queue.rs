@@ -1,5 +1,6 @@
 //! The queue of one sender: tails the WAL from where promterm started, relabels each series
-//! once, hands samples (and exemplars) to shards by series so each series stays in order,
+//! once, hands samples (and exemplars and histogram samples, when configured) to shards by
+//! series so each series stays in order,
 //! keeps the WAL segments holding unsent samples from deletion, and every `SHARD_UPDATE`
 //! reconsiders the number of shards as Prometheus does. Uses `model`, `config`, `tsdb`,
 //! `scrape`'s relabeling and the siblings `shard`, `metadata` and `encode`.
@@ -14,12 +15,12 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::encode::Item;
+use super::encode::{Counts, Item, Value};
 use super::metadata::run_metadata;
 use super::shard::{run_shard, Shared};
 use super::MetadataFn;
 use crate::config::{ProtobufMessage, RemoteWriteConfig};
-use crate::model::{Labels, Sample};
+use crate::model::Labels;
 use crate::scrape::relabel::{self, LabelMap};
 use crate::tsdb::wal::{self, Record};
 use crate::tsdb::Db;
@@ -191,32 +192,27 @@ impl Task {
             off = new_off;
             let n = shards.len();
             let mut per: Vec<Vec<Item>> = (0..n).map(|_| Vec::new()).collect();
-            let mut count = 0u64;
+            let mut read = Counts::default();
             for r in records {
-                // Exemplars go with `send_exemplars`; a flush's checkpoint of the exemplar
-                // buffer holds ones already read, so it is not sent again.
-                let list: Vec<(u64, Sample, Option<Labels>)> = match r {
-                    Record::Samples(samples) => samples
-                        .into_iter()
-                        .map(|(id, t, v)| (id, Sample { t, v }, None))
-                        .collect(),
-                    Record::Exemplars(list) if self.sh.cfg.send_exemplars => list
-                        .into_iter()
-                        .map(|(id, e)| (id, Sample { t: e.t, v: e.value }, Some(e.labels)))
-                        .collect(),
-                    _ => continue,
+                let Some(list) = to_send(r, &self.sh.cfg) else {
+                    continue;
                 };
-                for (id, sample, exemplar) in list {
+                for (id, t, value) in list {
                     let l = labels_cache.entry(id).or_insert_with(|| self.relabeled(id));
                     match l {
                         Some(l) => {
                             per[shard_of(id, n)].push(Item {
                                 labels: l.clone(),
-                                sample,
-                                exemplar,
+                                t,
+                                value,
                                 seg,
                             });
-                            count += 1;
+                        }
+                        None if matches!(value, Value::Histogram(_)) => {
+                            self.sh
+                                .stats
+                                .histograms_dropped
+                                .fetch_add(1, Ordering::Relaxed);
                         }
                         None => {
                             self.sh.stats.dropped.fetch_add(1, Ordering::Relaxed);
@@ -224,11 +220,22 @@ impl Task {
                     }
                 }
             }
+            for items in &per {
+                read.add(&Counts::of(items));
+            }
+            let count = read.samples_and_exemplars() + read.histograms;
             samples_read += count;
             if count > 0 {
                 samples_in += count;
                 *self.sh.outstanding.lock().entry(seg).or_default() += count;
-                self.sh.stats.pending.fetch_add(count, Ordering::Relaxed);
+                self.sh
+                    .stats
+                    .pending
+                    .fetch_add(read.samples_and_exemplars(), Ordering::Relaxed);
+                self.sh
+                    .stats
+                    .histograms_pending
+                    .fetch_add(read.histograms, Ordering::Relaxed);
                 for (i, items) in per.into_iter().enumerate() {
                     if !items.is_empty() && !self.dispatch(&shards[i], items).await {
                         break;
@@ -268,6 +275,7 @@ impl Task {
                     0.0
                 };
                 let backlog = self.sh.stats.pending.load(Ordering::Relaxed)
+                    + self.sh.stats.histograms_pending.load(Ordering::Relaxed)
                     + (unread as f64 * per_byte) as u64;
                 let want =
                     desired_shards(busy, sent, r, backlog, shards.len(), min_shards, max_shards);
@@ -313,6 +321,27 @@ impl Task {
             .collect();
         relabel::process(&self.sh.cfg.write_relabel_configs, &mut m).then(|| Labels::from_pairs(m))
     }
+}
+
+/// What of a WAL record goes out, as (series id, time, value): samples always, exemplars with
+/// `send_exemplars`, native histograms with `send_native_histograms`; `None` for the rest (a
+/// flush's checkpoint of the exemplar buffer holds ones already read, so it is not sent again).
+pub(super) fn to_send(r: Record, cfg: &RemoteWriteConfig) -> Option<Vec<(u64, i64, Value)>> {
+    Some(match r {
+        Record::Samples(samples) => samples
+            .into_iter()
+            .map(|(id, t, v)| (id, t, Value::Sample(v)))
+            .collect(),
+        Record::Exemplars(list) if cfg.send_exemplars => list
+            .into_iter()
+            .map(|(id, e)| (id, e.t, Value::Exemplar(e.labels, e.value)))
+            .collect(),
+        Record::Histograms(list) if cfg.send_native_histograms => list
+            .into_iter()
+            .map(|(id, s)| (id, s.t, Value::Histogram(Box::new(s.h))))
+            .collect(),
+        _ => return None,
+    })
 }
 
 /// The shard a series goes to (the same one while the count stays).

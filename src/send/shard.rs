@@ -6,7 +6,7 @@
 //! `config`, `textparse`, `scrape`'s HTTP client code and the sibling `encode`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-use super::encode::{Grouped, Item};
+use super::encode::{Counts, Grouped, Item};
 use super::{MetadataFn, Stats};
 use crate::config::RemoteWriteConfig;
 use crate::model::now_ms;
@@ -105,7 +105,7 @@ impl Shared {
     /// stops) and accounts for it. False once the sender stops.
     pub(super) async fn send_batch(&self, batch: &[Item]) -> bool {
         let age_limit = self.cfg.queue_config.sample_age_limit.as_std();
-        let mut too_old = 0u64;
+        let mut too_old = Counts::default();
         let mut kept: Vec<&Item> = batch.iter().collect();
         let started = Instant::now();
         let mut outcome;
@@ -115,10 +115,11 @@ impl Shared {
             if !age_limit.is_zero() {
                 let limit_ms = age_limit.as_millis() as i64;
                 let cutoff = now_ms() - limit_ms;
-                let before = kept.len();
-                kept.retain(|it| it.sample.t >= cutoff);
-                too_old += (before - kept.len()) as u64;
-                give_up_at = kept.iter().map(|it| it.sample.t + limit_ms).min();
+                let (young, old): (Vec<&Item>, Vec<&Item>) =
+                    kept.into_iter().partition(|it| it.t >= cutoff);
+                kept = young;
+                too_old.add(&Counts::of(old));
+                give_up_at = kept.iter().map(|it| it.t + limit_ms).min();
             }
             if kept.is_empty() {
                 outcome = Outcome::Sent;
@@ -129,49 +130,56 @@ impl Shared {
                 break;
             }
         }
-        if too_old > 0 {
-            warn!(url = %self.cfg.url, samples = too_old, "remote write dropped samples older than sample_age_limit");
-            self.stats.dropped.fetch_add(too_old, Ordering::Relaxed);
+        let st = &self.stats;
+        let add = |c: &AtomicU64, n: u64| {
+            c.fetch_add(n, Ordering::Relaxed);
+        };
+        if too_old != Counts::default() {
+            warn!(url = %self.cfg.url, samples = too_old.samples_and_exemplars(), histograms = too_old.histograms, "remote write dropped samples older than sample_age_limit");
+            add(&st.dropped, too_old.samples_and_exemplars());
+            add(&st.histograms_dropped, too_old.histograms);
         }
-        let n = kept.len() as u64;
+        let n = Counts::of(kept.iter().copied());
+        let all = kept.len() as u64;
         match outcome {
             Outcome::Sent => {
-                let exemplars = kept.iter().filter(|it| it.exemplar.is_some()).count() as u64;
-                self.stats.sent.fetch_add(n - exemplars, Ordering::Relaxed);
-                self.stats
-                    .exemplars_sent
-                    .fetch_add(exemplars, Ordering::Relaxed);
-                if let Some(t) = kept.iter().map(|it| it.sample.t).max() {
-                    self.stats.highest_sent_ms.fetch_max(t, Ordering::Relaxed);
+                add(&st.sent, n.samples);
+                add(&st.exemplars_sent, n.exemplars);
+                add(&st.histograms_sent, n.histograms);
+                if let Some(t) = kept.iter().map(|it| it.t).max() {
+                    st.highest_sent_ms.fetch_max(t, Ordering::Relaxed);
                 }
                 let mut t = self.timing.lock();
                 t.0 += started.elapsed();
-                t.1 += n;
+                t.1 += all;
                 *self.last_ok.lock() = Some(Instant::now());
             }
-            Outcome::Dropped(why) => {
-                warn!(url = %self.cfg.url, samples = n, "remote write dropped a batch: {why}");
-                self.stats.dropped.fetch_add(n, Ordering::Relaxed);
-                self.stats.samples_failed.fetch_add(n, Ordering::Relaxed);
-            }
-            Outcome::Unsupported => {
-                warn!(url = %self.cfg.url, samples = n, "remote write dropped a batch: the endpoint answered 415 Unsupported Media Type");
-                self.stats.dropped.fetch_add(n, Ordering::Relaxed);
-                self.stats.samples_failed.fetch_add(n, Ordering::Relaxed);
+            Outcome::Dropped(_) | Outcome::Unsupported => {
+                let why = match &outcome {
+                    Outcome::Dropped(why) => why.as_str(),
+                    _ => "the endpoint answered 415 Unsupported Media Type",
+                };
+                warn!(url = %self.cfg.url, samples = n.samples_and_exemplars(), histograms = n.histograms, "remote write dropped a batch: {why}");
+                add(&st.dropped, n.samples_and_exemplars());
+                add(&st.samples_failed, n.samples_and_exemplars());
+                add(&st.histograms_failed, n.histograms);
             }
             Outcome::Expired => {
-                warn!(url = %self.cfg.url, samples = n, "remote write dropped samples older than sample_age_limit");
-                self.stats.dropped.fetch_add(n, Ordering::Relaxed);
+                warn!(url = %self.cfg.url, samples = n.samples_and_exemplars(), histograms = n.histograms, "remote write dropped samples older than sample_age_limit");
+                add(&st.dropped, n.samples_and_exemplars());
+                add(&st.histograms_dropped, n.histograms);
             }
             Outcome::Stopped => return false,
         }
-        let all = batch.len() as u64;
-        let _ = self
-            .stats
-            .pending
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
-                Some(p.saturating_sub(all))
+        let read = Counts::of(batch);
+        for (gauge, k) in [
+            (&st.pending, read.samples_and_exemplars()),
+            (&st.histograms_pending, read.histograms),
+        ] {
+            let _ = gauge.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
+                Some(p.saturating_sub(k))
             });
+        }
         let mut out = self.outstanding.lock();
         for it in batch {
             if let Some(c) = out.get_mut(&it.seg) {
@@ -195,7 +203,9 @@ impl Shared {
             } else {
                 grouped.v1()
             };
-            outcome = self.post(raw, batch.len() as u64, v2, give_up_at).await;
+            outcome = self
+                .post(raw, Counts::of(batch.iter().copied()), v2, give_up_at)
+                .await;
             if matches!(outcome, Outcome::Unsupported) && v2 {
                 warn!(url = %self.cfg.url, "the endpoint refused remote write 2.0 (415); sending 1.0 (prometheus.WriteRequest) from now on");
                 self.v2.store(false, Ordering::Relaxed);
@@ -208,11 +218,11 @@ impl Shared {
     }
 
     /// POSTs one encoded request, retrying 5xx, 429 and network errors with backoff until
-    /// `give_up_at` (ms since the epoch), if set. `samples` is what the request carries.
+    /// `give_up_at` (ms since the epoch), if set. `carries` is what the request holds.
     pub(super) async fn post(
         &self,
         raw: Vec<u8>,
-        samples: u64,
+        carries: Counts,
         v2: bool,
         give_up_at: Option<i64>,
     ) -> Outcome {
@@ -286,7 +296,10 @@ impl Shared {
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
             self.stats
                 .samples_retried
-                .fetch_add(samples, Ordering::Relaxed);
+                .fetch_add(carries.samples_and_exemplars(), Ordering::Relaxed);
+            self.stats
+                .histograms_retried
+                .fetch_add(carries.histograms, Ordering::Relaxed);
             let mut sleep = wait.unwrap_or(backoff);
             if let Some(t) = give_up_at {
                 // Wake when the oldest sample expires, to drop it, if that comes first.
