@@ -301,8 +301,8 @@ impl HistData {
     /// Appends a histogram the caller has checked is newer than every sample of the series.
     /// `continues` says the series' previous sample is the open chunk's last one (no float
     /// sample since). Returns the bytes of chunks sealed to make room.
-    pub fn append(&mut self, t: i64, h: &HistogramValue, continues: bool) -> usize {
-        let form = HistForm::of(h);
+    pub fn append(&mut self, t: i64, h: HistogramValue, continues: bool) -> usize {
+        let form = HistForm::of(&h);
         let mut sealed = 0;
         let cut = match &self.open {
             None => true,
@@ -316,12 +316,12 @@ impl HistData {
         };
         if cut {
             let header = match &self.open {
-                Some(c) if continues && c.form() == form => c.header_after(h),
+                Some(c) if continues && c.form() == form => c.header_after(&h),
                 _ => CounterResetHeader::Unknown,
             };
             sealed += self.seal();
             let mut c = OpenHistChunk::new(form);
-            if c.append(t, h).is_none() {
+            if c.append(t, &h).is_none() {
                 return sealed;
             }
             if c.header() == CounterResetHeader::Unknown {
@@ -330,7 +330,7 @@ impl HistData {
             self.open = Some(c);
             self.open_min_t = t;
         } else if let Some(c) = &mut self.open {
-            match c.append(t, h) {
+            match c.append(t, &h) {
                 None => return sealed,
                 Some(None) => {}
                 Some(Some(next)) => {
@@ -342,7 +342,7 @@ impl HistData {
         }
         self.open_dirty = true;
         self.last_t = t;
-        self.last = Some(h.clone());
+        self.last = Some(h);
         sealed
     }
 

@@ -307,6 +307,23 @@ fn stale_markers_of_both_kinds() {
         .append_histograms(&[hin("ih", ints(&[(t_end + 5000, s[4].1.clone())]))])
         .unwrap();
     assert_eq!(st.accepted, 1);
+    // A stale NaN then a live float in one write: a histogram marker, then the float.
+    db.append_histograms(&[hin("mix", ints(&s))]).unwrap();
+    let st = db
+        .append(&[fin(
+            "mix",
+            &[(t_end + 1000, stale_nan()), (t_end + 2000, 4.0)],
+        )])
+        .unwrap();
+    assert_eq!(st.accepted, 2);
+    let check_mix = |db: &Db| {
+        let got = select(db, "mix").unwrap();
+        assert_eq!(got.histograms.len(), 6);
+        assert!(got.histograms[5].h.is_stale());
+        assert_eq!(got.samples.len(), 1);
+        assert_eq!((got.samples[0].t, got.samples[0].v), (t_end + 2000, 4.0));
+    };
+    check_mix(&db);
     // Everything survives a crash (WAL replay) and a clean restart.
     let want = select(&db, "fh").unwrap();
     drop(db);
@@ -315,6 +332,7 @@ fn stale_markers_of_both_kinds() {
         select(&db, "fh").unwrap().histograms.len(),
         want.histograms.len()
     );
+    check_mix(&db);
     assert!(select(&db, "fh").unwrap().histograms[6].h.is_stale());
     db.close().unwrap();
     drop(db);
@@ -485,9 +503,9 @@ fn chunks_cut_at_the_two_hour_boundary_and_on_form_changes() {
         positive_buckets: vec![1.0],
         ..FloatHistogram::default()
     });
-    d.append_histogram(head::CHUNK_RANGE_MS - 1000, &h);
-    d.append_histogram(head::CHUNK_RANGE_MS, &h);
-    d.append_histogram(head::CHUNK_RANGE_MS + 1000, &f);
+    d.append_histogram(head::CHUNK_RANGE_MS - 1000, h.clone());
+    d.append_histogram(head::CHUNK_RANGE_MS, h.clone());
+    d.append_histogram(head::CHUNK_RANGE_MS + 1000, f.clone());
     let hd = d.hist.as_ref().unwrap();
     assert_eq!(hd.sealed.len(), 2);
     assert_eq!(hd.sealed[1].min_t, head::CHUNK_RANGE_MS);
@@ -495,8 +513,8 @@ fn chunks_cut_at_the_two_hour_boundary_and_on_form_changes() {
     assert_eq!(hd.open.as_ref().unwrap().form(), HistForm::Float);
     // A schema change cuts too.
     let h3 = HistogramValue::Int(hist(3, 0.0, vec![sp(0, 1)], &[1], vec![], &[], 0, 1.0));
-    d.append_histogram(head::CHUNK_RANGE_MS + 2000, &h);
-    d.append_histogram(head::CHUNK_RANGE_MS + 3000, &h3);
+    d.append_histogram(head::CHUNK_RANGE_MS + 2000, h.clone());
+    d.append_histogram(head::CHUNK_RANGE_MS + 3000, h3.clone());
     assert_eq!(d.hist.as_ref().unwrap().sealed.len(), 4);
 }
 
