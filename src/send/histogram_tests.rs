@@ -30,7 +30,7 @@ fn samples() -> Vec<HistogramSample> {
         schema,
         zero_threshold: 0.001,
         zero_count: 1,
-        count: 7,
+        count: 8,
         sum: 12.5,
         positive_spans: vec![span(-1, 2), span(2, 1)],
         positive_buckets: vec![2, -1, 1],
@@ -208,5 +208,151 @@ fn histograms_stay_home_without_send_native_histograms() {
             "{extra:?}"
         );
         assert!(items.iter().all(|i| matches!(i.value, Value::Sample(_))));
+    }
+}
+
+/// A remote-write endpoint storing into `db` with promterm's own receiver.
+async fn receiving_db(db: crate::tsdb::Db) -> String {
+    use axum::http::HeaderMap;
+    async fn write(
+        axum::extract::State(db): axum::extract::State<crate::tsdb::Db>,
+        headers: HeaderMap,
+        body: axum::body::Bytes,
+    ) -> axum::http::StatusCode {
+        let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+        let r = crate::remote::receive(
+            &db,
+            h("content-type"),
+            h("content-encoding"),
+            &body,
+            crate::remote::Limits::default(),
+        );
+        match r {
+            Ok(_) => axum::http::StatusCode::NO_CONTENT,
+            Err(e) => axum::http::StatusCode::from_u16(e.status()).expect("a valid status"),
+        }
+    }
+    let app = axum::Router::new()
+        .route("/write", axum::routing::post(write))
+        .with_state(db);
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let addr = l.local_addr().expect("bound");
+    tokio::spawn(async move { axum::serve(l, app).await.expect("serve") });
+    format!("http://{addr}/write")
+}
+
+/// The counter-reset hint a store keeps is its chunk's business; compare values without it
+/// (gauge aside).
+fn hintless(h: &HistogramValue) -> HistogramValue {
+    let strip = |x: CounterResetHint| {
+        if x == CounterResetHint::Gauge {
+            x
+        } else {
+            CounterResetHint::Unknown
+        }
+    };
+    let mut h = h.clone();
+    match &mut h {
+        HistogramValue::Int(x) => x.counter_reset_hint = strip(x.counter_reset_hint),
+        HistogramValue::Float(x) => x.counter_reset_hint = strip(x.counter_reset_hint),
+    }
+    h
+}
+
+/// Histograms stored in one promterm reach another through the sender and the receiver, in
+/// both protocols, counted in the histogram counters; without `send_native_histograms` only
+/// the float samples go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_histograms_reach_another_store_over_both_protocols() {
+    use crate::storage::{Appender, HistogramInput, Querier, SeriesInput};
+    use crate::tsdb::{Db, Options};
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+    // Valid histograms only (the receiver validates): every kind but the stale marker, which
+    // the store keeps as its own marker.
+    let hs: Vec<HistogramSample> = samples()
+        .into_iter()
+        .filter(|s| s.h.validate().is_ok() && !s.h.is_stale())
+        .collect();
+    assert_eq!(hs.len(), 6, "all but the stale marker are valid: {hs:?}");
+    for (proto, extra) in [
+        ("1.0", "send_native_histograms: true\n"),
+        (
+            "2.0",
+            "send_native_histograms: true\nprotobuf_message: io.prometheus.write.v2.Request\n",
+        ),
+        ("none", ""),
+    ] {
+        let (da, db_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (a, _) = Db::open(da.path(), Options::default()).unwrap();
+        let (b, _) = Db::open(db_dir.path(), Options::default()).unwrap();
+        let url = receiving_db(b.clone()).await;
+        let cfg: RemoteWriteConfig = serde_yaml::from_str(&format!(
+            "url: {url}\n{extra}queue_config: {{batch_send_deadline: 50ms}}\n"
+        ))
+        .unwrap();
+        let client =
+            crate::scrape::client::build_client(&cfg.http_client(), Duration::from_secs(5), false)
+                .unwrap();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = super::queue::Task::new(a.clone(), cfg, client, stop.clone(), None);
+        let stats = task.sh.stats.clone();
+        let handle = tokio::spawn(task.run());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Each histogram series is a separate one: the kinds differ in schema and form.
+        let names: Vec<String> = (0..hs.len()).map(|i| format!("h{i}")).collect();
+        let batch: Vec<HistogramInput<'_>> = names
+            .iter()
+            .zip(&hs)
+            .map(|(n, s)| HistogramInput {
+                labels: vec![("__name__", "sent_seconds"), ("kind", n.as_str())],
+                histograms: vec![s.clone()],
+            })
+            .collect();
+        let st = a.append_histograms(&batch).unwrap();
+        assert_eq!(st.accepted, hs.len() as u64, "{proto}: {st:?}");
+        a.append(&[SeriesInput {
+            labels: vec![("__name__", "sent_floats")],
+            samples: vec![Sample { t: 1000, v: 4.0 }],
+        }])
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let want = if proto == "none" { 0 } else { hs.len() as u64 };
+        while stats.sent.load(Ordering::Relaxed) < 1
+            || stats.histograms_sent.load(Ordering::Relaxed) < want
+        {
+            assert!(Instant::now() < deadline, "{proto}: not sent: {stats:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.cancel();
+        let _ = handle.await;
+        assert_eq!(stats.histograms_sent.load(Ordering::Relaxed), want);
+        assert_eq!(stats.histograms_pending.load(Ordering::Relaxed), 0);
+        assert_eq!(stats.histograms_failed.load(Ordering::Relaxed), 0);
+        let m = |n: &str| vec![crate::model::Matcher::equal("__name__", n)];
+        let floats = b.select(&m("sent_floats"), i64::MIN, i64::MAX).unwrap();
+        assert_eq!(floats.len(), 1, "{proto}: the float series arrives");
+        let got = b.select(&m("sent_seconds"), i64::MIN, i64::MAX).unwrap();
+        if proto == "none" {
+            assert!(got.is_empty(), "no histograms without the option");
+            continue;
+        }
+        assert_eq!(got.len(), hs.len(), "{proto}");
+        for s in &got {
+            let kind = s.labels.get("kind").expect("kind label");
+            let i: usize = kind[1..].parse().unwrap();
+            assert_eq!(s.histograms.len(), 1, "{proto} {kind}");
+            let (g, w) = (&s.histograms[0], &hs[i]);
+            assert_eq!(g.t, w.t);
+            assert!(
+                hintless(&g.h).same_bits(&hintless(&w.h)),
+                "{proto} {kind}: sent {:?}, stored {:?}",
+                w.h,
+                g.h
+            );
+        }
     }
 }
