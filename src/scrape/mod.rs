@@ -11,6 +11,8 @@
 pub mod client;
 pub mod discovery;
 pub mod host;
+pub mod native;
+pub mod negotiate;
 pub mod relabel;
 pub mod scraper;
 pub mod target;
