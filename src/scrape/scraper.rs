@@ -741,4 +741,6 @@ impl Scraper {
     }
 }
 #[cfg(test)]
+mod histogram_tests;
+#[cfg(test)]
 mod tests;
