@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn content_types_pick_the_parser() {
-        assert_eq!(page_format(&format!("{PROTO}"), None), PageFormat::Protobuf);
+        assert_eq!(page_format(PROTO, None), PageFormat::Protobuf);
         assert_eq!(
             page_format(
                 "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
