@@ -550,17 +550,7 @@ impl Scraper {
         stats.duplicate += st.duplicate;
         drop(batch);
         // Renew handles that went stale.
-        for (i, _) in by_labels {
-            if self.entries[i].sref.is_some() {
-                let pairs: Vec<(String, String)> =
-                    self.entries[i].labels.clone().unwrap_or_default();
-                let p: Vec<(&str, &str)> = pairs
-                    .iter()
-                    .map(|(a, b)| (a.as_str(), b.as_str()))
-                    .collect();
-                self.entries[i].sref = self.appender.resolve(&p);
-            }
-        }
+        self.renew_handles(by_labels.iter().map(|(i, _)| *i));
         Ok(stats)
     }
 
@@ -600,7 +590,24 @@ impl Scraper {
             .collect();
         let st = self.appender.append_histograms(&batch)?;
         stats.add(&st);
+        drop(batch);
+        self.renew_handles(by_labels.iter().map(|&k| items[k].0));
         Ok(stats)
+    }
+
+    /// Resolves again the handles of entries whose handle the store no longer knew.
+    fn renew_handles(&mut self, entries: impl Iterator<Item = usize>) {
+        for i in entries {
+            if self.entries[i].sref.is_some() {
+                let pairs: Vec<(String, String)> =
+                    self.entries[i].labels.clone().unwrap_or_default();
+                let p: Vec<(&str, &str)> = pairs
+                    .iter()
+                    .map(|(a, b)| (a.as_str(), b.as_str()))
+                    .collect();
+                self.entries[i].sref = self.appender.resolve(&p);
+            }
+        }
     }
 
     /// Appends a page's exemplars (entry, exemplar, whether it had its own timestamp),

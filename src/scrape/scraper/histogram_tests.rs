@@ -375,3 +375,55 @@ fn a_vanished_histogram_gets_a_stale_marker() {
         "the histogram and the classic-only one's 5 series"
     );
 }
+
+#[test]
+fn later_pages_hit_the_cache_for_native_and_converted_histograms() {
+    let (mut s, rec) = setup(&format!(
+        "{NATIVE}  convert_classic_histograms_to_nhcb: true\n"
+    ));
+    let first = s.append_body(&standard_page(), PageFormat::Protobuf, 1000);
+    assert_eq!(first.error, None);
+    assert_eq!(
+        first.series_added, 3,
+        "counter, native and converted histogram"
+    );
+    let second = s.append_body(&standard_page(), PageFormat::Protobuf, 2000);
+    assert_eq!(second.error, None);
+    assert_eq!(second.series_added, 0, "all from the cache");
+    assert_eq!(second.stale, 0);
+    let times: Vec<(String, i64)> = rec
+        .hists
+        .lock()
+        .iter()
+        .map(|h| (h.0.split(',').next().unwrap_or("").to_string(), h.1))
+        .collect();
+    assert_eq!(
+        times,
+        [
+            ("__name__=mixed_seconds".to_string(), 1000),
+            ("__name__=classic_seconds".to_string(), 1000),
+            ("__name__=mixed_seconds".to_string(), 2000),
+            ("__name__=classic_seconds".to_string(), 2000),
+        ]
+    );
+}
+
+#[test]
+fn a_tsdb_store_holds_scraped_histograms() {
+    use crate::storage::Querier;
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = crate::tsdb::Db::open(dir.path(), crate::tsdb::Options::default()).unwrap();
+    let db = Arc::new(db);
+    let (s, _) = setup(NATIVE);
+    let mut s = Scraper::new(s.job.clone(), s.target.clone(), db.clone());
+    for t in [1000, 2000] {
+        let rep = s.append_body(&standard_page(), PageFormat::Protobuf, t);
+        assert_eq!((rep.error, rep.invalid), (None, 0));
+    }
+    let sel = vec![crate::model::Matcher::equal("__name__", "mixed_seconds")];
+    let got = db.select(&sel, i64::MIN, i64::MAX).unwrap();
+    assert_eq!(got.len(), 1);
+    let ts: Vec<i64> = got[0].histograms.iter().map(|h| h.t).collect();
+    assert_eq!(ts, vec![1000, 2000]);
+    assert_eq!(got[0].histograms[0].h.count_and_sum(), (6.0, 7.5));
+}
