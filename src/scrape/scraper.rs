@@ -56,6 +56,8 @@ struct Page {
     new_entries: usize,
     /// Exemplars by entry, and whether each had its own timestamp.
     exemplars: Vec<(usize, Exemplar, bool)>,
+    /// Native histograms' exemplars by entry (each with its own timestamp).
+    hist_exemplars: Vec<(usize, Exemplar)>,
     /// A histogram over `native_histogram_bucket_limit`: the scrape fails at the end.
     bucket_limit: Option<&'static str>,
 }
@@ -84,6 +86,9 @@ struct CacheEntry {
     /// the same one on the next page is a repeat, not a new exemplar (Prometheus compares
     /// times only when an exemplar has one).
     last_exemplar: Option<(crate::model::Labels, u64, Option<i64>)>,
+    /// The newest exemplar time sent for a native histogram: its exemplars carry their own
+    /// times, and one no newer is a repeat (Prometheus's store ignores duplicates).
+    newest_exemplar: i64,
 }
 
 /// Per-target scraping state (owned by the target's loop).
@@ -242,6 +247,7 @@ impl Scraper {
                     sref,
                     seen: 0,
                     last_exemplar: None,
+                    newest_exemplar: i64::MIN,
                 });
                 page.new_entries += 1;
                 let i = self.entries.len() - 1;
@@ -315,14 +321,13 @@ impl Scraper {
         page.hists.push((idx, HistogramSample { t: ts, h }));
         for e in exemplars {
             let Some(et) = e.timestamp else { continue };
-            page.exemplars.push((
+            page.hist_exemplars.push((
                 idx,
                 Exemplar {
                     labels: crate::model::Labels::from_pairs(e.labels.iter().cloned()),
                     value: e.value,
                     t: et,
                 },
-                true,
             ));
         }
         Ok(())
@@ -425,7 +430,8 @@ impl Scraper {
             hists: mut hist_picked,
             meta,
             new_entries,
-            exemplars,
+            mut exemplars,
+            mut hist_exemplars,
             bucket_limit,
         } = page;
         if rep.error.is_none() {
@@ -493,6 +499,18 @@ impl Scraper {
                     rep.invalid += st.invalid;
                 }
                 Err(e) => rep.error = Some(format!("storage: {e}")),
+            }
+        }
+        if rep.error.is_none() {
+            // A histogram's exemplars oldest first; those not newer than the last sent are
+            // repeats of an earlier scrape.
+            hist_exemplars.sort_by_key(|(i, e)| (*i, e.t));
+            for (i, e) in hist_exemplars {
+                let entry = &mut self.entries[i];
+                if e.t > entry.newest_exemplar {
+                    entry.newest_exemplar = e.t;
+                    exemplars.push((i, e, true));
+                }
             }
         }
         if rep.error.is_none() && !exemplars.is_empty() {

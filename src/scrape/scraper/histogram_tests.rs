@@ -389,6 +389,8 @@ fn later_pages_hit_the_cache_for_native_and_converted_histograms() {
     );
     let second = s.append_body(&standard_page(), PageFormat::Protobuf, 2000);
     assert_eq!(second.error, None);
+    // The native histogram's exemplar (time 5 s) was sent once: the next page repeats it.
+    assert_eq!(rec.exemplars.lock().len(), 1);
     assert_eq!(second.series_added, 0, "all from the cache");
     assert_eq!(second.stale, 0);
     let times: Vec<(String, i64)> = rec
