@@ -6,6 +6,7 @@ mod common;
 mod exemplars;
 mod first_minutes;
 mod layers;
+mod native_scrape;
 mod otel_sdk;
 mod otlp;
 mod otlp_listeners;
