@@ -65,9 +65,8 @@ pub struct OtlpConfig {
     /// Keep `service.name`, `service.namespace`, `service.instance.id` on `target_info`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub keep_identifying_resource_attributes: bool,
-    /// Explicit-bucket histograms as native histograms with custom buckets. promterm has no
-    /// native histograms yet (issue 21): with this set, histograms are still stored as classic
-    /// `_bucket`/`_sum`/`_count` series and each request's partial success says so.
+    /// Explicit-bucket histograms as native histograms with custom buckets (schema −53)
+    /// instead of classic `_bucket`/`_sum`/`_count` series.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub convert_histograms_to_nhcb: bool,
     /// `otel_scope_name`, `otel_scope_version`, `otel_scope_schema_url` and
