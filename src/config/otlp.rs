@@ -79,8 +79,8 @@ pub struct OtlpConfig {
     /// Keep runs of `_` in escaped label names (Prometheus 3's default, true).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub label_name_preserve_multiple_underscores: bool,
-    /// promterm: delta sums and delta explicit-bucket histograms are added up into cumulative
-    /// series, per series, as Prometheus's `otlp-deltatocumulative` feature and Alloy's
+    /// promterm: delta sums and delta histograms (explicit-bucket and exponential) are added
+    /// up into cumulative series, per series, as Prometheus's `otlp-deltatocumulative` feature and Alloy's
     /// `otelcol.processor.deltatocumulative` do. On by default: promterm replaces the collector
     /// that would run that processor in front of Prometheus, and SDKs that prefer delta
     /// (.NET, some exporters' defaults) would otherwise lose data. State is kept per series in
