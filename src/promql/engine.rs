@@ -16,7 +16,10 @@
 //! and `end()`, subqueries (left-open, on step-aligned timestamps), every binary operator with
 //! `bool`, `on`, `ignoring`, `group_left` and `group_right`, the aggregations (`aggregate`), and
 //! the float functions dispatched in `call*`. The metric name is removed when evaluation ends
-//! (delayed name removal), as the upstream test scripts expect. Follows Prometheus's
+//! (delayed name removal), as the upstream test scripts expect. Native-histogram samples
+//! come out of selectors, range selectors, subqueries and range queries (a series may change
+//! between floats and histograms); what computes with values skips them for now (see
+//! `value`). Follows Prometheus's
 //! promql/engine.go and functions.go in our own words.
 //!
 //! Files (each uses only the ones listed before it, and `promql`'s lower layers: `value`,
@@ -58,7 +61,7 @@ mod subquery;
 
 use self::state::Eval;
 use super::memo::FxBuild;
-use crate::model::{Labels, Sample};
+use crate::model::{HistogramSample, HistogramValue, Labels, Sample};
 use crate::storage::{Querier, Series};
 
 pub use self::settings::{Engine, Stop, DEFAULT_LOOKBACK_MS};
@@ -83,8 +86,27 @@ struct Accumulator {
 }
 
 impl Accumulator {
-    fn push(&mut self, labels: Labels, t: i64, v: f64) {
-        let idx = match self.by_id.get(&labels.id()) {
+    /// Adds a step's sample (float or histogram) to its series.
+    fn push(&mut self, s: InstantSample, t: i64) {
+        let idx = self.index(s.labels);
+        let series = &mut self.series[idx];
+        match s.h {
+            None => series.samples.push(Sample { t, v: s.v }),
+            Some(h) => series.histograms.push(HistogramSample {
+                t,
+                h: HistogramValue::Float(*h),
+            }),
+        }
+    }
+
+    fn push_float(&mut self, labels: Labels, t: i64, v: f64) {
+        let idx = self.index(labels);
+        self.series[idx].samples.push(Sample { t, v });
+    }
+
+    /// The position of `labels`' series, added if new.
+    fn index(&mut self, labels: Labels) -> usize {
+        match self.by_id.get(&labels.id()) {
             Some(&i) => i,
             None => {
                 let series = &mut self.series;
@@ -100,8 +122,7 @@ impl Accumulator {
                 self.keep.push(labels);
                 i
             }
-        };
-        self.series[idx].samples.push(Sample { t, v });
+        }
     }
 }
 
@@ -245,7 +266,10 @@ impl Engine {
             }
             for s in series {
                 match index.get(&s.labels) {
-                    Some(&i) => merged[i].samples.extend(s.samples),
+                    Some(&i) => {
+                        merged[i].samples.extend(s.samples);
+                        merged[i].histograms.extend(s.histograms);
+                    }
                     None => {
                         index.insert(s.labels.clone(), merged.len());
                         merged.push(s);
@@ -298,10 +322,10 @@ impl Eval<'_> {
         while ts <= to {
             self.check_deadline()?;
             match self.eval(expr, ts)? {
-                Value::Scalar { v, .. } => acc.push(Labels::default(), ts, v),
+                Value::Scalar { v, .. } => acc.push_float(Labels::default(), ts, v),
                 Value::Vector(vec) => {
                     for s in self.finish(vec)? {
-                        acc.push(s.labels, ts, s.v);
+                        acc.push(s, ts);
                     }
                 }
                 other => {
@@ -321,3 +345,6 @@ impl Eval<'_> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod histogram_tests;

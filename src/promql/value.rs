@@ -2,15 +2,19 @@
 //! (`InstantSample`), a query result (`Value`, `Output`), why a query failed (`QueryError`),
 //! and the one float formatter for sample values, label values and messages (`format_float`).
 //!
-//! A point's value is a float today. Native histograms will add a second kind of sample value
-//! (this struct's `v` becoming a float-or-histogram type). Element-wise functions and unary
-//! minus rewrite values only through `map_value`/`map_values` here, binary operators only
-//! through `Operation::apply` (engine/binary.rs); aggregations read them in `aggregate`, range
-//! functions in `functions::range` and `engine/precompute.rs`.
+//! A point's value is a float (`v`) or a native histogram in its float form (`h`, boxed so a
+//! float sample stays small and allocates nothing). Element-wise functions and unary minus
+//! rewrite values only through `map_value`/`map_values` here, binary operators only through
+//! `Operation::apply` (engine/binary.rs); aggregations read them in `aggregate`, range
+//! functions in `functions::range` and `engine/precompute.rs`. Until PromQL computes with
+//! histograms (part 2), everything that computes with values works on float samples only:
+//! `floats_only` removes the histogram samples from its input, as Prometheus's functions that
+//! ignore histograms do; selectors, `timestamp`, the label functions, `sort_by_label`,
+//! `absent`, `info` and the set operators pass histogram samples through.
 //!
 //! Uses `model` and `storage` (the `Series` of a matrix, `StorageError`) only.
 
-use crate::model::{Labels, METRIC_NAME};
+use crate::model::{FloatHistogram, Labels, METRIC_NAME};
 use crate::storage::{Series, StorageError};
 
 /// One sample of an instant vector.
@@ -18,7 +22,10 @@ use crate::storage::{Series, StorageError};
 pub struct InstantSample {
     pub labels: Labels,
     pub t: i64,
+    /// The float value (0 for a histogram sample).
     pub v: f64,
+    /// A histogram sample's value; `None` for a float sample.
+    pub h: Option<Box<FloatHistogram>>,
     /// The metric name is to be removed when evaluation finishes.
     pub drop_name: bool,
 }
@@ -29,7 +36,29 @@ impl InstantSample {
             labels,
             t,
             v,
+            h: None,
             drop_name,
+        }
+    }
+
+    /// A histogram sample.
+    pub fn histogram(labels: Labels, t: i64, h: FloatHistogram, drop_name: bool) -> Self {
+        InstantSample {
+            labels,
+            t,
+            v: 0.0,
+            h: Some(Box::new(h)),
+            drop_name,
+        }
+    }
+
+    /// This sample (float or histogram) with other labels, time and name removal.
+    pub fn relabeled(self, labels: Labels, t: i64, drop_name: bool) -> Self {
+        InstantSample {
+            labels,
+            t,
+            drop_name,
+            ..self
         }
     }
 
@@ -42,20 +71,33 @@ impl InstantSample {
         }
     }
 
-    /// This sample at `t` with its value replaced by `f(value)`; the metric name is to be
-    /// dropped (the result is no longer the named metric).
-    pub fn map_value(self, t: i64, f: impl FnOnce(f64) -> f64) -> Self {
-        InstantSample::new(self.labels, t, f(self.v), true)
+    /// This float sample at `t` with its value replaced by `f(value)`; the metric name is to
+    /// be dropped (the result is no longer the named metric). `None` for a histogram sample.
+    pub fn map_value(self, t: i64, f: impl FnOnce(f64) -> f64) -> Option<Self> {
+        if self.h.is_some() {
+            return None;
+        }
+        Some(InstantSample::new(self.labels, t, f(self.v), true))
     }
 }
 
-/// `map_value` over a vector: every sample at `t`, with `f` applied to its value.
+/// `map_value` over a vector: every float sample at `t`, with `f` applied to its value
+/// (histogram samples are left out).
 pub fn map_values(
     v: Vec<InstantSample>,
     t: i64,
     mut f: impl FnMut(f64) -> f64,
 ) -> Vec<InstantSample> {
-    v.into_iter().map(|s| s.map_value(t, &mut f)).collect()
+    v.into_iter()
+        .filter_map(|s| s.map_value(t, &mut f))
+        .collect()
+}
+
+/// The float samples of `v`: histogram samples are left out (for the functions, operators and
+/// aggregations that do not compute with histograms yet). No allocation.
+pub fn floats_only(mut v: Vec<InstantSample>) -> Vec<InstantSample> {
+    v.retain(|s| s.h.is_none());
+    v
 }
 
 /// A query result.
@@ -152,8 +194,32 @@ mod tests {
     #[test]
     fn map_value_drops_the_name() {
         let s = InstantSample::new(Labels::from_pairs([(METRIC_NAME, "x")]), 1, 2.0, false);
-        let m = s.map_value(5, |v| v * 3.0);
+        let m = s.map_value(5, |v| v * 3.0).unwrap();
         assert_eq!((m.t, m.v, m.drop_name), (5, 6.0, true));
         assert!(m.final_labels().is_empty());
+    }
+
+    #[test]
+    fn histogram_samples_are_left_out_of_float_maps() {
+        let l = Labels::from_pairs([(METRIC_NAME, "x")]);
+        let h = FloatHistogram {
+            count: 2.0,
+            sum: 1.0,
+            ..FloatHistogram::default()
+        };
+        let v = vec![
+            InstantSample::histogram(l.clone(), 1, h.clone(), false),
+            InstantSample::new(l.clone(), 1, 2.0, false),
+        ];
+        let m = map_values(v.clone(), 7, |x| x + 1.0);
+        assert_eq!(m.len(), 1);
+        assert_eq!((m[0].v, m[0].t, m[0].h.is_none()), (3.0, 7, true));
+        let f = floats_only(v.clone());
+        assert_eq!(f.len(), 1);
+        assert!(f[0].h.is_none());
+        let r = v[0].clone().relabeled(Labels::default(), 9, true);
+        assert_eq!(r.h.as_deref(), Some(&h));
+        assert_eq!((r.t, r.drop_name), (9, true));
+        assert!(std::mem::size_of::<Option<Box<FloatHistogram>>>() == 8);
     }
 }

@@ -799,6 +799,7 @@ impl Shared {
                         help: md.as_ref().map_or("", |m| m.help.as_str()),
                         unit: md.as_ref().map_or("", |m| m.unit.as_str()),
                         exemplars: exemplars_of(l),
+                        histograms: Vec::new(),
                     })
                     .collect();
                 encode_v2(&series)

@@ -13,7 +13,7 @@ use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
 
 use crate::model::{Label, Labels, METRIC_NAME};
 use crate::promql::memo::{FxBuild, Memo, DROP_NAME};
-use crate::promql::value::{exec, InstantSample, QueryError, Value};
+use crate::promql::value::{exec, floats_only, InstantSample, QueryError, Value};
 
 /// What a binary expression asks for: the operator, whether it is a comparison and returns
 /// `bool`, and how vectors match; `node` keys its memoised signatures.
@@ -84,15 +84,25 @@ pub(super) fn binary(
             let v = scalars.apply(l, r, l)?.unwrap_or(0.0);
             Ok(Value::Scalar { t: ts, v })
         }
-        (Value::Vector(vec), Value::Scalar { v: r, .. }) => {
-            Ok(Value::Vector(vector_scalar(&o, vec, r, false)?))
-        }
+        // Arithmetic and comparisons work on float samples only for now; the set operators
+        // pass histogram samples through.
+        (Value::Vector(vec), Value::Scalar { v: r, .. }) => Ok(Value::Vector(vector_scalar(
+            &o,
+            floats_only(vec),
+            r,
+            false,
+        )?)),
         (Value::Scalar { v: l, .. }, Value::Vector(vec)) => {
-            Ok(Value::Vector(vector_scalar(&o, vec, l, true)?))
+            Ok(Value::Vector(vector_scalar(&o, floats_only(vec), l, true)?))
         }
         (Value::Vector(l), Value::Vector(r)) => match o.op.as_str() {
             "and" | "or" | "unless" => Ok(Value::Vector(set_op(memo, &o, l, r))),
-            _ => Ok(Value::Vector(vector_vector(memo, &o, l, r)?)),
+            _ => Ok(Value::Vector(vector_vector(
+                memo,
+                &o,
+                floats_only(l),
+                floats_only(r),
+            )?)),
         },
         (l, r) => Err(exec(format!(
             "binary operator {} is not defined between {} and {}",

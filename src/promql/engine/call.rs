@@ -15,7 +15,7 @@ use super::call_range::is_range_function;
 use super::state::{key, unwrap_parens, Eval};
 use crate::model::{Labels, METRIC_NAME};
 use crate::promql::functions::{labels as lf, math, sort, time as tf};
-use crate::promql::value::{exec, map_values, InstantSample, QueryError, Value};
+use crate::promql::value::{exec, floats_only, map_values, InstantSample, QueryError, Value};
 
 impl Eval<'_> {
     pub(super) fn call(&mut self, c: &Call, ts: i64) -> Result<Value, QueryError> {
@@ -65,7 +65,7 @@ impl Eval<'_> {
                 }
             }
             _ => {
-                let v = self.vector_arg(args.get(0)?, ts)?;
+                let v = floats_only(self.vector_arg(args.get(0)?, ts)?);
                 if v.len() == 1 {
                     v[0].v
                 } else {
@@ -125,7 +125,7 @@ impl Eval<'_> {
                     .map(|s| {
                         let labels = lf::label_replace(&s.labels, &dst, &repl, &src, &re);
                         let drop = s.drop_name && dst != METRIC_NAME;
-                        InstantSample::new(labels, ts, s.v, drop)
+                        s.relabeled(labels, ts, drop)
                     })
                     .collect()
             }
@@ -144,7 +144,7 @@ impl Eval<'_> {
                             srcs.iter().map(|n| s.labels.get(n).unwrap_or("")).collect();
                         let labels = lf::set_label(&s.labels, &dst, &joined.join(&sep));
                         let drop = s.drop_name && dst != METRIC_NAME;
-                        InstantSample::new(labels, ts, s.v, drop)
+                        s.relabeled(labels, ts, drop)
                     })
                     .collect()
             }
@@ -239,7 +239,11 @@ impl Eval<'_> {
         }
         let mut v = self.vector_arg(args.get(0)?, ts)?;
         match name {
-            "sort" | "sort_desc" => sort::by_value(&mut v, name == "sort_desc"),
+            "sort" | "sort_desc" => {
+                // Sorting by value leaves histogram samples out, as Prometheus does.
+                v = floats_only(v);
+                sort::by_value(&mut v, name == "sort_desc")
+            }
             _ => {
                 let mut names = Vec::new();
                 for a in args.rest(1) {

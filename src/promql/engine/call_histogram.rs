@@ -15,7 +15,7 @@ use crate::promql::functions::histogram::{
 };
 use crate::promql::functions::labels as lf;
 use crate::promql::memo::WITHOUT_LE;
-use crate::promql::value::{exec, InstantSample, QueryError};
+use crate::promql::value::{exec, floats_only, InstantSample, QueryError};
 
 /// A group of bucket series: its labels, its metric name, its buckets.
 type Group = (Labels, String, Vec<Bucket>);
@@ -37,7 +37,7 @@ impl Eval<'_> {
             0.0
         };
         let vec_arg = args.get(if fraction { 2 } else { 1 })?;
-        let v = self.vector_arg(vec_arg, ts)?;
+        let v = floats_only(self.vector_arg(vec_arg, ts)?);
         if !fraction {
             self.check_quantile(q, "histogram_quantile");
         }
@@ -61,7 +61,7 @@ impl Eval<'_> {
         args: &Args,
         ts: i64,
     ) -> Result<Vec<InstantSample>, QueryError> {
-        let v = self.vector_arg(args.get(0)?, ts)?;
+        let v = floats_only(self.vector_arg(args.get(0)?, ts)?);
         let label = self.string_arg(args.get(1)?, ts)?;
         lf::check_label_name(&label, "histogram_quantiles").map_err(|e| exec(e.to_string()))?;
         let mut qs = Vec::new();

@@ -9,7 +9,7 @@ use promql_parser::parser::{AggregateExpr, Expr};
 use super::binary::binary;
 use super::state::{key, Eval};
 use crate::promql::aggregate;
-use crate::promql::value::{exec, format_float, QueryError, Value};
+use crate::promql::value::{exec, floats_only, format_float, QueryError, Value};
 
 impl Eval<'_> {
     pub(super) fn eval(&mut self, e: &Expr, ts: i64) -> Result<Value, QueryError> {
@@ -23,9 +23,10 @@ impl Eval<'_> {
             Expr::Unary(u) => match self.eval(&u.expr, ts)? {
                 Value::Scalar { t, v } => Ok(Value::Scalar { t, v: -v }),
                 // Each sample keeps its own time.
+                // (histogram samples are left out until part 2 negates them)
                 Value::Vector(vec) => Ok(Value::Vector(
                     vec.into_iter()
-                        .map(|s| {
+                        .filter_map(|s| {
                             let t = s.t;
                             s.map_value(t, |v| -v)
                         })
@@ -85,6 +86,8 @@ impl Eval<'_> {
         let Value::Vector(input) = self.eval(&a.expr, ts)? else {
             return Err(exec("aggregation needs an instant vector"));
         };
+        // Aggregations compute with float samples only, for now.
+        let input = floats_only(input);
         aggregate::aggregate(
             &mut self.memo,
             key(a),

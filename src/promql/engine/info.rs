@@ -275,7 +275,8 @@ impl InfoSeries {
                     .map(|l| (l.name.clone(), l.value.clone()))
                     .chain(added),
             );
-            out.push(InstantSample::new(labels, s.t, s.v, s.drop_name));
+            let (t, drop) = (s.t, s.drop_name);
+            out.push(s.relabeled(labels, t, drop));
         }
         Ok(out)
     }

@@ -3,6 +3,10 @@
 //! instant selector's lookback (`instant_selector`) and a range selector's left-open window
 //! (`matrix_window`), both found by cursors that advance as steps move forward (`windows_at`).
 //! A range vector is handed on as windows into the shared series (`RangeArg`), not copied.
+//! Native-histogram samples (`Series.histograms`) take part in the lookback (the newest float
+//! or histogram sample wins; a histogram stale marker ends the series like a float one) and
+//! in range windows (`hist_windows`), found by binary search; range functions read the float
+//! windows only (`for_each`), a matrix result both (`into_series`).
 //! `info()` calls get their info series preloaded the same way, for the times `info_time`
 //! says they are read at.
 //!
@@ -15,7 +19,7 @@ use promql_parser::parser::{self, Call, Expr, MatrixSelector};
 
 use super::info::{InfoSeries, Plan};
 use super::state::{key, unwrap_parens, Eval};
-use crate::model::{is_stale_nan, Labels, Sample};
+use crate::model::{is_stale_nan, HistogramSample, Labels, Sample};
 use crate::promql::parse::to_matchers;
 use crate::promql::value::{exec, too_many_samples, InstantSample, QueryError};
 use crate::storage::Series;
@@ -23,8 +27,13 @@ use crate::storage::Series;
 /// Where a range vector's samples are: windows into preloaded series (no copying), or series
 /// built for this step (subqueries).
 pub(super) enum Windows {
-    /// (series index, from, to, holds a stale marker) into the shared series.
-    Shared(Arc<Vec<Series>>, Vec<(usize, usize, usize, bool)>),
+    /// (series index, from, to, holds a stale marker) into the shared series' float samples,
+    /// and (series index, from, to) into their histogram samples (stale markers included).
+    Shared(
+        Arc<Vec<Series>>,
+        Vec<(usize, usize, usize, bool)>,
+        Vec<(usize, usize, usize)>,
+    ),
     Owned(Vec<Series>),
 }
 
@@ -42,15 +51,16 @@ pub(super) struct RangeArg {
 impl RangeArg {
     pub(super) fn is_empty(&self) -> bool {
         match &self.series {
-            Windows::Shared(_, w) => w.is_empty(),
+            Windows::Shared(_, w, hw) => w.is_empty() && hw.is_empty(),
             Windows::Owned(v) => v.is_empty(),
         }
     }
 
-    /// Each series' labels and samples (stale markers removed).
+    /// Each series' labels and float samples (stale markers removed); series with histogram
+    /// samples only are not visited.
     pub(super) fn for_each(&self, mut f: impl FnMut(&Labels, &[Sample])) {
         match &self.series {
-            Windows::Shared(data, windows) => {
+            Windows::Shared(data, windows, _) => {
                 let mut scratch = Vec::new();
                 for &(i, from, to, stale) in windows {
                     let s = &data[i];
@@ -65,28 +75,58 @@ impl RangeArg {
                 }
             }
             Windows::Owned(v) => {
-                for s in v {
+                for s in v.iter().filter(|s| !s.samples.is_empty()) {
                     f(&s.labels, &s.samples);
                 }
             }
         }
     }
 
+    /// The windows as series of their own (a matrix result): float and histogram samples,
+    /// stale markers removed, in series order.
     pub(super) fn into_series(self) -> Vec<Series> {
-        match self.series {
-            Windows::Owned(v) => v,
-            Windows::Shared(..) => {
-                let mut out = Vec::new();
-                self.for_each(|l, s| {
-                    out.push(Series {
-                        labels: l.clone(),
-                        samples: s.to_vec(),
-                        histograms: Vec::new(),
-                    })
+        let (data, windows, hist) = match self.series {
+            Windows::Owned(v) => return v,
+            Windows::Shared(data, windows, hist) => (data, windows, hist),
+        };
+        let mut out: Vec<Series> = Vec::with_capacity(windows.len().max(hist.len()));
+        let (mut wi, mut hi) = (0, 0);
+        while wi < windows.len() || hi < hist.len() {
+            let wi_series = windows.get(wi).map_or(usize::MAX, |w| w.0);
+            let hi_series = hist.get(hi).map_or(usize::MAX, |h| h.0);
+            let i = wi_series.min(hi_series);
+            let s = &data[i];
+            let mut samples = Vec::new();
+            if wi_series == i {
+                let (_, from, to, stale) = windows[wi];
+                let slice = &s.samples[from..to];
+                if stale {
+                    samples.extend(slice.iter().filter(|x| !is_stale_nan(x.v)).copied());
+                } else {
+                    samples.extend_from_slice(slice);
+                }
+                wi += 1;
+            }
+            let mut histograms: Vec<HistogramSample> = Vec::new();
+            if hi_series == i {
+                let (_, from, to) = hist[hi];
+                histograms.extend(
+                    s.histograms[from..to]
+                        .iter()
+                        .filter(|x| !x.h.is_stale())
+                        .cloned(),
+                );
+                hi += 1;
+            }
+            if !samples.is_empty() || !histograms.is_empty() {
+                out.push(Series {
+                    labels: s.labels.clone(),
+                    samples,
+                    histograms,
                 });
-                out
             }
         }
+        out
     }
 }
 
@@ -107,6 +147,21 @@ pub(super) fn advance(
         to += 1;
     }
     (from, to)
+}
+
+/// The index range of the histogram samples in (lo, hi].
+fn histogram_window(h: &[HistogramSample], lo: i64, hi: i64) -> (usize, usize) {
+    let from = h.partition_point(|x| x.t <= lo);
+    (from, from + h[from..].partition_point(|x| x.t <= hi))
+}
+
+/// The newest histogram sample in (lo, hi], stale or not.
+fn newest_histogram(h: &[HistogramSample], lo: i64, hi: i64) -> Option<&HistogramSample> {
+    if h.is_empty() {
+        return None;
+    }
+    let end = h.partition_point(|x| x.t <= hi);
+    end.checked_sub(1).map(|j| &h[j]).filter(|x| x.t > lo)
 }
 
 /// What a query reads from storage: a selector's series, or an `info()` call's info series.
@@ -295,6 +350,11 @@ impl Eval<'_> {
                                 existing.samples.extend(s.samples);
                                 existing.samples.sort_by_key(|x| x.t);
                                 existing.samples.dedup_by_key(|x| x.t);
+                                if !s.histograms.is_empty() {
+                                    existing.histograms.extend(s.histograms);
+                                    existing.histograms.sort_by_key(|x| x.t);
+                                    existing.histograms.dedup_by_key(|x| x.t);
+                                }
                             }
                             None => {
                                 index.insert(s.labels.clone(), all.len());
@@ -306,7 +366,10 @@ impl Eval<'_> {
                 all
             };
             all.sort_by(|a, b| a.labels.cmp(&b.labels));
-            loaded += all.iter().map(|x| x.samples.len()).sum::<usize>();
+            loaded += all
+                .iter()
+                .map(|x| x.samples.len() + x.histograms.len())
+                .sum::<usize>();
             if loaded > self.engine.max_samples {
                 return Err(too_many_samples());
             }
@@ -328,10 +391,27 @@ impl Eval<'_> {
         let data = self.data.get(&key(vs)).cloned().unwrap_or_default();
         // The newest sample in (rt - lookback, rt], unless it is a stale marker.
         let bounds = self.windows_at(key(vs), &data, rt - self.engine.lookback_ms, rt);
+        let lo = rt - self.engine.lookback_ms;
         let mut out = Vec::new();
         for (s, &(from, to)) in data.iter().zip(&bounds) {
-            if to > from {
-                let last = s.samples[to - 1];
+            let float = if to > from {
+                Some(s.samples[to - 1])
+            } else {
+                None
+            };
+            // The newest histogram sample in (lo, rt], if newer than the newest float one.
+            let hist =
+                newest_histogram(&s.histograms, lo, rt).filter(|h| float.is_none_or(|f| h.t > f.t));
+            if let Some(h) = hist {
+                if !h.h.is_stale() {
+                    out.push(InstantSample::histogram(
+                        s.labels.clone(),
+                        if sample_time { h.t } else { ts },
+                        h.h.to_float(),
+                        false,
+                    ));
+                }
+            } else if let Some(last) = float {
                 if !is_stale_nan(last.v) {
                     out.push(InstantSample::new(
                         s.labels.clone(),
@@ -395,7 +475,14 @@ impl Eval<'_> {
         let data = self.data.get(&key(vs)).cloned().unwrap_or_default();
         let bounds = self.windows_at(key(vs), &data, lo, rt);
         let mut windows = Vec::with_capacity(data.len());
+        let mut hist = Vec::new();
         for (i, s) in data.iter().enumerate() {
+            if !s.histograms.is_empty() {
+                let (from, to) = histogram_window(&s.histograms, lo, rt);
+                if s.histograms[from..to].iter().any(|x| !x.h.is_stale()) {
+                    hist.push((i, from, to));
+                }
+            }
             let (from, to) = bounds[i];
             let slice = &s.samples[from..to];
             let stale = slice.iter().any(|x| is_stale_nan(x.v));
@@ -407,7 +494,7 @@ impl Eval<'_> {
             }
         }
         Ok(RangeArg {
-            series: Windows::Shared(data, windows),
+            series: Windows::Shared(data, windows, hist),
             start: lo,
             end: rt,
             range_s: range as f64 / 1000.0,

@@ -127,7 +127,8 @@ impl<'a> Eval<'a> {
                     "vector cannot contain metrics with the same labelset".into(),
                 ));
             }
-            out.push(InstantSample::new(labels, s.t, s.v, false));
+            let t = s.t;
+            out.push(s.relabeled(labels, t, false));
         }
         Ok(out)
     }

@@ -12,7 +12,7 @@ use promql_parser::parser::SubqueryExpr;
 
 use super::selection::{RangeArg, Windows};
 use super::state::{key, Eval};
-use crate::model::{is_stale_nan, Labels, Sample};
+use crate::model::{is_stale_nan, HistogramSample, HistogramValue, Labels, Sample};
 use crate::promql::value::{exec, too_many_samples, InstantSample, QueryError, Value};
 use crate::storage::Series;
 
@@ -35,7 +35,7 @@ impl Eval<'_> {
         while t <= lo {
             t += step;
         }
-        let mut by_labels: HashMap<Labels, Vec<Sample>> = HashMap::new();
+        let mut by_labels: HashMap<Labels, Series> = HashMap::new();
         let k = key(sq);
         let mut points = 0usize;
         let mut n = 0usize;
@@ -51,11 +51,14 @@ impl Eval<'_> {
                 return Err(too_many_samples());
             }
             for s in vec {
-                if !is_stale_nan(s.v) {
-                    by_labels
-                        .entry(s.labels)
-                        .or_default()
-                        .push(Sample { t, v: s.v });
+                let series = by_labels.entry(s.labels).or_default();
+                match s.h {
+                    Some(h) => series.histograms.push(HistogramSample {
+                        t,
+                        h: HistogramValue::Float(*h),
+                    }),
+                    None if !is_stale_nan(s.v) => series.samples.push(Sample { t, v: s.v }),
+                    None => {}
                 }
             }
             t += step;
@@ -68,11 +71,7 @@ impl Eval<'_> {
         }
         let mut series: Vec<Series> = by_labels
             .into_iter()
-            .map(|(labels, samples)| Series {
-                labels,
-                samples,
-                histograms: Vec::new(),
-            })
+            .map(|(labels, s)| Series { labels, ..s })
             .collect();
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(RangeArg {
