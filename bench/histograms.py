@@ -18,7 +18,8 @@ sends floats. Bodies are encoded before the clock starts.
 Figures per server (stderr) and, last line, the promterm/Prometheus ratios (lower is better):
   ingest_cpu  server CPU seconds (user + system, /proc/PID/stat) over the send, per million
               histogram samples
-  rss         resident memory after the load (and the growth over the empty server, per sample)
+  rss         resident memory after the load; rss_growth: its growth over the empty server
+              (the fairest memory comparison: `head` below counts different things)
   head        head memory per sample: promterm's own figure (`promterm_tsdb_head_chunk_bytes`
               at /metrics: chunk bytes held in memory); Prometheus's Go heap growth
               (`go_memstats_heap_inuse_bytes` after the load minus before) plus its m-mapped
@@ -31,7 +32,7 @@ Before measuring, each server must hold every sample of a few series (a raw rang
 read back through /api/v1/query), or the run stops: a server that dropped the load would
 otherwise look fast.
 
-Last line: histograms: ingest_cpu=R rss=R head=R disk=R disk_vs_block=R
+Last line: histograms: ingest_cpu=R rss=R rss_growth=R head=R disk=R disk_vs_block=R
 Needs cramjam; reuses ../shared/bench (servers.py starts the servers; PROMTERM_BIN picks the
 binary). Prometheus is started through servers.py with its command given as the PROMTERM_SERVE
 template, to add the feature flag. Machines here are noisy: trust ratios from one run.
@@ -328,6 +329,7 @@ def main():
         res[kind] = measure(kind, bodies, per_window, samples, n_series, n_steps, start_ms)
     a, b = res["promterm"], res["prometheus"]
     print(f"histograms: ingest_cpu={a['cpu'] / b['cpu']:.2f} rss={a['rss'] / b['rss']:.2f} "
+          f"rss_growth={a['rss_growth'] / max(b['rss_growth'], 1):.2f} "
           f"head={a['head'] / max(b['head'], 1):.2f} disk={a['disk'] / b['disk']:.2f} "
           f"disk_vs_block={a['disk'] / b['snap']:.2f}")
     return 0
