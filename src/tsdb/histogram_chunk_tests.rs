@@ -721,9 +721,10 @@ fn new_buckets_in_several_runs_before_one_old_bucket_are_all_inserted() {
     c.append(1, &mid).expect("valid");
     assert!(matches!(c.append(2, &around), Ok(Appended::Recoded)));
     let got: Vec<_> = c.iter().collect();
+    // New layout: buckets 0, 3, 4 and 8; the old sample held 1 in bucket 3.
     assert_eq!(
         got[0].1.to_float().positive_buckets,
-        vec![0.0, 0.0, 1.0, 0.0]
+        vec![0.0, 1.0, 0.0, 0.0]
     );
     assert_eq!(got[1].1.to_float().positive_buckets, vec![1.0; 4]);
     let mut fc = FloatHistogramChunk::new();
