@@ -39,12 +39,12 @@ pub async fn write(
         Ok(remote::Version::V2)
     );
     // Remote write 2.0 answers say how much was stored.
-    let written = move |mut r: Response, samples: u64, exemplars: u64| {
+    let written = move |mut r: Response, samples: u64, histograms: u64, exemplars: u64| {
         if v2 {
             let h = r.headers_mut();
             for (k, v) in [
                 ("x-prometheus-remote-write-samples-written", samples),
-                ("x-prometheus-remote-write-histograms-written", 0),
+                ("x-prometheus-remote-write-histograms-written", histograms),
                 ("x-prometheus-remote-write-exemplars-written", exemplars),
             ] {
                 h.insert(k, v.into());
@@ -70,6 +70,7 @@ pub async fn write(
             written(
                 StatusCode::NO_CONTENT.into_response(),
                 r.samples_written,
+                r.histograms.accepted,
                 r.exemplars.accepted,
             )
         }
@@ -77,9 +78,11 @@ pub async fn write(
             message,
             stats,
             exemplars_written,
+            histograms_written,
         }) => written(
             TextError::bad_request(message).into_response(),
             stats.accepted,
+            histograms_written,
             exemplars_written,
         ),
         Err(e) => {

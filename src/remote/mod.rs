@@ -10,14 +10,23 @@
 //! Exemplars (1.0 `TimeSeries.exemplars`, 2.0 `exemplars` with symbol references) are stored
 //! after the samples of their series; as in Prometheus, exemplars the store refuses (out of
 //! order, duplicates, labels too long, invalid UTF-8) are counted, not an error of the write.
+//! Native histograms (1.0 `TimeSeries.histograms`, 2.0 `histograms`; integer or float form,
+//! schemas −4…8 and −53 with custom bounds, reset hints) are checked one by one with
+//! Prometheus's validation rules: an invalid one is refused with a message naming its series,
+//! its timestamp and the rule, and the rest of the request is stored. Valid ones are stored
+//! after the float samples, with the same out-of-order and duplicate rules.
 //! Uses `model` and `storage`; prost (in `proto`) and snap stay here.
 
 pub mod metadata;
 pub mod proto;
 
-use crate::model::{is_valid_label_name, is_valid_metric_name, NameValidation, METRIC_NAME};
+use crate::model::{
+    is_valid_label_name, is_valid_metric_name, CounterResetHint, FloatHistogram, Histogram,
+    HistogramSample, HistogramValue, NameValidation, METRIC_NAME,
+};
 use crate::storage::{
-    AppendStats, Appender, Exemplar, ExemplarInput, ExemplarStats, SeriesInput, StorageError,
+    AppendStats, Appender, Exemplar, ExemplarInput, ExemplarStats, HistogramInput, SeriesInput,
+    StorageError,
 };
 
 /// Limits on one request.
@@ -57,9 +66,12 @@ pub enum WriteError {
     #[error("{message}")]
     Partial {
         message: String,
+        /// What became of the float samples.
         stats: AppendStats,
         /// Exemplars stored.
         exemplars_written: u64,
+        /// Native histogram samples stored.
+        histograms_written: u64,
     },
     /// 500
     #[error("{0}")]
@@ -89,9 +101,12 @@ pub enum Version {
 /// What a stored write held (for the 2.0 `X-Prometheus-Remote-Write-*-Written` headers).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Received {
+    /// What became of the float samples.
     pub stats: AppendStats,
     /// Samples stored (created-timestamp zeros not counted).
     pub samples_written: u64,
+    /// What became of the native histogram samples (created-timestamp zeros not counted).
+    pub histograms: AppendStats,
     /// What became of the request's exemplars (stored ones are `accepted`).
     pub exemplars: ExemplarStats,
     /// Metadata the request carried: (family name, metadata).
@@ -251,6 +266,60 @@ fn exemplars_of(list: &[proto::DecodedExemplar<'_>]) -> (Vec<Exemplar>, u64) {
     (out, bad)
 }
 
+/// Validated labels as `{name="value", ...}`, for messages.
+fn series_text(labels: &[(&str, &str)]) -> String {
+    let inner: Vec<String> = labels.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+/// The zero histogram a created timestamp stands for before `first`: no observations, in
+/// `first`'s form, schema, zero threshold and custom bounds, following a counter reset.
+fn zero_histogram_like(first: &HistogramValue) -> HistogramValue {
+    match first {
+        HistogramValue::Int(h) => HistogramValue::Int(Histogram {
+            counter_reset_hint: CounterResetHint::CounterReset,
+            schema: h.schema,
+            zero_threshold: h.zero_threshold,
+            custom_values: h.custom_values.clone(),
+            ..Histogram::default()
+        }),
+        HistogramValue::Float(h) => HistogramValue::Float(FloatHistogram {
+            counter_reset_hint: CounterResetHint::CounterReset,
+            schema: h.schema,
+            zero_threshold: h.zero_threshold,
+            custom_values: h.custom_values.clone(),
+            ..FloatHistogram::default()
+        }),
+    }
+}
+
+/// A series' histograms that pass validation; each invalid one is counted and the first
+/// described (series, timestamp, rule) in `first_problem`.
+fn valid_histograms(
+    labels: &[(&str, &str)],
+    list: Vec<HistogramSample>,
+    invalid: &mut u64,
+    first_problem: &mut Option<String>,
+) -> Vec<HistogramSample> {
+    let mut out = Vec::with_capacity(list.len());
+    for s in list {
+        match s.h.validate() {
+            Ok(()) => out.push(s),
+            Err(e) => {
+                *invalid += 1;
+                if first_problem.is_none() {
+                    *first_problem = Some(format!(
+                        "invalid native histogram at timestamp {} in series {}: {e}",
+                        s.t,
+                        series_text(labels)
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// A decoded request of either version.
 enum Request {
     V1(proto::v1::WriteRequest),
@@ -326,14 +395,17 @@ pub fn receive(
     };
     metadata.dedup();
     let mut ct_zeros: Vec<SeriesInput<'_>> = Vec::new();
+    let mut ct_zero_histograms: Vec<HistogramInput<'_>> = Vec::new();
     let mut problems: Vec<String> = Vec::new();
     let mut bad_series = 0usize;
-    let mut histograms = 0usize;
+    let mut histograms_in = 0usize;
+    let (mut bad_histograms, mut histogram_problem) = (0u64, None);
     let mut batch: Vec<SeriesInput<'_>> = Vec::with_capacity(decoded.len());
+    let mut hbatch: Vec<HistogramInput<'_>> = Vec::new();
     let mut exemplars: Vec<ExemplarInput<'_>> = Vec::new();
     let mut bad_exemplars = 0u64;
     for (i, ts) in decoded.into_iter().enumerate() {
-        histograms += ts.histograms;
+        histograms_in += ts.histograms.len();
         match validate_labels(&ts.labels, NameValidation::Legacy).and_then(|l| {
             limits
                 .labels
@@ -359,6 +431,27 @@ pub fn receive(
                         exemplars: list,
                     });
                 }
+                let hs = valid_histograms(
+                    &labels,
+                    ts.histograms,
+                    &mut bad_histograms,
+                    &mut histogram_problem,
+                );
+                if let Some(first) = hs.first().filter(|h| ct != 0 && ct < h.t) {
+                    ct_zero_histograms.push(HistogramInput {
+                        labels: labels.clone(),
+                        histograms: vec![HistogramSample {
+                            t: ct,
+                            h: zero_histogram_like(&first.h),
+                        }],
+                    });
+                }
+                if !hs.is_empty() {
+                    hbatch.push(HistogramInput {
+                        labels: labels.clone(),
+                        histograms: hs,
+                    });
+                }
                 if !ts.samples.is_empty() {
                     batch.push(SeriesInput {
                         labels,
@@ -378,6 +471,14 @@ pub fn receive(
         appender.append(&ct_zeros)?;
     }
     let stats = appender.append(&batch)?;
+    if !ct_zero_histograms.is_empty() {
+        appender.append_histograms(&ct_zero_histograms)?;
+    }
+    let hstats = if hbatch.is_empty() {
+        AppendStats::default()
+    } else {
+        appender.append_histograms(&hbatch)?
+    };
     let mut ex_stats = if exemplars.is_empty() {
         ExemplarStats::default()
     } else {
@@ -391,8 +492,12 @@ pub fn receive(
             bad_series - 1
         );
     }
-    if histograms > 0 {
-        problems.push(format!("{histograms} native histogram samples were dropped: native histograms are not supported yet"));
+    if let Some(p) = histogram_problem {
+        problems.push(if bad_histograms > 1 {
+            format!("{p} (and {} more invalid histograms)", bad_histograms - 1)
+        } else {
+            p
+        });
     }
     if stats.out_of_order > 0 {
         problems.push(format!(
@@ -406,280 +511,54 @@ pub fn receive(
             stats.duplicate
         ));
     }
+    if hstats.out_of_order > 0 {
+        problems.push(format!(
+            "{} out-of-order histogram samples rejected",
+            hstats.out_of_order
+        ));
+    }
+    if hstats.duplicate > 0 {
+        problems.push(format!(
+            "{} duplicate histogram samples for an existing timestamp with a different value rejected",
+            hstats.duplicate
+        ));
+    }
+    if hstats.invalid > 0 {
+        problems.push(format!(
+            "{} histogram samples refused by the store",
+            hstats.invalid
+        ));
+    }
     if problems.is_empty() {
         return Ok(Received {
             stats,
             samples_written: stats.accepted,
+            histograms: hstats,
             exemplars: ex_stats,
             metadata,
         });
     }
+    let mut message = format!(
+        "{}; {} samples were stored",
+        problems.join("; "),
+        stats.accepted
+    );
+    if histograms_in > 0 {
+        message.push_str(&format!(
+            ", {} histogram samples were stored",
+            hstats.accepted
+        ));
+    }
     Err(WriteError::Partial {
-        message: format!(
-            "{}; {} samples were stored",
-            problems.join("; "),
-            stats.accepted
-        ),
+        message,
         stats,
         exemplars_written: ex_stats.accepted,
+        histograms_written: hstats.accepted,
     })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::Sample;
-    use parking_lot::Mutex;
+mod tests;
 
-    type Stored = (Vec<(String, String)>, Vec<Sample>);
-
-    #[derive(Default)]
-    struct Recorder(Mutex<Vec<Stored>>);
-
-    impl Appender for Recorder {
-        fn append(&self, batch: &[SeriesInput<'_>]) -> Result<AppendStats, StorageError> {
-            let mut st = AppendStats::default();
-            for s in batch {
-                st.accepted += s.samples.len() as u64;
-                self.0.lock().push((
-                    s.labels
-                        .iter()
-                        .map(|(a, b)| (a.to_string(), b.to_string()))
-                        .collect(),
-                    s.samples.clone(),
-                ));
-            }
-            Ok(st)
-        }
-    }
-
-    fn body(series: &[proto::SeriesToEncode<'_>]) -> Vec<u8> {
-        snap::raw::Encoder::new()
-            .compress_vec(&proto::encode_write_request(series))
-            .unwrap()
-    }
-
-    fn one(
-        labels: Vec<(&'static str, &'static str)>,
-    ) -> (Vec<(&'static str, &'static str)>, Vec<Sample>) {
-        (labels, vec![Sample { t: 1, v: 1.0 }])
-    }
-
-    const CT: Option<&str> = Some("application/x-protobuf");
-    const CE: Option<&str> = Some("snappy");
-
-    #[test]
-    fn stores_valid_series_sorted_without_empty_values() {
-        let r = Recorder::default();
-        let b = body(&[one(vec![("job", "a"), ("__name__", "up"), ("env", "")])]);
-        let st = receive(&r, CT, CE, &b, Limits::default()).unwrap();
-        assert_eq!(st.stats.accepted, 1);
-        let got = r.0.lock();
-        assert_eq!(
-            got[0].0,
-            vec![
-                ("__name__".to_string(), "up".to_string()),
-                ("job".into(), "a".into())
-            ]
-        );
-    }
-
-    #[test]
-    fn each_label_problem_is_named_and_the_rest_is_kept() {
-        let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
-            (vec![("__name__", "up"), ("", "x")], "empty label name"),
-            (vec![("job", "x")], "has no metric name"),
-            (
-                vec![("__name__", "up"), ("job", "a"), ("job", "b")],
-                "duplicate label name \"job\"",
-            ),
-            (vec![("__name__", "9up")], "invalid metric name \"9up\""),
-            (
-                vec![("__name__", "up"), ("bad-name", "x")],
-                "invalid label name \"bad-name\"",
-            ),
-        ];
-        for (labels, want) in cases {
-            let r = Recorder::default();
-            let b = body(&[one(labels.clone()), one(vec![("__name__", "ok")])]);
-            let err = receive(&r, CT, CE, &b, Limits::default()).unwrap_err();
-            assert_eq!(err.status(), 400);
-            let msg = err.to_string();
-            assert!(msg.contains(want), "{labels:?}: {msg}");
-            assert!(msg.contains("1 samples were stored"), "{msg}");
-            assert_eq!(r.0.lock().len(), 1, "the valid series is kept");
-        }
-    }
-
-    #[test]
-    fn invalid_utf8_is_rejected() {
-        let raw = proto::encode_write_request(&[one(vec![("__name__", "up"), ("job", "XX")])]);
-        let pos = raw.windows(2).position(|w| w == b"XX").unwrap();
-        let mut raw = raw;
-        raw[pos] = 0xff;
-        let b = snap::raw::Encoder::new().compress_vec(&raw).unwrap();
-        let err = receive(&Recorder::default(), CT, CE, &b, Limits::default()).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("invalid UTF-8 in the value of label \"job\""),
-            "{err}"
-        );
-    }
-
-    const CT2: Option<&str> = Some("application/x-protobuf;proto=io.prometheus.write.v2.Request");
-
-    fn body2(series: &[proto::SeriesToEncodeV2<'_>]) -> Vec<u8> {
-        snap::raw::Encoder::new()
-            .compress_vec(&proto::encode_write_request_v2(series))
-            .unwrap()
-    }
-
-    #[test]
-    fn series_over_the_label_limits_are_rejected_and_named() {
-        let r = Recorder::default();
-        let limits = Limits {
-            labels: crate::model::LabelLimits {
-                max_labels: 3,
-                max_name_len: 10,
-                max_value_len: 5,
-            },
-            ..Limits::default()
-        };
-        let b = body(&[
-            one(vec![("__name__", "fine"), ("job", "a")]),
-            one(vec![
-                ("__name__", "wide"),
-                ("a", "1"),
-                ("b", "2"),
-                ("c", "3"),
-            ]),
-            one(vec![("__name__", "long"), ("job", "abcdefgh")]),
-        ]);
-        let e = receive(&r, CT, CE, &b, limits).unwrap_err();
-        assert_eq!(e.status(), 400);
-        let m = e.to_string();
-        assert!(m.contains("series wide has 4 labels"), "{m}");
-        assert!(m.contains("1 more invalid series"), "{m}");
-        assert!(m.contains("1 samples were stored"), "{m}");
-        assert_eq!(r.0.lock().len(), 1, "the good series is stored");
-    }
-
-    #[test]
-    fn remote_write_2_symbols_created_timestamps_and_negotiation() {
-        assert_eq!(check_headers(CT, CE).unwrap(), Version::V1);
-        assert_eq!(check_headers(None, None).unwrap(), Version::V1);
-        assert_eq!(check_headers(CT2, CE).unwrap(), Version::V2);
-        assert_eq!(
-            check_headers(
-                Some("application/x-protobuf;proto=prometheus.WriteRequest"),
-                CE
-            )
-            .unwrap(),
-            Version::V1
-        );
-        let r = Recorder::default();
-        let s = |t, v| Sample { t, v };
-        let b = body2(&[
-            (
-                vec![("__name__", "http_requests_total"), ("job", "api")],
-                vec![s(2000, 5.0), s(3000, 7.0)],
-                1500,
-                1,
-            ),
-            (
-                vec![("__name__", "temp"), ("job", "api")],
-                vec![s(2000, 21.5)],
-                0,
-                2,
-            ),
-        ]);
-        let got = receive(&r, CT2, CE, &b, Limits::default()).unwrap();
-        assert_eq!(got.samples_written, 3);
-        let stored = r.0.lock().clone();
-        // The created timestamp becomes a zero before the counter's first sample.
-        assert_eq!(stored[0].1, vec![s(1500, 0.0)]);
-        assert_eq!(
-            stored[0].0[0],
-            ("__name__".to_string(), "http_requests_total".to_string())
-        );
-        assert_eq!(stored[1].1, vec![s(2000, 5.0), s(3000, 7.0)]);
-        assert_eq!(stored[2].0[0].1, "temp");
-        // The same bytes as 1.0 are not a 2.0 request, and bad references are named.
-        let v1 = body(&[one(vec![("__name__", "up")])]);
-        assert_eq!(
-            receive(&r, CT2, CE, &v1, Limits::default())
-                .unwrap_err()
-                .status(),
-            400
-        );
-        let mut raw =
-            proto::encode_write_request_v2(&[(vec![("__name__", "x")], vec![s(1, 1.0)], 0, 0)]);
-        // Point the value at symbol 9 (there are 3).
-        let at = raw.iter().rposition(|b| *b == 2).unwrap();
-        raw[at] = 9;
-        let bad = snap::raw::Encoder::new().compress_vec(&raw).unwrap();
-        let e = receive(&r, CT2, CE, &bad, Limits::default()).unwrap_err();
-        assert!(e.to_string().contains("symbol 9"), "{e}");
-    }
-
-    #[test]
-    fn header_and_body_errors() {
-        let r = Recorder::default();
-        let b = body(&[one(vec![("__name__", "up")])]);
-        let e = receive(&r, Some("application/json"), CE, &b, Limits::default()).unwrap_err();
-        assert_eq!(e.status(), 415);
-        assert!(e.to_string().contains("application/json"));
-        let e = receive(&r, CT, Some("gzip"), &b, Limits::default()).unwrap_err();
-        assert_eq!(e.status(), 415);
-        let e = receive(
-            &r,
-            Some("application/x-protobuf;proto=io.prometheus.write.v3.Request"),
-            CE,
-            &b,
-            Limits::default(),
-        )
-        .unwrap_err();
-        assert_eq!(e.status(), 415);
-        assert!(e.to_string().contains("v3"), "{e}");
-        let e = receive(
-            &r,
-            CT,
-            CE,
-            &b,
-            Limits {
-                max_body: 3,
-                ..Limits::default()
-            },
-        )
-        .unwrap_err();
-        assert_eq!(e.status(), 413);
-        let e = receive(&r, CT, CE, b"not snappy at all", Limits::default()).unwrap_err();
-        assert!(e.to_string().contains("snappy"), "{e}");
-        let not_proto = snap::raw::Encoder::new()
-            .compress_vec(b"\x0a\xff\xff\xff")
-            .unwrap();
-        let e = receive(&r, CT, CE, &not_proto, Limits::default()).unwrap_err();
-        assert!(e.to_string().contains("protobuf"), "{e}");
-        let bomb = snap::raw::Encoder::new()
-            .compress_vec(&vec![0u8; 10_000])
-            .unwrap();
-        let e = receive(
-            &r,
-            CT,
-            CE,
-            &bomb,
-            Limits {
-                max_decoded: 1000,
-                ..Limits::default()
-            },
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("above the limit"), "{e}");
-        assert!(
-            r.0.lock().is_empty(),
-            "nothing stored from rejected requests"
-        );
-        // Missing headers are tolerated.
-        receive(&r, None, None, &b, Limits::default()).unwrap();
-    }
-}
+#[cfg(test)]
+mod histogram_tests;

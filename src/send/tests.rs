@@ -2,7 +2,14 @@
 //! nothing, the shard count follows the load, 2.0 carries metadata and falls back to 1.0 on
 //! 415, and 1.0 metadata is sent on its own.
 
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::queue::{desired_shards, shard_of, Task};
 use super::*;
+use crate::model::{now_ms, Sample};
 use crate::remote::proto::{decode_write_request, decode_write_request_v2};
 use crate::storage::{Appender, SeriesInput};
 use crate::textparse::MetricType;

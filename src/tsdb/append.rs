@@ -7,17 +7,22 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::head::MemSeries;
+use super::head::{MemSeries, SeriesData};
+use super::histogram_head::HistForm;
 use super::{Db, WalState};
-use crate::model::{FxMap, Sample};
+use crate::model::FloatHistogram;
+use crate::model::{is_stale_nan, FxMap, Histogram, HistogramSample, HistogramValue, Sample};
 use crate::storage::{
-    AppendStats, Appender, ExemplarInput, ExemplarStats, SeriesInput, SeriesRef, StorageError,
+    AppendStats, Appender, ExemplarInput, ExemplarStats, HistogramInput, SeriesInput, SeriesRef,
+    StorageError,
 };
 
 /// Accepts samples newer than the series' newest; returns the accepted slice bounds in `out`.
+/// `last_bits` is `None` when the newest sample is a histogram (a float at its time is a
+/// duplicate, never a repeat).
 pub(super) fn check_samples(
     last_t: i64,
-    last_bits: u64,
+    last_bits: Option<u64>,
     samples: &[Sample],
     id: u64,
     out: &mut Vec<(u64, i64, f64)>,
@@ -29,10 +34,126 @@ pub(super) fn check_samples(
         if s.t > lt {
             out.push((id, s.t, s.v));
             lt = s.t;
-            lb = bits;
+            lb = Some(bits);
             st.accepted += 1;
         } else if s.t == lt {
-            if bits == lb {
+            if Some(bits) == lb {
+                st.repeated += 1;
+            } else {
+                st.duplicate += 1;
+            }
+        } else {
+            st.out_of_order += 1;
+        }
+    }
+}
+
+/// What a series' newest sample is, for checking the next ones.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Newest {
+    pub t: i64,
+    /// Its value bits when it is a float.
+    pub bits: Option<u64>,
+    /// Its form when it is a histogram.
+    pub hist: Option<HistForm>,
+}
+
+impl Newest {
+    pub fn of(d: &SeriesData) -> Newest {
+        match d.newest_histogram() {
+            Some(h) => Newest {
+                t: d.last_t,
+                bits: None,
+                hist: Some(HistForm::of(h)),
+            },
+            None => Newest {
+                t: d.last_t,
+                bits: Some(d.last_v_bits),
+                hist: None,
+            },
+        }
+    }
+}
+
+/// A histogram stale marker of `form` (Prometheus's: an empty histogram whose sum is the stale
+/// NaN).
+pub(super) fn stale_histogram(form: HistForm, sum: f64) -> HistogramValue {
+    match form {
+        HistForm::Int => HistogramValue::Int(Histogram {
+            sum,
+            ..Histogram::default()
+        }),
+        HistForm::Float => HistogramValue::Float(FloatHistogram {
+            sum,
+            ..FloatHistogram::default()
+        }),
+    }
+}
+
+/// For a series whose newest sample is a histogram (of `form`, at `last_t`): the leading
+/// float stale markers newer than it become histogram stale markers in `out`; leading samples
+/// at or before it are counted (a float at a histogram's time is a duplicate). Returns the
+/// samples left, starting at the first live float (which ends the histogram run).
+pub(super) fn convert_stale<'a>(
+    last_t: i64,
+    form: HistForm,
+    samples: &'a [Sample],
+    id: u64,
+    out: &mut Vec<(u64, HistogramSample)>,
+    st: &mut AppendStats,
+) -> &'a [Sample] {
+    let mut lt = last_t;
+    for (i, s) in samples.iter().enumerate() {
+        if s.t > lt {
+            if !is_stale_nan(s.v) {
+                return &samples[i..];
+            }
+            out.push((
+                id,
+                HistogramSample {
+                    t: s.t,
+                    h: stale_histogram(form, s.v),
+                },
+            ));
+            lt = s.t;
+            st.accepted += 1;
+        } else if s.t == lt {
+            st.duplicate += 1;
+        } else {
+            st.out_of_order += 1;
+        }
+    }
+    &[]
+}
+
+/// Accepts histograms newer than the series' newest sample (`last_t`; `prev` is the newest
+/// histogram when the newest sample is one) into `out`; counts the others: a histogram failing
+/// validation is `invalid`, one at the newest time a repeat when bit-identical to the newest
+/// histogram, else a duplicate; older ones are out of order.
+pub(super) fn check_histograms(
+    last_t: i64,
+    prev: Option<&HistogramValue>,
+    samples: &[HistogramSample],
+    id: u64,
+    out: &mut Vec<(u64, HistogramSample)>,
+    st: &mut AppendStats,
+) {
+    let mut lt = last_t;
+    let mut prev_at: Option<usize> = None;
+    for s in samples {
+        if s.h.validate().is_err() {
+            st.invalid += 1;
+        } else if s.t > lt {
+            prev_at = Some(out.len());
+            out.push((id, s.clone()));
+            lt = s.t;
+            st.accepted += 1;
+        } else if s.t == lt {
+            let p = match prev_at {
+                Some(i) => Some(&out[i].1.h),
+                None => prev,
+            };
+            if p.is_some_and(|p| p.same_bits(&s.h)) {
                 st.repeated += 1;
             } else {
                 st.duplicate += 1;
@@ -103,6 +224,53 @@ impl Appender for Db {
         Ok((st, gone))
     }
 
+    fn append_histograms(&self, batch: &[HistogramInput<'_>]) -> Result<AppendStats, StorageError> {
+        let mut st = AppendStats::default();
+        let mut todo: Vec<&HistogramInput<'_>> = batch.iter().collect();
+        while !todo.is_empty() {
+            let series: Vec<Arc<MemSeries>> = todo
+                .iter()
+                .map(|s| {
+                    let (m, created) = self.inner.head.get_or_create(&s.labels);
+                    st.new_series += u64::from(created);
+                    m
+                })
+                .collect();
+            let items: Vec<(&MemSeries, &[HistogramSample])> = series
+                .iter()
+                .zip(&todo)
+                .map(|(m, b)| (&**m, &b.histograms[..]))
+                .collect();
+            let skipped = self.append_resolved_histograms(&items, &mut st)?;
+            todo = skipped.into_iter().map(|i| todo[i]).collect();
+        }
+        Ok(st)
+    }
+
+    fn append_histogram_refs(
+        &self,
+        batch: &[(&SeriesRef, HistogramSample)],
+    ) -> Result<(AppendStats, Vec<usize>), StorageError> {
+        let mut st = AppendStats::default();
+        let mut gone = Vec::new();
+        let mut items: Vec<(&MemSeries, &[HistogramSample])> = Vec::with_capacity(batch.len());
+        let mut at: Vec<usize> = Vec::with_capacity(batch.len());
+        for (i, (r, s)) in batch.iter().enumerate() {
+            match r.0.downcast_ref::<MemSeries>() {
+                Some(m) if !m.removed.load(Ordering::Relaxed) => {
+                    items.push((m, std::slice::from_ref(s)));
+                    at.push(i);
+                }
+                _ => gone.push(i),
+            }
+        }
+        for k in self.append_resolved_histograms(&items, &mut st)? {
+            gone.push(at[k]);
+        }
+        gone.sort_unstable();
+        Ok((st, gone))
+    }
+
     fn append_exemplars(&self, batch: &[ExemplarInput<'_>]) -> Result<ExemplarStats, StorageError> {
         self.store_exemplars(batch)
     }
@@ -156,45 +324,145 @@ impl Db {
         for (s, _) in items {
             repeats |= s.batch_mark.swap(batch_no, Ordering::Relaxed) == batch_no;
         }
-        let mut pending: FxMap<u64, (i64, u64)> = FxMap::default();
+        let mut pending: FxMap<u64, Newest> = FxMap::default();
+        // Float stale markers for series whose newest sample is a histogram become histogram
+        // stale markers (as Prometheus's head does); they precede the series' floats.
+        let mut stale_hists: Vec<(u64, HistogramSample)> = Vec::new();
+        let mut hist_bounds = Vec::new();
         for (s, samples) in items {
-            let start = accepted.len();
-            let known = if repeats { pending.get(&s.id) } else { None };
-            let (lt, lb) = match known {
-                Some(&p) => p,
-                None => {
-                    let d = s.data.lock();
-                    (d.last_t, d.last_v_bits)
-                }
+            let known = if repeats {
+                pending.get(&s.id).copied()
+            } else {
+                None
             };
-            check_samples(lt, lb, samples, s.id, &mut accepted, st);
+            let mut n = match known {
+                Some(p) => p,
+                None => Newest::of(&s.data.lock()),
+            };
+            let hs = stale_hists.len();
+            let mut samples = *samples;
+            if let Some(form) = n.hist {
+                samples = convert_stale(n.t, form, samples, s.id, &mut stale_hists, st);
+                if let Some(last) = stale_hists[hs..].last() {
+                    n.t = last.1.t;
+                }
+            }
+            hist_bounds.push((hs, stale_hists.len()));
+            let start = accepted.len();
+            check_samples(n.t, n.bits, samples, s.id, &mut accepted, st);
             if repeats {
                 if let Some(&(_, t, v)) = accepted[start..].last() {
-                    pending.insert(s.id, (t, v.to_bits()));
-                } else {
-                    pending.entry(s.id).or_insert((lt, lb));
+                    n = Newest {
+                        t,
+                        bits: Some(v.to_bits()),
+                        hist: None,
+                    };
                 }
+                pending.insert(s.id, n);
             }
             bounds.push((start, accepted.len()));
         }
+        enc.histograms(stale_hists.iter().map(|(id, h)| (*id, h)));
         enc.samples(&accepted);
         let written = wal.write(&enc.buf);
         enc.clear();
         written?;
         let mut max_t = i64::MIN;
         let mut sealed = 0u64;
-        for ((s, _), (a, b)) in items.iter().zip(bounds) {
+        for (((s, _), (a, b)), (ha, hb)) in items.iter().zip(bounds).zip(hist_bounds) {
             s.logged.store(true, Ordering::Relaxed);
-            if a == b {
+            if a == b && ha == hb {
                 continue;
             }
             let mut d = s.data.lock();
+            for (_, h) in &stale_hists[ha..hb] {
+                sealed += d.append_histogram(h.t, h.h.clone()) as u64;
+            }
             for &(_, t, v) in &accepted[a..b] {
                 sealed += d.append(t, v) as u64;
             }
             max_t = max_t.max(d.last_t);
         }
         drop(w);
+        self.after_append(max_t, sealed, st);
+        Ok(skipped)
+    }
+
+    /// `append_resolved` for histogram samples: WAL first (series records, then one
+    /// histograms record), then the head, under the ingest lock.
+    fn append_resolved_histograms(
+        &self,
+        items: &[(&MemSeries, &[HistogramSample])],
+        st: &mut AppendStats,
+    ) -> Result<Vec<usize>, StorageError> {
+        let inner = &*self.inner;
+        let mut w = inner.wal.lock();
+        let mut skipped = Vec::new();
+        let mut live: Vec<(&MemSeries, &[HistogramSample])> = Vec::with_capacity(items.len());
+        for (i, it) in items.iter().enumerate() {
+            if it.0.removed.load(Ordering::Relaxed) {
+                skipped.push(i);
+            } else {
+                live.push(*it);
+            }
+        }
+        let WalState { wal, enc } = &mut *w;
+        enc.clear();
+        enc.series(
+            live.iter()
+                .filter(|s| !s.0.logged.load(Ordering::Relaxed))
+                .map(|s| (s.0.id, &s.0.labels)),
+        );
+        let mut accepted: Vec<(u64, HistogramSample)> = Vec::new();
+        let mut bounds = Vec::with_capacity(live.len());
+        // A series appearing earlier in the batch: the index of its last accepted histogram.
+        let mut pending: FxMap<u64, usize> = FxMap::default();
+        for (s, samples) in &live {
+            let start = accepted.len();
+            match pending.get(&s.id).copied() {
+                Some(at) => {
+                    let prev = accepted[at].1.clone();
+                    check_histograms(prev.t, Some(&prev.h), samples, s.id, &mut accepted, st);
+                }
+                None => {
+                    let d = s.data.lock();
+                    let prev = d.newest_histogram();
+                    check_histograms(d.last_t, prev, samples, s.id, &mut accepted, st);
+                }
+            }
+            if accepted.len() > start {
+                pending.insert(s.id, accepted.len() - 1);
+            }
+            bounds.push((start, accepted.len()));
+        }
+        enc.histograms(accepted.iter().map(|(id, h)| (*id, h)));
+        let written = wal.write(&enc.buf);
+        enc.clear();
+        written?;
+        let mut max_t = i64::MIN;
+        let mut sealed = 0u64;
+        // The accepted histograms move into the head (in order: the bounds are consecutive).
+        let mut taken = accepted.into_iter();
+        for ((s, _), (a, b)) in live.iter().zip(bounds) {
+            s.logged.store(true, Ordering::Relaxed);
+            if a == b {
+                continue;
+            }
+            let mut d = s.data.lock();
+            for (_, h) in taken.by_ref().take(b - a) {
+                sealed += d.append_histogram(h.t, h.h) as u64;
+            }
+            max_t = max_t.max(d.last_t);
+        }
+        drop(w);
+        self.after_append(max_t, sealed, st);
+        Ok(skipped)
+    }
+
+    /// Bookkeeping after an append: the newest time, bytes sealed (a flush is due past the
+    /// limit), and the store's counters.
+    fn after_append(&self, max_t: i64, sealed: u64, st: &AppendStats) {
+        let inner = &*self.inner;
         inner.max_t.fetch_max(max_t, Ordering::Relaxed);
         if sealed > 0 {
             let total = inner.sealed_bytes.fetch_add(sealed, Ordering::Relaxed) + sealed;
@@ -213,6 +481,5 @@ impl Db {
         stats
             .series_created
             .fetch_add(st.new_series, Ordering::Relaxed);
-        Ok(skipped)
     }
 }

@@ -12,6 +12,14 @@ use super::varint;
 /// Samples per chunk before it is cut (Prometheus's default).
 pub const SAMPLES_PER_CHUNK: u16 = 120;
 
+/// Chunks never span a multiple of this (2h, as Prometheus's head chunk range).
+pub const CHUNK_RANGE_MS: i64 = 2 * 3600 * 1000;
+
+/// The end (exclusive) of the 2h range holding `t`.
+pub fn range_end(t: i64) -> i64 {
+    (t.div_euclid(CHUNK_RANGE_MS) + 1) * CHUNK_RANGE_MS
+}
+
 /// Bit writer, most significant bit first.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct BitWriter {

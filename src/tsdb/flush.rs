@@ -13,8 +13,10 @@ use std::sync::Arc;
 
 use tracing::debug;
 
+use super::chunk_rows::encode_histogram_row;
 use super::chunkenc::{self, encode_persisted, XorIter};
 use super::head::{self, MemSeries};
+use super::histogram_head::SealedHistChunk;
 use super::persist::{ChunkRow, FlushBatch};
 use super::{Db, DB_FILE};
 use crate::storage::StorageError;
@@ -99,11 +101,28 @@ impl Db {
                     samples: c.iter().collect(),
                     xor_len: c.bytes().len(),
                 });
-            if !d.sealed.is_empty() || open.is_some() {
+            let (hsealed, hopen) = match &d.hist {
+                None => (Vec::new(), None),
+                Some(h) => (
+                    h.sealed.clone(),
+                    h.open
+                        .as_ref()
+                        .filter(|c| h.open_dirty && c.num_samples() > 0)
+                        .map(|c| OpenHist {
+                            min_t: h.open_min_t,
+                            max_t: c.last_t(),
+                            num_samples: c.num_samples(),
+                            row: encode_histogram_row(c.form(), c.bytes()),
+                        }),
+                ),
+            };
+            if !d.sealed.is_empty() || open.is_some() || !hsealed.is_empty() || hopen.is_some() {
                 snap.taken.push(Taken {
                     series: s.clone(),
                     sealed: d.sealed.clone(),
                     open,
+                    hsealed,
+                    hopen,
                 });
             }
         }
@@ -166,6 +185,19 @@ struct Taken {
     sealed: Vec<head::SealedChunk>,
     /// The open chunk, if it changed since the last flush.
     open: Option<OpenChunk>,
+    /// Sealed histogram chunks.
+    hsealed: Vec<SealedHistChunk>,
+    /// The open histogram chunk, if it changed since the last flush (at most one of `open`
+    /// and `hopen` is set: a series has one open chunk).
+    hopen: Option<OpenHist>,
+}
+
+/// A copy of an open histogram chunk, as its row bytes.
+struct OpenHist {
+    min_t: i64,
+    max_t: i64,
+    num_samples: u16,
+    row: Vec<u8>,
 }
 
 /// A copy of an open chunk.
@@ -185,11 +217,27 @@ impl Snapshot {
             let id = t.series.id;
             let mut run: Vec<(i64, f64)> = Vec::new();
             let (mut run_start, mut run_xor) = (0, 0);
+            for c in &t.hsealed {
+                rows.push(ChunkRow {
+                    series_id: id,
+                    min_t: c.min_t,
+                    max_t: c.max_t,
+                    data: encode_histogram_row(c.form, &c.data),
+                });
+            }
             for c in &t.sealed {
                 let n = usize::from(XorIter::new(&c.data).num_samples());
                 let same_range = head::range_end(run_start) == head::range_end(c.min_t);
+                // Rows of a series never overlap: a run of float chunks stops at a histogram
+                // chunk between them.
+                let hist_between = t
+                    .hsealed
+                    .iter()
+                    .any(|h| h.min_t > run_start && h.min_t < c.min_t);
                 if !run.is_empty()
-                    && (!same_range || run.len() + n > chunkenc::MAX_PERSISTED_SAMPLES)
+                    && (!same_range
+                        || hist_between
+                        || run.len() + n > chunkenc::MAX_PERSISTED_SAMPLES)
                 {
                     rows.push(row(id, run_start, &run, Some(run_xor)));
                     run.clear();
@@ -214,6 +262,14 @@ impl Snapshot {
             .taken
             .iter()
             .filter_map(|t| {
+                if let Some(o) = &t.hopen {
+                    return Some(ChunkRow {
+                        series_id: t.series.id,
+                        min_t: o.min_t,
+                        max_t: o.max_t,
+                        data: o.row.clone(),
+                    });
+                }
                 let o = t.open.as_ref()?;
                 Some(row(t.series.id, o.min_t, &o.samples, Some(o.xor_len)))
             })
@@ -248,6 +304,29 @@ impl Snapshot {
                     d.open_dirty = false;
                 }
             }
+            if t.hsealed.is_empty() && t.hopen.is_none() {
+                continue;
+            }
+            let (mut pmin, mut pmax) = (d.persisted_min_t, d.persisted_max_t);
+            if let Some(h) = &mut d.hist {
+                for c in h.sealed.drain(..t.hsealed.len()) {
+                    pmin = pmin.min(c.min_t);
+                    pmax = pmax.max(c.max_t);
+                    freed += c.data.len() as u64;
+                }
+                if let Some(o) = &t.hopen {
+                    pmin = pmin.min(o.min_t);
+                    pmax = pmax.max(o.max_t);
+                    let unchanged = h.open_min_t == o.min_t
+                        && h.open
+                            .as_ref()
+                            .is_some_and(|c| c.num_samples() == o.num_samples);
+                    if unchanged {
+                        h.open_dirty = false;
+                    }
+                }
+            }
+            (d.persisted_min_t, d.persisted_max_t) = (pmin, pmax);
         }
         freed
     }

@@ -13,16 +13,11 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 
 use super::chunkenc::{XorEncoder, SAMPLES_PER_CHUNK};
-use crate::model::{hash_pairs, FxMap, Label, Labels, MatchOp, Matcher};
+use super::histogram_head::HistData;
+use crate::model::{hash_pairs, FxMap, HistogramValue, Label, Labels, MatchOp, Matcher};
 
-/// Chunks never span a multiple of this (2h, as Prometheus's head chunk range).
-pub const CHUNK_RANGE_MS: i64 = 2 * 3600 * 1000;
+pub use super::chunkenc::{range_end, CHUNK_RANGE_MS};
 const SHARDS: usize = 64;
-
-/// The end (exclusive) of the 2h range holding `t`.
-pub fn range_end(t: i64) -> i64 {
-    (t.div_euclid(CHUNK_RANGE_MS) + 1) * CHUNK_RANGE_MS
-}
 
 /// A finished chunk waiting to be persisted.
 #[derive(Debug, Clone)]
@@ -48,6 +43,11 @@ pub struct SeriesData {
     /// Time range of persisted chunks, for skipping the database on queries.
     pub persisted_min_t: i64,
     pub persisted_max_t: i64,
+    /// Native-histogram samples, for series that ever had one (boxed: float-only series stay
+    /// small). At most one of `open` and `hist.open` holds samples: a switch between float and
+    /// histogram samples seals the other kind's open chunk, as Prometheus cuts a chunk when
+    /// the encoding changes.
+    pub hist: Option<Box<HistData>>,
 }
 
 impl Default for SeriesData {
@@ -62,6 +62,7 @@ impl Default for SeriesData {
             min_t: i64::MAX,
             persisted_min_t: i64::MAX,
             persisted_max_t: i64::MIN,
+            hist: None,
         }
     }
 }
@@ -75,8 +76,13 @@ impl SeriesData {
             Some(c) => c.num_samples() >= SAMPLES_PER_CHUNK || t >= range_end(self.open_min_t),
         };
         let mut sealed = 0;
+        if let Some(h) = &mut self.hist {
+            if h.open.is_some() {
+                sealed += h.seal();
+            }
+        }
         if cut {
-            sealed = self.seal();
+            sealed += self.seal();
             self.open = Some(XorEncoder::new());
             self.open_min_t = t;
         }
@@ -90,7 +96,37 @@ impl SeriesData {
         sealed
     }
 
-    /// Moves the open chunk (if any) to the sealed list; returns its size in bytes.
+    /// Appends a histogram sample that the caller has already checked is newer than `last_t`.
+    /// Returns the bytes of chunks sealed to make room.
+    pub fn append_histogram(&mut self, t: i64, h: HistogramValue) -> usize {
+        let mut sealed = 0;
+        if self.open.is_some() {
+            sealed += self.seal();
+        }
+        let continues = self.newest_is_histogram();
+        let hd = self.hist.get_or_insert_with(Box::default);
+        self.last_v_bits = h.count_and_sum().1.to_bits();
+        sealed += hd.append(t, h, continues);
+        self.last_t = t;
+        self.min_t = self.min_t.min(t);
+        sealed
+    }
+
+    /// Whether the series' newest sample is a histogram.
+    pub fn newest_is_histogram(&self) -> bool {
+        self.last_t != i64::MIN && self.hist.as_ref().is_some_and(|h| h.last_t == self.last_t)
+    }
+
+    /// The newest sample's histogram, if the newest sample is one.
+    pub fn newest_histogram(&self) -> Option<&HistogramValue> {
+        if self.newest_is_histogram() {
+            self.hist.as_ref().and_then(|h| h.last.as_ref())
+        } else {
+            None
+        }
+    }
+
+    /// Moves the open float chunk (if any) to the sealed list; returns its size in bytes.
     pub fn seal(&mut self) -> usize {
         let mut n = 0;
         if let Some(c) = self.open.take() {
@@ -156,6 +192,11 @@ impl SeriesData {
             }
             self.open_dirty = true;
         }
+        if let Some(h) = &mut self.hist {
+            let (r, f) = h.delete_range(mint, maxt);
+            removed += r;
+            freed += f;
+        }
         (removed, freed)
     }
 
@@ -167,15 +208,25 @@ impl SeriesData {
             .as_ref()
             .filter(|c| c.num_samples() > 0)
             .map(|_| self.open_min_t);
-        match (sealed, open) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let hist = self.hist.as_ref().and_then(|h| h.head_min_t());
+        [sealed, open, hist].into_iter().flatten().min()
     }
 
     /// Whether any head chunk holds samples.
     pub fn has_head_data(&self) -> bool {
-        !self.sealed.is_empty() || self.open.as_ref().is_some_and(|c| c.num_samples() > 0)
+        !self.sealed.is_empty()
+            || self.open.as_ref().is_some_and(|c| c.num_samples() > 0)
+            || self.hist.as_ref().is_some_and(|h| h.has_head_data())
+    }
+
+    /// Head chunks in memory (sealed and open, both kinds).
+    pub fn num_chunks(&self) -> usize {
+        self.sealed.len()
+            + usize::from(self.open.is_some())
+            + self
+                .hist
+                .as_ref()
+                .map_or(0, |h| h.sealed.len() + usize::from(h.open.is_some()))
     }
 
     /// Head chunks overlapping [mint, maxt], oldest first, as (min_t, max_t, bytes).
@@ -199,6 +250,7 @@ impl SeriesData {
         self.open.as_ref().map_or(0, XorEncoder::heap_bytes)
             + self.sealed.iter().map(|c| c.data.len()).sum::<usize>()
             + self.sealed.capacity() * std::mem::size_of::<SealedChunk>()
+            + self.hist.as_ref().map_or(0, |h| h.heap_bytes())
     }
 }
 

@@ -20,9 +20,16 @@
 //! bounded buffer) and `exemplars` (their appends, WAL records, queries and checkpoints),
 //! used by `append`, `query`, `flush` and `open`.
 //!
+//! Native histograms: `histogram_layout`, `histogram_chunk` and `float_histogram_chunk` (the
+//! chunk encodings), `histogram_head` (a series' histogram chunks in the head, used by `head`),
+//! `chunk_rows` (the persisted row format of every sample kind, used by `persist`, `query`,
+//! `open`), `wal_histogram` (the WAL record payload). A series keeps float and histogram samples
+//! on one timeline, each kind in its own chunks, with at most one open chunk.
+//!
 //! Uses `model`, `storage`; rusqlite stays in `persist`.
 
 mod append;
+mod chunk_rows;
 pub mod chunkenc;
 mod delete;
 mod exemplar_ring;
@@ -31,6 +38,7 @@ pub mod float_histogram_chunk;
 mod flush;
 pub mod head;
 pub mod histogram_chunk;
+pub mod histogram_head;
 mod histogram_layout;
 mod open;
 mod persist;
@@ -235,7 +243,7 @@ impl Db {
         let mut min_t = i64::MAX;
         for s in self.inner.head.all() {
             let d = s.data.lock();
-            chunks += d.sealed.len() + usize::from(d.open.is_some());
+            chunks += d.num_chunks();
             min_t = min_t.min(d.min_t);
         }
         let range = self
@@ -291,3 +299,5 @@ mod tests;
 
 #[cfg(test)]
 mod exemplar_tests;
+#[cfg(test)]
+mod histogram_store_tests;

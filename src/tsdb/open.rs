@@ -15,15 +15,17 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tracing::{debug, warn};
 
-use super::append::check_samples;
-use super::chunkenc::{decode_persisted, XorEncoder};
+use super::append::{check_histograms, check_samples, Newest};
+use super::chunk_rows::{decode_row, histogram_chunk_of, RowSamples};
+use super::chunkenc::XorEncoder;
 use super::exemplar_ring::ExemplarRing;
 use super::exemplars::replay_exemplars;
 use super::head::{Head, MemSeries};
+use super::histogram_head::OpenHistChunk;
 use super::persist::{self, Persist, PersistError, SeriesSummary};
 use super::wal::{self, Encoder, Record, Wal};
 use super::{Db, Inner, OpenReport, Options, Stats, WalState, DB_FILE, REPAIR_MARKER};
-use crate::model::{Labels, Sample};
+use crate::model::{HistogramSample, Labels, Sample};
 use crate::storage::{AppendStats, StorageError};
 
 /// What the database held at open.
@@ -203,28 +205,61 @@ fn restore_persisted(head: &Head, loaded: Loaded) -> i64 {
         d.min_t = sum.min_t;
         d.persisted_min_t = sum.min_t;
         let mut newest: Option<(i64, f64)> = None;
+        let mut newest_hist: Option<HistogramSample> = None;
         for (c, open) in [(&sum.last_sealed, false), (&sum.open, true)] {
             let Some(c) = c else { continue };
             d.persisted_max_t = d.persisted_max_t.max(c.max_t);
-            let Some(samples) = decode_persisted(&c.data) else {
+            let Some(samples) = decode_row(&c.data) else {
                 warn!(series = %s.labels, min_t = c.min_t, "persisted chunk is corrupt; skipped");
                 continue;
             };
-            if let Some(&last) = samples.last() {
-                if newest.is_none_or(|n| last.0 > n.0) {
-                    newest = Some(last);
+            match samples {
+                RowSamples::Floats(samples) => {
+                    if let Some(&last) = samples.last() {
+                        if newest.is_none_or(|n| last.0 > n.0) {
+                            newest = Some(last);
+                        }
+                    }
+                    if open && !samples.is_empty() {
+                        d.open = Some(XorEncoder::from_samples(&samples));
+                        d.open_min_t = c.min_t;
+                        d.open_dirty = false;
+                    }
+                }
+                RowSamples::Histograms(mut samples) => {
+                    if open && !samples.is_empty() {
+                        let chunk = histogram_chunk_of(&c.data)
+                            .and_then(|(form, b)| OpenHistChunk::from_bytes(form, b));
+                        let h = d.hist.get_or_insert_with(Box::default);
+                        h.open = chunk;
+                        h.open_min_t = c.min_t;
+                        h.open_dirty = false;
+                    }
+                    if let Some(last) = samples.pop() {
+                        if newest_hist.as_ref().is_none_or(|n| last.t > n.t) {
+                            newest_hist = Some(last);
+                        }
+                    }
                 }
             }
-            if open && !samples.is_empty() {
-                d.open = Some(XorEncoder::from_samples(&samples));
-                d.open_min_t = c.min_t;
-                d.open_dirty = false;
-            }
         }
-        if let Some((t, v)) = newest {
-            d.last_t = t;
-            d.last_v_bits = v.to_bits();
-            max_t = max_t.max(t);
+        let float_t = newest.map_or(i64::MIN, |n| n.0);
+        match newest_hist {
+            Some(h) if h.t > float_t => {
+                d.last_t = h.t;
+                d.last_v_bits = h.h.count_and_sum().1.to_bits();
+                max_t = max_t.max(h.t);
+                let hd = d.hist.get_or_insert_with(Box::default);
+                hd.last_t = h.t;
+                hd.last = Some(h.h);
+            }
+            _ => {
+                if let Some((t, v)) = newest {
+                    d.last_t = t;
+                    d.last_v_bits = v.to_bits();
+                    max_t = max_t.max(t);
+                }
+            }
         }
     }
     max_t
@@ -242,6 +277,7 @@ fn replay_wal(
     let mut r = Replayed::default();
     let mut max_t = i64::MIN;
     let mut out = Vec::new();
+    let mut hout = Vec::new();
     let stats = wal::replay(wal_dir, |rec| match rec {
         Record::Series(list) => {
             for (id, labels) in list {
@@ -260,7 +296,8 @@ fn replay_wal(
                 let mut d = s.data.lock();
                 let run: Vec<Sample> = run.iter().map(|&(_, t, v)| Sample { t, v }).collect();
                 out.clear();
-                check_samples(d.last_t, d.last_v_bits, &run, s.id, &mut out, &mut r.stats);
+                let n = Newest::of(&d);
+                check_samples(n.t, n.bits, &run, s.id, &mut out, &mut r.stats);
                 for &(_, t, v) in &out {
                     r.sealed_bytes += d.append(t, v) as u64;
                     max_t = max_t.max(t);
@@ -285,8 +322,30 @@ fn replay_wal(
             };
             r.exemplars += replay_exemplars(ring, list, labels);
         }
-        // Not written yet: the head does not hold histogram samples (issue 21 wires it).
-        Record::Histograms(_) => {}
+        Record::Histograms(list) => {
+            for run in list.chunk_by(|a, b| a.0 == b.0) {
+                let id = run[0].0;
+                let Some(s) = remap.get(&id).cloned().or_else(|| head.get(id)) else {
+                    r.stats.out_of_order += run.len() as u64;
+                    continue;
+                };
+                let mut d = s.data.lock();
+                let run: Vec<HistogramSample> = run.iter().map(|(_, h)| h.clone()).collect();
+                hout.clear();
+                check_histograms(
+                    d.last_t,
+                    d.newest_histogram(),
+                    &run,
+                    id,
+                    &mut hout,
+                    &mut r.stats,
+                );
+                for (_, h) in hout.drain(..) {
+                    max_t = max_t.max(h.t);
+                    r.sealed_bytes += d.append_histogram(h.t, h.h) as u64;
+                }
+            }
+        }
     })?;
     r.max_t = (max_t != i64::MIN).then_some(max_t);
     Ok((stats, r))

@@ -13,9 +13,11 @@ use std::path::Path;
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::chunkenc::{decode_persisted, encode_persisted};
+use super::chunk_rows::{decode_row, encode_histogram_row, histogram_chunk_of, RowSamples};
+use super::chunkenc::encode_persisted;
+use super::histogram_head::{chunk_header, encode_samples};
 use super::varint::{put_uvarint, Reader};
-use crate::model::Labels;
+use crate::model::{HistogramSample, Labels};
 
 /// Errors from the database, with what we were doing.
 #[derive(Debug, thiserror::Error)]
@@ -363,29 +365,21 @@ impl Persist {
                     rows.collect::<Result<_, _>>().ctx(W)?
                 };
                 for (min_t, data) in rows {
-                    let Some(all) = decode_persisted(&data) else {
+                    let Some(left) = rows_left(&data, mint, maxt) else {
                         continue;
                     };
-                    let kept: Vec<(i64, f64)> = all
-                        .iter()
-                        .copied()
-                        .filter(|&(t, _)| t < mint || t > maxt)
-                        .collect();
-                    if kept.len() == all.len() {
-                        continue;
-                    }
                     tx.prepare_cached(&format!(
                         "DELETE FROM {table} WHERE series_id = ?1 AND min_t = ?2"
                     ))
                     .ctx(W)?
                     .execute(params![id as i64, min_t])
                     .ctx(W)?;
-                    if let (Some(first), Some(last)) = (kept.first(), kept.last()) {
+                    for (first, last, data) in left {
                         tx.prepare_cached(&format!(
                             "INSERT OR REPLACE INTO {table} (series_id, min_t, max_t, data) VALUES (?1, ?2, ?3, ?4)"
                         ))
                         .ctx(W)?
-                        .execute(params![id as i64, first.0, last.0, encode_persisted(&kept, None)])
+                        .execute(params![id as i64, first, last, data])
                         .ctx(W)?;
                     }
                 }
@@ -450,6 +444,47 @@ impl Persist {
             .query_row("PRAGMA page_size", [], |r| r.get(0))
             .ctx("sizing")?;
         Ok(((pages - free).max(0) * size) as u64)
+    }
+}
+
+/// The rows (min_t, max_t, data) that replace a row once the samples in [mint, maxt] are gone
+/// (none when it is left empty); `None` when the row loses nothing or cannot be read.
+/// Histogram chunks are re-encoded keeping their counter-reset header.
+fn rows_left(data: &[u8], mint: i64, maxt: i64) -> Option<Vec<(i64, i64, Vec<u8>)>> {
+    match decode_row(data)? {
+        RowSamples::Floats(all) => {
+            let kept: Vec<(i64, f64)> = all
+                .iter()
+                .copied()
+                .filter(|&(t, _)| t < mint || t > maxt)
+                .collect();
+            if kept.len() == all.len() {
+                return None;
+            }
+            Some(match (kept.first(), kept.last()) {
+                (Some(first), Some(last)) => {
+                    vec![(first.0, last.0, encode_persisted(&kept, None))]
+                }
+                _ => Vec::new(),
+            })
+        }
+        RowSamples::Histograms(all) => {
+            let n = all.len();
+            let kept: Vec<HistogramSample> = all
+                .into_iter()
+                .filter(|s| s.t < mint || s.t > maxt)
+                .collect();
+            if kept.len() == n {
+                return None;
+            }
+            let header = histogram_chunk_of(data).map(|(_, b)| chunk_header(b))?;
+            Some(
+                encode_samples(&kept, header)
+                    .into_iter()
+                    .map(|(lo, hi, form, b)| (lo, hi, encode_histogram_row(form, &b)))
+                    .collect(),
+            )
+        }
     }
 }
 

@@ -2,14 +2,20 @@
 //! from the head and the database and merged (sorted by time, deduplicated), sorted by labels.
 //! Damaged stored data costs the series its stored samples, not the query.
 //!
-//! Uses the store core (`super`), `head`, `chunkenc`, `model`, `storage`.
+//! Float samples and native-histogram samples are read side by side (a series may hold both,
+//! at different times) into `Series.samples` and `Series.histograms`.
+//!
+//! Uses the store core (`super`), `head`, `histogram_head`, `chunk_rows`, `chunkenc`, `model`,
+//! `storage`.
 
 use std::sync::Arc;
 
-use super::chunkenc::{decode_persisted, XorIter};
+use super::chunk_rows::{decode_row, RowSamples};
+use super::chunkenc::XorIter;
 use super::head::MemSeries;
+use super::histogram_head::decode_chunk;
 use super::Db;
-use crate::model::{Labels, Matcher, Sample};
+use crate::model::{HistogramSample, Labels, Matcher, Sample};
 use crate::storage::{Querier, Series, SeriesExemplars, StorageError};
 
 impl Db {
@@ -41,16 +47,21 @@ impl Db {
     ) -> Result<Option<Series>, StorageError> {
         // Head first, then the database: a flush between the two reads can only make a
         // sample appear twice (deduplicated below), never vanish.
-        let (chunks, pmin, pmax) = {
+        let (chunks, hchunks, pmin, pmax) = {
             let d = s.data.lock();
             (
                 d.chunks_in(mint, maxt),
+                d.hist
+                    .as_ref()
+                    .map_or(Vec::new(), |h| h.chunks_in(mint, maxt)),
                 d.persisted_min_t,
                 d.persisted_max_t,
             )
         };
         let in_range = |&(t, _): &(i64, f64)| t >= mint && t <= maxt;
+        let h_in_range = |h: &HistogramSample| h.t >= mint && h.t <= maxt;
         let mut samples: Vec<(i64, f64)> = Vec::new();
+        let mut histograms: Vec<HistogramSample> = Vec::new();
         if pmin <= maxt && pmax >= mint {
             // Damaged stored data costs that series its stored samples, not the query.
             let rows = match self.inner.persist.chunks(s.id, mint, maxt) {
@@ -63,8 +74,11 @@ impl Db {
                 Err(e) => return Err(e.into()),
             };
             for row in rows {
-                match decode_persisted(&row.data) {
-                    Some(v) => samples.extend(v.into_iter().filter(in_range)),
+                match decode_row(&row.data) {
+                    Some(RowSamples::Floats(v)) => samples.extend(v.into_iter().filter(in_range)),
+                    Some(RowSamples::Histograms(v)) => {
+                        histograms.extend(v.into_iter().filter(h_in_range))
+                    }
                     None => self.note_corrupt(
                         &s.labels,
                         &format!("chunk starting at {} does not decode", row.min_t),
@@ -75,15 +89,22 @@ impl Db {
         for (_, _, data) in &chunks {
             samples.extend(XorIter::new(data).filter(in_range));
         }
+        for (form, data) in &hchunks {
+            if let Some(v) = decode_chunk(*form, data) {
+                histograms.extend(v.into_iter().filter(h_in_range));
+            }
+        }
         samples.sort_by_key(|s| s.0);
         samples.dedup_by_key(|s| s.0);
-        if samples.is_empty() {
+        histograms.sort_by_key(|h| h.t);
+        histograms.dedup_by_key(|h| h.t);
+        if samples.is_empty() && histograms.is_empty() {
             return Ok(None);
         }
         Ok(Some(Series {
             labels: s.labels.clone(),
             samples: samples.into_iter().map(|(t, v)| Sample { t, v }).collect(),
-            histograms: Vec::new(),
+            histograms,
         }))
     }
 }

@@ -33,6 +33,17 @@ impl Db {
                         d.open_dirty = false;
                         deleted_any = true;
                     }
+                    if let Some(h) = &mut d.hist {
+                        let before = h.sealed.len();
+                        h.sealed.retain(|c| c.max_t >= cutoff);
+                        deleted_any |= h.sealed.len() != before;
+                        let open_old = h.open.as_ref().is_some_and(|c| c.last_t() < cutoff);
+                        if open_old {
+                            h.open = None;
+                            h.open_dirty = false;
+                            deleted_any = true;
+                        }
+                    }
                     if d.min_t < cutoff {
                         d.min_t = cutoff;
                         d.persisted_min_t = d.persisted_min_t.max(cutoff);
@@ -81,7 +92,11 @@ impl Db {
         let w = inner.wal.lock();
         for s in inner.head.all() {
             let d = s.data.lock();
-            let no_head_data = d.open.is_none() && d.sealed.is_empty();
+            let no_head_data = d.open.is_none()
+                && d.sealed.is_empty()
+                && d.hist
+                    .as_ref()
+                    .is_none_or(|h| h.open.is_none() && h.sealed.is_empty());
             if no_head_data && (empty.contains(&s.id) || !s.persisted.load(Ordering::Relaxed)) {
                 gone.push(s.id);
             }

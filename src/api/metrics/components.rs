@@ -486,7 +486,7 @@ fn remote_write(o: &mut Out, senders: &crate::send::Senders) -> std::fmt::Result
     use crate::send::Sender;
     let list = senders.list.lock();
     type Pick = fn(&Sender) -> f64;
-    let families: [(&str, &str, MetricType, Pick); 15] = [
+    let families: [(&str, &str, MetricType, Pick); 20] = [
         (
             "prometheus_remote_storage_samples_pending",
             "The number of samples pending in the queues shards to be sent to the remote storage.",
@@ -516,6 +516,36 @@ fn remote_write(o: &mut Out, senders: &crate::send::Senders) -> std::fmt::Result
             "Total number of samples which were dropped after being read from the WAL before being sent via remote write, either via relabelling or unintentionally because of an unknown reference ID.",
             MetricType::Counter,
             |s| (load(&s.stats.dropped) - load(&s.stats.samples_failed)).max(0.0),
+        ),
+        (
+            "prometheus_remote_storage_histograms_pending",
+            "The number of histograms pending in the queues shards to be sent to the remote storage.",
+            MetricType::Gauge,
+            |s| load(&s.stats.histograms_pending),
+        ),
+        (
+            "prometheus_remote_storage_histograms",
+            "Total number of histograms sent to remote storage (promterm: accepted or refused for good).",
+            MetricType::Counter,
+            |s| load(&s.stats.histograms_sent) + load(&s.stats.histograms_failed),
+        ),
+        (
+            "prometheus_remote_storage_histograms_failed",
+            "Total number of histograms which failed on send to remote storage, non-recoverable errors.",
+            MetricType::Counter,
+            |s| load(&s.stats.histograms_failed),
+        ),
+        (
+            "prometheus_remote_storage_histograms_retried",
+            "Total number of histograms which failed on send to remote storage but were retried because the send error was recoverable.",
+            MetricType::Counter,
+            |s| load(&s.stats.histograms_retried),
+        ),
+        (
+            "prometheus_remote_storage_histograms_dropped",
+            "Total number of histograms which were dropped after being read from the WAL before being sent via remote write, either via relabelling, due to being too old or unintentionally because of an unknown reference ID.",
+            MetricType::Counter,
+            |s| load(&s.stats.histograms_dropped),
         ),
         (
             // promterm's WAL reader waits for room in a shard; it never retries an enqueue.

@@ -1,11 +1,13 @@
 //! Remote write protobuf: the 1.0 `prometheus.WriteRequest` (`v1`) and 2.0
 //! `io.prometheus.write.v2.Request` (`v2`) messages, declared for `prost`, and what the receiver,
 //! the sender, tests and benches do with them: decoding a request (from a `Bytes` buffer, label
-//! bytes are sliced, not copied) and viewing its series as label pairs and samples (2.0 labels
-//! resolved through the symbols table, with bad references named) with their exemplars;
-//! encoding requests from label pairs, samples and exemplars. Uses `model`, `storage` (the
-//! exemplar type) and `prost`.
+//! bytes are sliced, not copied) and viewing its series as label pairs, samples and native
+//! histogram samples (2.0 labels resolved through the symbols table, with bad references
+//! named) with their exemplars; encoding requests from label pairs, samples, histograms and
+//! exemplars. `histogram` converts between the `Histogram` message and `model`'s histogram
+//! samples. Uses `model`, `storage` (the exemplar type) and `prost`.
 
+pub mod histogram;
 pub mod v1;
 pub mod v2;
 
@@ -14,7 +16,7 @@ use std::collections::HashMap;
 use prost::bytes::{Buf, Bytes};
 use prost::Message;
 
-use crate::model::{Labels, Sample};
+use crate::model::{HistogramSample, Labels, Sample};
 use crate::storage::Exemplar;
 
 /// Why a body is not a valid WriteRequest.
@@ -33,14 +35,22 @@ impl From<prost::DecodeError> for ProtoError {
 }
 
 /// One series as the receiver validates and stores it: label pairs borrowed from the decoded
-/// message, float samples, its exemplars, and how many native histogram samples it carried
-/// (not stored yet).
+/// message, float samples, its exemplars, and its native histogram samples (not validated
+/// yet).
 #[derive(Debug, Default, Clone)]
 pub struct DecodedSeries<'a> {
     pub labels: Vec<(&'a [u8], &'a [u8])>,
     pub samples: Vec<Sample>,
     pub exemplars: Vec<DecodedExemplar<'a>>,
-    pub histograms: usize,
+    pub histograms: Vec<HistogramSample>,
+}
+
+fn histogram_samples(h: &[v1::Histogram]) -> Vec<HistogramSample> {
+    h.iter().map(v1::Histogram::to_sample).collect()
+}
+
+fn proto_histograms(h: &[HistogramSample]) -> Vec<v1::Histogram> {
+    h.iter().map(v1::Histogram::from_sample).collect()
 }
 
 /// Label pairs borrowed from a decoded message.
@@ -92,7 +102,7 @@ impl v1::TimeSeries {
                     t: e.timestamp,
                 })
                 .collect(),
-            histograms: self.histograms.len(),
+            histograms: histogram_samples(&self.histograms),
         }
     }
 }
@@ -182,7 +192,7 @@ impl v2::Request {
                         labels,
                         samples: samples(&ts.samples),
                         exemplars,
-                        histograms: ts.histograms.len(),
+                        histograms: histogram_samples(&ts.histograms),
                     },
                     created: ts.created_timestamp,
                     metric_type: u64::try_from(md.r#type).unwrap_or(0),
@@ -251,32 +261,53 @@ pub fn encode_write_request_with_exemplars(
     series: &[SeriesToEncode<'_>],
     exemplars: &[Vec<Exemplar>],
 ) -> Vec<u8> {
+    let full: Vec<SeriesV1<'_>> = series
+        .iter()
+        .enumerate()
+        .map(|(i, (labels, samples))| SeriesV1 {
+            labels: labels.clone(),
+            samples: samples.clone(),
+            exemplars: exemplars.get(i).cloned().unwrap_or_default(),
+            histograms: Vec::new(),
+        })
+        .collect();
+    encode_v1(&full)
+}
+
+/// A 1.0 series to encode: labels, float samples, exemplars and native histogram samples.
+#[derive(Debug, Clone, Default)]
+pub struct SeriesV1<'a> {
+    pub labels: Vec<(&'a str, &'a str)>,
+    pub samples: Vec<Sample>,
+    pub exemplars: Vec<Exemplar>,
+    pub histograms: Vec<HistogramSample>,
+}
+
+/// Encodes a 1.0 `prometheus.WriteRequest` (the sender's and tests').
+pub fn encode_v1(series: &[SeriesV1<'_>]) -> Vec<u8> {
     v1::WriteRequest {
         timeseries: series
             .iter()
-            .enumerate()
-            .map(|(i, (labels, s))| v1::TimeSeries {
-                labels: labels
+            .map(|s| v1::TimeSeries {
+                labels: s
+                    .labels
                     .iter()
                     .map(|(n, v)| v1::Label {
                         name: bytes(n),
                         value: bytes(v),
                     })
                     .collect(),
-                samples: proto_samples(s),
-                exemplars: exemplars
-                    .get(i)
-                    .map(|list| {
-                        list.iter()
-                            .map(|e| v1::Exemplar {
-                                labels: v1_labels(&e.labels),
-                                value: e.value,
-                                timestamp: e.t,
-                            })
-                            .collect()
+                samples: proto_samples(&s.samples),
+                exemplars: s
+                    .exemplars
+                    .iter()
+                    .map(|e| v1::Exemplar {
+                        labels: v1_labels(&e.labels),
+                        value: e.value,
+                        timestamp: e.t,
                     })
-                    .unwrap_or_default(),
-                histograms: Vec::new(),
+                    .collect(),
+                histograms: proto_histograms(&s.histograms),
             })
             .collect(),
         metadata: Vec::new(),
@@ -299,6 +330,7 @@ pub fn encode_write_request_v2(series: &[SeriesToEncodeV2<'_>]) -> Vec<u8> {
             help: "",
             unit: "",
             exemplars: Vec::new(),
+            histograms: Vec::new(),
         })
         .collect();
     encode_v2(&full)
@@ -316,6 +348,7 @@ pub struct SeriesV2<'a> {
     pub help: &'a str,
     pub unit: &'a str,
     pub exemplars: Vec<Exemplar>,
+    pub histograms: Vec<HistogramSample>,
 }
 
 /// Interns strings into a 2.0 symbols table (entry 0 is the empty string).
@@ -375,7 +408,7 @@ pub fn encode_v2<'s>(series: &'s [SeriesV2<'_>]) -> Vec<u8> {
         timeseries.push(v2::TimeSeries {
             labels_refs,
             samples: proto_samples(&ser.samples),
-            histograms: Vec::new(),
+            histograms: proto_histograms(&ser.histograms),
             exemplars,
             metadata,
             created_timestamp: ser.created,

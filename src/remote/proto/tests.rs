@@ -85,6 +85,7 @@ fn v2_roundtrips_through_the_symbols_table() {
             help: "Requests.",
             unit: "",
             exemplars: Vec::new(),
+            histograms: Vec::new(),
         },
         SeriesV2 {
             labels: vec![("__name__", "temp"), ("job", "api")],
