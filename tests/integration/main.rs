@@ -6,6 +6,7 @@ mod common;
 mod exemplars;
 mod first_minutes;
 mod layers;
+mod nh_remote;
 mod otel_sdk;
 mod otlp;
 mod otlp_listeners;
