@@ -8,6 +8,7 @@ mod first_minutes;
 mod histogram_query;
 mod layers;
 mod native_scrape;
+mod nh_remote;
 mod otel_sdk;
 mod otlp;
 mod otlp_listeners;
