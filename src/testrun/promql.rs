@@ -5,11 +5,12 @@
 //! (FORMAT.md 9.2), on the rewritten AST rather than re-printed text.
 //!
 //! Native-histogram values (`{{...}}`) of load blocks go into the store with
-//! `Appender::append_histograms`, in time order with the line's floats. A series the store
-//! refuses histograms for (a store without histogram storage) is noted as not loaded, and so
-//! are the names a `load_with_nhcb` block would convert (not supported): an eval that fails
-//! while touching such a series (by name, or because one of its selectors matches it) is
-//! counted as skipped. Every other eval runs and passes or fails on its own.
+//! `Appender::append_histograms`, in time order with the line's floats; `load_with_nhcb`
+//! blocks also load their classic histograms as custom-bucket ones (`nhcb`). A series the store
+//! refuses histograms for (a store without histogram storage, an invalid histogram) is noted
+//! as not loaded: an eval that fails while touching such a series (by name, or because one of
+//! its selectors matches it) is counted as skipped. Every other eval runs and passes or fails
+//! on its own.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -94,10 +95,14 @@ pub fn run_file(path: &Path, out: &mut String) -> Totals {
                 series,
                 nhcb,
             } => {
-                if nhcb {
-                    store.note_nhcb(&series);
-                }
-                if let Err(e) = store.load(step, &series) {
+                let loaded = store.load(step, &series).and_then(|()| {
+                    if nhcb {
+                        store.load_nhcb(step, &series)
+                    } else {
+                        Ok(())
+                    }
+                });
+                if let Err(e) = loaded {
                     let _ = writeln!(out, "{}:{line}: load failed: {e}", path.display());
                     t.failed += 1;
                     return t;
@@ -187,17 +192,35 @@ impl Store {
         Ok(())
     }
 
-    /// Records the native-histogram names a `load_with_nhcb` block would create.
-    fn note_nhcb(&mut self, series: &[SeriesLine]) {
-        for s in series {
-            if let Some(n) = s.labels.metric_name() {
-                for suffix in ["_bucket", "_count", "_sum"] {
-                    if let Some(base) = n.strip_suffix(suffix) {
-                        self.histogram_names.insert(base.to_string());
-                    }
+    /// Loads the custom-bucket histograms a `load_with_nhcb` block makes of its classic
+    /// histograms (`nhcb`); a series the store refuses is noted as not loaded.
+    fn load_nhcb(&mut self, step: i64, series: &[SeriesLine]) -> Result<(), String> {
+        for (labels, histograms) in super::nhcb::convert(series, step) {
+            let pairs: Vec<(&str, &str)> = labels
+                .iter()
+                .map(|l| (l.name.as_ref(), l.value.as_ref()))
+                .collect();
+            let st = self
+                .db
+                .append_histograms(&[HistogramInput {
+                    labels: pairs,
+                    histograms,
+                }])
+                .map_err(|e| e.to_string())?;
+            if st.rejected() > st.invalid {
+                return Err(format!(
+                    "{} histograms of {labels} were rejected",
+                    st.rejected() - st.invalid
+                ));
+            }
+            if st.invalid > 0 {
+                if let Some(n) = labels.metric_name() {
+                    self.histogram_names.insert(n.to_string());
                 }
+                self.histogram_series.push(labels);
             }
         }
+        Ok(())
     }
 
     fn needs_histograms(&self, ev: &Eval) -> bool {
