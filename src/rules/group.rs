@@ -594,7 +594,12 @@ fn query_vector(
         .run_instant_expr(ctx.querier, expr, text, t_ms, &stop)
         .map_err(|e| e.to_string())?;
     match out.value {
-        engine::Value::Vector(v) => Ok(v.into_iter().map(|s| (s.final_labels(), s.v)).collect()),
+        // Histogram results are not recorded or alerted on yet (issue 22): left out rather
+        // than recorded as 0.
+        engine::Value::Vector(v) => Ok(crate::promql::value::floats_only(v)
+            .into_iter()
+            .map(|s| (s.final_labels(), s.v))
+            .collect()),
         engine::Value::Scalar { v, .. } => Ok(vec![(Labels::default(), v)]),
         _ => Err("rule result is not a vector or scalar".into()),
     }
