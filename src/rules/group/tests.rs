@@ -446,3 +446,38 @@ fn json_shapes_match_the_rules_api() {
     assert_eq!(format_go_e(0.5), "5e-01");
     assert_eq!(format_go_e(123.4), "1.234e+02");
 }
+
+#[test]
+fn a_rule_over_histogram_samples_records_no_zeros() {
+    use crate::model::{Histogram, HistogramSample, HistogramValue, Span};
+    use crate::storage::HistogramInput;
+    let f = fx();
+    let h = Histogram {
+        count: 2,
+        sum: 1.5,
+        positive_spans: vec![Span {
+            offset: 0,
+            length: 1,
+        }],
+        positive_buckets: vec![2],
+        ..Default::default()
+    };
+    let st =
+        f.db.append_histograms(&[HistogramInput {
+            labels: vec![("__name__", "lat"), ("job", "a")],
+            histograms: vec![HistogramSample {
+                t: T0 / NS_PER_MS,
+                h: HistogramValue::Int(h),
+            }],
+        }])
+        .unwrap();
+    assert_eq!(st.accepted, 1);
+    f.put(&[("__name__", "lat"), ("job", "b")], T0, 4.0);
+    let mut g = group("groups:\n- name: g\n  rules:\n  - record: rec:lat\n    expr: lat\n");
+    g.eval(T0, &f.ctx());
+    // The float series is recorded; the histogram one is left out, not recorded as 0.
+    let s = f.series("rec:lat");
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert!(s[0].0.contains("job=\"b\""), "{s:?}");
+    assert_eq!(s[0].1, vec![(0, "4".to_string())]);
+}
