@@ -334,7 +334,7 @@ impl Db {
         // Float stale markers for series whose newest sample is a histogram become histogram
         // stale markers (as Prometheus's head does); they precede the series' floats.
         let mut stale_hists: Vec<(u64, HistogramSample)> = Vec::new();
-        let mut hist_bounds = Vec::new();
+        let mut hist_bounds = Vec::with_capacity(items.len());
         for (s, samples) in items {
             let known = if repeats {
                 pending.get(&s.id).copied()
@@ -368,7 +368,9 @@ impl Db {
             }
             bounds.push((start, accepted.len()));
         }
-        enc.histograms(stale_hists.iter().map(|(id, h)| (*id, h)));
+        if !stale_hists.is_empty() {
+            enc.histograms(stale_hists.iter().map(|(id, h)| (*id, h)));
+        }
         enc.samples(&accepted);
         let written = wal.write(&enc.buf);
         enc.clear();
