@@ -56,6 +56,7 @@ fn show_series(a: &mut App, n: usize) {
                 }
                 v
             },
+            histograms: Vec::new(),
         })
         .collect();
     a.msg(Msg::Query {

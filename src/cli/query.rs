@@ -1,6 +1,8 @@
 //! `promterm query`, `promterm series`, `promterm labels`: the HTTP API from the command line,
 //! against promterm or any Prometheus-compatible server. Output as an aligned table (range
-//! results with a sparkline per series), the API's JSON exactly as received, or CSV.
+//! results with a sparkline per series), the API's JSON exactly as received, or CSV. A native
+//! histogram sample shows as its summary (`client::histogram`), its count in sparklines, and
+//! as `count,sum` columns in CSV.
 //! Exit codes: 0 success, 1 query error (message on stderr), 2 usage error, 3 server
 //! unreachable. An empty answer to `query` is explained on stderr when the reason is known
 //! (`client::explain`); stdout and the exit code stay as they are. `query --exemplars` prints
@@ -14,6 +16,7 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use serde_json::Value;
 
+use crate::client::histogram::HistogramJson;
 use crate::client::{ClientError, Http, HttpOptions, Source};
 use crate::config::Duration;
 use crate::tui::format::sparkline;
@@ -457,13 +460,70 @@ fn value_of(p: &Value) -> (String, String) {
     )
 }
 
+/// One point of a result series: a float (as sent) or a native histogram.
+enum Point {
+    Float(String),
+    Histogram(HistogramJson),
+}
+
+impl Point {
+    /// The value column: the float as sent, or the histogram's summary.
+    fn shown(&self) -> String {
+        match self {
+            Point::Float(v) => v.clone(),
+            Point::Histogram(h) => h.summary(),
+        }
+    }
+
+    /// A float's value, or a histogram's count (what the trend plots).
+    fn plotted(&self) -> f64 {
+        match self {
+            Point::Float(v) => v.parse::<f64>().unwrap_or(f64::NAN),
+            Point::Histogram(h) => h.count,
+        }
+    }
+}
+
+/// A result series' points, oldest first: `value` or `histogram` of a vector sample, or
+/// `values` and `histograms` of a matrix series merged by time.
+fn points(s: &Value) -> Vec<(f64, Point)> {
+    let float = |p: &Value| {
+        (
+            p[0].as_f64().unwrap_or(f64::NAN),
+            Point::Float(value_of(p).1),
+        )
+    };
+    let hist = |p: &Value| {
+        HistogramJson::parse(&p[1])
+            .map(|h| (p[0].as_f64().unwrap_or(f64::NAN), Point::Histogram(h)))
+    };
+    let mut out: Vec<(f64, Point)> = Vec::new();
+    if s.get("value").is_some() {
+        out.push(float(&s["value"]));
+    }
+    out.extend(s.get("histogram").and_then(hist));
+    out.extend(s["values"].as_array().into_iter().flatten().map(float));
+    out.extend(
+        s["histograms"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(hist),
+    );
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out
+}
+
 /// The result as aligned columns.
 pub fn table(data: &Value) -> String {
     let rows: Vec<Vec<String>> = match data["resultType"].as_str() {
         Some("vector") => {
             let mut rows = vec![vec!["METRIC".to_string(), "VALUE".into(), "TIME".into()]];
             for s in data["result"].as_array().into_iter().flatten() {
-                let (t, v) = value_of(&s["value"]);
+                let (t, v) = match points(s).pop() {
+                    Some((t, p)) => (crate::client::fmt_time(t), p.shown()),
+                    None => Default::default(),
+                };
                 rows.push(vec![metric_text(&s["metric"]), v, t]);
             }
             rows
@@ -477,17 +537,11 @@ pub fn table(data: &Value) -> String {
                 "POINTS".into(),
                 "TREND".into(),
             ]];
+            // A histogram point counts as its observation count (the trend plots it) and
+            // shows as its summary when it is the last.
             for s in data["result"].as_array().into_iter().flatten() {
-                let pts: Vec<(String, String)> = s["values"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(value_of)
-                    .collect();
-                let vals: Vec<f64> = pts
-                    .iter()
-                    .map(|(_, v)| v.parse::<f64>().unwrap_or(f64::NAN))
-                    .collect();
+                let pts = points(s);
+                let vals: Vec<f64> = pts.iter().map(|(_, p)| p.plotted()).collect();
                 let fin = vals.iter().copied().filter(|v| !v.is_nan());
                 let min = fin.clone().fold(f64::INFINITY, f64::min);
                 let max = fin.fold(f64::NEG_INFINITY, f64::max);
@@ -500,7 +554,7 @@ pub fn table(data: &Value) -> String {
                 };
                 rows.push(vec![
                     metric_text(&s["metric"]),
-                    pts.last().map(|p| p.1.clone()).unwrap_or_default(),
+                    pts.last().map(|p| p.1.shown()).unwrap_or_default(),
                     fmt(min),
                     fmt(max),
                     pts.len().to_string(),
@@ -605,7 +659,9 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// The result as CSV: one row per sample (`metric,timestamp,value`), or one per item.
+/// The result as CSV: one row per sample (`metric,timestamp,value`), or one per item. When the
+/// result holds native histograms, two more columns, `count,sum`, hold theirs (and `value` is
+/// empty on their rows).
 pub fn csv(data: &Value) -> String {
     let mut out = String::new();
     let mut row = |cols: &[String]| {
@@ -615,16 +671,32 @@ pub fn csv(data: &Value) -> String {
     };
     match data["resultType"].as_str() {
         Some("vector") | Some("matrix") => {
-            row(&["metric".into(), "timestamp".into(), "value".into()]);
-            for s in data["result"].as_array().into_iter().flatten() {
-                let m = metric_text(&s["metric"]);
-                let pts: Vec<&Value> = match s.get("values") {
-                    Some(v) => v.as_array().into_iter().flatten().collect(),
-                    None => vec![&s["value"]],
-                };
-                for p in pts {
-                    let (t, v) = value_of(p);
-                    row(&[m.clone(), t, v]);
+            let series: Vec<(String, Vec<(f64, Point)>)> = data["result"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| (metric_text(&s["metric"]), points(s)))
+                .collect();
+            let with_hist = series
+                .iter()
+                .any(|(_, p)| p.iter().any(|x| matches!(x.1, Point::Histogram(_))));
+            let mut header = vec!["metric".into(), "timestamp".into(), "value".into()];
+            if with_hist {
+                header.extend(["count".into(), "sum".into()]);
+            }
+            row(&header);
+            for (m, pts) in series {
+                for (t, p) in pts {
+                    let t = crate::client::fmt_time(t);
+                    match p {
+                        Point::Float(v) if with_hist => {
+                            row(&[m.clone(), t, v, String::new(), String::new()])
+                        }
+                        Point::Float(v) => row(&[m.clone(), t, v]),
+                        Point::Histogram(h) => {
+                            row(&[m.clone(), t, String::new(), h.count_text, h.sum_text])
+                        }
+                    }
                 }
             }
         }
@@ -696,6 +768,44 @@ mod tests {
         let s = json!([{"__name__": "up", "job": "a"}]);
         assert_eq!(table(&s), "up{job=\"a\"}\n");
         assert_eq!(table(&json!(["a", "b"])), "a\nb\n");
+    }
+
+    #[test]
+    fn histograms_in_table_and_csv() {
+        let h = json!({"count":"4","sum":"301.1","buckets":[
+            [1,"-2","-1.414213562373095","1"],[0,"0.08838834764831843","0.125","1"],
+            [0,"2.82842712474619","4","1"],[0,"256","362.0386719675123","1"]]});
+        let v = json!({"resultType": "vector", "result": [
+            {"metric": {"__name__": "h"}, "histogram": [1700000000.5, h]},
+            {"metric": {"__name__": "f"}, "value": [1700000000.5, "2"]}]});
+        let t = table(&v);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 3, "{t}");
+        assert_eq!(
+            lines[1],
+            "h       {count:4 sum:301.1 buckets:4 [-2,-1.414):1 (0.08839,0.125]:1 (2.828,4]:1 (256,362]:1}  1700000000.500"
+        );
+        assert!(lines[2].starts_with("f       2  ") && lines[2].ends_with("  1700000000.500"));
+        assert_eq!(
+            csv(&v),
+            "metric,timestamp,value,count,sum\nh,1700000000.500,,4,301.1\nf,1700000000.500,2,,\n"
+        );
+        // A series that changed from floats to histograms: the trend plots the counts, the
+        // last point is the histogram's summary.
+        let small = json!({"count":"9","sum":"1","buckets":[[0,"1","2","9"]]});
+        let m = json!({"resultType": "matrix", "result": [
+            {"metric": {"__name__": "x"}, "values": [[1, "1"], [2, "5"]],
+             "histograms": [[3, small]]}]});
+        let t = table(&m);
+        let row = t.lines().nth(1).unwrap();
+        assert!(
+            row.starts_with("x       {count:9 sum:1 buckets:1 (1,2]:9}  1    9    3       ▁▅█"),
+            "{t}"
+        );
+        assert_eq!(
+            csv(&m),
+            "metric,timestamp,value,count,sum\nx,1,1,,\nx,2,5,,\nx,3,,9,1\n"
+        );
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //! any Prometheus-compatible server (Prometheus, promterm, Mimir, Thanos, VictoriaMetrics) for
 //! `promterm query` and the TUI; `Local` calls this process's own API router without a socket,
 //! so both give the same JSON. Answers keep the body exactly as sent (for `--json`) next to the
-//! parsed envelope. `explain` tells why an answer is empty. Uses reqwest, serde_json, and `api`
+//! parsed envelope. `explain` tells why an answer is empty; `histogram` reads and summarises
+//! native-histogram samples. Uses reqwest, serde_json, and `api`
 //! (for `Local`).
 
 pub mod explain;
+pub mod histogram;
 
 use std::time::Duration;
 

@@ -376,7 +376,7 @@ impl Db {
             }
             let mut d = s.data.lock();
             for (_, h) in &stale_hists[ha..hb] {
-                sealed += d.append_histogram(h.t, &h.h) as u64;
+                sealed += d.append_histogram(h.t, h.h.clone()) as u64;
             }
             for &(_, t, v) in &accepted[a..b] {
                 sealed += d.append(t, v) as u64;
@@ -441,14 +441,16 @@ impl Db {
         written?;
         let mut max_t = i64::MIN;
         let mut sealed = 0u64;
+        // The accepted histograms move into the head (in order: the bounds are consecutive).
+        let mut taken = accepted.into_iter();
         for ((s, _), (a, b)) in live.iter().zip(bounds) {
             s.logged.store(true, Ordering::Relaxed);
             if a == b {
                 continue;
             }
             let mut d = s.data.lock();
-            for (_, h) in &accepted[a..b] {
-                sealed += d.append_histogram(h.t, &h.h) as u64;
+            for (_, h) in taken.by_ref().take(b - a) {
+                sealed += d.append_histogram(h.t, h.h) as u64;
             }
             max_t = max_t.max(d.last_t);
         }

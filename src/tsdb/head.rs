@@ -98,16 +98,16 @@ impl SeriesData {
 
     /// Appends a histogram sample that the caller has already checked is newer than `last_t`.
     /// Returns the bytes of chunks sealed to make room.
-    pub fn append_histogram(&mut self, t: i64, h: &HistogramValue) -> usize {
+    pub fn append_histogram(&mut self, t: i64, h: HistogramValue) -> usize {
         let mut sealed = 0;
         if self.open.is_some() {
             sealed += self.seal();
         }
         let continues = self.newest_is_histogram();
         let hd = self.hist.get_or_insert_with(Box::default);
+        self.last_v_bits = h.count_and_sum().1.to_bits();
         sealed += hd.append(t, h, continues);
         self.last_t = t;
-        self.last_v_bits = h.count_and_sum().1.to_bits();
         self.min_t = self.min_t.min(t);
         sealed
     }

@@ -210,35 +210,58 @@ pub fn chunk_header(b: &[u8]) -> CounterResetHeader {
 }
 
 /// Re-encodes samples (time-ordered, e.g. what is left of a chunk after a deletion) into
-/// chunks; the first chunk gets `header` unless its first sample's hint sets one. Returns
-/// (min_t, max_t, form, bytes) per chunk.
+/// chunks, cutting only where the encoder must (so what was one chunk stays one); the first
+/// chunk gets `header` unless its first sample's hint sets one. Returns (min_t, max_t, form,
+/// bytes) per chunk.
 pub fn encode_samples(
     samples: &[HistogramSample],
     header: CounterResetHeader,
 ) -> Vec<(i64, i64, HistForm, Vec<u8>)> {
-    let mut d = HistData::default();
-    let mut first = true;
+    let mut out = Vec::new();
+    let mut cur: Option<(i64, OpenHistChunk)> = None;
+    let done = |out: &mut Vec<(i64, i64, HistForm, Vec<u8>)>, (min_t, c): (i64, OpenHistChunk)| {
+        if c.num_samples() > 0 {
+            out.push((min_t, c.last_t(), c.form(), c.into_bytes()));
+        }
+    };
     for s in samples {
         // Decoded hints describe the old chunk; the new ones follow from the order.
         let mut h = s.h.clone();
         if h.counter_reset_hint() != CounterResetHint::Gauge {
             set_hint(&mut h, CounterResetHint::Unknown);
         }
-        d.append(s.t, &h, !first);
-        if first {
-            if let Some(c) = &mut d.open {
-                if c.header() == CounterResetHeader::Unknown {
-                    c.set_header(header);
+        let form = HistForm::of(&h);
+        match &mut cur {
+            Some((_, c)) if c.form() == form && c.num_samples() < MAX_SAMPLES => {
+                match c.append(s.t, &h) {
+                    None | Some(None) => {}
+                    Some(Some(next)) => {
+                        if let Some(prev) = cur.replace((s.t, next)) {
+                            done(&mut out, prev);
+                        }
+                    }
                 }
             }
-            first = false;
+            _ => {
+                let first = cur.is_none() && out.is_empty();
+                if let Some(prev) = cur.take() {
+                    done(&mut out, prev);
+                }
+                let mut c = OpenHistChunk::new(form);
+                if c.append(s.t, &h).is_none() {
+                    continue;
+                }
+                if first && c.header() == CounterResetHeader::Unknown {
+                    c.set_header(header);
+                }
+                cur = Some((s.t, c));
+            }
         }
     }
-    d.seal();
-    d.sealed
-        .into_iter()
-        .map(|c| (c.min_t, c.max_t, c.form, c.data.to_vec()))
-        .collect()
+    if let Some(prev) = cur {
+        done(&mut out, prev);
+    }
+    out
 }
 
 fn set_hint(h: &mut HistogramValue, hint: CounterResetHint) {
@@ -278,8 +301,8 @@ impl HistData {
     /// Appends a histogram the caller has checked is newer than every sample of the series.
     /// `continues` says the series' previous sample is the open chunk's last one (no float
     /// sample since). Returns the bytes of chunks sealed to make room.
-    pub fn append(&mut self, t: i64, h: &HistogramValue, continues: bool) -> usize {
-        let form = HistForm::of(h);
+    pub fn append(&mut self, t: i64, h: HistogramValue, continues: bool) -> usize {
+        let form = HistForm::of(&h);
         let mut sealed = 0;
         let cut = match &self.open {
             None => true,
@@ -293,12 +316,12 @@ impl HistData {
         };
         if cut {
             let header = match &self.open {
-                Some(c) if continues && c.form() == form => c.header_after(h),
+                Some(c) if continues && c.form() == form => c.header_after(&h),
                 _ => CounterResetHeader::Unknown,
             };
             sealed += self.seal();
             let mut c = OpenHistChunk::new(form);
-            if c.append(t, h).is_none() {
+            if c.append(t, &h).is_none() {
                 return sealed;
             }
             if c.header() == CounterResetHeader::Unknown {
@@ -307,7 +330,7 @@ impl HistData {
             self.open = Some(c);
             self.open_min_t = t;
         } else if let Some(c) = &mut self.open {
-            match c.append(t, h) {
+            match c.append(t, &h) {
                 None => return sealed,
                 Some(None) => {}
                 Some(Some(next)) => {
@@ -319,7 +342,7 @@ impl HistData {
         }
         self.open_dirty = true;
         self.last_t = t;
-        self.last = Some(h.clone());
+        self.last = Some(h);
         sealed
     }
 

@@ -307,6 +307,23 @@ fn stale_markers_of_both_kinds() {
         .append_histograms(&[hin("ih", ints(&[(t_end + 5000, s[4].1.clone())]))])
         .unwrap();
     assert_eq!(st.accepted, 1);
+    // A stale NaN then a live float in one write: a histogram marker, then the float.
+    db.append_histograms(&[hin("mix", ints(&s))]).unwrap();
+    let st = db
+        .append(&[fin(
+            "mix",
+            &[(t_end + 1000, stale_nan()), (t_end + 2000, 4.0)],
+        )])
+        .unwrap();
+    assert_eq!(st.accepted, 2);
+    let check_mix = |db: &Db| {
+        let got = select(db, "mix").unwrap();
+        assert_eq!(got.histograms.len(), 6);
+        assert!(got.histograms[5].h.is_stale());
+        assert_eq!(got.samples.len(), 1);
+        assert_eq!((got.samples[0].t, got.samples[0].v), (t_end + 2000, 4.0));
+    };
+    check_mix(&db);
     // Everything survives a crash (WAL replay) and a clean restart.
     let want = select(&db, "fh").unwrap();
     drop(db);
@@ -315,6 +332,7 @@ fn stale_markers_of_both_kinds() {
         select(&db, "fh").unwrap().histograms.len(),
         want.histograms.len()
     );
+    check_mix(&db);
     assert!(select(&db, "fh").unwrap().histograms[6].h.is_stale());
     db.close().unwrap();
     drop(db);
@@ -485,9 +503,9 @@ fn chunks_cut_at_the_two_hour_boundary_and_on_form_changes() {
         positive_buckets: vec![1.0],
         ..FloatHistogram::default()
     });
-    d.append_histogram(head::CHUNK_RANGE_MS - 1000, &h);
-    d.append_histogram(head::CHUNK_RANGE_MS, &h);
-    d.append_histogram(head::CHUNK_RANGE_MS + 1000, &f);
+    d.append_histogram(head::CHUNK_RANGE_MS - 1000, h.clone());
+    d.append_histogram(head::CHUNK_RANGE_MS, h.clone());
+    d.append_histogram(head::CHUNK_RANGE_MS + 1000, f.clone());
     let hd = d.hist.as_ref().unwrap();
     assert_eq!(hd.sealed.len(), 2);
     assert_eq!(hd.sealed[1].min_t, head::CHUNK_RANGE_MS);
@@ -495,7 +513,227 @@ fn chunks_cut_at_the_two_hour_boundary_and_on_form_changes() {
     assert_eq!(hd.open.as_ref().unwrap().form(), HistForm::Float);
     // A schema change cuts too.
     let h3 = HistogramValue::Int(hist(3, 0.0, vec![sp(0, 1)], &[1], vec![], &[], 0, 1.0));
-    d.append_histogram(head::CHUNK_RANGE_MS + 2000, &h);
-    d.append_histogram(head::CHUNK_RANGE_MS + 3000, &h3);
+    d.append_histogram(head::CHUNK_RANGE_MS + 2000, h.clone());
+    d.append_histogram(head::CHUNK_RANGE_MS + 3000, h3.clone());
     assert_eq!(d.hist.as_ref().unwrap().sealed.len(), 4);
+}
+
+/// A counter series of `n` integer histograms, 20 buckets at schema 3, every 15 s.
+fn realistic(n: usize, seed: u64) -> Vec<(i64, Histogram)> {
+    let mut rng = Rng(seed);
+    counter_series(
+        &mut rng,
+        n,
+        3,
+        f64::powi(2.0, -128),
+        vec![sp(-10, 20)],
+        vec![],
+        0,
+        4,
+    )
+}
+
+fn without(hs: &[HistogramSample], mint: i64, maxt: i64) -> Vec<HistogramSample> {
+    hs.iter()
+        .filter(|h| h.t < mint || h.t > maxt)
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn delete_range_re_encodes_histogram_chunks_in_head_and_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let s = realistic(600, 21);
+    let (ih, fh) = (ints(&s), floats(&s));
+    db.append_histograms(&[hin("di", ih[..300].to_vec()), hin("df", fh[..300].to_vec())])
+        .unwrap();
+    db.flush().unwrap();
+    db.append_histograms(&[hin("di", ih[300..].to_vec()), hin("df", fh[300..].to_vec())])
+        .unwrap();
+    // From the middle of a stored chunk to the middle of the head's chunks.
+    let (mint, maxt) = (s[150].0 + 1, s[450].0);
+    let m = vec![Matcher::new(crate::model::MatchOp::Regex, "__name__", "d.").unwrap()];
+    assert_eq!(db.delete(&m, mint, maxt).unwrap(), 2);
+    let (wi, wf) = (without(&ih, mint, maxt), without(&fh, mint, maxt));
+    assert_eq!(wi.len(), 600 - 300);
+    assert_stored(&db, "di", &wi);
+    assert_stored(&db, "df", &wf);
+    // Deleted samples stay deleted after a crash and after a clean restart.
+    drop(db);
+    let db = open(dir.path());
+    assert_stored(&db, "di", &wi);
+    assert_stored(&db, "df", &wf);
+    db.close().unwrap();
+    drop(db);
+    let db = open(dir.path());
+    assert_stored(&db, "di", &wi);
+    // Deleting everything removes the series.
+    db.delete(&[Matcher::equal("__name__", "di")], i64::MIN, i64::MAX)
+        .unwrap();
+    assert!(select(&db, "di").is_none());
+    assert_eq!(db.num_series(), 1);
+}
+
+#[test]
+fn retention_drops_old_histogram_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Options {
+        retention_ms: 3600 * 1000,
+        ..opts()
+    };
+    let (db, _) = Db::open(dir.path(), o).unwrap();
+    let s = realistic(2000, 8); // 15 s apart: about 8 h 20 min
+    let newest = s[1999].0;
+    db.append_histograms(&[hin("new", ints(&s)), hin("old", ints(&s[..400]))])
+        .unwrap();
+    db.flush().unwrap();
+    assert_eq!(db.apply_retention().unwrap(), 1, "the old series goes");
+    assert!(select(&db, "old").is_none());
+    let kept = select(&db, "new").unwrap().histograms;
+    let hour = 3600 * 1000;
+    assert_eq!(kept.last().unwrap().t, newest);
+    assert!(kept.iter().any(|h| h.t <= newest - hour));
+    assert!(
+        kept.iter().all(|h| h.t >= newest - 3 * hour),
+        "{}",
+        kept[0].t
+    );
+    assert!(kept.len() < 2000);
+    db.close().unwrap();
+    drop(db);
+    let db = open(dir.path());
+    assert_eq!(db.num_series(), 1);
+    assert_eq!(select(&db, "new").unwrap().histograms.len(), kept.len());
+}
+
+#[test]
+fn a_damaged_histogram_chunk_costs_its_series_the_stored_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = open(dir.path());
+        let s = realistic(500, 4);
+        db.append_histograms(&[hin("good", ints(&s)), hin("bad", floats(&s))])
+            .unwrap();
+        db.close().unwrap();
+    }
+    {
+        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let id: i64 = c
+            .query_row(
+                "SELECT id FROM series WHERE instr(labels, CAST('bad' AS BLOB)) > 0",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let n = c
+            .execute(
+                "UPDATE chunks SET data = x'0300ff00ffffffffffff' WHERE series_id = ?1",
+                [id],
+            )
+            .unwrap();
+        assert!(n > 0);
+    }
+    let db = open(dir.path());
+    assert_eq!(select(&db, "good").unwrap().histograms.len(), 500);
+    let bad = select(&db, "bad").map_or(0, |s| s.histograms.len());
+    assert!(
+        bad > 0 && bad < 500,
+        "damaged chunks are skipped, not made up; the open one is served: {bad}"
+    );
+    assert!(
+        db.stats()
+            .corrupt_reads
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+    assert!(db.corrupt_series().iter().any(|s| s.contains("bad")));
+    // The series still takes new samples.
+    let st = db
+        .append_histograms(&[hin("bad", floats(&realistic(501, 4)[500..]))])
+        .unwrap();
+    assert_eq!(st.accepted, 1);
+    db.close().unwrap();
+    drop(db);
+    // Cut short open chunks (every length) open without a panic.
+    for len in [1, 2, 4, 9, 30] {
+        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        c.execute(
+            "UPDATE open_chunks SET data = CAST(substr(data, 1, ?1) AS BLOB)",
+            [len],
+        )
+        .unwrap();
+        drop(c);
+        let db = open(dir.path());
+        let _ = select(&db, "bad");
+        let _ = select(&db, "good");
+    }
+}
+
+#[test]
+fn head_figures_grow_with_histogram_data_and_snapshots_hold_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    db.append_histograms(&[hin("a", ints(&realistic(1, 1)))])
+        .unwrap();
+    let (bytes0, (chunks0, _)) = (db.head_bytes(), db.head_stats());
+    let s = realistic(1000, 1);
+    db.append_histograms(&[hin("a", ints(&s[1..]))]).unwrap();
+    let (bytes1, (chunks1, range)) = (db.head_bytes(), db.head_stats());
+    assert!(chunks1 > chunks0 + 5, "{chunks0} → {chunks1}");
+    assert!(bytes1 > bytes0 + 15_000, "{bytes0} → {bytes1}");
+    assert_eq!(range, Some((s[0].0, s[999].0)));
+    // A flush moves sealed chunks out of memory.
+    db.flush().unwrap();
+    assert!(db.head_bytes() < bytes1 - 10_000);
+    let snap = tempfile::tempdir().unwrap();
+    db.snapshot(&snap.path().join("copy"), true).unwrap();
+    let copy = open(&snap.path().join("copy"));
+    assert_stored(&copy, "a", &ints(&s));
+}
+
+#[test]
+fn bytes_per_histogram_sample_in_the_head_and_on_disk() {
+    // 20 buckets at schema 3, 1,000 samples at 15 s.
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    db.append_histograms(&[hin("fig", vec![])]).unwrap();
+    let base = db.head_bytes();
+    let s = realistic(1000, 42);
+    for chunk in ints(&s).chunks(100) {
+        db.append_histograms(&[hin("fig", chunk.to_vec())]).unwrap();
+    }
+    let head = (db.head_bytes() - base) as f64 / 1000.0;
+    let chunk_bytes: usize = {
+        let series = db
+            .inner
+            .head
+            .lookup(&[("__name__", "fig"), ("job", "h")])
+            .unwrap();
+        let d = series.data.lock();
+        let h = d.hist.as_ref().unwrap();
+        h.sealed.iter().map(|c| c.data.len()).sum::<usize>()
+            + h.open.as_ref().map_or(0, |c| c.bytes().len())
+    };
+    let db_before = db.inner.persist.size_bytes().unwrap();
+    db.close().unwrap();
+    let rows: i64 = rusqlite::Connection::open(dir.path().join(DB_FILE))
+        .unwrap()
+        .query_row(
+            "SELECT SUM(length(data)) FROM (SELECT data FROM chunks UNION ALL SELECT data FROM open_chunks)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let disk = (db.inner.persist.size_bytes().unwrap() - db_before) as f64 / 1000.0;
+    eprintln!(
+        "histogram sample (20 buckets, schema 3, 15 s): head {head:.1} B/sample \
+         (chunk bytes {:.1}), database rows {:.1} B/sample, database growth {disk:.1} B/sample",
+        chunk_bytes as f64 / 1000.0,
+        rows as f64 / 1000.0
+    );
+    assert!((chunk_bytes as f64 / 1000.0) < 40.0);
+    assert!(head < 60.0 && head >= chunk_bytes as f64 / 1000.0);
+    assert!((rows as f64) < chunk_bytes as f64 * 1.05);
+    assert!(disk < 60.0);
 }

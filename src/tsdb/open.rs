@@ -340,9 +340,9 @@ fn replay_wal(
                     &mut hout,
                     &mut r.stats,
                 );
-                for (_, h) in &hout {
-                    r.sealed_bytes += d.append_histogram(h.t, &h.h) as u64;
+                for (_, h) in hout.drain(..) {
                     max_t = max_t.max(h.t);
+                    r.sealed_bytes += d.append_histogram(h.t, h.h) as u64;
                 }
             }
         }

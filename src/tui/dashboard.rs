@@ -587,6 +587,7 @@ mod tests {
         let series = |v: f64| SeriesData {
             labels: Default::default(),
             points: vec![(100.0, 1.0), (120.0, v)],
+            ..Default::default()
         };
         o.answer(
             0,

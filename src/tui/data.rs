@@ -1,18 +1,70 @@
 //! What the panes show, read out of the Prometheus API's JSON (`data` of each answer), so the
 //! TUI works the same against promterm in process and any Prometheus-compatible server.
+//! A native-histogram sample (`histogram` / `histograms` in the JSON) is kept whole in
+//! `SeriesData::histograms` and appears in `points` as its observation count, so the graph and
+//! the sparklines plot the count (heatmaps come later).
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::client::histogram::HistogramJson;
+
 pub type LabelSet = BTreeMap<String, String>;
 
 /// One series of a result.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct SeriesData {
     pub labels: LabelSet,
-    /// (unix seconds, value); one point for instant results.
+    /// (unix seconds, value), oldest first; one point for instant results. A histogram
+    /// sample's value here is its count.
     pub points: Vec<(f64, f64)>,
+    /// The native-histogram samples among `points` (unix seconds, histogram), oldest first.
+    pub histograms: Vec<(f64, HistogramJson)>,
+}
+
+impl SeriesData {
+    /// The histogram sample at `t`, if the point there is one.
+    pub fn histogram_at(&self, t: f64) -> Option<&HistogramJson> {
+        self.histograms
+            .iter()
+            .find(|(ht, _)| *ht == t)
+            .map(|(_, h)| h)
+    }
+
+    /// The histogram sample of the newest point, if it is one.
+    pub fn last_histogram(&self) -> Option<&HistogramJson> {
+        self.points.last().and_then(|p| self.histogram_at(p.0))
+    }
+}
+
+/// One series of a vector or matrix result: floats from `value`/`values`, histograms from
+/// `histogram`/`histograms`, merged by time.
+fn series_data(s: &Value) -> SeriesData {
+    let mut points: Vec<(f64, f64)> = Vec::new();
+    if let Some(p) = s.get("value") {
+        points.push((num(&p[0]), num(&p[1])));
+    }
+    points.extend(
+        s["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| (num(&p[0]), num(&p[1]))),
+    );
+    let histograms: Vec<(f64, HistogramJson)> = s
+        .get("histogram")
+        .into_iter()
+        .chain(s["histograms"].as_array().into_iter().flatten())
+        .filter_map(|p| Some((num(&p[0]), HistogramJson::parse(&p[1])?)))
+        .collect();
+    points.extend(histograms.iter().map(|(t, h)| (*t, h.count)));
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    SeriesData {
+        labels: labels(&s["metric"]),
+        points,
+        histograms,
+    }
 }
 
 /// A query result.
@@ -57,29 +109,12 @@ pub fn query_data(d: &Value) -> QueryData {
         Some("string") => QueryData::Str(num(&r[0]), r[1].as_str().unwrap_or("").to_string()),
         Some("vector") => QueryData::Vector(
             r.as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|s| SeriesData {
-                            labels: labels(&s["metric"]),
-                            points: vec![(num(&s["value"][0]), num(&s["value"][1]))],
-                        })
-                        .collect()
-                })
+                .map(|a| a.iter().map(series_data).collect())
                 .unwrap_or_default(),
         ),
         Some("matrix") => QueryData::Matrix(
             r.as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|s| SeriesData {
-                            labels: labels(&s["metric"]),
-                            points: s["values"]
-                                .as_array()
-                                .map(|v| v.iter().map(|p| (num(&p[0]), num(&p[1]))).collect())
-                                .unwrap_or_default(),
-                        })
-                        .collect()
-                })
+                .map(|a| a.iter().map(series_data).collect())
                 .unwrap_or_default(),
         ),
         _ => QueryData::Empty,
@@ -366,6 +401,34 @@ mod tests {
             query_data(&json!({"resultType": "scalar", "result": [3, "4.5"]})),
             QueryData::Scalar(3.0, 4.5)
         );
+    }
+
+    #[test]
+    fn histogram_samples_are_read_and_plotted_as_their_count() {
+        let h = json!({"count":"4","sum":"301.1","buckets":[[1,"-2","-1.414213562373095","1"],
+            [0,"0.08838834764831843","0.125","3"]]});
+        let v = query_data(&json!({"resultType": "vector", "result": [
+            {"metric": {"__name__": "h"}, "histogram": [10.5, h]}]}));
+        let QueryData::Vector(s) = v else {
+            panic!("{v:?}")
+        };
+        assert_eq!(s[0].points, vec![(10.5, 4.0)]);
+        let last = s[0].last_histogram().unwrap();
+        assert_eq!((last.sum, last.buckets.len()), (301.1, 2));
+        // A matrix series with floats, then histograms: one timeline.
+        let small = json!({"count":"9","sum":"1","buckets":[[0,"1","2","9"]]});
+        let m = query_data(&json!({"resultType": "matrix", "result": [
+            {"metric": {"a": "b"}, "values": [[1, "2"], [2, "3"]],
+             "histograms": [[3, small], [4, h]]}]}));
+        let QueryData::Matrix(s) = m else { panic!() };
+        assert_eq!(
+            s[0].points,
+            vec![(1.0, 2.0), (2.0, 3.0), (3.0, 9.0), (4.0, 4.0)]
+        );
+        assert_eq!(s[0].histograms.len(), 2);
+        assert!(s[0].histogram_at(2.0).is_none());
+        assert_eq!(s[0].histogram_at(3.0).map(|h| h.count), Some(9.0));
+        assert_eq!(s[0].last_histogram().map(|h| h.count), Some(4.0));
     }
 
     #[test]

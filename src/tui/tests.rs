@@ -161,10 +161,12 @@ fn range_results_draw_a_braille_chart_with_axes_and_legend() {
                 SeriesData {
                     labels: [("job".to_string(), "a".to_string())].into(),
                     points: points(1.0),
+                    ..Default::default()
                 },
                 SeriesData {
                     labels: [("job".to_string(), "b".to_string())].into(),
                     points: points(3.0),
+                    ..Default::default()
                 },
             ]),
             vec![],
@@ -404,6 +406,7 @@ fn overview_with_data(theme: Theme) -> App {
                 points: (0..=90)
                     .map(|k| (range.0 + k as f64 * OVERVIEW_STEP, last * k as f64 / 90.0))
                     .collect(),
+                ..Default::default()
             }])),
         };
         a.msg(Msg::Panel {
@@ -526,6 +529,7 @@ fn a_users_overview_file_replaces_the_panels_and_a_bad_one_says_so() {
         result: Ok(QueryData::Matrix(vec![SeriesData {
             labels: Default::default(),
             points: vec![(10.0, 1048576.0), (20.0, 3145728.0)],
+            ..Default::default()
         }])),
     });
     let (text, _) = draw(&mut a, 80, 24);

@@ -6,6 +6,7 @@ mod common;
 mod exemplars;
 mod first_minutes;
 mod layers;
+mod native_scrape;
 mod nh_remote;
 mod otel_sdk;
 mod otlp;

@@ -35,6 +35,7 @@ fn series(n: usize) -> Vec<SeriesData> {
             ]
             .into(),
             points: vec![(1.0, (n - i) as f64)],
+            ..Default::default()
         })
         .collect()
 }

@@ -43,6 +43,7 @@ fn graph_with_exemplars(theme: Theme) -> App {
         points: (0..=((e - s) / step) as usize)
             .map(|i| (s + i as f64 * step, v))
             .collect(),
+        ..Default::default()
     };
     a.msg(Msg::Query {
         id,

@@ -30,6 +30,7 @@ fn graph_app(n: usize) -> App {
                 .take_while(|t| *t <= e)
                 .map(|t| (t, (k + 1) as f64 * (t - s)))
                 .collect(),
+            ..Default::default()
         })
         .collect();
     a.msg(Msg::Query {

@@ -86,6 +86,7 @@ fn with_vector(mut a: App) -> App {
         ]
         .into(),
         points: vec![(a.now, v)],
+        ..Default::default()
     };
     a.msg(Msg::Query {
         id,
@@ -122,6 +123,31 @@ fn the_query_view_with_a_table_at_both_sizes() {
 }
 
 #[test]
+fn a_histogram_sample_shows_as_its_summary_in_the_table() {
+    let mut a = app_with_data(Theme::load("default").unwrap());
+    a.editor.set("h");
+    let cmds = a.key(key(KeyCode::Enter));
+    let id = match cmds.as_slice() {
+        [Cmd::Query { id, .. }] => *id,
+        other => panic!("{other:?}"),
+    };
+    let answer = serde_json::json!({"resultType": "vector", "result": [
+        {"metric": {"__name__": "h"}, "histogram": [a.now, {"count": "12", "sum": "3.5",
+            "buckets": [[0, "1", "2", "12"]]}]}]});
+    a.msg(Msg::Query {
+        id,
+        result: Ok((crate::tui::data::query_data(&answer), vec![])),
+        seconds: 0.004,
+    });
+    let text = screen(&mut a, 160, 48);
+    assert!(
+        text.contains("{count:12 sum:3.5 buckets:1 (1,2]:12}"),
+        "{text}"
+    );
+    assert_boxes_closed(&text);
+}
+
+#[test]
 fn the_graph_at_both_sizes() {
     for (w, h) in SIZES {
         let mut a = app_with_data(Theme::load("default").unwrap());
@@ -134,6 +160,7 @@ fn the_graph_at_both_sizes() {
         let series = |job: &str| SeriesData {
             labels: [("job".to_string(), job.to_string())].into(),
             points: pts.clone(),
+            ..Default::default()
         };
         a.msg(Msg::Query {
             id: 0,

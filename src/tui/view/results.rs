@@ -1,6 +1,8 @@
 //! The results pane: its title (graph range, live, panning), and what the result is: a hint,
 //! a scalar, a string, the instant-vector table (sortable), the range table (a sparkline per
-//! series) or the graph (`view::graph`); no series, with why when it is known. Uses `app`,
+//! series) or the graph (`view::graph`); no series, with why when it is known. A native
+//! histogram shows as its summary in the table (its count in sparklines, the graph and the
+//! range table's last value, marked `n=`). Uses `app`,
 //! `data`, `format` and `view::{graph, panel}`.
 
 use ratatui::layout::{Constraint, Rect};
@@ -119,6 +121,10 @@ fn draw_table(app: &App, f: &mut Frame, area: Rect) {
         .take(height)
         .map(|(i, (_, s))| {
             let v = s.points.first().map_or(f64::NAN, |p| p.1);
+            let shown = match s.last_histogram() {
+                Some(h) => h.summary(),
+                None => crate::model::format_go_g(v),
+            };
             let style = if i == app.table_sel && app.focus == Focus::Results {
                 t.selected()
             } else {
@@ -126,7 +132,7 @@ fn draw_table(app: &App, f: &mut Frame, area: Rect) {
             };
             Row::new(vec![
                 Cell::from(series_name(&s.labels)),
-                Cell::from(Span::styled(crate::model::format_go_g(v), t.fg(t.number))),
+                Cell::from(Span::styled(shown, t.fg(t.number))),
             ])
             .style(style)
         })
@@ -141,10 +147,19 @@ fn draw_table(app: &App, f: &mut Frame, area: Rect) {
         format!("value {sv}"),
     ])
     .style(t.fg(t.dim).add_modifier(Modifier::BOLD));
+    // Histogram summaries need a wider value column.
+    let value_pct = if rows_all.iter().any(|(_, s)| !s.histograms.is_empty()) {
+        55
+    } else {
+        22
+    };
     f.render_widget(
         Table::new(
             rows,
-            [Constraint::Percentage(78), Constraint::Percentage(22)],
+            [
+                Constraint::Percentage(100 - value_pct),
+                Constraint::Percentage(value_pct),
+            ],
         )
         .header(header),
         area,
@@ -163,7 +178,11 @@ fn draw_matrix_table(app: &App, f: &mut Frame, area: Rect) {
                 Cell::from(series_name(&s.labels)),
                 Cell::from(format!("{:>width$}", sparkline(&vals, width))),
                 Cell::from(Span::styled(
-                    vals.last().map_or(String::new(), |v| short_num(*v)),
+                    match (vals.last(), s.last_histogram()) {
+                        (Some(v), Some(_)) => format!("n={}", short_num(*v)),
+                        (Some(v), None) => short_num(*v),
+                        (None, _) => String::new(),
+                    },
                     t.fg(t.number),
                 )),
             ])

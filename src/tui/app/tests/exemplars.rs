@@ -38,6 +38,7 @@ fn graphed() -> App {
         points: (0..=((e - s) / step) as usize)
             .map(|i| (s + i as f64 * step, 1.0))
             .collect(),
+        ..Default::default()
     };
     a.msg(Msg::Query {
         id: a.query_id,
