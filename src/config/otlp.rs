@@ -65,9 +65,8 @@ pub struct OtlpConfig {
     /// Keep `service.name`, `service.namespace`, `service.instance.id` on `target_info`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub keep_identifying_resource_attributes: bool,
-    /// Explicit-bucket histograms as native histograms with custom buckets. promterm has no
-    /// native histograms yet (issue 21): with this set, histograms are still stored as classic
-    /// `_bucket`/`_sum`/`_count` series and each request's partial success says so.
+    /// Explicit-bucket histograms as native histograms with custom buckets (schema −53)
+    /// instead of classic `_bucket`/`_sum`/`_count` series.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub convert_histograms_to_nhcb: bool,
     /// `otel_scope_name`, `otel_scope_version`, `otel_scope_schema_url` and
@@ -80,8 +79,8 @@ pub struct OtlpConfig {
     /// Keep runs of `_` in escaped label names (Prometheus 3's default, true).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub label_name_preserve_multiple_underscores: bool,
-    /// promterm: delta sums and delta explicit-bucket histograms are added up into cumulative
-    /// series, per series, as Prometheus's `otlp-deltatocumulative` feature and Alloy's
+    /// promterm: delta sums and delta histograms (explicit-bucket and exponential) are added
+    /// up into cumulative series, per series, as Prometheus's `otlp-deltatocumulative` feature and Alloy's
     /// `otelcol.processor.deltatocumulative` do. On by default: promterm replaces the collector
     /// that would run that processor in front of Prometheus, and SDKs that prefer delta
     /// (.NET, some exporters' defaults) would otherwise lose data. State is kept per series in

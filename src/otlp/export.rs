@@ -184,7 +184,7 @@ pub fn response(o: &Outcome) -> ExportMetricsServiceResponse {
 }
 
 /// `partial_success` of an export: the data points the translation refused (the receiver's
-/// count and message) and the samples the store refused (out of order or duplicate), which
+/// count and message) and the samples the store refused (out of order, duplicate or invalid), which
 /// are counted here.
 pub fn partial_success(o: &Outcome) -> Option<ExportMetricsPartialSuccess> {
     let stored_rejects = o.stats.rejected();
@@ -193,8 +193,13 @@ pub fn partial_success(o: &Outcome) -> Option<ExportMetricsPartialSuccess> {
         if !message.is_empty() {
             message.push_str("; ");
         }
+        let invalid = if o.stats.invalid > 0 {
+            format!(", {} invalid", o.stats.invalid)
+        } else {
+            String::new()
+        };
         message.push_str(&format!(
-            "{stored_rejects} samples refused by the store ({} out of order, {} duplicate: same timestamp, another value); {} stored",
+            "{stored_rejects} samples refused by the store ({} out of order, {} duplicate: same timestamp, another value{invalid}); {} stored",
             o.stats.out_of_order, o.stats.duplicate, o.stats.accepted
         ));
     }

@@ -2,8 +2,8 @@
 //! and, later, gRPC paths decode into). OTLP/JSON is proto3's JSON mapping with OTLP's
 //! exceptions: lowerCamelCase field names, 64-bit integers as decimal strings (numbers are
 //! accepted too), enums as integers (their names are accepted too), trace and span ids as hex,
-//! bytes as base64. Scopes, exemplars and exponential histograms (as far as counting their
-//! points) are read too.
+//! bytes as base64. Scopes, exemplars and exponential histograms (scale, zero count,
+//! positive and negative buckets) are read too.
 //! The decoder is strict: a field of the wrong type is refused with its path (for example
 //! `resourceMetrics[0].scopeMetrics[0].metrics[1].sum.dataPoints[0].asDouble`); unknown fields
 //! are ignored, as the specification asks. The crate's own serde mapping is not used: it loses
@@ -16,9 +16,10 @@ use opentelemetry_proto::tonic::common::v1::{
     any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList,
 };
 use opentelemetry_proto::tonic::metrics::v1::{
-    exemplar, metric, number_data_point, summary_data_point::ValueAtQuantile, Exemplar,
-    ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint,
-    Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint,
+    exemplar, exponential_histogram_data_point::Buckets, metric, number_data_point,
+    summary_data_point::ValueAtQuantile, Exemplar, ExponentialHistogram,
+    ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint,
+    ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use serde_json::Value;
@@ -319,6 +320,31 @@ fn jsummary_point(p: &Value, path: &str) -> Result<SummaryDataPoint, JsonError> 
     })
 }
 
+fn ji32(v: &Value, path: &str) -> Result<i32, JsonError> {
+    let i = ji64(v, path)?.unwrap_or(0);
+    i32::try_from(i).map_err(|_| jbad(path, "a 32-bit integer", v))
+}
+
+/// An array of unsigned 64-bit integers.
+fn ju64s(v: &Value, path: &str) -> Result<Vec<u64>, JsonError> {
+    jarr(v, path)?
+        .iter()
+        .enumerate()
+        .map(|(i, b)| ju64(b, &format!("{path}[{i}]")))
+        .collect()
+}
+
+/// The positive or negative buckets of an exponential histogram point.
+fn jexp_buckets(v: &Value, path: &str) -> Result<Option<Buckets>, JsonError> {
+    let Some(b) = jobj(v, path)? else {
+        return Ok(None);
+    };
+    Ok(Some(Buckets {
+        offset: ji32(&b["offset"], &format!("{path}.offset"))?,
+        bucket_counts: ju64s(&b["bucketCounts"], &format!("{path}.bucketCounts"))?,
+    }))
+}
+
 fn jexp_point(p: &Value, path: &str) -> Result<ExponentialHistogramDataPoint, JsonError> {
     let f = |name: &str| format!("{path}.{name}");
     Ok(ExponentialHistogramDataPoint {
@@ -326,7 +352,16 @@ fn jexp_point(p: &Value, path: &str) -> Result<ExponentialHistogramDataPoint, Js
         start_time_unix_nano: ju64(&p["startTimeUnixNano"], &f("startTimeUnixNano"))?,
         time_unix_nano: ju64(&p["timeUnixNano"], &f("timeUnixNano"))?,
         count: ju64(&p["count"], &f("count"))?,
-        ..ExponentialHistogramDataPoint::default()
+        sum: jf64(&p["sum"], &f("sum"))?,
+        scale: ji32(&p["scale"], &f("scale"))?,
+        zero_count: ju64(&p["zeroCount"], &f("zeroCount"))?,
+        positive: jexp_buckets(&p["positive"], &f("positive"))?,
+        negative: jexp_buckets(&p["negative"], &f("negative"))?,
+        flags: ju32(&p["flags"], &f("flags"))?,
+        exemplars: jexemplars(&p["exemplars"], &f("exemplars"))?,
+        min: jf64(&p["min"], &f("min"))?,
+        max: jf64(&p["max"], &f("max"))?,
+        zero_threshold: jf64(&p["zeroThreshold"], &f("zeroThreshold"))?.unwrap_or(0.0),
     })
 }
 

@@ -10,7 +10,7 @@
 //! `resource` (attribute labels, promotion, scope labels, `job`/`instance`, `target_info`),
 //! `delta` (delta-to-cumulative state), `translate` (metrics to samples, exemplars,
 //! metadata and refusals), `append` (duplicates, created-timestamp zeros, appends), `native`
-//! (exponential and explicit-bucket points as native histograms; not wired in yet).
+//! (exponential and explicit-bucket points as native histograms).
 //!
 //! Uses `config`, `model`, `storage`, `textparse` (metadata types), `opentelemetry-proto` and
 //! `prost`.
@@ -85,17 +85,8 @@ pub struct Receiver {
     delta: parking_lot::Mutex<delta::DeltaState>,
 }
 
-fn warn_about(config: &crate::config::OtlpConfig) {
-    if config.convert_histograms_to_nhcb {
-        tracing::warn!(
-            "otlp.convert_histograms_to_nhcb is set but native histograms are not supported yet (issue 21): OTLP histograms are stored as classic _bucket/_sum/_count series"
-        );
-    }
-}
-
 impl Receiver {
     pub fn new(config: crate::config::OtlpConfig) -> Self {
-        warn_about(&config);
         Receiver {
             config: parking_lot::RwLock::new(config),
             delta: Default::default(),
@@ -104,7 +95,6 @@ impl Receiver {
 
     /// Applies a reloaded `otlp:` section to the following requests.
     pub fn set_config(&self, config: crate::config::OtlpConfig) {
-        warn_about(&config);
         *self.config.write() = config;
     }
 

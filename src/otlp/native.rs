@@ -1,5 +1,6 @@
 //! OTLP histogram data points as native histograms, as Prometheus 3's OTLP translator makes
-//! them (not wired into `translate` yet: exponential histograms are still refused there):
+//! them (`translate` calls these for every exponential point, and for explicit-bucket
+//! points under `convert_histograms_to_nhcb`):
 //!
 //! - an `ExponentialHistogramDataPoint` becomes an integer native histogram: scale → schema
 //!   (scales above 8 brought down to 8 by merging 2^(scale−8) neighbouring buckets, scales
@@ -21,8 +22,9 @@
 //!   temporalities refused.
 //! - every exemplar of the point goes to the histogram's one series.
 //!
-//! Each result passes `check` (spans against buckets, no negative bucket, count against
-//! buckets, custom bounds) or the point is refused, as Prometheus's TSDB would refuse it.
+//! Each result passes `check` (the model's validation: spans against buckets, no negative
+//! bucket, count against buckets, custom bounds) or the point is refused, as Prometheus's
+//! TSDB would refuse it.
 //!
 //! One difference from Prometheus 3: when a scale above 8 is merged down and a run of empty
 //! merged buckets is followed by a merged bucket made of several OTLP buckets, Prometheus
@@ -292,108 +294,10 @@ fn layout(counts: &[u64], start: i64) -> Result<(Vec<Span>, Vec<i64>), NativeErr
     Ok((spans, deltas))
 }
 
-/// Checks the rules a native histogram must keep, with Prometheus's messages: spans against
-/// buckets, spans with negative offsets (but an exponential first one), negative bucket
-/// counts, the count against the buckets (at least, when the sum is NaN); custom buckets:
-/// bounds finite and strictly increasing and enough of them for the buckets used, no zero
-/// bucket and no negative side; exponential schemas: no custom bounds.
+/// Checks the rules a native histogram must keep (the model's validation, Prometheus's
+/// rules and messages).
 pub fn check(h: &Histogram) -> Result<(), String> {
-    let custom = h.schema == CUSTOM_BUCKETS_SCHEMA;
-    if !custom && !(MIN_EXPONENTIAL_SCHEMA..=MAX_EXPONENTIAL_SCHEMA).contains(&h.schema) {
-        return Err(format!("histogram has an invalid schema, which must be between {MIN_EXPONENTIAL_SCHEMA} and {MAX_EXPONENTIAL_SCHEMA} for exponential buckets, or {CUSTOM_BUCKETS_SCHEMA} for custom buckets, got schema {}", h.schema));
-    }
-    if custom {
-        check_custom(h)?;
-    } else {
-        check_spans(&h.positive_spans, h.positive_buckets.len(), false)
-            .map_err(|e| format!("positive side: {e}"))?;
-        check_spans(&h.negative_spans, h.negative_buckets.len(), false)
-            .map_err(|e| format!("negative side: {e}"))?;
-        if !h.custom_values.is_empty() {
-            return Err("histogram with exponential schema must not have custom bounds".into());
-        }
-    }
-    let mut total = h.zero_count;
-    for (side, buckets) in [
-        ("negative", &h.negative_buckets),
-        ("positive", &h.positive_buckets),
-    ] {
-        let mut cur = 0i64;
-        for (i, d) in buckets.iter().enumerate() {
-            cur = cur.wrapping_add(*d);
-            if cur < 0 {
-                return Err(format!("{side} side: bucket number {} has observation count of {cur}: histogram has a bucket whose observation count is negative", i + 1));
-            }
-            total = total.wrapping_add(cur as u64);
-        }
-    }
-    if h.sum.is_nan() {
-        if total > h.count {
-            return Err(format!("{total} observations found in buckets, but the Count field is {}: histogram's observation count should be at least the number of observations found in the buckets", h.count));
-        }
-    } else if total != h.count {
-        return Err(format!("{total} observations found in buckets, but the Count field is {}: histogram's observation count should equal the number of observations found in the buckets (in absence of NaN)", h.count));
-    }
-    Ok(())
-}
-
-/// Spans against the number of buckets; negative offsets (but an exponential first one).
-fn check_spans(spans: &[Span], buckets: usize, custom: bool) -> Result<(), String> {
-    let mut need = 0u64;
-    for (n, s) in spans.iter().enumerate() {
-        if s.offset < 0 && (n > 0 || custom) {
-            return Err(format!(
-                "span number {} with offset {}: histogram has a span whose offset is negative",
-                n + 1,
-                s.offset
-            ));
-        }
-        need += u64::from(s.length);
-    }
-    if need != buckets as u64 {
-        return Err(format!("spans need {need} buckets, have {buckets} buckets: histogram spans specify different number of buckets than provided"));
-    }
-    Ok(())
-}
-
-/// The custom-bucket rules of `check`.
-fn check_custom(h: &Histogram) -> Result<(), String> {
-    let bounds = &h.custom_values;
-    let prefix = |e: String| format!("custom buckets: {e}");
-    for (i, v) in bounds.iter().enumerate() {
-        if v.is_nan() {
-            return Err(prefix("histogram custom bounds must not be NaN".into()));
-        }
-        if v.is_infinite() {
-            return Err(prefix("last +Inf bound must not be explicitly defined: histogram custom bounds must be finite".into()));
-        }
-        if i > 0 && *v <= bounds[i - 1] {
-            return Err(prefix(format!("previous bound is {} and current is {}: histogram custom bounds must be in strictly increasing order", go_f(bounds[i - 1]), go_f(*v))));
-        }
-    }
-    check_spans(&h.positive_spans, h.positive_buckets.len(), true).map_err(prefix)?;
-    // Bucket `bounds.len()` is the +Inf one: the spans may reach one past the bounds.
-    let reach: i64 = h
-        .positive_spans
-        .iter()
-        .map(|s| i64::from(s.offset) + i64::from(s.length))
-        .sum();
-    if bounds.len() as i64 + 1 < reach {
-        return Err(prefix(format!("only {} custom bounds defined which is insufficient to cover total span length of {reach}: histogram custom bounds are too few", bounds.len())));
-    }
-    if h.zero_count != 0 {
-        return Err("custom buckets: must have zero count of 0".into());
-    }
-    if h.zero_threshold != 0.0 {
-        return Err("custom buckets: must have zero threshold of 0".into());
-    }
-    if !h.negative_spans.is_empty() {
-        return Err("custom buckets: must not have negative spans".into());
-    }
-    if !h.negative_buckets.is_empty() {
-        return Err("custom buckets: must not have negative buckets".into());
-    }
-    Ok(())
+    h.validate().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! OTLP translation tests: JSON and protobuf requests, the default translation, and
 //! refusals of whole requests. The other behaviours have their own files under `tests/`:
 //! `names` (names per strategy), `translate` (promotion, scope, target_info, partial success,
-//! exemplars, metadata), `delta` (delta conversion, created timestamps, duplicates).
+//! exemplars, metadata), `delta` (delta conversion, created timestamps, duplicates),
+//! `native` (exponential and NHCB histograms as native histogram samples).
 
 use super::*;
-use crate::model::Sample;
+use crate::model::{HistogramSample, Sample};
 use crate::storage::SeriesInput;
 use parking_lot::Mutex;
 
@@ -212,6 +213,7 @@ fn protobuf_requests_become_the_same_series_as_json() {
 
 mod delta;
 mod names;
+mod native;
 mod translate;
 
 /// A store that behaves as the TSDB does for one writer: per series, a sample older than
@@ -220,6 +222,7 @@ mod translate;
 #[derive(Default)]
 pub(super) struct Store {
     pub(super) series: Mutex<std::collections::BTreeMap<String, Vec<Sample>>>,
+    pub(super) histograms: Mutex<std::collections::BTreeMap<String, Vec<HistogramSample>>>,
     pub(super) exemplars: Mutex<Vec<(String, crate::storage::Exemplar)>>,
 }
 
@@ -248,6 +251,37 @@ impl Appender for Store {
                     Some(l) if x.t == l.t => st.duplicate += 1,
                     _ => {
                         v.push(*x);
+                        st.accepted += 1;
+                    }
+                }
+            }
+        }
+        Ok(st)
+    }
+
+    fn append_histograms(
+        &self,
+        batch: &[crate::storage::HistogramInput<'_>],
+    ) -> Result<AppendStats, StorageError> {
+        let mut st = AppendStats::default();
+        let mut series = self.histograms.lock();
+        for s in batch {
+            let k = key(&s.labels);
+            if !series.contains_key(&k) {
+                st.new_series += 1;
+            }
+            let v = series.entry(k).or_default();
+            for x in &s.histograms {
+                if x.h.validate().is_err() {
+                    st.invalid += 1;
+                    continue;
+                }
+                match v.last() {
+                    Some(l) if x.t < l.t => st.out_of_order += 1,
+                    Some(l) if x.t == l.t && x.h.same_bits(&l.h) => st.repeated += 1,
+                    Some(l) if x.t == l.t => st.duplicate += 1,
+                    _ => {
+                        v.push(x.clone());
                         st.accepted += 1;
                     }
                 }

@@ -3,21 +3,30 @@
 //!
 //! - gauges as they are; sums as counters (monotonic) or gauges; histograms as
 //!   `_bucket{le}` (cumulative counts, always with `le="+Inf"` = count), `_sum` (when sent),
-//!   `_count`; summaries as `{quantile}`, `_sum`, `_count`. Points flagged "no recorded
-//!   value" become stale markers. NaN and ±Inf values are stored as they are.
+//!   `_count`, or with `convert_histograms_to_nhcb` as one native histogram with custom
+//!   buckets (`native`); exponential histograms as native histograms (`native`: integer
+//!   form, scale → schema capped at 8); summaries as `{quantile}`, `_sum`, `_count`. Points
+//!   flagged "no recorded value" become stale markers (a histogram stale marker for native
+//!   histograms). NaN and ±Inf values are stored as they are.
 //! - a point's `start_time_unix_nano` before its time is kept as the created timestamp of
-//!   cumulative sums, every histogram series and summaries' `_sum`/`_count`.
-//! - exemplars of sum and histogram points (a histogram's on the `_bucket` series whose `le`
-//!   covers the value) with `trace_id`/`span_id` in lowercase hex and the filtered attributes
-//!   (dropped when all labels would exceed 128 characters).
-//! - delta sums and histograms summed up per series (`delta`) or refused.
-//! - refused, as partial success: metrics without data, exponential histograms (no native
-//!   histograms yet, issue 21), other temporalities, names that translate to nothing.
+//!   cumulative sums, every histogram series (native ones too) and summaries'
+//!   `_sum`/`_count`.
+//! - exemplars of sum and histogram points (a classic histogram's on the `_bucket` series
+//!   whose `le` covers the value, a native histogram's on its one series) with
+//!   `trace_id`/`span_id` in lowercase hex and the filtered attributes (dropped when all
+//!   labels would exceed 128 characters).
+//! - delta sums and histograms (exponential ones too) summed up per series (`delta`) and
+//!   stored as the cumulative series they add up to, or refused; this is Prometheus 3's
+//!   `otlp-deltatocumulative` (the OpenTelemetry processor in front of the translator), so
+//!   the histograms made of them carry the hint "unknown", as cumulative ones do.
+//! - refused, as partial success: metrics without data, other temporalities, names that
+//!   translate to nothing, native histograms that break a validation rule (the message
+//!   names the series and the rule).
 //! - `target_info` per resource from its earliest to its latest point, one sample every half
 //!   lookback delta (2.5 minutes) and one at the latest.
 //!
 //! Uses `config`, `model`, `storage` (exemplars), `textparse` (metadata) and the sibling
-//! `names`, `resource`, `delta`.
+//! `names`, `resource`, `delta`, `native`.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -25,15 +34,18 @@ use std::time::Instant;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
-    exemplar, metric::Data, number_data_point, Exemplar as OtlpExemplar, Metric, ResourceMetrics,
+    exemplar, exponential_histogram_data_point::Buckets, metric::Data, number_data_point,
+    Exemplar as OtlpExemplar, ExponentialHistogramDataPoint, HistogramDataPoint, Metric,
+    ResourceMetrics,
 };
 
-use super::delta::{DeltaState, Total};
+use super::delta::{DeltaState, ExpBuckets, Exponential, Total};
 use super::names::{MetricKind, Namer};
+use super::native::{self, NativeError, NativePoint};
 use super::resource::{point_labels, scope_labels, ResourceLabels};
 use super::MetadataList;
 use crate::config::OtlpConfig;
-use crate::model::{stale_nan, Labels};
+use crate::model::{stale_nan, Histogram, Labels};
 use crate::storage::Exemplar;
 use crate::textparse::{Metadata, MetricType};
 
@@ -67,6 +79,19 @@ pub struct Out {
     pub ct: Option<i64>,
     /// The data point it came from; `None` for synthetic series (`target_info`).
     pub point: Option<usize>,
+}
+
+/// One translated native-histogram sample.
+#[derive(Debug, Clone)]
+pub struct OutHistogram {
+    /// Without empty values, with `__name__`.
+    pub labels: LabelMap,
+    pub t: i64,
+    pub h: Histogram,
+    /// Created timestamp (ms): the point's start, when before its time.
+    pub ct: Option<i64>,
+    /// The data point it came from.
+    pub point: usize,
 }
 
 /// An exemplar and the series it belongs to.
@@ -111,6 +136,7 @@ impl Rejects {
 #[derive(Debug, Default)]
 pub struct Translated {
     pub samples: Vec<Out>,
+    pub histograms: Vec<OutHistogram>,
     pub exemplars: Vec<OutExemplar>,
     pub metadata: MetadataList,
     pub rejects: Rejects,
@@ -310,13 +336,6 @@ impl<'a> Translator<'a> {
             );
             return;
         }
-        if kind == MetricKind::ExponentialHistogram {
-            self.reject(n, format!(
-                "exponential histogram {:?}: {n} data points not stored, native histograms are not supported yet (issue 21)",
-                m.name
-            ));
-            return;
-        }
         let delta = match temporality {
             None | Some(CUMULATIVE) => false,
             Some(DELTA) if self.cfg.convert_delta_to_cumulative => true,
@@ -381,14 +400,8 @@ impl<'a> Translator<'a> {
                 }
             }
             Data::Histogram(h) => {
-                if self.cfg.convert_histograms_to_nhcb {
-                    self.reject(0, format!(
-                        "histogram {:?} stored as classic _bucket/_sum/_count series: otlp.convert_histograms_to_nhcb is set but native histograms are not supported yet (issue 21)",
-                        m.name
-                    ));
-                }
                 for p in &h.data_points {
-                    self.histogram_point(&ctx, p);
+                    self.histogram_point(&ctx, p, h.aggregation_temporality);
                 }
             }
             Data::Summary(s) => {
@@ -396,7 +409,11 @@ impl<'a> Translator<'a> {
                     self.summary_point(&ctx, p);
                 }
             }
-            Data::ExponentialHistogram(_) => {}
+            Data::ExponentialHistogram(h) => {
+                for p in &h.data_points {
+                    self.exponential_point(&ctx, p, h.aggregation_temporality);
+                }
+            }
         }
     }
 
@@ -518,11 +535,7 @@ impl<'a> Translator<'a> {
         }
     }
 
-    fn histogram_point(
-        &mut self,
-        ctx: &MetricCtx,
-        dp: &opentelemetry_proto::tonic::metrics::v1::HistogramDataPoint,
-    ) {
+    fn histogram_point(&mut self, ctx: &MetricCtx, dp: &HistogramDataPoint, temporality: i32) {
         let (start, time) = (dp.start_time_unix_nano, dp.time_unix_nano);
         let Some(mut p) = self.point(ctx, &dp.attributes, start, time, dp.flags) else {
             return;
@@ -550,6 +563,22 @@ impl<'a> Translator<'a> {
                 }
                 _ => return,
             }
+        }
+        if self.cfg.convert_histograms_to_nhcb {
+            let total = HistogramDataPoint {
+                bucket_counts: buckets,
+                count,
+                sum,
+                ..dp.clone()
+            };
+            let r = native::explicit_to_nhcb(
+                &total,
+                stored_temporality(ctx, temporality),
+                false,
+                exemplars,
+            );
+            self.native_sample(ctx, &p, r);
+            return;
         }
         let mut bucket_series: Vec<(f64, usize)> = Vec::new();
         let mut cum = 0u64;
@@ -597,6 +626,82 @@ impl<'a> Translator<'a> {
         }
     }
 
+    fn exponential_point(
+        &mut self,
+        ctx: &MetricCtx,
+        dp: &ExponentialHistogramDataPoint,
+        temporality: i32,
+    ) {
+        let (start, time) = (dp.start_time_unix_nano, dp.time_unix_nano);
+        let Some(mut p) = self.point(ctx, &dp.attributes, start, time, dp.flags) else {
+            return;
+        };
+        let mut total = None;
+        if ctx.delta && !p.stale {
+            match self.accumulate(ctx, &p, start, time, Total::Exponential(exponential_of(dp))) {
+                Some((s, Total::Exponential(x))) => {
+                    total = Some(with_exponential(dp, &x));
+                    p.ct = created(s, p.t);
+                }
+                _ => return,
+            }
+        }
+        let dp = total.as_ref().unwrap_or(dp);
+        let r = native::exponential_to_native(
+            dp,
+            stored_temporality(ctx, temporality),
+            false,
+            exemplars,
+        );
+        self.native_sample(ctx, &p, r);
+    }
+
+    /// Adds a native-histogram sample with its exemplars and warnings, or refuses the point
+    /// naming the series and the rule.
+    fn native_sample(&mut self, ctx: &MetricCtx, p: &Point, r: Result<NativePoint, NativeError>) {
+        let mut l = p.base.clone();
+        l.insert("__name__".into(), ctx.name.to_string());
+        l.retain(|_, v| !v.is_empty());
+        let series = || {
+            series_text(
+                &l.iter()
+                    .map(|(a, b)| (a.clone(), b.clone()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let np = match r {
+            Ok(np) => np,
+            Err(e) => {
+                let m = format!(
+                    "metric {:?} series {}: {e}; data point refused",
+                    ctx.otlp_name,
+                    series()
+                );
+                self.reject(1, m);
+                return;
+            }
+        };
+        for w in &np.warnings {
+            let m = format!("metric {:?} series {}: {w}", ctx.otlp_name, series());
+            self.reject(0, m);
+        }
+        if !p.stale {
+            for e in np.exemplars {
+                self.out.exemplars.push(OutExemplar {
+                    series: l.clone(),
+                    exemplar: e,
+                });
+            }
+        }
+        self.out.histograms.push(OutHistogram {
+            labels: l,
+            t: p.t,
+            h: np.histogram,
+            ct: if p.stale { None } else { p.ct },
+            point: p.id,
+        });
+    }
+
     fn summary_point(
         &mut self,
         ctx: &MetricCtx,
@@ -624,6 +729,59 @@ struct MetricCtx<'a> {
     delta: bool,
 }
 
+/// The temporality a native histogram is made with: a delta stream summed up (`ctx.delta`)
+/// is cumulative.
+fn stored_temporality(ctx: &MetricCtx, temporality: i32) -> i32 {
+    if ctx.delta {
+        CUMULATIVE
+    } else {
+        temporality
+    }
+}
+
+fn exp_side(b: &Option<Buckets>) -> ExpBuckets {
+    b.as_ref()
+        .map(|b| ExpBuckets {
+            offset: b.offset,
+            counts: b.bucket_counts.clone(),
+        })
+        .unwrap_or_default()
+}
+
+/// An exponential point's value, for the delta state.
+fn exponential_of(dp: &ExponentialHistogramDataPoint) -> Exponential {
+    Exponential {
+        scale: dp.scale,
+        zero_count: dp.zero_count,
+        positive: exp_side(&dp.positive),
+        negative: exp_side(&dp.negative),
+        count: dp.count,
+        sum: dp.sum,
+    }
+}
+
+/// `dp` with the running total `x` in place of its own value.
+fn with_exponential(
+    dp: &ExponentialHistogramDataPoint,
+    x: &Exponential,
+) -> ExponentialHistogramDataPoint {
+    let side = |b: &ExpBuckets| {
+        Some(Buckets {
+            offset: b.offset,
+            bucket_counts: b.counts.clone(),
+        })
+    };
+    ExponentialHistogramDataPoint {
+        scale: x.scale,
+        zero_count: x.zero_count,
+        positive: side(&x.positive),
+        negative: side(&x.negative),
+        count: x.count,
+        sum: x.sum,
+        ..dp.clone()
+    }
+}
+
 /// Whether a request holds a delta sum or histogram.
 pub fn has_delta(req: &ExportMetricsServiceRequest) -> bool {
     req.resource_metrics
@@ -633,6 +791,7 @@ pub fn has_delta(req: &ExportMetricsServiceRequest) -> bool {
         .any(|m| match &m.data {
             Some(Data::Sum(s)) => s.aggregation_temporality == DELTA,
             Some(Data::Histogram(h)) => h.aggregation_temporality == DELTA,
+            Some(Data::ExponentialHistogram(h)) => h.aggregation_temporality == DELTA,
             _ => false,
         })
 }

@@ -652,6 +652,17 @@ pub(crate) fn adjust_for_inserts(spans: &[Span], inserts: &[Insert]) -> Vec<Span
     merged.spans
 }
 
+/// The zero buckets to insert before old bucket `i`: every insert at that position (runs of
+/// new buckets separated by a gap share the position of the old bucket after them).
+fn zeros_at(inserts: &[Insert], ii: &mut usize, i: usize) -> usize {
+    let mut n = 0;
+    while let Some(ins) = inserts.get(*ii).filter(|x| x.pos == i) {
+        n += ins.num;
+        *ii += 1;
+    }
+    n
+}
+
 /// Delta-encoded buckets with zero-count buckets inserted: an inserted run starts with minus
 /// the running count (back to zero) and the following old bucket re-bases onto zero.
 pub(crate) fn insert_deltas(input: &[i64], inserts: &[Insert], total: usize) -> Vec<i64> {
@@ -659,10 +670,10 @@ pub(crate) fn insert_deltas(input: &[i64], inserts: &[Insert], total: usize) -> 
     let mut cur = 0i64;
     let mut ii = 0;
     for (i, &d) in input.iter().enumerate() {
-        if let Some(ins) = inserts.get(ii).filter(|x| x.pos == i) {
+        let n = zeros_at(inserts, &mut ii, i);
+        if n > 0 {
             out.push(cur.wrapping_neg());
-            out.extend(std::iter::repeat_n(0, ins.num - 1));
-            ii += 1;
+            out.extend(std::iter::repeat_n(0, n - 1));
             cur = cur.wrapping_add(d);
             out.push(cur);
             continue;
@@ -670,9 +681,10 @@ pub(crate) fn insert_deltas(input: &[i64], inserts: &[Insert], total: usize) -> 
         out.push(d);
         cur = cur.wrapping_add(d);
     }
-    if let Some(ins) = inserts.get(ii) {
+    let n = zeros_at(inserts, &mut ii, input.len());
+    if n > 0 {
         out.push(cur.wrapping_neg());
-        out.extend(std::iter::repeat_n(0, ins.num - 1));
+        out.extend(std::iter::repeat_n(0, n - 1));
     }
     out
 }
@@ -682,14 +694,12 @@ pub(crate) fn insert_absolute(input: &[f64], inserts: &[Insert], total: usize) -
     let mut out = Vec::with_capacity(total);
     let mut ii = 0;
     for (i, &v) in input.iter().enumerate() {
-        if let Some(ins) = inserts.get(ii).filter(|x| x.pos == i) {
-            out.extend(std::iter::repeat_n(0.0, ins.num));
-            ii += 1;
-        }
+        out.extend(std::iter::repeat_n(0.0, zeros_at(inserts, &mut ii, i)));
         out.push(v);
     }
-    if let Some(ins) = inserts.get(ii) {
-        out.extend(std::iter::repeat_n(0.0, ins.num));
-    }
+    out.extend(std::iter::repeat_n(
+        0.0,
+        zeros_at(inserts, &mut ii, input.len()),
+    ));
     out
 }

@@ -5,6 +5,7 @@ mod check;
 mod common;
 mod exemplars;
 mod first_minutes;
+mod histogram_query;
 mod layers;
 mod native_scrape;
 mod nh_remote;

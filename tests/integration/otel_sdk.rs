@@ -4,6 +4,8 @@
 //! explicit-bucket histograms with resource attributes, and an exemplar recorded inside a real
 //! span: the series, `target_info`, `info()`, the metadata and `/api/v1/query_exemplars` answer
 //! what Prometheus 3's OTLP endpoint would store (names from its translator's documented rules).
+//! With the base-2 exponential aggregation, cumulative and delta, the stored native histograms
+//! are the SDK's own points as Prometheus 3's translator makes them.
 //! `.ci/run` installs the SDKs (pip packages; `npm ci` in tests/otel/node).
 
 use std::net::SocketAddr;
@@ -274,5 +276,178 @@ fn nodejs_sdk_over_grpc() {
         let (ti, _) = one(srv.addr, &sel("target_info", ""));
         assert_eq!(ti["host_name"], "box-7");
         assert_eq!(ti["telemetry_sdk_language"], "nodejs");
+    }
+}
+
+/// A histogram bucket as (lower, upper, count).
+type Bucket = (f64, f64, f64);
+
+/// The buckets Prometheus 3's translator makes of the SDK's exponential point (as
+/// export.py prints it): schema min(scale, 8), OTLP bucket j at scale s is Prometheus bucket
+/// (j >> (s − schema)) + 1, whose range is (2^((i−1)/2^schema), 2^(i/2^schema)] (negated
+/// on the negative side); the zero bucket [−1e-128, 1e-128]. Empty buckets are left out, as
+/// the API leaves them out.
+fn expected_buckets(p: &Value) -> (i64, Vec<Bucket>) {
+    let scale = p["scale"].as_i64().unwrap();
+    let schema = scale.min(8);
+    let down = (scale - schema) as u32;
+    let bound = |i: i64| 2f64.powf(i as f64 * 2f64.powi(-(schema as i32)));
+    let mut out = Vec::new();
+    for (side, sign) in [("positive", 1.0), ("negative", -1.0)] {
+        let offset = p[side]["offset"].as_i64().unwrap();
+        let mut merged = std::collections::BTreeMap::<i64, f64>::new();
+        for (k, c) in p[side]["bucket_counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            let idx = ((offset + k as i64) >> down) + 1;
+            *merged.entry(idx).or_default() += c.as_f64().unwrap();
+        }
+        for (idx, c) in merged {
+            if c > 0.0 {
+                let (lo, hi) = (bound(idx - 1), bound(idx));
+                out.push(if sign > 0.0 {
+                    (lo, hi, c)
+                } else {
+                    (-hi, -lo, c)
+                });
+            }
+        }
+    }
+    let zero = p["zero_count"].as_f64().unwrap();
+    if zero > 0.0 {
+        out.push((-1e-128, 1e-128, zero));
+    }
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    (schema, out)
+}
+
+/// The raw histogram samples of the one series `sel` selects over the last hour, from
+/// `/api/v1/query` with a range selector: (count, sum, buckets) per sample.
+fn raw_histograms(addr: SocketAddr, sel: &str) -> Vec<(f64, f64, Vec<Bucket>)> {
+    let q = format!("{sel}[1h]").replace('[', "%5B").replace(']', "%5D");
+    let r = query(addr, &q);
+    let a = r.as_array().expect("a matrix");
+    assert_eq!(a.len(), 1, "{sel}: expected one series, got {r}");
+    let num = |v: &Value| -> f64 { v.as_str().expect("a string number").parse().unwrap() };
+    a[0]["histograms"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{sel}: no histograms in {r}"))
+        .iter()
+        .map(|s| {
+            let h = &s[1];
+            let mut b: Vec<Bucket> = h["buckets"]
+                .as_array()
+                .map(|bs| {
+                    bs.iter()
+                        .map(|x| (num(&x[1]), num(&x[2]), num(&x[3])))
+                        .collect()
+                })
+                .unwrap_or_default();
+            b.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (num(&h["count"]), num(&h["sum"]), b)
+        })
+        .collect()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    a == b || ((a - b) / b).abs() < 1e-9
+}
+
+/// The stored latest histogram of `sel` is the SDK's point as Prometheus 3 translates it.
+/// `exports` is how many exports carried the histogram. A created-timestamp zero (empty, at
+/// the point's start) comes first when the start is at least a millisecond before the first
+/// export: the SDK starts the clock at its first measurement, often in the same millisecond.
+fn check_native(addr: SocketAddr, sel: &str, point: &Value, exports: usize) {
+    let got = raw_histograms(addr, sel);
+    let zero = usize::from(got.first().is_some_and(|h| h.0 == 0.0));
+    assert_eq!(got.len(), exports + zero, "{sel}: {got:?}");
+    if zero == 1 {
+        assert!(got[0].2.is_empty(), "{sel}: {got:?}");
+    }
+    assert!(got[zero..].iter().all(|h| h.0 > 0.0), "{sel}: {got:?}");
+    let (count, sum, buckets) = got.last().unwrap();
+    let (schema, want) = expected_buckets(point);
+    assert_eq!(*count, point["count"].as_f64().unwrap(), "{sel}");
+    assert!(
+        close(*sum, point["sum"].as_f64().unwrap()),
+        "{sel}: sum {sum}"
+    );
+    assert_eq!(
+        buckets.len(),
+        want.len(),
+        "{sel} (schema {schema}): {buckets:?} vs {want:?}"
+    );
+    for (g, w) in buckets.iter().zip(&want) {
+        assert!(
+            close(g.0, w.0) && close(g.1, w.1) && g.2 == w.2,
+            "{sel} (schema {schema}): bucket {g:?}, want {w:?}"
+        );
+    }
+}
+
+#[test]
+fn python_sdk_exponential_histograms_become_native_histograms() {
+    let dir = tempfile::tempdir().unwrap();
+    let (srv, grpc, http) = serve(dir.path(), "scrape_configs: []\n");
+    // Cumulative over OTLP/HTTP protobuf, delta over gRPC (summed up by promterm).
+    for (args, job) in [
+        (
+            vec![
+                "--protocol".to_string(),
+                "http".into(),
+                "--endpoint".into(),
+                format!("http://{http}/v1/metrics"),
+            ],
+            "shop/checkout",
+        ),
+        (
+            vec![
+                "--protocol".to_string(),
+                "grpc".into(),
+                "--endpoint".into(),
+                format!("http://{grpc}"),
+                "--delta".into(),
+                "--service".into(),
+                "delta".into(),
+            ],
+            "shop/delta",
+        ),
+    ] {
+        let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+        args.push("--exponential");
+        let out = python(&args);
+        let lat = format!("request_duration_seconds{{job=\"{job}\",route=\"/pay\"}}");
+        wait_for("the exponential export", 10, || {
+            !query(srv.addr, &lat).as_array().unwrap().is_empty()
+        });
+        let points = &out["points"];
+        // The SDK settles at scale 3 for 0.004…7 within 160 buckets: stored at schema 3.
+        assert_eq!(points["request.duration"]["scale"], 3, "{points}");
+        // The two flushes and, cumulative only, the export at shutdown (delta has nothing
+        // new to send then).
+        let cumulative = job == "shop/checkout";
+        let n = if cumulative { 3 } else { 2 };
+        check_native(srv.addr, &lat, &points["request.duration"], n);
+        // Close values keep the SDK at a scale above 8: merged down to schema 8.
+        let tight = &points["tight.values"];
+        assert!(tight["scale"].as_i64().unwrap() > 8, "{tight}");
+        check_native(
+            srv.addr,
+            &format!("tight_values_seconds{{job=\"{job}\"}}"),
+            tight,
+            // Recorded once: cumulative repeats it at every export, delta sends it once.
+            if cumulative { 3 } else { 1 },
+        );
+        // No classic series were made of them.
+        assert!(query(
+            srv.addr,
+            &format!("request_duration_seconds_count{{job=\"{job}\"}}")
+        )
+        .as_array()
+        .unwrap()
+        .is_empty());
     }
 }

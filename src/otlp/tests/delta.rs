@@ -306,3 +306,50 @@ fn a_refused_delta_request_leaves_the_totals_so_its_retry_counts_once() {
     send(&r, &s, &body);
     assert_eq!(s.get(C), ["0@100000", "5@110000", "8@120000"]);
 }
+
+#[test]
+fn exponential_totals_merge_down_to_the_coarser_scale_with_negative_indexes() {
+    use crate::otlp::delta::{DeltaState, ExpBuckets, Exponential, Total};
+    let exp = |scale, offset, counts: &[u64]| {
+        Total::Exponential(Exponential {
+            scale,
+            zero_count: 1,
+            positive: ExpBuckets {
+                offset,
+                counts: counts.to_vec(),
+            },
+            negative: ExpBuckets::default(),
+            count: 1 + counts.iter().sum::<u64>(),
+            sum: Some(1.0),
+        })
+    };
+    let mut st = DeltaState::default();
+    let key = vec![("__name__".to_string(), "e".to_string())];
+    let now = Instant::now();
+    st.add(&key, 0, 10, exp(2, -3, &[1, 2, 3]), now).unwrap();
+    // Scale 2 → 1: index i goes to floor(i / 2): −3 → −2, −2 and −1 → −1.
+    let (start, total) = st.add(&key, 10, 20, exp(1, -1, &[5]), now).unwrap();
+    assert_eq!(start, 0);
+    assert_eq!(
+        total,
+        Total::Exponential(Exponential {
+            scale: 1,
+            zero_count: 2,
+            positive: ExpBuckets {
+                offset: -2,
+                counts: vec![1, 10],
+            },
+            negative: ExpBuckets::default(),
+            count: 13,
+            sum: Some(2.0),
+        })
+    );
+    // A finer point later is merged down to the total's scale.
+    let (_, total) = st.add(&key, 20, 30, exp(3, 4, &[1, 1]), now).unwrap();
+    let Total::Exponential(x) = total else {
+        panic!("an exponential total")
+    };
+    // Scale 3 index 4 and 5 → scale 1 index 1.
+    assert_eq!((x.scale, x.positive.offset), (1, -2));
+    assert_eq!(x.positive.counts, vec![1, 10, 0, 2]);
+}

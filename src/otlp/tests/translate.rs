@@ -169,7 +169,7 @@ fn what_cannot_be_stored_is_refused_point_by_point_and_the_rest_is_stored() {
     let o = send(&receiver(OtlpConfig::default()), &s, body);
     assert_eq!(o.rejected_points, 2 + 1 + 1 + 1, "{}", o.error_message);
     for want in [
-        "exponential histogram \"eh\": 2 data points not stored, native histograms are not supported yet (issue 21)",
+        "metric \"eh\" series eh{job=\"api\"}: 0 observations found in buckets, but the Count field is 1: histogram's observation count should equal the number of observations found in the buckets (in absence of NaN); data point refused",
         "metric \"nothing\" has no data",
         "metric \"no_points\" has no data points",
         "metric name \"@@@\" translates to an empty name",
@@ -333,7 +333,7 @@ fn metadata_and_names_follow_the_strategy() {
 }
 
 #[test]
-fn nhcb_is_accepted_and_said_to_be_unsupported_while_histograms_stay_classic() {
+fn nhcb_replaces_the_classic_series_without_a_warning() {
     let cfg = OtlpConfig {
         convert_histograms_to_nhcb: true,
         ..OtlpConfig::default()
@@ -349,11 +349,9 @@ fn nhcb_is_accepted_and_said_to_be_unsupported_while_histograms_stay_classic() {
     );
     let o = send(&receiver(cfg), &s, &body);
     assert_eq!(o.rejected_points, 0);
-    assert!(
-        o.error_message.contains("convert_histograms_to_nhcb")
-            && o.error_message.contains("issue 21"),
-        "{}",
-        o.error_message
-    );
-    assert_eq!(s.get("__name__=h_bucket,le=+Inf"), ["2@1000"]);
+    assert_eq!(o.error_message, "");
+    assert!(s.get("__name__=h_bucket,le=+Inf").is_empty());
+    let h = s.histograms.lock();
+    assert_eq!(h["__name__=h"].len(), 1);
+    assert_eq!(h["__name__=h"][0].h.schema(), -53);
 }

@@ -6,8 +6,13 @@ Used by tests/integration/otel_sdk.rs. Arguments:
   --gzip                 compress the exports
   --delta                ask for delta temporality for counters and histograms
   --service NAME         service.name of the resource (default: checkout)
+  --exponential          histograms with the base-2 exponential bucket aggregation (a View);
+                         a zero observation and a second histogram, `tight.values`, whose
+                         close values the SDK keeps at a scale above 8, are recorded too
 Prints one JSON line: the trace and span ids of the span inside which the histogram observation
-carrying an exemplar was recorded.
+carrying an exemplar was recorded; with --exponential also `points`: the SDK's own final
+cumulative exponential data point of each histogram (read by a second, in-memory reader:
+scale, zero_count, positive/negative offset and bucket_counts, sum, count).
 """
 
 import argparse
@@ -24,8 +29,10 @@ from opentelemetry.sdk.metrics import (
 )
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
+    InMemoryMetricReader,
     PeriodicExportingMetricReader,
 )
+from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -35,6 +42,7 @@ p.add_argument("--endpoint", required=True)
 p.add_argument("--gzip", action="store_true")
 p.add_argument("--delta", action="store_true")
 p.add_argument("--service", default="checkout")
+p.add_argument("--exponential", action="store_true")
 a = p.parse_args()
 
 temporality = {}
@@ -77,7 +85,19 @@ resource = Resource.create(
 )
 # A long interval: the exports happen at the explicit flushes below.
 reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
-provider = MeterProvider(resource=resource, metric_readers=[reader])
+views = []
+# Always cumulative: what the exports add up to, whatever their temporality.
+memory = InMemoryMetricReader()
+readers = [reader]
+if a.exponential:
+    views = [
+        View(
+            instrument_type=Histogram,
+            aggregation=ExponentialBucketHistogramAggregation(),
+        )
+    ]
+    readers.append(memory)
+provider = MeterProvider(resource=resource, metric_readers=readers, views=views)
 tracer = TracerProvider(resource=resource).get_tracer("export.py")
 meter = provider.get_meter("shop.checkout", version="1.2.3")
 
@@ -97,6 +117,11 @@ orders.add(3, {"region": "eu"})
 queue.add(5)
 for v in [0.004, 0.3]:
     latency.record(v, {"route": "/pay"})
+if a.exponential:
+    latency.record(0.0, {"route": "/pay"})
+    tight = meter.create_histogram("tight.values", unit="s")
+    for v in [1.0001, 1.0002, 1.00021]:
+        tight.record(v)
 ok = provider.force_flush()
 
 # The second round: counters grow, and one observation carries an exemplar of a sampled span.
@@ -106,13 +131,28 @@ with tracer.start_as_current_span("pay") as span:
     latency.record(7.0, {"route": "/pay"})
     ctx = span.get_span_context()
 ok = provider.force_flush() and ok
+out = {
+    "ok": ok,
+    "trace_id": format(ctx.trace_id, "032x"),
+    "span_id": format(ctx.span_id, "016x"),
+}
+if a.exponential:
+    points = {}
+    for rm in memory.get_metrics_data().resource_metrics:
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                if m.name not in ("request.duration", "tight.values"):
+                    continue
+                (dp,) = m.data.data_points
+                side = lambda b: {"offset": b.offset, "bucket_counts": list(b.bucket_counts)}
+                points[m.name] = {
+                    "scale": dp.scale,
+                    "zero_count": dp.zero_count,
+                    "positive": side(dp.positive),
+                    "negative": side(dp.negative),
+                    "sum": dp.sum,
+                    "count": dp.count,
+                }
+    out["points"] = points
 provider.shutdown()
-print(
-    json.dumps(
-        {
-            "ok": ok,
-            "trace_id": format(ctx.trace_id, "032x"),
-            "span_id": format(ctx.span_id, "016x"),
-        }
-    )
-)
+print(json.dumps(out))
