@@ -685,60 +685,6 @@ fn new_buckets_recode_the_chunk_and_missing_empty_buckets_are_filled() {
 }
 
 #[test]
-fn new_buckets_in_several_runs_before_one_old_bucket_are_all_inserted() {
-    // An empty histogram (a created-timestamp zero, or a client's first scrape) and then one
-    // whose buckets lie in two spans: two inserts at the same position of the old layout.
-    let empty = hist(0, 0.0, vec![], &[], vec![], &[], 0, 0.0);
-    let two = hist(
-        0,
-        0.0,
-        vec![sp(-2, 1), sp(4, 2)],
-        &[1, 2, 3],
-        vec![],
-        &[],
-        0,
-        1.0,
-    );
-    let mut c = HistogramChunk::new();
-    c.append(1, &empty).expect("valid");
-    assert!(matches!(c.append(2, &two), Ok(Appended::Recoded)));
-    let got: Vec<_> = c.iter().collect();
-    assert_eq!(got[0].1.to_float().positive_buckets, vec![0.0; 3]);
-    assert_eq!(got[1].1.to_float().positive_buckets, vec![1.0, 2.0, 3.0]);
-    // Runs before an old bucket in the middle, and after the last one.
-    let mid = hist(0, 0.0, vec![sp(3, 1)], &[1], vec![], &[], 0, 1.0);
-    let around = hist(
-        0,
-        0.0,
-        vec![sp(0, 1), sp(2, 2), sp(3, 1)],
-        &[1, 1, 1, 1],
-        vec![],
-        &[],
-        0,
-        2.0,
-    );
-    let mut c = HistogramChunk::new();
-    c.append(1, &mid).expect("valid");
-    assert!(matches!(c.append(2, &around), Ok(Appended::Recoded)));
-    let got: Vec<_> = c.iter().collect();
-    // New layout: buckets 0, 3, 4 and 8; the old sample held 1 in bucket 3.
-    assert_eq!(
-        got[0].1.to_float().positive_buckets,
-        vec![0.0, 1.0, 0.0, 0.0]
-    );
-    assert_eq!(got[1].1.to_float().positive_buckets, vec![1.0; 4]);
-    let mut fc = FloatHistogramChunk::new();
-    fc.append(1, &empty.to_float()).expect("valid");
-    assert!(matches!(
-        fc.append(2, &two.to_float()),
-        Ok(Appended::Recoded)
-    ));
-    let fg: Vec<_> = fc.iter().collect();
-    assert_eq!(fg[0].1.positive_buckets, vec![0.0; 3]);
-    assert_eq!(fg[1].1.positive_buckets, vec![1.0, 2.0, 3.0]);
-}
-
-#[test]
 fn counter_resets_and_layout_changes_cut_new_chunks() {
     let base = hist(1, 0.0, vec![sp(0, 2)], &[3, 3], vec![], &[], 2, 10.0);
     let mut c = HistogramChunk::new();

@@ -703,3 +703,50 @@ pub(crate) fn insert_absolute(input: &[f64], inserts: &[Insert], total: usize) -
     ));
     out
 }
+
+#[cfg(test)]
+mod insert_tests {
+    use super::{expand_spans_and_buckets, insert_absolute, insert_deltas, Insert};
+    use crate::model::histogram::Span;
+
+    #[test]
+    fn runs_of_new_buckets_sharing_one_position_are_all_inserted() {
+        // An empty layout and a histogram with two spans (buckets −2 | 3, 4): two runs, both
+        // at position 0 of the old (empty) buckets. Before the fix the second was dropped and
+        // the store task panicked re-coding the chunk.
+        let empty: [Span; 0] = [];
+        let two = [
+            Span {
+                offset: -2,
+                length: 1,
+            },
+            Span {
+                offset: 4,
+                length: 2,
+            },
+        ];
+        let (forward, _) =
+            expand_spans_and_buckets(&empty, &two, |_| None::<i64>, &[1, 1, 1]).expect("fits");
+        assert_eq!(forward.len(), 2);
+        assert_eq!(insert_deltas(&[], &forward, 3), vec![0, 0, 0]);
+        assert_eq!(insert_absolute(&[], &forward, 3), vec![0.0; 3]);
+        // Runs before a middle bucket and after the last: old buckets 3 (count 2) and 9
+        // (count 5) against 0 | 3 | 5 | 9 | 12.
+        let at = |pos, bucket_idx, num| Insert {
+            pos,
+            num,
+            bucket_idx,
+        };
+        let ins = [at(0, 0, 1), at(1, 5, 1), at(2, 12, 1)];
+        assert_eq!(insert_deltas(&[2, 3], &ins, 5), vec![0, 2, -2, 5, -5]);
+        assert_eq!(
+            insert_absolute(&[2.0, 5.0], &ins, 5),
+            vec![0.0, 2.0, 0.0, 5.0, 0.0]
+        );
+        let shared = [at(0, 0, 1), at(0, 1, 2), at(2, 12, 1), at(2, 14, 1)];
+        assert_eq!(
+            insert_deltas(&[2, 3], &shared, 7),
+            vec![0, 0, 0, 2, 3, -5, 0]
+        );
+    }
+}
