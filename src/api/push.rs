@@ -1,5 +1,6 @@
 //! The built-in Pushgateway at `/metrics/{job/...}`: PUT replaces a group, POST merges into it,
-//! DELETE removes it; answers are plain text as the Pushgateway gives them. Uses axum and `push`.
+//! DELETE removes it; bodies in the text or the protobuf format (by Content-Type); answers are
+//! plain text as the Pushgateway gives them. Uses axum, `push` and `textparse`.
 
 use std::sync::Arc;
 
@@ -19,28 +20,17 @@ fn store(state: &ApiState) -> Result<Arc<Store>, TextError> {
         .ok_or_else(|| TextError::new(StatusCode::NOT_FOUND, "pushes are not enabled"))
 }
 
-/// The grouping key from the path, and the body as exposition text.
-fn read_push(
-    rest: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(Vec<(String, String)>, String), TextError> {
+/// The grouping key from the path, and whether the body is in the protobuf format.
+fn read_push(rest: &str, headers: &HeaderMap) -> Result<(Vec<(String, String)>, bool), TextError> {
     let key = crate::push::grouping_key(rest).map_err(|e| TextError::bad_request(e.to_string()))?;
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if ct.contains("protobuf") {
-        return Err(TextError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!(
-                "unsupported Content-Type {ct:?}: push the text format (text/plain; version=0.0.4)"
-            ),
-        ));
-    }
-    let text = String::from_utf8(body.to_vec())
-        .map_err(|_| TextError::bad_request("the pushed body is not UTF-8 text"))?;
-    Ok((key, text))
+    Ok((
+        key,
+        crate::textparse::protobuf::is_protobuf_content_type(ct),
+    ))
 }
 
 /// PUT replaces the group, POST merges into it.
@@ -57,13 +47,18 @@ pub async fn push(
         Mode::Merge
     };
     let store = store(&state)?;
-    let (key, text) = read_push(&rest, &headers, &body)?;
+    let (key, protobuf) = read_push(&rest, &headers)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
-    store
-        .push(key, &text, mode, now)
-        .map_err(|e| TextError::bad_request(e.to_string()))?;
+    let pushed = if protobuf {
+        store.push_protobuf(key, &body, mode, now)
+    } else {
+        let text = String::from_utf8(body.to_vec())
+            .map_err(|_| TextError::bad_request("the pushed body is not UTF-8 text"))?;
+        store.push(key, &text, mode, now)
+    };
+    pushed.map_err(|e| TextError::bad_request(e.to_string()))?;
     Ok(StatusCode::OK.into_response())
 }
 

@@ -264,6 +264,12 @@ pub struct ServeArgs {
         default_value_t = 10_000
     )]
     pub notification_queue_capacity: usize,
+
+    /// Features to turn on, comma-separated and repeatable, as Prometheus takes them:
+    /// `native-histograms` makes scraping native histograms the default
+    /// (`scrape_native_histograms`); unknown features are warned about.
+    #[arg(long = "enable-feature", value_name = "FEATURE", value_delimiter = ',')]
+    pub enable_feature: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -444,6 +450,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             for_grace_period: args.for_grace_period,
             resend_delay: args.resend_delay,
             notification_queue_capacity: args.notification_queue_capacity,
+            enable_features: args.enable_feature,
         };
         let result = serve_with_tui(Server::new(opts), tui, shutdown.clone()).await;
         shutdown.cancel();

@@ -350,6 +350,18 @@ impl Config {
         if g.evaluation_interval.is_zero() {
             g.evaluation_interval = DEFAULT_EVALUATION_INTERVAL;
         }
+        if let Some(list) = &g.scrape_protocols {
+            if list.is_empty() {
+                return Err(src.err(line, "global: scrape_protocols cannot be empty"));
+            }
+            let mut seen = HashSet::new();
+            if let Some(p) = list.iter().find(|p| !seen.insert(**p)) {
+                return Err(src.err(
+                    line,
+                    format!("global: duplicated protocol in scrape_protocols: {p:?}"),
+                ));
+            }
+        }
         for (name, value) in &g.external_labels {
             let line = src.key_line(name).or(line);
             if !is_valid_label_name(name, scheme) || name.starts_with("__") {
@@ -424,6 +436,28 @@ impl Config {
                 return Err(fail(format!(
                     "metrics_path {:?} must start with \"/\"",
                     job.metrics_path
+                )));
+            }
+            if job.scrape_protocols.is_empty() {
+                if let Some(g) = &global.scrape_protocols {
+                    job.scrape_protocols = g.clone();
+                }
+            }
+            job.scrape_native_histograms = job
+                .scrape_native_histograms
+                .or(global.scrape_native_histograms);
+            job.always_scrape_classic_histograms = job
+                .always_scrape_classic_histograms
+                .or(Some(global.always_scrape_classic_histograms));
+            job.convert_classic_histograms_to_nhcb = job
+                .convert_classic_histograms_to_nhcb
+                .or(Some(global.convert_classic_histograms_to_nhcb));
+            if job.native_histogram_min_bucket_factor.is_nan()
+                || job.native_histogram_min_bucket_factor < 0.0
+            {
+                return Err(fail(format!(
+                    "native_histogram_min_bucket_factor must not be negative, got {}",
+                    job.native_histogram_min_bucket_factor
                 )));
             }
             let mut protocols = HashSet::new();

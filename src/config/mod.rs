@@ -107,6 +107,20 @@ pub struct GlobalConfig {
     pub keep_dropped_targets: u64,
     #[serde(default)]
     pub metric_name_validation_scheme: Option<ValidationScheme>,
+    /// The exposition formats to ask targets for, most wanted first; a job without its own
+    /// list takes this one (unset: each job's default follows its `scrape_native_histograms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scrape_protocols: Option<Vec<ScrapeProtocol>>,
+    /// Whether jobs scrape native histograms (unset: no, or yes with
+    /// `--enable-feature=native-histograms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scrape_native_histograms: Option<bool>,
+    /// Whether jobs turn classic histograms into native histograms with custom buckets.
+    #[serde(default)]
+    pub convert_classic_histograms_to_nhcb: bool,
+    /// Whether jobs keep the classic series of a histogram also exposed as native.
+    #[serde(default)]
+    pub always_scrape_classic_histograms: bool,
 }
 
 /// `metric_name_validation_scheme`: `legacy` (the default here) or `utf8`.
@@ -158,6 +172,24 @@ pub enum ScrapeProtocol {
     PrometheusText100,
 }
 
+impl ScrapeProtocol {
+    /// Prometheus's default list: the text formats, OpenMetrics first.
+    pub const DEFAULTS: [ScrapeProtocol; 4] = [
+        ScrapeProtocol::OpenMetricsText100,
+        ScrapeProtocol::OpenMetricsText001,
+        ScrapeProtocol::PrometheusText100,
+        ScrapeProtocol::PrometheusText004,
+    ];
+    /// The default when native histograms are scraped: the protobuf format first.
+    pub const PROTO_FIRST: [ScrapeProtocol; 5] = [
+        ScrapeProtocol::PrometheusProto,
+        ScrapeProtocol::OpenMetricsText100,
+        ScrapeProtocol::OpenMetricsText001,
+        ScrapeProtocol::PrometheusText100,
+        ScrapeProtocol::PrometheusText004,
+    ];
+}
+
 with_http_client_config! {
     /// One `scrape_configs` entry.
     #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -172,6 +204,26 @@ with_http_client_config! {
         pub scrape_protocols: Vec<ScrapeProtocol>,
         #[serde(default)]
         pub fallback_scrape_protocol: Option<ScrapeProtocol>,
+        /// Whether native histograms are scraped (unset after loading: the
+        /// `--enable-feature=native-histograms` default decides).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub scrape_native_histograms: Option<bool>,
+        /// Keep the classic series of a histogram that is also native (the global value
+        /// when unset).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub always_scrape_classic_histograms: Option<bool>,
+        /// Turn classic histograms into native histograms with custom buckets (the global
+        /// value when unset).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub convert_classic_histograms_to_nhcb: Option<bool>,
+        /// More buckets than this in a native histogram: its resolution is reduced until
+        /// it fits (0: no limit).
+        #[serde(default)]
+        pub native_histogram_bucket_limit: u64,
+        /// A native histogram whose bucket growth factor is below this gets its resolution
+        /// reduced until it is not (0 or 1: no reduction).
+        #[serde(default)]
+        pub native_histogram_min_bucket_factor: f64,
         #[serde(default = "default_metrics_path")]
         pub metrics_path: String,
         #[serde(default)]
@@ -385,7 +437,36 @@ impl Default for MetadataConfig {
     }
 }
 
+impl ScrapeConfig {
+    /// Whether this job scrapes native histograms.
+    pub fn native_histograms(&self) -> bool {
+        self.scrape_native_histograms == Some(true)
+    }
+
+    /// The formats this job asks for, most wanted first: its own list (or the global one it
+    /// took at loading), else the default that fits `scrape_native_histograms`.
+    pub fn protocols(&self) -> Vec<ScrapeProtocol> {
+        if !self.scrape_protocols.is_empty() {
+            self.scrape_protocols.clone()
+        } else if self.native_histograms() {
+            ScrapeProtocol::PROTO_FIRST.to_vec()
+        } else {
+            ScrapeProtocol::DEFAULTS.to_vec()
+        }
+    }
+}
+
 impl Config {
+    /// `--enable-feature=native-histograms`: scraping native histograms becomes the default
+    /// of `global` and of every job that does not say otherwise (as Prometheus 2 users
+    /// expect); a config that says `scrape_native_histograms: false` keeps it.
+    pub fn default_native_histograms(&mut self) {
+        let global = *self.global.scrape_native_histograms.get_or_insert(true);
+        for job in self.scrape_configs.iter_mut().flatten() {
+            job.scrape_native_histograms.get_or_insert(global);
+        }
+    }
+
     /// The scrape jobs (null entries are rejected by validation, so none are skipped here).
     pub fn jobs(&self) -> impl Iterator<Item = &ScrapeConfig> {
         self.scrape_configs.iter().flatten()

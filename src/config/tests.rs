@@ -383,3 +383,77 @@ fn storage_section_sizes_exemplars_and_reports_what_is_ignored() {
     .to_string();
     assert!(err.contains("max_exemplar"), "{err}");
 }
+
+#[test]
+fn native_histogram_settings_inherit_from_global_and_the_feature_flag() {
+    let yaml = "global:\n  scrape_native_histograms: true\n  always_scrape_classic_histograms: true\n\
+                scrape_configs:\n\
+                - job_name: a\n  static_configs: [{targets: ['h:1']}]\n\
+                - job_name: b\n  scrape_native_histograms: false\n  convert_classic_histograms_to_nhcb: true\n  native_histogram_bucket_limit: 160\n  native_histogram_min_bucket_factor: 1.1\n  static_configs: [{targets: ['h:1']}]\n";
+    let cfg = Config::parse(yaml, Path::new("t.yml")).unwrap();
+    let jobs: Vec<&ScrapeConfig> = cfg.jobs().collect();
+    assert_eq!(jobs[0].scrape_native_histograms, Some(true));
+    assert_eq!(jobs[0].always_scrape_classic_histograms, Some(true));
+    assert_eq!(jobs[0].convert_classic_histograms_to_nhcb, Some(false));
+    assert_eq!(jobs[0].protocols()[0], ScrapeProtocol::PrometheusProto);
+    assert_eq!(jobs[1].scrape_native_histograms, Some(false));
+    assert_eq!(jobs[1].convert_classic_histograms_to_nhcb, Some(true));
+    assert_eq!(jobs[1].native_histogram_bucket_limit, 160);
+    assert_eq!(jobs[1].native_histogram_min_bucket_factor, 1.1);
+    assert_eq!(jobs[1].protocols(), ScrapeProtocol::DEFAULTS.to_vec());
+
+    // `--enable-feature=native-histograms`: on where nothing says otherwise.
+    let yaml = "scrape_configs:\n\
+                - job_name: a\n  static_configs: [{targets: ['h:1']}]\n\
+                - job_name: b\n  scrape_native_histograms: false\n  static_configs: [{targets: ['h:1']}]\n";
+    let mut cfg = Config::parse(yaml, Path::new("t.yml")).unwrap();
+    assert_eq!(cfg.jobs().next().unwrap().scrape_native_histograms, None);
+    cfg.default_native_histograms();
+    let on: Vec<bool> = cfg.jobs().map(ScrapeConfig::native_histograms).collect();
+    assert_eq!(on, [true, false]);
+    assert_eq!(cfg.global.scrape_native_histograms, Some(true));
+    // ... unless global turns it off.
+    let mut cfg = Config::parse(
+        &format!("global:\n  scrape_native_histograms: false\n{yaml}"),
+        Path::new("t.yml"),
+    )
+    .unwrap();
+    cfg.default_native_histograms();
+    assert!(!cfg.jobs().next().unwrap().native_histograms());
+}
+
+#[test]
+fn bad_native_histogram_settings_are_refused() {
+    let job = "scrape_configs:\n- job_name: a\n  static_configs: [{targets: ['h:1']}]\n";
+    let e = Config::parse(
+        &format!("global:\n  scrape_protocols: []\n{job}"),
+        Path::new("t.yml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("scrape_protocols cannot be empty"), "{e}");
+    let e = Config::parse(
+        &format!("global:\n  scrape_protocols: [PrometheusProto, PrometheusProto]\n{job}"),
+        Path::new("t.yml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("duplicated protocol"), "{e}");
+    let e = Config::parse(
+        &format!("{job}  native_histogram_min_bucket_factor: -1\n"),
+        Path::new("t.yml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("native_histogram_min_bucket_factor"), "{e}");
+    // A global list is what a job without its own asks for.
+    let cfg = Config::parse(
+        &format!("global:\n  scrape_protocols: [PrometheusText0.0.4]\n{job}"),
+        Path::new("t.yml"),
+    )
+    .unwrap();
+    assert_eq!(
+        cfg.jobs().next().unwrap().protocols(),
+        vec![ScrapeProtocol::PrometheusText004]
+    );
+}

@@ -9,6 +9,9 @@
 //! `instance` unless one was pushed, all at the ingestion time; series that go away (a deleted
 //! group, a replaced metric) get a stale marker.
 //!
+//! Bodies in the protobuf format (`protobuf.rs`) may carry native histograms: they are kept
+//! as such and appended as histogram samples each round.
+//!
 //! Uses `model`, `textparse` and `storage`.
 
 use std::collections::{BTreeMap, HashSet};
@@ -21,9 +24,14 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::model::{format_go_g, is_valid_label_name, stale_nan, Labels, NameValidation, Sample};
-use crate::storage::{Appender, SeriesInput};
+use crate::model::{
+    format_go_g, is_valid_label_name, stale_nan, HistogramSample, HistogramValue, Labels,
+    NameValidation, Sample,
+};
+use crate::storage::{Appender, HistogramInput, SeriesInput};
 use crate::textparse::{Entry, Format, Parser};
+
+mod protobuf;
 
 /// File the groups are kept in, inside the data directory.
 pub const FILE: &str = "pushgateway.json";
@@ -34,6 +42,9 @@ pub const FILE: &str = "pushgateway.json";
 struct Pushed {
     labels: Vec<(String, String)>,
     value: String,
+    /// A native histogram (pushed in the protobuf format) instead of `value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    histogram: Option<protobuf::StoredHistogram>,
 }
 
 /// A group: its grouping key, its metric families, push times (unix seconds, 0 = never).
@@ -186,6 +197,30 @@ impl Store {
         now: f64,
     ) -> Result<(), PushError> {
         let parsed = parse_body(&key, body, &self.label_limits);
+        self.apply(key, parsed, mode, now)
+    }
+
+    /// `push` for a body in the protobuf format (`application/vnd.google.protobuf;
+    /// proto=io.prometheus.client.MetricFamily; encoding=delimited`): native histograms are
+    /// kept as such (an invalid one refuses the push, naming the series and the rule).
+    pub fn push_protobuf(
+        &self,
+        key: Vec<(String, String)>,
+        body: &[u8],
+        mode: Mode,
+        now: f64,
+    ) -> Result<(), PushError> {
+        let parsed = protobuf::parse(&key, body, &self.label_limits);
+        self.apply(key, parsed, mode, now)
+    }
+
+    fn apply(
+        &self,
+        key: Vec<(String, String)>,
+        parsed: Result<BTreeMap<String, Vec<Pushed>>, String>,
+        mode: Mode,
+        now: f64,
+    ) -> Result<(), PushError> {
         let mut groups = self.groups.lock();
         match parsed {
             Ok(families) => {
@@ -234,7 +269,7 @@ impl Store {
         let mut out = Vec::new();
         for g in groups.values() {
             for samples in g.families.values() {
-                for s in samples {
+                for s in samples.iter().filter(|s| s.histogram.is_none()) {
                     let v = match s.value.as_str() {
                         "NaN" => f64::NAN,
                         "+Inf" => f64::INFINITY,
@@ -251,6 +286,54 @@ impl Store {
                 let mut l = g.key.clone();
                 l.push(("__name__".into(), name.into()));
                 out.push((Labels::from_pairs(l), v));
+            }
+        }
+        out
+    }
+}
+
+/// A pushed series' labels: its own (empty values dropped) and the grouping key's (which
+/// they must not contradict), with `__name__`, within the label limits.
+fn pushed_labels(
+    key: &[(String, String)],
+    sl: &crate::textparse::SeriesLabels<'_>,
+    limits: &crate::model::LabelLimits,
+) -> Result<Vec<(String, String)>, String> {
+    let mut m: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in &sl.labels {
+        if !v.is_empty() {
+            m.insert(k.to_string(), v.to_string());
+        }
+    }
+    for (k, v) in key {
+        match m.get(k) {
+            Some(x) if x != v => {
+                return Err(format!(
+                    "pushed metric {} has label {k}={x:?}, which contradicts the grouping key ({k}={v:?})",
+                    sl.name
+                ))
+            }
+            _ => {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    m.insert("__name__".into(), sl.name.to_string());
+    let labels: Vec<(String, String)> = m.into_iter().collect();
+    limits.check(&labels).map_err(|e| e.to_string())?;
+    Ok(labels)
+}
+
+impl Store {
+    /// Every pushed native histogram, with its labels.
+    pub fn histograms(&self) -> Vec<(Labels, HistogramValue)> {
+        let groups = self.groups.lock();
+        let mut out = Vec::new();
+        for g in groups.values() {
+            for s in g.families.values().flatten() {
+                if let Some(h) = &s.histogram {
+                    out.push((Labels::from_pairs(s.labels.iter().cloned()), h.value()));
+                }
             }
         }
         out
@@ -281,28 +364,7 @@ fn parse_body(
                 let sl = s
                     .labels()
                     .map_err(|e| format!("invalid text format: {e}"))?;
-                let mut m: BTreeMap<String, String> = BTreeMap::new();
-                for (k, v) in &sl.labels {
-                    if !v.is_empty() {
-                        m.insert(k.to_string(), v.to_string());
-                    }
-                }
-                for (k, v) in key {
-                    match m.get(k) {
-                        Some(x) if x != v => {
-                            return Err(format!(
-                                "pushed metric {} has label {k}={x:?}, which contradicts the grouping key ({k}={v:?})",
-                                sl.name
-                            ))
-                        }
-                        _ => {
-                            m.insert(k.clone(), v.clone());
-                        }
-                    }
-                }
-                m.insert("__name__".into(), sl.name.to_string());
-                let labels: Vec<(String, String)> = m.into_iter().collect();
-                limits.check(&labels).map_err(|e| e.to_string())?;
+                let labels = pushed_labels(key, &sl, limits)?;
                 if !seen.insert(labels.clone()) {
                     return Err(format!("duplicate series {} in the push", s.series));
                 }
@@ -322,6 +384,7 @@ fn parse_body(
                 families.entry(family).or_default().push(Pushed {
                     labels,
                     value: format_go_g(s.value),
+                    histogram: None,
                 });
             }
             _ => {}
@@ -348,7 +411,12 @@ pub async fn run(
         }
         let t = (now_secs() * 1000.0) as i64;
         let series = store.series();
-        let current: HashSet<Labels> = series.iter().map(|s| s.0.clone()).collect();
+        let histograms = store.histograms();
+        let current: HashSet<Labels> = series
+            .iter()
+            .map(|s| s.0.clone())
+            .chain(histograms.iter().map(|h| h.0.clone()))
+            .collect();
         let mut batch: Vec<SeriesInput> = series
             .iter()
             .map(|(l, v)| SeriesInput {
@@ -364,6 +432,23 @@ pub async fn run(
         if !batch.is_empty() {
             if let Err(e) = appender.append(&batch) {
                 tracing::warn!("storing pushed metrics failed: {e}");
+            }
+        }
+        if !histograms.is_empty() {
+            let batch: Vec<HistogramInput> = histograms
+                .iter()
+                .map(|(l, h)| HistogramInput {
+                    labels: l.iter().map(|x| (&*x.name, &*x.value)).collect(),
+                    histograms: vec![HistogramSample { t, h: h.clone() }],
+                })
+                .collect();
+            match appender.append_histograms(&batch) {
+                Ok(st) if st.invalid > 0 => tracing::warn!(
+                    refused = st.invalid,
+                    "the store refused pushed native histograms"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("storing pushed histograms failed: {e}"),
             }
         }
         previous = current;

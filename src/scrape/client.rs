@@ -39,9 +39,6 @@ pub enum HttpClientError {
     InvalidCredentials(#[source] reqwest::header::InvalidHeaderValue),
 }
 
-/// The Accept header Prometheus sends: OpenMetrics preferred, text 0.0.4 as the fallback.
-pub const ACCEPT_HEADER: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-
 fn read_file(path: &str, what: &'static str) -> Result<String, HttpClientError> {
     std::fs::read_to_string(path)
         .map(|s| s.trim().to_string())
@@ -151,16 +148,18 @@ pub fn build_client(
     b.build().map_err(HttpClientError::Build)
 }
 
-/// The request for one scrape, with headers and credentials.
+/// The request for one scrape, with headers (`accept`: the job's negotiated `Accept`) and
+/// credentials.
 pub fn request(
     client: &reqwest::Client,
     job: &ScrapeConfig,
     url: &str,
+    accept: &HeaderValue,
     timeout_s: f64,
 ) -> Result<reqwest::RequestBuilder, HttpClientError> {
     let r = client
         .get(url)
-        .header(ACCEPT, HeaderValue::from_static(ACCEPT_HEADER))
+        .header(ACCEPT, accept.clone())
         .header(USER_AGENT, concat!("promterm/", env!("CARGO_PKG_VERSION")))
         .header(
             "X-Prometheus-Scrape-Timeout-Seconds",

@@ -11,6 +11,8 @@
 pub mod client;
 pub mod discovery;
 pub mod host;
+pub mod native;
+pub mod negotiate;
 pub mod relabel;
 pub mod scraper;
 pub mod target;
@@ -153,6 +155,8 @@ pub struct Stats {
     pub sample_duplicate_timestamp: AtomicU64,
     /// Scraped exemplars the store refused as out of order (or repeats of the newest).
     pub exemplar_out_of_order: AtomicU64,
+    /// Scrapes failed by `native_histogram_bucket_limit`.
+    pub exceeded_native_histogram_bucket_limit: AtomicU64,
     /// Targets whose labels could not be built, by job.
     pub sync_failed: Mutex<BTreeMap<String, u64>>,
     /// Seconds a sync of a job's targets took, by job.
@@ -166,6 +170,8 @@ impl Stats {
     fn count_error(&self, e: &str) {
         let c = if e.contains("sample_limit exceeded") {
             &self.exceeded_sample_limit
+        } else if e == native::BUCKET_LIMIT_ERROR {
+            &self.exceeded_native_histogram_bucket_limit
         } else if e.contains("body size limit exceeded") {
             &self.exceeded_body_size_limit
         } else if [
@@ -414,6 +420,10 @@ impl Manager {
                     buf: Vec::new(),
                     stats: self.stats.clone(),
                     last_start: None,
+                    accept: reqwest::header::HeaderValue::from_str(&negotiate::job_accept_header(
+                        &job,
+                    ))
+                    .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("*/*")),
                 };
                 tokio::spawn(l.run(stop.clone(), self.shutdown.clone(), quiet.clone(), h));
             } else {
@@ -510,6 +520,8 @@ struct Loop {
     stats: Arc<Stats>,
     /// When the previous scrape started, for the interval length.
     last_start: Option<Instant>,
+    /// The `Accept` header negotiated from the job's `scrape_protocols`.
+    accept: reqwest::header::HeaderValue,
 }
 
 impl Loop {
@@ -552,12 +564,13 @@ impl Loop {
     }
 
     /// Fetches the page into `self.buf`; returns its format.
-    async fn fetch(&mut self) -> Result<crate::textparse::Format, String> {
+    async fn fetch(&mut self) -> Result<negotiate::PageFormat, String> {
         let timeout = self.target.timeout.as_std();
         let req = client::request(
             &self.client,
             &self.job,
             &self.target.url,
+            &self.accept,
             timeout.as_secs_f64(),
         )
         .map_err(|e| e.to_string())?
@@ -588,7 +601,10 @@ impl Loop {
                 return Err("body size limit exceeded".into());
             }
         }
-        Ok(crate::textparse::Format::from_content_type(&ct))
+        Ok(negotiate::page_format(
+            &ct,
+            self.job.fallback_scrape_protocol,
+        ))
     }
 
     async fn scrape_once(&mut self) {
@@ -603,17 +619,12 @@ impl Loop {
                 .or_default()
                 .observe(t0.duration_since(prev).as_secs_f64());
         }
-        let fetched = self.fetch().await.and_then(|f| {
-            std::str::from_utf8(&self.buf)
-                .map(|_| f)
-                .map_err(|e| format!("the page is not valid UTF-8: {e}"))
-        });
+        let fetched = self.fetch().await;
         let scraper = &mut self.scraper;
         let buf = &self.buf;
         let (rep, err) = tokio::task::block_in_place(|| match &fetched {
             Ok(format) => {
-                let text = std::str::from_utf8(buf).unwrap_or_default();
-                let rep = scraper.append_page(text, *format, t);
+                let rep = scraper.append_body(buf, *format, t);
                 let err = rep.error.clone();
                 (rep, err)
             }

@@ -10,14 +10,20 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::native::NativeSettings;
+use super::negotiate::PageFormat;
 use super::relabel::{process, LabelMap};
 use super::target::Target;
 use crate::config::ScrapeConfig;
 use crate::model::{
-    is_valid_label_name, is_valid_metric_name, stale_nan, FxMap, NameValidation, Sample,
+    is_valid_label_name, is_valid_metric_name, stale_nan, FxMap, HistogramSample, HistogramValue,
+    NameValidation, Sample,
 };
-use crate::storage::{Appender, Exemplar, ExemplarInput, SeriesInput, SeriesRef};
-use crate::textparse::{Entry, Format, MetricType, Parser};
+use crate::storage::{Appender, Exemplar, ExemplarInput, HistogramInput, SeriesInput, SeriesRef};
+use crate::textparse::{Entry, Format, MetricType, Parser, SeriesLabels};
+use page::Nhcb;
+
+mod page;
 
 pub use crate::textparse::Metadata;
 
@@ -33,8 +39,40 @@ pub struct PageReport {
     pub duplicate: u64,
     /// Exemplars the store refused as out of order (or as repeats of the newest).
     pub exemplars_out_of_order: u64,
+    /// Histograms the store refused as invalid (or could not hold).
+    pub invalid: u64,
     /// Why the page was rejected (nothing from it was kept).
     pub error: Option<String>,
+}
+
+/// What a page has produced so far: the report, the samples to append by cache entry, the
+/// metadata, and how many cache entries it added.
+#[derive(Default)]
+struct Page {
+    rep: PageReport,
+    floats: Vec<(usize, i64, f64)>,
+    hists: Vec<(usize, HistogramSample)>,
+    meta: BTreeMap<String, Metadata>,
+    new_entries: usize,
+    /// Exemplars by entry, and whether each had its own timestamp.
+    exemplars: Vec<(usize, Exemplar, bool)>,
+    /// Native histograms' exemplars by entry (each with its own timestamp).
+    hist_exemplars: Vec<(usize, Exemplar)>,
+    /// A histogram over `native_histogram_bucket_limit`: the scrape fails at the end.
+    bucket_limit: Option<&'static str>,
+}
+
+/// The metadata entry of `metric`, made with `kind` when new.
+fn meta_entry(
+    meta: &mut BTreeMap<String, Metadata>,
+    metric: String,
+    kind: MetricType,
+) -> &mut Metadata {
+    meta.entry(metric).or_insert_with(|| Metadata {
+        kind,
+        help: String::new(),
+        unit: String::new(),
+    })
 }
 
 struct CacheEntry {
@@ -48,6 +86,9 @@ struct CacheEntry {
     /// the same one on the next page is a repeat, not a new exemplar (Prometheus compares
     /// times only when an exemplar has one).
     last_exemplar: Option<(crate::model::Labels, u64, Option<i64>)>,
+    /// The newest exemplar time sent for a native histogram: its exemplars carry their own
+    /// times, and one no newer is a repeat (Prometheus's store ignores duplicates).
+    newest_exemplar: i64,
 }
 
 /// Per-target scraping state (owned by the target's loop).
@@ -64,6 +105,8 @@ pub struct Scraper {
     reported: bool,
     pub metadata: BTreeMap<String, Metadata>,
     validation: NameValidation,
+    /// The job's native-histogram settings.
+    native: NativeSettings,
     /// The previous page's series texts, back to back, with (start, length, entry) per
     /// sample in page order: pages rarely change shape, so the k-th sample is first compared
     /// with the k-th of the last page (a sequential read) before the hash lookup.
@@ -88,6 +131,7 @@ impl Scraper {
             _ => NameValidation::Utf8,
         };
         Scraper {
+            native: NativeSettings::of(&job),
             job,
             target,
             appender,
@@ -105,19 +149,20 @@ impl Scraper {
         }
     }
 
-    /// The final labels of a sample's series, or `None` if metric relabeling drops it.
+    /// The final labels of a series (its name and page labels in `sl`, `series` for errors),
+    /// or `None` if metric relabeling drops it.
     fn build_labels(
         &self,
-        s: &crate::textparse::Sample<'_>,
+        sl: &SeriesLabels<'_>,
+        series: &str,
     ) -> Result<Option<Vec<(String, String)>>, String> {
-        let sl = s.labels().map_err(|e| e.to_string())?;
         if !is_valid_metric_name(&sl.name, self.validation) {
             return Err(format!("invalid metric name {:?}", sl.name));
         }
         let mut m = LabelMap::new();
         for (k, v) in &sl.labels {
             if !is_valid_label_name(k, self.validation) {
-                return Err(format!("invalid label name {k:?} in {:?}", s.series));
+                return Err(format!("invalid label name {k:?} in {series:?}"));
             }
             if !v.is_empty() {
                 m.insert(k.to_string(), v.to_string());
@@ -148,8 +193,7 @@ impl Scraper {
         }
         let Some(name) = m.get("__name__").filter(|n| !n.is_empty()) else {
             return Err(format!(
-                "series {:?} has no metric name after relabeling",
-                s.series
+                "series {series:?} has no metric name after relabeling"
             ));
         };
         let limit = |x: Option<u64>| x.filter(|l| *l > 0);
@@ -174,120 +218,222 @@ impl Scraper {
         Ok(Some(m.into_iter().collect()))
     }
 
-    /// Appends a page scraped at `t` (ms). On a bad page nothing from it is kept, and the
-    /// previous page's series get stale markers.
-    pub fn append_page(&mut self, page: &str, format: Format, t: i64) -> PageReport {
-        self.gen += 1;
-        let mut rep = PageReport::default();
-        let mut picked: Vec<(usize, i64, f64)> = Vec::new();
-        let mut meta: BTreeMap<String, Metadata> = BTreeMap::new();
-        let mut new_entries = 0usize;
-        let mut exemplars: Vec<(usize, Exemplar, bool)> = Vec::new();
-        for e in Parser::new(page, format) {
-            let s = match e {
+    /// Counts one sample of the page under its cache key `key` (labels are built on a cache
+    /// miss) and returns its cache entry, or `None` when relabeling drops it or the series was
+    /// already in this page (Prometheus drops the repeat).
+    fn admit<'s>(
+        &mut self,
+        page: &mut Page,
+        key: &str,
+        labels: impl FnOnce() -> Result<SeriesLabels<'s>, String>,
+    ) -> Result<Option<usize>, String> {
+        let k = page.rep.scraped as usize;
+        page.rep.scraped += 1;
+        let same_as_last = self.prev_spans.get(k).and_then(|&(start, len, e)| {
+            (self.prev_keys.as_bytes().get(start..start + len) == Some(key.as_bytes())).then_some(e)
+        });
+        let idx = match same_as_last.or_else(|| self.index.get(key).copied()) {
+            Some(i) => i,
+            None => {
+                let labels = self.build_labels(&labels()?, key)?;
+                let sref = labels.as_ref().and_then(|l| {
+                    page.rep.series_added += 1;
+                    let pairs: Vec<(&str, &str)> =
+                        l.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                    self.appender.resolve(&pairs)
+                });
+                self.entries.push(CacheEntry {
+                    labels,
+                    sref,
+                    seen: 0,
+                    last_exemplar: None,
+                    newest_exemplar: i64::MIN,
+                });
+                page.new_entries += 1;
+                let i = self.entries.len() - 1;
+                self.index.insert(key.into(), i);
+                i
+            }
+        };
+        self.cur_spans.push((self.cur_keys.len(), key.len(), idx));
+        self.cur_keys.push_str(key);
+        let entry = &mut self.entries[idx];
+        let repeated = entry.seen == self.gen;
+        entry.seen = self.gen;
+        if entry.labels.is_none() {
+            return Ok(None);
+        }
+        page.rep.post_relabel += 1;
+        Ok((!repeated).then_some(idx))
+    }
+
+    /// The time a sample is stored at: its own with `honor_timestamps`, else the scrape's.
+    fn sample_time(&self, own: Option<i64>, t: i64) -> i64 {
+        if self.job.honor_timestamps {
+            own.unwrap_or(t)
+        } else {
+            t
+        }
+    }
+
+    /// Records a float sample of entry `idx` and its exemplar (one without a timestamp of
+    /// its own takes the sample's).
+    fn take_float(
+        page: &mut Page,
+        idx: usize,
+        ts: i64,
+        value: f64,
+        exemplar: Option<&crate::textparse::Exemplar<'_>>,
+    ) {
+        page.floats.push((idx, ts, value));
+        if let Some(e) = exemplar {
+            page.exemplars.push((
+                idx,
+                Exemplar {
+                    labels: crate::model::Labels::from_pairs(e.labels.iter().cloned()),
+                    value: e.value,
+                    t: e.timestamp.unwrap_or(ts),
+                },
+                e.timestamp.is_some(),
+            ));
+        }
+    }
+
+    /// Records a native histogram of entry `idx` after the job's resolution limits and
+    /// Prometheus's validation; an invalid one fails the scrape (as in Prometheus), naming
+    /// the series and the rule; one over the bucket limit fails it at the end of the page.
+    /// Exemplars without a timestamp are dropped, as Prometheus does for native histograms.
+    fn take_histogram(
+        &self,
+        page: &mut Page,
+        idx: usize,
+        ts: i64,
+        mut h: HistogramValue,
+        exemplars: &[crate::textparse::Exemplar<'_>],
+        series: &dyn Fn() -> String,
+    ) -> Result<(), String> {
+        if let Err(e) = self.native.limit(&mut h) {
+            page.bucket_limit = Some(e);
+            return Ok(());
+        }
+        h.validate()
+            .map_err(|e| format!("invalid native histogram {}: {e}", series()))?;
+        page.hists.push((idx, HistogramSample { t: ts, h }));
+        for e in exemplars {
+            let Some(et) = e.timestamp else { continue };
+            page.hist_exemplars.push((
+                idx,
+                Exemplar {
+                    labels: crate::model::Labels::from_pairs(e.labels.iter().cloned()),
+                    value: e.value,
+                    t: et,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// Appends a fetched body in the format its Content-Type named.
+    pub fn append_body(&mut self, body: &[u8], format: PageFormat, t: i64) -> PageReport {
+        match format {
+            PageFormat::Text(f) => match std::str::from_utf8(body) {
+                Ok(text) => self.append_page(text, f, t),
                 Err(e) => {
-                    rep.error = Some(e.to_string());
-                    break;
+                    let mut rep = self.append_page("", f, t);
+                    rep.error = Some(format!("the page is not valid UTF-8: {e}"));
+                    rep
                 }
-                Ok(Entry::Help { metric, text }) => {
-                    meta.entry(metric.into_owned())
-                        .or_insert_with(|| Metadata {
-                            kind: MetricType::Unknown,
-                            help: String::new(),
-                            unit: String::new(),
-                        })
-                        .help = text.into_owned();
-                    continue;
+            },
+            PageFormat::Protobuf => {
+                self.gen += 1;
+                let mut page = Page::default();
+                if let Err(e) = self.proto_page(&mut page, body, t) {
+                    page.rep.error = Some(e);
                 }
-                Ok(Entry::Type { metric, kind }) => {
-                    meta.entry(metric.into_owned())
-                        .or_insert_with(|| Metadata {
-                            kind,
-                            help: String::new(),
-                            unit: String::new(),
-                        })
-                        .kind = kind;
-                    continue;
-                }
-                Ok(Entry::Unit { metric, unit }) => {
-                    meta.entry(metric.into_owned())
-                        .or_insert_with(|| Metadata {
-                            kind: MetricType::Unknown,
-                            help: String::new(),
-                            unit: String::new(),
-                        })
-                        .unit = unit.to_string();
-                    continue;
-                }
-                Ok(Entry::Sample(s)) => s,
-            };
-            let k = rep.scraped as usize;
-            rep.scraped += 1;
-            let same_as_last = self.prev_spans.get(k).and_then(|&(start, len, e)| {
-                (self.prev_keys.as_bytes().get(start..start + len) == Some(s.series.as_bytes()))
-                    .then_some(e)
-            });
-            let idx = match same_as_last.or_else(|| self.index.get(s.series).copied()) {
-                Some(i) => i,
-                None => {
-                    let labels = match self.build_labels(&s) {
-                        Ok(l) => l,
-                        Err(e) => {
-                            rep.error = Some(format!("line {}: {e}", s.line));
-                            break;
-                        }
-                    };
-                    let sref = labels.as_ref().and_then(|l| {
-                        rep.series_added += 1;
-                        let pairs: Vec<(&str, &str)> =
-                            l.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-                        self.appender.resolve(&pairs)
-                    });
-                    self.entries.push(CacheEntry {
-                        labels,
-                        sref,
-                        seen: 0,
-                        last_exemplar: None,
-                    });
-                    new_entries += 1;
-                    let i = self.entries.len() - 1;
-                    self.index.insert(s.series.into(), i);
-                    i
-                }
-            };
-            self.cur_spans
-                .push((self.cur_keys.len(), s.series.len(), idx));
-            self.cur_keys.push_str(s.series);
-            let entry = &mut self.entries[idx];
-            let repeated = entry.seen == self.gen;
-            entry.seen = self.gen;
-            if entry.labels.is_none() {
-                continue;
-            }
-            rep.post_relabel += 1;
-            if repeated {
-                // The same series twice in one page: Prometheus drops the repeat.
-                continue;
-            }
-            let ts = if self.job.honor_timestamps {
-                s.timestamp.unwrap_or(t)
-            } else {
-                t
-            };
-            picked.push((idx, ts, s.value));
-            if let Some(e) = &s.exemplar {
-                // Without a timestamp of its own an exemplar takes the sample's.
-                exemplars.push((
-                    idx,
-                    Exemplar {
-                        labels: crate::model::Labels::from_pairs(e.labels.iter().cloned()),
-                        value: e.value,
-                        t: e.timestamp.unwrap_or(ts),
-                    },
-                    e.timestamp.is_some(),
-                ));
+                self.finish_page(page, t)
             }
         }
+    }
+
+    /// Appends a text page scraped at `t` (ms). On a bad page nothing from it is kept, and the
+    /// previous page's series get stale markers.
+    pub fn append_page(&mut self, text: &str, format: Format, t: i64) -> PageReport {
+        self.gen += 1;
+        let mut page = Page::default();
+        if let Err(e) = self.text_page(&mut page, text, format, t) {
+            page.rep.error = Some(e);
+        }
+        self.finish_page(page, t)
+    }
+
+    fn text_page(
+        &mut self,
+        page: &mut Page,
+        text: &str,
+        format: Format,
+        t: i64,
+    ) -> Result<(), String> {
+        let mut nhcb = self.native.nhcb.then(Nhcb::default);
+        for e in Parser::new(text, format) {
+            let s = match e.map_err(|e| e.to_string())? {
+                Entry::Help { metric, text } => {
+                    meta_entry(&mut page.meta, metric.into_owned(), MetricType::Unknown).help =
+                        text.into_owned();
+                    continue;
+                }
+                Entry::Type { metric, kind } => {
+                    if let Some(n) = nhcb.as_mut() {
+                        n.note_type(&metric, kind);
+                    }
+                    meta_entry(&mut page.meta, metric.into_owned(), kind).kind = kind;
+                    continue;
+                }
+                Entry::Unit { metric, unit } => {
+                    meta_entry(&mut page.meta, metric.into_owned(), MetricType::Unknown).unit =
+                        unit.to_string();
+                    continue;
+                }
+                Entry::Sample(s) => s,
+            };
+            if let Some(n) = nhcb.as_mut() {
+                if n.wants(s.series) {
+                    let sl = s.labels().map_err(|e| format!("line {}: {e}", s.line))?;
+                    let ts = self.sample_time(s.timestamp, t);
+                    if n.absorb(&sl, s.value, ts, s.exemplar.as_ref()) && !self.native.keep_classic
+                    {
+                        continue;
+                    }
+                }
+            }
+            let line = s.line;
+            let Some(idx) = self
+                .admit(page, s.series, || s.labels().map_err(|e| e.to_string()))
+                .map_err(|e| format!("line {line}: {e}"))?
+            else {
+                continue;
+            };
+            let ts = self.sample_time(s.timestamp, t);
+            Self::take_float(page, idx, ts, s.value, s.exemplar.as_ref());
+        }
+        if let Some(n) = nhcb {
+            self.nhcb_histograms(page, n, &std::collections::HashSet::new())?;
+        }
+        Ok(())
+    }
+
+    /// After a page's samples were taken: the limits, the cache bookkeeping, stale markers for
+    /// series gone since the last page, the appends, and the report.
+    fn finish_page(&mut self, page: Page, t: i64) -> PageReport {
+        let Page {
+            mut rep,
+            floats: mut picked,
+            hists: mut hist_picked,
+            meta,
+            new_entries,
+            mut exemplars,
+            mut hist_exemplars,
+            bucket_limit,
+        } = page;
         if rep.error.is_none() {
             if let Some(l) = self.job.sample_limit.filter(|l| *l > 0) {
                 if rep.post_relabel > l {
@@ -297,6 +443,9 @@ impl Scraper {
                     ));
                 }
             }
+        }
+        if rep.error.is_none() {
+            rep.error = bucket_limit.map(str::to_string);
         }
         if rep.error.is_some() {
             self.prev_spans.clear();
@@ -309,6 +458,7 @@ impl Scraper {
         self.cur_keys.clear();
         if rep.error.is_some() {
             picked.clear();
+            hist_picked.clear();
             rep.series_added = 0;
             // A fresh generation: nothing counts as seen, so every previous series goes stale.
             self.gen += 1;
@@ -341,13 +491,39 @@ impl Scraper {
             }
             Err(e) => rep.error = Some(format!("storage: {e}")),
         }
+        if !hist_picked.is_empty() {
+            match self.store_histograms(&hist_picked) {
+                Ok(st) => {
+                    rep.out_of_order += st.out_of_order;
+                    rep.duplicate += st.duplicate;
+                    rep.invalid += st.invalid;
+                }
+                Err(e) => rep.error = Some(format!("storage: {e}")),
+            }
+        }
+        if rep.error.is_none() {
+            // A histogram's exemplars oldest first; those not newer than the last sent are
+            // repeats of an earlier scrape.
+            hist_exemplars.sort_by_key(|(i, e)| (*i, e.t));
+            for (i, e) in hist_exemplars {
+                let entry = &mut self.entries[i];
+                if e.t > entry.newest_exemplar {
+                    entry.newest_exemplar = e.t;
+                    exemplars.push((i, e, true));
+                }
+            }
+        }
         if rep.error.is_none() && !exemplars.is_empty() {
             match self.store_exemplars(exemplars) {
                 Ok(st) => rep.exemplars_out_of_order = st.out_of_order,
                 Err(e) => rep.error = Some(format!("storage: {e}")),
             }
         }
-        self.last_seen = picked.iter().map(|p| p.0).collect();
+        self.last_seen = picked
+            .iter()
+            .map(|p| p.0)
+            .chain(hist_picked.iter().map(|p| p.0))
+            .collect();
         self.compact();
         rep
     }
@@ -392,7 +568,54 @@ impl Scraper {
         stats.duplicate += st.duplicate;
         drop(batch);
         // Renew handles that went stale.
-        for (i, _) in by_labels {
+        self.renew_handles(by_labels.iter().map(|(i, _)| *i));
+        Ok(stats)
+    }
+
+    /// Appends native histograms for cache entries, as `store` does floats.
+    fn store_histograms(
+        &mut self,
+        items: &[(usize, HistogramSample)],
+    ) -> Result<crate::storage::AppendStats, crate::storage::StorageError> {
+        let mut stats = crate::storage::AppendStats::default();
+        let mut by_ref: Vec<(&SeriesRef, HistogramSample)> = Vec::new();
+        let mut by_ref_idx: Vec<usize> = Vec::new();
+        let mut by_labels: Vec<usize> = Vec::new();
+        for (k, (i, h)) in items.iter().enumerate() {
+            match &self.entries[*i].sref {
+                Some(r) => {
+                    by_ref.push((r, h.clone()));
+                    by_ref_idx.push(k);
+                }
+                None => by_labels.push(k),
+            }
+        }
+        if !by_ref.is_empty() {
+            let (st, gone) = self.appender.append_histogram_refs(&by_ref)?;
+            stats.add(&st);
+            by_labels.extend(gone.into_iter().map(|g| by_ref_idx[g]));
+        }
+        drop(by_ref);
+        if by_labels.is_empty() {
+            return Ok(stats);
+        }
+        let batch: Vec<HistogramInput<'_>> = by_labels
+            .iter()
+            .map(|&k| HistogramInput {
+                labels: self.input(items[k].0, Sample { t: 0, v: 0.0 }).labels,
+                histograms: vec![items[k].1.clone()],
+            })
+            .collect();
+        let st = self.appender.append_histograms(&batch)?;
+        stats.add(&st);
+        drop(batch);
+        self.renew_handles(by_labels.iter().map(|&k| items[k].0));
+        Ok(stats)
+    }
+
+    /// Resolves again the handles of entries whose handle the store no longer knew.
+    fn renew_handles(&mut self, entries: impl Iterator<Item = usize>) {
+        for i in entries {
             if self.entries[i].sref.is_some() {
                 let pairs: Vec<(String, String)> =
                     self.entries[i].labels.clone().unwrap_or_default();
@@ -403,7 +626,6 @@ impl Scraper {
                 self.entries[i].sref = self.appender.resolve(&p);
             }
         }
-        Ok(stats)
     }
 
     /// Appends a page's exemplars (entry, exemplar, whether it had its own timestamp),
@@ -543,214 +765,7 @@ impl Scraper {
         self.last_seen.clear();
     }
 }
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::is_stale_nan;
-    use crate::storage::{AppendStats, StorageError};
-    use parking_lot::Mutex;
-
-    type Row = (String, i64, f64);
-
-    #[derive(Default)]
-    struct Recorder(Mutex<Vec<Row>>);
-
-    impl Appender for Recorder {
-        fn append(&self, batch: &[SeriesInput<'_>]) -> Result<AppendStats, StorageError> {
-            let mut rows = self.0.lock();
-            for s in batch {
-                let l = s.labels.clone();
-                assert!(l.windows(2).all(|w| w[0].0 < w[1].0), "sorted: {l:?}");
-                let text = l
-                    .iter()
-                    .map(|(a, b)| format!("{a}={b}"))
-                    .collect::<Vec<_>>()
-                    .join(",");
-                for x in &s.samples {
-                    rows.push((text.clone(), x.t, x.v));
-                }
-            }
-            Ok(AppendStats::default())
-        }
-    }
-
-    fn setup(job_yaml: &str) -> (Scraper, Arc<Recorder>) {
-        let cfg = crate::config::Config::parse(job_yaml, std::path::Path::new("t.yml")).unwrap();
-        let job = cfg.jobs().next().unwrap().clone();
-        let mut own = LabelMap::new();
-        own.insert("__address__".into(), "h:1".into());
-        let super::super::target::Outcome::Active(t) =
-            super::super::target::populate(&job, &LabelMap::new(), &own).unwrap()
-        else {
-            panic!("dropped")
-        };
-        let rec = Arc::new(Recorder::default());
-        (Scraper::new(Arc::new(job), Arc::new(*t), rec.clone()), rec)
-    }
-
-    fn take(rec: &Recorder) -> Vec<Row> {
-        std::mem::take(&mut *rec.0.lock())
-    }
-
-    const JOB: &str = "scrape_configs:\n- job_name: j\n  static_configs: [{targets: ['h:1']}]\n";
-
-    #[test]
-    fn openmetrics_exemplars_reach_the_store() {
-        use crate::storage::Querier;
-        let dir = tempfile::tempdir().unwrap();
-        let (db, _) = crate::tsdb::Db::open(dir.path(), crate::tsdb::Options::default()).unwrap();
-        let db = Arc::new(db);
-        let (s, _) = setup(JOB);
-        let mut s = Scraper::new(s.job.clone(), s.target.clone(), db.clone());
-        let page = "# TYPE foo counter\n\
-                    foo_total{a=\"1\"} 17 # {trace_id=\"t1\"} 0.67\n\
-                    foo_total{a=\"2\"} 18 # {trace_id=\"t2\"} 1.5 1600000000.123\n\
-                    # EOF\n";
-        for t in [1000, 2000] {
-            let r = s.append_page(page, Format::OpenMetrics, t);
-            assert_eq!(r.error, None);
-            // The second page repeats both: neither is stored again nor counted.
-            assert_eq!(r.exemplars_out_of_order, 0);
-        }
-        let page2 = page.replace("0.67", "0.75");
-        s.append_page(&page2, Format::OpenMetrics, 3000);
-        let all = vec![vec![crate::model::Matcher::equal("__name__", "foo_total")]];
-        let got = db.exemplars(&all, i64::MIN, i64::MAX).unwrap();
-        assert_eq!(got.len(), 2);
-        assert_eq!(got[0].labels.get("job"), Some("j"));
-        assert_eq!(got[0].labels.get("a"), Some("1"));
-        let first: Vec<(i64, f64)> = got[0].exemplars.iter().map(|e| (e.t, e.value)).collect();
-        // Without a timestamp: the scrape time of the sample.
-        assert_eq!(first, vec![(1000, 0.67), (3000, 0.75)]);
-        assert_eq!(got[1].exemplars.len(), 1);
-        assert_eq!(got[1].exemplars[0].t, 1_600_000_000_123);
-        assert_eq!(got[1].exemplars[0].labels.get("trace_id"), Some("t2"));
-    }
-
-    #[test]
-    fn target_labels_win_and_page_labels_are_exported() {
-        let (mut s, rec) = setup(JOB);
-        let r = s.append_page("m{job=\"inner\",a=\"1\"} 5\n", Format::Text, 1000);
-        assert_eq!(r.error, None);
-        assert_eq!((r.scraped, r.post_relabel, r.series_added), (1, 1, 1));
-        assert_eq!(
-            take(&rec),
-            vec![(
-                "__name__=m,a=1,exported_job=inner,instance=h:1,job=j".into(),
-                1000,
-                5.0
-            )]
-        );
-        let (mut s, rec) =
-            setup(&JOB.replace("- job_name: j\n", "- job_name: j\n  honor_labels: true\n"));
-        s.append_page(
-            "m{job=\"inner\"} 5\nn{instance=\"\"} 6\n",
-            Format::Text,
-            1000,
-        );
-        let rows = take(&rec);
-        assert_eq!(rows[0].0, "__name__=m,instance=h:1,job=inner");
-        // Exposed empty: the target's instance is not added (the Pushgateway case).
-        assert_eq!(rows[1].0, "__name__=n,job=j");
-    }
-
-    #[test]
-    fn stale_markers_when_series_vanish_or_the_page_is_bad() {
-        let (mut s, rec) = setup(JOB);
-        s.append_page("a 1\nb 2\n", Format::Text, 1000);
-        take(&rec);
-        // b disappears: it gets a stale marker at the scrape time; a is appended (cache hit).
-        let r = s.append_page("a 3\n", Format::Text, 2000);
-        assert_eq!((r.stale, r.series_added), (1, 0));
-        let rows = take(&rec);
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0], ("__name__=a,instance=h:1,job=j".into(), 2000, 3.0));
-        assert!(
-            rows[1].0.starts_with("__name__=b,") && rows[1].1 == 2000 && is_stale_nan(rows[1].2)
-        );
-        // A bad page keeps nothing from it and makes a stale.
-        let r = s.append_page("a 4\nthis is { bad\n", Format::Text, 3000);
-        let err = r.error.unwrap();
-        assert!(err.contains("line 2"), "{err}");
-        let rows = take(&rec);
-        assert_eq!(rows.len(), 1);
-        assert!(rows[0].0.starts_with("__name__=a,") && is_stale_nan(rows[0].2));
-        // And the next good page brings a back.
-        s.append_page("a 5\n", Format::Text, 4000);
-        assert_eq!(take(&rec)[0].2, 5.0);
-    }
-
-    #[test]
-    fn metric_relabeling_limits_and_timestamps() {
-        let (mut s, rec) = setup(&format!(
-            "{JOB}  honor_timestamps: false\n  sample_limit: 2\n  metric_relabel_configs:\n  - {{source_labels: [__name__], regex: 'go_.*', action: drop}}\n"
-        ));
-        let r = s.append_page("go_x 1\nkeep 2 123\n", Format::Text, 1000);
-        assert_eq!((r.scraped, r.post_relabel), (2, 1));
-        // honor_timestamps: false uses the scrape time.
-        assert_eq!(
-            take(&rec),
-            vec![("__name__=keep,instance=h:1,job=j".into(), 1000, 2.0)]
-        );
-        let r = s.append_page("keep 1\nk2 1\nk3 1\n", Format::Text, 2000);
-        assert!(r
-            .error
-            .unwrap()
-            .contains("sample_limit exceeded (limit: 2, got: 3)"));
-        // Only the stale marker for `keep` was written.
-        let rows = take(&rec);
-        assert_eq!(rows.len(), 1);
-        assert!(is_stale_nan(rows[0].2));
-
-        let (mut s, _) = setup(&format!("{JOB}  label_limit: 3\n"));
-        let r = s.append_page("m{a=\"1\",b=\"2\"} 1\n", Format::Text, 1000);
-        assert!(
-            r.error.unwrap().contains("label_limit exceeded"),
-            "5 labels > 3"
-        );
-        let (mut s, rec) = setup(JOB);
-        s.append_page("m 1 500\n", Format::Text, 1000);
-        assert_eq!(take(&rec)[0].1, 500, "honor_timestamps defaults to true");
-    }
-
-    #[test]
-    fn synthetic_series_and_target_removal() {
-        let (mut s, rec) = setup(JOB);
-        let r = s.append_page("a 1\n", Format::Text, 1000);
-        s.report(1000, true, 0.25, &r);
-        let rows = take(&rec);
-        let find = |n: &str| {
-            rows.iter()
-                .find(|r| r.0.starts_with(&format!("__name__={n},")))
-                .map(|r| r.2)
-        };
-        assert_eq!(find("up"), Some(1.0));
-        assert_eq!(find("scrape_duration_seconds"), Some(0.25));
-        assert_eq!(find("scrape_samples_scraped"), Some(1.0));
-        assert_eq!(find("scrape_samples_post_metric_relabeling"), Some(1.0));
-        assert_eq!(find("scrape_series_added"), Some(1.0));
-        s.stale_all(2000);
-        let rows = take(&rec);
-        assert_eq!(rows.len(), 6, "a and the five synthetic series");
-        assert!(rows.iter().all(|r| r.1 == 2000 && is_stale_nan(r.2)));
-    }
-
-    #[test]
-    fn metadata_from_help_type_unit() {
-        let (mut s, _) = setup(JOB);
-        s.append_page(
-            "# HELP x_seconds Time.\n# TYPE x_seconds gauge\n# UNIT x_seconds seconds\nx_seconds 1\n# EOF\n",
-            Format::OpenMetrics,
-            1000,
-        );
-        assert_eq!(
-            s.metadata["x_seconds"],
-            Metadata {
-                kind: MetricType::Gauge,
-                help: "Time.".into(),
-                unit: "seconds".into()
-            }
-        );
-    }
-}
+mod histogram_tests;
+#[cfg(test)]
+mod tests;

@@ -52,6 +52,7 @@ pub(super) fn flags(
         o.remote_write_max_bytes.to_string(),
     );
     put("headless", o.headless.to_string());
+    put("enable-feature", o.enable_features.join(","));
     put("web.enable-lifecycle", o.enable_lifecycle.to_string());
     put("web.enable-admin-api", o.enable_admin_api.to_string());
     put(

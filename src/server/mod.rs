@@ -81,6 +81,31 @@ pub struct ServeOptions {
     pub for_grace_period: Duration,
     pub resend_delay: Duration,
     pub notification_queue_capacity: usize,
+    /// `--enable-feature` values (`native-histograms`; others are warned about).
+    pub enable_features: Vec<String>,
+}
+
+impl ServeOptions {
+    /// Whether `--enable-feature=native-histograms` was given.
+    pub fn native_histograms(&self) -> bool {
+        self.enable_features
+            .iter()
+            .any(|f| f.trim() == "native-histograms")
+    }
+}
+
+/// The features `--enable-feature` knows.
+const FEATURES: [&str; 1] = ["native-histograms"];
+
+/// Warns about each `--enable-feature` value promterm does not know, as Prometheus does.
+fn warn_unknown_features(features: &[String]) {
+    for f in features.iter().map(|f| f.trim()).filter(|f| !f.is_empty()) {
+        if FEATURES.contains(&f) {
+            info!(option = f, "experimental feature enabled: native histograms are scraped by default (scrape_native_histograms: true)");
+        } else {
+            warn!(option = f, "Unknown option for --enable-feature");
+        }
+    }
 }
 
 /// A server to start.
@@ -120,10 +145,14 @@ impl Server {
             Some(f) => Some(crate::web::load(f).map_err(|e| anyhow::anyhow!("{e}"))?),
             None => None,
         };
+        warn_unknown_features(&opts.enable_features);
         // Read the config before taking the port, so a bad file fails fast.
         let file_config = match &opts.config_file {
             Some(path) => {
-                let cfg = Config::load(path)?;
+                let mut cfg = Config::load(path)?;
+                if opts.native_histograms() {
+                    cfg.default_native_histograms();
+                }
                 info!(file = %path.display(), "loaded config");
                 Some(cfg)
             }
@@ -142,7 +171,11 @@ impl Server {
         let (listener, addr) = listen::bind(&opts.listen).await?;
         let config = file_config.unwrap_or_else(|| {
             info!("no --config given: scraping promterm itself (/metrics) and this host (/host/metrics)");
-            Config::embedded_default(&addr.to_string())
+            let mut cfg = Config::embedded_default(&addr.to_string());
+            if opts.native_histograms() {
+                cfg.default_native_histograms();
+            }
+            cfg
         });
         for w in config.warnings() {
             warn!("{w}");
@@ -189,6 +222,7 @@ impl Server {
         });
         let reload = reload::reload_fn(
             opts.config_file.as_ref(),
+            opts.native_histograms(),
             &parts,
             server_info.clone(),
             &shutdown,

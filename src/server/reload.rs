@@ -13,9 +13,11 @@ use super::components::Components;
 use crate::api::{self, status::ServerInfo};
 use crate::config::Config;
 
-/// The reload function for `config_file`; with no file there is nothing to reload.
+/// The reload function for `config_file` (`native_histograms`: `--enable-feature=native-histograms`
+/// applies to the reloaded config too); with no file there is nothing to reload.
 pub(super) fn reload_fn(
     config_file: Option<&PathBuf>,
+    native_histograms: bool,
     parts: &Components,
     info: Arc<ServerInfo>,
     shutdown: &CancellationToken,
@@ -37,10 +39,13 @@ pub(super) fn reload_fn(
             si.reload.write().0 = false;
             Err(api::ReloadError(e))
         };
-        let cfg = match Config::load(&path) {
+        let mut cfg = match Config::load(&path) {
             Ok(c) => c,
             Err(e) => return failed(e.to_string()),
         };
+        if native_histograms {
+            cfg.default_native_histograms();
+        }
         for w in cfg.warnings() {
             warn!("{w}");
         }

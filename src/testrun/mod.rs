@@ -1,11 +1,13 @@
 //! The test runners behind `promterm test`: promqltest scripts (`script` parses the upstream
-//! format, `promql` runs them against the engine and a fresh store per file) and rule unit tests
-//! in promtool's format (`rules`). `histogram_literal` parses the `{{…}}` native-histogram
-//! notation of series lines into float histograms (the runner still skips evals that need them).
+//! format, `promql` runs them against the engine and a fresh store per file, `compare` checks
+//! results against expectations) and rule unit tests in promtool's format (`rules`).
+//! `histogram_literal` parses the `{{…}}` native-histogram notation of series lines into float
+//! histograms, which the runner loads and compares.
 //!
 //! They sit above the engine, the rules and the store: each file gets its own store in a
 //! temporary directory. Uses `model`, `storage`, `tsdb`, `promql` and `rules`.
 
+pub mod compare;
 pub mod histogram_literal;
 pub mod promql;
 pub mod rules;

@@ -1,25 +1,27 @@
 //! Runs promqltest scripts (`promterm test FILE...`) against the engine and a fresh store per
-//! file, comparing results as the upstream runner does (see `../shared/promqltest/FORMAT.md`,
-//! sections 9-11): relative float tolerance 1e-6 with exact zeros, NaN equal only to NaN and
-//! the stale marker only to itself, label sets matched exactly, order checked only for ordered
-//! evals, matrices required to be sorted. Instant evals are also run as a range query around
-//! their time and must give the same answer (the upstream range-mode cross-check).
-//!
-//! Native histograms are not supported: evals whose expected result holds a `{{...}}` literal
-//! are skipped, and so are evals that fail while touching series that were loaded as
-//! histograms (by name, or because one of their selectors matches such a series). Instant
-//! evals are also re-run with every selector pinned to `@ T` at other evaluation times
+//! file, comparing results as the upstream runner does (`compare`). Instant evals are also run
+//! as a range query around their time and must give the same answer (the upstream range-mode
+//! cross-check), and re-run with every selector pinned to `@ T` at other evaluation times
 //! (FORMAT.md 9.2), on the rewritten AST rather than re-printed text.
+//!
+//! Native-histogram values (`{{...}}`) of load blocks go into the store with
+//! `Appender::append_histograms`, in time order with the line's floats. A series the store
+//! refuses histograms for (a store without histogram storage) is noted as not loaded, and so
+//! are the names a `load_with_nhcb` block would convert (not supported): an eval that fails
+//! while touching such a series (by name, or because one of its selectors matches it) is
+//! counted as skipped. Every other eval runs and passes or fails on its own.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
+pub use super::compare::almost_equal;
+use super::compare::compare;
 use super::scratch_dir;
 use super::script::{self, Command, Eval, EvalKind, Expected, SeriesLine, TextMatch};
+use crate::model::{HistogramSample, HistogramValue, Sample};
 use crate::promql::engine::{Engine, InstantSample, Stop, Value};
-use crate::promql::functions::almost_equal_eps;
-use crate::storage::{Appender, Series, SeriesInput};
+use crate::storage::{Appender, HistogramInput, SeriesInput};
 use crate::tsdb::{Db, Options};
 
 /// Totals over everything run.
@@ -36,11 +38,6 @@ impl Totals {
         self.failed += o.failed;
         self.skipped += o.skipped;
     }
-}
-
-/// Float equality as upstream's `almost.Equal` with epsilon 1e-6.
-pub fn almost_equal(a: f64, b: f64) -> bool {
-    almost_equal_eps(a, b, 1e-6)
 }
 
 fn text_matches(m: &TextMatch, text: &str) -> bool {
@@ -107,13 +104,10 @@ pub fn run_file(path: &Path, out: &mut String) -> Totals {
                 }
             }
             Command::Eval(ev) => {
-                if expects_histograms(&ev) {
-                    t.skipped += 1;
-                    continue;
-                }
                 match run_eval(&engine, &store.db, &ev) {
                     Ok(()) => t.passed += 1,
-                    // A failure that involves native-histogram data is counted as skipped.
+                    // A failure that involves histogram data the store did not take is
+                    // counted as skipped.
                     Err(_) if store.needs_histograms(&ev) => t.skipped += 1,
                     Err(msg) => {
                         t.failed += 1;
@@ -133,17 +127,13 @@ pub fn run_file(path: &Path, out: &mut String) -> Totals {
     t
 }
 
-/// Whether the expected result holds native-histogram values.
-fn expects_histograms(ev: &Eval) -> bool {
-    matches!(&ev.expected, Expected::Series(lines) if lines.iter().any(|l| l.histogram))
-}
-
 struct Store {
     db: Db,
     _dir: tempfile::TempDir,
-    /// Metric names whose data was histograms (not loaded).
+    /// Metric names of histogram data not loaded (`load_with_nhcb` conversions, and series
+    /// whose histograms the store refused).
     histogram_names: HashSet<String>,
-    /// Label sets of series whose data was histograms (not loaded).
+    /// Label sets of series whose histograms the store refused.
     histogram_series: Vec<crate::model::Labels>,
 }
 
@@ -165,28 +155,33 @@ impl Store {
 
     fn load(&mut self, step: i64, series: &[SeriesLine]) -> Result<(), String> {
         for s in series {
-            if s.histogram {
+            let mut refused = false;
+            for run in runs(s, step) {
+                let st = match run {
+                    Run::Floats(samples) => self.db.append(&[SeriesInput {
+                        labels: s.label_pairs(),
+                        samples,
+                    }]),
+                    Run::Histograms(histograms) => self.db.append_histograms(&[HistogramInput {
+                        labels: s.label_pairs(),
+                        histograms,
+                    }]),
+                }
+                .map_err(|e| e.to_string())?;
+                refused |= st.invalid > 0;
+                if st.rejected() > st.invalid {
+                    return Err(format!(
+                        "{} samples of {} were rejected",
+                        st.rejected() - st.invalid,
+                        s.labels
+                    ));
+                }
+            }
+            if refused {
                 if let Some(n) = s.labels.metric_name() {
                     self.histogram_names.insert(n.to_string());
                 }
                 self.histogram_series.push(s.labels.clone());
-                continue;
-            }
-            let pairs = s.label_pairs();
-            let samples = s.samples(step);
-            let st = self
-                .db
-                .append(&[SeriesInput {
-                    labels: pairs,
-                    samples,
-                }])
-                .map_err(|e| e.to_string())?;
-            if st.rejected() > 0 {
-                return Err(format!(
-                    "{} samples of {} were rejected",
-                    st.rejected(),
-                    s.labels
-                ));
             }
         }
         Ok(())
@@ -230,6 +225,42 @@ impl Store {
             })
         })
     }
+}
+
+/// A run of one kind of a series line's samples, in time order.
+enum Run {
+    Floats(Vec<Sample>),
+    Histograms(Vec<HistogramSample>),
+}
+
+/// A series line's samples (every `step` ms from 0) as runs of floats and histograms in time
+/// order, so a store that keeps one timeline per series takes them in order.
+fn runs(s: &SeriesLine, step: i64) -> Vec<Run> {
+    let mut hist = s.histograms.iter().peekable();
+    let mut out: Vec<Run> = Vec::new();
+    let n = s
+        .values
+        .len()
+        .max(s.histograms.last().map_or(0, |(i, _)| i + 1));
+    for i in 0..n {
+        let t = i as i64 * step;
+        if let Some(Some(v)) = s.values.get(i) {
+            match out.last_mut() {
+                Some(Run::Floats(f)) => f.push(Sample { t, v: *v }),
+                _ => out.push(Run::Floats(vec![Sample { t, v: *v }])),
+            }
+        } else if let Some((_, p)) = hist.next_if(|(slot, _)| *slot == i) {
+            let h = HistogramSample {
+                t,
+                h: HistogramValue::Float(p.h.clone()),
+            };
+            match out.last_mut() {
+                Some(Run::Histograms(v)) => v.push(h),
+                _ => out.push(Run::Histograms(vec![h])),
+            }
+        }
+    }
+    out
 }
 
 fn run_eval(engine: &Engine, db: &Db, ev: &Eval) -> Result<(), String> {
@@ -396,10 +427,17 @@ fn check_instant(
     let at_t: Vec<InstantSample> = series
         .iter()
         .filter_map(|s| {
-            s.samples
+            let float = s
+                .samples
                 .iter()
                 .find(|x| x.t == t)
-                .map(|x| InstantSample::new(s.labels.clone(), t, x.v, false))
+                .map(|x| InstantSample::new(s.labels.clone(), t, x.v, false));
+            float.or_else(|| {
+                s.histograms
+                    .iter()
+                    .find(|x| x.t == t)
+                    .map(|x| InstantSample::histogram(s.labels.clone(), t, x.h.to_float(), false))
+            })
         })
         .collect();
     let as_value = match &value {
@@ -437,180 +475,6 @@ fn check_annotations(
     for g in got {
         if !expect.iter().any(|e| text_matches(e, g)) {
             return Err(format!("unexpected {kind} {g:?}"));
-        }
-    }
-    Ok(())
-}
-
-fn show_vector(v: &[InstantSample]) -> String {
-    v.iter()
-        .map(|s| format!("{} {}", s.labels, s.v))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn show_matrix(m: &[Series]) -> String {
-    m.iter()
-        .map(|s| {
-            let pts: Vec<String> = s
-                .samples
-                .iter()
-                .map(|x| format!("{}@{}", x.v, x.t))
-                .collect();
-            format!("{} {}", s.labels, pts.join(" "))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn compare(ev: &Eval, got: &Value) -> Result<(), String> {
-    match (&ev.expected, got) {
-        (Expected::Scalar(want), Value::Scalar { v, .. }) => {
-            if almost_equal(*want, *v) {
-                Ok(())
-            } else {
-                Err(format!("expected scalar {want}, got {v}"))
-            }
-        }
-        (Expected::String(want), Value::String { v, .. }) => {
-            if want == v {
-                Ok(())
-            } else {
-                Err(format!("expected string {want:?}, got {v:?}"))
-            }
-        }
-        (Expected::Series(lines), Value::Vector(vec)) => compare_vector(ev, lines, vec),
-        (Expected::Series(lines), Value::Matrix(m)) => {
-            if ev.ordered {
-                return Err("an ordered eval cannot have a matrix result".into());
-            }
-            let (start, step) = match (ev.kind.clone(), ev.range_vector) {
-                (_, Some((from, _, step))) => (from, step),
-                (EvalKind::Range { start, step, .. }, None) => (start, step),
-                (EvalKind::Instant { .. }, None) => {
-                    return Err(format!(
-                        "expected a vector, got a matrix:\n{}",
-                        show_matrix(m)
-                    ))
-                }
-            };
-            compare_matrix(lines, m, start, step)
-        }
-        (want, got) => Err(format!(
-            "expected {}, got {}: {got:?}",
-            match want {
-                Expected::Scalar(_) => "a scalar",
-                Expected::String(_) => "a string",
-                Expected::Series(_) => "a vector or matrix",
-            },
-            got.type_name()
-        )),
-    }
-}
-
-fn compare_vector(ev: &Eval, lines: &[SeriesLine], vec: &[InstantSample]) -> Result<(), String> {
-    let fail = |m: String| {
-        Err(format!(
-            "{m}\n expected:\n{}\n got:\n{}",
-            show_lines(lines),
-            show_vector(vec)
-        ))
-    };
-    if ev.ordered {
-        if lines.len() != vec.len() {
-            return fail(format!(
-                "expected {} samples, got {}",
-                lines.len(),
-                vec.len()
-            ));
-        }
-        for (i, (l, s)) in lines.iter().zip(vec).enumerate() {
-            if l.labels != s.labels
-                || !l
-                    .values
-                    .first()
-                    .copied()
-                    .flatten()
-                    .is_some_and(|w| almost_equal(w, s.v))
-            {
-                return fail(format!("position {} differs", i + 1));
-            }
-        }
-        return Ok(());
-    }
-    for s in vec {
-        let Some(l) = lines.iter().find(|l| l.labels == s.labels) else {
-            return fail(format!("unexpected metric {} in result", s.labels));
-        };
-        match l.values.first().copied().flatten() {
-            Some(w) if almost_equal(w, s.v) => {}
-            w => return fail(format!("{}: expected {w:?}, got {}", s.labels, s.v)),
-        }
-    }
-    for l in lines {
-        if !vec.iter().any(|s| s.labels == l.labels) {
-            return fail(format!("expected metric {} not found", l.labels));
-        }
-    }
-    Ok(())
-}
-
-fn show_lines(lines: &[SeriesLine]) -> String {
-    lines
-        .iter()
-        .map(|l| {
-            let vals: Vec<String> = l
-                .values
-                .iter()
-                .map(|v| v.map_or("_".to_string(), |v| v.to_string()))
-                .collect();
-            format!("{} {}", l.labels, vals.join(" "))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn compare_matrix(lines: &[SeriesLine], m: &[Series], start: i64, step: i64) -> Result<(), String> {
-    let fail = |msg: String| {
-        Err(format!(
-            "{msg}\n expected:\n{}\n got:\n{}",
-            show_lines(lines),
-            show_matrix(m)
-        ))
-    };
-    if m.windows(2).any(|w| w[0].labels > w[1].labels) {
-        return fail("matrix results should always be sorted by labels".into());
-    }
-    for s in m {
-        let Some(l) = lines.iter().find(|l| l.labels == s.labels) else {
-            return fail(format!("unexpected metric {} in result", s.labels));
-        };
-        let want: Vec<(i64, f64)> = l
-            .values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.map(|v| (start + i as i64 * step, v)))
-            .collect();
-        if want.len() != s.samples.len() {
-            return fail(format!(
-                "{}: expected {} points, got {}",
-                s.labels,
-                want.len(),
-                s.samples.len()
-            ));
-        }
-        for ((wt, wv), got) in want.iter().zip(&s.samples) {
-            if *wt != got.t || !almost_equal(*wv, got.v) {
-                return fail(format!(
-                    "{}: expected {wv} at {wt}, got {} at {}",
-                    s.labels, got.v, got.t
-                ));
-            }
-        }
-    }
-    for l in lines {
-        if !m.iter().any(|s| s.labels == l.labels) {
-            return fail(format!("expected metric {} not found", l.labels));
         }
     }
     Ok(())
@@ -675,6 +539,52 @@ mod tests {
         assert!(!time_dependent(
             &promql_parser::parser::parse("sum(rate(x[1m]))").unwrap()
         ));
+    }
+
+    #[test]
+    fn series_lines_load_in_time_ordered_runs() {
+        let s = script::parse_series(
+            "x 1 {{schema:0 sum:1 count:1 buckets:[1]}} {{schema:0 sum:2 count:2 buckets:[2]}} 4 _ 6",
+        )
+        .unwrap();
+        let shape: Vec<(char, Vec<i64>)> = runs(&s, 10)
+            .iter()
+            .map(|r| match r {
+                Run::Floats(f) => ('f', f.iter().map(|x| x.t).collect()),
+                Run::Histograms(h) => ('h', h.iter().map(|x| x.t).collect()),
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [('f', vec![0]), ('h', vec![10, 20]), ('f', vec![30, 50])]
+        );
+    }
+
+    /// Histogram loads and evals run for real when the store holds histograms, and are
+    /// counted as skipped (never passed) when it refuses them.
+    #[test]
+    fn histogram_scripts_run_or_are_skipped_but_never_pass_unrun() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.test");
+        std::fs::write(
+            &p,
+            "load 1m\n  h {{schema:0 sum:5 count:4 buckets:[1 2 1]}}x2\n\n\
+             eval instant at 1m h\n  h {{schema:0 sum:5 count:4 buckets:[1 2 1]}}\n\n\
+             eval instant at 1m h\n  h {{schema:0 sum:5 count:5 buckets:[1 2 2]}}\n",
+        )
+        .unwrap();
+        let mut out = String::new();
+        let t = run_file(&p, &mut out);
+        let mut store = Store::new().unwrap();
+        let probe = script::parse_series("p {{schema:0 sum:1 count:1 buckets:[1]}}").unwrap();
+        store.load(60_000, &[probe]).unwrap();
+        if store.histogram_series.is_empty() {
+            // The store holds histograms: the right expectation passes, the wrong one fails.
+            assert_eq!((t.passed, t.failed, t.skipped), (1, 1, 0), "{out}");
+            assert!(out.contains("h.test:7: h"), "{out}");
+        } else {
+            assert_eq!((t.passed, t.failed, t.skipped), (0, 0, 2), "{out}");
+        }
     }
 
     #[test]

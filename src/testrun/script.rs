@@ -17,7 +17,7 @@ pub struct SeriesLine {
     pub values: Vec<Option<f64>>,
     /// Histogram values (`{{...}}`) with their slots, in slot order.
     pub histograms: Vec<(usize, HistogramPoint)>,
-    /// The line holds native-histogram literals: the runner does not load such series yet.
+    /// The line holds native-histogram literals.
     pub histogram: bool,
 }
 

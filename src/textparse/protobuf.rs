@@ -118,6 +118,7 @@ pub struct ProtoParser<'a> {
     pos: usize,
     index: usize,
     keep_classic: bool,
+    ignore_native: bool,
     pending: std::vec::IntoIter<ProtoEntry>,
     failed: bool,
 }
@@ -126,11 +127,19 @@ impl<'a> ProtoParser<'a> {
     /// A parser over `body`; `keep_classic` (Prometheus's `always_scrape_classic_histograms`)
     /// also yields the classic series of a histogram read as native.
     pub fn new(body: &'a [u8], keep_classic: bool) -> Self {
+        Self::with_options(body, keep_classic, false)
+    }
+
+    /// As `new`; with `ignore_native` (a scrape without `scrape_native_histograms`) every
+    /// histogram is read as classic, a native-only one as its `_count`, `_sum` and `+Inf`
+    /// bucket.
+    pub fn with_options(body: &'a [u8], keep_classic: bool, ignore_native: bool) -> Self {
         ProtoParser {
             body,
             pos: 0,
             index: 0,
             keep_classic,
+            ignore_native,
             pending: Vec::new().into_iter(),
             failed: false,
         }
@@ -174,7 +183,8 @@ impl<'a> ProtoParser<'a> {
             err("", format!("not a MetricFamily: {text}"))
         })?;
         self.pos += header + len;
-        family_entries(&family, self.keep_classic).map_err(|msg| err(&family.name, msg))
+        family_entries(&family, self.keep_classic, self.ignore_native)
+            .map_err(|msg| err(&family.name, msg))
     }
 }
 
@@ -240,7 +250,11 @@ fn metric_type(t: proto::MetricType) -> MetricType {
 }
 
 /// Checks a family's name, type and unit, then lays out its entries.
-fn family_entries(mf: &MetricFamily, keep_classic: bool) -> Result<Vec<ProtoEntry>, String> {
+fn family_entries(
+    mf: &MetricFamily,
+    keep_classic: bool,
+    ignore_native: bool,
+) -> Result<Vec<ProtoEntry>, String> {
     if mf.metric.is_empty() {
         return Ok(Vec::new());
     }
@@ -271,7 +285,7 @@ fn family_entries(mf: &MetricFamily, keep_classic: bool) -> Result<Vec<ProtoEntr
     }];
     for (i, m) in mf.metric.iter().enumerate() {
         let b = SeriesBuilder::new(&mf.name, m).map_err(|e| format!("metric {i}: {e}"))?;
-        b.entries(t, m, keep_classic, &mut out)
+        b.entries(t, m, keep_classic, ignore_native, &mut out)
             .map_err(|e| format!("metric {i}: {e}"))?;
     }
     Ok(out)
@@ -363,6 +377,7 @@ impl<'m> SeriesBuilder<'m> {
         t: proto::MetricType,
         m: &proto::Metric,
         keep_classic: bool,
+        ignore_native: bool,
         out: &mut Vec<ProtoEntry>,
     ) -> Result<(), String> {
         use proto::MetricType as T;
@@ -417,7 +432,7 @@ impl<'m> SeriesBuilder<'m> {
                     }
                 };
                 let created = millis(h.created_timestamp);
-                let native = is_native(h);
+                let native = is_native(h) && !ignore_native;
                 if native {
                     out.push(self.native(h, t == T::GaugeHistogram, created));
                 }

@@ -2,7 +2,13 @@
 //! sample (counted), writes the accepted ones to the WAL in one write, then appends them to the
 //! head, all under the ingest (WAL) lock so the WAL order matches the head order.
 //!
-//! Uses the store core (`super`), `head`, `wal`, `model`, `storage`.
+//! Native histograms take the same path (`append_histograms`, `append_histogram_refs`): a
+//! histogram failing validation is refused (`invalid`), the others are ordered on the series'
+//! one timeline with its floats (repeat = same time and bit-identical histogram). A float stale
+//! NaN for a series whose newest sample is a histogram is stored as a histogram stale marker of
+//! the same form, as Prometheus's head does; its WAL record precedes the write's float samples.
+//!
+//! Uses the store core (`super`), `head`, `histogram_head`, `wal`, `model`, `storage`.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -2,9 +2,12 @@
 //! plus changed open chunks as "partial" rows); the snapshot is written to SQLite in one
 //! transaction; then the WAL segments it covers are deleted (those a reader still holds stay)
 //! and the persisted sealed chunks leave memory. Also the WAL fsync, snapshots (backups),
-//! compaction and close.
+//! compaction and close. Histogram chunks become one row each (`chunk_rows` format bytes 2/3);
+//! float chunks merge into rows per 2h range but never across a histogram chunk, so a series'
+//! rows never overlap in time.
 //!
-//! Uses the store core (`super`), `head`, `chunkenc`, `persist`, `wal`, `storage`; `libc` for
+//! Uses the store core (`super`), `head`, `histogram_head`, `chunk_rows`, `chunkenc`, `persist`,
+//! `wal`, `storage`; `libc` for
 //! `malloc_trim`.
 
 use std::path::Path;

@@ -3,8 +3,12 @@
 //! label pair to the sorted ids that carry it, for matcher selection.
 //!
 //! Each series owns an open XOR chunk, cut at 120 samples or at a 2h boundary, plus sealed
-//! chunks waiting for the next flush. Strings are interned so repeated names and values share
-//! one allocation.
+//! chunks waiting for the next flush. A series that ever had a native-histogram sample also
+//! holds `histogram_head`'s histogram chunks; float and histogram samples share one timeline
+//! and a switch between them seals the other kind's open chunk. Strings are interned so
+//! repeated names and values share one allocation.
+//!
+//! Uses `chunkenc`, `histogram_head`, `model`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

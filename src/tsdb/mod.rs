@@ -293,6 +293,8 @@ mod histogram_chunk_figures_tests;
 #[cfg(test)]
 mod histogram_chunk_prometheus_tests;
 #[cfg(test)]
+mod histogram_chunk_recode_tests;
+#[cfg(test)]
 mod histogram_chunk_tests;
 #[cfg(test)]
 mod tests;

@@ -1,10 +1,11 @@
 //! Opening a store, in named steps: open the database (or rebuild it from what can be read when
 //! it is damaged), load the persisted series and reopen their partial chunks, replay the WAL
 //! (a corrupt tail is truncated; exemplar records refill the exemplar buffer), start a new WAL
-//! segment, then re-apply replayed deletions.
+//! segment, then re-apply replayed deletions. Histogram records replay like float ones; an open
+//! histogram chunk row reopens byte for byte.
 //!
 //! Uses the store core (`super`) and its `append` (sample checks), `delete` and `exemplars`
-//! steps, `exemplar_ring`, `head`,
+//! steps, `exemplar_ring`, `head`, `histogram_head`, `chunk_rows`,
 //! `chunkenc`, `persist`, `wal`, `model`, `storage`.
 
 use std::collections::HashMap;

@@ -5,7 +5,9 @@
 //! - `open_chunks`: one row per series holding a snapshot of its open head chunk, rewritten at
 //!   each flush, so that churn stays in one small table.
 //!
-//! Chunk bytes are in `chunkenc`'s persisted format. Writes happen in one transaction per flush.
+//! Chunk bytes are in `chunk_rows`'s format (`chunkenc`'s float formats, or a histogram chunk
+//! behind its format byte); deleting samples re-encodes either kind. Writes happen in one
+//! transaction per flush.
 //! The only module that uses rusqlite. Two connections: one for writes, one for reads.
 
 use std::path::Path;

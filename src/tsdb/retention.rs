@@ -1,6 +1,6 @@
 //! Retention: deletes chunks older than the retention time (measured from the newest sample),
 //! then the oldest chunks while the database and WAL exceed the size limit; series left with
-//! no data anywhere go away.
+//! no data anywhere go away. Histogram chunks go by the same rules as float chunks.
 //!
 //! Uses the store core (`super`), `storage`.
 

@@ -263,7 +263,6 @@ fn try_get(addr: SocketAddr, path: &str) -> Option<u16> {
         .map(|r| r.status().as_u16())
 }
 
-#[allow(dead_code)] // until the native-histogram tests use it (issue 21, in progress)
 /// The native-histogram service in tests/nhsvc (client_golang), built once per test run with
 /// Debian's Go and client_golang; `None` (with the reason printed) when they are absent.
 pub fn nhsvc() -> Option<PathBuf> {

@@ -109,3 +109,85 @@ push_to_gateway('{gw}', job='other/with slash', registry=r3)
         "the other group stays"
     );
 }
+
+/// A push in the protobuf format (as client_golang's `push` package sends it) with a native
+/// histogram: stored as a histogram sample each round, served by the query API, and stale
+/// once the group is deleted; an invalid histogram refuses the push, naming series and rule.
+#[test]
+fn protobuf_pushes_keep_native_histograms() {
+    use promterm::textparse::proto::{
+        BucketSpan, Histogram, LabelPair, Metric, MetricFamily, MetricType,
+    };
+    use prost::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("p.yml");
+    std::fs::write(&cfg, "global: {scrape_interval: 1s}\nscrape_configs: []\n").unwrap();
+    let srv = Server::start(&[
+        "--headless",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data",
+        dir.path().join("d").to_str().unwrap(),
+    ]);
+    let body = |count: u64| {
+        let f = MetricFamily {
+            name: "batch_seconds".into(),
+            r#type: MetricType::Histogram as i32,
+            metric: vec![Metric {
+                label: vec![LabelPair {
+                    name: "step".into(),
+                    value: "load".into(),
+                }],
+                histogram: Some(Histogram {
+                    sample_count: count,
+                    sample_sum: 3.5,
+                    schema: 1,
+                    zero_threshold: 0.001,
+                    zero_count: 1,
+                    positive_span: vec![BucketSpan {
+                        offset: 0,
+                        length: 2,
+                    }],
+                    positive_delta: vec![1, 1],
+                    ..Histogram::default()
+                }),
+                ..Metric::default()
+            }],
+            ..MetricFamily::default()
+        };
+        let mut out = Vec::new();
+        f.encode_length_delimited(&mut out).unwrap();
+        out
+    };
+    let ct = (
+        "Content-Type",
+        "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+    );
+    let (code, text) = crate::common::http_post(srv.addr, "/metrics/job/nightly", &[ct], &body(4));
+    assert_eq!(code, 200, "{text}");
+    wait_for("the pushed histogram", 20, || {
+        count(srv.addr, "batch_seconds") == 1
+    });
+    let r = result(srv.addr, "batch_seconds");
+    let h = &r[0]["histogram"][1];
+    assert_eq!(h["count"], "4", "{r}");
+    assert_eq!(h["sum"], "3.5", "{r}");
+    assert_eq!(
+        h["buckets"].as_array().map(Vec::len),
+        Some(3),
+        "zero and two: {r}"
+    );
+    assert_eq!(r[0]["metric"]["job"], "nightly");
+    assert_eq!(r[0]["metric"]["step"], "load");
+    // Counts that disagree: refused whole, with the series and the rule.
+    let (code, text) = crate::common::http_post(srv.addr, "/metrics/job/nightly", &[ct], &body(9));
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("batch_seconds{"), "{text}");
+    assert!(text.contains("observation count"), "{text}");
+    // Deleted: the histogram series goes stale.
+    let (code, _) = crate::common::http(srv.addr, "DELETE", "/metrics/job/nightly");
+    assert_eq!(code, 202);
+    wait_for("the histogram to go stale", 20, || {
+        count(srv.addr, "batch_seconds") == 0
+    });
+}

@@ -481,7 +481,7 @@ scrape_configs:
 }
 
 /// The request a scrape sends: path and params, the Accept header that prefers
-/// OpenMetrics, the timeout header, and bearer credentials from a file.
+/// OpenMetrics (as Prometheus 3 negotiates it), the timeout header, and bearer credentials from a file.
 #[test]
 fn scrape_request_headers_and_params() {
     use std::io::{Read, Write};
@@ -528,8 +528,14 @@ fn scrape_request_headers_and_params() {
         "{req}"
     );
     assert!(lower.contains("authorization: bearer s3cr3t\r\n"), "{req}");
+    // Prometheus 3's negotiation: the default protocols with falling q-weights, `*/*` last.
     assert!(
-        lower.contains("accept: application/openmetrics-text;version=1.0.0,"),
+        lower.contains(
+            "accept: application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,\
+             application/openmetrics-text;version=0.0.1;q=0.5,\
+             text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,\
+             text/plain;version=0.0.4;q=0.3,*/*;q=0.2\r\n"
+        ),
         "{req}"
     );
     assert!(

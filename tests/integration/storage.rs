@@ -1,14 +1,17 @@
 //! Storage end to end: remote write into the real binary, read back over HTTP, crash and
 //! corruption recovery, retention, and restart. Sample-level checks open the data directory
-//! with the library once the server has stopped.
+//! with the library once the server has stopped. The kill -9 tests write native histogram
+//! samples (integer and float, changing schema) with every batch, and check those too.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use promterm::model::{MatchOp, Matcher, Sample};
-use promterm::remote::proto::{encode_write_request, SeriesToEncode};
+use promterm::model::{
+    CounterResetHint, Histogram, HistogramSample, HistogramValue, MatchOp, Matcher, Sample, Span,
+};
+use promterm::remote::proto::{encode_v1, encode_write_request, SeriesToEncode, SeriesV1};
 use promterm::storage::Querier;
 use promterm::tsdb::{Db, Options};
 
@@ -145,10 +148,128 @@ fn remote_write_then_read_back_over_http() {
     assert_eq!(stored(data.path()), expected(0..1));
 }
 
-/// Writes batch `k`; true if the server acknowledged it (false once it is gone).
+/// Histogram `j` of batch `k`: the `load_hist{parity}` series of batch k's parity gets 10 a
+/// batch; each batch of a series changes schema (−4…8) and alternates integer and float form,
+/// so its samples start new chunks.
+fn batch_histogram(k: i64, j: i64) -> HistogramSample {
+    let n = k * 10 + j;
+    let a = n % 7 + 1;
+    let h = Histogram {
+        counter_reset_hint: CounterResetHint::Unknown,
+        schema: ((k / 2) % 13) as i32 - 4,
+        zero_threshold: 0.001,
+        zero_count: j as u64,
+        count: (j + 3 * a + 1 + j + 1) as u64,
+        sum: n as f64 * 0.25,
+        positive_spans: vec![
+            Span {
+                offset: -2,
+                length: 2,
+            },
+            Span {
+                offset: 1,
+                length: 1,
+            },
+        ],
+        positive_buckets: vec![a, 1, -1],
+        negative_spans: vec![Span {
+            offset: 0,
+            length: 1,
+        }],
+        negative_buckets: vec![j + 1],
+        custom_values: Vec::new(),
+    };
+    let h = if (k / 2) % 2 == 0 {
+        HistogramValue::Int(h)
+    } else {
+        HistogramValue::Float(h.to_float())
+    };
+    HistogramSample {
+        t: BASE + n * 1000,
+        h,
+    }
+}
+
+fn parity(k: i64) -> &'static str {
+    if k % 2 == 0 {
+        "0"
+    } else {
+        "1"
+    }
+}
+
+/// Every stored histogram sample as (parity, t, the value printed).
+fn stored_histograms(dir: &std::path::Path) -> Vec<(String, i64, String)> {
+    let (db, _) = Db::open(
+        dir,
+        Options {
+            retention_ms: 0,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let m = [Matcher::new(MatchOp::Equal, "__name__", "load_hist").unwrap()];
+    let mut out = Vec::new();
+    for s in db.select(&m, i64::MIN, i64::MAX).unwrap() {
+        let p = s.labels.get("parity").unwrap_or("").to_string();
+        for x in &s.histograms {
+            // The counter-reset hint is the chunk's business; the values must be exact.
+            let mut h = x.h.clone();
+            match &mut h {
+                HistogramValue::Int(v) => v.counter_reset_hint = CounterResetHint::Unknown,
+                HistogramValue::Float(v) => v.counter_reset_hint = CounterResetHint::Unknown,
+            }
+            out.push((p.clone(), x.t, format!("{h:?}")));
+        }
+    }
+    out
+}
+
+fn expected_histograms(batches: impl Iterator<Item = i64>) -> Vec<(String, i64, String)> {
+    let mut out: Vec<(String, i64, String)> = batches
+        .flat_map(|k| {
+            (0..10).map(move |j| {
+                let s = batch_histogram(k, j);
+                (parity(k).to_string(), s.t, format!("{:?}", s.h))
+            })
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Asserts every acknowledged histogram sample is stored.
+fn assert_histograms_kept(dir: &std::path::Path, acked: &[i64]) {
+    let have: std::collections::HashSet<_> = stored_histograms(dir).into_iter().collect();
+    let want = expected_histograms(acked.iter().copied());
+    let missing: Vec<_> = want.iter().filter(|s| !have.contains(*s)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged histogram samples lost, e.g. {:?}",
+        missing.len(),
+        want.len(),
+        &missing[..missing.len().min(3)]
+    );
+}
+
+/// Writes batch `k` (its float samples and the histogram samples of `batch_histogram`) in one
+/// request; true if the server acknowledged it (false once it is gone).
 fn acknowledged(addr: SocketAddr, k: i64) -> bool {
+    let mut series: Vec<SeriesV1<'_>> = batch(k)
+        .into_iter()
+        .map(|(labels, samples)| SeriesV1 {
+            labels,
+            samples,
+            ..SeriesV1::default()
+        })
+        .collect();
+    series.push(SeriesV1 {
+        labels: vec![("__name__", "load_hist"), ("parity", parity(k))],
+        histograms: (0..10).map(|j| batch_histogram(k, j)).collect(),
+        ..SeriesV1::default()
+    });
     let body = snap::raw::Encoder::new()
-        .compress_vec(&encode_write_request(&batch(k)))
+        .compress_vec(&encode_v1(&series))
         .unwrap();
     let r = std::panic::catch_unwind(|| {
         http_post(
@@ -224,8 +345,10 @@ fn kill_9_during_ingestion_loses_no_acknowledged_sample() {
         missing.len(),
         &missing[..missing.len().min(5)]
     );
+    assert_histograms_kept(data.path(), &acked);
 
     // The binary restarts on the same data and serves it.
+    let hists = stored_histograms(data.path());
     let mut srv = serve(data.path(), &[]);
     let (_, body) = http(srv.addr, "GET", "/api/v1/series?match[]=load_test");
     assert_eq!(body.matches("load_test").count(), 5, "{body}");
@@ -235,11 +358,16 @@ fn kill_9_during_ingestion_loses_no_acknowledged_sample() {
         got.len(),
         "a clean restart keeps everything"
     );
+    assert_eq!(
+        stored_histograms(data.path()),
+        hists,
+        "a clean restart keeps every histogram"
+    );
 }
 
 /// Six crashes in a row (SIGKILL at varying moments, flushes to the database every 200 ms, so
-/// kills land during flushes too): every restart succeeds and every acknowledged sample of
-/// every round is there at the end.
+/// kills land during flushes too): every restart succeeds and every acknowledged sample
+/// (float and histogram) of every round is there at the end.
 #[test]
 fn repeated_kill_9_during_ingestion_and_flushes_keeps_every_acknowledged_sample() {
     let data = tempfile::tempdir().unwrap();
@@ -310,6 +438,7 @@ fn repeated_kill_9_during_ingestion_and_flushes_keeps_every_acknowledged_sample(
         want.len(),
         &missing[..missing.len().min(5)]
     );
+    assert_histograms_kept(data.path(), &acked);
     let mut srv = serve(data.path(), &[]);
     assert_eq!(http(srv.addr, "GET", "/-/ready").0, 200);
     assert_eq!(srv.terminate().code(), Some(0));

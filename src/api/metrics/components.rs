@@ -291,6 +291,11 @@ fn scrape(o: &mut Out, m: &Manager, discovered: &mut Vec<(Labels, f64)>) -> std:
             load(&st.exceeded_sample_limit),
         ),
         (
+            "prometheus_target_scrapes_exceeded_native_histogram_bucket_limit",
+            "Total number of scrapes that hit the native histogram bucket limit and were rejected.",
+            load(&st.exceeded_native_histogram_bucket_limit),
+        ),
+        (
             "prometheus_target_scrapes_exceeded_body_size_limit",
             "Total number of scrapes that hit the body size limit",
             load(&st.exceeded_body_size_limit),

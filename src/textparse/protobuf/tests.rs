@@ -763,3 +763,39 @@ proptest! {
         let _ = parse(&b, keep);
     }
 }
+
+#[test]
+fn ignoring_native_histograms_reads_every_histogram_as_classic() {
+    let mixed = Metric {
+        histogram: Some(native_int()),
+        ..Metric::default()
+    };
+    let mut only = native_int();
+    only.bucket.clear();
+    let native_only = Metric {
+        histogram: Some(only),
+        ..Metric::default()
+    };
+    let b = body(&[
+        family("mixed", T::Histogram, vec![mixed]),
+        family("n", T::Histogram, vec![native_only]),
+    ]);
+    let e: Vec<ProtoEntry> = ProtoParser::with_options(&b, false, true)
+        .collect::<Result<_, _>>()
+        .expect("valid body");
+    assert!(histograms(&e).is_empty(), "no native histogram");
+    let shown: Vec<String> = floats(&e).iter().map(|s| show(s)).collect();
+    assert_eq!(
+        shown,
+        [
+            "mixed_count{} 12",
+            "mixed_sum{} 4.5",
+            r#"mixed_bucket{le="1.0"} 4"#,
+            r#"mixed_bucket{le="10.0"} 11"#,
+            r#"mixed_bucket{le="+Inf"} 12"#,
+            "n_count{} 12",
+            "n_sum{} 4.5",
+            r#"n_bucket{le="+Inf"} 12"#,
+        ]
+    );
+}
