@@ -2,8 +2,9 @@
 //! back with zeros in the new buckets, however the new buckets lie around the old ones.
 
 use super::float_histogram_chunk::FloatHistogramChunk;
-use super::histogram_chunk::{Appended, HistogramChunk};
-use super::histogram_chunk_tests::{hist, sp};
+use super::histogram_chunk::{Appended, CounterResetHeader, HistogramChunk, Verdict};
+use super::histogram_chunk_tests::{hist, same_int, sp, with_hint};
+use crate::model::histogram::CounterResetHint;
 
 #[test]
 fn new_buckets_recode_the_chunk_and_missing_empty_buckets_are_filled() {

@@ -60,7 +60,7 @@ pub(super) fn hist(
 }
 
 /// Equality with sums compared by bits (NaN sums included).
-fn same_int(a: &Histogram, b: &Histogram) -> bool {
+pub(super) fn same_int(a: &Histogram, b: &Histogram) -> bool {
     a.sum.to_bits() == b.sum.to_bits()
         && Histogram {
             sum: 0.0,
@@ -104,7 +104,7 @@ fn counter_hint(i: usize) -> CounterResetHint {
     }
 }
 
-fn with_hint(h: &Histogram, hint: CounterResetHint) -> Histogram {
+pub(super) fn with_hint(h: &Histogram, hint: CounterResetHint) -> Histogram {
     Histogram {
         counter_reset_hint: hint,
         ..h.clone()

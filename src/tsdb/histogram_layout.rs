@@ -703,4 +703,3 @@ pub(crate) fn insert_absolute(input: &[f64], inserts: &[Insert], total: usize) -
     ));
     out
 }
-
