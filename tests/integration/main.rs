@@ -21,5 +21,6 @@ mod selfmon;
 mod send;
 mod serve;
 mod storage;
+mod storage_admin;
 mod tui;
 mod web;
