@@ -2,9 +2,9 @@
 //! plus changed open chunks as "partial" rows); the snapshot is written to SQLite in one
 //! transaction; then the WAL segments it covers are deleted (those a reader still holds stay)
 //! and the persisted sealed chunks leave memory. Also the WAL fsync, snapshots (backups),
-//! compaction and close. Histogram chunks become one row each (`chunk_rows` format bytes 2/3);
-//! float chunks merge into rows per 2h range but never across a histogram chunk, so a series'
-//! rows never overlap in time.
+//! compaction and close. Histogram chunks of one 2h range share a row (`chunk_rows` formats
+//! 2/3 for one chunk, 4 for several, up to 16 KB); float chunks merge into rows per 2h range;
+//! neither kind's row spans a chunk of the other kind, so a series' rows never overlap in time.
 //!
 //! Uses the store core (`super`), `head`, `histogram_head`, `chunk_rows`, `chunkenc`, `persist`,
 //! `wal`, `storage`; `libc` for
@@ -16,10 +16,10 @@ use std::sync::Arc;
 
 use tracing::debug;
 
-use super::chunk_rows::encode_histogram_row;
+use super::chunk_rows::{encode_histogram_chunks_row, encode_histogram_row};
 use super::chunkenc::{self, encode_persisted, XorIter};
 use super::head::{self, MemSeries};
-use super::histogram_head::SealedHistChunk;
+use super::histogram_head::{HistForm, SealedHistChunk};
 use super::persist::{ChunkRow, FlushBatch};
 use super::{Db, DB_FILE};
 use crate::storage::StorageError;
@@ -220,13 +220,29 @@ impl Snapshot {
             let id = t.series.id;
             let mut run: Vec<(i64, f64)> = Vec::new();
             let (mut run_start, mut run_xor) = (0, 0);
+            // Consecutive histogram chunks of one 2h range share a row, up to a size, unless
+            // a float chunk lies between them (rows of a series never overlap).
+            let mut group: Vec<&SealedHistChunk> = Vec::new();
             for c in &t.hsealed {
-                rows.push(ChunkRow {
-                    series_id: id,
-                    min_t: c.min_t,
-                    max_t: c.max_t,
-                    data: encode_histogram_row(c.form, &c.data),
-                });
+                if let Some(first) = group.first() {
+                    let last = group[group.len() - 1];
+                    let float_between = t
+                        .sealed
+                        .iter()
+                        .any(|f| f.min_t > last.max_t && f.min_t < c.min_t);
+                    let bytes: usize = group.iter().map(|g| g.data.len()).sum();
+                    if head::range_end(first.min_t) != head::range_end(c.min_t)
+                        || float_between
+                        || bytes + c.data.len() > HIST_ROW_BYTES
+                    {
+                        rows.push(hist_row(id, &group));
+                        group.clear();
+                    }
+                }
+                group.push(c);
+            }
+            if !group.is_empty() {
+                rows.push(hist_row(id, &group));
             }
             for c in &t.sealed {
                 let n = usize::from(XorIter::new(&c.data).num_samples());
@@ -332,6 +348,20 @@ impl Snapshot {
             (d.persisted_min_t, d.persisted_max_t) = (pmin, pmax);
         }
         freed
+    }
+}
+
+/// At most this many chunk bytes go into one row of histogram chunks.
+const HIST_ROW_BYTES: usize = 16 << 10;
+
+/// One row of consecutive sealed histogram chunks of a series.
+fn hist_row(series_id: u64, group: &[&SealedHistChunk]) -> ChunkRow {
+    let chunks: Vec<(HistForm, &[u8])> = group.iter().map(|c| (c.form, &c.data[..])).collect();
+    ChunkRow {
+        series_id,
+        min_t: group.first().map_or(0, |c| c.min_t),
+        max_t: group.last().map_or(0, |c| c.max_t),
+        data: encode_histogram_chunks_row(&chunks),
     }
 }
 
