@@ -224,6 +224,10 @@ with_http_client_config! {
         /// reduced until it is not (0 or 1: no reduction).
         #[serde(default)]
         pub native_histogram_min_bucket_factor: f64,
+        /// `--enable-feature=created-timestamp-zero-ingestion` (not a config key, as in
+        /// Prometheus): a scraped sample's created timestamp becomes a zero sample there.
+        #[serde(skip)]
+        pub created_timestamp_zero_ingestion: bool,
         #[serde(default = "default_metrics_path")]
         pub metrics_path: String,
         #[serde(default)]
@@ -464,6 +468,21 @@ impl Config {
         let global = *self.global.scrape_native_histograms.get_or_insert(true);
         for job in self.scrape_configs.iter_mut().flatten() {
             job.scrape_native_histograms.get_or_insert(global);
+        }
+    }
+
+    /// Applies `--enable-feature` values: `native-histograms` (see `default_native_histograms`)
+    /// and `created-timestamp-zero-ingestion` (every job stores created timestamps from the
+    /// protobuf format as zero samples). Others change nothing.
+    pub fn apply_features(&mut self, features: &[String]) {
+        let on = |name: &str| features.iter().any(|f| f.trim() == name);
+        if on("native-histograms") {
+            self.default_native_histograms();
+        }
+        if on("created-timestamp-zero-ingestion") {
+            for job in self.scrape_configs.iter_mut().flatten() {
+                job.created_timestamp_zero_ingestion = true;
+            }
         }
     }
 

@@ -457,3 +457,17 @@ fn bad_native_histogram_settings_are_refused() {
         vec![ScrapeProtocol::PrometheusText004]
     );
 }
+
+#[test]
+fn enable_feature_values_apply_to_the_config() {
+    let yaml = "scrape_configs:\n- job_name: a\n  static_configs: [{targets: ['h:1']}]\n";
+    let mut cfg = Config::parse(yaml, Path::new("t.yml")).unwrap();
+    cfg.apply_features(&["unknown-thing".to_string()]);
+    let job = cfg.jobs().next().unwrap();
+    assert!(!job.created_timestamp_zero_ingestion && !job.native_histograms());
+    cfg.apply_features(&[" created-timestamp-zero-ingestion".to_string()]);
+    assert!(cfg.jobs().next().unwrap().created_timestamp_zero_ingestion);
+    assert!(!cfg.jobs().next().unwrap().native_histograms());
+    cfg.apply_features(&["native-histograms".to_string()]);
+    assert!(cfg.jobs().next().unwrap().native_histograms());
+}

@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 use super::translate::{series_text, Rejects, Translated};
 use super::{OtlpError, Outcome};
 use crate::model::Sample;
-use crate::model::{CounterResetHint, Histogram, HistogramSample, HistogramValue, LabelLimits};
+use crate::model::{Histogram, HistogramSample, HistogramValue, LabelLimits};
 use crate::storage::{AppendStats, Appender, ExemplarInput, HistogramInput, SeriesInput};
 
 /// One sample (a float or a histogram) of a series, in request order.
@@ -124,17 +124,6 @@ fn append_rounds<V>(
     Ok(stats)
 }
 
-/// The created-timestamp zero of a histogram (see the module doc).
-fn zero_histogram(h: &Histogram) -> Histogram {
-    Histogram {
-        counter_reset_hint: CounterResetHint::CounterReset,
-        schema: h.schema,
-        zero_threshold: h.zero_threshold,
-        custom_values: h.custom_values.clone(),
-        ..Histogram::default()
-    }
-}
-
 /// Stores `tr`; refusals found here join those of the translation.
 pub fn store(
     appender: &dyn Appender,
@@ -212,7 +201,7 @@ pub fn store(
                         labels: pairs(l),
                         histograms: vec![HistogramSample {
                             t,
-                            h: HistogramValue::Int(zero_histogram(h)),
+                            h: HistogramValue::Int(h.clone()).zero_like(),
                         }],
                     })
                     .collect();

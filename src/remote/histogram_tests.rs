@@ -4,7 +4,9 @@
 
 use super::proto::{encode_v1, encode_v2, SeriesV1, SeriesV2};
 use super::*;
-use crate::model::{stale_nan, Sample, Span};
+use crate::model::{
+    stale_nan, CounterResetHint, FloatHistogram, Histogram, HistogramValue, Sample, Span,
+};
 use parking_lot::Mutex;
 
 /// Records what the receiver stores, by series (`{name="value", ...}`).

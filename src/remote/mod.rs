@@ -21,8 +21,7 @@ pub mod metadata;
 pub mod proto;
 
 use crate::model::{
-    is_valid_label_name, is_valid_metric_name, CounterResetHint, FloatHistogram, Histogram,
-    HistogramSample, HistogramValue, NameValidation, METRIC_NAME,
+    is_valid_label_name, is_valid_metric_name, HistogramSample, NameValidation, METRIC_NAME,
 };
 use crate::storage::{
     AppendStats, Appender, Exemplar, ExemplarInput, ExemplarStats, HistogramInput, SeriesInput,
@@ -272,27 +271,6 @@ fn series_text(labels: &[(&str, &str)]) -> String {
     format!("{{{}}}", inner.join(", "))
 }
 
-/// The zero histogram a created timestamp stands for before `first`: no observations, in
-/// `first`'s form, schema, zero threshold and custom bounds, following a counter reset.
-fn zero_histogram_like(first: &HistogramValue) -> HistogramValue {
-    match first {
-        HistogramValue::Int(h) => HistogramValue::Int(Histogram {
-            counter_reset_hint: CounterResetHint::CounterReset,
-            schema: h.schema,
-            zero_threshold: h.zero_threshold,
-            custom_values: h.custom_values.clone(),
-            ..Histogram::default()
-        }),
-        HistogramValue::Float(h) => HistogramValue::Float(FloatHistogram {
-            counter_reset_hint: CounterResetHint::CounterReset,
-            schema: h.schema,
-            zero_threshold: h.zero_threshold,
-            custom_values: h.custom_values.clone(),
-            ..FloatHistogram::default()
-        }),
-    }
-}
-
 /// A series' histograms that pass validation; each invalid one is counted and the first
 /// described (series, timestamp, rule) in `first_problem`.
 fn valid_histograms(
@@ -442,7 +420,7 @@ pub fn receive(
                         labels: labels.clone(),
                         histograms: vec![HistogramSample {
                             t: ct,
-                            h: zero_histogram_like(&first.h),
+                            h: first.h.zero_like(),
                         }],
                     });
                 }

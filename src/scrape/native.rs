@@ -29,6 +29,9 @@ pub struct NativeSettings {
     pub bucket_limit: usize,
     /// The largest schema `native_histogram_min_bucket_factor` allows.
     pub max_schema: i32,
+    /// `--enable-feature=created-timestamp-zero-ingestion`: protobuf created timestamps become
+    /// zero samples.
+    pub ct_zero: bool,
 }
 
 impl NativeSettings {
@@ -39,6 +42,7 @@ impl NativeSettings {
             nhcb: job.convert_classic_histograms_to_nhcb == Some(true),
             bucket_limit: usize::try_from(job.native_histogram_bucket_limit).unwrap_or(usize::MAX),
             max_schema: pick_schema(job.native_histogram_min_bucket_factor),
+            ct_zero: job.created_timestamp_zero_ingestion,
         }
     }
 

@@ -52,6 +52,10 @@ struct Page {
     rep: PageReport,
     floats: Vec<(usize, i64, f64)>,
     hists: Vec<(usize, HistogramSample)>,
+    /// Zero samples at created timestamps (`created-timestamp-zero-ingestion`), appended
+    /// before the page's samples; refusals of these are expected and not counted.
+    ct_floats: Vec<(usize, i64)>,
+    ct_hists: Vec<(usize, HistogramSample)>,
     meta: BTreeMap<String, Metadata>,
     new_entries: usize,
     /// Exemplars by entry, and whether each had its own timestamp.
@@ -428,6 +432,8 @@ impl Scraper {
             mut rep,
             floats: mut picked,
             hists: mut hist_picked,
+            mut ct_floats,
+            mut ct_hists,
             meta,
             new_entries,
             mut exemplars,
@@ -459,6 +465,8 @@ impl Scraper {
         if rep.error.is_some() {
             picked.clear();
             hist_picked.clear();
+            ct_floats.clear();
+            ct_hists.clear();
             rep.series_added = 0;
             // A fresh generation: nothing counts as seen, so every previous series goes stale.
             self.gen += 1;
@@ -479,6 +487,22 @@ impl Scraper {
             .filter(|&i| self.entries[i].seen != gen)
             .collect();
         rep.stale = stale.len() as u64;
+        // Created-timestamp zeros first; the store refuses those older than what it has (every
+        // scrape after the first), which is expected.
+        if !ct_floats.is_empty() {
+            let zeros: Vec<(usize, Sample)> = ct_floats
+                .iter()
+                .map(|&(i, t)| (i, Sample { t, v: 0.0 }))
+                .collect();
+            if let Err(e) = self.store(&zeros) {
+                rep.error = Some(format!("storage: {e}"));
+            }
+        }
+        if !ct_hists.is_empty() {
+            if let Err(e) = self.store_histograms(&ct_hists) {
+                rep.error = Some(format!("storage: {e}"));
+            }
+        }
         let all: Vec<(usize, Sample)> = picked
             .iter()
             .map(|&(i, ts, v)| (i, Sample { t: ts, v }))

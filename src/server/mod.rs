@@ -95,13 +95,13 @@ impl ServeOptions {
 }
 
 /// The features `--enable-feature` knows.
-const FEATURES: [&str; 1] = ["native-histograms"];
+const FEATURES: [&str; 2] = ["native-histograms", "created-timestamp-zero-ingestion"];
 
 /// Warns about each `--enable-feature` value promterm does not know, as Prometheus does.
 fn warn_unknown_features(features: &[String]) {
     for f in features.iter().map(|f| f.trim()).filter(|f| !f.is_empty()) {
         if FEATURES.contains(&f) {
-            info!(option = f, "experimental feature enabled: native histograms are scraped by default (scrape_native_histograms: true)");
+            info!(option = f, "experimental feature enabled");
         } else {
             warn!(option = f, "Unknown option for --enable-feature");
         }
@@ -150,9 +150,7 @@ impl Server {
         let file_config = match &opts.config_file {
             Some(path) => {
                 let mut cfg = Config::load(path)?;
-                if opts.native_histograms() {
-                    cfg.default_native_histograms();
-                }
+                cfg.apply_features(&opts.enable_features);
                 info!(file = %path.display(), "loaded config");
                 Some(cfg)
             }
@@ -172,9 +170,7 @@ impl Server {
         let config = file_config.unwrap_or_else(|| {
             info!("no --config given: scraping promterm itself (/metrics) and this host (/host/metrics)");
             let mut cfg = Config::embedded_default(&addr.to_string());
-            if opts.native_histograms() {
-                cfg.default_native_histograms();
-            }
+            cfg.apply_features(&opts.enable_features);
             cfg
         });
         for w in config.warnings() {
@@ -222,7 +218,7 @@ impl Server {
         });
         let reload = reload::reload_fn(
             opts.config_file.as_ref(),
-            opts.native_histograms(),
+            opts.enable_features.clone(),
             &parts,
             server_info.clone(),
             &shutdown,

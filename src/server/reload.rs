@@ -13,11 +13,11 @@ use super::components::Components;
 use crate::api::{self, status::ServerInfo};
 use crate::config::Config;
 
-/// The reload function for `config_file` (`native_histograms`: `--enable-feature=native-histograms`
-/// applies to the reloaded config too); with no file there is nothing to reload.
+/// The reload function for `config_file` (`features`: the `--enable-feature` values, applied to
+/// the reloaded config too); with no file there is nothing to reload.
 pub(super) fn reload_fn(
     config_file: Option<&PathBuf>,
-    native_histograms: bool,
+    features: Vec<String>,
     parts: &Components,
     info: Arc<ServerInfo>,
     shutdown: &CancellationToken,
@@ -43,9 +43,7 @@ pub(super) fn reload_fn(
             Ok(c) => c,
             Err(e) => return failed(e.to_string()),
         };
-        if native_histograms {
-            cfg.default_native_histograms();
-        }
+        cfg.apply_features(&features);
         for w in cfg.warnings() {
             warn!("{w}");
         }

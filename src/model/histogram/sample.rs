@@ -59,6 +59,27 @@ impl HistogramValue {
         }
     }
 
+    /// The zero histogram a created timestamp stands for: no observations, the same schema,
+    /// zero threshold and custom bounds, and a counter reset before it.
+    pub fn zero_like(&self) -> HistogramValue {
+        match self {
+            HistogramValue::Int(h) => HistogramValue::Int(Histogram {
+                counter_reset_hint: CounterResetHint::CounterReset,
+                schema: h.schema,
+                zero_threshold: h.zero_threshold,
+                custom_values: h.custom_values.clone(),
+                ..Histogram::default()
+            }),
+            HistogramValue::Float(h) => HistogramValue::Float(FloatHistogram {
+                counter_reset_hint: CounterResetHint::CounterReset,
+                schema: h.schema,
+                zero_threshold: h.zero_threshold,
+                custom_values: h.custom_values.clone(),
+                ..FloatHistogram::default()
+            }),
+        }
+    }
+
     /// Whether `self` and `other` are the same value bit for bit (floats compared by bits, so
     /// NaN sums and stale markers compare as stored); the counter-reset hint is compared too.
     pub fn same_bits(&self, other: &HistogramValue) -> bool {

@@ -25,6 +25,7 @@ fn settings(bucket_limit: usize, factor: f64) -> NativeSettings {
         nhcb: false,
         bucket_limit,
         max_schema: pick_schema(factor),
+        ct_zero: false,
     }
 }
 

@@ -429,3 +429,82 @@ fn a_tsdb_store_holds_scraped_histograms() {
     assert_eq!(ts, vec![1000, 2000]);
     assert_eq!(got[0].histograms[0].h.count_and_sum(), (6.0, 7.5));
 }
+
+#[test]
+fn created_timestamps_become_zero_samples_only_with_the_feature() {
+    let ct = Some(Timestamp {
+        seconds: 0,
+        nanos: 400_000_000,
+    });
+    let body = |ct: Option<Timestamp>| {
+        page(&[
+            family(
+                "c_total",
+                T::Counter,
+                vec![Metric {
+                    counter: Some(Counter {
+                        value: 3.0,
+                        created_timestamp: ct,
+                        ..Counter::default()
+                    }),
+                    ..Metric::default()
+                }],
+            ),
+            family(
+                "mixed_seconds",
+                T::Histogram,
+                vec![hist_metric(PHistogram {
+                    created_timestamp: ct,
+                    ..mixed()
+                })],
+            ),
+        ])
+    };
+    // Off (Prometheus's default): the created timestamp is not stored.
+    let (mut s, rec) = setup(NATIVE);
+    assert_eq!(
+        s.append_body(&body(ct), PageFormat::Protobuf, 1000).error,
+        None
+    );
+    assert!(rec.floats.lock().iter().all(|r| r.1 == 1000));
+    assert!(rec.hists.lock().iter().all(|r| r.1 == 1000));
+    // On: a zero sample at 400 ms before the counter, a zero histogram (same schema and zero
+    // threshold, a counter reset) before the histogram; scraped samples count only once.
+    let (mut s, rec) = setup(NATIVE);
+    s.native.ct_zero = true;
+    let rep = s.append_body(&body(ct), PageFormat::Protobuf, 1000);
+    assert_eq!(rep.error, None);
+    assert_eq!(rep.scraped, 2);
+    let counter: Vec<(i64, f64)> = rec
+        .floats
+        .lock()
+        .iter()
+        .filter(|r| r.0.starts_with("__name__=c_total"))
+        .map(|r| (r.1, r.2))
+        .collect();
+    assert_eq!(counter, vec![(400, 0.0), (1000, 3.0)]);
+    let hists = rec.hists.lock().clone();
+    assert_eq!(hists.len(), 2, "{hists:?}");
+    assert_eq!(hists[0].1, 400);
+    let HistogramValue::Int(z) = &hists[0].2 else {
+        panic!("integer")
+    };
+    assert_eq!((z.count, z.sum, z.schema), (0, 0.0, 0));
+    assert_eq!(z.zero_threshold, 1e-128);
+    assert!(z.positive_buckets.is_empty());
+    assert_eq!(z.counter_reset_hint, CounterResetHint::CounterReset);
+    assert_eq!(hists[1].1, 1000);
+    // A created timestamp at or after the sample's own time gives no zero.
+    let late = Some(Timestamp {
+        seconds: 2,
+        nanos: 0,
+    });
+    let (mut s, rec) = setup(NATIVE);
+    s.native.ct_zero = true;
+    assert_eq!(
+        s.append_body(&body(late), PageFormat::Protobuf, 1000).error,
+        None
+    );
+    assert!(rec.floats.lock().iter().all(|r| r.1 == 1000));
+    assert_eq!(rec.hists.lock().len(), 1);
+}

@@ -4,14 +4,16 @@
 //! and `convert_classic_histograms_to_nhcb`: the classic series of each histogram (text or
 //! protobuf) gathered into one native histogram with custom buckets, appended after the
 //! page's other samples (the classic series too with `always_scrape_classic_histograms`; not
-//! for a histogram also read as native). Created timestamps in the protobuf format are read
-//! but not stored, as Prometheus without `created-timestamp-zero-ingestion`.
+//! for a histogram also read as native). Created timestamps in the protobuf format become zero
+//! samples (a zero histogram for a native histogram) with
+//! `--enable-feature=created-timestamp-zero-ingestion`, as in Prometheus; without it they are
+//! not stored.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use super::{Page, Scraper};
-use crate::model::HistogramValue;
+use crate::model::{HistogramSample, HistogramValue};
 use crate::scrape::native::{classic_to_nhcb, Classic};
 use crate::textparse::protobuf::{NativeHistogram, ProtoEntry, ProtoParser};
 use crate::textparse::{Exemplar as PageExemplar, MetricType, Pairs, SeriesLabels};
@@ -195,6 +197,9 @@ impl Scraper {
                     let Some(idx) = self.admit(page, &key, || Ok(f.labels.clone()))? else {
                         continue;
                     };
+                    if let Some(ct) = f.created.filter(|&ct| s.ct_zero && ct < ts) {
+                        page.ct_floats.push((idx, ct));
+                    }
                     Scraper::take_float(page, idx, ts, f.value, f.exemplar.as_ref());
                 }
                 ProtoEntry::Histogram(h) => {
@@ -208,6 +213,10 @@ impl Scraper {
                     let Some(idx) = self.admit(page, &key, || Ok(h.labels.clone()))? else {
                         continue;
                     };
+                    if let Some(ct) = h.created.filter(|&ct| s.ct_zero && ct < ts) {
+                        let h = value.zero_like();
+                        page.ct_hists.push((idx, HistogramSample { t: ct, h }));
+                    }
                     self.take_histogram(page, idx, ts, value, &h.exemplars, &|| render(&h.labels))?;
                 }
             }
