@@ -170,29 +170,77 @@ pub(super) fn check_histograms(
     }
 }
 
-impl Appender for Db {
-    fn append(&self, batch: &[SeriesInput<'_>]) -> Result<AppendStats, StorageError> {
+/// One series of a write by labels: its sorted label pairs and its samples of one kind.
+type ByLabels<'a, T> = (&'a [(&'a str, &'a str)], &'a [T]);
+
+/// Appends already-resolved items (series, their samples of one kind); returns the indices of
+/// items whose series was removed meanwhile.
+type AppendResolved<T> =
+    fn(&Db, &[(&MemSeries, &[T])], &mut AppendStats) -> Result<Vec<usize>, StorageError>;
+
+impl Db {
+    /// Appends per-series lists by label set, for floats and histograms alike: series are
+    /// found or created; one removed between lookup and append is looked up (re-created)
+    /// again.
+    fn append_by_labels<T>(
+        &self,
+        batch: &[ByLabels<'_, T>],
+        append: AppendResolved<T>,
+    ) -> Result<AppendStats, StorageError> {
         let mut st = AppendStats::default();
-        let mut todo: Vec<&SeriesInput<'_>> = batch.iter().collect();
-        // A series removed between lookup and append is looked up (re-created) again.
+        let mut todo: Vec<&ByLabels<'_, T>> = batch.iter().collect();
         while !todo.is_empty() {
             let series: Vec<Arc<MemSeries>> = todo
                 .iter()
                 .map(|s| {
-                    let (m, created) = self.inner.head.get_or_create(&s.labels);
+                    let (m, created) = self.inner.head.get_or_create(s.0);
                     st.new_series += u64::from(created);
                     m
                 })
                 .collect();
-            let items: Vec<(&MemSeries, &[Sample])> = series
-                .iter()
-                .zip(&todo)
-                .map(|(m, b)| (&**m, &b.samples[..]))
-                .collect();
-            let skipped = self.append_resolved(&items, &mut st)?;
+            let items: Vec<(&MemSeries, &[T])> =
+                series.iter().zip(&todo).map(|(m, b)| (&**m, b.1)).collect();
+            let skipped = append(self, &items, &mut st)?;
             todo = skipped.into_iter().map(|i| todo[i]).collect();
         }
         Ok(st)
+    }
+
+    /// Appends one sample per referenced series, for floats and histograms alike; returns
+    /// the positions of stale handles.
+    fn append_by_refs<T>(
+        &self,
+        batch: &[(&SeriesRef, T)],
+        append: AppendResolved<T>,
+    ) -> Result<(AppendStats, Vec<usize>), StorageError> {
+        let mut st = AppendStats::default();
+        let mut gone = Vec::new();
+        let mut items: Vec<(&MemSeries, &[T])> = Vec::with_capacity(batch.len());
+        let mut at: Vec<usize> = Vec::with_capacity(batch.len());
+        for (i, (r, s)) in batch.iter().enumerate() {
+            match r.0.downcast_ref::<MemSeries>() {
+                Some(m) if !m.removed.load(Ordering::Relaxed) => {
+                    items.push((m, std::slice::from_ref(s)));
+                    at.push(i);
+                }
+                _ => gone.push(i),
+            }
+        }
+        for k in append(self, &items, &mut st)? {
+            gone.push(at[k]);
+        }
+        gone.sort_unstable();
+        Ok((st, gone))
+    }
+}
+
+impl Appender for Db {
+    fn append(&self, batch: &[SeriesInput<'_>]) -> Result<AppendStats, StorageError> {
+        let batch: Vec<ByLabels<'_, Sample>> = batch
+            .iter()
+            .map(|s| (&s.labels[..], &s.samples[..]))
+            .collect();
+        self.append_by_labels(&batch, Db::append_resolved)
     }
 
     fn resolve(&self, labels: &[(&str, &str)]) -> Option<SeriesRef> {
@@ -210,71 +258,22 @@ impl Appender for Db {
         &self,
         batch: &[(&SeriesRef, Sample)],
     ) -> Result<(AppendStats, Vec<usize>), StorageError> {
-        let mut st = AppendStats::default();
-        let mut gone = Vec::new();
-        let mut items: Vec<(&MemSeries, &[Sample])> = Vec::with_capacity(batch.len());
-        let mut at: Vec<usize> = Vec::with_capacity(batch.len());
-        for (i, (r, s)) in batch.iter().enumerate() {
-            match r.0.downcast_ref::<MemSeries>() {
-                Some(m) if !m.removed.load(Ordering::Relaxed) => {
-                    items.push((m, std::slice::from_ref(s)));
-                    at.push(i);
-                }
-                _ => gone.push(i),
-            }
-        }
-        for k in self.append_resolved(&items, &mut st)? {
-            gone.push(at[k]);
-        }
-        gone.sort_unstable();
-        Ok((st, gone))
+        self.append_by_refs(batch, Db::append_resolved)
     }
 
     fn append_histograms(&self, batch: &[HistogramInput<'_>]) -> Result<AppendStats, StorageError> {
-        let mut st = AppendStats::default();
-        let mut todo: Vec<&HistogramInput<'_>> = batch.iter().collect();
-        while !todo.is_empty() {
-            let series: Vec<Arc<MemSeries>> = todo
-                .iter()
-                .map(|s| {
-                    let (m, created) = self.inner.head.get_or_create(&s.labels);
-                    st.new_series += u64::from(created);
-                    m
-                })
-                .collect();
-            let items: Vec<(&MemSeries, &[HistogramSample])> = series
-                .iter()
-                .zip(&todo)
-                .map(|(m, b)| (&**m, &b.histograms[..]))
-                .collect();
-            let skipped = self.append_resolved_histograms(&items, &mut st)?;
-            todo = skipped.into_iter().map(|i| todo[i]).collect();
-        }
-        Ok(st)
+        let batch: Vec<ByLabels<'_, HistogramSample>> = batch
+            .iter()
+            .map(|s| (&s.labels[..], &s.histograms[..]))
+            .collect();
+        self.append_by_labels(&batch, Db::append_resolved_histograms)
     }
 
     fn append_histogram_refs(
         &self,
         batch: &[(&SeriesRef, HistogramSample)],
     ) -> Result<(AppendStats, Vec<usize>), StorageError> {
-        let mut st = AppendStats::default();
-        let mut gone = Vec::new();
-        let mut items: Vec<(&MemSeries, &[HistogramSample])> = Vec::with_capacity(batch.len());
-        let mut at: Vec<usize> = Vec::with_capacity(batch.len());
-        for (i, (r, s)) in batch.iter().enumerate() {
-            match r.0.downcast_ref::<MemSeries>() {
-                Some(m) if !m.removed.load(Ordering::Relaxed) => {
-                    items.push((m, std::slice::from_ref(s)));
-                    at.push(i);
-                }
-                _ => gone.push(i),
-            }
-        }
-        for k in self.append_resolved_histograms(&items, &mut st)? {
-            gone.push(at[k]);
-        }
-        gone.sort_unstable();
-        Ok((st, gone))
+        self.append_by_refs(batch, Db::append_resolved_histograms)
     }
 
     fn append_exemplars(&self, batch: &[ExemplarInput<'_>]) -> Result<ExemplarStats, StorageError> {
