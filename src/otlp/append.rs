@@ -201,7 +201,7 @@ pub fn store(
                         labels: pairs(l),
                         histograms: vec![HistogramSample {
                             t,
-                            h: HistogramValue::Int(h.clone()).zero_like(),
+                            h: HistogramValue::Int(h.zero_like()),
                         }],
                     })
                     .collect();

@@ -63,13 +63,7 @@ impl HistogramValue {
     /// zero threshold and custom bounds, and a counter reset before it.
     pub fn zero_like(&self) -> HistogramValue {
         match self {
-            HistogramValue::Int(h) => HistogramValue::Int(Histogram {
-                counter_reset_hint: CounterResetHint::CounterReset,
-                schema: h.schema,
-                zero_threshold: h.zero_threshold,
-                custom_values: h.custom_values.clone(),
-                ..Histogram::default()
-            }),
+            HistogramValue::Int(h) => HistogramValue::Int(h.zero_like()),
             HistogramValue::Float(h) => HistogramValue::Float(FloatHistogram {
                 counter_reset_hint: CounterResetHint::CounterReset,
                 schema: h.schema,
@@ -117,6 +111,19 @@ impl HistogramValue {
                     && fb(&a.custom_values, &b.custom_values)
             }
             _ => false,
+        }
+    }
+}
+
+impl Histogram {
+    /// `HistogramValue::zero_like` for an integer histogram.
+    pub fn zero_like(&self) -> Histogram {
+        Histogram {
+            counter_reset_hint: CounterResetHint::CounterReset,
+            schema: self.schema,
+            zero_threshold: self.zero_threshold,
+            custom_values: self.custom_values.clone(),
+            ..Histogram::default()
         }
     }
 }
