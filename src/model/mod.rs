@@ -12,7 +12,8 @@ mod sample;
 pub mod time;
 
 pub use histogram::{
-    CounterResetHint, FloatHistogram, Histogram, HistogramSample, HistogramValue, Span,
+    CombineOutcome, CounterResetHint, FloatHistogram, Histogram, HistogramMathError,
+    HistogramSample, HistogramValue, Span,
 };
 pub use labels::{
     hash_pairs, labels_hash, Label, LabelLimitError, LabelLimits, Labels, METRIC_NAME,

@@ -7,10 +7,12 @@
 //! Prometheus's validation rules; `buckets` walks buckets with their boundaries and holds the
 //! comparison used by tests. Uses std and `thiserror`.
 
+mod arith;
 mod buckets;
 mod sample;
 mod validate;
 
+pub use arith::{CombineOutcome, HistogramMathError};
 pub use buckets::{exponential_bound, Bucket, BucketKind};
 pub use sample::{HistogramSample, HistogramValue};
 pub use validate::{is_valid_schema, Side, ValidationError};
