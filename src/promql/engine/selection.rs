@@ -5,8 +5,8 @@
 //! A range vector is handed on as windows into the shared series (`RangeArg`), not copied.
 //! Native-histogram samples (`Series.histograms`) take part in the lookback (the newest float
 //! or histogram sample wins; a histogram stale marker ends the series like a float one) and
-//! in range windows (`hist_windows`), found by binary search; range functions read the float
-//! windows only (`for_each`), a matrix result both (`into_series`).
+//! in range windows (`hist_windows`), found by binary search; range functions read both
+//! (`for_each_full`, histograms as `HPoint`s), as does a matrix result (`into_series`).
 //! `info()` calls get their info series preloaded the same way, for the times `info_time`
 //! says they are read at.
 //!
@@ -19,7 +19,8 @@ use promql_parser::parser::{self, Call, Expr, MatrixSelector};
 
 use super::info::{InfoSeries, Plan};
 use super::state::{key, unwrap_parens, Eval};
-use crate::model::{is_stale_nan, HistogramSample, Labels, Sample};
+use crate::model::{is_stale_nan, FloatHistogram, HistogramSample, HistogramValue, Labels, Sample};
+use crate::promql::functions::range::windows::HPoint;
 use crate::promql::parse::to_matchers;
 use crate::promql::value::{exec, too_many_samples, InstantSample, QueryError};
 use crate::storage::Series;
@@ -56,27 +57,47 @@ impl RangeArg {
         }
     }
 
-    /// Each series' labels and float samples (stale markers removed); series with histogram
-    /// samples only are not visited.
-    pub(super) fn for_each(&self, mut f: impl FnMut(&Labels, &[Sample])) {
+    /// Each series' labels, float samples and histogram samples (stale markers removed,
+    /// integer histograms in their float form), for every series with samples of either kind.
+    pub(super) fn for_each_full(&self, mut f: impl FnMut(&Labels, &[Sample], &[HPoint])) {
+        let mut scratch = Vec::new();
+        let mut owned = Vec::new();
         match &self.series {
-            Windows::Shared(data, windows, _) => {
-                let mut scratch = Vec::new();
-                for &(i, from, to, stale) in windows {
+            Windows::Shared(data, windows, hist) => {
+                let (mut wi, mut hi) = (0, 0);
+                while wi < windows.len() || hi < hist.len() {
+                    let wi_series = windows.get(wi).map_or(usize::MAX, |w| w.0);
+                    let hi_series = hist.get(hi).map_or(usize::MAX, |h| h.0);
+                    let i = wi_series.min(hi_series);
                     let s = &data[i];
-                    let slice = &s.samples[from..to];
-                    if stale {
-                        scratch.clear();
-                        scratch.extend(slice.iter().filter(|x| !is_stale_nan(x.v)).copied());
-                        f(&s.labels, &scratch);
-                    } else {
-                        f(&s.labels, slice);
+                    let mut floats: &[Sample] = &[];
+                    if wi_series == i {
+                        let (_, from, to, stale) = windows[wi];
+                        floats = &s.samples[from..to];
+                        if stale {
+                            scratch.clear();
+                            scratch.extend(floats.iter().filter(|x| !is_stale_nan(x.v)).copied());
+                            floats = &scratch;
+                        }
+                        wi += 1;
                     }
+                    let mut hs: &[HistogramSample] = &[];
+                    if hi_series == i {
+                        let (_, from, to) = hist[hi];
+                        hs = &s.histograms[from..to];
+                        hi += 1;
+                    }
+                    let points = histogram_points(hs, &mut owned);
+                    f(&s.labels, floats, &points);
                 }
             }
             Windows::Owned(v) => {
-                for s in v.iter().filter(|s| !s.samples.is_empty()) {
-                    f(&s.labels, &s.samples);
+                for s in v {
+                    if s.samples.is_empty() && s.histograms.is_empty() {
+                        continue;
+                    }
+                    let points = histogram_points(&s.histograms, &mut owned);
+                    f(&s.labels, &s.samples, &points);
                 }
             }
         }
@@ -128,6 +149,33 @@ impl RangeArg {
         }
         out
     }
+}
+
+/// The histogram samples of `hs` as window points, stale markers left out: float
+/// histograms are borrowed, integer ones converted into `owned`.
+pub(super) fn histogram_points<'a>(
+    hs: &'a [HistogramSample],
+    owned: &'a mut Vec<FloatHistogram>,
+) -> Vec<HPoint<'a>> {
+    owned.clear();
+    owned.extend(hs.iter().filter_map(|x| match &x.h {
+        HistogramValue::Int(h) if !h.is_stale() => Some(h.to_float()),
+        _ => None,
+    }));
+    let mut converted = owned.iter();
+    let mut out = Vec::with_capacity(hs.len());
+    for x in hs {
+        let h = match &x.h {
+            HistogramValue::Float(h) if !h.is_stale() => h,
+            HistogramValue::Int(h) if !h.is_stale() => match converted.next() {
+                Some(h) => h,
+                None => continue,
+            },
+            _ => continue,
+        };
+        out.push(HPoint { t: x.t, h });
+    }
+    out
 }
 
 /// A series' sample window (from, to) moved forward to the samples in (lo, hi]: both ends

@@ -1,0 +1,3 @@
+//! Tests of `windows`: range functions over windows holding native histograms.
+
+use super::*;
