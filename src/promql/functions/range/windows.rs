@@ -20,6 +20,7 @@ use super::{
     changes, deriv, double_exponential_smoothing, extrapolated_rate, instant_value,
     over_time, predict_linear, resets,
 };
+use super::histogram_sum::{self, SumReport};
 use crate::model::{CounterResetHint, FloatHistogram, HistogramMathError, Sample};
 use crate::promql::functions::quantile;
 
@@ -484,11 +485,7 @@ fn over_time_mixed(name: &str, w: &Window, notes: &mut Vec<Note>) -> Option<Out>
                 notes.push(Note::MixedFloatsHistograms);
                 return None;
             }
-            let mut sum = sum_histograms(hs, notes)?;
-            if name == "avg_over_time" {
-                sum.div(hs.len() as f64);
-            }
-            Some(Out::Histogram(sum))
+            sum_histograms(hs, name == "avg_over_time", notes).map(Out::Histogram)
         }
         "count_over_time" => Some(Out::Float((fl.len() + hs.len()) as f64)),
         "present_over_time" => Some(Out::Float(1.0)),
@@ -523,35 +520,35 @@ fn over_time_mixed(name: &str, w: &Window, notes: &mut Vec<Note>) -> Option<Out>
     }
 }
 
-/// The sum of the histograms `hs` (at least one), with the counter-reset-collision warning
-/// and the reconciled-bounds info; `None` (and only the error's warning) when they cannot be
-/// added.
-fn sum_histograms(hs: &[HPoint], notes: &mut Vec<Note>) -> Option<FloatHistogram> {
-    let mut sum = hs[0].h.clone();
-    let (mut reset, mut not_reset, mut reconciled) = (false, false, false);
-    let mut track = |h: &FloatHistogram| match h.counter_reset_hint {
-        CounterResetHint::CounterReset => reset = true,
-        CounterResetHint::NotCounterReset => not_reset = true,
-        _ => {}
+/// The (compensated) sum or, with `mean`, the mean of the histograms `hs` (at least one),
+/// with the counter-reset-collision warning and the reconciled-bounds info; `None` (and only
+/// the error's warning) when they cannot be added.
+fn sum_histograms(hs: &[HPoint], mean: bool, notes: &mut Vec<Note>) -> Option<FloatHistogram> {
+    let hint = |x: &HPoint, want| x.h.counter_reset_hint == want;
+    let reset = hs.iter().any(|x| hint(x, CounterResetHint::CounterReset));
+    let not_reset = hs.iter().any(|x| hint(x, CounterResetHint::NotCounterReset));
+    let mut report = SumReport::default();
+    let it = hs.iter().map(|x| x.h);
+    let res = if mean {
+        histogram_sum::mean(it, &mut report)
+    } else {
+        histogram_sum::sum(it, &mut report)
     };
-    track(hs[0].h);
-    for x in &hs[1..] {
-        track(x.h);
-        match sum.add(x.h) {
-            Err(e) => {
-                notes.push(math_note(e));
-                return None;
+    match res {
+        Err(e) => {
+            notes.push(math_note(e));
+            None
+        }
+        Ok(h) => {
+            if reset && not_reset {
+                notes.push(Note::CounterResetCollision(HistOp::Aggregation));
             }
-            Ok(o) => reconciled |= o.custom_bounds_reconciled,
+            if report.reconciled {
+                notes.push(Note::MismatchedCustomBuckets(HistOp::Aggregation));
+            }
+            Some(h)
         }
     }
-    if reset && not_reset {
-        notes.push(Note::CounterResetCollision(HistOp::Aggregation));
-    }
-    if reconciled {
-        notes.push(Note::MismatchedCustomBuckets(HistOp::Aggregation));
-    }
-    Some(sum)
 }
 
 #[cfg(test)]
