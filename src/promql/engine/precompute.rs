@@ -25,7 +25,7 @@ use promql_parser::parser::{AggregateExpr, Call, Expr, MatrixSelector};
 
 use super::call_range::note_once;
 use super::precomputed::{Precomputed, Row};
-use super::selection::{advance, histogram_points};
+use super::selection::{advance, histogram_points, stats_selectors, stats_view};
 use super::state::{key, unwrap_parens, Eval};
 use crate::model::{is_stale_nan, FloatHistogram, Labels, Sample};
 use crate::promql::aggregate::group_labels;
@@ -44,6 +44,14 @@ struct Acc {
     a: f64,
     c: f64,
     mean: MeanAcc,
+}
+
+/// The steps of a part: `from, from+step, ... <= to`.
+#[derive(Clone, Copy)]
+struct Steps {
+    from: i64,
+    to: i64,
+    step: i64,
 }
 
 fn literal(e: &Expr) -> Option<f64> {
@@ -91,32 +99,44 @@ impl Eval<'_> {
         to: i64,
         step: i64,
     ) -> Result<(), QueryError> {
+        let mut stats = HashSet::default();
+        stats_selectors(e, &mut stats);
+        self.precompute_in(e, &Steps { from, to, step }, &stats)
+    }
+
+    /// `precompute` below `e`; `stats` holds the selectors read for histogram statistics only.
+    fn precompute_in(
+        &mut self,
+        e: &Expr,
+        at: &Steps,
+        stats: &HashSet<usize, FxBuild>,
+    ) -> Result<(), QueryError> {
         match e {
-            Expr::Paren(p) => self.precompute(&p.expr, from, to, step),
-            Expr::Unary(u) => self.precompute(&u.expr, from, to, step),
+            Expr::Paren(p) => self.precompute_in(&p.expr, at, stats),
+            Expr::Unary(u) => self.precompute_in(&u.expr, at, stats),
             Expr::Binary(b) => {
-                self.precompute(&b.lhs, from, to, step)?;
-                self.precompute(&b.rhs, from, to, step)
+                self.precompute_in(&b.lhs, at, stats)?;
+                self.precompute_in(&b.rhs, at, stats)
             }
             Expr::Aggregate(a) => {
-                if let Some(pre) = self.fuse_aggregate(a, from, to, step)? {
+                if let Some(pre) = self.fuse_aggregate(a, at, stats)? {
                     self.pre.insert(key(a), pre);
                     return Ok(());
                 }
                 if let Some(p) = &a.param {
-                    self.precompute(p, from, to, step)?;
+                    self.precompute_in(p, at, stats)?;
                 }
-                self.precompute(&a.expr, from, to, step)
+                self.precompute_in(&a.expr, at, stats)
             }
             // Already computed for an aggregation that could not fold it in.
             Expr::Call(c) if self.pre.contains_key(&key(c)) => Ok(()),
             Expr::Call(c) => {
-                if let Some(pre) = self.call_pre(c, from, to, step)? {
+                if let Some(pre) = self.call_pre(c, at, stats)? {
                     self.pre.insert(key(c), pre);
                     return Ok(());
                 }
                 for a in &c.args.args {
-                    self.precompute(a, from, to, step)?;
+                    self.precompute_in(a, at, stats)?;
                 }
                 Ok(())
             }
@@ -128,14 +148,14 @@ impl Eval<'_> {
     fn call_pre(
         &mut self,
         c: &Call,
-        from: i64,
-        to: i64,
-        step: i64,
+        at: &Steps,
+        stats: &HashSet<usize, FxBuild>,
     ) -> Result<Option<Precomputed>, QueryError> {
-        if let Some((kind, at)) = kind_of(c) {
-            if let Expr::MatrixSelector(ms) = unwrap_parens(&c.args.args[at]) {
+        if let Some((kind, i)) = kind_of(c) {
+            if let Expr::MatrixSelector(ms) = unwrap_parens(&c.args.args[i]) {
                 if ms.vs.at.is_none() {
-                    return self.compute(c, kind, ms, from, to, step).map(Some);
+                    let stats = stats.contains(&key(&ms.vs));
+                    return self.compute(c, kind, ms, at, stats).map(Some);
                 }
             }
         }
@@ -146,9 +166,8 @@ impl Eval<'_> {
     fn fuse_aggregate(
         &mut self,
         a: &AggregateExpr,
-        from: i64,
-        to: i64,
-        step: i64,
+        at: &Steps,
+        stats: &HashSet<usize, FxBuild>,
     ) -> Result<Option<Precomputed>, QueryError> {
         let op = a.op.to_string();
         if a.param.is_some()
@@ -162,7 +181,7 @@ impl Eval<'_> {
         let Expr::Call(c) = unwrap_parens(&a.expr) else {
             return Ok(None);
         };
-        let Some(inner) = self.call_pre(c, from, to, step)? else {
+        let Some(inner) = self.call_pre(c, at, stats)? else {
             return Ok(None);
         };
         if inner.rows.iter().any(|r| !r.hists.is_empty()) {
@@ -243,15 +262,17 @@ impl Eval<'_> {
         }))
     }
 
+    /// The call's rows for every step; `stats`: the selector is read for histogram statistics
+    /// only (streamed series get the histogram-stats view; preloaded ones have it already).
     fn compute(
         &mut self,
         c: &Call,
         kind: RangeFn,
         ms: &MatrixSelector,
-        from: i64,
-        to: i64,
-        step: i64,
+        at: &Steps,
+        stats: bool,
     ) -> Result<Precomputed, QueryError> {
+        let Steps { from, to, step } = *at;
         let vs = &ms.vs;
         let n = ((to - from) / step + 1).max(0) as usize;
         let range_ms = ms.range.as_millis() as i64;
@@ -287,7 +308,7 @@ impl Eval<'_> {
             let mut failed: Option<QueryError> = None;
             let mut seen = 0usize;
             let this = &*self;
-            this.querier.select_each(matchers, mint, maxt, &mut |s| {
+            this.querier.select_each(matchers, mint, maxt, &mut |mut s| {
                 if seen.is_multiple_of(256) {
                     if let Err(e) = this.check_deadline() {
                         failed = Some(e);
@@ -299,6 +320,9 @@ impl Eval<'_> {
                 if s.samples.len() > this.engine.max_samples {
                     failed = Some(too_many_samples());
                     return false;
+                }
+                if stats {
+                    stats_view(&mut s);
                 }
                 rows.add(&s);
                 true

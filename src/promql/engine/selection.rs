@@ -8,18 +8,25 @@
 //! in range windows (`hist_windows`), found by binary search; range functions read both
 //! (`for_each_full`, histograms as `HPoint`s), as does a matrix result (`into_series`).
 //! `info()` calls get their info series preloaded the same way, for the times `info_time`
-//! says they are read at.
+//! says they are read at. Selectors read only for `histogram_count`/`histogram_sum`/
+//! `histogram_avg` see histograms as Prometheus's histogram-stats iterator gives them
+//! (`stats_selectors`, `stats_view`): schema, count and sum only, with counter-reset hints found by
+//! comparing each histogram with the one before.
 //!
 //! Uses `state`, `info`, and `parse` (`to_matchers`), `value`, `model`, `storage` from below.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use promql_parser::parser::{self, Call, Expr, MatrixSelector};
 
 use super::info::{InfoSeries, Plan};
 use super::state::{key, unwrap_parens, Eval};
-use crate::model::{is_stale_nan, FloatHistogram, HistogramSample, HistogramValue, Labels, Sample};
+use crate::model::{
+    is_stale_nan, CounterResetHint, FloatHistogram, HistogramSample, HistogramValue, Labels,
+    Sample,
+};
+use crate::promql::memo::FxBuild;
 use crate::promql::functions::range::windows::HPoint;
 use crate::promql::parse::to_matchers;
 use crate::promql::value::{exec, too_many_samples, InstantSample, QueryError};
@@ -212,6 +219,81 @@ fn newest_histogram(h: &[HistogramSample], lo: i64, hi: i64) -> Option<&Histogra
     end.checked_sub(1).map(|j| &h[j]).filter(|x| x.t > lo)
 }
 
+/// The selector nodes of `e` whose histograms only `histogram_count`, `histogram_sum` or
+/// `histogram_avg` look at: a selector with one of those functions above it and no subquery
+/// or `histogram_quantile(s)`/`histogram_fraction` anywhere above it. Prometheus reads such
+/// selectors through its histogram-stats iterator (see `stats_view`).
+pub(super) fn stats_selectors(e: &Expr, out: &mut HashSet<usize, FxBuild>) {
+    fn walk(e: &Expr, stats: bool, out: &mut HashSet<usize, FxBuild>) {
+        match e {
+            Expr::VectorSelector(vs) if stats => {
+                out.insert(key(vs));
+            }
+            Expr::MatrixSelector(ms) if stats => {
+                out.insert(key(&ms.vs));
+            }
+            Expr::Paren(p) => walk(&p.expr, stats, out),
+            Expr::Unary(u) => walk(&u.expr, stats, out),
+            Expr::Binary(b) => {
+                walk(&b.lhs, stats, out);
+                walk(&b.rhs, stats, out);
+            }
+            Expr::Aggregate(a) => {
+                walk(&a.expr, stats, out);
+                if let Some(p) = &a.param {
+                    walk(p, stats, out);
+                }
+            }
+            Expr::Call(c) => {
+                let stats = match c.func.name {
+                    "histogram_count" | "histogram_sum" | "histogram_avg" => true,
+                    "histogram_quantile" | "histogram_quantiles" | "histogram_fraction" => {
+                        return
+                    }
+                    _ => stats,
+                };
+                for a in &c.args.args {
+                    walk(a, stats, out);
+                }
+            }
+            // Subqueries need whole histograms to find counter resets.
+            _ => {}
+        }
+    }
+    walk(e, false, out);
+}
+
+/// A series as Prometheus's histogram-stats iterator reads it: each histogram keeps only its
+/// schema, count and sum, and a histogram without a counter-reset hint gets one by comparison with
+/// the histogram read before it (none for the first one read).
+pub(super) fn stats_view(s: &mut Series) {
+    let mut prev: Option<FloatHistogram> = None;
+    for x in &mut s.histograms {
+        if x.h.is_stale() {
+            continue;
+        }
+        let full = x.h.to_float();
+        let mut hint = full.counter_reset_hint;
+        if hint == CounterResetHint::Unknown {
+            if let Some(p) = &prev {
+                hint = if full.detect_reset(p) {
+                    CounterResetHint::CounterReset
+                } else {
+                    CounterResetHint::NotCounterReset
+                };
+            }
+        }
+        x.h = HistogramValue::Float(FloatHistogram {
+            counter_reset_hint: hint,
+            schema: full.schema,
+            count: full.count,
+            sum: full.sum,
+            ..FloatHistogram::default()
+        });
+        prev = Some(full);
+    }
+}
+
 /// What a query reads from storage: a selector's series, or an `info()` call's info series.
 pub(super) enum Source<'e> {
     Selector(&'e parser::VectorSelector),
@@ -349,6 +431,8 @@ impl Eval<'_> {
         self.collect(expr, self.start, self.end, &mut needs)?;
         let q = self.querier;
         let mut loaded = 0usize;
+        let mut stats = HashSet::default();
+        stats_selectors(expr, &mut stats);
         for (k, source, mint, maxt) in needs {
             let vs = match source {
                 Source::Selector(vs) => vs,
@@ -414,6 +498,9 @@ impl Eval<'_> {
                 all
             };
             all.sort_by(|a, b| a.labels.cmp(&b.labels));
+            if stats.contains(&k) {
+                all.iter_mut().for_each(stats_view);
+            }
             loaded += all
                 .iter()
                 .map(|x| x.samples.len() + x.histograms.len())
