@@ -56,13 +56,14 @@ pub(super) fn is_histogram_function(name: &str) -> bool {
     )
 }
 
-/// The text to locate an argument by in the query: a selector's metric name, a call's
-/// `name(`, an aggregation's operator.
+/// The text to locate an argument by in the query: a selector's metric name (its `{` without
+/// one), a call's `name(`, an aggregation's operator.
 fn arg_needle(e: &Expr) -> String {
     match unwrap_parens(e) {
         Expr::Call(c) => format!("{}(", c.func.name),
         Expr::Aggregate(a) => a.op.to_string(),
         Expr::Subquery(sq) => arg_needle(&sq.expr),
+        Expr::VectorSelector(vs) if vs.name.is_none() => "{".to_string(),
         other => Eval::needle(other),
     }
 }
