@@ -45,9 +45,27 @@ impl Eval<'_> {
     ) -> Result<Vec<InstantSample>, QueryError> {
         let name = args.name;
         let (f, at) = match name {
-            "rate" => (RangeFn::Rate { counter: true, rate: true }, 0),
-            "increase" => (RangeFn::Rate { counter: true, rate: false }, 0),
-            "delta" => (RangeFn::Rate { counter: false, rate: false }, 0),
+            "rate" => (
+                RangeFn::Rate {
+                    counter: true,
+                    rate: true,
+                },
+                0,
+            ),
+            "increase" => (
+                RangeFn::Rate {
+                    counter: true,
+                    rate: false,
+                },
+                0,
+            ),
+            "delta" => (
+                RangeFn::Rate {
+                    counter: false,
+                    rate: false,
+                },
+                0,
+            ),
             "irate" => (RangeFn::Instant { rate: true }, 0),
             "idelta" => (RangeFn::Instant { rate: false }, 0),
             "deriv" => (RangeFn::Deriv, 0),
@@ -121,7 +139,10 @@ impl Eval<'_> {
                 Some(Out::Float(v)) => {
                     // Prometheus's "might not be a counter" check looks at series whose rate
                     // is a float.
-                    if counter_info && checked.insert(labels.id()) && !names.iter().any(|n| n == metric) {
+                    if counter_info
+                        && checked.insert(labels.id())
+                        && !names.iter().any(|n| n == metric)
+                    {
                         names.push(metric.to_string());
                     }
                     out.push(InstantSample::new(labels.clone(), ts, v, drop));

@@ -6,18 +6,24 @@
 //! (windows advance with two cursors and the series' samples stay in cache); the step loop
 //! then reads one column. Only calls outside subqueries, over a selector without `@`, with
 //! literal scalar arguments, are done here; the values come from the same functions the step
-//! path uses, so results are identical.
+//! path uses, so results are identical. Series of floats only take a fast path (counter
+//! resets found once per series); a series with native-histogram samples has each step's
+//! window of both kinds evaluated by `functions::range::windows`, as on the step path, and
+//! its row holds histogram values where the function gives them.
 //!
 //! An aggregation without a parameter (sum, avg, count, group, min, max) directly over such a
 //! call is folded in as well: each series is assigned its group once, and groups accumulate
 //! in input order with the same compensated sums as `aggregate`. At each step the groups come
 //! out in order of their first member present at that step, as the step path orders them.
+//! When the call gives histogram values, the aggregation is not folded: the call's rows are
+//! kept and the aggregation is evaluated step by step over them.
 //!
 //! Selectors read only by such calls are not preloaded (`streamable` finds them): they are
 //! streamed from storage one series at a time, so memory holds one series' samples.
 //!
-//! Uses `state`, `precomputed`, `selection` (`advance`), and `aggregate` (`group_labels`), `functions`, `parse`,
-//! `value`, `storage` from below.
+//! Uses `state`, `precomputed`, `selection` (`advance`, the histogram-stats view),
+//! `call_range` (`note_once`), and `aggregate` (`group_labels`), `functions`, `parse`,
+//! `value`, `model`, `storage` from below.
 
 use std::collections::{HashMap, HashSet};
 
@@ -308,25 +314,26 @@ impl Eval<'_> {
             let mut failed: Option<QueryError> = None;
             let mut seen = 0usize;
             let this = &*self;
-            this.querier.select_each(matchers, mint, maxt, &mut |mut s| {
-                if seen.is_multiple_of(256) {
-                    if let Err(e) = this.check_deadline() {
-                        failed = Some(e);
+            this.querier
+                .select_each(matchers, mint, maxt, &mut |mut s| {
+                    if seen.is_multiple_of(256) {
+                        if let Err(e) = this.check_deadline() {
+                            failed = Some(e);
+                            return false;
+                        }
+                    }
+                    seen += 1;
+                    // Only this series' samples are held; the limit applies to them.
+                    if s.samples.len() > this.engine.max_samples {
+                        failed = Some(too_many_samples());
                         return false;
                     }
-                }
-                seen += 1;
-                // Only this series' samples are held; the limit applies to them.
-                if s.samples.len() > this.engine.max_samples {
-                    failed = Some(too_many_samples());
-                    return false;
-                }
-                if stats {
-                    stats_view(&mut s);
-                }
-                rows.add(&s);
-                true
-            })?;
+                    if stats {
+                        stats_view(&mut s);
+                    }
+                    rows.add(&s);
+                    true
+                })?;
             if let Some(e) = failed {
                 return Err(e);
             }
@@ -387,7 +394,13 @@ impl Rows {
 
     /// Keeps a row with values at `present` steps; a series with a float result is named
     /// for the "might not be a counter" info.
-    fn push(&mut self, s: &Series, vals: Vec<f64>, hists: Vec<Option<Box<FloatHistogram>>>, present: Vec<bool>) {
+    fn push(
+        &mut self,
+        s: &Series,
+        vals: Vec<f64>,
+        hists: Vec<Option<Box<FloatHistogram>>>,
+        present: Vec<bool>,
+    ) {
         let floats = if hists.is_empty() {
             present.iter().any(|p| *p)
         } else {

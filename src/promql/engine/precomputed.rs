@@ -31,9 +31,7 @@ pub(super) struct Row {
 impl Row {
     fn sample(&self, ts: i64, k: usize) -> InstantSample {
         match self.hists.get(k).and_then(|h| h.as_deref()) {
-            Some(h) => {
-                InstantSample::histogram(self.labels.clone(), ts, h.clone(), self.drop_name)
-            }
+            Some(h) => InstantSample::histogram(self.labels.clone(), ts, h.clone(), self.drop_name),
             None => InstantSample::new(self.labels.clone(), ts, self.vals[k], self.drop_name),
         }
     }

@@ -23,11 +23,10 @@ use promql_parser::parser::{self, Call, Expr, MatrixSelector};
 use super::info::{InfoSeries, Plan};
 use super::state::{key, unwrap_parens, Eval};
 use crate::model::{
-    is_stale_nan, CounterResetHint, FloatHistogram, HistogramSample, HistogramValue, Labels,
-    Sample,
+    is_stale_nan, CounterResetHint, FloatHistogram, HistogramSample, HistogramValue, Labels, Sample,
 };
-use crate::promql::memo::FxBuild;
 use crate::promql::functions::range::windows::HPoint;
+use crate::promql::memo::FxBuild;
 use crate::promql::parse::to_matchers;
 use crate::promql::value::{exec, too_many_samples, InstantSample, QueryError};
 use crate::storage::Series;
@@ -247,9 +246,7 @@ pub(super) fn stats_selectors(e: &Expr, out: &mut HashSet<usize, FxBuild>) {
             Expr::Call(c) => {
                 let stats = match c.func.name {
                     "histogram_count" | "histogram_sum" | "histogram_avg" => true,
-                    "histogram_quantile" | "histogram_quantiles" | "histogram_fraction" => {
-                        return
-                    }
+                    "histogram_quantile" | "histogram_quantiles" | "histogram_fraction" => return,
                     _ => stats,
                 };
                 for a in &c.args.args {

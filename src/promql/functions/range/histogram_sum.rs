@@ -158,9 +158,16 @@ mod tests {
         let m = mean(hs.iter(), &mut r).expect("same layout");
         assert!(m.count.is_finite(), "{}", m.count);
         let want = f64::MAX / 3.0 + 1e308 / 3.0;
-        assert!((m.count - want).abs() / want < 1e-12, "{} vs {want}", m.count);
+        assert!(
+            (m.count - want).abs() / want < 1e-12,
+            "{} vs {want}",
+            m.count
+        );
         assert!((m.sum - 2.0).abs() < 1e-12, "{}", m.sum);
         // The plain sum overflows.
-        assert!(sum(hs.iter(), &mut r).expect("same layout").count.is_infinite());
+        assert!(sum(hs.iter(), &mut r)
+            .expect("same layout")
+            .count
+            .is_infinite());
     }
 }

@@ -16,11 +16,11 @@
 //! Uses the float functions of `range`, the helpers of `functions`, and `model`'s histograms
 //! and their arithmetic.
 
-use super::{
-    changes, deriv, double_exponential_smoothing, extrapolated_rate, instant_value,
-    over_time, predict_linear, resets,
-};
 use super::histogram_sum::{self, SumReport};
+use super::{
+    changes, deriv, double_exponential_smoothing, extrapolated_rate, instant_value, over_time,
+    predict_linear, resets,
+};
 use crate::model::{CounterResetHint, FloatHistogram, HistogramMathError, Sample};
 use crate::promql::functions::quantile;
 
@@ -129,9 +129,14 @@ fn math_note(e: HistogramMathError) -> Note {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RangeFn {
     /// rate (`rate`), increase (`counter`) and delta (neither).
-    Rate { counter: bool, rate: bool },
+    Rate {
+        counter: bool,
+        rate: bool,
+    },
     /// irate (`rate`) and idelta.
-    Instant { rate: bool },
+    Instant {
+        rate: bool,
+    },
     Deriv,
     Resets,
     Changes,
@@ -387,8 +392,16 @@ fn instant(fl: &[Sample], hs: &[HPoint], rate: bool, notes: &mut Vec<Note>) -> O
     }
     // The last two samples of either kind, oldest first.
     let mut last: Vec<(i64, Option<&FloatHistogram>, f64)> = Vec::with_capacity(4);
-    last.extend(fl[fl.len().saturating_sub(2)..].iter().map(|s| (s.t, None, s.v)));
-    last.extend(hs[hs.len().saturating_sub(2)..].iter().map(|x| (x.t, Some(x.h), 0.0)));
+    last.extend(
+        fl[fl.len().saturating_sub(2)..]
+            .iter()
+            .map(|s| (s.t, None, s.v)),
+    );
+    last.extend(
+        hs[hs.len().saturating_sub(2)..]
+            .iter()
+            .map(|x| (x.t, Some(x.h), 0.0)),
+    );
     last.sort_by_key(|x| x.0);
     let (a, b) = (last[last.len() - 2], last[last.len() - 1]);
     let dt = b.0 - a.0;
@@ -526,7 +539,9 @@ fn over_time_mixed(name: &str, w: &Window, notes: &mut Vec<Note>) -> Option<Out>
 fn sum_histograms(hs: &[HPoint], mean: bool, notes: &mut Vec<Note>) -> Option<FloatHistogram> {
     let hint = |x: &HPoint, want| x.h.counter_reset_hint == want;
     let reset = hs.iter().any(|x| hint(x, CounterResetHint::CounterReset));
-    let not_reset = hs.iter().any(|x| hint(x, CounterResetHint::NotCounterReset));
+    let not_reset = hs
+        .iter()
+        .any(|x| hint(x, CounterResetHint::NotCounterReset));
     let mut report = SumReport::default();
     let it = hs.iter().map(|x| x.h);
     let res = if mean {
