@@ -10,7 +10,8 @@
 
 use super::buckets::exponential_bound;
 use super::layout::{
-    decode, intersect_bounds, reduce, regroup_custom, same_floats, zero_count_for_larger_threshold,
+    decode, intersect_bounds, reducing, regroup_custom, same_floats,
+    zero_count_for_larger_threshold,
 };
 use super::{CounterResetHint, FloatHistogram};
 
@@ -68,7 +69,7 @@ pub(super) fn detect_reset(current: &FloatHistogram, previous: &FloatHistogram) 
     for ((cs, cb), (ps, pb)) in sides {
         let mut prev = decode(ps, pb);
         if previous.schema > current.schema {
-            prev = reduce(&prev, previous.schema, current.schema);
+            prev = reducing(prev.into_iter(), previous.schema, current.schema).collect();
         }
         let mut curr = decode(cs, cb);
         if !custom {
