@@ -4,7 +4,8 @@
 //! Prometheus), remote write delivers them to Prometheus, which then holds what promterm holds;
 //! when an input series turns into a float and another goes stale, the recorded series follow
 //! (a float sample, a stale marker). An alert over a histogram expression fires with the
-//! histogram as `$value` and value `0e+00` in `/api/v1/alerts`.
+//! histogram as `$value` and value `0e+00` in `/api/v1/alerts`. `promterm test rules` runs a
+//! unit test file with histograms that Debian's promtool 2.42 refuses (its format predates them).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -297,4 +298,25 @@ fn recorded_histograms_federate_remote_write_and_alert() {
     let hs = d["result"][0]["histograms"].as_array().cloned().unwrap_or_default();
     assert!(!hs.is_empty(), "{d}");
     assert!(hs.iter().all(|h| h[1]["count"] == "7"), "{d}");
+}
+
+/// `promterm test rules` runs a rule unit test file with native histograms (Prometheus 3's
+/// format: `{{...}}` input series, `histogram:` expectations, an alert over histograms); Debian's
+/// promtool 2.42 predates that format and refuses the file.
+#[test]
+fn histogram_rule_unit_tests_pass_and_promtool_2_42_refuses_the_format() {
+    let file = crate::common::testdata("rules/histograms.test.yml");
+    let (code, out, err) = crate::common::run(&["test", "rules", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.trim_end().ends_with("7 passed, 0 failed"), "{out}");
+    let theirs = std::process::Command::new("promtool")
+        .args(["test", "rules", file.to_str().unwrap()])
+        .output()
+        .expect("promtool");
+    assert!(!theirs.status.success(), "{theirs:?}");
+    let said = String::from_utf8_lossy(&theirs.stderr);
+    assert!(
+        said.contains("field histogram not found"),
+        "promtool 2.42: {said}"
+    );
 }
