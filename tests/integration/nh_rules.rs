@@ -109,7 +109,10 @@ fn values(result: &[serde_json::Value]) -> Vec<(String, serde_json::Value)> {
             } else {
                 s["value"][1].clone()
             };
-            (s["metric"]["instance"].as_str().unwrap_or("").to_string(), v)
+            (
+                s["metric"]["instance"].as_str().unwrap_or("").to_string(),
+                v,
+            )
         })
         .collect()
 }
@@ -295,7 +298,10 @@ fn recorded_histograms_federate_remote_write_and_alert() {
             promterm::model::now_ms() as f64 / 1000.0
         ),
     );
-    let hs = d["result"][0]["histograms"].as_array().cloned().unwrap_or_default();
+    let hs = d["result"][0]["histograms"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert!(!hs.is_empty(), "{d}");
     assert!(hs.iter().all(|h| h[1]["count"] == "7"), "{d}");
 }
