@@ -94,6 +94,10 @@ pub fn kahan_add(
     comp: &mut Option<FloatHistogram>,
     h: &FloatHistogram,
 ) -> Result<CombineOutcome, HistogramMathError> {
+    if same_layout(value, h) && comp.as_ref().is_none_or(|c| same_layout(value, c)) {
+        kahan_add_aligned(value, comp, h);
+        return Ok(CombineOutcome::default());
+    }
     // The combined layout, and what adding reports about it.
     let mut layout = emptied(value);
     let outcome = layout.add(&emptied(h))?;
@@ -150,6 +154,52 @@ pub fn kahan_add(
     *value = sum;
     *comp = Some(cmp);
     Ok(outcome)
+}
+
+/// Whether `a` and `b` have the same schema, zero bucket, custom bounds, bucket layout and
+/// hint: then they add bucket by bucket with nothing to reconcile.
+fn same_layout(a: &FloatHistogram, b: &FloatHistogram) -> bool {
+    a.schema == b.schema
+        && a.zero_threshold.to_bits() == b.zero_threshold.to_bits()
+        && a.counter_reset_hint == b.counter_reset_hint
+        && a.positive_spans == b.positive_spans
+        && a.negative_spans == b.negative_spans
+        && a.positive_buckets.len() == b.positive_buckets.len()
+        && a.negative_buckets.len() == b.negative_buckets.len()
+        && a.custom_values.len() == b.custom_values.len()
+        && a.custom_values
+            .iter()
+            .zip(&b.custom_values)
+            .all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+/// `kahan_add` for operands of the same layout (`same_layout`): element by element.
+fn kahan_add_aligned(
+    value: &mut FloatHistogram,
+    comp: &mut Option<FloatHistogram>,
+    h: &FloatHistogram,
+) {
+    let c = comp.get_or_insert_with(|| emptied(value));
+    (value.count, c.count) = inc(h.count, value.count, c.count);
+    (value.sum, c.sum) = inc(h.sum, value.sum, c.sum);
+    (value.zero_count, c.zero_count) = inc(h.zero_count, value.zero_count, c.zero_count);
+    let lists = [
+        (
+            &mut value.positive_buckets,
+            &mut c.positive_buckets,
+            &h.positive_buckets,
+        ),
+        (
+            &mut value.negative_buckets,
+            &mut c.negative_buckets,
+            &h.negative_buckets,
+        ),
+    ];
+    for (vs, cs, xs) in lists {
+        for ((v, k), &x) in vs.iter_mut().zip(cs.iter_mut()).zip(xs) {
+            (*v, *k) = inc(x, *v, *k);
+        }
+    }
 }
 
 /// Whether any count, the sum or a bucket is infinite (Prometheus's `HasOverflow`).
@@ -323,6 +373,32 @@ mod tests {
         assert_eq!(s + c, 4.4);
         let plain: f64 = [3.1, 1e100, -1e100, 1.3].iter().sum();
         assert_ne!(plain, 4.4);
+    }
+
+    #[test]
+    fn equal_layouts_add_bucket_by_bucket() {
+        let h = |sum: f64, b: f64| FloatHistogram {
+            count: 2.0,
+            sum,
+            positive_spans: vec![Span {
+                offset: 1,
+                length: 2,
+            }],
+            positive_buckets: vec![1.0, b],
+            ..FloatHistogram::default()
+        };
+        let mut value = h(2.5, 1e100);
+        let mut comp = None;
+        for x in [h(1e100, 1.0), h(-1e100, -1e100), h(1.5, 2.0)] {
+            assert!(same_layout(&value, &x));
+            kahan_add(&mut value, &mut comp, &x).unwrap();
+        }
+        let c = comp.unwrap();
+        assert_eq!(value.count + c.count, 8.0);
+        assert_eq!(value.sum + c.sum, 4.0);
+        assert_eq!(value.positive_buckets[0] + c.positive_buckets[0], 4.0);
+        assert_eq!(value.positive_buckets[1] + c.positive_buckets[1], 3.0);
+        assert_eq!(value.positive_spans, h(0.0, 0.0).positive_spans);
     }
 
     #[test]

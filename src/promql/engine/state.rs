@@ -263,8 +263,9 @@ pub(super) fn key<T>(node: &T) -> usize {
 
 /// Text found where `e` starts in the query, to place an annotation about `e` (Prometheus
 /// reports the start of the responsible expression): the first selector's metric name (or
-/// its `{`), a function's or aggregation's name, `(` of parentheses, `-` of unary minus. A
-/// number literal has no reliable text (`""`: the start of the query).
+/// its `{`), a function's or aggregation's name, `(` of parentheses, `-` of unary minus, a
+/// number as Prometheus writes it (a number written otherwise is not found: the start of
+/// the query is used).
 pub(super) fn start_needle(e: &Expr) -> String {
     match e {
         Expr::VectorSelector(vs) => vs.name.clone().unwrap_or_else(|| "{".into()),
@@ -275,7 +276,8 @@ pub(super) fn start_needle(e: &Expr) -> String {
         Expr::Unary(_) => "-".into(),
         Expr::Call(c) => c.func.name.to_string(),
         Expr::Aggregate(a) => a.op.to_string(),
-        Expr::StringLiteral(_) | Expr::NumberLiteral(_) | Expr::Extension(_) => String::new(),
+        Expr::NumberLiteral(n) => format_float(n.val),
+        Expr::StringLiteral(_) | Expr::Extension(_) => String::new(),
     }
 }
 
