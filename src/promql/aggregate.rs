@@ -70,6 +70,54 @@ pub(super) fn group_labels(l: &Labels, modifier: Option<&LabelModifier>) -> Labe
     }
 }
 
+/// The error for an invalid `count_values` label name, quoted as Go's `%q` quotes it. With
+/// `from_bytes` (the query wrote the name with `\xNN` escapes, which the parser decodes as
+/// characters U+0000–U+00FF) the characters are taken back as the bytes they were, so
+/// invalid UTF-8 shows as `\xNN` as in Prometheus's `invalid label name "a\xc5z"`.
+pub fn invalid_label_name(name: &str, from_bytes: bool) -> String {
+    let bytes: Vec<u8> = if from_bytes && name.chars().all(|c| (c as u32) <= 0xff) {
+        name.chars().map(|c| c as u32 as u8).collect()
+    } else {
+        name.as_bytes().to_vec()
+    };
+    let mut out = String::from("invalid label name \"");
+    let push = |out: &mut String, s: &str| {
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                    out.push_str(&format!("\\x{:02x}", c as u32))
+                }
+                c => out.push(c),
+            }
+        }
+    };
+    let mut rest = bytes.as_slice();
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                push(&mut out, s);
+                break;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                push(&mut out, std::str::from_utf8(good).unwrap_or_default());
+                let n = e.error_len().unwrap_or(bad.len());
+                for b in &bad[..n] {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+                rest = &bad[n..];
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
 fn k_param(param: &Option<Value>) -> Result<i64, QueryError> {
     match param {
         Some(Value::Scalar { v, .. }) => {
@@ -127,7 +175,7 @@ pub fn aggregate(
             return Err(exec("count_values needs a string parameter"));
         };
         if !is_valid_label_name(v, NameValidation::Legacy) {
-            return Err(exec(format!("invalid label name {v:?}")));
+            return Err(exec(invalid_label_name(v, false)));
         }
         Some(v.clone())
     } else {
@@ -508,6 +556,27 @@ mod tests {
                 ("3".to_string(), 1.0),
                 ("{count:3, sum:3, (0.5,1]:3}".to_string(), 2.0)
             ]
+        );
+    }
+
+    #[test]
+    fn invalid_label_names_are_quoted_as_go_quotes_them() {
+        assert_eq!(
+            invalid_label_name("a-b", false),
+            r#"invalid label name "a-b""#
+        );
+        assert_eq!(
+            invalid_label_name("a\u{c5}z", true),
+            r#"invalid label name "a\xc5z""#
+        );
+        // Bytes that make valid UTF-8 are shown as the character.
+        assert_eq!(
+            invalid_label_name("\u{c3}\u{a9}\"", true),
+            r#"invalid label name "é\"""#
+        );
+        assert_eq!(
+            invalid_label_name("a\u{c5}z", false),
+            "invalid label name \"a\u{c5}z\""
         );
     }
 

@@ -12,7 +12,7 @@ use promql_parser::parser::{AggregateExpr, Expr};
 
 use super::binary::binary;
 use super::state::{key, start_needle, Eval};
-use crate::model::CounterResetHint;
+use crate::model::{is_valid_label_name, CounterResetHint, NameValidation};
 use crate::promql::aggregate::{self, NoteAt};
 use crate::promql::value::{exec, format_float, InstantSample, QueryError, Value};
 
@@ -96,6 +96,12 @@ impl Eval<'_> {
                     &p.to_string(),
                 );
                 *v = capped;
+            }
+        }
+        if let (true, Some(Value::String { v, .. })) = (op == "count_values", &param) {
+            if !is_valid_label_name(v, NameValidation::Legacy) {
+                let from_bytes = self.query_text().contains("\\x");
+                return Err(exec(aggregate::invalid_label_name(v, from_bytes)));
             }
         }
         if let (true, Some(Value::Scalar { v, .. })) = (op == "quantile", &param) {

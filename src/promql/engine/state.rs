@@ -149,6 +149,11 @@ impl<'a> Eval<'a> {
         }
     }
 
+    /// The text of the query being evaluated.
+    pub(super) fn query_text(&self) -> &str {
+        &self.query
+    }
+
     /// `(line:col)` of the first occurrence of `needle` in the query (1-based, byte column).
     fn position(&self, needle: &str) -> String {
         let at = if needle.is_empty() {
