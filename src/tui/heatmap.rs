@@ -6,8 +6,8 @@
 //! for `rate(...)` results that is a rate). Rows follow the order of the bucket boundaries seen
 //! in the window, so exponential buckets get a logarithmic y axis; when there are more
 //! buckets than rows, neighbouring buckets are merged evenly. Also: the shade level of a cell,
-//! the row where a quantile falls in a column, and what the cursor reads out at a cell.
-//! Uses `data`.
+//! the row where a quantile falls in a column, and what the cursor reads out at a cell; and
+//! which metric names are histograms (for the metrics explorer). Uses `data`.
 
 use std::collections::BTreeMap;
 
@@ -143,6 +143,59 @@ fn classic(v: &[SeriesData]) -> Vec<HistSeries> {
             }
         })
         .collect()
+}
+
+/// What kind of histogram a metric name is part of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistKind {
+    /// Its series hold native histograms (metadata type `histogram` or `gaugehistogram` under
+    /// the name itself).
+    Native,
+    /// One of a classic histogram's `_bucket`, `_sum`, `_count` series (the family's metadata
+    /// says histogram, or without metadata, `_bucket` beside `_count`).
+    Classic,
+}
+
+impl HistKind {
+    /// How the metrics explorer names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            HistKind::Native => "native hist",
+            HistKind::Classic => "classic hist",
+        }
+    }
+}
+
+/// Which kind of histogram `name` belongs to, from the metadata (name → (type, help)) and the
+/// known names; none for other metrics.
+pub fn metric_kind(
+    name: &str,
+    metadata: &BTreeMap<String, (String, String)>,
+    names: &[String],
+) -> Option<HistKind> {
+    let is_hist = |n: &str| {
+        metadata
+            .get(n)
+            .is_some_and(|(ty, _)| ty == "histogram" || ty == "gaugehistogram")
+    };
+    if is_hist(name) {
+        return Some(HistKind::Native);
+    }
+    let (base, suffix) = ["_bucket", "_sum", "_count"]
+        .iter()
+        .find_map(|s| name.strip_suffix(s).map(|b| (b, *s)))?;
+    if is_hist(base) {
+        return Some(HistKind::Classic);
+    }
+    if metadata.contains_key(base) {
+        return None;
+    }
+    let has = |s: &str| names.iter().any(|n| *n == format!("{base}{s}"));
+    let classic = match suffix {
+        "_bucket" => has("_count"),
+        _ => has("_bucket"),
+    };
+    classic.then_some(HistKind::Classic)
 }
 
 /// What a heatmap shows: rows of buckets (the lowest first) by columns of time.

@@ -176,3 +176,40 @@ fn odd_buckets_do_not_panic() {
     let total: f64 = g.cells.iter().flatten().flatten().sum();
     assert!(total.is_finite() && total > 0.0);
 }
+
+#[test]
+fn metric_names_are_marked_as_histograms() {
+    let md: BTreeMap<String, (String, String)> = [
+        ("rpc", "histogram"),
+        ("http_seconds", "histogram"),
+        ("q", "summary"),
+        ("up", "gauge"),
+    ]
+    .into_iter()
+    .map(|(k, t)| (k.to_string(), (t.to_string(), String::new())))
+    .collect();
+    let names: Vec<String> = [
+        "rpc",
+        "http_seconds_bucket",
+        "http_seconds_count",
+        "q_count",
+        "up",
+        "raw_bucket",
+        "raw_count",
+        "lonely_bucket",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    let kind = |n: &str| metric_kind(n, &md, &names);
+    assert_eq!(kind("rpc"), Some(HistKind::Native));
+    assert_eq!(kind("http_seconds_bucket"), Some(HistKind::Classic));
+    assert_eq!(kind("http_seconds_count"), Some(HistKind::Classic));
+    assert_eq!(kind("q_count"), None, "a summary's count");
+    assert_eq!(kind("up"), None);
+    // Without metadata: a _bucket beside a _count.
+    assert_eq!(kind("raw_bucket"), Some(HistKind::Classic));
+    assert_eq!(kind("raw_count"), Some(HistKind::Classic));
+    assert_eq!(kind("lonely_bucket"), None);
+    assert_eq!(HistKind::Native.label(), "native hist");
+}

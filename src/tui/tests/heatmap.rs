@@ -1,6 +1,7 @@
 //! The heatmap drawn into a TestBackend: shades and colours of known cells, the quantile
 //! marks' rows, the cursor's readout, NO_COLOR, `g` cycling graph / heatmap / table, a click
-//! on a cell, and classic `le` series drawn alike.
+//! on a cell, and classic `le` series drawn alike; the metrics explorer marking histograms;
+//! a query's warnings and infos under the prompt.
 
 use crossterm::event::KeyCode;
 use ratatui::backend::TestBackend;
@@ -341,4 +342,85 @@ fn classic_bucket_series_draw_as_a_heatmap_too() {
     assert_eq!(cell(&buf, &g, 0, 1).0, "━", "{text}");
     assert_eq!(cell(&buf, &g, 0, 2).0, "─", "{text}");
     assert!(text.contains("+Inf"), "{text}");
+}
+
+#[test]
+fn the_metrics_explorer_marks_histograms() {
+    let mut a = app_with_data(Theme::load("default").unwrap());
+    a.msg(Msg::MetricNames(
+        [
+            "rpc_seconds",
+            "http_seconds_bucket",
+            "http_seconds_count",
+            "up",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ));
+    a.msg(Msg::Metadata(
+        [
+            ("rpc_seconds", "histogram"),
+            ("http_seconds", "histogram"),
+            ("up", "gauge"),
+        ]
+        .map(|(k, t)| (k.to_string(), (t.to_string(), String::new())))
+        .into_iter()
+        .collect(),
+    ));
+    a.key(key(KeyCode::Esc));
+    a.key(key(KeyCode::Char('5')));
+    let text = draw(&mut a, 160, 48).0;
+    let row = |m: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!("│{m} ")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(row("rpc_seconds").contains("native hist"), "{text}");
+    assert!(
+        row("http_seconds_bucket").contains("classic hist"),
+        "{text}"
+    );
+    assert!(row("http_seconds_count").contains("classic hist"), "{text}");
+    assert!(
+        row("up").contains("gauge") && !row("up").contains("hist"),
+        "{text}"
+    );
+    // Narrow: a mark after the name.
+    let text = draw(&mut a, 50, 20).0;
+    assert!(text.contains("rpc_seconds ▦"), "{text}");
+    assert!(!text.contains("up ▦"), "{text}");
+}
+
+#[test]
+fn warnings_and_infos_show_under_the_prompt_in_their_colours() {
+    let mut a = app_with_data(Theme::load("default").unwrap());
+    a.shown_expr = "rate(h[5m])".into();
+    a.msg(Msg::Query {
+        id: 0,
+        result: Ok((
+            QueryData::Vector(vec![]),
+            vec![
+                "PromQL warning: encountered a mix of histograms and floats".into(),
+                "PromQL info: metric might not be a counter".into(),
+            ],
+        )),
+        seconds: 0.01,
+    });
+    let (text, buf) = draw(&mut a, 120, 40);
+    let find = |s: &str| {
+        text.lines()
+            .position(|l| l.contains(s))
+            .unwrap_or_else(|| panic!("no {s:?} in:\n{text}"))
+    };
+    let (w, i) = (
+        find("PromQL warning: encountered a mix"),
+        find("PromQL info: metric might not be a counter"),
+    );
+    assert!(
+        w < find(" Table ") && i < find(" Table "),
+        "under the prompt:\n{text}"
+    );
+    assert_eq!(buf[(0, w as u16)].fg, a.theme.warning);
+    assert_eq!(buf[(0, i as u16)].fg, a.theme.label);
 }
