@@ -507,3 +507,106 @@ fn odd_input_never_panics() {
     let _ = c.clone().add(&custom(&[], &[1.0]));
     let _ = c.detect_reset(&custom(&[5.0], &[]));
 }
+
+/// A small deterministic generator for the randomised cases below.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+
+    /// A histogram at `schema` with a few spans of buckets, some of them empty.
+    fn histogram(&mut self, schema: i32) -> FloatHistogram {
+        let mut spans = Vec::new();
+        let mut buckets = Vec::new();
+        for n in 0..1 + self.next(4) {
+            let offset = if n == 0 {
+                self.next(20) as i32 - 10
+            } else {
+                self.next(4) as i32
+            };
+            let length = self.next(5) as u32;
+            spans.push(sp(offset, length));
+            for _ in 0..length {
+                buckets.push(if self.next(3) == 0 {
+                    0.0
+                } else {
+                    self.next(9) as f64
+                });
+            }
+        }
+        let total = buckets.iter().sum();
+        FloatHistogram {
+            schema,
+            zero_threshold: 2f64.powi(-128),
+            count: total,
+            sum: total,
+            positive_spans: spans,
+            positive_buckets: buckets,
+            ..FloatHistogram::default()
+        }
+    }
+}
+
+/// Bucket counts by the schema-`schema` index that holds them, every bucket merged down.
+fn dense(h: &FloatHistogram, schema: i32) -> std::collections::BTreeMap<i32, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    for b in h.positive_bucket_list() {
+        let shift = h.schema - schema;
+        let t = ((b.index - 1) >> shift) + 1;
+        *out.entry(t).or_insert(0.0) += b.count;
+    }
+    out.retain(|_, c| *c != 0.0);
+    out
+}
+
+#[test]
+fn add_and_sub_match_a_dense_reference() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for _ in 0..500 {
+        let (sa, sb) = (rng.next(3) as i32, rng.next(3) as i32);
+        let a = rng.histogram(sa);
+        let b = rng.histogram(sb);
+        let low = sa.min(sb);
+        for negate in [false, true] {
+            let mut got = a.clone();
+            if negate { got.sub(&b) } else { got.add(&b) }.unwrap();
+            assert_eq!(got.schema, low);
+            let mut want = dense(&a, low);
+            for (i, c) in dense(&b, low) {
+                *want.entry(i).or_insert(0.0) += if negate { -c } else { c };
+            }
+            want.retain(|_, c| *c != 0.0);
+            assert_eq!(dense(&got, low), want, "{a:?} {b:?} negate={negate}");
+        }
+    }
+}
+
+#[test]
+fn compact_keeps_the_value_and_is_idempotent() {
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    for _ in 0..500 {
+        let h = rng.histogram(1);
+        for max_empty in 0..3 {
+            let mut c = h.clone();
+            c.compact(max_empty);
+            assert!(c.test_equals(&h), "{h:?} -> {c:?}");
+            let spans_total: u32 = c.positive_spans.iter().map(|s| s.length).sum();
+            assert_eq!(spans_total as usize, c.positive_buckets.len());
+            assert!(c.positive_spans.iter().all(|s| s.length > 0));
+            assert!(c
+                .positive_spans
+                .iter()
+                .skip(1)
+                .all(|s| s.offset as usize > max_empty));
+            let mut again = c.clone();
+            again.compact(max_empty);
+            assert!(again.equals(&c));
+            assert_eq!(again.positive_spans, c.positive_spans);
+        }
+    }
+}

@@ -279,23 +279,68 @@ pub(super) fn regroup_custom(
 /// between two of them inside one span (more start a new span); leading and trailing empty
 /// buckets go, adjacent spans merge.
 pub(super) fn compact_side(spans: &mut Vec<Span>, counts: &mut Vec<f64>, max_empty: usize) {
-    let entries = decode(spans, counts);
-    let mut out: Entries = Vec::with_capacity(entries.len());
-    let mut last: Option<i64> = None;
-    for (index, count) in entries {
-        if count == 0.0 {
-            continue;
-        }
-        if let Some(prev) = last {
-            let gap = i64::from(index) - prev - 1;
-            if gap > 0 && gap <= max_empty as i64 {
-                out.extend((prev + 1..i64::from(index)).map(|i| (clamp_i32(i), 0.0)));
-            }
-        }
-        out.push((index, count));
-        last = Some(i64::from(index));
+    if is_compact(spans, counts, max_empty) {
+        return;
     }
-    let (new_spans, new_counts) = encode(out);
+    let mut new_spans: Vec<Span> = Vec::with_capacity(spans.len());
+    let mut new_counts: Vec<f64> = Vec::with_capacity(counts.len());
+    let mut last: Option<i64> = None;
+    for (index, count) in indexed(spans, counts).filter(|(_, c)| *c != 0.0) {
+        let index = i64::from(index);
+        match (last, new_spans.last_mut()) {
+            (Some(prev), Some(span)) if index > prev && index - prev - 1 <= max_empty as i64 => {
+                let gap = index - prev - 1;
+                new_counts.extend(std::iter::repeat_n(0.0, gap as usize));
+                span.length = span.length.saturating_add(gap as u32 + 1);
+            }
+            (Some(prev), _) => new_spans.push(Span {
+                offset: clamp_i32(index - prev - 1),
+                length: 1,
+            }),
+            (None, _) => new_spans.push(Span {
+                offset: clamp_i32(index),
+                length: 1,
+            }),
+        }
+        new_counts.push(count);
+        last = Some(index);
+    }
     *spans = new_spans;
     *counts = new_counts;
+}
+
+/// Whether one side is already compact: spans and counts agree, no empty span, no empty
+/// bucket at either end of a span, no run of more than `max_empty` empty buckets inside one,
+/// and spans more than `max_empty` buckets apart.
+fn is_compact(spans: &[Span], counts: &[f64], max_empty: usize) -> bool {
+    let total: u64 = spans.iter().map(|s| u64::from(s.length)).sum();
+    if total != counts.len() as u64 {
+        return false;
+    }
+    let mut at = 0usize;
+    for (n, s) in spans.iter().enumerate() {
+        if s.length == 0 || (n > 0 && (s.offset < 0 || s.offset as u64 <= max_empty as u64)) {
+            return false;
+        }
+        let bucket_run = &counts[at..at + s.length as usize];
+        at += s.length as usize;
+        let (Some(first), Some(last)) = (bucket_run.first(), bucket_run.last()) else {
+            return false;
+        };
+        if *first == 0.0 || *last == 0.0 {
+            return false;
+        }
+        let mut empties = 0usize;
+        for c in bucket_run {
+            if *c == 0.0 {
+                empties += 1;
+                if empties > max_empty {
+                    return false;
+                }
+            } else {
+                empties = 0;
+            }
+        }
+    }
+    true
 }
