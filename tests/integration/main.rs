@@ -24,4 +24,5 @@ mod serve;
 mod storage;
 mod storage_admin;
 mod tui;
+mod tui_heatmap;
 mod web;
