@@ -5,10 +5,13 @@
 //! `zero_threshold` width; positive and negative buckets laid out by spans; a counter-reset
 //! hint. A histogram sample whose `sum` is the stale NaN is a stale marker. `validate` checks
 //! Prometheus's validation rules; `buckets` walks buckets with their boundaries and holds the
-//! comparison used by tests. Uses std and `thiserror`.
+//! comparison used by tests; `arith` (with `layout` and `reset`) holds the arithmetic PromQL
+//! needs. Uses std and `thiserror`.
 
 mod arith;
 mod buckets;
+mod layout;
+mod reset;
 mod sample;
 mod validate;
 
