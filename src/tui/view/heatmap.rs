@@ -198,11 +198,12 @@ pub fn cursor_cell(app: &App, g: &HeatLayout) -> Option<(usize, usize)> {
     Some((col, row))
 }
 
-/// The readout of a cell: time, bucket range, count, percentile.
+/// The readout of a cell: time, bucket range, count, percentile (the share of the column's
+/// observations at or below the bucket's upper bound).
 pub fn readout_text(app: &App, r: &Readout) -> String {
     let long = app.range_secs > 86400.0;
     format!(
-        "{}  bucket ({}, {}]  count {}  percentile {}% (at or below {})",
+        "{}  bucket ({}, {}]  count {}  percentile {}%",
         clock(r.from, app.utc, long),
         bound(r.lower),
         bound(r.upper),
@@ -212,7 +213,6 @@ pub fn readout_text(app: &App, r: &Readout) -> String {
         } else {
             compact_num(r.fraction * 100.0)
         },
-        bound(r.upper),
     )
 }
 
