@@ -428,3 +428,16 @@ fn warnings_and_infos_show_under_the_prompt_in_their_colours() {
     assert_eq!(buf[(0, w as u16)].fg, a.theme.warning);
     assert_eq!(buf[(0, i as u16)].fg, a.theme.label);
 }
+
+#[test]
+fn tiny_areas_do_not_panic() {
+    let mut a = heatmap_app(Theme::load("default").unwrap());
+    a.cursor = Some(3);
+    a.heat_row = Some(40);
+    for (w, h) in [(1, 1), (3, 2), (10, 3), (12, 5), (30, 6)] {
+        draw_heatmap(&a, w, h);
+    }
+    // The smallest terminal drawn in, with tabs.
+    let text = draw(&mut a, 40, 10).0;
+    assert!(text.contains("Heatmap"), "{text}");
+}

@@ -346,7 +346,10 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         axis.truncate(end_at);
         axis.push_str(&b);
     }
-    buf.set_string(g.plot.x, g.axis.y, axis, t.fg(t.dim));
+    if g.axis.height > 0 && g.plot.width > 0 {
+        let axis: String = axis.chars().take(w).collect();
+        buf.set_string(g.plot.x, g.axis.y, axis, t.fg(t.dim));
+    }
     // Readout of the cursor cell, or the keys.
     let readout = match cur {
         Some((c, r)) => match g.grid.readout(c, r) {
