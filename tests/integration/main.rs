@@ -9,6 +9,7 @@ mod histogram_query;
 mod layers;
 mod native_scrape;
 mod nh_remote;
+mod nh_rules;
 mod otel_sdk;
 mod otlp;
 mod otlp_listeners;

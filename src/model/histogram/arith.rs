@@ -8,9 +8,9 @@
 //!
 //! Uses std, `thiserror` and the sibling types (`buckets`, `layout`, `reset`).
 
-use super::buckets::exponential_bound;
+use super::buckets::{exponential_bound, indexed};
 use super::layout::{
-    compact_side, decode, encode, intersect_bounds, merge, reconcile_zero_buckets, reduce,
+    compact_side, encode, intersect_bounds, merge, reconcile_zero_buckets, reducing,
     regroup_custom, same_floats,
 };
 use super::reset;
@@ -100,8 +100,8 @@ impl FloatHistogram {
             (&mut self.positive_spans, &mut self.positive_buckets),
             (&mut self.negative_spans, &mut self.negative_buckets),
         ] {
-            let merged = reduce(&decode(spans, counts), self.schema, target_schema);
-            (*spans, *counts) = encode(merged);
+            let merged = encode(reducing(indexed(spans, counts), self.schema, target_schema));
+            (*spans, *counts) = merged;
         }
         self.schema = target_schema;
     }
@@ -281,15 +281,25 @@ fn combine_side(
     if their_counts.is_empty() || their_spans.is_empty() {
         return;
     }
-    let mut other = decode(their_spans, their_counts);
-    if let Some((their_schema, schema, threshold)) = skip {
-        if their_schema > schema {
-            other = reduce(&other, their_schema, schema);
+    let theirs = indexed(their_spans, their_counts);
+    let (new_spans, new_counts) = match skip {
+        Some((their_schema, schema, threshold)) => {
+            let outside = move |(i, _): &(i32, f64)| exponential_bound(*i, schema) > threshold;
+            if their_schema > schema {
+                let theirs = reducing(theirs, their_schema, schema).filter(outside);
+                encode(merge(indexed(spans, counts), theirs, negate))
+            } else {
+                encode(merge(
+                    indexed(spans, counts),
+                    theirs.filter(outside),
+                    negate,
+                ))
+            }
         }
-        other.retain(|(i, _)| exponential_bound(*i, schema) > threshold);
-    }
-    let merged = merge(&decode(spans, counts), &other, negate);
-    (*spans, *counts) = encode(merged);
+        None => encode(merge(indexed(spans, counts), theirs, negate)),
+    };
+    *spans = new_spans;
+    *counts = new_counts;
 }
 
 /// Whether both sides have the same layout at the same schema, with nothing of theirs inside

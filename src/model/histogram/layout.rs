@@ -48,29 +48,80 @@ fn clamp_i32(v: i64) -> i32 {
 }
 
 /// `a ± b` bucket-wise (`negate` subtracts), both ascending; buckets of either side that the
-/// other lacks are kept (subtracted ones negated).
-pub(super) fn merge(a: &[(i32, f64)], b: &[(i32, f64)], negate: bool) -> Entries {
-    let apply = |x: f64, y: f64| if negate { x - y } else { x + y };
-    let lone = |y: f64| if negate { -y } else { y };
-    let mut out = Vec::with_capacity(a.len().max(b.len()));
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        let ((ia, ca), (ib, cb)) = (a[i], b[j]);
-        if ia == ib {
-            out.push((ia, apply(ca, cb)));
-            i += 1;
-            j += 1;
-        } else if ia < ib {
-            out.push((ia, ca));
-            i += 1;
-        } else {
-            out.push((ib, lone(cb)));
-            j += 1;
+/// other lacks are kept (subtracted ones negated). Lazy: feeds `encode` without a list between.
+pub(super) fn merge<A, B>(a: A, b: B, negate: bool) -> Merge<A::IntoIter, B::IntoIter>
+where
+    A: IntoIterator<Item = (i32, f64)>,
+    B: IntoIterator<Item = (i32, f64)>,
+{
+    Merge {
+        a: a.into_iter().peekable(),
+        b: b.into_iter().peekable(),
+        negate,
+    }
+}
+
+/// The iterator `merge` returns.
+pub(super) struct Merge<A: Iterator<Item = (i32, f64)>, B: Iterator<Item = (i32, f64)>> {
+    a: std::iter::Peekable<A>,
+    b: std::iter::Peekable<B>,
+    negate: bool,
+}
+
+impl<A: Iterator<Item = (i32, f64)>, B: Iterator<Item = (i32, f64)>> Iterator for Merge<A, B> {
+    type Item = (i32, f64);
+
+    fn next(&mut self) -> Option<(i32, f64)> {
+        let lone = |y: f64, negate: bool| if negate { -y } else { y };
+        match (self.a.peek().copied(), self.b.peek().copied()) {
+            (Some((ia, ca)), Some((ib, cb))) => {
+                if ia == ib {
+                    self.a.next();
+                    self.b.next();
+                    Some((ia, if self.negate { ca - cb } else { ca + cb }))
+                } else if ia < ib {
+                    self.a.next()
+                } else {
+                    self.b.next();
+                    Some((ib, lone(cb, self.negate)))
+                }
+            }
+            (Some(_), None) => self.a.next(),
+            (None, Some((ib, cb))) => {
+                self.b.next();
+                Some((ib, lone(cb, self.negate)))
+            }
+            (None, None) => None,
         }
     }
-    out.extend_from_slice(&a[i..]);
-    out.extend(b[j..].iter().map(|&(ib, cb)| (ib, lone(cb))));
-    out
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let (a, b) = (self.a.size_hint().0, self.b.size_hint().0);
+        (a.max(b), None)
+    }
+}
+
+/// Ascending buckets merged for a lower schema on the fly (counts of buckets falling together
+/// added up).
+pub(super) fn reducing<I: Iterator<Item = (i32, f64)>>(
+    entries: I,
+    from_schema: i32,
+    to_schema: i32,
+) -> impl Iterator<Item = (i32, f64)> {
+    let mut it = entries
+        .map(move |(i, c)| (target_index(i, from_schema, to_schema), c))
+        .peekable();
+    std::iter::from_fn(move || {
+        let (t, mut c) = it.next()?;
+        while let Some(&(u, d)) = it.peek() {
+            if u != t {
+                break;
+            }
+            c += d;
+            it.next();
+        }
+        Some((t, c))
+    })
 }
 
 /// The index at `to_schema` of the bucket holding bucket `index` of `from_schema` (positive and
@@ -82,19 +133,6 @@ pub(super) fn target_index(index: i32, from_schema: i32, to_schema: i32) -> i32 
     }
     let shift = shift.min(62) as u32;
     clamp_i32(((i64::from(index) - 1) >> shift) + 1)
-}
-
-/// Buckets merged for a lower schema (counts of buckets falling together added up).
-pub(super) fn reduce(entries: &[(i32, f64)], from_schema: i32, to_schema: i32) -> Entries {
-    let mut out: Entries = Vec::with_capacity(entries.len());
-    for &(index, count) in entries {
-        let t = target_index(index, from_schema, to_schema);
-        match out.last_mut() {
-            Some(last) if last.0 == t => last.1 += count,
-            _ => out.push((t, count)),
-        }
-    }
-    out
 }
 
 /// The zero count `h` would have with a zero bucket of at least `larger` width, and the

@@ -10,7 +10,8 @@
 
 use super::buckets::exponential_bound;
 use super::layout::{
-    decode, intersect_bounds, reduce, regroup_custom, same_floats, zero_count_for_larger_threshold,
+    decode, intersect_bounds, reducing, regroup_custom, same_floats,
+    zero_count_for_larger_threshold,
 };
 use super::{CounterResetHint, FloatHistogram};
 
@@ -52,6 +53,9 @@ pub(super) fn detect_reset(current: &FloatHistogram, previous: &FloatHistogram) 
     if current.zero_count < previous_zero {
         return true;
     }
+    if let Some(decreased) = same_layout_decrease(current, previous) {
+        return decreased;
+    }
     let sides = [
         (
             (&current.positive_spans, &current.positive_buckets),
@@ -65,7 +69,7 @@ pub(super) fn detect_reset(current: &FloatHistogram, previous: &FloatHistogram) 
     for ((cs, cb), (ps, pb)) in sides {
         let mut prev = decode(ps, pb);
         if previous.schema > current.schema {
-            prev = reduce(&prev, previous.schema, current.schema);
+            prev = reducing(prev.into_iter(), previous.schema, current.schema).collect();
         }
         let mut curr = decode(cs, cb);
         if !custom {
@@ -80,6 +84,50 @@ pub(super) fn detect_reset(current: &FloatHistogram, previous: &FloatHistogram) 
         }
     }
     false
+}
+
+/// Same schema, zero width and bucket layout on both sides, nothing inside the zero bucket
+/// (the usual case between two samples of a series): whether a bucket decreased, compared
+/// position by position without allocating. `None` when the layouts differ.
+fn same_layout_decrease(current: &FloatHistogram, previous: &FloatHistogram) -> Option<bool> {
+    if current.schema != previous.schema || current.zero_threshold != previous.zero_threshold {
+        return None;
+    }
+    let custom = current.uses_custom_buckets();
+    let sides = [
+        (
+            &current.positive_spans,
+            &current.positive_buckets,
+            &previous.positive_spans,
+            &previous.positive_buckets,
+        ),
+        (
+            &current.negative_spans,
+            &current.negative_buckets,
+            &previous.negative_spans,
+            &previous.negative_buckets,
+        ),
+    ];
+    for (cs, cb, ps, pb) in sides {
+        if cs != ps || cb.len() != pb.len() {
+            return None;
+        }
+        let total: u64 = cs.iter().map(|s| u64::from(s.length)).sum();
+        if total != cb.len() as u64 {
+            return None;
+        }
+        if let Some(first) = cs.first() {
+            if !custom && exponential_bound(first.offset, current.schema) <= current.zero_threshold
+            {
+                return None;
+            }
+        }
+    }
+    Some(
+        sides
+            .iter()
+            .any(|(_, cb, _, pb)| cb.iter().zip(pb.iter()).any(|(c, p)| c < p)),
+    )
 }
 
 /// Whether a bucket of `prev` is missing (and populated) or smaller in `curr`; both ascending.

@@ -528,12 +528,22 @@ fn recording_rules_record_histograms_flip_kinds_and_go_stale() {
         "groups:\n- name: g\n  rules:\n  - record: rec:lat\n    expr: lat\n    labels: {src: rec}\n",
     );
     g.eval(T0, &f.ctx());
-    assert_eq!(g.rules[0].health, Health::Good, "{:?}", g.rules[0].last_error);
+    assert_eq!(
+        g.rules[0].health,
+        Health::Good,
+        "{:?}",
+        g.rules[0].last_error
+    );
     // Each series flips kind at 10s.
     f.put(&a, T0 + 10 * S, 7.0);
     f.put_h(&b, T0 + 10 * S, hist(3.0, 2.5));
     g.eval(T0 + 10 * S, &f.ctx());
-    assert_eq!(g.rules[0].health, Health::Good, "{:?}", g.rules[0].last_error);
+    assert_eq!(
+        g.rules[0].health,
+        Health::Good,
+        "{:?}",
+        g.rules[0].last_error
+    );
     // Both go away at 20s: the recorded series get stale markers, a histogram one for the
     // series whose last recorded sample is a histogram.
     let stale = f64::from_bits(crate::model::STALE_NAN_BITS);
@@ -589,7 +599,12 @@ fn alerts_fire_for_histogram_samples_with_the_histogram_as_value() {
             f.put(&a, t, f64::from_bits(crate::model::STALE_NAN_BITS));
         }
         g.eval(t, &f.ctx());
-        assert_eq!(g.rules[0].health, Health::Good, "{:?}", g.rules[0].last_error);
+        assert_eq!(
+            g.rules[0].health,
+            Health::Good,
+            "{:?}",
+            g.rules[0].last_error
+        );
         let al = &g.rules[0].alerting.as_ref().unwrap().active;
         states.push(al.values().next().map(|x| x.state));
         if k == 1 {
@@ -623,5 +638,7 @@ fn alerts_fire_for_histogram_samples_with_the_histogram_as_value() {
     // The ALERTS series are floats, as for any alert.
     let alerts = f.all_samples("ALERTS");
     assert_eq!(alerts.len(), 2, "{alerts:?}");
-    assert!(alerts.iter().all(|(_, p)| p.iter().all(|x| !x.1.starts_with('h'))));
+    assert!(alerts
+        .iter()
+        .all(|(_, p)| p.iter().all(|x| !x.1.starts_with('h'))));
 }
