@@ -163,7 +163,7 @@ fn the_cursor_reads_out_bucket_count_and_percentile() {
     a.key(key(KeyCode::Right));
     let (_, _, text) = draw_heatmap(&a, 100, 12);
     assert!(
-        text.contains("bucket (4, 8]  count 45  percentile 55% (at or below 8)"),
+        text.contains("bucket (4, 8]  count 45  percentile 55%"),
         "{text}"
     );
     a.key(key(KeyCode::Down));
@@ -171,7 +171,7 @@ fn the_cursor_reads_out_bucket_count_and_percentile() {
     assert_eq!(a.heat_row, Some(2));
     let (buf, g, text) = draw_heatmap(&a, 100, 12);
     assert!(
-        text.contains("bucket (1, 2]  count 5  percentile 5% (at or below 2)"),
+        text.contains("bucket (1, 2]  count 5  percentile 5%"),
         "{text}"
     );
     let last = g.plot.x + g.plot.width - 1;
@@ -186,7 +186,7 @@ fn the_cursor_reads_out_bucket_count_and_percentile() {
     let (_, _, text) = draw_heatmap(&a, 100, 12);
     assert_eq!(a.heat_row, Some(5));
     assert!(
-        text.contains("bucket (8, 16]  count 2  percentile 100% (at or below 16)"),
+        text.contains("bucket (8, 16]  count 2  percentile 100%"),
         "{text}"
     );
 }
@@ -363,7 +363,7 @@ fn the_metrics_explorer_marks_histograms() {
             ("http_seconds", "histogram"),
             ("up", "gauge"),
         ]
-        .map(|(k, t)| (k.to_string(), (t.to_string(), String::new())))
+        .map(|(k, t)| (k.to_string(), (t.to_string(), format!("about {k}"))))
         .into_iter()
         .collect(),
     ));
@@ -382,6 +382,10 @@ fn the_metrics_explorer_marks_histograms() {
         "{text}"
     );
     assert!(row("http_seconds_count").contains("classic hist"), "{text}");
+    assert!(
+        row("http_seconds_count").contains("about http_seconds"),
+        "{text}"
+    );
     assert!(
         row("up").contains("gauge") && !row("up").contains("hist"),
         "{text}"
@@ -423,4 +427,17 @@ fn warnings_and_infos_show_under_the_prompt_in_their_colours() {
     );
     assert_eq!(buf[(0, w as u16)].fg, a.theme.warning);
     assert_eq!(buf[(0, i as u16)].fg, a.theme.label);
+}
+
+#[test]
+fn tiny_areas_do_not_panic() {
+    let mut a = heatmap_app(Theme::load("default").unwrap());
+    a.cursor = Some(3);
+    a.heat_row = Some(40);
+    for (w, h) in [(1, 1), (3, 2), (10, 3), (12, 5), (30, 6)] {
+        draw_heatmap(&a, w, h);
+    }
+    // The smallest terminal drawn in, with tabs.
+    let text = draw(&mut a, 40, 10).0;
+    assert!(text.contains("Heatmap"), "{text}");
 }

@@ -198,11 +198,12 @@ pub fn cursor_cell(app: &App, g: &HeatLayout) -> Option<(usize, usize)> {
     Some((col, row))
 }
 
-/// The readout of a cell: time, bucket range, count, percentile.
+/// The readout of a cell: time, bucket range, count, percentile (the share of the column's
+/// observations at or below the bucket's upper bound).
 pub fn readout_text(app: &App, r: &Readout) -> String {
     let long = app.range_secs > 86400.0;
     format!(
-        "{}  bucket ({}, {}]  count {}  percentile {}% (at or below {})",
+        "{}  bucket ({}, {}]  count {}  percentile {}%",
         clock(r.from, app.utc, long),
         bound(r.lower),
         bound(r.upper),
@@ -212,7 +213,6 @@ pub fn readout_text(app: &App, r: &Readout) -> String {
         } else {
             compact_num(r.fraction * 100.0)
         },
-        bound(r.upper),
     )
 }
 
@@ -346,7 +346,10 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         axis.truncate(end_at);
         axis.push_str(&b);
     }
-    buf.set_string(g.plot.x, g.axis.y, axis, t.fg(t.dim));
+    if g.axis.height > 0 && g.plot.width > 0 {
+        let axis: String = axis.chars().take(w).collect();
+        buf.set_string(g.plot.x, g.axis.y, axis, t.fg(t.dim));
+    }
     // Readout of the cursor cell, or the keys.
     let readout = match cur {
         Some((c, r)) => match g.grid.readout(c, r) {

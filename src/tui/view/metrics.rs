@@ -1,5 +1,6 @@
 //! The metrics explorer: metric names with type, series count and help (a narrow pane keeps
-//! name and count); histograms are marked (type `native hist` or `classic hist`, for the
+//! name and count; a classic histogram's series show their family's help); histograms are
+//! marked (type `native hist` or `classic hist`, for the
 //! `_bucket`/`_sum`/`_count` series of a classic one; `▦` after the name when narrow); `/`
 //! filters. The data refreshes every 30 s, and when the view opens
 //! (`app::actions`); an empty list says so. Uses `app`, `heatmap` and `view::panel`.
@@ -56,6 +57,16 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
             if let Some(k) = hist {
                 ty = k.label().to_string();
             }
+            // A classic histogram's series: the family's help.
+            let help = if help.is_empty() {
+                ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| m.strip_suffix(s))
+                    .and_then(|base| app.known.metadata.get(base))
+                    .map_or(help, |(_, h)| h.clone())
+            } else {
+                help
+            };
             let count = app
                 .series_counts
                 .get(*m)
