@@ -18,9 +18,11 @@
 //! the float functions dispatched in `call*`. The metric name is removed when evaluation ends
 //! (delayed name removal), as the upstream test scripts expect. Native-histogram samples
 //! come out of selectors, range selectors, subqueries and range queries (a series may change
-//! between floats and histograms); what computes with values skips them for now (see
-//! `value`). Follows Prometheus's
-//! promql/engine.go and functions.go in our own words.
+//! between floats and histograms); binary operators, unary minus and the aggregations compute
+//! with them as Prometheus 3 does (`binary`, `eval`, `aggregate`), raising its annotations,
+//! which the evaluator places in the query text and a range query split over threads merges
+//! (each message once). Follows Prometheus's promql/engine.go and functions.go in our own
+//! words.
 //!
 //! Files (each uses only the ones listed before it, and `promql`'s lower layers: `value`,
 //! `parse`, `memo`, `functions`, `aggregate`):

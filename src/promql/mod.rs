@@ -2,9 +2,9 @@
 //! (`engine`), the parsed tree as JSON (`ast_json`), and series selectors for the `match[]`
 //! parameters of the series and label APIs. (The promqltest runner sits above, in `testrun`.)
 //!
-//! Inside, from the bottom: `value` (result types, errors, float formatting) → `parse`,
-//! `memo` → `functions/` (by family) → `aggregate` → `engine/` → `ast_json`; a file uses only
-//! those before it.
+//! Inside, from the bottom: `value` (result types, errors, float formatting) →
+//! `histogram_sum` (compensated histogram sums and means) → `parse`, `memo` → `functions/`
+//! (by family) → `aggregate` → `engine/` → `ast_json`; a file uses only those before it.
 //!
 //! Uses `model` and `storage` (and, in tests, `tsdb` and `testrun`'s script parser).
 
@@ -12,6 +12,7 @@ pub mod aggregate;
 pub mod ast_json;
 pub mod engine;
 pub mod functions;
+pub mod histogram_sum;
 pub mod memo;
 pub mod parse;
 pub mod value;

@@ -1,20 +1,23 @@
 //! The values PromQL evaluation passes around and returns: one sample of an instant vector
-//! (`InstantSample`), a query result (`Value`, `Output`), why a query failed (`QueryError`),
-//! and the one float formatter for sample values, label values and messages (`format_float`).
+//! (`InstantSample`), a query result (`Value`, `Output`), why a query failed (`QueryError`), an
+//! annotation before it is given its position (`Annotation`), the one float formatter for
+//! sample values, label values and messages (`format_float`), and a histogram written as
+//! Prometheus's `FloatHistogram.String()` writes it (`format_histogram`, for `count_values`).
 //!
 //! A point's value is a float (`v`) or a native histogram in its float form (`h`, boxed so a
-//! float sample stays small and allocates nothing). Element-wise functions and unary minus
-//! rewrite values only through `map_value`/`map_values` here, binary operators only through
-//! `Operation::apply` (engine/binary.rs); aggregations read them in `aggregate`, range
-//! functions in `functions::range` and `engine/precompute.rs`. Until PromQL computes with
-//! histograms (part 2), everything that computes with values works on float samples only:
-//! `floats_only` removes the histogram samples from its input, as Prometheus's functions that
-//! ignore histograms do; selectors, `timestamp`, the label functions, `sort_by_label`,
-//! `absent`, `info` and the set operators pass histogram samples through.
+//! float sample stays small and allocates nothing). Element-wise float functions rewrite
+//! values through `map_value`/`map_values` here (histogram samples are left out, as
+//! Prometheus's functions that ignore histograms do; `floats_only` does the same for a whole
+//! vector); binary operators combine values in engine/binary.rs, unary minus in engine/eval.rs,
+//! aggregations in `aggregate`, range functions in `functions::range` and
+//! `engine/precompute.rs`. Selectors, `timestamp`, the label functions, `sort_by_label`,
+//! `absent`, `info`, `limitk`, `limit_ratio` and the set operators pass histogram samples
+//! through.
 //!
 //! Uses `model` and `storage` (the `Series` of a matrix, `StorageError`) only.
 
-use crate::model::{FloatHistogram, Labels, METRIC_NAME};
+use crate::model::histogram::Bucket;
+use crate::model::{format_go_g, FloatHistogram, Labels, METRIC_NAME};
 use crate::storage::{Series, StorageError};
 
 /// One sample of an instant vector.
@@ -98,6 +101,53 @@ pub fn map_values(
 pub fn floats_only(mut v: Vec<InstantSample>) -> Vec<InstantSample> {
     v.retain(|s| s.h.is_none());
     v
+}
+
+/// An annotation as an operator or function raises it: the message without the
+/// `PromQL warning: `/`PromQL info: ` prefix and without the position, which the evaluator
+/// adds (it knows where in the query the responsible expression starts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Annotation {
+    Warning(String),
+    Info(String),
+}
+
+/// A histogram as Prometheus's `FloatHistogram.String()` writes it, which is what
+/// `count_values` puts in its label for a histogram sample:
+/// `{count:20, sum:10, [-2,-1):2, [-0.001,0.001]:2, (0.5,1]:1}` — count and sum, then every
+/// non-empty bucket from the lowest to the highest (the zero bucket when it holds
+/// something), numbers in Go's `%g`.
+pub fn format_histogram(h: &FloatHistogram) -> String {
+    fn bucket(out: &mut String, b: &Bucket) {
+        out.push_str(", ");
+        out.push(if b.lower_inclusive { '[' } else { '(' });
+        out.push_str(&format_go_g(b.lower));
+        out.push(',');
+        out.push_str(&format_go_g(b.upper));
+        out.push(if b.upper_inclusive { ']' } else { ')' });
+        out.push(':');
+        out.push_str(&format_go_g(b.count));
+    }
+    let mut out = format!(
+        "{{count:{}, sum:{}",
+        format_go_g(h.count),
+        format_go_g(h.sum)
+    );
+    for b in h.negative_bucket_list().iter().rev() {
+        if b.count != 0.0 {
+            bucket(&mut out, b);
+        }
+    }
+    if h.zero_count != 0.0 {
+        bucket(&mut out, &h.zero_bucket());
+    }
+    for b in h.positive_bucket_list().iter() {
+        if b.count != 0.0 {
+            bucket(&mut out, b);
+        }
+    }
+    out.push('}');
+    out
 }
 
 /// A query result.
@@ -197,6 +247,40 @@ mod tests {
         let m = s.map_value(5, |v| v * 3.0).unwrap();
         assert_eq!((m.t, m.v, m.drop_name), (5, 6.0, true));
         assert!(m.final_labels().is_empty());
+    }
+
+    #[test]
+    fn histograms_are_written_as_prometheus_writes_them() {
+        use crate::model::Span;
+        let span = |offset, length| Span { offset, length };
+        let h = FloatHistogram {
+            count: 9.0,
+            sum: -1.5,
+            zero_threshold: 0.001,
+            zero_count: 2.0,
+            positive_spans: vec![span(0, 2)],
+            positive_buckets: vec![1.0, 0.0],
+            negative_spans: vec![span(0, 2)],
+            negative_buckets: vec![1.0, 5.0],
+            ..FloatHistogram::default()
+        };
+        assert_eq!(
+            format_histogram(&h),
+            "{count:9, sum:-1.5, [-2,-1):5, [-1,-0.5):1, [-0.001,0.001]:2, (0.5,1]:1}"
+        );
+        let custom = FloatHistogram {
+            schema: crate::model::histogram::CUSTOM_BUCKETS_SCHEMA,
+            count: 3e6,
+            sum: 4.0,
+            custom_values: vec![5.0],
+            positive_spans: vec![span(0, 2)],
+            positive_buckets: vec![1.0, 2e6],
+            ..FloatHistogram::default()
+        };
+        assert_eq!(
+            format_histogram(&custom),
+            "{count:3e+06, sum:4, [-Inf,5]:1, (5,+Inf]:2e+06}"
+        );
     }
 
     #[test]

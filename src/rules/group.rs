@@ -7,19 +7,31 @@
 //! and write the `ALERTS` and `ALERTS_FOR_STATE` series. Series a rule produced at its previous
 //! evaluation and not at this one get a stale marker. Timestamps are nanoseconds here (alert
 //! times keep Prometheus's precision); samples are written in milliseconds.
+//!
+//! Native histograms, as in Prometheus 3: a recording rule whose query yields histogram
+//! samples records them (a series may flip between float and histogram samples); the stale
+//! marker of a vanished series is the float stale NaN, which the store keeps as a histogram
+//! stale marker where the series' newest sample is a histogram. An alerting rule fires for a
+//! histogram sample like any other: its templates see the histogram as `$value` (printed as
+//! Go's `FloatHistogram.String()`), and the alert's value (the API's `value`) is the sample's
+//! float, 0.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 use promql_parser::parser::Expr;
 use serde_json::{json, Value};
 
-use super::template::{self, Env, QuerySample, Template, ALERT_VARS};
+use super::template::{self, Env, QuerySample, Template, Val, ALERT_VARS};
 use crate::config::{RuleGroup, RuleNode};
 pub use crate::model::rfc3339_nano;
-use crate::model::{format_go_g, labels_hash, stale_nan, Labels, Matcher, Sample, METRIC_NAME};
+use crate::model::{
+    format_go_g, labels_hash, stale_nan, FloatHistogram, HistogramSample, HistogramValue, Labels,
+    Matcher, Sample, METRIC_NAME,
+};
 use crate::promql::engine::{self, Engine, Stop};
-use crate::storage::{Appender, Querier, SeriesInput};
+use crate::storage::{Appender, HistogramInput, Querier, SeriesInput};
 
 /// How long a resolved alert is kept (for notifications): 15 minutes, as in Prometheus.
 pub const RESOLVED_RETENTION_NS: i64 = 15 * 60 * 1_000_000_000;
@@ -387,13 +399,34 @@ impl Group {
                     notes.push((rule.query.clone(), send));
                 }
             }
-            // Append the results; series gone since last time get a stale marker.
+            // Append the results (floats and histograms); series gone since last time get a
+            // float stale marker, as Prometheus writes them (the store keeps it as a histogram
+            // stale marker for a series whose newest sample is a histogram).
             let mut returned: HashSet<Labels> = HashSet::with_capacity(out.len());
             let mut batch: Vec<SeriesInput> = Vec::with_capacity(out.len());
-            for (l, t, v) in &out {
-                batch.push(sample_input(l, *t, *v));
-            }
-            for (l, _, _) in &out {
+            let mut hbatch: Vec<HistogramInput> = Vec::new();
+            let mut invalid: Option<String> = None;
+            for (l, t, v, h) in &out {
+                match h {
+                    None => {
+                        batch.push(sample_input(l, *t, *v));
+                    }
+                    Some(h) => {
+                        let h = HistogramValue::Float(FloatHistogram::clone(h));
+                        if let Err(e) = h.validate() {
+                            // Not written, so not returned (a stale marker follows if it was
+                            // there before), as Prometheus treats a refused append.
+                            invalid.get_or_insert_with(|| {
+                                format!("histogram sample of series {l} is invalid: {e}")
+                            });
+                            continue;
+                        }
+                        hbatch.push(HistogramInput {
+                            labels: l.iter().map(|x| (&*x.name, &*x.value)).collect(),
+                            histograms: vec![HistogramSample { t: *t, h }],
+                        });
+                    }
+                }
                 returned.insert(l.clone());
             }
             let stale: Vec<Labels> = rule
@@ -405,14 +438,22 @@ impl Group {
             for l in &stale {
                 batch.push(sample_input(l, query_ts_ms, stale_nan()));
             }
-            match ctx.appender.append(&batch) {
+            let appended = ctx.appender.append(&batch).and_then(|mut st| {
+                if !hbatch.is_empty() {
+                    st.add(&ctx.appender.append_histograms(&hbatch)?);
+                }
+                Ok(st)
+            });
+            match appended {
                 Ok(st) if st.rejected() > 0 => {
                     rule.health = Health::Bad;
                     rule.last_error = Some(
                         if st.out_of_order > 0 {
                             "out of order sample"
-                        } else {
+                        } else if st.duplicate > 0 {
                             "duplicate sample for timestamp"
+                        } else {
+                            "invalid histogram sample"
                         }
                         .into(),
                     );
@@ -422,6 +463,10 @@ impl Group {
                     rule.health = Health::Bad;
                     rule.last_error = Some(e.to_string());
                 }
+            }
+            if let Some(e) = invalid {
+                rule.health = Health::Bad;
+                rule.last_error = Some(e);
             }
             rule.prev_series = returned;
         }
@@ -578,13 +623,26 @@ pub fn labels_map(l: &Labels) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Runs a rule's query at `t_ms`: a vector, or a scalar as one sample without labels.
+/// One sample of a rule's query result: a float, or a native histogram (`h`; `v` is then 0,
+/// as Prometheus's `Sample.F` of a histogram sample).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSample {
+    pub labels: Labels,
+    pub v: f64,
+    pub h: Option<Arc<FloatHistogram>>,
+}
+
+/// A sample a rule writes: its series, time (ms) and value.
+type Output = (Labels, i64, f64, Option<Arc<FloatHistogram>>);
+
+/// Runs a rule's query at `t_ms`: a vector (float and histogram samples), or a scalar as one
+/// sample without labels.
 fn query_vector(
     ctx: &EvalCtx<'_>,
     expr: &Expr,
     text: &str,
     t_ms: i64,
-) -> Result<Vec<(Labels, f64)>, String> {
+) -> Result<Vec<RuleSample>, String> {
     let stop = Stop {
         deadline: Some(Instant::now() + ctx.query_timeout),
         cancel: None,
@@ -594,32 +652,48 @@ fn query_vector(
         .run_instant_expr(ctx.querier, expr, text, t_ms, &stop)
         .map_err(|e| e.to_string())?;
     match out.value {
-        // Histogram results are not recorded or alerted on yet (issue 22): left out rather
-        // than recorded as 0.
-        engine::Value::Vector(v) => Ok(crate::promql::value::floats_only(v)
+        engine::Value::Vector(v) => Ok(v
             .into_iter()
-            .map(|s| (s.final_labels(), s.v))
+            .map(|s| {
+                let labels = s.final_labels();
+                match s.h {
+                    Some(h) => RuleSample {
+                        labels,
+                        v: 0.0,
+                        h: Some(Arc::from(h)),
+                    },
+                    None => RuleSample {
+                        labels,
+                        v: s.v,
+                        h: None,
+                    },
+                }
+            })
             .collect()),
-        engine::Value::Scalar { v, .. } => Ok(vec![(Labels::default(), v)]),
+        engine::Value::Scalar { v, .. } => Ok(vec![RuleSample {
+            labels: Labels::default(),
+            v,
+            h: None,
+        }]),
         _ => Err("rule result is not a vector or scalar".into()),
     }
 }
 
-/// Evaluates one rule; returns the samples to write as (labels, t ms, value).
+/// Evaluates one rule; returns the samples to write as (labels, t ms, value, histogram).
 fn eval_rule(
     rule: &mut Rule,
     ts: i64,
     offset_ns: i64,
     limit: usize,
     ctx: &EvalCtx<'_>,
-) -> Result<Vec<(Labels, i64, f64)>, String> {
+) -> Result<Vec<Output>, String> {
     let t_ms = (ts - offset_ns).div_euclid(NS_PER_MS);
     let vector = query_vector(ctx, &rule.expr, &rule.query, t_ms)?;
     let Some(a) = &mut rule.alerting else {
-        // Recording rule.
+        // Recording rule: float and histogram samples alike are renamed and relabelled.
         let mut out = Vec::with_capacity(vector.len());
         let mut seen = HashSet::with_capacity(vector.len());
-        for (l, v) in vector {
+        for RuleSample { labels: l, v, h } in vector {
             let mut m = labels_map(&l);
             m.insert(METRIC_NAME.to_string(), rule.name.clone());
             for (k, val) in &rule.labels {
@@ -632,7 +706,7 @@ fn eval_rule(
                         .into(),
                 );
             }
-            out.push((l, t_ms, v));
+            out.push((l, t_ms, v, h));
         }
         if limit > 0 && out.len() > limit {
             return Err(format!(
@@ -647,9 +721,10 @@ fn eval_rule(
         let expr = engine::parse(q).map_err(|e| e.to_string())?;
         let v = query_vector(ctx, &expr, q, ts.div_euclid(NS_PER_MS))?;
         Ok(v.into_iter()
-            .map(|(l, value)| QuerySample {
-                labels: labels_map(&l),
-                value,
+            .map(|s| QuerySample {
+                labels: labels_map(&s.labels),
+                value: s.v,
+                histogram: s.h,
             })
             .collect())
     };
@@ -658,9 +733,16 @@ fn eval_rule(
         external_url: ctx.external_url,
     };
     let mut fresh: HashMap<Labels, Alert> = HashMap::with_capacity(vector.len());
-    for (l, v) in &vector {
+    for RuleSample { labels: l, v, h } in &vector {
         let lmap = labels_map(l);
-        let (dot, vars) = template::alert_data(&lmap, ctx.external_labels, ctx.external_url, *v);
+        // A histogram sample's `$value` is its histogram; the alert's value is the sample's
+        // float, 0 for a histogram (Prometheus's `Sample.F`).
+        let (dot, vars) = template::alert_data(
+            &lmap,
+            ctx.external_labels,
+            ctx.external_url,
+            Val::sample_value(*v, h.as_ref()),
+        );
         let expand = |t: &Template| match t.execute(&dot, &vars, &env) {
             Ok(s) => s,
             Err(e) => {
@@ -757,13 +839,14 @@ fn eval_rule(
             let mut m = labels_map(&alert.labels);
             m.insert(METRIC_NAME.into(), "ALERTS".into());
             m.insert("alertstate".into(), alert.state.as_str().into());
-            out.push((Labels::from_pairs(&m), out_ms, 1.0));
+            out.push((Labels::from_pairs(&m), out_ms, 1.0, None));
             m.remove("alertstate");
             m.insert(METRIC_NAME.into(), "ALERTS_FOR_STATE".into());
             out.push((
                 Labels::from_pairs(&m),
                 out_ms,
                 alert.active_at.div_euclid(1_000_000_000) as f64,
+                None,
             ));
         }
     }

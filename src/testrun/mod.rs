@@ -1,6 +1,7 @@
 //! The test runners behind `promterm test`: promqltest scripts (`script` parses the upstream
 //! format, `promql` runs them against the engine and a fresh store per file, `compare` checks
-//! results against expectations) and rule unit tests in promtool's format (`rules`).
+//! results against expectations) and rule unit tests in promtool's format (`rules`, with
+//! `rules_histogram` for their native-histogram series and expectations).
 //! `histogram_literal` parses the `{{…}}` native-histogram notation of series lines into float
 //! histograms, which the runner loads and compares; `nhcb` turns the classic histograms of a
 //! `load_with_nhcb` block into custom-bucket ones.
@@ -13,6 +14,7 @@ pub mod histogram_literal;
 pub mod nhcb;
 pub mod promql;
 pub mod rules;
+pub mod rules_histogram;
 pub mod script;
 
 /// A temporary directory for one file's store, removed when dropped.

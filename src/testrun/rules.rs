@@ -7,6 +7,11 @@
 //! alerts of `alertname` at `eval_time`: labels with `alertname` added, and annotations) and
 //! `promql_expr_test` cases (an instant query at `eval_time` against `exp_samples`).
 //! Failures print what was expected and what came, one alert or sample per line.
+//!
+//! Native histograms as in Prometheus 3's promtool (`rules_histogram`): `input_series` values
+//! may be `{{...}}` histograms (with the `x`/`+`/`-` expansions), `exp_samples` may give
+//! `histogram: '{{...}}'` instead of `value`, compared exactly in the test notation (hint
+//! included); alerts over histogram expressions fire and template as the server's do.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -15,13 +20,13 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::promql::almost_equal;
+use super::rules_histogram::{self, parse_expected, result_expression, test_expression};
 use super::scratch_dir;
 use super::script::parse_series;
 use crate::config::{Duration, RuleFile};
 use crate::model::Labels;
 use crate::promql::engine::{self, Engine, Stop};
 use crate::rules::group::{labels_map, AlertState, EvalCtx, Group};
-use crate::storage::{Appender, SeriesInput};
 use crate::tsdb::{Db, Options};
 
 #[derive(Debug, Deserialize)]
@@ -97,7 +102,11 @@ struct ExprTest {
 #[serde(deny_unknown_fields)]
 struct ExpSample {
     labels: String,
+    #[serde(default)]
     value: f64,
+    /// A native histogram in the series notation (`{{schema:0 count:4 ...}}`).
+    #[serde(default)]
+    histogram: String,
 }
 
 /// Outcome of one file.
@@ -209,23 +218,8 @@ fn run_group(
     for s in &tg.input_series {
         let line = parse_series(&format!("{} {}", s.series, s.values))
             .map_err(|e| format!("input series {:?}: {e}", s.series))?;
-        let pairs: Vec<(&str, &str)> = line.labels.iter().map(|l| (&*l.name, &*l.value)).collect();
-        let samples = line
-            .values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| {
-                v.map(|v| crate::model::Sample {
-                    t: i as i64 * step,
-                    v,
-                })
-            })
-            .collect();
-        db.append(&[SeriesInput {
-            labels: pairs,
-            samples,
-        }])
-        .map_err(|e| e.to_string())?;
+        rules_histogram::load(&db, &line, step)
+            .map_err(|e| format!("input series {:?}: {e}", s.series))?;
     }
     let iv = eval_interval.as_std();
     let mut groups: Vec<Group> = Vec::new();
@@ -314,6 +308,10 @@ fn run_group(
 /// An alert as compared: labels and annotations.
 type Shown = (BTreeMap<String, String>, BTreeMap<String, String>);
 
+/// A sample as compared: labels, float value (0 for a histogram), histogram as its test
+/// expression ("" for a float).
+type Compared = (Labels, f64, String);
+
 fn check_alerts(groups: &[Group], at: &AlertTest) -> Option<String> {
     let mut got: Vec<Shown> = Vec::new();
     for g in groups {
@@ -378,9 +376,16 @@ fn check_expr(engine: &Engine, db: &Db, et: &ExprTest, fuzzy: bool) -> Option<St
             ))
         }
     };
-    let mut got: Vec<(Labels, f64)> = match got {
-        engine::Value::Vector(v) => v.into_iter().map(|s| (s.final_labels(), s.v)).collect(),
-        engine::Value::Scalar { v, .. } => vec![(Labels::default(), v)],
+    // (labels, float value, histogram in the test notation or "") as promtool compares them.
+    let mut got: Vec<Compared> = match got {
+        engine::Value::Vector(v) => v
+            .into_iter()
+            .map(|s| {
+                let h = s.h.as_deref().map_or(String::new(), result_expression);
+                (s.final_labels(), s.v, h)
+            })
+            .collect(),
+        engine::Value::Scalar { v, .. } => vec![(Labels::default(), v, String::new())],
         other => {
             return Some(format!(
                 "expr: {:?}, time: {}: the result is a {}, not a vector or scalar",
@@ -390,14 +395,21 @@ fn check_expr(engine: &Engine, db: &Db, et: &ExprTest, fuzzy: bool) -> Option<St
             ))
         }
     };
-    let mut want = Vec::new();
+    let mut want: Vec<Compared> = Vec::new();
     for s in &et.exp_samples {
-        match parse_series(&s.labels) {
-            Ok(l) => want.push((l.labels, s.value)),
+        let parsed = parse_series(&s.labels).and_then(|l| {
+            if s.histogram.is_empty() {
+                return Ok((l.labels, s.value, String::new()));
+            }
+            let h = parse_expected(&s.histogram)?;
+            Ok((l.labels, s.value, test_expression(&h)))
+        });
+        match parsed {
+            Ok(w) => want.push(w),
             Err(e) => {
                 return Some(format!(
-                    "expr: {:?}: bad expected labels {:?}: {e}",
-                    et.expr, s.labels
+                    "expr: {:?}, time: {}: labels {:?}: {e}",
+                    et.expr, et.eval_time, s.labels
                 ))
             }
         }
@@ -407,6 +419,7 @@ fn check_expr(engine: &Engine, db: &Db, et: &ExprTest, fuzzy: bool) -> Option<St
     let same = got.len() == want.len()
         && got.iter().zip(&want).all(|(g, w)| {
             g.0 == w.0
+                && g.2 == w.2
                 && (g.1.to_bits() == w.1.to_bits()
                     || (g.1.is_nan() && w.1.is_nan())
                     || g.1 == w.1
@@ -415,12 +428,18 @@ fn check_expr(engine: &Engine, db: &Db, et: &ExprTest, fuzzy: bool) -> Option<St
     if same {
         return None;
     }
-    let show = |v: &[(Labels, f64)]| {
+    let show = |v: &[Compared]| {
         if v.is_empty() {
             return " (none)".to_string();
         }
         v.iter()
-            .map(|(l, x)| format!("\n            {l} {}", crate::model::format_go_g(*x)))
+            .map(|(l, x, h)| {
+                if h.is_empty() {
+                    format!("\n            {l} {}", crate::model::format_go_g(*x))
+                } else {
+                    format!("\n            {l} {h}")
+                }
+            })
             .collect::<String>()
     };
     Some(format!(
@@ -467,6 +486,36 @@ mod tests {
         );
         assert!(
             out.contains("got:\n            {__name__=\"job:up:sum\", job=\"api\"} 2"),
+            "{out}"
+        );
+    }
+
+    const HRULES: &str = "groups:\n- name: h\n  rules:\n  - record: job:lat:copy\n    expr: lat\n    labels: {copied: yes}\n  - alert: Slow\n    expr: lat\n    for: 2m\n    annotations:\n      value: '{{ $value }}'\n      count: '{{ $value.Count }}'\n";
+
+    #[test]
+    fn histogram_series_expectations_and_alerts() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "h.yml", HRULES);
+        let test = write(
+            dir.path(),
+            "t.yml",
+            "rule_files: [h.yml]\ntests:\n- interval: 1m\n  input_series:\n  - series: 'lat{job=\"a\"}'\n    values: '{{schema:0 sum:5 count:4 buckets:[1 2 1]}}+{{sum:1 count:2 buckets:[0 2]}}x3 7'\n  alert_rule_test:\n  - eval_time: 1m\n    alertname: Slow\n  - eval_time: 3m\n    alertname: Slow\n    exp_alerts:\n    - exp_labels: {job: a}\n      exp_annotations:\n        value: '{count:10, sum:8, (0.5,1]:1, (1,2]:8, (2,4]:1}'\n        count: '10'\n  promql_expr_test:\n  - expr: job:lat:copy\n    eval_time: 2m\n    exp_samples:\n    - labels: 'job:lat:copy{job=\"a\", copied=\"yes\"}'\n      histogram: '{{count:8 sum:7 buckets:[1 6 1]}}'\n  - expr: job:lat:copy\n    eval_time: 4m\n    exp_samples:\n    - labels: 'job:lat:copy{job=\"a\", copied=\"yes\"}'\n      value: 7\n  - expr: lat\n    eval_time: 1m\n    exp_samples:\n    - labels: 'lat{job=\"a\"}'\n      histogram: '{{count:7 sum:6 buckets:[1 4 1]}}'\n  - expr: lat\n    eval_time: 1m\n    exp_samples:\n    - labels: 'lat{job=\"a\"}'\n      value: 6\n  - expr: lat\n    eval_time: 1m\n    exp_samples:\n    - labels: 'lat{job=\"a\"}'\n      histogram: '5'\n",
+        );
+        let mut out = String::new();
+        let t = run_file(&test, &mut out);
+        // The last three expression cases fail: a wrong histogram, a float expected for a
+        // histogram, and an expectation that is not a histogram.
+        assert_eq!((t.passed, t.failed), (4, 3), "{out}");
+        assert!(
+            out.contains("expected:\n            {__name__=\"lat\", job=\"a\"} {{count:7 sum:6 buckets:[1 4 1]}}\n        got:\n            {__name__=\"lat\", job=\"a\"} {{count:6 sum:6 buckets:[1 4 1]}}"),
+            "{out}"
+        );
+        assert!(
+            out.contains("expected:\n            {__name__=\"lat\", job=\"a\"} 6\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("labels \"lat{job=\\\"a\\\"}\": expected histogram, got 5"),
             "{out}"
         );
     }

@@ -11,7 +11,7 @@
 //! needs), `msg` (fetched data), `prompt_keys` (the line editor, history search, popup keys)
 //! `keys` (every other key) and `mouse` (clicks, the wheel and drags, on what `render` found
 //! under the pointer).
-//! Uses `complete`, `dashboard`, `data`, `highlight`, `prompt` and `theme`.
+//! Uses `complete`, `dashboard`, `data`, `heatmap`, `highlight`, `prompt` and `theme`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -193,6 +193,15 @@ pub struct App {
     pub running: bool,
     pub query_id: u64,
     pub graph: bool,
+    /// With `graph`: a histogram result is shown as a heatmap (`g` cycles graph, heatmap,
+    /// table when the result is a histogram).
+    pub heatmap: bool,
+    /// The heatmap cursor's row (lowest bucket 0; None: the median's row), the histogram
+    /// series shown (`n`/`N`), and, as the heatmap last drew (a `Cell`: drawing takes `&App`),
+    /// its number of rows and the cursor's row.
+    pub heat_row: Option<usize>,
+    pub heat_series: usize,
+    pub heat_rows: std::cell::Cell<(usize, usize)>,
     pub range_secs: f64,
     /// How far the graph's end is before now (panning).
     pub end_offset: f64,
@@ -284,6 +293,10 @@ impl App {
             running: false,
             query_id: 0,
             graph: false,
+            heatmap: false,
+            heat_row: None,
+            heat_series: 0,
+            heat_rows: std::cell::Cell::new((usize::MAX, 0)),
             range_secs: 3600.0,
             end_offset: 0.0,
             live: false,
@@ -388,6 +401,15 @@ impl App {
         let start = end - self.range_secs;
         let step = (self.range_secs / 240.0).max(1.0).round();
         (start, end, step)
+    }
+
+    /// Whether the results pane shows a heatmap now: the heatmap chosen, over a range result
+    /// that is a histogram.
+    pub fn showing_heatmap(&self) -> bool {
+        self.graph
+            && self.heatmap
+            && matches!(self.result, QueryData::Matrix(_))
+            && super::heatmap::is_histogram(&self.result)
     }
 
     /// Number of steps in the graph window (positions of the value cursor).

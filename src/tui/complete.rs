@@ -282,6 +282,41 @@ mod tests {
     }
 
     #[test]
+    fn histogram_functions_are_offered_with_their_signatures() {
+        let c = candidates(
+            &Context::Metric {
+                prefix: "histogram_".into(),
+                start: 0,
+            },
+            &known(),
+            20,
+        );
+        let labels: Vec<&str> = c.iter().map(|x| x.label.as_str()).collect();
+        // histogram_quantile is common, so first; the rest alphabetically.
+        assert_eq!(
+            labels,
+            [
+                "histogram_quantile",
+                "histogram_avg",
+                "histogram_count",
+                "histogram_fraction",
+                "histogram_stddev",
+                "histogram_stdvar",
+                "histogram_sum",
+            ]
+        );
+        let frac = c.iter().find(|x| x.label == "histogram_fraction").unwrap();
+        assert_eq!(frac.insert, "histogram_fraction(");
+        assert!(
+            frac.detail
+                .starts_with("histogram_fraction(lower scalar, upper scalar, b instant-vector) — "),
+            "{}",
+            frac.detail
+        );
+        assert!(c[0].detail.contains("classic buckets"), "{}", c[0].detail);
+    }
+
+    #[test]
     fn label_value_and_duration_candidates() {
         let k = known();
         let c = candidates(

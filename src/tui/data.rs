@@ -2,7 +2,7 @@
 //! TUI works the same against promterm in process and any Prometheus-compatible server.
 //! A native-histogram sample (`histogram` / `histograms` in the JSON) is kept whole in
 //! `SeriesData::histograms` and appears in `points` as its observation count, so the graph and
-//! the sparklines plot the count (heatmaps come later).
+//! the sparklines plot the count (`heatmap` reads the buckets).
 
 use std::collections::BTreeMap;
 

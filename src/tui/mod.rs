@@ -8,11 +8,11 @@
 //! loop that runs `Cmd`s against the Source. `prompt` (line editor, history), `highlight`
 //! (tokens, completion context), `complete` (candidates), `vocabulary` (PromQL function
 //! names), `dashboard` (the overview's panels: built in or from `overview.toml`), `data` (API
-//! JSON to view models), `format` (numbers, sparklines, times; the CLI uses it too), `theme`,
+//! JSON to view models), `heatmap` (histogram results as heatmap grids), `format` (numbers, sparklines, times; the CLI uses it too), `theme`,
 //! and `term_events` (terminal input on a thread, noticing the terminal going away) support
 //! them. From the top, each using only those after it:
 //! render → view → app → complete → dashboard → highlight → vocabulary; view and app also use
-//! prompt, theme and format → data. Uses `client` (the Source), and `promql` to check the
+//! prompt, theme, format and heatmap → data. Uses `client` (the Source), and `promql` to check the
 //! syntax.
 
 pub mod app;
@@ -20,6 +20,7 @@ pub mod complete;
 pub mod dashboard;
 pub mod data;
 pub mod format;
+pub mod heatmap;
 pub mod highlight;
 pub mod prompt;
 pub mod render;

@@ -1,7 +1,8 @@
 //! Laying out the screen: one screen at 100×30 and larger (prompt on top; results; targets and
 //! alerts on the right; a status line), tabs below that (down to 40×10: the tab titles shorten
 //! to numbers when they do not fit), and below the minimum one line saying so; which pane is
-//! under the mouse (and where in it: a legend row, a time on the graph, an overview panel).
+//! under the mouse (and where in it: a legend row, a time on the graph, a heatmap cell, an
+//! overview panel).
 //! Each pane is drawn by its `view` module. Pure: `render(&App, frame)`.
 //! Uses `app` and `view`.
 
@@ -12,7 +13,7 @@ use ratatui::Frame;
 
 use super::app::{App, Focus, Hit, Spot, View, VIEWS};
 use super::view::{
-    alerts, graph, help, metrics, overview, popup, prompt, results, rules, status, targets,
+    alerts, graph, heatmap, help, metrics, overview, popup, prompt, results, rules, status, targets,
 };
 
 /// Every key, as the help overlay lists them.
@@ -141,6 +142,18 @@ pub fn hit_at(app: &App, area: Rect, x: u16, y: u16) -> Option<Hit> {
             }
         }
         View::Rules | View::Metrics => {}
+        _ if app.showing_heatmap() => {
+            if let Some(g) = results::graph_area(app, main).map(|r| heatmap::layout(app, r)) {
+                if g.plot.contains(p) {
+                    if let Some(row) = g.row_at(y) {
+                        hit.spot = Spot::Cell {
+                            t: g.time_at(x),
+                            row,
+                        };
+                    }
+                }
+            }
+        }
         _ => {
             if let Some(g) = results::graph_area(app, main).map(|r| graph::layout(app, r)) {
                 let n = app.sorted_series().len();

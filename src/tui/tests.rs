@@ -380,6 +380,7 @@ fn thousands_of_targets_render_only_what_fits() {
 }
 
 mod exemplars;
+mod heatmap;
 mod mouse;
 mod screens;
 /// The overview with fake answers: every built-in panel has a rising line, except the load

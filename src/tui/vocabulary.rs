@@ -114,37 +114,37 @@ pub const FUNCTIONS: &[(&str, &str, &str)] = &[
     (
         "histogram_avg",
         "histogram_avg(v instant-vector)",
-        "average of native histograms",
+        "average of the observations in native histograms (sum / count)",
     ),
     (
         "histogram_count",
         "histogram_count(v instant-vector)",
-        "observation count of native histograms",
+        "count of the observations in native histograms",
     ),
     (
         "histogram_fraction",
-        "histogram_fraction(lower scalar, upper scalar, v instant-vector)",
-        "fraction of observations in [lower, upper]",
+        "histogram_fraction(lower scalar, upper scalar, b instant-vector)",
+        "estimated fraction of the observations between lower and upper (native histograms)",
     ),
     (
         "histogram_quantile",
         "histogram_quantile(φ scalar, b instant-vector)",
-        "φ-quantile from histogram buckets (le)",
+        "φ-quantile (0 ≤ φ ≤ 1) of native histograms or classic buckets (by le)",
     ),
     (
         "histogram_stddev",
         "histogram_stddev(v instant-vector)",
-        "standard deviation of native histograms",
+        "estimated standard deviation of the observations in native histograms",
     ),
     (
         "histogram_stdvar",
         "histogram_stdvar(v instant-vector)",
-        "variance of native histograms",
+        "estimated variance of the observations in native histograms",
     ),
     (
         "histogram_sum",
         "histogram_sum(v instant-vector)",
-        "sum of observations of native histograms",
+        "sum of the observations in native histograms",
     ),
     (
         "holt_winters",

@@ -11,7 +11,7 @@ use crate::common::{bin, free_addr, http_post, wait_ok, Server};
 
 /// Runs `cmd` in a pty of `cols`×`rows`, typing `keys` (pairs of delay, bytes); returns (exit
 /// code, everything the terminal received, with escape sequences removed, and raw).
-fn in_pty(cmd: &str, cols: u16, rows: u16, keys: &[(u64, &[u8])]) -> (i32, String, String) {
+pub fn in_pty(cmd: &str, cols: u16, rows: u16, keys: &[(u64, &[u8])]) -> (i32, String, String) {
     let mut child = Command::new("script")
         .args([
             "-qec",

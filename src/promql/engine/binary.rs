@@ -1,8 +1,17 @@
 //! Binary operators: arithmetic, comparisons (filtering or with `bool`) and `atan2` between
 //! scalars and vectors, vector matching (`on`, `ignoring`, `group_left`, `group_right`, with
 //! Prometheus's errors for duplicate and many-to-many matches) and the set operators `and`,
-//! `or`, `unless`. Operands arrive evaluated; every pair of point values goes through `apply`.
-//! Follows Prometheus's promql/engine.go (`VectorBinop`, `VectorAnd`, `VectorOr`,
+//! `or`, `unless`. Operands arrive evaluated; every pair of point values goes through
+//! `Operation::apply`, which follows Prometheus 3's `vectorElemBinop` for histograms:
+//! histogram `+`/`-` histogram (the difference is a gauge histogram), histogram `*` float,
+//! float `*` histogram, histogram `/` float, and `==`/`!=` between histograms (keeping the
+//! left histogram, or 1/0 with `bool`); every other pairing with a histogram gives no sample
+//! and the info "incompatible sample types encountered for binary operator". Adding or
+//! subtracting an exponential and a custom-bucket histogram gives no sample and the warning
+//! "incompatible bucket layout encountered for binary operator"; reconciled custom bounds
+//! give an info; a counter-reset collision gives its warning and, as in Prometheus, no sample.
+//! As in Prometheus, each evaluation reports only the last of its annotations. Follows
+//! promql/engine.go (`VectorBinop`, `VectorscalarBinop`, `VectorAnd`, `VectorOr`,
 //! `VectorUnless`) in our own words.
 //!
 //! Uses `value`, `memo` and `model` only.
@@ -11,9 +20,44 @@ use std::collections::{HashMap, HashSet};
 
 use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
 
-use crate::model::{Label, Labels, METRIC_NAME};
+use crate::model::{
+    CounterResetHint, FloatHistogram, HistogramMathError, Label, Labels, METRIC_NAME,
+};
 use crate::promql::memo::{FxBuild, Memo, DROP_NAME};
-use crate::promql::value::{exec, floats_only, InstantSample, QueryError, Value};
+use crate::promql::value::{exec, Annotation, InstantSample, QueryError, Value};
+
+/// One operand of a pair: a float or a histogram.
+#[derive(Clone, Copy)]
+enum Operand<'a> {
+    F(f64),
+    H(&'a FloatHistogram),
+}
+
+impl<'a> Operand<'a> {
+    fn of(s: &'a InstantSample) -> Self {
+        match &s.h {
+            Some(h) => Operand::H(h),
+            None => Operand::F(s.v),
+        }
+    }
+
+    fn type_name(&self) -> &'static str {
+        match self {
+            Operand::F(_) => "float",
+            Operand::H(_) => "histogram",
+        }
+    }
+}
+
+/// What a pair of values gives.
+enum Pair {
+    /// A sample with this value (float or histogram), with an annotation to report.
+    Keep(f64, Option<Box<FloatHistogram>>, Option<Annotation>),
+    /// A comparison that is false (with `bool`: 0).
+    False,
+    /// No sample at all, with the annotation saying why (if Prometheus gives one).
+    Drop(Option<Annotation>),
+}
 
 /// What a binary expression asks for: the operator, whether it is a comparison and returns
 /// `bool`, and how vectors match; `node` keys its memoised signatures.
@@ -41,15 +85,54 @@ impl<'b> Operation<'b> {
         }
     }
 
-    /// One pair of point values: the result's value, or `None` when a filtering comparison
+    /// One pair of float values: the result's value, or `None` when a filtering comparison
     /// drops it (a kept one keeps `filtered`, the vector's own value). With `bool`, a
     /// comparison gives 1 or 0; arithmetic gives NaN where it has no answer.
-    fn apply(&self, l: f64, r: f64, filtered: f64) -> Result<Option<f64>, QueryError> {
+    fn apply_floats(&self, l: f64, r: f64, filtered: f64) -> Result<Option<f64>, QueryError> {
         let res = scalar_op(&self.op, l, r).ok_or_else(|| unsupported(&self.op))?;
         Ok(match (self.comparison, self.return_bool, res) {
             (true, true, r) => Some(if r.is_some() { 1.0 } else { 0.0 }),
             (true, false, r) => r.map(|_| filtered),
             (false, _, r) => Some(r.unwrap_or(f64::NAN)),
+        })
+    }
+
+    /// One pair of values, floats or histograms (before `bool` is applied): Prometheus's
+    /// `vectorElemBinop`. A comparison that holds keeps the left value.
+    fn pair(&self, l: Operand, r: Operand) -> Result<Pair, QueryError> {
+        let op = self.op.as_str();
+        let incompatible = || {
+            Pair::Drop(Some(Annotation::Info(format!(
+                "incompatible sample types encountered for binary operator {op:?}: {} {op} {}",
+                l.type_name(),
+                r.type_name()
+            ))))
+        };
+        Ok(match (l, r) {
+            (Operand::F(a), Operand::F(b)) => {
+                match scalar_op(op, a, b).ok_or_else(|| unsupported(op))? {
+                    Some(v) => Pair::Keep(v, None, None),
+                    None => Pair::False,
+                }
+            }
+            (Operand::F(k), Operand::H(h)) if op == "*" => {
+                Pair::Keep(0.0, Some(Box::new(scaled(h, |x| x.mul(k)))), None)
+            }
+            (Operand::H(h), Operand::F(k)) if op == "*" => {
+                Pair::Keep(0.0, Some(Box::new(scaled(h, |x| x.mul(k)))), None)
+            }
+            (Operand::H(h), Operand::F(k)) if op == "/" => {
+                Pair::Keep(0.0, Some(Box::new(scaled(h, |x| x.div(k)))), None)
+            }
+            (Operand::H(a), Operand::H(b)) if op == "+" || op == "-" => combine(op, a, b),
+            (Operand::H(a), Operand::H(b)) if op == "==" || op == "!=" => {
+                if a.equals(b) == (op == "==") {
+                    Pair::Keep(0.0, Some(Box::new(a.clone())), None)
+                } else {
+                    Pair::False
+                }
+            }
+            _ => incompatible(),
         })
     }
 
@@ -65,6 +148,8 @@ impl<'b> Operation<'b> {
 }
 
 /// `b` applied to its evaluated operands at `ts`; `node` keys its memoised signatures.
+/// Returns the value and the annotation to report, if any (the last one raised, as
+/// Prometheus keeps only that one per evaluation).
 pub(super) fn binary(
     memo: &mut Memo,
     node: usize,
@@ -72,44 +157,78 @@ pub(super) fn binary(
     lhs: Value,
     rhs: Value,
     ts: i64,
-) -> Result<Value, QueryError> {
+) -> Result<(Value, Option<Annotation>), QueryError> {
     let o = Operation::of(b, node);
-    match (lhs, rhs) {
+    let mut note = None;
+    let value = match (lhs, rhs) {
         (Value::Scalar { v: l, .. }, Value::Scalar { v: r, .. }) => {
             // Comparisons between scalars always give 0 or 1 (the parser demands `bool`).
             let scalars = Operation {
                 return_bool: o.comparison,
                 ..o
             };
-            let v = scalars.apply(l, r, l)?.unwrap_or(0.0);
-            Ok(Value::Scalar { t: ts, v })
+            let v = scalars.apply_floats(l, r, l)?.unwrap_or(0.0);
+            Value::Scalar { t: ts, v }
         }
-        // Arithmetic and comparisons work on float samples only for now; the set operators
-        // pass histogram samples through.
-        (Value::Vector(vec), Value::Scalar { v: r, .. }) => Ok(Value::Vector(vector_scalar(
-            &o,
-            floats_only(vec),
-            r,
-            false,
-        )?)),
+        (Value::Vector(vec), Value::Scalar { v: r, .. }) => {
+            Value::Vector(vector_scalar(&o, vec, r, false, &mut note)?)
+        }
         (Value::Scalar { v: l, .. }, Value::Vector(vec)) => {
-            Ok(Value::Vector(vector_scalar(&o, floats_only(vec), l, true)?))
+            Value::Vector(vector_scalar(&o, vec, l, true, &mut note)?)
         }
         (Value::Vector(l), Value::Vector(r)) => match o.op.as_str() {
-            "and" | "or" | "unless" => Ok(Value::Vector(set_op(memo, &o, l, r))),
-            _ => Ok(Value::Vector(vector_vector(
-                memo,
-                &o,
-                floats_only(l),
-                floats_only(r),
-            )?)),
+            "and" | "or" | "unless" => Value::Vector(set_op(memo, &o, l, r)),
+            _ => Value::Vector(vector_vector(memo, &o, l, r, &mut note)?),
         },
-        (l, r) => Err(exec(format!(
-            "binary operator {} is not defined between {} and {}",
-            o.op,
-            l.type_name(),
-            r.type_name()
+        (l, r) => {
+            return Err(exec(format!(
+                "binary operator {} is not defined between {} and {}",
+                o.op,
+                l.type_name(),
+                r.type_name()
+            )))
+        }
+    };
+    Ok((value, note))
+}
+
+/// A copy of `h` changed by `f` (a scaling), compacted as Prometheus compacts products.
+fn scaled(h: &FloatHistogram, f: impl FnOnce(&mut FloatHistogram)) -> FloatHistogram {
+    let mut x = h.clone();
+    f(&mut x);
+    x.compact(0);
+    x
+}
+
+/// `a + b` or `a - b` between histograms, with Prometheus's annotations: the difference is
+/// a gauge histogram; a schema mix or a counter-reset collision gives no sample.
+fn combine(op: &str, a: &FloatHistogram, b: &FloatHistogram) -> Pair {
+    let mut x = a.clone();
+    let (res, what) = if op == "+" {
+        (x.add(b), "addition")
+    } else {
+        (x.sub(b), "subtraction")
+    };
+    match res {
+        Err(HistogramMathError::MixedSchemas) => Pair::Drop(Some(Annotation::Warning(format!(
+            "incompatible bucket layout encountered for binary operator {op}"
+        )))),
+        Err(_) => Pair::Drop(None),
+        Ok(outcome) if outcome.counter_reset_collision => Pair::Drop(Some(Annotation::Warning(
+            format!("conflicting counter resets during histogram {what}"),
         ))),
+        Ok(outcome) => {
+            if op == "-" {
+                x.counter_reset_hint = CounterResetHint::Gauge;
+            }
+            x.compact(0);
+            let info = outcome.custom_bounds_reconciled.then(|| {
+                Annotation::Info(format!(
+                    "mismatched custom buckets were reconciled during {what}"
+                ))
+            });
+            Pair::Keep(0.0, Some(Box::new(x)), info)
+        }
     }
 }
 
@@ -144,18 +263,43 @@ fn vector_scalar(
     vec: Vec<InstantSample>,
     scalar: f64,
     scalar_left: bool,
+    note: &mut Option<Annotation>,
 ) -> Result<Vec<InstantSample>, QueryError> {
     let mut out = Vec::with_capacity(vec.len());
     for s in vec {
+        let own = Operand::of(&s);
         let (l, r) = if scalar_left {
-            (scalar, s.v)
+            (Operand::F(scalar), own)
         } else {
-            (s.v, scalar)
+            (own, Operand::F(scalar))
         };
-        if let Some(v) = o.apply(l, r, s.v)? {
-            let drop = o.drops_name(s.drop_name);
-            out.push(InstantSample::new(s.labels, s.t, v, drop));
-        }
+        let (v, h) = match o.pair(l, r)? {
+            Pair::Drop(n) => {
+                if n.is_some() {
+                    *note = n;
+                }
+                continue;
+            }
+            Pair::False if o.return_bool => (0.0, None),
+            Pair::False => continue,
+            Pair::Keep(..) if o.return_bool => (1.0, None),
+            // A comparison keeps the vector's own value, on either side.
+            Pair::Keep(..) if o.comparison => (s.v, s.h),
+            Pair::Keep(v, h, n) => {
+                if n.is_some() {
+                    *note = n;
+                }
+                (v, h)
+            }
+        };
+        let drop = o.drops_name(s.drop_name);
+        out.push(InstantSample {
+            labels: s.labels,
+            t: s.t,
+            v,
+            h,
+            drop_name: drop,
+        });
     }
     Ok(out)
 }
@@ -235,6 +379,7 @@ fn vector_vector(
     o: &Operation,
     l: Vec<InstantSample>,
     r: Vec<InstantSample>,
+    note: &mut Option<Annotation>,
 ) -> Result<Vec<InstantSample>, QueryError> {
     let (node, matching, card) = (o.node, o.matching, o.card);
     // group_right swaps the roles: the "one" side is the left.
@@ -279,14 +424,24 @@ fn vector_vector(
                 fmt_sig(&signature_pairs(&s.labels, matching))
             )));
         }
-        let (lv, rv) = if swapped {
-            (one_s.v, s.v)
-        } else {
-            (s.v, one_s.v)
-        };
-        // A filtering comparison keeps the left side's value.
-        let Some(v) = o.apply(lv, rv, lv)? else {
-            continue;
+        let (ls, rs) = if swapped { (one_s, &s) } else { (&s, one_s) };
+        // A filtering comparison keeps the left side's value (`pair` gives it).
+        let (v, h) = match o.pair(Operand::of(ls), Operand::of(rs))? {
+            Pair::Drop(n) => {
+                if n.is_some() {
+                    *note = n;
+                }
+                continue;
+            }
+            Pair::False if o.return_bool => (0.0, None),
+            Pair::False => continue,
+            Pair::Keep(..) if o.return_bool => (1.0, None),
+            Pair::Keep(v, h, n) => {
+                if n.is_some() {
+                    *note = n;
+                }
+                (v, h)
+            }
         };
         // Result labels come from the "many" side (the left one for one-to-one).
         let drop = o.drops_name(s.drop_name);
@@ -322,7 +477,13 @@ fn vector_vector(
         if !out_labels.insert(reported) {
             return Err(exec("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"));
         }
-        out.push(InstantSample::new(labels, s.t, v, drop));
+        out.push(InstantSample {
+            labels,
+            t: s.t,
+            v,
+            h,
+            drop_name: drop,
+        });
     }
     Ok(out)
 }

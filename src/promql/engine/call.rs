@@ -11,6 +11,7 @@
 use promql_parser::parser::{Call, Expr};
 
 use super::args::Args;
+use super::call_histogram::is_histogram_function;
 use super::call_range::is_range_function;
 use super::state::{key, unwrap_parens, Eval};
 use crate::model::{Labels, METRIC_NAME};
@@ -29,9 +30,7 @@ impl Eval<'_> {
                 return Ok(Value::Scalar { t: ts, v });
             }
             n if is_range_function(n) => self.call_range(&args, ts)?,
-            "histogram_quantile" | "histogram_quantiles" | "histogram_fraction" => {
-                self.call_histogram(&args, ts)?
-            }
+            n if is_histogram_function(n) => self.call_histogram(&args, ts)?,
             "vector" | "absent" | "timestamp" | "label_replace" | "label_join" => {
                 self.call_labels(&args, ts)?
             }

@@ -1,15 +1,20 @@
-//! Evaluating an expression at one time (`Eval::eval`): literals, parentheses, unary minus,
-//! selectors, and handing binary operators, aggregations and function calls to their files
-//! with the checks Prometheus makes on aggregation parameters (`limit_ratio`, `quantile`).
+//! Evaluating an expression at one time (`Eval::eval`): literals, parentheses, unary minus
+//! (histograms too: every count and the sum negated, as Prometheus 3 does), selectors, and
+//! handing binary operators, aggregations and function calls to their files with the checks
+//! Prometheus makes on aggregation parameters (`limit_ratio`, `quantile`). The annotations
+//! operators and aggregations raise are given their position here: a binary operator's at
+//! the start of the whole expression, an aggregation's at its operand (`topk`/`bottomk`: at
+//! the aggregation).
 //!
 //! Uses every other file of `engine/` except the root, and `aggregate`, `value` from below.
 
 use promql_parser::parser::{AggregateExpr, Expr};
 
 use super::binary::binary;
-use super::state::{key, Eval};
-use crate::promql::aggregate;
-use crate::promql::value::{exec, floats_only, format_float, QueryError, Value};
+use super::state::{key, start_needle, Eval};
+use crate::model::{is_valid_label_name, CounterResetHint, NameValidation};
+use crate::promql::aggregate::{self, NoteAt};
+use crate::promql::value::{exec, format_float, InstantSample, QueryError, Value};
 
 impl Eval<'_> {
     pub(super) fn eval(&mut self, e: &Expr, ts: i64) -> Result<Value, QueryError> {
@@ -22,13 +27,22 @@ impl Eval<'_> {
             Expr::Paren(p) => self.eval(&p.expr, ts),
             Expr::Unary(u) => match self.eval(&u.expr, ts)? {
                 Value::Scalar { t, v } => Ok(Value::Scalar { t, v: -v }),
-                // Each sample keeps its own time.
-                // (histogram samples are left out until part 2 negates them)
+                // Each sample keeps its own time; the result is no longer the metric.
                 Value::Vector(vec) => Ok(Value::Vector(
                     vec.into_iter()
-                        .filter_map(|s| {
-                            let t = s.t;
-                            s.map_value(t, |v| -v)
+                        .map(|s| {
+                            // A negated histogram is a gauge histogram.
+                            let h = s.h.map(|mut h| {
+                                h.mul(-1.0);
+                                h.counter_reset_hint = CounterResetHint::Gauge;
+                                h
+                            });
+                            InstantSample {
+                                v: -s.v,
+                                h,
+                                drop_name: true,
+                                ..s
+                            }
                         })
                         .collect(),
                 )),
@@ -44,7 +58,11 @@ impl Eval<'_> {
             Expr::Binary(b) => {
                 let lhs = self.eval(&b.lhs, ts)?;
                 let rhs = self.eval(&b.rhs, ts)?;
-                binary(&mut self.memo, key(b), b, lhs, rhs, ts)
+                let (value, note) = binary(&mut self.memo, key(b), b, lhs, rhs, ts)?;
+                if let Some(note) = note {
+                    self.annotate(note, &start_needle(e));
+                }
+                Ok(value)
             }
             Expr::Call(c) => self.call(c, ts),
             Expr::Aggregate(a) => self.aggregation(a, ts),
@@ -80,15 +98,20 @@ impl Eval<'_> {
                 *v = capped;
             }
         }
+        if let (true, Some(Value::String { v, .. })) = (op == "count_values", &param) {
+            if !is_valid_label_name(v, NameValidation::Legacy) {
+                let from_bytes = self.query_text().contains("\\x");
+                return Err(exec(aggregate::invalid_label_name(v, from_bytes)));
+            }
+        }
         if let (true, Some(Value::Scalar { v, .. })) = (op == "quantile", &param) {
             self.check_quantile(*v, "quantile");
         }
         let Value::Vector(input) = self.eval(&a.expr, ts)? else {
             return Err(exec("aggregation needs an instant vector"));
         };
-        // Aggregations compute with float samples only, for now.
-        let input = floats_only(input);
-        aggregate::aggregate(
+        let mut notes = Vec::new();
+        let out = aggregate::aggregate(
             &mut self.memo,
             key(a),
             &op,
@@ -96,7 +119,15 @@ impl Eval<'_> {
             input,
             a.modifier.as_ref(),
             ts,
-        )
-        .map(Value::Vector)
+            &mut notes,
+        );
+        for (note, at) in notes {
+            let needle = match at {
+                NoteAt::Operand => start_needle(&a.expr),
+                NoteAt::Aggregation => op.clone(),
+            };
+            self.annotate(note, &needle);
+        }
+        out.map(Value::Vector)
     }
 }

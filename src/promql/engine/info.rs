@@ -14,7 +14,8 @@
 //! the newest wins (an info series whose data labels changed), and two equally new ones are an
 //! error. Two info metrics giving one label different values are an error too. A series with
 //! no matching info series is returned unchanged, unless a data matcher rejects the empty
-//! value, in which case it is dropped at that time.
+//! value, in which case it is dropped at that time. An info series whose newest sample is a
+//! histogram cannot be joined: that is an error, as in Prometheus.
 //!
 //! Here: the plan made of the selector (`Plan`), the info series read for a query with their
 //! join keys (`InfoSeries`), and the join at one time (`InfoSeries::join`). Selecting the info
@@ -178,13 +179,23 @@ impl InfoSeries {
     }
 
     /// Each group's newest series with a sample in (rt - lookback, rt] that is not a stale
-    /// marker.
-    fn picks(&self, rt: i64, lookback: i64) -> Vec<Pick> {
+    /// marker, and for each group an info series whose newest sample there is a histogram
+    /// (info metrics hold floats: joining with such a series is an error).
+    fn picks(&self, rt: i64, lookback: i64) -> (Vec<Pick>, Vec<Option<usize>>) {
         let mut picks = vec![Pick::None; self.groups.len()];
+        let mut histograms = vec![None; self.groups.len()];
         for (i, s) in self.series.iter().enumerate() {
             let Some(g) = self.group_of[i] else { continue };
             let end = s.samples.partition_point(|x| x.t <= rt);
-            let Some(last) = end.checked_sub(1).map(|j| s.samples[j]) else {
+            let last = end.checked_sub(1).map(|j| s.samples[j]);
+            let hend = s.histograms.partition_point(|x| x.t <= rt);
+            if let Some(h) = hend.checked_sub(1).map(|j| &s.histograms[j]) {
+                if h.t > rt - lookback && !h.h.is_stale() && last.is_none_or(|f| f.t < h.t) {
+                    histograms[g] = Some(i);
+                    continue;
+                }
+            }
+            let Some(last) = last else {
                 continue;
             };
             if last.t <= rt - lookback || is_stale_nan(last.v) {
@@ -210,7 +221,7 @@ impl InfoSeries {
                 },
             };
         }
-        picks
+        (picks, histograms)
     }
 
     /// `info()` over `base` with the info series as of `rt` (ms), looking back `lookback` ms.
@@ -220,7 +231,7 @@ impl InfoSeries {
         rt: i64,
         lookback: i64,
     ) -> Result<Vec<InstantSample>, QueryError> {
-        let picks = self.picks(rt, lookback);
+        let (picks, histograms) = self.picks(rt, lookback);
         let mut out = Vec::with_capacity(base.len());
         for s in base {
             if self.plan.is_info(s.labels.metric_name().unwrap_or("")) {
@@ -235,6 +246,12 @@ impl InfoSeries {
                     let Some(&g) = self.groups.get(&key) else {
                         continue;
                     };
+                    if let Some(h) = histograms[g] {
+                        return Err(exec(format!(
+                            "this should be an info metric, with float samples: {}",
+                            self.series[h].labels
+                        )));
+                    }
                     let i = match picks[g] {
                         Pick::None => continue,
                         Pick::One { series, .. } => series,
@@ -369,5 +386,25 @@ mod tests {
         // No info series for this one, and `v=~".+"` needs one.
         let other = base(&[("instance", "j")]);
         assert!(info.join(vec![other], 0, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_info_series_holding_a_histogram_is_an_error_when_joined() {
+        use crate::model::{FloatHistogram, HistogramSample, HistogramValue};
+        let mut h = series(&[("__name__", "target_info"), ("job", "j")], &[(0, 1.0)]);
+        h.histograms.push(HistogramSample {
+            t: 10,
+            h: HistogramValue::Float(FloatHistogram {
+                count: 1.0,
+                ..FloatHistogram::default()
+            }),
+        });
+        let info = InfoSeries::new(Plan::new(None).unwrap(), vec![h]);
+        // At 5 the newest sample is the float one.
+        assert!(info.join(vec![base(&[("job", "j")])], 5, 100).is_ok());
+        let err = info.join(vec![base(&[("job", "j")])], 20, 100).unwrap_err();
+        assert!(err.to_string().contains("with float samples"), "{err}");
+        // A series that joins no info series is not affected.
+        assert!(info.join(vec![base(&[("job", "k")])], 20, 100).is_ok());
     }
 }

@@ -6,28 +6,36 @@
 //! (windows advance with two cursors and the series' samples stay in cache); the step loop
 //! then reads one column. Only calls outside subqueries, over a selector without `@`, with
 //! literal scalar arguments, are done here; the values come from the same functions the step
-//! path uses, so results are identical.
+//! path uses, so results are identical. Series of floats only take a fast path (counter
+//! resets found once per series); a series with native-histogram samples has each step's
+//! window of both kinds evaluated by `functions::range::windows`, as on the step path, and
+//! its row holds histogram values where the function gives them.
 //!
 //! An aggregation without a parameter (sum, avg, count, group, min, max) directly over such a
 //! call is folded in as well: each series is assigned its group once, and groups accumulate
 //! in input order with the same compensated sums as `aggregate`. At each step the groups come
 //! out in order of their first member present at that step, as the step path orders them.
+//! When the call gives histogram values, the aggregation is not folded: the call's rows are
+//! kept and the aggregation is evaluated step by step over them.
 //!
 //! Selectors read only by such calls are not preloaded (`streamable` finds them): they are
 //! streamed from storage one series at a time, so memory holds one series' samples.
 //!
-//! Uses `state`, `precomputed`, `selection` (`advance`), and `aggregate` (`group_labels`), `functions`, `parse`,
-//! `value`, `storage` from below.
+//! Uses `state`, `precomputed`, `selection` (`advance`, the histogram-stats view),
+//! `call_range` (`note_once`), and `aggregate` (`group_labels`), `functions`, `parse`,
+//! `value`, `model`, `storage` from below.
 
 use std::collections::{HashMap, HashSet};
 
 use promql_parser::parser::{AggregateExpr, Call, Expr, MatrixSelector};
 
+use super::call_range::note_once;
 use super::precomputed::{Precomputed, Row};
-use super::selection::advance;
+use super::selection::{advance, histogram_points, stats_selectors, stats_view};
 use super::state::{key, unwrap_parens, Eval};
-use crate::model::{is_stale_nan, Labels, Sample};
+use crate::model::{is_stale_nan, FloatHistogram, Labels, Sample};
 use crate::promql::aggregate::group_labels;
+use crate::promql::functions::range::windows::{self, Note, Out, RangeFn, Window};
 use crate::promql::functions::{kahan_inc, quantile, range, MeanAcc};
 use crate::promql::memo::FxBuild;
 use crate::promql::parse::to_matchers;
@@ -44,17 +52,12 @@ struct Acc {
     mean: MeanAcc,
 }
 
-/// The function a call computes per window, with its literal arguments.
+/// The steps of a part: `from, from+step, ... <= to`.
 #[derive(Clone, Copy)]
-enum Kind {
-    Rate { counter: bool, rate: bool },
-    Instant { rate: bool },
-    Deriv,
-    Resets,
-    Changes,
-    PredictLinear(f64),
-    Quantile(f64),
-    OverTime(&'static str),
+struct Steps {
+    from: i64,
+    to: i64,
+    step: i64,
 }
 
 fn literal(e: &Expr) -> Option<f64> {
@@ -64,29 +67,29 @@ fn literal(e: &Expr) -> Option<f64> {
     }
 }
 
-fn kind_of(c: &Call) -> Option<(Kind, usize)> {
+fn kind_of(c: &Call) -> Option<(RangeFn, usize)> {
     let args: Vec<&Expr> = c.args.args.iter().map(|a| a.as_ref()).collect();
     let k = match (c.func.name, args.len()) {
-        ("rate", 1) => Kind::Rate {
+        ("rate", 1) => RangeFn::Rate {
             counter: true,
             rate: true,
         },
-        ("increase", 1) => Kind::Rate {
+        ("increase", 1) => RangeFn::Rate {
             counter: true,
             rate: false,
         },
-        ("delta", 1) => Kind::Rate {
+        ("delta", 1) => RangeFn::Rate {
             counter: false,
             rate: false,
         },
-        ("irate", 1) => Kind::Instant { rate: true },
-        ("idelta", 1) => Kind::Instant { rate: false },
-        ("deriv", 1) => Kind::Deriv,
-        ("resets", 1) => Kind::Resets,
-        ("changes", 1) => Kind::Changes,
-        ("predict_linear", 2) => Kind::PredictLinear(literal(args[1])?),
-        ("quantile_over_time", 2) => return Some((Kind::Quantile(literal(args[0])?), 1)),
-        (n, 1) if range::is_over_time(n) => Kind::OverTime(range::over_time_name(n)?),
+        ("irate", 1) => RangeFn::Instant { rate: true },
+        ("idelta", 1) => RangeFn::Instant { rate: false },
+        ("deriv", 1) => RangeFn::Deriv,
+        ("resets", 1) => RangeFn::Resets,
+        ("changes", 1) => RangeFn::Changes,
+        ("predict_linear", 2) => RangeFn::PredictLinear(literal(args[1])?),
+        ("quantile_over_time", 2) => return Some((RangeFn::Quantile(literal(args[0])?), 1)),
+        (n, 1) if range::is_over_time(n) => RangeFn::OverTime(range::over_time_name(n)?),
         _ => return None,
     };
     Some((k, 0))
@@ -102,30 +105,44 @@ impl Eval<'_> {
         to: i64,
         step: i64,
     ) -> Result<(), QueryError> {
+        let mut stats = HashSet::default();
+        stats_selectors(e, &mut stats);
+        self.precompute_in(e, &Steps { from, to, step }, &stats)
+    }
+
+    /// `precompute` below `e`; `stats` holds the selectors read for histogram statistics only.
+    fn precompute_in(
+        &mut self,
+        e: &Expr,
+        at: &Steps,
+        stats: &HashSet<usize, FxBuild>,
+    ) -> Result<(), QueryError> {
         match e {
-            Expr::Paren(p) => self.precompute(&p.expr, from, to, step),
-            Expr::Unary(u) => self.precompute(&u.expr, from, to, step),
+            Expr::Paren(p) => self.precompute_in(&p.expr, at, stats),
+            Expr::Unary(u) => self.precompute_in(&u.expr, at, stats),
             Expr::Binary(b) => {
-                self.precompute(&b.lhs, from, to, step)?;
-                self.precompute(&b.rhs, from, to, step)
+                self.precompute_in(&b.lhs, at, stats)?;
+                self.precompute_in(&b.rhs, at, stats)
             }
             Expr::Aggregate(a) => {
-                if let Some(pre) = self.fuse_aggregate(a, from, to, step)? {
+                if let Some(pre) = self.fuse_aggregate(a, at, stats)? {
                     self.pre.insert(key(a), pre);
                     return Ok(());
                 }
                 if let Some(p) = &a.param {
-                    self.precompute(p, from, to, step)?;
+                    self.precompute_in(p, at, stats)?;
                 }
-                self.precompute(&a.expr, from, to, step)
+                self.precompute_in(&a.expr, at, stats)
             }
+            // Already computed for an aggregation that could not fold it in.
+            Expr::Call(c) if self.pre.contains_key(&key(c)) => Ok(()),
             Expr::Call(c) => {
-                if let Some(pre) = self.call_pre(c, from, to, step)? {
+                if let Some(pre) = self.call_pre(c, at, stats)? {
                     self.pre.insert(key(c), pre);
                     return Ok(());
                 }
                 for a in &c.args.args {
-                    self.precompute(a, from, to, step)?;
+                    self.precompute_in(a, at, stats)?;
                 }
                 Ok(())
             }
@@ -137,14 +154,14 @@ impl Eval<'_> {
     fn call_pre(
         &mut self,
         c: &Call,
-        from: i64,
-        to: i64,
-        step: i64,
+        at: &Steps,
+        stats: &HashSet<usize, FxBuild>,
     ) -> Result<Option<Precomputed>, QueryError> {
-        if let Some((kind, at)) = kind_of(c) {
-            if let Expr::MatrixSelector(ms) = unwrap_parens(&c.args.args[at]) {
+        if let Some((kind, i)) = kind_of(c) {
+            if let Expr::MatrixSelector(ms) = unwrap_parens(&c.args.args[i]) {
                 if ms.vs.at.is_none() {
-                    return self.compute(c, kind, ms, from, to, step).map(Some);
+                    let stats = stats.contains(&key(&ms.vs));
+                    return self.compute(c, kind, ms, at, stats).map(Some);
                 }
             }
         }
@@ -155,9 +172,8 @@ impl Eval<'_> {
     fn fuse_aggregate(
         &mut self,
         a: &AggregateExpr,
-        from: i64,
-        to: i64,
-        step: i64,
+        at: &Steps,
+        stats: &HashSet<usize, FxBuild>,
     ) -> Result<Option<Precomputed>, QueryError> {
         let op = a.op.to_string();
         if a.param.is_some()
@@ -171,9 +187,14 @@ impl Eval<'_> {
         let Expr::Call(c) = unwrap_parens(&a.expr) else {
             return Ok(None);
         };
-        let Some(inner) = self.call_pre(c, from, to, step)? else {
+        let Some(inner) = self.call_pre(c, at, stats)? else {
             return Ok(None);
         };
+        if inner.rows.iter().any(|r| !r.hists.is_empty()) {
+            // Histogram values are aggregated step by step, from the call's values.
+            self.pre.insert(key(c), inner);
+            return Ok(None);
+        }
         let n = inner.n;
         // Members of one call share their name handling; groups inherit it.
         let drop_name = inner.rows.iter().any(|r| r.drop_name);
@@ -234,6 +255,7 @@ impl Eval<'_> {
                 labels,
                 drop_name,
                 vals,
+                hists: Vec::new(),
                 present,
             });
         }
@@ -246,21 +268,23 @@ impl Eval<'_> {
         }))
     }
 
+    /// The call's rows for every step; `stats`: the selector is read for histogram statistics
+    /// only (streamed series get the histogram-stats view; preloaded ones have it already).
     fn compute(
         &mut self,
         c: &Call,
-        kind: Kind,
+        kind: RangeFn,
         ms: &MatrixSelector,
-        from: i64,
-        to: i64,
-        step: i64,
+        at: &Steps,
+        stats: bool,
     ) -> Result<Precomputed, QueryError> {
+        let Steps { from, to, step } = *at;
         let vs = &ms.vs;
         let n = ((to - from) / step + 1).max(0) as usize;
         let range_ms = ms.range.as_millis() as i64;
         let offset = self.ref_time(0, &None, &vs.offset);
         let needle = Self::needle(&c.args.args[0]);
-        if let Kind::Quantile(q) = kind {
+        if let RangeFn::Quantile(q) = kind {
             self.check_quantile(q, "quantile_over_time");
         }
         let mut rows = Rows {
@@ -270,9 +294,10 @@ impl Eval<'_> {
             n,
             range_ms,
             offset,
-            drop_name: !matches!(kind, Kind::OverTime("last_over_time" | "first_over_time")),
+            drop_name: !kind.keeps_name(),
             rows: Vec::new(),
             names: Vec::new(),
+            notes: Vec::new(),
             scratch: Vec::new(),
             qbuf: Vec::new(),
             resets: Vec::new(),
@@ -289,22 +314,26 @@ impl Eval<'_> {
             let mut failed: Option<QueryError> = None;
             let mut seen = 0usize;
             let this = &*self;
-            this.querier.select_each(matchers, mint, maxt, &mut |s| {
-                if seen.is_multiple_of(256) {
-                    if let Err(e) = this.check_deadline() {
-                        failed = Some(e);
+            this.querier
+                .select_each(matchers, mint, maxt, &mut |mut s| {
+                    if seen.is_multiple_of(256) {
+                        if let Err(e) = this.check_deadline() {
+                            failed = Some(e);
+                            return false;
+                        }
+                    }
+                    seen += 1;
+                    // Only this series' samples are held; the limit applies to them.
+                    if s.samples.len() > this.engine.max_samples {
+                        failed = Some(too_many_samples());
                         return false;
                     }
-                }
-                seen += 1;
-                // Only this series' samples are held; the limit applies to them.
-                if s.samples.len() > this.engine.max_samples {
-                    failed = Some(too_many_samples());
-                    return false;
-                }
-                rows.add(&s);
-                true
-            })?;
+                    if stats {
+                        stats_view(&mut s);
+                    }
+                    rows.add(&s);
+                    true
+                })?;
             if let Some(e) = failed {
                 return Err(e);
             }
@@ -317,8 +346,11 @@ impl Eval<'_> {
                 rows.add(s);
             }
         }
-        for name in std::mem::take(&mut rows.names) {
-            self.counter_info(&name, &needle);
+        self.emit_notes(std::mem::take(&mut rows.notes), &needle);
+        if matches!(c.func.name, "rate" | "increase") {
+            for name in std::mem::take(&mut rows.names) {
+                self.counter_info(&name, &needle);
+            }
         }
         Ok(Precomputed {
             from,
@@ -332,7 +364,7 @@ impl Eval<'_> {
 
 /// Builds the rows of one call, a series at a time.
 struct Rows {
-    kind: Kind,
+    kind: RangeFn,
     from: i64,
     step: i64,
     n: usize,
@@ -340,8 +372,10 @@ struct Rows {
     offset: i64,
     drop_name: bool,
     rows: Vec<Row>,
-    /// Metric names of counter-function inputs (for the "might not be a counter" info).
+    /// Metric names of series with a float result (for the "might not be a counter" info).
     names: Vec<String>,
+    /// The notes of series with histogram samples, with their metric names.
+    notes: Vec<(Note, String)>,
     scratch: Vec<Sample>,
     qbuf: Vec<f64>,
     resets: Vec<usize>,
@@ -351,20 +385,113 @@ impl Rows {
     /// Computes the call on every step's window of one series and keeps the row if any step
     /// has a value.
     fn add(&mut self, s: &Series) {
+        if s.histograms.is_empty() {
+            self.add_floats(s);
+        } else {
+            self.add_mixed(s);
+        }
+    }
+
+    /// Keeps a row with values at `present` steps; a series with a float result is named
+    /// for the "might not be a counter" info.
+    fn push(
+        &mut self,
+        s: &Series,
+        vals: Vec<f64>,
+        hists: Vec<Option<Box<FloatHistogram>>>,
+        present: Vec<bool>,
+    ) {
+        let floats = if hists.is_empty() {
+            present.iter().any(|p| *p)
+        } else {
+            present.iter().zip(&hists).any(|(p, h)| *p && h.is_none())
+        };
+        if floats {
+            let name = s.labels.metric_name().unwrap_or("");
+            if !self.names.iter().any(|n| n == name) {
+                self.names.push(name.to_string());
+            }
+        }
+        if present.iter().any(|p| *p) {
+            self.rows.push(Row {
+                labels: s.labels.clone(),
+                drop_name: self.drop_name,
+                vals,
+                hists,
+                present,
+            });
+        }
+    }
+
+    /// `add` for a series with histogram samples: each step's window of both kinds goes to
+    /// `windows::evaluate`, as on the step path.
+    fn add_mixed(&mut self, s: &Series) {
+        let mut owned = Vec::new();
+        let points = histogram_points(&s.histograms, &mut owned);
+        let x = &s.samples;
+        let range_s = self.range_ms as f64 / 1000.0;
+        let metric = s.labels.metric_name().unwrap_or("");
+        let mut vals = vec![0.0; self.n];
+        let mut hists: Vec<Option<Box<FloatHistogram>>> = vec![None; self.n];
+        let mut present = vec![false; self.n];
+        let (mut lo_i, mut hi_i) = (0usize, 0usize);
+        let mut found = Vec::new();
+        for k in 0..self.n {
+            let ts = self.from + k as i64 * self.step;
+            let rt = ts + self.offset;
+            let lo = rt - self.range_ms;
+            (lo_i, hi_i) = advance(x, (lo_i, hi_i), lo, rt);
+            let mut floats = &x[lo_i..hi_i];
+            if floats.iter().any(|p| is_stale_nan(p.v)) {
+                self.scratch.clear();
+                self.scratch
+                    .extend(floats.iter().filter(|p| !is_stale_nan(p.v)).copied());
+                floats = &self.scratch;
+            }
+            let from = points.partition_point(|p| p.t <= lo);
+            let to = from + points[from..].partition_point(|p| p.t <= rt);
+            if floats.is_empty() && from == to {
+                continue;
+            }
+            let w = Window {
+                floats,
+                hists: &points[from..to],
+                start: lo,
+                end: rt,
+                range_s,
+                ts,
+            };
+            match windows::evaluate(self.kind, &w, &mut found) {
+                Some(Out::Float(v)) => {
+                    vals[k] = v;
+                    present[k] = true;
+                }
+                Some(Out::Histogram(h)) => {
+                    hists[k] = Some(Box::new(h));
+                    present[k] = true;
+                }
+                None => {}
+            }
+            note_once(&mut self.notes, std::mem::take(&mut found), metric);
+        }
+        self.push(s, vals, hists, present);
+    }
+
+    /// `add` for a series of float samples only.
+    fn add_floats(&mut self, s: &Series) {
         let kind = self.kind;
         let range_s = self.range_ms as f64 / 1000.0;
         let x = &s.samples;
         let has_stale = x.iter().any(|p| is_stale_nan(p.v));
         // Counter resets (index of the lower sample), so a window's increase needs no scan.
         self.resets.clear();
-        if let Kind::Rate { counter: true, .. } = kind {
+        if let RangeFn::Rate { counter: true, .. } = kind {
             self.resets
                 .extend((1..x.len()).filter(|&j| x[j].v < x[j - 1].v));
         }
         let mut r_i = 0usize;
         let mut vals = vec![0.0; self.n];
         let mut present = vec![false; self.n];
-        let mut any = false;
         let (mut lo_i, mut hi_i) = (0usize, 0usize);
         for k in 0..self.n {
             let ts = self.from + k as i64 * self.step;
@@ -386,9 +513,8 @@ impl Rows {
                 }
                 w = &self.scratch;
             }
-            any = true;
             let v = match kind {
-                Kind::Rate { counter, rate } if counter && !filtered => {
+                RangeFn::Rate { counter, rate } if counter && !filtered => {
                     while r_i < self.resets.len() && self.resets[r_i] <= lo_i {
                         r_i += 1;
                     }
@@ -405,42 +531,29 @@ impl Rows {
                         ))
                     }
                 }
-                Kind::Rate { counter, rate } => {
+                RangeFn::Rate { counter, rate } => {
                     range::extrapolated_rate(w, lo, rt, range_s, counter, rate)
                 }
-                Kind::Instant { rate } => range::instant_value(w, rate),
-                Kind::Deriv => range::deriv(w),
-                Kind::Resets => range::resets(w),
-                Kind::Changes => range::changes(w),
-                Kind::PredictLinear(secs) => range::predict_linear(w, ts, secs),
-                Kind::Quantile(q) => {
+                RangeFn::Instant { rate } => range::instant_value(w, rate),
+                RangeFn::Deriv => range::deriv(w),
+                RangeFn::Resets => range::resets(w),
+                RangeFn::Changes => range::changes(w),
+                RangeFn::PredictLinear(secs) => range::predict_linear(w, ts, secs),
+                RangeFn::Quantile(q) => {
                     self.qbuf.clear();
                     self.qbuf.extend(w.iter().map(|p| p.v));
                     Some(quantile(q, &mut self.qbuf))
                 }
-                Kind::OverTime(f) => range::over_time(f, w),
+                RangeFn::OverTime(f) => range::over_time(f, w),
+                // Not precomputed (its factors are checked step by step).
+                RangeFn::Smoothing(sf, tf) => range::double_exponential_smoothing(w, sf, tf),
             };
             if let Some(v) = v {
                 vals[k] = v;
                 present[k] = true;
             }
         }
-        if any {
-            if let Kind::Rate { counter: true, .. } = kind {
-                let name = s.labels.metric_name().unwrap_or("");
-                if !self.names.iter().any(|n| n == name) {
-                    self.names.push(name.to_string());
-                }
-            }
-        }
-        if present.iter().any(|p| *p) {
-            self.rows.push(Row {
-                labels: s.labels.clone(),
-                drop_name: self.drop_name,
-                vals,
-                present,
-            });
-        }
+        self.push(s, vals, Vec::new(), present);
     }
 }
 

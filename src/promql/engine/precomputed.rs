@@ -1,9 +1,9 @@
 //! A call's (or a folded aggregation's) values for every step of a range-query part,
 //! computed before stepping by `precompute`; the step loop reads one column at a time.
 //!
-//! Uses `value` only.
+//! Uses `value` and `model` only.
 
-use crate::model::Labels;
+use crate::model::{FloatHistogram, Labels};
 use crate::promql::value::InstantSample;
 
 /// One expression's values for every step of the part.
@@ -17,17 +17,23 @@ pub(super) struct Precomputed {
     pub(super) first: Option<Vec<Vec<u32>>>,
 }
 
-/// One output series: its labels, and per step its value (`present` says which steps have one).
+/// One output series: its labels, and per step its float or histogram value (`present` says
+/// which steps have one).
 pub(super) struct Row {
     pub(super) labels: Labels,
     pub(super) drop_name: bool,
     pub(super) vals: Vec<f64>,
+    /// Per step, the histogram value where the value is one (empty: floats only).
+    pub(super) hists: Vec<Option<Box<FloatHistogram>>>,
     pub(super) present: Vec<bool>,
 }
 
 impl Row {
     fn sample(&self, ts: i64, k: usize) -> InstantSample {
-        InstantSample::new(self.labels.clone(), ts, self.vals[k], self.drop_name)
+        match self.hists.get(k).and_then(|h| h.as_deref()) {
+            Some(h) => InstantSample::histogram(self.labels.clone(), ts, h.clone(), self.drop_name),
+            None => InstantSample::new(self.labels.clone(), ts, self.vals[k], self.drop_name),
+        }
     }
 }
 

@@ -5,21 +5,28 @@
 //! A range vector is handed on as windows into the shared series (`RangeArg`), not copied.
 //! Native-histogram samples (`Series.histograms`) take part in the lookback (the newest float
 //! or histogram sample wins; a histogram stale marker ends the series like a float one) and
-//! in range windows (`hist_windows`), found by binary search; range functions read the float
-//! windows only (`for_each`), a matrix result both (`into_series`).
+//! in range windows (`hist_windows`), found by binary search; range functions read both
+//! (`for_each_full`, histograms as `HPoint`s), as does a matrix result (`into_series`).
 //! `info()` calls get their info series preloaded the same way, for the times `info_time`
-//! says they are read at.
+//! says they are read at. Selectors read only for `histogram_count`/`histogram_sum`/
+//! `histogram_avg` see histograms as Prometheus's histogram-stats iterator gives them
+//! (`stats_selectors`, `stats_view`): schema, count and sum only, with counter-reset hints found by
+//! comparing each histogram with the one before.
 //!
 //! Uses `state`, `info`, and `parse` (`to_matchers`), `value`, `model`, `storage` from below.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use promql_parser::parser::{self, Call, Expr, MatrixSelector};
 
 use super::info::{InfoSeries, Plan};
 use super::state::{key, unwrap_parens, Eval};
-use crate::model::{is_stale_nan, HistogramSample, Labels, Sample};
+use crate::model::{
+    is_stale_nan, CounterResetHint, FloatHistogram, HistogramSample, HistogramValue, Labels, Sample,
+};
+use crate::promql::functions::range::windows::HPoint;
+use crate::promql::memo::FxBuild;
 use crate::promql::parse::to_matchers;
 use crate::promql::value::{exec, too_many_samples, InstantSample, QueryError};
 use crate::storage::Series;
@@ -56,27 +63,47 @@ impl RangeArg {
         }
     }
 
-    /// Each series' labels and float samples (stale markers removed); series with histogram
-    /// samples only are not visited.
-    pub(super) fn for_each(&self, mut f: impl FnMut(&Labels, &[Sample])) {
+    /// Each series' labels, float samples and histogram samples (stale markers removed,
+    /// integer histograms in their float form), for every series with samples of either kind.
+    pub(super) fn for_each_full(&self, mut f: impl FnMut(&Labels, &[Sample], &[HPoint])) {
+        let mut scratch = Vec::new();
+        let mut owned = Vec::new();
         match &self.series {
-            Windows::Shared(data, windows, _) => {
-                let mut scratch = Vec::new();
-                for &(i, from, to, stale) in windows {
+            Windows::Shared(data, windows, hist) => {
+                let (mut wi, mut hi) = (0, 0);
+                while wi < windows.len() || hi < hist.len() {
+                    let wi_series = windows.get(wi).map_or(usize::MAX, |w| w.0);
+                    let hi_series = hist.get(hi).map_or(usize::MAX, |h| h.0);
+                    let i = wi_series.min(hi_series);
                     let s = &data[i];
-                    let slice = &s.samples[from..to];
-                    if stale {
-                        scratch.clear();
-                        scratch.extend(slice.iter().filter(|x| !is_stale_nan(x.v)).copied());
-                        f(&s.labels, &scratch);
-                    } else {
-                        f(&s.labels, slice);
+                    let mut floats: &[Sample] = &[];
+                    if wi_series == i {
+                        let (_, from, to, stale) = windows[wi];
+                        floats = &s.samples[from..to];
+                        if stale {
+                            scratch.clear();
+                            scratch.extend(floats.iter().filter(|x| !is_stale_nan(x.v)).copied());
+                            floats = &scratch;
+                        }
+                        wi += 1;
                     }
+                    let mut hs: &[HistogramSample] = &[];
+                    if hi_series == i {
+                        let (_, from, to) = hist[hi];
+                        hs = &s.histograms[from..to];
+                        hi += 1;
+                    }
+                    let points = histogram_points(hs, &mut owned);
+                    f(&s.labels, floats, &points);
                 }
             }
             Windows::Owned(v) => {
-                for s in v.iter().filter(|s| !s.samples.is_empty()) {
-                    f(&s.labels, &s.samples);
+                for s in v {
+                    if s.samples.is_empty() && s.histograms.is_empty() {
+                        continue;
+                    }
+                    let points = histogram_points(&s.histograms, &mut owned);
+                    f(&s.labels, &s.samples, &points);
                 }
             }
         }
@@ -130,6 +157,33 @@ impl RangeArg {
     }
 }
 
+/// The histogram samples of `hs` as window points, stale markers left out: float
+/// histograms are borrowed, integer ones converted into `owned`.
+pub(super) fn histogram_points<'a>(
+    hs: &'a [HistogramSample],
+    owned: &'a mut Vec<FloatHistogram>,
+) -> Vec<HPoint<'a>> {
+    owned.clear();
+    owned.extend(hs.iter().filter_map(|x| match &x.h {
+        HistogramValue::Int(h) if !h.is_stale() => Some(h.to_float()),
+        _ => None,
+    }));
+    let mut converted = owned.iter();
+    let mut out = Vec::with_capacity(hs.len());
+    for x in hs {
+        let h = match &x.h {
+            HistogramValue::Float(h) if !h.is_stale() => h,
+            HistogramValue::Int(h) if !h.is_stale() => match converted.next() {
+                Some(h) => h,
+                None => continue,
+            },
+            _ => continue,
+        };
+        out.push(HPoint { t: x.t, h });
+    }
+    out
+}
+
 /// A series' sample window (from, to) moved forward to the samples in (lo, hi]: both ends
 /// only advance, so stepping through time visits each sample once.
 pub(super) fn advance(
@@ -162,6 +216,79 @@ fn newest_histogram(h: &[HistogramSample], lo: i64, hi: i64) -> Option<&Histogra
     }
     let end = h.partition_point(|x| x.t <= hi);
     end.checked_sub(1).map(|j| &h[j]).filter(|x| x.t > lo)
+}
+
+/// The selector nodes of `e` whose histograms only `histogram_count`, `histogram_sum` or
+/// `histogram_avg` look at: a selector with one of those functions above it and no subquery
+/// or `histogram_quantile(s)`/`histogram_fraction` anywhere above it. Prometheus reads such
+/// selectors through its histogram-stats iterator (see `stats_view`).
+pub(super) fn stats_selectors(e: &Expr, out: &mut HashSet<usize, FxBuild>) {
+    fn walk(e: &Expr, stats: bool, out: &mut HashSet<usize, FxBuild>) {
+        match e {
+            Expr::VectorSelector(vs) if stats => {
+                out.insert(key(vs));
+            }
+            Expr::MatrixSelector(ms) if stats => {
+                out.insert(key(&ms.vs));
+            }
+            Expr::Paren(p) => walk(&p.expr, stats, out),
+            Expr::Unary(u) => walk(&u.expr, stats, out),
+            Expr::Binary(b) => {
+                walk(&b.lhs, stats, out);
+                walk(&b.rhs, stats, out);
+            }
+            Expr::Aggregate(a) => {
+                walk(&a.expr, stats, out);
+                if let Some(p) = &a.param {
+                    walk(p, stats, out);
+                }
+            }
+            Expr::Call(c) => {
+                let stats = match c.func.name {
+                    "histogram_count" | "histogram_sum" | "histogram_avg" => true,
+                    "histogram_quantile" | "histogram_quantiles" | "histogram_fraction" => return,
+                    _ => stats,
+                };
+                for a in &c.args.args {
+                    walk(a, stats, out);
+                }
+            }
+            // Subqueries need whole histograms to find counter resets.
+            _ => {}
+        }
+    }
+    walk(e, false, out);
+}
+
+/// A series as Prometheus's histogram-stats iterator reads it: each histogram keeps only its
+/// schema, count and sum, and a histogram without a counter-reset hint gets one by comparison with
+/// the histogram read before it (none for the first one read).
+pub(super) fn stats_view(s: &mut Series) {
+    let mut prev: Option<FloatHistogram> = None;
+    for x in &mut s.histograms {
+        if x.h.is_stale() {
+            continue;
+        }
+        let full = x.h.to_float();
+        let mut hint = full.counter_reset_hint;
+        if hint == CounterResetHint::Unknown {
+            if let Some(p) = &prev {
+                hint = if full.detect_reset(p) {
+                    CounterResetHint::CounterReset
+                } else {
+                    CounterResetHint::NotCounterReset
+                };
+            }
+        }
+        x.h = HistogramValue::Float(FloatHistogram {
+            counter_reset_hint: hint,
+            schema: full.schema,
+            count: full.count,
+            sum: full.sum,
+            ..FloatHistogram::default()
+        });
+        prev = Some(full);
+    }
 }
 
 /// What a query reads from storage: a selector's series, or an `info()` call's info series.
@@ -301,6 +428,8 @@ impl Eval<'_> {
         self.collect(expr, self.start, self.end, &mut needs)?;
         let q = self.querier;
         let mut loaded = 0usize;
+        let mut stats = HashSet::default();
+        stats_selectors(expr, &mut stats);
         for (k, source, mint, maxt) in needs {
             let vs = match source {
                 Source::Selector(vs) => vs,
@@ -366,6 +495,9 @@ impl Eval<'_> {
                 all
             };
             all.sort_by(|a, b| a.labels.cmp(&b.labels));
+            if stats.contains(&k) {
+                all.iter_mut().for_each(stats_view);
+            }
             loaded += all
                 .iter()
                 .map(|x| x.samples.len() + x.histograms.len())

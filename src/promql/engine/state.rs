@@ -1,7 +1,7 @@
 //! The evaluator of one query (or one part of a range query's steps): its state (`Eval`:
 //! preloaded series, cursors, caches, annotations), the checks every step makes (deadline,
 //! cancellation, duplicate label sets), annotations with their positions in the query text,
-//! and small helpers over the tree (`key`, `unwrap_parens`, `ref_time`).
+//! and small helpers over the tree (`key`, `unwrap_parens`, `start_needle`, `ref_time`).
 //!
 //! Uses `settings`, `precomputed`, `info`, and `value`, `memo`, `storage` from `promql`'s lower layers.
 
@@ -16,7 +16,7 @@ use super::precomputed::Precomputed;
 use super::settings::{Engine, Stop};
 use crate::model::{Labels, METRIC_NAME};
 use crate::promql::memo::{FxBuild, Memo, DROP_NAME, INTERN};
-use crate::promql::value::{format_float, InstantSample, Output, QueryError, Value};
+use crate::promql::value::{format_float, Annotation, InstantSample, Output, QueryError, Value};
 use crate::storage::{Querier, Series};
 
 /// A selector node's last read time and each series' (from, to) sample window at it.
@@ -149,6 +149,11 @@ impl<'a> Eval<'a> {
         }
     }
 
+    /// The text of the query being evaluated.
+    pub(super) fn query_text(&self) -> &str {
+        &self.query
+    }
+
     /// `(line:col)` of the first occurrence of `needle` in the query (1-based, byte column).
     fn position(&self, needle: &str) -> String {
         let at = if needle.is_empty() {
@@ -174,6 +179,14 @@ impl<'a> Eval<'a> {
         if !self.infos.iter().any(|(m, _)| *m == msg) {
             let full = format!("PromQL info: {msg} {}", self.position(needle));
             self.infos.push((msg, full));
+        }
+    }
+
+    /// Reports an operator's or aggregation's annotation at the first occurrence of `needle`.
+    pub(super) fn annotate(&mut self, a: Annotation, needle: &str) {
+        match a {
+            Annotation::Warning(m) => self.warn(m, needle),
+            Annotation::Info(m) => self.info(m, needle),
         }
     }
 
@@ -251,6 +264,26 @@ fn offset_ms(o: &Option<Offset>) -> i64 {
 /// The node's identity for the preload cache and the per-node memo.
 pub(super) fn key<T>(node: &T) -> usize {
     node as *const T as usize
+}
+
+/// Text found where `e` starts in the query, to place an annotation about `e` (Prometheus
+/// reports the start of the responsible expression): the first selector's metric name (or
+/// its `{`), a function's or aggregation's name, `(` of parentheses, `-` of unary minus, a
+/// number as Prometheus writes it (a number written otherwise is not found: the start of
+/// the query is used).
+pub(super) fn start_needle(e: &Expr) -> String {
+    match e {
+        Expr::VectorSelector(vs) => vs.name.clone().unwrap_or_else(|| "{".into()),
+        Expr::MatrixSelector(ms) => ms.vs.name.clone().unwrap_or_else(|| "{".into()),
+        Expr::Binary(b) => start_needle(&b.lhs),
+        Expr::Subquery(s) => start_needle(&s.expr),
+        Expr::Paren(_) => "(".into(),
+        Expr::Unary(_) => "-".into(),
+        Expr::Call(c) => c.func.name.to_string(),
+        Expr::Aggregate(a) => a.op.to_string(),
+        Expr::NumberLiteral(n) => format_float(n.val),
+        Expr::StringLiteral(_) | Expr::Extension(_) => String::new(),
+    }
 }
 
 pub(super) fn unwrap_parens(mut e: &Expr) -> &Expr {

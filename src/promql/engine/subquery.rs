@@ -2,6 +2,9 @@
 //! of the left-open window, as a range vector. Inner results are cached by (node, time) so the
 //! steps of a range query reuse them; the cache drops what later steps no longer need. Long
 //! subqueries check the deadline as they step and count their points against the limit.
+//! Histogram points lose their counter-reset hints (not gauge ones): the points are a step
+//! apart, so a hint about the sample before does not hold for the point before, and range
+//! functions find resets by comparing the histograms.
 //!
 //! Uses `state`, `selection` (`RangeArg`), and `value`, `model`, `storage` from below; the
 //! inner expression is evaluated through `Eval::eval` (the recursion of evaluation).
@@ -12,7 +15,9 @@ use promql_parser::parser::SubqueryExpr;
 
 use super::selection::{RangeArg, Windows};
 use super::state::{key, Eval};
-use crate::model::{is_stale_nan, HistogramSample, HistogramValue, Labels, Sample};
+use crate::model::{
+    is_stale_nan, CounterResetHint, HistogramSample, HistogramValue, Labels, Sample,
+};
 use crate::promql::value::{exec, too_many_samples, InstantSample, QueryError, Value};
 use crate::storage::Series;
 
@@ -53,10 +58,20 @@ impl Eval<'_> {
             for s in vec {
                 let series = by_labels.entry(s.labels).or_default();
                 match s.h {
-                    Some(h) => series.histograms.push(HistogramSample {
-                        t,
-                        h: HistogramValue::Float(*h),
-                    }),
+                    Some(mut h) => {
+                        // Points a step apart are not consecutive samples: a hint about the
+                        // sample before no longer holds (gauge histograms stay gauges).
+                        if matches!(
+                            h.counter_reset_hint,
+                            CounterResetHint::CounterReset | CounterResetHint::NotCounterReset
+                        ) {
+                            h.counter_reset_hint = CounterResetHint::Unknown;
+                        }
+                        series.histograms.push(HistogramSample {
+                            t,
+                            h: HistogramValue::Float(*h),
+                        })
+                    }
                     None if !is_stale_nan(s.v) => series.samples.push(Sample { t, v: s.v }),
                     None => {}
                 }

@@ -1,7 +1,8 @@
 //! PromQL functions, one file per family: `range` (functions over range vectors), `math`
 //! (element-wise arithmetic), `time` (date and time), `labels` (label_replace, label_join,
 //! the labels of absent), `sort` (sort and sort_by_label), `histogram` (classic-histogram
-//! quantiles and fractions). Shared numeric helpers (compensated sums, means, variance,
+//! quantiles and fractions), `native_histogram` (quantile, fraction and variance of one
+//! native histogram). Shared numeric helpers (compensated sums, means, variance,
 //! quantile) live here. The engine evaluates the arguments and dispatches into these
 //! (`engine/call*.rs`).
 //!
@@ -10,6 +11,7 @@
 pub mod histogram;
 pub mod labels;
 pub mod math;
+pub mod native_histogram;
 pub mod range;
 pub mod sort;
 pub mod time;

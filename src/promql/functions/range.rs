@@ -1,11 +1,15 @@
 //! Functions over range vectors: rate, increase, delta, irate, idelta, deriv, predict_linear,
 //! resets, changes and the `*_over_time` family. Each takes one series' samples in the window
-//! (oldest first) and returns a value or `None` (no output for that series). Follows
+//! (oldest first) and returns a value or `None` (no output for that series); `windows`
+//! evaluates them over windows that hold native histograms too. Follows
 //! Prometheus's promql/functions.go (`extrapolatedRate`, `instantValue`, `linearRegression`,
 //! the `*_over_time` helpers) in our own words.
 
 use super::{kahan_inc, kahan_mean, kahan_sum, quantile, variance};
 use crate::model::Sample;
+
+pub mod histogram_sum;
+pub mod windows;
 
 /// rate/increase/delta with Prometheus's extrapolation to the window edges.
 /// `range_start`/`range_end` are the window bounds in ms; `range_s` its length in seconds.

@@ -447,37 +447,198 @@ fn json_shapes_match_the_rules_api() {
     assert_eq!(format_go_e(123.4), "1.234e+02");
 }
 
-#[test]
-fn a_rule_over_histogram_samples_records_no_zeros() {
-    use crate::model::{Histogram, HistogramSample, HistogramValue, Span};
-    use crate::storage::HistogramInput;
-    let f = fx();
-    let h = Histogram {
-        count: 2,
-        sum: 1.5,
-        positive_spans: vec![Span {
+fn hist(count: f64, sum: f64) -> crate::model::FloatHistogram {
+    crate::model::FloatHistogram {
+        count,
+        sum,
+        positive_spans: vec![crate::model::Span {
             offset: 0,
-            length: 1,
+            length: 2,
         }],
-        positive_buckets: vec![2],
+        positive_buckets: vec![count - 1.0, 1.0],
         ..Default::default()
-    };
-    let st =
-        f.db.append_histograms(&[HistogramInput {
-            labels: vec![("__name__", "lat"), ("job", "a")],
-            histograms: vec![HistogramSample {
-                t: T0 / NS_PER_MS,
-                h: HistogramValue::Int(h),
-            }],
-        }])
-        .unwrap();
-    assert_eq!(st.accepted, 1);
-    f.put(&[("__name__", "lat"), ("job", "b")], T0, 4.0);
-    let mut g = group("groups:\n- name: g\n  rules:\n  - record: rec:lat\n    expr: lat\n");
+    }
+}
+
+impl Fx {
+    fn put_h(&self, labels: &[(&str, &str)], t: i64, h: crate::model::FloatHistogram) {
+        use crate::model::{HistogramSample, HistogramValue};
+        let mut l = labels.to_vec();
+        l.sort();
+        let st = self
+            .db
+            .append_histograms(&[crate::storage::HistogramInput {
+                labels: l,
+                histograms: vec![HistogramSample {
+                    t: t / NS_PER_MS,
+                    h: HistogramValue::Float(h),
+                }],
+            }])
+            .unwrap();
+        assert_eq!(st.accepted, 1);
+    }
+
+    /// Every sample of series named `name`, floats and histograms in time order: (labels,
+    /// [(t s, value)]), a histogram as `h<count>/<sum>`, stale markers (of either kind) as
+    /// `stale` for a float and `hstale` for a histogram.
+    fn all_samples(&self, name: &str) -> Vec<(String, Vec<(i64, String)>)> {
+        let m = [Matcher::new(MatchOp::Equal, METRIC_NAME, name).unwrap()];
+        let rel = |t: i64| (t - T0 / NS_PER_MS) / 1000;
+        self.db
+            .select(&m, i64::MIN, i64::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|s| {
+                let mut pts: Vec<(i64, String)> = s
+                    .samples
+                    .iter()
+                    .map(|x| {
+                        let v = if is_stale_nan(x.v) {
+                            "stale".to_string()
+                        } else {
+                            format_go_g(x.v)
+                        };
+                        (rel(x.t), v)
+                    })
+                    .collect();
+                pts.extend(s.histograms.iter().map(|x| {
+                    let h = x.h.to_float();
+                    let v = if h.is_stale() {
+                        "hstale".to_string()
+                    } else {
+                        format!("h{}/{}", format_go_g(h.count), format_go_g(h.sum))
+                    };
+                    (rel(x.t), v)
+                }));
+                pts.sort();
+                (s.labels.to_string(), pts)
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn recording_rules_record_histograms_flip_kinds_and_go_stale() {
+    let f = fx();
+    let a = [("__name__", "lat"), ("job", "a")];
+    let b = [("__name__", "lat"), ("job", "b")];
+    f.put_h(&a, T0, hist(2.0, 1.5));
+    f.put(&b, T0, 4.0);
+    let mut g = group(
+        "groups:\n- name: g\n  rules:\n  - record: rec:lat\n    expr: lat\n    labels: {src: rec}\n",
+    );
     g.eval(T0, &f.ctx());
-    // The float series is recorded; the histogram one is left out, not recorded as 0.
-    let s = f.series("rec:lat");
-    assert_eq!(s.len(), 1, "{s:?}");
-    assert!(s[0].0.contains("job=\"b\""), "{s:?}");
-    assert_eq!(s[0].1, vec![(0, "4".to_string())]);
+    assert_eq!(
+        g.rules[0].health,
+        Health::Good,
+        "{:?}",
+        g.rules[0].last_error
+    );
+    // Each series flips kind at 10s.
+    f.put(&a, T0 + 10 * S, 7.0);
+    f.put_h(&b, T0 + 10 * S, hist(3.0, 2.5));
+    g.eval(T0 + 10 * S, &f.ctx());
+    assert_eq!(
+        g.rules[0].health,
+        Health::Good,
+        "{:?}",
+        g.rules[0].last_error
+    );
+    // Both go away at 20s: the recorded series get stale markers, a histogram one for the
+    // series whose last recorded sample is a histogram.
+    let stale = f64::from_bits(crate::model::STALE_NAN_BITS);
+    f.put(&a, T0 + 20 * S, stale);
+    f.put(&b, T0 + 20 * S, stale);
+    g.eval(T0 + 20 * S, &f.ctx());
+    assert_eq!(
+        f.all_samples("rec:lat"),
+        vec![
+            (
+                r#"{__name__="rec:lat", job="a", src="rec"}"#.to_string(),
+                vec![
+                    (0, "h2/1.5".to_string()),
+                    (10, "7".to_string()),
+                    (20, "stale".to_string())
+                ]
+            ),
+            (
+                r#"{__name__="rec:lat", job="b", src="rec"}"#.to_string(),
+                vec![
+                    (0, "4".to_string()),
+                    (10, "h3/2.5".to_string()),
+                    (20, "hstale".to_string())
+                ]
+            ),
+        ]
+    );
+    // Removing the group marks what it wrote last as stale too.
+    f.put_h(&a, T0 + 30 * S, hist(5.0, 4.0));
+    g.eval(T0 + 30 * S, &f.ctx());
+    g.mark_stale((T0 + 40 * S) / NS_PER_MS, &f.db);
+    let s = f.all_samples("rec:lat");
+    assert_eq!(
+        &s[0].1[3..],
+        &[(30, "h5/4".to_string()), (40, "hstale".to_string())]
+    );
+}
+
+#[test]
+fn alerts_fire_for_histogram_samples_with_the_histogram_as_value() {
+    let f = fx();
+    let mut g = group(
+        "groups:\n- name: g\n  rules:\n  - alert: Slow\n    expr: lat\n    for: 10s\n    keep_firing_for: 20s\n    labels:\n      severity: '{{ if gt $value.Count 2.0 }}page{{ else }}ticket{{ end }}'\n    annotations:\n      summary: '{{ $labels.job }}: {{ $value }}'\n      count: '{{ .Value.Count }} {{ humanize $value.Sum }}'\n",
+    );
+    g.rules[0].alerting.as_mut().unwrap().restored = true;
+    let a = [("__name__", "lat"), ("job", "a")];
+    let mut states = Vec::new();
+    for k in 0..6 {
+        let t = T0 + k * 10 * S;
+        if k < 2 {
+            f.put_h(&a, t, hist(3.0, 1500.0));
+        } else if k == 2 {
+            f.put(&a, t, f64::from_bits(crate::model::STALE_NAN_BITS));
+        }
+        g.eval(t, &f.ctx());
+        assert_eq!(
+            g.rules[0].health,
+            Health::Good,
+            "{:?}",
+            g.rules[0].last_error
+        );
+        let al = &g.rules[0].alerting.as_ref().unwrap().active;
+        states.push(al.values().next().map(|x| x.state));
+        if k == 1 {
+            let x = al.values().next().unwrap();
+            assert_eq!(
+                x.annotations["summary"],
+                "a: {count:3, sum:1500, (0.5,1]:2, (1,2]:1}"
+            );
+            assert_eq!(x.annotations["count"], "3 1.5k");
+            assert_eq!(x.labels.get("severity"), Some("page"));
+            // The alert's value is the sample's float: 0 for a histogram sample.
+            assert_eq!(x.value, 0.0);
+            let j = g.to_json();
+            assert_eq!(j["rules"][0]["alerts"][0]["value"], "0e+00");
+            assert_eq!(j["rules"][0]["state"], "firing");
+        }
+    }
+    use AlertState::*;
+    // Pending, firing after `for`, kept firing for 20s after the histogram went, resolved.
+    assert_eq!(
+        states,
+        vec![
+            Some(Pending),
+            Some(Firing),
+            Some(Firing),
+            Some(Firing),
+            Some(Inactive),
+            Some(Inactive)
+        ]
+    );
+    // The ALERTS series are floats, as for any alert.
+    let alerts = f.all_samples("ALERTS");
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert!(alerts
+        .iter()
+        .all(|(_, p)| p.iter().all(|x| !x.1.starts_with('h'))));
 }

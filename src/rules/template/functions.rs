@@ -154,7 +154,9 @@ pub(super) fn call(f: &str, args: Vec<Val>, env: &Env<'_>) -> Result<Val, String
                 return Ok(Val::Bool(false));
             }
             want_args(&args, 2)?;
-            if matches!(f, "lt" | "le" | "gt" | "ge") && matches!(args[0], Val::Bool(_) | Val::Nil)
+            if matches!(f, "lt" | "le" | "gt" | "ge")
+                && (matches!(args[0], Val::Bool(_) | Val::Nil)
+                    || args.iter().any(|a| matches!(a, Val::Histogram(_))))
             {
                 return Err("invalid type for comparison".into());
             }
@@ -275,7 +277,7 @@ pub(super) fn call(f: &str, args: Vec<Val>, env: &Env<'_>) -> Result<Val, String
         }
         "value" => {
             want_args(&args, 1)?;
-            Ok(Val::Float(as_sample(&args[0])?.map_or(0.0, |x| x.value)))
+            Ok(as_sample(&args[0])?.map_or(Val::Float(0.0), |x| x.value_val()))
         }
         "strvalue" => {
             want_args(&args, 1)?;

@@ -250,6 +250,8 @@ pub fn sprintf(format: &str, args: &[Val]) -> String {
                 None => s.clone(),
             },
             ('q', Val::Str(s)) => format!("{s:?}"),
+            // A histogram is a Stringer: `%s` prints its `String()`.
+            ('s', Val::Histogram(_)) => arg.to_display(),
             ('d', Val::Int(i)) => i.to_string(),
             ('x', Val::Int(i)) => format!("{i:x}"),
             ('X', Val::Int(i)) => format!("{i:X}"),

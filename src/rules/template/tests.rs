@@ -10,6 +10,10 @@ fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 fn run_with(text: &str, value: f64, query: Option<QueryFn<'_>>) -> Result<String, String> {
+    run_val(text, Val::Float(value), query)
+}
+
+fn run_val(text: &str, value: Val, query: Option<QueryFn<'_>>) -> Result<String, String> {
     let t = Template::parse("__alert_T", text, &ALERT_VARS)?;
     let l = labels(&[("instance", "db-1.example.com:9100"), ("job", "node")]);
     let el = labels(&[("cluster", "eu")]);
@@ -193,10 +197,12 @@ fn queries_first_label_value() {
             QuerySample {
                 labels: labels(&[("instance", "b")]),
                 value: 2.0,
+                histogram: None,
             },
             QuerySample {
                 labels: labels(&[("instance", "a")]),
                 value: 1.0,
+                histogram: None,
             },
         ])
     };
@@ -257,4 +263,73 @@ fn go_float_formatting() {
     assert_eq!(go_fmt_float(-0.5, 'g', Some(4), false), "-0.5");
     assert_eq!(go_fmt_float(0.125, 'f', Some(2), false), "0.12");
     assert_eq!(go_fmt_float(1e21, 'e', Some(2), false), "1.00e+21");
+}
+
+fn sample_histogram() -> Arc<crate::model::FloatHistogram> {
+    Arc::new(crate::model::FloatHistogram {
+        schema: 0,
+        count: 4.0,
+        sum: 5.0,
+        positive_spans: vec![crate::model::Span {
+            offset: 0,
+            length: 3,
+        }],
+        positive_buckets: vec![1.0, 2.0, 1.0],
+        ..Default::default()
+    })
+}
+
+#[test]
+fn a_histogram_value_prints_and_reads_as_in_prometheus_3() {
+    let h = Val::Histogram(sample_histogram());
+    let run_h = |t: &str| run_val(t, h.clone(), None);
+    assert_eq!(
+        run_h("{{ $value }}").unwrap(),
+        "{count:4, sum:5, (0.5,1]:1, (1,2]:2, (2,4]:1}"
+    );
+    assert_eq!(
+        run_h("{{ .Value.Count }} {{ $value.Sum }} {{ $value.Schema }}").unwrap(),
+        "4 5 0"
+    );
+    assert_eq!(
+        run_h("{{ $value.Count | humanize }} {{ printf \"%s\" $value }}").unwrap(),
+        "4 {count:4, sum:5, (0.5,1]:1, (1,2]:2, (2,4]:1}"
+    );
+    assert_eq!(
+        run_h("{{ if gt $value.Count 3.0 }}many{{ end }}").unwrap(),
+        "many"
+    );
+    let e = run_h("{{ humanize $value }}").unwrap_err();
+    assert!(
+        e.contains("can't convert *histogram.FloatHistogram to float"),
+        "{e}"
+    );
+    let e = run_h("{{ gt $value 1.0 }}").unwrap_err();
+    assert!(e.contains("invalid type for comparison"), "{e}");
+    let e = run_h("{{ $value.Nope }}").unwrap_err();
+    assert!(
+        e.contains("can't evaluate field Nope in type *histogram.FloatHistogram"),
+        "{e}"
+    );
+}
+
+#[test]
+fn query_results_carry_histograms() {
+    let q = |_: &str| -> Result<Vec<QuerySample>, String> {
+        Ok(vec![QuerySample {
+            labels: labels(&[("instance", "a")]),
+            value: 0.0,
+            histogram: Some(sample_histogram()),
+        }])
+    };
+    let got = run_with(
+        "{{ query \"h\" | first | value }}|{{ range query \"h\" }}{{ .Value.Count }} {{ . }}{{ end }}",
+        0.0,
+        Some(&q),
+    )
+    .unwrap();
+    assert_eq!(
+        got,
+        "{count:4, sum:5, (0.5,1]:1, (1,2]:2, (2,4]:1}|4 &{map[instance:a] {count:4, sum:5, (0.5,1]:1, (1,2]:2, (2,4]:1}}"
+    );
 }

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use crate::model::format_go_g;
+use super::histogram::{self, Field};
+use crate::model::{format_go_g, FloatHistogram};
 
 /// A template value.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,16 +29,36 @@ pub enum Val {
     Samples(Arc<Vec<Arc<QuerySample>>>),
     /// `args` results and other `map[string]interface{}`.
     AnyMap(Arc<BTreeMap<String, Val>>),
+    /// A native histogram (`*histogram.FloatHistogram`): a histogram sample's `$value`.
+    Histogram(Arc<FloatHistogram>),
 }
 
-/// A sample as templates see query results.
+/// A sample as templates see query results: `.Value` is the histogram of a histogram sample,
+/// the float otherwise.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuerySample {
     pub labels: BTreeMap<String, String>,
     pub value: f64,
+    pub histogram: Option<Arc<FloatHistogram>>,
+}
+
+impl QuerySample {
+    /// `.Value`: the histogram when there is one, else the float.
+    pub fn value_val(&self) -> Val {
+        Val::sample_value(self.value, self.histogram.as_ref())
+    }
 }
 
 impl Val {
+    /// A sample's value as Prometheus hands it to templates: the histogram of a histogram
+    /// sample, the float otherwise.
+    pub fn sample_value(v: f64, h: Option<&Arc<FloatHistogram>>) -> Val {
+        match h {
+            Some(h) => Val::Histogram(h.clone()),
+            None => Val::Float(v),
+        }
+    }
+
     pub(super) fn type_name(&self) -> &'static str {
         match self {
             Val::Nil => "nil",
@@ -50,6 +71,7 @@ impl Val {
             Val::Sample(_) => "*template.sample",
             Val::Samples(_) => "template.queryResult",
             Val::AnyMap(_) => "map[string]interface {}",
+            Val::Histogram(_) => histogram::TYPE_NAME,
         }
     }
 
@@ -63,7 +85,7 @@ impl Val {
             Val::Map(m) => !m.is_empty(),
             Val::Samples(s) => !s.is_empty(),
             Val::AnyMap(m) => !m.is_empty(),
-            Val::Struct(..) | Val::Sample(_) => true,
+            Val::Struct(..) | Val::Sample(_) | Val::Histogram(_) => true,
         }
     }
 
@@ -113,9 +135,10 @@ impl Val {
                 out.push_str("&{");
                 Val::Map(Arc::new(s.labels.clone())).print(out);
                 out.push(' ');
-                out.push_str(&format_go_g(s.value));
+                s.value_val().print(out);
                 out.push('}');
             }
+            Val::Histogram(h) => out.push_str(&histogram::go_string(h)),
             Val::Samples(list) => {
                 out.push('[');
                 for (i, s) in list.iter().enumerate() {
@@ -156,9 +179,18 @@ pub(super) fn field(v: &Val, name: &str) -> Result<Val, String> {
             .ok_or_else(|| format!("can't evaluate field {name} in type {t}")),
         Val::Sample(s) => match name {
             "Labels" => Ok(Val::Map(Arc::new(s.labels.clone()))),
-            "Value" => Ok(Val::Float(s.value)),
+            "Value" => Ok(s.value_val()),
             _ => Err(format!(
                 "can't evaluate field {name} in type *template.sample"
+            )),
+        },
+        Val::Histogram(h) => match histogram::field(h, name) {
+            Some(Field::Int(i)) => Ok(Val::Int(i)),
+            Some(Field::Float(f)) => Ok(Val::Float(f)),
+            Some(Field::Text(t)) => Ok(Val::Str(t)),
+            None => Err(format!(
+                "can't evaluate field {name} in type {}",
+                histogram::TYPE_NAME
             )),
         },
         Val::Nil => Err(format!("nil pointer evaluating interface {{}}.{name}")),

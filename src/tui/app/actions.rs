@@ -86,6 +86,8 @@ impl App {
         self.explanation.clear();
         self.popup = None;
         self.cursor = None;
+        self.heat_row = None;
+        self.heat_series = 0;
         self.hidden.clear();
         self.exemplars.clear();
         self.exemplar_sel = None;

@@ -1,10 +1,11 @@
 //! Keys outside the prompt: quit, help, focus and views, filters, then the
-//! focused pane's keys (results table and graph controls, targets, alerts, rules, metrics).
-//! Uses `app::{actions, overview, prompt_keys}`.
+//! focused pane's keys (results table, graph and heatmap controls, targets, alerts, rules,
+//! metrics). Uses `app::{actions, overview, prompt_keys}` and `heatmap`.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Cmd, Focus, SortKey, View, RANGES, VIEWS};
+use crate::tui::heatmap::is_histogram;
 
 impl App {
     /// Handles a key; returns work for the loop.
@@ -179,10 +180,22 @@ impl App {
 
     fn results_key(&mut self, k: KeyEvent) -> Vec<Cmd> {
         let n = self.sorted_series().len();
+        if self.showing_heatmap() {
+            if let Some(cmds) = self.heatmap_key(k) {
+                return cmds;
+            }
+        }
         match k.code {
             KeyCode::Char('g') => {
-                self.graph = !self.graph;
                 self.cursor = None;
+                self.heat_row = None;
+                // A histogram's graph goes on to its heatmap (the same range query).
+                if self.graph && !self.heatmap && is_histogram(&self.result) {
+                    self.heatmap = true;
+                    return Vec::new();
+                }
+                self.graph = !self.graph;
+                self.heatmap = false;
                 return self.run(self.shown_expr.clone());
             }
             KeyCode::Char('u') => self.utc = !self.utc,
@@ -263,5 +276,35 @@ impl App {
             _ => {}
         }
         Vec::new()
+    }
+
+    /// The heatmap's own keys: ↑↓ (k j) move the cursor between buckets, `n`/`N` show the
+    /// next/previous histogram series; `None` for the keys it shares with the graph.
+    fn heatmap_key(&mut self, k: KeyEvent) -> Option<Vec<Cmd>> {
+        let (rows, shown_row) = self.heat_rows.get();
+        let rows = rows.max(1);
+        let series = crate::tui::heatmap::histogram_series(&self.result).len();
+        match k.code {
+            KeyCode::Up | KeyCode::Char('k') => {
+                let r = self.heat_row.unwrap_or(shown_row).min(rows - 1);
+                self.heat_row = Some((r + 1).min(rows - 1));
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                let r = self.heat_row.unwrap_or(shown_row).min(rows - 1);
+                self.heat_row = Some(r.saturating_sub(1));
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') if series > 0 => {
+                let fwd = k.code == KeyCode::Char('n');
+                let cur = self.heat_series.min(series - 1);
+                self.heat_series = if fwd {
+                    (cur + 1) % series
+                } else {
+                    (cur + series - 1) % series
+                };
+            }
+            KeyCode::Char('e') | KeyCode::Char(' ') => {}
+            _ => return None,
+        }
+        Some(Vec::new())
     }
 }

@@ -1,7 +1,7 @@
 //! The mouse (with `--mouse`): a click focuses the pane under the pointer, the wheel scrolls
 //! it (lists, the graph's legend, the overview), a click on a legend entry hides or shows its
-//! series, a click on an overview panel selects it, a click on the graph's plot puts the
-//! value cursor there and a drag across the plot zooms to the dragged time range. What is
+//! series, a click on an overview panel selects it, a click on a heatmap cell puts the
+//! heatmap's cursor there, a click on the graph's plot puts the value cursor there and a drag across the plot zooms to the dragged time range. What is
 //! under the pointer is found by `render::hit_at` (from the same layout the views draw with)
 //! and arrives here as a `Hit`. Uses `app::{actions, keys}`.
 
@@ -44,6 +44,8 @@ pub enum Spot {
     Plot { t: f64 },
     /// An overview panel.
     Panel(usize),
+    /// A heatmap cell: the time of its column and its row (lowest bucket 0).
+    Cell { t: f64, row: usize },
 }
 
 impl Hit {
@@ -99,6 +101,16 @@ impl App {
             }
             (Mouse::Down, Spot::Plot { t }) => {
                 self.drag = Some((t, t));
+                Vec::new()
+            }
+            (Mouse::Down, Spot::Cell { t, row }) => {
+                let (start, _, step) = self.window();
+                let len = self.point_count();
+                if len > 0 {
+                    let i = ((t - start) / step).round().max(0.0) as usize;
+                    self.cursor = Some(i.min(len - 1));
+                }
+                self.heat_row = Some(row);
                 Vec::new()
             }
             _ => Vec::new(),

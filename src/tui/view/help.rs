@@ -41,7 +41,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("Alt-B Alt-F", "word left / right"),
     ("Esc", "leave the prompt"),
     ("Results", ""),
-    ("g", "graph (range query) / table (instant query)"),
+    (
+        "g",
+        "graph (range query) / table (instant query); a histogram: graph / heatmap / table",
+    ),
     ("s / r", "sort by labels or value / reverse"),
     ("+ / -", "zoom in / out"),
     ("[ / ]", "pan back / forward"),
@@ -54,6 +57,12 @@ pub const HELP: &[(&str, &str)] = &[
     ("e", "exemplars (◆ on the graph): show / hide"),
     ("↑ ↓ / space", "select series / hide or show it"),
     ("u", "local time / UTC"),
+    ("Heatmap (histograms)", ""),
+    (
+        "← → / ↑ ↓ (k j)",
+        "cursor: time / bucket (reads out the bucket, count and percentile)",
+    ),
+    ("n / N", "next / previous histogram series"),
     ("Overview", ""),
     ("← → ↑ ↓ / h j k l", "select a panel"),
     ("Enter", "put the panel's query into the prompt"),
@@ -62,7 +71,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("Alerts, rules, metrics", ""),
     ("Enter", "put the expression (or name) into the prompt"),
     ("Mouse (with --mouse)", ""),
-    ("click", "focus a pane, hide a legend series, pick a panel"),
+    (
+        "click",
+        "focus a pane, hide a legend series, pick a panel, put the heatmap cursor",
+    ),
     ("wheel", "scroll the list or legend under the pointer"),
     ("drag on the graph", "zoom to the dragged time range"),
 ];

@@ -1,6 +1,9 @@
 //! The metrics explorer: metric names with type, series count and help (a narrow pane keeps
-//! name and count); `/` filters. The data refreshes every 30 s, and when the view opens
-//! (`app::actions`); an empty list says so. Uses `app` and `view::panel`.
+//! name and count; a classic histogram's series show their family's help); histograms are
+//! marked (type `native hist` or `classic hist`, for the
+//! `_bucket`/`_sum`/`_count` series of a classic one; `▦` after the name when narrow); `/`
+//! filters. The data refreshes every 30 s, and when the view opens
+//! (`app::actions`); an empty list says so. Uses `app`, `heatmap` and `view::panel`.
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Modifier;
@@ -10,6 +13,10 @@ use ratatui::Frame;
 
 use super::panel::block;
 use crate::tui::app::{App, Focus};
+use crate::tui::heatmap::metric_kind;
+
+/// How a narrow explorer marks a histogram's names.
+pub const HIST_MARK: &str = "▦";
 
 /// Draws the metrics explorer.
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
@@ -45,12 +52,31 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         .skip(first)
         .take(height)
         .map(|(i, m)| {
-            let (ty, help) = app.known.metadata.get(*m).cloned().unwrap_or_default();
+            let (mut ty, help) = app.known.metadata.get(*m).cloned().unwrap_or_default();
+            let hist = metric_kind(m, &app.known.metadata, &app.known.metrics);
+            if let Some(k) = hist {
+                ty = k.label().to_string();
+            }
+            // A classic histogram's series: the family's help.
+            let help = if help.is_empty() {
+                ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| m.strip_suffix(s))
+                    .and_then(|base| app.known.metadata.get(base))
+                    .map_or(help, |(_, h)| h.clone())
+            } else {
+                help
+            };
             let count = app
                 .series_counts
                 .get(*m)
                 .map_or(String::new(), |c| c.to_string());
-            let name = Cell::from(Span::styled(m.to_string(), t.fg(t.metric)));
+            let name = if narrow && hist.is_some() {
+                format!("{m} {HIST_MARK}")
+            } else {
+                m.to_string()
+            };
+            let name = Cell::from(Span::styled(name, t.fg(t.metric)));
             let row = if narrow {
                 Row::new(vec![name, Cell::from(count)])
             } else {
@@ -78,7 +104,7 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
             vec!["metric", "type", "series", "help"],
             vec![
                 Constraint::Percentage(38),
-                Constraint::Length(10),
+                Constraint::Length(12),
                 Constraint::Length(7),
                 Constraint::Min(10),
             ],

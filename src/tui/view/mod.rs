@@ -1,11 +1,12 @@
 //! One file per panel, each with a `draw(app, frame, area)`: `prompt` (and the messages under
-//! it), `results` (table and range table), `graph`, `targets`, `alerts`, `rules`, `metrics`,
+//! it), `results` (table and range table), `graph`, `heatmap`, `targets`, `alerts`, `rules`, `metrics`,
 //! `overview` (the grid of sparkline panels), `status`, `popup` (completion) and `help`; `panel` is the frame they share. Views read the
 //! `App` and draw; they change nothing. They use `app`, `data`, `format`, `highlight` and
 //! `theme`, never `render` (which lays them out).
 
 pub mod alerts;
 pub mod graph;
+pub mod heatmap;
 pub mod help;
 pub mod metrics;
 pub mod overview;

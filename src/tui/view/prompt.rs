@@ -1,5 +1,6 @@
 //! The prompt pane (the query with syntax colours, or the Ctrl-R search line) and the message
-//! lines under it (live parse error with a caret, the last query's error, warnings).
+//! lines under it (live parse error with a caret, the last query's error, its warnings and
+//! infos).
 //! Uses `app`, `highlight`, `theme` and `view::panel`.
 
 use ratatui::layout::{Position, Rect};
@@ -116,8 +117,15 @@ pub fn messages(app: &App) -> Vec<Line<'static>> {
     } else if let Some(e) = &app.error {
         out.push(Line::styled(format!("error: {e}"), t.fg(t.error)));
     }
+    // The query's annotations: warnings in the warning colour, infos (Prometheus starts
+    // them with "PromQL info") in the label colour.
     for w in &app.warnings {
-        out.push(Line::styled(w.clone(), t.fg(t.warning)));
+        let colour = if w.starts_with("PromQL info") {
+            t.label
+        } else {
+            t.warning
+        };
+        out.push(Line::styled(w.clone(), t.fg(colour)));
     }
     out
 }

@@ -1,9 +1,9 @@
 //! The results pane: its title (graph range, live, panning), and what the result is: a hint,
 //! a scalar, a string, the instant-vector table (sortable), the range table (a sparkline per
-//! series) or the graph (`view::graph`); no series, with why when it is known. A native
-//! histogram shows as its summary in the table (its count in sparklines, the graph and the
-//! range table's last value, marked `n=`). Uses `app`,
-//! `data`, `format` and `view::{graph, panel}`.
+//! series), the graph (`view::graph`) or, for a histogram, the heatmap (`view::heatmap`); no
+//! series, with why when it is known. A native histogram shows as its summary in the table
+//! (its count in sparklines, the graph and the range table's last value, marked `n=`).
+//! Uses `app`, `data`, `format` and `view::{graph, heatmap, panel}`.
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
@@ -11,8 +11,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::graph;
 use super::panel::block;
+use super::{graph, heatmap};
 use crate::tui::app::{App, Focus, SortKey};
 use crate::tui::data::{series_name, QueryData};
 use crate::tui::format::{human_range, short_num, sparkline};
@@ -33,7 +33,12 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let focused = app.focus == Focus::Results;
     let title = if app.graph {
         format!(
-            "Graph {} {}{}",
+            "{} {} {}{}",
+            if app.showing_heatmap() {
+                "Heatmap"
+            } else {
+                "Graph"
+            },
             human_range(app.range_secs),
             if app.live { "● live" } else { "" },
             if app.end_offset > 0.0 {
@@ -85,7 +90,9 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         }
         QueryData::Vector(_) => draw_table(app, f, inner),
         QueryData::Matrix(_) => {
-            if app.graph {
+            if app.showing_heatmap() {
+                heatmap::draw(app, f, inner);
+            } else if app.graph {
                 graph::draw(app, f, inner);
             } else {
                 draw_matrix_table(app, f, inner);

@@ -2,7 +2,7 @@
 //! it has focus, the completion popup's, the history search's, a filter's, else the focused
 //! pane's); series count, query time and the server on the right. When the line is short the
 //! keys get a shorter form first, then the right side gives way (server, then the figures).
-//! Uses `app` and `data`.
+//! Uses `app`, `data` and `heatmap`.
 
 use ratatui::layout::Rect;
 use ratatui::text::Line;
@@ -11,6 +11,7 @@ use ratatui::Frame;
 
 use crate::tui::app::{App, Focus, View};
 use crate::tui::data::QueryData;
+use crate::tui::heatmap;
 
 /// Keys outside the prompt that work in every pane.
 const PANE_KEYS: &str = "Esc prompt · ? keys · q quit";
@@ -61,6 +62,16 @@ pub fn focus_keys(app: &App) -> (String, String) {
             "overview",
             "←↑↓→ select · Enter query to prompt",
             "←↑↓→ · Enter to prompt",
+        ),
+        Focus::Results if app.showing_heatmap() => pane(
+            "heatmap",
+            "g table · ←→ time ↑↓ bucket cursor · n N series · +/- zoom · [ ] pan · 0 live · u UTC",
+            "g table · ←→↑↓ cursor · n N series",
+        ),
+        Focus::Results if app.graph && heatmap::is_histogram(&app.result) => pane(
+            "graph",
+            "g heatmap · +/- zoom · [ ] pan · 0 live · ←→ cursor · space hide · u UTC",
+            "g heatmap · +/- zoom · [ ] pan",
         ),
         // With exemplars on the graph their keys come first in the short form too.
         Focus::Results if app.graph && app.show_exemplars && !app.exemplars.is_empty() => pane(
