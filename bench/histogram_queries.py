@@ -22,6 +22,9 @@ outliers and counter resets). The classic buckets are the powers of two 2^-9 .. 
 +Inf): boundaries of schema 3 too, so each classic bucket is exactly the sum of native buckets
 (and the zero bucket) below its `le` -- both forms hold the same observations.
 
+Before timing, each server is left to settle until idle (background flushes after the load
+would otherwise land in the first timings).
+
 Checks, per query shape: the classic answers of the two servers agree (relative 1e-6, same
 timestamps); the native answers are close (2.42 interpolates linearly inside a native bucket,
 Prometheus 3 and promterm exponentially; a schema-3 bucket is 9 % wide, so they may differ by
@@ -186,11 +189,24 @@ def load_and_time(kind, bodies, per_window, end_s, runs, n_series, n_steps, star
         t0 = time.perf_counter()
         hb.send_all(srv.write_url, bodies, per_window)
         print(f"{kind}: loaded in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-        time.sleep(2)
+        settle(srv)
         check_stored(srv, n_series, n_steps, start_ms)
         return time_all(srv, end_s, runs)
     finally:
         srv.stop()
+
+
+def settle(srv, quiet_s=0.05, limit_s=180):
+    """Waits until the server is idle after the load (under `quiet_s` CPU seconds in a second),
+    so that background work (head flushes, compaction) does not land in the query timings."""
+    t_end = time.time() + limit_s
+    time.sleep(2)
+    while time.time() < t_end:
+        c0 = srv.cpu_s()
+        time.sleep(1)
+        if srv.cpu_s() - c0 < quiet_s:
+            break
+    print(f"{srv.kind}: idle after the load", file=sys.stderr)
 
 
 def check_stored(srv, n_series, n_steps, start_ms):
