@@ -1,5 +1,6 @@
 //! Rules over native histograms with a real peer (Debian's Prometheus 2.42, native histograms
-//! enabled): a recording rule copies histogram series (`h:copy`), `/federate` serves the
+//! enabled): a recording rule copies histogram series (`h:copy`), another sums them
+//! (`sum without (instance)`, `job:h:sum`), `/federate` serves the
 //! recorded histograms in the protobuf format (read by promterm's parser and scraped by
 //! Prometheus), remote write delivers them to Prometheus, which then holds what promterm holds;
 //! when an input series turns into a float and another goes stale, the recorded series follow
@@ -23,6 +24,8 @@ const RULES: &str = r#"groups:
   - record: h:copy
     expr: nh_rules_h
     labels: {recorded: "yes"}
+  - record: job:h:sum
+    expr: sum without (instance) (nh_rules_h)
   - alert: NhAlert
     expr: nh_rules_h{instance="a"}
     annotations:
@@ -129,7 +132,7 @@ fn recorded_histograms_federate_remote_write_and_alert() {
     std::fs::write(
         &cfg,
         format!(
-            "global: {{evaluation_interval: 1s}}\nscrape_configs: []\nrule_files: ['{}']\nremote_write:\n- url: http://{prom}/api/v1/write\n  send_native_histograms: true\n  queue_config: {{batch_send_deadline: 200ms, min_backoff: 50ms, max_backoff: 500ms}}\n  write_relabel_configs:\n  - {{source_labels: [__name__], regex: 'h:copy', action: keep}}\n",
+            "global: {{evaluation_interval: 1s}}\nscrape_configs: []\nrule_files: ['{}']\nremote_write:\n- url: http://{prom}/api/v1/write\n  send_native_histograms: true\n  queue_config: {{batch_send_deadline: 200ms, min_backoff: 50ms, max_backoff: 500ms}}\n  write_relabel_configs:\n  - {{source_labels: [__name__], regex: 'h:copy|job:h:sum', action: keep}}\n",
             rules.display()
         ),
     )
@@ -189,6 +192,30 @@ fn recorded_histograms_federate_remote_write_and_alert() {
         "the copy holds the input histograms"
     );
     assert_eq!(ours_now[1]["histogram"][1]["count"], "10");
+    // The sum of both, by the aggregation over histograms.
+    wait_for("job:h:sum recorded in promterm", 30, || {
+        values(&query(ours.addr, "job:h:sum"))
+            .iter()
+            .any(|(_, v)| v.is_object())
+    });
+    let sum_now = query(ours.addr, "job:h:sum");
+    let sum = &sum_now[0]["histogram"][1];
+    assert_eq!(
+        (&sum["count"], &sum["sum"]),
+        (&"17".into(), &"31.5".into()),
+        "{sum}"
+    );
+    assert_eq!(
+        sum["buckets"],
+        serde_json::json!([
+            [1, "-2", "-1", "4"],
+            [3, "-0.001", "0.001", "2"],
+            [0, "0.5", "1", "2"],
+            [0, "1", "2", "3"],
+            [0, "4", "8", "6"]
+        ]),
+        "{sum}"
+    );
 
     // /federate: the recorded histograms in the protobuf format, as HISTOGRAM families.
     let resp = reqwest::blocking::Client::new()
@@ -247,6 +274,12 @@ fn recorded_histograms_federate_remote_write_and_alert() {
     wait_for("Prometheus holding the federated h:copy", 30, || {
         values(&query(prom, "h:copy{via=\"federate\"}")) == want
     });
+    let want_sum = values(&sum_now);
+    wait_for(
+        "Prometheus holding the remote-written job:h:sum",
+        30,
+        || values(&query(prom, "job:h:sum")) == want_sum,
+    );
 
     // The alert over a histogram expression.
     wait_for("NhAlert firing", 30, || {
@@ -290,6 +323,12 @@ fn recorded_histograms_federate_remote_write_and_alert() {
     wait_for("Prometheus's copy following", 30, || {
         values(&query(prom, "h:copy{via=\"\"}")) == after
     });
+    // The sum is now over b's float alone: a float.
+    let after_sum = vec![(String::new(), serde_json::json!("42"))];
+    wait_for("the sum following, in promterm and Prometheus", 30, || {
+        values(&query(ours.addr, "job:h:sum")) == after_sum
+            && values(&query(prom, "job:h:sum")) == after_sum
+    });
     // Prometheus holds a's histograms up to the stale marker, then nothing.
     let d = data(
         prom,
@@ -314,7 +353,7 @@ fn histogram_rule_unit_tests_pass_and_promtool_2_42_refuses_the_format() {
     let file = crate::common::testdata("rules/histograms.test.yml");
     let (code, out, err) = crate::common::run(&["test", "rules", file.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.trim_end().ends_with("8 passed, 0 failed"), "{out}");
+    assert!(out.trim_end().ends_with("11 passed, 0 failed"), "{out}");
     let theirs = std::process::Command::new("promtool")
         .args(["test", "rules", file.to_str().unwrap()])
         .output()

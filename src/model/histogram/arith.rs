@@ -10,8 +10,8 @@
 
 use super::buckets::{exponential_bound, indexed};
 use super::layout::{
-    compact_side, encode, intersect_bounds, merge, reconcile_zero_buckets, reducing,
-    regroup_custom, same_floats,
+    compact_side, encode, encode_with_capacity, intersect_bounds, merge, reconcile_zero_buckets,
+    reducing, regroup_custom, same_floats,
 };
 use super::reset;
 use super::{CounterResetHint, FloatHistogram, Span};
@@ -100,7 +100,10 @@ impl FloatHistogram {
             (&mut self.positive_spans, &mut self.positive_buckets),
             (&mut self.negative_spans, &mut self.negative_buckets),
         ] {
-            let merged = encode(reducing(indexed(spans, counts), self.schema, target_schema));
+            let merged = encode_with_capacity(
+                reducing(indexed(spans, counts), self.schema, target_schema),
+                counts.len(),
+            );
             (*spans, *counts) = merged;
         }
         self.schema = target_schema;
@@ -282,21 +285,20 @@ fn combine_side(
         return;
     }
     let theirs = indexed(their_spans, their_counts);
+    let room = counts.len() + their_counts.len();
     let (new_spans, new_counts) = match skip {
         Some((their_schema, schema, threshold)) => {
-            let outside = move |(i, _): &(i32, f64)| exponential_bound(*i, schema) > threshold;
+            // Ascending: only the leading buckets can lie inside the zero bucket.
+            let inside = move |(i, _): &(i32, f64)| exponential_bound(*i, schema) <= threshold;
             if their_schema > schema {
-                let theirs = reducing(theirs, their_schema, schema).filter(outside);
-                encode(merge(indexed(spans, counts), theirs, negate))
+                let theirs = reducing(theirs, their_schema, schema).skip_while(inside);
+                encode_with_capacity(merge(indexed(spans, counts), theirs, negate), room)
             } else {
-                encode(merge(
-                    indexed(spans, counts),
-                    theirs.filter(outside),
-                    negate,
-                ))
+                let theirs = theirs.skip_while(inside);
+                encode_with_capacity(merge(indexed(spans, counts), theirs, negate), room)
             }
         }
-        None => encode(merge(indexed(spans, counts), theirs, negate)),
+        None => encode_with_capacity(merge(indexed(spans, counts), theirs, negate), room),
     };
     *spans = new_spans;
     *counts = new_counts;

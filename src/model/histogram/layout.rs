@@ -20,8 +20,18 @@ pub(super) fn decode(spans: &[Span], counts: &[f64]) -> Entries {
 /// Spans and counts from buckets in ascending index order; consecutive indices share a span.
 pub(super) fn encode(entries: impl IntoIterator<Item = (i32, f64)>) -> (Vec<Span>, Vec<f64>) {
     let iter = entries.into_iter();
-    let mut spans: Vec<Span> = Vec::new();
-    let mut counts = Vec::with_capacity(iter.size_hint().0);
+    let at_least = iter.size_hint().0;
+    encode_with_capacity(iter, at_least)
+}
+
+/// `encode`, with room for `capacity` buckets reserved up front.
+pub(super) fn encode_with_capacity(
+    entries: impl IntoIterator<Item = (i32, f64)>,
+    capacity: usize,
+) -> (Vec<Span>, Vec<f64>) {
+    let iter = entries.into_iter();
+    let mut spans: Vec<Span> = Vec::with_capacity(4);
+    let mut counts = Vec::with_capacity(capacity);
     // The index right after the last bucket written.
     let mut next: Option<i64> = None;
     for (index, count) in iter {

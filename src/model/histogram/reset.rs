@@ -75,9 +75,14 @@ pub(super) fn detect_reset(current: &FloatHistogram, previous: &FloatHistogram) 
         if !custom {
             // Buckets inside the zero bucket were compared through the zero count.
             let zt = current.zero_threshold;
-            let outside = |(i, _): &(i32, f64)| exponential_bound(*i, current.schema) > zt;
-            prev.retain(outside);
-            curr.retain(outside);
+            // Ascending: only the leading buckets can lie inside the zero bucket.
+            let inside = |list: &[(i32, f64)]| {
+                list.iter()
+                    .take_while(|(i, _)| exponential_bound(*i, current.schema) <= zt)
+                    .count()
+            };
+            prev.drain(..inside(&prev));
+            curr.drain(..inside(&curr));
         }
         if bucket_decreased(&curr, &prev) {
             return true;

@@ -8,7 +8,6 @@
 use super::{kahan_inc, kahan_mean, kahan_sum, quantile, variance};
 use crate::model::Sample;
 
-pub mod histogram_sum;
 pub mod windows;
 
 /// rate/increase/delta with Prometheus's extrapolation to the window edges.

@@ -13,16 +13,16 @@
 //!   functions take either kind; the other `*_over_time` functions, deriv, predict_linear and
 //!   double_exponential_smoothing compute over the floats and ignore histograms with an info.
 //!
-//! Uses the float functions of `range`, the helpers of `functions`, and `model`'s histograms
-//! and their arithmetic.
+//! Uses the float functions of `range`, the helpers of `functions`, `histogram_sum`
+//! (compensated histogram sums and means), and `model`'s histograms and their arithmetic.
 
-use super::histogram_sum::{self, SumReport};
 use super::{
     changes, deriv, double_exponential_smoothing, extrapolated_rate, instant_value, over_time,
     predict_linear, resets,
 };
 use crate::model::{CounterResetHint, FloatHistogram, HistogramMathError, Sample};
 use crate::promql::functions::quantile;
+use crate::promql::histogram_sum::{HistogramMean, HistogramSum};
 
 /// One histogram sample of a window: its time and (borrowed) float histogram.
 #[derive(Debug, Clone, Copy)]
@@ -542,12 +542,25 @@ fn sum_histograms(hs: &[HPoint], mean: bool, notes: &mut Vec<Note>) -> Option<Fl
     let not_reset = hs
         .iter()
         .any(|x| hint(x, CounterResetHint::NotCounterReset));
-    let mut report = SumReport::default();
-    let it = hs.iter().map(|x| x.h);
+    let mut reconciled = false;
     let res = if mean {
-        histogram_sum::mean(it, &mut report)
+        let mut acc = HistogramMean::new(hs[0].h);
+        hs[1..]
+            .iter()
+            .try_for_each(|x| {
+                acc.push(x.h)
+                    .map(|o| reconciled |= o.custom_bounds_reconciled)
+            })
+            .map(|()| acc.result())
     } else {
-        histogram_sum::sum(it, &mut report)
+        let mut acc = HistogramSum::new(hs[0].h);
+        hs[1..]
+            .iter()
+            .try_for_each(|x| {
+                acc.push(x.h)
+                    .map(|o| reconciled |= o.custom_bounds_reconciled)
+            })
+            .map(|()| acc.result())
     };
     match res {
         Err(e) => {
@@ -558,7 +571,7 @@ fn sum_histograms(hs: &[HPoint], mean: bool, notes: &mut Vec<Note>) -> Option<Fl
             if reset && not_reset {
                 notes.push(Note::CounterResetCollision(HistOp::Aggregation));
             }
-            if report.reconciled {
+            if reconciled {
                 notes.push(Note::MismatchedCustomBuckets(HistOp::Aggregation));
             }
             Some(h)
