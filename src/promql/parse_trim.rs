@@ -209,6 +209,13 @@ pub fn expr_string(e: &Expr) -> String {
     restore(&e.to_string())
 }
 
+/// `e` formatted as `/api/v1/format_query` gives it (the parser's pretty form), trim operators
+/// as written.
+pub fn pretty_string(e: &Expr) -> String {
+    use promql_parser::parser::Prettier;
+    restore(&e.prettify())
+}
+
 /// Printed PromQL with marked `atan2` operators turned back into trim operators.
 fn restore(text: &str) -> String {
     let mut s = text.to_string();
@@ -332,6 +339,15 @@ mod tests {
             assert_eq!(s, want, "{q}");
             assert!(parse(&s).is_ok(), "{s}");
         }
+    }
+
+    #[test]
+    fn pretty_printing_shows_the_operator_as_written() {
+        let long = "sum by (job) (rate(some_long_metric_name_for_wrapping[5m])) </ on (job) group_left () another_rather_long_metric_name";
+        let s = pretty_string(&parse(long).unwrap());
+        assert!(s.contains("</ on (job) group_left ()"), "{s}");
+        assert!(!s.contains("atan2") && !s.contains("__promterm"), "{s}");
+        assert_eq!(pretty_string(&parse("h >/ 1").unwrap()), "h >/ 1");
     }
 
     #[test]
