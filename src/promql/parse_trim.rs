@@ -212,7 +212,6 @@ pub fn expr_string(e: &Expr) -> String {
 /// `e` formatted as `/api/v1/format_query` gives it (the parser's pretty form), trim operators
 /// as written.
 pub fn pretty_string(e: &Expr) -> String {
-    use promql_parser::parser::Prettier;
     restore(&e.prettify())
 }
 
