@@ -158,7 +158,10 @@ fn bad_query(e: impl std::fmt::Display) -> ApiError {
 pub async fn format_query(RawQuery(raw): RawQuery, body: Bytes) -> Result<Response, ApiError> {
     let p = Params::with_form(raw.as_deref(), &body);
     let e = crate::promql::engine::parse(p.get("query").unwrap_or("")).map_err(bad_query)?;
-    Ok(success(Value::String(e.prettify()), vec![]))
+    Ok(success(
+        Value::String(crate::promql::parse_trim::pretty_string(&e)),
+        vec![],
+    ))
 }
 
 /// `/api/v1/parse_query`: the query's syntax tree as JSON.

@@ -6,7 +6,8 @@
 //! Fields for features our parser does not have (anchored and smoothed selectors, fill values,
 //! aligned subqueries) are present with their off values, so clients see one shape.
 //!
-//! Uses `value` (`format_float`) and the parser's tree only.
+//! Uses `value` (`format_float`), `parse_trim` (trim operators shown as written) and the
+//! parser's tree only.
 
 use std::time::UNIX_EPOCH;
 
@@ -18,6 +19,7 @@ use promql_parser::parser::{
 };
 use serde_json::{json, Value};
 
+use super::parse_trim::{trim_of, unmarked};
 use super::value::format_float;
 
 /// The JSON tree of `e`.
@@ -56,9 +58,10 @@ pub fn translate(e: &Expr) -> Value {
                         Some(VectorMatchCardinality::ManyToMany) => ("many-to-many", Vec::new()),
                         Some(VectorMatchCardinality::OneToOne) | None => ("one-to-one", Vec::new()),
                     };
+                    // Without the marker label of a trim operator.
                     let (labels, on) = match m.as_ref().and_then(|m| m.matching.as_ref()) {
-                        Some(LabelModifier::Include(l)) => (l.labels.clone(), true),
-                        Some(LabelModifier::Exclude(l)) => (l.labels.clone(), false),
+                        Some(l @ LabelModifier::Include(_)) => (unmarked(l), true),
+                        Some(l @ LabelModifier::Exclude(_)) => (unmarked(l), false),
                         None => (Vec::new(), false),
                     };
                     let fill = m.as_ref().map(|m| &m.fill_values);
@@ -76,7 +79,7 @@ pub fn translate(e: &Expr) -> Value {
             };
             json!({
                 "type": "binaryExpr",
-                "op": b.op.to_string(),
+                "op": trim_of(b).map_or_else(|| b.op.to_string(), |t| t.symbol().to_string()),
                 "lhs": translate(&b.lhs),
                 "rhs": translate(&b.rhs),
                 "matching": matching,
@@ -242,6 +245,20 @@ mod tests {
         assert_eq!(v["matching"]["on"], false);
         assert_eq!(v["matching"]["labels"], json!(["c"]));
         assert_eq!(tree("x + y")["matching"]["card"], "one-to-one");
+    }
+
+    #[test]
+    fn trim_operators_show_as_written() {
+        let v = tree("h </ 5");
+        assert_eq!((&v["op"], &v["matching"]), (&json!("</"), &Value::Null));
+        let v = tree("h >/ on (a) f");
+        assert_eq!(v["op"], ">/");
+        assert_eq!(v["matching"]["labels"], json!(["a"]));
+        assert_eq!(v["matching"]["on"], true);
+        let v = tree("h >/ f");
+        assert_eq!(v["matching"]["labels"], json!([]));
+        assert_eq!(v["matching"]["on"], false);
+        assert_eq!(tree("h atan2 f")["op"], "atan2");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! parameters of the series and label APIs. (The promqltest runner sits above, in `testrun`.)
 //!
 //! Inside, from the bottom: `value` (result types, errors, float formatting) →
-//! `histogram_sum` (compensated histogram sums and means) → `parse`, `memo` → `functions/`
+//! `histogram_sum` (compensated histogram sums and means) → `parse_trim` (the trim
+//! operators `</`, `>/`), `parse`, `memo` → `functions/`
 //! (by family) → `aggregate` → `engine/` → `ast_json`; a file uses only those before it.
 //!
 //! Uses `model` and `storage` (and, in tests, `tsdb` and `testrun`'s script parser).
@@ -15,6 +16,7 @@ pub mod functions;
 pub mod histogram_sum;
 pub mod memo;
 pub mod parse;
+pub mod parse_trim;
 pub mod value;
 
 pub use parse::SelectorError;

@@ -2,9 +2,9 @@
 //! (`line:col: parse error: ...`), a nesting limit checked before parsing, and `info()`'s
 //! matchers-only second argument accepted as Prometheus accepts it; turning a
 //! selector into our matchers (`to_matchers`, `SelectorError`) and visiting every selector of
-//! an expression.
+//! an expression. Trim operators (`</`, `>/`) are parsed with `parse_trim`.
 //!
-//! Uses `value` (`QueryError`) and `model`.
+//! Uses `parse_trim`, `value` (`QueryError`) and `model`.
 
 use promql_parser::parser::{self, Expr};
 
@@ -29,12 +29,27 @@ pub fn parse(query: &str) -> Result<Expr, QueryError> {
             "parse error: query is nested too deeply: up to {depth} levels of operators, parentheses and brackets, at most {MAX_QUERY_DEPTH} are allowed"
         )));
     }
-    parser::parse(query).or_else(|msg| {
+    let Some((text, ops)) = super::parse_trim::rewrite(query) else {
+        return parse_text(query, query);
+    };
+    let mut e = parse_text(&text, query)?;
+    if !super::parse_trim::mark(&mut e, &ops) {
+        return Err(QueryError::Parse(
+            "parse error: unexpected trim operator".to_string(),
+        ));
+    }
+    Ok(e)
+}
+
+/// Parses `text` (`query`, or `query` with its trim operators rewritten), errors placed in
+/// `query`.
+fn parse_text(text: &str, query: &str) -> Result<Expr, QueryError> {
+    parser::parse(text).or_else(|msg| {
         // `info()`'s second argument is matchers only, where Prometheus accepts matchers that
         // all match the empty string (`{data=~".*"}`); the parser refuses such a selector
         // anywhere. Parse again with a marker matcher in those arguments, then drop it.
         if msg.contains("at least one non-empty matcher") {
-            if let Some(marked) = mark_info_selectors(query) {
+            if let Some(marked) = mark_info_selectors(text) {
                 if let Ok(mut e) = parser::parse(&marked) {
                     unmark_info_selectors(&mut e);
                     return Ok(e);

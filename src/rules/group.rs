@@ -213,7 +213,7 @@ pub fn parse_rule(
     match expr {
         Some(expr) if errs.is_empty() => Ok(Rule {
             name: r.name().to_string(),
-            query: expr.to_string(),
+            query: crate::promql::parse_trim::expr_string(&expr),
             expr,
             labels,
             alerting,

@@ -10,11 +10,14 @@
 //! subtracting an exponential and a custom-bucket histogram gives no sample and the warning
 //! "incompatible bucket layout encountered for binary operator"; reconciled custom bounds
 //! give an info; a counter-reset collision gives its warning and, as in Prometheus, no sample.
+//! The trim operators `</` and `>/` (parsed as a marked `atan2`, see `parse_trim`) cut a
+//! histogram at a float bound (`functions::histogram_trim`), keeping the metric name as a
+//! filter does; any other pairing with them gives no sample and the incompatible-types info.
 //! As in Prometheus, each evaluation reports only the last of its annotations. Follows
 //! promql/engine.go (`VectorBinop`, `VectorscalarBinop`, `VectorAnd`, `VectorOr`,
 //! `VectorUnless`) in our own words.
 //!
-//! Uses `value`, `memo` and `model` only.
+//! Uses `value`, `memo`, `parse_trim`, `functions` and `model` only.
 
 use std::collections::{HashMap, HashSet};
 
@@ -23,7 +26,9 @@ use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
 use crate::model::{
     CounterResetHint, FloatHistogram, HistogramMathError, Label, Labels, METRIC_NAME,
 };
+use crate::promql::functions::histogram_trim;
 use crate::promql::memo::{FxBuild, Memo, DROP_NAME};
+use crate::promql::parse_trim::{trim_of, Trim};
 use crate::promql::value::{exec, Annotation, InstantSample, QueryError, Value};
 
 /// One operand of a pair: a float or a histogram.
@@ -64,6 +69,8 @@ enum Pair {
 struct Operation<'b> {
     op: String,
     comparison: bool,
+    /// A trim operator (`op` is then its symbol).
+    trim: Option<Trim>,
     return_bool: bool,
     matching: Option<&'b LabelModifier>,
     card: &'b VectorMatchCardinality,
@@ -73,9 +80,11 @@ struct Operation<'b> {
 impl<'b> Operation<'b> {
     fn of(b: &'b BinaryExpr, node: usize) -> Self {
         let m = b.modifier.as_ref();
+        let trim = trim_of(b);
         Operation {
-            op: b.op.to_string(),
+            op: trim.map_or_else(|| b.op.to_string(), |t| t.symbol().to_string()),
             comparison: b.op.is_comparison_operator(),
+            trim,
             return_bool: m.is_some_and(|m| m.return_bool),
             matching: m.and_then(|m| m.matching.as_ref()),
             card: m
@@ -108,6 +117,15 @@ impl<'b> Operation<'b> {
                 r.type_name()
             ))))
         };
+        if let Some(t) = self.trim {
+            return Ok(match (l, r) {
+                (Operand::H(h), Operand::F(x)) => {
+                    let trimmed = histogram_trim::trim(h, x, t == Trim::Upper);
+                    Pair::Keep(0.0, Some(Box::new(trimmed)), None)
+                }
+                _ => incompatible(),
+            });
+        }
         Ok(match (l, r) {
             (Operand::F(a), Operand::F(b)) => {
                 match scalar_op(op, a, b).ok_or_else(|| unsupported(op))? {
@@ -137,9 +155,10 @@ impl<'b> Operation<'b> {
     }
 
     /// Whether a result sample is to drop the metric name: arithmetic and `bool` results are
-    /// no longer the metric; a filtering comparison keeps the sample as it was.
+    /// no longer the metric; a filtering comparison keeps the sample as it was, and so does
+    /// a trim (what is left is still a histogram of that metric).
     fn drops_name(&self, sample_drops: bool) -> bool {
-        sample_drops || !self.comparison || self.return_bool
+        sample_drops || !(self.comparison || self.trim.is_some()) || self.return_bool
     }
 
     fn signature(&self, memo: &mut Memo, l: &Labels) -> u64 {

@@ -219,8 +219,8 @@ fn newest_histogram(h: &[HistogramSample], lo: i64, hi: i64) -> Option<&Histogra
 }
 
 /// The selector nodes of `e` whose histograms only `histogram_count`, `histogram_sum` or
-/// `histogram_avg` look at: a selector with one of those functions above it and no subquery
-/// or `histogram_quantile(s)`/`histogram_fraction` anywhere above it. Prometheus reads such
+/// `histogram_avg` look at: a selector with one of those functions above it and no subquery,
+/// trim operator or `histogram_quantile(s)`/`histogram_fraction` anywhere above it. Prometheus reads such
 /// selectors through its histogram-stats iterator (see `stats_view`).
 pub(super) fn stats_selectors(e: &Expr, out: &mut HashSet<usize, FxBuild>) {
     fn walk(e: &Expr, stats: bool, out: &mut HashSet<usize, FxBuild>) {
@@ -234,6 +234,8 @@ pub(super) fn stats_selectors(e: &Expr, out: &mut HashSet<usize, FxBuild>) {
             Expr::Paren(p) => walk(&p.expr, stats, out),
             Expr::Unary(u) => walk(&u.expr, stats, out),
             Expr::Binary(b) => {
+                // A trim operator reads every bucket.
+                let stats = stats && crate::promql::parse_trim::trim_of(b).is_none();
                 walk(&b.lhs, stats, out);
                 walk(&b.rhs, stats, out);
             }

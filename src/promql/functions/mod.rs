@@ -2,13 +2,14 @@
 //! (element-wise arithmetic), `time` (date and time), `labels` (label_replace, label_join,
 //! the labels of absent), `sort` (sort and sort_by_label), `histogram` (classic-histogram
 //! quantiles and fractions), `native_histogram` (quantile, fraction and variance of one
-//! native histogram). Shared numeric helpers (compensated sums, means, variance,
+//! native histogram), `histogram_trim` (the trim operators `</` and `>/`). Shared numeric helpers (compensated sums, means, variance,
 //! quantile) live here. The engine evaluates the arguments and dispatches into these
 //! (`engine/call*.rs`).
 //!
 //! Uses `value` and `model` only.
 
 pub mod histogram;
+pub mod histogram_trim;
 pub mod labels;
 pub mod math;
 pub mod native_histogram;
