@@ -5,15 +5,17 @@
 //! Float samples and native-histogram samples are read side by side (a series may hold both,
 //! at different times) into `Series.samples` and `Series.histograms`.
 //!
-//! Uses the store core (`super`), `head`, `histogram_head`, `chunk_rows`, `chunkenc`, `model`,
+//! Uses the store core (`super`), `head`, `histogram_head`, `persist`, `chunk_rows`, `chunkenc`, `model`,
 //! `storage`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::chunk_rows::{decode_row, RowSamples};
 use super::chunkenc::XorIter;
 use super::head::MemSeries;
-use super::histogram_head::decode_chunk;
+use super::histogram_head::{decode_chunk, HistForm};
+use super::persist::ChunkRow;
 use super::Db;
 use crate::model::{HistogramSample, Labels, Matcher, Sample};
 use crate::storage::{Querier, Series, SeriesExemplars, StorageError};
@@ -37,59 +39,102 @@ impl Db {
             .collect()
     }
 
-    /// One series' samples in [mint, maxt] from the head and the database, or `None` if it
-    /// has none there.
-    fn read_series(
+    /// Each series' samples in [mint, maxt] from the head and the database (`None` for a
+    /// series with none there), in the order given. The database rows of all of them are read
+    /// at once (`Persist::chunks_many`: one read transaction, a few statements), which is what
+    /// keeps a query over thousands of flushed series cheap.
+    fn read_series_many(
+        &self,
+        group: &[Arc<MemSeries>],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Option<Series>>, StorageError> {
+        // Head first, then the database: a flush between the two reads can only make a
+        // sample appear twice (deduplicated below), never vanish.
+        let heads: Vec<HeadPart> = group.iter().map(|s| HeadPart::of(s, mint, maxt)).collect();
+        let stored: Vec<u64> = group
+            .iter()
+            .zip(&heads)
+            .filter(|(_, h)| h.pmin <= maxt && h.pmax >= mint)
+            .map(|(s, _)| s.id)
+            .collect();
+        let mut rows_of: HashMap<u64, Vec<ChunkRow>> = HashMap::new();
+        if !stored.is_empty() {
+            match self.inner.persist.chunks_many(&stored, mint, maxt) {
+                Ok(rows) => {
+                    for row in rows {
+                        rows_of.entry(row.series_id).or_default().push(row);
+                    }
+                }
+                // Damaged stored data costs the series whose rows are damaged their stored
+                // samples, not the query: read them one by one to find which.
+                Err(e) if e.is_corrupt() => {
+                    for s in group.iter().filter(|s| stored.contains(&s.id)) {
+                        rows_of.insert(s.id, self.stored_rows(s, mint, maxt)?);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(group
+            .iter()
+            .zip(heads)
+            .map(|(s, head)| {
+                let rows = rows_of.remove(&s.id).unwrap_or_default();
+                self.merge_series(s, head, rows, mint, maxt)
+            })
+            .collect())
+    }
+
+    /// One series' stored rows, read on their own; damaged ones are noted and cost the series
+    /// its stored samples.
+    fn stored_rows(
         &self,
         s: &MemSeries,
         mint: i64,
         maxt: i64,
-    ) -> Result<Option<Series>, StorageError> {
-        // Head first, then the database: a flush between the two reads can only make a
-        // sample appear twice (deduplicated below), never vanish.
-        let (chunks, hchunks, pmin, pmax) = {
-            let d = s.data.lock();
-            (
-                d.chunks_in(mint, maxt),
-                d.hist
-                    .as_ref()
-                    .map_or(Vec::new(), |h| h.chunks_in(mint, maxt)),
-                d.persisted_min_t,
-                d.persisted_max_t,
-            )
-        };
+    ) -> Result<Vec<ChunkRow>, StorageError> {
+        match self.inner.persist.chunks(s.id, mint, maxt) {
+            Ok(rows) => Ok(rows),
+            Err(e) if e.is_corrupt() => {
+                self.note_corrupt(&s.labels, &format!("database page: {e}"));
+                self.mark_for_repair(&e.to_string());
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One series' stored rows and head chunks merged (sorted by time, deduplicated), or
+    /// `None` if it has no sample in [mint, maxt].
+    fn merge_series(
+        &self,
+        s: &MemSeries,
+        head: HeadPart,
+        rows: Vec<ChunkRow>,
+        mint: i64,
+        maxt: i64,
+    ) -> Option<Series> {
         let in_range = |&(t, _): &(i64, f64)| t >= mint && t <= maxt;
         let h_in_range = |h: &HistogramSample| h.t >= mint && h.t <= maxt;
         let mut samples: Vec<(i64, f64)> = Vec::new();
         let mut histograms: Vec<HistogramSample> = Vec::new();
-        if pmin <= maxt && pmax >= mint {
-            // Damaged stored data costs that series its stored samples, not the query.
-            let rows = match self.inner.persist.chunks(s.id, mint, maxt) {
-                Ok(rows) => rows,
-                Err(e) if e.is_corrupt() => {
-                    self.note_corrupt(&s.labels, &format!("database page: {e}"));
-                    self.mark_for_repair(&e.to_string());
-                    Vec::new()
+        for row in rows {
+            match decode_row(&row.data) {
+                Some(RowSamples::Floats(v)) => samples.extend(v.into_iter().filter(in_range)),
+                Some(RowSamples::Histograms(v)) => {
+                    histograms.extend(v.into_iter().filter(h_in_range))
                 }
-                Err(e) => return Err(e.into()),
-            };
-            for row in rows {
-                match decode_row(&row.data) {
-                    Some(RowSamples::Floats(v)) => samples.extend(v.into_iter().filter(in_range)),
-                    Some(RowSamples::Histograms(v)) => {
-                        histograms.extend(v.into_iter().filter(h_in_range))
-                    }
-                    None => self.note_corrupt(
-                        &s.labels,
-                        &format!("chunk starting at {} does not decode", row.min_t),
-                    ),
-                }
+                None => self.note_corrupt(
+                    &s.labels,
+                    &format!("chunk starting at {} does not decode", row.min_t),
+                ),
             }
         }
-        for (_, _, data) in &chunks {
+        for (_, _, data) in &head.chunks {
             samples.extend(XorIter::new(data).filter(in_range));
         }
-        for (form, data) in &hchunks {
+        for (form, data) in &head.hchunks {
             if let Some(v) = decode_chunk(*form, data) {
                 histograms.extend(v.into_iter().filter(h_in_range));
             }
@@ -99,15 +144,43 @@ impl Db {
         histograms.sort_by_key(|h| h.t);
         histograms.dedup_by_key(|h| h.t);
         if samples.is_empty() && histograms.is_empty() {
-            return Ok(None);
+            return None;
         }
-        Ok(Some(Series {
+        Some(Series {
             labels: s.labels.clone(),
             samples: samples.into_iter().map(|(t, v)| Sample { t, v }).collect(),
             histograms,
-        }))
+        })
     }
 }
+
+/// What a query takes from one series' head, under its lock: the chunks overlapping the range
+/// and the time span of its persisted data.
+struct HeadPart {
+    chunks: Vec<(i64, i64, Arc<[u8]>)>,
+    hchunks: Vec<(HistForm, Arc<[u8]>)>,
+    pmin: i64,
+    pmax: i64,
+}
+
+impl HeadPart {
+    fn of(s: &MemSeries, mint: i64, maxt: i64) -> HeadPart {
+        let d = s.data.lock();
+        HeadPart {
+            chunks: d.chunks_in(mint, maxt),
+            hchunks: d
+                .hist
+                .as_ref()
+                .map_or(Vec::new(), |h| h.chunks_in(mint, maxt)),
+            pmin: d.persisted_min_t,
+            pmax: d.persisted_max_t,
+        }
+    }
+}
+
+/// How many series are read together: their head chunks are held in memory at once, their
+/// stored rows are read in one transaction.
+const READ_GROUP: usize = 512;
 
 impl Querier for Db {
     fn exemplars(
@@ -126,10 +199,13 @@ impl Querier for Db {
         maxt: i64,
     ) -> Result<Vec<Series>, StorageError> {
         let mut out = Vec::new();
-        for s in self.series_overlapping(matchers, mint, maxt) {
-            if let Some(series) = self.read_series(&s, mint, maxt)? {
-                out.push(series);
-            }
+        let all = self.series_overlapping(matchers, mint, maxt);
+        for group in all.chunks(READ_GROUP) {
+            out.extend(
+                self.read_series_many(group, mint, maxt)?
+                    .into_iter()
+                    .flatten(),
+            );
         }
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(out)
@@ -144,10 +220,14 @@ impl Querier for Db {
     ) -> Result<(), StorageError> {
         let mut all = self.series_overlapping(matchers, mint, maxt);
         all.sort_by(|a, b| a.labels.cmp(&b.labels));
-        for s in all {
-            if let Some(series) = self.read_series(&s, mint, maxt)? {
+        for group in all.chunks(READ_GROUP) {
+            for series in self
+                .read_series_many(group, mint, maxt)?
+                .into_iter()
+                .flatten()
+            {
                 if !f(series) {
-                    break;
+                    return Ok(());
                 }
             }
         }
