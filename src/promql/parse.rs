@@ -8,6 +8,7 @@
 
 use promql_parser::parser::{self, Expr};
 
+use super::parse_trim::skip_string_or_comment;
 use super::value::QueryError;
 use crate::model::{MatchOp, Matcher, METRIC_NAME};
 
@@ -327,27 +328,6 @@ pub fn for_each_selector(e: &Expr, f: &mut dyn FnMut(&[Matcher])) {
         }
         _ => {}
     }
-}
-
-/// At a string's opening quote or a comment's `#` at `b[i]`: the index of the closing quote or
-/// the line end (the caller's loop steps past it). Escapes count in `"` and `'` strings, not in
-/// backtick ones.
-fn skip_string_or_comment(b: &[u8], mut i: usize) -> usize {
-    let c = b[i];
-    if c == b'#' {
-        while i < b.len() && b[i] != b'\n' {
-            i += 1;
-        }
-        return i;
-    }
-    i += 1;
-    while i < b.len() && b[i] != c {
-        if b[i] == b'\\' && c != b'`' {
-            i += 1;
-        }
-        i += 1;
-    }
-    i
 }
 
 #[cfg(test)]

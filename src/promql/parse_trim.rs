@@ -47,8 +47,9 @@ const UPPER_MARK: &str = "__promterm_trim_upper__";
 const LOWER_MARK: &str = "__promterm_trim_lower__";
 
 /// At a string's opening quote or a comment's `#` at `b[i]`: the index of the closing quote or
-/// the line end.
-fn skip_string_or_comment(b: &[u8], mut i: usize) -> usize {
+/// the line end (the caller's loop steps past it). Escapes count in `"` and `'` strings, not in
+/// backtick ones. Shared with `parse`'s rewriting of `info()` selectors.
+pub(super) fn skip_string_or_comment(b: &[u8], mut i: usize) -> usize {
     let c = b[i];
     if c == b'#' {
         while i < b.len() && b[i] != b'\n' {
