@@ -16,6 +16,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::model::histogram::indexed;
 use crate::model::{CombineOutcome, FloatHistogram, HistogramMathError, Span};
 
 /// One Kahan–Neumaier step (Prometheus's `kahansum.Inc`): the new sum and compensation.
@@ -45,23 +46,98 @@ fn emptied(h: &FloatHistogram) -> FloatHistogram {
 /// A bucket list as absolute index → count.
 fn by_index(spans: &[Span], counts: &[f64]) -> BTreeMap<i32, f64> {
     let mut out = BTreeMap::new();
-    let mut next = 0i32;
-    let mut counts = counts.iter();
-    for (n, s) in spans.iter().enumerate() {
-        next = if n == 0 {
-            s.offset
-        } else {
-            next.saturating_add(s.offset)
-        };
-        for _ in 0..s.length {
-            let Some(&c) = counts.next() else {
-                return out;
-            };
-            *out.entry(next).or_insert(0.0) += c;
-            next = next.saturating_add(1);
-        }
+    for (i, c) in indexed(spans, counts) {
+        *out.entry(i).or_insert(0.0) += c;
     }
     out
+}
+
+/// For each bucket of `part` (in order), the position of the bucket with the same index in
+/// `whole`; `None` when `part` has a bucket `whole` lacks. Both lists ascend by index.
+fn positions_within(
+    whole: (&[Span], &[f64]),
+    part: (&[Span], &[f64]),
+    out: &mut Vec<usize>,
+) -> Option<()> {
+    out.clear();
+    let mut w = indexed(whole.0, whole.1).enumerate();
+    for (i, _) in indexed(part.0, part.1) {
+        loop {
+            let (pos, (j, _)) = w.next()?;
+            if j == i {
+                out.push(pos);
+                break;
+            }
+            if j > i {
+                return None;
+            }
+        }
+    }
+    Some(())
+}
+
+/// `kahan_add` when `h` has the schema, zero bucket, bounds and hint of `value` and each of
+/// its buckets is one `value` has (the common case once a sum has grown to the union of its
+/// inputs' layouts): in place, bucket by bucket, as the slow path would compute it. `false`
+/// (nothing changed) otherwise.
+fn kahan_add_subset(
+    value: &mut FloatHistogram,
+    comp: &mut Option<FloatHistogram>,
+    h: &FloatHistogram,
+) -> bool {
+    let comparable = value.schema == h.schema
+        && value.zero_threshold.to_bits() == h.zero_threshold.to_bits()
+        && value.counter_reset_hint == h.counter_reset_hint
+        && value.custom_values.len() == h.custom_values.len()
+        && value
+            .custom_values
+            .iter()
+            .zip(&h.custom_values)
+            .all(|(x, y)| x.to_bits() == y.to_bits())
+        && comp.as_ref().is_none_or(|c| same_layout(value, c));
+    if !comparable {
+        return false;
+    }
+    let (mut pos, mut neg) = (Vec::new(), Vec::new());
+    if positions_within(
+        (&value.positive_spans, &value.positive_buckets),
+        (&h.positive_spans, &h.positive_buckets),
+        &mut pos,
+    )
+    .is_none()
+        || positions_within(
+            (&value.negative_spans, &value.negative_buckets),
+            (&h.negative_spans, &h.negative_buckets),
+            &mut neg,
+        )
+        .is_none()
+    {
+        return false;
+    }
+    let c = comp.get_or_insert_with(|| emptied(value));
+    (value.count, c.count) = inc(h.count, value.count, c.count);
+    (value.sum, c.sum) = inc(h.sum, value.sum, c.sum);
+    (value.zero_count, c.zero_count) = inc(h.zero_count, value.zero_count, c.zero_count);
+    let lists = [
+        (
+            &mut value.positive_buckets,
+            &mut c.positive_buckets,
+            &h.positive_buckets,
+            &pos,
+        ),
+        (
+            &mut value.negative_buckets,
+            &mut c.negative_buckets,
+            &h.negative_buckets,
+            &neg,
+        ),
+    ];
+    for (vs, cs, xs, at) in lists {
+        for (&x, &p) in xs.iter().zip(at.iter()) {
+            (vs[p], cs[p]) = inc(x, vs[p], cs[p]);
+        }
+    }
+    true
 }
 
 /// Spans and counts for an index → count list (consecutive indices share a span).
@@ -96,6 +172,9 @@ pub fn kahan_add(
 ) -> Result<CombineOutcome, HistogramMathError> {
     if same_layout(value, h) && comp.as_ref().is_none_or(|c| same_layout(value, c)) {
         kahan_add_aligned(value, comp, h);
+        return Ok(CombineOutcome::default());
+    }
+    if kahan_add_subset(value, comp, h) {
         return Ok(CombineOutcome::default());
     }
     // The combined layout, and what adding reports about it.
@@ -373,6 +452,43 @@ mod tests {
         assert_eq!(s + c, 4.4);
         let plain: f64 = [3.1, 1e100, -1e100, 1.3].iter().sum();
         assert_ne!(plain, 4.4);
+    }
+
+    #[test]
+    fn a_subset_layout_adds_in_place_as_the_general_path_does() {
+        let span = |offset, length| Span { offset, length };
+        // value: buckets 0..=4 in one span; part: buckets 1 and 3 (two spans).
+        let value = FloatHistogram {
+            count: 15.0,
+            sum: 30.0,
+            positive_spans: vec![span(0, 5)],
+            positive_buckets: vec![1.0, 2.0, 3.0, 4.0, 5.0],
+            ..FloatHistogram::default()
+        };
+        let part = FloatHistogram {
+            count: 3.0,
+            sum: 7.0,
+            positive_spans: vec![span(1, 1), span(1, 1)],
+            positive_buckets: vec![1.0, 2.0],
+            ..FloatHistogram::default()
+        };
+        let (mut fast, mut fast_comp) = (value.clone(), None);
+        assert!(kahan_add_subset(&mut fast, &mut fast_comp, &part));
+        assert_eq!(fast.positive_spans, value.positive_spans);
+        assert_eq!(fast.positive_buckets, vec![1.0, 3.0, 3.0, 6.0, 5.0]);
+        assert_eq!((fast.count, fast.sum), (18.0, 37.0));
+        // The general path (a bucket the value lacks forces it) agrees on the shared buckets.
+        let mut wider = part.clone();
+        wider.positive_spans.push(span(2, 1));
+        wider.positive_buckets.push(0.0);
+        let (mut slow, mut slow_comp) = (value.clone(), None);
+        assert!(!kahan_add_subset(&mut slow.clone(), &mut None, &wider));
+        kahan_add(&mut slow, &mut slow_comp, &wider).unwrap();
+        assert_eq!(&slow.positive_buckets[..5], &fast.positive_buckets[..]);
+        assert_eq!((slow.count, slow.sum), (fast.count, fast.sum));
+        // Another schema is never added in place.
+        let other = FloatHistogram { schema: 1, ..part };
+        assert!(!kahan_add_subset(&mut fast, &mut fast_comp, &other));
     }
 
     #[test]

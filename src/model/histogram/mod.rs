@@ -16,6 +16,7 @@ mod sample;
 mod validate;
 
 pub use arith::{CombineOutcome, HistogramMathError};
+pub(crate) use buckets::indexed;
 pub use buckets::{exponential_bound, Bucket, BucketKind};
 pub use sample::{HistogramSample, HistogramValue};
 pub use validate::{is_valid_schema, Side, ValidationError};
