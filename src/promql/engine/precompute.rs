@@ -23,7 +23,8 @@
 //!
 //! Uses `state`, `precomputed`, `selection` (`advance`, the histogram-stats view),
 //! `call_range` (`note_once`), and `aggregate` (`group_labels`), `functions`, `parse`,
-//! `value`, `model`, `storage` from below.
+//! `stats` (points per step for the query statistics, when counting), `value`, `model`,
+//! `storage` from below.
 
 use std::collections::{HashMap, HashSet};
 
@@ -39,6 +40,7 @@ use crate::promql::functions::range::windows::{self, Note, Out, RangeFn, Window}
 use crate::promql::functions::{kahan_inc, quantile, range, MeanAcc};
 use crate::promql::memo::FxBuild;
 use crate::promql::parse::to_matchers;
+use crate::promql::stats::window_counts;
 use crate::promql::value::{exec, too_many_samples, QueryError};
 use crate::storage::Series;
 
@@ -302,6 +304,9 @@ impl Eval<'_> {
             qbuf: Vec::new(),
             resets: Vec::new(),
         };
+        // The query statistics' points per step, when counting.
+        let mut counts: Option<Vec<u64>> = self.counter.on().then(|| vec![0; n]);
+        let mut held = 0u64;
         if self.streamed.contains(&key(vs)) {
             // One series at a time from storage, over the window these steps need.
             let matchers = to_matchers(vs)?;
@@ -331,6 +336,10 @@ impl Eval<'_> {
                     if stats {
                         stats_view(&mut s);
                     }
+                    if let Some(c) = counts.as_mut() {
+                        window_counts(&s, from, step, range_ms, offset, c);
+                        held = held.max((s.samples.len() + s.histograms.len()) as u64);
+                    }
                     rows.add(&s);
                     true
                 })?;
@@ -343,7 +352,16 @@ impl Eval<'_> {
                 if si % 256 == 0 {
                     self.check_deadline()?;
                 }
+                if let Some(c) = counts.as_mut() {
+                    window_counts(s, from, step, range_ms, offset, c);
+                }
                 rows.add(s);
+            }
+        }
+        if let Some(c) = counts {
+            self.counter.hold(held);
+            if let Some(slots) = self.counter.ahead_for(n) {
+                slots.iter_mut().zip(c).for_each(|(a, b)| *a += b);
             }
         }
         self.emit_notes(std::mem::take(&mut rows.notes), &needle);
