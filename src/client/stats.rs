@@ -66,8 +66,9 @@ impl Stats {
         ];
         if self.steps > 0 {
             out.push(format!(
-                "stats: {} steps, at most {} samples in one step",
+                "stats: {} step{}, at most {} samples in one step",
                 group_digits(self.steps as u64),
+                if self.steps == 1 { "" } else { "s" },
                 group_digits(self.max_step_samples)
             ));
         }
