@@ -418,3 +418,6 @@ mod tests;
 
 #[cfg(test)]
 mod histogram_tests;
+
+#[cfg(test)]
+mod stats_tests;
