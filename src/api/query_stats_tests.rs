@@ -78,8 +78,9 @@ async fn get(state: &ApiState, path: &str, params: &[(&str, String)]) -> (Status
     (status, String::from_utf8(body.to_vec()).unwrap())
 }
 
+/// Milliseconds as the API's seconds.
 fn secs(ms: i64) -> String {
-    crate::client::fmt_time(ms as f64 / 1000.0)
+    format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
 }
 
 async fn range(state: &ApiState, q: &str, start: i64, end: i64, step: i64, stats: &str) -> Value {
