@@ -374,7 +374,7 @@ async fn run(
     if let Some(st) = out.stats.as_mut() {
         // The engine timed evaluation; the queue wait and parsing happen around it.
         st.timings.exec_queue = started.duration_since(queued).as_secs_f64();
-        st.timings.exec_total = st.timings.exec_queue + started.elapsed().as_secs_f64();
+        st.timings.exec_total = queued.elapsed().as_secs_f64();
     }
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],

@@ -304,7 +304,7 @@ impl Engine {
         }
         let sorting = Instant::now();
         merged.sort_by(|a, b| a.labels.cmp(&b.labels));
-        counter.sort_secs += sorting.elapsed().as_secs_f64();
+        counter.sort += sorting.elapsed();
         out.value = Value::Matrix(merged);
         Ok(with_stats(out, &counter, began, prepared, start, step))
     }
@@ -370,7 +370,7 @@ impl Eval<'_> {
         let mut series = acc.series;
         let sorting = Instant::now();
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
-        self.counter.sort_secs += sorting.elapsed().as_secs_f64();
+        self.counter.sort += sorting.elapsed();
         Ok(series)
     }
 }
@@ -389,8 +389,9 @@ fn with_stats(
     if !counter.on() {
         return out;
     }
-    let eval_total = began.elapsed().as_secs_f64();
-    let query_preparation = prepared.as_secs_f64();
+    // Durations, not float differences, so the seconds print as cleanly as Prometheus's.
+    let eval_total = began.elapsed();
+    let inner_eval = eval_total.saturating_sub(prepared + counter.sort);
     let result: u64 = match &out.value {
         Value::Vector(v) => v.len() as u64,
         Value::Matrix(m) => m
@@ -401,12 +402,12 @@ fn with_stats(
     };
     out.stats = Some(Box::new(QueryStats {
         timings: Timings {
-            eval_total,
-            result_sort: counter.sort_secs,
-            query_preparation,
-            inner_eval: (eval_total - query_preparation - counter.sort_secs).max(0.0),
+            eval_total: eval_total.as_secs_f64(),
+            result_sort: counter.sort.as_secs_f64(),
+            query_preparation: prepared.as_secs_f64(),
+            inner_eval: inner_eval.as_secs_f64(),
             exec_queue: 0.0,
-            exec_total: eval_total,
+            exec_total: eval_total.as_secs_f64(),
         },
         samples: counter.samples(start, step, result),
     }));

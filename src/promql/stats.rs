@@ -193,8 +193,8 @@ pub struct Counter {
     /// The most samples held for a while besides the preloaded ones (a streamed series, a
     /// subquery's points).
     pub transient: u64,
-    /// Seconds spent sorting results.
-    pub sort_secs: f64,
+    /// Time spent sorting results.
+    pub sort: std::time::Duration,
     /// Samples read by each cached inner result of a subquery, by (node, time).
     pub sub_counts: HashMap<(usize, i64), u64>,
 }
@@ -253,7 +253,7 @@ impl Counter {
         self.total += later.total;
         self.steps.extend(later.steps);
         self.transient = self.transient.max(later.transient);
-        self.sort_secs += later.sort_secs;
+        self.sort += later.sort;
     }
 
     /// The statistics's samples, for steps `start, start+step, ...`, with `result` points
