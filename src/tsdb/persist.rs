@@ -8,7 +8,8 @@
 //! Chunk bytes are in `chunk_rows`'s format (`chunkenc`'s float formats, or a histogram chunk
 //! behind its format byte); deleting samples re-encodes either kind. Writes happen in one
 //! transaction per flush.
-//! The only module that uses rusqlite. Two connections: one for writes, one for reads.
+//! With `readers`, the only module that uses rusqlite. One connection writes; reads take one
+//! from the `readers` pool, so concurrent queries read in parallel.
 
 use std::path::Path;
 
@@ -18,6 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::chunk_rows::{decode_row, encode_histogram_row, histogram_chunk_of, RowSamples};
 use super::chunkenc::encode_persisted;
 use super::histogram_head::{chunk_header, encode_samples};
+use super::readers::Readers;
 use super::varint::{put_uvarint, Reader};
 use crate::model::{HistogramSample, Labels};
 
@@ -82,7 +84,7 @@ pub struct FlushBatch<'a> {
 
 pub struct Persist {
     writer: Mutex<Connection>,
-    reader: Mutex<Connection>,
+    reader: Readers,
 }
 
 fn encode_labels(l: &Labels) -> Vec<u8> {
@@ -133,13 +135,10 @@ impl Persist {
                  );",
             )
             .ctx("creating the schema")?;
-        let reader = Connection::open(path).ctx("opening the database for reading")?;
-        reader
-            .execute_batch("PRAGMA query_only = ON;")
-            .ctx("configuring the reader")?;
+        let reader = Readers::open(path).ctx("opening the database for reading")?;
         Ok(Persist {
             writer: Mutex::new(writer),
-            reader: Mutex::new(reader),
+            reader,
         })
     }
 
