@@ -297,6 +297,27 @@ impl Persist {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<ChunkRow>, PersistError> {
+        self.chunks_many_of(series_ids, mint, maxt, true)
+    }
+
+    /// `chunks_many` without the open-chunk snapshots: what a query of series in the head
+    /// needs, since a series' open chunk in the head holds every sample of its snapshot.
+    pub fn sealed_chunks_many(
+        &self,
+        series_ids: &[u64],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<ChunkRow>, PersistError> {
+        self.chunks_many_of(series_ids, mint, maxt, false)
+    }
+
+    fn chunks_many_of(
+        &self,
+        series_ids: &[u64],
+        mint: i64,
+        maxt: i64,
+        with_open: bool,
+    ) -> Result<Vec<ChunkRow>, PersistError> {
         const W: &str = "reading chunks";
         let conn = self.reader.lock();
         let tx = conn.unchecked_transaction().ctx(W)?;
@@ -306,7 +327,8 @@ impl Persist {
             // Unused slots are NULL, which matches no series.
             let mut ids: Vec<Option<i64>> = batch.iter().map(|&id| Some(id as i64)).collect();
             ids.resize(CHUNKS_BATCH, None);
-            for sql in [sealed_sql, open_sql] {
+            let sqls = [sealed_sql, open_sql];
+            for sql in &sqls[..if with_open { 2 } else { 1 }] {
                 let mut stmt = tx.prepare_cached(sql).ctx(W)?;
                 for (i, id) in ids.iter().enumerate() {
                     stmt.raw_bind_parameter(i + 1, id).ctx(W)?;

@@ -65,9 +65,9 @@ impl Db {
     }
 
     /// What a group of series holds in [mint, maxt], still encoded: each one's head chunks,
-    /// and the database rows of all of them, read at once (`Persist::chunks_many`: one read
+    /// and the database rows of all of them, read at once (`Persist::sealed_chunks_many`: one read
     /// transaction, a few statements), which is what keeps a query over thousands of flushed
-    /// series cheap.
+    /// series cheap. Open-chunk snapshots are not read: the head's open chunk has them.
     fn read_group(
         &self,
         group: &[Arc<MemSeries>],
@@ -85,7 +85,7 @@ impl Db {
             .collect();
         let mut rows_of: HashMap<u64, Vec<ChunkRow>> = HashMap::new();
         if !stored.is_empty() {
-            match self.inner.persist.chunks_many(&stored, mint, maxt) {
+            match self.inner.persist.sealed_chunks_many(&stored, mint, maxt) {
                 Ok(rows) => {
                     for row in rows {
                         rows_of.entry(row.series_id).or_default().push(row);
