@@ -291,6 +291,7 @@ impl Persist {
     /// statements per `CHUNKS_BATCH` ids instead of two statements and two transactions per
     /// series. Every sealed lookup is still an index seek per series. The ids must be distinct
     /// (a repeated id is answered twice).
+    #[cfg(test)]
     pub fn chunks_many(
         &self,
         series_ids: &[u64],
