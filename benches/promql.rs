@@ -1,9 +1,10 @@
 //! PromQL range-query latency over 10k series (2h at 15s, evaluated every 15s): rate, sum by,
-//! histogram_quantile and a one-to-one join.
+//! histogram_quantile and a one-to-one join; three of them again with query statistics counted.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use promterm::model::Sample;
-use promterm::promql::engine::Engine;
+use promterm::promql::engine::{Engine, Stop};
+use promterm::promql::stats::StatsLevel;
 use promterm::storage::{Appender, SeriesInput};
 use promterm::tsdb::{Db, Options};
 use std::hint::black_box;
@@ -75,6 +76,27 @@ fn bench(c: &mut Criterion) {
         ("join", "http_inflight / on(instance, handler) http_requests_total"),
     ] {
         g.bench_function(name, |b| b.iter(|| black_box(engine.range(&db, q, start, end, STEP).unwrap())));
+    }
+    g.finish();
+    // The same queries with statistics counted per step (`stats=all`): the counting's cost
+    // next to the plain runs above.
+    let mut g = c.benchmark_group("promql_range_2h_stats");
+    g.sample_size(10);
+    let stop = Stop {
+        stats: StatsLevel::PerStep,
+        ..Stop::default()
+    };
+    for (name, q) in [
+        ("rate", "rate(http_requests_total[5m])"),
+        ("sum_by", "sum by (job) (rate(http_requests_total[5m]))"),
+        (
+            "join",
+            "http_inflight / on(instance, handler) http_requests_total",
+        ),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(engine.run_range(&db, q, start, end, STEP, &stop).unwrap()))
+        });
     }
     g.finish();
 }

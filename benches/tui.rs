@@ -63,6 +63,7 @@ fn show_series(a: &mut App, n: usize) {
         id: 0,
         result: Ok((QueryData::Matrix(series), vec![])),
         seconds: 0.0,
+        stats: None,
     });
 }
 

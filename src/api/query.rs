@@ -5,7 +5,8 @@
 //! them). Native-histogram samples come out as Prometheus writes them: `"histogram": [t, {...}]`
 //! in a vector, `"histograms": [[t, {...}], ...]` beside (or instead of) `"values"` in a
 //! matrix, each histogram as its count, sum and non-empty buckets with their boundary rule
-//! (`push_histogram`). Uses axum, `model`, `promql` and `config` (durations).
+//! (`push_histogram`). With `stats` (any value; `all` adds per-step counts) the answer carries
+//! `data.stats` as Prometheus writes it (`push_stats`). Uses axum, `model`, `promql` and `config` (durations).
 
 use std::time::{Duration as StdDuration, Instant};
 
@@ -18,6 +19,7 @@ use super::params::Params;
 use super::state::ApiState;
 use crate::model::{now_ms, parse_time, FloatHistogram, Labels};
 use crate::promql::engine::{Output, QueryError, Stop, Value};
+use crate::promql::stats::{QueryStats, StatsLevel};
 
 /// Appends a JSON string literal.
 fn push_str_lit(out: &mut String, s: &str) {
@@ -153,14 +155,13 @@ pub fn success_body(o: &Output) -> String {
         Value::Scalar { t, v } => {
             out.push_str("{\"resultType\":\"scalar\",\"result\":");
             push_point(&mut out, *t, *v);
-            out.push('}');
         }
         Value::String { t, v } => {
             out.push_str("{\"resultType\":\"string\",\"result\":[");
             push_time(&mut out, *t);
             out.push(',');
             push_str_lit(&mut out, v);
-            out.push_str("]}");
+            out.push(']');
         }
         Value::Vector(vec) => {
             out.push_str("{\"resultType\":\"vector\",\"result\":");
@@ -179,7 +180,6 @@ pub fn success_body(o: &Output) -> String {
                 }
                 out.push('}');
             });
-            out.push('}');
         }
         Value::Matrix(m) => {
             out.reserve(m.iter().map(|s| s.samples.len() * 24 + 64).sum());
@@ -200,9 +200,12 @@ pub fn success_body(o: &Output) -> String {
                 }
                 out.push('}');
             });
-            out.push('}');
         }
     }
+    if let Some(st) = &o.stats {
+        push_stats(&mut out, st);
+    }
+    out.push('}');
     for (key, list) in [("warnings", &o.warnings), ("infos", &o.infos)] {
         if !list.is_empty() {
             out.push_str(&format!(",\"{key}\":"));
@@ -211,6 +214,44 @@ pub fn success_body(o: &Output) -> String {
     }
     out.push('}');
     out
+}
+
+/// Appends `,"stats":{...}` as Prometheus writes its query statistics: the timings in
+/// seconds, then the samples, per step (`[t, n]`) only when counted per step.
+fn push_stats(out: &mut String, st: &QueryStats) {
+    use std::fmt::Write;
+    let t = &st.timings;
+    out.push_str(",\"stats\":{\"timings\":{");
+    for (i, (k, v)) in [
+        ("evalTotalTime", t.eval_total),
+        ("resultSortTime", t.result_sort),
+        ("queryPreparationTime", t.query_preparation),
+        ("innerEvalTime", t.inner_eval),
+        ("execQueueTime", t.exec_queue),
+        ("execTotalTime", t.exec_total),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let sep = if i > 0 { "," } else { "" };
+        let _ = write!(out, "{sep}\"{k}\":{}", json_float(v));
+    }
+    out.push_str("},\"samples\":{");
+    let s = &st.samples;
+    if !s.per_step.is_empty() {
+        out.push_str("\"totalQueryableSamplesPerStep\":");
+        push_list(out, &s.per_step, |out, (t, n)| {
+            out.push('[');
+            push_time(out, *t);
+            let _ = write!(out, ",{n}]");
+        });
+        out.push(',');
+    }
+    let _ = write!(
+        out,
+        "\"totalQueryableSamples\":{},\"peakSamples\":{}}}}}",
+        s.total_queryable, s.peak
+    );
 }
 
 /// A step or timeout: float seconds or a Prometheus duration.
@@ -270,6 +311,7 @@ fn common(p: &Params, state: &ApiState) -> Result<Common, ApiError> {
         stop: Stop {
             deadline: Some(Instant::now() + timeout),
             cancel: None,
+            stats: StatsLevel::from_param(p.get("stats")),
         },
     })
 }
@@ -328,7 +370,12 @@ async fn run(
         started.duration_since(queued).as_secs_f64(),
         started.elapsed().as_secs_f64(),
     );
-    let out = result??;
+    let mut out = result??;
+    if let Some(st) = out.stats.as_mut() {
+        // The engine timed evaluation; the queue wait and parsing happen around it.
+        st.timings.exec_queue = started.duration_since(queued).as_secs_f64();
+        st.timings.exec_total = queued.elapsed().as_secs_f64();
+    }
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         success_body(&out),
@@ -377,6 +424,10 @@ pub async fn range(
     })
     .await
 }
+
+#[cfg(test)]
+#[path = "query_stats_tests.rs"]
+mod stats_tests;
 
 #[cfg(test)]
 mod tests {
@@ -592,6 +643,7 @@ mod tests {
                 value: v,
                 warnings: vec![],
                 infos: vec![],
+                stats: None,
             })
         };
         let v = Value::Vector(vec![
@@ -703,6 +755,7 @@ mod tests {
                 value: v.clone(),
                 warnings: vec!["w".into()],
                 infos: vec![],
+                stats: None,
             };
             let direct: Json = serde_json::from_str(&success_body(&out)).unwrap();
             let tree = json!({"status": "success", "data": result_json(&v), "warnings": ["w"]});

@@ -6,7 +6,8 @@
 //! Exit codes: 0 success, 1 query error (message on stderr), 2 usage error, 3 server
 //! unreachable. An empty answer to `query` is explained on stderr when the reason is known
 //! (`client::explain`); stdout and the exit code stay as they are. `query --exemplars` prints
-//! the exemplars of the query's series instead (`/api/v1/query_exemplars`). Uses `client`, and
+//! the exemplars of the query's series instead (`/api/v1/query_exemplars`); `query --stats`
+//! adds the query statistics (`client::stats`). Uses `client`, and
 //! `tui::format` for the sparkline.
 
 use std::io::{IsTerminal, Write};
@@ -90,6 +91,11 @@ pub struct QueryArgs {
     /// sent; `-o csv`: `series,timestamp,value,labels`.
     #[arg(long)]
     pub exemplars: bool,
+    /// Also print the query statistics (asks the server for `stats=all`: time per phase,
+    /// samples queried, peak samples held): a few lines on stderr after a table or CSV, the
+    /// server's `data.stats` inside the JSON with `-o json`.
+    #[arg(long, conflicts_with = "exemplars")]
+    pub stats: bool,
     /// The PromQL expression.
     pub expr: String,
 }
@@ -228,7 +234,7 @@ enum Kind {
 /// Seconds before an instant query's time whose exemplars `--exemplars` prints (the lookback).
 const EXEMPLAR_LOOKBACK: f64 = 300.0;
 
-fn run<F>(c: &ConnArgs, explain: Explain, kind: Kind, f: F) -> ExitCode
+fn run<F>(c: &ConnArgs, explain: Explain, kind: Kind, stats: bool, f: F) -> ExitCode
 where
     F: FnOnce(
         Http,
@@ -276,6 +282,12 @@ where
             let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
             drop(out);
+            if stats && fmt != Output::Json {
+                match crate::client::stats::Stats::from_data(&a.data) {
+                    Some(s) => s.lines().iter().for_each(|l| eprintln!("{l}")),
+                    None => eprintln!("stats: the server gave no query statistics"),
+                }
+            }
             // After the answer is out: the reason takes a few more calls.
             if let Some((expr, at)) = &explain {
                 if crate::client::explain::is_empty_result(&a.data) {
@@ -306,6 +318,7 @@ pub fn query(a: QueryArgs) -> ExitCode {
         return usage("--end needs --start".into());
     }
     let expr = a.expr.clone();
+    let stats = a.stats;
     if a.exemplars {
         let range = if a.start.is_some() {
             time_range(&a, now).map(|(s, e, _)| (s, e))
@@ -321,7 +334,7 @@ pub fn query(a: QueryArgs) -> ExitCode {
             Ok(r) => r,
             Err(e) => return usage(e),
         };
-        return run(&a.conn, None, Kind::Exemplars, move |h| {
+        return run(&a.conn, None, Kind::Exemplars, false, move |h| {
             Box::pin(async move { h.query_exemplars(&expr, Some(start), Some(end)).await })
         });
     }
@@ -340,7 +353,8 @@ pub fn query(a: QueryArgs) -> ExitCode {
                 &a.conn,
                 Some((expr.clone(), time)),
                 Kind::Result,
-                move |h| Box::pin(async move { h.query(&expr, time).await }),
+                stats,
+                move |h| Box::pin(async move { h.query_with(&expr, time, stats).await }),
             )
         }
         Some(_) => {
@@ -352,7 +366,12 @@ pub fn query(a: QueryArgs) -> ExitCode {
                 &a.conn,
                 Some((expr.clone(), Some(end))),
                 Kind::Result,
-                move |h| Box::pin(async move { h.query_range(&expr, start, end, step).await }),
+                stats,
+                move |h| {
+                    Box::pin(
+                        async move { h.query_range_with(&expr, start, end, step, stats).await },
+                    )
+                },
             )
         }
     }
@@ -385,7 +404,7 @@ pub fn series(a: SeriesArgs) -> ExitCode {
         (Err(e), _) | (_, Err(e)) => return usage(e),
     };
     let m = a.matches.clone();
-    run(&a.conn, None, Kind::Result, move |h| {
+    run(&a.conn, None, Kind::Result, false, move |h| {
         Box::pin(async move { h.series(&m, start, end).await })
     })
 }
@@ -393,7 +412,7 @@ pub fn series(a: SeriesArgs) -> ExitCode {
 pub fn labels(a: LabelsArgs) -> ExitCode {
     let m = a.matches.clone();
     let name = a.name.clone();
-    run(&a.conn, None, Kind::Result, move |h| {
+    run(&a.conn, None, Kind::Result, false, move |h| {
         Box::pin(async move { h.labels(name.as_deref(), &m).await })
     })
 }

@@ -3,11 +3,12 @@
 //! `promterm query` and the TUI; `Local` calls this process's own API router without a socket,
 //! so both give the same JSON. Answers keep the body exactly as sent (for `--json`) next to the
 //! parsed envelope. `explain` tells why an answer is empty; `histogram` reads and summarises
-//! native-histogram samples. Uses reqwest, serde_json, and `api`
+//! native-histogram samples; `stats` reads and writes query statistics (`stats=all`). Uses reqwest, serde_json, and `api`
 //! (for `Local`).
 
 pub mod explain;
 pub mod histogram;
+pub mod stats;
 
 use std::time::Duration;
 
@@ -194,23 +195,46 @@ pub trait Source: Send + Sync {
     fn get<'a>(&'a self, path: &'a str, params: &'a [(&'a str, String)]) -> Fut<'a>;
 
     fn query<'a>(&'a self, expr: &'a str, time: Option<f64>) -> Fut<'a> {
+        self.query_with(expr, time, false)
+    }
+
+    /// An instant query; with `stats`, the answer carries the query statistics (`stats=all`).
+    fn query_with<'a>(&'a self, expr: &'a str, time: Option<f64>, stats: bool) -> Fut<'a> {
         Box::pin(async move {
             let mut p = vec![("query", expr.to_string())];
             if let Some(t) = time {
                 p.push(("time", fmt_time(t)));
+            }
+            if stats {
+                p.push(("stats", "all".to_string()));
             }
             self.get("/api/v1/query", &p).await
         })
     }
 
     fn query_range<'a>(&'a self, expr: &'a str, start: f64, end: f64, step: f64) -> Fut<'a> {
+        self.query_range_with(expr, start, end, step, false)
+    }
+
+    /// A range query; with `stats`, the answer carries the query statistics (`stats=all`).
+    fn query_range_with<'a>(
+        &'a self,
+        expr: &'a str,
+        start: f64,
+        end: f64,
+        step: f64,
+        stats: bool,
+    ) -> Fut<'a> {
         Box::pin(async move {
-            let p = [
+            let mut p = vec![
                 ("query", expr.to_string()),
                 ("start", fmt_time(start)),
                 ("end", fmt_time(end)),
                 ("step", fmt_time(step)),
             ];
+            if stats {
+                p.push(("stats", "all".to_string()));
+            }
             self.get("/api/v1/query_range", &p).await
         })
     }

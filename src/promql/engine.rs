@@ -39,12 +39,14 @@
 //! - `args`: arguments evaluated to the type a function needs;
 //! - `call_range`, `call_histogram`, `call`: function dispatch by family;
 //! - `eval`: one expression at one time;
-//! - this file: the entry points, the step loop and splitting long range queries over cores.
+//! - this file: the entry points, the step loop, splitting long range queries over cores, and
+//!   the statistics a query asked for (`with_stats`, from `promql::stats`).
 //!
 //! Evaluation recurses (`eval` → arguments → `eval`) through methods of `Eval`; the `use`
 //! imports between these files only go down the list.
 
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use promql_parser::parser::Expr;
 
@@ -65,6 +67,7 @@ mod subquery;
 
 use self::state::Eval;
 use super::memo::FxBuild;
+use super::stats::{Counter, QueryStats, Timings};
 use crate::model::{HistogramSample, HistogramValue, Labels, Sample};
 use crate::storage::{Querier, Series};
 
@@ -170,8 +173,10 @@ impl Engine {
         t: i64,
         stop: &Stop,
     ) -> Result<Output, QueryError> {
+        let began = Instant::now();
         let expr = expr.clone();
         let mut ev = self.prepare(q, &expr, query, t, t, 0, stop)?;
+        let prepared = began.elapsed();
         if !ev.streamed.is_empty() {
             // Streamed selectors are computed series by series, for this one step.
             ev.precompute(&expr, t, t, 1)?;
@@ -180,7 +185,16 @@ impl Engine {
             Value::Vector(v) => Value::Vector(ev.finish(v)?),
             other => other,
         };
-        Ok(ev.output(value))
+        ev.counter.end_step(0);
+        let counter = std::mem::take(&mut ev.counter);
+        Ok(with_stats(
+            ev.output(value),
+            &counter,
+            began,
+            prepared,
+            t,
+            0,
+        ))
     }
 
     /// Evaluates `query` at `start, start+step, ... <= end`; the result is a matrix.
@@ -211,8 +225,10 @@ impl Engine {
         if step <= 0 {
             return Err(QueryError::BadData("zero or negative query resolution step widths are not accepted. Try a positive integer".into()));
         }
+        let began = Instant::now();
         let expr = expr.clone();
         let ev = self.prepare(q, &expr, query, start, end, step, stop)?;
+        let prepared = began.elapsed();
         let n_steps = ((end - start) / step + 1) as usize;
         // Long queries split their steps over the cores: each part has its own evaluator over
         // the same preloaded series, and the parts are joined in time order.
@@ -224,10 +240,13 @@ impl Engine {
         if parts == 1 {
             let mut ev = ev;
             let series = ev.steps(&expr, start, end, step)?;
-            return Ok(ev.output(Value::Matrix(series)));
+            let counter = std::mem::take(&mut ev.counter);
+            let out = ev.output(Value::Matrix(series));
+            return Ok(with_stats(out, &counter, began, prepared, start, step));
         }
         let per = n_steps.div_ceil(parts);
-        let results: Vec<Result<(Vec<Series>, Output), QueryError>> = std::thread::scope(|scope| {
+        type Part = (Vec<Series>, Output, Counter);
+        let results: Vec<Result<Part, QueryError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..parts)
                 .map(|p| {
                     let mut part = ev.fork();
@@ -239,7 +258,8 @@ impl Engine {
                         .stack_size(QUERY_STACK_BYTES)
                         .spawn_scoped(scope, move || {
                             let series = part.steps(expr, a, b, step)?;
-                            Ok((series, part.output(Value::Matrix(Vec::new()))))
+                            let counter = std::mem::take(&mut part.counter);
+                            Ok((series, part.output(Value::Matrix(Vec::new())), counter))
                         })
                 })
                 .collect();
@@ -255,9 +275,12 @@ impl Engine {
         });
         let mut index: HashMap<Labels, usize> = HashMap::new();
         let mut merged: Vec<Series> = Vec::new();
+        let mut ev = ev;
+        let mut counter = std::mem::take(&mut ev.counter);
         let mut out = ev.output(Value::Matrix(Vec::new()));
         for r in results {
-            let (series, o) = r?;
+            let (series, o, c) = r?;
+            counter.absorb(c);
             for w in o.warnings {
                 if !out.warnings.contains(&w) {
                     out.warnings.push(w);
@@ -281,9 +304,11 @@ impl Engine {
                 }
             }
         }
+        let sorting = Instant::now();
         merged.sort_by(|a, b| a.labels.cmp(&b.labels));
+        counter.sort += sorting.elapsed();
         out.value = Value::Matrix(merged);
-        Ok(out)
+        Ok(with_stats(out, &counter, began, prepared, start, step))
     }
 
     /// An evaluator for [start, end] with every selector of `expr` that is not streamed
@@ -325,6 +350,7 @@ impl Eval<'_> {
             self.precompute(expr, from, to, step)?;
         }
         let mut ts = from;
+        let mut k = 0;
         while ts <= to {
             self.check_deadline()?;
             match self.eval(expr, ts)? {
@@ -341,12 +367,55 @@ impl Eval<'_> {
                     )))
                 }
             }
+            self.counter.end_step(k);
+            k += 1;
             ts += step;
         }
         let mut series = acc.series;
+        let sorting = Instant::now();
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        self.counter.sort += sorting.elapsed();
         Ok(series)
     }
+}
+
+/// `out` with its statistics attached, if the query counts: the counter's samples, and the
+/// times of the phases since `began` (preparation took `prepared`). The API adds the queue
+/// and total times.
+fn with_stats(
+    mut out: Output,
+    counter: &Counter,
+    began: Instant,
+    prepared: Duration,
+    start: i64,
+    step: i64,
+) -> Output {
+    if !counter.on() {
+        return out;
+    }
+    // Durations, not float differences, so the seconds print as cleanly as Prometheus's.
+    let eval_total = began.elapsed();
+    let inner_eval = eval_total.saturating_sub(prepared + counter.sort);
+    let result: u64 = match &out.value {
+        Value::Vector(v) => v.len() as u64,
+        Value::Matrix(m) => m
+            .iter()
+            .map(|s| (s.samples.len() + s.histograms.len()) as u64)
+            .sum(),
+        _ => 1,
+    };
+    out.stats = Some(Box::new(QueryStats {
+        timings: Timings {
+            eval_total: eval_total.as_secs_f64(),
+            result_sort: counter.sort.as_secs_f64(),
+            query_preparation: prepared.as_secs_f64(),
+            inner_eval: inner_eval.as_secs_f64(),
+            exec_queue: 0.0,
+            exec_total: eval_total.as_secs_f64(),
+        },
+        samples: counter.samples(start, step, result),
+    }));
+    out
 }
 
 #[cfg(test)]
@@ -354,3 +423,6 @@ mod tests;
 
 #[cfg(test)]
 mod histogram_tests;
+
+#[cfg(test)]
+mod stats_tests;

@@ -2,7 +2,8 @@
 //! (`engine`), the parsed tree as JSON (`ast_json`), and series selectors for the `match[]`
 //! parameters of the series and label APIs. (The promqltest runner sits above, in `testrun`.)
 //!
-//! Inside, from the bottom: `value` (result types, errors, float formatting) →
+//! Inside, from the bottom: `stats` (query statistics and the evaluator's sample counter) →
+//! `value` (result types, errors, float formatting) →
 //! `histogram_sum` (compensated histogram sums and means) → `parse_trim` (the trim
 //! operators `</`, `>/`), `parse`, `memo` → `functions/`
 //! (by family) → `aggregate` → `engine/` → `ast_json`; a file uses only those before it.
@@ -17,6 +18,7 @@ pub mod histogram_sum;
 pub mod memo;
 pub mod parse;
 pub mod parse_trim;
+pub mod stats;
 pub mod value;
 
 pub use parse::SelectorError;

@@ -14,8 +14,10 @@
 //! `absent`, `info`, `limitk`, `limit_ratio` and the set operators pass histogram samples
 //! through.
 //!
-//! Uses `model` and `storage` (the `Series` of a matrix, `StorageError`) only.
+//! Uses `stats` (a result's statistics), and `model` and `storage` (the `Series` of a matrix,
+//! `StorageError`) only.
 
+use super::stats::QueryStats;
 use crate::model::histogram::Bucket;
 use crate::model::{format_go_g, FloatHistogram, Labels, METRIC_NAME};
 use crate::storage::{Series, StorageError};
@@ -177,6 +179,8 @@ pub struct Output {
     pub value: Value,
     pub warnings: Vec<String>,
     pub infos: Vec<String>,
+    /// The query's statistics, when they were asked for (`Stop::stats`).
+    pub stats: Option<Box<QueryStats>>,
 }
 
 /// Why a query failed, with the HTTP mapping Prometheus uses.

@@ -646,6 +646,7 @@ fn query_vector(
     let stop = Stop {
         deadline: Some(Instant::now() + ctx.query_timeout),
         cancel: None,
+        ..Stop::default()
     };
     let out = ctx
         .engine

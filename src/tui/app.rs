@@ -11,7 +11,8 @@
 //! needs), `msg` (fetched data), `prompt_keys` (the line editor, history search, popup keys)
 //! `keys` (every other key) and `mouse` (clicks, the wheel and drags, on what `render` found
 //! under the pointer).
-//! Uses `complete`, `dashboard`, `data`, `heatmap`, `highlight`, `prompt` and `theme`.
+//! Uses `complete`, `dashboard`, `data`, `heatmap`, `highlight`, `prompt` and `theme`, and
+//! `client::stats` (a result's query statistics).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,6 +21,7 @@ use super::dashboard::Overview;
 use super::data::{AlertRow, ExemplarSeries, QueryData, RuleRow, Target};
 use super::prompt::{Editor, History};
 use super::theme::Theme;
+use crate::client::stats::Stats;
 
 mod actions;
 mod completion;
@@ -115,6 +117,8 @@ pub enum Msg {
         id: u64,
         result: Result<(QueryData, Vec<String>), String>,
         seconds: f64,
+        /// The server's query statistics, when it gave them.
+        stats: Option<Stats>,
     },
     Targets(Result<Vec<Target>, String>),
     Rules(Result<(Vec<RuleRow>, Vec<AlertRow>), String>),
@@ -190,6 +194,8 @@ pub struct App {
     pub shown_expr: String,
     pub result: QueryData,
     pub result_seconds: f64,
+    /// The shown result's query statistics (server time and samples), if the server gave them.
+    pub result_stats: Option<Stats>,
     pub running: bool,
     pub query_id: u64,
     pub graph: bool,
@@ -290,6 +296,7 @@ impl App {
             shown_expr: String::new(),
             result: QueryData::Empty,
             result_seconds: 0.0,
+            result_stats: None,
             running: false,
             query_id: 0,
             graph: false,

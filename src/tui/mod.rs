@@ -131,9 +131,13 @@ pub async fn execute_cmd(source: &dyn Source, cmd: Cmd) -> Msg {
         } => {
             let started = Instant::now();
             let r = match range {
-                Some((s, e, step)) => source.query_range(&expr, s, e, step).await,
-                None => source.query(&expr, Some(time)).await,
+                Some((s, e, step)) => source.query_range_with(&expr, s, e, step, true).await,
+                None => source.query_with(&expr, Some(time), true).await,
             };
+            let stats = r
+                .as_ref()
+                .ok()
+                .and_then(|a| crate::client::stats::Stats::from_data(&a.data));
             let result = r.map_err(err).map(|a| {
                 let mut notes = a.warnings.clone();
                 notes.extend(a.infos.iter().cloned());
@@ -143,6 +147,7 @@ pub async fn execute_cmd(source: &dyn Source, cmd: Cmd) -> Msg {
                 id,
                 result,
                 seconds: started.elapsed().as_secs_f64(),
+                stats,
             }
         }
         Cmd::Targets => Msg::Targets(

@@ -172,6 +172,7 @@ fn range_results_draw_a_braille_chart_with_axes_and_legend() {
             vec![],
         )),
         seconds: 0.02,
+        stats: None,
     });
     a.focus = Focus::Results;
     a.cursor = Some(10);
@@ -685,6 +686,7 @@ async fn an_empty_answer_explains_itself_in_the_results_pane() {
         id,
         result: Ok((QueryData::Matrix(vec![]), vec![])),
         seconds: 0.0,
+        stats: None,
     });
     assert!(
         matches!(cmds[..], [super::app::Cmd::Explain { .. }]),

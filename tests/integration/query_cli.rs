@@ -1,5 +1,6 @@
 //! `promterm query`, `series` and `labels` against a running promterm and the real
-//! Prometheus: `--json` prints exactly what the API sent, table and CSV outputs, exit codes.
+//! Prometheus: `--json` prints exactly what the API sent, table and CSV outputs, exit codes,
+//! `--stats`.
 
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
@@ -108,6 +109,43 @@ fn query_cli_against_promterm() {
     assert_eq!(code, 0);
     assert!(out.starts_with("metric,timestamp,value\n"), "{out}");
     assert!(out.contains(",1\n"), "{out}");
+    // --stats: a few lines on stderr after a table or CSV; inside the JSON with --json.
+    let (code, out, err) = promterm(&[
+        "query", "--url", &url, "--time", &t, "-o", "table", "--stats", "up",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("METRIC") && !out.contains("stats"), "{out}");
+    assert!(err.contains("stats: total "), "{err}");
+    assert!(err.contains("stats: 1 samples queried"), "{err}");
+    assert!(
+        err.contains("stats: 1 step, at most 1 samples in one step"),
+        "{err}"
+    );
+    let (code, out, err) = promterm(&[
+        "query", "--url", &url, "--start", "-20s", "--step", "5s", "--json", "--stats", "up",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty(), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let samples = &v["data"]["stats"]["samples"];
+    let steps = samples["totalQueryableSamplesPerStep"].as_array().unwrap();
+    assert_eq!(steps.len(), 5, "{out}");
+    let summed: u64 = steps.iter().map(|p| p[1].as_u64().unwrap()).sum();
+    assert_eq!(samples["totalQueryableSamples"].as_u64(), Some(summed));
+    // `up` has one series with a sample in every lookback window of the last 20 s.
+    let points = v["data"]["result"][0]["values"].as_array().unwrap().len() as u64;
+    assert_eq!(summed, points, "{out}");
+    for k in [
+        "evalTotalTime",
+        "queryPreparationTime",
+        "innerEvalTime",
+        "execTotalTime",
+    ] {
+        assert!(
+            v["data"]["stats"]["timings"][k].is_f64() || v["data"]["stats"]["timings"][k].is_u64(),
+            "{k}: {out}"
+        );
+    }
     // A range query with a sparkline; the step defaults from the range.
     let (code, out, err) = promterm(&[
         "query",
@@ -273,6 +311,11 @@ fn query_cli_json_matches_curl_against_prometheus() {
             );
         }
     }
+    // --stats works against Prometheus too (2.42 without promql-per-step-stats: totals only).
+    let (code, _, err) = promterm(&["query", "--url", &url, "-o", "table", "--stats", "up"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("stats: 1 samples queried"), "{err}");
+    assert!(!err.contains("step"), "{err}");
     let _ = prom.kill();
     let _ = prom.wait();
 }

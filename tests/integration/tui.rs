@@ -123,6 +123,13 @@ fn serve_on_a_terminal_shows_the_workbench_and_quits_cleanly() {
     ] {
         assert!(plain.contains(want), "missing {want:?} in:\n{plain}");
     }
+    // The status line: the server's statistics for vector(42), which reads no sample (the
+    // terminal gets only the cells that changed, so spaces may be missing).
+    let squeezed = plain.replace(' ', "");
+    assert!(
+        squeezed.contains("1series·") && squeezed.contains("·0samples"),
+        "no query statistics in the status line:\n{plain}"
+    );
     assert!(
         !plain.contains("INFO"),
         "logs must not reach the screen:\n{plain}"

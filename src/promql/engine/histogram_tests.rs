@@ -11,7 +11,7 @@ use crate::model::{
 use crate::storage::StorageError;
 
 /// Series held in memory; `select` filters by matchers and time like the store.
-struct Mem(Vec<Series>);
+pub(super) struct Mem(pub(super) Vec<Series>);
 
 impl Querier for Mem {
     fn select(

@@ -21,8 +21,8 @@
 //! streamed from storage one series at a time, so memory holds one series' samples.
 //!
 //! Uses `state`, `precomputed`, `selection` (`advance`, the histogram-stats view),
-//! `call_range` (`note_once`), `fold`, and `functions`, `parse`,
-//! `value`, `model`, `storage` from below.
+//! `call_range` (`note_once`), `fold`, and `functions`, `parse`, `stats` (points per step
+//! for the query statistics, when counting), `value`, `model`, `storage` from below.
 
 use std::collections::HashSet;
 
@@ -38,6 +38,7 @@ use crate::promql::functions::range::windows::{self, Note, Out, RangeFn, Window}
 use crate::promql::functions::{quantile, range};
 use crate::promql::memo::FxBuild;
 use crate::promql::parse::to_matchers;
+use crate::promql::stats::{window_counts, StatsLevel};
 use crate::promql::value::{exec, too_many_samples, QueryError};
 use crate::storage::Series;
 
@@ -207,8 +208,13 @@ impl Eval<'_> {
             ));
         }
         if !inner.rows.is_empty() {
-            // Rows were kept only for histogram values: aggregate those step by step.
-            let (inner, _) = self.compute_rows(c, kind, ms, at, stat, None)?;
+            // Rows were kept only for histogram values: aggregate those step by step. The
+            // samples were counted by the first pass (query statistics): not again.
+            let level = self.counter.level;
+            self.counter.level = StatsLevel::Off;
+            let again = self.compute_rows(c, kind, ms, at, stat, None);
+            self.counter.level = level;
+            let (inner, _) = again?;
             self.pre.insert(key(c), inner);
             return Ok(None);
         }
@@ -254,6 +260,9 @@ impl Eval<'_> {
             fold,
             spare: None,
         };
+        // The query statistics' points per step, when counting.
+        let mut counts: Option<Vec<u64>> = self.counter.on().then(|| vec![0; n]);
+        let mut held = 0u64;
         if self.streamed.contains(&key(vs)) {
             // One series at a time from storage, over the window these steps need.
             let matchers = to_matchers(vs)?;
@@ -282,6 +291,10 @@ impl Eval<'_> {
                 if stats {
                     stats_view(s);
                 }
+                if let Some(c) = counts.as_mut() {
+                    window_counts(s, from, step, range_ms, offset, c);
+                    held = held.max((s.samples.len() + s.histograms.len()) as u64);
+                }
                 rows.add(s);
                 true
             })?;
@@ -294,7 +307,16 @@ impl Eval<'_> {
                 if si % 256 == 0 {
                     self.check_deadline()?;
                 }
+                if let Some(c) = counts.as_mut() {
+                    window_counts(s, from, step, range_ms, offset, c);
+                }
                 rows.add(s);
+            }
+        }
+        if let Some(c) = counts {
+            self.counter.hold(held);
+            if let Some(slots) = self.counter.ahead_for(n) {
+                slots.iter_mut().zip(c).for_each(|(a, b)| *a += b);
             }
         }
         self.emit_notes(std::mem::take(&mut rows.notes), &needle);

@@ -13,7 +13,10 @@
 //! (`stats_selectors`, `stats_view`): schema, count and sum only, with counter-reset hints found by
 //! comparing each histogram with the one before.
 //!
-//! Uses `state`, `info`, and `parse` (`to_matchers`), `value`, `model`, `storage` from below.
+//! Each selection adds the points it selects to the query statistics' counter when it counts.
+//!
+//! Uses `state`, `info`, and `parse` (`to_matchers`), `stats`, `value`, `model`, `storage` from
+//! below.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -28,6 +31,7 @@ use crate::model::{
 use crate::promql::functions::range::windows::HPoint;
 use crate::promql::memo::FxBuild;
 use crate::promql::parse::to_matchers;
+use crate::promql::stats::{histogram_weight, histograms_weight};
 use crate::promql::value::{exec, too_many_samples, InstantSample, QueryError};
 use crate::storage::Series;
 
@@ -510,6 +514,7 @@ impl Eval<'_> {
             self.check_deadline()?;
             self.data.insert(k, Arc::new(all));
         }
+        self.counter.preloaded = loaded as u64;
         Ok(())
     }
 
@@ -555,6 +560,17 @@ impl Eval<'_> {
                     ));
                 }
             }
+        }
+        if self.counter.on() {
+            // `timestamp()` reads one float per series, as Prometheus counts it.
+            let n = if sample_time {
+                out.len() as u64
+            } else {
+                out.iter()
+                    .map(|x| x.h.as_deref().map_or(1, histogram_weight))
+                    .sum()
+            };
+            self.counter.add(n);
         }
         out
     }
@@ -626,6 +642,21 @@ impl Eval<'_> {
             if !slice.is_empty() {
                 windows.push((i, from, to, stale));
             }
+        }
+        if self.counter.on() {
+            let mut n = 0;
+            for &(i, from, to, stale) in &windows {
+                let w = &data[i].samples[from..to];
+                n += if stale {
+                    w.iter().filter(|x| !is_stale_nan(x.v)).count()
+                } else {
+                    w.len()
+                } as u64;
+            }
+            for &(i, from, to) in &hist {
+                n += histograms_weight(&data[i].histograms[from..to]);
+            }
+            self.counter.add(n);
         }
         Ok(RangeArg {
             series: Windows::Shared(data, windows, hist),

@@ -1,20 +1,25 @@
 //! What a query runs with: the engine's settings (`Engine`: sample limit, lookback, default
-//! subquery step) and when a query must stop (`Stop`: deadline, cancellation).
+//! subquery step) and when a query must stop (`Stop`: deadline, cancellation, and the
+//! statistics it records).
 //!
-//! Uses nothing of the engine; the lowest file of `engine/`.
+//! Uses nothing of the engine (the lowest file of `engine/`), and `stats` from below.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::promql::stats::StatsLevel;
+
 /// Default lookback delta (Prometheus: 5m).
 pub const DEFAULT_LOOKBACK_MS: i64 = 5 * 60 * 1000;
 
-/// When a query must stop: a deadline, and a flag set when the client has gone away.
+/// When a query must stop: a deadline, and a flag set when the client has gone away; and
+/// which statistics it records (`Output::stats`).
 #[derive(Debug, Clone, Default)]
 pub struct Stop {
     pub deadline: Option<Instant>,
     pub cancel: Option<Arc<AtomicBool>>,
+    pub stats: StatsLevel,
 }
 
 /// Engine settings.

@@ -1,9 +1,11 @@
 //! The evaluator of one query (or one part of a range query's steps): its state (`Eval`:
 //! preloaded series, cursors, caches, annotations), the checks every step makes (deadline,
 //! cancellation, duplicate label sets), annotations with their positions in the query text,
+//! the sample counter of the query's statistics (`counter`),
 //! and small helpers over the tree (`key`, `unwrap_parens`, `start_needle`, `ref_time`).
 //!
-//! Uses `settings`, `precomputed`, `info`, and `value`, `memo`, `storage` from `promql`'s lower layers.
+//! Uses `settings`, `precomputed`, `info`, and `stats`, `value`, `memo`, `storage` from `promql`'s
+//! lower layers.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use super::precomputed::Precomputed;
 use super::settings::{Engine, Stop};
 use crate::model::{Labels, METRIC_NAME};
 use crate::promql::memo::{FxBuild, Memo, DROP_NAME, INTERN};
+use crate::promql::stats::Counter;
 use crate::promql::value::{format_float, Annotation, InstantSample, Output, QueryError, Value};
 use crate::storage::{Querier, Series};
 
@@ -52,6 +55,8 @@ pub(super) struct Eval<'a> {
     pub(super) counter_checked: HashSet<usize, FxBuild>,
     /// Range-function calls computed for all steps of this part before stepping.
     pub(super) pre: HashMap<usize, Precomputed, FxBuild>,
+    /// Samples read per step and held, for the query's statistics (idle unless asked for).
+    pub(super) counter: Counter,
 }
 
 impl<'a> Eval<'a> {
@@ -85,6 +90,7 @@ impl<'a> Eval<'a> {
             cursors: HashMap::default(),
             counter_checked: HashSet::default(),
             pre: HashMap::default(),
+            counter: Counter::new(stop.stats),
         }
     }
 
@@ -234,6 +240,7 @@ impl<'a> Eval<'a> {
             value,
             warnings: self.warnings.into_iter().map(|(_, f)| f).collect(),
             infos: self.infos.into_iter().map(|(_, f)| f).collect(),
+            stats: None,
         }
     }
 

@@ -2,6 +2,8 @@
 //! of the left-open window, as a range vector. Inner results are cached by (node, time) so the
 //! steps of a range query reuse them; the cache drops what later steps no longer need. Long
 //! subqueries check the deadline as they step and count their points against the limit.
+//! The query statistics count a cached inner result's samples again at each step that uses it
+//! (Prometheus evaluates it afresh).
 //! Histogram points lose their counter-reset hints (not gauge ones): the points are a step
 //! apart, so a hint about the sample before does not hold for the point before, and range
 //! functions find resets by comparing the histograms.
@@ -83,7 +85,11 @@ impl Eval<'_> {
         if self.sub_cache.len() > CACHE_TRIM {
             self.sub_cache
                 .retain(|(node, at), _| *node != k || *at > lo);
+            self.counter
+                .sub_counts
+                .retain(|(node, at), _| *node != k || *at > lo);
         }
+        self.counter.hold(points as u64);
         let mut series: Vec<Series> = by_labels
             .into_iter()
             .map(|(labels, s)| Series { labels, ..s })
@@ -106,8 +112,14 @@ impl Eval<'_> {
         t: i64,
     ) -> Result<Vec<InstantSample>, QueryError> {
         if let Some(v) = self.sub_cache.get(&(k, t)) {
+            // Prometheus counts the inner samples at every step, as if evaluated afresh.
+            if self.counter.on() {
+                let n = self.counter.sub_counts.get(&(k, t)).copied().unwrap_or(0);
+                self.counter.add(n);
+            }
             return Ok(v.clone());
         }
+        let before = self.counter.step;
         let v = match self.eval(&sq.expr, t)? {
             Value::Vector(v) => self.finish(v)?,
             Value::Scalar { v, .. } => {
@@ -120,6 +132,10 @@ impl Eval<'_> {
                 )))
             }
         };
+        if self.counter.on() {
+            let n = self.counter.step - before;
+            self.counter.sub_counts.insert((k, t), n);
+        }
         self.sub_cache.insert((k, t), v.clone());
         Ok(v)
     }

@@ -317,6 +317,7 @@ fn limits_samples_and_honours_cancellation() {
     let stop = Stop {
         deadline: None,
         cancel: Some(cancel),
+        ..Stop::default()
     };
     let err = Engine::default()
         .run_range(&f.db, "up", 0, 600_000, 60_000, &stop)
@@ -325,6 +326,7 @@ fn limits_samples_and_honours_cancellation() {
     let stop = Stop {
         deadline: Some(std::time::Instant::now() - std::time::Duration::from_secs(1)),
         cancel: None,
+        ..Stop::default()
     };
     let err = Engine::default()
         .run_instant(&f.db, "up", 0, &stop)
@@ -503,6 +505,7 @@ fn range_functions_in_range_queries_stream_series_by_series() {
     let stop = Stop {
         deadline: Some(std::time::Instant::now() - std::time::Duration::from_secs(1)),
         cancel: None,
+        ..Stop::default()
     };
     let err = Engine::default()
         .run_range(&q, "sum(rate(c[5m]))", start, end, step, &stop)
@@ -585,6 +588,7 @@ fn long_subqueries_stop_at_the_deadline_and_the_sample_limit() {
     let stop = Stop {
         deadline: Some(started + std::time::Duration::from_millis(300)),
         cancel: None,
+        ..Stop::default()
     };
     let err = Engine::default()
         .run_instant(&f.db, "max_over_time((c + c)[96w:1m])", 1_500_000, &stop)

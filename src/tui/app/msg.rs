@@ -14,12 +14,14 @@ impl App {
                 id,
                 result,
                 seconds,
+                stats,
             } => {
                 if id != self.query_id {
                     return out;
                 }
                 self.running = false;
                 self.result_seconds = seconds;
+                self.result_stats = stats;
                 match result {
                     Ok((data, warnings)) => {
                         // The reason shown for the same query stays until the new one comes

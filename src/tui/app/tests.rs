@@ -61,12 +61,14 @@ fn enter_runs_an_instant_query_and_remembers_it() {
         id: 0,
         result: Err("old".into()),
         seconds: 0.0,
+        stats: None,
     });
     assert!(a.error.is_none() && a.running);
     a.msg(Msg::Query {
         id: 1,
         result: Ok((QueryData::Vector(series(3)), vec!["PromQL info: x".into()])),
         seconds: 0.01,
+        stats: None,
     });
     assert!(!a.running);
     assert_eq!(a.sorted_series().len(), 3);
@@ -77,6 +79,7 @@ fn enter_runs_an_instant_query_and_remembers_it() {
         id: 2,
         result: Err("bad_data: 1:3: parse error: boom".into()),
         seconds: 0.0,
+        stats: None,
     });
     assert_eq!(a.error.as_deref(), Some("bad_data: 1:3: parse error: boom"));
 }
@@ -256,6 +259,7 @@ fn graph_zoom_pan_live_and_cursor() {
         id: a.query_id,
         result: Ok((QueryData::Matrix(series(2)), vec![])),
         seconds: 0.0,
+        stats: None,
     });
     a.key(key(KeyCode::Char('0')));
     assert!(a.live);
@@ -264,6 +268,7 @@ fn graph_zoom_pan_live_and_cursor() {
         id,
         result: Ok((QueryData::Matrix(series(2)), vec![])),
         seconds: 0.0,
+        stats: None,
     });
     assert!(a.tick(1_000_002.0, false).is_empty(), "not yet");
     let cmds = a.tick(1_000_006.0, false);
@@ -294,6 +299,7 @@ fn table_sorting() {
         id: 1,
         result: Ok((QueryData::Vector(series(3)), vec![])),
         seconds: 0.0,
+        stats: None,
     });
     let values = |a: &App| {
         a.sorted_series()

@@ -52,6 +52,7 @@ fn graph_with_exemplars(theme: Theme) -> App {
             vec![],
         )),
         seconds: 0.01,
+        stats: None,
     });
     let ex = |l: &[(&str, &str)], value: f64, time: f64| ExemplarData {
         labels: labels(l),

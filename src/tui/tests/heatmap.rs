@@ -70,6 +70,7 @@ fn heatmap_app(theme: Theme) -> App {
         id: 0,
         result: Ok((r, vec![])),
         seconds: 0.01,
+        stats: None,
     });
     a.focus = Focus::Results;
     a
@@ -229,6 +230,7 @@ fn g_cycles_graph_heatmap_table_for_histograms_only() {
         id: a.query_id,
         result: Ok((r, vec![])),
         seconds: 0.01,
+        stats: None,
     });
     assert!(a.graph && !a.showing_heatmap());
     let text = draw(&mut a, 120, 40).0;
@@ -261,6 +263,7 @@ fn g_cycles_graph_heatmap_table_for_histograms_only() {
             vec![],
         )),
         seconds: 0.01,
+        stats: None,
     });
     let cmds = a.key(key(KeyCode::Char('g')));
     assert!(
@@ -328,6 +331,7 @@ fn classic_bucket_series_draw_as_a_heatmap_too() {
             vec![],
         )),
         seconds: 0.01,
+        stats: None,
     });
     assert!(a.showing_heatmap());
     let (buf, g, text) = draw_heatmap(&a, 60, 10);
@@ -410,6 +414,7 @@ fn warnings_and_infos_show_under_the_prompt_in_their_colours() {
             ],
         )),
         seconds: 0.01,
+        stats: None,
     });
     let (text, buf) = draw(&mut a, 120, 40);
     let find = |s: &str| {

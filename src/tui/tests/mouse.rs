@@ -37,6 +37,7 @@ fn graph_app(n: usize) -> App {
         id: 0,
         result: Ok((QueryData::Matrix(series), vec![])),
         seconds: 0.01,
+        stats: None,
     });
     a.focus = Focus::Results;
     a

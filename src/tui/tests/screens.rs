@@ -1,7 +1,8 @@
 //! Every view pinned at 80×24 (tabs) and 160×48 (one screen): titles and content visible,
 //! boxes closed (nothing drawn over a border), the status line's keys whole; the help popup
 //! reaches its last line by scrolling; below the minimum size one message; the hints follow
-//! the focus; the metrics explorer picks up metrics that appear after it started.
+//! the focus; the status line shows the server's query time and samples when it gave them;
+//! the metrics explorer picks up metrics that appear after it started.
 
 use crossterm::event::KeyCode;
 
@@ -92,6 +93,7 @@ fn with_vector(mut a: App) -> App {
         id,
         result: Ok((QueryData::Vector(vec![s("api", 1.0), s("db", 0.0)]), vec![])),
         seconds: 0.004,
+        stats: None,
     });
     a
 }
@@ -123,6 +125,29 @@ fn the_query_view_with_a_table_at_both_sizes() {
 }
 
 #[test]
+fn the_status_line_shows_the_servers_query_time_and_samples() {
+    // Without statistics: the round trip the TUI measured.
+    let mut a = with_vector(app_with_data(Theme::load("default").unwrap()));
+    let text = screen(&mut a, 160, 48);
+    let last = text.lines().last().unwrap().to_string();
+    assert!(last.contains("2 series · 4ms"), "{last}");
+    // With the server's statistics: its own time and the samples it read.
+    let stats = crate::client::stats::Stats::from_data(&serde_json::json!({"stats": {
+        "timings": {"execTotalTime": 0.0121},
+        "samples": {"totalQueryableSamples": 48_123, "peakSamples": 900}}}));
+    a.result_stats = stats;
+    for (w, h) in SIZES {
+        let text = screen(&mut a, w, h);
+        let last = text.lines().last().unwrap();
+        assert!(
+            last.contains("2 series · 12 ms · 48k samples"),
+            "{w}x{h}: {last}"
+        );
+        assert_boxes_closed(&text);
+    }
+}
+
+#[test]
 fn a_histogram_sample_shows_as_its_summary_in_the_table() {
     let mut a = app_with_data(Theme::load("default").unwrap());
     a.editor.set("h");
@@ -138,6 +163,7 @@ fn a_histogram_sample_shows_as_its_summary_in_the_table() {
         id,
         result: Ok((crate::tui::data::query_data(&answer), vec![])),
         seconds: 0.004,
+        stats: None,
     });
     let text = screen(&mut a, 160, 48);
     assert!(
@@ -166,6 +192,7 @@ fn the_graph_at_both_sizes() {
             id: 0,
             result: Ok((QueryData::Matrix(vec![series("a"), series("b")]), vec![])),
             seconds: 0.01,
+            stats: None,
         });
         a.key(key(KeyCode::Esc));
         let text = screen(&mut a, w, h);

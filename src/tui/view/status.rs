@@ -1,6 +1,7 @@
 //! The status line: the keys that work where the focus is on the left (the prompt's keys while
 //! it has focus, the completion popup's, the history search's, a filter's, else the focused
-//! pane's); series count, query time and the server on the right. When the line is short the
+//! pane's); series count, query time (the server's, with the samples it read, when it gave
+//! query statistics) and the server on the right. When the line is short the
 //! keys get a shorter form first, then the right side gives way (server, then the figures).
 //! Uses `app`, `data` and `heatmap`.
 
@@ -105,7 +106,11 @@ pub fn fitted(app: &App, width: u16) -> (String, String) {
     let mut stats = String::new();
     if !app.shown_expr.is_empty() && !matches!(app.result, QueryData::Empty) {
         let n = app.sorted_series().len();
-        stats = format!("{n} series · {:.0}ms", app.result_seconds * 1000.0);
+        stats = match &app.result_stats {
+            // The server's own time and the samples it read, e.g. "12 ms · 48k samples".
+            Some(s) => format!("{n} series · {}", s.short()),
+            None => format!("{n} series · {:.0}ms", app.result_seconds * 1000.0),
+        };
     }
     let source = app.source_name.clone();
     let both = match (stats.is_empty(), source.is_empty()) {

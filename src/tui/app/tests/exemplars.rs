@@ -44,6 +44,7 @@ fn graphed() -> App {
         id: a.query_id,
         result: Ok((QueryData::Matrix(vec![line("a"), line("b")]), vec![])),
         seconds: 0.0,
+        stats: None,
     });
     a.key(key(KeyCode::Esc));
     a
@@ -76,6 +77,7 @@ fn asked_for_with_graphed_queries_only() {
         id: a.query_id,
         result: Ok((QueryData::Matrix(vec![]), vec![])),
         seconds: 0.0,
+        stats: None,
     });
     let cmds = a.tick(a.now + 6.0, false);
     assert!(
