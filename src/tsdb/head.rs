@@ -8,7 +8,7 @@
 //! and a switch between them seals the other kind's open chunk. Strings are interned so
 //! repeated names and values share one allocation.
 //!
-//! Uses `chunkenc`, `histogram_head`, `model`.
+//! Uses `chunkenc`, `histogram_head`, `postings` (matcher selection), `model`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,7 +18,8 @@ use parking_lot::{Mutex, RwLock};
 
 use super::chunkenc::{XorEncoder, SAMPLES_PER_CHUNK};
 use super::histogram_head::HistData;
-use crate::model::{hash_pairs, FxMap, HistogramValue, Label, Labels, MatchOp, Matcher};
+use super::postings;
+use crate::model::{hash_pairs, FxMap, HistogramValue, Label, Labels, Matcher};
 
 pub use super::chunkenc::{range_end, CHUNK_RANGE_MS};
 const SHARDS: usize = 64;
@@ -497,46 +498,35 @@ impl Head {
         self.index.write().remove(ids, &labels);
     }
 
-    /// Sorted ids of series matching every matcher (Prometheus's `PostingsForMatchers`).
+    /// Sorted ids of series matching every matcher (Prometheus's `PostingsForMatchers`;
+    /// see `postings`): selected from the index, then the matchers left to check are
+    /// checked on the few candidates' own labels.
     pub fn postings(&self, matchers: &[Matcher]) -> Vec<u64> {
-        let idx = self.index.read();
-        let mut result: Option<Vec<u64>> = None;
-        // Matchers that cannot match an absent label select by postings; intersect them.
-        for m in matchers.iter().filter(|m| !m.matches_empty()) {
-            let ids: Vec<u64> = match (m.op, idx.postings.get(m.name.as_str())) {
-                (_, None) => Vec::new(),
-                (MatchOp::Equal, Some(values)) => {
-                    values.get(m.value.as_str()).cloned().unwrap_or_default()
-                }
-                (_, Some(values)) => union(
-                    values
-                        .iter()
-                        .filter(|(v, _)| m.matches(v))
-                        .map(|(_, p)| p.as_slice()),
-                ),
-            };
-            result = Some(match result {
-                None => ids,
-                Some(r) => intersect(&r, &ids),
-            });
-            if result.as_ref().is_some_and(Vec::is_empty) {
-                return Vec::new();
-            }
+        let sel = {
+            let idx = self.index.read();
+            postings::select(&idx.postings, &idx.all, matchers)
+        };
+        if sel.check.is_empty() {
+            return sel.ids;
         }
-        let mut r = result.unwrap_or_else(|| idx.all.clone());
-        // Matchers that accept an absent label remove series whose value they reject.
-        for m in matchers.iter().filter(|m| m.matches_empty()) {
-            if let Some(values) = idx.postings.get(m.name.as_str()) {
-                let reject = union(
-                    values
+        let by_id = self.by_id.read();
+        sel.ids
+            .into_iter()
+            .filter(|id| {
+                by_id.get(id).is_some_and(|s| {
+                    sel.check
                         .iter()
-                        .filter(|(v, _)| !m.matches(v))
-                        .map(|(_, p)| p.as_slice()),
-                );
-                r = subtract(&r, &reject);
-            }
-        }
-        r
+                        .all(|m| m.matches(s.labels.get(&m.name).unwrap_or("")))
+                })
+            })
+            .collect()
+    }
+
+    /// The series with these ids that the head holds, in the order given (one lock for
+    /// all of them).
+    pub fn get_many(&self, ids: &[u64]) -> Vec<Arc<MemSeries>> {
+        let by_id = self.by_id.read();
+        ids.iter().filter_map(|id| by_id.get(id).cloned()).collect()
     }
 
     /// Label names present, sorted.
@@ -591,46 +581,10 @@ impl Head {
     }
 }
 
-fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::new();
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    out
-}
-
-fn subtract(a: &[u64], b: &[u64]) -> Vec<u64> {
-    let mut j = 0;
-    a.iter()
-        .copied()
-        .filter(|x| {
-            while j < b.len() && b[j] < *x {
-                j += 1;
-            }
-            !(j < b.len() && b[j] == *x)
-        })
-        .collect()
-}
-
-fn union<'a>(lists: impl Iterator<Item = &'a [u64]>) -> Vec<u64> {
-    let mut out: Vec<u64> = lists.flatten().copied().collect();
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::MatchOp;
 
     fn head_with(series: &[&[(&str, &str)]]) -> Head {
         let h = Head::new();
