@@ -119,9 +119,7 @@ fn literal_prefix(pattern: &str) -> (String, &str) {
         };
         let (ch, len) = if c == '\\' {
             match bytes.get(i + 1) {
-                Some(&b) if META.contains(&(b as char)) || b == b'-' || b == b'/' => {
-                    (b as char, 2)
-                }
+                Some(&b) if META.contains(&(b as char)) || b == b'-' || b == b'/' => (b as char, 2),
                 _ => break,
             }
         } else if META.contains(&c) {
@@ -266,14 +264,65 @@ mod tests {
     #[test]
     fn shapes_agree_with_the_regex() {
         let patterns = [
-            ".*", ".+", "", "api", "node|api", "a|a|", "|x", "foo.*", "foo.+", "foo\\.bar",
-            "a\\-b/c", "ab*", "ab+", "ab?", "a{2}", "a.b", "(a|b)", "[ab]", "a|b.*", "^a$",
-            "a\\|b", "a\\|b|c", "\\d+", "(?i)api", "é.*", "a|(?i)b", ".*a", "a\\<", "a\\.*",
+            ".*",
+            ".+",
+            "",
+            "api",
+            "node|api",
+            "a|a|",
+            "|x",
+            "foo.*",
+            "foo.+",
+            "foo\\.bar",
+            "a\\-b/c",
+            "ab*",
+            "ab+",
+            "ab?",
+            "a{2}",
+            "a.b",
+            "(a|b)",
+            "[ab]",
+            "a|b.*",
+            "^a$",
+            "a\\|b",
+            "a\\|b|c",
+            "\\d+",
+            "(?i)api",
+            "é.*",
+            "a|(?i)b",
+            ".*a",
+            "a\\<",
+            "a\\.*",
         ];
         let values = [
-            "", "a", "api", "API", "node", "node_exporter", "xapi", "foo", "foo.bar", "fooXbar",
-            "foo\nbar", "food", "\n", "ab", "abb", "aa", "a-b/c", "a|b", "b", "bcd", "12", "x",
-            "é", "éa", "a.b", "a\nb", "a.", "a.x",
+            "",
+            "a",
+            "api",
+            "API",
+            "node",
+            "node_exporter",
+            "xapi",
+            "foo",
+            "foo.bar",
+            "fooXbar",
+            "foo\nbar",
+            "food",
+            "\n",
+            "ab",
+            "abb",
+            "aa",
+            "a-b/c",
+            "a|b",
+            "b",
+            "bcd",
+            "12",
+            "x",
+            "é",
+            "éa",
+            "a.b",
+            "a\nb",
+            "a.",
+            "a.x",
         ];
         for p in patterns {
             let Ok(m) = Matcher::new(MatchOp::Regex, "l", p) else {
@@ -281,15 +330,28 @@ mod tests {
             };
             let re = regex::Regex::new(&format!("^(?s:{p})$")).unwrap();
             for v in values {
-                assert_eq!(m.matches(v), re.is_match(v), "{p:?} on {v:?} ({:?})", m.shape());
+                assert_eq!(
+                    m.matches(v),
+                    re.is_match(v),
+                    "{p:?} on {v:?} ({:?})",
+                    m.shape()
+                );
                 let nm = Matcher::new(MatchOp::NotRegex, "l", p).unwrap();
                 assert_eq!(nm.matches(v), !re.is_match(v), "!~ {p:?} on {v:?}");
             }
         }
-        let shape = |p: &str| Matcher::new(MatchOp::Regex, "l", p).unwrap().shape().clone();
+        let shape = |p: &str| {
+            Matcher::new(MatchOp::Regex, "l", p)
+                .unwrap()
+                .shape()
+                .clone()
+        };
         assert_eq!(shape(".+"), RegexShape::NonEmpty);
         assert_eq!(shape(".*"), RegexShape::Any);
-        assert_eq!(shape("b|a|b"), RegexShape::Set(vec!["a".into(), "b".into()]));
+        assert_eq!(
+            shape("b|a|b"),
+            RegexShape::Set(vec!["a".into(), "b".into()])
+        );
         assert_eq!(shape("foo\\.bar"), RegexShape::Set(vec!["foo.bar".into()]));
         assert_eq!(shape("foo.+"), RegexShape::Prefix("foo".into(), true));
         assert_eq!(shape("a\\|b"), RegexShape::Set(vec!["a|b".into()]));

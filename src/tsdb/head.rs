@@ -11,7 +11,7 @@
 //! Uses `chunkenc`, `histogram_head`, `postings` (matcher selection), `model`.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -23,6 +23,8 @@ use crate::model::{hash_pairs, FxMap, HistogramValue, Label, Labels, Matcher};
 
 pub use super::chunkenc::{range_end, CHUNK_RANGE_MS};
 const SHARDS: usize = 64;
+/// Selections smaller than this are sorted by comparing labels (see `Head::sort_by_labels`).
+const RANKED_SORT_MIN: usize = 4096;
 
 /// A finished chunk waiting to be persisted.
 #[derive(Debug, Clone)]
@@ -274,6 +276,9 @@ pub struct MemSeries {
     /// The last append batch that held it (appends are serialised by the WAL lock), to notice
     /// a series appearing twice in one batch.
     pub batch_mark: AtomicU64,
+    /// Its place in the label order of all series when the head last ranked them
+    /// (`Head::sort_by_labels`); stale after series were added, which sorting checks.
+    pub rank: AtomicU32,
 }
 
 #[derive(Default)]
@@ -340,6 +345,10 @@ pub struct Head {
     by_id: RwLock<FxMap<u64, Arc<MemSeries>>>,
     index: RwLock<Index>,
     next_id: AtomicU64,
+    /// Bumped whenever a series is added or removed; `ranked` is its value when the series'
+    /// `rank`s were last set (`u64::MAX`: never).
+    generation: AtomicU64,
+    ranked: Mutex<u64>,
 }
 
 impl Default for Head {
@@ -355,6 +364,8 @@ impl Head {
             by_id: RwLock::new(FxMap::default()),
             index: RwLock::new(Index::default()),
             next_id: AtomicU64::new(1),
+            generation: AtomicU64::new(0),
+            ranked: Mutex::new(u64::MAX),
         }
     }
 
@@ -400,11 +411,13 @@ impl Head {
             persisted: AtomicBool::new(false),
             removed: AtomicBool::new(false),
             batch_mark: AtomicU64::new(0),
+            rank: AtomicU32::new(0),
         });
         shard.entry(hash).or_default().push(s.clone());
         drop(shard);
         self.by_id.write().insert(id, s.clone());
         self.index.write().add(id, &s.labels);
+        self.generation.fetch_add(1, Ordering::Release);
         (s, true)
     }
 
@@ -456,6 +469,7 @@ impl Head {
             persisted: AtomicBool::new(false),
             removed: AtomicBool::new(false),
             batch_mark: AtomicU64::new(0),
+            rank: AtomicU32::new(0),
         });
         self.shard(hash)
             .write()
@@ -464,6 +478,7 @@ impl Head {
             .push(s.clone());
         self.by_id.write().insert(id, s.clone());
         self.index.write().add(id, &s.labels);
+        self.generation.fetch_add(1, Ordering::Release);
         self.next_id.fetch_max(id + 1, Ordering::Relaxed);
         s
     }
@@ -496,6 +511,37 @@ impl Head {
         }
         let labels: Vec<Labels> = removed.iter().map(|s| s.labels.clone()).collect();
         self.index.write().remove(ids, &labels);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Sorts series by their labels. A selection of at least half the head (a query over
+    /// `{__name__=~".+"}`, say) is sorted by the series' ranks in the label order of all
+    /// series (set again when series were added or removed since), then checked pair by
+    /// pair; a check that fails (a series added meanwhile) falls back to comparing labels.
+    /// Steady series thus cost a sort of integers and one pass of label comparisons.
+    pub fn sort_by_labels(&self, v: &mut [Arc<MemSeries>]) {
+        let by_labels = |a: &Arc<MemSeries>, b: &Arc<MemSeries>| a.labels.cmp(&b.labels);
+        let total = self.num_series();
+        if v.len() < RANKED_SORT_MIN || v.len() * 2 < total || total > u32::MAX as usize {
+            v.sort_unstable_by(by_labels);
+            return;
+        }
+        {
+            let mut ranked = self.ranked.lock();
+            let generation = self.generation.load(Ordering::Acquire);
+            if *ranked != generation {
+                let mut all = self.all();
+                all.sort_unstable_by(by_labels);
+                for (i, s) in all.iter().enumerate() {
+                    s.rank.store(i as u32, Ordering::Relaxed);
+                }
+                *ranked = generation;
+            }
+            v.sort_unstable_by_key(|s| s.rank.load(Ordering::Relaxed));
+        }
+        if !v.windows(2).all(|w| w[0].labels < w[1].labels) {
+            v.sort_unstable_by(by_labels);
+        }
     }
 
     /// Sorted ids of series matching every matcher (Prometheus's `PostingsForMatchers`;
@@ -678,5 +724,57 @@ mod tests {
         assert_eq!(h.label_values("__name__"), ["b"]);
         let (_, created) = h.get_or_create(&[("__name__", "a")]);
         assert!(created);
+    }
+}
+
+#[cfg(test)]
+mod sort_tests {
+    use super::*;
+
+    fn label_sorted(v: &[Arc<MemSeries>]) -> Vec<u64> {
+        let mut w = v.to_vec();
+        w.sort_by(|a, b| a.labels.cmp(&b.labels));
+        w.iter().map(|s| s.id).collect()
+    }
+
+    /// The ranked sort answers as comparing labels does: first ranking, steady series,
+    /// series added after the ranking (stale ranks), removed series, a half selection.
+    #[test]
+    fn ranked_sort_agrees_with_comparing_labels() {
+        let h = Head::new();
+        let add = |i: u64| {
+            let (name, id) = (
+                format!("m{}", (i * 7919) % 13),
+                format!("{}", (i * 104_729) % 100_003),
+            );
+            h.get_or_create(&[("__name__", name.as_str()), ("id", id.as_str())]);
+        };
+        (0..6000).for_each(add);
+        for round in 0..4 {
+            let mut all = h.all();
+            let want = label_sorted(&all);
+            h.sort_by_labels(&mut all);
+            assert_eq!(
+                all.iter().map(|s| s.id).collect::<Vec<_>>(),
+                want,
+                "round {round}"
+            );
+            match round {
+                0 => {}
+                1 => {
+                    // New series get no rank until the next sort: must still come out right.
+                    (6000..6100).for_each(add);
+                    *h.ranked.lock() = h.generation.load(Ordering::Acquire);
+                }
+                _ => {
+                    let gone: HashSet<u64> = h.all().iter().take(50).map(|s| s.id).collect();
+                    h.remove(&gone);
+                }
+            }
+        }
+        let mut half: Vec<Arc<MemSeries>> = h.all().into_iter().step_by(2).collect();
+        let want = label_sorted(&half);
+        h.sort_by_labels(&mut half);
+        assert_eq!(half.iter().map(|s| s.id).collect::<Vec<_>>(), want);
     }
 }

@@ -72,9 +72,7 @@ fn lookup<'a>(m: &Matcher, values: &'a HashMap<Arc<str>, Vec<u64>>, all: &[u64])
     match (m.op, m.shape()) {
         (MatchOp::Equal, _) => Ids::List(list(&m.value)),
         (MatchOp::Regex, RegexShape::Set(set)) if set.len() == 1 => Ids::List(list(&set[0])),
-        (MatchOp::Regex, RegexShape::Set(set)) => {
-            Ids::Owned(union(set.iter().map(|v| list(v))))
-        }
+        (MatchOp::Regex, RegexShape::Set(set)) => Ids::Owned(union(set.iter().map(|v| list(v)))),
         (MatchOp::Regex, RegexShape::NonEmpty) => {
             // A series has one value per label: the lists are disjoint, and when they add up
             // to every series, every series has the label.
@@ -166,9 +164,11 @@ pub fn select<'m>(index: &LabelIndex, all: &[u64], matchers: &'m [Matcher]) -> S
                 r = subtract(&r, values.get(m.value.as_str()).map_or(&[], Vec::as_slice));
                 continue;
             }
-            (MatchOp::NotRegex, RegexShape::Set(set)) => {
-                union(set.iter().filter_map(|v| values.get(v.as_str())).map(Vec::as_slice))
-            }
+            (MatchOp::NotRegex, RegexShape::Set(set)) => union(
+                set.iter()
+                    .filter_map(|v| values.get(v.as_str()))
+                    .map(Vec::as_slice),
+            ),
             _ if r.len() * CHECK_RATIO < values.len() => {
                 check.push(m);
                 continue;
@@ -266,7 +266,10 @@ mod tests {
                 let mut l = vec![
                     ("__name__", format!("m{}", i % 5)),
                     ("id", i.to_string()),
-                    ("job", ["api", "node", "batch"][(i % 3) as usize].to_string()),
+                    (
+                        "job",
+                        ["api", "node", "batch"][(i % 3) as usize].to_string(),
+                    ),
                 ];
                 if i % 4 != 0 {
                     l.push(("env", ["prod", "dev", ""][(i % 3) as usize].to_string()));
