@@ -137,12 +137,8 @@ async fn send_round(client: &reqwest::Client, a: &Args, bodies: Vec<Vec<u8>>) ->
     let t0 = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..a.conns {
-        let (client, bodies, next, url) = (
-            client.clone(),
-            bodies.clone(),
-            next.clone(),
-            a.url.clone(),
-        );
+        let (client, bodies, next, url) =
+            (client.clone(), bodies.clone(), next.clone(), a.url.clone());
         tasks.push(tokio::spawn(async move {
             let mut errors = 0;
             loop {

@@ -113,7 +113,8 @@ mod tests {
             })
             .collect();
         let size = |ts: &[i64], vs: &dyn Fn(usize) -> f64| -> usize {
-            let samples: Vec<(i64, f64)> = ts.iter().enumerate().map(|(i, &t)| (t, vs(i))).collect();
+            let samples: Vec<(i64, f64)> =
+                ts.iter().enumerate().map(|(i, &t)| (t, vs(i))).collect();
             samples
                 .chunks(120)
                 .map(|c| encode_persisted(c, None).len())
