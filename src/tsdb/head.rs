@@ -277,7 +277,7 @@ pub struct MemSeries {
     /// a series appearing twice in one batch.
     pub batch_mark: AtomicU64,
     /// Its place in the label order of all series when the head last ranked them
-    /// (`Head::sort_by_labels`); stale after series were added, which sorting checks.
+    /// (`Head::sort_by_labels`); `u32::MAX` until then.
     pub rank: AtomicU32,
 }
 
@@ -346,9 +346,9 @@ pub struct Head {
     index: RwLock<Index>,
     next_id: AtomicU64,
     /// Bumped whenever a series is added or removed; `ranked` is its value when the series'
-    /// `rank`s were last set (`u64::MAX`: never).
+    /// `rank`s were last set (`u64::MAX`: never) and how many series were ranked.
     generation: AtomicU64,
-    ranked: Mutex<u64>,
+    ranked: Mutex<(u64, usize)>,
 }
 
 impl Default for Head {
@@ -365,7 +365,7 @@ impl Head {
             index: RwLock::new(Index::default()),
             next_id: AtomicU64::new(1),
             generation: AtomicU64::new(0),
-            ranked: Mutex::new(u64::MAX),
+            ranked: Mutex::new((u64::MAX, 0)),
         }
     }
 
@@ -411,7 +411,7 @@ impl Head {
             persisted: AtomicBool::new(false),
             removed: AtomicBool::new(false),
             batch_mark: AtomicU64::new(0),
-            rank: AtomicU32::new(0),
+            rank: AtomicU32::new(u32::MAX),
         });
         shard.entry(hash).or_default().push(s.clone());
         drop(shard);
@@ -469,7 +469,7 @@ impl Head {
             persisted: AtomicBool::new(false),
             removed: AtomicBool::new(false),
             batch_mark: AtomicU64::new(0),
-            rank: AtomicU32::new(0),
+            rank: AtomicU32::new(u32::MAX),
         });
         self.shard(hash)
             .write()
@@ -515,31 +515,42 @@ impl Head {
     }
 
     /// Sorts series by their labels. A selection of at least half the head (a query over
-    /// `{__name__=~".+"}`, say) is sorted by the series' ranks in the label order of all
-    /// series (set again when series were added or removed since), then checked pair by
-    /// pair; a check that fails (a series added meanwhile) falls back to comparing labels.
-    /// Steady series thus cost a sort of integers and one pass of label comparisons.
-    pub fn sort_by_labels(&self, v: &mut [Arc<MemSeries>]) {
+    /// `{__name__=~".+"}`, say) is placed by the series' ranks in the label order of all
+    /// series (ranked again when series were added or removed since): no comparisons, one
+    /// pass. Two series with one rank (a series added meanwhile has none) fall back to
+    /// comparing labels, as smaller selections do.
+    pub fn sort_by_labels(&self, v: &mut Vec<Arc<MemSeries>>) {
         let by_labels = |a: &Arc<MemSeries>, b: &Arc<MemSeries>| a.labels.cmp(&b.labels);
         let total = self.num_series();
-        if v.len() < RANKED_SORT_MIN || v.len() * 2 < total || total > u32::MAX as usize {
+        if v.len() < RANKED_SORT_MIN || v.len() * 2 < total || total >= u32::MAX as usize {
             v.sort_unstable_by(by_labels);
             return;
         }
-        {
+        let ranked = {
             let mut ranked = self.ranked.lock();
             let generation = self.generation.load(Ordering::Acquire);
-            if *ranked != generation {
+            if ranked.0 != generation {
                 let mut all = self.all();
                 all.sort_unstable_by(by_labels);
                 for (i, s) in all.iter().enumerate() {
                     s.rank.store(i as u32, Ordering::Relaxed);
                 }
-                *ranked = generation;
+                *ranked = (generation, all.len());
             }
-            v.sort_unstable_by_key(|s| s.rank.load(Ordering::Relaxed));
+            ranked.1
+        };
+        let mut slots: Vec<Option<Arc<MemSeries>>> = vec![None; ranked];
+        let mut clash = Vec::new();
+        for s in v.drain(..) {
+            let r = s.rank.load(Ordering::Relaxed) as usize;
+            match slots.get_mut(r) {
+                Some(slot @ None) => *slot = Some(s),
+                _ => clash.push(s),
+            }
         }
-        if !v.windows(2).all(|w| w[0].labels < w[1].labels) {
+        v.extend(slots.into_iter().flatten());
+        if !clash.is_empty() {
+            v.append(&mut clash);
             v.sort_unstable_by(by_labels);
         }
     }
@@ -764,7 +775,7 @@ mod sort_tests {
                 1 => {
                     // New series get no rank until the next sort: must still come out right.
                     (6000..6100).for_each(add);
-                    *h.ranked.lock() = h.generation.load(Ordering::Acquire);
+                    h.ranked.lock().0 = h.generation.load(Ordering::Acquire);
                 }
                 _ => {
                     let gone: HashSet<u64> = h.all().iter().take(50).map(|s| s.id).collect();
