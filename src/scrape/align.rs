@@ -71,6 +71,17 @@ mod tests {
     }
 
     #[test]
+    fn one_second_interval_sequence() {
+        let base = 1_796_500_066_639;
+        let mut a = Aligner::new(base, 1000, 2);
+        let got: Vec<i64> = [0, 1000, 2001, 3000, 6002, 7004, 8006, 9002]
+            .iter()
+            .map(|d| a.time(base + d) - base)
+            .collect();
+        assert_eq!(got, [0, 1000, 2000, 3000, 6000, 7004, 8006, 9000]);
+    }
+
+    #[test]
     fn tolerance_is_capped_and_can_be_off() {
         // 100 ms interval: at most 1 ms.
         let mut a = Aligner::new(0, 100, 2);
