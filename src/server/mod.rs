@@ -83,6 +83,10 @@ pub struct ServeOptions {
     pub notification_queue_capacity: usize,
     /// `--enable-feature` values (`native-histograms`; others are warned about).
     pub enable_features: Vec<String>,
+    /// `--scrape.adjust-timestamps`: store scrapes at their interval slot when within
+    /// `scrape_timestamp_tolerance` of it.
+    pub scrape_adjust_timestamps: bool,
+    pub scrape_timestamp_tolerance: Duration,
 }
 
 impl ServeOptions {

@@ -42,6 +42,7 @@ pub mod histogram_head;
 mod histogram_layout;
 mod open;
 mod persist;
+mod postings;
 mod query;
 mod readers;
 mod retention;

@@ -27,11 +27,11 @@ impl Db {
         mint: i64,
         maxt: i64,
     ) -> Vec<Arc<MemSeries>> {
+        let ids = self.inner.head.postings(matchers);
         self.inner
             .head
-            .postings(matchers)
+            .get_many(&ids)
             .into_iter()
-            .filter_map(|id| self.inner.head.get(id))
             .filter(|s| {
                 let d = s.data.lock();
                 d.last_t != i64::MIN && d.min_t <= maxt && d.last_t >= mint
@@ -282,7 +282,9 @@ impl Querier for Db {
         maxt: i64,
     ) -> Result<Vec<Series>, StorageError> {
         let mut out = Vec::new();
-        let all = self.series_overlapping(matchers, mint, maxt);
+        let mut all = self.series_overlapping(matchers, mint, maxt);
+        // Sorted before reading (labels are unique per series), so the output is in order.
+        self.inner.head.sort_by_labels(&mut all);
         for group in all.chunks(READ_GROUP) {
             out.extend(
                 self.read_series_many(group, mint, maxt)?
@@ -290,7 +292,6 @@ impl Querier for Db {
                     .flatten(),
             );
         }
-        out.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
         Ok(out)
     }
 
@@ -302,7 +303,7 @@ impl Querier for Db {
         f: &mut dyn FnMut(&mut Series) -> bool,
     ) -> Result<(), StorageError> {
         let mut all = self.series_overlapping(matchers, mint, maxt);
-        all.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+        self.inner.head.sort_by_labels(&mut all);
         // One series' buffers, refilled for each: memory holds one series' samples and the
         // encoded rows of one group, and the allocator is not asked again per series.
         let mut buf = Series {
