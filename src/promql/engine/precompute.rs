@@ -26,7 +26,7 @@
 
 use std::collections::HashSet;
 
-use promql_parser::parser::{AggregateExpr, Call, Expr, MatrixSelector};
+use promql_parser::parser::{AggregateExpr, Call, Expr, MatrixSelector, VectorSelector};
 
 use super::call_range::note_once;
 use super::fold::{Fold, FoldOp};
@@ -186,8 +186,12 @@ impl Eval<'_> {
         let Some(op) = FoldOp::of(&op).filter(|_| a.param.is_none()) else {
             return Ok(None);
         };
-        let Expr::Call(c) = unwrap_parens(&a.expr) else {
-            return Ok(None);
+        let c = match unwrap_parens(&a.expr) {
+            Expr::Call(c) => c,
+            Expr::VectorSelector(vs) if vs.at.is_none() => {
+                return Ok(self.fuse_selector(a, op, vs, at));
+            }
+            _ => return Ok(None),
         };
         let Some((kind, ms)) = eligible(c) else {
             return Ok(None);
@@ -223,6 +227,56 @@ impl Eval<'_> {
 
     /// The call's rows for every step; `stats`: the selector is read for histogram statistics
     /// only (streamed series get the histogram-stats view; preloaded ones have it already).
+    /// A parameterless aggregation directly over an instant selector (`count by (job) (up)`),
+    /// folded series by series: each series' value at each step is its newest sample in the
+    /// lookback window unless that is a stale marker, as `instant_selector` finds it step by
+    /// step. Not done (None) when a series holds histogram samples.
+    fn fuse_selector(
+        &mut self,
+        a: &AggregateExpr,
+        op: FoldOp,
+        vs: &VectorSelector,
+        at: &Steps,
+    ) -> Option<Precomputed> {
+        let data = self.data.get(&key(vs)).cloned().unwrap_or_default();
+        if data.iter().any(|s| !s.histograms.is_empty()) {
+            return None;
+        }
+        let n = at.n();
+        let offset = self.ref_time(0, &None, &vs.offset);
+        let lookback = self.engine.lookback_ms;
+        // Selectors keep their names: label sets stay distinct.
+        let mut fold = Fold::new(op, a.modifier.clone(), n, false);
+        let mut counts: Option<Vec<u64>> = self.counter.on().then(|| vec![0; n]);
+        let (mut vals, mut present) = (vec![0.0; n], vec![false; n]);
+        for s in data.iter() {
+            let x = &s.samples;
+            let (mut lo_i, mut hi_i) = (0usize, 0usize);
+            let mut any = false;
+            for k in 0..n {
+                let rt = at.from + k as i64 * at.step + offset;
+                (lo_i, hi_i) = advance(x, (lo_i, hi_i), rt - lookback, rt);
+                present[k] = hi_i > lo_i && !is_stale_nan(x[hi_i - 1].v);
+                if present[k] {
+                    vals[k] = x[hi_i - 1].v;
+                    any = true;
+                    if let Some(c) = counts.as_mut() {
+                        c[k] += 1;
+                    }
+                }
+            }
+            if any {
+                fold.add(&s.labels, false, &vals, &present);
+            }
+        }
+        if let Some(c) = counts {
+            if let Some(slots) = self.counter.ahead_for(n) {
+                slots.iter_mut().zip(c).for_each(|(a, b)| *a += b);
+            }
+        }
+        Some(fold.finish(at.from, at.step))
+    }
+
     /// With `fold`, rows of float values are folded into it as they are made (and it is
     /// handed back); only rows with histogram values are kept.
     fn compute_rows(
