@@ -270,6 +270,26 @@ pub struct ServeArgs {
     /// (`scrape_native_histograms`); unknown features are warned about.
     #[arg(long = "enable-feature", value_name = "FEATURE", value_delimiter = ',')]
     pub enable_feature: Vec<String>,
+
+    /// Store a scrape at its slot on the interval grid when it starts within
+    /// `--scrape.timestamp-tolerance` of it (timer jitter otherwise costs disk space), as
+    /// Prometheus 2.43+ does; `--scrape.adjust-timestamps=false` keeps the clock's times.
+    #[arg(
+        long = "scrape.adjust-timestamps",
+        value_name = "BOOL",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub scrape_adjust_timestamps: bool,
+
+    /// How far from its slot a scrape may start and still be aligned (at most 1 % of the
+    /// scrape interval is used).
+    #[arg(
+        long = "scrape.timestamp-tolerance",
+        value_name = "DUR",
+        default_value = "2ms"
+    )]
+    pub scrape_timestamp_tolerance: Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -451,6 +471,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             resend_delay: args.resend_delay,
             notification_queue_capacity: args.notification_queue_capacity,
             enable_features: args.enable_feature,
+            scrape_adjust_timestamps: args.scrape_adjust_timestamps,
+            scrape_timestamp_tolerance: args.scrape_timestamp_tolerance,
         };
         let result = serve_with_tui(Server::new(opts), tui, shutdown.clone()).await;
         shutdown.cancel();

@@ -135,8 +135,16 @@ impl PartialOrd for Labels {
 /// Label sets order pair by pair (name, then value), then by length, as in Prometheus.
 impl Ord for Labels {
     fn cmp(&self, other: &Self) -> Ordering {
+        // Interned strings (the head's) are often the same allocation: equal without a look.
+        let cmp = |x: &Arc<str>, y: &Arc<str>| {
+            if Arc::ptr_eq(x, y) {
+                Ordering::Equal
+            } else {
+                x.cmp(y)
+            }
+        };
         for (a, b) in self.0.iter().zip(other.0.iter()) {
-            let o = a.name.cmp(&b.name).then_with(|| a.value.cmp(&b.value));
+            let o = cmp(&a.name, &b.name).then_with(|| cmp(&a.value, &b.value));
             if o != Ordering::Equal {
                 return o;
             }

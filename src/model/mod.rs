@@ -18,7 +18,7 @@ pub use histogram::{
 pub use labels::{
     hash_pairs, labels_hash, Label, LabelLimitError, LabelLimits, Labels, METRIC_NAME,
 };
-pub use matcher::{MatchOp, Matcher, MatcherError};
+pub use matcher::{MatchOp, Matcher, MatcherError, RegexShape};
 pub use names::{is_valid_label_name, is_valid_metric_name, NameValidation};
 /// Fx hashing (`rustc-hash`) for in-process maps keyed by integers or short strings: query
 /// memos, head shards, the scrape cache.

@@ -28,6 +28,7 @@
 //! `parse`, `memo`, `functions`, `aggregate`):
 //! - `settings`: `Engine` (limits, lookback) and `Stop` (deadline, cancellation);
 //! - `precomputed`: a call's values for every step of a part, read back step by step;
+//! - `fold`: a parameterless aggregation folded into a range function row by row;
 //! - `info`: the `info()` function's plan, info series and join (pure, no `Eval`);
 //! - `state`: the evaluator (`Eval`), its checks, annotations and tree helpers;
 //! - `selection`: preloading selectors and `info()`'s info series, lookback and range
@@ -55,6 +56,7 @@ mod call;
 mod call_histogram;
 mod call_range;
 mod eval;
+mod fold;
 mod info;
 mod precompute;
 mod precomputed;
@@ -323,7 +325,9 @@ impl Engine {
         stop: &Stop,
     ) -> Result<Eval<'a>, QueryError> {
         let mut streamed = HashSet::default();
-        precompute::streamable(expr, &mut streamed);
+        if self.fast_paths {
+            precompute::streamable(expr, &mut streamed);
+        }
         let mut ev = Eval::new(self, q, streamed, query, start, end, step, stop);
         ev.preload(expr)?;
         Ok(ev)
@@ -342,7 +346,7 @@ impl Eval<'_> {
         // Series by label-set identity (kept alive in `keep`), with a content fallback.
         let mut acc = Accumulator::default();
         // Streamed selectors have no preloaded data: their calls must be computed here.
-        if to > from || !self.streamed.is_empty() {
+        if self.engine.fast_paths && (to > from || !self.streamed.is_empty()) {
             self.precompute(expr, from, to, step)?;
         }
         let mut ts = from;

@@ -4,10 +4,13 @@
 //! `textparse`, `storage`, `model`, reqwest and tokio.
 //!
 //! Each target is scraped every interval at a stable offset derived from its identity, so
-//! targets spread over the interval (Prometheus's scrape/target.go `offset`). Reloading keeps
+//! targets spread over the interval (Prometheus's scrape/target.go `offset`); a scrape that
+//! starts within a small tolerance of its slot is stored at the slot's time (`align`, as
+//! Prometheus 2.43+ does, so timer jitter costs no disk space). Reloading keeps
 //! pools whose job config is unchanged and targets whose identity is unchanged running;
 //! removed targets write stale markers for their series.
 
+pub mod align;
 pub mod client;
 pub mod discovery;
 pub mod host;
@@ -18,7 +21,7 @@ pub mod scraper;
 pub mod target;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -116,6 +119,9 @@ pub struct Manager {
     pools: Mutex<BTreeMap<String, Pool>>,
     shutdown: CancellationToken,
     stats: Arc<Stats>,
+    /// Scrape timestamp tolerance in ms (`--scrape.timestamp-tolerance`); 0: no alignment
+    /// (`--scrape.adjust-timestamps=false`). Read by loops when they start.
+    timestamp_tolerance_ms: AtomicI64,
 }
 
 /// Recent observations of one quantity, for a summary at `/metrics`: the last
@@ -203,7 +209,15 @@ impl Manager {
             pools: Mutex::new(BTreeMap::new()),
             shutdown,
             stats: Arc::default(),
+            timestamp_tolerance_ms: AtomicI64::new(align::DEFAULT_TOLERANCE_MS),
         })
+    }
+
+    /// Sets the scrape timestamp tolerance for loops started from now on (`None`: store
+    /// the clock's times, no alignment). See `align`.
+    pub fn set_timestamp_tolerance(&self, tolerance: Option<StdDuration>) {
+        let ms = tolerance.map_or(0, |d| d.as_millis().min(i64::MAX as u128) as i64);
+        self.timestamp_tolerance_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Applies a (new) config: unchanged jobs keep running, changed ones restart, removed ones
@@ -420,6 +434,8 @@ impl Manager {
                     buf: Vec::new(),
                     stats: self.stats.clone(),
                     last_start: None,
+                    aligner: None,
+                    tolerance_ms: self.timestamp_tolerance_ms.load(Ordering::Relaxed),
                     accept: reqwest::header::HeaderValue::from_str(&negotiate::job_accept_header(
                         &job,
                     ))
@@ -520,6 +536,10 @@ struct Loop {
     stats: Arc<Stats>,
     /// When the previous scrape started, for the interval length.
     last_start: Option<Instant>,
+    /// The interval grid scrape timestamps are aligned to (set when the loop starts).
+    aligner: Option<align::Aligner>,
+    /// Alignment tolerance in ms (0: off).
+    tolerance_ms: i64,
     /// The `Accept` header negotiated from the job's `scrape_protocols`.
     accept: reqwest::header::HeaderValue,
 }
@@ -548,6 +568,12 @@ impl Loop {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(StdDuration::from_nanos(wait)) => {}
         }
+        // The first slot is the time the offset wait aimed at; later ones follow the interval.
+        self.aligner = Some(align::Aligner::new(
+            ((now + wait) / 1_000_000) as i64,
+            (iv / 1_000_000) as i64,
+            self.tolerance_ms,
+        ));
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -609,7 +635,10 @@ impl Loop {
 
     async fn scrape_once(&mut self) {
         let started = SystemTime::now();
-        let t = now_ms();
+        let t = match &mut self.aligner {
+            Some(a) => a.time(now_ms()),
+            None => now_ms(),
+        };
         let t0 = Instant::now();
         if let Some(prev) = self.last_start.replace(t0) {
             self.stats

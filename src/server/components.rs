@@ -81,6 +81,10 @@ pub(super) fn start(
     let db_task = tokio::spawn(db.clone().run(shutdown.clone()));
     let shared = Arc::new(db.clone());
     let scrape = crate::scrape::Manager::new(shared.clone(), shutdown.clone());
+    scrape.set_timestamp_tolerance(
+        opts.scrape_adjust_timestamps
+            .then(|| opts.scrape_timestamp_tolerance.as_std()),
+    );
     scrape.apply(config);
     let scrape_task = tokio::spawn(scrape.clone().run(shutdown.clone()));
     // The built-in Pushgateway: groups kept in the data directory, ingested every scrape

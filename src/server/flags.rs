@@ -53,6 +53,14 @@ pub(super) fn flags(
     );
     put("headless", o.headless.to_string());
     put("enable-feature", o.enable_features.join(","));
+    put(
+        "scrape.adjust-timestamps",
+        o.scrape_adjust_timestamps.to_string(),
+    );
+    put(
+        "scrape.timestamp-tolerance",
+        o.scrape_timestamp_tolerance.to_string(),
+    );
     put("web.enable-lifecycle", o.enable_lifecycle.to_string());
     put("web.enable-admin-api", o.enable_admin_api.to_string());
     put(

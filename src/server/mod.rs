@@ -83,6 +83,10 @@ pub struct ServeOptions {
     pub notification_queue_capacity: usize,
     /// `--enable-feature` values (`native-histograms`; others are warned about).
     pub enable_features: Vec<String>,
+    /// `--scrape.adjust-timestamps`: store scrapes at their interval slot when within
+    /// `scrape_timestamp_tolerance` of it.
+    pub scrape_adjust_timestamps: bool,
+    pub scrape_timestamp_tolerance: Duration,
 }
 
 impl ServeOptions {
@@ -199,6 +203,7 @@ impl Server {
             max_samples: opts.query_max_samples,
             lookback_ms: (opts.query_lookback_delta.as_millis() as i64).max(1),
             subquery_step_ms: (config.global.evaluation_interval.as_millis() as i64).max(1),
+            ..crate::promql::engine::Engine::default()
         };
         let external_url = listen::external_url(opts.external_url.as_deref(), &addr);
         let parts = components::start(&opts, &config, db, engine.clone(), external_url, &shutdown)?;

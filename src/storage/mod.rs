@@ -173,16 +173,17 @@ pub trait Querier: Send + Sync {
     ) -> Result<Vec<Series>, StorageError>;
     /// Calls `f` with each series `select` would return, in the same order, one at a time,
     /// so a caller that does not keep them holds one series' samples at a time; stops early
-    /// when `f` returns false.
+    /// when `f` returns false. The series is lent: `f` may change it (its contents are not
+    /// used again) but not keep it, and a store may reuse its buffers for the next one.
     fn select_each(
         &self,
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
-        f: &mut dyn FnMut(Series) -> bool,
+        f: &mut dyn FnMut(&mut Series) -> bool,
     ) -> Result<(), StorageError> {
-        for s in self.select(matchers, mint, maxt)? {
-            if !f(s) {
+        for mut s in self.select(matchers, mint, maxt)? {
+            if !f(&mut s) {
                 break;
             }
         }

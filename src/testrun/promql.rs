@@ -53,6 +53,11 @@ fn text_matches(m: &TextMatch, text: &str) -> bool {
 
 /// Runs one script file; failures are written to `out`.
 pub fn run_file(path: &Path, out: &mut String) -> Totals {
+    run_file_with(path, out, true)
+}
+
+/// `run_file`, with the engine's fast paths on or off (`Engine::fast_paths`).
+pub fn run_file_with(path: &Path, out: &mut String, fast_paths: bool) -> Totals {
     let mut t = Totals::default();
     let text = match std::fs::read_to_string(path) {
         Ok(s) => s,
@@ -78,7 +83,12 @@ pub fn run_file(path: &Path, out: &mut String) -> Totals {
             return t;
         }
     };
-    let engine = Engine::default();
+    // The upstream runner's delayed name removal lets aggregations hide duplicates.
+    let engine = Engine {
+        refuse_hidden_duplicates: false,
+        fast_paths,
+        ..Engine::default()
+    };
     for cmd in cmds {
         match cmd {
             Command::Clear => match Store::new() {
@@ -538,6 +548,58 @@ mod tests {
         }
         assert!(t.passed >= 300, "too few evals ran: {t:?}");
         assert_eq!(t.failed, 0, "{out}");
+    }
+
+    /// Runs `files` with the fast paths on and off: the same evals must fail the same way.
+    fn both_paths(files: &[std::path::PathBuf]) -> (Totals, String, String) {
+        let (mut fast, mut slow) = (String::new(), String::new());
+        let mut t = Totals::default();
+        let mut t_slow = Totals::default();
+        for f in files {
+            t.add(run_file_with(f, &mut fast, true));
+            t_slow.add(run_file_with(f, &mut slow, false));
+        }
+        assert_eq!(
+            (t.passed, t.failed),
+            (t_slow.passed, t_slow.failed),
+            "fast and general paths differ"
+        );
+        (t, fast, slow)
+    }
+
+    fn scripts(dir: &Path) -> Vec<std::path::PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "test"))
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_general_evaluator_on_our_scripts() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/promql");
+        let (t, fast, slow) = both_paths(&scripts(&dir));
+        assert!(t.passed >= 300, "too few evals ran: {t:?}");
+        assert_eq!(t.failed, 0, "{fast}");
+        assert_eq!(fast, slow);
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_general_evaluator_on_upstream_scripts() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/promqltest");
+        if !dir.is_dir() {
+            eprintln!(
+                "skipped: {} is absent (upstream PromQL scripts)",
+                dir.display()
+            );
+            return;
+        }
+        let (t, fast, slow) = both_paths(&scripts(&dir));
+        assert!(t.passed >= 1500, "too few evals ran: {t:?}");
+        // Every failure (experimental syntax) is the same failure on both paths.
+        assert_eq!(fast, slow);
     }
 
     #[test]

@@ -79,21 +79,28 @@ impl<'a> BitReader<'a> {
     }
 
     pub(crate) fn read_bits(&mut self, n: u8) -> Option<u64> {
-        if self.pos + usize::from(n) > self.bytes.len() * 8 {
+        if n == 0 {
+            return Some(0);
+        }
+        let end = self.pos + usize::from(n.min(64));
+        if end > self.bytes.len() * 8 {
             return None;
         }
-        let mut v = 0u64;
-        let mut left = n;
-        while left > 0 {
-            let byte = self.bytes[self.pos / 8];
-            let avail = 8 - (self.pos % 8) as u8;
-            let take = left.min(avail);
-            let bits = (byte >> (avail - take)) & (((1u16 << take) - 1) as u8);
-            v = (v << take) | u64::from(bits);
-            self.pos += usize::from(take);
-            left -= take;
-        }
-        Some(v)
+        // The (at most 9) bytes holding the bits, as one big-endian word: the bits wanted
+        // start `shift` bits into it.
+        let at = self.pos / 8;
+        let shift = (self.pos % 8) as u32;
+        let word = match self.bytes.get(at..at + 16) {
+            Some(b) => u128::from_be_bytes(b.try_into().expect("a 16-byte slice")),
+            None => {
+                let mut buf = [0u8; 16];
+                let tail = &self.bytes[at..];
+                buf[..tail.len()].copy_from_slice(tail);
+                u128::from_be_bytes(buf)
+            }
+        };
+        self.pos = end;
+        Some(((word << shift) >> (128 - u32::from(n.min(64)))) as u64)
     }
 
     /// A varint stored as whole bytes in the bit stream (the same encoding as `varint`).

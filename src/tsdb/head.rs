@@ -8,20 +8,23 @@
 //! and a switch between them seals the other kind's open chunk. Strings are interned so
 //! repeated names and values share one allocation.
 //!
-//! Uses `chunkenc`, `histogram_head`, `model`.
+//! Uses `chunkenc`, `histogram_head`, `postings` (matcher selection), `model`.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
 use super::chunkenc::{XorEncoder, SAMPLES_PER_CHUNK};
 use super::histogram_head::HistData;
-use crate::model::{hash_pairs, FxMap, HistogramValue, Label, Labels, MatchOp, Matcher};
+use super::postings;
+use crate::model::{hash_pairs, FxMap, HistogramValue, Label, Labels, Matcher};
 
 pub use super::chunkenc::{range_end, CHUNK_RANGE_MS};
 const SHARDS: usize = 64;
+/// Selections smaller than this are sorted by comparing labels (see `Head::sort_by_labels`).
+const RANKED_SORT_MIN: usize = 4096;
 
 /// A finished chunk waiting to be persisted.
 #[derive(Debug, Clone)]
@@ -273,6 +276,9 @@ pub struct MemSeries {
     /// The last append batch that held it (appends are serialised by the WAL lock), to notice
     /// a series appearing twice in one batch.
     pub batch_mark: AtomicU64,
+    /// Its place in the label order of all series when the head last ranked them
+    /// (`Head::sort_by_labels`); `u32::MAX` until then.
+    pub rank: AtomicU32,
 }
 
 #[derive(Default)]
@@ -339,6 +345,10 @@ pub struct Head {
     by_id: RwLock<FxMap<u64, Arc<MemSeries>>>,
     index: RwLock<Index>,
     next_id: AtomicU64,
+    /// Bumped whenever a series is added or removed; `ranked` is its value when the series'
+    /// `rank`s were last set (`u64::MAX`: never) and how many series were ranked.
+    generation: AtomicU64,
+    ranked: Mutex<(u64, usize)>,
 }
 
 impl Default for Head {
@@ -354,6 +364,8 @@ impl Head {
             by_id: RwLock::new(FxMap::default()),
             index: RwLock::new(Index::default()),
             next_id: AtomicU64::new(1),
+            generation: AtomicU64::new(0),
+            ranked: Mutex::new((u64::MAX, 0)),
         }
     }
 
@@ -399,11 +411,13 @@ impl Head {
             persisted: AtomicBool::new(false),
             removed: AtomicBool::new(false),
             batch_mark: AtomicU64::new(0),
+            rank: AtomicU32::new(u32::MAX),
         });
         shard.entry(hash).or_default().push(s.clone());
         drop(shard);
         self.by_id.write().insert(id, s.clone());
         self.index.write().add(id, &s.labels);
+        self.generation.fetch_add(1, Ordering::Release);
         (s, true)
     }
 
@@ -455,6 +469,7 @@ impl Head {
             persisted: AtomicBool::new(false),
             removed: AtomicBool::new(false),
             batch_mark: AtomicU64::new(0),
+            rank: AtomicU32::new(u32::MAX),
         });
         self.shard(hash)
             .write()
@@ -463,6 +478,7 @@ impl Head {
             .push(s.clone());
         self.by_id.write().insert(id, s.clone());
         self.index.write().add(id, &s.labels);
+        self.generation.fetch_add(1, Ordering::Release);
         self.next_id.fetch_max(id + 1, Ordering::Relaxed);
         s
     }
@@ -495,48 +511,79 @@ impl Head {
         }
         let labels: Vec<Labels> = removed.iter().map(|s| s.labels.clone()).collect();
         self.index.write().remove(ids, &labels);
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
-    /// Sorted ids of series matching every matcher (Prometheus's `PostingsForMatchers`).
-    pub fn postings(&self, matchers: &[Matcher]) -> Vec<u64> {
-        let idx = self.index.read();
-        let mut result: Option<Vec<u64>> = None;
-        // Matchers that cannot match an absent label select by postings; intersect them.
-        for m in matchers.iter().filter(|m| !m.matches_empty()) {
-            let ids: Vec<u64> = match (m.op, idx.postings.get(m.name.as_str())) {
-                (_, None) => Vec::new(),
-                (MatchOp::Equal, Some(values)) => {
-                    values.get(m.value.as_str()).cloned().unwrap_or_default()
+    /// Sorts series by their labels. A selection of at least half the head (a query over
+    /// `{__name__=~".+"}`, say) is placed by the series' ranks in the label order of all
+    /// series (ranked again when series were added or removed since): no comparisons, one
+    /// pass. Two series with one rank (a series added meanwhile has none) fall back to
+    /// comparing labels, as smaller selections do.
+    pub fn sort_by_labels(&self, v: &mut Vec<Arc<MemSeries>>) {
+        let by_labels = |a: &Arc<MemSeries>, b: &Arc<MemSeries>| a.labels.cmp(&b.labels);
+        let total = self.num_series();
+        if v.len() < RANKED_SORT_MIN || v.len() * 2 < total || total >= u32::MAX as usize {
+            v.sort_unstable_by(by_labels);
+            return;
+        }
+        let ranked = {
+            let mut ranked = self.ranked.lock();
+            let generation = self.generation.load(Ordering::Acquire);
+            if ranked.0 != generation {
+                let mut all = self.all();
+                all.sort_unstable_by(by_labels);
+                for (i, s) in all.iter().enumerate() {
+                    s.rank.store(i as u32, Ordering::Relaxed);
                 }
-                (_, Some(values)) => union(
-                    values
-                        .iter()
-                        .filter(|(v, _)| m.matches(v))
-                        .map(|(_, p)| p.as_slice()),
-                ),
-            };
-            result = Some(match result {
-                None => ids,
-                Some(r) => intersect(&r, &ids),
-            });
-            if result.as_ref().is_some_and(Vec::is_empty) {
-                return Vec::new();
+                *ranked = (generation, all.len());
+            }
+            ranked.1
+        };
+        let mut slots: Vec<Option<Arc<MemSeries>>> = vec![None; ranked];
+        let mut clash = Vec::new();
+        for s in v.drain(..) {
+            let r = s.rank.load(Ordering::Relaxed) as usize;
+            match slots.get_mut(r) {
+                Some(slot @ None) => *slot = Some(s),
+                _ => clash.push(s),
             }
         }
-        let mut r = result.unwrap_or_else(|| idx.all.clone());
-        // Matchers that accept an absent label remove series whose value they reject.
-        for m in matchers.iter().filter(|m| m.matches_empty()) {
-            if let Some(values) = idx.postings.get(m.name.as_str()) {
-                let reject = union(
-                    values
-                        .iter()
-                        .filter(|(v, _)| !m.matches(v))
-                        .map(|(_, p)| p.as_slice()),
-                );
-                r = subtract(&r, &reject);
-            }
+        v.extend(slots.into_iter().flatten());
+        if !clash.is_empty() {
+            v.append(&mut clash);
+            v.sort_unstable_by(by_labels);
         }
-        r
+    }
+
+    /// Sorted ids of series matching every matcher (Prometheus's `PostingsForMatchers`;
+    /// see `postings`): selected from the index, then the matchers left to check are
+    /// checked on the few candidates' own labels.
+    pub fn postings(&self, matchers: &[Matcher]) -> Vec<u64> {
+        let sel = {
+            let idx = self.index.read();
+            postings::select(&idx.postings, &idx.all, matchers)
+        };
+        if sel.check.is_empty() {
+            return sel.ids;
+        }
+        let by_id = self.by_id.read();
+        sel.ids
+            .into_iter()
+            .filter(|id| {
+                by_id.get(id).is_some_and(|s| {
+                    sel.check
+                        .iter()
+                        .all(|m| m.matches(s.labels.get(&m.name).unwrap_or("")))
+                })
+            })
+            .collect()
+    }
+
+    /// The series with these ids that the head holds, in the order given (one lock for
+    /// all of them).
+    pub fn get_many(&self, ids: &[u64]) -> Vec<Arc<MemSeries>> {
+        let by_id = self.by_id.read();
+        ids.iter().filter_map(|id| by_id.get(id).cloned()).collect()
     }
 
     /// Label names present, sorted.
@@ -591,46 +638,10 @@ impl Head {
     }
 }
 
-fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::new();
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    out
-}
-
-fn subtract(a: &[u64], b: &[u64]) -> Vec<u64> {
-    let mut j = 0;
-    a.iter()
-        .copied()
-        .filter(|x| {
-            while j < b.len() && b[j] < *x {
-                j += 1;
-            }
-            !(j < b.len() && b[j] == *x)
-        })
-        .collect()
-}
-
-fn union<'a>(lists: impl Iterator<Item = &'a [u64]>) -> Vec<u64> {
-    let mut out: Vec<u64> = lists.flatten().copied().collect();
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::MatchOp;
 
     fn head_with(series: &[&[(&str, &str)]]) -> Head {
         let h = Head::new();
@@ -724,5 +735,57 @@ mod tests {
         assert_eq!(h.label_values("__name__"), ["b"]);
         let (_, created) = h.get_or_create(&[("__name__", "a")]);
         assert!(created);
+    }
+}
+
+#[cfg(test)]
+mod sort_tests {
+    use super::*;
+
+    fn label_sorted(v: &[Arc<MemSeries>]) -> Vec<u64> {
+        let mut w = v.to_vec();
+        w.sort_by(|a, b| a.labels.cmp(&b.labels));
+        w.iter().map(|s| s.id).collect()
+    }
+
+    /// The ranked sort answers as comparing labels does: first ranking, steady series,
+    /// series added after the ranking (stale ranks), removed series, a half selection.
+    #[test]
+    fn ranked_sort_agrees_with_comparing_labels() {
+        let h = Head::new();
+        let add = |i: u64| {
+            let (name, id) = (
+                format!("m{}", (i * 7919) % 13),
+                format!("{}", (i * 104_729) % 100_003),
+            );
+            h.get_or_create(&[("__name__", name.as_str()), ("id", id.as_str())]);
+        };
+        (0..6000).for_each(add);
+        for round in 0..4 {
+            let mut all = h.all();
+            let want = label_sorted(&all);
+            h.sort_by_labels(&mut all);
+            assert_eq!(
+                all.iter().map(|s| s.id).collect::<Vec<_>>(),
+                want,
+                "round {round}"
+            );
+            match round {
+                0 => {}
+                1 => {
+                    // New series get no rank until the next sort: must still come out right.
+                    (6000..6100).for_each(add);
+                    h.ranked.lock().0 = h.generation.load(Ordering::Acquire);
+                }
+                _ => {
+                    let gone: HashSet<u64> = h.all().iter().take(50).map(|s| s.id).collect();
+                    h.remove(&gone);
+                }
+            }
+        }
+        let mut half: Vec<Arc<MemSeries>> = h.all().into_iter().step_by(2).collect();
+        let want = label_sorted(&half);
+        h.sort_by_labels(&mut half);
+        assert_eq!(half.iter().map(|s| s.id).collect::<Vec<_>>(), want);
     }
 }

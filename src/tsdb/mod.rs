@@ -26,7 +26,7 @@
 //! `open`), `wal_histogram` (the WAL record payload). A series keeps float and histogram samples
 //! on one timeline, each kind in its own chunks, with at most one open chunk.
 //!
-//! Uses `model`, `storage`; rusqlite stays in `persist`.
+//! Uses `model`, `storage`; rusqlite stays in `persist` and its read pool `readers`.
 
 mod append;
 mod chunk_rows;
@@ -42,7 +42,9 @@ pub mod histogram_head;
 mod histogram_layout;
 mod open;
 mod persist;
+mod postings;
 mod query;
+mod readers;
 mod retention;
 mod upkeep;
 mod varint;

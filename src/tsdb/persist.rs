@@ -8,7 +8,8 @@
 //! Chunk bytes are in `chunk_rows`'s format (`chunkenc`'s float formats, or a histogram chunk
 //! behind its format byte); deleting samples re-encodes either kind. Writes happen in one
 //! transaction per flush.
-//! The only module that uses rusqlite. Two connections: one for writes, one for reads.
+//! With `readers`, the only module that uses rusqlite. One connection writes; reads take one
+//! from the `readers` pool, so concurrent queries read in parallel.
 
 use std::path::Path;
 
@@ -18,6 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::chunk_rows::{decode_row, encode_histogram_row, histogram_chunk_of, RowSamples};
 use super::chunkenc::encode_persisted;
 use super::histogram_head::{chunk_header, encode_samples};
+use super::readers::Readers;
 use super::varint::{put_uvarint, Reader};
 use crate::model::{HistogramSample, Labels};
 
@@ -82,7 +84,7 @@ pub struct FlushBatch<'a> {
 
 pub struct Persist {
     writer: Mutex<Connection>,
-    reader: Mutex<Connection>,
+    reader: Readers,
 }
 
 fn encode_labels(l: &Labels) -> Vec<u8> {
@@ -133,13 +135,10 @@ impl Persist {
                  );",
             )
             .ctx("creating the schema")?;
-        let reader = Connection::open(path).ctx("opening the database for reading")?;
-        reader
-            .execute_batch("PRAGMA query_only = ON;")
-            .ctx("configuring the reader")?;
+        let reader = Readers::open(path).ctx("opening the database for reading")?;
         Ok(Persist {
             writer: Mutex::new(writer),
-            reader: Mutex::new(reader),
+            reader,
         })
     }
 
@@ -292,11 +291,33 @@ impl Persist {
     /// statements per `CHUNKS_BATCH` ids instead of two statements and two transactions per
     /// series. Every sealed lookup is still an index seek per series. The ids must be distinct
     /// (a repeated id is answered twice).
+    #[cfg(test)]
     pub fn chunks_many(
         &self,
         series_ids: &[u64],
         mint: i64,
         maxt: i64,
+    ) -> Result<Vec<ChunkRow>, PersistError> {
+        self.chunks_many_of(series_ids, mint, maxt, true)
+    }
+
+    /// `chunks_many` without the open-chunk snapshots: what a query of series in the head
+    /// needs, since a series' open chunk in the head holds every sample of its snapshot.
+    pub fn sealed_chunks_many(
+        &self,
+        series_ids: &[u64],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<ChunkRow>, PersistError> {
+        self.chunks_many_of(series_ids, mint, maxt, false)
+    }
+
+    fn chunks_many_of(
+        &self,
+        series_ids: &[u64],
+        mint: i64,
+        maxt: i64,
+        with_open: bool,
     ) -> Result<Vec<ChunkRow>, PersistError> {
         const W: &str = "reading chunks";
         let conn = self.reader.lock();
@@ -307,7 +328,8 @@ impl Persist {
             // Unused slots are NULL, which matches no series.
             let mut ids: Vec<Option<i64>> = batch.iter().map(|&id| Some(id as i64)).collect();
             ids.resize(CHUNKS_BATCH, None);
-            for sql in [sealed_sql, open_sql] {
+            let sqls = [sealed_sql, open_sql];
+            for sql in &sqls[..if with_open { 2 } else { 1 }] {
                 let mut stmt = tx.prepare_cached(sql).ctx(W)?;
                 for (i, id) in ids.iter().enumerate() {
                     stmt.raw_bind_parameter(i + 1, id).ctx(W)?;

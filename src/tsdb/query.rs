@@ -17,7 +17,7 @@ use super::head::MemSeries;
 use super::histogram_head::{decode_chunk, HistForm};
 use super::persist::ChunkRow;
 use super::Db;
-use crate::model::{HistogramSample, Labels, Matcher, Sample};
+use crate::model::{Labels, Matcher, Sample};
 use crate::storage::{Querier, Series, SeriesExemplars, StorageError};
 
 impl Db {
@@ -27,11 +27,11 @@ impl Db {
         mint: i64,
         maxt: i64,
     ) -> Vec<Arc<MemSeries>> {
+        let ids = self.inner.head.postings(matchers);
         self.inner
             .head
-            .postings(matchers)
+            .get_many(&ids)
             .into_iter()
-            .filter_map(|id| self.inner.head.get(id))
             .filter(|s| {
                 let d = s.data.lock();
                 d.last_t != i64::MIN && d.min_t <= maxt && d.last_t >= mint
@@ -40,15 +40,40 @@ impl Db {
     }
 
     /// Each series' samples in [mint, maxt] from the head and the database (`None` for a
-    /// series with none there), in the order given. The database rows of all of them are read
-    /// at once (`Persist::chunks_many`: one read transaction, a few statements), which is what
-    /// keeps a query over thousands of flushed series cheap.
+    /// series with none there), in the order given.
     fn read_series_many(
         &self,
         group: &[Arc<MemSeries>],
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<Option<Series>>, StorageError> {
+        let (heads, mut rows_of) = self.read_group(group, mint, maxt)?;
+        Ok(group
+            .iter()
+            .zip(heads)
+            .map(|(s, head)| {
+                let rows = rows_of.remove(&s.id).unwrap_or_default();
+                let mut out = Series {
+                    labels: s.labels.clone(),
+                    samples: Vec::new(),
+                    histograms: Vec::new(),
+                };
+                self.merge_into(s, head, rows, mint, maxt, &mut out)
+                    .then_some(out)
+            })
+            .collect())
+    }
+
+    /// What a group of series holds in [mint, maxt], still encoded: each one's head chunks,
+    /// and the database rows of all of them, read at once (`Persist::sealed_chunks_many`: one read
+    /// transaction, a few statements), which is what keeps a query over thousands of flushed
+    /// series cheap. Open-chunk snapshots are not read: the head's open chunk has them.
+    fn read_group(
+        &self,
+        group: &[Arc<MemSeries>],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<(Vec<HeadPart>, HashMap<u64, Vec<ChunkRow>>), StorageError> {
         // Head first, then the database: a flush between the two reads can only make a
         // sample appear twice (deduplicated below), never vanish.
         let heads: Vec<HeadPart> = group.iter().map(|s| HeadPart::of(s, mint, maxt)).collect();
@@ -60,7 +85,7 @@ impl Db {
             .collect();
         let mut rows_of: HashMap<u64, Vec<ChunkRow>> = HashMap::new();
         if !stored.is_empty() {
-            match self.inner.persist.chunks_many(&stored, mint, maxt) {
+            match self.inner.persist.sealed_chunks_many(&stored, mint, maxt) {
                 Ok(rows) => {
                     for row in rows {
                         rows_of.entry(row.series_id).or_default().push(row);
@@ -76,14 +101,7 @@ impl Db {
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(group
-            .iter()
-            .zip(heads)
-            .map(|(s, head)| {
-                let rows = rows_of.remove(&s.id).unwrap_or_default();
-                self.merge_series(s, head, rows, mint, maxt)
-            })
-            .collect())
+        Ok((heads, rows_of))
     }
 
     /// One series' stored rows, read on their own; damaged ones are noted and cost the series
@@ -105,25 +123,31 @@ impl Db {
         }
     }
 
-    /// One series' stored rows and head chunks merged (sorted by time, deduplicated), or
-    /// `None` if it has no sample in [mint, maxt].
-    fn merge_series(
+    /// One series' stored rows and head chunks merged (sorted by time, deduplicated) into
+    /// `out` (its buffers reused: cleared, labels set); false if it has no sample in
+    /// [mint, maxt]. Rows are decoded oldest first straight into the series' vector; sorting
+    /// and deduplication run only when the parts overlap (a flush between the head and
+    /// database reads), which is rare.
+    fn merge_into(
         &self,
         s: &MemSeries,
         head: HeadPart,
-        rows: Vec<ChunkRow>,
+        mut rows: Vec<ChunkRow>,
         mint: i64,
         maxt: i64,
-    ) -> Option<Series> {
-        let in_range = |&(t, _): &(i64, f64)| t >= mint && t <= maxt;
-        let h_in_range = |h: &HistogramSample| h.t >= mint && h.t <= maxt;
-        let mut samples: Vec<(i64, f64)> = Vec::new();
-        let mut histograms: Vec<HistogramSample> = Vec::new();
+        out: &mut Series,
+    ) -> bool {
+        out.labels = s.labels.clone();
+        out.samples.clear();
+        out.histograms.clear();
+        let (samples, histograms) = (&mut out.samples, &mut out.histograms);
+        rows.sort_unstable_by_key(|r| r.min_t);
+        let mut ordered = Ordered::default();
         for row in rows {
             match decode_row(&row.data) {
-                Some(RowSamples::Floats(v)) => samples.extend(v.into_iter().filter(in_range)),
+                Some(RowSamples::Floats(v)) => ordered.extend(samples, &v, mint, maxt),
                 Some(RowSamples::Histograms(v)) => {
-                    histograms.extend(v.into_iter().filter(h_in_range))
+                    histograms.extend(v.into_iter().filter(|h| h.t >= mint && h.t <= maxt))
                 }
                 None => self.note_corrupt(
                     &s.labels,
@@ -131,26 +155,85 @@ impl Db {
                 ),
             }
         }
+        let head_samples: usize = head
+            .chunks
+            .iter()
+            .map(|(_, _, data)| usize::from(XorIter::new(data).num_samples()))
+            .sum();
+        samples.reserve(head_samples);
         for (_, _, data) in &head.chunks {
-            samples.extend(XorIter::new(data).filter(in_range));
+            ordered.extend_iter(samples, XorIter::new(data), mint, maxt);
         }
         for (form, data) in &head.hchunks {
             if let Some(v) = decode_chunk(*form, data) {
-                histograms.extend(v.into_iter().filter(h_in_range));
+                histograms.extend(v.into_iter().filter(|h| h.t >= mint && h.t <= maxt));
             }
         }
-        samples.sort_by_key(|s| s.0);
-        samples.dedup_by_key(|s| s.0);
-        histograms.sort_by_key(|h| h.t);
-        histograms.dedup_by_key(|h| h.t);
-        if samples.is_empty() && histograms.is_empty() {
-            return None;
+        if !ordered.increasing {
+            samples.sort_by_key(|s| s.t);
+            samples.dedup_by_key(|s| s.t);
         }
-        Some(Series {
-            labels: s.labels.clone(),
-            samples: samples.into_iter().map(|(t, v)| Sample { t, v }).collect(),
-            histograms,
-        })
+        if !histograms.is_sorted_by(|a, b| a.t < b.t) {
+            histograms.sort_by_key(|h| h.t);
+            histograms.dedup_by_key(|h| h.t);
+        }
+        !(samples.is_empty() && histograms.is_empty())
+    }
+}
+
+/// Appends float samples in [mint, maxt] while noting whether time still strictly increases.
+struct Ordered {
+    last: i64,
+    increasing: bool,
+}
+
+impl Default for Ordered {
+    fn default() -> Self {
+        Ordered {
+            last: i64::MIN,
+            increasing: true,
+        }
+    }
+}
+
+impl Ordered {
+    fn extend(&mut self, out: &mut Vec<Sample>, v: &[(i64, f64)], mint: i64, maxt: i64) {
+        if !v.is_sorted_by(|a, b| a.0 < b.0) {
+            // Not from an encoder (chunks only ever grow in time): keep what is in range.
+            return self.extend_iter(out, v.iter().copied(), mint, maxt);
+        }
+        // Cut the range with two binary searches.
+        let lo = v.partition_point(|p| p.0 < mint);
+        let hi = lo + v[lo..].partition_point(|p| p.0 <= maxt);
+        let part = &v[lo..hi];
+        if part.is_empty() {
+            return;
+        }
+        if part[0].0 <= self.last {
+            self.increasing = false;
+        }
+        self.last = self.last.max(part[part.len() - 1].0);
+        out.reserve(part.len());
+        out.extend(part.iter().map(|&(t, v)| Sample { t, v }));
+    }
+
+    fn extend_iter(
+        &mut self,
+        out: &mut Vec<Sample>,
+        it: impl Iterator<Item = (i64, f64)>,
+        mint: i64,
+        maxt: i64,
+    ) {
+        for (t, v) in it {
+            if t < mint || t > maxt {
+                continue;
+            }
+            if t <= self.last {
+                self.increasing = false;
+            }
+            self.last = self.last.max(t);
+            out.push(Sample { t, v });
+        }
     }
 }
 
@@ -199,7 +282,9 @@ impl Querier for Db {
         maxt: i64,
     ) -> Result<Vec<Series>, StorageError> {
         let mut out = Vec::new();
-        let all = self.series_overlapping(matchers, mint, maxt);
+        let mut all = self.series_overlapping(matchers, mint, maxt);
+        // Sorted before reading (labels are unique per series), so the output is in order.
+        self.inner.head.sort_by_labels(&mut all);
         for group in all.chunks(READ_GROUP) {
             out.extend(
                 self.read_series_many(group, mint, maxt)?
@@ -207,7 +292,6 @@ impl Querier for Db {
                     .flatten(),
             );
         }
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(out)
     }
 
@@ -216,17 +300,22 @@ impl Querier for Db {
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
-        f: &mut dyn FnMut(Series) -> bool,
+        f: &mut dyn FnMut(&mut Series) -> bool,
     ) -> Result<(), StorageError> {
         let mut all = self.series_overlapping(matchers, mint, maxt);
-        all.sort_by(|a, b| a.labels.cmp(&b.labels));
+        self.inner.head.sort_by_labels(&mut all);
+        // One series' buffers, refilled for each: memory holds one series' samples and the
+        // encoded rows of one group, and the allocator is not asked again per series.
+        let mut buf = Series {
+            labels: Labels::default(),
+            samples: Vec::new(),
+            histograms: Vec::new(),
+        };
         for group in all.chunks(READ_GROUP) {
-            for series in self
-                .read_series_many(group, mint, maxt)?
-                .into_iter()
-                .flatten()
-            {
-                if !f(series) {
+            let (heads, mut rows_of) = self.read_group(group, mint, maxt)?;
+            for (s, head) in group.iter().zip(heads) {
+                let rows = rows_of.remove(&s.id).unwrap_or_default();
+                if self.merge_into(s, head, rows, mint, maxt, &mut buf) && !f(&mut buf) {
                     return Ok(());
                 }
             }

@@ -110,6 +110,7 @@ impl Eval<'_> {
         let Value::Vector(input) = self.eval(&a.expr, ts)? else {
             return Err(exec("aggregation needs an instant vector"));
         };
+        self.check_dropped_duplicates(&input)?;
         let mut notes = Vec::new();
         let out = aggregate::aggregate(
             &mut self.memo,

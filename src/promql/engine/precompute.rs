@@ -12,47 +12,35 @@
 //! its row holds histogram values where the function gives them.
 //!
 //! An aggregation without a parameter (sum, avg, count, group, min, max) directly over such a
-//! call is folded in as well: each series is assigned its group once, and groups accumulate
-//! in input order with the same compensated sums as `aggregate`. At each step the groups come
-//! out in order of their first member present at that step, as the step path orders them.
-//! When the call gives histogram values, the aggregation is not folded: the call's rows are
-//! kept and the aggregation is evaluated step by step over them.
+//! call is folded in as well (`fold`): each series' row goes into its group as it is made, so
+//! the call's rows are never all held. When the call gives histogram values, the aggregation
+//! is not folded: the call's rows are kept and the aggregation is evaluated step by step over
+//! them.
 //!
 //! Selectors read only by such calls are not preloaded (`streamable` finds them): they are
 //! streamed from storage one series at a time, so memory holds one series' samples.
 //!
 //! Uses `state`, `precomputed`, `selection` (`advance`, the histogram-stats view),
-//! `call_range` (`note_once`), and `aggregate` (`group_labels`), `functions`, `parse`,
-//! `stats` (points per step for the query statistics, when counting), `value`, `model`,
-//! `storage` from below.
+//! `call_range` (`note_once`), `fold`, and `functions`, `parse`, `stats` (points per step
+//! for the query statistics, when counting), `value`, `model`, `storage` from below.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use promql_parser::parser::{AggregateExpr, Call, Expr, MatrixSelector};
+use promql_parser::parser::{AggregateExpr, Call, Expr, MatrixSelector, VectorSelector};
 
 use super::call_range::note_once;
+use super::fold::{Fold, FoldOp};
 use super::precomputed::{Precomputed, Row};
 use super::selection::{advance, histogram_points, stats_selectors, stats_view};
 use super::state::{key, unwrap_parens, Eval};
-use crate::model::{is_stale_nan, FloatHistogram, Labels, Sample};
-use crate::promql::aggregate::group_labels;
+use crate::model::{is_stale_nan, FloatHistogram, Sample, METRIC_NAME};
 use crate::promql::functions::range::windows::{self, Note, Out, RangeFn, Window};
-use crate::promql::functions::{kahan_inc, quantile, range, MeanAcc};
+use crate::promql::functions::{quantile, range};
 use crate::promql::memo::FxBuild;
 use crate::promql::parse::to_matchers;
-use crate::promql::stats::window_counts;
+use crate::promql::stats::{window_counts, StatsLevel};
 use crate::promql::value::{exec, too_many_samples, QueryError};
 use crate::storage::Series;
-
-/// A group's accumulator for one step.
-#[derive(Clone, Copy, Default)]
-struct Acc {
-    count: u32,
-    first: u32,
-    a: f64,
-    c: f64,
-    mean: MeanAcc,
-}
 
 /// The steps of a part: `from, from+step, ... <= to`.
 #[derive(Clone, Copy)]
@@ -60,6 +48,23 @@ struct Steps {
     from: i64,
     to: i64,
     step: i64,
+}
+
+impl Steps {
+    /// How many steps.
+    fn n(&self) -> usize {
+        ((self.to - self.from) / self.step + 1).max(0) as usize
+    }
+}
+
+/// The range function and matrix selector of a call `precompute` handles: one of the
+/// functions `kind_of` knows over a plain matrix selector without `@`.
+fn eligible(c: &Call) -> Option<(RangeFn, &MatrixSelector)> {
+    let (kind, i) = kind_of(c)?;
+    match unwrap_parens(&c.args.args[i]) {
+        Expr::MatrixSelector(ms) if ms.vs.at.is_none() => Some((kind, ms)),
+        _ => None,
+    }
 }
 
 fn literal(e: &Expr) -> Option<f64> {
@@ -159,18 +164,18 @@ impl Eval<'_> {
         at: &Steps,
         stats: &HashSet<usize, FxBuild>,
     ) -> Result<Option<Precomputed>, QueryError> {
-        if let Some((kind, i)) = kind_of(c) {
-            if let Expr::MatrixSelector(ms) = unwrap_parens(&c.args.args[i]) {
-                if ms.vs.at.is_none() {
-                    let stats = stats.contains(&key(&ms.vs));
-                    return self.compute(c, kind, ms, at, stats).map(Some);
-                }
-            }
-        }
-        Ok(None)
+        let Some((kind, ms)) = eligible(c) else {
+            return Ok(None);
+        };
+        let stats = stats.contains(&key(&ms.vs));
+        let (pre, _) = self.compute_rows(c, kind, ms, at, stats, None)?;
+        Ok(Some(pre))
     }
 
-    /// A parameterless sum/avg/count/group/min/max directly over a call `call_pre` handles.
+    /// A parameterless sum/avg/count/group/min/max directly over a call `call_pre` handles:
+    /// the call's rows are folded into the groups as they are made (`fold`). When the call
+    /// gives histogram values, the aggregation is not folded: the call is computed again
+    /// without folding and the aggregation is evaluated step by step over its rows.
     fn fuse_aggregate(
         &mut self,
         a: &AggregateExpr,
@@ -178,111 +183,114 @@ impl Eval<'_> {
         stats: &HashSet<usize, FxBuild>,
     ) -> Result<Option<Precomputed>, QueryError> {
         let op = a.op.to_string();
-        if a.param.is_some()
-            || !matches!(
-                op.as_str(),
-                "sum" | "avg" | "count" | "group" | "min" | "max"
-            )
-        {
+        let Some(op) = FoldOp::of(&op).filter(|_| a.param.is_none()) else {
             return Ok(None);
+        };
+        let c = match unwrap_parens(&a.expr) {
+            Expr::Call(c) => c,
+            Expr::VectorSelector(vs) if vs.at.is_none() => {
+                return Ok(self.fuse_selector(a, op, vs, at));
+            }
+            _ => return Ok(None),
+        };
+        let Some((kind, ms)) = eligible(c) else {
+            return Ok(None);
+        };
+        let n = at.n();
+        let names_vary = self.engine.refuse_hidden_duplicates
+            && !ms.vs.matchers.matchers.iter().any(|m| {
+                m.name == METRIC_NAME && matches!(m.op, promql_parser::label::MatchOp::Equal)
+            })
+            && ms.vs.name.is_none();
+        let fold = Fold::new(op, a.modifier.clone(), n, names_vary);
+        let stat = stats.contains(&key(&ms.vs));
+        let (inner, fold) = self.compute_rows(c, kind, ms, at, stat, Some(fold))?;
+        let fold = fold.expect("compute_rows hands back the fold it was given");
+        if fold.duplicate {
+            return Err(QueryError::Execution(
+                "vector cannot contain metrics with the same labelset".into(),
+            ));
         }
-        let Expr::Call(c) = unwrap_parens(&a.expr) else {
-            return Ok(None);
-        };
-        let Some(inner) = self.call_pre(c, at, stats)? else {
-            return Ok(None);
-        };
-        if inner.rows.iter().any(|r| !r.hists.is_empty()) {
-            // Histogram values are aggregated step by step, from the call's values.
+        if !inner.rows.is_empty() {
+            // Rows were kept only for histogram values: aggregate those step by step. The
+            // samples were counted by the first pass (query statistics): not again.
+            let level = self.counter.level;
+            self.counter.level = StatsLevel::Off;
+            let again = self.compute_rows(c, kind, ms, at, stat, None);
+            self.counter.level = level;
+            let (inner, _) = again?;
             self.pre.insert(key(c), inner);
             return Ok(None);
         }
-        let n = inner.n;
-        // Members of one call share their name handling; groups inherit it.
-        let drop_name = inner.rows.iter().any(|r| r.drop_name);
-        let mut index: HashMap<usize, usize, FxBuild> = HashMap::default();
-        let mut groups: Vec<(Labels, Vec<Acc>)> = Vec::new();
-        for (pos, r) in inner.rows.iter().enumerate() {
-            let g = self
-                .memo
-                .derive_interned(key(a), &r.labels, |l| group_labels(l, a.modifier.as_ref()));
-            let gi = *index.entry(g.id()).or_insert_with(|| {
-                groups.push((g.clone(), vec![Acc::default(); n]));
-                groups.len() - 1
-            });
-            let accs = &mut groups[gi].1;
-            for ((acc, &v), _) in accs
-                .iter_mut()
-                .zip(&r.vals)
-                .zip(&r.present)
-                .filter(|(_, p)| **p)
-            {
-                if acc.count == 0 {
-                    acc.first = pos as u32;
-                    acc.a = v;
-                    acc.c = 0.0;
-                    if op == "sum" {
-                        (acc.a, acc.c) = kahan_inc(v, 0.0, 0.0);
-                    }
-                } else {
-                    match op.as_str() {
-                        "sum" => (acc.a, acc.c) = kahan_inc(v, acc.a, acc.c),
-                        "min" if acc.a > v || acc.a.is_nan() => acc.a = v,
-                        "max" if acc.a < v || acc.a.is_nan() => acc.a = v,
-                        _ => {}
-                    }
-                }
-                if op == "avg" {
-                    acc.mean.push(v);
-                }
-                acc.count += 1;
-            }
-        }
-        let mut rows = Vec::with_capacity(groups.len());
-        let mut first = Vec::with_capacity(groups.len());
-        for (labels, accs) in groups {
-            let present: Vec<bool> = accs.iter().map(|x| x.count > 0).collect();
-            let vals: Vec<f64> = accs
-                .iter()
-                .map(|x| match op.as_str() {
-                    "sum" => x.a + x.c,
-                    "avg" => x.mean.result(),
-                    "count" => x.count as f64,
-                    "group" => 1.0,
-                    _ => x.a,
-                })
-                .collect();
-            first.push(accs.iter().map(|x| x.first).collect());
-            rows.push(Row {
-                labels,
-                drop_name,
-                vals,
-                hists: Vec::new(),
-                present,
-            });
-        }
-        Ok(Some(Precomputed {
-            from: inner.from,
-            step: inner.step,
-            n,
-            rows,
-            first: Some(first),
-        }))
+        Ok(Some(fold.finish(at.from, at.step)))
     }
 
     /// The call's rows for every step; `stats`: the selector is read for histogram statistics
     /// only (streamed series get the histogram-stats view; preloaded ones have it already).
-    fn compute(
+    /// A parameterless aggregation directly over an instant selector (`count by (job) (up)`),
+    /// folded series by series: each series' value at each step is its newest sample in the
+    /// lookback window unless that is a stale marker, as `instant_selector` finds it step by
+    /// step. Not done (None) when a series holds histogram samples.
+    fn fuse_selector(
+        &mut self,
+        a: &AggregateExpr,
+        op: FoldOp,
+        vs: &VectorSelector,
+        at: &Steps,
+    ) -> Option<Precomputed> {
+        let data = self.data.get(&key(vs)).cloned().unwrap_or_default();
+        if data.iter().any(|s| !s.histograms.is_empty()) {
+            return None;
+        }
+        let n = at.n();
+        let offset = self.ref_time(0, &None, &vs.offset);
+        let lookback = self.engine.lookback_ms;
+        // Selectors keep their names: label sets stay distinct.
+        let mut fold = Fold::new(op, a.modifier.clone(), n, false);
+        let mut counts: Option<Vec<u64>> = self.counter.on().then(|| vec![0; n]);
+        let (mut vals, mut present) = (vec![0.0; n], vec![false; n]);
+        for s in data.iter() {
+            let x = &s.samples;
+            let (mut lo_i, mut hi_i) = (0usize, 0usize);
+            let mut any = false;
+            for k in 0..n {
+                let rt = at.from + k as i64 * at.step + offset;
+                (lo_i, hi_i) = advance(x, (lo_i, hi_i), rt - lookback, rt);
+                present[k] = hi_i > lo_i && !is_stale_nan(x[hi_i - 1].v);
+                if present[k] {
+                    vals[k] = x[hi_i - 1].v;
+                    any = true;
+                    if let Some(c) = counts.as_mut() {
+                        c[k] += 1;
+                    }
+                }
+            }
+            if any {
+                fold.add(&s.labels, false, &vals, &present);
+            }
+        }
+        if let Some(c) = counts {
+            if let Some(slots) = self.counter.ahead_for(n) {
+                slots.iter_mut().zip(c).for_each(|(a, b)| *a += b);
+            }
+        }
+        Some(fold.finish(at.from, at.step))
+    }
+
+    /// With `fold`, rows of float values are folded into it as they are made (and it is
+    /// handed back); only rows with histogram values are kept.
+    fn compute_rows(
         &mut self,
         c: &Call,
         kind: RangeFn,
         ms: &MatrixSelector,
         at: &Steps,
         stats: bool,
-    ) -> Result<Precomputed, QueryError> {
+        fold: Option<Fold>,
+    ) -> Result<(Precomputed, Option<Fold>), QueryError> {
         let Steps { from, to, step } = *at;
         let vs = &ms.vs;
-        let n = ((to - from) / step + 1).max(0) as usize;
+        let n = at.n();
         let range_ms = ms.range.as_millis() as i64;
         let offset = self.ref_time(0, &None, &vs.offset);
         let needle = Self::needle(&c.args.args[0]);
@@ -303,6 +311,8 @@ impl Eval<'_> {
             scratch: Vec::new(),
             qbuf: Vec::new(),
             resets: Vec::new(),
+            fold,
+            spare: None,
         };
         // The query statistics' points per step, when counting.
         let mut counts: Option<Vec<u64>> = self.counter.on().then(|| vec![0; n]);
@@ -319,30 +329,29 @@ impl Eval<'_> {
             let mut failed: Option<QueryError> = None;
             let mut seen = 0usize;
             let this = &*self;
-            this.querier
-                .select_each(matchers, mint, maxt, &mut |mut s| {
-                    if seen.is_multiple_of(256) {
-                        if let Err(e) = this.check_deadline() {
-                            failed = Some(e);
-                            return false;
-                        }
-                    }
-                    seen += 1;
-                    // Only this series' samples are held; the limit applies to them.
-                    if s.samples.len() > this.engine.max_samples {
-                        failed = Some(too_many_samples());
+            this.querier.select_each(matchers, mint, maxt, &mut |s| {
+                if seen.is_multiple_of(256) {
+                    if let Err(e) = this.check_deadline() {
+                        failed = Some(e);
                         return false;
                     }
-                    if stats {
-                        stats_view(&mut s);
-                    }
-                    if let Some(c) = counts.as_mut() {
-                        window_counts(&s, from, step, range_ms, offset, c);
-                        held = held.max((s.samples.len() + s.histograms.len()) as u64);
-                    }
-                    rows.add(&s);
-                    true
-                })?;
+                }
+                seen += 1;
+                // Only this series' samples are held; the limit applies to them.
+                if s.samples.len() > this.engine.max_samples {
+                    failed = Some(too_many_samples());
+                    return false;
+                }
+                if stats {
+                    stats_view(s);
+                }
+                if let Some(c) = counts.as_mut() {
+                    window_counts(s, from, step, range_ms, offset, c);
+                    held = held.max((s.samples.len() + s.histograms.len()) as u64);
+                }
+                rows.add(s);
+                true
+            })?;
             if let Some(e) = failed {
                 return Err(e);
             }
@@ -370,13 +379,16 @@ impl Eval<'_> {
                 self.counter_info(&name, &needle);
             }
         }
-        Ok(Precomputed {
-            from,
-            step,
-            n,
-            rows: rows.rows,
-            first: None,
-        })
+        Ok((
+            Precomputed {
+                from,
+                step,
+                n,
+                rows: rows.rows,
+                first: None,
+            },
+            rows.fold,
+        ))
     }
 }
 
@@ -397,6 +409,10 @@ struct Rows {
     scratch: Vec<Sample>,
     qbuf: Vec<f64>,
     resets: Vec<usize>,
+    /// Folds float rows into an aggregation instead of keeping them.
+    fold: Option<Fold>,
+    /// A folded row's buffers, reused for the next series.
+    spare: Option<(Vec<f64>, Vec<bool>)>,
 }
 
 impl Rows {
@@ -430,7 +446,14 @@ impl Rows {
                 self.names.push(name.to_string());
             }
         }
-        if present.iter().any(|p| *p) {
+        if !present.iter().any(|p| *p) {
+            self.spare = Some((vals, present));
+            return;
+        }
+        if let (Some(fold), true) = (&mut self.fold, hists.is_empty()) {
+            fold.add(&s.labels, self.drop_name, &vals, &present);
+            self.spare = Some((vals, present));
+        } else {
             self.rows.push(Row {
                 labels: s.labels.clone(),
                 drop_name: self.drop_name,
@@ -438,6 +461,20 @@ impl Rows {
                 hists,
                 present,
             });
+        }
+    }
+
+    /// A row's value and presence buffers, zeroed: the last folded row's, or new ones.
+    fn buffers(&mut self) -> (Vec<f64>, Vec<bool>) {
+        match self.spare.take() {
+            Some((mut v, mut p)) => {
+                v.clear();
+                v.resize(self.n, 0.0);
+                p.clear();
+                p.resize(self.n, false);
+                (v, p)
+            }
+            None => (vec![0.0; self.n], vec![false; self.n]),
         }
     }
 
@@ -508,8 +545,7 @@ impl Rows {
                 .extend((1..x.len()).filter(|&j| x[j].v < x[j - 1].v));
         }
         let mut r_i = 0usize;
-        let mut vals = vec![0.0; self.n];
-        let mut present = vec![false; self.n];
+        let (mut vals, mut present) = self.buffers();
         let (mut lo_i, mut hi_i) = (0usize, 0usize);
         for k in 0..self.n {
             let ts = self.from + k as i64 * self.step;

@@ -30,6 +30,16 @@ pub struct Engine {
     pub lookback_ms: i64,
     /// Step of subqueries written without one (the evaluation interval; 1m by default).
     pub subquery_step_ms: i64,
+    /// Refuse an aggregation over samples whose label sets become equal once their pending
+    /// name removal applies (`sum(rate({__name__=~".+"}[5m]))` over two metrics with the same
+    /// other labels), as stock Prometheus does: it drops names at each function, where the
+    /// duplicate shows. Prometheus's test runner enables delayed name removal, which lets the
+    /// aggregation hide them; `promterm test` clears this to match it.
+    pub refuse_hidden_duplicates: bool,
+    /// Series-major range functions, folded aggregations and streamed selectors
+    /// (`precompute`). Off, every query takes the general step-by-step path; tests compare
+    /// the two.
+    pub fast_paths: bool,
 }
 
 impl Default for Engine {
@@ -38,6 +48,8 @@ impl Default for Engine {
             max_samples: 50_000_000,
             lookback_ms: DEFAULT_LOOKBACK_MS,
             subquery_step_ms: 60_000,
+            refuse_hidden_duplicates: true,
+            fast_paths: true,
         }
     }
 }

@@ -139,6 +139,45 @@ impl<'a> Eval<'a> {
         Ok(out)
     }
 
+    /// Rejects an aggregation's input whose samples would have equal label sets once their
+    /// pending name removal applies — what Prometheus finds at the function or operator that
+    /// drops the names, before the aggregation could hide it. Free when every sample keeps
+    /// its name or all share one. Only with `Engine::refuse_hidden_duplicates`.
+    pub(super) fn check_dropped_duplicates(
+        &mut self,
+        v: &[InstantSample],
+    ) -> Result<(), QueryError> {
+        if !self.engine.refuse_hidden_duplicates {
+            return Ok(());
+        }
+        let mut names = v
+            .iter()
+            .filter(|s| s.drop_name)
+            .map(|s| s.labels.metric_name());
+        let Some(first) = names.next() else {
+            return Ok(());
+        };
+        if names.all(|n| n == first) {
+            return Ok(());
+        }
+        let mut seen: HashSet<usize, FxBuild> =
+            HashSet::with_capacity_and_hasher(v.len(), FxBuild::default());
+        for s in v {
+            let labels = if s.drop_name {
+                self.memo
+                    .derive_interned(DROP_NAME, &s.labels, |l| l.without(METRIC_NAME))
+            } else {
+                self.memo.derive_interned(INTERN, &s.labels, Labels::clone)
+            };
+            if !seen.insert(labels.id()) {
+                return Err(QueryError::Execution(
+                    "vector cannot contain metrics with the same labelset".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn check_deadline(&self) -> Result<(), QueryError> {
         if let Some(c) = &self.stop.cancel {
             if c.load(std::sync::atomic::Ordering::Relaxed) {

@@ -394,7 +394,7 @@ impl Querier for Counting<'_> {
         m: &[Matcher],
         mint: i64,
         maxt: i64,
-        f: &mut dyn FnMut(Series) -> bool,
+        f: &mut dyn FnMut(&mut Series) -> bool,
     ) -> Result<(), StorageError> {
         use std::sync::atomic::Ordering::Relaxed;
         self.streams.fetch_add(1, Relaxed);
@@ -667,4 +667,62 @@ fn info_joins_long_range_queries_like_a_join_by_hand_and_counts_its_samples() {
         .range(&f.db, r#"info(up{instance="i"})"#, start, end, step)
         .unwrap_err();
     assert!(err.to_string().contains("too many samples"), "{err}");
+}
+
+#[test]
+fn aggregations_refuse_duplicates_that_name_removal_would_make() {
+    // Two metrics with the same other labels: once `count_over_time` drops their names, their
+    // label sets are equal. Stock Prometheus refuses at the function; the fast path (folded
+    // aggregation), the general path (`@` disables it), instant and range queries all agree.
+    let f =
+        load("load 1m\n  a{x=\"1\"} 1 2 3 4 5\n  b{x=\"1\"} 1 2 3 4 5\n  c{x=\"2\"} 7 7 7 7 7\n");
+    let strict = Engine::default();
+    for q in [
+        "sum(count_over_time({__name__=~\".+\"}[3h]))",
+        "sum(count_over_time({__name__=~\".+\"}[3h] @ 240))",
+        "sum by (x) (rate({x=\"1\"}[5m]))",
+        "max(abs({x=\"1\"}))",
+    ] {
+        let err = strict.instant(&f.db, q, 240_000).unwrap_err().to_string();
+        assert!(err.contains("same labelset"), "{q}: {err}");
+        let err = strict
+            .range(&f.db, q, 0, 240_000, 15_000)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("same labelset"), "{q} (range): {err}");
+    }
+    // One name, or names kept: no duplicate, an answer.
+    for (q, want) in [
+        ("sum(count_over_time(a[3h]))", 5.0),
+        ("sum(count_over_time({__name__=~\"a|c\"}[3h]))", 10.0),
+        ("count({x=\"1\"})", 2.0),
+    ] {
+        let Value::Vector(v) = strict.instant(&f.db, q, 240_000).unwrap() else {
+            panic!("{q}: not a vector");
+        };
+        assert_eq!(v.len(), 1, "{q}");
+        assert_eq!(v[0].v, want, "{q}");
+    }
+    // With the upstream test runner's delayed name removal, the aggregation hides them.
+    let lenient = Engine {
+        refuse_hidden_duplicates: false,
+        ..Engine::default()
+    };
+    for fast_paths in [true, false] {
+        let e = Engine {
+            fast_paths,
+            ..lenient.clone()
+        };
+        let Value::Vector(v) = e
+            .instant(
+                &f.db,
+                "sum(count_over_time({__name__=~\".+\"}[3h]))",
+                240_000,
+            )
+            .unwrap()
+        else {
+            panic!("not a vector");
+        };
+        assert_eq!(v[0].v, 15.0);
+    }
 }

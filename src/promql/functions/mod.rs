@@ -151,18 +151,26 @@ pub fn quantile(q: f64, values: &mut [f64]) -> f64 {
         return v;
     }
     // NaN sorts first, as in Prometheus's vectorByValueHeap.
-    values.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
+    let order = |a: &f64, b: &f64| match (a.is_nan(), b.is_nan()) {
         (true, true) => std::cmp::Ordering::Equal,
         (true, false) => std::cmp::Ordering::Less,
         (false, true) => std::cmp::Ordering::Greater,
         _ => a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal),
-    });
+    };
     let n = values.len() as f64;
     let rank = q * (n - 1.0);
-    let lower = rank.floor().max(0.0);
-    let upper = (lower + 1.0).min(n - 1.0);
+    let lower = rank.floor().max(0.0) as usize;
+    let upper = ((lower + 1) as f64).min(n - 1.0) as usize;
     let weight = rank - rank.floor();
-    values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
+    // Only the two neighbours are needed: select the lower one (everything after it is not
+    // smaller), then the least of the rest; no full sort.
+    let (_, &mut lo, rest) = values.select_nth_unstable_by(lower, order);
+    let hi = if upper > lower {
+        rest.iter().copied().min_by(order).unwrap_or(lo)
+    } else {
+        lo
+    };
+    lo * (1.0 - weight) + hi * weight
 }
 
 #[cfg(test)]
