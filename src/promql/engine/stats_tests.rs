@@ -174,6 +174,9 @@ fn range_queries_count_per_step_as_prometheus() {
             5,
             vec![48, 48, 48, 48],
         ),
+        // Aggregations folded series by series over an instant selector.
+        ("sum(metricWith3SampleEvery10Seconds)", 201, 220, 5, vec![3, 3, 3, 3]),
+        ("count by (b) (metricWith3SampleEvery10Seconds)", 201, 220, 5, vec![3, 3, 3, 3]),
         // Computed series by series (a range function over a plain selector), histograms too.
         ("rate(metricWith3SampleEvery10Seconds[60s])", 201, 220, 5, vec![18, 18, 18, 18]),
         ("sum(rate(metricWith1HistogramEvery10Seconds[30s]))", 201, 220, 5, vec![39, 39, 39, 39]),

@@ -1,7 +1,7 @@
 //! The status line: the keys that work where the focus is on the left (the prompt's keys while
 //! it has focus, the completion popup's, the history search's, a filter's, else the focused
-//! pane's); series count, query time (the server's, with the samples it read, when it gave
-//! query statistics) and the server on the right. When the line is short the
+//! pane's); the query's time and the samples the server read (when it gave query statistics;
+//! else the series count and the round trip) and the server on the right. When the line is short the
 //! keys get a shorter form first, then the right side gives way (server, then the figures).
 //! Uses `app`, `data` and `heatmap`.
 
@@ -107,8 +107,9 @@ pub fn fitted(app: &App, width: u16) -> (String, String) {
     if !app.shown_expr.is_empty() && !matches!(app.result, QueryData::Empty) {
         let n = app.sorted_series().len();
         stats = match &app.result_stats {
-            // The server's own time and the samples it read, e.g. "12 ms · 48k samples".
-            Some(s) => format!("{n} series · {}", s.short()),
+            // The server's own time and the samples it read, e.g. "12 ms · 48k samples" (the
+            // series count is in the pane's title; the line keeps room for the keys).
+            Some(s) => s.short(),
             None => format!("{n} series · {:.0}ms", app.result_seconds * 1000.0),
         };
     }
