@@ -73,7 +73,7 @@ impl Db {
         group: &[Arc<MemSeries>],
         mint: i64,
         maxt: i64,
-    ) -> Result<(Vec<HeadPart>, HashMap<u64, Vec<ChunkRow>>), StorageError> {
+    ) -> Result<(Vec<HeadPart>, RowsBySeries), StorageError> {
         // Head first, then the database: a flush between the two reads can only make a
         // sample appear twice (deduplicated below), never vanish.
         let heads: Vec<HeadPart> = group.iter().map(|s| HeadPart::of(s, mint, maxt)).collect();
@@ -83,7 +83,7 @@ impl Db {
             .filter(|(_, h)| h.pmin <= maxt && h.pmax >= mint)
             .map(|(s, _)| s.id)
             .collect();
-        let mut rows_of: HashMap<u64, Vec<ChunkRow>> = HashMap::new();
+        let mut rows_of: RowsBySeries = HashMap::new();
         if !stored.is_empty() {
             match self.inner.persist.sealed_chunks_many(&stored, mint, maxt) {
                 Ok(rows) => {
@@ -236,6 +236,9 @@ impl Ordered {
         }
     }
 }
+
+/// Stored rows by series id.
+type RowsBySeries = HashMap<u64, Vec<ChunkRow>>;
 
 /// What a query takes from one series' head, under its lock: the chunks overlapping the range
 /// and the time span of its persisted data.
