@@ -412,10 +412,15 @@ impl Iterator for XorIter<'_> {
 impl XorEncoder {
     /// Encodes samples (strictly increasing timestamps) into a fresh XOR chunk.
     pub fn from_samples(samples: &[(i64, f64)]) -> XorEncoder {
+        // Encode into room for the worst case (19 bytes a sample), then keep an exact copy:
+        // two allocations instead of a growth step every few samples (reopening 196k open
+        // chunks at startup spent half its time in realloc).
         let mut e = XorEncoder::new();
+        e.w.bytes.reserve_exact(20 + 19 * samples.len());
         for &(t, v) in samples {
             e.append(t, v);
         }
+        e.w.bytes = e.w.bytes.as_slice().to_vec();
         e
     }
 }
