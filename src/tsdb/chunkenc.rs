@@ -70,8 +70,10 @@ impl BitWriter {
             self.reserve();
             let whole = n.div_ceil(8);
             let top = v << (64 - n);
-            self.bytes
-                .extend_from_slice(&top.to_be_bytes()[..usize::from(whole)]);
+            // A fixed 8-byte copy (one store, not a memcpy call), cut back to the bytes used.
+            let len = self.bytes.len();
+            self.bytes.extend_from_slice(&top.to_be_bytes());
+            self.bytes.truncate(len + usize::from(whole));
             self.free = whole * 8 - n;
         }
     }

@@ -494,6 +494,9 @@ impl Head {
         let mut by_id = self.by_id.write();
         by_id.reserve(series.len());
         let mut shards: Vec<_> = self.shards.iter().map(|s| s.write()).collect();
+        for s in &mut shards {
+            s.reserve(series.len() / SHARDS + 1);
+        }
         let mut postings: FxMap<(u32, u32), Vec<u64>> = FxMap::default();
         let (mut max_id, mut max_t) = (0, i64::MIN);
         for (id, pairs, data) in series {
