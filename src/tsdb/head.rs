@@ -342,6 +342,10 @@ impl Index {
     }
 }
 
+/// A series for [`Head::insert_many`]: its id, its label pairs as (name, value) indexes into
+/// a table of strings, and its data.
+pub type SymbolSeries = (u64, Vec<(u32, u32)>, SeriesData);
+
 /// All series and their recent data.
 pub struct Head {
     shards: Vec<RwLock<FxMap<u64, Vec<Arc<MemSeries>>>>>,
@@ -486,7 +490,7 @@ impl Head {
     pub fn insert_many(
         &self,
         symbols: &[Arc<str>],
-        series: Vec<(u64, Vec<(u32, u32)>, SeriesData)>,
+        series: Vec<SymbolSeries>,
         persisted: bool,
     ) -> i64 {
         let mut idx = self.index.write();
