@@ -309,6 +309,15 @@ impl Index {
         a
     }
 
+    /// Like [`Index::intern`], keeping `a` itself when the string is new.
+    fn intern_arc(&mut self, a: &Arc<str>) -> Arc<str> {
+        if let Some(known) = self.symbols.get(a) {
+            return known.clone();
+        }
+        self.symbols.insert(a.clone());
+        a.clone()
+    }
+
     fn add(&mut self, id: u64, labels: &Labels) {
         insert_sorted(&mut self.all, id);
         for l in labels.iter() {
@@ -338,6 +347,10 @@ impl Index {
         }
     }
 }
+
+/// A series for [`Head::insert_many`]: its id, its label pairs as (name, value) indexes into
+/// a table of strings, and its data.
+pub type SymbolSeries = (u64, Vec<(u32, u32)>, SeriesData);
 
 /// All series and their recent data.
 pub struct Head {
@@ -481,6 +494,95 @@ impl Head {
         self.generation.fetch_add(1, Ordering::Release);
         self.next_id.fetch_max(id + 1, Ordering::Relaxed);
         s
+    }
+
+    /// Adds many series with known ids at once (loading the database): `symbols` are distinct
+    /// label strings and each series names its label pairs by index into them, sorted by name
+    /// as `Labels` are. Like [`Head::insert_with_id`] for each, but with every lock taken once
+    /// and postings built per distinct pair: a series whose labels or id the head already
+    /// holds is skipped, as is one naming a symbol out of range. The series count as logged;
+    /// `persisted` sets their persisted flag. Returns the newest `last_t` among those added
+    /// (`i64::MIN` if none).
+    pub fn insert_many(
+        &self,
+        symbols: &[Arc<str>],
+        series: Vec<SymbolSeries>,
+        persisted: bool,
+    ) -> i64 {
+        let mut idx = self.index.write();
+        let symbols: Vec<Arc<str>> = symbols.iter().map(|s| idx.intern_arc(s)).collect();
+        let mut by_id = self.by_id.write();
+        by_id.reserve(series.len());
+        let mut shards: Vec<_> = self.shards.iter().map(|s| s.write()).collect();
+        for s in &mut shards {
+            s.reserve(series.len() / SHARDS + 1);
+        }
+        let mut postings: FxMap<(u32, u32), Vec<u64>> = FxMap::default();
+        let (mut max_id, mut max_t) = (0, i64::MIN);
+        for (id, pairs, data) in series {
+            let Some(list) = pairs
+                .iter()
+                .map(|&(n, v)| {
+                    Some(Label {
+                        name: symbols.get(n as usize)?.clone(),
+                        value: symbols.get(v as usize)?.clone(),
+                    })
+                })
+                .collect::<Option<Vec<Label>>>()
+            else {
+                continue;
+            };
+            let labels = Labels::from_sorted(list);
+            let hash = labels.stable_hash();
+            let shard = &mut shards[(hash as usize) % SHARDS];
+            let known = shard
+                .get(&hash)
+                .is_some_and(|c| c.iter().any(|s| s.labels == labels));
+            if known || by_id.contains_key(&id) {
+                continue;
+            }
+            for &p in &pairs {
+                insert_sorted(postings.entry(p).or_default(), id);
+            }
+            insert_sorted(&mut idx.all, id);
+            max_t = max_t.max(data.last_t);
+            let s = Arc::new(MemSeries {
+                id,
+                labels,
+                data: Mutex::new(data),
+                logged: AtomicBool::new(true),
+                persisted: AtomicBool::new(persisted),
+                removed: AtomicBool::new(false),
+                batch_mark: AtomicU64::new(0),
+            });
+            shard.entry(hash).or_default().push(s.clone());
+            by_id.insert(id, s);
+            max_id = max_id.max(id);
+        }
+        for ((n, v), ids) in postings {
+            let (name, value) = (symbols[n as usize].clone(), symbols[v as usize].clone());
+            let list = idx
+                .postings
+                .entry(name)
+                .or_default()
+                .entry(value)
+                .or_default();
+            if list.is_empty() {
+                *list = ids;
+            } else {
+                for id in ids {
+                    insert_sorted(list, id);
+                }
+            }
+        }
+        self.next_id.fetch_max(max_id + 1, Ordering::Relaxed);
+        max_t
+    }
+
+    /// Keeps ids up to `id` from new series (ids of stored rows that could not be loaded).
+    pub fn reserve_ids(&self, id: u64) {
+        self.next_id
+            .fetch_max(id.saturating_add(1), Ordering::Relaxed);
     }
 
     pub fn get(&self, id: u64) -> Option<Arc<MemSeries>> {
@@ -724,6 +826,51 @@ mod tests {
         );
         assert_eq!(d.open_min_t, CHUNK_RANGE_MS);
         assert_eq!(range_end(-1), 0);
+    }
+
+    #[test]
+    fn insert_many_matches_one_by_one_inserts_and_skips_known_series() {
+        let syms: Vec<Arc<str>> = ["__name__", "up", "job", "a", "b", "cpu"]
+            .into_iter()
+            .map(Arc::from)
+            .collect();
+        let h = Head::new();
+        h.insert_with_id(9, Labels::from_pairs([("__name__", "cpu")]));
+        let data = |t| SeriesData {
+            last_t: t,
+            ..SeriesData::default()
+        };
+        let max_t = h.insert_many(
+            &syms,
+            vec![
+                (3, vec![(0, 1), (2, 3)], data(30)),
+                (5, vec![(0, 1), (2, 4)], data(50)),
+                // the labels of series 3, the id of series 9, a symbol out of range
+                (6, vec![(0, 1), (2, 3)], data(60)),
+                (9, vec![(0, 1)], data(90)),
+                (7, vec![(0, 1), (2, 40)], data(70)),
+                // the labels series 9 has
+                (8, vec![(0, 5)], data(80)),
+            ],
+            true,
+        );
+        assert_eq!(max_t, 50, "only added series count");
+        assert_eq!(h.num_series(), 3);
+        let ids = |ms: &[Matcher]| h.postings(ms);
+        assert_eq!(ids(&[m(MatchOp::Equal, "__name__", "up")]), [3, 5]);
+        assert_eq!(ids(&[m(MatchOp::Equal, "job", "b")]), [5]);
+        assert_eq!(ids(&[m(MatchOp::Regex, "__name__", ".+")]), [3, 5, 9]);
+        assert_eq!(h.label_values("__name__"), ["cpu", "up"]);
+        let s = h.lookup(&[("__name__", "up"), ("job", "a")]).unwrap();
+        assert_eq!((s.id, s.data.lock().last_t), (3, 30));
+        assert!(s.persisted.load(Ordering::Relaxed) && s.logged.load(Ordering::Relaxed));
+        // Shared strings: the head's symbol table holds the restored ones.
+        let (n, _) = h.get_or_create(&[("__name__", "up"), ("job", "c")]);
+        assert_eq!(n.id, 10);
+        assert!(Arc::ptr_eq(
+            &n.labels.iter().next().unwrap().value,
+            &syms[1]
+        ));
     }
 
     #[test]

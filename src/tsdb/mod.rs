@@ -301,6 +301,8 @@ mod histogram_chunk_recode_tests;
 #[cfg(test)]
 mod histogram_chunk_tests;
 #[cfg(test)]
+mod open_tests;
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]

@@ -1,17 +1,20 @@
 //! Opening a store, in named steps: open the database (or rebuild it from what can be read when
-//! it is damaged), load the persisted series and reopen their partial chunks, replay the WAL
+//! it is damaged), load the persisted series and reopen their partial chunks (labels decoded
+//! straight into a table of distinct strings, the head built in one pass by
+//! `Head::insert_many`, open chunks re-encoded on every core), replay the WAL
 //! (a corrupt tail is truncated; exemplar records refill the exemplar buffer), start a new WAL
 //! segment, then re-apply replayed deletions. Histogram records replay like float ones; an open
 //! histogram chunk row reopens byte for byte.
 //!
 //! Uses the store core (`super`) and its `append` (sample checks), `delete` and `exemplars`
-//! steps, `exemplar_ring`, `head`, `histogram_head`, `chunk_rows`,
+//! steps, `flush`'s memory release, `exemplar_ring`, `head`, `histogram_head`, `chunk_rows`,
 //! `chunkenc`, `persist`, `wal`, `model`, `storage`.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use tracing::{debug, warn};
@@ -21,20 +24,46 @@ use super::chunk_rows::{decode_row, histogram_chunk_of, RowSamples};
 use super::chunkenc::XorEncoder;
 use super::exemplar_ring::ExemplarRing;
 use super::exemplars::replay_exemplars;
-use super::head::{Head, MemSeries};
+use super::flush::release_free_memory;
+use super::head::{Head, MemSeries, SeriesData};
 use super::histogram_head::OpenHistChunk;
 use super::persist::{self, Persist, PersistError, SeriesSummary};
 use super::wal::{self, Encoder, Record, Wal};
 use super::{Db, Inner, OpenReport, Options, Stats, WalState, DB_FILE, REPAIR_MARKER};
-use crate::model::{HistogramSample, Labels, Sample};
+use crate::model::{FxMap, HistogramSample, Labels, Sample};
 use crate::storage::{AppendStats, StorageError};
 
 /// What the database held at open.
 struct Loaded {
-    series: Vec<(u64, Labels)>,
+    /// The distinct label strings of the series.
+    symbols: Vec<Arc<str>>,
+    /// Each series' id and label pairs (indexes into `symbols`), ascending by id.
+    series: Vec<(u64, Vec<(u32, u32)>)>,
+    /// The highest series row id, loaded or not.
+    max_id: u64,
     /// Series rows that could not be decoded.
     bad_series_rows: usize,
     summaries: Vec<SeriesSummary>,
+}
+
+/// Distinct strings, numbered in order of first sight.
+#[derive(Default)]
+struct Symbols {
+    ids: FxMap<Arc<str>, u32>,
+    list: Vec<Arc<str>>,
+}
+
+impl Symbols {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.ids.get(s) {
+            return i;
+        }
+        let a: Arc<str> = Arc::from(s);
+        let i = self.list.len() as u32;
+        self.list.push(a.clone());
+        self.ids.insert(a, i);
+        i
+    }
 }
 
 /// What replaying the WAL added to the head.
@@ -55,15 +84,19 @@ impl Db {
     /// chunks, replays the WAL (truncating a corrupt tail), and starts a new WAL segment.
     pub fn open(dir: &Path, opts: Options) -> Result<(Db, OpenReport), StorageError> {
         std::fs::create_dir_all(dir)?;
+        let started = Instant::now();
         let mut report = OpenReport::default();
         let (persist, loaded) = open_database(dir, &mut report)?;
         report.series_loaded = loaded.series.len();
         report.bad_series_rows = loaded.bad_series_rows;
+        let load_done = Instant::now();
         let head = Head::new();
         let persisted_max_t = restore_persisted(&head, loaded);
+        let restore_done = Instant::now();
         let wal_dir = dir.join("wal");
         let mut ring = ExemplarRing::new(opts.max_exemplars);
         let (wal_stats, replayed) = replay_wal(&head, &mut ring, &wal_dir)?;
+        let replay_done = Instant::now();
         report.replayed_exemplars = replayed.exemplars;
         report.wal = wal_stats;
         report.replayed_samples = replayed.stats.accepted;
@@ -103,10 +136,17 @@ impl Db {
         };
         db.reapply_deletes(&replayed.deletes)?;
         db.note_lost_in_repair(&report);
+        // Loading leaves freed buffers (rows, decoded samples) behind: hand them back.
+        release_free_memory();
+        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
         debug!(
             series = db.inner.head.num_series(),
             wal_records = report.wal.records,
             replayed_samples = report.replayed_samples,
+            load_ms = ms(started, load_done),
+            restore_ms = ms(load_done, restore_done),
+            replay_ms = ms(restore_done, replay_done),
+            total_ms = ms(started, Instant::now()),
             "storage open"
         );
         Ok((db, report))
@@ -182,88 +222,158 @@ fn open_database(dir: &Path, report: &mut OpenReport) -> Result<(Persist, Loaded
 }
 
 fn load(p: &Persist) -> Result<Loaded, PersistError> {
-    let (series, bad_series_rows) = p.load_series()?;
+    let mut symbols = Symbols::default();
+    let mut series = Vec::new();
+    let (mut bad, mut max_id) = (0, 0);
+    p.visit_series(|id, pairs| {
+        // Even a row that cannot be loaded keeps its id from new series.
+        max_id = max_id.max(id);
+        let Some(pairs) = pairs else {
+            bad += 1;
+            return;
+        };
+        // Stored labels are sorted with unique names and no empty values; a row that is not
+        // is normalised as `Labels::from_pairs` would.
+        let normal =
+            pairs.windows(2).all(|w| w[0].0 < w[1].0) && pairs.iter().all(|p| !p.1.is_empty());
+        let refs: Vec<(u32, u32)> = if normal {
+            pairs
+                .iter()
+                .map(|&(n, v)| (symbols.id(n), symbols.id(v)))
+                .collect()
+        } else {
+            Labels::from_pairs(pairs.iter().copied())
+                .iter()
+                .map(|l| (symbols.id(&l.name), symbols.id(&l.value)))
+                .collect()
+        };
+        if refs.is_empty() {
+            bad += 1;
+        } else {
+            series.push((id, refs));
+        }
+    })?;
     Ok(Loaded {
+        symbols: symbols.list,
         series,
-        bad_series_rows,
+        max_id,
+        bad_series_rows: bad,
         summaries: p.load_summaries()?,
     })
 }
 
 /// Puts the persisted series into the head with their stored time ranges and newest sample,
-/// and reopens their partial (open) chunks. Returns the newest sample time found.
+/// and reopens their partial (open) chunks (spread over the available cores: re-encoding the
+/// open chunks is most of the work). Returns the newest sample time found.
 fn restore_persisted(head: &Head, loaded: Loaded) -> i64 {
-    let mut max_t = i64::MIN;
-    for (id, labels) in loaded.series {
-        let s = head.insert_with_id(id, labels);
-        s.persisted.store(true, Ordering::Relaxed);
+    let Loaded {
+        symbols,
+        series,
+        summaries,
+        max_id,
+        ..
+    } = loaded;
+    head.reserve_ids(max_id);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let per = summaries.len().div_ceil(threads).max(1);
+    let mut parts: Vec<Vec<SeriesSummary>> = Vec::new();
+    let mut rest = summaries;
+    while rest.len() > per {
+        let tail = rest.split_off(per);
+        parts.push(rest);
+        rest = tail;
     }
-    for sum in loaded.summaries {
-        let Some(s) = head.get(sum.series_id) else {
+    parts.push(rest);
+    let built: Vec<Vec<(u64, SeriesData)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(move || part.into_iter().map(series_data).collect()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut data: FxMap<u64, SeriesData> = FxMap::default();
+    data.reserve(built.iter().map(Vec::len).sum());
+    for (id, d) in built.into_iter().flatten() {
+        data.insert(id, d);
+    }
+    let series = series
+        .into_iter()
+        .map(|(id, pairs)| (id, pairs, data.remove(&id).unwrap_or_default()))
+        .collect();
+    head.insert_many(&symbols, series, true)
+}
+
+/// A persisted series' head state from its chunk summary: stored time range, newest sample,
+/// and its reopened open chunk.
+fn series_data(sum: SeriesSummary) -> (u64, SeriesData) {
+    let mut d = SeriesData {
+        min_t: sum.min_t,
+        persisted_min_t: sum.min_t,
+        ..SeriesData::default()
+    };
+    let mut newest: Option<(i64, f64)> = None;
+    let mut newest_hist: Option<HistogramSample> = None;
+    for (c, open) in [(&sum.last_sealed, false), (&sum.open, true)] {
+        let Some(c) = c else { continue };
+        d.persisted_max_t = d.persisted_max_t.max(c.max_t);
+        let Some(samples) = decode_row(&c.data) else {
+            warn!(
+                series_id = sum.series_id,
+                min_t = c.min_t,
+                "persisted chunk is corrupt; skipped"
+            );
             continue;
         };
-        let mut d = s.data.lock();
-        d.min_t = sum.min_t;
-        d.persisted_min_t = sum.min_t;
-        let mut newest: Option<(i64, f64)> = None;
-        let mut newest_hist: Option<HistogramSample> = None;
-        for (c, open) in [(&sum.last_sealed, false), (&sum.open, true)] {
-            let Some(c) = c else { continue };
-            d.persisted_max_t = d.persisted_max_t.max(c.max_t);
-            let Some(samples) = decode_row(&c.data) else {
-                warn!(series = %s.labels, min_t = c.min_t, "persisted chunk is corrupt; skipped");
-                continue;
-            };
-            match samples {
-                RowSamples::Floats(samples) => {
-                    if let Some(&last) = samples.last() {
-                        if newest.is_none_or(|n| last.0 > n.0) {
-                            newest = Some(last);
-                        }
-                    }
-                    if open && !samples.is_empty() {
-                        d.open = Some(XorEncoder::from_samples(&samples));
-                        d.open_min_t = c.min_t;
-                        d.open_dirty = false;
+        match samples {
+            RowSamples::Floats(samples) => {
+                if let Some(&last) = samples.last() {
+                    if newest.is_none_or(|n| last.0 > n.0) {
+                        newest = Some(last);
                     }
                 }
-                RowSamples::Histograms(mut samples) => {
-                    if open && !samples.is_empty() {
-                        let chunk = histogram_chunk_of(&c.data)
-                            .and_then(|(form, b)| OpenHistChunk::from_bytes(form, b));
-                        let h = d.hist.get_or_insert_with(Box::default);
-                        h.open = chunk;
-                        h.open_min_t = c.min_t;
-                        h.open_dirty = false;
-                    }
-                    if let Some(last) = samples.pop() {
-                        if newest_hist.as_ref().is_none_or(|n| last.t > n.t) {
-                            newest_hist = Some(last);
-                        }
-                    }
+                if open && !samples.is_empty() {
+                    d.open = Some(XorEncoder::from_samples(&samples));
+                    d.open_min_t = c.min_t;
+                    d.open_dirty = false;
                 }
             }
-        }
-        let float_t = newest.map_or(i64::MIN, |n| n.0);
-        match newest_hist {
-            Some(h) if h.t > float_t => {
-                d.last_t = h.t;
-                d.last_v_bits = h.h.count_and_sum().1.to_bits();
-                max_t = max_t.max(h.t);
-                let hd = d.hist.get_or_insert_with(Box::default);
-                hd.last_t = h.t;
-                hd.last = Some(h.h);
-            }
-            _ => {
-                if let Some((t, v)) = newest {
-                    d.last_t = t;
-                    d.last_v_bits = v.to_bits();
-                    max_t = max_t.max(t);
+            RowSamples::Histograms(mut samples) => {
+                if open && !samples.is_empty() {
+                    let chunk = histogram_chunk_of(&c.data)
+                        .and_then(|(form, b)| OpenHistChunk::from_bytes(form, b));
+                    let h = d.hist.get_or_insert_with(Box::default);
+                    h.open = chunk;
+                    h.open_min_t = c.min_t;
+                    h.open_dirty = false;
+                }
+                if let Some(last) = samples.pop() {
+                    if newest_hist.as_ref().is_none_or(|n| last.t > n.t) {
+                        newest_hist = Some(last);
+                    }
                 }
             }
         }
     }
-    max_t
+    let float_t = newest.map_or(i64::MIN, |n| n.0);
+    match newest_hist {
+        Some(h) if h.t > float_t => {
+            d.last_t = h.t;
+            d.last_v_bits = h.h.count_and_sum().1.to_bits();
+            let hd = d.hist.get_or_insert_with(Box::default);
+            hd.last_t = h.t;
+            hd.last = Some(h.h);
+        }
+        _ => {
+            if let Some((t, v)) = newest {
+                d.last_t = t;
+                d.last_v_bits = v.to_bits();
+            }
+        }
+    }
+    (sum.series_id, d)
 }
 
 /// Replays the WAL in `wal_dir` into the head: series records create series, sample records

@@ -98,6 +98,7 @@ fn encode_labels(l: &Labels) -> Vec<u8> {
     b
 }
 
+#[cfg(test)]
 fn decode_labels(b: &[u8]) -> Option<Labels> {
     let mut r = Reader::new(b, 0);
     let mut pairs = Vec::new();
@@ -142,7 +143,9 @@ impl Persist {
         })
     }
 
-    /// Every series row. Rows whose labels cannot be decoded are skipped and counted.
+    /// Every series row. Rows whose labels cannot be decoded are skipped and counted (tests;
+    /// opening uses [`Persist::visit_series`]).
+    #[cfg(test)]
     pub fn load_series(&self) -> Result<(Vec<(u64, Labels)>, usize), PersistError> {
         let conn = self.reader.lock();
         let mut stmt = conn
@@ -160,6 +163,35 @@ impl Persist {
             }
         }
         Ok((out, bad))
+    }
+
+    /// Calls `visit` with each series row's id and label pairs as stored (`None`: the labels
+    /// cannot be decoded), ascending by id, without building `Labels` (opening builds the
+    /// head from them in bulk).
+    pub fn visit_series(
+        &self,
+        mut visit: impl FnMut(u64, Option<&[(&str, &str)]>),
+    ) -> Result<(), PersistError> {
+        let conn = self.reader.lock();
+        let mut stmt = conn
+            .prepare("SELECT id, labels FROM series ORDER BY id")
+            .ctx("reading series")?;
+        let mut rows = stmt.query([]).ctx("reading series")?;
+        while let Some(r) = rows.next().ctx("reading series")? {
+            let id: i64 = r.get(0).ctx("reading series")?;
+            let blob = r.get_ref(1).ctx("reading series")?;
+            let mut pairs = Vec::with_capacity(8);
+            let mut rd = Reader::new(blob.as_blob().unwrap_or_default(), 0);
+            let mut whole = true;
+            while whole && !rd.done() {
+                match (rd.str(), rd.str()) {
+                    (Some(n), Some(v)) => pairs.push((n, v)),
+                    _ => whole = false,
+                }
+            }
+            visit(id as u64, whole.then_some(&pairs[..]));
+        }
+        Ok(())
     }
 
     /// For each series with data: its oldest time, newest sealed chunk and open chunk.
