@@ -554,6 +554,7 @@ impl Head {
                 persisted: AtomicBool::new(persisted),
                 removed: AtomicBool::new(false),
                 batch_mark: AtomicU64::new(0),
+                rank: AtomicU32::new(u32::MAX),
             });
             shard.entry(hash).or_default().push(s.clone());
             by_id.insert(id, s);
@@ -576,6 +577,8 @@ impl Head {
             }
         }
         self.next_id.fetch_max(max_id + 1, Ordering::Relaxed);
+        // Series were added: label ranks are stale.
+        self.generation.fetch_add(1, Ordering::Release);
         max_t
     }
 
