@@ -41,6 +41,7 @@ pub mod histogram_chunk;
 pub mod histogram_head;
 mod histogram_layout;
 mod open;
+mod packed;
 mod persist;
 mod query;
 mod retention;
@@ -298,6 +299,8 @@ mod histogram_chunk_prometheus_tests;
 mod histogram_chunk_recode_tests;
 #[cfg(test)]
 mod histogram_chunk_tests;
+#[cfg(test)]
+mod packed_tests;
 #[cfg(test)]
 mod tests;
 
