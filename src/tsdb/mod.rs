@@ -45,6 +45,7 @@ mod packed;
 mod persist;
 mod query;
 mod retention;
+mod series_labels;
 mod upkeep;
 mod varint;
 pub mod wal;

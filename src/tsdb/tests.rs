@@ -509,18 +509,8 @@ fn a_corrupt_chunk_is_reported_and_the_rest_is_served() {
     // Damage the stored chunks of series m1 (found by its labels blob).
     {
         let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
-        let ids: Vec<(i64, Vec<u8>)> = c
-            .prepare("SELECT id, labels FROM series")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        let id = ids
-            .iter()
-            .find(|(_, l)| l.windows(2).any(|w| w == b"m1"))
-            .map(|(i, _)| *i)
-            .expect("series m1 stored");
+        let id =
+            persist::series_id_named(&dir.path().join(DB_FILE), "m1").expect("series m1 stored");
         let n = c
             .execute(
                 "UPDATE chunks SET data = x'01ffffffffff' WHERE series_id = ?1",
@@ -558,6 +548,35 @@ fn stored(n_series: usize, samples: usize) -> tempfile::TempDir {
     dir
 }
 
+/// Like `stored`, with values that do not pack into a few bits, so the chunks fill most of
+/// the file's pages.
+fn stored_noisy(n_series: usize, samples: i64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    for part in (0..samples).collect::<Vec<i64>>().chunks(100) {
+        let names: Vec<String> = (0..n_series).map(|i| format!("m{i}")).collect();
+        let batch: Vec<SeriesInput> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let s: Vec<(i64, f64)> = part
+                    .iter()
+                    .map(|&k| {
+                        (
+                            k * 15_000,
+                            ((k * 7919 + i as i64 * 104_729) % 65_521) as f64,
+                        )
+                    })
+                    .collect();
+                input(&[("__name__", n.as_str()), ("job", "t")], &s)
+            })
+            .collect();
+        db.append(&batch).unwrap();
+    }
+    db.close().unwrap();
+    dir
+}
+
 /// Overwrites the first 512 bytes (the header) of the database page `num/den` of the way into
 /// the file with `byte`; returns the page count.
 fn damage_page(dir: &Path, num: u64, den: u64, byte: u8) -> u64 {
@@ -576,7 +595,7 @@ fn damage_page(dir: &Path, num: u64, den: u64, byte: u8) -> u64 {
 #[test]
 fn a_corrupt_database_page_costs_only_its_series() {
     let n_series = 3000;
-    let dir = stored(n_series, 300);
+    let dir = stored_noisy(n_series, 300);
     // A page most of the way in (chunk data lives there).
     let pages = damage_page(dir.path(), 7, 10, 0xA5);
     assert!(pages > 50, "a database of {pages} pages");
@@ -635,32 +654,7 @@ fn a_corrupt_database_page_costs_only_its_series() {
 fn damage_found_by_a_query_is_repaired_at_the_next_start() {
     // More chunk pages than SQLite's page cache (2 MiB) holds, so queries read from the file.
     let n_series = 3000;
-    let dir = tempfile::tempdir().unwrap();
-    {
-        // Values that do not pack into a few bits, so the chunks fill many pages.
-        let (db, _) = Db::open(dir.path(), opts()).unwrap();
-        for part in (0..1200).collect::<Vec<i64>>().chunks(100) {
-            let names: Vec<String> = (0..n_series).map(|i| format!("m{i}")).collect();
-            let batch: Vec<SeriesInput> = names
-                .iter()
-                .enumerate()
-                .map(|(i, n)| {
-                    let s: Vec<(i64, f64)> = part
-                        .iter()
-                        .map(|&k| {
-                            (
-                                k * 15_000,
-                                ((k * 7919 + i as i64 * 104_729) % 65_521) as f64,
-                            )
-                        })
-                        .collect();
-                    input(&[("__name__", n.as_str()), ("job", "t")], &s)
-                })
-                .collect();
-            db.append(&batch).unwrap();
-        }
-        db.close().unwrap();
-    }
+    let dir = stored_noisy(n_series, 1200);
     let (db, report) = Db::open(dir.path(), opts()).unwrap();
     assert!(report.repair.is_none());
     // Damage a chunk page while running (the start has already read the summaries): one read
