@@ -10,13 +10,15 @@
 //!     the n−1 `k[i] − k[i−1] − 1` (0 unless a scrape was missed) and the n−1 offsets e[i]
 //!     from the grid. Jittered scrapes cost only their jitter, once (a delta holds it twice).
 //! - a value mode byte: the low 4 bits are the decimal digits d (values are mantissas m with
-//!   v = m / 10^d); bit 7 set: the stream holds delta-of-deltas of m, else deltas; other bits 0.
+//!   v = m / 10^d); bit 7 set: the stream holds delta-of-deltas of m, else deltas; bit 6 set:
+//!   raw values follow; bits 4 and 5 are 0.
 //!   n ≥ 1: varint m0; n ≥ 2: one PFOR stream of the n−1 deltas (or delta-of-deltas).
-//! - uvarint count of raw values, then each as (uvarint position gap, 8 bytes little-endian
-//!   f64 bits): values that are no short decimal (NaN, stale markers, −0.0, 0.1+0.2) keep their
+//! - with raw values: their uvarint count, then each as (uvarint position gap, 8 bytes
+//!   little-endian f64 bits): values that are no short decimal (NaN, stale markers, −0.0, 0.1+0.2) keep their
 //!   exact bits there; their slot in the mantissa column repeats the previous mantissa.
 //!
-//! A PFOR stream of c values: byte w (0..=64), varint base, uvarint exception count, then
+//! A PFOR stream of c values: a byte with the width w (0..=64) in its low 7 bits and, in bit
+//! 7, whether exceptions follow; varint base; with exceptions, their uvarint count; then
 //! ⌈c·w/8⌉ bytes of w-bit fields, least significant bit first, then the exceptions as
 //! (uvarint position gap, varint value − base). Every integer is handled with wrapping
 //! arithmetic, so any i64 round-trips whatever the overflow; the encoder picks the width that
@@ -165,14 +167,17 @@ fn encode_values(out: &mut Vec<u8>, samples: &[(i64, f64)], scratch: &mut Vec<i6
     let mut by_dod = Vec::new();
     put_pfor(&mut by_dod, &dods, scratch);
     let use_dod = by_dod.len() < by_delta.len();
-    out.push(d as u8 | if use_dod { 0x80 } else { 0 });
+    let has_raw = if raw.is_empty() { 0 } else { 0x40 };
+    out.push(d as u8 | has_raw | if use_dod { 0x80 } else { 0 });
     if let Some(&m0) = ms.first() {
         put_varint(out, m0);
     }
     if ms.len() >= 2 {
         out.extend_from_slice(if use_dod { &by_dod } else { &by_delta });
     }
-    put_uvarint(out, raw.len() as u64);
+    if !raw.is_empty() {
+        put_uvarint(out, raw.len() as u64);
+    }
     let mut last = 0usize;
     for (i, bits) in raw {
         put_uvarint(out, (i - last) as u64);
@@ -221,7 +226,9 @@ fn choose(xs: &[i64], sorted: &mut Vec<i64>) -> (u32, i64, usize) {
                 }
             }
         }
-        size += uvarint_len(exceptions as u64);
+        if exceptions > 0 {
+            size += uvarint_len(exceptions as u64);
+        }
         if size < best.2 {
             best = (w, lo, size);
         }
@@ -249,8 +256,6 @@ fn uvarint_len(v: u64) -> usize {
 /// Appends the PFOR stream of `xs`.
 fn put_pfor(out: &mut Vec<u8>, xs: &[i64], scratch: &mut Vec<i64>) {
     let (w, base, _) = choose(xs, scratch);
-    out.push(w as u8);
-    put_varint(out, base);
     let mut exceptions = Vec::new();
     let (mut acc, mut have) = (0u128, 0u32);
     let mut bits = Vec::with_capacity((xs.len() * w as usize).div_ceil(8));
@@ -276,7 +281,11 @@ fn put_pfor(out: &mut Vec<u8>, xs: &[i64], scratch: &mut Vec<i64>) {
     if have > 0 {
         bits.push(acc as u8);
     }
-    put_uvarint(out, exceptions.len() as u64);
+    out.push(w as u8 | if exceptions.is_empty() { 0 } else { 0x80 });
+    put_varint(out, base);
+    if !exceptions.is_empty() {
+        put_uvarint(out, exceptions.len() as u64);
+    }
     out.extend_from_slice(&bits);
     let mut last = 0usize;
     for (i, off) in exceptions {
@@ -289,13 +298,18 @@ fn put_pfor(out: &mut Vec<u8>, xs: &[i64], scratch: &mut Vec<i64>) {
 /// Reads a PFOR stream of `count` values into `out` (cleared first).
 fn read_pfor(r: &mut Reader, count: usize, out: &mut Vec<i64>) -> Option<()> {
     out.clear();
-    let w = u32::from(r.byte()?);
+    let head = r.byte()?;
+    let w = u32::from(head & 0x7f);
     if w > 64 {
         return None;
     }
     let base = r.varint()?;
-    let exceptions = usize::try_from(r.uvarint()?).ok()?;
-    if exceptions > count {
+    let exceptions = if head & 0x80 != 0 {
+        usize::try_from(r.uvarint()?).ok()?
+    } else {
+        0
+    };
+    if exceptions > count || (head & 0x80 != 0 && exceptions == 0) {
         return None;
     }
     let src = r.bytes((count * w as usize).div_ceil(8))?;
@@ -379,7 +393,7 @@ pub(crate) fn decode(b: &[u8]) -> Option<Vec<(i64, f64)>> {
         }
     }
     let vmode = r.byte()?;
-    if vmode & 0x70 != 0 {
+    if vmode & 0x30 != 0 {
         return None;
     }
     let p = *POW10.get(usize::from(vmode & 0x0f))?;
@@ -401,8 +415,12 @@ pub(crate) fn decode(b: &[u8]) -> Option<Vec<(i64, f64)>> {
             }
         }
     }
-    let raw = usize::try_from(r.uvarint()?).ok()?;
-    if raw > n {
+    let raw = if vmode & 0x40 != 0 {
+        usize::try_from(r.uvarint()?).ok()?
+    } else {
+        0
+    };
+    if raw > n || (vmode & 0x40 != 0 && raw == 0) {
         return None;
     }
     let mut at = 0usize;
