@@ -186,23 +186,29 @@ fn encode_values(out: &mut Vec<u8>, samples: &[(i64, f64)], scratch: &mut Vec<i6
     }
 }
 
-/// Width, base and size in bytes of the smallest PFOR stream of `xs`.
+/// Width, base and size in bytes of the smallest PFOR stream of `xs`: the width that holds
+/// every value, or a narrower one when the values it leaves out (as exceptions) cost less than
+/// the bits it saves.
 fn choose(xs: &[i64], sorted: &mut Vec<i64>) -> (u32, i64, usize) {
+    let n = xs.len();
+    let (Some(&min), Some(&max)) = (xs.iter().min(), xs.iter().max()) else {
+        return (0, 0, 2);
+    };
+    let full = 64 - (max.wrapping_sub(min) as u64).leading_zeros();
+    let mut best = (
+        full,
+        min,
+        1 + varint::varint_len(min) + (n * full as usize).div_ceil(8),
+    );
+    if full == 0 || n < 8 {
+        return best;
+    }
     sorted.clear();
     sorted.extend_from_slice(xs);
     sorted.sort_unstable();
-    let n = xs.len();
-    let Some(&first) = sorted.first() else {
-        return (0, 0, 3);
-    };
-    let mut best = (64u32, first, usize::MAX);
-    for w in 0..=64u32 {
-        let packed = (n * w as usize).div_ceil(8);
-        if packed >= best.2 {
-            break;
-        }
+    for w in (0..full).rev() {
         // The window [lo, lo + 2^w) holding the most values.
-        let (mut lo, mut inside) = (first, 0usize);
+        let (mut lo, mut inside) = (min, 0usize);
         let mut j = 0usize;
         for i in 0..n {
             while !fits(sorted[i].wrapping_sub(sorted[j]) as u64, w) {
@@ -213,27 +219,28 @@ fn choose(xs: &[i64], sorted: &mut Vec<i64>) -> (u32, i64, usize) {
                 lo = sorted[j];
             }
         }
+        // Each exception takes at least 2 bytes, and narrower widths leave out more.
+        let floor = 2 * (n - inside);
+        if floor >= best.2 {
+            break;
+        }
+        let packed = (n * w as usize).div_ceil(8);
+        if packed + floor + 2 >= best.2 {
+            continue;
+        }
         let mut size = 1 + varint::varint_len(lo) + packed;
-        let mut exceptions = 0usize;
-        if inside < n {
-            let mut last = 0usize;
-            for (i, &x) in xs.iter().enumerate() {
-                let off = x.wrapping_sub(lo) as u64;
-                if !in_window(x, lo, off, w) {
-                    size += uvarint_len((i - last) as u64) + varint::varint_len(off as i64);
-                    last = i;
-                    exceptions += 1;
-                }
+        let (mut exceptions, mut last) = (0usize, 0usize);
+        for (i, &x) in xs.iter().enumerate() {
+            let off = x.wrapping_sub(lo) as u64;
+            if !in_window(x, lo, off, w) {
+                size += uvarint_len((i - last) as u64) + varint::varint_len(off as i64);
+                last = i;
+                exceptions += 1;
             }
         }
-        if exceptions > 0 {
-            size += uvarint_len(exceptions as u64);
-        }
+        size += uvarint_len(exceptions as u64);
         if size < best.2 {
             best = (w, lo, size);
-        }
-        if inside == n {
-            break;
         }
     }
     best
@@ -313,12 +320,11 @@ fn read_pfor(r: &mut Reader, count: usize, out: &mut Vec<i64>) -> Option<()> {
         return None;
     }
     let src = r.bytes((count * w as usize).div_ceil(8))?;
-    if w == 0 {
-        out.resize(count, base);
-    } else {
+    out.resize(count, base);
+    if w > 0 {
         let mask = if w == 64 { u64::MAX } else { (1u64 << w) - 1 };
         let (mut acc, mut have, mut p) = (0u128, 0u32, 0usize);
-        for _ in 0..count {
+        for slot in out.iter_mut() {
             if have < w {
                 if let Some(b8) = src.get(p..p + 8) {
                     let mut a = [0u8; 8];
@@ -334,7 +340,7 @@ fn read_pfor(r: &mut Reader, count: usize, out: &mut Vec<i64>) -> Option<()> {
                     }
                 }
             }
-            out.push(base.wrapping_add((acc as u64 & mask) as i64));
+            *slot = base.wrapping_add((acc as u64 & mask) as i64);
             acc >>= w;
             have -= w;
         }
@@ -402,11 +408,18 @@ pub(crate) fn decode(b: &[u8]) -> Option<Vec<(i64, f64)>> {
     if n >= 2 {
         read_pfor(&mut r, n - 1, &mut a)?;
         if vmode & 0x80 != 0 {
+            // Delta-of-deltas: sum once into deltas, then as below.
             let mut delta = 0i64;
+            for x in a.iter_mut() {
+                delta = delta.wrapping_add(*x);
+                *x = delta;
+            }
+        }
+        if p == 1.0 {
+            // Integers (the most common values): m / 1 is m exactly, without a division.
             for (s, &x) in out[1..].iter_mut().zip(&a) {
-                delta = delta.wrapping_add(x);
-                m = m.wrapping_add(delta);
-                s.1 = m as f64 / p;
+                m = m.wrapping_add(x);
+                s.1 = m as f64;
             }
         } else {
             for (s, &x) in out[1..].iter_mut().zip(&a) {
