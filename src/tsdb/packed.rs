@@ -123,7 +123,14 @@ fn grid_times(samples: &[(i64, f64)], step: i64, scratch: &mut Vec<i64>) -> (Vec
     let s = i128::from(step);
     for &(t, _) in &samples[1..] {
         span = i128::from(t) - i128::from(t0);
-        let k = (span + s / 2).div_euclid(s) as i64;
+        // The next grid point when the sample is within half a step of it (no division);
+        // else the nearest one. Any k is lossless: e makes up the rest.
+        let r = span - (i128::from(prev_k) + 1) * s;
+        let k = if 2 * r.abs() <= s {
+            prev_k.wrapping_add(1)
+        } else {
+            (span + s / 2).div_euclid(s) as i64
+        };
         dk.push(k.wrapping_sub(prev_k).wrapping_sub(1));
         e.push(t.wrapping_sub(t0).wrapping_sub(k.wrapping_mul(step)));
         prev_k = k;
