@@ -328,7 +328,22 @@ fn read_pfor(r: &mut Reader, count: usize, out: &mut Vec<i64>) -> Option<()> {
     }
     let src = r.bytes((count * w as usize).div_ceil(8))?;
     out.resize(count, base);
-    if w > 0 {
+    if (1..=56).contains(&w) {
+        // Each field lies within the 8 bytes from its first byte: one load, shift and mask
+        // per field, over a copy padded so that every load is in bounds.
+        let mask = (1u64 << w) - 1;
+        let mut padded = Vec::with_capacity(src.len() + 8);
+        padded.extend_from_slice(src);
+        padded.resize(src.len() + 8, 0);
+        let mut pos = 0usize;
+        for slot in out.iter_mut() {
+            let at = pos >> 3;
+            let mut word = [0u8; 8];
+            word.copy_from_slice(padded.get(at..at + 8)?);
+            *slot = base.wrapping_add(((u64::from_le_bytes(word) >> (pos & 7)) & mask) as i64);
+            pos += w as usize;
+        }
+    } else if w > 0 {
         let mask = if w == 64 { u64::MAX } else { (1u64 << w) - 1 };
         let (mut acc, mut have, mut p) = (0u128, 0u32, 0usize);
         for slot in out.iter_mut() {
