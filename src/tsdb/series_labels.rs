@@ -121,6 +121,7 @@ pub(super) fn decode(b: &[u8], pairs: &HashMap<u64, Label>) -> Option<Labels> {
 
 /// Labels spelled out, each name and value as a uvarint length and its bytes (the form
 /// written before pair ids; tests write it to check it is still read).
+#[cfg(test)]
 pub(super) fn encode_spelled(l: &Labels) -> Vec<u8> {
     let mut b = Vec::with_capacity(l.len() * 16);
     for x in l.iter() {
