@@ -7,6 +7,7 @@
 //!
 //! Decoding is bounds-checked: corrupt bytes end iteration with an error, never a panic.
 
+use super::packed::{self, mantissa, MAX_DIGITS, POW10};
 use super::varint;
 
 /// Samples per chunk before it is cut (Prometheus's default).
@@ -437,37 +438,27 @@ impl XorEncoder {
 // ---------------------------------------------------------------------------------------------
 // Persisted format. Chunks written to the database start with a format byte:
 //   0: a Prometheus XOR chunk follows, unchanged.
-//   1: "decimal columns": uvarint n; timestamps as zigzag varints (t0, first delta, then
-//      delta-of-deltas); a mode byte (low 7 bits: decimal digits d; high bit: values stored as
-//      delta-of-deltas instead of deltas); then the integer mantissas m (v = m / 10^d) as zigzag
-//      varints (m0, then deltas or delta-of-deltas).
-// Format 1 is used only when every value round-trips bit-exactly through m / 10^d; otherwise
-// the XOR chunk is kept. Scraped values are mostly integers or short decimals, which this
-// stores in 1-3 bytes where XOR needs 3-6; jittered timestamps take 1 byte instead of 2.
+//   1: "decimal columns" (written by earlier versions; still read): uvarint n; timestamps as
+//      zigzag varints (t0, first delta, then delta-of-deltas); a mode byte (low 7 bits: decimal
+//      digits d; high bit: values stored as delta-of-deltas instead of deltas); then the
+//      integer mantissas m (v = m / 10^d) as zigzag varints (m0, then deltas or
+//      delta-of-deltas).
+//   5: "packed columns" (`packed`): timestamps and decimal mantissas as two columns of
+//      bit-packed integers (patched frame of reference), timestamps on a step grid when that
+//      is smaller; values that are no short decimal keep their raw bits in a list apart.
+// Formats 2, 3 and 4 are histogram rows (`chunk_rows`). A flush writes format 5, or XOR when
+// that is smaller (values that are mostly not short decimals); format 1 only for runs longer
+// than format 5 holds. Scraped values are mostly integers or short decimals, which format 5
+// stores in about a byte where XOR needs 3-6; jittered timestamps in under a byte.
 
 const FMT_XOR: u8 = 0;
 const FMT_DECIMAL: u8 = 1;
-const MAX_DIGITS: usize = 15;
-const POW10: [f64; MAX_DIGITS + 1] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-];
-/// Mantissas stay below 2^53 so every one is an exact f64.
-const MAX_MANTISSA: f64 = 9_007_199_254_740_992.0;
-
-fn mantissa(v: f64, d: usize) -> Option<i64> {
-    let m = (v * POW10[d]).round();
-    if !m.is_finite() || m.abs() >= MAX_MANTISSA {
-        return None;
-    }
-    let m = m as i64;
-    ((m as f64 / POW10[d]).to_bits() == v.to_bits()).then_some(m)
-}
+/// Format byte of a packed-columns row.
+pub const FMT_PACKED: u8 = 5;
 
 /// Most samples one persisted chunk may hold (XOR chunk headers count in a u16).
 pub const MAX_PERSISTED_SAMPLES: usize = 4096;
 
-/// Encodes samples for the database, choosing the smaller lossless format. `xor_len` is the
-/// size of the same samples as XOR, when the caller already knows it.
 /// Writes `new` as Gorilla XOR against `prev`: `0` unchanged; `10` + the significant bits in
 /// the previous leading/trailing window; `11` + 5 bits leading zeros + 6 bits significant
 /// count (0 meaning 64) + the bits, which sets the window. `leading == 0xff`: no window yet.
@@ -503,8 +494,27 @@ pub(crate) fn write_xor_value(
     w.write_bits(delta >> trail, sigbits);
 }
 
+/// Encodes samples for the database, choosing the smaller lossless format. `xor_len_hint` is
+/// the size of the same samples as XOR, when the caller already knows it.
 pub fn encode_persisted(samples: &[(i64, f64)], xor_len_hint: Option<usize>) -> Vec<u8> {
     debug_assert!(samples.len() <= MAX_PERSISTED_SAMPLES);
+    let Some(packed) = packed::encode(FMT_PACKED, samples) else {
+        return encode_decimal(samples, xor_len_hint);
+    };
+    let xor_size = xor_len_hint.unwrap_or_else(|| xor_len(samples));
+    if packed.len() <= xor_size + 1 {
+        return packed;
+    }
+    let mut out = Vec::with_capacity(xor_size + 1);
+    out.push(FMT_XOR);
+    out.extend_from_slice(XorEncoder::from_samples(samples).bytes());
+    out
+}
+
+/// Encodes samples in format 1 ("decimal columns", or XOR when that is smaller), as versions
+/// before format 5 did: rows too long for format 5 use it, and tests and benches make old
+/// rows with it.
+pub fn encode_decimal(samples: &[(i64, f64)], xor_len_hint: Option<usize>) -> Vec<u8> {
     let xor = || {
         let mut out = vec![FMT_XOR];
         out.extend_from_slice(XorEncoder::from_samples(samples).bytes());
@@ -638,6 +648,7 @@ pub fn decode_persisted(b: &[u8]) -> Option<Vec<(i64, f64)>> {
             }
             r.done().then_some(out)
         }
+        FMT_PACKED => packed::decode(b),
         _ => None,
     }
 }

@@ -618,14 +618,9 @@ fn a_damaged_histogram_chunk_costs_its_series_the_stored_samples() {
         db.close().unwrap();
     }
     {
+        let id = super::persist::series_id_named(&dir.path().join(DB_FILE), "bad")
+            .expect("series bad stored");
         let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
-        let id: i64 = c
-            .query_row(
-                "SELECT id FROM series WHERE instr(labels, CAST('bad' AS BLOB)) > 0",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
         let n = c
             .execute(
                 "UPDATE chunks SET data = x'0300ff00ffffffffffff' WHERE series_id = ?1",

@@ -41,11 +41,13 @@ pub mod histogram_chunk;
 pub mod histogram_head;
 mod histogram_layout;
 mod open;
+mod packed;
 mod persist;
 mod postings;
 mod query;
 mod readers;
 mod retention;
+mod series_labels;
 mod upkeep;
 mod varint;
 pub mod wal;
@@ -302,6 +304,8 @@ mod histogram_chunk_recode_tests;
 mod histogram_chunk_tests;
 #[cfg(test)]
 mod open_tests;
+#[cfg(test)]
+mod packed_tests;
 #[cfg(test)]
 mod tests;
 

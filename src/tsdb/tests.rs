@@ -215,20 +215,20 @@ fn time_retention_deletes_old_chunks_only() {
 
 #[test]
 fn size_retention_keeps_the_database_under_the_limit() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = stored_noisy(50, 2000);
+    // Two thirds of what the load takes (the row format decides how much that is).
     let (db, _) = Db::open(dir.path(), opts()).unwrap();
-    load(&db, 50, 2000, 0);
-    db.close().unwrap();
+    let limit = (db.inner.persist.size_bytes().unwrap() + db.wal_bytes()) * 2 / 3;
     drop(db);
     let o = Options {
-        retention_size: Some(150_000),
+        retention_size: Some(limit),
         ..opts()
     };
     let (db, _) = Db::open(dir.path(), o).unwrap();
     let before = dump(&db);
     db.apply_retention().unwrap();
     let after = dump(&db);
-    assert!(db.inner.persist.size_bytes().unwrap() + db.wal_bytes() <= 150_000);
+    assert!(db.inner.persist.size_bytes().unwrap() + db.wal_bytes() <= limit);
     // The newest samples are kept; the oldest went.
     let newest = before[0].1.last().unwrap().0;
     assert_eq!(after[0].1.last().unwrap().0, newest);
@@ -505,18 +505,8 @@ fn a_corrupt_chunk_is_reported_and_the_rest_is_served() {
     // Damage the stored chunks of series m1 (found by its labels blob).
     {
         let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
-        let ids: Vec<(i64, Vec<u8>)> = c
-            .prepare("SELECT id, labels FROM series")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        let id = ids
-            .iter()
-            .find(|(_, l)| l.windows(2).any(|w| w == b"m1"))
-            .map(|(i, _)| *i)
-            .expect("series m1 stored");
+        let id =
+            persist::series_id_named(&dir.path().join(DB_FILE), "m1").expect("series m1 stored");
         let n = c
             .execute(
                 "UPDATE chunks SET data = x'01ffffffffff' WHERE series_id = ?1",
@@ -554,14 +544,46 @@ fn stored(n_series: usize, samples: usize) -> tempfile::TempDir {
     dir
 }
 
+/// Like `stored`, with values that do not pack into a few bits, so the chunks fill most of
+/// the file's pages.
+fn stored_noisy(n_series: usize, samples: i64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    for part in (0..samples).collect::<Vec<i64>>().chunks(100) {
+        let names: Vec<String> = (0..n_series).map(|i| format!("m{i}")).collect();
+        let batch: Vec<SeriesInput> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let s: Vec<(i64, f64)> = part
+                    .iter()
+                    .map(|&k| {
+                        (
+                            k * 15_000,
+                            ((k * 7919 + i as i64 * 104_729) % 65_521) as f64,
+                        )
+                    })
+                    .collect();
+                input(&[("__name__", n.as_str()), ("job", "t")], &s)
+            })
+            .collect();
+        db.append(&batch).unwrap();
+    }
+    db.close().unwrap();
+    dir
+}
+
 /// Overwrites the first 512 bytes (the header) of the database page `num/den` of the way into
 /// the file with `byte`; returns the page count.
 fn damage_page(dir: &Path, num: u64, den: u64, byte: u8) -> u64 {
     use std::io::{Seek, SeekFrom, Write};
     let path = dir.join(DB_FILE);
-    let pages = std::fs::metadata(&path).unwrap().len() / 4096;
+    let header = std::fs::read(&path).unwrap();
+    // The page size, from the file header (big-endian u16 at offset 16).
+    let size = u64::from(u16::from_be_bytes([header[16], header[17]]));
+    let pages = std::fs::metadata(&path).unwrap().len() / size;
     let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-    f.seek(SeekFrom::Start(pages * num / den * 4096)).unwrap();
+    f.seek(SeekFrom::Start(pages * num / den * size)).unwrap();
     f.write_all(&[byte; 512]).unwrap();
     pages
 }
@@ -572,7 +594,7 @@ fn damage_page(dir: &Path, num: u64, den: u64, byte: u8) -> u64 {
 #[test]
 fn a_corrupt_database_page_costs_only_its_series() {
     let n_series = 3000;
-    let dir = stored(n_series, 300);
+    let dir = stored_noisy(n_series, 300);
     // A page most of the way in (chunk data lives there).
     let pages = damage_page(dir.path(), 7, 10, 0xA5);
     assert!(pages > 50, "a database of {pages} pages");
@@ -631,7 +653,7 @@ fn a_corrupt_database_page_costs_only_its_series() {
 fn damage_found_by_a_query_is_repaired_at_the_next_start() {
     // More chunk pages than SQLite's page cache (2 MiB) holds, so queries read from the file.
     let n_series = 3000;
-    let dir = stored(n_series, 1200);
+    let dir = stored_noisy(n_series, 1200);
     let (db, report) = Db::open(dir.path(), opts()).unwrap();
     assert!(report.repair.is_none());
     // Damage a chunk page while running (the start has already read the summaries): one read
