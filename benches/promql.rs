@@ -74,6 +74,8 @@ fn bench(c: &mut Criterion) {
         ("sum_by", "sum by (job) (rate(http_requests_total[5m]))"),
         ("histogram_quantile", "histogram_quantile(0.99, sum by (le, job) (rate(http_request_duration_seconds_bucket[5m])))"),
         ("join", "http_inflight / on(instance, handler) http_requests_total"),
+        ("quantile_over_time", "quantile_over_time(0.9, http_inflight[10m])"),
+        ("count_by_selector", "count by (job) (http_inflight)"),
     ] {
         g.bench_function(name, |b| b.iter(|| black_box(engine.range(&db, q, start, end, STEP).unwrap())));
     }
