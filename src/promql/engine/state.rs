@@ -122,21 +122,25 @@ impl<'a> Eval<'a> {
             HashSet::with_capacity_and_hasher(v.len(), FxBuild::default());
         let mut out = Vec::with_capacity(v.len());
         for s in v {
-            let labels = if s.drop_name {
-                self.memo
-                    .derive_interned(DROP_NAME, &s.labels, |l| l.without(METRIC_NAME))
-            } else {
-                self.memo.derive_interned(INTERN, &s.labels, Labels::clone)
-            };
+            let labels = self.final_labels(&s);
             if !seen.insert(labels.id()) {
-                return Err(QueryError::Execution(
-                    "vector cannot contain metrics with the same labelset".into(),
-                ));
+                return Err(duplicate_labelset());
             }
             let t = s.t;
             out.push(s.relabeled(labels, t, false));
         }
         Ok(out)
+    }
+
+    /// A sample's labels once its pending name removal applies, interned (equal contents have
+    /// equal ids).
+    fn final_labels(&mut self, s: &InstantSample) -> Labels {
+        if s.drop_name {
+            self.memo
+                .derive_interned(DROP_NAME, &s.labels, |l| l.without(METRIC_NAME))
+        } else {
+            self.memo.derive_interned(INTERN, &s.labels, Labels::clone)
+        }
     }
 
     /// Rejects an aggregation's input whose samples would have equal label sets once their
@@ -163,16 +167,9 @@ impl<'a> Eval<'a> {
         let mut seen: HashSet<usize, FxBuild> =
             HashSet::with_capacity_and_hasher(v.len(), FxBuild::default());
         for s in v {
-            let labels = if s.drop_name {
-                self.memo
-                    .derive_interned(DROP_NAME, &s.labels, |l| l.without(METRIC_NAME))
-            } else {
-                self.memo.derive_interned(INTERN, &s.labels, Labels::clone)
-            };
+            let labels = self.final_labels(s);
             if !seen.insert(labels.id()) {
-                return Err(QueryError::Execution(
-                    "vector cannot contain metrics with the same labelset".into(),
-                ));
+                return Err(duplicate_labelset());
             }
         }
         Ok(())
@@ -337,4 +334,8 @@ pub(super) fn unwrap_parens(mut e: &Expr) -> &Expr {
         e = &p.expr;
     }
     e
+}
+
+fn duplicate_labelset() -> QueryError {
+    QueryError::Execution("vector cannot contain metrics with the same labelset".into())
 }
