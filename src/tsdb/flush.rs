@@ -152,9 +152,13 @@ impl Db {
         Ok(())
     }
 
-    /// Final flush, WAL sync and database checkpoint. Safe to call more than once.
+    /// Final flush, compaction (`compact`: open-chunk snapshots fold into the sealed rows of
+    /// their range), WAL sync and database checkpoint. Safe to call more than once.
     pub fn close(&self) -> Result<(), StorageError> {
         self.flush()?;
+        if let Err(e) = self.compact_at_close() {
+            tracing::warn!("compaction at shutdown failed (the rows stay as they are): {e}");
+        }
         self.sync_wal()?;
         self.inner.persist.compact()?;
         Ok(())

@@ -31,6 +31,7 @@
 mod append;
 mod chunk_rows;
 pub mod chunkenc;
+mod compact;
 mod delete;
 mod exemplar_ring;
 mod exemplars;
