@@ -296,6 +296,8 @@ impl Db {
 #[cfg(test)]
 mod chunks_many_tests;
 #[cfg(test)]
+mod compact_tests;
+#[cfg(test)]
 mod histogram_chunk_figures_tests;
 #[cfg(test)]
 mod histogram_chunk_prometheus_tests;

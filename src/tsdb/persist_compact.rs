@@ -178,11 +178,51 @@ impl Persist {
         lo: i64,
         series: &[(u64, bool)],
     ) -> Result<MergeReport, PersistError> {
-        const W: &str = "compacting rows";
-        let hi = lo.saturating_add(CHUNK_RANGE_MS);
-        let mut report = MergeReport::default();
         let mut conn = self.writer.lock();
         let tx = conn.transaction().ctx(W)?;
+        let report = merge_in(&tx, lo, series)?;
+        tx.commit().ctx(W)?;
+        Ok(report)
+    }
+
+    /// The first column of each row a read-only statement answers, as integers (tests).
+    #[cfg(test)]
+    pub fn ints(&self, sql: &str, params: impl rusqlite::Params) -> Vec<i64> {
+        let conn = self.reader.lock();
+        let mut stmt = conn.prepare(sql).expect("a valid statement");
+        let v = stmt
+            .query_map(params, |r| r.get::<_, i64>(0))
+            .expect("a valid query")
+            .map(|r| r.expect("an integer"))
+            .collect();
+        v
+    }
+
+    /// `merge_range` left uncommitted: the transaction is rolled back, as by a crash before
+    /// the commit. Returns what the merge had done inside it.
+    #[cfg(test)]
+    pub fn merge_range_uncommitted(
+        &self,
+        lo: i64,
+        series: &[(u64, bool)],
+    ) -> Result<MergeReport, PersistError> {
+        let mut conn = self.writer.lock();
+        let tx = conn.transaction().ctx(W)?;
+        merge_in(&tx, lo, series)
+    }
+}
+
+const W: &str = "compacting rows";
+
+/// The work of `Persist::merge_range` inside the caller's transaction.
+fn merge_in(
+    tx: &rusqlite::Transaction<'_>,
+    lo: i64,
+    series: &[(u64, bool)],
+) -> Result<MergeReport, PersistError> {
+    let hi = lo.saturating_add(CHUNK_RANGE_MS);
+    let mut report = MergeReport::default();
+    {
         for &(id, fold) in series {
             let mut parts: Vec<Part> = Vec::new();
             {
@@ -277,9 +317,8 @@ impl Persist {
                 report.samples += all.len();
             }
         }
-        tx.commit().ctx(W)?;
-        Ok(report)
     }
+    Ok(report)
 }
 
 /// What row bytes hold.
