@@ -10,7 +10,8 @@
 //! closed or not, and a series' open-chunk snapshot joins the sealed rows of its range when it
 //! has some: the snapshot's samples then live in a sealed row, the open chunk leaves the head,
 //! and the next start has nothing of it to reopen. A series with only a snapshot in its range
-//! keeps it (a snapshot row is cheaper than a sealed row with its two index entries).
+//! keeps it (a snapshot row is cheaper than a sealed row with its two index entries); the
+//! snapshot table is rewritten densely when flushes left it sparse.
 //!
 //! Queries stay exact throughout: readers read the head first and then one database snapshot,
 //! a merge replaces rows by rows holding the same samples in one transaction, and a folded
@@ -62,7 +63,12 @@ impl Db {
     /// At shutdown, after the final flush: merges every pending range, closed or not, folding
     /// open-chunk snapshots into the sealed rows of their range.
     pub fn compact_at_close(&self) -> Result<CompactStats, StorageError> {
-        self.compact_ranges(true)
+        let stats = self.compact_ranges(true)?;
+        let _flush = self.inner.flush_lock.lock();
+        if self.inner.persist.tidy_open_chunks()? {
+            debug!("open-chunk snapshots rewritten densely");
+        }
+        Ok(stats)
     }
 
     fn compact_ranges(&self, closing: bool) -> Result<CompactStats, StorageError> {

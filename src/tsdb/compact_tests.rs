@@ -368,3 +368,37 @@ fn queries_racing_a_compaction_see_each_sample_once() {
     assert_eq!(st.rows_written, n);
     assert_eq!(dump(&db), want);
 }
+
+#[test]
+fn a_sparse_snapshot_table_is_rewritten_densely_at_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let want = {
+        let (db, _) = Db::open(dir.path(), opts()).unwrap();
+        // Big snapshots (100 samples each), then small ones in the next range: the table's
+        // pages are left mostly empty.
+        write(&db, 3000, 380, 479);
+        db.flush().unwrap();
+        write(&db, 3000, 480, 482);
+        db.flush().unwrap();
+        let p = &db.inner.persist;
+        let sparse = p.ints(
+            "SELECT SUM(pgsize) FROM dbstat WHERE name = 'open_chunks' AND aggregate = TRUE",
+            [],
+        )[0];
+        let want = dump(&db);
+        db.close().unwrap();
+        let dense = p.ints(
+            "SELECT SUM(pgsize) FROM dbstat WHERE name = 'open_chunks' AND aggregate = TRUE",
+            [],
+        )[0];
+        assert!(dense * 2 < sparse, "{dense} B after, {sparse} B before");
+        assert_eq!(rows(&db).1, 3000);
+        assert_eq!(dump(&db), want);
+        want
+    };
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(dump(&db), want);
+    write(&db, 3000, 482, 483);
+    db.flush().unwrap();
+    assert_eq!(rows(&db).1, 3000);
+}

@@ -185,6 +185,41 @@ impl Persist {
         Ok(report)
     }
 
+    /// Rewrites the `open_chunks` table densely when more than a third of its pages' space
+    /// is unused (each flush replaces its rows with ones of another size, leaving holes SQLite
+    /// does not close). One transaction; the old pages become free pages for the next
+    /// vacuum. Returns whether it rewrote the table.
+    pub fn tidy_open_chunks(&self) -> Result<bool, PersistError> {
+        const W: &str = "rewriting open chunks";
+        let mut conn = self.writer.lock();
+        let (size, unused): (i64, i64) = conn
+            .query_row(
+                "SELECT COALESCE(SUM(pgsize), 0), COALESCE(SUM(unused), 0) FROM dbstat
+                 WHERE name = 'open_chunks' AND aggregate = TRUE",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ctx(W)?;
+        if size < TIDY_MIN_BYTES || unused * 3 < size {
+            return Ok(false);
+        }
+        let tx = conn.transaction().ctx(W)?;
+        tx.execute_batch(
+            "CREATE TABLE open_chunks_tidy (
+                 series_id INTEGER PRIMARY KEY,
+                 min_t INTEGER NOT NULL,
+                 max_t INTEGER NOT NULL,
+                 data BLOB NOT NULL
+             );
+             INSERT INTO open_chunks_tidy SELECT series_id, min_t, max_t, data FROM open_chunks ORDER BY series_id;
+             DROP TABLE open_chunks;
+             ALTER TABLE open_chunks_tidy RENAME TO open_chunks;",
+        )
+        .ctx(W)?;
+        tx.commit().ctx(W)?;
+        Ok(true)
+    }
+
     /// The first column of each row a read-only statement answers, as integers (tests).
     #[cfg(test)]
     pub fn ints(&self, sql: &str, params: impl rusqlite::Params) -> Vec<i64> {
@@ -213,6 +248,9 @@ impl Persist {
 }
 
 const W: &str = "compacting rows";
+
+/// `open_chunks` smaller than this is left as it is, however sparse.
+const TIDY_MIN_BYTES: i64 = 256 << 10;
 
 /// The work of `Persist::merge_range` inside the caller's transaction.
 fn merge_in(
