@@ -77,7 +77,7 @@ pub struct SeriesSummary {
 #[derive(Debug, Default)]
 pub struct FlushBatch<'a> {
     pub series: Vec<(u64, &'a Labels)>,
-    /// Sealed rows, sorted by (series, min time).
+    /// Sealed rows, sorted by (2h range, series, min time).
     pub sealed: Vec<ChunkRow>,
     /// Open-chunk snapshots (replacing each series' previous one).
     pub open: Vec<ChunkRow>,
