@@ -402,3 +402,78 @@ fn a_sparse_snapshot_table_is_rewritten_densely_at_shutdown() {
     db.flush().unwrap();
     assert_eq!(rows(&db).1, 3000);
 }
+
+/// Floats, then histograms, then floats again in one range: each float run merges on its
+/// own, the histogram row stays between them, nothing overlaps and every sample reads back.
+#[test]
+fn a_histogram_row_splits_the_float_runs_of_a_range() {
+    use crate::model::{Histogram, HistogramSample, HistogramValue, Span};
+    use crate::storage::HistogramInput;
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    let labels = vec![("__name__", "mix")];
+    let floats = |a: i64, b: i64| {
+        vec![SeriesInput {
+            labels: labels.clone(),
+            samples: (a..b)
+                .map(|k| Sample {
+                    t: R0 + k * 15_000,
+                    v: value(1, k as usize),
+                })
+                .collect(),
+        }]
+    };
+    let hists: Vec<HistogramSample> = (250..262)
+        .map(|k| HistogramSample {
+            t: R0 + k * 15_000,
+            h: HistogramValue::Int(Histogram {
+                count: k as u64,
+                sum: k as f64 * 1.5,
+                positive_spans: vec![Span {
+                    offset: 0,
+                    length: 1,
+                }],
+                positive_buckets: vec![k],
+                ..Histogram::default()
+            }),
+        })
+        .collect();
+    db.append(&floats(0, 130)).unwrap();
+    db.flush().unwrap();
+    db.append(&floats(130, 250)).unwrap();
+    db.flush().unwrap();
+    db.append_histograms(&[HistogramInput {
+        labels: labels.clone(),
+        histograms: hists,
+    }])
+    .unwrap();
+    db.flush().unwrap();
+    for (a, b) in [(262, 390), (390, 470), (470, 481)] {
+        db.append(&floats(a, b)).unwrap();
+        db.flush().unwrap();
+    }
+    let read = |db: &Db| {
+        let s = db.select(&all(), i64::MIN, i64::MAX).unwrap();
+        let f: Vec<(i64, u64)> = s[0].samples.iter().map(|x| (x.t, x.v.to_bits())).collect();
+        (f, format!("{:?}", s[0].histograms))
+    };
+    let want = read(&db);
+    assert_eq!(want.0.len(), 481 - 12);
+    let before = rows_in(&db, R0)[0];
+    assert!(before >= 5, "{before} rows");
+    let st = db.compact_closed_ranges().unwrap();
+    assert!(st.rows_removed >= 4, "{st:?}");
+    // Two float rows around the histogram row.
+    assert_eq!(rows_in(&db, R0), vec![3]);
+    let spans = db.inner.persist.ints(
+        "SELECT COUNT(*) FROM chunks a JOIN chunks b ON a.series_id = b.series_id AND a.rowid <> b.rowid
+         AND a.min_t <= b.max_t AND b.min_t <= a.max_t",
+        [],
+    );
+    assert_eq!(spans, vec![0], "rows overlap");
+    assert_eq!(read(&db), want);
+    db.close().unwrap();
+    drop(db);
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(read(&db), want);
+}
