@@ -8,7 +8,11 @@
 //! and a switch between them seals the other kind's open chunk. Strings are interned so
 //! repeated names and values share one allocation.
 //!
-//! Uses `chunkenc`, `histogram_head`, `postings` (matcher selection), `model`.
+//! After a restart a series' open chunk may stay as the database stored it until an append,
+//! seal or deletion reopens it (`SeriesData::reopen`).
+//!
+//! Uses `chunk_rows` (stored rows), `chunkenc`, `histogram_head`, `postings` (matcher
+//! selection), `model`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -16,6 +20,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+use super::chunk_rows::{decode_row, RowSamples};
 use super::chunkenc::{XorEncoder, SAMPLES_PER_CHUNK};
 use super::histogram_head::HistData;
 use super::postings;
@@ -38,6 +43,12 @@ pub struct SealedChunk {
 #[derive(Debug)]
 pub struct SeriesData {
     pub open: Option<XorEncoder>,
+    /// The open chunk as the database holds it (a float row), left undecoded at a restart
+    /// until an append, a seal or a deletion needs it as an encoder (`reopen`): re-encoding
+    /// every series' open chunk was most of a restart's work. While it is set, `open` is
+    /// `None`, `open_dirty` is false, `open_min_t` is its first time and `last_t` its last, and
+    /// `last_v_bits` is not yet known. Queries decode it in place.
+    pub stored_open: Option<Arc<[u8]>>,
     pub open_min_t: i64,
     /// Whether the open chunk changed since it was last persisted.
     pub open_dirty: bool,
@@ -61,6 +72,7 @@ impl Default for SeriesData {
     fn default() -> Self {
         SeriesData {
             open: None,
+            stored_open: None,
             open_min_t: 0,
             open_dirty: false,
             sealed: Vec::new(),
@@ -75,9 +87,42 @@ impl Default for SeriesData {
 }
 
 impl SeriesData {
+    /// Turns a stored open chunk (see `stored_open`) into the open encoder, and learns the
+    /// newest value from it. A row that does not decode is dropped with a warning (queries
+    /// report it as corrupt); the series then keeps `last_t`, so older samples stay refused.
+    pub fn reopen(&mut self) {
+        let Some(data) = self.stored_open.take() else {
+            return;
+        };
+        match decode_row(&data) {
+            Some(RowSamples::Floats(samples)) if !samples.is_empty() => {
+                if let Some(&(t, v)) = samples.last() {
+                    if t >= self.last_t {
+                        self.last_t = t;
+                        self.last_v_bits = v.to_bits();
+                    }
+                }
+                self.open = Some(XorEncoder::from_samples(&samples));
+            }
+            _ => tracing::warn!(
+                min_t = self.open_min_t,
+                "a stored open chunk does not decode; its samples are left out of the head"
+            ),
+        }
+    }
+
+    /// The stored open chunk (its first time and bytes) if it overlaps [mint, maxt].
+    pub fn stored_open_in(&self, mint: i64, maxt: i64) -> Option<(i64, Arc<[u8]>)> {
+        self.stored_open
+            .as_ref()
+            .filter(|_| self.open_min_t <= maxt && self.last_t >= mint)
+            .map(|d| (self.open_min_t, d.clone()))
+    }
+
     /// Appends a sample that the caller has already checked is newer than `last_t`. Returns the
     /// bytes of a chunk sealed to make room (0 if none).
     pub fn append(&mut self, t: i64, v: f64) -> usize {
+        self.reopen();
         let cut = match &self.open {
             None => true,
             Some(c) => c.num_samples() >= SAMPLES_PER_CHUNK || t >= range_end(self.open_min_t),
@@ -107,7 +152,7 @@ impl SeriesData {
     /// Returns the bytes of chunks sealed to make room.
     pub fn append_histogram(&mut self, t: i64, h: HistogramValue) -> usize {
         let mut sealed = 0;
-        if self.open.is_some() {
+        if self.open.is_some() || self.stored_open.is_some() {
             sealed += self.seal();
         }
         let continues = self.newest_is_histogram();
@@ -135,6 +180,7 @@ impl SeriesData {
 
     /// Moves the open float chunk (if any) to the sealed list; returns its size in bytes.
     pub fn seal(&mut self) -> usize {
+        self.reopen();
         let mut n = 0;
         if let Some(c) = self.open.take() {
             if c.num_samples() > 0 {
@@ -156,6 +202,7 @@ impl SeriesData {
     /// chunk, dropping a chunk left empty). `last_t` is kept so older samples stay out of
     /// order. Returns (samples removed, sealed bytes freed).
     pub fn delete_range(&mut self, mint: i64, maxt: i64) -> (usize, usize) {
+        self.reopen();
         let (mut removed, mut freed) = (0usize, 0usize);
         let keep = |t: i64| t < mint || t > maxt;
         let mut sealed = Vec::with_capacity(self.sealed.len());
@@ -210,11 +257,9 @@ impl SeriesData {
     /// Oldest sample time in head chunks, if any.
     pub fn head_min_t(&self) -> Option<i64> {
         let sealed = self.sealed.iter().map(|c| c.min_t).min();
-        let open = self
-            .open
-            .as_ref()
-            .filter(|c| c.num_samples() > 0)
-            .map(|_| self.open_min_t);
+        let open = (self.open.as_ref().is_some_and(|c| c.num_samples() > 0)
+            || self.stored_open.is_some())
+        .then_some(self.open_min_t);
         let hist = self.hist.as_ref().and_then(|h| h.head_min_t());
         [sealed, open, hist].into_iter().flatten().min()
     }
@@ -223,13 +268,14 @@ impl SeriesData {
     pub fn has_head_data(&self) -> bool {
         !self.sealed.is_empty()
             || self.open.as_ref().is_some_and(|c| c.num_samples() > 0)
+            || self.stored_open.is_some()
             || self.hist.as_ref().is_some_and(|h| h.has_head_data())
     }
 
     /// Head chunks in memory (sealed and open, both kinds).
     pub fn num_chunks(&self) -> usize {
         self.sealed.len()
-            + usize::from(self.open.is_some())
+            + usize::from(self.open.is_some() || self.stored_open.is_some())
             + self
                 .hist
                 .as_ref()
@@ -255,6 +301,7 @@ impl SeriesData {
     /// Heap bytes held by chunks.
     pub fn heap_bytes(&self) -> usize {
         self.open.as_ref().map_or(0, XorEncoder::heap_bytes)
+            + self.stored_open.as_ref().map_or(0, |d| d.len())
             + self.sealed.iter().map(|c| c.data.len()).sum::<usize>()
             + self.sealed.capacity() * std::mem::size_of::<SealedChunk>()
             + self.hist.as_ref().map_or(0, |h| h.heap_bytes())
