@@ -558,56 +558,39 @@ impl Head {
     ) -> i64 {
         let mut idx = self.index.write();
         let symbols: Vec<Arc<str>> = symbols.iter().map(|s| idx.intern_arc(s)).collect();
+        // The series objects are built on every core; then one thread files them by hash and
+        // id while another gathers the postings of all of them.
+        let built = build_series(&symbols, series, persisted);
         let mut by_id = self.by_id.write();
-        by_id.reserve(series.len());
         let mut shards: Vec<_> = self.shards.iter().map(|s| s.write()).collect();
-        for s in &mut shards {
-            s.reserve(series.len() / SHARDS + 1);
-        }
-        let mut postings: FxMap<(u32, u32), Vec<u64>> = FxMap::default();
-        let (mut max_id, mut max_t) = (0, i64::MIN);
-        for (id, pairs, data) in series {
-            let Some(list) = pairs
+        let (kept, (mut postings, mut all, mut max_t)) = std::thread::scope(|scope| {
+            let gathered = scope.spawn(|| gather_postings(&built));
+            let kept = file_series(&built, &mut by_id, &mut shards);
+            let gathered = gathered
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (kept, gathered)
+        });
+        if kept.iter().any(|k| !k) {
+            // Some were already known (damaged rows only): gather again without them.
+            let only: Vec<Built> = built
                 .iter()
-                .map(|&(n, v)| {
-                    Some(Label {
-                        name: symbols.get(n as usize)?.clone(),
-                        value: symbols.get(v as usize)?.clone(),
-                    })
-                })
-                .collect::<Option<Vec<Label>>>()
-            else {
-                continue;
-            };
-            let labels = Labels::from_sorted(list);
-            let hash = labels.stable_hash();
-            let shard = &mut shards[(hash as usize) % SHARDS];
-            let known = shard
-                .get(&hash)
-                .is_some_and(|c| c.iter().any(|s| s.labels == labels));
-            if known || by_id.contains_key(&id) {
-                continue;
-            }
-            for &p in &pairs {
-                insert_sorted(postings.entry(p).or_default(), id);
-            }
+                .zip(&kept)
+                .filter(|(_, k)| **k)
+                .map(|(b, _)| b.clone())
+                .collect();
+            (postings, all, max_t) = gather_postings(&only);
+        }
+        let max_id = all.iter().copied().max().unwrap_or(0);
+        drop(shards);
+        drop(by_id);
+        for id in all {
             insert_sorted(&mut idx.all, id);
-            max_t = max_t.max(data.last_t);
-            let s = Arc::new(MemSeries {
-                id,
-                labels,
-                data: Mutex::new(data),
-                logged: AtomicBool::new(true),
-                persisted: AtomicBool::new(persisted),
-                removed: AtomicBool::new(false),
-                batch_mark: AtomicU64::new(0),
-                rank: AtomicU32::new(u32::MAX),
-            });
-            shard.entry(hash).or_default().push(s.clone());
-            by_id.insert(id, s);
-            max_id = max_id.max(id);
         }
         for ((n, v), ids) in postings {
+            if ids.is_empty() {
+                continue;
+            }
             let (name, value) = (symbols[n as usize].clone(), symbols[v as usize].clone());
             let list = idx
                 .postings
@@ -788,6 +771,105 @@ impl Head {
             .sum();
         postings + symbols + series + idx.all.capacity() * 8
     }
+}
+
+/// A series built for [`Head::insert_many`]: its label hash, the series, its label pairs.
+type Built = (u64, Arc<MemSeries>, Vec<(u32, u32)>);
+
+/// Builds the series objects (labels from `symbols`, hash, data), spread over the cores; a
+/// series naming a symbol out of range is left out.
+fn build_series(symbols: &[Arc<str>], series: Vec<SymbolSeries>, persisted: bool) -> Vec<Built> {
+    let build = |(id, pairs, data): SymbolSeries| -> Option<Built> {
+        let list = pairs
+            .iter()
+            .map(|&(n, v)| {
+                Some(Label {
+                    name: symbols.get(n as usize)?.clone(),
+                    value: symbols.get(v as usize)?.clone(),
+                })
+            })
+            .collect::<Option<Vec<Label>>>()?;
+        let labels = Labels::from_sorted(list);
+        let hash = labels.stable_hash();
+        let s = Arc::new(MemSeries {
+            id,
+            labels,
+            data: Mutex::new(data),
+            logged: AtomicBool::new(true),
+            persisted: AtomicBool::new(persisted),
+            removed: AtomicBool::new(false),
+            batch_mark: AtomicU64::new(0),
+            rank: AtomicU32::new(u32::MAX),
+        });
+        Some((hash, s, pairs))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if threads < 2 || series.len() < 10_000 {
+        return series.into_iter().filter_map(build).collect();
+    }
+    let per = series.len().div_ceil(threads);
+    let mut parts: Vec<Vec<SymbolSeries>> = Vec::with_capacity(threads);
+    let mut rest = series;
+    while rest.len() > per {
+        let tail = rest.split_off(per);
+        parts.push(rest);
+        rest = tail;
+    }
+    parts.push(rest);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(|| part.into_iter().filter_map(build).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// Files built series by id and by label hash, in order; one whose id or labels are already
+/// there (before or earlier in `built`) is not kept. Returns which were kept.
+fn file_series(
+    built: &[Built],
+    by_id: &mut FxMap<u64, Arc<MemSeries>>,
+    shards: &mut [parking_lot::RwLockWriteGuard<'_, FxMap<u64, Vec<Arc<MemSeries>>>>],
+) -> Vec<bool> {
+    by_id.reserve(built.len());
+    for s in shards.iter_mut() {
+        s.reserve(built.len() / SHARDS + 1);
+    }
+    built
+        .iter()
+        .map(|(hash, s, _)| {
+            let shard = &mut shards[(*hash as usize) % SHARDS];
+            let known = shard
+                .get(hash)
+                .is_some_and(|c| c.iter().any(|x| x.labels == s.labels));
+            if known || by_id.contains_key(&s.id) {
+                return false;
+            }
+            shard.entry(*hash).or_default().push(s.clone());
+            by_id.insert(s.id, s.clone());
+            true
+        })
+        .collect()
+}
+
+/// The postings of built series by label pair (ids ascending when `built` is), their ids, and
+/// their newest sample time.
+fn gather_postings(built: &[Built]) -> (FxMap<(u32, u32), Vec<u64>>, Vec<u64>, i64) {
+    let mut postings: FxMap<(u32, u32), Vec<u64>> = FxMap::default();
+    let mut all = Vec::with_capacity(built.len());
+    let mut max_t = i64::MIN;
+    for (_, s, pairs) in built {
+        for &p in pairs {
+            insert_sorted(postings.entry(p).or_default(), s.id);
+        }
+        all.push(s.id);
+        max_t = max_t.max(s.data.lock().last_t);
+    }
+    (postings, all, max_t)
 }
 
 #[cfg(test)]

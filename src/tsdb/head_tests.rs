@@ -131,6 +131,89 @@ fn insert_many_matches_one_by_one_inserts_and_skips_known_series() {
     ));
 }
 
+/// Above the size where series are built on several threads, with repeated labels and ids
+/// scattered through: the same head as inserting one by one.
+#[test]
+fn a_large_insert_many_matches_one_by_one_inserts() {
+    let n = 20_000u64;
+    let mut syms: Vec<Arc<str>> = vec![Arc::from("__name__"), Arc::from("id")];
+    syms.extend((0..13).map(|i| Arc::from(format!("m{i}"))));
+    syms.extend((0..n).map(|i| Arc::from(format!("{i}"))));
+    let pairs = |i: u64| vec![(0, 2 + (i % 13) as u32), (1, 15 + i as u32)];
+    let mut series: Vec<(u64, Vec<(u32, u32)>, i64)> =
+        (0..n).map(|i| (i + 1, pairs(i), i as i64)).collect();
+    // Every 997th series repeats the labels of the one 500 before; every 1009th an id.
+    for i in (600..n).step_by(997) {
+        series[i as usize].1 = pairs(i - 500);
+    }
+    for i in (600..n).step_by(1009) {
+        series[i as usize].0 = i - 300;
+    }
+    series.sort_by_key(|s| s.0);
+    let many = Head::new();
+    let max_t = many.insert_many(
+        &syms,
+        series
+            .iter()
+            .map(|(id, p, t)| {
+                let d = SeriesData {
+                    last_t: *t,
+                    ..SeriesData::default()
+                };
+                (*id, p.clone(), d)
+            })
+            .collect(),
+        true,
+    );
+    let one = Head::new();
+    let mut want_t = i64::MIN;
+    for (id, p, t) in &series {
+        let labels = Labels::from_pairs(
+            p.iter()
+                .map(|&(a, b)| (&*syms[a as usize], &*syms[b as usize])),
+        );
+        let pairs: Vec<(&str, &str)> = labels.iter().map(|l| (&*l.name, &*l.value)).collect();
+        if one.get(*id).is_some() || one.lookup(&pairs).is_some() {
+            continue;
+        }
+        one.insert_with_id(*id, labels);
+        want_t = want_t.max(*t);
+    }
+    assert!(one.num_series() < n as usize - 30, "repeats were made");
+    assert_eq!(many.num_series(), one.num_series());
+    assert_eq!(max_t, want_t);
+    for ms in [
+        vec![m(MatchOp::Equal, "__name__", "m3")],
+        vec![m(MatchOp::Regex, "__name__", ".+")],
+        vec![
+            m(MatchOp::Regex, "id", "1.*"),
+            m(MatchOp::NotEqual, "__name__", "m0"),
+        ],
+    ] {
+        let (a, b) = (many.postings(&ms), one.postings(&ms));
+        let first_diff = a.iter().zip(&b).position(|(x, y)| x != y);
+        assert!(
+            a == b,
+            "{ms:?}: {} vs {} ids, first difference at {first_diff:?}",
+            a.len(),
+            b.len()
+        );
+    }
+    let mut a: Vec<(u64, String)> = many
+        .all()
+        .iter()
+        .map(|s| (s.id, s.labels.to_string()))
+        .collect();
+    let mut b: Vec<(u64, String)> = one
+        .all()
+        .iter()
+        .map(|s| (s.id, s.labels.to_string()))
+        .collect();
+    a.sort();
+    b.sort();
+    assert!(a == b, "series differ: {} vs {}", a.len(), b.len());
+}
+
 #[test]
 fn remove_clears_indexes() {
     let h = head_with(&[&[("__name__", "a")], &[("__name__", "b")]]);
