@@ -65,7 +65,9 @@ pub(super) struct Newest {
 }
 
 impl Newest {
-    pub fn of(d: &SeriesData) -> Newest {
+    /// (Reopens a stored open chunk first: its newest value is not known before.)
+    pub fn of(d: &mut SeriesData) -> Newest {
+        d.reopen();
         match d.newest_histogram() {
             Some(h) => Newest {
                 t: d.last_t,
@@ -342,7 +344,7 @@ impl Db {
             };
             let mut n = match known {
                 Some(p) => p,
-                None => Newest::of(&s.data.lock()),
+                None => Newest::of(&mut s.data.lock()),
             };
             let hs = stale_hists.len();
             let mut samples = *samples;

@@ -87,6 +87,16 @@ pub fn histogram_chunk_of(b: &[u8]) -> Option<(HistForm, &[u8])> {
     histogram_chunks_of(b)?.into_iter().next()
 }
 
+/// Whether row bytes hold float samples (judged by the format byte alone; not checked).
+pub fn is_float_row(b: &[u8]) -> bool {
+    b.first().is_some_and(|f| {
+        !matches!(
+            *f,
+            FMT_HISTOGRAM | FMT_FLOAT_HISTOGRAM | FMT_HISTOGRAM_CHUNKS
+        )
+    })
+}
+
 /// Decodes row bytes of any format; `None` if they are damaged.
 pub fn decode_row(b: &[u8]) -> Option<RowSamples> {
     match *b.first()? {

@@ -8,7 +8,11 @@
 //! and a switch between them seals the other kind's open chunk. Strings are interned so
 //! repeated names and values share one allocation.
 //!
-//! Uses `chunkenc`, `histogram_head`, `postings` (matcher selection), `model`.
+//! After a restart a series' open chunk may stay as the database stored it until an append,
+//! seal or deletion reopens it (`SeriesData::reopen`).
+//!
+//! Uses `chunk_rows` (stored rows), `chunkenc`, `histogram_head`, `postings` (matcher
+//! selection), `model`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -16,6 +20,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+use super::chunk_rows::{decode_row, RowSamples};
 use super::chunkenc::{XorEncoder, SAMPLES_PER_CHUNK};
 use super::histogram_head::HistData;
 use super::postings;
@@ -38,6 +43,12 @@ pub struct SealedChunk {
 #[derive(Debug)]
 pub struct SeriesData {
     pub open: Option<XorEncoder>,
+    /// The open chunk as the database holds it (a float row), left undecoded at a restart
+    /// until an append, a seal or a deletion needs it as an encoder (`reopen`): re-encoding
+    /// every series' open chunk was most of a restart's work. While it is set, `open` is
+    /// `None`, `open_dirty` is false, `open_min_t` is its first time and `last_t` its last, and
+    /// `last_v_bits` is not yet known. Queries decode it in place.
+    pub stored_open: Option<Arc<[u8]>>,
     pub open_min_t: i64,
     /// Whether the open chunk changed since it was last persisted.
     pub open_dirty: bool,
@@ -61,6 +72,7 @@ impl Default for SeriesData {
     fn default() -> Self {
         SeriesData {
             open: None,
+            stored_open: None,
             open_min_t: 0,
             open_dirty: false,
             sealed: Vec::new(),
@@ -75,9 +87,42 @@ impl Default for SeriesData {
 }
 
 impl SeriesData {
+    /// Turns a stored open chunk (see `stored_open`) into the open encoder, and learns the
+    /// newest value from it. A row that does not decode is dropped with a warning (queries
+    /// report it as corrupt); the series then keeps `last_t`, so older samples stay refused.
+    pub fn reopen(&mut self) {
+        let Some(data) = self.stored_open.take() else {
+            return;
+        };
+        match decode_row(&data) {
+            Some(RowSamples::Floats(samples)) if !samples.is_empty() => {
+                if let Some(&(t, v)) = samples.last() {
+                    if t >= self.last_t {
+                        self.last_t = t;
+                        self.last_v_bits = v.to_bits();
+                    }
+                }
+                self.open = Some(XorEncoder::from_samples(&samples));
+            }
+            _ => tracing::warn!(
+                min_t = self.open_min_t,
+                "a stored open chunk does not decode; its samples are left out of the head"
+            ),
+        }
+    }
+
+    /// The stored open chunk (its first time and bytes) if it overlaps [mint, maxt].
+    pub fn stored_open_in(&self, mint: i64, maxt: i64) -> Option<(i64, Arc<[u8]>)> {
+        self.stored_open
+            .as_ref()
+            .filter(|_| self.open_min_t <= maxt && self.last_t >= mint)
+            .map(|d| (self.open_min_t, d.clone()))
+    }
+
     /// Appends a sample that the caller has already checked is newer than `last_t`. Returns the
     /// bytes of a chunk sealed to make room (0 if none).
     pub fn append(&mut self, t: i64, v: f64) -> usize {
+        self.reopen();
         let cut = match &self.open {
             None => true,
             Some(c) => c.num_samples() >= SAMPLES_PER_CHUNK || t >= range_end(self.open_min_t),
@@ -107,7 +152,7 @@ impl SeriesData {
     /// Returns the bytes of chunks sealed to make room.
     pub fn append_histogram(&mut self, t: i64, h: HistogramValue) -> usize {
         let mut sealed = 0;
-        if self.open.is_some() {
+        if self.open.is_some() || self.stored_open.is_some() {
             sealed += self.seal();
         }
         let continues = self.newest_is_histogram();
@@ -135,6 +180,7 @@ impl SeriesData {
 
     /// Moves the open float chunk (if any) to the sealed list; returns its size in bytes.
     pub fn seal(&mut self) -> usize {
+        self.reopen();
         let mut n = 0;
         if let Some(c) = self.open.take() {
             if c.num_samples() > 0 {
@@ -156,6 +202,7 @@ impl SeriesData {
     /// chunk, dropping a chunk left empty). `last_t` is kept so older samples stay out of
     /// order. Returns (samples removed, sealed bytes freed).
     pub fn delete_range(&mut self, mint: i64, maxt: i64) -> (usize, usize) {
+        self.reopen();
         let (mut removed, mut freed) = (0usize, 0usize);
         let keep = |t: i64| t < mint || t > maxt;
         let mut sealed = Vec::with_capacity(self.sealed.len());
@@ -210,11 +257,9 @@ impl SeriesData {
     /// Oldest sample time in head chunks, if any.
     pub fn head_min_t(&self) -> Option<i64> {
         let sealed = self.sealed.iter().map(|c| c.min_t).min();
-        let open = self
-            .open
-            .as_ref()
-            .filter(|c| c.num_samples() > 0)
-            .map(|_| self.open_min_t);
+        let open = (self.open.as_ref().is_some_and(|c| c.num_samples() > 0)
+            || self.stored_open.is_some())
+        .then_some(self.open_min_t);
         let hist = self.hist.as_ref().and_then(|h| h.head_min_t());
         [sealed, open, hist].into_iter().flatten().min()
     }
@@ -223,13 +268,14 @@ impl SeriesData {
     pub fn has_head_data(&self) -> bool {
         !self.sealed.is_empty()
             || self.open.as_ref().is_some_and(|c| c.num_samples() > 0)
+            || self.stored_open.is_some()
             || self.hist.as_ref().is_some_and(|h| h.has_head_data())
     }
 
     /// Head chunks in memory (sealed and open, both kinds).
     pub fn num_chunks(&self) -> usize {
         self.sealed.len()
-            + usize::from(self.open.is_some())
+            + usize::from(self.open.is_some() || self.stored_open.is_some())
             + self
                 .hist
                 .as_ref()
@@ -255,6 +301,7 @@ impl SeriesData {
     /// Heap bytes held by chunks.
     pub fn heap_bytes(&self) -> usize {
         self.open.as_ref().map_or(0, XorEncoder::heap_bytes)
+            + self.stored_open.as_ref().map_or(0, |d| d.len())
             + self.sealed.iter().map(|c| c.data.len()).sum::<usize>()
             + self.sealed.capacity() * std::mem::size_of::<SealedChunk>()
             + self.hist.as_ref().map_or(0, |h| h.heap_bytes())
@@ -511,56 +558,39 @@ impl Head {
     ) -> i64 {
         let mut idx = self.index.write();
         let symbols: Vec<Arc<str>> = symbols.iter().map(|s| idx.intern_arc(s)).collect();
+        // The series objects are built on every core; then one thread files them by hash and
+        // id while another gathers the postings of all of them.
+        let built = build_series(&symbols, series, persisted);
         let mut by_id = self.by_id.write();
-        by_id.reserve(series.len());
         let mut shards: Vec<_> = self.shards.iter().map(|s| s.write()).collect();
-        for s in &mut shards {
-            s.reserve(series.len() / SHARDS + 1);
-        }
-        let mut postings: FxMap<(u32, u32), Vec<u64>> = FxMap::default();
-        let (mut max_id, mut max_t) = (0, i64::MIN);
-        for (id, pairs, data) in series {
-            let Some(list) = pairs
+        let (kept, (mut postings, mut all, mut max_t)) = std::thread::scope(|scope| {
+            let gathered = scope.spawn(|| gather_postings(&built));
+            let kept = file_series(&built, &mut by_id, &mut shards);
+            let gathered = gathered
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (kept, gathered)
+        });
+        if kept.iter().any(|k| !k) {
+            // Some were already known (damaged rows only): gather again without them.
+            let only: Vec<Built> = built
                 .iter()
-                .map(|&(n, v)| {
-                    Some(Label {
-                        name: symbols.get(n as usize)?.clone(),
-                        value: symbols.get(v as usize)?.clone(),
-                    })
-                })
-                .collect::<Option<Vec<Label>>>()
-            else {
-                continue;
-            };
-            let labels = Labels::from_sorted(list);
-            let hash = labels.stable_hash();
-            let shard = &mut shards[(hash as usize) % SHARDS];
-            let known = shard
-                .get(&hash)
-                .is_some_and(|c| c.iter().any(|s| s.labels == labels));
-            if known || by_id.contains_key(&id) {
-                continue;
-            }
-            for &p in &pairs {
-                insert_sorted(postings.entry(p).or_default(), id);
-            }
+                .zip(&kept)
+                .filter(|(_, k)| **k)
+                .map(|(b, _)| b.clone())
+                .collect();
+            (postings, all, max_t) = gather_postings(&only);
+        }
+        let max_id = all.iter().copied().max().unwrap_or(0);
+        drop(shards);
+        drop(by_id);
+        for id in all {
             insert_sorted(&mut idx.all, id);
-            max_t = max_t.max(data.last_t);
-            let s = Arc::new(MemSeries {
-                id,
-                labels,
-                data: Mutex::new(data),
-                logged: AtomicBool::new(true),
-                persisted: AtomicBool::new(persisted),
-                removed: AtomicBool::new(false),
-                batch_mark: AtomicU64::new(0),
-                rank: AtomicU32::new(u32::MAX),
-            });
-            shard.entry(hash).or_default().push(s.clone());
-            by_id.insert(id, s);
-            max_id = max_id.max(id);
         }
         for ((n, v), ids) in postings {
+            if ids.is_empty() {
+                continue;
+            }
             let (name, value) = (symbols[n as usize].clone(), symbols[v as usize].clone());
             let list = idx
                 .postings
@@ -743,199 +773,105 @@ impl Head {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::MatchOp;
+/// A series built for [`Head::insert_many`]: its label hash, the series, its label pairs.
+type Built = (u64, Arc<MemSeries>, Vec<(u32, u32)>);
 
-    fn head_with(series: &[&[(&str, &str)]]) -> Head {
-        let h = Head::new();
-        for s in series {
-            let mut p = s.to_vec();
-            p.sort();
-            h.get_or_create(&p);
-        }
-        h
+/// Builds the series objects (labels from `symbols`, hash, data), spread over the cores; a
+/// series naming a symbol out of range is left out.
+fn build_series(symbols: &[Arc<str>], series: Vec<SymbolSeries>, persisted: bool) -> Vec<Built> {
+    let build = |(id, pairs, data): SymbolSeries| -> Option<Built> {
+        let list = pairs
+            .iter()
+            .map(|&(n, v)| {
+                Some(Label {
+                    name: symbols.get(n as usize)?.clone(),
+                    value: symbols.get(v as usize)?.clone(),
+                })
+            })
+            .collect::<Option<Vec<Label>>>()?;
+        let labels = Labels::from_sorted(list);
+        let hash = labels.stable_hash();
+        let s = Arc::new(MemSeries {
+            id,
+            labels,
+            data: Mutex::new(data),
+            logged: AtomicBool::new(true),
+            persisted: AtomicBool::new(persisted),
+            removed: AtomicBool::new(false),
+            batch_mark: AtomicU64::new(0),
+            rank: AtomicU32::new(u32::MAX),
+        });
+        Some((hash, s, pairs))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if threads < 2 || series.len() < 10_000 {
+        return series.into_iter().filter_map(build).collect();
     }
-
-    fn m(op: MatchOp, n: &str, v: &str) -> Matcher {
-        Matcher::new(op, n, v).unwrap()
+    let per = series.len().div_ceil(threads);
+    let mut parts: Vec<Vec<SymbolSeries>> = Vec::with_capacity(threads);
+    let mut rest = series;
+    while rest.len() > per {
+        let tail = rest.split_off(per);
+        parts.push(rest);
+        rest = tail;
     }
-
-    #[test]
-    fn get_or_create_is_idempotent() {
-        let h = Head::new();
-        let (a, new_a) = h.get_or_create(&[("__name__", "up"), ("job", "x")]);
-        let (b, new_b) = h.get_or_create(&[("__name__", "up"), ("job", "x")]);
-        assert!(new_a && !new_b);
-        assert_eq!(a.id, b.id);
-        assert_eq!(h.num_series(), 1);
-    }
-
-    #[test]
-    fn postings_follow_prometheus_semantics() {
-        let h = head_with(&[
-            &[("__name__", "up"), ("job", "api"), ("env", "prod")],
-            &[("__name__", "up"), ("job", "node")],
-            &[("__name__", "cpu"), ("job", "node"), ("env", "dev")],
-        ]);
-        let ids = |ms: &[Matcher]| h.postings(ms).len();
-        assert_eq!(ids(&[m(MatchOp::Equal, "__name__", "up")]), 2);
-        assert_eq!(
-            ids(&[
-                m(MatchOp::Equal, "__name__", "up"),
-                m(MatchOp::Equal, "job", "node")
-            ]),
-            1
-        );
-        assert_eq!(ids(&[m(MatchOp::Regex, "job", "api|node")]), 3);
-        assert_eq!(
-            ids(&[m(MatchOp::Regex, "job", "no")]),
-            0,
-            "regex is anchored"
-        );
-        // != and !~ keep series without the label.
-        assert_eq!(
-            ids(&[
-                m(MatchOp::Equal, "__name__", "up"),
-                m(MatchOp::NotEqual, "env", "prod")
-            ]),
-            1
-        );
-        assert_eq!(ids(&[m(MatchOp::NotRegex, "env", "prod|dev")]), 1);
-        // env="" selects series without env.
-        assert_eq!(ids(&[m(MatchOp::Equal, "env", "")]), 1);
-        assert_eq!(ids(&[m(MatchOp::Regex, "env", ".+")]), 2);
-        assert_eq!(ids(&[m(MatchOp::Equal, "nope", "x")]), 0);
-        assert_eq!(h.label_names(), ["__name__", "env", "job"]);
-        assert_eq!(h.label_values("job"), ["api", "node"]);
-    }
-
-    #[test]
-    fn chunks_cut_at_120_samples_and_2h_boundaries() {
-        let mut d = SeriesData::default();
-        for i in 0..250 {
-            d.append(i * 1000, i as f64);
-        }
-        assert_eq!(d.sealed.len(), 2);
-        assert_eq!(d.open.as_ref().unwrap().num_samples(), 10);
-        let mut d = SeriesData::default();
-        d.append(CHUNK_RANGE_MS - 1000, 1.0);
-        d.append(CHUNK_RANGE_MS, 2.0);
-        assert_eq!(
-            d.sealed.len(),
-            1,
-            "a sample at the boundary starts a new chunk"
-        );
-        assert_eq!(d.open_min_t, CHUNK_RANGE_MS);
-        assert_eq!(range_end(-1), 0);
-    }
-
-    #[test]
-    fn insert_many_matches_one_by_one_inserts_and_skips_known_series() {
-        let syms: Vec<Arc<str>> = ["__name__", "up", "job", "a", "b", "cpu"]
+    parts.push(rest);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
             .into_iter()
-            .map(Arc::from)
+            .map(|part| scope.spawn(|| part.into_iter().filter_map(build).collect::<Vec<_>>()))
             .collect();
-        let h = Head::new();
-        h.insert_with_id(9, Labels::from_pairs([("__name__", "cpu")]));
-        let data = |t| SeriesData {
-            last_t: t,
-            ..SeriesData::default()
-        };
-        let max_t = h.insert_many(
-            &syms,
-            vec![
-                (3, vec![(0, 1), (2, 3)], data(30)),
-                (5, vec![(0, 1), (2, 4)], data(50)),
-                // the labels of series 3, the id of series 9, a symbol out of range
-                (6, vec![(0, 1), (2, 3)], data(60)),
-                (9, vec![(0, 1)], data(90)),
-                (7, vec![(0, 1), (2, 40)], data(70)),
-                // the labels series 9 has
-                (8, vec![(0, 5)], data(80)),
-            ],
-            true,
-        );
-        assert_eq!(max_t, 50, "only added series count");
-        assert_eq!(h.num_series(), 3);
-        let ids = |ms: &[Matcher]| h.postings(ms);
-        assert_eq!(ids(&[m(MatchOp::Equal, "__name__", "up")]), [3, 5]);
-        assert_eq!(ids(&[m(MatchOp::Equal, "job", "b")]), [5]);
-        assert_eq!(ids(&[m(MatchOp::Regex, "__name__", ".+")]), [3, 5, 9]);
-        assert_eq!(h.label_values("__name__"), ["cpu", "up"]);
-        let s = h.lookup(&[("__name__", "up"), ("job", "a")]).unwrap();
-        assert_eq!((s.id, s.data.lock().last_t), (3, 30));
-        assert!(s.persisted.load(Ordering::Relaxed) && s.logged.load(Ordering::Relaxed));
-        // Shared strings: the head's symbol table holds the restored ones.
-        let (n, _) = h.get_or_create(&[("__name__", "up"), ("job", "c")]);
-        assert_eq!(n.id, 10);
-        assert!(Arc::ptr_eq(
-            &n.labels.iter().next().unwrap().value,
-            &syms[1]
-        ));
-    }
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
 
-    #[test]
-    fn remove_clears_indexes() {
-        let h = head_with(&[&[("__name__", "a")], &[("__name__", "b")]]);
-        let id = h.postings(&[m(MatchOp::Equal, "__name__", "a")])[0];
-        h.remove(&HashSet::from([id]));
-        assert_eq!(h.num_series(), 1);
-        assert_eq!(h.label_values("__name__"), ["b"]);
-        let (_, created) = h.get_or_create(&[("__name__", "a")]);
-        assert!(created);
+/// Files built series by id and by label hash, in order; one whose id or labels are already
+/// there (before or earlier in `built`) is not kept. Returns which were kept.
+fn file_series(
+    built: &[Built],
+    by_id: &mut FxMap<u64, Arc<MemSeries>>,
+    shards: &mut [parking_lot::RwLockWriteGuard<'_, FxMap<u64, Vec<Arc<MemSeries>>>>],
+) -> Vec<bool> {
+    by_id.reserve(built.len());
+    for s in shards.iter_mut() {
+        s.reserve(built.len() / SHARDS + 1);
     }
+    built
+        .iter()
+        .map(|(hash, s, _)| {
+            let shard = &mut shards[(*hash as usize) % SHARDS];
+            let known = shard
+                .get(hash)
+                .is_some_and(|c| c.iter().any(|x| x.labels == s.labels));
+            if known || by_id.contains_key(&s.id) {
+                return false;
+            }
+            shard.entry(*hash).or_default().push(s.clone());
+            by_id.insert(s.id, s.clone());
+            true
+        })
+        .collect()
+}
+
+/// The postings of built series by label pair (ids ascending when `built` is), their ids, and
+/// their newest sample time.
+fn gather_postings(built: &[Built]) -> (FxMap<(u32, u32), Vec<u64>>, Vec<u64>, i64) {
+    let mut postings: FxMap<(u32, u32), Vec<u64>> = FxMap::default();
+    let mut all = Vec::with_capacity(built.len());
+    let mut max_t = i64::MIN;
+    for (_, s, pairs) in built {
+        for &p in pairs {
+            insert_sorted(postings.entry(p).or_default(), s.id);
+        }
+        all.push(s.id);
+        max_t = max_t.max(s.data.lock().last_t);
+    }
+    (postings, all, max_t)
 }
 
 #[cfg(test)]
-mod sort_tests {
-    use super::*;
-
-    fn label_sorted(v: &[Arc<MemSeries>]) -> Vec<u64> {
-        let mut w = v.to_vec();
-        w.sort_by(|a, b| a.labels.cmp(&b.labels));
-        w.iter().map(|s| s.id).collect()
-    }
-
-    /// The ranked sort answers as comparing labels does: first ranking, steady series,
-    /// series added after the ranking (stale ranks), removed series, a half selection.
-    #[test]
-    fn ranked_sort_agrees_with_comparing_labels() {
-        let h = Head::new();
-        let add = |i: u64| {
-            let (name, id) = (
-                format!("m{}", (i * 7919) % 13),
-                format!("{}", (i * 104_729) % 100_003),
-            );
-            h.get_or_create(&[("__name__", name.as_str()), ("id", id.as_str())]);
-        };
-        (0..6000).for_each(add);
-        for round in 0..4 {
-            let mut all = h.all();
-            let want = label_sorted(&all);
-            h.sort_by_labels(&mut all);
-            assert_eq!(
-                all.iter().map(|s| s.id).collect::<Vec<_>>(),
-                want,
-                "round {round}"
-            );
-            match round {
-                0 => {}
-                1 => {
-                    // New series get no rank until the next sort: must still come out right.
-                    (6000..6100).for_each(add);
-                    h.ranked.lock().0 = h.generation.load(Ordering::Acquire);
-                }
-                _ => {
-                    let gone: HashSet<u64> = h.all().iter().take(50).map(|s| s.id).collect();
-                    h.remove(&gone);
-                }
-            }
-        }
-        let mut half: Vec<Arc<MemSeries>> = h.all().into_iter().step_by(2).collect();
-        let want = label_sorted(&half);
-        h.sort_by_labels(&mut half);
-        assert_eq!(half.iter().map(|s| s.id).collect::<Vec<_>>(), want);
-    }
-}
+#[path = "head_tests.rs"]
+mod tests;

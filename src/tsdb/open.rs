@@ -1,7 +1,8 @@
 //! Opening a store, in named steps: open the database (or rebuild it from what can be read when
 //! it is damaged), load the persisted series and reopen their partial chunks (labels decoded
 //! straight into a table of distinct strings, the head built in one pass by
-//! `Head::insert_many`, open chunks re-encoded on every core), replay the WAL
+//! `Head::insert_many`; a float open chunk is kept as stored until an append needs it), replay
+//! the WAL
 //! (a corrupt tail is truncated; exemplar records refill the exemplar buffer), start a new WAL
 //! segment, then re-apply replayed deletions. Histogram records replay like float ones; an open
 //! histogram chunk row reopens byte for byte.
@@ -20,7 +21,7 @@ use parking_lot::Mutex;
 use tracing::{debug, warn};
 
 use super::append::{check_histograms, check_samples, Newest};
-use super::chunk_rows::{decode_row, histogram_chunk_of, RowSamples};
+use super::chunk_rows::{decode_row, histogram_chunk_of, is_float_row, RowSamples};
 use super::chunkenc::XorEncoder;
 use super::exemplar_ring::ExemplarRing;
 use super::exemplars::replay_exemplars;
@@ -43,7 +44,8 @@ struct Loaded {
     max_id: u64,
     /// Series rows that could not be decoded.
     bad_series_rows: usize,
-    summaries: Vec<SeriesSummary>,
+    /// Each series' head state from its chunk summary, ascending by id.
+    data: Vec<(u64, SeriesData)>,
 }
 
 /// Distinct strings, numbered in order of first sight.
@@ -221,7 +223,28 @@ fn open_database(dir: &Path, report: &mut OpenReport) -> Result<(Persist, Loaded
     Ok((p, l))
 }
 
+/// Reads the series rows and the chunk summaries at once, on two connections: the labels are
+/// decoded into a table of distinct strings on this thread while another turns the summaries
+/// into each series' head state.
 fn load(p: &Persist) -> Result<Loaded, PersistError> {
+    std::thread::scope(|scope| {
+        let data = scope.spawn(|| -> Result<Vec<(u64, SeriesData)>, PersistError> {
+            let data: Vec<(u64, SeriesData)> =
+                p.load_summaries()?.into_iter().map(series_data).collect();
+            Ok(data)
+        });
+        let loaded = load_series(p);
+        let data = data
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+        let mut loaded = loaded?;
+        loaded.data = data;
+        Ok(loaded)
+    })
+}
+
+/// The series rows, their labels as pairs of indexes into a table of distinct strings.
+fn load_series(p: &Persist) -> Result<Loaded, PersistError> {
     let mut symbols = Symbols::default();
     let mut series = Vec::new();
     let (mut bad, mut max_id) = (0, 0);
@@ -258,62 +281,55 @@ fn load(p: &Persist) -> Result<Loaded, PersistError> {
         series,
         max_id,
         bad_series_rows: bad,
-        summaries: p.load_summaries()?,
+        data: Vec::new(),
     })
 }
 
-/// Puts the persisted series into the head with their stored time ranges and newest sample,
-/// and reopens their partial (open) chunks (spread over the available cores: re-encoding the
-/// open chunks is most of the work). Returns the newest sample time found.
+/// Puts the persisted series into the head with their head state (stored time ranges, newest
+/// sample, open chunk); both lists are ascending by id. Returns the newest sample time found.
 fn restore_persisted(head: &Head, loaded: Loaded) -> i64 {
     let Loaded {
         symbols,
         series,
-        summaries,
+        data,
         max_id,
         ..
     } = loaded;
     head.reserve_ids(max_id);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let per = summaries.len().div_ceil(threads).max(1);
-    let mut parts: Vec<Vec<SeriesSummary>> = Vec::new();
-    let mut rest = summaries;
-    while rest.len() > per {
-        let tail = rest.split_off(per);
-        parts.push(rest);
-        rest = tail;
-    }
-    parts.push(rest);
-    let built: Vec<Vec<(u64, SeriesData)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .into_iter()
-            .map(|part| scope.spawn(move || part.into_iter().map(series_data).collect()))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    let mut data: FxMap<u64, SeriesData> = FxMap::default();
-    data.reserve(built.iter().map(Vec::len).sum());
-    for (id, d) in built.into_iter().flatten() {
-        data.insert(id, d);
-    }
+    let mut data = data.into_iter().peekable();
     let series = series
         .into_iter()
-        .map(|(id, pairs)| (id, pairs, data.remove(&id).unwrap_or_default()))
+        .map(|(id, pairs)| {
+            // Summaries of ids without a series row (none are written) are passed over.
+            while data.next_if(|d| d.0 < id).is_some() {}
+            let d = data.next_if(|d| d.0 == id).map(|d| d.1);
+            (id, pairs, d.unwrap_or_default())
+        })
         .collect();
     head.insert_many(&symbols, series, true)
 }
 
 /// A persisted series' head state from its chunk summary: stored time range, newest sample,
-/// and its reopened open chunk.
-fn series_data(sum: SeriesSummary) -> (u64, SeriesData) {
+/// and its open chunk (kept as stored when it is a float chunk holding the newest sample).
+fn series_data(mut sum: SeriesSummary) -> (u64, SeriesData) {
     let mut d = SeriesData {
         min_t: sum.min_t,
         persisted_min_t: sum.min_t,
         ..SeriesData::default()
     };
+    // A float open chunk newer than every sealed row stays as stored until it is needed
+    // (`SeriesData::reopen`): nothing needs decoding now.
+    if let Some(o) = sum.open {
+        let sealed_max_t = sum.last_sealed.as_ref().map_or(i64::MIN, |c| c.max_t);
+        if is_float_row(&o.data) && o.max_t > sealed_max_t && o.min_t <= o.max_t {
+            d.persisted_max_t = o.max_t;
+            d.last_t = o.max_t;
+            d.open_min_t = o.min_t;
+            d.stored_open = Some(Arc::from(o.data));
+            return (sum.series_id, d);
+        }
+        sum.open = Some(o);
+    }
     let mut newest: Option<(i64, f64)> = None;
     let mut newest_hist: Option<HistogramSample> = None;
     for (c, open) in [(&sum.last_sealed, false), (&sum.open, true)] {
@@ -407,7 +423,7 @@ fn replay_wal(
                 let mut d = s.data.lock();
                 let run: Vec<Sample> = run.iter().map(|&(_, t, v)| Sample { t, v }).collect();
                 out.clear();
-                let n = Newest::of(&d);
+                let n = Newest::of(&mut d);
                 check_samples(n.t, n.bits, &run, s.id, &mut out, &mut r.stats);
                 for &(_, t, v) in &out {
                     r.sealed_bytes += d.append(t, v) as u64;

@@ -210,3 +210,172 @@ fn damaged_or_unsorted_series_rows_are_counted_or_normalised() {
     let (db, _) = Db::open(dir.path(), opts()).unwrap();
     assert_eq!(db.num_series(), 7);
 }
+
+/// The one series `write` gives host-`i`, as an append input with `samples`.
+fn host(i: usize, samples: Vec<Sample>) -> SeriesInput<'static> {
+    let (m, j, h) = (
+        format!("metric_{}", i % 7),
+        format!("job{}", i % 3),
+        format!("host-{i}"),
+    );
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let mut labels = vec![
+        ("__name__", leak(m)),
+        ("instance", leak(h)),
+        ("job", leak(j)),
+    ];
+    labels.sort();
+    SeriesInput { labels, samples }
+}
+
+/// Whether each series' open chunk is still as stored (not reopened).
+fn stored(db: &Db) -> Vec<bool> {
+    let mut all = db.inner.head.all();
+    all.sort_by_key(|s| s.id);
+    all.iter()
+        .map(|s| {
+            let d = s.data.lock();
+            assert!(d.stored_open.is_none() || d.open.is_none());
+            d.stored_open.is_some()
+        })
+        .collect()
+}
+
+#[test]
+fn open_chunks_stay_stored_until_an_append_or_deletion_needs_them() {
+    let dir = tempfile::tempdir().unwrap();
+    // 130 steps: a sealed chunk of 120 samples and an open one of 10 per series.
+    let expected = {
+        let (db, _) = Db::open(dir.path(), opts()).unwrap();
+        write(&db, 20, 130, 0);
+        // Flushed and dropped: a clean close would fold each open chunk into the sealed row
+        // of its range (`compact`), leaving none stored.
+        db.flush().unwrap();
+        dump(&db)
+    };
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(stored(&db), vec![true; 20], "nothing decoded at open");
+    // Queries read the stored chunks in place, and a flush or a restart leaves them stored.
+    assert_eq!(dump(&db), expected);
+    db.flush().unwrap();
+    assert_eq!(stored(&db), vec![true; 20]);
+    db.close().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(dump(&db), expected);
+    assert_eq!(stored(&db), vec![true; 20]);
+
+    // host-0's newest sample (t = 129 steps) is known once its chunk is reopened: the same
+    // value again is a repeat, another value a duplicate, an older time out of order.
+    let last = 129 * 15_000;
+    let v = expected[0].1.last().map(|s| f64::from_bits(s.1)).unwrap();
+    let name0 = db.inner.head.get(1).unwrap().labels.to_string();
+    assert_eq!(name0, expected[0].0, "series 1 is host-0");
+    let st = db.append(&[host(0, vec![Sample { t: last, v }])]).unwrap();
+    assert_eq!((st.accepted, st.repeated, st.duplicate), (0, 1, 0));
+    let st = db
+        .append(&[host(
+            0,
+            vec![Sample {
+                t: last,
+                v: v + 1.0,
+            }],
+        )])
+        .unwrap();
+    assert_eq!((st.accepted, st.duplicate), (0, 1));
+    let st = db
+        .append(&[host(0, vec![Sample { t: last - 1, v }])])
+        .unwrap();
+    assert_eq!((st.accepted, st.out_of_order), (0, 1));
+    // A new sample continues the reopened chunk: 11 samples in it now.
+    let st = db
+        .append(&[host(
+            0,
+            vec![Sample {
+                t: last + 15_000,
+                v: 7.5,
+            }],
+        )])
+        .unwrap();
+    assert_eq!(st.accepted, 1);
+    {
+        let s = db.inner.head.get(1).unwrap();
+        let d = s.data.lock();
+        assert_eq!(d.open.as_ref().map(|c| c.num_samples()), Some(11));
+    }
+    let mut want = stored(&db);
+    assert_eq!(
+        want.iter().filter(|&&b| !b).count(),
+        1,
+        "only host-0 reopened"
+    );
+
+    // A deletion reaches into stored chunks (host-1's last three samples) and lasts.
+    let host1 = [
+        Matcher::equal("instance", "host-1"),
+        Matcher::equal("job", "job1"),
+    ];
+    assert_eq!(db.delete(&host1, 127 * 15_000, i64::MAX).unwrap(), 1);
+    want[1] = false;
+    assert_eq!(stored(&db), want);
+    let mut expected = expected;
+    expected[0].1.push((last + 15_000, 7.5f64.to_bits()));
+    let i1 = expected
+        .iter()
+        .position(|e| e.0 == db.inner.head.get(2).unwrap().labels.to_string());
+    let i1 = i1.unwrap();
+    expected[i1].1.retain(|s| s.0 < 127 * 15_000);
+    assert_eq!(dump(&db), expected);
+    db.close().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(dump(&db), expected);
+    // Another restart, and a crash with nothing in the WAL: still the same.
+    drop(db);
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(dump(&db), expected);
+}
+
+#[test]
+fn a_stored_open_chunk_that_does_not_decode_costs_only_its_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = {
+        let (db, _) = Db::open(dir.path(), opts()).unwrap();
+        write(&db, 3, 10, 0);
+        db.close().unwrap();
+        dump(&db)
+    };
+    {
+        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let n = c
+            .execute(
+                "UPDATE open_chunks SET data = CAST(substr(data, 1, 4) AS BLOB) WHERE series_id = 2",
+                [],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    let got = dump(&db);
+    let name2 = db.inner.head.get(2).unwrap().labels.to_string();
+    let others: Vec<_> = expected.iter().filter(|e| e.0 != name2).cloned().collect();
+    assert_eq!(
+        got, others,
+        "the damaged series reads empty, the others whole"
+    );
+    // Appending to it reopens nothing usable: the new sample is kept, older times refused.
+    let st = db
+        .append(&[host(
+            1,
+            vec![
+                Sample {
+                    t: 5 * 15_000,
+                    v: 1.0,
+                },
+                Sample {
+                    t: 20 * 15_000,
+                    v: 2.0,
+                },
+            ],
+        )])
+        .unwrap();
+    assert_eq!((st.accepted, st.out_of_order), (1, 1));
+}

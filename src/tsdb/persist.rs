@@ -186,59 +186,82 @@ impl Persist {
         Ok(())
     }
 
-    /// For each series with data: its oldest time, newest sealed chunk and open chunk.
+    /// For each series with data, ascending by id: its oldest time, its open chunk, and its
+    /// newest sealed chunk unless the open chunk is newer (then only the index is read for
+    /// it: no sealed row's data is needed to reopen such a series).
     pub fn load_summaries(&self) -> Result<Vec<SeriesSummary>, PersistError> {
         let conn = self.reader.lock();
-        let mut by_id: std::collections::HashMap<u64, SeriesSummary> =
-            std::collections::HashMap::new();
-        let row = |r: &rusqlite::Row| -> rusqlite::Result<ChunkRow> {
-            Ok(ChunkRow {
-                series_id: r.get::<_, i64>(0)? as u64,
-                min_t: r.get(1)?,
-                max_t: r.get(2)?,
-                data: r.get(3)?,
+        let open: Vec<ChunkRow> = conn
+            .prepare("SELECT series_id, min_t, max_t, data FROM open_chunks ORDER BY series_id")
+            .and_then(|mut st| {
+                st.query_map([], |r| {
+                    Ok(ChunkRow {
+                        series_id: r.get::<_, i64>(0)? as u64,
+                        min_t: r.get(1)?,
+                        max_t: r.get(2)?,
+                        data: r.get(3)?,
+                    })
+                })?
+                .collect()
             })
-        };
-        {
-            let mut stmt = conn
-                .prepare(
-                    "SELECT c.series_id, c.min_t, c.max_t, c.data, l.lo
-                     FROM (SELECT series_id, MIN(min_t) AS lo, MAX(min_t) AS hi FROM chunks GROUP BY series_id) l
-                     JOIN chunks c ON c.series_id = l.series_id AND c.min_t = l.hi",
-                )
-                .ctx("reading chunk summaries")?;
-            let rows = stmt
-                .query_map([], |r| Ok((row(r)?, r.get::<_, i64>(4)?)))
-                .ctx("reading chunk summaries")?;
-            for r in rows {
-                let (c, lo) = r.ctx("reading chunk summaries")?;
-                by_id.insert(
-                    c.series_id,
-                    SeriesSummary {
-                        series_id: c.series_id,
-                        min_t: lo,
-                        last_sealed: Some(c),
-                        open: None,
-                    },
-                );
-            }
-        }
-        let mut stmt = conn
-            .prepare("SELECT series_id, min_t, max_t, data FROM open_chunks")
             .ctx("reading open chunks")?;
-        let rows = stmt.query_map([], row).ctx("reading open chunks")?;
-        for r in rows {
-            let c = r.ctx("reading open chunks")?;
-            let e = by_id.entry(c.series_id).or_insert(SeriesSummary {
-                series_id: c.series_id,
-                min_t: c.min_t,
+        // (series, oldest start, newest start) of sealed rows, from the index alone.
+        let extents: Vec<(u64, i64, i64)> = conn
+            .prepare(
+                "SELECT series_id, MIN(min_t), MAX(min_t) FROM chunks
+                 GROUP BY series_id ORDER BY series_id",
+            )
+            .and_then(|mut st| {
+                st.query_map([], |r| {
+                    Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?))
+                })?
+                .collect()
+            })
+            .ctx("reading chunk summaries")?;
+        let mut last = conn
+            .prepare("SELECT min_t, max_t, data FROM chunks WHERE series_id = ?1 AND min_t = ?2")
+            .ctx("reading chunk summaries")?;
+        let mut out = Vec::with_capacity(open.len().max(extents.len()));
+        let (mut open, mut extents) = (open.into_iter().peekable(), extents.into_iter().peekable());
+        loop {
+            // The next series in either list (both ascending by id).
+            let ids = [
+                open.peek().map(|c| c.series_id),
+                extents.peek().map(|e| e.0),
+            ];
+            let Some(id) = ids.into_iter().flatten().min() else {
+                break;
+            };
+            let o = open.next_if(|c| c.series_id == id);
+            let mut sum = SeriesSummary {
+                series_id: id,
+                min_t: i64::MAX,
                 last_sealed: None,
                 open: None,
-            });
-            e.min_t = e.min_t.min(c.min_t);
-            e.open = Some(c);
+            };
+            if let Some((_, lo, hi)) = extents.next_if(|e| e.0 == id) {
+                sum.min_t = lo;
+                if o.as_ref().is_none_or(|o| o.min_t <= hi) {
+                    sum.last_sealed = last
+                        .query_row(params![id as i64, hi], |r| {
+                            Ok(ChunkRow {
+                                series_id: id,
+                                min_t: r.get(0)?,
+                                max_t: r.get(1)?,
+                                data: r.get(2)?,
+                            })
+                        })
+                        .optional()
+                        .ctx("reading chunk summaries")?;
+                }
+            }
+            if let Some(o) = o {
+                sum.min_t = sum.min_t.min(o.min_t);
+                sum.open = Some(o);
+            }
+            out.push(sum);
         }
-        Ok(by_id.into_values().collect())
+        Ok(out)
     }
 
     /// Writes a flush in one transaction.
@@ -280,7 +303,8 @@ impl Persist {
             }
         }
         tx.commit().ctx("committing a flush")?;
-        self.note_written(batch.sealed.iter().map(|c| c.min_t));
+        // Open-chunk snapshots too: a shutdown may fold one into the sealed rows of its range.
+        self.note_written(batch.sealed.iter().chain(&batch.open).map(|c| c.min_t));
         Ok(())
     }
 
@@ -820,6 +844,24 @@ pub fn repair(path: &Path) -> Result<RepairReport, PersistError> {
                     .map(|(a, b)| format!("open chunk rows {a}..={b}")),
             );
             drop(ins);
+            // Open chunk rows are keyed by series: the series in a lost range that have none
+            // now lost their newest samples.
+            let mut damaged: std::collections::BTreeSet<u64> =
+                report.damaged_series.iter().copied().collect();
+            for (a, b) in lost {
+                let ids = tx
+                    .prepare(
+                        "SELECT id FROM series WHERE id BETWEEN ?1 AND ?2
+                         AND id NOT IN (SELECT series_id FROM open_chunks)",
+                    )
+                    .and_then(|mut st| {
+                        st.query_map([a, b], |r| r.get::<_, i64>(0))?
+                            .collect::<Result<Vec<i64>, _>>()
+                    })
+                    .ctx("finding series whose open chunk was lost")?;
+                damaged.extend(ids.into_iter().map(|i| i as u64));
+            }
+            report.damaged_series = damaged.into_iter().collect();
         } else {
             report
                 .lost

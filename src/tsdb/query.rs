@@ -143,15 +143,17 @@ impl Db {
         let (samples, histograms) = (&mut out.samples, &mut out.histograms);
         rows.sort_unstable_by_key(|r| r.min_t);
         let mut ordered = Ordered::default();
-        for row in rows {
-            match decode_row(&row.data) {
+        let stored = head.stored_open.as_ref().map(|(t, d)| (*t, &d[..]));
+        let parts = rows.iter().map(|r| (r.min_t, &r.data[..])).chain(stored);
+        for (min_t, data) in parts {
+            match decode_row(data) {
                 Some(RowSamples::Floats(v)) => ordered.extend(samples, &v, mint, maxt),
                 Some(RowSamples::Histograms(v)) => {
                     histograms.extend(v.into_iter().filter(|h| h.t >= mint && h.t <= maxt))
                 }
                 None => self.note_corrupt(
                     &s.labels,
-                    &format!("chunk starting at {} does not decode", row.min_t),
+                    &format!("chunk starting at {min_t} does not decode"),
                 ),
             }
         }
@@ -244,6 +246,8 @@ type RowsBySeries = HashMap<u64, Vec<ChunkRow>>;
 /// and the time span of its persisted data.
 struct HeadPart {
     chunks: Vec<(i64, i64, Arc<[u8]>)>,
+    /// The open chunk as stored, when it is not reopened yet (after a restart).
+    stored_open: Option<(i64, Arc<[u8]>)>,
     hchunks: Vec<(HistForm, Arc<[u8]>)>,
     pmin: i64,
     pmax: i64,
@@ -254,6 +258,7 @@ impl HeadPart {
         let d = s.data.lock();
         HeadPart {
             chunks: d.chunks_in(mint, maxt),
+            stored_open: d.stored_open_in(mint, maxt),
             hchunks: d
                 .hist
                 .as_ref()

@@ -28,8 +28,9 @@ impl Db {
                     let before = d.sealed.len();
                     d.sealed.retain(|c| c.max_t >= cutoff);
                     deleted_any |= d.sealed.len() != before;
-                    if d.open.is_some() && d.last_t < cutoff {
+                    if (d.open.is_some() || d.stored_open.is_some()) && d.last_t < cutoff {
                         d.open = None;
+                        d.stored_open = None;
                         d.open_dirty = false;
                         deleted_any = true;
                     }
@@ -93,6 +94,7 @@ impl Db {
         for s in inner.head.all() {
             let d = s.data.lock();
             let no_head_data = d.open.is_none()
+                && d.stored_open.is_none()
                 && d.sealed.is_empty()
                 && d.hist
                     .as_ref()
