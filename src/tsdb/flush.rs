@@ -152,9 +152,13 @@ impl Db {
         Ok(())
     }
 
-    /// Final flush, WAL sync and database checkpoint. Safe to call more than once.
+    /// Final flush, compaction (`compact`: open-chunk snapshots fold into the sealed rows of
+    /// their range), WAL sync and database checkpoint. Safe to call more than once.
     pub fn close(&self) -> Result<(), StorageError> {
         self.flush()?;
+        if let Err(e) = self.compact_at_close() {
+            tracing::warn!("compaction at shutdown failed (the rows stay as they are): {e}");
+        }
         self.sync_wal()?;
         self.inner.persist.compact()?;
         Ok(())
@@ -213,7 +217,7 @@ struct OpenChunk {
 
 impl Snapshot {
     /// The sealed chunks as database rows: chunks of one series in the same 2h range become
-    /// one row in the compact persisted format. Sorted by (series, min time).
+    /// one row in the compact persisted format. Sorted by (2h range, series, min time).
     fn sealed_rows(&self) -> Vec<ChunkRow> {
         let mut rows = Vec::new();
         for t in &self.taken {
@@ -271,7 +275,9 @@ impl Snapshot {
                 rows.push(row(id, run_start, &run, Some(run_xor)));
             }
         }
-        rows.sort_by_key(|r| (r.series_id, r.min_t));
+        // Range by range, so a range's rows lie together in the table and its compaction
+        // frees whole pages.
+        rows.sort_by_key(|r| (head::range_end(r.min_t), r.series_id, r.min_t));
         rows
     }
 

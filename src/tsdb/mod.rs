@@ -31,6 +31,7 @@
 mod append;
 mod chunk_rows;
 pub mod chunkenc;
+mod compact;
 mod delete;
 mod exemplar_ring;
 mod exemplars;
@@ -294,6 +295,8 @@ impl Db {
 
 #[cfg(test)]
 mod chunks_many_tests;
+#[cfg(test)]
+mod compact_tests;
 #[cfg(test)]
 mod histogram_chunk_figures_tests;
 #[cfg(test)]

@@ -9,7 +9,8 @@
 //! Chunk bytes are in `chunk_rows`'s format (`chunkenc`'s float formats, or a histogram chunk
 //! behind its format byte); deleting samples re-encodes either kind. Writes happen in one
 //! transaction per flush.
-//! With `readers`, the only module that uses rusqlite. One connection writes; reads take one
+//! Merging a series' rows of one 2h range (compaction) is in the child module
+//! `persist_compact`. With `readers`, the only modules that use rusqlite. One connection writes; reads take one
 //! from the `readers` pool, so concurrent queries read in parallel.
 
 use std::collections::HashMap;
@@ -76,7 +77,7 @@ pub struct SeriesSummary {
 #[derive(Debug, Default)]
 pub struct FlushBatch<'a> {
     pub series: Vec<(u64, &'a Labels)>,
-    /// Sealed rows, sorted by (series, min time).
+    /// Sealed rows, sorted by (2h range, series, min time).
     pub sealed: Vec<ChunkRow>,
     /// Open-chunk snapshots (replacing each series' previous one).
     pub open: Vec<ChunkRow>,
@@ -90,6 +91,10 @@ pub struct Persist {
     /// The id the next new label pair gets (`None` until a write needs one); used under the
     /// writer lock.
     next_pair: Mutex<Option<i64>>,
+    /// Starts of the 2h ranges sealed rows were written into, for compaction.
+    pending: Mutex<std::collections::BTreeSet<i64>>,
+    /// Whether `seed_pending` ran.
+    seeded: std::sync::atomic::AtomicBool,
 }
 
 impl Persist {
@@ -129,6 +134,8 @@ impl Persist {
             writer: Mutex::new(writer),
             reader,
             next_pair: Mutex::new(None),
+            pending: Mutex::default(),
+            seeded: Default::default(),
         })
     }
 
@@ -273,6 +280,13 @@ impl Persist {
                 ins.execute(params![*id as i64, blob])
                     .ctx("writing series")?;
             }
+            // Snapshots that must go go first: a new one for the same series may follow.
+            let mut del = tx
+                .prepare_cached("DELETE FROM open_chunks WHERE series_id = ?1")
+                .ctx("writing open chunks")?;
+            for id in &batch.drop_open {
+                del.execute([*id as i64]).ctx("writing open chunks")?;
+            }
             for (table, rows, what) in [
                 ("chunks", &batch.sealed, "writing chunks"),
                 ("open_chunks", &batch.open, "writing open chunks"),
@@ -287,14 +301,10 @@ impl Persist {
                         .ctx(what)?;
                 }
             }
-            let mut del = tx
-                .prepare_cached("DELETE FROM open_chunks WHERE series_id = ?1")
-                .ctx("writing open chunks")?;
-            for id in &batch.drop_open {
-                del.execute([*id as i64]).ctx("writing open chunks")?;
-            }
         }
-        tx.commit().ctx("committing a flush")
+        tx.commit().ctx("committing a flush")?;
+        self.note_written(batch.sealed.iter().map(|c| c.min_t));
+        Ok(())
     }
 
     /// Persisted chunks of one series overlapping [mint, maxt] (sealed and open), unordered;
@@ -306,6 +316,9 @@ impl Persist {
         maxt: i64,
     ) -> Result<Vec<ChunkRow>, PersistError> {
         let conn = self.reader.lock();
+        // One read transaction: both tables from one snapshot (a compaction may move an
+        // open-chunk snapshot into a sealed row between two statements).
+        let tx = conn.unchecked_transaction().ctx("reading chunks")?;
         let mut out = Vec::new();
         for sql in [
             // A series' chunks do not overlap, so only the last chunk starting at or before
@@ -316,7 +329,7 @@ impl Persist {
                  AND min_t <= ?3 AND max_t >= ?2",
             "SELECT min_t, max_t, data FROM open_chunks WHERE series_id = ?1 AND min_t <= ?3 AND max_t >= ?2",
         ] {
-            let mut stmt = conn.prepare_cached(sql).ctx("reading chunks")?;
+            let mut stmt = tx.prepare_cached(sql).ctx("reading chunks")?;
             let rows = stmt
                 .query_map(params![series_id as i64, mint, maxt], |r| {
                     Ok(ChunkRow { series_id, min_t: r.get(0)?, max_t: r.get(1)?, data: r.get(2)? })
@@ -326,6 +339,7 @@ impl Persist {
                 out.push(r.ctx("reading chunks")?);
             }
         }
+        tx.commit().ctx("reading chunks")?;
         Ok(out)
     }
 
@@ -535,8 +549,12 @@ impl Persist {
     /// Returns freed pages to the file system and truncates SQLite's own WAL file.
     pub fn compact(&self) -> Result<(), PersistError> {
         let conn = self.writer.lock();
-        conn.execute_batch("PRAGMA incremental_vacuum;")
-            .ctx("vacuuming")?;
+        // Each step of the pragma frees one page: step it to the end.
+        {
+            let mut stmt = conn.prepare("PRAGMA incremental_vacuum").ctx("vacuuming")?;
+            let mut rows = stmt.query([]).ctx("vacuuming")?;
+            while rows.next().ctx("vacuuming")?.is_some() {}
+        }
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .ctx("checkpointing")?;
         Ok(())
@@ -908,6 +926,10 @@ fn io_error(what: &'static str, e: std::io::Error) -> PersistError {
         source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
     }
 }
+
+#[path = "persist_compact.rs"]
+mod compact;
+pub use compact::{MergeReport, RangeSeries};
 
 #[cfg(test)]
 #[path = "persist_tests.rs"]

@@ -1,7 +1,8 @@
 //! Background upkeep of an open store: WAL fsync, periodic (or early, when sealed chunks pile
-//! up) flush followed by retention, and returning freed memory to the OS.
+//! up) flush followed by retention and the compaction of closed 2h ranges, and returning
+//! freed memory to the OS.
 //!
-//! Uses the store core (`super`) and its `flush` and `retention` steps.
+//! Uses the store core (`super`) and its `flush`, `retention` and `compact` steps.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -54,7 +55,15 @@ impl Db {
                     match r {
                         Ok(Err(e)) => warn!("flush failed (data stays in the WAL): {e}"),
                         Err(e) => warn!("flush task failed: {e}"),
-                        Ok(Ok(_)) => {}
+                        Ok(Ok(_)) => {
+                            // Rows of 2h ranges closed meanwhile become one per series.
+                            let db = self.clone();
+                            match tokio::task::spawn_blocking(move || db.compact_closed_ranges()).await {
+                                Ok(Err(e)) => warn!("compaction failed (the rows stay as they are): {e}"),
+                                Err(e) => warn!("compaction task failed: {e}"),
+                                Ok(Ok(_)) => {}
+                            }
+                        }
                     }
                 }
             }
