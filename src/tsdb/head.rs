@@ -8,7 +8,8 @@
 //! and a switch between them seals the other kind's open chunk. Strings are interned so
 //! repeated names and values share one allocation.
 //!
-//! Uses `chunkenc`, `histogram_head`, `postings` (matcher selection), `model`.
+//! Uses `by_hash` (the maps by label hash), `chunkenc`, `histogram_head`, `postings` (matcher
+//! selection), `model`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+use super::by_hash::ByHash;
 use super::chunkenc::{XorEncoder, SAMPLES_PER_CHUNK};
 use super::histogram_head::HistData;
 use super::postings;
@@ -354,7 +356,7 @@ pub type SymbolSeries = (u64, Vec<(u32, u32)>, SeriesData);
 
 /// All series and their recent data.
 pub struct Head {
-    shards: Vec<RwLock<FxMap<u64, Vec<Arc<MemSeries>>>>>,
+    shards: Vec<RwLock<ByHash<Arc<MemSeries>>>>,
     by_id: RwLock<FxMap<u64, Arc<MemSeries>>>,
     index: RwLock<Index>,
     next_id: AtomicU64,
@@ -373,7 +375,7 @@ impl Default for Head {
 impl Head {
     pub fn new() -> Self {
         Head {
-            shards: (0..SHARDS).map(|_| RwLock::new(FxMap::default())).collect(),
+            shards: (0..SHARDS).map(|_| RwLock::new(ByHash::default())).collect(),
             by_id: RwLock::new(FxMap::default()),
             index: RwLock::new(Index::default()),
             next_id: AtomicU64::new(1),
@@ -386,7 +388,7 @@ impl Head {
         self.by_id.read().len()
     }
 
-    fn shard(&self, hash: u64) -> &RwLock<FxMap<u64, Vec<Arc<MemSeries>>>> {
+    fn shard(&self, hash: u64) -> &RwLock<ByHash<Arc<MemSeries>>> {
         &self.shards[(hash as usize) % SHARDS]
     }
 
@@ -409,10 +411,7 @@ impl Head {
         };
         let mut shard = self.shard(hash).write();
         // Another writer may have created it meanwhile.
-        if let Some(s) = shard
-            .get(&hash)
-            .and_then(|c| c.iter().find(|s| s.labels.eq_pairs(pairs.iter().copied())))
-        {
+        if let Some(s) = shard.find(hash, |s| s.labels.eq_pairs(pairs.iter().copied())) {
             return (s.clone(), false);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -426,7 +425,7 @@ impl Head {
             batch_mark: AtomicU64::new(0),
             rank: AtomicU32::new(u32::MAX),
         });
-        shard.entry(hash).or_default().push(s.clone());
+        shard.insert(hash, s.clone());
         drop(shard);
         self.by_id.write().insert(id, s.clone());
         self.index.write().add(id, &s.labels);
@@ -442,9 +441,7 @@ impl Head {
     fn find(&self, hash: u64, pairs: &[(&str, &str)]) -> Option<Arc<MemSeries>> {
         self.shard(hash)
             .read()
-            .get(&hash)?
-            .iter()
-            .find(|s| s.labels.eq_pairs(pairs.iter().copied()))
+            .find(hash, |s| s.labels.eq_pairs(pairs.iter().copied()))
             .cloned()
     }
 
@@ -484,11 +481,7 @@ impl Head {
             batch_mark: AtomicU64::new(0),
             rank: AtomicU32::new(u32::MAX),
         });
-        self.shard(hash)
-            .write()
-            .entry(hash)
-            .or_default()
-            .push(s.clone());
+        self.shard(hash).write().insert(hash, s.clone());
         self.by_id.write().insert(id, s.clone());
         self.index.write().add(id, &s.labels);
         self.generation.fetch_add(1, Ordering::Release);
@@ -535,9 +528,7 @@ impl Head {
             let labels = Labels::from_sorted(list);
             let hash = labels.stable_hash();
             let shard = &mut shards[(hash as usize) % SHARDS];
-            let known = shard
-                .get(&hash)
-                .is_some_and(|c| c.iter().any(|s| s.labels == labels));
+            let known = shard.find(hash, |s| s.labels == labels).is_some();
             if known || by_id.contains_key(&id) {
                 continue;
             }
@@ -556,7 +547,7 @@ impl Head {
                 batch_mark: AtomicU64::new(0),
                 rank: AtomicU32::new(u32::MAX),
             });
-            shard.entry(hash).or_default().push(s.clone());
+            shard.insert(hash, s.clone());
             by_id.insert(id, s);
             max_id = max_id.max(id);
         }
@@ -606,13 +597,7 @@ impl Head {
         for s in &removed {
             s.removed.store(true, Ordering::Relaxed);
             let hash = s.labels.stable_hash();
-            let mut shard = self.shard(hash).write();
-            if let Some(c) = shard.get_mut(&hash) {
-                c.retain(|x| x.id != s.id);
-                if c.is_empty() {
-                    shard.remove(&hash);
-                }
-            }
+            self.shard(hash).write().remove(hash, |x| x.id == s.id);
         }
         let labels: Vec<Labels> = removed.iter().map(|s| s.labels.clone()).collect();
         self.index.write().remove(ids, &labels);
