@@ -11,7 +11,7 @@
 //! Uses `by_hash` (the maps by label hash), `chunkenc`, `histogram_head`, `postings` (matcher
 //! selection), `model`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -21,7 +21,7 @@ use super::by_hash::ByHash;
 use super::chunkenc::{XorEncoder, SAMPLES_PER_CHUNK};
 use super::histogram_head::HistData;
 use super::postings;
-use crate::model::{hash_pairs, FxMap, HistogramValue, Label, Labels, Matcher};
+use crate::model::{hash_pairs, FxMap, HistogramValue, Label, Labels, Matcher, Sym};
 
 pub use super::chunkenc::{range_end, CHUNK_RANGE_MS};
 const SHARDS: usize = 64;
@@ -285,9 +285,9 @@ pub struct MemSeries {
 
 #[derive(Default)]
 struct Index {
-    postings: HashMap<Arc<str>, HashMap<Arc<str>, Vec<u64>>>,
+    postings: postings::LabelIndex,
     all: Vec<u64>,
-    symbols: HashSet<Arc<str>>,
+    symbols: HashSet<Sym>,
 }
 
 fn insert_sorted(v: &mut Vec<u64>, id: u64) {
@@ -302,22 +302,13 @@ fn insert_sorted(v: &mut Vec<u64>, id: u64) {
 }
 
 impl Index {
-    fn intern(&mut self, s: &str) -> Arc<str> {
+    fn intern(&mut self, s: &str) -> Sym {
         if let Some(a) = self.symbols.get(s) {
             return a.clone();
         }
-        let a: Arc<str> = Arc::from(s);
+        let a = Sym::new(s);
         self.symbols.insert(a.clone());
         a
-    }
-
-    /// Like [`Index::intern`], keeping `a` itself when the string is new.
-    fn intern_arc(&mut self, a: &Arc<str>) -> Arc<str> {
-        if let Some(known) = self.symbols.get(a) {
-            return known.clone();
-        }
-        self.symbols.insert(a.clone());
-        a.clone()
     }
 
     fn add(&mut self, id: u64, labels: &Labels) {
@@ -375,7 +366,9 @@ impl Default for Head {
 impl Head {
     pub fn new() -> Self {
         Head {
-            shards: (0..SHARDS).map(|_| RwLock::new(ByHash::default())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| RwLock::new(ByHash::default()))
+                .collect(),
             by_id: RwLock::new(FxMap::default()),
             index: RwLock::new(Index::default()),
             next_id: AtomicU64::new(1),
@@ -503,7 +496,7 @@ impl Head {
         persisted: bool,
     ) -> i64 {
         let mut idx = self.index.write();
-        let symbols: Vec<Arc<str>> = symbols.iter().map(|s| idx.intern_arc(s)).collect();
+        let symbols: Vec<Sym> = symbols.iter().map(|s| idx.intern(s)).collect();
         let mut by_id = self.by_id.write();
         by_id.reserve(series.len());
         let mut shards: Vec<_> = self.shards.iter().map(|s| s.write()).collect();
@@ -855,9 +848,9 @@ mod tests {
         // Shared strings: the head's symbol table holds the restored ones.
         let (n, _) = h.get_or_create(&[("__name__", "up"), ("job", "c")]);
         assert_eq!(n.id, 10);
-        assert!(Arc::ptr_eq(
+        assert!(Sym::ptr_eq(
             &n.labels.iter().next().unwrap().value,
-            &syms[1]
+            &s.labels.iter().next().unwrap().value
         ));
     }
 
