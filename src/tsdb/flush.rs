@@ -100,9 +100,9 @@ impl Db {
                 .filter(|c| d.open_dirty && c.num_samples() > 0)
                 .map(|c| OpenChunk {
                     min_t: d.open_min_t,
+                    max_t: c.last_t(),
                     num_samples: c.num_samples(),
-                    samples: c.iter().collect(),
-                    xor_len: c.bytes().len(),
+                    xor: c.bytes().into(),
                 });
             let (hsealed, hopen) = match &d.hist {
                 None => (Vec::new(), None),
@@ -203,12 +203,13 @@ struct OpenHist {
     row: Vec<u8>,
 }
 
-/// A copy of an open chunk.
+/// A copy of an open chunk, as its XOR bytes: a quarter of the samples' size (16 bytes a
+/// sample decoded), and the snapshot holds every changed open chunk of the head at once.
 struct OpenChunk {
     min_t: i64,
+    max_t: i64,
     num_samples: u16,
-    samples: Vec<(i64, f64)>,
-    xor_len: usize,
+    xor: Box<[u8]>,
 }
 
 impl Snapshot {
@@ -275,8 +276,10 @@ impl Snapshot {
         rows
     }
 
-    /// The changed open chunks as "partial" rows, sorted by series.
+    /// The changed open chunks as "partial" rows, sorted by series. Each chunk is decoded
+    /// into one reused buffer just before its row is encoded.
     fn open_rows(&self) -> Vec<ChunkRow> {
+        let mut samples: Vec<(i64, f64)> = Vec::new();
         let mut rows: Vec<ChunkRow> = self
             .taken
             .iter()
@@ -290,7 +293,9 @@ impl Snapshot {
                     });
                 }
                 let o = t.open.as_ref()?;
-                Some(row(t.series.id, o.min_t, &o.samples, Some(o.xor_len)))
+                samples.clear();
+                samples.extend(XorIter::new(&o.xor));
+                Some(row(t.series.id, o.min_t, &samples, Some(o.xor.len())))
             })
             .collect();
         rows.sort_by_key(|r| r.series_id);
@@ -312,9 +317,7 @@ impl Snapshot {
             }
             if let Some(o) = &t.open {
                 d.persisted_min_t = d.persisted_min_t.min(o.min_t);
-                d.persisted_max_t = d
-                    .persisted_max_t
-                    .max(o.samples.last().map_or(i64::MIN, |s| s.0));
+                d.persisted_max_t = d.persisted_max_t.max(o.max_t);
                 let unchanged = d.open_min_t == o.min_t
                     && d.open
                         .as_ref()
