@@ -709,12 +709,14 @@ impl Head {
             .read()
             .values()
             .map(|s| {
+                // The series and its Arc counts, its labels and theirs, its chunks, and its
+                // entries in the maps by hash and by id (16 bytes each, at their load).
                 std::mem::size_of::<MemSeries>()
                     + 16
-                    + s.labels.len() * 32
+                    + s.labels.len() * std::mem::size_of::<Label>()
                     + 16
                     + s.data.lock().heap_bytes()
-                    + 48
+                    + 40
             })
             .sum();
         postings + symbols + series + idx.all.capacity() * 8
