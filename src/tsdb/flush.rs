@@ -50,11 +50,13 @@ impl Db {
     pub fn flush(&self) -> Result<usize, StorageError> {
         let inner = &*self.inner;
         let _guard = inner.flush_lock.lock();
-        let (closed, taken) = self.take_snapshot()?;
+        let (closed, mut taken) = self.take_snapshot()?;
+        let sealed = taken.sealed_rows();
+        let open = taken.open_rows();
         let batch = FlushBatch {
             series: taken.new_series.iter().map(|s| (s.id, &s.labels)).collect(),
-            sealed: taken.sealed_rows(),
-            open: taken.open_rows(),
+            sealed,
+            open,
             drop_open: Vec::new(),
         };
         if let Err(e) = inner.persist.write(&batch) {
@@ -200,6 +202,7 @@ struct OpenHist {
     min_t: i64,
     max_t: i64,
     num_samples: u16,
+    /// Emptied when `Snapshot::open_rows` makes its row.
     row: Vec<u8>,
 }
 
@@ -209,6 +212,7 @@ struct OpenChunk {
     min_t: i64,
     max_t: i64,
     num_samples: u16,
+    /// Emptied when `Snapshot::open_rows` makes its row.
     xor: Box<[u8]>,
 }
 
@@ -277,25 +281,27 @@ impl Snapshot {
     }
 
     /// The changed open chunks as "partial" rows, sorted by series. Each chunk is decoded
-    /// into one reused buffer just before its row is encoded.
-    fn open_rows(&self) -> Vec<ChunkRow> {
+    /// into one reused buffer just before its row is encoded, and its copy is dropped then
+    /// (the rows take the place the copies leave).
+    fn open_rows(&mut self) -> Vec<ChunkRow> {
         let mut samples: Vec<(i64, f64)> = Vec::new();
         let mut rows: Vec<ChunkRow> = self
             .taken
-            .iter()
+            .iter_mut()
             .filter_map(|t| {
-                if let Some(o) = &t.hopen {
+                if let Some(o) = &mut t.hopen {
                     return Some(ChunkRow {
                         series_id: t.series.id,
                         min_t: o.min_t,
                         max_t: o.max_t,
-                        data: o.row.clone(),
+                        data: std::mem::take(&mut o.row),
                     });
                 }
-                let o = t.open.as_ref()?;
+                let o = t.open.as_mut()?;
+                let xor = std::mem::take(&mut o.xor);
                 samples.clear();
-                samples.extend(XorIter::new(&o.xor));
-                Some(row(t.series.id, o.min_t, &samples, Some(o.xor.len())))
+                samples.extend(XorIter::new(&xor));
+                Some(row(t.series.id, o.min_t, &samples, Some(xor.len())))
             })
             .collect();
         rows.sort_by_key(|r| r.series_id);
