@@ -2,7 +2,6 @@
 //! they reach its private items).
 
 use super::*;
-use std::sync::Arc;
 
 #[test]
 fn labels_roundtrip_and_reject_garbage() {
@@ -84,7 +83,7 @@ fn labels_are_stored_as_shared_pairs_and_old_rows_still_load() {
             .value
             .clone()
     };
-    assert!(Arc::ptr_eq(&job(0), &job(3)));
+    assert!(crate::model::Sym::ptr_eq(&job(0), &job(3)));
 }
 
 #[test]
