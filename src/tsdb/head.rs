@@ -49,7 +49,7 @@ pub struct SeriesData {
     /// every series' open chunk was most of a restart's work. While it is set, `open` is
     /// `None`, `open_dirty` is false, `open_min_t` is its first time and `last_t` its last, and
     /// `last_v_bits` is not yet known. Queries decode it in place.
-    pub stored_open: Option<Arc<[u8]>>,
+    pub stored_open: Option<Box<[u8]>>,
     pub open_min_t: i64,
     /// Whether the open chunk changed since it was last persisted.
     pub open_dirty: bool,
@@ -117,7 +117,7 @@ impl SeriesData {
         self.stored_open
             .as_ref()
             .filter(|_| self.open_min_t <= maxt && self.last_t >= mint)
-            .map(|d| (self.open_min_t, d.clone()))
+            .map(|d| (self.open_min_t, Arc::from(&d[..])))
     }
 
     /// Appends a sample that the caller has already checked is newer than `last_t`. Returns the

@@ -325,7 +325,7 @@ fn series_data(mut sum: SeriesSummary) -> (u64, SeriesData) {
             d.persisted_max_t = o.max_t;
             d.last_t = o.max_t;
             d.open_min_t = o.min_t;
-            d.stored_open = Some(Arc::from(o.data));
+            d.stored_open = Some(o.data.into_boxed_slice());
             return (sum.series_id, d);
         }
         sum.open = Some(o);

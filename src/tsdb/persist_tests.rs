@@ -5,7 +5,7 @@ use super::*;
 
 #[test]
 fn labels_roundtrip_and_reject_garbage() {
-    let none = HashMap::new();
+    let none = crate::model::FxMap::default();
     let l = Labels::from_pairs([("__name__", "up"), ("job", "a\u{e9}b")]);
     let spelled = series_labels::encode_spelled(&l);
     assert_eq!(series_labels::decode(&spelled, &none), Some(l));

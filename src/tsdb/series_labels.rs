@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::varint::{put_uvarint, Reader};
-use crate::model::{Label, Labels, Sym};
+use crate::model::{FxMap, Label, Labels, Sym};
 
 /// The first byte of a blob of pair ids.
 const PAIR_IDS: u8 = 0;
@@ -75,10 +75,10 @@ pub(super) fn encode(
 }
 
 /// Every label pair by id, for `decode`.
-pub(super) fn load_pairs(conn: &Connection) -> rusqlite::Result<HashMap<u64, Label>> {
+pub(super) fn load_pairs(conn: &Connection) -> rusqlite::Result<FxMap<u64, Label>> {
     let mut stmt = conn.prepare("SELECT id, name, value FROM label_pairs")?;
     let mut rows = stmt.query([])?;
-    let mut out = HashMap::new();
+    let mut out = FxMap::default();
     let mut names: HashMap<String, Sym> = HashMap::new();
     while let Some(r) = rows.next()? {
         let (id, name, value): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
@@ -102,7 +102,7 @@ pub(super) fn load_pairs(conn: &Connection) -> rusqlite::Result<HashMap<u64, Lab
 /// the table's or the blob's.
 pub(super) fn pairs_of<'a>(
     b: &'a [u8],
-    pairs: &'a HashMap<u64, Label>,
+    pairs: &'a FxMap<u64, Label>,
     out: &mut Vec<(&'a str, &'a str)>,
 ) -> bool {
     if b.first() == Some(&PAIR_IDS) {
@@ -128,7 +128,7 @@ pub(super) fn pairs_of<'a>(
 /// The labels of a series blob (either form); `None` if it is damaged or names a pair the
 /// table lacks.
 #[cfg(test)]
-pub(super) fn decode(b: &[u8], pairs: &HashMap<u64, Label>) -> Option<Labels> {
+pub(super) fn decode(b: &[u8], pairs: &FxMap<u64, Label>) -> Option<Labels> {
     if b.first() != Some(&PAIR_IDS) {
         return decode_spelled(b);
     }
