@@ -1,6 +1,9 @@
 //! Head memory per series and per sample, measured with a counting allocator:
 //! `cargo bench --bench head_memory`. Loads 10,000 series (labels like the bench data set) and
 //! 480 samples each at 15s, then flushes (sealed chunks leave memory for the database).
+//! `HEAD_MEMORY_SERIES` and `HEAD_MEMORY_STEPS` change the counts (perf.py's 196k load is
+//! `HEAD_MEMORY_SERIES=196000 HEAD_MEMORY_STEPS=60`). Figures are the bytes requested and the
+//! bytes of the malloc chunks holding them (glibc: 8-byte header, 16-byte steps, 32 at least).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -11,18 +14,28 @@ use promterm::tsdb::{Db, Options};
 
 struct Counting;
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+/// Live bytes as glibc's malloc holds them: a chunk is the request plus an 8-byte header,
+/// rounded up to 16, at least 32.
+static CHUNKS: AtomicIsize = AtomicIsize::new(0);
+
+fn chunk(size: usize) -> isize {
+    ((size + 8).div_ceil(16) * 16).max(32) as isize
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
+        CHUNKS.fetch_add(chunk(l.size()), Ordering::Relaxed);
         unsafe { System.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
+        CHUNKS.fetch_sub(chunk(l.size()), Ordering::Relaxed);
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
         LIVE.fetch_add(n as isize - l.size() as isize, Ordering::Relaxed);
+        CHUNKS.fetch_add(chunk(n) - chunk(l.size()), Ordering::Relaxed);
         unsafe { System.realloc(p, l, n) }
     }
 }
@@ -30,16 +43,25 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static A: Counting = Counting;
 
-fn live() -> isize {
-    LIVE.load(Ordering::Relaxed)
+/// (requested bytes, bytes in malloc chunks) live now.
+fn live() -> (isize, isize) {
+    (LIVE.load(Ordering::Relaxed), CHUNKS.load(Ordering::Relaxed))
+}
+
+/// A count from the environment (`HEAD_MEMORY_SERIES`, `HEAD_MEMORY_STEPS`), or `default`.
+fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    const SERIES: usize = 10_000;
-    const STEPS: i64 = 480;
+    let series = env_count("HEAD_MEMORY_SERIES", 10_000);
+    let steps = env_count("HEAD_MEMORY_STEPS", 480) as i64;
     let dir = tempfile::tempdir().unwrap();
     let (db, _) = Db::open(
         dir.path(),
@@ -49,7 +71,7 @@ fn main() {
         },
     )
     .unwrap();
-    let labels: Vec<[String; 5]> = (0..SERIES)
+    let labels: Vec<[String; 5]> = (0..series)
         .map(|i| {
             [
                 "http_requests_total".to_string(),
@@ -89,21 +111,32 @@ fn main() {
     let base = live();
     append_step(0, 1);
     let one_sample = live();
-    for w in (1..STEPS).step_by(60) {
-        append_step(w, (w + 60).min(STEPS));
+    for w in (1..steps).step_by(60) {
+        append_step(w, (w + 60).min(steps));
     }
     let full = live();
     db.flush().unwrap();
     let flushed = live();
-    let per_series = (one_sample - base) as f64 / SERIES as f64;
-    let per_sample = (full - one_sample) as f64 / (SERIES as f64 * (STEPS - 1) as f64);
-    println!("head_memory: {SERIES} series x {STEPS} samples");
-    println!("  per series (labels, index, first sample): {per_series:.0} bytes");
-    println!("  per additional sample (in chunks):        {per_sample:.2} bytes");
+    let mib = |b: isize| b as f64 / 1048576.0;
+    println!("head_memory: {series} series x {steps} samples (requested / in malloc chunks)");
+    let n = series as f64;
     println!(
-        "  whole head before flush: {:.1} MiB; after flush: {:.1} MiB",
-        (full - base) as f64 / 1048576.0,
-        (flushed - base) as f64 / 1048576.0
+        "  per series (labels, index, first sample): {:.0} / {:.0} bytes",
+        (one_sample.0 - base.0) as f64 / n,
+        (one_sample.1 - base.1) as f64 / n
+    );
+    let samples = n * (steps - 1).max(1) as f64;
+    println!(
+        "  per additional sample (in chunks):        {:.2} / {:.2} bytes",
+        (full.0 - one_sample.0) as f64 / samples,
+        (full.1 - one_sample.1) as f64 / samples
+    );
+    println!(
+        "  whole head before flush: {:.1} / {:.1} MiB; after flush: {:.1} / {:.1} MiB",
+        mib(full.0 - base.0),
+        mib(full.1 - base.1),
+        mib(flushed.0 - base.0),
+        mib(flushed.1 - base.1)
     );
     println!(
         "  head estimate (Db::head_bytes): {:.1} MiB",

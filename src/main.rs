@@ -9,6 +9,11 @@ use promterm::cli::{self, Cli};
 /// Limits glibc to two malloc arenas. With one arena per thread (glibc's default, up to 8 per
 /// core), memory freed by one request's thread is not reused by the next, and resident memory
 /// grows far beyond what is live.
+///
+/// This call takes effect (malloc_stats() of a loaded server lists exactly two arenas), as
+/// `MALLOC_ARENA_MAX` in the environment would. What freed memory the allocator keeps is
+/// returned by the store's upkeep (`malloc_trim` after a flush, when appends pause, and every
+/// 5 s), not by a tunable here.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {

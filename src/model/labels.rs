@@ -6,14 +6,16 @@ use std::fmt;
 use std::hash::Hasher;
 use std::sync::Arc;
 
+use super::sym::Sym;
+
 /// The label holding the metric name.
 pub const METRIC_NAME: &str = "__name__";
 
-/// One name/value pair. The strings are shared (`Arc<str>`) so a symbol table can intern them.
+/// One name/value pair. The strings are shared ([`Sym`]) so a symbol table can intern them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Label {
-    pub name: Arc<str>,
-    pub value: Arc<str>,
+    pub name: Sym,
+    pub value: Sym,
 }
 
 /// A set of labels sorted by name, with unique names and no empty values.
@@ -30,8 +32,8 @@ impl Labels {
             .into_iter()
             .filter(|(_, val)| !val.as_ref().is_empty())
             .map(|(n, val)| Label {
-                name: Arc::from(n.as_ref()),
-                value: Arc::from(val.as_ref()),
+                name: Sym::new(n.as_ref()),
+                value: Sym::new(val.as_ref()),
             })
             .collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
@@ -135,16 +137,10 @@ impl PartialOrd for Labels {
 /// Label sets order pair by pair (name, then value), then by length, as in Prometheus.
 impl Ord for Labels {
     fn cmp(&self, other: &Self) -> Ordering {
-        // Interned strings (the head's) are often the same allocation: equal without a look.
-        let cmp = |x: &Arc<str>, y: &Arc<str>| {
-            if Arc::ptr_eq(x, y) {
-                Ordering::Equal
-            } else {
-                x.cmp(y)
-            }
-        };
+        // Interned strings (the head's) are often the same allocation: `Sym`s compare equal
+        // without a look then.
         for (a, b) in self.0.iter().zip(other.0.iter()) {
-            let o = cmp(&a.name, &b.name).then_with(|| cmp(&a.value, &b.value));
+            let o = a.name.cmp(&b.name).then_with(|| a.value.cmp(&b.value));
             if o != Ordering::Equal {
                 return o;
             }

@@ -9,6 +9,7 @@ mod labels;
 mod matcher;
 mod names;
 mod sample;
+mod sym;
 pub mod time;
 
 pub use histogram::{
@@ -23,6 +24,7 @@ pub use names::{is_valid_label_name, is_valid_metric_name, NameValidation};
 /// Fx hashing (`rustc-hash`) for in-process maps keyed by integers or short strings: query
 /// memos, head shards, the scrape cache.
 pub use rustc_hash::FxHasher;
+pub use sym::Sym;
 /// The `BuildHasher` for `FxHasher`.
 pub type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 /// A `HashMap` with Fx hashing.

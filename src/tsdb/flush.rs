@@ -50,11 +50,13 @@ impl Db {
     pub fn flush(&self) -> Result<usize, StorageError> {
         let inner = &*self.inner;
         let _guard = inner.flush_lock.lock();
-        let (closed, taken) = self.take_snapshot()?;
+        let (closed, mut taken) = self.take_snapshot()?;
+        let sealed = taken.sealed_rows();
+        let open = taken.open_rows();
         let batch = FlushBatch {
             series: taken.new_series.iter().map(|s| (s.id, &s.labels)).collect(),
-            sealed: taken.sealed_rows(),
-            open: taken.open_rows(),
+            sealed,
+            open,
             drop_open: Vec::new(),
         };
         if let Err(e) = inner.persist.write(&batch) {
@@ -100,9 +102,9 @@ impl Db {
                 .filter(|c| d.open_dirty && c.num_samples() > 0)
                 .map(|c| OpenChunk {
                     min_t: d.open_min_t,
+                    max_t: c.last_t(),
                     num_samples: c.num_samples(),
-                    samples: c.iter().collect(),
-                    xor_len: c.bytes().len(),
+                    xor: c.bytes().into(),
                 });
             let (hsealed, hopen) = match &d.hist {
                 None => (Vec::new(), None),
@@ -204,15 +206,18 @@ struct OpenHist {
     min_t: i64,
     max_t: i64,
     num_samples: u16,
+    /// Emptied when `Snapshot::open_rows` makes its row.
     row: Vec<u8>,
 }
 
-/// A copy of an open chunk.
+/// A copy of an open chunk, as its XOR bytes: a quarter of the samples' size (16 bytes a
+/// sample decoded), and the snapshot holds every changed open chunk of the head at once.
 struct OpenChunk {
     min_t: i64,
+    max_t: i64,
     num_samples: u16,
-    samples: Vec<(i64, f64)>,
-    xor_len: usize,
+    /// Emptied when `Snapshot::open_rows` makes its row.
+    xor: Box<[u8]>,
 }
 
 impl Snapshot {
@@ -281,22 +286,28 @@ impl Snapshot {
         rows
     }
 
-    /// The changed open chunks as "partial" rows, sorted by series.
-    fn open_rows(&self) -> Vec<ChunkRow> {
+    /// The changed open chunks as "partial" rows, sorted by series. Each chunk is decoded
+    /// into one reused buffer just before its row is encoded, and its copy is dropped then
+    /// (the rows take the place the copies leave).
+    fn open_rows(&mut self) -> Vec<ChunkRow> {
+        let mut samples: Vec<(i64, f64)> = Vec::new();
         let mut rows: Vec<ChunkRow> = self
             .taken
-            .iter()
+            .iter_mut()
             .filter_map(|t| {
-                if let Some(o) = &t.hopen {
+                if let Some(o) = &mut t.hopen {
                     return Some(ChunkRow {
                         series_id: t.series.id,
                         min_t: o.min_t,
                         max_t: o.max_t,
-                        data: o.row.clone(),
+                        data: std::mem::take(&mut o.row),
                     });
                 }
-                let o = t.open.as_ref()?;
-                Some(row(t.series.id, o.min_t, &o.samples, Some(o.xor_len)))
+                let o = t.open.as_mut()?;
+                let xor = std::mem::take(&mut o.xor);
+                samples.clear();
+                samples.extend(XorIter::new(&xor));
+                Some(row(t.series.id, o.min_t, &samples, Some(xor.len())))
             })
             .collect();
         rows.sort_by_key(|r| r.series_id);
@@ -318,9 +329,7 @@ impl Snapshot {
             }
             if let Some(o) = &t.open {
                 d.persisted_min_t = d.persisted_min_t.min(o.min_t);
-                d.persisted_max_t = d
-                    .persisted_max_t
-                    .max(o.samples.last().map_or(i64::MIN, |s| s.0));
+                d.persisted_max_t = d.persisted_max_t.max(o.max_t);
                 let unchanged = d.open_min_t == o.min_t
                     && d.open
                         .as_ref()

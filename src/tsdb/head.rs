@@ -11,20 +11,21 @@
 //! After a restart a series' open chunk may stay as the database stored it until an append,
 //! seal or deletion reopens it (`SeriesData::reopen`).
 //!
-//! Uses `chunk_rows` (stored rows), `chunkenc`, `histogram_head`, `postings` (matcher
-//! selection), `model`.
+//! Uses `by_hash` (the maps by label hash), `chunk_rows` (stored rows), `chunkenc`,
+//! `histogram_head`, `postings` (matcher selection), `model`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+use super::by_hash::ByHash;
 use super::chunk_rows::{decode_row, RowSamples};
 use super::chunkenc::{XorEncoder, SAMPLES_PER_CHUNK};
 use super::histogram_head::HistData;
 use super::postings;
-use crate::model::{hash_pairs, FxMap, HistogramValue, Label, Labels, Matcher};
+use crate::model::{hash_pairs, FxMap, HistogramValue, Label, Labels, Matcher, Sym};
 
 pub use super::chunkenc::{range_end, CHUNK_RANGE_MS};
 const SHARDS: usize = 64;
@@ -48,7 +49,7 @@ pub struct SeriesData {
     /// every series' open chunk was most of a restart's work. While it is set, `open` is
     /// `None`, `open_dirty` is false, `open_min_t` is its first time and `last_t` its last, and
     /// `last_v_bits` is not yet known. Queries decode it in place.
-    pub stored_open: Option<Arc<[u8]>>,
+    pub stored_open: Option<Box<[u8]>>,
     pub open_min_t: i64,
     /// Whether the open chunk changed since it was last persisted.
     pub open_dirty: bool,
@@ -116,7 +117,7 @@ impl SeriesData {
         self.stored_open
             .as_ref()
             .filter(|_| self.open_min_t <= maxt && self.last_t >= mint)
-            .map(|d| (self.open_min_t, d.clone()))
+            .map(|d| (self.open_min_t, Arc::from(&d[..])))
     }
 
     /// Appends a sample that the caller has already checked is newer than `last_t`. Returns the
@@ -330,9 +331,9 @@ pub struct MemSeries {
 
 #[derive(Default)]
 struct Index {
-    postings: HashMap<Arc<str>, HashMap<Arc<str>, Vec<u64>>>,
+    postings: postings::LabelIndex,
     all: Vec<u64>,
-    symbols: HashSet<Arc<str>>,
+    symbols: HashSet<Sym>,
 }
 
 fn insert_sorted(v: &mut Vec<u64>, id: u64) {
@@ -347,22 +348,13 @@ fn insert_sorted(v: &mut Vec<u64>, id: u64) {
 }
 
 impl Index {
-    fn intern(&mut self, s: &str) -> Arc<str> {
+    fn intern(&mut self, s: &str) -> Sym {
         if let Some(a) = self.symbols.get(s) {
             return a.clone();
         }
-        let a: Arc<str> = Arc::from(s);
+        let a = Sym::new(s);
         self.symbols.insert(a.clone());
         a
-    }
-
-    /// Like [`Index::intern`], keeping `a` itself when the string is new.
-    fn intern_arc(&mut self, a: &Arc<str>) -> Arc<str> {
-        if let Some(known) = self.symbols.get(a) {
-            return known.clone();
-        }
-        self.symbols.insert(a.clone());
-        a.clone()
     }
 
     fn add(&mut self, id: u64, labels: &Labels) {
@@ -401,7 +393,7 @@ pub type SymbolSeries = (u64, Vec<(u32, u32)>, SeriesData);
 
 /// All series and their recent data.
 pub struct Head {
-    shards: Vec<RwLock<FxMap<u64, Vec<Arc<MemSeries>>>>>,
+    shards: Vec<RwLock<ByHash<Arc<MemSeries>>>>,
     by_id: RwLock<FxMap<u64, Arc<MemSeries>>>,
     index: RwLock<Index>,
     next_id: AtomicU64,
@@ -420,7 +412,9 @@ impl Default for Head {
 impl Head {
     pub fn new() -> Self {
         Head {
-            shards: (0..SHARDS).map(|_| RwLock::new(FxMap::default())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| RwLock::new(ByHash::default()))
+                .collect(),
             by_id: RwLock::new(FxMap::default()),
             index: RwLock::new(Index::default()),
             next_id: AtomicU64::new(1),
@@ -433,7 +427,7 @@ impl Head {
         self.by_id.read().len()
     }
 
-    fn shard(&self, hash: u64) -> &RwLock<FxMap<u64, Vec<Arc<MemSeries>>>> {
+    fn shard(&self, hash: u64) -> &RwLock<ByHash<Arc<MemSeries>>> {
         &self.shards[(hash as usize) % SHARDS]
     }
 
@@ -456,10 +450,7 @@ impl Head {
         };
         let mut shard = self.shard(hash).write();
         // Another writer may have created it meanwhile.
-        if let Some(s) = shard
-            .get(&hash)
-            .and_then(|c| c.iter().find(|s| s.labels.eq_pairs(pairs.iter().copied())))
-        {
+        if let Some(s) = shard.find(hash, |s| s.labels.eq_pairs(pairs.iter().copied())) {
             return (s.clone(), false);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -473,7 +464,7 @@ impl Head {
             batch_mark: AtomicU64::new(0),
             rank: AtomicU32::new(u32::MAX),
         });
-        shard.entry(hash).or_default().push(s.clone());
+        shard.insert(hash, s.clone());
         drop(shard);
         self.by_id.write().insert(id, s.clone());
         self.index.write().add(id, &s.labels);
@@ -489,9 +480,7 @@ impl Head {
     fn find(&self, hash: u64, pairs: &[(&str, &str)]) -> Option<Arc<MemSeries>> {
         self.shard(hash)
             .read()
-            .get(&hash)?
-            .iter()
-            .find(|s| s.labels.eq_pairs(pairs.iter().copied()))
+            .find(hash, |s| s.labels.eq_pairs(pairs.iter().copied()))
             .cloned()
     }
 
@@ -531,11 +520,7 @@ impl Head {
             batch_mark: AtomicU64::new(0),
             rank: AtomicU32::new(u32::MAX),
         });
-        self.shard(hash)
-            .write()
-            .entry(hash)
-            .or_default()
-            .push(s.clone());
+        self.shard(hash).write().insert(hash, s.clone());
         self.by_id.write().insert(id, s.clone());
         self.index.write().add(id, &s.labels);
         self.generation.fetch_add(1, Ordering::Release);
@@ -557,7 +542,7 @@ impl Head {
         persisted: bool,
     ) -> i64 {
         let mut idx = self.index.write();
-        let symbols: Vec<Arc<str>> = symbols.iter().map(|s| idx.intern_arc(s)).collect();
+        let symbols: Vec<Sym> = symbols.iter().map(|s| idx.intern(s)).collect();
         // The series objects are built on every core; then one thread files them by hash and
         // id while another gathers the postings of all of them.
         let built = build_series(&symbols, series, persisted);
@@ -636,13 +621,7 @@ impl Head {
         for s in &removed {
             s.removed.store(true, Ordering::Relaxed);
             let hash = s.labels.stable_hash();
-            let mut shard = self.shard(hash).write();
-            if let Some(c) = shard.get_mut(&hash) {
-                c.retain(|x| x.id != s.id);
-                if c.is_empty() {
-                    shard.remove(&hash);
-                }
-            }
+            self.shard(hash).write().remove(hash, |x| x.id == s.id);
         }
         let labels: Vec<Labels> = removed.iter().map(|s| s.labels.clone()).collect();
         self.index.write().remove(ids, &labels);
@@ -761,12 +740,14 @@ impl Head {
             .read()
             .values()
             .map(|s| {
+                // The series and its Arc counts, its labels and theirs, its chunks, and its
+                // entries in the maps by hash and by id (16 bytes each, at their load).
                 std::mem::size_of::<MemSeries>()
                     + 16
-                    + s.labels.len() * 32
+                    + s.labels.len() * std::mem::size_of::<Label>()
                     + 16
                     + s.data.lock().heap_bytes()
-                    + 48
+                    + 40
             })
             .sum();
         postings + symbols + series + idx.all.capacity() * 8
@@ -778,7 +759,7 @@ type Built = (u64, Arc<MemSeries>, Vec<(u32, u32)>);
 
 /// Builds the series objects (labels from `symbols`, hash, data), spread over the cores; a
 /// series naming a symbol out of range is left out.
-fn build_series(symbols: &[Arc<str>], series: Vec<SymbolSeries>, persisted: bool) -> Vec<Built> {
+fn build_series(symbols: &[Sym], series: Vec<SymbolSeries>, persisted: bool) -> Vec<Built> {
     let build = |(id, pairs, data): SymbolSeries| -> Option<Built> {
         let list = pairs
             .iter()
@@ -833,7 +814,7 @@ fn build_series(symbols: &[Arc<str>], series: Vec<SymbolSeries>, persisted: bool
 fn file_series(
     built: &[Built],
     by_id: &mut FxMap<u64, Arc<MemSeries>>,
-    shards: &mut [parking_lot::RwLockWriteGuard<'_, FxMap<u64, Vec<Arc<MemSeries>>>>],
+    shards: &mut [parking_lot::RwLockWriteGuard<'_, ByHash<Arc<MemSeries>>>],
 ) -> Vec<bool> {
     by_id.reserve(built.len());
     for s in shards.iter_mut() {
@@ -843,13 +824,11 @@ fn file_series(
         .iter()
         .map(|(hash, s, _)| {
             let shard = &mut shards[(*hash as usize) % SHARDS];
-            let known = shard
-                .get(hash)
-                .is_some_and(|c| c.iter().any(|x| x.labels == s.labels));
+            let known = shard.find(*hash, |x| x.labels == s.labels).is_some();
             if known || by_id.contains_key(&s.id) {
                 return false;
             }
-            shard.entry(*hash).or_default().push(s.clone());
+            shard.insert(*hash, s.clone());
             by_id.insert(s.id, s.clone());
             true
         })

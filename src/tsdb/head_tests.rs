@@ -125,9 +125,9 @@ fn insert_many_matches_one_by_one_inserts_and_skips_known_series() {
     // Shared strings: the head's symbol table holds the restored ones.
     let (n, _) = h.get_or_create(&[("__name__", "up"), ("job", "c")]);
     assert_eq!(n.id, 10);
-    assert!(Arc::ptr_eq(
+    assert!(Sym::ptr_eq(
         &n.labels.iter().next().unwrap().value,
-        &syms[1]
+        &s.labels.iter().next().unwrap().value
     ));
 }
 

@@ -13,12 +13,13 @@
 //! chunks leave memory. A crash anywhere in between replays a WAL that is still complete.
 //!
 //! Files, from the bottom: `varint` (byte varints), `chunkenc` (XOR chunks and the persisted
-//! chunk format), `head` (series and chunks in memory), `wal` (the log), `persist` (SQLite);
-//! this file holds the store's state and small accessors; the store's steps build on it:
-//! `append`, `query`, `delete`, `flush`, `retention`, then `open` (uses append and delete) and
-//! `upkeep` (the background task; uses flush and retention). Exemplars: `exemplar_ring` (the
-//! bounded buffer) and `exemplars` (their appends, WAL records, queries and checkpoints),
-//! used by `append`, `query`, `flush` and `open`.
+//! chunk format), `by_hash` (maps by hash, used by `head`), `head` (series and chunks in
+//! memory), `wal` (the log), `persist` (SQLite); this file holds the store's state and small
+//! accessors; the store's steps build on it: `append`, `query`, `delete`, `flush`,
+//! `retention`, then `open` (uses append and delete) and `upkeep` (the background task; uses
+//! flush and retention). Exemplars: `exemplar_ring` (the bounded buffer) and `exemplars`
+//! (their appends, WAL records, queries and checkpoints), used by `append`, `query`, `flush`
+//! and `open`.
 //!
 //! Native histograms: `histogram_layout`, `histogram_chunk` and `float_histogram_chunk` (the
 //! chunk encodings), `histogram_head` (a series' histogram chunks in the head, used by `head`),
@@ -29,6 +30,7 @@
 //! Uses `model`, `storage`; rusqlite stays in `persist` and its read pool `readers`.
 
 mod append;
+mod by_hash;
 mod chunk_rows;
 pub mod chunkenc;
 mod compact;

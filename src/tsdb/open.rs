@@ -229,11 +229,20 @@ fn open_database(dir: &Path, report: &mut OpenReport) -> Result<(Persist, Loaded
 fn load(p: &Persist) -> Result<Loaded, PersistError> {
     std::thread::scope(|scope| {
         let data = scope.spawn(|| -> Result<Vec<(u64, SeriesData)>, PersistError> {
-            let data: Vec<(u64, SeriesData)> =
-                p.load_summaries()?.into_iter().map(series_data).collect();
+            let t = Instant::now();
+            let sums = p.load_summaries()?;
+            let read = t.elapsed();
+            let data: Vec<(u64, SeriesData)> = sums.into_iter().map(series_data).collect();
+            debug!(
+                read_ms = read.as_secs_f64() * 1e3,
+                total_ms = t.elapsed().as_secs_f64() * 1e3,
+                "chunk summaries loaded"
+            );
             Ok(data)
         });
+        let t = Instant::now();
         let loaded = load_series(p);
+        debug!(ms = t.elapsed().as_secs_f64() * 1e3, "series rows loaded");
         let data = data
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
@@ -325,7 +334,7 @@ fn series_data(mut sum: SeriesSummary) -> (u64, SeriesData) {
             d.persisted_max_t = o.max_t;
             d.last_t = o.max_t;
             d.open_min_t = o.min_t;
-            d.stored_open = Some(Arc::from(o.data));
+            d.stored_open = Some(o.data.into_boxed_slice());
             return (sum.series_id, d);
         }
         sum.open = Some(o);

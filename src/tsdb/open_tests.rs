@@ -244,13 +244,14 @@ fn stored(db: &Db) -> Vec<bool> {
 #[test]
 fn open_chunks_stay_stored_until_an_append_or_deletion_needs_them() {
     let dir = tempfile::tempdir().unwrap();
-    // 130 steps: a sealed chunk of 120 samples and an open one of 10 per series.
+    // 130 steps across a 2h boundary: a sealed chunk of 120 samples before it and an open one
+    // of 10 after it per series (a clean close folds an open chunk into sealed rows of its own
+    // range only).
+    let start = head::CHUNK_RANGE_MS - 120 * 15_000;
     let expected = {
         let (db, _) = Db::open(dir.path(), opts()).unwrap();
-        write(&db, 20, 130, 0);
-        // Flushed and dropped: a clean close would fold each open chunk into the sealed row
-        // of its range (`compact`), leaving none stored.
-        db.flush().unwrap();
+        write(&db, 20, 130, start);
+        db.close().unwrap();
         dump(&db)
     };
     let (db, _) = Db::open(dir.path(), opts()).unwrap();
@@ -266,7 +267,7 @@ fn open_chunks_stay_stored_until_an_append_or_deletion_needs_them() {
 
     // host-0's newest sample (t = 129 steps) is known once its chunk is reopened: the same
     // value again is a repeat, another value a duplicate, an older time out of order.
-    let last = 129 * 15_000;
+    let last = start + 129 * 15_000;
     let v = expected[0].1.last().map(|s| f64::from_bits(s.1)).unwrap();
     let name0 = db.inner.head.get(1).unwrap().labels.to_string();
     assert_eq!(name0, expected[0].0, "series 1 is host-0");
@@ -314,7 +315,10 @@ fn open_chunks_stay_stored_until_an_append_or_deletion_needs_them() {
         Matcher::equal("instance", "host-1"),
         Matcher::equal("job", "job1"),
     ];
-    assert_eq!(db.delete(&host1, 127 * 15_000, i64::MAX).unwrap(), 1);
+    assert_eq!(
+        db.delete(&host1, start + 127 * 15_000, i64::MAX).unwrap(),
+        1
+    );
     want[1] = false;
     assert_eq!(stored(&db), want);
     let mut expected = expected;
@@ -323,7 +327,7 @@ fn open_chunks_stay_stored_until_an_append_or_deletion_needs_them() {
         .iter()
         .position(|e| e.0 == db.inner.head.get(2).unwrap().labels.to_string());
     let i1 = i1.unwrap();
-    expected[i1].1.retain(|s| s.0 < 127 * 15_000);
+    expected[i1].1.retain(|s| s.0 < start + 127 * 15_000);
     assert_eq!(dump(&db), expected);
     db.close().unwrap();
     let (db, _) = Db::open(dir.path(), opts()).unwrap();

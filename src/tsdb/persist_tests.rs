@@ -2,11 +2,10 @@
 //! they reach its private items).
 
 use super::*;
-use std::sync::Arc;
 
 #[test]
 fn labels_roundtrip_and_reject_garbage() {
-    let none = HashMap::new();
+    let none = crate::model::FxMap::default();
     let l = Labels::from_pairs([("__name__", "up"), ("job", "a\u{e9}b")]);
     let spelled = series_labels::encode_spelled(&l);
     assert_eq!(series_labels::decode(&spelled, &none), Some(l));
@@ -84,7 +83,7 @@ fn labels_are_stored_as_shared_pairs_and_old_rows_still_load() {
             .value
             .clone()
     };
-    assert!(Arc::ptr_eq(&job(0), &job(3)));
+    assert!(crate::model::Sym::ptr_eq(&job(0), &job(3)));
 }
 
 #[test]

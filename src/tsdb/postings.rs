@@ -14,12 +14,11 @@
 //! Uses `model` (matchers and their regex shapes).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use crate::model::{MatchOp, Matcher, RegexShape};
+use crate::model::{MatchOp, Matcher, RegexShape, Sym};
 
 /// Label name → label value → sorted series ids.
-pub type LabelIndex = HashMap<Arc<str>, HashMap<Arc<str>, Vec<u64>>>;
+pub type LabelIndex = HashMap<Sym, HashMap<Sym, Vec<u64>>>;
 
 /// Candidates are checked against their own labels instead of a label's values when there
 /// are this many times fewer candidates than values.
@@ -67,7 +66,7 @@ fn is_lookup(m: &Matcher) -> bool {
 }
 
 /// The ids of a positive matcher (one that rejects the empty string) by lookups only.
-fn lookup<'a>(m: &Matcher, values: &'a HashMap<Arc<str>, Vec<u64>>, all: &[u64]) -> Ids<'a> {
+fn lookup<'a>(m: &Matcher, values: &'a HashMap<Sym, Vec<u64>>, all: &[u64]) -> Ids<'a> {
     let list = |v: &str| values.get(v).map_or(&[][..], Vec::as_slice);
     match (m.op, m.shape()) {
         (MatchOp::Equal, _) => Ids::List(list(&m.value)),
@@ -284,9 +283,9 @@ mod tests {
         let mut idx = LabelIndex::new();
         for (id, labels) in s {
             for (n, v) in labels {
-                idx.entry(Arc::from(*n))
+                idx.entry(Sym::new(n))
                     .or_default()
-                    .entry(Arc::from(v.as_str()))
+                    .entry(Sym::new(v))
                     .or_default()
                     .push(*id);
             }

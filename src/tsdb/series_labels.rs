@@ -4,17 +4,16 @@
 //! where the pairs spelled out took ~90. Blobs written before (no leading 0 byte: label names
 //! are never empty) hold each name and value as a uvarint length and its bytes, and are still
 //! read. Pairs are never deleted (a series that goes leaves its pairs for the next one).
-//! Loading shares one `Arc<str>` per pair string among all the series that use it.
+//! Loading shares one `Sym` per pair string among all the series that use it.
 //!
 //! Part of `persist` (the store's SQLite side); uses `varint`, `model`, rusqlite.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::varint::{put_uvarint, Reader};
-use crate::model::{Label, Labels};
+use crate::model::{FxMap, Label, Labels, Sym};
 
 /// The first byte of a blob of pair ids.
 const PAIR_IDS: u8 = 0;
@@ -34,7 +33,7 @@ pub(super) fn encode(
     tx: &Connection,
     labels: &Labels,
     next_id: &mut Option<i64>,
-    cache: &mut HashMap<(Arc<str>, Arc<str>), i64>,
+    cache: &mut HashMap<(Sym, Sym), i64>,
 ) -> rusqlite::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(1 + labels.len() * 2);
     out.push(PAIR_IDS);
@@ -76,22 +75,22 @@ pub(super) fn encode(
 }
 
 /// Every label pair by id, for `decode`.
-pub(super) fn load_pairs(conn: &Connection) -> rusqlite::Result<HashMap<u64, Label>> {
+pub(super) fn load_pairs(conn: &Connection) -> rusqlite::Result<FxMap<u64, Label>> {
     let mut stmt = conn.prepare("SELECT id, name, value FROM label_pairs")?;
     let mut rows = stmt.query([])?;
-    let mut out = HashMap::new();
-    let mut names: HashMap<String, Arc<str>> = HashMap::new();
+    let mut out = FxMap::default();
+    let mut names: HashMap<String, Sym> = HashMap::new();
     while let Some(r) = rows.next()? {
         let (id, name, value): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
         let name = names
             .entry(name)
-            .or_insert_with_key(|n| Arc::from(n.as_str()))
+            .or_insert_with_key(|n| Sym::new(n))
             .clone();
         out.insert(
             id as u64,
             Label {
                 name,
-                value: Arc::from(value),
+                value: Sym::from(value),
             },
         );
     }
@@ -103,7 +102,7 @@ pub(super) fn load_pairs(conn: &Connection) -> rusqlite::Result<HashMap<u64, Lab
 /// the table's or the blob's.
 pub(super) fn pairs_of<'a>(
     b: &'a [u8],
-    pairs: &'a HashMap<u64, Label>,
+    pairs: &'a FxMap<u64, Label>,
     out: &mut Vec<(&'a str, &'a str)>,
 ) -> bool {
     if b.first() == Some(&PAIR_IDS) {
@@ -129,7 +128,7 @@ pub(super) fn pairs_of<'a>(
 /// The labels of a series blob (either form); `None` if it is damaged or names a pair the
 /// table lacks.
 #[cfg(test)]
-pub(super) fn decode(b: &[u8], pairs: &HashMap<u64, Label>) -> Option<Labels> {
+pub(super) fn decode(b: &[u8], pairs: &FxMap<u64, Label>) -> Option<Labels> {
     if b.first() != Some(&PAIR_IDS) {
         return decode_spelled(b);
     }

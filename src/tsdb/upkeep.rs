@@ -1,6 +1,8 @@
 //! Background upkeep of an open store: WAL fsync, periodic (or early, when sealed chunks pile
 //! up) flush followed by retention (and, after the periodic ones, the compaction of closed 2h
-//! ranges), and returning freed memory to the OS.
+//! ranges), and returning freed memory to the OS: every 5 s, and once as soon as appends pause
+//! (a burst of remote writes frees its request buffers when it ends; without this, resident
+//! memory stayed up to 25 MB above what is live for up to 5 s).
 //!
 //! Uses the store core (`super`) and its `flush`, `retention` and `compact` steps.
 
@@ -13,7 +15,14 @@ use tracing::warn;
 use super::flush::release_free_memory;
 use super::Db;
 
+/// Appends paused when no sample came for this long.
+const APPEND_PAUSE: Duration = Duration::from_millis(250);
+
 impl Db {
+    fn appended(&self) -> u64 {
+        self.inner.stats.samples_appended.load(Ordering::Relaxed)
+    }
+
     /// Background upkeep until `shutdown`: WAL fsync every `fsync_interval`, flush every
     /// `flush_interval`, retention after each flush. The caller closes the store afterwards.
     pub async fn run(self, shutdown: CancellationToken) {
@@ -23,6 +32,11 @@ impl Db {
         let mut trim = tokio::time::interval(Duration::from_secs(5));
         trim.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut pause = tokio::time::interval(APPEND_PAUSE);
+        pause.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Samples appended as of the last look, and whether appends happened since the last
+        // release of memory.
+        let (mut appended, mut freed_since) = (self.appended(), true);
         flush.tick().await;
         loop {
             tokio::select! {
@@ -33,6 +47,17 @@ impl Db {
                         Ok(Err(e)) => warn!("WAL fsync failed: {e}"),
                         Err(e) => warn!("WAL fsync task failed: {e}"),
                         Ok(Ok(())) => {}
+                    }
+                }
+                _ = pause.tick() => {
+                    let now = self.appended();
+                    if now != appended {
+                        (appended, freed_since) = (now, false);
+                    } else if !freed_since {
+                        freed_since = true;
+                        if let Err(e) = tokio::task::spawn_blocking(release_free_memory).await {
+                            warn!("memory release task failed: {e}");
+                        }
                     }
                 }
                 _ = trim.tick() => {

@@ -25,11 +25,10 @@
 //! `engine/`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use promql_parser::parser::VectorSelector;
 
-use crate::model::{is_stale_nan, Labels, MatchOp, Matcher, METRIC_NAME};
+use crate::model::{is_stale_nan, Labels, MatchOp, Matcher, Sym, METRIC_NAME};
 use crate::promql::parse::to_matchers;
 use crate::promql::value::{exec, InstantSample, QueryError};
 use crate::storage::Series;
@@ -103,10 +102,10 @@ impl Plan {
 }
 
 /// A series' identifying label values (`instance`, `job`; `None` where absent).
-type Identity = (Option<Arc<str>>, Option<Arc<str>>);
+type Identity = (Option<Sym>, Option<Sym>);
 
 /// An info metric's name with the identifying label values of a series.
-type JoinKey = (Arc<str>, Option<Arc<str>>, Option<Arc<str>>);
+type JoinKey = (Sym, Option<Sym>, Option<Sym>);
 
 /// The identifying label values of a series, `None` when it has none of them.
 fn identity(l: &Labels) -> Option<Identity> {
@@ -124,7 +123,7 @@ pub(super) struct InfoSeries {
     plan: Plan,
     series: Vec<Series>,
     /// The distinct info metric names, sorted (the order labels are gathered in).
-    metrics: Vec<Arc<str>>,
+    metrics: Vec<Sym>,
     /// Join key → group of series (same metric, same identifying labels).
     groups: HashMap<JoinKey, usize>,
     /// Each series' group; `None` for series without identifying labels (never joined).
@@ -143,7 +142,7 @@ enum Pick {
 impl InfoSeries {
     pub(super) fn new(plan: Plan, series: Vec<Series>) -> Self {
         let mut groups: HashMap<JoinKey, usize> = HashMap::new();
-        let mut metrics: Vec<Arc<str>> = Vec::new();
+        let mut metrics: Vec<Sym> = Vec::new();
         let mut group_of = Vec::with_capacity(series.len());
         for s in &series {
             let name = s.labels.iter().find(|l| &*l.name == METRIC_NAME);
@@ -238,7 +237,7 @@ impl InfoSeries {
                 out.push(s);
                 continue;
             }
-            let mut added: Vec<(Arc<str>, Arc<str>)> = Vec::new();
+            let mut added: Vec<(Sym, Sym)> = Vec::new();
             let mut matched = false;
             if let Some((instance, job)) = identity(&s.labels) {
                 for metric in &self.metrics {
