@@ -154,9 +154,11 @@ impl Db {
             if closing {
                 // The snapshot joins only when it is exactly the head's clean open chunk,
                 // which then leaves the head.
+                // An open chunk still as stored since a restart (`stored_open`) stays so.
                 let fold = rs.open.is_some_and(|(min_t, max_t)| {
                     !unflushed_here
                         && !d.open_dirty
+                        && d.stored_open.is_none()
                         && d.open_min_t == min_t
                         && d.open
                             .as_ref()
@@ -183,6 +185,7 @@ impl Db {
             if let Some(s) = inner.head.get(id) {
                 let mut d = s.data.lock();
                 d.open = None;
+                d.stored_open = None;
                 d.open_dirty = false;
             }
         }

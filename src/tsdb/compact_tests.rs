@@ -477,3 +477,36 @@ fn a_histogram_row_splits_the_float_runs_of_a_range() {
     let (db, _) = Db::open(dir.path(), opts()).unwrap();
     assert_eq!(read(&db), want);
 }
+
+/// After a restart an open chunk stays as stored until an append needs it (`open`); a
+/// shutdown leaves it so, and folds it once an append has reopened it.
+#[test]
+fn a_stored_open_chunk_is_folded_only_once_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let want = {
+        let (db, _) = Db::open(dir.path(), opts()).unwrap();
+        for (a, b) in [(0, 130), (130, 250), (250, 300)] {
+            write(&db, 4, a, b);
+            db.flush().unwrap();
+        }
+        // A crash: the open chunks stay as snapshots beside the sealed rows.
+        dump(&db)
+    };
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(dump(&db), want);
+    db.close().unwrap();
+    assert_eq!(rows(&db).1, 4);
+    assert_eq!(dump(&db), want);
+    drop(db);
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(dump(&db), want);
+    write(&db, 4, 300, 301);
+    let more = dump(&db);
+    assert_eq!(more[0].1.len(), 301);
+    db.close().unwrap();
+    assert_eq!(rows(&db).1, 0);
+    assert_eq!(rows_in(&db, R0), vec![1; 4]);
+    drop(db);
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(dump(&db), more);
+}

@@ -303,7 +303,8 @@ impl Persist {
             }
         }
         tx.commit().ctx("committing a flush")?;
-        self.note_written(batch.sealed.iter().map(|c| c.min_t));
+        // Open-chunk snapshots too: a shutdown may fold one into the sealed rows of its range.
+        self.note_written(batch.sealed.iter().chain(&batch.open).map(|c| c.min_t));
         Ok(())
     }
 

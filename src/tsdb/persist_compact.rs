@@ -9,9 +9,9 @@
 //! of a series never overlap in time). Rows that do not decode, or whose samples are not in
 //! strictly increasing time order across the run, are left untouched.
 //!
-//! Also which ranges may need it: those flushes wrote sealed rows into since they were last
-//! looked at, and (once per open, `seed_pending`) those found holding several rows of a series
-//! in the `chunks_by_series` index.
+//! Also which ranges may need it: those flushes wrote rows (sealed or snapshots) into since
+//! they were last looked at, and (once per open, `seed_pending`) those found holding several
+//! rows of a series in the `chunks_by_series` index.
 //!
 //! Uses `persist` (its parent), `chunk_rows`, `chunkenc`; rusqlite.
 
@@ -66,7 +66,8 @@ enum Kind {
 }
 
 impl Persist {
-    /// Notes that sealed rows were written into the ranges of these row start times.
+    /// Notes that rows (sealed ones or open-chunk snapshots) were written into the ranges of
+    /// these row start times.
     pub(super) fn note_written(&self, min_ts: impl Iterator<Item = i64>) {
         let mut p = self.pending.lock();
         for t in min_ts {

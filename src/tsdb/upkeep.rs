@@ -1,8 +1,8 @@
 //! Background upkeep of an open store: WAL fsync, periodic (or early, when sealed chunks pile
-//! up) flush followed by retention and the compaction of closed 2h ranges, and returning
-//! freed memory to the OS: every 5 s, and once as soon as appends pause (a burst of remote
-//! writes frees its request buffers when it ends; without this, resident memory stayed up to
-//! 25 MB above what is live for up to 5 s).
+//! up) flush followed by retention (and, after the periodic ones, the compaction of closed 2h
+//! ranges), and returning freed memory to the OS: every 5 s, and once as soon as appends pause
+//! (a burst of remote writes frees its request buffers when it ends; without this, resident
+//! memory stayed up to 25 MB above what is live for up to 5 s).
 //!
 //! Uses the store core (`super`) and its `flush`, `retention` and `compact` steps.
 
@@ -66,10 +66,10 @@ impl Db {
                         warn!("memory release task failed: {e}");
                     }
                 }
-                _ = async {
+                periodic = async {
                     tokio::select! {
-                        _ = flush.tick() => {}
-                        _ = self.inner.flush_soon.notified() => {}
+                        _ = flush.tick() => true,
+                        _ = self.inner.flush_soon.notified() => false,
                     }
                 } => {
                     let db = self.clone();
@@ -80,8 +80,10 @@ impl Db {
                     match r {
                         Ok(Err(e)) => warn!("flush failed (data stays in the WAL): {e}"),
                         Err(e) => warn!("flush task failed: {e}"),
-                        Ok(Ok(_)) => {
-                            // Rows of 2h ranges closed meanwhile become one per series.
+                        // Rows of 2h ranges closed meanwhile become one per series: after the
+                        // periodic flushes only, not the early ones made under ingest pressure
+                        // (compaction can wait; queries then running should not).
+                        Ok(Ok(_)) if periodic => {
                             let db = self.clone();
                             match tokio::task::spawn_blocking(move || db.compact_closed_ranges()).await {
                                 Ok(Err(e)) => warn!("compaction failed (the rows stay as they are): {e}"),
@@ -89,6 +91,7 @@ impl Db {
                                 Ok(Ok(_)) => {}
                             }
                         }
+                        Ok(Ok(_)) => {}
                     }
                 }
             }
