@@ -25,8 +25,8 @@ fn stored() -> tempfile::TempDir {
             [
                 format!("bench_metric_{}", i % 50),
                 format!("host-{}:9100", i / 50),
-                format!("{}", ["GET", "POST", "PUT"][i % 3]),
-                format!("{}", i % 7),
+                ["GET", "POST", "PUT"][i % 3].to_string(),
+                (i % 7).to_string(),
             ]
         })
         .collect();

@@ -835,9 +835,13 @@ fn file_series(
         .collect()
 }
 
+/// Postings by label pair (as indexes into the symbols of a load), the ids of all series, and
+/// their newest sample time.
+type Gathered = (FxMap<(u32, u32), Vec<u64>>, Vec<u64>, i64);
+
 /// The postings of built series by label pair (ids ascending when `built` is), their ids, and
 /// their newest sample time.
-fn gather_postings(built: &[Built]) -> (FxMap<(u32, u32), Vec<u64>>, Vec<u64>, i64) {
+fn gather_postings(built: &[Built]) -> Gathered {
     let mut postings: FxMap<(u32, u32), Vec<u64>> = FxMap::default();
     let mut all = Vec::with_capacity(built.len());
     let mut max_t = i64::MIN;

@@ -140,8 +140,9 @@ fn a_large_insert_many_matches_one_by_one_inserts() {
     syms.extend((0..13).map(|i| Arc::from(format!("m{i}"))));
     syms.extend((0..n).map(|i| Arc::from(format!("{i}"))));
     let pairs = |i: u64| vec![(0, 2 + (i % 13) as u32), (1, 15 + i as u32)];
-    let mut series: Vec<(u64, Vec<(u32, u32)>, i64)> =
-        (0..n).map(|i| (i + 1, pairs(i), i as i64)).collect();
+    // (id, label pairs, newest time)
+    type Row = (u64, Vec<(u32, u32)>, i64);
+    let mut series: Vec<Row> = (0..n).map(|i| (i + 1, pairs(i), i as i64)).collect();
     // Every 997th series repeats the labels of the one 500 before; every 1009th an id.
     for i in (600..n).step_by(997) {
         series[i as usize].1 = pairs(i - 500);
