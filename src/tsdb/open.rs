@@ -1,9 +1,9 @@
 //! Opening a store, in named steps: open the database (or rebuild it from what can be read when
-//! it is damaged), load the persisted series and reopen their partial chunks (labels decoded
-//! straight into a table of distinct strings, the head built in one pass by
-//! `Head::insert_many`; a float open chunk is kept as stored until an append needs it), replay
-//! the WAL
-//! (a corrupt tail is truncated; exemplar records refill the exemplar buffer), start a new WAL
+//! it is damaged), load the persisted series and their partial chunks (labels decoded straight
+//! into a table of distinct strings and the head built by `Head::insert_many` while another
+//! thread reads the chunk summaries; a float open chunk is kept as stored until an append needs
+//! it), replay the WAL (a corrupt tail is truncated; exemplar records refill the exemplar
+//! buffer), start a new WAL
 //! segment, then re-apply replayed deletions. Histogram records replay like float ones; an open
 //! histogram chunk row reopens byte for byte.
 //!
@@ -34,8 +34,8 @@ use super::{Db, Inner, OpenReport, Options, Stats, WalState, DB_FILE, REPAIR_MAR
 use crate::model::{FxMap, HistogramSample, Labels, Sample};
 use crate::storage::{AppendStats, StorageError};
 
-/// What the database held at open.
-struct Loaded {
+/// The series rows of the database.
+struct SeriesRows {
     /// The distinct label strings of the series.
     symbols: Vec<Arc<str>>,
     /// Each series' id and label pairs (indexes into `symbols`), ascending by id.
@@ -44,8 +44,16 @@ struct Loaded {
     max_id: u64,
     /// Series rows that could not be decoded.
     bad_series_rows: usize,
-    /// Each series' head state from its chunk summary, ascending by id.
-    data: Vec<(u64, SeriesData)>,
+}
+
+/// What the database held at open, in a head.
+struct Loaded {
+    head: Head,
+    /// The newest sample time stored.
+    max_t: i64,
+    /// Series rows loaded, and those that could not be decoded.
+    series_loaded: usize,
+    bad_series_rows: usize,
 }
 
 /// Distinct strings, numbered in order of first sight.
@@ -89,12 +97,10 @@ impl Db {
         let started = Instant::now();
         let mut report = OpenReport::default();
         let (persist, loaded) = open_database(dir, &mut report)?;
-        report.series_loaded = loaded.series.len();
+        report.series_loaded = loaded.series_loaded;
         report.bad_series_rows = loaded.bad_series_rows;
+        let (head, persisted_max_t) = (loaded.head, loaded.max_t);
         let load_done = Instant::now();
-        let head = Head::new();
-        let persisted_max_t = restore_persisted(&head, loaded);
-        let restore_done = Instant::now();
         let wal_dir = dir.join("wal");
         let mut ring = ExemplarRing::new(opts.max_exemplars);
         let (wal_stats, replayed) = replay_wal(&head, &mut ring, &wal_dir)?;
@@ -146,8 +152,7 @@ impl Db {
             wal_records = report.wal.records,
             replayed_samples = report.replayed_samples,
             load_ms = ms(started, load_done),
-            restore_ms = ms(load_done, restore_done),
-            replay_ms = ms(restore_done, replay_done),
+            replay_ms = ms(load_done, replay_done),
             total_ms = ms(started, Instant::now()),
             "storage open"
         );
@@ -223,9 +228,9 @@ fn open_database(dir: &Path, report: &mut OpenReport) -> Result<(Persist, Loaded
     Ok((p, l))
 }
 
-/// Reads the series rows and the chunk summaries at once, on two connections: the labels are
-/// decoded into a table of distinct strings on this thread while another turns the summaries
-/// into each series' head state.
+/// Reads the series rows and the chunk summaries at once, on two connections, into a new head:
+/// the series go into the head (built on every core) while another thread still turns the
+/// summaries into each series' head state, which is filled in after.
 fn load(p: &Persist) -> Result<Loaded, PersistError> {
     std::thread::scope(|scope| {
         let data = scope.spawn(|| -> Result<Vec<(u64, SeriesData)>, PersistError> {
@@ -241,19 +246,36 @@ fn load(p: &Persist) -> Result<Loaded, PersistError> {
             Ok(data)
         });
         let t = Instant::now();
-        let loaded = load_series(p);
+        let rows = load_series(p)?;
+        let head = Head::new();
+        head.reserve_ids(rows.max_id);
+        let series_loaded = rows.series.len();
+        let series = rows.series.into_iter();
+        let series = series.map(|(id, pairs)| (id, pairs, SeriesData::default()));
+        head.insert_many(&rows.symbols, series.collect(), true);
         debug!(ms = t.elapsed().as_secs_f64() * 1e3, "series rows loaded");
         let data = data
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
-        let mut loaded = loaded?;
-        loaded.data = data;
-        Ok(loaded)
+        // Summaries of ids without a series in the head (none are written) are passed over.
+        let mut max_t = i64::MIN;
+        for (id, d) in data {
+            if let Some(s) = head.get(id) {
+                max_t = max_t.max(d.last_t);
+                *s.data.lock() = d;
+            }
+        }
+        Ok(Loaded {
+            head,
+            max_t,
+            series_loaded,
+            bad_series_rows: rows.bad_series_rows,
+        })
     })
 }
 
 /// The series rows, their labels as pairs of indexes into a table of distinct strings.
-fn load_series(p: &Persist) -> Result<Loaded, PersistError> {
+fn load_series(p: &Persist) -> Result<SeriesRows, PersistError> {
     let mut symbols = Symbols::default();
     let mut series = Vec::new();
     let (mut bad, mut max_id) = (0, 0);
@@ -285,37 +307,12 @@ fn load_series(p: &Persist) -> Result<Loaded, PersistError> {
             series.push((id, refs));
         }
     })?;
-    Ok(Loaded {
+    Ok(SeriesRows {
         symbols: symbols.list,
         series,
         max_id,
         bad_series_rows: bad,
-        data: Vec::new(),
     })
-}
-
-/// Puts the persisted series into the head with their head state (stored time ranges, newest
-/// sample, open chunk); both lists are ascending by id. Returns the newest sample time found.
-fn restore_persisted(head: &Head, loaded: Loaded) -> i64 {
-    let Loaded {
-        symbols,
-        series,
-        data,
-        max_id,
-        ..
-    } = loaded;
-    head.reserve_ids(max_id);
-    let mut data = data.into_iter().peekable();
-    let series = series
-        .into_iter()
-        .map(|(id, pairs)| {
-            // Summaries of ids without a series row (none are written) are passed over.
-            while data.next_if(|d| d.0 < id).is_some() {}
-            let d = data.next_if(|d| d.0 == id).map(|d| d.1);
-            (id, pairs, d.unwrap_or_default())
-        })
-        .collect();
-    head.insert_many(&symbols, series, true)
 }
 
 /// A persisted series' head state from its chunk summary: stored time range, newest sample,
