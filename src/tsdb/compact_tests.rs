@@ -8,16 +8,10 @@ use std::sync::Arc;
 
 use super::chunk_rows::{decode_row, RowSamples};
 use super::chunkenc::CHUNK_RANGE_MS;
+use super::tests::{all, dump, opts};
 use super::*;
 use crate::model::{stale_nan, MatchOp, Matcher, Sample};
 use crate::storage::{Appender, Querier, SeriesInput};
-
-fn opts() -> Options {
-    Options {
-        retention_ms: 0,
-        ..Options::default()
-    }
-}
 
 /// Start of a 2h range well after the epoch.
 const R0: i64 = 1_000 * CHUNK_RANGE_MS;
@@ -55,23 +49,6 @@ fn write(db: &Db, n: usize, from: usize, to: usize) {
         })
         .collect();
     db.append(&batch).unwrap();
-}
-
-fn all() -> Vec<Matcher> {
-    vec![Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()]
-}
-
-fn dump(db: &Db) -> Vec<(String, Vec<(i64, u64)>)> {
-    db.select(&all(), i64::MIN, i64::MAX)
-        .unwrap()
-        .into_iter()
-        .map(|s| {
-            (
-                s.labels.to_string(),
-                s.samples.iter().map(|x| (x.t, x.v.to_bits())).collect(),
-            )
-        })
-        .collect()
 }
 
 /// (sealed rows, open-chunk snapshots) in the database.

@@ -2,16 +2,10 @@
 //! distinct pair, open chunks reopened on several threads) against what was stored, rows that
 //! are damaged or not normalised, and crashes after a restart.
 
+use super::tests::{all, dump, opts};
 use super::*;
 use crate::model::{MatchOp, Matcher, Sample};
-use crate::storage::{Appender, Querier, SeriesInput};
-
-fn opts() -> Options {
-    Options {
-        retention_ms: 0,
-        ..Options::default()
-    }
-}
+use crate::storage::{Appender, SeriesInput};
 
 /// Series over a few jobs and instances; `n` of them with `steps` samples from `start`.
 fn write(db: &Db, n: usize, steps: usize, start: i64) {
@@ -49,23 +43,6 @@ fn write(db: &Db, n: usize, steps: usize, start: i64) {
             .collect();
         db.append(&batch).unwrap();
     }
-}
-
-fn all() -> Vec<Matcher> {
-    vec![Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()]
-}
-
-fn dump(db: &Db) -> Vec<(String, Vec<(i64, u64)>)> {
-    db.select(&all(), i64::MIN, i64::MAX)
-        .unwrap()
-        .into_iter()
-        .map(|s| {
-            (
-                s.labels.to_string(),
-                s.samples.iter().map(|x| (x.t, x.v.to_bits())).collect(),
-            )
-        })
-        .collect()
 }
 
 /// What the index answers: names, values, and the series a few matcher sets select.

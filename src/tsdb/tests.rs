@@ -4,7 +4,8 @@ use super::*;
 use crate::model::{stale_nan, MatchOp, Matcher, Sample};
 use crate::storage::{Appender, Querier, SeriesInput};
 
-fn opts() -> Options {
+/// Options for tests: no time retention.
+pub(super) fn opts() -> Options {
     Options {
         retention_ms: 0,
         ..Options::default()
@@ -24,9 +25,9 @@ fn eq(name: &str) -> Vec<Matcher> {
     vec![Matcher::equal("__name__", name)]
 }
 
-fn dump(db: &Db) -> Vec<(String, Vec<(i64, u64)>)> {
-    let all = vec![Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()];
-    db.select(&all, i64::MIN, i64::MAX)
+/// Every series' labels and samples (values as bits), in label order.
+pub(super) fn dump(db: &Db) -> Vec<(String, Vec<(i64, u64)>)> {
+    db.select(&all(), i64::MIN, i64::MAX)
         .unwrap()
         .into_iter()
         .map(|s| {
@@ -36,6 +37,11 @@ fn dump(db: &Db) -> Vec<(String, Vec<(i64, u64)>)> {
             )
         })
         .collect()
+}
+
+/// A matcher set selecting every series.
+pub(super) fn all() -> Vec<Matcher> {
+    vec![Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()]
 }
 
 fn load(db: &Db, series: usize, samples: usize, start: i64) {
