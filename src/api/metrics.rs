@@ -33,6 +33,7 @@ mod components;
 mod encode;
 
 use super::ApiState;
+use crate::scrape::discovery::metrics::{sd_metrics, Kind};
 use crate::scrape::Manager;
 pub use crate::scrape::Observations;
 use crate::tsdb::Db;
@@ -167,6 +168,12 @@ impl Telemetry {
             &QUERY_QUANTILES,
             &slices,
         )?;
+        for (name, f) in sd_metrics().families() {
+            if f.kind == Kind::Summary {
+                let series: Vec<(Labels, Observations)> = f.observations.into_iter().collect();
+                write_summary(out, name, f.help, &SCRAPE_QUANTILES, &series)?;
+            }
+        }
         if let Some(m) = &self.sources.scrape {
             let st = m.stats();
             let by = |name: &'static str, map: &BTreeMap<String, Observations>| -> Vec<_> {

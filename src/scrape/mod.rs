@@ -105,6 +105,10 @@ struct Pool {
     job: Arc<ScrapeConfig>,
     client: Option<reqwest::Client>,
     groups: BTreeMap<String, TargetGroup>,
+    /// The job's discoverers other than static and file ones, and their version at the
+    /// last read.
+    sd: discovery::Discoverers,
+    sd_version: u64,
     file_fp: Vec<Vec<(std::path::PathBuf, u64, Option<SystemTime>)>>,
     last_refresh: Instant,
     running: HashMap<u64, Running>,
@@ -252,6 +256,8 @@ impl Manager {
                 job: Arc::new(job.clone()),
                 client,
                 groups: BTreeMap::new(),
+                sd: discovery::Discoverers::start(job, self.shutdown.child_token()),
+                sd_version: 0,
                 file_fp: Vec::new(),
                 last_refresh: Instant::now(),
                 running: HashMap::new(),
@@ -266,30 +272,39 @@ impl Manager {
                     r.stop.cancel();
                 }
             }
-            self.discover(&mut pool, true);
+            self.discover(&mut pool, true, true);
             self.sync(&mut pool);
             pools.insert(job.job_name.clone(), pool);
         }
     }
 
-    /// Re-reads discovery for a pool (file SD only when its files changed, unless `force`).
-    /// Returns whether the groups changed.
-    fn discover(&self, pool: &mut Pool, force: bool) -> bool {
+    /// Re-reads discovery for a pool: when a discoverer reported, and file SD when its files
+    /// changed (`files`: look at them now), or always when `force`. Returns whether the groups
+    /// changed.
+    fn discover(&self, pool: &mut Pool, force: bool, files: bool) -> bool {
         let job = pool.job.clone();
-        let fps: Vec<_> = job
-            .file_sd_configs
-            .iter()
-            .map(discovery::fingerprint)
-            .collect();
-        let refresh_due = job
-            .file_sd_configs
-            .iter()
-            .any(|c| pool.last_refresh.elapsed() >= c.refresh_interval.as_std());
-        if !force && fps == pool.file_fp && !refresh_due {
+        let sd_version = pool.sd.version();
+        let mut due = force || sd_version != pool.sd_version;
+        if force || files {
+            let fps: Vec<_> = job
+                .file_sd_configs
+                .iter()
+                .map(discovery::fingerprint)
+                .collect();
+            let refresh_due = job
+                .file_sd_configs
+                .iter()
+                .any(|c| pool.last_refresh.elapsed() >= c.refresh_interval.as_std());
+            if fps != pool.file_fp || refresh_due {
+                due = true;
+                pool.file_fp = fps;
+                pool.last_refresh = Instant::now();
+            }
+        }
+        if !due {
             return false;
         }
-        pool.file_fp = fps;
-        pool.last_refresh = Instant::now();
+        pool.sd_version = sd_version;
         let mut groups = BTreeMap::new();
         for g in discovery::static_groups(&job.static_configs) {
             groups.insert(format!("static/{}", g.source), g);
@@ -303,6 +318,7 @@ impl Manager {
                 groups.insert(format!("file/{i}/{}", g.source), g);
             }
         }
+        groups.extend(pool.sd.groups());
         let changed = groups != pool.groups;
         pool.groups = groups;
         changed
@@ -459,22 +475,27 @@ impl Manager {
         }
     }
 
-    /// Watches file SD files until shutdown: changes apply within a few seconds.
+    /// Applies what discoverers report (looked at every second) and watches file SD files
+    /// (every three seconds) until shutdown.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(StdDuration::from_secs(3));
+        let mut tick = tokio::time::interval(StdDuration::from_secs(1));
+        let mut n: u64 = 0;
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tick.tick() => {}
             }
+            n += 1;
+            let files = n.is_multiple_of(3);
             let this = self.clone();
             let _ = tokio::task::spawn_blocking(move || {
                 let mut pools = this.pools.lock();
                 for pool in pools.values_mut() {
-                    if pool.job.file_sd_configs.is_empty() {
+                    let look_at_files = files && !pool.job.file_sd_configs.is_empty();
+                    if pool.sd.is_empty() && !look_at_files {
                         continue;
                     }
-                    if this.discover(pool, false) {
+                    if this.discover(pool, false, look_at_files) {
                         this.sync(pool);
                     }
                 }

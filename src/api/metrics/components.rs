@@ -12,6 +12,7 @@ use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::metrics::MetricType;
 
 use super::encode::{Labels, Out};
+use crate::scrape::discovery::metrics::{sd_metrics, Kind};
 use crate::scrape::{Health, Manager};
 use crate::tsdb::Db;
 
@@ -87,11 +88,26 @@ impl Collector for SelfCollector {
             MetricType::Gauge,
             discovered,
         )?;
+        discovery_families(&mut o)?;
         if let Some(snd) = &s.senders {
             remote_write(&mut o, snd)?;
         }
         process(&mut o)
     }
+}
+
+/// The counters and gauges discoverers keep (`prometheus_sd_*`; summaries are written apart).
+fn discovery_families(o: &mut Out) -> std::fmt::Result {
+    for (name, f) in sd_metrics().families() {
+        let kind = match f.kind {
+            Kind::Counter => MetricType::Counter,
+            Kind::Gauge => MetricType::Gauge,
+            Kind::Summary => continue,
+        };
+        let name = name.strip_suffix("_total").unwrap_or(name);
+        o.family(name, f.help, kind, f.values)?;
+    }
+    Ok(())
 }
 
 fn tsdb(o: &mut Out, db: &Db) -> std::fmt::Result {

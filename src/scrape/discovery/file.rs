@@ -1,25 +1,15 @@
-//! Service discovery: target groups from `static_configs` and `file_sd_configs`. File SD reads
-//! JSON (`.json`) or YAML (`.yml`/`.yaml`) lists of `{targets, labels}`, expands the glob
-//! patterns, and adds `__meta_filepath`; the manager re-reads the files when their contents
-//! change (checked every few seconds) and every `refresh_interval`. Follows Prometheus's
-//! discovery/file in our own words.
+//! `file_sd_configs`: JSON (`.json`) or YAML (`.yml`/`.yaml`) lists of `{targets, labels}`;
+//! the glob patterns are expanded and `__meta_filepath` added. The scrape manager re-reads the
+//! files when their contents change (checked every few seconds) and every `refresh_interval`.
+//! Follows Prometheus's discovery/file in our own words.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::relabel::LabelMap;
-use crate::config::{FileSdConfig, StaticConfig};
-
-/// A group of targets sharing labels, and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetGroup {
-    pub source: String,
-    /// Each target's own labels (at least `__address__`).
-    pub targets: Vec<LabelMap>,
-    pub labels: LabelMap,
-}
+use super::{address, LabelMap, TargetGroup};
+use crate::config::FileSdConfig;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,24 +18,6 @@ struct FileGroup {
     targets: Vec<String>,
     #[serde(default)]
     labels: BTreeMap<String, String>,
-}
-
-fn address(a: &str) -> LabelMap {
-    let mut l = LabelMap::new();
-    l.insert("__address__".into(), a.to_string());
-    l
-}
-
-/// The groups of a job's `static_configs`.
-pub fn static_groups(cfgs: &[StaticConfig]) -> Vec<TargetGroup> {
-    cfgs.iter()
-        .enumerate()
-        .map(|(i, c)| TargetGroup {
-            source: i.to_string(),
-            targets: c.targets.iter().map(|t| address(t)).collect(),
-            labels: c.labels.clone(),
-        })
-        .collect()
 }
 
 /// The files a file SD config's patterns match now, sorted.
