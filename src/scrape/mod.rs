@@ -276,6 +276,13 @@ impl Manager {
             self.sync(&mut pool);
             pools.insert(job.job_name.clone(), pool);
         }
+        let failed: usize = pools.values().map(|p| p.sd.failed_configs()).sum();
+        discovery::metrics::sd_metrics().set(
+            "prometheus_sd_failed_configs",
+            "Current number of service discovery configurations that failed to load.",
+            vec![("name", "scrape".into())],
+            failed as f64,
+        );
     }
 
     /// Re-reads discovery for a pool: when a discoverer reported, and file SD when its files
@@ -304,6 +311,14 @@ impl Manager {
         if !due {
             return false;
         }
+        let m = discovery::metrics::sd_metrics();
+        let name = || vec![("name", "scrape".to_string())];
+        m.inc(
+            "prometheus_sd_received_updates_total",
+            "Total number of update events received from the SD providers.",
+            name(),
+            sd_version.wrapping_sub(pool.sd_version) as f64,
+        );
         pool.sd_version = sd_version;
         let mut groups = BTreeMap::new();
         for g in discovery::static_groups(&job.static_configs) {
@@ -321,6 +336,14 @@ impl Manager {
         groups.extend(pool.sd.groups());
         let changed = groups != pool.groups;
         pool.groups = groups;
+        if changed {
+            m.inc(
+                "prometheus_sd_updates_total",
+                "Total number of update events sent to the SD consumers.",
+                name(),
+                1.0,
+            );
+        }
         changed
     }
 

@@ -138,3 +138,40 @@ fn exemplar_figures_are_exported() {
 fn label_values_are_escaped() {
     assert_eq!(super::encode::escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
 }
+
+/// Discovery's own registry shows at /metrics: counters with `_total`, summaries with
+/// quantiles, each family typed once.
+#[test]
+fn discovery_metrics_are_rendered() {
+    let (_dir, state, _db) = state();
+    let m = sd_metrics();
+    let mech = || vec![("mechanism", "render-test".to_string())];
+    m.inc(
+        "prometheus_sd_refresh_failures_total",
+        "Refresh failures.",
+        mech(),
+        2.0,
+    );
+    m.observe(
+        "prometheus_sd_refresh_duration_seconds",
+        "Refresh time.",
+        mech(),
+        0.25,
+    );
+    let page = render(&state);
+    assert!(
+        page.contains("prometheus_sd_refresh_failures_total{mechanism=\"render-test\"} 2"),
+        "{page}"
+    );
+    assert!(
+        page.contains("prometheus_sd_refresh_duration_seconds_count{mechanism=\"render-test\"} 1"),
+        "{page}"
+    );
+    for fam in [
+        "prometheus_sd_refresh_failures",
+        "prometheus_sd_refresh_duration_seconds",
+    ] {
+        let typed = page.matches(&format!("# TYPE {fam} ")).count();
+        assert_eq!(typed, 1, "{fam} typed {typed} times");
+    }
+}

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::metrics::sd_metrics;
 use super::{address, LabelMap, TargetGroup};
 use crate::config::FileSdConfig;
 
@@ -83,6 +84,9 @@ pub enum FileSdError {
 /// Everything a file SD config yields now; unreadable or bad files are reported and skipped
 /// (the others still count), as Prometheus does.
 pub fn read_file_sd(cfg: &FileSdConfig) -> (Vec<TargetGroup>, Vec<FileSdError>) {
+    let m = sd_metrics();
+    m.declare(READ_ERRORS, READ_ERRORS_HELP, vec![]);
+    let t0 = std::time::Instant::now();
     let mut groups = Vec::new();
     let mut errors = Vec::new();
     for f in sd_files(cfg) {
@@ -93,13 +97,35 @@ pub fn read_file_sd(cfg: &FileSdConfig) -> (Vec<TargetGroup>, Vec<FileSdError>) 
                 continue;
             }
         };
+        if let Some(mt) = std::fs::metadata(&f).and_then(|x| x.modified()).ok() {
+            let secs = mt
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            let labels = vec![("filename", f.display().to_string())];
+            m.set(
+                "prometheus_sd_file_mtime_seconds",
+                "Timestamp (mtime) of files read by FileSD. Timestamp is set at read time.",
+                labels,
+                secs,
+            );
+        }
         match parse_sd_file(&f, &text) {
             Ok(g) => groups.extend(g),
             Err(message) => errors.push(FileSdError::Invalid { path: f, message }),
         }
     }
+    m.inc(READ_ERRORS, READ_ERRORS_HELP, vec![], errors.len() as f64);
+    m.observe(
+        "prometheus_sd_file_scan_duration_seconds",
+        "The duration of the File-SD scan in seconds.",
+        vec![],
+        t0.elapsed().as_secs_f64(),
+    );
     (groups, errors)
 }
+
+const READ_ERRORS: &str = "prometheus_sd_file_read_errors_total";
+const READ_ERRORS_HELP: &str = "The number of File-SD read errors.";
 
 /// A fingerprint of the files' names, sizes and modification times, to notice changes.
 pub fn fingerprint(cfg: &FileSdConfig) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
@@ -143,5 +169,28 @@ mod tests {
         let e =
             parse_sd_file(Path::new("t.json"), r#"[{"targets": ["http://a:1/x"]}]"#).unwrap_err();
         assert!(e.contains("http://a:1/x"), "{e}");
+    }
+
+    #[test]
+    fn read_errors_and_scans_are_counted() {
+        let dir = std::env::temp_dir().join(format!("promterm-filesd-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("good.json"), r#"[{"targets": ["a:1"]}]"#).unwrap();
+        std::fs::write(dir.join("bad.json"), "[{").unwrap();
+        let m = sd_metrics();
+        let errors0 = m.value(READ_ERRORS, &[]).unwrap_or(0.0);
+        let cfg = FileSdConfig {
+            files: vec![format!("{}/*.json", dir.display())],
+            refresh_interval: crate::config::Duration::from_secs(60),
+        };
+        let (groups, errors) = read_file_sd(&cfg);
+        assert_eq!(groups.len(), 1);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].to_string().contains("bad.json"), "{}", errors[0]);
+        assert!(m.value(READ_ERRORS, &[]).unwrap_or(0.0) - errors0 >= 1.0);
+        let good = dir.join("good.json").display().to_string();
+        let mtime = m.value("prometheus_sd_file_mtime_seconds", &[("filename", &good)]);
+        assert!(mtime.is_some_and(|t| t > 1.6e9), "{mtime:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

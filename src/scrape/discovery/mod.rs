@@ -140,6 +140,8 @@ impl Default for Sink {
 pub struct Discoverers {
     /// Each discoverer's name (`"docker/0"`: mechanism and index in the job) and sink.
     list: Vec<(String, Sink)>,
+    /// Discoverers that could not start (`prometheus_sd_failed_configs`), with the reason.
+    failed: Vec<(String, String)>,
     version: Arc<AtomicU64>,
     stop: CancellationToken,
 }
@@ -152,6 +154,7 @@ impl Discoverers {
         let list = Vec::new();
         let d = Discoverers {
             list,
+            failed: Vec::new(),
             version,
             stop,
         };
@@ -169,6 +172,20 @@ impl Discoverers {
         };
         self.list.push((name, s.clone()));
         s
+    }
+
+    /// Records a discoverer that could not start (its config cannot work here: a missing
+    /// in-cluster token, say); it counts in `prometheus_sd_failed_configs` and shows as an
+    /// error of the pool.
+    #[allow(dead_code)]
+    fn failed_config(&mut self, name: String, error: String) {
+        tracing::error!(discoverer = %name, "cannot start service discovery: {error}");
+        self.failed.push((name, error));
+    }
+
+    /// How many discoverers could not start.
+    pub fn failed_configs(&self) -> usize {
+        self.failed.len()
     }
 
     /// Moves whenever any discoverer reports.
@@ -189,10 +206,13 @@ impl Discoverers {
 
     /// The discoverers whose last refresh failed, with the error.
     pub fn errors(&self) -> Vec<(String, String)> {
-        self.list
-            .iter()
-            .filter_map(|(n, s)| s.error().map(|e| (n.clone(), e)))
-            .collect()
+        let mut out = self.failed.clone();
+        out.extend(
+            self.list
+                .iter()
+                .filter_map(|(n, s)| s.error().map(|e| (n.clone(), e))),
+        );
+        out
     }
 
     /// How many discoverers run.
