@@ -97,7 +97,7 @@ pub fn read_file_sd(cfg: &FileSdConfig) -> (Vec<TargetGroup>, Vec<FileSdError>) 
                 continue;
             }
         };
-        if let Some(mt) = std::fs::metadata(&f).and_then(|x| x.modified()).ok() {
+        if let Ok(mt) = std::fs::metadata(&f).and_then(|x| x.modified()) {
             let secs = mt
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64());
