@@ -486,6 +486,10 @@ impl Config {
                 .or(Some(global.keep_dropped_targets));
             check_static_configs(&job.static_configs, scheme).map_err(&fail)?;
             check_file_sd(&mut job.file_sd_configs, dir).map_err(&fail)?;
+            for (i, k) in job.kubernetes_sd_configs.iter_mut().enumerate() {
+                k.validate(dir)
+                    .map_err(|e| fail(format!("kubernetes_sd_configs[{i}]: {e}")))?;
+            }
             job.http_client().validate().map_err(&fail)?;
             job.resolve_http_paths(dir);
         }

@@ -6,6 +6,8 @@ mod common;
 mod exemplars;
 mod first_minutes;
 mod histogram_query;
+mod k8s_fake;
+mod k8s_sd;
 mod layers;
 mod native_scrape;
 mod nh_remote;

@@ -10,6 +10,7 @@
 //! registry, which `/metrics` renders. Uses `config`, the scrape HTTP client, tokio.
 
 pub mod file;
+pub mod kubernetes;
 pub mod metrics;
 pub mod refresh;
 
@@ -152,19 +153,27 @@ impl Discoverers {
     pub fn start(job: &ScrapeConfig, stop: CancellationToken) -> Discoverers {
         let version: Arc<AtomicU64> = Arc::default();
         let list = Vec::new();
-        let d = Discoverers {
+        let mut d = Discoverers {
             list,
             failed: Vec::new(),
             version,
             stop,
         };
         // Each mechanism adds its configs here: a sink from `d.sink(name)` and a task.
-        let _ = job;
+        let runtime = tokio::runtime::Handle::try_current();
+        for (i, c) in job.kubernetes_sd_configs.iter().enumerate() {
+            let sink = d.sink(format!("kubernetes/{i}"));
+            match &runtime {
+                Ok(rt) => {
+                    rt.spawn(kubernetes::run(c.clone(), sink, d.stop.child_token()));
+                }
+                Err(_) => sink.fail("Kubernetes discovery needs a running server"),
+            }
+        }
         d
     }
 
     /// A new sink for the discoverer `name`, counted in this set's version.
-    #[allow(dead_code)]
     fn sink(&mut self, name: String) -> Sink {
         let s = Sink {
             found: Arc::default(),

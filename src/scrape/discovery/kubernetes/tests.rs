@@ -1,0 +1,1 @@
+//! Tests of Kubernetes discovery against a fake API server.
