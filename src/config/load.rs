@@ -486,6 +486,14 @@ impl Config {
                 .or(Some(global.keep_dropped_targets));
             check_static_configs(&job.static_configs, scheme).map_err(&fail)?;
             check_file_sd(&mut job.file_sd_configs, dir).map_err(&fail)?;
+            for (k, c) in job.http_sd_configs.iter_mut().enumerate() {
+                c.check(dir)
+                    .map_err(|e| fail(format!("http_sd_configs[{k}]: {e}")))?;
+            }
+            for (k, c) in job.docker_sd_configs.iter_mut().enumerate() {
+                c.check(dir)
+                    .map_err(|e| fail(format!("docker_sd_configs[{k}]: {e}")))?;
+            }
             job.http_client().validate().map_err(&fail)?;
             job.resolve_http_paths(dir);
         }

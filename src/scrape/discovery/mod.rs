@@ -9,7 +9,10 @@
 //! Counters and summaries of discovery (`prometheus_sd_*`) go to the process-wide [`metrics`]
 //! registry, which `/metrics` renders. Uses `config`, the scrape HTTP client, tokio.
 
+pub mod docker;
+pub mod docker_api;
 pub mod file;
+pub mod http;
 pub mod metrics;
 pub mod refresh;
 
@@ -150,13 +153,20 @@ impl Discoverers {
     pub fn start(job: &ScrapeConfig, stop: CancellationToken) -> Discoverers {
         let version: Arc<AtomicU64> = Arc::default();
         let list = Vec::new();
-        let d = Discoverers {
+        let mut d = Discoverers {
             list,
             version,
             stop,
         };
         // Each mechanism adds its configs here: a sink from `d.sink(name)` and a task.
-        let _ = job;
+        for (i, c) in job.http_sd_configs.iter().enumerate() {
+            let sink = d.sink(format!("http/{i}"));
+            tokio::spawn(http::run(c.clone(), sink, d.stop.child_token()));
+        }
+        for (i, c) in job.docker_sd_configs.iter().enumerate() {
+            let sink = d.sink(format!("docker/{i}"));
+            tokio::spawn(docker::run(c.clone(), sink, d.stop.child_token()));
+        }
         d
     }
 
