@@ -400,6 +400,7 @@ fn fake_docker_and_http_sd_match_prometheus() {
 struct Dockerd {
     child: std::process::Child,
     sock: PathBuf,
+    dir: PathBuf,
 }
 
 impl Dockerd {
@@ -428,7 +429,11 @@ impl Dockerd {
             .stderr(log)
             .spawn()
             .map_err(|e| format!("dockerd does not start: {e}"))?;
-        let mut d = Dockerd { child, sock };
+        let mut d = Dockerd {
+            child,
+            sock,
+            dir: dir.to_path_buf(),
+        };
         let t0 = Instant::now();
         while d.docker(&["version"]).is_err() {
             if let Ok(Some(st)) = d.child.try_wait() {
@@ -484,12 +489,21 @@ impl Drop for Dockerd {
         let t0 = Instant::now();
         while t0.elapsed() < Duration::from_secs(15) {
             if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+                break;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // dockerd leaves mounts under its exec root (the `netns/default` namespace file), which
+        // would keep the temporary directory from being removed: detach them.
+        let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+        let prefix = format!("{}/", self.dir.display());
+        for m in mounts.lines().filter_map(|l| l.split_whitespace().nth(1)) {
+            if m.starts_with(&prefix) {
+                let _ = Command::new("umount").arg("-l").arg(m).status();
+            }
+        }
     }
 }
 
