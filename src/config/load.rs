@@ -490,6 +490,14 @@ impl Config {
                 k.validate(dir)
                     .map_err(|e| fail(format!("kubernetes_sd_configs[{i}]: {e}")))?;
             }
+            for (k, c) in job.http_sd_configs.iter_mut().enumerate() {
+                c.check(dir)
+                    .map_err(|e| fail(format!("http_sd_configs[{k}]: {e}")))?;
+            }
+            for (k, c) in job.docker_sd_configs.iter_mut().enumerate() {
+                c.check(dir)
+                    .map_err(|e| fail(format!("docker_sd_configs[{k}]: {e}")))?;
+            }
             job.http_client().validate().map_err(&fail)?;
             job.resolve_http_paths(dir);
         }

@@ -27,6 +27,8 @@ pub use otlp::{OtlpConfig, TranslationStrategy};
 pub use relabel::{Action, Regex, RelabelConfig};
 pub use rules::{RuleFile, RuleGroup, RuleNode};
 pub use sd::kubernetes::KubernetesSdConfig;
+pub use sd::docker::{DockerFilter, DockerHost, DockerSdConfig};
+pub use sd::http::HttpSdConfig;
 pub use size::{ByteSize, SizeError};
 pub use storage::StorageConfig;
 
@@ -250,6 +252,9 @@ with_http_client_config! {
         pub file_sd_configs: Vec<FileSdConfig>,
         #[serde(default)]
         pub kubernetes_sd_configs: Vec<KubernetesSdConfig>,
+        pub http_sd_configs: Vec<HttpSdConfig>,
+        #[serde(default)]
+        pub docker_sd_configs: Vec<DockerSdConfig>,
         #[serde(default)]
         pub relabel_configs: Vec<RelabelConfig>,
         #[serde(default)]

@@ -49,6 +49,10 @@ pub fn populate(job: &ScrapeConfig, group: &LabelMap, own: &LabelMap) -> Result<
     for (k, v) in own {
         l.insert(k.clone(), v.clone());
     }
+    // An empty value is no label, as in Prometheus (labels.Builder.Set deletes it): a
+    // discoverer's empty `__meta_*` value (a container without an IP) is not shown, and a
+    // target's empty label hides its group's.
+    l.retain(|_, v| !v.is_empty());
     let defaults = [
         ("job", job.job_name.clone()),
         ("__scheme__", job.scheme.as_str().to_string()),
@@ -206,7 +210,16 @@ scrape_configs:
         assert_eq!(t.labels["zone"], "eu");
         assert!(!t.all.contains_key("__meta_zone"));
         assert_eq!(t.url, "http://a:1/probe?target=inner");
-        let d = populate(&j, &m(&[]), &m(&[("__address__", "drop:1")])).unwrap();
+        let d = populate(
+            &j,
+            &m(&[("g", "x")]),
+            &m(&[("__address__", "drop:1"), ("g", ""), ("__meta_ip", "")]),
+        )
+        .unwrap();
+        assert!(
+            matches!(&d, Outcome::Dropped(l) if !l.contains_key("g") && !l.contains_key("__meta_ip")),
+            "empty values are no labels: {d:?}"
+        );
         assert!(matches!(d, Outcome::Dropped(l) if l["__address__"] == "drop:1"));
         let e = populate(&j, &m(&[]), &m(&[("__address__", "slow:1")])).unwrap_err();
         assert!(e.contains("45s > 30s"), "{e}");

@@ -20,6 +20,7 @@ mod push;
 mod query_cli;
 mod rules;
 mod scrape;
+mod sd_http_docker;
 mod selfmon;
 mod send;
 mod serve;

@@ -1,4 +1,7 @@
-//! Config sections of the service discovery mechanisms beyond static and file SD, one file
-//! each, with Prometheus's keys and defaults. Uses `config` only.
+//! The config sections of the service discovery mechanisms other than static and file ones,
+//! one file per mechanism, with Prometheus's keys, defaults and validation messages. Uses only
+//! the rest of `config`.
 
+pub mod docker;
+pub mod http;
 pub mod kubernetes;

@@ -9,7 +9,10 @@
 //! Counters and summaries of discovery (`prometheus_sd_*`) go to the process-wide [`metrics`]
 //! registry, which `/metrics` renders. Uses `config`, the scrape HTTP client, tokio.
 
+pub mod docker;
+pub mod docker_api;
 pub mod file;
+pub mod http;
 pub mod kubernetes;
 pub mod metrics;
 pub mod refresh;
@@ -159,18 +162,37 @@ impl Discoverers {
             version,
             stop,
         };
-        // Each mechanism adds its configs here: a sink from `d.sink(name)` and a task.
-        let runtime = tokio::runtime::Handle::try_current();
+        // Each mechanism adds its configs here: a named sink and a task reporting to it.
+        let rt = tokio::runtime::Handle::try_current().ok();
         for (i, c) in job.kubernetes_sd_configs.iter().enumerate() {
-            let sink = d.sink(format!("kubernetes/{i}"));
-            match &runtime {
-                Ok(rt) => {
-                    rt.spawn(kubernetes::run(c.clone(), sink, d.stop.child_token()));
-                }
-                Err(_) => sink.fail("Kubernetes discovery needs a running server"),
-            }
+            d.spawn(&rt, format!("kubernetes/{i}"), |s, t| kubernetes::run(c.clone(), s, t));
+        }
+        for (i, c) in job.http_sd_configs.iter().enumerate() {
+            d.spawn(&rt, format!("http/{i}"), |s, t| http::run(c.clone(), s, t));
+        }
+        for (i, c) in job.docker_sd_configs.iter().enumerate() {
+            d.spawn(&rt, format!("docker/{i}"), |s, t| docker::run(c.clone(), s, t));
         }
         d
+    }
+
+    /// Starts the discoverer `name` on the runtime `rt` with a new sink; without a runtime
+    /// (a caller outside the server) the sink shows why nothing is discovered.
+    fn spawn<F>(
+        &mut self,
+        rt: &Option<tokio::runtime::Handle>,
+        name: String,
+        task: impl FnOnce(Sink, CancellationToken) -> F,
+    ) where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let sink = self.sink(name);
+        match rt {
+            Some(rt) => {
+                rt.spawn(task(sink, self.stop.child_token()));
+            }
+            None => sink.fail("service discovery needs a running server (no async runtime)"),
+        }
     }
 
     /// A new sink for the discoverer `name`, counted in this set's version.
