@@ -53,12 +53,40 @@ pub fn static_groups(cfgs: &[StaticConfig]) -> Vec<TargetGroup> {
         .collect()
 }
 
+/// Everything a job's discovery found now: its static groups (`static/<i>`), its file SD
+/// files read now (`file/<i>/<source>`), and what its running discoverers reported
+/// (`<name>/<source>`); with the file SD errors (`("file/<i>", error)`).
+pub fn gather(
+    job: &ScrapeConfig,
+    sd: &Discoverers,
+) -> (BTreeMap<String, TargetGroup>, Vec<(String, String)>) {
+    let mut groups = BTreeMap::new();
+    let mut errors = Vec::new();
+    for g in static_groups(&job.static_configs) {
+        groups.insert(format!("static/{}", g.source), g);
+    }
+    for (i, c) in job.file_sd_configs.iter().enumerate() {
+        let (gs, errs) = read_file_sd(c);
+        errors.extend(
+            errs.into_iter()
+                .map(|e| (format!("file/{i}"), e.to_string())),
+        );
+        for g in gs {
+            groups.insert(format!("file/{i}/{}", g.source), g);
+        }
+    }
+    groups.extend(sd.groups());
+    (groups, errors)
+}
+
 /// What one discoverer found last.
 #[derive(Debug, Default)]
 struct Found {
     groups: BTreeMap<String, TargetGroup>,
     /// The last refresh's error; cleared by the next good one.
     error: Option<String>,
+    /// Whether the discoverer reported at all (groups or an error).
+    reported: bool,
 }
 
 /// Where one discoverer reports. Cloning shares it; every change moves the version of the
@@ -87,6 +115,7 @@ impl Sink {
         let mut f = self.found.lock();
         f.groups = groups.into_iter().map(|g| (g.source.clone(), g)).collect();
         f.error = None;
+        f.reported = true;
         drop(f);
         self.bump();
     }
@@ -103,13 +132,17 @@ impl Sink {
             }
         }
         f.error = None;
+        f.reported = true;
         drop(f);
         self.bump();
     }
 
     /// A failed refresh: the groups found before stay, the error is shown on the pool.
     pub fn fail(&self, error: impl Into<String>) {
-        self.found.lock().error = Some(error.into());
+        let mut f = self.found.lock();
+        f.error = Some(error.into());
+        f.reported = true;
+        drop(f);
         self.bump();
     }
 
@@ -121,6 +154,11 @@ impl Sink {
     /// The last refresh's error, if it failed.
     pub fn error(&self) -> Option<String> {
         self.found.lock().error.clone()
+    }
+
+    /// Whether the discoverer reported anything yet (a list, an update or an error).
+    pub fn reported(&self) -> bool {
+        self.found.lock().reported
     }
 
     /// How many changes were reported so far (shared by the sinks of one [`Discoverers`]).
@@ -195,6 +233,21 @@ impl Discoverers {
             .collect()
     }
 
+    /// The discoverers that have not reported yet (`promterm check service-discovery` waits
+    /// for them).
+    pub fn waiting(&self) -> Vec<String> {
+        self.list
+            .iter()
+            .filter(|(_, s)| !s.reported())
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    /// The discoverers' names (`"docker/0"`).
+    pub fn names(&self) -> Vec<String> {
+        self.list.iter().map(|(n, _)| n.clone()).collect()
+    }
+
     /// How many discoverers run.
     pub fn len(&self) -> usize {
         self.list.len()
@@ -227,9 +280,11 @@ mod tests {
     fn sink_replace_update_and_fail() {
         let s = Sink::new();
         let v0 = s.version();
+        assert!(!s.reported());
         s.replace(vec![group("a", &["x:1"]), group("b", &["y:1"])]);
         assert_eq!(s.groups().len(), 2);
         assert!(s.version() > v0);
+        assert!(s.reported());
         s.update(vec![group("a", &[]), group("c", &["z:1"])]);
         let names: Vec<String> = s.groups().into_iter().map(|g| g.source).collect();
         assert_eq!(names, ["b", "c"]);
