@@ -2,6 +2,7 @@
 //! feature has one (promtool from Debian's `prometheus` package).
 
 mod check;
+mod check_sd;
 mod common;
 mod exemplars;
 mod first_minutes;
