@@ -24,6 +24,7 @@ mod send;
 mod serve;
 mod storage;
 mod storage_admin;
+mod targets_api;
 mod tui;
 mod tui_heatmap;
 mod web;
