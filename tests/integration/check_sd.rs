@@ -34,7 +34,11 @@ fn write_config(dir: &Path, with_files: bool) -> std::path::PathBuf {
     let cfg = format!(
         "scrape_configs:\n- job_name: other\n  static_configs: [{{targets: ['x:1']}}]\n- job_name: mix\n  scrape_interval: 30s\n  static_configs:\n  - targets: ['a:9100', 'gone:9100', 'slow:1']\n    labels: {{env: test}}\n  - targets: ['b:9100']\n    labels: {{env: dev}}\n{files}{RULES}"
     );
-    let path = dir.join(if with_files { "files.yml" } else { "static.yml" });
+    let path = dir.join(if with_files {
+        "files.yml"
+    } else {
+        "static.yml"
+    });
     std::fs::write(&path, cfg).unwrap();
     path
 }
@@ -61,7 +65,14 @@ fn check_service_discovery_text_json_and_promtool() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), true);
     let cfg_s = cfg.to_str().unwrap();
-    let (code, out, err) = run(&["check", "service-discovery", cfg_s, "mix", "--timeout", "5s"]);
+    let (code, out, err) = run(&[
+        "check",
+        "service-discovery",
+        cfg_s,
+        "mix",
+        "--timeout",
+        "5s",
+    ]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
         out.starts_with("job \"mix\": 7 targets discovered by file/0, static/0, static/1: 2 kept, 4 dropped, 1 with errors"),
@@ -73,10 +84,14 @@ fn check_service_discovery_text_json_and_promtool() {
             .unwrap_or_else(|| panic!("no {addr} in\n{out}"))
             .to_string()
     };
-    assert!(block("gone:1").contains("dropped by relabel_configs[0] (drop source_labels=[__address__] regex=\"gone:.*\")"));
-    assert!(block("f2:9100").contains("dropped by relabel_configs[1] (keep source_labels=[env] regex=\"prod|test\")"));
+    assert!(block("gone:1").contains(
+        "dropped by relabel_configs[0] (drop source_labels=[__address__] regex=\"gone:.*\")"
+    ));
+    assert!(block("f2:9100")
+        .contains("dropped by relabel_configs[1] (keep source_labels=[env] regex=\"prod|test\")"));
     assert!(block("b:9100").contains("(static/1): dropped by relabel_configs[1]"));
-    assert!(block("slow:1").contains("error: scrape timeout cannot be greater than scrape interval (45s > 30s)"));
+    assert!(block("slow:1")
+        .contains("error: scrape timeout cannot be greater than scrape interval (45s > 30s)"));
     let f1 = block("f1:9100");
     assert!(f1.starts_with("f1:9100 (file/0/"), "{f1}");
     for (name, disc, after) in [
@@ -88,11 +103,17 @@ fn check_service_discovery_text_json_and_promtool() {
     ] {
         let line = f1
             .lines()
-            .find(|l| l.get(2..).is_some_and(|r| r.split_whitespace().next() == Some(name)))
+            .find(|l| {
+                l.get(2..)
+                    .is_some_and(|r| r.split_whitespace().next() == Some(name))
+            })
             .unwrap_or_else(|| panic!("no {name} in\n{f1}"));
         assert!(line.starts_with('*'), "{name} changed: {line}");
         let vals: Vec<&str> = line[2..].split_whitespace().skip(1).collect();
-        let want: Vec<&str> = [disc, after].into_iter().filter(|s| !s.is_empty()).collect();
+        let want: Vec<&str> = [disc, after]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect();
         assert_eq!(vals, want, "{line}");
     }
 
@@ -112,12 +133,18 @@ fn check_service_discovery_text_json_and_promtool() {
     assert_eq!(by("f2:9100")["labels"], serde_json::json!({}));
     assert_eq!(by("f2:9100")["droppedBy"]["index"], 1);
     assert_eq!(by("f2:9100")["droppedBy"]["action"], "keep");
-    assert!(by("slow:1")["error"].as_str().unwrap().contains("45s > 30s"));
+    assert!(by("slow:1")["error"]
+        .as_str()
+        .unwrap()
+        .contains("45s > 30s"));
 
     // Unknown job: the jobs are listed, exit 1.
     let (code, _, err) = run(&["check", "service-discovery", cfg_s, "nope"]);
     assert_eq!(code, 1);
-    assert!(err.contains("Job \"nope\" not found. Select one of:\n\tother\n\tmix"), "{err}");
+    assert!(
+        err.contains("Job \"nope\" not found. Select one of:\n\tother\n\tmix"),
+        "{err}"
+    );
     // A config that does not load: exit 1.
     let (code, _, err) = run(&["check", "service-discovery", "/nonexistent.yml", "mix"]);
     assert_eq!(code, 1);
@@ -134,7 +161,9 @@ fn check_service_discovery_text_json_and_promtool() {
         .output()
         .unwrap();
     if !help.status.success() {
-        println!("skipped: the promtool comparison: this promtool has no `check service-discovery`");
+        println!(
+            "skipped: the promtool comparison: this promtool has no `check service-discovery`"
+        );
         return;
     }
     let st = write_config(dir.path(), false);
@@ -143,7 +172,11 @@ fn check_service_discovery_text_json_and_promtool() {
         .args(["check", "service-discovery", "--timeout=1s", st, "mix"])
         .output()
         .unwrap();
-    assert!(theirs.status.success(), "{}", String::from_utf8_lossy(&theirs.stderr));
+    assert!(
+        theirs.status.success(),
+        "{}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
     let theirs: Value = serde_json::from_slice(&theirs.stdout).unwrap();
     let (code, ours, _) = run(&["check", "service-discovery", "--json", st, "mix"]);
     assert_eq!(code, 0);
