@@ -27,4 +27,5 @@ mod storage_admin;
 mod targets_api;
 mod tui;
 mod tui_heatmap;
+mod tui_relabel;
 mod web;

@@ -295,4 +295,28 @@ mod tests {
         assert_eq!(s.error(), None);
         assert!(s.groups().is_empty());
     }
+
+    #[test]
+    fn waiting_names_and_gather() {
+        let cfg = crate::config::Config::parse(
+            "scrape_configs:\n- job_name: j\n  static_configs: [{targets: ['a:1']}]\n",
+            std::path::Path::new("t.yml"),
+        )
+        .unwrap();
+        let job = cfg.jobs().next().unwrap();
+        let mut d = Discoverers::start(job, CancellationToken::new());
+        let a = d.sink("a/0".into());
+        let b = d.sink("b/0".into());
+        assert_eq!(d.names(), ["a/0", "b/0"]);
+        assert_eq!(d.waiting(), ["a/0", "b/0"]);
+        a.replace(vec![group("s", &["x:1"])]);
+        assert_eq!(d.waiting(), ["b/0"]);
+        b.fail("boom");
+        assert!(d.waiting().is_empty(), "a failure is a report too");
+        let (groups, errors) = gather(job, &d);
+        let keys: Vec<&String> = groups.keys().collect();
+        assert_eq!(keys, ["a/0/s", "static/0"]);
+        assert!(errors.is_empty());
+        assert_eq!(d.errors(), [("b/0".to_string(), "boom".to_string())]);
+    }
 }

@@ -90,10 +90,10 @@ pub fn focus_keys(app: &App) -> (String, String) {
             "g graph · s sort · r reverse · ↑↓ scroll",
             "g graph · s sort",
         ),
-        Focus::Targets if app.relabel.is_some() => pane(
-            "relabeling",
-            "Esc close · ↑↓ next target · PgUp/PgDn scroll",
-            "Esc close · ↑↓ target",
+        // Esc closes the view here (not back to the prompt).
+        Focus::Targets if app.relabel.is_some() => fixed(
+            "relabeling: Esc close · ↑↓ next target · PgUp/PgDn scroll · ? keys · q quit",
+            "Esc close · ↑↓ target · ? keys",
         ),
         Focus::Targets => pane(
             "targets",
