@@ -145,6 +145,27 @@ fn check_service_discovery_text_json_and_promtool() {
         err.contains("Job \"nope\" not found. Select one of:\n\tother\n\tmix"),
         "{err}"
     );
+    // A discoverer that fails (a file SD file that does not parse): its error, exit 1; the
+    // other targets are still shown.
+    std::fs::write(dir.path().join("bad.json"), "[{").unwrap();
+    let with_bad = std::fs::read_to_string(&cfg).unwrap().replace(
+        "files: [targets.json]",
+        "files: [targets.json]}, {files: [bad.json]",
+    );
+    let bad_cfg = dir.path().join("bad.yml");
+    std::fs::write(&bad_cfg, with_bad).unwrap();
+    let (code, out, err) = run(&[
+        "check",
+        "service-discovery",
+        bad_cfg.to_str().unwrap(),
+        "mix",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("discoverer file/1 failed: file SD"), "{err}");
+    assert!(
+        out.contains("7 targets discovered by file/0, file/1, static/0, static/1"),
+        "{out}"
+    );
     // A config that does not load: exit 1.
     let (code, _, err) = run(&["check", "service-discovery", "/nonexistent.yml", "mix"]);
     assert_eq!(code, 1);
