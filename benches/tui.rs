@@ -23,6 +23,7 @@ fn app() -> App {
             pool: format!("job{}", i / 50),
             instance: format!("host-{i}.example.com:9100"),
             labels: Default::default(),
+            discovered: Default::default(),
             health: if i % 13 == 0 {
                 "down".into()
             } else {
@@ -37,7 +38,7 @@ fn app() -> App {
             duration: 0.01,
         })
         .collect();
-    a.msg(Msg::Targets(Ok(targets)));
+    a.msg(Msg::Targets(Ok(targets.into())));
     a
 }
 

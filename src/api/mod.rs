@@ -56,6 +56,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/label/{name}/values", get(series::label_values))
         .route("/api/v1/targets", get(targets::targets))
         .route("/api/v1/targets/metadata", get(targets::targets_metadata))
+        .route("/api/v1/targets/relabel_steps", get(targets::relabel_steps))
         .route("/api/v1/metadata", get(targets::metadata))
         .route("/api/v1/rules", get(rules::rules))
         .route("/api/v1/alerts", get(rules::alerts))

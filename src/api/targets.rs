@@ -1,7 +1,11 @@
-//! `/api/v1/targets`, `/api/v1/targets/metadata` and `/api/v1/metadata`, from the scrape
-//! manager's state and the metadata received with remote write and OTLP, in Prometheus's JSON
-//! (web/api/v1/api.go targets, targetMetadata, metricMetadata in our own words). Uses axum,
-//! `model` and `scrape`.
+//! `/api/v1/targets`, `/api/v1/targets/relabel_steps`, `/api/v1/targets/metadata` and
+//! `/api/v1/metadata`, from the scrape manager's state and the metadata received with remote
+//! write and OTLP, in Prometheus's JSON (web/api/v1/api.go targets, targetRelabelSteps,
+//! targetMetadata, metricMetadata in our own words). Uses axum, `model` and `scrape`.
+//!
+//! Beyond Prometheus, `/api/v1/targets` names on each dropped target the rule that dropped it
+//! (`droppedBy`) and lists the pools' failing discoverers (`discoveryErrors`); clients that
+//! do not know these keys ignore them.
 
 use std::collections::BTreeMap;
 
@@ -62,46 +66,118 @@ fn active_json(a: &ActiveTarget) -> Value {
     })
 }
 
+/// `/api/v1/targets`: as Prometheus, `state` is `active`, `dropped` or `any` (the default;
+/// another value shows neither list) and `scrapePool` picks one pool; both lists are always
+/// there, `droppedTargetCounts` (every pool's) with the dropped ones.
 pub async fn targets(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Response {
     let p = Params::parse(raw.as_deref(), None);
-    let want = p.get("state").unwrap_or("any").to_ascii_lowercase();
+    let want = p.get("state").unwrap_or("").to_ascii_lowercase();
     let pool = p.get("scrapePool").filter(|s| !s.is_empty());
-    let (show_active, show_dropped) = match want.as_str() {
-        "active" => (true, false),
-        "dropped" => (false, true),
-        _ => (true, true),
-    };
-    let Some(m) = &state.scrape else {
-        return success(
-            json!({"activeTargets": [], "droppedTargets": [], "droppedTargetCounts": {}}),
-            vec![],
-        );
-    };
+    let show_active = matches!(want.as_str(), "" | "any" | "active");
+    let show_dropped = matches!(want.as_str(), "" | "any" | "dropped");
     let mut data = Map::new();
-    if show_active {
-        let active: Vec<Value> = m
+    let m = state.scrape.as_ref();
+    let active: Vec<Value> = match m {
+        Some(m) if show_active => m
             .active()
             .iter()
             .filter(|a| pool.is_none_or(|p| a.pool == p))
             .map(active_json)
-            .collect();
-        data.insert("activeTargets".into(), Value::Array(active));
-    }
-    if show_dropped {
-        let dropped = m.dropped();
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-        let list: Vec<Value> = dropped
+            .collect(),
+        _ => Vec::new(),
+    };
+    data.insert("activeTargets".into(), Value::Array(active));
+    let dropped: Vec<Value> = match m {
+        Some(m) if show_dropped => m
+            .dropped()
             .iter()
             .filter(|d| pool.is_none_or(|p| d.pool == p))
             .map(|d| {
-                *counts.entry(d.pool.clone()).or_default() += 1;
-                json!({"discoveredLabels": map_json(&d.discovered)})
+                json!({
+                    "discoveredLabels": map_json(&d.discovered),
+                    "scrapePool": d.pool,
+                    "droppedBy": {"index": d.rule, "action": d.action},
+                })
             })
-            .collect();
-        data.insert("droppedTargets".into(), Value::Array(list));
+            .collect(),
+        _ => Vec::new(),
+    };
+    data.insert("droppedTargets".into(), Value::Array(dropped));
+    if show_dropped {
+        let counts = m.map(|m| m.dropped_counts()).unwrap_or_default();
         data.insert("droppedTargetCounts".into(), json!(counts));
     }
+    let errors: Vec<Value> = m
+        .map(|m| m.discovery_errors())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| pool.is_none_or(|p| e.pool == p))
+        .map(|e| json!({"scrapePool": e.pool, "discoverer": e.discoverer, "error": e.error}))
+        .collect();
+    data.insert("discoveryErrors".into(), Value::Array(errors));
     success(Value::Object(data), vec![])
+}
+
+/// A relabel rule in Prometheus's JSON (relabel.Config: camelCase keys, empty ones left out
+/// except the regex).
+fn rule_json(c: &crate::config::RelabelConfig) -> Value {
+    let mut r = Map::new();
+    if !c.source_labels.is_empty() {
+        r.insert("sourceLabels".into(), json!(c.source_labels));
+    }
+    if !c.separator.is_empty() {
+        r.insert("separator".into(), json!(c.separator));
+    }
+    r.insert("regex".into(), json!(c.regex.as_str()));
+    if c.modulus != 0 {
+        r.insert("modulus".into(), json!(c.modulus));
+    }
+    if !c.target_label.is_empty() {
+        r.insert("targetLabel".into(), json!(c.target_label));
+    }
+    if !c.replacement.is_empty() {
+        r.insert("replacement".into(), json!(c.replacement));
+    }
+    r.insert("action".into(), json!(c.action.as_str()));
+    Value::Object(r)
+}
+
+/// `/api/v1/targets/relabel_steps?scrapePool=P&labels={...}` (Prometheus 3.x): the pool's
+/// `relabel_configs` applied to the given labels (a target's discovered labels), one step per
+/// rule with the labels after it and whether the target is still kept.
+pub async fn relabel_steps(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let p = Params::parse(raw.as_deref(), None);
+    let pool = p
+        .get("scrapePool")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::bad_data("no scrapePool parameter provided"))?;
+    let text = p
+        .get("labels")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::bad_data("no labels parameter provided"))?;
+    let given: BTreeMap<String, String> = serde_json::from_str(text)
+        .map_err(|e| ApiError::bad_data(format!("error parsing labels: {e}")))?;
+    let job = state
+        .scrape
+        .as_ref()
+        .and_then(|m| m.pool_config(pool))
+        .ok_or_else(|| {
+            ApiError::bad_data(format!(
+                "error retrieving scrape config: scrape pool {pool:?} not found"
+            ))
+        })?;
+    let mut l: LabelMap = given.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+    let steps = crate::scrape::relabel::process_traced(&job.relabel_configs, &mut l);
+    let steps: Vec<Value> = job
+        .relabel_configs
+        .iter()
+        .zip(&steps)
+        .map(|(c, s)| json!({"rule": rule_json(c), "output": map_json(&s.output), "keep": s.keep}))
+        .collect();
+    Ok(success(json!({ "steps": steps }), vec![]))
 }
 
 pub async fn targets_metadata(
@@ -201,3 +277,7 @@ pub async fn metadata(
     }
     Ok(success(Value::Object(data), vec![]))
 }
+
+#[cfg(test)]
+#[path = "targets_tests.rs"]
+mod tests;

@@ -4,10 +4,12 @@
 //! `--storage.tsdb.path`, `--storage.tsdb.retention.time` are accepted as aliases). `serve`
 //! composes the server and, on a terminal, the TUI over an in-process `client::Local`; `tui`,
 //! `query`, `series` and `labels` talk to a server over `client::Http`; `test` runs the
-//! `testrun` runners; `check` the config and rule checks. The top of the layers: uses `tui`,
+//! `testrun` runners; `check` the config and rule checks, `check_sd` `check
+//! service-discovery`. The top of the layers: uses `tui`,
 //! `client`, `server`, `testrun` and everything below; anyhow for errors.
 
 mod check;
+mod check_sd;
 mod query;
 
 use std::path::PathBuf;
@@ -309,6 +311,23 @@ pub enum CheckCommand {
         #[arg(long = "lint-fatal")]
         lint_fatal: bool,
     },
+    /// Run a job's service discovery once and show each target's labels before and after
+    /// relabeling, or the rule that dropped it (as `promtool check service-discovery`).
+    #[command(name = "service-discovery")]
+    ServiceDiscovery {
+        /// The config file.
+        #[arg(value_name = "CONFIG")]
+        config: PathBuf,
+        /// The job (scrape pool) to run discovery for.
+        #[arg(value_name = "JOB")]
+        job: String,
+        /// How long to wait for every discoverer to report.
+        #[arg(long, value_name = "DUR", default_value = "30s")]
+        timeout: Duration,
+        /// Print promtool's JSON (an array of {discoveredLabels, labels, error}).
+        #[arg(long)]
+        json: bool,
+    },
     /// Check web config files (`--web.config.file`): TLS files and basic-auth hashes.
     #[command(name = "web-config")]
     WebConfig {
@@ -323,6 +342,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve(args),
         Command::Check(CheckCommand::Config { files }) => Ok(check::config(&files)),
         Command::Check(CheckCommand::WebConfig { files }) => Ok(check::web_config(&files)),
+        Command::Check(CheckCommand::ServiceDiscovery {
+            config,
+            job,
+            timeout,
+            json,
+        }) => Ok(check_sd::service_discovery(&config, &job, timeout, json)),
         Command::Check(CheckCommand::Rules { files, lint_fatal }) => {
             Ok(check::rules(&files, lint_fatal))
         }

@@ -85,11 +85,23 @@ pub struct ActiveTarget {
     pub status: Status,
 }
 
-/// One dropped target (its labels before relabeling).
+/// One dropped target (its labels before relabeling) and the rule that dropped it.
 #[derive(Debug, Clone)]
 pub struct DroppedTarget {
     pub pool: String,
     pub discovered: LabelMap,
+    /// The index in the job's `relabel_configs` of the rule that dropped it, and its action.
+    pub rule: usize,
+    pub action: &'static str,
+}
+
+/// A discoverer's failed refresh, as the API and the TUI show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveryError {
+    pub pool: String,
+    /// The discoverer: mechanism and index in the job (`"docker/0"`, `"file/1"`).
+    pub discoverer: String,
+    pub error: String,
 }
 
 struct Running {
@@ -112,7 +124,12 @@ struct Pool {
     file_fp: Vec<Vec<(std::path::PathBuf, u64, Option<SystemTime>)>>,
     last_refresh: Instant,
     running: HashMap<u64, Running>,
-    dropped: Vec<LabelMap>,
+    /// Targets dropped by relabeling (at most `keep_dropped_targets`) with the rule's index,
+    /// and how many were dropped in all.
+    dropped: Vec<(LabelMap, usize)>,
+    dropped_count: usize,
+    /// File SD files that could not be read or parsed at the last look, by `file/<index>`.
+    file_errors: Vec<(String, String)>,
     /// A pool-wide problem (HTTP client, target_limit), shown on its targets.
     error: Option<String>,
 }
@@ -262,6 +279,8 @@ impl Manager {
                 last_refresh: Instant::now(),
                 running: HashMap::new(),
                 dropped: Vec::new(),
+                dropped_count: 0,
+                file_errors: Vec::new(),
                 error,
             };
             // A changed job restarts its targets with the new settings; their series continue,
@@ -320,20 +339,11 @@ impl Manager {
             sd_version.wrapping_sub(pool.sd_version) as f64,
         );
         pool.sd_version = sd_version;
-        let mut groups = BTreeMap::new();
-        for g in discovery::static_groups(&job.static_configs) {
-            groups.insert(format!("static/{}", g.source), g);
+        let (groups, file_errors) = discovery::gather(&job, &pool.sd);
+        for (_, e) in &file_errors {
+            tracing::warn!(job = %job.job_name, "{e}");
         }
-        for (i, c) in job.file_sd_configs.iter().enumerate() {
-            let (gs, errors) = discovery::read_file_sd(c);
-            for e in errors {
-                tracing::warn!(job = %job.job_name, "{e}");
-            }
-            for g in gs {
-                groups.insert(format!("file/{i}/{}", g.source), g);
-            }
-        }
-        groups.extend(pool.sd.groups());
+        pool.file_errors = file_errors;
         let changed = groups != pool.groups;
         pool.groups = groups;
         if changed {
@@ -382,7 +392,7 @@ impl Manager {
                             active.push(*t);
                         }
                     }
-                    Ok(Outcome::Dropped(l)) => dropped.push(l),
+                    Ok(Outcome::Dropped { discovered, rule }) => dropped.push((discovered, rule)),
                     Err(e) => {
                         tracing::warn!(job = %job.job_name, "skipping a target: {e}");
                         *self
@@ -395,6 +405,7 @@ impl Manager {
                 }
             }
         }
+        pool.dropped_count = dropped.len();
         if let Some(limit) = job.keep_dropped_targets.filter(|l| *l > 0) {
             dropped.truncate(limit as usize);
         }
@@ -544,18 +555,57 @@ impl Manager {
         out
     }
 
-    /// Targets dropped by relabeling.
+    /// Targets dropped by relabeling (up to each job's `keep_dropped_targets`).
     pub fn dropped(&self) -> Vec<DroppedTarget> {
         let pools = self.pools.lock();
         pools
             .iter()
             .flat_map(|(name, p)| {
-                p.dropped.iter().map(move |d| DroppedTarget {
+                p.dropped.iter().map(move |(d, rule)| DroppedTarget {
                     pool: name.clone(),
                     discovered: d.clone(),
+                    rule: *rule,
+                    action: p
+                        .job
+                        .relabel_configs
+                        .get(*rule)
+                        .map_or("", |c| c.action.as_str()),
                 })
             })
             .collect()
+    }
+
+    /// How many targets relabeling dropped, by pool (every pool, all dropped targets,
+    /// `keep_dropped_targets` or not), as Prometheus's `droppedTargetCounts`.
+    pub fn dropped_counts(&self) -> BTreeMap<String, usize> {
+        let pools = self.pools.lock();
+        pools
+            .iter()
+            .map(|(n, p)| (n.clone(), p.dropped_count))
+            .collect()
+    }
+
+    /// The discoverers whose last refresh failed, by pool: file SD files that could not be
+    /// read or parsed, and every other mechanism's last error (their last good targets are
+    /// kept meanwhile).
+    pub fn discovery_errors(&self) -> Vec<DiscoveryError> {
+        let pools = self.pools.lock();
+        let mut out = Vec::new();
+        for (name, p) in pools.iter() {
+            for (d, e) in p.file_errors.iter().cloned().chain(p.sd.errors()) {
+                out.push(DiscoveryError {
+                    pool: name.clone(),
+                    discoverer: d,
+                    error: e,
+                });
+            }
+        }
+        out
+    }
+
+    /// The config of scrape pool `name`, if there is one.
+    pub fn pool_config(&self, name: &str) -> Option<Arc<ScrapeConfig>> {
+        self.pools.lock().get(name).map(|p| p.job.clone())
     }
 
     /// Stops every loop (at shutdown no stale markers are written, as in Prometheus).

@@ -1,6 +1,11 @@
 //! Applying relabel configs to a label set: every action with Prometheus's semantics (its
 //! model/relabel `relabel` function, in our own words). Label sets are plain name → value maps
 //! here; an empty value means the label is absent.
+//!
+//! `process` is the path every target and sample takes; `process_until_drop` costs the same
+//! and also tells which rule dropped the set. `process_traced` applies the same steps one by
+//! one and records the labels after each (for `promterm check service-discovery`,
+//! `/api/v1/targets/relabel_steps` and the TUI's relabeling view).
 
 use std::collections::BTreeMap;
 
@@ -15,6 +20,41 @@ pub type LabelMap = BTreeMap<String, String>;
 /// Applies `cfgs` in order; `false` if a step drops the set.
 pub fn process(cfgs: &[RelabelConfig], l: &mut LabelMap) -> bool {
     cfgs.iter().all(|c| apply(c, l))
+}
+
+/// Applies `cfgs` in order; the index of the rule that dropped the set, if one did.
+pub fn process_until_drop(cfgs: &[RelabelConfig], l: &mut LabelMap) -> Option<usize> {
+    cfgs.iter().position(|c| !apply(c, l))
+}
+
+/// The result of one rule in a traced relabeling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// Whether the set is still kept after this rule.
+    pub keep: bool,
+    /// The labels after this rule (empty once the set is dropped, as Prometheus shows them).
+    pub output: LabelMap,
+}
+
+/// Applies `cfgs` in order like [`process`], recording one [`Step`] per rule: every rule gets
+/// a step, those after a drop an empty, dropped one (Prometheus's relabel_steps). `l` ends as
+/// `process` leaves it.
+pub fn process_traced(cfgs: &[RelabelConfig], l: &mut LabelMap) -> Vec<Step> {
+    let mut steps = Vec::with_capacity(cfgs.len());
+    let mut kept = true;
+    for c in cfgs {
+        kept = kept && apply(c, l);
+        steps.push(Step {
+            keep: kept,
+            output: if kept { l.clone() } else { LabelMap::new() },
+        });
+    }
+    steps
+}
+
+/// The index of the first dropped step, if any.
+pub fn dropped_at(steps: &[Step]) -> Option<usize> {
+    steps.iter().position(|s| !s.keep)
 }
 
 fn get<'a>(l: &'a LabelMap, name: &str) -> &'a str {
@@ -201,6 +241,38 @@ mod tests {
     }
 
     #[test]
+    fn traced_steps_follow_process_and_name_the_dropping_rule() {
+        let c = cfgs(
+            r#"
+- {source_labels: [a], target_label: b}
+- {source_labels: [b], regex: 'x', action: drop}
+- {target_label: c, replacement: never}
+"#,
+        );
+        let mut l = map(&[("a", "1")]);
+        let steps = process_traced(&c, &mut l);
+        assert_eq!(steps.len(), 3);
+        assert_eq!(steps[0].output, map(&[("a", "1"), ("b", "1")]));
+        assert!(steps.iter().all(|s| s.keep));
+        assert_eq!(
+            steps[2].output,
+            map(&[("a", "1"), ("b", "1"), ("c", "never")])
+        );
+        assert_eq!(dropped_at(&steps), None);
+        let mut plain = map(&[("a", "1")]);
+        assert_eq!(process_until_drop(&c, &mut plain), None);
+        assert_eq!(plain, l, "traced and plain runs agree");
+
+        let mut l = map(&[("a", "x")]);
+        let steps = process_traced(&c, &mut l);
+        assert_eq!(dropped_at(&steps), Some(1));
+        assert!(steps[0].keep && !steps[1].keep && !steps[2].keep);
+        assert!(steps[1].output.is_empty() && steps[2].output.is_empty());
+        assert_eq!(process_until_drop(&c, &mut map(&[("a", "x")])), Some(1));
+        assert!(!process(&c, &mut map(&[("a", "x")])));
+    }
+
+    #[test]
     fn hashmod_matches_prometheus() {
         // Prometheus's relabel tests: the value "baz" with modulus 1000 gives 976.
         let c = cfgs("[{source_labels: [c], target_label: d, modulus: 1000, action: hashmod}]");
@@ -271,6 +343,22 @@ mod prop_tests {
             let shard: u64 = x["shard"].parse().unwrap();
             prop_assert!(shard < m);
             prop_assert_eq!(&x["shard"], &y["shard"]);
+        }
+
+        /// A traced run keeps exactly when the plain one keeps, ends with the same labels, and
+        /// its first dropped step is the rule `process_until_drop` names.
+        #[test]
+        fn traced_agrees_with_plain(l in labels(), re in "[a-z0-9]{0,2}(\\.\\*)?") {
+            let c = cfg(&format!("- {{source_labels: [a], target_label: copy}}\n- {{action: drop, source_labels: [b], regex: '{re}'}}\n- {{action: labeldrop, regex: 'c.*'}}"));
+            let (mut x, mut y) = (l.clone(), l.clone());
+            let steps = process_traced(&c, &mut x);
+            let at = process_until_drop(&c, &mut y);
+            prop_assert_eq!(dropped_at(&steps), at);
+            prop_assert_eq!(steps.len(), c.len());
+            if at.is_none() {
+                prop_assert_eq!(&x, &y);
+                prop_assert_eq!(&steps[c.len() - 1].output, &y);
+            }
         }
 
         /// replace with the default regex copies the source value to the target (an empty

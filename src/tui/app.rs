@@ -8,9 +8,9 @@
 //! view, the one at the cursor, jumping to the next, showing or hiding them), `actions` (run a
 //! query, focus, views, the clock),
 //! `overview` (the overview's refresh and keys), `completion` (the popup and the data it
-//! needs), `msg` (fetched data), `prompt_keys` (the line editor, history search, popup keys)
-//! `keys` (every other key) and `mouse` (clicks, the wheel and drags, on what `render` found
-//! under the pointer).
+//! needs), `relabel` (the targets pane's dropped list and relabeling view), `msg` (fetched
+//! data), `prompt_keys` (the line editor, history search, popup keys), `keys` (every other
+//! key) and `mouse` (clicks, the wheel and drags, on what `render` found under the pointer).
 //! Uses `complete`, `dashboard`, `data`, `heatmap`, `highlight`, `prompt` and `theme`, and
 //! `client::stats` (a result's query statistics).
 
@@ -18,7 +18,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::complete::{Candidate, Known};
 use super::dashboard::Overview;
-use super::data::{AlertRow, ExemplarSeries, QueryData, RuleRow, Target};
+use super::data::{
+    AlertRow, DiscoveryError, DroppedTarget, ExemplarSeries, QueryData, RuleRow, StepRow, Target,
+    TargetsData,
+};
 use super::prompt::{Editor, History};
 use super::theme::Theme;
 use crate::client::stats::Stats;
@@ -31,6 +34,7 @@ mod mouse;
 mod msg;
 mod overview;
 mod prompt_keys;
+mod relabel;
 
 pub use exemplars::ExemplarPoint;
 pub use mouse::{Hit, Mouse, Spot};
@@ -90,6 +94,12 @@ pub enum Cmd {
     },
     /// promterm's remote-write senders (other servers answer 404; ignored).
     RemoteWrite,
+    /// The relabeling steps of a target of `pool` with these discovered labels (Prometheus 3.x
+    /// and promterm; others answer 404 and the view shows the two label sets only).
+    RelabelSteps {
+        pool: String,
+        labels: super::data::LabelSet,
+    },
     /// A range query for overview panel `index` over `range` (start, end, step).
     Panel {
         index: usize,
@@ -120,8 +130,14 @@ pub enum Msg {
         /// The server's query statistics, when it gave them.
         stats: Option<Stats>,
     },
-    Targets(Result<Vec<Target>, String>),
+    Targets(Result<TargetsData, String>),
     Rules(Result<(Vec<RuleRow>, Vec<AlertRow>), String>),
+    /// The answer to `Cmd::RelabelSteps` for these labels.
+    RelabelSteps {
+        pool: String,
+        labels: super::data::LabelSet,
+        result: Result<Vec<StepRow>, String>,
+    },
     Metadata(BTreeMap<String, (String, String)>),
     MetricNames(Vec<String>),
     SeriesCounts(BTreeMap<String, usize>),
@@ -168,6 +184,22 @@ pub struct Popup {
     pub start: usize,
     /// Opened by Tab before its data arrived: a single candidate is inserted on arrival.
     pub waiting: bool,
+}
+
+/// The relabeling view of one target: its discovered labels beside its target labels (or the
+/// rule that dropped it), and the relabeling steps once they come.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelabelView {
+    pub pool: String,
+    pub discovered: super::data::LabelSet,
+    /// The target labels of an active target; `None` for a dropped one.
+    pub labels: Option<super::data::LabelSet>,
+    /// For a dropped target, the rule that dropped it when the server says.
+    pub dropped_by: Option<(usize, String)>,
+    /// `None` while asked for; an error when the server has no relabel_steps.
+    pub steps: Option<Result<Vec<StepRow>, String>>,
+    /// The first line shown.
+    pub scroll: u16,
 }
 
 /// Everything on screen.
@@ -235,6 +267,13 @@ pub struct App {
     pub targets_filter: String,
     pub filter_editing: bool,
     pub targets_sel: usize,
+    /// Targets dropped by relabeling, and failing discoverers (promterm says).
+    pub dropped: Vec<DroppedTarget>,
+    pub discovery_errors: Vec<DiscoveryError>,
+    /// The targets pane lists the dropped targets instead of the active ones (`d`).
+    pub show_dropped: bool,
+    /// The open relabeling view (Enter on a target).
+    pub relabel: Option<RelabelView>,
     pub alerts: Vec<AlertRow>,
     pub rules: Vec<RuleRow>,
     pub rules_error: Option<String>,
@@ -325,6 +364,10 @@ impl App {
             targets_filter: String::new(),
             filter_editing: false,
             targets_sel: 0,
+            dropped: Vec::new(),
+            discovery_errors: Vec::new(),
+            show_dropped: false,
+            relabel: None,
             alerts: Vec::new(),
             rules: Vec::new(),
             rules_error: None,
@@ -359,6 +402,29 @@ impl App {
                     || t.labels.values().any(|v| v.to_lowercase().contains(&f))
             })
             .collect()
+    }
+
+    /// Dropped targets after the `/` filter, in display order.
+    pub fn visible_dropped(&self) -> Vec<&DroppedTarget> {
+        let f = self.targets_filter.to_lowercase();
+        self.dropped
+            .iter()
+            .filter(|t| {
+                f.is_empty()
+                    || t.pool.to_lowercase().contains(&f)
+                    || t.discovered.values().any(|v| v.to_lowercase().contains(&f))
+                    || t.dropped_by.as_ref().is_some_and(|(_, a)| a.contains(&f))
+            })
+            .collect()
+    }
+
+    /// How many rows the targets pane's list has now (active or dropped).
+    pub fn targets_len(&self) -> usize {
+        if self.show_dropped {
+            self.visible_dropped().len()
+        } else {
+            self.visible_targets().len()
+        }
     }
 
     /// Metric names after the filter.

@@ -203,6 +203,8 @@ pub struct Target {
     pub pool: String,
     pub instance: String,
     pub labels: LabelSet,
+    /// Its labels before relabeling.
+    pub discovered: LabelSet,
     pub health: String,
     pub last_error: String,
     pub last_scrape: String,
@@ -220,6 +222,7 @@ pub fn targets(d: &Value) -> Vec<Target> {
                         pool: t["scrapePool"].as_str().unwrap_or("").to_string(),
                         instance: l.get("instance").cloned().unwrap_or_default(),
                         labels: l,
+                        discovered: labels(&t["discoveredLabels"]),
                         health: t["health"].as_str().unwrap_or("unknown").to_string(),
                         last_error: t["lastError"].as_str().unwrap_or("").to_string(),
                         last_scrape: t["lastScrape"].as_str().unwrap_or("").to_string(),
@@ -231,6 +234,150 @@ pub fn targets(d: &Value) -> Vec<Target> {
         .unwrap_or_default();
     out.sort_by(|a, b| (&a.pool, &a.instance).cmp(&(&b.pool, &b.instance)));
     out
+}
+
+/// A target dropped by relabeling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DroppedTarget {
+    /// Its pool (Prometheus 3.x and promterm say; empty from older servers).
+    pub pool: String,
+    pub discovered: LabelSet,
+    /// The index in `relabel_configs` of the rule that dropped it and its action (promterm's
+    /// `droppedBy`; others do not say).
+    pub dropped_by: Option<(usize, String)>,
+}
+
+impl DroppedTarget {
+    pub fn address(&self) -> &str {
+        self.discovered
+            .get("__address__")
+            .map_or("", String::as_str)
+    }
+}
+
+/// A pool's discoverer whose last refresh failed (promterm's `discoveryErrors`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscoveryError {
+    pub pool: String,
+    pub discoverer: String,
+    pub error: String,
+}
+
+/// Everything `/api/v1/targets` tells.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TargetsData {
+    pub active: Vec<Target>,
+    pub dropped: Vec<DroppedTarget>,
+    pub errors: Vec<DiscoveryError>,
+}
+
+impl From<Vec<Target>> for TargetsData {
+    fn from(active: Vec<Target>) -> Self {
+        TargetsData {
+            active,
+            ..Default::default()
+        }
+    }
+}
+
+/// The active targets (see [`targets`]), the dropped ones by pool and address, and the
+/// discovery errors.
+pub fn targets_data(d: &Value) -> TargetsData {
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let mut dropped: Vec<DroppedTarget> = d["droppedTargets"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|t| DroppedTarget {
+                    pool: s(&t["scrapePool"]),
+                    discovered: labels(&t["discoveredLabels"]),
+                    dropped_by: t["droppedBy"]["index"]
+                        .as_u64()
+                        .map(|i| (i as usize, s(&t["droppedBy"]["action"]))),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    // Prometheus 2.x does not name a dropped target's pool: take its discovered `job` label,
+    // the job's name unless discovery set another.
+    for t in &mut dropped {
+        if t.pool.is_empty() {
+            t.pool = t.discovered.get("job").cloned().unwrap_or_default();
+        }
+    }
+    dropped.sort_by(|a, b| (&a.pool, a.address()).cmp(&(&b.pool, b.address())));
+    let errors = d["discoveryErrors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| DiscoveryError {
+                    pool: s(&e["scrapePool"]),
+                    discoverer: s(&e["discoverer"]),
+                    error: s(&e["error"]),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    TargetsData {
+        active: targets(d),
+        dropped,
+        errors,
+    }
+}
+
+/// One step of `/api/v1/targets/relabel_steps`: the rule in one line, the labels after it,
+/// whether the target is still kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRow {
+    pub rule: String,
+    pub output: LabelSet,
+    pub keep: bool,
+}
+
+/// A relabel rule of the API's JSON (Prometheus's relabel.Config) in one line, the way it is
+/// written in a config: the action, then the keys that differ from the defaults.
+pub fn describe_rule(r: &Value) -> String {
+    let s = |k: &str| r[k].as_str().unwrap_or("");
+    let mut parts = vec![if s("action").is_empty() {
+        "replace".to_string()
+    } else {
+        s("action").to_string()
+    }];
+    if let Some(src) = r["sourceLabels"].as_array().filter(|a| !a.is_empty()) {
+        let names: Vec<&str> = src.iter().filter_map(Value::as_str).collect();
+        parts.push(format!("source_labels=[{}]", names.join(", ")));
+    }
+    if !matches!(s("separator"), "" | ";") {
+        parts.push(format!("separator={:?}", s("separator")));
+    }
+    if !matches!(s("regex"), "" | "(.*)") {
+        parts.push(format!("regex={:?}", s("regex")));
+    }
+    if let Some(m) = r["modulus"].as_u64().filter(|m| *m != 0) {
+        parts.push(format!("modulus={m}"));
+    }
+    if !s("targetLabel").is_empty() {
+        parts.push(format!("target_label={}", s("targetLabel")));
+    }
+    if !matches!(s("replacement"), "" | "$1") {
+        parts.push(format!("replacement={:?}", s("replacement")));
+    }
+    parts.join(" ")
+}
+
+pub fn relabel_steps(d: &Value) -> Vec<StepRow> {
+    d["steps"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|st| StepRow {
+                    rule: describe_rule(&st["rule"]),
+                    output: labels(&st["output"]),
+                    keep: st["keep"].as_bool().unwrap_or(true),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// An alert with the rule it comes from.
@@ -478,6 +625,34 @@ mod tests {
             {"scrapePool": "node", "labels": {"instance": "b:1", "job": "node"}, "health": "down", "lastError": "refused", "lastScrape": "2026-01-01T00:00:00Z", "lastScrapeDuration": 0.5},
             {"scrapePool": "node", "labels": {"instance": "a:1", "job": "node"}, "health": "up", "lastError": "", "lastScrape": "", "lastScrapeDuration": 0.01}]}));
         assert_eq!(t[0].instance, "a:1");
+        let all = targets_data(&json!({
+            "activeTargets": [{"scrapePool": "node", "labels": {"instance": "a:1"}, "discoveredLabels": {"__address__": "a:1", "__meta_x": "y"}}],
+            "droppedTargets": [
+                {"discoveredLabels": {"__address__": "z:1", "job": "web"}},
+                {"discoveredLabels": {"__address__": "b:1", "job": "node"}, "scrapePool": "node", "droppedBy": {"index": 2, "action": "keep"}}],
+            "discoveryErrors": [{"scrapePool": "node", "discoverer": "docker/0", "error": "no socket"}]}));
+        assert_eq!(all.active[0].discovered["__meta_x"], "y");
+        assert_eq!(all.dropped.len(), 2);
+        assert_eq!(all.dropped[0].dropped_by, Some((2, "keep".to_string())));
+        assert_eq!(
+            (
+                all.dropped[1].pool.as_str(),
+                all.dropped[1].dropped_by.clone()
+            ),
+            ("web", None),
+            "Prometheus 2.x: the job names the pool"
+        );
+        assert_eq!(all.errors[0].discoverer, "docker/0");
+        let steps = relabel_steps(&json!({"steps": [
+            {"rule": {"sourceLabels": ["__address__"], "separator": ";", "regex": "gone:.*", "replacement": "$1", "action": "drop"}, "output": {}, "keep": false},
+            {"rule": {"separator": ";", "regex": "(.*)", "targetLabel": "team", "replacement": "x", "action": "replace"}, "output": {"team": "x"}, "keep": true}]}));
+        assert_eq!(
+            steps[0].rule,
+            "drop source_labels=[__address__] regex=\"gone:.*\""
+        );
+        assert!(!steps[0].keep);
+        assert_eq!(steps[1].rule, "replace target_label=team replacement=\"x\"");
+        assert_eq!(steps[1].output["team"], "x");
         assert_eq!(
             (t[1].health.as_str(), t[1].last_error.as_str()),
             ("down", "refused")

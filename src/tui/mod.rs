@@ -155,8 +155,24 @@ pub async fn execute_cmd(source: &dyn Source, cmd: Cmd) -> Msg {
                 .targets()
                 .await
                 .map_err(err)
-                .map(|a| data::targets(&a.data)),
+                .map(|a| data::targets_data(&a.data)),
         ),
+        Cmd::RelabelSteps { pool, labels } => {
+            let params = [
+                ("scrapePool", pool.clone()),
+                ("labels", serde_json::to_string(&labels).unwrap_or_default()),
+            ];
+            let result = source
+                .get("/api/v1/targets/relabel_steps", &params)
+                .await
+                .map_err(err)
+                .map(|a| data::relabel_steps(&a.data));
+            Msg::RelabelSteps {
+                pool,
+                labels,
+                result,
+            }
+        }
         Cmd::Rules => Msg::Rules(
             source
                 .rules()

@@ -13,7 +13,8 @@ use ratatui::Frame;
 
 use super::app::{App, Focus, Hit, Spot, View, VIEWS};
 use super::view::{
-    alerts, graph, heatmap, help, metrics, overview, popup, prompt, results, rules, status, targets,
+    alerts, graph, heatmap, help, metrics, overview, popup, prompt, relabel, results, rules,
+    status, targets,
 };
 
 /// Every key, as the help overlay lists them.
@@ -248,7 +249,14 @@ pub fn render(app: &App, f: &mut Frame) {
         } = wide_layout(app, area);
         prompt::draw(app, f, prompt);
         prompt::draw_messages(app, f, msgs);
+        // The targets pane's relabeling view takes the main pane while the targets have focus.
+        let relabeling = app.relabel.as_ref().filter(|_| app.focus == Focus::Targets);
         match app.view {
+            _ if relabeling.is_some() => {
+                if let Some(v) = relabeling {
+                    relabel::draw(app, v, f, main);
+                }
+            }
             View::Rules => rules::draw(app, f, main),
             View::Metrics => metrics::draw(app, f, main),
             View::Overview => overview::draw(app, f, main),
@@ -281,7 +289,10 @@ pub fn render(app: &App, f: &mut Frame) {
                     popup::draw(app, f, prompt, area);
                 }
             }
-            View::Targets => targets::draw(app, f, body),
+            View::Targets => match &app.relabel {
+                Some(v) => relabel::draw(app, v, f, body),
+                None => targets::draw(app, f, body),
+            },
             View::Alerts => alerts::draw(app, f, body),
             View::Rules => rules::draw(app, f, body),
             View::Metrics => metrics::draw(app, f, body),

@@ -43,6 +43,7 @@ fn app_with_data(theme: Theme) -> App {
             pool: "node".into(),
             instance: "host-a:9100".into(),
             labels: Default::default(),
+            discovered: Default::default(),
             health: "up".into(),
             last_error: String::new(),
             last_scrape: "2023-11-14T22:13:15Z".into(),
@@ -52,12 +53,14 @@ fn app_with_data(theme: Theme) -> App {
             pool: "node".into(),
             instance: "host-b:9100".into(),
             labels: Default::default(),
+            discovered: Default::default(),
             health: "down".into(),
             last_error: "connection refused".into(),
             last_scrape: "2023-11-14T22:13:10Z".into(),
             duration: 0.001,
         },
-    ])));
+    ]
+    .into())));
     a.msg(Msg::Rules(Ok((
         vec![],
         vec![AlertRow {
@@ -355,6 +358,7 @@ fn thousands_of_targets_render_only_what_fits() {
             pool: format!("job{}", i / 100),
             instance: format!("host-{i}:9100"),
             labels: Default::default(),
+            discovered: Default::default(),
             health: if i % 7 == 0 {
                 "down".into()
             } else {
@@ -369,7 +373,7 @@ fn thousands_of_targets_render_only_what_fits() {
             duration: 0.01,
         })
         .collect();
-    a.msg(Msg::Targets(Ok(many)));
+    a.msg(Msg::Targets(Ok(many.into())));
     a.set_view(View::Targets);
     a.targets_sel = 4321;
     let (text, _) = draw(&mut a, 120, 40);
@@ -383,6 +387,7 @@ fn thousands_of_targets_render_only_what_fits() {
 mod exemplars;
 mod heatmap;
 mod mouse;
+mod relabel;
 mod screens;
 /// The overview with fake answers: every built-in panel has a rising line, except the load
 /// (no data, and the server does not know node_load1) and the disk (an error).

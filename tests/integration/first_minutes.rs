@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use crate::common::{bin, free_addr, wait_ok};
 
-/// A tmux server of our own (its own socket), killed on drop.
-struct Tmux {
-    socket: std::path::PathBuf,
+/// A tmux server of our own (its own socket), killed on drop. (`tui_relabel` uses it too.)
+pub struct Tmux {
+    pub socket: std::path::PathBuf,
 }
 
 impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
+    pub fn run(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
             .arg("-S")
             .arg(&self.socket)
@@ -30,22 +30,22 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", "pt"];
         args.extend_from_slice(keys);
         self.run(&args);
     }
 
-    fn typed(&self, text: &str) {
+    pub fn typed(&self, text: &str) {
         self.run(&["send-keys", "-t", "pt", "-l", text]);
     }
 
-    fn screen(&self) -> String {
+    pub fn screen(&self) -> String {
         self.run(&["capture-pane", "-t", "pt", "-p"])
     }
 
     /// Waits until the screen satisfies `f`, failing after `secs` with the last screen.
-    fn wait_for(&self, what: &str, secs: u64, f: impl Fn(&str) -> bool) -> String {
+    pub fn wait_for(&self, what: &str, secs: u64, f: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let s = self.screen();

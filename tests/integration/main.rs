@@ -2,6 +2,7 @@
 //! feature has one (promtool from Debian's `prometheus` package).
 
 mod check;
+mod check_sd;
 mod common;
 mod exemplars;
 mod first_minutes;
@@ -26,6 +27,8 @@ mod send;
 mod serve;
 mod storage;
 mod storage_admin;
+mod targets_api;
 mod tui;
 mod tui_heatmap;
+mod tui_relabel;
 mod web;

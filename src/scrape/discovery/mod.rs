@@ -57,12 +57,40 @@ pub fn static_groups(cfgs: &[StaticConfig]) -> Vec<TargetGroup> {
         .collect()
 }
 
+/// Everything a job's discovery found now: its static groups (`static/<i>`), its file SD
+/// files read now (`file/<i>/<source>`), and what its running discoverers reported
+/// (`<name>/<source>`); with the file SD errors (`("file/<i>", error)`).
+pub fn gather(
+    job: &ScrapeConfig,
+    sd: &Discoverers,
+) -> (BTreeMap<String, TargetGroup>, Vec<(String, String)>) {
+    let mut groups = BTreeMap::new();
+    let mut errors = Vec::new();
+    for g in static_groups(&job.static_configs) {
+        groups.insert(format!("static/{}", g.source), g);
+    }
+    for (i, c) in job.file_sd_configs.iter().enumerate() {
+        let (gs, errs) = read_file_sd(c);
+        errors.extend(
+            errs.into_iter()
+                .map(|e| (format!("file/{i}"), e.to_string())),
+        );
+        for g in gs {
+            groups.insert(format!("file/{i}/{}", g.source), g);
+        }
+    }
+    groups.extend(sd.groups());
+    (groups, errors)
+}
+
 /// What one discoverer found last.
 #[derive(Debug, Default)]
 struct Found {
     groups: BTreeMap<String, TargetGroup>,
     /// The last refresh's error; cleared by the next good one.
     error: Option<String>,
+    /// Whether the discoverer reported at all (groups or an error).
+    reported: bool,
 }
 
 /// Where one discoverer reports. Cloning shares it; every change moves the version of the
@@ -91,6 +119,7 @@ impl Sink {
         let mut f = self.found.lock();
         f.groups = groups.into_iter().map(|g| (g.source.clone(), g)).collect();
         f.error = None;
+        f.reported = true;
         drop(f);
         self.bump();
     }
@@ -107,13 +136,17 @@ impl Sink {
             }
         }
         f.error = None;
+        f.reported = true;
         drop(f);
         self.bump();
     }
 
     /// A failed refresh: the groups found before stay, the error is shown on the pool.
     pub fn fail(&self, error: impl Into<String>) {
-        self.found.lock().error = Some(error.into());
+        let mut f = self.found.lock();
+        f.error = Some(error.into());
+        f.reported = true;
+        drop(f);
         self.bump();
     }
 
@@ -125,6 +158,11 @@ impl Sink {
     /// The last refresh's error, if it failed.
     pub fn error(&self) -> Option<String> {
         self.found.lock().error.clone()
+    }
+
+    /// Whether the discoverer reported anything yet (a list, an update or an error).
+    pub fn reported(&self) -> bool {
+        self.found.lock().reported
     }
 
     /// How many changes were reported so far (shared by the sinks of one [`Discoverers`]).
@@ -246,6 +284,21 @@ impl Discoverers {
         out
     }
 
+    /// The discoverers that have not reported yet (`promterm check service-discovery` waits
+    /// for them).
+    pub fn waiting(&self) -> Vec<String> {
+        self.list
+            .iter()
+            .filter(|(_, s)| !s.reported())
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    /// The discoverers' names (`"docker/0"`).
+    pub fn names(&self) -> Vec<String> {
+        self.list.iter().map(|(n, _)| n.clone()).collect()
+    }
+
     /// How many discoverers run.
     pub fn len(&self) -> usize {
         self.list.len()
@@ -278,9 +331,11 @@ mod tests {
     fn sink_replace_update_and_fail() {
         let s = Sink::new();
         let v0 = s.version();
+        assert!(!s.reported());
         s.replace(vec![group("a", &["x:1"]), group("b", &["y:1"])]);
         assert_eq!(s.groups().len(), 2);
         assert!(s.version() > v0);
+        assert!(s.reported());
         s.update(vec![group("a", &[]), group("c", &["z:1"])]);
         let names: Vec<String> = s.groups().into_iter().map(|g| g.source).collect();
         assert_eq!(names, ["b", "c"]);
@@ -290,5 +345,29 @@ mod tests {
         s.replace(vec![]);
         assert_eq!(s.error(), None);
         assert!(s.groups().is_empty());
+    }
+
+    #[test]
+    fn waiting_names_and_gather() {
+        let cfg = crate::config::Config::parse(
+            "scrape_configs:\n- job_name: j\n  static_configs: [{targets: ['a:1']}]\n",
+            std::path::Path::new("t.yml"),
+        )
+        .unwrap();
+        let job = cfg.jobs().next().unwrap();
+        let mut d = Discoverers::start(job, CancellationToken::new());
+        let a = d.sink("a/0".into());
+        let b = d.sink("b/0".into());
+        assert_eq!(d.names(), ["a/0", "b/0"]);
+        assert_eq!(d.waiting(), ["a/0", "b/0"]);
+        a.replace(vec![group("s", &["x:1"])]);
+        assert_eq!(d.waiting(), ["b/0"]);
+        b.fail("boom");
+        assert!(d.waiting().is_empty(), "a failure is a report too");
+        let (groups, errors) = gather(job, &d);
+        let keys: Vec<&String> = groups.keys().collect();
+        assert_eq!(keys, ["a/0/s", "static/0"]);
+        assert!(errors.is_empty());
+        assert_eq!(d.errors(), [("b/0".to_string(), "boom".to_string())]);
     }
 }

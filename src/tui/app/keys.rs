@@ -1,6 +1,6 @@
 //! Keys outside the prompt: quit, help, focus and views, filters, then the
 //! focused pane's keys (results table, graph and heatmap controls, targets, alerts, rules,
-//! metrics). Uses `app::{actions, overview, prompt_keys}` and `heatmap`.
+//! metrics). Uses `app::{actions, overview, prompt_keys, relabel}` and `heatmap`.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -54,6 +54,11 @@ impl App {
             self.metrics_sel = 0;
             return Vec::new();
         }
+        if self.focus == Focus::Targets && self.relabel.is_some() {
+            if let Some(cmds) = self.relabel_key(k) {
+                return cmds;
+            }
+        }
         match k.code {
             KeyCode::Char('q') => {
                 self.quit = true;
@@ -87,9 +92,11 @@ impl App {
                 _ => self.results_key(k),
             },
             Focus::Targets => {
-                let n = self.visible_targets().len();
+                let n = self.targets_len();
                 match k.code {
                     KeyCode::Char('/') => self.filter_editing = true,
+                    KeyCode::Char('d') => self.toggle_dropped(),
+                    KeyCode::Enter => return self.open_relabel(),
                     KeyCode::Up | KeyCode::Char('k') => {
                         self.targets_sel = self.targets_sel.saturating_sub(1)
                     }

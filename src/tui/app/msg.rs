@@ -1,6 +1,6 @@
 //! Fetched data coming in: query results (stale ones dropped; an empty one asks why),
 //! targets, rules and alerts, completion data (which refreshes an open popup), metadata,
-//! series counts, senders, the overview's panels, and the graph's exemplars. Uses `app::completion`.
+//! series counts, senders, the overview's panels, and the graph's exemplars. Uses `app::completion` and `app::relabel`.
 
 use super::{App, Cmd, Msg};
 use crate::tui::data::QueryData;
@@ -56,13 +56,20 @@ impl App {
             }
             Msg::Targets(r) => match r {
                 Ok(t) => {
-                    self.targets = t;
+                    self.targets = t.active;
+                    self.dropped = t.dropped;
+                    self.discovery_errors = t.errors;
                     self.targets_error = None;
-                    let n = self.visible_targets().len();
+                    let n = self.targets_len();
                     self.targets_sel = self.targets_sel.min(n.saturating_sub(1));
                 }
                 Err(e) => self.targets_error = Some(e),
             },
+            Msg::RelabelSteps {
+                pool,
+                labels,
+                result,
+            } => self.relabel_steps_arrived(&pool, &labels, result),
             Msg::Rules(r) => match r {
                 Ok((rules, alerts)) => {
                     self.rules = rules;

@@ -322,6 +322,7 @@ fn panels_filter_select_and_send_queries_to_the_prompt() {
         pool: pool.into(),
         instance: inst.into(),
         labels: BTreeMap::new(),
+        discovered: BTreeMap::new(),
         health: health.into(),
         last_error: String::new(),
         last_scrape: String::new(),
@@ -331,7 +332,8 @@ fn panels_filter_select_and_send_queries_to_the_prompt() {
         t("node", "a:1", "up"),
         t("node", "b:1", "down"),
         t("web", "c:1", "up"),
-    ])));
+    ]
+    .into())));
     a.key(key(KeyCode::Esc));
     a.key(key(KeyCode::Tab));
     assert_eq!(a.focus, Focus::Targets);

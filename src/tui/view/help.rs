@@ -68,6 +68,15 @@ pub const HELP: &[(&str, &str)] = &[
     ("Enter", "put the panel's query into the prompt"),
     ("Targets, metrics", ""),
     ("/", "filter (Enter keeps, Esc clears)"),
+    ("Targets", ""),
+    (
+        "d",
+        "list the targets relabeling dropped (again: the active ones)",
+    ),
+    (
+        "Enter",
+        "relabeling: discovered beside target labels, and each relabel step (Esc closes)",
+    ),
     ("Alerts, rules, metrics", ""),
     ("Enter", "put the expression (or name) into the prompt"),
     ("Mouse (with --mouse)", ""),

@@ -1,6 +1,6 @@
 //! One file per panel, each with a `draw(app, frame, area)`: `prompt` (and the messages under
 //! it), `results` (table and range table), `graph`, `heatmap`, `targets`, `alerts`, `rules`, `metrics`,
-//! `overview` (the grid of sparkline panels), `status`, `popup` (completion) and `help`; `panel` is the frame they share. Views read the
+//! `overview` (the grid of sparkline panels), `relabel` (a target's relabeling), `status`, `popup` (completion) and `help`; `panel` is the frame they share. Views read the
 //! `App` and draw; they change nothing. They use `app`, `data`, `format`, `highlight` and
 //! `theme`, never `render` (which lays them out).
 
@@ -13,6 +13,7 @@ pub mod overview;
 pub mod panel;
 pub mod popup;
 pub mod prompt;
+pub mod relabel;
 pub mod results;
 pub mod rules;
 pub mod status;

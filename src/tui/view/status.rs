@@ -90,7 +90,16 @@ pub fn focus_keys(app: &App) -> (String, String) {
             "g graph · s sort · r reverse · ↑↓ scroll",
             "g graph · s sort",
         ),
-        Focus::Targets => pane("targets", "/ filter · ↑↓ scroll", "/ filter"),
+        // Esc closes the view here (not back to the prompt).
+        Focus::Targets if app.relabel.is_some() => fixed(
+            "relabeling: Esc close · ↑↓ next target · PgUp/PgDn scroll · ? keys · q quit",
+            "Esc close · ↑↓ target · ? keys",
+        ),
+        Focus::Targets => pane(
+            "targets",
+            "/ filter · ↑↓ scroll · Enter relabeling · d dropped/active",
+            "/ filter · Enter relabeling · d dropped",
+        ),
         Focus::Alerts => pane(
             "alerts",
             "↑↓ select · Enter query to prompt",

@@ -1,6 +1,7 @@
-//! The targets pane: remote-write senders on top, then targets grouped by pool with their
-//! health, last scrape, duration and last error; `/` filters. Only the rows that fit around
-//! the selection are built. Uses `app`, `format`, `theme` and `view::panel`.
+//! The targets pane: remote-write senders and failing discoverers on top, then targets grouped
+//! by pool with their health, last scrape, duration and last error, or (`d`) the targets
+//! relabeling dropped with the rule that dropped them; `/` filters. Only the rows that fit
+//! around the selection are built. Uses `app`, `format`, `theme` and `view::panel`.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -27,12 +28,22 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let focused = app.focus == Focus::Targets;
     let list = app.visible_targets();
     let up = list.iter().filter(|x| x.health == "up").count();
-    let title = if app.targets_filter.is_empty() && !app.filter_editing {
+    let head = if app.show_dropped {
+        format!("Dropped targets {} · d active", app.visible_dropped().len())
+    } else if app.dropped.is_empty() {
         format!("Targets {up}/{} up", list.len())
     } else {
         format!(
-            "Targets {up}/{} up  /{}{}",
+            "Targets {up}/{} up · d {} dropped",
             list.len(),
+            app.dropped.len()
+        )
+    };
+    let title = if app.targets_filter.is_empty() && !app.filter_editing {
+        head
+    } else {
+        format!(
+            "{head}  /{}{}",
             app.targets_filter,
             if app.filter_editing && focused {
                 "▏"
@@ -94,6 +105,42 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
         );
         Rect::new(inner.x, inner.y + n, inner.width, inner.height - n)
     };
+    // Failing discoverers next: their pools keep their last good targets meanwhile.
+    let inner = if app.discovery_errors.is_empty() {
+        inner
+    } else {
+        let n = (app.discovery_errors.len() as u16)
+            .min(inner.height / 3)
+            .max(1);
+        let lines: Vec<Line> = app
+            .discovery_errors
+            .iter()
+            .take(n as usize)
+            .map(|e| {
+                Line::from(vec![
+                    Span::styled("⚠ ", t.fg(t.error)),
+                    Span::styled(
+                        format!("{} {}: {}", e.pool, e.discoverer, e.error),
+                        t.fg(t.error),
+                    ),
+                ])
+            })
+            .collect();
+        f.render_widget(
+            Paragraph::new(Text::from(lines)),
+            Rect::new(inner.x, inner.y, inner.width, n),
+        );
+        Rect::new(
+            inner.x,
+            inner.y + n,
+            inner.width,
+            inner.height.saturating_sub(n),
+        )
+    };
+    if app.show_dropped {
+        draw_dropped(app, f, inner);
+        return;
+    }
     // Rows are indexed first (cheap), and lines are built only for what fits around the
     // selection, so thousands of targets cost little per frame.
     enum Row {
@@ -174,6 +221,66 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     if shown.is_empty() {
         f.render_widget(
             Paragraph::new(Line::styled("no targets", t.fg(t.dim))),
+            inner,
+        );
+    } else {
+        f.render_widget(Paragraph::new(Text::from(shown)), inner);
+    }
+}
+
+/// The dropped targets, grouped by pool, each with the rule that dropped it (when the server
+/// says: promterm does, Prometheus does not).
+fn draw_dropped(app: &App, f: &mut Frame, inner: Rect) {
+    let t = &app.theme;
+    let focused = app.focus == Focus::Targets;
+    let list = app.visible_dropped();
+    // (pool header before it, index) per target; lines only for what fits.
+    let mut rows: Vec<(bool, usize)> = Vec::with_capacity(list.len() * 2);
+    for (i, x) in list.iter().enumerate() {
+        if i == 0 || list[i - 1].pool != x.pool {
+            rows.push((true, i));
+        }
+        rows.push((false, i));
+    }
+    let height = inner.height as usize;
+    let sel_row = rows
+        .iter()
+        .position(|r| *r == (false, app.targets_sel))
+        .unwrap_or(0);
+    let first = sel_row.saturating_sub(height.saturating_sub(1));
+    let addr_w = (inner.width as usize).saturating_sub(30).max(10);
+    let shown: Vec<Line> = rows
+        .iter()
+        .skip(first)
+        .take(height)
+        .map(|&(header, i)| {
+            let x = list[i];
+            if header {
+                let n = list.iter().filter(|y| y.pool == x.pool).count();
+                return Line::from(Span::styled(
+                    format!("{} ({n} dropped)", x.pool),
+                    t.fg(t.title).add_modifier(Modifier::BOLD),
+                ));
+            }
+            let why = match &x.dropped_by {
+                Some((rule, action)) => format!("dropped by rule {rule} ({action})"),
+                None => "dropped".to_string(),
+            };
+            let line = Line::from(vec![
+                Span::styled(" ⊘ ", t.fg(t.dim)),
+                Span::raw(format!("{:<addr_w$} ", truncate(x.address(), addr_w))),
+                Span::styled(why, t.fg(t.dim)),
+            ]);
+            if focused && i == app.targets_sel {
+                line.style(t.selected())
+            } else {
+                line
+            }
+        })
+        .collect();
+    if shown.is_empty() {
+        f.render_widget(
+            Paragraph::new(Line::styled("no dropped targets", t.fg(t.dim))),
             inner,
         );
     } else {
