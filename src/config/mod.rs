@@ -26,9 +26,9 @@ pub use load::{ConfigError, Summary};
 pub use otlp::{OtlpConfig, TranslationStrategy};
 pub use relabel::{Action, Regex, RelabelConfig};
 pub use rules::{RuleFile, RuleGroup, RuleNode};
-pub use sd::kubernetes::KubernetesSdConfig;
 pub use sd::docker::{DockerFilter, DockerHost, DockerSdConfig};
 pub use sd::http::HttpSdConfig;
+pub use sd::kubernetes::KubernetesSdConfig;
 pub use size::{ByteSize, SizeError};
 pub use storage::StorageConfig;
 
@@ -252,6 +252,7 @@ with_http_client_config! {
         pub file_sd_configs: Vec<FileSdConfig>,
         #[serde(default)]
         pub kubernetes_sd_configs: Vec<KubernetesSdConfig>,
+        #[serde(default)]
         pub http_sd_configs: Vec<HttpSdConfig>,
         #[serde(default)]
         pub docker_sd_configs: Vec<DockerSdConfig>,

@@ -160,14 +160,36 @@ fn finish(job: &ScrapeConfig, discovered: LabelMap, mut l: LabelMap) -> Result<O
         return Err(format!("invalid scheme {scheme:?}"));
     }
     let path = l.get("__metrics_path__").cloned().unwrap_or_default();
-    let mut url = url::Url::parse(&format!("{scheme}://{address}"))
-        .map_err(|e| format!("invalid address {address:?}: {e}"))?;
-    url.set_path(&path);
+    // An address no URL can hold (a container without an IP gives ":80") still makes an
+    // active target, as in Prometheus: its scrapes fail and say why.
+    let url = match url::Url::parse(&format!("{scheme}://{address}")) {
+        Ok(url) => scrape_url(job, &l, url, &path),
+        Err(_) => format!("{scheme}://{address}{path}"),
+    };
+    let labels: LabelMap = l
+        .iter()
+        .filter(|(k, _)| !k.starts_with("__"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(Outcome::Active(Box::new(Target {
+        discovered,
+        all: l,
+        labels,
+        url,
+        interval,
+        timeout,
+    })))
+}
+
+/// The scrape URL of `url` (scheme and address): the path and the job's params, the first value
+/// of each replaced by its `__param_` label.
+fn scrape_url(job: &ScrapeConfig, l: &LabelMap, mut url: url::Url, path: &str) -> String {
+    url.set_path(path);
     {
         // The job's params, the first value of each replaced by its `__param_` label; keys
         // sorted, as Go's url.Values encodes them.
         let mut params: BTreeMap<String, Vec<String>> = job.params.clone();
-        for (k, v) in &l {
+        for (k, v) in l {
             if let Some(name) = k.strip_prefix("__param_") {
                 match params.get_mut(name) {
                     Some(vs) if !vs.is_empty() => vs[0] = v.clone(),
@@ -185,19 +207,7 @@ fn finish(job: &ScrapeConfig, discovered: LabelMap, mut l: LabelMap) -> Result<O
             url.query_pairs_mut().extend_pairs(params);
         }
     }
-    let labels: LabelMap = l
-        .iter()
-        .filter(|(k, _)| !k.starts_with("__"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    Ok(Outcome::Active(Box::new(Target {
-        discovered,
-        all: l,
-        labels,
-        url: url.to_string(),
-        interval,
-        timeout,
-    })))
+    url.to_string()
 }
 
 #[cfg(test)]
@@ -342,5 +352,16 @@ scrape_configs:
         assert_eq!(t.steps[2].output["__metrics_path__"], "/probe");
         let t = populate_traced(&j, &m(&[]), &m(&[("__address__", "drop:1")]));
         assert!(!t.steps[0].keep && t.steps[4].output.is_empty());
+    }
+
+    #[test]
+    fn an_address_without_host_is_an_active_target() {
+        let j = job("scrape_configs:\n  - job_name: c\n");
+        let out = populate(&j, &m(&[]), &m(&[("__address__", ":80")])).unwrap();
+        let Outcome::Active(t) = out else {
+            panic!("expected an active target: {out:?}");
+        };
+        assert_eq!(t.labels["instance"], ":80");
+        assert_eq!(t.url, "http://:80/metrics");
     }
 }

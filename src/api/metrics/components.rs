@@ -105,7 +105,11 @@ fn discovery_families(o: &mut Out) -> std::fmt::Result {
             Kind::Summary => continue,
         };
         let name = name.strip_suffix("_total").unwrap_or(name);
-        o.family(name, f.help, kind, f.values)?;
+        match f.values.get(&Vec::new()) {
+            // A family without labels is written as one bare sample, not `name{}`.
+            Some(&v) if f.values.len() == 1 => o.one(name, f.help, kind, v)?,
+            _ => o.family(name, f.help, kind, f.values)?,
+        }
     }
     Ok(())
 }

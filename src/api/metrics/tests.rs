@@ -158,7 +158,9 @@ fn discovery_metrics_are_rendered() {
         mech(),
         0.25,
     );
+    m.inc("promterm_sd_render_test_total", "No labels.", vec![], 3.0);
     let page = render(&state);
+    assert!(page.contains("\npromterm_sd_render_test_total 3"), "{page}");
     assert!(
         page.contains("prometheus_sd_refresh_failures_total{mechanism=\"render-test\"} 2"),
         "{page}"

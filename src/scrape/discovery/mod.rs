@@ -203,13 +203,17 @@ impl Discoverers {
         // Each mechanism adds its configs here: a named sink and a task reporting to it.
         let rt = tokio::runtime::Handle::try_current().ok();
         for (i, c) in job.kubernetes_sd_configs.iter().enumerate() {
-            d.spawn(&rt, format!("kubernetes/{i}"), |s, t| kubernetes::run(c.clone(), s, t));
+            d.spawn(&rt, format!("kubernetes/{i}"), |s, t| {
+                kubernetes::run(c.clone(), s, t)
+            });
         }
         for (i, c) in job.http_sd_configs.iter().enumerate() {
             d.spawn(&rt, format!("http/{i}"), |s, t| http::run(c.clone(), s, t));
         }
         for (i, c) in job.docker_sd_configs.iter().enumerate() {
-            d.spawn(&rt, format!("docker/{i}"), |s, t| docker::run(c.clone(), s, t));
+            d.spawn(&rt, format!("docker/{i}"), |s, t| {
+                docker::run(c.clone(), s, t)
+            });
         }
         d
     }
