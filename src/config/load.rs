@@ -486,6 +486,14 @@ impl Config {
                 .or(Some(global.keep_dropped_targets));
             check_static_configs(&job.static_configs, scheme).map_err(&fail)?;
             check_file_sd(&mut job.file_sd_configs, dir).map_err(&fail)?;
+            for (i, c) in job.dns_sd_configs.iter().enumerate() {
+                c.validate()
+                    .map_err(|e| fail(format!("dns_sd_configs[{i}]: {e}")))?;
+            }
+            for (i, c) in job.consul_sd_configs.iter_mut().enumerate() {
+                c.finish(dir)
+                    .map_err(|e| fail(format!("consul_sd_configs[{i}]: {e}")))?;
+            }
             job.http_client().validate().map_err(&fail)?;
             job.resolve_http_paths(dir);
         }

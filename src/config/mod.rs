@@ -12,6 +12,7 @@ mod load;
 pub mod otlp;
 mod relabel;
 pub mod rules;
+pub mod sd;
 mod size;
 pub mod storage;
 
@@ -25,6 +26,8 @@ pub use load::{ConfigError, Summary};
 pub use otlp::{OtlpConfig, TranslationStrategy};
 pub use relabel::{Action, Regex, RelabelConfig};
 pub use rules::{RuleFile, RuleGroup, RuleNode};
+pub use sd::consul::ConsulSdConfig;
+pub use sd::dns::{DnsRecordType, DnsSdConfig};
 pub use size::{ByteSize, SizeError};
 pub use storage::StorageConfig;
 
@@ -246,6 +249,10 @@ with_http_client_config! {
         pub static_configs: Vec<StaticConfig>,
         #[serde(default)]
         pub file_sd_configs: Vec<FileSdConfig>,
+        #[serde(default)]
+        pub dns_sd_configs: Vec<DnsSdConfig>,
+        #[serde(default)]
+        pub consul_sd_configs: Vec<ConsulSdConfig>,
         #[serde(default)]
         pub relabel_configs: Vec<RelabelConfig>,
         #[serde(default)]

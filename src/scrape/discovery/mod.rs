@@ -9,6 +9,8 @@
 //! Counters and summaries of discovery (`prometheus_sd_*`) go to the process-wide [`metrics`]
 //! registry, which `/metrics` renders. Uses `config`, the scrape HTTP client, tokio.
 
+pub mod consul;
+pub mod dns;
 pub mod file;
 pub mod metrics;
 pub mod refresh;
@@ -150,13 +152,20 @@ impl Discoverers {
     pub fn start(job: &ScrapeConfig, stop: CancellationToken) -> Discoverers {
         let version: Arc<AtomicU64> = Arc::default();
         let list = Vec::new();
-        let d = Discoverers {
+        let mut d = Discoverers {
             list,
             version,
             stop,
         };
         // Each mechanism adds its configs here: a sink from `d.sink(name)` and a task.
-        let _ = job;
+        for (i, c) in job.dns_sd_configs.iter().enumerate() {
+            let sink = d.sink(format!("dns/{i}"));
+            tokio::spawn(dns::run(c.clone(), sink, d.stop.child_token()));
+        }
+        for (i, c) in job.consul_sd_configs.iter().enumerate() {
+            let sink = d.sink(format!("consul/{i}"));
+            tokio::spawn(consul::run(c.clone(), sink, d.stop.child_token()));
+        }
         d
     }
 
