@@ -49,6 +49,10 @@ pub fn populate(job: &ScrapeConfig, group: &LabelMap, own: &LabelMap) -> Result<
     for (k, v) in own {
         l.insert(k.clone(), v.clone());
     }
+    // An empty value is no label (Prometheus's labels.Builder drops them before relabeling):
+    // discoverers set some labels empty (DNS's record labels of other types, Consul's unset
+    // service address) and they show in neither discoveredLabels nor relabeling.
+    l.retain(|_, v| !v.is_empty());
     let defaults = [
         ("job", job.job_name.clone()),
         ("__scheme__", job.scheme.as_str().to_string()),

@@ -3,6 +3,7 @@
 
 mod check;
 mod common;
+mod dns_sd;
 mod exemplars;
 mod first_minutes;
 mod histogram_query;
