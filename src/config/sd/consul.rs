@@ -102,3 +102,64 @@ impl ConsulSdConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::{Config, Scheme};
+
+    fn job(sd: &str) -> Result<Config, String> {
+        let yaml =
+            format!("scrape_configs:\n  - job_name: j\n    consul_sd_configs:\n      - {sd}\n");
+        Config::parse(&yaml, Path::new("/etc/p/t.yml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_and_prometheus_errors() {
+        let c = job("{}").unwrap();
+        let s = &c.jobs().next().unwrap().consul_sd_configs[0];
+        assert_eq!(s.server, "localhost:8500");
+        assert_eq!(s.tag_separator, ",");
+        assert_eq!(s.scheme, Scheme::Http);
+        assert!(s.allow_stale);
+        assert_eq!(s.refresh_interval.as_std().as_secs(), 30);
+        assert!(s.services.is_empty() && s.tags.is_empty() && s.filter.is_empty());
+        let c = job(
+            "{server: 'c:8500', scheme: https, username: u, password: p, services: [web], \
+             tags: [prod], node_meta: {rack: r1}, filter: 'Service.Port == 80', \
+             tls_config: {ca_file: ca.pem}}",
+        )
+        .unwrap();
+        let s = &c.jobs().next().unwrap().consul_sd_configs[0];
+        let b = s.basic_auth.as_ref().unwrap();
+        assert_eq!(
+            (b.username.as_str(), b.password.as_ref().map(|p| p.expose())),
+            ("u", Some("p"))
+        );
+        assert_eq!(s.tls_config.ca_file.as_deref(), Some("/etc/p/ca.pem"));
+        let e = job("{server: ' '}").unwrap_err();
+        assert!(
+            e.contains("consul SD configuration requires a server address"),
+            "{e}"
+        );
+        let e = job("{username: u, basic_auth: {username: v}}").unwrap_err();
+        assert!(e.contains("at most one of consul SD configuration username and password and basic auth can be configured"), "{e}");
+        let e = job("{token: t, authorization: {credentials: c}}").unwrap_err();
+        assert!(
+            e.contains(
+                "at most one of consul SD token, authorization, or oauth2 can be configured"
+            ),
+            "{e}"
+        );
+        let e = job("{bearer_token: a, bearer_token_file: b}").unwrap_err();
+        assert!(
+            e.contains("consul_sd_configs[0]: at most one of bearer_token"),
+            "{e}"
+        );
+        let e = job("{scheme: ftp}").unwrap_err();
+        assert!(e.contains("ftp"), "{e}");
+        let e = job("{servers: [a]}").unwrap_err();
+        assert!(e.contains("servers"), "{e}");
+    }
+}

@@ -74,3 +74,47 @@ impl DnsSdConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::{Config, DnsRecordType};
+
+    fn job(sd: &str) -> Result<Config, String> {
+        let yaml = format!("scrape_configs:\n  - job_name: j\n    dns_sd_configs:\n      - {sd}\n");
+        Config::parse(&yaml, Path::new("t.yml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_and_prometheus_errors() {
+        let c = job("{names: ['_x._tcp.example']}").unwrap();
+        let d = &c.jobs().next().unwrap().dns_sd_configs[0];
+        assert_eq!(d.qtype(), DnsRecordType::Srv);
+        assert_eq!(d.refresh_interval.as_std().as_secs(), 30);
+        assert_eq!(d.port, 0);
+        let c = job("{names: [a.example], type: aaaa, port: 9100, refresh_interval: 5s}").unwrap();
+        let d = &c.jobs().next().unwrap().dns_sd_configs[0];
+        assert_eq!((d.qtype(), d.port), (DnsRecordType::Aaaa, 9100));
+        let e = job("{names: []}").unwrap_err();
+        assert!(
+            e.contains("DNS-SD config must contain at least one SRV record name"),
+            "{e}"
+        );
+        for t in ["A", "MX", "NS"] {
+            let e = job(&format!("{{names: [a], type: {t}}}")).unwrap_err();
+            assert!(
+                e.contains("a port is required in DNS-SD configs for all record types except SRV"),
+                "{e}"
+            );
+        }
+        let e = job("{names: [a], type: TXT, port: 1}").unwrap_err();
+        assert!(e.contains("invalid DNS-SD records type TXT"), "{e}");
+        assert!(
+            e.contains("dns_sd_configs[0]") && e.contains("job \"j\""),
+            "{e}"
+        );
+        let e = job("{names: [a], prot: 1}").unwrap_err();
+        assert!(e.contains("prot"), "{e}");
+    }
+}
