@@ -223,7 +223,7 @@ impl Client {
         let resp = req
             .send()
             .await
-            .map_err(|e| format!("Get {:?}: {}", redact(url), error_chain(&e)))?;
+            .map_err(|e| format!("Get {:?}: {}", redact(url), error_chain(&e.without_url())))?;
         let status = resp.status();
         let index = resp
             .headers()
@@ -232,7 +232,7 @@ impl Client {
         let body = resp
             .bytes()
             .await
-            .map_err(|e| format!("Get {:?}: {}", redact(url), error_chain(&e)))?;
+            .map_err(|e| format!("Get {:?}: {}", redact(url), error_chain(&e.without_url())))?;
         if status != reqwest::StatusCode::OK {
             return Err(format!(
                 "Unexpected response code: {} ({})",
