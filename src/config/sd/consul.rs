@@ -48,9 +48,13 @@ with_http_client_config! {
         /// Empty: every service of the catalog.
         #[serde(default)]
         pub services: Vec<String>,
-        /// A Consul filter expression, sent with every catalog and health request.
+        /// A Consul filter expression for the catalog's service list (`/v1/catalog/services`).
         #[serde(default)]
         pub filter: String,
+        /// A Consul filter expression for a service's instances (`/v1/health/service`), whose
+        /// selectors differ from the catalog's (`Service.Tags`, `Node.Meta`...).
+        #[serde(default)]
+        pub health_filter: String,
         /// Instances must carry every one of these tags.
         #[serde(default)]
         pub tags: Vec<String>,
@@ -125,6 +129,7 @@ mod tests {
         assert!(s.allow_stale);
         assert_eq!(s.refresh_interval.as_std().as_secs(), 30);
         assert!(s.services.is_empty() && s.tags.is_empty() && s.filter.is_empty());
+        assert!(s.health_filter.is_empty());
         let c = job(
             "{server: 'c:8500', scheme: https, username: u, password: p, services: [web], \
              tags: [prod], node_meta: {rack: r1}, filter: 'Service.Port == 80', \

@@ -2,7 +2,7 @@
 //! `/v1/agent/self` for the local datacenter, `/v1/catalog/services` and
 //! `/v1/health/service/<name>` as blocking queries (`index`, `wait`, the `X-Consul-Index`
 //! answer header), with `dc`, `ns`, `partition`, `stale`, `node-meta`, `tag` and `filter`
-//! parameters and the token in `X-Consul-Token`. Every call is timed in
+//! (`filter` for the catalog, `health_filter` for the health API) parameters and the token in `X-Consul-Token`. Every call is timed in
 //! `prometheus_sd_consul_rpc_duration_seconds`. Uses reqwest (the scrape HTTP client), serde.
 
 use std::collections::BTreeMap;
@@ -146,14 +146,15 @@ impl Client {
         })
     }
 
-    /// GET of `segments` under /v1 with the common query options; `blocking`: `index` and
-    /// `wait`. Times the call under `call` and decodes the JSON answer.
+    /// GET of `segments` under /v1 with the common query options; `blocking`: `index`,
+    /// `wait` and the other options of a watch, with `filter`. Times the call under `call`
+    /// (Prometheus times only the watches) and decodes the JSON answer.
     async fn get<T: DeserializeOwned>(
         &self,
         segments: &[&str],
         extra: &[(&str, String)],
-        blocking: Option<u64>,
-        call: &'static str,
+        blocking: Option<(u64, &str)>,
+        call: Option<&'static str>,
     ) -> Result<Answer<T>, String> {
         let mut url = url::Url::parse(&self.base).map_err(|e| e.to_string())?;
         {
@@ -177,7 +178,7 @@ impl Client {
             if !c.partition.is_empty() {
                 q.append_pair("partition", &c.partition);
             }
-            if let Some(index) = blocking {
+            if let Some((index, filter)) = blocking {
                 if c.allow_stale {
                     q.append_pair("stale", "");
                 }
@@ -188,8 +189,8 @@ impl Client {
                 for (k, v) in &c.node_meta {
                     q.append_pair("node-meta", &format!("{k}:{v}"));
                 }
-                if !c.filter.is_empty() {
-                    q.append_pair("filter", &c.filter);
+                if !filter.is_empty() {
+                    q.append_pair("filter", filter);
                 }
             }
             for (k, v) in extra {
@@ -202,15 +203,17 @@ impl Client {
         }
         let t0 = Instant::now();
         let r = self.fetch(&url).await;
-        sd_metrics().observe(
-            RPC_DURATION,
-            RPC_DURATION_HELP,
-            vec![
-                ("call", call.to_string()),
-                ("endpoint", "catalog".to_string()),
-            ],
-            t0.elapsed().as_secs_f64(),
-        );
+        if let Some(call) = call {
+            sd_metrics().observe(
+                RPC_DURATION,
+                RPC_DURATION_HELP,
+                vec![
+                    ("call", call.to_string()),
+                    ("endpoint", "catalog".to_string()),
+                ],
+                t0.elapsed().as_secs_f64(),
+            );
+        }
         r
     }
 
@@ -253,7 +256,7 @@ impl Client {
 
     /// The datacenter of the agent (`Config.Datacenter` of `/v1/agent/self`).
     pub async fn agent_datacenter(&self) -> Result<String, String> {
-        let a: Answer<serde_json::Value> = self.get(&["agent", "self"], &[], None, "self").await?;
+        let a: Answer<serde_json::Value> = self.get(&["agent", "self"], &[], None, None).await?;
         match a.body.pointer("/Config/Datacenter") {
             Some(serde_json::Value::String(dc)) => Ok(dc.clone()),
             other => Err(format!(
@@ -269,7 +272,12 @@ impl Client {
         index: u64,
     ) -> Result<Answer<BTreeMap<String, Vec<String>>>, String> {
         let a: Answer<Option<BTreeMap<String, Option<Vec<String>>>>> = self
-            .get(&["catalog", "services"], &[], Some(index), "services")
+            .get(
+                &["catalog", "services"],
+                &[],
+                Some((index, &self.cfg.filter)),
+                Some("services"),
+            )
             .await?;
         Ok(Answer {
             body: a
@@ -292,7 +300,12 @@ impl Client {
     ) -> Result<Answer<Vec<ServiceEntry>>, String> {
         let extra: Vec<(&str, String)> = tags.iter().map(|t| ("tag", t.clone())).collect();
         let a: Answer<Option<Vec<ServiceEntry>>> = self
-            .get(&["health", "service", name], &extra, Some(index), "service")
+            .get(
+                &["health", "service", name],
+                &extra,
+                Some((index, &self.cfg.health_filter)),
+                Some("service"),
+            )
             .await?;
         Ok(Answer {
             body: a.body.unwrap_or_default(),

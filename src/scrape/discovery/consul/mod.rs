@@ -1,5 +1,5 @@
 //! `consul_sd_configs`: Consul's catalog and health APIs, watched with blocking queries as
-//! Prometheus's discovery/consul does. Without `services` (or with `tags`) the catalog's
+//! Prometheus's discovery/consul does. Without `services` (or with `tags` or a catalog `filter`) the catalog's
 //! service list is watched and a watch started for each matching service (stopped, and its
 //! group removed, when the service leaves the catalog); with `services` alone, those are
 //! watched directly. Each service watch asks `/v1/health/service/<name>` with the last
@@ -144,7 +144,8 @@ pub async fn run_with(cfg: ConsulSdConfig, timing: Timing, sink: Sink, stop: Can
         timing,
         errors,
     });
-    if shared.cfg.services.is_empty() || !shared.cfg.tags.is_empty() {
+    let c = &shared.cfg;
+    if c.services.is_empty() || !c.tags.is_empty() || !c.filter.is_empty() {
         watch_catalog(shared, stop).await;
     } else {
         for name in shared.cfg.services.clone() {

@@ -476,7 +476,7 @@ async fn named_services_tags_and_query_options() {
     let c = cfg(
         &addr,
         "services: [web]\nallow_stale: false\nnamespace: team\npartition: p1\ndatacenter: dc1\n\
-         node_meta: {rack: r1}\nfilter: 'Service.Port == 80'\ntag_separator: '|'\n",
+         node_meta: {rack: r1}\nhealth_filter: 'Service.Port == 80'\ntag_separator: '|'\n",
     );
     tokio::spawn(run_with(c, FAST, sink.clone(), stop.clone()));
     until("web", || targets(&sink, "web").len() == 2).await;
@@ -499,7 +499,10 @@ async fn named_services_tags_and_query_options() {
     let sink = Sink::new();
     let stop = CancellationToken::new();
     tokio::spawn(run_with(
-        cfg(&addr, "tags: [prod]\n"),
+        cfg(
+            &addr,
+            "tags: [prod]\nfilter: 'ServiceTags contains \"prod\"'\n",
+        ),
         FAST,
         sink.clone(),
         stop.clone(),
@@ -511,10 +514,17 @@ async fn named_services_tags_and_query_options() {
         targets(&sink, "web")[0]["__meta_consul_service_id"],
         "web-1"
     );
-    assert!(fake2
-        .log()
-        .iter()
-        .any(|l| l.starts_with("/v1/health/service/web?stale=&wait=2000ms&tag=prod")));
+    let log = fake2.log();
+    assert!(
+        log.iter().any(|l| l
+            == "/v1/catalog/services?stale=&wait=2000ms&filter=ServiceTags+contains+%22prod%22"),
+        "the catalog filter goes to the catalog: {log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l == "/v1/health/service/web?stale=&wait=2000ms&tag=prod"),
+        "and not to the health API: {log:?}"
+    );
     stop.cancel();
 }
 
