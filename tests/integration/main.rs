@@ -3,6 +3,7 @@
 
 mod check;
 mod common;
+mod consul_sd;
 mod dns_sd;
 mod exemplars;
 mod first_minutes;
