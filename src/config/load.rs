@@ -498,6 +498,14 @@ impl Config {
                 c.check(dir)
                     .map_err(|e| fail(format!("docker_sd_configs[{k}]: {e}")))?;
             }
+            for (i, c) in job.dns_sd_configs.iter().enumerate() {
+                c.validate()
+                    .map_err(|e| fail(format!("dns_sd_configs[{i}]: {e}")))?;
+            }
+            for (i, c) in job.consul_sd_configs.iter_mut().enumerate() {
+                c.finish(dir)
+                    .map_err(|e| fail(format!("consul_sd_configs[{i}]: {e}")))?;
+            }
             job.http_client().validate().map_err(&fail)?;
             job.resolve_http_paths(dir);
         }

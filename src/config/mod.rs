@@ -26,6 +26,8 @@ pub use load::{ConfigError, Summary};
 pub use otlp::{OtlpConfig, TranslationStrategy};
 pub use relabel::{Action, Regex, RelabelConfig};
 pub use rules::{RuleFile, RuleGroup, RuleNode};
+pub use sd::consul::ConsulSdConfig;
+pub use sd::dns::{DnsRecordType, DnsSdConfig};
 pub use sd::docker::{DockerFilter, DockerHost, DockerSdConfig};
 pub use sd::http::HttpSdConfig;
 pub use sd::kubernetes::KubernetesSdConfig;
@@ -256,6 +258,10 @@ with_http_client_config! {
         pub http_sd_configs: Vec<HttpSdConfig>,
         #[serde(default)]
         pub docker_sd_configs: Vec<DockerSdConfig>,
+        #[serde(default)]
+        pub dns_sd_configs: Vec<DnsSdConfig>,
+        #[serde(default)]
+        pub consul_sd_configs: Vec<ConsulSdConfig>,
         #[serde(default)]
         pub relabel_configs: Vec<RelabelConfig>,
         #[serde(default)]

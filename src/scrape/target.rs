@@ -98,9 +98,9 @@ pub fn discovered_labels(job: &ScrapeConfig, group: &LabelMap, own: &LabelMap) -
     for (k, v) in own {
         l.insert(k.clone(), v.clone());
     }
-    // An empty value is no label, as in Prometheus (labels.Builder.Set deletes it): a
-    // discoverer's empty `__meta_*` value (a container without an IP) is not shown, and a
-    // target's empty label hides its group's.
+    // An empty value is no label (Prometheus's labels.Builder drops them before relabeling):
+    // discoverers set some labels empty (DNS's record labels of other types, Consul's unset
+    // service address) and they show in neither discoveredLabels nor relabeling.
     l.retain(|_, v| !v.is_empty());
     let defaults = [
         ("job", job.job_name.clone()),

@@ -4,6 +4,8 @@
 mod check;
 mod check_sd;
 mod common;
+mod consul_sd;
+mod dns_sd;
 mod exemplars;
 mod first_minutes;
 mod histogram_query;

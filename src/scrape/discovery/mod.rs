@@ -9,6 +9,8 @@
 //! Counters and summaries of discovery (`prometheus_sd_*`) go to the process-wide [`metrics`]
 //! registry, which `/metrics` renders. Uses `config`, the scrape HTTP client, tokio.
 
+pub mod consul;
+pub mod dns;
 pub mod docker;
 pub mod docker_api;
 pub mod file;
@@ -213,6 +215,14 @@ impl Discoverers {
         for (i, c) in job.docker_sd_configs.iter().enumerate() {
             d.spawn(&rt, format!("docker/{i}"), |s, t| {
                 docker::run(c.clone(), s, t)
+            });
+        }
+        for (i, c) in job.dns_sd_configs.iter().enumerate() {
+            d.spawn(&rt, format!("dns/{i}"), |s, t| dns::run(c.clone(), s, t));
+        }
+        for (i, c) in job.consul_sd_configs.iter().enumerate() {
+            d.spawn(&rt, format!("consul/{i}"), |s, t| {
+                consul::run(c.clone(), s, t)
             });
         }
         d
