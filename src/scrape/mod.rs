@@ -273,7 +273,7 @@ impl Manager {
                 job: Arc::new(job.clone()),
                 client,
                 groups: BTreeMap::new(),
-                sd: discovery::Discoverers::start(job, self.shutdown.child_token()),
+                sd: discovery::Discoverers::start(job.sd_configs(), self.shutdown.child_token()),
                 sd_version: 0,
                 file_fp: Vec::new(),
                 last_refresh: Instant::now(),
@@ -339,7 +339,7 @@ impl Manager {
             sd_version.wrapping_sub(pool.sd_version) as f64,
         );
         pool.sd_version = sd_version;
-        let (groups, file_errors) = discovery::gather(&job, &pool.sd);
+        let (groups, file_errors) = discovery::gather(job.sd_configs(), &pool.sd);
         for (_, e) in &file_errors {
             tracing::warn!(job = %job.job_name, "{e}");
         }
