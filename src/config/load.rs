@@ -486,8 +486,7 @@ impl Config {
                 .or(Some(global.keep_dropped_targets));
             check_static_configs(&job.static_configs, scheme).map_err(&fail)?;
             check_sd_configs(job.sd_configs_mut(), dir).map_err(&fail)?;
-            job.http_client().validate().map_err(&fail)?;
-            job.resolve_http_paths(dir);
+            job.check_http_client(dir).map_err(&fail)?;
         }
         Ok(())
     }
@@ -501,8 +500,7 @@ impl Config {
             if !am.path_prefix.starts_with('/') {
                 am.path_prefix.insert(0, '/');
             }
-            am.http_client().validate().map_err(&fail)?;
-            am.resolve_http_paths(dir);
+            am.check_http_client(dir).map_err(&fail)?;
         }
         Ok(())
     }
@@ -569,8 +567,7 @@ impl Config {
                     q.min_backoff, q.max_backoff
                 )));
             }
-            rw.http_client().validate().map_err(&fail)?;
-            rw.resolve_http_paths(dir);
+            rw.check_http_client(dir).map_err(&fail)?;
         }
         Ok(())
     }

@@ -25,8 +25,12 @@ use tracing::{debug, warn};
 use super::group::{labels_map, Alert};
 use crate::config::{AlertmanagerConfig, Config, RelabelConfig};
 use crate::scrape::client::{build_client, error_chain, with_auth, HttpClientError};
+use crate::scrape::discovery::metrics::Consumer;
 use crate::scrape::discovery::{self, Discoverers, TargetGroup};
 use crate::scrape::relabel::{self, LabelMap};
+
+/// The notifier's discovery metrics (`name="notify"`).
+const NOTIFY: Consumer = Consumer("notify");
 
 /// Alerts sent in one request at most.
 pub const MAX_BATCH: usize = 256;
@@ -254,12 +258,7 @@ impl Notifier {
             sets.push(set);
         }
         let failed: usize = sets.iter().map(|s| s.sd.failed_configs()).sum();
-        discovery::metrics::sd_metrics().set(
-            "prometheus_sd_failed_configs",
-            "Current number of service discovery configurations that failed to load.",
-            vec![("name", "notify".into())],
-            failed as f64,
-        );
+        NOTIFY.failed_configs(failed);
         *self.inner.sets.write() = sets;
         *self.inner.external_labels.write() = cfg.global.external_labels.clone();
         *self.inner.relabel.write() = cfg.alerting.alert_relabel_configs.clone();
@@ -486,15 +485,8 @@ fn refresh(set: &AmSet, force: bool) {
         *seen = (fps, Some(version));
         previous
     };
-    let m = discovery::metrics::sd_metrics();
-    let name = || vec![("name", "notify".to_string())];
     if let Some(p) = previous {
-        m.inc(
-            "prometheus_sd_received_updates_total",
-            "Total number of update events received from the SD providers.",
-            name(),
-            version.wrapping_sub(p) as f64,
-        );
+        NOTIFY.received_updates(version.wrapping_sub(p));
     }
     let (groups, errors) = discovery::gather(cfgs, &set.sd);
     for (_, e) in errors {
@@ -505,12 +497,7 @@ fn refresh(set: &AmSet, force: bool) {
     set.discovered.store(discovered as u64, Ordering::Relaxed);
     let (urls, dropped) = resolve(&set.cfg, &groups);
     if *set.urls.read() != urls || *set.dropped.read() != dropped {
-        m.inc(
-            "prometheus_sd_updates_total",
-            "Total number of update events sent to the SD consumers.",
-            name(),
-            1.0,
-        );
+        NOTIFY.updated();
     }
     *set.urls.write() = urls;
     *set.dropped.write() = dropped;

@@ -16,6 +16,7 @@ pub mod docker_api;
 pub mod file;
 pub mod http;
 pub mod kubernetes;
+pub mod labels;
 pub mod metrics;
 pub mod refresh;
 
