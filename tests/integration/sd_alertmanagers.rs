@@ -104,8 +104,7 @@ fn alertmanager_found_through_http_sd_gets_the_alert() {
     wait_for("the alert at the discovered Alertmanager", 30, || {
         got_alert(&got1, "AlwaysFiring")
     });
-    let url1 = format!("http://{am1}/api/v2/alerts");
-    assert_eq!(active_urls(addr), [url1.clone()]);
+    assert_eq!(active_urls(addr), [format!("http://{am1}/api/v2/alerts")]);
     let d = data(addr, "/api/v1/alertmanagers");
     assert_eq!(
         d["droppedAlertmanagers"][0]["url"], "http://decoy:9093/api/v2/alerts",
