@@ -33,12 +33,12 @@ struct Found {
 
 /// Runs `job`'s discovery until every discoverer has reported once or `timeout` passed.
 async fn discover(job: &ScrapeConfig, timeout: Duration) -> Found {
-    let d = Discoverers::start(job, CancellationToken::new());
+    let d = Discoverers::start(job.sd_configs(), CancellationToken::new());
     let deadline = Instant::now() + timeout;
     while !d.waiting().is_empty() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (groups, mut errors) = discovery::gather(job, &d);
+    let (groups, mut errors) = discovery::gather(job.sd_configs(), &d);
     errors.extend(d.errors());
     let silent = d.waiting();
     let mut names: BTreeSet<String> = BTreeSet::new();

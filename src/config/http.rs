@@ -292,6 +292,15 @@ macro_rules! with_http_client_config {
                 }
                 self.tls_config.resolve_paths(dir);
             }
+
+            /// Checks the HTTP client keys and makes their relative files relative to `dir`
+            /// (the config file's folder).
+            #[allow(dead_code)]
+            fn check_http_client(&mut self, dir: &std::path::Path) -> Result<(), String> {
+                self.http_client().validate()?;
+                self.resolve_http_paths(dir);
+                Ok(())
+            }
         }
     };
 }

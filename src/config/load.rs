@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::{
-    ByteSize, Config, Duration, FileSdConfig, ScrapeConfig, StaticConfig, StorageConfig,
-    DEFAULT_BODY_SIZE_LIMIT, DEFAULT_EVALUATION_INTERVAL, DEFAULT_SCRAPE_INTERVAL,
+    ByteSize, Config, Duration, FileSdConfig, ScrapeConfig, SdConfigsMut, StaticConfig,
+    StorageConfig, DEFAULT_BODY_SIZE_LIMIT, DEFAULT_EVALUATION_INTERVAL, DEFAULT_SCRAPE_INTERVAL,
     DEFAULT_SCRAPE_TIMEOUT,
 };
 use crate::model::{is_valid_label_name, NameValidation};
@@ -485,29 +485,8 @@ impl Config {
                 .keep_dropped_targets
                 .or(Some(global.keep_dropped_targets));
             check_static_configs(&job.static_configs, scheme).map_err(&fail)?;
-            check_file_sd(&mut job.file_sd_configs, dir).map_err(&fail)?;
-            for (i, k) in job.kubernetes_sd_configs.iter_mut().enumerate() {
-                k.validate(dir)
-                    .map_err(|e| fail(format!("kubernetes_sd_configs[{i}]: {e}")))?;
-            }
-            for (k, c) in job.http_sd_configs.iter_mut().enumerate() {
-                c.check(dir)
-                    .map_err(|e| fail(format!("http_sd_configs[{k}]: {e}")))?;
-            }
-            for (k, c) in job.docker_sd_configs.iter_mut().enumerate() {
-                c.check(dir)
-                    .map_err(|e| fail(format!("docker_sd_configs[{k}]: {e}")))?;
-            }
-            for (i, c) in job.dns_sd_configs.iter().enumerate() {
-                c.validate()
-                    .map_err(|e| fail(format!("dns_sd_configs[{i}]: {e}")))?;
-            }
-            for (i, c) in job.consul_sd_configs.iter_mut().enumerate() {
-                c.finish(dir)
-                    .map_err(|e| fail(format!("consul_sd_configs[{i}]: {e}")))?;
-            }
-            job.http_client().validate().map_err(&fail)?;
-            job.resolve_http_paths(dir);
+            check_sd_configs(job.sd_configs_mut(), dir).map_err(&fail)?;
+            job.check_http_client(dir).map_err(&fail)?;
         }
         Ok(())
     }
@@ -517,12 +496,11 @@ impl Config {
         for (i, am) in self.alerting.alertmanagers.iter_mut().enumerate() {
             let fail = |msg: String| src.err(line, format!("alerting.alertmanagers[{i}]: {msg}"));
             check_static_configs(&am.static_configs, NameValidation::Legacy).map_err(&fail)?;
-            check_file_sd(&mut am.file_sd_configs, dir).map_err(&fail)?;
+            check_sd_configs(am.sd_configs_mut(), dir).map_err(&fail)?;
             if !am.path_prefix.starts_with('/') {
                 am.path_prefix.insert(0, '/');
             }
-            am.http_client().validate().map_err(&fail)?;
-            am.resolve_http_paths(dir);
+            am.check_http_client(dir).map_err(&fail)?;
         }
         Ok(())
     }
@@ -589,8 +567,7 @@ impl Config {
                     q.min_backoff, q.max_backoff
                 )));
             }
-            rw.http_client().validate().map_err(&fail)?;
-            rw.resolve_http_paths(dir);
+            rw.check_http_client(dir).map_err(&fail)?;
         }
         Ok(())
     }
@@ -685,6 +662,32 @@ fn check_target(t: &str) -> Result<(), String> {
         if !bare_v6 && (!bracketed_v6 || t.contains("]:")) && port.parse::<u16>().is_err() {
             return Err(format!("target {t:?} has an invalid port {port:?}"));
         }
+    }
+    Ok(())
+}
+
+/// Checks and completes the discovery configs of a job or an `alertmanagers` entry (file SD
+/// and every mechanism; relative credential files resolved against `dir`); the error names
+/// the list and index (`dns_sd_configs[0]: ...`).
+fn check_sd_configs(sd: SdConfigsMut<'_>, dir: &Path) -> Result<(), String> {
+    check_file_sd(sd.file_sd_configs, dir)?;
+    fn at(list: &'static str, i: usize) -> impl Fn(String) -> String {
+        move |e| format!("{list}[{i}]: {e}")
+    }
+    for (i, c) in sd.kubernetes_sd_configs.iter_mut().enumerate() {
+        c.validate(dir).map_err(at("kubernetes_sd_configs", i))?;
+    }
+    for (i, c) in sd.http_sd_configs.iter_mut().enumerate() {
+        c.check(dir).map_err(at("http_sd_configs", i))?;
+    }
+    for (i, c) in sd.docker_sd_configs.iter_mut().enumerate() {
+        c.check(dir).map_err(at("docker_sd_configs", i))?;
+    }
+    for (i, c) in sd.dns_sd_configs.iter().enumerate() {
+        c.validate().map_err(at("dns_sd_configs", i))?;
+    }
+    for (i, c) in sd.consul_sd_configs.iter_mut().enumerate() {
+        c.finish(dir).map_err(at("consul_sd_configs", i))?;
     }
     Ok(())
 }

@@ -349,11 +349,78 @@ with_http_client_config! {
         #[serde(default)]
         pub file_sd_configs: Vec<FileSdConfig>,
         #[serde(default)]
+        pub kubernetes_sd_configs: Vec<KubernetesSdConfig>,
+        #[serde(default)]
+        pub http_sd_configs: Vec<HttpSdConfig>,
+        #[serde(default)]
+        pub docker_sd_configs: Vec<DockerSdConfig>,
+        #[serde(default)]
+        pub dns_sd_configs: Vec<DnsSdConfig>,
+        #[serde(default)]
+        pub consul_sd_configs: Vec<ConsulSdConfig>,
+        #[serde(default)]
         pub relabel_configs: Vec<RelabelConfig>,
         #[serde(default)]
         pub alert_relabel_configs: Vec<RelabelConfig>,
     }
 }
+
+/// The discovery configs of a scrape job or an `alertmanagers` entry, every mechanism's list:
+/// what discovery needs to start (`Discoverers::start`) and to gather what was found.
+#[derive(Debug, Clone, Copy)]
+pub struct SdConfigs<'a> {
+    pub static_configs: &'a [StaticConfig],
+    pub file_sd_configs: &'a [FileSdConfig],
+    pub kubernetes_sd_configs: &'a [KubernetesSdConfig],
+    pub http_sd_configs: &'a [HttpSdConfig],
+    pub docker_sd_configs: &'a [DockerSdConfig],
+    pub dns_sd_configs: &'a [DnsSdConfig],
+    pub consul_sd_configs: &'a [ConsulSdConfig],
+}
+
+/// The lists that loading validates and completes (one check for jobs and Alertmanagers;
+/// static configs are checked apart, with the job's name validation scheme).
+pub(crate) struct SdConfigsMut<'a> {
+    pub file_sd_configs: &'a mut [FileSdConfig],
+    pub kubernetes_sd_configs: &'a mut [KubernetesSdConfig],
+    pub http_sd_configs: &'a mut [HttpSdConfig],
+    pub docker_sd_configs: &'a mut [DockerSdConfig],
+    pub dns_sd_configs: &'a [DnsSdConfig],
+    pub consul_sd_configs: &'a mut [ConsulSdConfig],
+}
+
+/// `sd_configs()` and `sd_configs_mut()` for a struct with every `*_sd_configs` field.
+macro_rules! sd_config_views {
+    ($($t:ty),*) => {$(
+        impl $t {
+            /// Its discovery configs, every mechanism's list.
+            pub fn sd_configs(&self) -> SdConfigs<'_> {
+                SdConfigs {
+                    static_configs: &self.static_configs,
+                    file_sd_configs: &self.file_sd_configs,
+                    kubernetes_sd_configs: &self.kubernetes_sd_configs,
+                    http_sd_configs: &self.http_sd_configs,
+                    docker_sd_configs: &self.docker_sd_configs,
+                    dns_sd_configs: &self.dns_sd_configs,
+                    consul_sd_configs: &self.consul_sd_configs,
+                }
+            }
+
+            pub(crate) fn sd_configs_mut(&mut self) -> SdConfigsMut<'_> {
+                SdConfigsMut {
+                    file_sd_configs: &mut self.file_sd_configs,
+                    kubernetes_sd_configs: &mut self.kubernetes_sd_configs,
+                    http_sd_configs: &mut self.http_sd_configs,
+                    docker_sd_configs: &mut self.docker_sd_configs,
+                    dns_sd_configs: &self.dns_sd_configs,
+                    consul_sd_configs: &mut self.consul_sd_configs,
+                }
+            }
+        }
+    )*};
+}
+
+sd_config_views!(ScrapeConfig, AlertmanagerConfig);
 
 fn default_path_prefix() -> String {
     "/".to_string()

@@ -471,3 +471,33 @@ fn enable_feature_values_apply_to_the_config() {
     cfg.apply_features(&["native-histograms".to_string()]);
     assert!(cfg.jobs().next().unwrap().native_histograms());
 }
+
+#[test]
+fn every_sd_mechanism_parses_under_alertmanagers() {
+    let yaml = "alerting:\n  alertmanagers:\n  - kubernetes_sd_configs: [{role: pod, namespaces: {names: [monitoring]}}]\n    http_sd_configs: [{url: 'http://sd:8080/am', bearer_token_file: tok}]\n    docker_sd_configs: [{host: 'unix:///var/run/docker.sock', port: 9093}]\n    dns_sd_configs: [{names: [_am._tcp.example], refresh_interval: 10s}]\n    consul_sd_configs: [{server: 'consul:8500', services: [alertmanager]}]\n    file_sd_configs: [{files: [am/*.json]}]\n    static_configs: [{targets: ['am:9093']}]\n";
+    let cfg = Config::parse(yaml, Path::new("/etc/p/prometheus.yml")).unwrap();
+    let am = &cfg.alerting.alertmanagers[0];
+    let sd = am.sd_configs();
+    assert_eq!(sd.kubernetes_sd_configs[0].namespaces.names, ["monitoring"]);
+    assert_eq!(
+        sd.http_sd_configs[0].bearer_token_file.as_deref(),
+        Some("/etc/p/tok"),
+        "relative files are resolved as in jobs"
+    );
+    assert_eq!(sd.docker_sd_configs[0].port, 9093);
+    assert_eq!(sd.dns_sd_configs[0].names, ["_am._tcp.example"]);
+    assert_eq!(sd.consul_sd_configs[0].services, ["alertmanager"]);
+    assert_eq!(sd.file_sd_configs[0].files, ["/etc/p/am/*.json"]);
+    assert_eq!(sd.static_configs[0].targets, ["am:9093"]);
+    // The same checks as in jobs, with the entry, list and index named.
+    let e = Config::parse(
+        "alerting:\n  alertmanagers:\n  - dns_sd_configs: [{names: [x], type: MX}]\n",
+        Path::new("t.yml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("alerting.alertmanagers[0]: dns_sd_configs[0]: a port is required"),
+        "{e}"
+    );
+}

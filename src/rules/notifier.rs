@@ -6,8 +6,11 @@
 //! counted when it is full). A sender task posts them in batches of up to 256 to every
 //! Alertmanager of every `alerting.alertmanagers` entry (after that entry's own
 //! `alert_relabel_configs`), retrying a failed post with backoff within the entry's timeout.
-//! Alertmanagers come from `static_configs` and `file_sd_configs` (files re-read when they
-//! change) through `relabel_configs`, with `__scheme__` and `__alerts_path__` as in Prometheus.
+//! Alertmanagers come from every discovery config of the entry (static, file, Kubernetes,
+//! HTTP, Docker, DNS, Consul: each entry runs its own `discovery::Discoverers`, whose groups
+//! are re-read when a discoverer reports or a file changes) through `relabel_configs`, with
+//! `__scheme__` and `__alerts_path__` as in Prometheus. Discovery metrics carry
+//! `name="notify"` and `config="config-<i>"`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,8 +25,12 @@ use tracing::{debug, warn};
 use super::group::{labels_map, Alert};
 use crate::config::{AlertmanagerConfig, Config, RelabelConfig};
 use crate::scrape::client::{build_client, error_chain, with_auth, HttpClientError};
-use crate::scrape::discovery::{self, TargetGroup};
+use crate::scrape::discovery::metrics::Consumer;
+use crate::scrape::discovery::{self, Discoverers, TargetGroup};
 use crate::scrape::relabel::{self, LabelMap};
+
+/// The notifier's discovery metrics (`name="notify"`).
+const NOTIFY: Consumer = Consumer("notify");
 
 /// Alerts sent in one request at most.
 pub const MAX_BATCH: usize = 256;
@@ -100,14 +107,31 @@ pub fn body(alerts: &[AmAlert]) -> Value {
 /// What a file SD config's files looked like when last read.
 type Fingerprint = Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)>;
 
-/// One `alerting.alertmanagers` entry: its client, relabeling and the URLs found.
+/// One `alerting.alertmanagers` entry: its client, discovery, relabeling and the URLs found.
 struct AmSet {
     cfg: AlertmanagerConfig,
     client: reqwest::Client,
+    /// The entry's running discoverers (stopped when the set is dropped).
+    sd: Discoverers,
     urls: RwLock<Vec<String>>,
     dropped: RwLock<Vec<LabelMap>>,
-    /// File SD fingerprints, to re-read only on change.
-    seen: Mutex<Vec<Fingerprint>>,
+    /// Targets discovered (before relabeling): `prometheus_sd_discovered_targets`.
+    discovered: AtomicU64,
+    /// When its discovery started.
+    started: std::time::Instant,
+    /// What was seen at the last read: file SD fingerprints and the discoverers' version.
+    seen: Mutex<(Vec<Fingerprint>, Option<u64>)>,
+}
+
+/// How long queued alerts wait for an entry's discoverers to report first.
+pub const FIRST_DISCOVERY_WAIT: Duration = Duration::from_secs(30);
+
+impl AmSet {
+    /// Whether every discoverer of the entry reported (targets or an error), or it waited
+    /// long enough for them.
+    fn discovered_once(&self) -> bool {
+        self.started.elapsed() >= FIRST_DISCOVERY_WAIT || self.sd.waiting().is_empty()
+    }
 }
 
 /// Per-Alertmanager counters (by URL).
@@ -205,21 +229,36 @@ impl Notifier {
         }
     }
 
-    /// Takes the external labels, alert relabeling and Alertmanagers from `cfg`.
+    /// Takes the external labels, alert relabeling and Alertmanagers from `cfg`. An entry
+    /// whose config did not change keeps its discoverers and Alertmanagers; the others start
+    /// their discovery anew (inside a tokio runtime; without one, only static and file SD).
     pub fn apply_config(&self, cfg: &Config) -> Result<(), NotifierConfigError> {
+        let old = self.inner.sets.read().clone();
         let mut sets = Vec::new();
         for am in &cfg.alerting.alertmanagers {
+            let same = format!("{am:?}");
+            if let Some(s) = old.iter().find(|s| format!("{:?}", s.cfg) == same) {
+                if !sets.iter().any(|k| Arc::ptr_eq(k, s)) {
+                    sets.push(s.clone());
+                    continue;
+                }
+            }
             let client = build_client(&am.http_client(), am.timeout.as_std(), true)?;
             let set = Arc::new(AmSet {
                 cfg: am.clone(),
                 client,
+                sd: Discoverers::start(am.sd_configs(), CancellationToken::new()),
                 urls: RwLock::new(Vec::new()),
                 dropped: RwLock::new(Vec::new()),
-                seen: Mutex::new(Vec::new()),
+                discovered: AtomicU64::new(0),
+                started: std::time::Instant::now(),
+                seen: Mutex::new((Vec::new(), None)),
             });
             refresh(&set, true);
             sets.push(set);
         }
+        let failed: usize = sets.iter().map(|s| s.sd.failed_configs()).sum();
+        NOTIFY.failed_configs(failed);
         *self.inner.sets.write() = sets;
         *self.inner.external_labels.write() = cfg.global.external_labels.clone();
         *self.inner.relabel.write() = cfg.alerting.alert_relabel_configs.clone();
@@ -294,15 +333,19 @@ impl Notifier {
         (active, dropped)
     }
 
-    /// Alertmanagers each `alertmanagers` entry discovered, in config order.
+    /// Targets each `alertmanagers` entry discovered (before relabeling), in config order.
     pub fn discovered_per_config(&self) -> Vec<usize> {
         let sets = self.inner.sets.read();
-        sets.iter().map(|s| s.urls.read().len()).collect()
+        sets.iter()
+            .map(|s| s.discovered.load(Ordering::Relaxed) as usize)
+            .collect()
     }
 
-    /// Sends queued alerts until `shutdown`, then once more to drain the queue.
+    /// Sends queued alerts until `shutdown`, then once more to drain the queue. While an
+    /// entry's discoverers have not reported yet (for at most [`FIRST_DISCOVERY_WAIT`]) alerts
+    /// stay queued, so the first notifications are not lost to an empty Alertmanager list.
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut sd = tokio::time::interval(Duration::from_secs(5));
+        let mut sd = tokio::time::interval(Duration::from_secs(1));
         sd.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -314,7 +357,10 @@ impl Notifier {
                     }
                 }
             }
-            self.drain().await;
+            let ready = self.inner.sets.read().iter().all(|s| s.discovered_once());
+            if ready {
+                self.drain().await;
+            }
         }
         self.drain().await;
     }
@@ -420,30 +466,39 @@ async fn post(set: Arc<AmSet>, url: String, payload: String, n: usize) -> (Strin
     }
 }
 
-/// Re-reads an entry's targets (file SD only when the files changed, unless `force`).
+/// Re-reads an entry's targets when a discoverer reported or a file SD file changed (or
+/// always when `force`), and resolves its Alertmanager URLs anew.
 fn refresh(set: &AmSet, force: bool) {
-    let fps: Vec<_> = set
-        .cfg
+    let cfgs = set.cfg.sd_configs();
+    let fps: Vec<_> = cfgs
         .file_sd_configs
         .iter()
         .map(discovery::fingerprint)
         .collect();
-    {
+    let version = set.sd.version();
+    let previous = {
         let mut seen = set.seen.lock();
-        if !force && *seen == fps {
+        if !force && seen.0 == fps && seen.1 == Some(version) {
             return;
         }
-        *seen = fps;
+        let previous = seen.1;
+        *seen = (fps, Some(version));
+        previous
+    };
+    if let Some(p) = previous {
+        NOTIFY.received_updates(version.wrapping_sub(p));
     }
-    let mut groups = discovery::static_groups(&set.cfg.static_configs);
-    for f in &set.cfg.file_sd_configs {
-        let (g, errs) = discovery::read_file_sd(f);
-        for e in errs {
-            warn!("Alertmanager discovery: {e}");
-        }
-        groups.extend(g);
+    let (groups, errors) = discovery::gather(cfgs, &set.sd);
+    for (_, e) in errors {
+        warn!("Alertmanager discovery: {e}");
     }
+    let groups: Vec<TargetGroup> = groups.into_values().collect();
+    let discovered: usize = groups.iter().map(|g| g.targets.len()).sum();
+    set.discovered.store(discovered as u64, Ordering::Relaxed);
     let (urls, dropped) = resolve(&set.cfg, &groups);
+    if *set.urls.read() != urls || *set.dropped.read() != dropped {
+        NOTIFY.updated();
+    }
     *set.urls.write() = urls;
     *set.dropped.write() = dropped;
 }

@@ -30,10 +30,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ScrapeConfig};
 use crate::storage::Appender;
+use discovery::metrics::Consumer;
 use discovery::TargetGroup;
 use relabel::LabelMap;
 use scraper::{Metadata, Scraper};
 use target::{Outcome, Target};
+
+/// The scrape manager's discovery metrics (`name="scrape"`).
+const SCRAPE: Consumer = Consumer("scrape");
 
 /// A target's health, as `/api/v1/targets` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,7 +277,7 @@ impl Manager {
                 job: Arc::new(job.clone()),
                 client,
                 groups: BTreeMap::new(),
-                sd: discovery::Discoverers::start(job, self.shutdown.child_token()),
+                sd: discovery::Discoverers::start(job.sd_configs(), self.shutdown.child_token()),
                 sd_version: 0,
                 file_fp: Vec::new(),
                 last_refresh: Instant::now(),
@@ -296,12 +300,7 @@ impl Manager {
             pools.insert(job.job_name.clone(), pool);
         }
         let failed: usize = pools.values().map(|p| p.sd.failed_configs()).sum();
-        discovery::metrics::sd_metrics().set(
-            "prometheus_sd_failed_configs",
-            "Current number of service discovery configurations that failed to load.",
-            vec![("name", "scrape".into())],
-            failed as f64,
-        );
+        SCRAPE.failed_configs(failed);
     }
 
     /// Re-reads discovery for a pool: when a discoverer reported, and file SD when its files
@@ -330,16 +329,9 @@ impl Manager {
         if !due {
             return false;
         }
-        let m = discovery::metrics::sd_metrics();
-        let name = || vec![("name", "scrape".to_string())];
-        m.inc(
-            "prometheus_sd_received_updates_total",
-            "Total number of update events received from the SD providers.",
-            name(),
-            sd_version.wrapping_sub(pool.sd_version) as f64,
-        );
+        SCRAPE.received_updates(sd_version.wrapping_sub(pool.sd_version));
         pool.sd_version = sd_version;
-        let (groups, file_errors) = discovery::gather(&job, &pool.sd);
+        let (groups, file_errors) = discovery::gather(job.sd_configs(), &pool.sd);
         for (_, e) in &file_errors {
             tracing::warn!(job = %job.job_name, "{e}");
         }
@@ -347,12 +339,7 @@ impl Manager {
         let changed = groups != pool.groups;
         pool.groups = groups;
         if changed {
-            m.inc(
-                "prometheus_sd_updates_total",
-                "Total number of update events sent to the SD consumers.",
-                name(),
-                1.0,
-            );
+            SCRAPE.updated();
         }
         changed
     }

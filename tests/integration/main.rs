@@ -23,6 +23,8 @@ mod push;
 mod query_cli;
 mod rules;
 mod scrape;
+mod sd_alertmanagers;
+mod sd_check_config;
 mod sd_http_docker;
 mod selfmon;
 mod send;

@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::common::{data, free_addr, spawn, wait_for, wait_ok, Peer, Server};
 
 /// Runs an axum app on its own thread and runtime, on a TCP listener or a unix socket.
-fn serve_in_background(
+pub(crate) fn serve_in_background(
     app: axum::Router,
     tcp: Option<std::net::TcpListener>,
     unix: Option<PathBuf>,

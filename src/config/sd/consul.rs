@@ -101,22 +101,16 @@ impl ConsulSdConfig {
         if self.refresh_interval.is_zero() {
             return Err("consul SD refresh_interval must be positive".into());
         }
-        self.http_client().validate()?;
-        self.resolve_http_paths(dir);
-        Ok(())
+        self.check_http_client(dir)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use crate::config::{Config, Scheme};
 
     fn job(sd: &str) -> Result<Config, String> {
-        let yaml =
-            format!("scrape_configs:\n  - job_name: j\n    consul_sd_configs:\n      - {sd}\n");
-        Config::parse(&yaml, Path::new("/etc/p/t.yml")).map_err(|e| e.to_string())
+        super::super::job_with("consul_sd_configs", sd)
     }
 
     #[test]

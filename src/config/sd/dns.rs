@@ -77,13 +77,10 @@ impl DnsSdConfig {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use crate::config::{Config, DnsRecordType};
 
     fn job(sd: &str) -> Result<Config, String> {
-        let yaml = format!("scrape_configs:\n  - job_name: j\n    dns_sd_configs:\n      - {sd}\n");
-        Config::parse(&yaml, Path::new("t.yml")).map_err(|e| e.to_string())
+        super::super::job_with("dns_sd_configs", sd)
     }
 
     #[test]

@@ -112,23 +112,17 @@ impl DockerSdConfig {
                 return Err(format!("filters[{i}]: name is missing"));
             }
         }
-        self.http_client().validate()?;
-        self.resolve_http_paths(dir);
-        Ok(())
+        self.check_http_client(dir)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
     use crate::config::Config;
 
     fn load(sd: &str) -> Result<Config, String> {
-        let text =
-            format!("scrape_configs:\n  - job_name: j\n    docker_sd_configs:\n      - {sd}\n");
-        Config::parse(&text, Path::new("/etc/p/prometheus.yml")).map_err(|e| e.to_string())
+        super::super::job_with("docker_sd_configs", sd)
     }
 
     #[test]

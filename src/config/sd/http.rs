@@ -47,22 +47,16 @@ impl HttpSdConfig {
         if self.refresh_interval.is_zero() {
             return Err("refresh_interval must be positive".into());
         }
-        self.http_client().validate()?;
-        self.resolve_http_paths(dir);
-        Ok(())
+        self.check_http_client(dir)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use crate::config::Config;
 
     fn load(sd: &str) -> Result<Config, String> {
-        let text =
-            format!("scrape_configs:\n  - job_name: j\n    http_sd_configs:\n      - {sd}\n");
-        Config::parse(&text, Path::new("/etc/p/prometheus.yml")).map_err(|e| e.to_string())
+        super::super::job_with("http_sd_configs", sd)
     }
 
     #[test]

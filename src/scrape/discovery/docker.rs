@@ -16,6 +16,7 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 use super::docker_api::Engine;
+use super::labels::{add_prefixed, join_host_port};
 use super::{refresh, LabelMap, Sink, TargetGroup};
 use crate::config::{DockerFilter, DockerSdConfig};
 
@@ -94,29 +95,6 @@ pub struct Network {
     pub labels: Option<BTreeMap<String, String>>,
 }
 
-/// A label name made of `[a-zA-Z0-9_]`: every other character becomes `_` (Prometheus's
-/// strutil.SanitizeLabelName; callers add a prefix, so a leading digit is fine).
-pub fn sanitize_label_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// `host:port`, with brackets around an IPv6 host (Go's net.JoinHostPort).
-fn join_host_port(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
 /// The query string of `/containers/json` for these filters: Docker's map form
 /// `{"name":{"value":true}}`, percent-encoded; empty without filters.
 pub fn filters_query(filters: &[DockerFilter]) -> String {
@@ -154,12 +132,12 @@ pub fn network_labels(networks: &[Network]) -> HashMap<String, LabelMap> {
                 "__meta_docker_network_ingress".into(),
                 n.ingress.to_string(),
             );
-            for (k, v) in n.labels.iter().flatten() {
-                l.insert(
-                    format!("__meta_docker_network_label_{}", sanitize_label_name(k)),
-                    v.clone(),
-                );
-            }
+            add_prefixed(
+                &mut l,
+                "__meta_docker_network_label_",
+                None,
+                n.labels.iter().flatten(),
+            );
             (n.id.clone(), l)
         })
         .collect()
@@ -230,12 +208,12 @@ pub fn targets(containers: &[Container], networks: &[Network], shape: &Shape) ->
             "__meta_docker_container_network_mode".into(),
             c.host_config.network_mode.clone(),
         );
-        for (k, v) in c.labels.iter().flatten() {
-            common.insert(
-                format!("__meta_docker_container_label_{}", sanitize_label_name(k)),
-                v.clone(),
-            );
-        }
+        add_prefixed(
+            &mut common,
+            "__meta_docker_container_label_",
+            None,
+            c.labels.iter().flatten(),
+        );
         let mut nets = networks_of(c, &by_id);
         if shape.match_first_network && nets.len() > 1 {
             // BTreeMap: the first present network by name.
@@ -365,18 +343,6 @@ mod tests {
                 .push(t.clone());
         }
         m
-    }
-
-    #[test]
-    fn sanitized_names_and_addresses() {
-        assert_eq!(
-            sanitize_label_name("com.example-vendor.tier"),
-            "com_example_vendor_tier"
-        );
-        assert_eq!(sanitize_label_name("ok_Name9"), "ok_Name9");
-        assert_eq!(sanitize_label_name("été"), "_t_");
-        assert_eq!(join_host_port("fd00::3", 80), "[fd00::3]:80");
-        assert_eq!(join_host_port("", 80), ":80");
     }
 
     #[test]

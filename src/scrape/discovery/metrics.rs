@@ -106,6 +106,47 @@ pub fn sd_metrics() -> &'static SdMetrics {
     M.get_or_init(SdMetrics::default)
 }
 
+/// What a consumer of discovery (`"scrape"`, `"notify"`) reports, as Prometheus's discovery
+/// managers do: `prometheus_sd_failed_configs`, `prometheus_sd_received_updates_total`
+/// and `prometheus_sd_updates_total`, labelled `name`.
+pub struct Consumer(pub &'static str);
+
+impl Consumer {
+    fn labels(&self) -> SdLabels {
+        vec![("name", self.0.to_string())]
+    }
+
+    /// How many of its discovery configs could not start.
+    pub fn failed_configs(&self, n: usize) {
+        sd_metrics().set(
+            "prometheus_sd_failed_configs",
+            "Current number of service discovery configurations that failed to load.",
+            self.labels(),
+            n as f64,
+        );
+    }
+
+    /// `n` reports from its discoverers were received.
+    pub fn received_updates(&self, n: u64) {
+        sd_metrics().inc(
+            "prometheus_sd_received_updates_total",
+            "Total number of update events received from the SD providers.",
+            self.labels(),
+            n as f64,
+        );
+    }
+
+    /// Its targets changed after a report.
+    pub fn updated(&self) {
+        sd_metrics().inc(
+            "prometheus_sd_updates_total",
+            "Total number of update events sent to the SD consumers.",
+            self.labels(),
+            1.0,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ pub mod docker_api;
 pub mod file;
 pub mod http;
 pub mod kubernetes;
+pub mod labels;
 pub mod metrics;
 pub mod refresh;
 
@@ -27,7 +28,7 @@ use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
 pub use super::relabel::LabelMap;
-use crate::config::{ScrapeConfig, StaticConfig};
+use crate::config::{SdConfigs, StaticConfig};
 pub use file::{fingerprint, parse_sd_file, read_file_sd, sd_files, FileSdError};
 
 /// A group of targets sharing labels, and where it came from.
@@ -59,19 +60,20 @@ pub fn static_groups(cfgs: &[StaticConfig]) -> Vec<TargetGroup> {
         .collect()
 }
 
-/// Everything a job's discovery found now: its static groups (`static/<i>`), its file SD
-/// files read now (`file/<i>/<source>`), and what its running discoverers reported
-/// (`<name>/<source>`); with the file SD errors (`("file/<i>", error)`).
+/// Everything the discovery of a job or an Alertmanager set (`cfgs`) found now: its static
+/// groups (`static/<i>`), its file SD files read now (`file/<i>/<source>`), and what its
+/// running discoverers reported (`<name>/<source>`); with the file SD errors
+/// (`("file/<i>", error)`).
 pub fn gather(
-    job: &ScrapeConfig,
+    cfgs: SdConfigs<'_>,
     sd: &Discoverers,
 ) -> (BTreeMap<String, TargetGroup>, Vec<(String, String)>) {
     let mut groups = BTreeMap::new();
     let mut errors = Vec::new();
-    for g in static_groups(&job.static_configs) {
+    for g in static_groups(cfgs.static_configs) {
         groups.insert(format!("static/{}", g.source), g);
     }
-    for (i, c) in job.file_sd_configs.iter().enumerate() {
+    for (i, c) in cfgs.file_sd_configs.iter().enumerate() {
         let (gs, errs) = read_file_sd(c);
         errors.extend(
             errs.into_iter()
@@ -179,7 +181,7 @@ impl Default for Sink {
     }
 }
 
-/// The running discoverers of one scrape pool: stopped when dropped.
+/// The running discoverers of one scrape pool or Alertmanager set: stopped when dropped.
 #[derive(Debug)]
 pub struct Discoverers {
     /// Each discoverer's name (`"docker/0"`: mechanism and index in the job) and sink.
@@ -191,9 +193,10 @@ pub struct Discoverers {
 }
 
 impl Discoverers {
-    /// Starts a task for each discovery config of `job` other than static and file ones
-    /// (those the pool reads itself). Must run inside a tokio runtime when there is any.
-    pub fn start(job: &ScrapeConfig, stop: CancellationToken) -> Discoverers {
+    /// Starts a task for each discovery config in `cfgs` (a job's or an Alertmanager set's)
+    /// other than static and file ones (those [`gather`] reads). Without a tokio runtime the
+    /// sinks show why nothing is discovered.
+    pub fn start(cfgs: SdConfigs<'_>, stop: CancellationToken) -> Discoverers {
         let version: Arc<AtomicU64> = Arc::default();
         let list = Vec::new();
         let mut d = Discoverers {
@@ -204,23 +207,23 @@ impl Discoverers {
         };
         // Each mechanism adds its configs here: a named sink and a task reporting to it.
         let rt = tokio::runtime::Handle::try_current().ok();
-        for (i, c) in job.kubernetes_sd_configs.iter().enumerate() {
+        for (i, c) in cfgs.kubernetes_sd_configs.iter().enumerate() {
             d.spawn(&rt, format!("kubernetes/{i}"), |s, t| {
                 kubernetes::run(c.clone(), s, t)
             });
         }
-        for (i, c) in job.http_sd_configs.iter().enumerate() {
+        for (i, c) in cfgs.http_sd_configs.iter().enumerate() {
             d.spawn(&rt, format!("http/{i}"), |s, t| http::run(c.clone(), s, t));
         }
-        for (i, c) in job.docker_sd_configs.iter().enumerate() {
+        for (i, c) in cfgs.docker_sd_configs.iter().enumerate() {
             d.spawn(&rt, format!("docker/{i}"), |s, t| {
                 docker::run(c.clone(), s, t)
             });
         }
-        for (i, c) in job.dns_sd_configs.iter().enumerate() {
+        for (i, c) in cfgs.dns_sd_configs.iter().enumerate() {
             d.spawn(&rt, format!("dns/{i}"), |s, t| dns::run(c.clone(), s, t));
         }
-        for (i, c) in job.consul_sd_configs.iter().enumerate() {
+        for (i, c) in cfgs.consul_sd_configs.iter().enumerate() {
             d.spawn(&rt, format!("consul/{i}"), |s, t| {
                 consul::run(c.clone(), s, t)
             });
@@ -369,7 +372,7 @@ mod tests {
         )
         .unwrap();
         let job = cfg.jobs().next().unwrap();
-        let mut d = Discoverers::start(job, CancellationToken::new());
+        let mut d = Discoverers::start(job.sd_configs(), CancellationToken::new());
         let a = d.sink("a/0".into());
         let b = d.sink("b/0".into());
         assert_eq!(d.names(), ["a/0", "b/0"]);
@@ -378,7 +381,7 @@ mod tests {
         assert_eq!(d.waiting(), ["b/0"]);
         b.fail("boom");
         assert!(d.waiting().is_empty(), "a failure is a report too");
-        let (groups, errors) = gather(job, &d);
+        let (groups, errors) = gather(job.sd_configs(), &d);
         let keys: Vec<&String> = groups.keys().collect();
         assert_eq!(keys, ["a/0/s", "static/0"]);
         assert!(errors.is_empty());

@@ -53,6 +53,17 @@ pub async fn run<F, Fut>(
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Vec<TargetGroup>, String>>,
 {
+    every(interval, stop, || once(mechanism, &sink, refresh())).await
+}
+
+/// Runs `step` now and every `interval` (at least 10ms) until `stop`, also cancelling a
+/// step under way; a step that overruns delays the next tick (the mechanisms that poll, and
+/// DNS with its own per-name refresh).
+pub async fn every<F, Fut>(interval: Duration, stop: CancellationToken, mut step: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
     let mut tick = tokio::time::interval(interval.max(Duration::from_millis(10)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -62,7 +73,7 @@ pub async fn run<F, Fut>(
         }
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = once(mechanism, &sink, refresh()) => {}
+            _ = step() => {}
         }
     }
 }

@@ -2,23 +2,10 @@
 //! `__meta_consul_*` label Prometheus's discovery/consul sets. Pure, no I/O.
 
 use super::api::{aggregated_status, ServiceEntry};
-use crate::scrape::discovery::dns::lookup::join_host_port;
+use crate::scrape::discovery::labels::{add_prefixed, join_host_port};
 use crate::scrape::discovery::{LabelMap, TargetGroup};
 
 const PREFIX: &str = "__meta_consul_";
-
-/// A label name from any key: every character but `[a-zA-Z0-9_]` becomes `_`.
-pub fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
 
 /// The group of service `name` (source: the name; group labels `__meta_consul_service` and
 /// `__meta_consul_dc`) with a target per entry: the service address (else the node's) and
@@ -54,14 +41,17 @@ pub fn group_of(name: &str, dc: &str, sep: &str, entries: &[ServiceEntry]) -> Ta
             "health",
             aggregated_status(e.checks.as_deref().unwrap_or_default()).to_string(),
         );
-        for (k, v) in n.meta.iter().flatten() {
-            put(&format!("metadata_{}", sanitize(k)), v.clone());
-        }
-        for (k, v) in s.meta.iter().flatten() {
-            put(&format!("service_metadata_{}", sanitize(k)), v.clone());
-        }
-        for (k, v) in n.tagged_addresses.iter().flatten() {
-            put(&format!("tagged_address_{}", sanitize(k)), v.clone());
+        for (list, pairs) in [
+            ("metadata_", &n.meta),
+            ("service_metadata_", &s.meta),
+            ("tagged_address_", &n.tagged_addresses),
+        ] {
+            add_prefixed(
+                &mut l,
+                &format!("{PREFIX}{list}"),
+                None,
+                pairs.iter().flatten(),
+            );
         }
         targets.push(l);
     }

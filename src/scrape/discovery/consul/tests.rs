@@ -579,7 +579,6 @@ fn health_aggregation_and_sanitizing() {
         "maintenance"
     );
     assert_eq!(aggregated_status(&[c("a", "bogus")]), "");
-    assert_eq!(labels::sanitize("a-b.c/d_9"), "a_b_c_d_9");
     assert!(should_watch(
         &cfg("x:1", "tags: [a, b]\n"),
         "s",

@@ -13,6 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 use super::resolv_conf::ResolvConf;
+use crate::scrape::discovery::labels::join_host_port;
 
 /// Prometheus's client (miekg/dns `Client{}`) waits 2 s to connect, write and read.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -67,15 +68,6 @@ async fn lookup_from_any_server(
     Err(format!(
         "could not resolve {name}: no servers returned a viable answer"
     ))
-}
-
-/// `host:port`, with brackets around an IPv6 address.
-pub(crate) fn join_host_port(host: &str, port: impl std::fmt::Display) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
 }
 
 fn query(name: &str, qtype: RecordType, edns: bool) -> Result<(u16, Vec<u8>), String> {

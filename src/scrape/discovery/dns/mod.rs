@@ -11,16 +11,16 @@ pub mod resolv_conf;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv6Addr};
-use std::time::Duration;
 
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, RecordType};
 use tokio_util::sync::CancellationToken;
 
+use super::labels::join_host_port;
 use super::metrics::sd_metrics;
 use super::{refresh, LabelMap, Sink, TargetGroup};
 use crate::config::{DnsRecordType, DnsSdConfig};
-use lookup::{join_host_port, lookup_with_search_path};
+use lookup::lookup_with_search_path;
 use resolv_conf::{ResolvConf, RESOLV_CONF};
 
 const LOOKUPS: &str = "prometheus_sd_dns_lookups_total";
@@ -69,19 +69,8 @@ pub async fn run(cfg: DnsSdConfig, sink: Sink, stop: CancellationToken) {
 /// Discovers until `stop`, with the given resolver configuration.
 pub async fn run_with(cfg: DnsSdConfig, resolver: Resolver, sink: Sink, stop: CancellationToken) {
     declare();
-    let interval = cfg.refresh_interval.as_std().max(Duration::from_millis(10));
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = refresh_once(&cfg, &resolver, &sink) => {}
-        }
-    }
+    let interval = cfg.refresh_interval.as_std();
+    refresh::every(interval, stop, || refresh_once(&cfg, &resolver, &sink)).await
 }
 
 /// Shows the lookup counters from the start, as Prometheus does.

@@ -10,9 +10,10 @@ use super::objects::{
     EndpointAddress, EndpointSlice, Endpoints, Namespace, Node, ObjectReference, Pod, Service,
 };
 use super::targets::{
-    add_namespace_meta, add_node_meta, add_object_meta, containers, join_host_port, pod_labels,
-    sanitize, service_labels, NAMESPACE,
+    add_namespace_meta, add_node_meta, add_object_meta, containers, pod_labels, service_labels,
+    NAMESPACE,
 };
+use crate::scrape::discovery::labels::{add_prefixed, join_host_port};
 use crate::scrape::discovery::{LabelMap, TargetGroup};
 
 /// The other objects a group's labels come from.
@@ -298,11 +299,12 @@ pub fn build_endpointslice<L: Lookup>(s: &EndpointSlice, l: &L) -> TargetGroup {
                 if let Some(z) = &ep.zone {
                     set(&mut t, &format!("{P}endpoint_zone"), z);
                 }
-                for (k, v) in &ep.deprecated_topology {
-                    let n = sanitize(k);
-                    set(&mut t, &format!("{P}endpoint_topology_{n}"), v);
-                    set(&mut t, &format!("{P}endpoint_topology_present_{n}"), "true");
-                }
+                add_prefixed(
+                    &mut t,
+                    &format!("{P}endpoint_topology_"),
+                    Some(&format!("{P}endpoint_topology_present_")),
+                    &ep.deprecated_topology,
+                );
                 endpoint_node(
                     l,
                     &mut t,

@@ -25,11 +25,11 @@ pub enum Msg {
         objs: Vec<Obj>,
         id: usize,
     },
-    /// One change.
+    /// One change (boxed: an object is large, the other messages are small).
     Changed {
         kind: Kind,
         change: Change,
-        obj: Obj,
+        obj: Box<Obj>,
     },
     /// The informer `id` failed; it retries.
     Failed { id: usize, error: String },
@@ -295,7 +295,7 @@ impl Informer {
                     .send(Msg::Changed {
                         kind: self.kind,
                         change,
-                        obj,
+                        obj: Box::new(obj),
                     })
                     .await
                 {

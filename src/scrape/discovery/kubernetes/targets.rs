@@ -1,36 +1,14 @@
 //! Target groups of the `node`, `pod`, `service` and `ingress` roles, and the label helpers
-//! every role shares (object metadata, node and namespace metadata, label name sanitising),
+//! every role shares (object metadata, node and namespace metadata),
 //! following Prometheus's discovery/kubernetes node.go, pod.go, service.go, ingress.go and
 //! kubernetes.go in our own words. Uses `objects` and the discovery types.
 
 use super::objects::{Ingress, Namespace, Node, ObjectMeta, Pod, Service};
+use crate::scrape::discovery::labels::{add_prefixed, join_host_port, sanitize_label_name};
 use crate::scrape::discovery::{LabelMap, TargetGroup};
 
 pub const PREFIX: &str = "__meta_kubernetes_";
 pub const NAMESPACE: &str = "__meta_kubernetes_namespace";
-
-/// A label name made of Kubernetes label or annotation key: every character outside
-/// `[a-zA-Z0-9_]` becomes `_` (Prometheus's strutil.SanitizeLabelName).
-pub fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// `host:port`, bracketing IPv6 hosts (Go's net.JoinHostPort).
-pub fn join_host_port(host: &str, port: i64) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
 
 fn set(l: &mut LabelMap, name: &str, v: impl Into<String>) {
     l.insert(name.to_string(), v.into());
@@ -39,17 +17,12 @@ fn set(l: &mut LabelMap, name: &str, v: impl Into<String>) {
 /// The labels and annotations of an object, `<prefix>label_<name>`, `<prefix>labelpresent_…`,
 /// `<prefix>annotation_…`, `<prefix>annotationpresent_…` (`kind`: node, pod, namespace…).
 pub fn add_labels_and_annotations(l: &mut LabelMap, m: &ObjectMeta, kind: &str) {
-    for (k, v) in &m.labels {
-        let n = sanitize(k);
-        l.insert(format!("{PREFIX}{kind}_label_{n}"), v.clone());
-        l.insert(format!("{PREFIX}{kind}_labelpresent_{n}"), "true".into());
-    }
-    for (k, v) in &m.annotations {
-        let n = sanitize(k);
-        l.insert(format!("{PREFIX}{kind}_annotation_{n}"), v.clone());
-        l.insert(
-            format!("{PREFIX}{kind}_annotationpresent_{n}"),
-            "true".into(),
+    for (what, pairs) in [("label", &m.labels), ("annotation", &m.annotations)] {
+        add_prefixed(
+            l,
+            &format!("{PREFIX}{kind}_{what}_"),
+            Some(&format!("{PREFIX}{kind}_{what}present_")),
+            pairs,
         );
     }
 }
@@ -120,7 +93,7 @@ pub fn build_node(n: &Node) -> TargetGroup {
         );
         set(&mut t, "instance", &n.metadata.name);
         for a in &n.status.addresses {
-            let name = format!("{PREFIX}node_address_{}", sanitize(&a.kind));
+            let name = format!("{PREFIX}node_address_{}", sanitize_label_name(&a.kind));
             t.entry(name).or_insert_with(|| a.address.clone());
         }
         targets.push(t);
@@ -415,9 +388,6 @@ mod tests {
 
     #[test]
     fn helpers() {
-        assert_eq!(sanitize("app.kubernetes.io/name"), "app_kubernetes_io_name");
-        assert_eq!(join_host_port("10.0.0.1", 80), "10.0.0.1:80");
-        assert_eq!(join_host_port("fd00::1", 80), "[fd00::1]:80");
         assert!(matches_host("*.example.com", "a.example.com"));
         assert!(!matches_host("*.example.com", "a.b.example.com"));
         assert!(!matches_host("a.example.com", "b.example.com"));
