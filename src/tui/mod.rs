@@ -18,6 +18,7 @@
 pub mod app;
 pub mod complete;
 pub mod dashboard;
+pub mod grafana;
 pub mod data;
 pub mod format;
 pub mod heatmap;
