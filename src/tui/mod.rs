@@ -18,9 +18,9 @@
 pub mod app;
 pub mod complete;
 pub mod dashboard;
-pub mod grafana;
 pub mod data;
 pub mod format;
+pub mod grafana;
 pub mod heatmap;
 pub mod highlight;
 pub mod prompt;

@@ -530,7 +530,10 @@ fn named_format(v: &Val, format: &str, var_name: &str, text: &str) -> String {
             Val::Many(m) if m.len() == 1 => regex_escape(&m[0]),
             Val::Many(m) => format!(
                 "({})",
-                m.iter().map(|s| regex_escape(s)).collect::<Vec<_>>().join("|")
+                m.iter()
+                    .map(|s| regex_escape(s))
+                    .collect::<Vec<_>>()
+                    .join("|")
             ),
         },
         "pipe" => v.joined("|"),
@@ -624,10 +627,7 @@ impl Interpolator<'_> {
             &target_interval,
             interval_factor,
         );
-        (
-            expand_builtins(&self.query(expr), &s, self.ctx.range_ms),
-            s,
-        )
+        (expand_builtins(&self.query(expr), &s, self.ctx.range_ms), s)
     }
 
     fn replace(&self, text: &str, prometheus: bool, depth: u32) -> String {

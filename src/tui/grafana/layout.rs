@@ -84,7 +84,15 @@ pub fn layout(d: &Dashboard, width: u16) -> Layout {
     for (ri, row) in d.rows.iter().enumerate() {
         if row.title.is_some() {
             let y = row.y.unwrap_or(after).max(after);
-            grid.push((Item::Header { row: ri }, GridPos { x: 0, y, w: 24, h: 1 }));
+            grid.push((
+                Item::Header { row: ri },
+                GridPos {
+                    x: 0,
+                    y,
+                    w: 24,
+                    h: 1,
+                },
+            ));
             after = y + 1;
         }
         if row.collapsed {

@@ -66,7 +66,7 @@ pub fn reduce(calc: &str, points: &[(f64, f64)]) -> Option<f64> {
     let finite = || points.iter().map(|p| p.1).filter(|v| !v.is_nan());
     match calc {
         "last" => points.last().map(|p| p.1),
-        "lastNotNull" | "current" => finite().last(),
+        "lastNotNull" | "current" => finite().next_back(),
         "first" => points.first().map(|p| p.1),
         "firstNotNull" => finite().next(),
         "min" => finite().reduce(f64::min),
@@ -87,7 +87,7 @@ pub fn reduce(calc: &str, points: &[(f64, f64)]) -> Option<f64> {
             }
             (!v.is_empty()).then_some(d)
         }
-        "diff" => Some(finite().last()? - finite().next()?),
+        "diff" => Some(finite().next_back()? - finite().next()?),
         _ => None,
     }
 }
@@ -130,7 +130,11 @@ mod tests {
         ]);
         assert_eq!(legend("{{instance}}", &l, "x"), "a:9100");
         assert_eq!(legend("{{ instance }} / {{job}}", &l, "x"), "a:9100 / node");
-        assert_eq!(legend("{{device}} read", &l, "x"), " read", "missing → empty");
+        assert_eq!(
+            legend("{{device}} read", &l, "x"),
+            " read",
+            "missing → empty"
+        );
         assert_eq!(legend("{{__name__}}", &l, "x"), "node_load1");
         assert_eq!(
             legend("", &l, "x"),
@@ -140,14 +144,24 @@ mod tests {
             legend(AUTO, &l, "x"),
             "node_load1{instance=\"a:9100\", job=\"node\"}"
         );
-        assert_eq!(legend("", &labels(&[]), "sum(up)"), "sum(up)", "empty name → query");
+        assert_eq!(
+            legend("", &labels(&[]), "sum(up)"),
+            "sum(up)",
+            "empty name → query"
+        );
         assert_eq!(legend("{{x}}{}", &labels(&[]), "q"), "q");
         assert_eq!(render("{{}} {{a}", &l), "{{}} {{a}", "not placeholders");
     }
 
     #[test]
     fn reducers_skip_nan_and_know_legacy_names() {
-        let p = [(1.0, 3.0), (2.0, f64::NAN), (3.0, 1.0), (4.0, 5.0), (5.0, f64::NAN)];
+        let p = [
+            (1.0, 3.0),
+            (2.0, f64::NAN),
+            (3.0, 1.0),
+            (4.0, 5.0),
+            (5.0, f64::NAN),
+        ];
         assert_eq!(reduce("min", &p), Some(1.0));
         assert_eq!(reduce("max", &p), Some(5.0));
         assert_eq!(reduce("mean", &p), Some(3.0));

@@ -40,13 +40,11 @@ pub fn parse(text: &str, path: &str) -> Result<Loaded, LoadError> {
         .iter()
         .filter_map(|v| Some(format!("variable ${}: {}", v.name, v.note.as_ref()?)))
         .collect();
-    notes.extend(dashboard.panels().filter_map(|p| {
-        Some(format!(
-            "panel {:?}: {}",
-            p.title,
-            p.not_drawn_reason()?
-        ))
-    }));
+    notes.extend(
+        dashboard
+            .panels()
+            .filter_map(|p| Some(format!("panel {:?}: {}", p.title, p.not_drawn_reason()?))),
+    );
     Ok(Loaded {
         dashboard,
         variables,

@@ -308,7 +308,11 @@ fn thresholds(v: &Value) -> Option<Thresholds> {
 
 fn calcs(v: &Value) -> Vec<String> {
     if let Some(a) = v["options"]["reduceOptions"]["calcs"].as_array() {
-        return a.iter().filter_map(Value::as_str).map(str::to_string).collect();
+        return a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
     }
     // Legacy singlestat: valueName.
     match v["valueName"].as_str() {
@@ -329,7 +333,11 @@ pub fn legacy_calc(name: &str) -> &str {
 
 fn legend_calcs(v: &Value) -> Vec<String> {
     if let Some(a) = v["options"]["legend"]["calcs"].as_array() {
-        return a.iter().filter_map(Value::as_str).map(str::to_string).collect();
+        return a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
     }
     let l = &v["legend"];
     ["min", "max", "avg", "current", "total"]
@@ -488,9 +496,11 @@ impl Dashboard {
         if let Some(i) = self.inputs.iter().find(|i| i.name == bare) {
             return Some(i.plugin_id.clone());
         }
-        if let Some(v) = self.templating.iter().find(|v| {
-            v["type"].as_str() == Some("datasource") && v["name"].as_str() == Some(bare)
-        }) {
+        if let Some(v) = self
+            .templating
+            .iter()
+            .find(|v| v["type"].as_str() == Some("datasource") && v["name"].as_str() == Some(bare))
+        {
             return v["query"].as_str().map(str::to_string);
         }
         match name {
@@ -613,7 +623,15 @@ fn legacy_rows(rows: &[Value]) -> Vec<Row> {
                 row_y += max_h;
                 max_h = 0;
             }
-            panels.push(Panel::parse(p, GridPos { x, y: row_y, w, h: ph }));
+            panels.push(Panel::parse(
+                p,
+                GridPos {
+                    x,
+                    y: row_y,
+                    w,
+                    h: ph,
+                },
+            ));
             x += w;
             max_h = max_h.max(ph);
         }

@@ -26,8 +26,12 @@ pub const AUTO_PREFIX: &str = "$__auto_interval_";
 /// What kind of variable, with what defines its options.
 #[derive(Debug, Clone, PartialEq)]
 pub enum VarKind {
-    Query { query: String },
-    Custom { query: String },
+    Query {
+        query: String,
+    },
+    Custom {
+        query: String,
+    },
     Interval {
         query: String,
         auto: bool,
@@ -35,11 +39,19 @@ pub enum VarKind {
         auto_min: String,
     },
     /// The plugin type it lists (`prometheus`).
-    Datasource { plugin: String },
-    Constant { value: String },
-    Textbox { value: String },
+    Datasource {
+        plugin: String,
+    },
+    Constant {
+        value: String,
+    },
+    Textbox {
+        value: String,
+    },
     Adhoc,
-    Unknown { kind: String },
+    Unknown {
+        kind: String,
+    },
 }
 
 /// One option: what is shown and what is interpolated.
@@ -179,7 +191,10 @@ impl Variable {
                 a.iter()
                     .filter_map(|o| {
                         let value = strings_of(&o["value"]).into_iter().next()?;
-                        let text = strings_of(&o["text"]).into_iter().next().unwrap_or(value.clone());
+                        let text = strings_of(&o["text"])
+                            .into_iter()
+                            .next()
+                            .unwrap_or(value.clone());
                         (value != ALL).then_some(VarOption { text, value })
                     })
                     .collect()
@@ -214,10 +229,8 @@ impl Variable {
                 var.options = vec![VarOption::new(value, value)];
                 var.current = vec![value.clone()];
             }
-            VarKind::Textbox { value } => {
-                if var.current.is_empty() {
-                    var.current = vec![value.clone()];
-                }
+            VarKind::Textbox { value } if var.current.is_empty() => {
+                var.current = vec![value.clone()];
             }
             VarKind::Datasource { .. } => {
                 var.options = vec![VarOption::new("default", "default")];
@@ -441,7 +454,11 @@ fn query_result_options(data: &Value) -> Result<Vec<VarOption>, String> {
             .map(|s| {
                 let value = s["value"][1].as_str().unwrap_or("");
                 let ms = s["value"][0].as_f64().unwrap_or(0.0) * 1000.0;
-                let t = format!("{} {value} {}", original_metric_name(&s["metric"]), ms.round());
+                let t = format!(
+                    "{} {value} {}",
+                    original_metric_name(&s["metric"]),
+                    ms.round()
+                );
                 VarOption::new(&t, &t)
             })
             .collect()),
@@ -484,7 +501,9 @@ pub fn custom_options(query: &str) -> Vec<VarOption> {
 fn variable_regex(re: &str) -> Result<(Regex, bool), String> {
     let (pattern, flags) = match re.strip_prefix('/').and_then(|r| r.rsplit_once('/')) {
         Some((p, f)) if f.chars().all(|c| "gimys".contains(c)) => (p.to_string(), f),
-        _ if re.starts_with('/') => return Err(format!("{re:?} is not a valid regular expression")),
+        _ if re.starts_with('/') => {
+            return Err(format!("{re:?} is not a valid regular expression"))
+        }
         _ => (format!("^{re}$"), ""),
     };
     let mut b = regex::RegexBuilder::new(&pattern);
@@ -523,7 +542,11 @@ pub fn filter_and_sort(
         if caps.is_empty() {
             continue;
         }
-        let named = |n: &str| caps.iter().find_map(|c| c.name(n)).map(|m| m.as_str().to_string());
+        let named = |n: &str| {
+            caps.iter()
+                .find_map(|c| c.name(n))
+                .map(|m| m.as_str().to_string())
+        };
         let (vg, tg) = (named("value"), named("text"));
         let first = |c: &regex::Captures| c.get(1).map(|m| m.as_str().to_string());
         if vg.is_some() || tg.is_some() {
@@ -566,7 +589,7 @@ pub fn sort_options(o: &mut [VarOption], sort: u32) {
         7 | 8 => o.sort_by(|a, b| natural_cmp(&a.text, &b.text)),
         _ => return,
     }
-    if sort % 2 == 0 {
+    if sort.is_multiple_of(2) {
         o.reverse();
     }
 }
