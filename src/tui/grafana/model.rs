@@ -121,6 +121,8 @@ pub struct Target {
     /// `time_series`, `table` or `heatmap`.
     pub format: String,
     pub datasource: Option<DatasourceRef>,
+    /// Why the query is not sent (its datasource is not Prometheus).
+    pub skipped: Option<String>,
 }
 
 impl Target {
@@ -145,6 +147,7 @@ impl Target {
             hide: bool_of(v, "hide"),
             format: str_of(v, "format").unwrap_or_else(|| "time_series".into()),
             datasource: v.get("datasource").and_then(DatasourceRef::parse),
+            skipped: None,
         }
     }
 
@@ -274,7 +277,7 @@ impl Panel {
     pub fn queries(&self) -> impl Iterator<Item = &Target> {
         self.targets
             .iter()
-            .filter(|t| !t.hide && !t.expr.trim().is_empty())
+            .filter(|t| !t.hide && !t.expr.trim().is_empty() && t.skipped.is_none())
     }
 
     /// Whether the view draws it (a known kind, a Prometheus source).
@@ -479,6 +482,10 @@ impl Dashboard {
     pub fn plugin_of(&self, ds: &DatasourceRef) -> Option<String> {
         match ds {
             DatasourceRef::Ref { kind, uid } => {
+                // Grafana's own sources are `{type: "datasource", uid: "-- Mixed --"}` etc.
+                if let Some(special) = uid.as_deref().and_then(special_source) {
+                    return Some(special.to_string());
+                }
                 if let Some(k) = kind.as_deref().filter(|k| !k.is_empty()) {
                     return Some(k.to_string());
                 }
@@ -503,49 +510,58 @@ impl Dashboard {
         {
             return v["query"].as_str().map(str::to_string);
         }
-        match name {
-            "-- Grafana --" | "grafana" => Some("grafana".into()),
-            "-- Dashboard --" => Some("dashboard".into()),
-            "-- Mixed --" => Some("mixed".into()),
-            _ => None,
-        }
+        special_source(name).map(str::to_string)
     }
 
-    /// Marks panels whose datasource (or every query's) is known and not Prometheus.
+    /// Marks queries whose datasource is known and not Prometheus (they are not sent), and
+    /// panels where that is every query (not drawn, saying why).
     fn check_datasources(&mut self) {
-        let mut problems: Vec<(usize, usize, String)> = Vec::new();
+        // (row, panel, per-query reason)
+        let mut found: Vec<(usize, usize, Vec<Option<String>>)> = Vec::new();
         for (ri, row) in self.rows.iter().enumerate() {
             for (pi, p) in row.panels.iter().enumerate() {
-                if p.targets.is_empty() {
-                    continue;
-                }
                 let panel_plugin = p.datasource.as_ref().and_then(|d| self.plugin_of(d));
-                let foreign: Vec<String> = p
+                let reasons: Vec<Option<String>> = p
                     .targets
                     .iter()
-                    .filter_map(|t| {
+                    .map(|t| {
                         let ds = t.datasource.as_ref().or(p.datasource.as_ref())?;
                         let plugin = self.plugin_of(ds).or_else(|| panel_plugin.clone())?;
-                        (!is_prometheus(&plugin)).then(|| format!("{} ({plugin})", ds.shown()))
+                        (!is_prometheus(&plugin)).then(|| {
+                            format!("datasource {} ({plugin}) is not Prometheus", ds.shown())
+                        })
                     })
                     .collect();
-                if !foreign.is_empty() && foreign.len() == p.targets.len() {
-                    problems.push((
-                        ri,
-                        pi,
-                        format!(
-                            "datasource {} is not Prometheus: not drawn",
-                            foreign.first().map_or("", String::as_str)
-                        ),
-                    ));
+                if reasons.iter().any(Option::is_some) {
+                    found.push((ri, pi, reasons));
                 }
             }
         }
-        for (ri, pi, message) in problems {
-            if let Some(p) = self.rows.get_mut(ri).and_then(|r| r.panels.get_mut(pi)) {
-                p.problem = Some(message);
+        for (ri, pi, reasons) in found {
+            let Some(p) = self.rows.get_mut(ri).and_then(|r| r.panels.get_mut(pi)) else {
+                continue;
+            };
+            if reasons.iter().all(Option::is_some) {
+                p.problem = reasons
+                    .first()
+                    .cloned()
+                    .flatten()
+                    .map(|r| format!("{r}: not drawn"));
+            }
+            for (t, r) in p.targets.iter_mut().zip(reasons) {
+                t.skipped = r;
             }
         }
+    }
+}
+
+/// Grafana's built-in sources by name or uid.
+fn special_source(name: &str) -> Option<&'static str> {
+    match name {
+        "-- Grafana --" | "grafana" => Some("grafana"),
+        "-- Dashboard --" => Some("dashboard"),
+        "-- Mixed --" => Some("mixed"),
+        _ => None,
     }
 }
 

@@ -347,7 +347,12 @@ fn other_variable_kinds() {
         json!({"name": "iv", "type": "interval", "auto": true, "auto_count": 30,
         "auto_min": "10s", "query": "1m,5m", "current": {"value": "$__auto_interval_iv"}}),
     );
-    iv.current = vec!["$__auto_interval_iv".into()];
+    assert_eq!(iv.options[0], VarOption::new("auto", "$__auto_interval_iv"));
+    assert_eq!(
+        iv.current,
+        ["$__auto_interval_iv"],
+        "the auto option is kept"
+    );
     let vars = vec![iv, k, t];
     let cx = ctx();
     let i = Interpolator {
@@ -388,6 +393,10 @@ fn panels_rows_and_bad_input() {
              "panels": [{"type": "timeseries", "title": "Hidden", "gridPos": {"x": 0, "y": 5, "w": 24, "h": 8},
                 "fieldConfig": {"defaults": {"custom": {"stacking": {"mode": "percent"}}}}}]},
             {"type": "row", "title": "Open", "collapsed": false, "gridPos": {"x": 0, "y": 5, "w": 24, "h": 1}},
+            {"type": "timeseries", "title": "Mixed", "gridPos": {"x": 0, "y": 14, "w": 24, "h": 8},
+             "datasource": {"type": "datasource", "uid": "-- Mixed --"},
+             "targets": [{"expr": "up", "datasource": {"type": "prometheus", "uid": "p"}},
+                         {"expr": "{job=\"x\"}", "datasource": {"type": "loki", "uid": "l"}}]},
             {"type": "graph", "title": "Legacy", "stack": true, "gridPos": {"x": 0, "y": 6, "w": 24, "h": 8},
              "yaxes": [{"format": "bytes"}], "legend": {"max": true, "current": true},
              "targets": [{"expr": "a", "hide": true}, {"expr": "b", "datasource": {"type": "prometheus"}}]}
@@ -401,7 +410,18 @@ fn panels_rows_and_bad_input() {
         (Some("30s"), "now-1h")
     );
     let titles: Vec<&str> = d.panels().map(|p| p.title.as_str()).collect();
-    assert_eq!(titles, ["Up", "Pie", "Logs", "Hidden", "Legacy"]);
+    assert_eq!(titles, ["Up", "Pie", "Logs", "Hidden", "Mixed", "Legacy"]);
+    // A mixed panel sends its Prometheus queries only.
+    let mixed = d.panels().nth(4).unwrap();
+    assert!(mixed.drawn());
+    assert_eq!(
+        mixed.queries().map(|t| t.expr.as_str()).collect::<Vec<_>>(),
+        ["up"]
+    );
+    assert_eq!(
+        mixed.targets[1].skipped.as_deref(),
+        Some("datasource loki l (loki) is not Prometheus")
+    );
     let up = d.panels().next().unwrap();
     assert_eq!(up.kind, PanelKind::Stat);
     assert_eq!(
@@ -437,7 +457,7 @@ fn panels_rows_and_bad_input() {
     );
     let hidden = d.panels().nth(3).unwrap();
     assert_eq!(hidden.stack, Stack::Percent);
-    let legacy = d.panels().nth(4).unwrap();
+    let legacy = d.panels().nth(5).unwrap();
     assert_eq!(
         (legacy.kind.clone(), legacy.stack, legacy.unit.as_deref()),
         (PanelKind::TimeSeries, Stack::Normal, Some("bytes"))
@@ -485,7 +505,7 @@ fn panels_rows_and_bad_input() {
         })
     );
     assert_eq!(
-        rect_of(Item::Panel { row: 2, panel: 0 }),
+        rect_of(Item::Panel { row: 2, panel: 1 }),
         Some(Rect {
             x: 0,
             y: 6,
@@ -493,7 +513,16 @@ fn panels_rows_and_bad_input() {
             h: 8
         })
     );
-    assert_eq!(lay.height, 14);
+    assert_eq!(
+        rect_of(Item::Panel { row: 2, panel: 0 }),
+        Some(Rect {
+            x: 0,
+            y: 14,
+            w: 120,
+            h: 8
+        })
+    );
+    assert_eq!(lay.height, 22);
     let vis = lay.visible(5, 4);
     assert!(vis.iter().all(|(_, r)| r.y + r.h <= 4));
     assert_eq!(vis.len(), 2);

@@ -217,12 +217,19 @@ impl Variable {
         // Kinds whose options are in the definition get them now.
         match &var.kind {
             VarKind::Custom { query } => var.options = custom_options(query),
-            VarKind::Interval { query, .. } => {
-                var.options = query
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(|s| VarOption::new(s, s))
+            VarKind::Interval { query, auto, .. } => {
+                // With auto, Grafana offers `auto` first.
+                let auto =
+                    auto.then(|| VarOption::new("auto", &format!("{AUTO_PREFIX}{}", var.name)));
+                var.options = auto
+                    .into_iter()
+                    .chain(
+                        query
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(|s| VarOption::new(s, s)),
+                    )
                     .collect()
             }
             VarKind::Constant { value } => {
