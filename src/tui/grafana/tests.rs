@@ -343,7 +343,7 @@ fn other_variable_kinds() {
     assert_eq!(k.current, ["node"]);
     let t = var(json!({"name": "t", "type": "textbox", "query": "dflt"}));
     assert_eq!(t.current, ["dflt"]);
-    let mut iv = var(
+    let iv = var(
         json!({"name": "iv", "type": "interval", "auto": true, "auto_count": 30,
         "auto_min": "10s", "query": "1m,5m", "current": {"value": "$__auto_interval_iv"}}),
     );
