@@ -151,6 +151,21 @@ pub fn parse_interval(s: &str) -> Option<i64> {
     Some(total as i64)
 }
 
+/// A dashboard's relative time range (`time.from` `now-6h`, `time.to` `now` or `now-1h`) as
+/// (milliseconds before now of the start, of the end). `None` for absolute times and rounded
+/// forms (`now/d`), which the view asks the user about instead.
+pub fn relative_range(from: &str, to: &str) -> Option<(i64, i64)> {
+    let ago = |s: &str| -> Option<i64> {
+        let s = s.trim();
+        if s == "now" {
+            return Some(0);
+        }
+        parse_interval(s.strip_prefix("now-")?)
+    };
+    let (f, t) = (ago(from)?, ago(to)?);
+    (f > t).then_some((f, t))
+}
+
 /// `gtime.FormatInterval`: the largest whole unit (`1m`, `2h`, `3d`, `1y`, `500ms`).
 pub fn format_interval(ms: i64) -> String {
     const UNITS: [(i64, &str); 6] = [

@@ -193,6 +193,16 @@ fn rate_interval_and_interval_follow_grafana_server() {
     assert_eq!(parse_interval("1m30s"), Some(90_000));
     assert_eq!(parse_interval("30"), Some(30_000));
     assert_eq!(parse_interval("soon"), None);
+    assert_eq!(
+        super::interpolate::relative_range("now-6h", "now"),
+        Some((21_600_000, 0))
+    );
+    assert_eq!(
+        super::interpolate::relative_range("now-2d", "now-1d"),
+        Some((172_800_000, 86_400_000))
+    );
+    assert_eq!(super::interpolate::relative_range("now/d", "now"), None);
+    assert_eq!(super::interpolate::relative_range("now", "now-1h"), None);
     // The browser's bounds are exclusive: exactly 1.5s rounds to 2s.
     assert_eq!(round_interval_browser(1500.0), 2000);
     assert_eq!(super::interpolate::round_interval_server(1500.0), 1000);
