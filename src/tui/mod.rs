@@ -20,6 +20,7 @@ pub mod complete;
 pub mod dashboard;
 pub mod data;
 pub mod format;
+pub mod grafana;
 pub mod heatmap;
 pub mod highlight;
 pub mod prompt;
