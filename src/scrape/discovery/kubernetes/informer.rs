@@ -29,7 +29,7 @@ pub enum Msg {
     Changed {
         kind: Kind,
         change: Change,
-        obj: Obj,
+        obj: Box<Obj>,
     },
     /// The informer `id` failed; it retries.
     Failed { id: usize, error: String },
@@ -295,7 +295,7 @@ impl Informer {
                     .send(Msg::Changed {
                         kind: self.kind,
                         change,
-                        obj,
+                        obj: Box::new(obj),
                     })
                     .await
                 {

@@ -221,7 +221,7 @@ fn handle(
                 Change::Deleted => "delete",
             };
             count_events(kind, event, 1);
-            store.apply(change == Change::Deleted, obj, dirty);
+            store.apply(change == Change::Deleted, *obj, dirty);
         }
         Msg::Failed { id, error } => {
             sd_metrics().inc(FAILURES, FAILURES_HELP, vec![], 1.0);
