@@ -71,12 +71,11 @@ impl FakeApi {
                 let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 addr_tx.send(l.local_addr().unwrap()).unwrap();
                 let app = axum::Router::new().fallback(handle).with_state(st);
-                axum::serve(l, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-                    .unwrap();
+                // Stopping drops open watch streams at once (no graceful wait for them).
+                tokio::select! {
+                    r = axum::serve(l, app) => r.unwrap(),
+                    _ = stop_rx => {}
+                }
             });
             rt.shutdown_timeout(Duration::from_millis(100));
         });
