@@ -454,7 +454,13 @@ impl Manager {
         });
         for t in active {
             let h = t.hash();
-            if pool.running.contains_key(&h) {
+            if let Some(r) = pool.running.get_mut(&h) {
+                // The same target (its labels and URL are unchanged) keeps its loop; what
+                // discovery said of it may have changed (a `__meta_*` label), as Prometheus
+                // shows the newest.
+                if r.target.discovered != t.discovered {
+                    r.target = Arc::new(t);
+                }
                 continue;
             }
             let target = Arc::new(t);
@@ -569,6 +575,16 @@ impl Manager {
         pools
             .iter()
             .map(|(n, p)| (n.clone(), p.dropped_count))
+            .collect()
+    }
+
+    /// Targets each pool's discovery found, before relabeling
+    /// (`prometheus_sd_discovered_targets`).
+    pub fn discovered_counts(&self) -> BTreeMap<String, usize> {
+        let pools = self.pools.lock();
+        pools
+            .iter()
+            .map(|(n, p)| (n.clone(), p.groups.values().map(|g| g.targets.len()).sum()))
             .collect()
     }
 
@@ -784,3 +800,6 @@ fn describe(e: &reqwest::Error) -> String {
     }
     client::error_chain(e)
 }
+
+#[cfg(test)]
+mod manager_tests;

@@ -259,15 +259,16 @@ fn scrape(o: &mut Out, m: &Manager, discovered: &mut Vec<(Labels, f64)>) -> std:
         health,
     )?;
     // By job: (active targets, discovered targets, metadata entries).
-    let mut jobs: BTreeMap<&str, (f64, f64, f64)> = BTreeMap::new();
+    let mut jobs: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
     for a in &active {
-        let j = jobs.entry(a.pool.as_str()).or_default();
+        let j = jobs.entry(a.pool.clone()).or_default();
         j.0 += 1.0;
-        j.1 += 1.0;
         j.2 += a.status.metadata.len() as f64;
     }
-    for d in &dropped {
-        jobs.entry(d.pool.as_str()).or_default().1 += 1.0;
+    // Discovered: every target the pool's discovery found, before relabeling (as Prometheus
+    // counts them), whatever became of it.
+    for (pool, n) in m.discovered_counts() {
+        jobs.entry(pool).or_default().1 = n as f64;
     }
     let by_job = |pick: fn(&(f64, f64, f64)) -> f64| -> Vec<(Labels, f64)> {
         jobs.iter()
