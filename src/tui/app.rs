@@ -29,6 +29,7 @@ use crate::client::stats::Stats;
 mod actions;
 mod completion;
 mod exemplars;
+pub mod grafana;
 mod keys;
 mod mouse;
 mod msg;
@@ -118,6 +119,21 @@ pub enum Cmd {
         expr: String,
         range: (f64, f64),
     },
+    /// A Grafana dashboard panel's query of refresh `round`: a range query over `range`
+    /// (start, end, step), else an instant query at `time`.
+    DashQuery {
+        round: u64,
+        key: grafana::QueryKey,
+        expr: String,
+        time: f64,
+        range: Option<(f64, f64, f64)>,
+    },
+    /// The API call listing dashboard variable `index`'s options (its `query` interpolated).
+    DashVar {
+        index: usize,
+        query: String,
+        request: super::grafana::vars::VarRequest,
+    },
 }
 
 /// Data the loop fetched.
@@ -155,6 +171,19 @@ pub enum Msg {
         index: usize,
         range: (f64, f64, f64),
         result: Result<QueryData, String>,
+    },
+    /// A dashboard panel query's answer (`expr` as sent).
+    DashQuery {
+        round: u64,
+        key: grafana::QueryKey,
+        expr: String,
+        result: Result<QueryData, String>,
+    },
+    /// A dashboard variable's API answer (the `data` field).
+    DashVar {
+        index: usize,
+        query: String,
+        result: Result<serde_json::Value, String>,
     },
     /// Why query `id` answered no series (no lines: not known).
     Explain {
@@ -293,6 +322,8 @@ pub struct App {
     pub help_bounds: std::cell::Cell<(u16, u16)>,
     /// The overview's panels and their latest answers.
     pub overview: Overview,
+    /// The Grafana dashboard opened with `--dashboard`.
+    pub grafana: Option<grafana::DashView>,
     pub quit: bool,
     /// The clock (unix seconds); tests set it.
     pub now: f64,
@@ -382,6 +413,7 @@ impl App {
             help_scroll: 0,
             help_bounds: std::cell::Cell::new((u16::MAX, 10)),
             overview: Overview::new(super::dashboard::builtin()),
+            grafana: None,
             quit: false,
             now,
             source_name: source_name.to_string(),
