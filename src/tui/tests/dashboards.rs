@@ -17,10 +17,15 @@ use crate::tui::theme::Theme;
 type Fut<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<Answer, ClientError>> + Send + 'a>>;
 
+/// One call: (path, params).
+type Call = (String, Vec<(String, String)>);
+/// A series to store: name, labels, value.
+type Stored<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
+
 /// promterm in process, remembering every (path, params) it was asked.
 struct Recording {
     inner: Local,
-    asked: Mutex<Vec<(String, Vec<(String, String)>)>>,
+    asked: Mutex<Vec<Call>>,
 }
 
 impl Source for Recording {
@@ -54,7 +59,7 @@ impl Recording {
 }
 
 /// A store with `series` (name, labels, value) sampled every 15 s over the last 10 minutes.
-fn promterm(series: &[(&str, &[(&str, &str)], f64)]) -> (tempfile::TempDir, Arc<Recording>) {
+fn promterm(series: &[Stored]) -> (tempfile::TempDir, Arc<Recording>) {
     use crate::model::Sample;
     use crate::storage::{Appender, SeriesInput};
     let dir = tempfile::tempdir().unwrap();

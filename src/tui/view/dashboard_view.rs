@@ -138,6 +138,13 @@ pub fn draw(app: &App, d: &DashView, f: &mut Frame, area: Rect) {
                 ),
                 t.fg(t.dim),
             ),
+            Span::styled(
+                d.var_errors
+                    .iter()
+                    .map(|e| format!(" · {e}"))
+                    .collect::<String>(),
+                t.fg(t.error),
+            ),
         ])),
         head,
     );
