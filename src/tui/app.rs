@@ -4,14 +4,17 @@
 //!
 //! This file holds the state (`App`, `Focus`, `View`, `Cmd`, `Msg`, the popup) and what is
 //! read from it (filtered lists, sorted series, the graph window). The changes live beside it,
-//! each file using only those before it: `exemplars` (the graph's exemplars: which are in
+//! each file using only those before it: `grafana` (the Grafana dashboard opened with
+//! `--dashboard`: its variables, rounds of panel queries, answers, scrolling and keys),
+//! `exemplars` (the graph's exemplars: which are in
 //! view, the one at the cursor, jumping to the next, showing or hiding them), `actions` (run a
 //! query, focus, views, the clock),
 //! `overview` (the overview's refresh and keys), `completion` (the popup and the data it
 //! needs), `relabel` (the targets pane's dropped list and relabeling view), `msg` (fetched
 //! data), `prompt_keys` (the line editor, history search, popup keys), `keys` (every other
 //! key) and `mouse` (clicks, the wheel and drags, on what `render` found under the pointer).
-//! Uses `complete`, `dashboard`, `data`, `heatmap`, `highlight`, `prompt` and `theme`, and
+//! Uses `complete`, `dashboard`, `data`, `grafana`, `heatmap`, `highlight`, `prompt` and
+//! `theme`, and
 //! `client::stats` (a result's query statistics).
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -7,12 +7,13 @@
 //! terminal (raw mode, alternate screen, restored on exit, Ctrl-C and panic) and the event
 //! loop that runs `Cmd`s against the Source. `prompt` (line editor, history), `highlight`
 //! (tokens, completion context), `complete` (candidates), `vocabulary` (PromQL function
-//! names), `dashboard` (the overview's panels: built in or from `overview.toml`), `data` (API
+//! names), `dashboard` (the overview's panels: built in or from `overview.toml`), `grafana`
+//! (Grafana dashboard files, the model of the view `--dashboard FILE` opens), `data` (API
 //! JSON to view models), `heatmap` (histogram results as heatmap grids), `format` (numbers, sparklines, times; the CLI uses it too), `theme`,
 //! and `term_events` (terminal input on a thread, noticing the terminal going away) support
 //! them. From the top, each using only those after it:
 //! render → view → app → complete → dashboard → highlight → vocabulary; view and app also use
-//! prompt, theme, format and heatmap → data. Uses `client` (the Source), and `promql` to check the
+//! prompt, theme, format, grafana (→ dashboard, format) and heatmap → data. Uses `client` (the Source), and `promql` to check the
 //! syntax.
 
 pub mod app;

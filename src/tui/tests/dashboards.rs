@@ -253,3 +253,31 @@ async fn a_tall_dashboard_scrolls_with_page_down() {
     assert!(screen.contains("Disk Space Utilisation"), "{screen}");
     assert!(!screen.contains("CPU Utilisation"), "{screen}");
 }
+
+#[tokio::test]
+async fn panels_refresh_on_the_dashboards_interval_and_stale_answers_are_dropped() {
+    let (_dir, source) = promterm(&[("prometheus_build_info", PROM, 1.0)]);
+    let mut a = open(&file("prometheus.json"), &source, 160, 70).await;
+    let first = a.grafana.as_ref().unwrap().sent_at;
+    assert!(first > 0.0);
+    // prometheus.json refreshes every 10 s.
+    assert_eq!(a.grafana.as_ref().unwrap().refresh_every(), 10.0);
+    let panels = |c: &Vec<Cmd>| {
+        c.iter()
+            .filter(|c| matches!(c, Cmd::DashQuery { .. }))
+            .count()
+    };
+    assert_eq!(panels(&a.tick(first + 5.0, false)), 0);
+    let again = a.tick(first + 10.0, false);
+    assert!(panels(&again) >= 10, "{again:?}");
+    // An answer of the round before is dropped.
+    let before = a.grafana.as_ref().unwrap().answers.clone();
+    let round = a.grafana.as_ref().unwrap().round;
+    a.msg(crate::tui::app::Msg::DashQuery {
+        round: round - 1,
+        key: (1, 0, 0),
+        expr: "stale".into(),
+        result: Err("stale".into()),
+    });
+    assert_eq!(a.grafana.as_ref().unwrap().answers, before);
+}
