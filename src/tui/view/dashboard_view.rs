@@ -1,6 +1,7 @@
 //! The Grafana dashboard view: a title line, then the dashboard's rows and panels laid out by
 //! `grafana::layout` for the screen and scrolled. Each panel is a titled box (`panel::block`):
-//! time series as line charts of their range answers with `legendFormat` legends, stat /
+//! time series as line charts of their range answers (stacked, or as shares, when the panel
+//! stacks) with `legendFormat` legends and units on the axis, stat /
 //! gauge / bar gauge as the reduced value in the panel's unit and threshold colour, text
 //! panels as their text, other types as "not drawn yet (<type>)", a failed query as its error.
 //! A dashboard that did not load shows its error. Reads `app::grafana::DashView`; uses
@@ -20,7 +21,7 @@ use crate::tui::data::QueryData;
 use crate::tui::format::clock;
 use crate::tui::grafana::layout::{layout, Item};
 use crate::tui::grafana::legend::{calc_label, legend, reduce};
-use crate::tui::grafana::model::{Panel, PanelKind};
+use crate::tui::grafana::model::{Panel, PanelKind, Stack};
 use crate::tui::grafana::units;
 use crate::tui::theme::Theme;
 
@@ -58,6 +59,48 @@ pub fn panel_series(
         }
     }
     (series, errors)
+}
+
+/// The lines a time series panel draws: the series themselves, or stacked (each on the sum
+/// of those before it at the same time; `Percent`: as shares of the total, 0 to 1).
+pub fn stacked(series: &[Named], stack: Stack) -> Vec<Vec<(f64, f64)>> {
+    let finite = |s: &Named| -> Vec<(f64, f64)> {
+        s.points
+            .iter()
+            .copied()
+            .filter(|p| p.1.is_finite())
+            .collect()
+    };
+    if stack == Stack::None {
+        return series.iter().map(finite).collect();
+    }
+    let key = |t: f64| (t * 1000.0).round() as i64;
+    let mut total: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
+    if stack == Stack::Percent {
+        for s in series {
+            for (t, v) in finite(s) {
+                *total.entry(key(t)).or_default() += v;
+            }
+        }
+    }
+    let mut below: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
+    series
+        .iter()
+        .map(|s| {
+            finite(s)
+                .into_iter()
+                .map(|(t, v)| {
+                    let acc = below.entry(key(t)).or_default();
+                    *acc += v;
+                    let y = match total.get(&key(t)) {
+                        Some(sum) if *sum != 0.0 => *acc / sum,
+                        _ => *acc,
+                    };
+                    (t, y)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// A Grafana colour name (or `#rrggbb`) as a terminal colour.
@@ -307,10 +350,10 @@ fn draw_lines(app: &App, d: &DashView, p: &Panel, series: &[Named], f: &mut Fram
         height: area.height - legend_rows,
         ..area
     };
-    let (lo, hi) = series
+    let data = stacked(series, p.stack);
+    let (lo, hi) = data
         .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
-        .filter(|v| v.is_finite())
+        .flat_map(|s| s.iter().map(|p| p.1))
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
             (a.min(v), b.max(v))
         });
@@ -326,16 +369,6 @@ fn draw_lines(app: &App, d: &DashView, p: &Panel, series: &[Named], f: &mut Fram
         }
     };
     let (start, end) = d.window;
-    let data: Vec<Vec<(f64, f64)>> = series
-        .iter()
-        .map(|s| {
-            s.points
-                .iter()
-                .copied()
-                .filter(|p| p.1.is_finite())
-                .collect()
-        })
-        .collect();
     let sets: Vec<Dataset> = data
         .iter()
         .enumerate()
