@@ -95,6 +95,10 @@ pub struct TuiLook {
     /// Let the mouse scroll and click (off: the terminal keeps its own selection).
     #[arg(long)]
     pub mouse: bool,
+    /// A Grafana dashboard JSON file to open in the TUI (Esc shows the rest of the TUI, F2
+    /// the dashboard again).
+    #[arg(long, value_name = "FILE")]
+    pub dashboard: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -381,6 +385,7 @@ fn tui_options(look: &TuiLook, source_name: String) -> anyhow::Result<crate::tui
         mouse: look.mouse,
         history: crate::tui::prompt::default_history_path(),
         source_name,
+        dashboard: look.dashboard.clone(),
     })
 }
 

@@ -4,14 +4,17 @@
 //!
 //! This file holds the state (`App`, `Focus`, `View`, `Cmd`, `Msg`, the popup) and what is
 //! read from it (filtered lists, sorted series, the graph window). The changes live beside it,
-//! each file using only those before it: `exemplars` (the graph's exemplars: which are in
+//! each file using only those before it: `grafana` (the Grafana dashboard opened with
+//! `--dashboard`: its variables, rounds of panel queries, answers, scrolling and keys),
+//! `exemplars` (the graph's exemplars: which are in
 //! view, the one at the cursor, jumping to the next, showing or hiding them), `actions` (run a
 //! query, focus, views, the clock),
 //! `overview` (the overview's refresh and keys), `completion` (the popup and the data it
 //! needs), `relabel` (the targets pane's dropped list and relabeling view), `msg` (fetched
 //! data), `prompt_keys` (the line editor, history search, popup keys), `keys` (every other
 //! key) and `mouse` (clicks, the wheel and drags, on what `render` found under the pointer).
-//! Uses `complete`, `dashboard`, `data`, `heatmap`, `highlight`, `prompt` and `theme`, and
+//! Uses `complete`, `dashboard`, `data`, `grafana`, `heatmap`, `highlight`, `prompt` and
+//! `theme`, and
 //! `client::stats` (a result's query statistics).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,6 +32,7 @@ use crate::client::stats::Stats;
 mod actions;
 mod completion;
 mod exemplars;
+pub mod grafana;
 mod keys;
 mod mouse;
 mod msg;
@@ -118,6 +122,21 @@ pub enum Cmd {
         expr: String,
         range: (f64, f64),
     },
+    /// A Grafana dashboard panel's query of refresh `round`: a range query over `range`
+    /// (start, end, step), else an instant query at `time`.
+    DashQuery {
+        round: u64,
+        key: grafana::QueryKey,
+        expr: String,
+        time: f64,
+        range: Option<(f64, f64, f64)>,
+    },
+    /// The API call listing dashboard variable `index`'s options (its `query` interpolated).
+    DashVar {
+        index: usize,
+        query: String,
+        request: super::grafana::vars::VarRequest,
+    },
 }
 
 /// Data the loop fetched.
@@ -155,6 +174,19 @@ pub enum Msg {
         index: usize,
         range: (f64, f64, f64),
         result: Result<QueryData, String>,
+    },
+    /// A dashboard panel query's answer (`expr` as sent).
+    DashQuery {
+        round: u64,
+        key: grafana::QueryKey,
+        expr: String,
+        result: Result<QueryData, String>,
+    },
+    /// A dashboard variable's API answer (the `data` field).
+    DashVar {
+        index: usize,
+        query: String,
+        result: Result<serde_json::Value, String>,
     },
     /// Why query `id` answered no series (no lines: not known).
     Explain {
@@ -293,6 +325,8 @@ pub struct App {
     pub help_bounds: std::cell::Cell<(u16, u16)>,
     /// The overview's panels and their latest answers.
     pub overview: Overview,
+    /// The Grafana dashboard opened with `--dashboard`.
+    pub grafana: Option<grafana::DashView>,
     pub quit: bool,
     /// The clock (unix seconds); tests set it.
     pub now: f64,
@@ -382,6 +416,7 @@ impl App {
             help_scroll: 0,
             help_bounds: std::cell::Cell::new((u16::MAX, 10)),
             overview: Overview::new(super::dashboard::builtin()),
+            grafana: None,
             quit: false,
             now,
             source_name: source_name.to_string(),

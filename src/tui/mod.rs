@@ -7,12 +7,13 @@
 //! terminal (raw mode, alternate screen, restored on exit, Ctrl-C and panic) and the event
 //! loop that runs `Cmd`s against the Source. `prompt` (line editor, history), `highlight`
 //! (tokens, completion context), `complete` (candidates), `vocabulary` (PromQL function
-//! names), `dashboard` (the overview's panels: built in or from `overview.toml`), `data` (API
+//! names), `dashboard` (the overview's panels: built in or from `overview.toml`), `grafana`
+//! (Grafana dashboard files, the model of the view `--dashboard FILE` opens), `data` (API
 //! JSON to view models), `heatmap` (histogram results as heatmap grids), `format` (numbers, sparklines, times; the CLI uses it too), `theme`,
 //! and `term_events` (terminal input on a thread, noticing the terminal going away) support
 //! them. From the top, each using only those after it:
 //! render → view → app → complete → dashboard → highlight → vocabulary; view and app also use
-//! prompt, theme, format and heatmap → data. Uses `client` (the Source), and `promql` to check the
+//! prompt, theme, format, grafana (→ dashboard, format) and heatmap → data. Uses `client` (the Source), and `promql` to check the
 //! syntax.
 
 pub mod app;
@@ -57,6 +58,8 @@ pub struct Options {
     pub history: Option<PathBuf>,
     /// Shown in the status line (the server's URL, or "promterm (local)").
     pub source_name: String,
+    /// A Grafana dashboard file to open (`--dashboard`).
+    pub dashboard: Option<PathBuf>,
 }
 
 /// Picks the theme: `--theme` (a built-in name or a file), else the default; `NO_COLOR`
@@ -233,6 +236,80 @@ pub async fn execute_cmd(source: &dyn Source, cmd: Cmd) -> Msg {
                 .map_err(err)
                 .map(|a| data::query_data(&a.data)),
         },
+        Cmd::DashQuery {
+            round,
+            key,
+            expr,
+            time,
+            range,
+        } => {
+            let r = match range {
+                Some((s, e, step)) => source.query_range(&expr, s, e, step).await,
+                None => source.query(&expr, Some(time)).await,
+            };
+            Msg::DashQuery {
+                round,
+                key,
+                result: r.map_err(err).map(|a| data::query_data(&a.data)),
+                expr,
+            }
+        }
+        Cmd::DashVar {
+            index,
+            query,
+            request,
+        } => {
+            use grafana::vars::VarRequest;
+            let matches = |m: &[String]| -> Vec<(&'static str, String)> {
+                m.iter().map(|x| ("match[]", x.clone())).collect()
+            };
+            let (path, params) = match &request {
+                VarRequest::LabelValues {
+                    label,
+                    matches: m,
+                    start,
+                    end,
+                } => {
+                    let mut p = matches(m);
+                    p.push(("start", start.to_string()));
+                    p.push(("end", end.to_string()));
+                    (format!("/api/v1/label/{label}/values"), p)
+                }
+                VarRequest::LabelNames {
+                    matches: m,
+                    start,
+                    end,
+                } => {
+                    let mut p = matches(m);
+                    p.push(("start", start.to_string()));
+                    p.push(("end", end.to_string()));
+                    ("/api/v1/labels".to_string(), p)
+                }
+                VarRequest::Series {
+                    matches: m,
+                    start,
+                    end,
+                } => {
+                    let mut p = matches(m);
+                    p.push(("start", start.to_string()));
+                    p.push(("end", end.to_string()));
+                    ("/api/v1/series".to_string(), p)
+                }
+                VarRequest::Query { expr, time } => (
+                    "/api/v1/query".to_string(),
+                    vec![("query", expr.clone()), ("time", time.to_string())],
+                ),
+            };
+            Msg::DashVar {
+                index,
+                query,
+                result: source
+                    .get(&path, &params)
+                    .await
+                    .map_err(err)
+                    .map(|a| a.data),
+            }
+        }
         Cmd::RemoteWrite => Msg::RemoteWrite(
             source
                 .get("/api/v1/status/remote_write", &[])
@@ -316,6 +393,9 @@ pub async fn run(
     // Arrive on the overview: the user's `overview.toml`, else the built-in panels.
     let overview_file = config_dir().map(|d| d.join("overview.toml"));
     app.arrive(dashboard::load(overview_file.as_deref()));
+    if let Some(path) = &opts.dashboard {
+        app.open_dashboard(grafana::load(path).map_err(|e| e.to_string()));
+    }
     let spawn = |cmds: Vec<Cmd>| {
         for c in cmds {
             let (s, tx) = (source.clone(), msg_tx.clone());
@@ -341,6 +421,9 @@ pub async fn run(
             size.width,
             size.height,
         )));
+        if let Some(d) = app.grafana.as_mut() {
+            d.size = (size.width, size.height);
+        }
         if let Err(e) = terminal.draw(|f| render::render(&app, f)) {
             if term_events::terminal_gone() {
                 break Ok(Exit::TerminalGone);

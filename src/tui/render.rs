@@ -13,8 +13,8 @@ use ratatui::Frame;
 
 use super::app::{App, Focus, Hit, Spot, View, VIEWS};
 use super::view::{
-    alerts, graph, heatmap, help, metrics, overview, popup, prompt, relabel, results, rules,
-    status, targets,
+    alerts, dashboard_view, graph, heatmap, help, metrics, overview, popup, prompt, relabel,
+    results, rules, status, targets,
 };
 
 /// Every key, as the help overlay lists them.
@@ -236,6 +236,13 @@ pub fn render(app: &App, f: &mut Frame) {
                 .wrap(ratatui::widgets::Wrap { trim: true }),
             area,
         );
+        return;
+    }
+    if let Some(d) = app.grafana.as_ref().filter(|d| d.shown) {
+        dashboard_view::draw(app, d, f, area);
+        if app.help {
+            help::draw(app, f, area);
+        }
         return;
     }
     if app.wide {

@@ -32,7 +32,7 @@ impl App {
     /// The clock moved on (called about once a second); `panels_due` every 5 s.
     pub fn tick(&mut self, now: f64, panels_due: bool) -> Vec<Cmd> {
         self.now = now;
-        let mut out = Vec::new();
+        let mut out = self.dashboard_tick(now);
         if panels_due {
             out.push(Cmd::Targets);
             out.push(Cmd::Rules);

@@ -20,6 +20,9 @@ impl App {
             self.help_key(k.code);
             return Vec::new();
         }
+        if let Some(cmds) = self.dashboard_key(k) {
+            return cmds;
+        }
         if k.code == KeyCode::F(1) {
             self.help = true;
             return Vec::new();

@@ -94,6 +94,17 @@ impl App {
             }
             Msg::SeriesCounts(c) => self.series_counts = c,
             Msg::RemoteWrite(s) => self.senders = s,
+            Msg::DashQuery {
+                round,
+                key,
+                expr,
+                result,
+            } => self.dashboard_answer(round, key, expr, result),
+            Msg::DashVar {
+                index,
+                query,
+                result,
+            } => out.extend(self.dashboard_variable(index, &query, result)),
             Msg::Panel {
                 index,
                 range,

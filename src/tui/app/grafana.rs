@@ -1,0 +1,304 @@
+//! The Grafana dashboard view's state: the loaded dashboard (or why it did not load), the
+//! scroll position, the screen size it is laid out for, and the answers of its panels'
+//! queries. Builds the panels' requests (`Cmd::DashQuery`, interpolated as Grafana sends them)
+//! on the dashboard's refresh interval, takes their answers (`Msg::DashQuery`, stale rounds
+//! dropped) and its keys (PgUp/PgDn, arrows, Home/End scroll; `r` refreshes; Esc leaves).
+//! On opening, query variables are listed one after the other (`Cmd::DashVar`, each
+//! interpolated with those before it) and keep their saved value when it is still an option;
+//! the panels' first round follows.
+//! Uses `grafana` (model, layout, interpolation) and `data`.
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use serde_json::Value;
+
+use super::{App, Cmd};
+use crate::tui::data::QueryData;
+use crate::tui::grafana::interpolate::{parse_interval, relative_range, Context, Interpolator};
+use crate::tui::grafana::layout::{layout, Item};
+use crate::tui::grafana::vars::VarKind;
+use crate::tui::grafana::Loaded;
+
+/// Refresh when the dashboard names no interval (seconds).
+pub const DEFAULT_REFRESH: f64 = 30.0;
+
+/// Which query: (row, panel in the row, target in the panel).
+pub type QueryKey = (usize, usize, usize);
+
+/// What one query answered, with the expression sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub expr: String,
+    pub result: Result<QueryData, String>,
+}
+
+/// An open dashboard.
+#[derive(Debug, Clone)]
+pub struct DashView {
+    /// The dashboard, or the load error shown instead.
+    pub loaded: Result<Loaded, String>,
+    /// Shown over the rest of the TUI (Esc hides it, F2 shows it again).
+    pub shown: bool,
+    /// Lines scrolled down.
+    pub scroll: u32,
+    /// The screen (width, height) the panels are laid out for.
+    pub size: (u16, u16),
+    /// The current refresh round; answers of older rounds are dropped.
+    pub round: u64,
+    /// When the last round was sent (unix seconds; 0 = never).
+    pub sent_at: f64,
+    /// Answers by query.
+    pub answers: BTreeMap<QueryKey, Answer>,
+    /// The (start, end) of the last round, unix seconds.
+    pub window: (f64, f64),
+    /// While the variables are listed: the one asked for (its index).
+    pub var_pending: Option<usize>,
+    /// Whether the variables were listed (or tried).
+    pub vars_done: bool,
+    /// Why a variable's options could not be listed.
+    pub var_errors: Vec<String>,
+}
+
+impl DashView {
+    pub fn new(loaded: Result<Loaded, String>) -> DashView {
+        DashView {
+            loaded,
+            shown: true,
+            scroll: 0,
+            size: (120, 40),
+            round: 0,
+            sent_at: 0.0,
+            answers: BTreeMap::new(),
+            window: (0.0, 0.0),
+            var_pending: None,
+            vars_done: false,
+            var_errors: Vec::new(),
+        }
+    }
+
+    /// The request listing the next query variable from `from` on, at `now`; none left: the
+    /// variables are done.
+    pub fn next_variable(&mut self, from: usize, now: f64) -> Option<Cmd> {
+        let (start, end) = self.range_at(now);
+        let Ok(l) = &self.loaded else {
+            return None;
+        };
+        let ctx = Context {
+            range_ms: ((end - start) * 1000.0) as i64,
+            dashboard_title: l.dashboard.title.clone(),
+            dashboard_uid: l.dashboard.uid.clone(),
+            ..Context::default()
+        };
+        let interp = Interpolator {
+            vars: &l.variables,
+            ctx: &ctx,
+        };
+        for (i, v) in l.variables.iter().enumerate().skip(from) {
+            let VarKind::Query { query } = &v.kind else {
+                continue;
+            };
+            let query = interp.query(query);
+            if let Some(request) = v.request(&query, start, end) {
+                self.var_pending = Some(i);
+                return Some(Cmd::DashVar {
+                    index: i,
+                    query,
+                    request,
+                });
+            }
+        }
+        self.var_pending = None;
+        self.vars_done = true;
+        None
+    }
+
+    /// Seconds between refreshes: the dashboard's `refresh`, else 30 s.
+    pub fn refresh_every(&self) -> f64 {
+        self.loaded
+            .as_ref()
+            .ok()
+            .and_then(|l| l.dashboard.refresh.as_deref())
+            .and_then(parse_interval)
+            .filter(|ms| *ms > 0)
+            .map_or(DEFAULT_REFRESH, |ms| ms as f64 / 1000.0)
+    }
+
+    /// The dashboard's time range ending at `now` (unix seconds): its relative range, else
+    /// the last 6 hours.
+    pub fn range_at(&self, now: f64) -> (f64, f64) {
+        let (from, to) = self
+            .loaded
+            .as_ref()
+            .ok()
+            .and_then(|l| relative_range(&l.dashboard.time_from, &l.dashboard.time_to))
+            .unwrap_or((6 * 3600 * 1000, 0));
+        (now - from as f64 / 1000.0, now - to as f64 / 1000.0)
+    }
+
+    /// The lines of the canvas under the title line.
+    pub fn body_height(&self) -> u32 {
+        u32::from(self.size.1.saturating_sub(1))
+    }
+
+    /// The requests of a new round at `now`: every drawn panel's queries on screen or not,
+    /// interpolated with the variables' current values.
+    pub fn requests(&mut self, now: f64) -> Vec<Cmd> {
+        let Ok(l) = &self.loaded else {
+            return Vec::new();
+        };
+        self.round += 1;
+        self.sent_at = now;
+        let (start, end) = self.range_at(now);
+        self.window = (start, end);
+        let lay = layout(&l.dashboard, self.size.0);
+        let mut out = Vec::new();
+        for (item, rect) in &lay.items {
+            let Item::Panel { row, panel } = *item else {
+                continue;
+            };
+            let Some(p) = l.dashboard.rows.get(row).and_then(|r| r.panels.get(panel)) else {
+                continue;
+            };
+            if !p.drawn() {
+                continue;
+            }
+            let ctx = Context {
+                range_ms: ((end - start) * 1000.0) as i64,
+                max_data_points: p
+                    .max_data_points
+                    .unwrap_or(u64::from(rect.w.saturating_sub(2)).max(10) * 2),
+                dashboard_title: l.dashboard.title.clone(),
+                dashboard_uid: l.dashboard.uid.clone(),
+                ..Context::default()
+            };
+            let interp = Interpolator {
+                vars: &l.variables,
+                ctx: &ctx,
+            };
+            for (ti, t) in p.targets.iter().enumerate() {
+                if t.hide || t.skipped.is_some() || t.expr.trim().is_empty() {
+                    continue;
+                }
+                let (expr, steps) = interp.sent(
+                    &t.expr,
+                    p.interval.as_deref(),
+                    &t.interval,
+                    t.interval_factor,
+                );
+                let step = (steps.step_ms as f64 / 1000.0).max(0.001);
+                let range = t.runs_range().then_some((start, end, step));
+                out.push(Cmd::DashQuery {
+                    round: self.round,
+                    key: (row, panel, ti),
+                    expr,
+                    time: end,
+                    range,
+                });
+            }
+        }
+        out
+    }
+}
+
+impl App {
+    /// Opens a dashboard (or shows why it did not load); its first round goes at the next tick.
+    pub fn open_dashboard(&mut self, loaded: Result<Loaded, String>) {
+        self.grafana = Some(DashView::new(loaded));
+    }
+
+    /// The dashboard's requests when its refresh is due at `now`.
+    pub fn dashboard_tick(&mut self, now: f64) -> Vec<Cmd> {
+        match self.grafana.as_mut() {
+            Some(d) if d.loaded.is_ok() && !d.vars_done && d.var_pending.is_none() => {
+                match d.next_variable(0, now) {
+                    Some(c) => vec![c],
+                    None => d.requests(now),
+                }
+            }
+            Some(d) if d.vars_done && d.loaded.is_ok() && now - d.sent_at >= d.refresh_every() => {
+                d.requests(now)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Takes a query variable's options; asks for the next variable, or the panels when
+    /// it was the last.
+    pub fn dashboard_variable(
+        &mut self,
+        index: usize,
+        query: &str,
+        result: Result<Value, String>,
+    ) -> Vec<Cmd> {
+        let now = self.now;
+        let Some(d) = self
+            .grafana
+            .as_mut()
+            .filter(|d| d.var_pending == Some(index))
+        else {
+            return Vec::new();
+        };
+        if let Ok(l) = d.loaded.as_mut() {
+            if let Some(v) = l.variables.get_mut(index) {
+                if let Err(e) = result.and_then(|data| v.options_from(query, &data)) {
+                    d.var_errors.push(format!("${}: {e}", v.name));
+                }
+            }
+        }
+        match d.next_variable(index + 1, now) {
+            Some(c) => vec![c],
+            None => d.requests(now),
+        }
+    }
+
+    /// Takes one query's answer.
+    pub fn dashboard_answer(
+        &mut self,
+        round: u64,
+        key: QueryKey,
+        expr: String,
+        result: Result<QueryData, String>,
+    ) {
+        if let Some(d) = self.grafana.as_mut().filter(|d| d.round == round) {
+            d.answers.insert(key, Answer { expr, result });
+        }
+    }
+
+    /// Whether the dashboard takes the keys.
+    pub fn dashboard_shown(&self) -> bool {
+        self.grafana.as_ref().is_some_and(|d| d.shown)
+    }
+
+    /// A key while the dashboard is shown; `None` when it is not the dashboard's.
+    pub fn dashboard_key(&mut self, k: KeyEvent) -> Option<Vec<Cmd>> {
+        let now = self.now;
+        let d = self.grafana.as_mut()?;
+        if !d.shown {
+            if k.code == KeyCode::F(2) {
+                d.shown = true;
+                return Some(Vec::new());
+            }
+            return None;
+        }
+        let page = d.body_height().saturating_sub(1).max(1);
+        let canvas = match &d.loaded {
+            Ok(l) => layout(&l.dashboard, d.size.0).height,
+            Err(_) => 0,
+        };
+        let bottom = canvas.saturating_sub(d.body_height());
+        match k.code {
+            KeyCode::PageDown | KeyCode::Char(' ') => d.scroll = (d.scroll + page).min(bottom),
+            KeyCode::PageUp => d.scroll = d.scroll.saturating_sub(page),
+            KeyCode::Down | KeyCode::Char('j') => d.scroll = (d.scroll + 1).min(bottom),
+            KeyCode::Up | KeyCode::Char('k') => d.scroll = d.scroll.saturating_sub(1),
+            KeyCode::Home => d.scroll = 0,
+            KeyCode::End => d.scroll = bottom,
+            KeyCode::Char('r') => return Some(d.requests(now)),
+            KeyCode::Esc | KeyCode::F(2) => d.shown = false,
+            KeyCode::Char('q') => self.quit = true,
+            _ => {}
+        }
+        Some(Vec::new())
+    }
+}

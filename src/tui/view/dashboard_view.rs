@@ -1,0 +1,431 @@
+//! The Grafana dashboard view: a title line, then the dashboard's rows and panels laid out by
+//! `grafana::layout` for the screen and scrolled. Each panel is a titled box (`panel::block`):
+//! time series as line charts of their range answers (stacked, or as shares, when the panel
+//! stacks) with `legendFormat` legends and units on the axis, stat /
+//! gauge / bar gauge as the reduced value in the panel's unit and threshold colour, text
+//! panels as their text, other types as "not drawn yet (<type>)", a failed query as its error.
+//! A dashboard that did not load shows its error. Reads `app::grafana::DashView`; uses
+//! `grafana`, `data`, `format` and `theme`.
+
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::panel::block;
+use crate::tui::app::grafana::DashView;
+use crate::tui::app::App;
+use crate::tui::data::QueryData;
+use crate::tui::format::clock;
+use crate::tui::grafana::layout::{layout, Item};
+use crate::tui::grafana::legend::{calc_label, legend, reduce};
+use crate::tui::grafana::model::{Panel, PanelKind, Stack};
+use crate::tui::grafana::units;
+use crate::tui::theme::Theme;
+
+/// One named series of a panel, (unix seconds, value) oldest first.
+pub struct Named {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// What a panel's answers hold: its series in query order, and the errors of failed queries.
+pub fn panel_series(
+    d: &DashView,
+    row: usize,
+    panel: usize,
+    p: &Panel,
+) -> (Vec<Named>, Vec<String>) {
+    let (mut series, mut errors) = (Vec::new(), Vec::new());
+    for (ti, t) in p.targets.iter().enumerate() {
+        let Some(a) = d.answers.get(&(row, panel, ti)) else {
+            continue;
+        };
+        match &a.result {
+            Err(e) => errors.push(format!("{}: {e}", t.ref_id)),
+            Ok(QueryData::Matrix(v) | QueryData::Vector(v)) => {
+                series.extend(v.iter().map(|s| Named {
+                    name: legend(&t.legend_format, &s.labels, &a.expr),
+                    points: s.points.clone(),
+                }))
+            }
+            Ok(QueryData::Scalar(t0, v)) => series.push(Named {
+                name: a.expr.clone(),
+                points: vec![(*t0, *v)],
+            }),
+            Ok(_) => {}
+        }
+    }
+    (series, errors)
+}
+
+/// The lines a time series panel draws: the series themselves, or stacked (each on the sum
+/// of those before it at the same time; `Percent`: as shares of the total, 0 to 1).
+pub fn stacked(series: &[Named], stack: Stack) -> Vec<Vec<(f64, f64)>> {
+    let finite = |s: &Named| -> Vec<(f64, f64)> {
+        s.points
+            .iter()
+            .copied()
+            .filter(|p| p.1.is_finite())
+            .collect()
+    };
+    if stack == Stack::None {
+        return series.iter().map(finite).collect();
+    }
+    let key = |t: f64| (t * 1000.0).round() as i64;
+    let mut total: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
+    if stack == Stack::Percent {
+        for s in series {
+            for (t, v) in finite(s) {
+                *total.entry(key(t)).or_default() += v;
+            }
+        }
+    }
+    let mut below: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
+    series
+        .iter()
+        .map(|s| {
+            finite(s)
+                .into_iter()
+                .map(|(t, v)| {
+                    let acc = below.entry(key(t)).or_default();
+                    *acc += v;
+                    let y = match total.get(&key(t)) {
+                        Some(sum) if *sum != 0.0 => *acc / sum,
+                        _ => *acc,
+                    };
+                    (t, y)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A Grafana colour name (or `#rrggbb`) as a terminal colour.
+pub fn grafana_color(name: &str) -> Option<Color> {
+    let n = name.trim().to_ascii_lowercase();
+    if let Some(hex) = n.strip_prefix('#').filter(|h| h.len() == 6) {
+        let v = u32::from_str_radix(hex, 16).ok()?;
+        return Some(Color::Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8));
+    }
+    let base = n
+        .trim_start_matches("dark-")
+        .trim_start_matches("semi-dark-")
+        .trim_start_matches("light-")
+        .trim_start_matches("super-light-");
+    Some(match base {
+        "green" => Color::Green,
+        "red" => Color::Red,
+        "yellow" => Color::Yellow,
+        "orange" => Color::LightRed,
+        "blue" => Color::Blue,
+        "purple" => Color::Magenta,
+        "text" | "white" => Color::Reset,
+        _ => return None,
+    })
+}
+
+/// Draws the dashboard over `area`.
+pub fn draw(app: &App, d: &DashView, f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let [head, body] = ratatui::layout::Layout::vertical([
+        ratatui::layout::Constraint::Length(1),
+        ratatui::layout::Constraint::Min(0),
+    ])
+    .areas(area);
+    let l = match &d.loaded {
+        Err(e) => {
+            f.render_widget(
+                Paragraph::new(Line::styled(
+                    " Dashboard · Esc: back to the TUI",
+                    t.fg(t.title).add_modifier(Modifier::BOLD),
+                )),
+                head,
+            );
+            f.render_widget(
+                Paragraph::new(Line::styled(
+                    format!("dashboard not loaded: {e}"),
+                    t.fg(t.error),
+                ))
+                .wrap(Wrap { trim: true })
+                .block(block("Dashboard", false, t)),
+                body,
+            );
+            return;
+        }
+        Ok(l) => l,
+    };
+    let lay = layout(&l.dashboard, body.width);
+    let updated = if d.sent_at > 0.0 {
+        format!(" · {}", clock(d.sent_at, app.utc, false))
+    } else {
+        String::new()
+    };
+    let more = if lay.height > d.scroll + u32::from(body.height) {
+        " · PgDn: more"
+    } else {
+        ""
+    };
+    f.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(
+                format!(" {} ", l.dashboard.title),
+                t.fg(t.title).add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(
+                format!(
+                    "every {}s{updated}{more} · r: refresh · Esc: back",
+                    d.refresh_every()
+                ),
+                t.fg(t.dim),
+            ),
+            Span::styled(
+                d.var_errors
+                    .iter()
+                    .map(|e| format!(" · {e}"))
+                    .collect::<String>(),
+                t.fg(t.error),
+            ),
+        ])),
+        head,
+    );
+    for (item, r) in lay.visible(d.scroll, u32::from(body.height)) {
+        let rect = Rect::new(
+            body.x + r.x,
+            body.y + r.y as u16,
+            r.w.min(body.width.saturating_sub(r.x)),
+            r.h as u16,
+        );
+        match item {
+            Item::Header { row } => {
+                let Some(rw) = l.dashboard.rows.get(row) else {
+                    continue;
+                };
+                let mark = if rw.collapsed { "▸" } else { "▾" };
+                let title = rw.title.clone().unwrap_or_default();
+                f.render_widget(
+                    Paragraph::new(Line::styled(
+                        format!("{mark} {title}"),
+                        t.fg(t.title).add_modifier(Modifier::BOLD),
+                    )),
+                    rect,
+                );
+            }
+            Item::Panel { row, panel } => {
+                if let Some(p) = l.dashboard.rows.get(row).and_then(|r| r.panels.get(panel)) {
+                    draw_panel(app, d, (row, panel), p, f, rect);
+                }
+            }
+        }
+    }
+}
+
+fn draw_panel(app: &App, d: &DashView, at: (usize, usize), p: &Panel, f: &mut Frame, rect: Rect) {
+    let t = &app.theme;
+    let b = block(&p.title, false, t);
+    let inner = b.inner(rect);
+    f.render_widget(b, rect);
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
+    let message = |f: &mut Frame, text: String, style: Style| {
+        f.render_widget(
+            Paragraph::new(Line::styled(text, style)).wrap(Wrap { trim: true }),
+            inner,
+        );
+    };
+    if let Some(problem) = &p.problem {
+        return message(f, problem.clone(), t.fg(t.dim));
+    }
+    match &p.kind {
+        PanelKind::NotDrawn(ty) => {
+            return message(f, format!("not drawn yet ({ty})"), t.fg(t.dim));
+        }
+        PanelKind::Table | PanelKind::Heatmap => {
+            return message(f, format!("not drawn yet ({})", p.type_name), t.fg(t.dim));
+        }
+        PanelKind::Text => {
+            let text = p.content.trim();
+            return f.render_widget(
+                Paragraph::new(text.to_string()).wrap(Wrap { trim: false }),
+                inner,
+            );
+        }
+        _ => {}
+    }
+    let (series, errors) = panel_series(d, at.0, at.1, p);
+    let mut area = inner;
+    if !errors.is_empty() {
+        let h = if series.is_empty() { area.height } else { 1 };
+        f.render_widget(
+            Paragraph::new(Line::styled(errors.join("; "), t.fg(t.error)))
+                .wrap(Wrap { trim: true }),
+            Rect { height: h, ..area },
+        );
+        area.y += h;
+        area.height -= h;
+    }
+    if area.height == 0 {
+        return;
+    }
+    if series.is_empty() {
+        if errors.is_empty() {
+            let why = if d.sent_at > 0.0 {
+                "no data"
+            } else {
+                "loading…"
+            };
+            message(f, why.to_string(), t.fg(t.dim));
+        }
+        return;
+    }
+    match p.kind {
+        PanelKind::TimeSeries => draw_lines(app, d, p, &series, f, area),
+        _ => draw_values(t, p, &series, f, area),
+    }
+}
+
+/// The value of a stat-like panel's series: the panel's first reducer, else the last value.
+fn reduced(p: &Panel, s: &Named) -> Option<f64> {
+    let calc = p.calcs.first().map_or("lastNotNull", String::as_str);
+    reduce(calc, &s.points)
+}
+
+fn draw_values(t: &Theme, p: &Panel, series: &[Named], f: &mut Frame, area: Rect) {
+    let (lo, hi) = (p.min.unwrap_or(0.0), p.max.unwrap_or(100.0));
+    let bar = matches!(p.kind, PanelKind::Gauge | PanelKind::BarGauge);
+    let shown = series.len().min(usize::from(area.height));
+    let mut lines = Vec::new();
+    for s in &series[..shown] {
+        let v = reduced(p, s);
+        let text = v.map_or("–".to_string(), |v| {
+            units::format(p.unit.as_deref(), v, p.decimals)
+        });
+        let color = v
+            .and_then(|v| p.thresholds.as_ref()?.color_for(v, lo, hi))
+            .and_then(grafana_color);
+        let style = color
+            .map_or(Style::default(), |c| t.fg(c))
+            .add_modifier(Modifier::BOLD);
+        let mut spans = Vec::new();
+        if series.len() > 1 {
+            spans.push(Span::styled(format!("{} ", s.name), t.fg(t.dim)));
+        }
+        spans.push(Span::styled(text, style));
+        if bar {
+            let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+            let room = usize::from(area.width).saturating_sub(used + 1);
+            let frac = v.map_or(0.0, |v| ((v - lo) / (hi - lo)).clamp(0.0, 1.0));
+            let n = (frac * room as f64).round() as usize;
+            spans.push(Span::raw(" "));
+            spans.push(Span::styled("█".repeat(n), style));
+        }
+        lines.push(Line::from(spans));
+    }
+    let top = if shown == 1 {
+        area.height.saturating_sub(1) / 2
+    } else {
+        0
+    };
+    let a = Rect {
+        y: area.y + top,
+        height: area.height - top,
+        ..area
+    };
+    let align = if shown == 1 && !bar {
+        ratatui::layout::Alignment::Center
+    } else {
+        ratatui::layout::Alignment::Left
+    };
+    f.render_widget(Paragraph::new(lines).alignment(align), a);
+}
+
+fn draw_lines(app: &App, d: &DashView, p: &Panel, series: &[Named], f: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    // The legend under the chart: up to a third of the height.
+    let legend_rows = series.len().min(usize::from(area.height / 3)) as u16;
+    let chart = Rect {
+        height: area.height - legend_rows,
+        ..area
+    };
+    let data = stacked(series, p.stack);
+    let (lo, hi) = data
+        .iter()
+        .flat_map(|s| s.iter().map(|p| p.1))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    let (lo, hi) = if lo > hi {
+        (0.0, 1.0)
+    } else {
+        let lo = p.min.unwrap_or(lo.min(0.0));
+        let hi = p.max.unwrap_or(hi);
+        if hi > lo {
+            (lo, hi)
+        } else {
+            (lo, lo + 1.0)
+        }
+    };
+    let (start, end) = d.window;
+    let sets: Vec<Dataset> = data
+        .iter()
+        .enumerate()
+        .map(|(i, pts)| {
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(t.fg(t.series_color(i)))
+                .data(pts)
+        })
+        .collect();
+    let unit = p.unit.as_deref();
+    let y_labels: Vec<Span> = [lo, hi]
+        .iter()
+        .map(|v| Span::styled(units::format(unit, *v, p.decimals), t.fg(t.dim)))
+        .collect();
+    let x_labels: Vec<Span> = [start, end]
+        .iter()
+        .map(|v| Span::styled(clock(*v, app.utc, end - start > 86_400.0), t.fg(t.dim)))
+        .collect();
+    f.render_widget(
+        Chart::new(sets)
+            .x_axis(Axis::default().bounds([start, end]).labels(x_labels))
+            .y_axis(Axis::default().bounds([lo, hi]).labels(y_labels)),
+        chart,
+    );
+    let calcs: Vec<&str> = if p.legend_calcs.is_empty() {
+        vec!["lastNotNull"]
+    } else {
+        p.legend_calcs.iter().map(String::as_str).collect()
+    };
+    let lines: Vec<Line> = series
+        .iter()
+        .take(usize::from(legend_rows))
+        .enumerate()
+        .map(|(i, s)| {
+            let mut spans = vec![
+                Span::styled("■ ", t.fg(t.series_color(i))),
+                Span::raw(s.name.clone()),
+            ];
+            for c in &calcs {
+                if let Some(v) = reduce(c, &s.points) {
+                    spans.push(Span::styled(
+                        format!("  {} {}", calc_label(c), units::format(unit, v, p.decimals)),
+                        t.fg(t.dim),
+                    ));
+                }
+            }
+            Line::from(spans)
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines),
+        Rect {
+            y: chart.y + chart.height,
+            height: legend_rows,
+            ..area
+        },
+    );
+}
