@@ -25,6 +25,7 @@ use promterm::model::Sample;
 use promterm::storage::{Appender, SeriesInput};
 use promterm::tsdb::{Db, Options};
 use promterm::tui::app::{App, Cmd, Msg};
+use promterm::tui::data::QueryData;
 use promterm::tui::prompt::History;
 use promterm::tui::theme::Theme;
 use promterm::tui::{execute_cmd, grafana, render};
@@ -91,6 +92,10 @@ fn series() -> Vec<Vec<(String, String)>> {
         ] {
             out.push(base(name, inst));
         }
+    }
+    // The store takes labels sorted by name.
+    for l in &mut out {
+        l.sort();
     }
     out
 }
@@ -160,6 +165,14 @@ fn panels() -> Vec<(&'static str, String, &'static str, Vec<String>)> {
         "reqps",
         vec![format!(
             "sum by (job) (rate(http_requests_total{{{j}}}[{ri}]))"
+        )],
+    ));
+    out.push((
+        "timeseries",
+        "Requests by handler".into(),
+        "reqps",
+        vec![format!(
+            "sum by (handler) (rate(http_requests_total{{{j}}}[{ri}]))"
         )],
     ));
     out.push(("timeseries", "Error ratio".into(), "percentunit", vec![format!(
@@ -247,7 +260,10 @@ fn dashboard() -> (String, usize) {
         let targets: Vec<Value> = exprs
             .iter()
             .enumerate()
-            .map(|(k, e)| json!({"expr": e, "refId": ["A", "B"][k], "legendFormat": "{{job}}"}))
+            .map(|(k, e)| {
+                let ref_id = ["A", "B"][k];
+                json!({"expr": e, "refId": ref_id, "legendFormat": "{{job}}"})
+            })
             .collect();
         list.push(json!({"type": ty, "title": title, "id": i + 1,
             "datasource": {"type": "prometheus", "uid": "${datasource}"},
@@ -316,13 +332,13 @@ async fn opened(text: &str, source: &dyn Source) -> App {
     app
 }
 
-/// Round times (s) and key latencies (ms) of `rounds` refreshes against `source`.
+/// Round times (s), key latencies (ms) and frame times (ms) of `rounds` refreshes against `source`.
 async fn run(
     text: &str,
     queries: usize,
     source: Arc<dyn Source>,
     rounds: usize,
-) -> (Vec<f64>, Vec<f64>) {
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let mut app = opened(text, source.as_ref()).await;
     let mut term = Terminal::new(TestBackend::new(W, H)).expect("a test terminal");
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
@@ -334,7 +350,12 @@ async fn run(
             });
         }
     };
-    let (mut times, mut keys) = (Vec::new(), Vec::new());
+    let (mut times, mut keys, mut frames) = (Vec::new(), Vec::new(), Vec::new());
+    let key_ms = std::env::var("KEY_MS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(33);
+    let mut shown = (0, 0);
     for _ in 0..rounds {
         app.now = now_s();
         let started = Instant::now();
@@ -344,10 +365,10 @@ async fn run(
         spawn(cmds);
         let mut answered = 0;
         let mut down = true;
-        let mut key_tick = tokio::time::interval(Duration::from_millis(10));
+        let mut key_tick = tokio::time::interval(Duration::from_millis(key_ms));
         key_tick.tick().await;
         while answered < queries {
-            term.draw(|f| render::render(&app, f)).expect("draw");
+            draw(&mut term, &app, &mut frames);
             tokio::select! {
                 Some(m) = rx.recv() => {
                     if let Msg::DashQuery { round: r, result, .. } = &m {
@@ -364,23 +385,67 @@ async fn run(
                     let code = if down { KeyCode::Down } else { KeyCode::Up };
                     down = !down;
                     spawn(app.key(KeyEvent::new(code, KeyModifiers::NONE)));
-                    term.draw(|f| render::render(&app, f)).expect("draw");
+                    draw(&mut term, &app, &mut frames);
                     keys.push(arrived.elapsed().as_secs_f64() * 1000.0);
                 }
             }
         }
         times.push(started.elapsed().as_secs_f64());
-        term.draw(|f| render::render(&app, f)).expect("draw");
+        draw(&mut term, &app, &mut frames);
         let d = app.grafana.as_ref().expect("the dashboard is open");
         let failed = d.answers.values().filter(|a| a.result.is_err()).count();
         assert_eq!(failed, 0, "failed panels");
+        let (mut series, mut points) = (0, 0);
+        for a in d.answers.values() {
+            if let Ok(QueryData::Matrix(v) | QueryData::Vector(v)) = &a.result {
+                series += v.len();
+                points += v.iter().map(|s| s.points.len()).sum::<usize>();
+            }
+        }
+        let empty = d
+            .answers
+            .values()
+            .filter(|a| matches!(&a.result, Ok(QueryData::Matrix(v) | QueryData::Vector(v)) if v.is_empty()))
+            .count();
+        assert_eq!(empty, 0, "every panel has data");
+        shown = (series, points);
     }
-    (times, keys)
+    println!("answers of a round: {} series, {} points", shown.0, shown.1);
+    // The same keys with no round outstanding: the baseline.
+    let mut idle = Vec::new();
+    let mut key_tick = tokio::time::interval(Duration::from_millis(key_ms));
+    key_tick.tick().await;
+    for i in 0..30 {
+        let arrived = key_tick.tick().await;
+        let code = if i % 2 == 0 {
+            KeyCode::Down
+        } else {
+            KeyCode::Up
+        };
+        spawn(app.key(KeyEvent::new(code, KeyModifiers::NONE)));
+        draw(&mut term, &app, &mut frames);
+        idle.push(arrived.elapsed().as_secs_f64() * 1000.0);
+    }
+    idle.sort_by(f64::total_cmp);
+    println!(
+        "keys with no round outstanding: median {:.1} ms, max {:.1} ms",
+        pct(&idle, 0.5),
+        idle[idle.len() - 1]
+    );
+    (times, keys, frames)
 }
 
-fn report(name: &str, mut times: Vec<f64>, mut keys: Vec<f64>) {
+/// Draws a frame as the TUI's loop does, timing it.
+fn draw(term: &mut Terminal<TestBackend>, app: &App, frames: &mut Vec<f64>) {
+    let t = Instant::now();
+    term.draw(|f| render::render(app, f)).expect("draw");
+    frames.push(t.elapsed().as_secs_f64() * 1000.0);
+}
+
+fn report(name: &str, (mut times, mut keys, mut frames): (Vec<f64>, Vec<f64>, Vec<f64>)) {
     times.sort_by(f64::total_cmp);
     keys.sort_by(f64::total_cmp);
+    frames.sort_by(f64::total_cmp);
     println!(
         "{name}: refresh round (30 panels answered): median {:.3} s, min {:.3} s, max {:.3} s over {} rounds",
         pct(&times, 0.5),
@@ -394,6 +459,12 @@ fn report(name: &str, mut times: Vec<f64>, mut keys: Vec<f64>) {
         pct(&keys, 0.99),
         keys.last().copied().unwrap_or(f64::NAN),
         keys.len()
+    );
+    println!(
+        "{name}: a frame of the dashboard: median {:.1} ms, p99 {:.1} ms ({} frames)",
+        pct(&frames, 0.5),
+        pct(&frames, 0.99),
+        frames.len()
     );
 }
 
@@ -445,10 +516,11 @@ fn main() {
             })
             .expect("an HTTP client"),
         );
-        let (times, keys) = run(&text, queries, http, rounds).await;
-        report("tui --url (HTTP)", times, keys);
+        report("tui --url (HTTP)", run(&text, queries, http, rounds).await);
         let local: Arc<dyn Source> = Arc::new(Local::new(state.clone()));
-        let (times, keys) = run(&text, queries, local, rounds).await;
-        report("serve (in process)", times, keys);
+        report(
+            "serve (in process)",
+            run(&text, queries, local, rounds).await,
+        );
     });
 }
