@@ -10,7 +10,8 @@
 //!
 //! Each run checks, once two scrapes are in: every panel and row title is on screen (paging
 //! with PgDn from Home), no panel shows an error nor "not drawn yet" except table and heatmap
-//! panels, no request failed, most queries answered data, and every query the TUI sent is
+//! panels, no request failed, a quarter of the queries at least answered data (and
+//! "no data" only where an answer was empty), and every query the TUI sent is
 //! exactly the target's expression expanded as Grafana sends it for the chosen variable
 //! values (computed here from the JSON, independently of `src/tui/grafana`), with a step
 //! and `$__rate_interval` that agree; every target was sent, and every query variable was
@@ -407,9 +408,11 @@ fn check_dashboard(dir: &Path, proxy: &Proxy, file: &str, chosen: &[(&str, Chose
         .filter_map(|r| r.param("query"))
         .collect();
     println!("{file}: {} queries, empty answers: {empty:#?}", round.len());
+    // Some answers are empty on some hosts (node-rsrc-use's `… != 0` on idle disks, no
+    // network device but lo); CPU, load, memory and disk space always answer.
     assert!(
-        empty.len() * 2 < round.len(),
-        "{file}: most queries should answer data; empty: {empty:#?}"
+        (round.len() - empty.len()) * 4 >= round.len(),
+        "{file}: a quarter of the queries at least should answer data; empty: {empty:#?}"
     );
 
     // On screen: every title, no error, nothing "not drawn" but tables and heatmaps.
