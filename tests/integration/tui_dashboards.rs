@@ -334,9 +334,9 @@ fn check_dashboard(dir: &Path, proxy: &Proxy, file: &str, chosen: &[(&str, Chose
         "-s",
         "pt",
         "-x",
-        "200",
+        "160",
         "-y",
-        "50",
+        "30",
         &cmd,
     ]);
     let title = d["title"].as_str().unwrap_or("");
@@ -376,6 +376,12 @@ fn check_dashboard(dir: &Path, proxy: &Proxy, file: &str, chosen: &[(&str, Chose
     let round = queries(proxy);
     let screens = pages(&tmux);
     tmux.keys(&["q"]);
+    // Each of these dashboards is taller than 30 lines: Home, PgDn at least once, End.
+    assert!(
+        screens.len() >= 3 && screens[0].contains("PgDn: more"),
+        "{file}: the dashboard did not page:\n{}",
+        screens.join("\n=====\n")
+    );
 
     // Every query sent is a target of the dashboard as Grafana sends it…
     for r in &round {
