@@ -149,7 +149,11 @@ impl DashView {
         };
         self.round += 1;
         self.sent_at = now;
+        // To the millisecond, as the API takes times: the chart's window is then exactly the
+        // range asked for, and the last step's point (at `end`) lies inside it.
+        let ms = |t: f64| (t * 1000.0).round() / 1000.0;
         let (start, end) = self.range_at(now);
+        let (start, end) = (ms(start), ms(end));
         self.window = (start, end);
         let lay = layout(&l.dashboard, self.size.0);
         let mut out = Vec::new();

@@ -299,3 +299,32 @@ fn stacked_series_sit_on_those_before_them() {
     assert_eq!(p[0], vec![(10.0, 0.125), (20.0, 0.25)]);
     assert_eq!(p[2], vec![(10.0, 1.0), (20.0, 1.0)]);
 }
+
+#[test]
+fn the_window_is_the_range_sent_to_the_millisecond() {
+    // The server answers the last step at `end` written to the millisecond; the chart's
+    // window must hold it (a point past the right bound is not drawn: a fresh server's
+    // single point vanished).
+    use crate::tui::app::grafana::DashView;
+    let l = grafana::parse(&file("nodes.json"), "nodes.json").unwrap();
+    let mut d = DashView::new(Ok(l));
+    d.vars_done = true;
+    let cmds = d.requests(1_765_000_000.123_456_7);
+    let (start, end) = d.window;
+    let back = |t: f64| crate::client::fmt_time(t).parse::<f64>().unwrap();
+    assert_eq!(back(end), end);
+    assert_eq!(back(start), start);
+    assert_eq!(end - start, 3600.0);
+    let ranges: Vec<_> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            Cmd::DashQuery { range, .. } => *range,
+            _ => None,
+        })
+        .collect();
+    assert!(!ranges.is_empty());
+    assert!(
+        ranges.iter().all(|r| (r.0, r.1) == (start, end)),
+        "{ranges:?}"
+    );
+}
