@@ -15,6 +15,7 @@ pub mod interpolate;
 pub mod layout;
 pub mod legend;
 pub mod model;
+pub mod timerange;
 pub mod units;
 pub mod vars;
 
