@@ -83,7 +83,11 @@ impl TimeCtl {
             KeyCode::Char('0') => self.range = None,
             KeyCode::Char('t') => self.range = Some(next_preset(current.1 - current.0)),
             KeyCode::Char(',' | '.') => {
-                let by = if code == KeyCode::Char(',') { -step } else { step };
+                let by = if code == KeyCode::Char(',') {
+                    -step
+                } else {
+                    step
+                };
                 let (lo, hi) = current;
                 self.cursor = Some(match self.cursor {
                     None => newest.unwrap_or(hi).clamp(lo, hi),
@@ -130,4 +134,98 @@ pub fn value_at(points: &[(f64, f64)], t: f64, step: f64) -> Option<f64> {
         .filter(|p| (p.0 - t).abs() <= tolerance)
         .min_by(|a, b| (a.0 - t).abs().total_cmp(&(b.0 - t).abs()))
         .map(|p| p.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dash(from: &str, to: &str) -> Dashboard {
+        let text = format!(
+            r#"{{"title": "t", "timezone": "utc", "time": {{"from": "{from}", "to": "{to}"}}, "panels": []}}"#
+        );
+        Dashboard::parse(&text, "d").unwrap()
+    }
+
+    #[test]
+    fn zoom_pan_preset_and_back_to_the_dashboards_range() {
+        let d = dash("now-1h", "now");
+        let now = 1_800_000_000.0;
+        let mut c = TimeCtl::default();
+        let r = c.range(&d, now).unwrap();
+        assert_eq!(r, (now - 3600.0, now));
+        assert_eq!(c.written(&d).as_deref(), Some("now-1h to now"));
+        assert_eq!(c.key(KeyCode::Char('+'), r, None, 15.0), TimeKey::Range);
+        let z = c.range(&d, now + 100.0).unwrap();
+        // Absolute: it no longer moves with now.
+        assert_eq!(z, (now - 2700.0, now - 900.0));
+        assert_eq!(c.written(&d), None);
+        assert_eq!(c.key(KeyCode::Char(']'), z, None, 15.0), TimeKey::Range);
+        assert_eq!(c.range(&d, now).unwrap(), (now - 1800.0, now));
+        c.key(KeyCode::Char('-'), c.range(&d, now).unwrap(), None, 15.0);
+        assert_eq!(c.range(&d, now).unwrap(), (now - 2700.0, now + 900.0));
+        assert_eq!(c.key(KeyCode::Char('0'), r, None, 15.0), TimeKey::Range);
+        assert_eq!(c.range, None);
+        // Already there: nothing to send.
+        assert_eq!(c.key(KeyCode::Char('0'), r, None, 15.0), TimeKey::Moved);
+        assert_eq!(c.key(KeyCode::Char('t'), r, None, 15.0), TimeKey::Range);
+        assert_eq!(c.written(&d).as_deref(), Some("now-6h to now"));
+        assert_eq!(c.key(KeyCode::Char('q'), r, None, 15.0), TimeKey::NotMine);
+    }
+
+    #[test]
+    fn a_rounded_or_absolute_dashboard_range_is_read() {
+        // 1_800_000_000 is 2027-01-15T08:00:00Z.
+        let now = 1_800_000_000.0;
+        let today = TimeCtl::default()
+            .range(&dash("now/d", "now/d"), now)
+            .unwrap();
+        assert_eq!(today, (1_799_971_200.0, 1_800_057_599.999));
+        let fixed = dash("1799971200000", "2027-01-15T12:00:00Z");
+        assert_eq!(
+            TimeCtl::default().range(&fixed, now),
+            Ok((1_799_971_200.0, 1_800_014_400.0))
+        );
+        let bad = TimeCtl::default().range(&dash("now-1fortnight", "now"), now);
+        assert!(bad.unwrap_err().contains("now-1fortnight"));
+    }
+
+    #[test]
+    fn the_cursor_starts_at_the_newest_point_and_moves_by_one_column() {
+        let mut c = TimeCtl::default();
+        let w = (1000.0, 2000.0);
+        assert_eq!(
+            c.key(KeyCode::Char(','), w, Some(1980.0), 20.0),
+            TimeKey::Moved
+        );
+        assert_eq!(c.cursor, Some(1980.0));
+        c.key(KeyCode::Char(','), w, Some(1980.0), 20.0);
+        assert_eq!(c.cursor, Some(1960.0));
+        c.key(KeyCode::Char('.'), w, Some(1980.0), 20.0);
+        c.key(KeyCode::Char('.'), w, Some(1980.0), 20.0);
+        c.key(KeyCode::Char('.'), w, Some(1980.0), 20.0);
+        // Never out of the window.
+        assert_eq!(c.cursor, Some(2000.0));
+        c.keep_cursor_in((0.0, 1500.0));
+        assert_eq!(c.cursor, None);
+        c.key(KeyCode::Char('.'), w, None, 20.0);
+        assert_eq!(c.cursor, Some(2000.0));
+        c.key(KeyCode::Char('x'), w, None, 20.0);
+        assert_eq!(c.cursor, None);
+    }
+
+    #[test]
+    fn values_at_the_cursor_are_the_nearest_point_within_half_a_column() {
+        let pts = [(100.0, 1.0), (120.0, 2.0), (140.0, 3.0), (200.0, 9.0)];
+        assert_eq!(
+            data_step([&pts[..], &[(0.0, 0.0), (15.0, 0.0)][..]]),
+            Some(15.0)
+        );
+        assert_eq!(value_at(&pts, 120.0, 20.0), Some(2.0));
+        assert_eq!(value_at(&pts, 128.0, 20.0), Some(2.0));
+        assert_eq!(value_at(&pts, 131.0, 20.0), Some(3.0));
+        // A gap (no point near 170): nothing.
+        assert_eq!(value_at(&pts, 170.0, 20.0), None);
+        assert_eq!(value_at(&[], 170.0, 20.0), None);
+    }
 }

@@ -327,3 +327,156 @@ fn toggle(v: &Variable, list: &mut OptionList) {
         list.picked.push(o.value);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyModifiers;
+    use serde_json::json;
+
+    fn var(v: Value) -> Variable {
+        Variable::parse(&v)
+    }
+
+    fn k(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    /// region → cluster (uses $region) → node (uses $cluster), with `unrelated` between and
+    /// `late` defined before what it uses.
+    fn chain() -> Vec<Variable> {
+        vec![
+            var(
+                json!({"name": "late", "type": "query", "query": "label_values(up{n=\"${node}\"}, x)"}),
+            ),
+            var(json!({"name": "region", "type": "query", "query": "label_values(region)"})),
+            var(json!({"name": "cluster", "type": "query",
+                "query": "label_values(up{region=~\"$region\"}, cluster)"})),
+            var(json!({"name": "unrelated", "type": "query", "query": "label_values(job)"})),
+            var(json!({"name": "node", "type": "query",
+                "query": "label_values(up{cluster=\"[[cluster]]\"}, node)"})),
+            var(
+                json!({"name": "regexed", "type": "query", "query": "label_values(pod)",
+                "regex": "/$region-(.*)/"}),
+            ),
+            var(json!({"name": "regionx", "type": "custom", "query": "$region"})),
+        ]
+    }
+
+    #[test]
+    fn dependents_follow_chains_in_order() {
+        let v = chain();
+        // cluster uses region; node uses cluster; late uses node; regexed's regex uses
+        // region; a custom variable is not listed; $regionx is another name.
+        assert_eq!(dependents(&v, &[1]), vec![0, 2, 4, 5]);
+        assert_eq!(dependents(&v, &[4]), vec![0]);
+        assert!(dependents(&v, &[3]).is_empty());
+        assert!(refers_to("x{a=\"${region:regex}\"}", "region"));
+        assert!(!refers_to("x{a=\"$regionx\"}", "region"));
+    }
+
+    #[test]
+    fn refresh_on_time_change_brings_its_dependents() {
+        let v = chain();
+        let templating = vec![
+            json!({}),
+            json!({}),
+            json!({"refresh": 2}),
+            json!({"refresh": 1}),
+            json!({}),
+            json!({}),
+            json!({}),
+        ];
+        assert_eq!(on_time_change(&templating, &v), vec![0, 2, 4]);
+    }
+
+    fn multi() -> Vec<Variable> {
+        let mut m = var(json!({"name": "m", "type": "custom", "multi": true,
+            "includeAll": true, "query": "a,b,c", "current": {"value": ["b"]}}));
+        m.validate();
+        let one = var(json!({"name": "one", "type": "custom", "query": "x,y",
+            "current": {"value": "x"}}));
+        let hidden = var(json!({"name": "h", "type": "custom", "query": "p", "hide": 2}));
+        vec![m, hidden, one]
+    }
+
+    #[test]
+    fn keys_pick_toggle_and_apply() {
+        let mut v = multi();
+        let mut bar = VarBar::default();
+        assert!(bar.focus(&v));
+        assert_eq!(bar.sel, 0);
+        // → skips the hidden variable; ← back; Tab wraps.
+        assert_eq!(bar.key(k(KeyCode::Right), &mut v), BarKey::Handled);
+        assert_eq!(bar.sel, 2);
+        bar.key(k(KeyCode::Tab), &mut v);
+        assert_eq!(bar.sel, 0);
+        // Enter opens on the current value (b: entry 2 after All and a).
+        bar.key(k(KeyCode::Enter), &mut v);
+        assert_eq!(bar.list.as_ref().map(|l| l.cursor), Some(2));
+        // ↓ Space adds c; ↑↑ Space adds a; Space again removes it.
+        for c in [KeyCode::Down, KeyCode::Char(' '), KeyCode::Up, KeyCode::Up] {
+            assert_eq!(bar.key(k(c), &mut v), BarKey::Handled);
+        }
+        bar.key(k(KeyCode::Char(' ')), &mut v);
+        assert_eq!(bar.list.as_ref().unwrap().picked, ["b", "c", "a"]);
+        bar.key(k(KeyCode::Char(' ')), &mut v);
+        // Nothing applied yet.
+        assert_eq!(v[0].current, ["b"]);
+        assert_eq!(bar.key(k(KeyCode::Enter), &mut v), BarKey::Changed(0));
+        // In the options' order.
+        assert_eq!(v[0].current, ["b", "c"]);
+        // Esc cancels a list; the value stays.
+        bar.key(k(KeyCode::Enter), &mut v);
+        bar.key(k(KeyCode::Char('a')), &mut v);
+        assert_eq!(bar.list.as_ref().unwrap().picked, [ALL]);
+        assert_eq!(bar.key(k(KeyCode::Esc), &mut v), BarKey::Handled);
+        assert!(bar.list.is_none());
+        assert_eq!(v[0].current, ["b", "c"]);
+        // A single-value variable: Enter picks the highlighted one.
+        bar.key(k(KeyCode::Left), &mut v);
+        bar.key(k(KeyCode::Down), &mut v);
+        bar.key(k(KeyCode::Down), &mut v);
+        assert_eq!(bar.key(k(KeyCode::Enter), &mut v), BarKey::Changed(2));
+        assert_eq!(v[2].current, ["y"]);
+        // The same value again is no change.
+        bar.key(k(KeyCode::Enter), &mut v);
+        assert_eq!(bar.key(k(KeyCode::Enter), &mut v), BarKey::Handled);
+        // Keys the bar does not use fall through; Esc leaves.
+        assert_eq!(bar.key(k(KeyCode::PageDown), &mut v), BarKey::NotMine);
+        bar.key(k(KeyCode::Esc), &mut v);
+        assert!(!bar.focused);
+    }
+
+    #[test]
+    fn nothing_picked_is_all_when_offered_else_the_first_option() {
+        let mut v = multi();
+        assert!(apply(&mut v[0], &[]));
+        assert!(v[0].is_all());
+        v[2].select(&["y"]);
+        assert!(apply(&mut v[2], &[]));
+        assert_eq!(v[2].current, ["x"]);
+        // A value that is not an option is not taken.
+        assert!(!apply(&mut v[2], &["zz".to_string()]));
+        assert_eq!(v[2].current, ["x"]);
+    }
+
+    #[test]
+    fn the_bar_writes_all_texts_and_auto() {
+        let mut v = multi();
+        v[0].select(&["a", "c"]);
+        assert_eq!(value_text(&v, 0, 3_600_000), "a + c");
+        v[0].select(&[ALL]);
+        assert_eq!(value_text(&v, 0, 3_600_000), "All");
+        let i = vec![var(
+            json!({"name": "i", "type": "interval", "query": "1m,10m",
+            "auto": true, "auto_count": 10, "auto_min": "1m",
+            "current": {"value": "$__auto_interval_i"}}),
+        )];
+        // 6h / 10 = 36m → 30m (Grafana's rounding); 1h / 10 → 5m; 5m / 10 → the 1m floor.
+        assert_eq!(value_text(&i, 0, 21_600_000), "auto (30m)");
+        assert_eq!(value_text(&i, 0, 3_600_000), "auto (5m)");
+        assert_eq!(value_text(&i, 0, 300_000), "auto (1m)");
+        assert_eq!(shown(&v), vec![0, 2]);
+    }
+}

@@ -59,9 +59,15 @@ pub fn week_start(name: &str) -> Weekday {
 /// A range as the view holds it: as written (moves with now), or fixed instants.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TimeRange {
-    Relative { from: String, to: String },
+    Relative {
+        from: String,
+        to: String,
+    },
     /// Unix seconds.
-    Absolute { start: f64, end: f64 },
+    Absolute {
+        start: f64,
+        end: f64,
+    },
 }
 
 /// The presets `t` cycles through: (`from`, length in seconds); `to` is `now`.
@@ -209,11 +215,13 @@ fn apply_math(
                 n = -n;
             }
         }
-        let c = chars.get(i).copied().ok_or("a unit is missing at the end")?;
+        let c = chars
+            .get(i)
+            .copied()
+            .ok_or("a unit is missing at the end")?;
         i += 1;
-        let unit = Unit::of(c).ok_or_else(|| {
-            format!("{c:?} is not a time unit (y, Q, M, w, d, h, m, s)")
-        })?;
+        let unit = Unit::of(c)
+            .ok_or_else(|| format!("{c:?} is not a time unit (y, Q, M, w, d, h, m, s)"))?;
         let too_far = || "the time is out of the calendar's range".to_string();
         ms = if op == '/' {
             let start = start_of(wall(ms, zone)?, unit, week).ok_or_else(too_far)?;
@@ -338,7 +346,6 @@ pub fn next_preset(span: f64) -> TimeRange {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,7 +372,13 @@ mod tests {
         assert_eq!(point("now-1d", false), at("2026-12-05T03:26:09.500Z"));
         // Months keep the day where they can.
         assert_eq!(
-            parse_point("2026-01-31T10:00:00Z||+1M", 0, false, Zone::Utc, Weekday::Mon),
+            parse_point(
+                "2026-01-31T10:00:00Z||+1M",
+                0,
+                false,
+                Zone::Utc,
+                Weekday::Mon
+            ),
             Ok(at("2026-02-28T10:00:00Z"))
         );
     }
@@ -430,7 +443,13 @@ mod tests {
         );
         // A zone-less date is in the dashboard's zone.
         assert_eq!(
-            parse_point("2026-12-01 06:00:00", 0, false, Zone::Fixed(3600), Weekday::Mon),
+            parse_point(
+                "2026-12-01 06:00:00",
+                0,
+                false,
+                Zone::Fixed(3600),
+                Weekday::Mon
+            ),
             Ok(at("2026-12-01T05:00:00Z"))
         );
         assert_eq!(
