@@ -442,3 +442,27 @@ async fn the_cursor_walks_the_points_of_every_panel_and_the_legends_read_them() 
     assert!(!screen.contains("at cursor"), "{screen}");
     assert!(cursor_cells(&a, &buf, &screen, "Head Series").is_empty());
 }
+
+#[tokio::test]
+async fn an_open_list_fits_small_screens() {
+    let (_dir, source) = promterm(&[]);
+    let mut a = open(KINDS, &source, 120, 30).await;
+    press(
+        &mut a,
+        &source,
+        &[KeyCode::Char('v'), KeyCode::Right, KeyCode::Enter],
+    )
+    .await;
+    let (screen, _) = draw(&mut a, 120, 30);
+    assert!(
+        screen.contains("[x] user") && screen.contains("[ ] io.wait"),
+        "{screen}"
+    );
+    for (w, h) in [(20, 8), (4, 4), (120, 3), (30, 6)] {
+        if let Some(d) = a.grafana.as_mut() {
+            d.size = (w, h);
+        }
+        let (screen, _) = draw(&mut a, w, h);
+        assert!(!screen.is_empty());
+    }
+}

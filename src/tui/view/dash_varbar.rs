@@ -150,11 +150,11 @@ pub fn draw_list(app: &App, d: &DashView, l: &Loaded, f: &mut Frame, bar: Rect, 
     let e = entries(v);
     let screen = f.area();
     let widest = e.iter().map(|o| o.text.chars().count()).max().unwrap_or(0);
-    let w = ((widest + 8) as u16).clamp(24, screen.width.max(1));
+    let w = ((widest + 8) as u16).max(34).min(screen.width);
     let top = bar.y + bar.height;
     let room = screen.height.saturating_sub(top);
     let h = (e.len() as u16 + 2).min(room);
-    if h < 3 {
+    if h < 3 || w < 6 {
         return;
     }
     let x = x.min(screen.width.saturating_sub(w));

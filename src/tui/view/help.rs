@@ -82,7 +82,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("Grafana dashboard: variables", ""),
     ("v", "focus the variable bar (again, or Esc: leave it)"),
     ("← → / Tab Shift-Tab", "pick a variable"),
-    ("Enter / ↓", "open its values (a textbox: type, Enter applies)"),
+    (
+        "Enter / ↓",
+        "open its values (a textbox: type, Enter applies)",
+    ),
     (
         "↑ ↓, Space, a, Enter, Esc",
         "move; toggle a value (multi-value); All; apply; cancel",
@@ -91,7 +94,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("+ / -", "zoom in / out (every panel)"),
     ("[ / ]", "pan back / forward by half the range"),
     ("0 / t", "the dashboard's own range / next preset (5m … 7d)"),
-    (", / .", "time cursor one point back / forward (legends read it)"),
+    (
+        ", / .",
+        "time cursor one point back / forward (legends read it)",
+    ),
     ("x", "hide the time cursor"),
     ("Mouse (with --mouse)", ""),
     (
