@@ -4,8 +4,9 @@
 //!
 //! This file holds the state (`App`, `Focus`, `View`, `Cmd`, `Msg`, the popup) and what is
 //! read from it (filtered lists, sorted series, the graph window). The changes live beside it,
-//! each file using only those before it: `grafana` (the Grafana dashboard opened with
-//! `--dashboard`: its variables, rounds of panel queries, answers, scrolling and keys),
+//! each file using only those before it: `grafana_vars` (the dashboard's variable bar) and
+//! `grafana_time` (its shared range and time cursor), `grafana` (the Grafana dashboard opened
+//! with `--dashboard`: its variables, rounds of panel queries, answers, scrolling and keys),
 //! `exemplars` (the graph's exemplars: which are in
 //! view, the one at the cursor, jumping to the next, showing or hiding them), `actions` (run a
 //! query, focus, views, the clock),
@@ -33,6 +34,8 @@ mod actions;
 mod completion;
 mod exemplars;
 pub mod grafana;
+pub mod grafana_time;
+pub mod grafana_vars;
 mod keys;
 mod mouse;
 mod msg;

@@ -5,17 +5,22 @@
 //! dropped) and its keys (PgUp/PgDn, arrows, Home/End scroll; `r` refreshes; Esc leaves).
 //! On opening, query variables are listed one after the other (`Cmd::DashVar`, each
 //! interpolated with those before it) and keep their saved value when it is still an option;
-//! the panels' first round follows.
-//! Uses `grafana` (model, layout, interpolation) and `data`.
+//! the panels' first round follows. The variable bar (`grafana_vars`) and the shared range
+//! and cursor (`grafana_time`) take their keys first; a new variable value re-lists the
+//! variables depending on it, a new range those refreshed on time change, then the panels
+//! are sent again.
+//! Uses `grafana` (model, layout, interpolation), `data`, `grafana_vars` and `grafana_time`.
 
 use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use serde_json::Value;
 
+use super::grafana_time::{data_step, TimeCtl, TimeKey, FALLBACK_SPAN};
+use super::grafana_vars::{dependents, on_time_change, BarKey, VarBar};
 use super::{App, Cmd};
 use crate::tui::data::QueryData;
-use crate::tui::grafana::interpolate::{parse_interval, relative_range, Context, Interpolator};
+use crate::tui::grafana::interpolate::{parse_interval, Context, Interpolator};
 use crate::tui::grafana::layout::{layout, Item};
 use crate::tui::grafana::vars::VarKind;
 use crate::tui::grafana::Loaded;
@@ -58,6 +63,12 @@ pub struct DashView {
     pub vars_done: bool,
     /// Why a variable's options could not be listed.
     pub var_errors: Vec<String>,
+    /// The variable bar.
+    pub bar: VarBar,
+    /// The shared time range and cursor.
+    pub time: TimeCtl,
+    /// While variables are listed again after a change: which (all when `None`).
+    pub relist: Option<Vec<usize>>,
 }
 
 impl DashView {
@@ -74,6 +85,9 @@ impl DashView {
             var_pending: None,
             vars_done: false,
             var_errors: Vec::new(),
+            bar: VarBar::default(),
+            time: TimeCtl::default(),
+            relist: None,
         }
     }
 
@@ -98,6 +112,9 @@ impl DashView {
             let VarKind::Query { query } = &v.kind else {
                 continue;
             };
+            if self.relist.as_ref().is_some_and(|r| !r.contains(&i)) {
+                continue;
+            }
             let query = interp.query(query);
             if let Some(request) = v.request(&query, start, end) {
                 self.var_pending = Some(i);
@@ -110,6 +127,7 @@ impl DashView {
         }
         self.var_pending = None;
         self.vars_done = true;
+        self.relist = None;
         None
     }
 
@@ -124,21 +142,114 @@ impl DashView {
             .map_or(DEFAULT_REFRESH, |ms| ms as f64 / 1000.0)
     }
 
-    /// The dashboard's time range ending at `now` (unix seconds): its relative range, else
-    /// the last 6 hours.
+    /// The time range at `now` (unix seconds): the one chosen with the keys, else the
+    /// dashboard's; the last 6 hours when it cannot be read (`time_error` says why).
     pub fn range_at(&self, now: f64) -> (f64, f64) {
-        let (from, to) = self
-            .loaded
+        self.loaded
             .as_ref()
             .ok()
-            .and_then(|l| relative_range(&l.dashboard.time_from, &l.dashboard.time_to))
-            .unwrap_or((6 * 3600 * 1000, 0));
-        (now - from as f64 / 1000.0, now - to as f64 / 1000.0)
+            .and_then(|l| self.time.range(&l.dashboard, now).ok())
+            .unwrap_or((now - FALLBACK_SPAN, now))
     }
 
-    /// The lines of the canvas under the title line.
+    /// Why the time range cannot be read, if so.
+    pub fn time_error(&self, now: f64) -> Option<String> {
+        let l = self.loaded.as_ref().ok()?;
+        self.time.range(&l.dashboard, now).err()
+    }
+
+    /// The variable bar's height (0 when it shows no variable).
+    pub fn bar_height(&self) -> u16 {
+        self.loaded
+            .as_ref()
+            .map_or(0, |l| VarBar::height(&l.variables))
+    }
+
+    /// The lines of the canvas under the title line and the variable bar.
     pub fn body_height(&self) -> u32 {
-        u32::from(self.size.1.saturating_sub(1))
+        u32::from(self.size.1.saturating_sub(1 + self.bar_height()))
+    }
+
+    /// Lists variables `relist` again (in order), then sends the panels; only the panels
+    /// while the first listing is still going (it sends them when done).
+    fn relist_then_panels(&mut self, relist: Vec<usize>, now: f64) -> Vec<Cmd> {
+        if !self.vars_done {
+            return Vec::new();
+        }
+        if relist.is_empty() {
+            return self.requests(now);
+        }
+        self.relist = Some(relist);
+        match self.next_variable(0, now) {
+            Some(c) => vec![c],
+            None => self.requests(now),
+        }
+    }
+
+    /// The times and spacing of the data drawn: (newest point, one data point column).
+    pub fn data_times(&self) -> (Option<f64>, f64) {
+        let series: Vec<&[(f64, f64)]> = self
+            .answers
+            .values()
+            .filter_map(|a| match &a.result {
+                Ok(QueryData::Matrix(v)) => Some(v),
+                _ => None,
+            })
+            .flatten()
+            .map(|s| s.points.as_slice())
+            .collect();
+        let newest = series
+            .iter()
+            .filter_map(|s| s.last().map(|p| p.0))
+            .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))));
+        let (start, end) = self.window;
+        let step = data_step(series).unwrap_or(((end - start) / 100.0).max(1.0));
+        (newest, step)
+    }
+
+    /// The bar's and the time controls' keys; `None` when the key is neither's.
+    fn control_key(&mut self, k: KeyEvent, now: f64) -> Option<Vec<Cmd>> {
+        let l = self.loaded.as_mut().ok()?;
+        if !self.bar.focused && k.code == KeyCode::Char('v') {
+            self.bar.focus(&l.variables);
+            return Some(Vec::new());
+        }
+        if self.bar.focused {
+            match self.bar.key(k, &mut l.variables) {
+                BarKey::NotMine => {}
+                BarKey::Handled => return Some(Vec::new()),
+                BarKey::Changed(i) => {
+                    let relist = dependents(&l.variables, &[i]);
+                    return Some(self.relist_then_panels(relist, now));
+                }
+            }
+        }
+        let current = self.range_at(now);
+        let (newest, step) = self.data_times();
+        let shown = if self.sent_at > 0.0 {
+            self.window
+        } else {
+            current
+        };
+        match self.time.key(k.code, current, newest, step) {
+            TimeKey::NotMine => None,
+            TimeKey::Moved => {
+                // The cursor walks over the drawn window.
+                if let Some(c) = self.time.cursor {
+                    self.time.cursor = Some(c.clamp(shown.0, shown.1));
+                }
+                Some(Vec::new())
+            }
+            TimeKey::Range => {
+                let relist = self
+                    .loaded
+                    .as_ref()
+                    .map(|l| on_time_change(&l.dashboard.templating, &l.variables))
+                    .unwrap_or_default();
+                self.time.keep_cursor_in(self.range_at(now));
+                Some(self.relist_then_panels(relist, now))
+            }
+        }
     }
 
     /// The requests of a new round at `now`: every drawn panel's queries on screen or not,
@@ -220,7 +331,12 @@ impl App {
                     None => d.requests(now),
                 }
             }
-            Some(d) if d.vars_done && d.loaded.is_ok() && now - d.sent_at >= d.refresh_every() => {
+            Some(d)
+                if d.vars_done
+                    && d.var_pending.is_none()
+                    && d.loaded.is_ok()
+                    && now - d.sent_at >= d.refresh_every() =>
+            {
                 d.requests(now)
             }
             _ => Vec::new(),
@@ -284,6 +400,9 @@ impl App {
                 return Some(Vec::new());
             }
             return None;
+        }
+        if let Some(cmds) = d.control_key(k, now) {
+            return Some(cmds);
         }
         let page = d.body_height().saturating_sub(1).max(1);
         let canvas = match &d.loaded {

@@ -5,16 +5,18 @@
 //! `interpolate` expands a query to exactly what Grafana sends Prometheus (variables with the
 //! Prometheus datasource's escaping, `$__interval`, `$__rate_interval`, `$__range`, …),
 //! `legend` names series (`legendFormat`) and reduces them (min, max, mean, last), `units`
-//! writes values in Grafana's units. Pure: no terminal, no I/O but `load` reading the file.
+//! writes values in Grafana's units, `timerange` reads and changes time ranges (`now/d`, ISO,
+//! epoch ms; zoom, pan, presets). Pure: no terminal, no I/O but `load` reading the file.
 //!
 //! Files, from the top, each using only those after it: `interpolate` → `vars` → `layout` →
-//! `model`; `legend` and `units` stand alone (`units` reuses `dashboard`'s formatting and
-//! `format`).
+//! `model`; `legend`, `units` and `timerange` stand alone (`units` reuses `dashboard`'s
+//! formatting and `format`; `timerange` uses `format`'s local time offset).
 
 pub mod interpolate;
 pub mod layout;
 pub mod legend;
 pub mod model;
+pub mod timerange;
 pub mod units;
 pub mod vars;
 

@@ -390,8 +390,13 @@ pub struct Dashboard {
     pub uid: String,
     pub schema_version: u64,
     pub refresh: Option<String>,
+    /// `time.from` / `time.to` as written (`now-6h`, `now/d`, an ISO date, epoch ms).
     pub time_from: String,
     pub time_to: String,
+    /// `timezone`: `utc`, or empty/`browser` for the machine's zone.
+    pub timezone: String,
+    /// `weekStart`: `monday` (empty), `sunday` or `saturday`.
+    pub week_start: String,
     pub rows: Vec<Row>,
     /// `templating.list`, read by `vars`.
     pub templating: Vec<Value>,
@@ -448,8 +453,10 @@ impl Dashboard {
             uid: str_of(v, "uid").unwrap_or_default(),
             schema_version: v["schemaVersion"].as_u64().unwrap_or(0),
             refresh: str_of(v, "refresh").filter(|r| !r.is_empty()),
-            time_from: str_of(&v["time"], "from").unwrap_or_else(|| "now-6h".into()),
-            time_to: str_of(&v["time"], "to").unwrap_or_else(|| "now".into()),
+            time_from: time_of(&v["time"]["from"]).unwrap_or_else(|| "now-6h".into()),
+            time_to: time_of(&v["time"]["to"]).unwrap_or_else(|| "now".into()),
+            timezone: str_of(v, "timezone").unwrap_or_default(),
+            week_start: str_of(v, "weekStart").unwrap_or_default(),
             rows,
             templating: v["templating"]["list"]
                 .as_array()
@@ -670,6 +677,15 @@ fn grid_of(v: &Value) -> GridPos {
         y: n("y", 0),
         w: n("w", 12).clamp(1, 24),
         h: n("h", 8).max(1),
+    }
+}
+
+/// A `time.from`/`time.to`: a string, or epoch milliseconds as a number.
+fn time_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 

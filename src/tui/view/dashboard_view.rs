@@ -4,8 +4,10 @@
 //! stacks) with `legendFormat` legends and units on the axis, stat /
 //! gauge / bar gauge as the reduced value in the panel's unit and threshold colour, text
 //! panels as their text, other types as "not drawn yet (<type>)", a failed query as its error.
-//! A dashboard that did not load shows its error. Reads `app::grafana::DashView`; uses
-//! `grafana`, `data`, `format` and `theme`.
+//! A dashboard that did not load shows its error. The variable bar sits under the title line
+//! (`dash_varbar`, which also writes the range and cursor time in the title), and time series
+//! panels draw the shared time cursor (`dash_cursor`).
+//! Reads `app::grafana::DashView`; uses `grafana`, `data`, `format` and `theme`.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -15,6 +17,7 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::panel::block;
+use super::{dash_cursor, dash_varbar};
 use crate::tui::app::grafana::DashView;
 use crate::tui::app::App;
 use crate::tui::data::QueryData;
@@ -130,8 +133,9 @@ pub fn grafana_color(name: &str) -> Option<Color> {
 /// Draws the dashboard over `area`.
 pub fn draw(app: &App, d: &DashView, f: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let [head, body] = ratatui::layout::Layout::vertical([
+    let [head, bar, body] = ratatui::layout::Layout::vertical([
         ratatui::layout::Constraint::Length(1),
+        ratatui::layout::Constraint::Length(d.bar_height()),
         ratatui::layout::Constraint::Min(0),
     ])
     .areas(area);
@@ -168,29 +172,28 @@ pub fn draw(app: &App, d: &DashView, f: &mut Frame, area: Rect) {
     } else {
         ""
     };
-    f.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(
-                format!(" {} ", l.dashboard.title),
-                t.fg(t.title).add_modifier(Modifier::BOLD),
+    let mut title = vec![
+        Span::styled(
+            format!(" {} ", l.dashboard.title),
+            t.fg(t.title).add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(
+            format!(
+                "every {}s{updated}{more} · r: refresh · Esc: back",
+                d.refresh_every()
             ),
-            Span::styled(
-                format!(
-                    "every {}s{updated}{more} · r: refresh · Esc: back",
-                    d.refresh_every()
-                ),
-                t.fg(t.dim),
-            ),
-            Span::styled(
-                d.var_errors
-                    .iter()
-                    .map(|e| format!(" · {e}"))
-                    .collect::<String>(),
-                t.fg(t.error),
-            ),
-        ])),
-        head,
-    );
+            t.fg(t.dim),
+        ),
+        Span::styled(
+            d.var_errors
+                .iter()
+                .map(|e| format!(" · {e}"))
+                .collect::<String>(),
+            t.fg(t.error),
+        ),
+    ];
+    title.splice(1..1, dash_varbar::title_spans(app, d));
+    f.render_widget(Paragraph::new(Line::from(title)), head);
     for (item, r) in lay.visible(d.scroll, u32::from(body.height)) {
         let rect = Rect::new(
             body.x + r.x,
@@ -220,6 +223,8 @@ pub fn draw(app: &App, d: &DashView, f: &mut Frame, area: Rect) {
             }
         }
     }
+    let x = dash_varbar::draw_bar(app, d, l, f, bar);
+    dash_varbar::draw_list(app, d, l, f, bar, x);
 }
 
 fn draw_panel(app: &App, d: &DashView, at: (usize, usize), p: &Panel, f: &mut Frame, rect: Rect) {
@@ -369,7 +374,8 @@ fn draw_lines(app: &App, d: &DashView, p: &Panel, series: &[Named], f: &mut Fram
         }
     };
     let (start, end) = d.window;
-    let sets: Vec<Dataset> = data
+    let cursor = dash_cursor::line(d, lo, hi);
+    let mut sets: Vec<Dataset> = data
         .iter()
         .enumerate()
         .map(|(i, pts)| {
@@ -380,6 +386,15 @@ fn draw_lines(app: &App, d: &DashView, p: &Panel, series: &[Named], f: &mut Fram
                 .data(pts)
         })
         .collect();
+    if let Some(c) = &cursor {
+        sets.push(
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(t.fg(t.dim))
+                .data(c),
+        );
+    }
     let unit = p.unit.as_deref();
     let y_labels: Vec<Span> = [lo, hi]
         .iter()
@@ -409,6 +424,7 @@ fn draw_lines(app: &App, d: &DashView, p: &Panel, series: &[Named], f: &mut Fram
                 Span::styled("■ ", t.fg(t.series_color(i))),
                 Span::raw(s.name.clone()),
             ];
+            spans.extend(dash_cursor::legend_span(d, &s.points, unit, p.decimals, t));
             for c in &calcs {
                 if let Some(v) = reduce(c, &s.points) {
                     spans.push(Span::styled(

@@ -79,6 +79,26 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("Alerts, rules, metrics", ""),
     ("Enter", "put the expression (or name) into the prompt"),
+    ("Grafana dashboard: variables", ""),
+    ("v", "focus the variable bar (again, or Esc: leave it)"),
+    ("← → / Tab Shift-Tab", "pick a variable"),
+    (
+        "Enter / ↓",
+        "open its values (a textbox: type, Enter applies)",
+    ),
+    (
+        "↑ ↓, Space, a, Enter, Esc",
+        "move; toggle a value (multi-value); All; apply; cancel",
+    ),
+    ("Grafana dashboard: time", ""),
+    ("+ / -", "zoom in / out (every panel)"),
+    ("[ / ]", "pan back / forward by half the range"),
+    ("0 / t", "the dashboard's own range / next preset (5m … 7d)"),
+    (
+        ", / .",
+        "time cursor one point back / forward (legends read it)",
+    ),
+    ("x", "hide the time cursor"),
     ("Mouse (with --mouse)", ""),
     (
         "click",
