@@ -13,7 +13,7 @@ use ratatui::Frame;
 
 use super::app::{App, Focus, Hit, Spot, View, VIEWS};
 use super::view::{
-    alerts, dashboard_view, graph, heatmap, help, metrics, overview, popup, prompt, relabel,
+    alerts, dash_list, dashboard_view, graph, heatmap, help, metrics, overview, popup, prompt, relabel,
     results, rules, status, targets,
 };
 
@@ -240,6 +240,9 @@ pub fn render(app: &App, f: &mut Frame) {
     }
     if let Some(d) = app.grafana.as_ref().filter(|d| d.shown) {
         dashboard_view::draw(app, d, f, area);
+        if let Some(l) = &app.dash_files.list {
+            dash_list::draw(app, l, f, area);
+        }
         if app.help {
             help::draw(app, f, area);
         }
@@ -306,6 +309,9 @@ pub fn render(app: &App, f: &mut Frame) {
             View::Overview => overview::draw(app, f, body),
         }
         status::draw(app, f, status);
+    }
+    if let Some(l) = &app.dash_files.list {
+        dash_list::draw(app, l, f, area);
     }
     if app.help {
         help::draw(app, f, area);

@@ -58,6 +58,8 @@ pub struct DashView {
     pub vars_done: bool,
     /// Why a variable's options could not be listed.
     pub var_errors: Vec<String>,
+    /// The selected panel, full screen or not (`dash_select`).
+    pub sel: super::dash_select::Selection,
 }
 
 impl DashView {
@@ -74,6 +76,7 @@ impl DashView {
             var_pending: None,
             vars_done: false,
             var_errors: Vec::new(),
+            sel: Default::default(),
         }
     }
 
@@ -281,6 +284,10 @@ impl App {
             }
             return None;
         }
+        if let Some(cmds) = self.dash_select_key(k) {
+            return Some(cmds);
+        }
+        let d = self.grafana.as_mut()?;
         let page = d.body_height().saturating_sub(1).max(1);
         let canvas = match &d.loaded {
             Ok(l) => layout(&l.dashboard, d.size.0).height,

@@ -4,7 +4,8 @@
 //! stacks) with `legendFormat` legends and units on the axis, stat /
 //! gauge / bar gauge as the reduced value in the panel's unit and threshold colour, text
 //! panels as their text, other types as "not drawn yet (<type>)", a failed query as its error.
-//! A dashboard that did not load shows its error. Reads `app::grafana::DashView`; uses
+//! A dashboard that did not load shows its error. The selected panel has a highlighted
+//! border; a panel opened full screen is drawn by `dash_full`. Reads `app::grafana::DashView`; uses
 //! `grafana`, `data`, `format` and `theme`.
 
 use ratatui::layout::Rect;
@@ -157,6 +158,11 @@ pub fn draw(app: &App, d: &DashView, f: &mut Frame, area: Rect) {
         }
         Ok(l) => l,
     };
+    if d.sel.full {
+        if let Some(((row, panel), p)) = d.sel.panel.zip(d.selected_panel()) {
+            return super::dash_full::draw(app, d, (row, panel), p, f, area);
+        }
+    }
     let lay = layout(&l.dashboard, body.width);
     let updated = if d.sent_at > 0.0 {
         format!(" · {}", clock(d.sent_at, app.utc, false))
@@ -176,10 +182,18 @@ pub fn draw(app: &App, d: &DashView, f: &mut Frame, area: Rect) {
             ),
             Span::styled(
                 format!(
-                    "every {}s{updated}{more} · r: refresh · Esc: back",
+                    "every {}s{updated}{more} · r: refresh · Tab: select · f: full screen · Esc: back",
                     d.refresh_every()
                 ),
                 t.fg(t.dim),
+            ),
+            Span::styled(
+                app.dash_files
+                    .notice
+                    .as_ref()
+                    .map(|n| format!(" · {n}"))
+                    .unwrap_or_default(),
+                t.fg(t.title),
             ),
             Span::styled(
                 d.var_errors
@@ -222,9 +236,16 @@ pub fn draw(app: &App, d: &DashView, f: &mut Frame, area: Rect) {
     }
 }
 
-fn draw_panel(app: &App, d: &DashView, at: (usize, usize), p: &Panel, f: &mut Frame, rect: Rect) {
+pub(super) fn draw_panel(
+    app: &App,
+    d: &DashView,
+    at: (usize, usize),
+    p: &Panel,
+    f: &mut Frame,
+    rect: Rect,
+) {
     let t = &app.theme;
-    let b = block(&p.title, false, t);
+    let b = block(&p.title, d.sel.panel == Some(at), t);
     let inner = b.inner(rect);
     f.render_widget(b, rect);
     if inner.height == 0 || inner.width == 0 {
