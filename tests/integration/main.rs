@@ -33,6 +33,7 @@ mod storage;
 mod storage_admin;
 mod targets_api;
 mod tui;
+mod tui_dashsave;
 mod tui_heatmap;
 mod tui_relabel;
 mod web;

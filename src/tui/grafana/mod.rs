@@ -76,3 +76,5 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod save_tests;

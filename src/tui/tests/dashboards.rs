@@ -23,9 +23,9 @@ type Call = (String, Vec<(String, String)>);
 type Stored<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
 
 /// promterm in process, remembering every (path, params) it was asked.
-struct Recording {
+pub(super) struct Recording {
     inner: Local,
-    asked: Mutex<Vec<Call>>,
+    pub(super) asked: Mutex<Vec<Call>>,
 }
 
 impl Source for Recording {
@@ -43,7 +43,7 @@ impl Source for Recording {
 
 impl Recording {
     /// The `query` parameters of the query calls, in order.
-    fn queries(&self) -> Vec<String> {
+    pub(super) fn queries(&self) -> Vec<String> {
         self.asked
             .lock()
             .unwrap()
@@ -59,7 +59,7 @@ impl Recording {
 }
 
 /// A store with `series` (name, labels, value) sampled every 15 s over the last 10 minutes.
-fn promterm(series: &[Stored]) -> (tempfile::TempDir, Arc<Recording>) {
+pub(super) fn promterm(series: &[Stored]) -> (tempfile::TempDir, Arc<Recording>) {
     use crate::model::Sample;
     use crate::storage::{Appender, SeriesInput};
     let dir = tempfile::tempdir().unwrap();
@@ -92,7 +92,7 @@ fn promterm(series: &[Stored]) -> (tempfile::TempDir, Arc<Recording>) {
 
 /// Opens `text` as a dashboard on a `w`×`h` screen and runs its work (variables, then the
 /// panels) against `source` until none is left.
-async fn open(text: &str, source: &Recording, w: u16, h: u16) -> App {
+pub(super) async fn open(text: &str, source: &Recording, w: u16, h: u16) -> App {
     let mut a = App::new(
         Theme::load("default").unwrap(),
         History::load(None),
@@ -112,11 +112,11 @@ async fn open(text: &str, source: &Recording, w: u16, h: u16) -> App {
     a
 }
 
-fn file(name: &str) -> String {
+pub(super) fn file(name: &str) -> String {
     std::fs::read_to_string(format!("testdata/grafana/{name}")).unwrap()
 }
 
-const PROM: &[(&str, &str)] = &[("job", "prometheus"), ("instance", "localhost:9090")];
+pub(super) const PROM: &[(&str, &str)] = &[("job", "prometheus"), ("instance", "localhost:9090")];
 
 #[tokio::test]
 async fn prometheus_dashboard_draws_every_panel_with_its_data() {
