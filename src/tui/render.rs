@@ -13,8 +13,8 @@ use ratatui::Frame;
 
 use super::app::{App, Focus, Hit, Spot, View, VIEWS};
 use super::view::{
-    alerts, dash_list, dashboard_view, graph, heatmap, help, metrics, overview, popup, prompt, relabel,
-    results, rules, status, targets,
+    alerts, dash_list, dashboard_view, graph, heatmap, help, metrics, overview, popup, prompt,
+    relabel, results, rules, status, targets,
 };
 
 /// Every key, as the help overlay lists them.

@@ -185,7 +185,8 @@ impl App {
             }
             FileDone::Opened { path, text } => {
                 let shown = path.display().to_string();
-                let loaded = text.and_then(|t| grafana::parse(&t, &shown).map_err(|e| e.to_string()));
+                let loaded =
+                    text.and_then(|t| grafana::parse(&t, &shown).map_err(|e| e.to_string()));
                 match loaded {
                     Ok(l) => {
                         self.dash_files.notice =

@@ -183,7 +183,11 @@ impl App {
                 d.sel.query = (d.sel.query + 1).min(d.query_count().saturating_sub(1))
             }
             // Scrolling means nothing full screen.
-            KeyCode::PageUp | KeyCode::PageDown | KeyCode::Home | KeyCode::End | KeyCode::Char(' ')
+            KeyCode::PageUp
+            | KeyCode::PageDown
+            | KeyCode::Home
+            | KeyCode::End
+            | KeyCode::Char(' ')
                 if d.sel.full => {}
             KeyCode::Char('e') => {
                 if d.sel.panel.is_none() {

@@ -75,6 +75,6 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod save_tests;
+#[cfg(test)]
+mod tests;

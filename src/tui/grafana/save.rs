@@ -47,11 +47,11 @@ impl NewPanel {
 /// A Grafana relative time for a range of `secs` seconds before now: `now-1h`, `now-90m`, …
 pub fn relative_from(secs: f64) -> String {
     let s = secs.max(1.0).round() as u64;
-    let (n, unit) = if s % 86_400 == 0 {
+    let (n, unit) = if s.is_multiple_of(86_400) {
         (s / 86_400, "d")
-    } else if s % 3_600 == 0 {
+    } else if s.is_multiple_of(3_600) {
         (s / 3_600, "h")
-    } else if s % 60 == 0 {
+    } else if s.is_multiple_of(60) {
         (s / 60, "m")
     } else {
         (s, "s")
@@ -344,7 +344,10 @@ pub fn to_text(doc: &Value) -> String {
 
 /// The `title` of a dashboard JSON (also in the API's `{dashboard: …}` form).
 pub fn title_of(doc: &Value) -> Option<String> {
-    let d = doc.get("dashboard").filter(|d| d.is_object()).unwrap_or(doc);
+    let d = doc
+        .get("dashboard")
+        .filter(|d| d.is_object())
+        .unwrap_or(doc);
     d.get("title").and_then(Value::as_str).map(str::to_string)
 }
 

@@ -27,7 +27,10 @@ fn a_built_dashboard_reads_back_with_its_panels() {
     assert_eq!(d.title, "promterm");
     assert_eq!(d.uid, "promterm-abc");
     assert_eq!(d.schema_version, 39);
-    assert_eq!((d.time_from.as_str(), d.time_to.as_str()), ("now-1h", "now"));
+    assert_eq!(
+        (d.time_from.as_str(), d.time_to.as_str()),
+        ("now-1h", "now")
+    );
     let panels: Vec<_> = d.panels().collect();
     assert_eq!(panels.len(), 3);
     let kinds: Vec<_> = panels.iter().map(|p| p.kind.clone()).collect();
@@ -47,7 +50,10 @@ fn a_built_dashboard_reads_back_with_its_panels() {
     assert!(panels[0].targets[0].runs_range() && !panels[0].targets[0].runs_instant());
     assert!(panels[1].targets[0].runs_instant() && !panels[1].targets[0].runs_range());
     // Two side by side on the 24-column grid, the third under them.
-    let g: Vec<_> = panels.iter().map(|p| (p.grid.x, p.grid.y, p.grid.w)).collect();
+    let g: Vec<_> = panels
+        .iter()
+        .map(|p| (p.grid.x, p.grid.y, p.grid.w))
+        .collect();
     assert_eq!(g, [(0, 0, 12), (12, 0, 12), (0, 8, 12)]);
     let ids: Vec<_> = panels.iter().map(|p| p.id).collect();
     assert_eq!(ids, [Some(1), Some(2), Some(3)]);
@@ -130,7 +136,11 @@ fn real_dashboards_are_written_back_unchanged_plus_the_added_panels() {
         let before: Vec<String> = l.dashboard.panels().map(|p| p.title.clone()).collect();
         assert_eq!(titles.len(), before.len() + 2, "{name}");
         assert_eq!(titles[..before.len()], before[..], "{name}");
-        assert_eq!(titles[before.len()..], ["up{job=\"x\"}", "count(up)"], "{name}");
+        assert_eq!(
+            titles[before.len()..],
+            ["up{job=\"x\"}", "count(up)"],
+            "{name}"
+        );
         // Ids stay unique.
         let mut ids: Vec<i64> = again.dashboard.panels().filter_map(|p| p.id).collect();
         let n = ids.len();
@@ -162,7 +172,10 @@ fn a_panel_added_below_a_collapsed_row_gets_a_row_of_its_own() {
 
 #[test]
 fn file_names_and_relative_times() {
-    assert_eq!(slug("Node Exporter / USE Method / Node"), "node-exporter-use-method-node");
+    assert_eq!(
+        slug("Node Exporter / USE Method / Node"),
+        "node-exporter-use-method-node"
+    );
     assert_eq!(slug("  rate(x[5m])  "), "rate-x-5m");
     assert_eq!(slug("../../etc"), "etc");
     assert_eq!(slug("///"), "dashboard");
@@ -183,7 +196,10 @@ fn the_directory_lists_titles_and_a_broken_file_with_its_error() {
     assert_eq!(entries.len(), 2, "{entries:?}");
     assert!(entries[0].path.ends_with("broken.json"));
     let err = entries[0].title.as_ref().unwrap_err();
-    assert!(err.contains("broken.json") && err.contains("truncated"), "{err}");
+    assert!(
+        err.contains("broken.json") && err.contains("truncated"),
+        "{err}"
+    );
     assert!(entries[1].path.ends_with("nodes.json"));
     assert_eq!(entries[1].title.as_deref(), Ok("Node Exporter / Nodes"));
     // A directory not made yet is empty, not an error.
@@ -221,5 +237,8 @@ fn saving_never_replaces_another_dashboard() {
     let c = new_dashboard("Other", "", 3600.0);
     let s4 = save(&sub, &c, None).unwrap();
     assert_eq!(s4.path, sub.join("other-2.json"));
-    assert_eq!(std::fs::read_to_string(sub.join("other.json")).unwrap(), "{");
+    assert_eq!(
+        std::fs::read_to_string(sub.join("other.json")).unwrap(),
+        "{"
+    );
 }

@@ -43,7 +43,10 @@ async fn tab_selects_panels_in_reading_order_and_scrolls_them_into_view() {
         a.key(key(KeyCode::Tab));
         assert_eq!(sel(&a), Some(*k));
         let scroll = a.grafana.as_ref().unwrap().scroll;
-        assert!(r.y >= scroll && r.y + r.h <= scroll + body, "{r:?} at {scroll}");
+        assert!(
+            r.y >= scroll && r.y + r.h <= scroll + body,
+            "{r:?} at {scroll}"
+        );
         // Drawn with the highlighted border, its neighbours without.
         let (_, buf) = draw(&mut a, 120, 20);
         let t = &a.theme;
@@ -51,7 +54,10 @@ async fn tab_selects_panels_in_reading_order_and_scrolls_them_into_view() {
         assert_eq!(corner.fg, t.border(true).fg.unwrap(), "{k:?}");
         for (o, q) in &order {
             if o != k && q.y >= scroll && q.y < scroll + body {
-                assert_eq!(buf[(q.x, 1 + (q.y - scroll) as u16)].fg, t.border(false).fg.unwrap());
+                assert_eq!(
+                    buf[(q.x, 1 + (q.y - scroll) as u16)].fg,
+                    t.border(false).fg.unwrap()
+                );
             }
         }
     }
@@ -68,7 +74,12 @@ async fn tab_selects_panels_in_reading_order_and_scrolls_them_into_view() {
 async fn full_screen_shows_the_description_and_esc_goes_back_to_the_same_scroll() {
     let (_dir, source) = promterm(&[("node_uname_info", NODE, 1.0)]);
     let mut a = open(&file("nodes.json"), &source, 160, 24).await;
-    while a.grafana.as_ref().unwrap().selected_panel().map(|p| p.title.as_str())
+    while a
+        .grafana
+        .as_ref()
+        .unwrap()
+        .selected_panel()
+        .map(|p| p.title.as_str())
         != Some("Network Received")
     {
         a.key(key(KeyCode::Tab));
@@ -78,10 +89,17 @@ async fn full_screen_shows_the_description_and_esc_goes_back_to_the_same_scroll(
     a.key(key(KeyCode::Char('f')));
     assert!(a.grafana.as_ref().unwrap().sel.full);
     let (screen, _) = draw(&mut a, 160, 24);
-    assert!(screen.contains("Node Exporter / Nodes › Network Received"), "{screen}");
+    assert!(
+        screen.contains("Node Exporter / Nodes › Network Received"),
+        "{screen}"
+    );
     assert!(screen.contains("Network received (bits/s)"), "{screen}");
     // Its query as sent, and no other panel.
-    assert!(screen.contains("A: rate(node_network_receive_bytes_total{job=\"node\", instance=\"h:9100\""), "{screen}");
+    assert!(
+        screen
+            .contains("A: rate(node_network_receive_bytes_total{job=\"node\", instance=\"h:9100\""),
+        "{screen}"
+    );
     assert!(!screen.contains("Network Transmitted"), "{screen}");
     // Keys that scroll the grid do nothing full screen.
     a.key(key(KeyCode::PageDown));
@@ -100,16 +118,21 @@ async fn full_screen_shows_the_description_and_esc_goes_back_to_the_same_scroll(
 
 #[tokio::test]
 async fn e_puts_the_query_as_sent_into_the_prompt_on_the_dashboards_range() {
-    let (_dir, source) = promterm(&[
-        ("node_uname_info", NODE, 1.0),
-        ("node_load1", NODE, 0.5),
-    ]);
+    let (_dir, source) = promterm(&[("node_uname_info", NODE, 1.0), ("node_load1", NODE, 0.5)]);
     let mut a = open(&file("nodes.json"), &source, 160, 60).await;
     let sent = source.queries();
     // The first panel (CPU Usage): its query uses $__rate_interval and the variables.
     a.key(key(KeyCode::Tab));
-    let p = a.grafana.as_ref().unwrap().selected_panel().unwrap().clone();
-    assert!(p.targets[0].expr.contains("$__rate_interval") && p.targets[0].expr.contains("$instance"));
+    let p = a
+        .grafana
+        .as_ref()
+        .unwrap()
+        .selected_panel()
+        .unwrap()
+        .clone();
+    assert!(
+        p.targets[0].expr.contains("$__rate_interval") && p.targets[0].expr.contains("$instance")
+    );
     a.key(key(KeyCode::Char('e')));
     let typed = a.editor.text().to_string();
     assert!(sent.contains(&typed), "{typed} not among\n{sent:#?}");
@@ -124,7 +147,12 @@ async fn e_puts_the_query_as_sent_into_the_prompt_on_the_dashboards_range() {
     assert!(a.live_error.is_none(), "{:?}", a.live_error);
     // Full screen, ↓ picks the second of Load Average's four queries.
     a.key(key(KeyCode::F(2)));
-    while a.grafana.as_ref().unwrap().selected_panel().map(|p| p.title.as_str())
+    while a
+        .grafana
+        .as_ref()
+        .unwrap()
+        .selected_panel()
+        .map(|p| p.title.as_str())
         != Some("Load Average")
     {
         a.key(key(KeyCode::Tab));
@@ -140,7 +168,11 @@ async fn e_puts_the_query_as_sent_into_the_prompt_on_the_dashboards_range() {
     // Enter runs it as a range query over that hour.
     let cmds = a.key(key(KeyCode::Enter));
     match &cmds[0] {
-        Cmd::Query { expr, range: Some((s, e, _)), .. } => {
+        Cmd::Query {
+            expr,
+            range: Some((s, e, _)),
+            ..
+        } => {
             assert_eq!(expr, &second);
             assert!((e - s - 3600.0).abs() < 1.0);
         }
@@ -152,7 +184,11 @@ async fn e_puts_the_query_as_sent_into_the_prompt_on_the_dashboards_range() {
 async fn a_then_s_writes_a_dashboard_our_loader_reads_back() {
     let (_dir, source) = promterm(&[]);
     let files = tempfile::tempdir().unwrap();
-    let mut a = App::new(Theme::load("default").unwrap(), History::load(None), "local");
+    let mut a = App::new(
+        Theme::load("default").unwrap(),
+        History::load(None),
+        "local",
+    );
     a.dash_files.dir = Some(files.path().join("dashboards"));
     a.focus = Focus::Results;
     a.editor.set("up");
@@ -160,7 +196,10 @@ async fn a_then_s_writes_a_dashboard_our_loader_reads_back() {
     let d = a.grafana.as_ref().expect("a dashboard being built");
     assert!(!d.shown);
     let (screen, _) = draw(&mut a, 120, 30);
-    assert!(screen.contains("added table panel \"up\" to dashboard \"promterm\""), "{screen}");
+    assert!(
+        screen.contains("added table panel \"up\" to dashboard \"promterm\""),
+        "{screen}"
+    );
     a.editor.set("rate(prometheus_http_requests_total[5m])");
     a.graph = true;
     a.key(key(KeyCode::Char('a')));
@@ -172,7 +211,10 @@ async fn a_then_s_writes_a_dashboard_our_loader_reads_back() {
     run(&mut a, &source, cmds).await;
     let path = files.path().join("dashboards/promterm.json");
     let notice = a.dash_files.notice.clone().unwrap_or_default();
-    assert!(notice.contains("saved \"promterm\"") && notice.contains("promterm.json"), "{notice}");
+    assert!(
+        notice.contains("saved \"promterm\"") && notice.contains("promterm.json"),
+        "{notice}"
+    );
     let (screen, _) = draw(&mut a, 160, 30);
     assert!(screen.contains("saved \"promterm\""), "{screen}");
     let back = grafana::load(&path).unwrap();
@@ -195,7 +237,9 @@ async fn a_then_s_writes_a_dashboard_our_loader_reads_back() {
     // Saving again replaces the same file (same dashboard), nothing beside it.
     let cmds = a.key(key(KeyCode::Char('S')));
     run(&mut a, &source, cmds).await;
-    let n = std::fs::read_dir(files.path().join("dashboards")).unwrap().count();
+    let n = std::fs::read_dir(files.path().join("dashboards"))
+        .unwrap()
+        .count();
     assert_eq!(n, 1);
     // The panels are drawn (and queried) like any dashboard's.
     let now = a.now + 1.0;
@@ -222,7 +266,18 @@ async fn a_added_to_an_open_dashboard_is_saved_with_all_its_fields() {
     a.focus = Focus::Results;
     a.editor.set("node_load1");
     a.key(key(KeyCode::Char('a')));
-    assert_eq!(a.grafana.as_ref().unwrap().loaded.as_ref().unwrap().dashboard.panels().count(), 9);
+    assert_eq!(
+        a.grafana
+            .as_ref()
+            .unwrap()
+            .loaded
+            .as_ref()
+            .unwrap()
+            .dashboard
+            .panels()
+            .count(),
+        9
+    );
     a.key(key(KeyCode::F(2)));
     let cmds = a.key(key(KeyCode::Char('S')));
     run(&mut a, &source, cmds).await;
@@ -231,7 +286,10 @@ async fn a_added_to_an_open_dashboard_is_saved_with_all_its_fields() {
     )
     .unwrap();
     let mut rest = saved.clone();
-    let added = rest["panels"].as_array_mut().unwrap().split_off(orig["panels"].as_array().unwrap().len());
+    let added = rest["panels"]
+        .as_array_mut()
+        .unwrap()
+        .split_off(orig["panels"].as_array().unwrap().len());
     assert_eq!(rest, orig);
     assert_eq!(added.len(), 1);
     assert_eq!(added[0]["targets"][0]["expr"], "node_load1");
@@ -239,7 +297,11 @@ async fn a_added_to_an_open_dashboard_is_saved_with_all_its_fields() {
     // The variables kept their values: the new panel's round is sent at once.
     let now = a.now + 1.0;
     let cmds = a.tick(now, false);
-    assert!(cmds.iter().any(|c| matches!(c, Cmd::DashQuery { expr, .. } if expr == "node_load1")), "{cmds:?}");
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Cmd::DashQuery { expr, .. } if expr == "node_load1")),
+        "{cmds:?}"
+    );
 }
 
 #[tokio::test]
@@ -249,7 +311,11 @@ async fn the_dashboards_list_shows_a_broken_file_and_opens_a_good_one() {
     let text = file("nodes.json");
     std::fs::write(files.path().join("nodes.json"), &text).unwrap();
     std::fs::write(files.path().join("broken.json"), &text[..300]).unwrap();
-    let mut a = App::new(Theme::load("default").unwrap(), History::load(None), "local");
+    let mut a = App::new(
+        Theme::load("default").unwrap(),
+        History::load(None),
+        "local",
+    );
     a.dash_files.dir = Some(files.path().to_path_buf());
     // No dashboard open: F2 lists the directory.
     let cmds = a.key(key(KeyCode::F(2)));
@@ -257,22 +323,40 @@ async fn the_dashboards_list_shows_a_broken_file_and_opens_a_good_one() {
     let (screen, _) = draw(&mut a, 120, 30);
     assert!(screen.contains("Dashboards in"), "{screen}");
     assert!(screen.contains("Node Exporter / Nodes"), "{screen}");
-    assert!(screen.contains("broken.json") && screen.contains("truncated"), "{screen}");
+    assert!(
+        screen.contains("broken.json") && screen.contains("truncated"),
+        "{screen}"
+    );
     // The broken one (first by name) does not open; the list stays.
     let cmds = a.key(key(KeyCode::Enter));
     assert!(cmds.is_empty());
     assert!(a.dash_files.list.is_some() && a.grafana.is_none());
-    assert!(a.dash_files.notice.as_deref().unwrap_or_default().contains("cannot open"));
+    assert!(a
+        .dash_files
+        .notice
+        .as_deref()
+        .unwrap_or_default()
+        .contains("cannot open"));
     a.key(key(KeyCode::Down));
     let cmds = a.key(key(KeyCode::Enter));
     run(&mut a, &source, cmds).await;
     assert!(a.dash_files.list.is_none());
     assert!(a.dashboard_shown());
     assert_eq!(
-        a.grafana.as_ref().unwrap().loaded.as_ref().unwrap().dashboard.title,
+        a.grafana
+            .as_ref()
+            .unwrap()
+            .loaded
+            .as_ref()
+            .unwrap()
+            .dashboard
+            .title,
         "Node Exporter / Nodes"
     );
-    assert_eq!(a.dash_files.opened_from, Some(files.path().join("nodes.json")));
+    assert_eq!(
+        a.dash_files.opened_from,
+        Some(files.path().join("nodes.json"))
+    );
     // `o` in the dashboard lists again; Esc closes the list, the dashboard stays.
     let cmds = a.key(key(KeyCode::Char('o')));
     run(&mut a, &source, cmds).await;
