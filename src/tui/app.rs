@@ -6,7 +6,8 @@
 //! read from it (filtered lists, sorted series, the graph window). The changes live beside it,
 //! each file using only those before it: `grafana` (the Grafana dashboard opened with
 //! `--dashboard`: its variables, rounds of panel queries, answers, scrolling and keys),
-//! `dash_select` (selecting a dashboard panel, full screen, its query into the prompt),
+//! `dash_select` (selecting a dashboard panel, full screen, its query into the prompt; the
+//! selection itself is `dash_state`),
 //! `dash_save` (panels added from the prompt, saving, the dashboards list),
 //! `exemplars` (the graph's exemplars: which are in
 //! view, the one at the cursor, jumping to the next, showing or hiding them), `actions` (run a
@@ -35,6 +36,7 @@ mod actions;
 mod completion;
 pub mod dash_save;
 pub mod dash_select;
+pub mod dash_state;
 mod exemplars;
 pub mod grafana;
 mod keys;

@@ -16,17 +16,6 @@ use crate::tui::grafana::interpolate::{Context, Interpolator};
 use crate::tui::grafana::layout::{layout, Item, Rect};
 use crate::tui::grafana::model::{Panel, PanelKind};
 
-/// Which panel is selected and how it is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Selection {
-    /// (row, panel in the row).
-    pub panel: Option<(usize, usize)>,
-    /// Shown over the whole body.
-    pub full: bool,
-    /// The query picked full screen (its index in the panel's targets).
-    pub query: usize,
-}
-
 impl DashView {
     /// The panels in reading order with where they sit on the canvas.
     pub fn panel_order(&self) -> Vec<((usize, usize), Rect)> {

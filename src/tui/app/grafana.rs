@@ -59,7 +59,7 @@ pub struct DashView {
     /// Why a variable's options could not be listed.
     pub var_errors: Vec<String>,
     /// The selected panel, full screen or not (`dash_select`).
-    pub sel: super::dash_select::Selection,
+    pub sel: super::dash_state::Selection,
 }
 
 impl DashView {

@@ -5,7 +5,8 @@
 //! gauge / bar gauge as the reduced value in the panel's unit and threshold colour, text
 //! panels as their text, other types as "not drawn yet (<type>)", a failed query as its error.
 //! A dashboard that did not load shows its error. The selected panel has a highlighted
-//! border; a panel opened full screen is drawn by `dash_full`. Reads `app::grafana::DashView`; uses
+//! border; a panel opened full screen is drawn by `dash_full` (which
+//! `render` calls instead), with `draw_panel`. Reads `app::grafana::DashView`; uses
 //! `grafana`, `data`, `format` and `theme`.
 
 use ratatui::layout::Rect;
@@ -158,11 +159,6 @@ pub fn draw(app: &App, d: &DashView, f: &mut Frame, area: Rect) {
         }
         Ok(l) => l,
     };
-    if d.sel.full {
-        if let Some(((row, panel), p)) = d.sel.panel.zip(d.selected_panel()) {
-            return super::dash_full::draw(app, d, (row, panel), p, f, area);
-        }
-    }
     let lay = layout(&l.dashboard, body.width);
     let updated = if d.sent_at > 0.0 {
         format!(" · {}", clock(d.sent_at, app.utc, false))
