@@ -99,6 +99,10 @@ pub struct TuiLook {
     /// the dashboard again).
     #[arg(long, value_name = "FILE")]
     pub dashboard: Option<PathBuf>,
+    /// Where the TUI lists (`o`, F2) and saves (`S`) Grafana dashboards (default:
+    /// `$XDG_CONFIG_HOME/promterm/dashboards`, else `~/.config/promterm/dashboards`).
+    #[arg(long, value_name = "DIR")]
+    pub dashboards: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -386,6 +390,7 @@ fn tui_options(look: &TuiLook, source_name: String) -> anyhow::Result<crate::tui
         history: crate::tui::prompt::default_history_path(),
         source_name,
         dashboard: look.dashboard.clone(),
+        dashboards: look.dashboards.clone(),
     })
 }
 

@@ -7,6 +7,9 @@
 //! each file using only those before it: `grafana_vars` (the dashboard's variable bar) and
 //! `grafana_time` (its shared range and time cursor), `grafana` (the Grafana dashboard opened
 //! with `--dashboard`: its variables, rounds of panel queries, answers, scrolling and keys),
+//! `dash_select` (selecting a dashboard panel, full screen, its query into the prompt; the
+//! selection itself is `dash_state`),
+//! `dash_save` (panels added from the prompt, saving, the dashboards list),
 //! `exemplars` (the graph's exemplars: which are in
 //! view, the one at the cursor, jumping to the next, showing or hiding them), `actions` (run a
 //! query, focus, views, the clock),
@@ -32,6 +35,9 @@ use crate::client::stats::Stats;
 
 mod actions;
 mod completion;
+pub mod dash_save;
+pub mod dash_select;
+pub mod dash_state;
 mod exemplars;
 pub mod grafana;
 pub mod grafana_time;
@@ -140,6 +146,8 @@ pub enum Cmd {
         query: String,
         request: super::grafana::vars::VarRequest,
     },
+    /// Listing, reading or saving dashboard files.
+    DashFile(super::grafana::files::FileOp),
 }
 
 /// Data the loop fetched.
@@ -191,6 +199,8 @@ pub enum Msg {
         query: String,
         result: Result<serde_json::Value, String>,
     },
+    /// What the dashboard file work did.
+    DashFile(super::grafana::files::FileDone),
     /// Why query `id` answered no series (no lines: not known).
     Explain {
         id: u64,
@@ -330,6 +340,8 @@ pub struct App {
     pub overview: Overview,
     /// The Grafana dashboard opened with `--dashboard`.
     pub grafana: Option<grafana::DashView>,
+    /// The dashboards directory, its list, the last save or add (`dash_save`).
+    pub dash_files: dash_save::DashFiles,
     pub quit: bool,
     /// The clock (unix seconds); tests set it.
     pub now: f64,
@@ -420,6 +432,7 @@ impl App {
             help_bounds: std::cell::Cell::new((u16::MAX, 10)),
             overview: Overview::new(super::dashboard::builtin()),
             grafana: None,
+            dash_files: dash_save::DashFiles::default(),
             quit: false,
             now,
             source_name: source_name.to_string(),

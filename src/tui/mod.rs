@@ -60,6 +60,8 @@ pub struct Options {
     pub source_name: String,
     /// A Grafana dashboard file to open (`--dashboard`).
     pub dashboard: Option<PathBuf>,
+    /// Where dashboards are listed and saved (`--dashboards`, else `dashboards_dir()`).
+    pub dashboards: Option<PathBuf>,
 }
 
 /// Picks the theme: `--theme` (a built-in name or a file), else the default; `NO_COLOR`
@@ -77,6 +79,12 @@ pub fn config_dir() -> Option<PathBuf> {
         .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
     Some(dir.join("promterm"))
+}
+
+/// The default dashboards directory: `$XDG_CONFIG_HOME/promterm/dashboards`
+/// (`~/.config/promterm/dashboards`).
+pub fn dashboards_dir() -> Option<PathBuf> {
+    Some(config_dir()?.join("dashboards"))
 }
 
 /// The `theme` set in `$XDG_CONFIG_HOME/promterm/tui.toml` (`~/.config/promterm/tui.toml`).
@@ -310,6 +318,7 @@ pub async fn execute_cmd(source: &dyn Source, cmd: Cmd) -> Msg {
                     .map(|a| a.data),
             }
         }
+        Cmd::DashFile(op) => Msg::DashFile(grafana::files::run(op)),
         Cmd::RemoteWrite => Msg::RemoteWrite(
             source
                 .get("/api/v1/status/remote_write", &[])
@@ -393,8 +402,10 @@ pub async fn run(
     // Arrive on the overview: the user's `overview.toml`, else the built-in panels.
     let overview_file = config_dir().map(|d| d.join("overview.toml"));
     app.arrive(dashboard::load(overview_file.as_deref()));
+    app.dash_files.dir = opts.dashboards.clone().or_else(dashboards_dir);
     if let Some(path) = &opts.dashboard {
         app.open_dashboard(grafana::load(path).map_err(|e| e.to_string()));
+        app.dash_files.opened_from = Some(path.clone());
     }
     let spawn = |cmds: Vec<Cmd>| {
         for c in cmds {

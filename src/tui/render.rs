@@ -13,8 +13,8 @@ use ratatui::Frame;
 
 use super::app::{App, Focus, Hit, Spot, View, VIEWS};
 use super::view::{
-    alerts, dashboard_view, graph, heatmap, help, metrics, overview, popup, prompt, relabel,
-    results, rules, status, targets,
+    alerts, dash_full, dash_list, dashboard_view, graph, heatmap, help, metrics, overview, popup,
+    prompt, relabel, results, rules, status, targets,
 };
 
 /// Every key, as the help overlay lists them.
@@ -239,7 +239,13 @@ pub fn render(app: &App, f: &mut Frame) {
         return;
     }
     if let Some(d) = app.grafana.as_ref().filter(|d| d.shown) {
-        dashboard_view::draw(app, d, f, area);
+        match d.sel.panel.zip(d.selected_panel()).filter(|_| d.sel.full) {
+            Some((at, p)) => dash_full::draw(app, d, at, p, f, area),
+            None => dashboard_view::draw(app, d, f, area),
+        }
+        if let Some(l) = &app.dash_files.list {
+            dash_list::draw(app, l, f, area);
+        }
         if app.help {
             help::draw(app, f, area);
         }
@@ -306,6 +312,9 @@ pub fn render(app: &App, f: &mut Frame) {
             View::Overview => overview::draw(app, f, body),
         }
         status::draw(app, f, status);
+    }
+    if let Some(l) = &app.dash_files.list {
+        dash_list::draw(app, l, f, area);
     }
     if app.help {
         help::draw(app, f, area);

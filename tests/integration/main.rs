@@ -35,6 +35,7 @@ mod storage_admin;
 mod targets_api;
 mod tui;
 mod tui_dashboards;
+mod tui_dashsave;
 mod tui_heatmap;
 mod tui_relabel;
 mod web;

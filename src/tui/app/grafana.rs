@@ -69,6 +69,8 @@ pub struct DashView {
     pub time: TimeCtl,
     /// While variables are listed again after a change: which (all when `None`).
     pub relist: Option<Vec<usize>>,
+    /// The selected panel, full screen or not (`dash_select`).
+    pub sel: super::dash_state::Selection,
 }
 
 impl DashView {
@@ -88,6 +90,7 @@ impl DashView {
             bar: VarBar::default(),
             time: TimeCtl::default(),
             relist: None,
+            sel: Default::default(),
         }
     }
 
@@ -404,6 +407,10 @@ impl App {
         if let Some(cmds) = d.control_key(k, now) {
             return Some(cmds);
         }
+        if let Some(cmds) = self.dash_select_key(k) {
+            return Some(cmds);
+        }
+        let d = self.grafana.as_mut()?;
         let page = d.body_height().saturating_sub(1).max(1);
         let canvas = match &d.loaded {
             Ok(l) => layout(&l.dashboard, d.size.0).height,

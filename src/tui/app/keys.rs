@@ -20,8 +20,16 @@ impl App {
             self.help_key(k.code);
             return Vec::new();
         }
+        self.dash_files.notice = None;
+        if let Some(cmds) = self.dash_list_key(k) {
+            return cmds;
+        }
         if let Some(cmds) = self.dashboard_key(k) {
             return cmds;
+        }
+        // No dashboard open: F2 lists the dashboards directory.
+        if k.code == KeyCode::F(2) && self.grafana.is_none() {
+            return self.open_dash_list();
         }
         if k.code == KeyCode::F(1) {
             self.help = true;
@@ -209,6 +217,7 @@ impl App {
                 return self.run(self.shown_expr.clone());
             }
             KeyCode::Char('u') => self.utc = !self.utc,
+            KeyCode::Char('a') => return self.add_prompt_panel(),
             KeyCode::Char('e') if self.graph => return self.toggle_exemplars(),
             KeyCode::Char('n') if self.graph => self.jump_exemplar(true),
             KeyCode::Char('N') if self.graph => self.jump_exemplar(false),

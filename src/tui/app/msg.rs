@@ -105,6 +105,7 @@ impl App {
                 query,
                 result,
             } => out.extend(self.dashboard_variable(index, &query, result)),
+            Msg::DashFile(done) => out.extend(self.dash_file_done(done)),
             Msg::Panel {
                 index,
                 range,

@@ -6,17 +6,22 @@
 //! Prometheus datasource's escaping, `$__interval`, `$__rate_interval`, `$__range`, …),
 //! `legend` names series (`legendFormat`) and reduces them (min, max, mean, last), `units`
 //! writes values in Grafana's units, `timerange` reads and changes time ranges (`now/d`, ISO,
-//! epoch ms; zoom, pan, presets). Pure: no terminal, no I/O but `load` reading the file.
+//! epoch ms; zoom, pan, presets). Pure: no terminal, no I/O but `load` reading the file and
+//! `files`.
 //!
 //! Files, from the top, each using only those after it: `interpolate` → `vars` → `layout` →
 //! `model`; `legend`, `units` and `timerange` stand alone (`units` reuses `dashboard`'s
-//! formatting and `format`; `timerange` uses `format`'s local time offset).
+//! formatting and `format`; `timerange` uses `format`'s local time offset); `save` builds
+//! dashboards from the TUI as Grafana JSON, `files` lists the dashboards directory and saves
+//! into it (file I/O).
 
+pub mod files;
 pub mod interpolate;
 pub mod layout;
 pub mod legend;
 pub mod model;
 pub mod timerange;
+pub mod save;
 pub mod units;
 pub mod vars;
 
@@ -32,6 +37,9 @@ pub struct Loaded {
     pub dashboard: Dashboard,
     pub variables: Vec<Variable>,
     pub notes: Vec<String>,
+    /// The dashboard's JSON as read (the inner `dashboard` of the API's form): saving writes
+    /// it back with the panels added in the TUI (`save`).
+    pub source: serde_json::Value,
 }
 
 /// Reads dashboard text; `path` names it in errors.
@@ -47,10 +55,15 @@ pub fn parse(text: &str, path: &str) -> Result<Loaded, LoadError> {
             .panels()
             .filter_map(|p| Some(format!("panel {:?}: {}", p.title, p.not_drawn_reason()?))),
     );
+    let mut source: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    if source.get("panels").is_none() && source.get("dashboard").is_some_and(|d| d.is_object()) {
+        source = source["dashboard"].take();
+    }
     Ok(Loaded {
         dashboard,
         variables,
         notes,
+        source,
     })
 }
 
@@ -64,5 +77,7 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     parse(&text, &shown)
 }
 
+#[cfg(test)]
+mod save_tests;
 #[cfg(test)]
 mod tests;

@@ -200,6 +200,8 @@ pub enum Stack {
 pub struct Panel {
     pub id: Option<i64>,
     pub title: String,
+    /// The panel's `description` (shown under its title when it is full screen).
+    pub description: String,
     /// The type as Grafana wrote it.
     pub type_name: String,
     pub kind: PanelKind,
@@ -248,6 +250,7 @@ impl Panel {
         Panel {
             id: v.get("id").and_then(Value::as_i64),
             title: str_of(v, "title").unwrap_or_default(),
+            description: str_of(v, "description").unwrap_or_default(),
             kind,
             grid,
             datasource: v.get("datasource").and_then(DatasourceRef::parse),

@@ -6,8 +6,10 @@
 //! panels as their text, other types as "not drawn yet (<type>)", a failed query as its error.
 //! A dashboard that did not load shows its error. The variable bar sits under the title line
 //! (`dash_varbar`, which also writes the range and cursor time in the title), and time series
-//! panels draw the shared time cursor (`dash_cursor`).
-//! Reads `app::grafana::DashView`; uses `grafana`, `data`, `format` and `theme`.
+//! panels draw the shared time cursor (`dash_cursor`). The selected panel has a highlighted
+//! border; a panel opened full screen is drawn by `dash_full` (which `render` calls instead),
+//! with `draw_panel`. Reads `app::grafana::DashView`; uses `grafana`, `data`, `format` and
+//! `theme`.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -179,10 +181,18 @@ pub fn draw(app: &App, d: &DashView, f: &mut Frame, area: Rect) {
         ),
         Span::styled(
             format!(
-                "every {}s{updated}{more} · r: refresh · Esc: back",
+                "every {}s{updated}{more} · r: refresh · Tab: select · f: full screen · Esc: back",
                 d.refresh_every()
             ),
             t.fg(t.dim),
+        ),
+        Span::styled(
+            app.dash_files
+                .notice
+                .as_ref()
+                .map(|n| format!(" · {n}"))
+                .unwrap_or_default(),
+            t.fg(t.title),
         ),
         Span::styled(
             d.var_errors
@@ -227,9 +237,16 @@ pub fn draw(app: &App, d: &DashView, f: &mut Frame, area: Rect) {
     dash_varbar::draw_list(app, d, l, f, bar, x);
 }
 
-fn draw_panel(app: &App, d: &DashView, at: (usize, usize), p: &Panel, f: &mut Frame, rect: Rect) {
+pub(super) fn draw_panel(
+    app: &App,
+    d: &DashView,
+    at: (usize, usize),
+    p: &Panel,
+    f: &mut Frame,
+    rect: Rect,
+) {
     let t = &app.theme;
-    let b = block(&p.title, false, t);
+    let b = block(&p.title, d.sel.panel == Some(at), t);
     let inner = b.inner(rect);
     f.render_widget(b, rect);
     if inner.height == 0 || inner.width == 0 {

@@ -57,6 +57,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("e", "exemplars (◆ on the graph): show / hide"),
     ("↑ ↓ / space", "select series / hide or show it"),
     ("u", "local time / UTC"),
+    (
+        "a",
+        "add the query as a panel (graph or table as shown) to the dashboard being built (the open one, else a new \"promterm\")",
+    ),
     ("Heatmap (histograms)", ""),
     (
         "← → / ↑ ↓ (k j)",
@@ -99,6 +103,22 @@ pub const HELP: &[(&str, &str)] = &[
         "time cursor one point back / forward (legends read it)",
     ),
     ("x", "hide the time cursor"),
+    ("Dashboard (--dashboard, F2)", ""),
+    ("F2", "show the dashboard again; without one: the dashboards list"),
+    ("Tab / Shift-Tab", "select the next / previous panel"),
+    (
+        "f / Enter",
+        "selected panel full screen with its description and queries (↑↓ pick a query; Esc: back to the grid)",
+    ),
+    (
+        "e",
+        "the panel's query, expanded as sent, into the prompt (graph on the dashboard's range)",
+    ),
+    ("S", "save the dashboard as Grafana JSON in the dashboards directory"),
+    (
+        "o",
+        "dashboards list (↑↓ select, Enter opens, Esc closes)",
+    ),
     ("Mouse (with --mouse)", ""),
     (
         "click",

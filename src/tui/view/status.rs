@@ -159,7 +159,15 @@ pub fn fitted(app: &App, width: u16) -> (String, String) {
 /// Draws the status line.
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let (left, right) = fitted(app, area.width);
+    let (mut left, right) = fitted(app, area.width);
+    // What the last dashboard add, save or open did, until the next key.
+    let right = match &app.dash_files.notice {
+        Some(n) => {
+            left = n.clone();
+            String::new()
+        }
+        None => right,
+    };
     f.render_widget(
         Paragraph::new(Line::styled(format!(" {left}"), t.fg(t.dim))),
         area,
