@@ -385,6 +385,7 @@ fn thousands_of_targets_render_only_what_fits() {
 }
 
 mod dashboards;
+mod dashboards_repeat;
 mod exemplars;
 mod heatmap;
 mod mouse;

@@ -5,16 +5,21 @@
 //! `interpolate` expands a query to exactly what Grafana sends Prometheus (variables with the
 //! Prometheus datasource's escaping, `$__interval`, `$__rate_interval`, `$__range`, …),
 //! `legend` names series (`legendFormat`) and reduces them (min, max, mean, last), `units`
-//! writes values in Grafana's units. Pure: no terminal, no I/O but `load` reading the file.
+//! writes values in Grafana's units, `repeat` makes the copies of repeated panels and rows
+//! for the variables' values (and writes titles with their variables), `fields` resolves a
+//! series' field options (`fieldConfig` defaults and overrides). Pure: no terminal, no I/O
+//! but `load` reading the file.
 //!
-//! Files, from the top, each using only those after it: `interpolate` → `vars` → `layout` →
-//! `model`; `legend` and `units` stand alone (`units` reuses `dashboard`'s formatting and
-//! `format`).
+//! Files, from the top, each using only those after it: `fields` → `repeat` →
+//! `interpolate` → `vars` → `layout` → `model`; `legend` and `units` stand alone (`units`
+//! reuses `dashboard`'s formatting and `format`).
 
+pub mod fields;
 pub mod interpolate;
 pub mod layout;
 pub mod legend;
 pub mod model;
+pub mod repeat;
 pub mod units;
 pub mod vars;
 
@@ -34,15 +39,18 @@ pub struct Loaded {
 
 /// Reads dashboard text; `path` names it in errors.
 pub fn parse(text: &str, path: &str) -> Result<Loaded, LoadError> {
-    let dashboard = Dashboard::parse(text, path)?;
+    let mut dashboard = Dashboard::parse(text, path)?;
     let variables = vars::parse_all(&dashboard.templating);
+    repeat::expand_dashboard(&mut dashboard, &variables);
     let mut notes: Vec<String> = variables
         .iter()
         .filter_map(|v| Some(format!("variable ${}: {}", v.name, v.note.as_ref()?)))
         .collect();
     notes.extend(
         dashboard
-            .panels()
+            .template
+            .iter()
+            .flat_map(|r| r.panels.iter())
             .filter_map(|p| Some(format!("panel {:?}: {}", p.title, p.not_drawn_reason()?))),
     );
     Ok(Loaded {

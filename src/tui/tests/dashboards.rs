@@ -23,7 +23,7 @@ type Call = (String, Vec<(String, String)>);
 type Stored<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
 
 /// promterm in process, remembering every (path, params) it was asked.
-struct Recording {
+pub(super) struct Recording {
     inner: Local,
     asked: Mutex<Vec<Call>>,
 }
@@ -43,7 +43,7 @@ impl Source for Recording {
 
 impl Recording {
     /// The `query` parameters of the query calls, in order.
-    fn queries(&self) -> Vec<String> {
+    pub(super) fn queries(&self) -> Vec<String> {
         self.asked
             .lock()
             .unwrap()
@@ -59,7 +59,7 @@ impl Recording {
 }
 
 /// A store with `series` (name, labels, value) sampled every 15 s over the last 10 minutes.
-fn promterm(series: &[Stored]) -> (tempfile::TempDir, Arc<Recording>) {
+pub(super) fn promterm(series: &[Stored]) -> (tempfile::TempDir, Arc<Recording>) {
     use crate::model::Sample;
     use crate::storage::{Appender, SeriesInput};
     let dir = tempfile::tempdir().unwrap();
@@ -92,7 +92,7 @@ fn promterm(series: &[Stored]) -> (tempfile::TempDir, Arc<Recording>) {
 
 /// Opens `text` as a dashboard on a `w`×`h` screen and runs its work (variables, then the
 /// panels) against `source` until none is left.
-async fn open(text: &str, source: &Recording, w: u16, h: u16) -> App {
+pub(super) async fn open(text: &str, source: &Recording, w: u16, h: u16) -> App {
     let mut a = App::new(
         Theme::load("default").unwrap(),
         History::load(None),
@@ -112,7 +112,7 @@ async fn open(text: &str, source: &Recording, w: u16, h: u16) -> App {
     a
 }
 
-fn file(name: &str) -> String {
+pub(super) fn file(name: &str) -> String {
     std::fs::read_to_string(format!("testdata/grafana/{name}")).unwrap()
 }
 
@@ -285,17 +285,28 @@ async fn panels_refresh_on_the_dashboards_interval_and_stale_answers_are_dropped
 #[test]
 fn stacked_series_sit_on_those_before_them() {
     use crate::tui::grafana::model::Stack;
-    use crate::tui::view::dashboard_view::{stacked, Named};
-    let s = |v: [f64; 2]| Named {
-        name: String::new(),
-        points: vec![(10.0, v[0]), (20.0, v[1])],
+    use crate::tui::view::dashboard_series::drawn;
+    use crate::tui::view::dashboard_view::Named;
+    let s = |v: [f64; 2], stack: Stack| {
+        let mut n = Named {
+            points: vec![(10.0, v[0]), (20.0, v[1])],
+            ..Named::default()
+        };
+        n.field.stack = stack;
+        n
     };
-    let series = [s([1.0, 2.0]), s([3.0, f64::NAN]), s([4.0, 6.0])];
-    assert_eq!(stacked(&series, Stack::None)[1], vec![(10.0, 3.0)]);
-    let n = stacked(&series, Stack::Normal);
+    let all = |stack| {
+        [
+            s([1.0, 2.0], stack),
+            s([3.0, f64::NAN], stack),
+            s([4.0, 6.0], stack),
+        ]
+    };
+    assert_eq!(drawn(&all(Stack::None))[1], vec![(10.0, 3.0)]);
+    let n = drawn(&all(Stack::Normal));
     assert_eq!(n[1], vec![(10.0, 4.0)]);
     assert_eq!(n[2], vec![(10.0, 8.0), (20.0, 8.0)]);
-    let p = stacked(&series, Stack::Percent);
+    let p = drawn(&all(Stack::Percent));
     assert_eq!(p[0], vec![(10.0, 0.125), (20.0, 0.25)]);
     assert_eq!(p[2], vec![(10.0, 1.0), (20.0, 1.0)]);
 }

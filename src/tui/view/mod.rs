@@ -5,6 +5,7 @@
 //! `theme`, never `render` (which lays them out).
 
 pub mod alerts;
+pub mod dashboard_series;
 pub mod dashboard_view;
 pub mod graph;
 pub mod heatmap;
