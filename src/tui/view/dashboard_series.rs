@@ -15,8 +15,16 @@ use crate::tui::grafana::model::{Panel, Row, Stack};
 use crate::tui::grafana::repeat;
 use crate::tui::grafana::Loaded;
 
-use super::dashboard_view::Named;
 use crate::tui::app::grafana::DashView;
+
+/// One named series of a panel, (unix seconds, value) oldest first, with its field options
+/// (`grafana::fields`: unit, colour, stacking, negative-Y, hidden …).
+#[derive(Debug, Clone, Default)]
+pub struct Named {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+    pub field: FieldOptions,
+}
 
 /// A panel's title as drawn: variables expanded, a repeat copy's bound to its value.
 pub fn panel_title(l: &Loaded, row: &Row, p: &Panel) -> String {

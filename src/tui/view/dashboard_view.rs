@@ -19,23 +19,14 @@ use super::panel::block;
 use crate::tui::app::grafana::DashView;
 use crate::tui::app::App;
 use crate::tui::format::clock;
-use crate::tui::grafana::fields::{DrawStyle, FieldOptions};
+use crate::tui::grafana::fields::DrawStyle;
 use crate::tui::grafana::layout::{layout, Item};
 use crate::tui::grafana::legend::{calc_label, reduce};
 use crate::tui::grafana::model::{Panel, PanelKind};
 use crate::tui::grafana::units;
 use crate::tui::theme::Theme;
 
-/// One named series of a panel, (unix seconds, value) oldest first, with its field options
-/// (`grafana::fields`: unit, colour, stacking, negative-Y, hidden …).
-#[derive(Debug, Clone, Default)]
-pub struct Named {
-    pub name: String,
-    pub points: Vec<(f64, f64)>,
-    pub field: FieldOptions,
-}
-
-pub use super::dashboard_series::panel_series;
+pub use super::dashboard_series::{panel_series, Named};
 
 /// A Grafana colour name (or `#rrggbb`) as a terminal colour.
 pub fn grafana_color(name: &str) -> Option<Color> {
