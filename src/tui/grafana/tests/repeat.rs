@@ -324,3 +324,22 @@ fn a_real_dashboard_repeated_by_instance_draws_one_panel_per_instance() {
         }
     }
 }
+
+#[test]
+fn a_panels_description_is_kept_in_every_copy() {
+    let l = dash(
+        json!(["a", "c"]),
+        json!([cpu(
+            json!({"repeat": "host", "description": "Busy share of $host"})
+        )]),
+    );
+    let ps = &l.dashboard.rows[0].panels;
+    assert_eq!(ps.len(), 2);
+    assert!(ps.iter().all(|p| p.description == "Busy share of $host"));
+    let shown = title(
+        &ps[1].description,
+        &l.variables,
+        &scope(&l.dashboard.rows[0], &ps[1]),
+    );
+    assert_eq!(shown, "Busy share of c");
+}
