@@ -387,6 +387,7 @@ fn thousands_of_targets_render_only_what_fits() {
 mod dash_save;
 mod dashboards;
 mod dashvars;
+mod dashboards_repeat;
 mod exemplars;
 mod heatmap;
 mod mouse;

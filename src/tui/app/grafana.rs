@@ -8,7 +8,9 @@
 //! the panels' first round follows. The variable bar (`grafana_vars`) and the shared range
 //! and cursor (`grafana_time`) take their keys first; a new variable value re-lists the
 //! variables depending on it, a new range those refreshed on time change, then the panels
-//! are sent again.
+//! are sent again. Repeated panels and rows are expanded again (`DashView::expand_repeats`)
+//! when a variable's options change; a copy's queries bind its variable to its value, and its
+//! answers are keyed by its own place.
 //! Uses `grafana` (model, layout, interpolation), `data`, `grafana_vars` and `grafana_time`.
 
 use std::collections::BTreeMap;
@@ -22,6 +24,7 @@ use super::{App, Cmd};
 use crate::tui::data::QueryData;
 use crate::tui::grafana::interpolate::{parse_interval, Context, Interpolator};
 use crate::tui::grafana::layout::{layout, Item};
+use crate::tui::grafana::repeat;
 use crate::tui::grafana::vars::VarKind;
 use crate::tui::grafana::Loaded;
 
@@ -179,6 +182,8 @@ impl DashView {
         if !self.vars_done {
             return Vec::new();
         }
+        // A repeated panel follows its variable's new selection.
+        self.expand_repeats();
         if relist.is_empty() {
             return self.requests(now);
         }
@@ -275,12 +280,24 @@ impl DashView {
             let Item::Panel { row, panel } = *item else {
                 continue;
             };
-            let Some(p) = l.dashboard.rows.get(row).and_then(|r| r.panels.get(panel)) else {
+            let Some(rw) = l.dashboard.rows.get(row) else {
+                continue;
+            };
+            let Some(p) = rw.panels.get(panel) else {
                 continue;
             };
             if !p.drawn() {
                 continue;
             }
+            // A repeat copy's queries see its variable bound to its one value.
+            let bound = repeat::scope(rw, p);
+            let scoped;
+            let vars = if bound.is_empty() {
+                &l.variables
+            } else {
+                scoped = repeat::bind(&l.variables, &bound);
+                &scoped
+            };
             let ctx = Context {
                 range_ms: ((end - start) * 1000.0) as i64,
                 max_data_points: p
@@ -290,10 +307,7 @@ impl DashView {
                 dashboard_uid: l.dashboard.uid.clone(),
                 ..Context::default()
             };
-            let interp = Interpolator {
-                vars: &l.variables,
-                ctx: &ctx,
-            };
+            let interp = Interpolator { vars, ctx: &ctx };
             for (ti, t) in p.targets.iter().enumerate() {
                 if t.hide || t.skipped.is_some() || t.expr.trim().is_empty() {
                     continue;
@@ -316,6 +330,27 @@ impl DashView {
             }
         }
         out
+    }
+}
+
+impl DashView {
+    /// Expands repeated panels and rows for the variables' current values; call it after the
+    /// variables' options or selections change. When the panels drawn change, the answers
+    /// (keyed by the old places) are dropped, answers still on their way are ignored, and the
+    /// next tick sends a new round. Answers whether the panels changed.
+    pub fn expand_repeats(&mut self) -> bool {
+        let Ok(l) = self.loaded.as_mut() else {
+            return false;
+        };
+        let rows = repeat::expand(&l.dashboard.template, &l.variables);
+        if rows == l.dashboard.rows {
+            return false;
+        }
+        l.dashboard.rows = rows;
+        self.answers.clear();
+        self.round += 1;
+        self.sent_at = 0.0;
+        true
     }
 }
 
@@ -369,6 +404,7 @@ impl App {
                 }
             }
         }
+        d.expand_repeats();
         match d.next_variable(index + 1, now) {
             Some(c) => vec![c],
             None => d.requests(now),

@@ -3,7 +3,9 @@
 //! row (30 pixels in Grafana) becomes one terminal line, row headers take one line, and a
 //! collapsed row is its one header line. Like Grafana's grid, items float up (vertical
 //! compaction) so a dashboard with gaps or collapsed rows has none on screen. The canvas is
-//! as tall as the dashboard; `Layout::visible` cuts the part a screen shows. Uses `model`.
+//! as tall as the dashboard; `Layout::visible` cuts the part a screen shows. Side-by-side
+//! copies of a repeated panel share the width equally (Grafana's 24/n columns need not be
+//! whole). Uses `model`.
 
 use super::model::{Dashboard, GridPos};
 
@@ -76,6 +78,20 @@ fn column(c: u32, width: u16) -> u16 {
     ((u64::from(c.min(24)) * u64::from(width)) / 24) as u16
 }
 
+/// The (column, columns) of a side-by-side repeat copy.
+fn slot(d: &Dashboard, item: Item) -> Option<(u32, u32)> {
+    let Item::Panel { row, panel } = item else {
+        return None;
+    };
+    let p = d.rows.get(row)?.panels.get(panel)?;
+    p.copy.as_ref()?.slot.filter(|(_, cols)| *cols > 0)
+}
+
+/// Terminal column of the edge before share `i` of `n` equal ones.
+fn share(i: u32, n: u32, width: u16) -> u16 {
+    ((u64::from(i.min(n)) * u64::from(width)) / u64::from(n.max(1))) as u16
+}
+
 /// Lays `d` out `width` columns wide.
 pub fn layout(d: &Dashboard, width: u16) -> Layout {
     // Grid items in order: headers at their row's place, panels of open rows.
@@ -140,7 +156,11 @@ pub fn layout(d: &Dashboard, width: u16) -> Layout {
     let items: Vec<(Item, Rect)> = placed
         .into_iter()
         .map(|(item, g)| {
-            let (left, right) = (column(g.x, width), column(g.x + g.w, width));
+            let (left, right) = match slot(d, item) {
+                // A side-by-side repeat copy: an equal share of the width, as in Grafana.
+                Some((col, cols)) => (share(col, cols, width), share(col + 1, cols, width)),
+                None => (column(g.x, width), column(g.x + g.w, width)),
+            };
             (
                 item,
                 Rect {

@@ -6,15 +6,18 @@
 //! Prometheus datasource's escaping, `$__interval`, `$__rate_interval`, `$__range`, …),
 //! `legend` names series (`legendFormat`) and reduces them (min, max, mean, last), `units`
 //! writes values in Grafana's units, `timerange` reads and changes time ranges (`now/d`, ISO,
-//! epoch ms; zoom, pan, presets). Pure: no terminal, no I/O but `load` reading the file and
-//! `files`.
+//! epoch ms; zoom, pan, presets), `repeat` makes the copies of repeated panels and rows for the
+//! variables' values (and writes titles with their variables), `fields` resolves a series'
+//! field options (`fieldConfig` defaults and overrides). Pure: no terminal, no I/O but `load`
+//! reading the file and `files`.
 //!
-//! Files, from the top, each using only those after it: `interpolate` → `vars` → `layout` →
-//! `model`; `legend`, `units` and `timerange` stand alone (`units` reuses `dashboard`'s
-//! formatting and `format`; `timerange` uses `format`'s local time offset); `save` builds
-//! dashboards from the TUI as Grafana JSON, `files` lists the dashboards directory and saves
-//! into it (file I/O).
+//! Files, from the top, each using only those after it: `fields` → `repeat` → `interpolate` →
+//! `vars` → `layout` → `model`; `legend`, `units` and `timerange` stand alone (`units` reuses
+//! `dashboard`'s formatting and `format`; `timerange` uses `format`'s local time offset);
+//! `save` builds dashboards from the TUI as Grafana JSON, `files` lists the dashboards
+//! directory and saves into it (file I/O).
 
+pub mod fields;
 pub mod files;
 pub mod interpolate;
 pub mod layout;
@@ -22,6 +25,7 @@ pub mod legend;
 pub mod model;
 pub mod timerange;
 pub mod save;
+pub mod repeat;
 pub mod units;
 pub mod vars;
 
@@ -44,15 +48,18 @@ pub struct Loaded {
 
 /// Reads dashboard text; `path` names it in errors.
 pub fn parse(text: &str, path: &str) -> Result<Loaded, LoadError> {
-    let dashboard = Dashboard::parse(text, path)?;
+    let mut dashboard = Dashboard::parse(text, path)?;
     let variables = vars::parse_all(&dashboard.templating);
+    repeat::expand_dashboard(&mut dashboard, &variables);
     let mut notes: Vec<String> = variables
         .iter()
         .filter_map(|v| Some(format!("variable ${}: {}", v.name, v.note.as_ref()?)))
         .collect();
     notes.extend(
         dashboard
-            .panels()
+            .template
+            .iter()
+            .flat_map(|r| r.panels.iter())
             .filter_map(|p| Some(format!("panel {:?}: {}", p.title, p.not_drawn_reason()?))),
     );
     let mut source: serde_json::Value = serde_json::from_str(text).unwrap_or_default();

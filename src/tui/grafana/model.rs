@@ -225,6 +225,53 @@ pub struct Panel {
     pub content: String,
     /// Why the panel is not drawn beyond its type (set by `Dashboard::check_datasources`).
     pub problem: Option<String>,
+    /// `repeat`: the panel is drawn once per selected value of this variable.
+    pub repeat: Option<Repeat>,
+    /// Set on the panels `repeat::expand` made: the variables bound and the place.
+    pub copy: Option<RepeatCopy>,
+    /// `fieldConfig` as written (defaults and overrides), read by `fields`.
+    pub field_config: Value,
+}
+
+/// A panel's or row's `repeat` options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repeat {
+    /// The variable's name (without `$`).
+    pub var: String,
+    /// `repeatDirection` "v": stacked; otherwise side by side.
+    pub vertical: bool,
+    /// `maxPerRow` (Grafana's default 4).
+    pub max_per_row: u32,
+}
+
+impl Repeat {
+    fn parse(v: &Value) -> Option<Repeat> {
+        let var = str_of(v, "repeat")?
+            .trim()
+            .trim_start_matches('$')
+            .to_string();
+        if var.is_empty() {
+            return None;
+        }
+        Some(Repeat {
+            var,
+            vertical: v["repeatDirection"].as_str() == Some("v"),
+            max_per_row: v["maxPerRow"]
+                .as_u64()
+                .filter(|m| *m > 0)
+                .map_or(4, |m| m.min(24) as u32),
+        })
+    }
+}
+
+/// What makes a repeated panel or row one copy: the variables it binds (name, value), and
+/// for side-by-side copies their column among `columns` equal ones (Grafana divides the
+/// width exactly; the grid's whole columns only approximate it).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RepeatCopy {
+    pub bound: Vec<(String, String)>,
+    /// (column, columns) of a side-by-side copy.
+    pub slot: Option<(u32, u32)>,
 }
 
 impl Panel {
@@ -272,6 +319,9 @@ impl Panel {
                 .or_else(|| str_of(v, "content"))
                 .unwrap_or_default(),
             problem: None,
+            repeat: Repeat::parse(v),
+            copy: None,
+            field_config: field_config(v),
             type_name,
         }
     }
@@ -300,7 +350,7 @@ impl Panel {
     }
 }
 
-fn thresholds(v: &Value) -> Option<Thresholds> {
+pub(crate) fn thresholds(v: &Value) -> Option<Thresholds> {
     let steps: Vec<(Option<f64>, String)> = v["steps"]
         .as_array()?
         .iter()
@@ -367,6 +417,98 @@ fn stack(v: &Value) -> Stack {
     }
 }
 
+/// The panel's `fieldConfig`, with a legacy graph's `seriesOverrides` (and its bars / points
+/// switches) written as the overrides and defaults Grafana's migration to `timeseries` makes.
+fn field_config(v: &Value) -> Value {
+    let mut fc = match &v["fieldConfig"] {
+        Value::Object(o) => Value::Object(o.clone()),
+        _ => serde_json::json!({}),
+    };
+    if v["type"].as_str() != Some("graph") {
+        return fc;
+    }
+    let style = if bool_of(v, "bars") {
+        Some("bars")
+    } else if bool_of(v, "points") && v["lines"].as_bool() == Some(false) {
+        Some("points")
+    } else {
+        None
+    };
+    if let (Some(style), Some(o)) = (style, fc.as_object_mut()) {
+        let custom = o
+            .entry("defaults")
+            .or_insert_with(|| serde_json::json!({}))
+            .as_object_mut()
+            .map(|d| d.entry("custom").or_insert_with(|| serde_json::json!({})));
+        if let Some(Value::Object(c)) = custom {
+            c.entry("drawStyle").or_insert_with(|| style.into());
+        }
+    }
+    let legacy: Vec<Value> = v["seriesOverrides"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(legacy_override)
+        .collect();
+    if legacy.is_empty() {
+        return fc;
+    }
+    if let Some(o) = fc.as_object_mut() {
+        let list = o
+            .entry("overrides")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(a) = list {
+            a.extend(legacy);
+        } else {
+            *list = Value::Array(legacy);
+        }
+    }
+    fc
+}
+
+/// One `seriesOverrides` entry as a field override: `alias` (`/regex/` or a name) as the
+/// matcher; `transform`, `stack`, `color`, `legend`, `bars`/`lines`/`points` as properties.
+fn legacy_override(o: &Value) -> Option<Value> {
+    use serde_json::json;
+    let alias = str_of(o, "alias").filter(|a| !a.is_empty())?;
+    let matcher = if alias.starts_with('/') {
+        json!({"id": "byRegexp", "options": alias})
+    } else {
+        json!({"id": "byName", "options": alias})
+    };
+    let mut props = Vec::new();
+    if let Some(t) = str_of(o, "transform") {
+        props.push(json!({"id": "custom.transform", "value": t}));
+    }
+    match &o["stack"] {
+        Value::Bool(false) => {
+            props.push(json!({"id": "custom.stacking", "value": {"mode": "none"}}));
+        }
+        Value::Bool(true) => {
+            props.push(json!({"id": "custom.stacking", "value": {"mode": "normal"}}));
+        }
+        Value::String(g) => {
+            props.push(json!({"id": "custom.stacking", "value": {"mode": "normal", "group": g}}))
+        }
+        _ => {}
+    }
+    if let Some(c) = str_of(o, "color") {
+        props.push(json!({"id": "color", "value": {"mode": "fixed", "fixedColor": c}}));
+    }
+    if o["legend"].as_bool() == Some(false) {
+        props.push(json!({"id": "custom.hideFrom",
+            "value": {"legend": true, "tooltip": false, "viz": false}}));
+    }
+    if o["bars"].as_bool() == Some(true) {
+        props.push(json!({"id": "custom.drawStyle", "value": "bars"}));
+    } else if o["points"].as_bool() == Some(true) && o["lines"].as_bool() == Some(false) {
+        props.push(json!({"id": "custom.drawStyle", "value": "points"}));
+    } else if o["lines"].as_bool() == Some(true) {
+        props.push(json!({"id": "custom.drawStyle", "value": "line"}));
+    }
+    (!props.is_empty()).then(|| json!({"matcher": matcher, "properties": props}))
+}
+
 /// A row: a header over the panels below it until the next row. Panels before the first row
 /// sit in a row without a title.
 #[derive(Debug, Clone, PartialEq)]
@@ -376,6 +518,10 @@ pub struct Row {
     /// The header's grid row (None for the untitled first row).
     pub y: Option<u32>,
     pub panels: Vec<Panel>,
+    /// `repeat`: the row and its panels are drawn once per selected value.
+    pub repeat: Option<Repeat>,
+    /// The variables a repeated row's copy binds (name, value); empty otherwise.
+    pub bound: Vec<(String, String)>,
 }
 
 /// One `__inputs` entry: what a `${NAME}` placeholder stands for.
@@ -401,6 +547,8 @@ pub struct Dashboard {
     /// `weekStart`: `monday` (empty), `sunday` or `saturday`.
     pub week_start: String,
     pub rows: Vec<Row>,
+    /// The rows as the file has them, before `repeat::expand` made `rows` from them.
+    pub template: Vec<Row>,
     /// `templating.list`, read by `vars`.
     pub templating: Vec<Value>,
     pub inputs: Vec<Input>,
@@ -461,6 +609,7 @@ impl Dashboard {
             timezone: str_of(v, "timezone").unwrap_or_default(),
             week_start: str_of(v, "weekStart").unwrap_or_default(),
             rows,
+            template: Vec::new(),
             templating: v["templating"]["list"]
                 .as_array()
                 .cloned()
@@ -479,6 +628,7 @@ impl Dashboard {
                 .unwrap_or_default(),
         };
         d.check_datasources();
+        d.template = d.rows.clone();
         Ok(d)
     }
 
@@ -587,6 +737,8 @@ fn panel_rows(panels: &[Value]) -> Vec<Row> {
         collapsed: false,
         y: None,
         panels: Vec::new(),
+        repeat: None,
+        bound: Vec::new(),
     }];
     for v in panels {
         let grid = grid_of(v);
@@ -601,6 +753,8 @@ fn panel_rows(panels: &[Value]) -> Vec<Row> {
                 collapsed,
                 y: Some(grid.y),
                 panels: inner,
+                repeat: Repeat::parse(v),
+                bound: Vec::new(),
             });
         } else if let Some(last) = rows.last_mut() {
             last.panels.push(Panel::parse(v, grid));
@@ -667,6 +821,8 @@ fn legacy_rows(rows: &[Value]) -> Vec<Row> {
             collapsed: bool_of(r, "collapse"),
             y: show_title.then_some(header_y),
             panels,
+            repeat: Repeat::parse(r),
+            bound: Vec::new(),
         });
     }
     out

@@ -1039,3 +1039,6 @@ fn real_dashboard_with_bad_parts_loads_the_rest() {
         "left as written"
     );
 }
+
+mod fields;
+mod repeat;

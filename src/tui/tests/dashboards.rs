@@ -285,17 +285,28 @@ async fn panels_refresh_on_the_dashboards_interval_and_stale_answers_are_dropped
 #[test]
 fn stacked_series_sit_on_those_before_them() {
     use crate::tui::grafana::model::Stack;
-    use crate::tui::view::dashboard_view::{stacked, Named};
-    let s = |v: [f64; 2]| Named {
-        name: String::new(),
-        points: vec![(10.0, v[0]), (20.0, v[1])],
+    use crate::tui::view::dashboard_series::drawn;
+    use crate::tui::view::dashboard_view::Named;
+    let s = |v: [f64; 2], stack: Stack| {
+        let mut n = Named {
+            points: vec![(10.0, v[0]), (20.0, v[1])],
+            ..Named::default()
+        };
+        n.field.stack = stack;
+        n
     };
-    let series = [s([1.0, 2.0]), s([3.0, f64::NAN]), s([4.0, 6.0])];
-    assert_eq!(stacked(&series, Stack::None)[1], vec![(10.0, 3.0)]);
-    let n = stacked(&series, Stack::Normal);
+    let all = |stack| {
+        [
+            s([1.0, 2.0], stack),
+            s([3.0, f64::NAN], stack),
+            s([4.0, 6.0], stack),
+        ]
+    };
+    assert_eq!(drawn(&all(Stack::None))[1], vec![(10.0, 3.0)]);
+    let n = drawn(&all(Stack::Normal));
     assert_eq!(n[1], vec![(10.0, 4.0)]);
     assert_eq!(n[2], vec![(10.0, 8.0), (20.0, 8.0)]);
-    let p = stacked(&series, Stack::Percent);
+    let p = drawn(&all(Stack::Percent));
     assert_eq!(p[0], vec![(10.0, 0.125), (20.0, 0.25)]);
     assert_eq!(p[2], vec![(10.0, 1.0), (20.0, 1.0)]);
 }

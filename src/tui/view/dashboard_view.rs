@@ -18,95 +18,20 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Wrap};
 use ratatui::Frame;
 
+use super::dashboard_series::{drawn, panel_title, row_title};
 use super::panel::block;
 use super::{dash_cursor, dash_varbar};
 use crate::tui::app::grafana::DashView;
 use crate::tui::app::App;
-use crate::tui::data::QueryData;
 use crate::tui::format::clock;
+use crate::tui::grafana::fields::DrawStyle;
 use crate::tui::grafana::layout::{layout, Item};
-use crate::tui::grafana::legend::{calc_label, legend, reduce};
-use crate::tui::grafana::model::{Panel, PanelKind, Stack};
+use crate::tui::grafana::legend::{calc_label, reduce};
+use crate::tui::grafana::model::{Panel, PanelKind};
 use crate::tui::grafana::units;
 use crate::tui::theme::Theme;
 
-/// One named series of a panel, (unix seconds, value) oldest first.
-pub struct Named {
-    pub name: String,
-    pub points: Vec<(f64, f64)>,
-}
-
-/// What a panel's answers hold: its series in query order, and the errors of failed queries.
-pub fn panel_series(
-    d: &DashView,
-    row: usize,
-    panel: usize,
-    p: &Panel,
-) -> (Vec<Named>, Vec<String>) {
-    let (mut series, mut errors) = (Vec::new(), Vec::new());
-    for (ti, t) in p.targets.iter().enumerate() {
-        let Some(a) = d.answers.get(&(row, panel, ti)) else {
-            continue;
-        };
-        match &a.result {
-            Err(e) => errors.push(format!("{}: {e}", t.ref_id)),
-            Ok(QueryData::Matrix(v) | QueryData::Vector(v)) => {
-                series.extend(v.iter().map(|s| Named {
-                    name: legend(&t.legend_format, &s.labels, &a.expr),
-                    points: s.points.clone(),
-                }))
-            }
-            Ok(QueryData::Scalar(t0, v)) => series.push(Named {
-                name: a.expr.clone(),
-                points: vec![(*t0, *v)],
-            }),
-            Ok(_) => {}
-        }
-    }
-    (series, errors)
-}
-
-/// The lines a time series panel draws: the series themselves, or stacked (each on the sum
-/// of those before it at the same time; `Percent`: as shares of the total, 0 to 1).
-pub fn stacked(series: &[Named], stack: Stack) -> Vec<Vec<(f64, f64)>> {
-    let finite = |s: &Named| -> Vec<(f64, f64)> {
-        s.points
-            .iter()
-            .copied()
-            .filter(|p| p.1.is_finite())
-            .collect()
-    };
-    if stack == Stack::None {
-        return series.iter().map(finite).collect();
-    }
-    let key = |t: f64| (t * 1000.0).round() as i64;
-    let mut total: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
-    if stack == Stack::Percent {
-        for s in series {
-            for (t, v) in finite(s) {
-                *total.entry(key(t)).or_default() += v;
-            }
-        }
-    }
-    let mut below: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
-    series
-        .iter()
-        .map(|s| {
-            finite(s)
-                .into_iter()
-                .map(|(t, v)| {
-                    let acc = below.entry(key(t)).or_default();
-                    *acc += v;
-                    let y = match total.get(&key(t)) {
-                        Some(sum) if *sum != 0.0 => *acc / sum,
-                        _ => *acc,
-                    };
-                    (t, y)
-                })
-                .collect()
-        })
-        .collect()
-}
+pub use super::dashboard_series::{panel_series, Named};
 
 /// A Grafana colour name (or `#rrggbb`) as a terminal colour.
 pub fn grafana_color(name: &str) -> Option<Color> {
@@ -217,7 +142,7 @@ pub fn draw(app: &App, d: &DashView, f: &mut Frame, area: Rect) {
                     continue;
                 };
                 let mark = if rw.collapsed { "▸" } else { "▾" };
-                let title = rw.title.clone().unwrap_or_default();
+                let title = row_title(l, rw);
                 f.render_widget(
                     Paragraph::new(Line::styled(
                         format!("{mark} {title}"),
@@ -246,7 +171,15 @@ pub(super) fn draw_panel(
     rect: Rect,
 ) {
     let t = &app.theme;
-    let b = block(&p.title, d.sel.panel == Some(at), t);
+    let title = match &d.loaded {
+        Ok(l) => l
+            .dashboard
+            .rows
+            .get(at.0)
+            .map_or_else(|| p.title.clone(), |r| panel_title(l, r, p)),
+        Err(_) => p.title.clone(),
+    };
+    let b = block(&title, d.sel.panel == Some(at), t);
     let inner = b.inner(rect);
     f.render_widget(b, rect);
     if inner.height == 0 || inner.width == 0 {
@@ -316,18 +249,23 @@ fn reduced(p: &Panel, s: &Named) -> Option<f64> {
 }
 
 fn draw_values(t: &Theme, p: &Panel, series: &[Named], f: &mut Frame, area: Rect) {
-    let (lo, hi) = (p.min.unwrap_or(0.0), p.max.unwrap_or(100.0));
     let bar = matches!(p.kind, PanelKind::Gauge | PanelKind::BarGauge);
     let shown = series.len().min(usize::from(area.height));
     let mut lines = Vec::new();
     for s in &series[..shown] {
+        // Each series with its own field options (overrides over the panel's defaults).
+        let o = &s.field;
+        let (lo, hi) = (o.min.unwrap_or(0.0), o.max.unwrap_or(100.0));
         let v = reduced(p, s);
         let text = v.map_or("–".to_string(), |v| {
-            units::format(p.unit.as_deref(), v, p.decimals)
+            units::format(o.unit.as_deref(), v, o.decimals)
         });
-        let color = v
-            .and_then(|v| p.thresholds.as_ref()?.color_for(v, lo, hi))
-            .and_then(grafana_color);
+        let color = match o.color() {
+            Some(fixed) => grafana_color(fixed),
+            None => v
+                .and_then(|v| o.thresholds.as_ref()?.color_for(v, lo, hi))
+                .and_then(grafana_color),
+        };
         let style = color
             .map_or(Style::default(), |c| t.fg(c))
             .add_modifier(Modifier::BOLD);
@@ -366,13 +304,25 @@ fn draw_values(t: &Theme, p: &Panel, series: &[Named], f: &mut Frame, area: Rect
 
 fn draw_lines(app: &App, d: &DashView, p: &Panel, series: &[Named], f: &mut Frame, area: Rect) {
     let t = &app.theme;
-    // The legend under the chart: up to a third of the height.
-    let legend_rows = series.len().min(usize::from(area.height / 3)) as u16;
+    // The legend under the chart: up to a third of the height; series hidden from the
+    // legend keep their colour index.
+    let listed: Vec<(usize, &Named)> = series
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.field.hide_legend)
+        .collect();
+    let legend_rows = listed.len().min(usize::from(area.height / 3)) as u16;
     let chart = Rect {
         height: area.height - legend_rows,
         ..area
     };
-    let data = stacked(series, p.stack);
+    let color = |i: usize, s: &Named| {
+        s.field
+            .color()
+            .and_then(grafana_color)
+            .unwrap_or_else(|| t.series_color(i))
+    };
+    let data = drawn(series);
     let (lo, hi) = data
         .iter()
         .flat_map(|s| s.iter().map(|p| p.1))
@@ -394,12 +344,19 @@ fn draw_lines(app: &App, d: &DashView, p: &Panel, series: &[Named], f: &mut Fram
     let cursor = dash_cursor::line(d, lo, hi);
     let mut sets: Vec<Dataset> = data
         .iter()
+        .zip(series)
         .enumerate()
-        .map(|(i, pts)| {
+        .filter(|(_, (pts, _))| !pts.is_empty())
+        .map(|(i, (pts, s))| {
+            let (marker, kind) = match s.field.draw_style {
+                DrawStyle::Line => (Marker::Braille, GraphType::Line),
+                DrawStyle::Points => (Marker::Braille, GraphType::Scatter),
+                DrawStyle::Bars => (Marker::HalfBlock, GraphType::Bar),
+            };
             Dataset::default()
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(t.fg(t.series_color(i)))
+                .marker(marker)
+                .graph_type(kind)
+                .style(t.fg(color(i, s)))
                 .data(pts)
         })
         .collect();
@@ -412,10 +369,13 @@ fn draw_lines(app: &App, d: &DashView, p: &Panel, series: &[Named], f: &mut Fram
                 .data(c),
         );
     }
-    let unit = p.unit.as_deref();
+    // The axis in the unit of the first series drawn (the panel's, unless overridden).
+    let axis = series.iter().find(|s| !s.field.hide_viz).map(|s| &s.field);
+    let unit = axis.map_or(p.unit.as_deref(), |o| o.unit.as_deref());
+    let decimals = axis.map_or(p.decimals, |o| o.decimals);
     let y_labels: Vec<Span> = [lo, hi]
         .iter()
-        .map(|v| Span::styled(units::format(unit, *v, p.decimals), t.fg(t.dim)))
+        .map(|v| Span::styled(units::format(unit, *v, decimals), t.fg(t.dim)))
         .collect();
     let x_labels: Vec<Span> = [start, end]
         .iter()
@@ -432,20 +392,20 @@ fn draw_lines(app: &App, d: &DashView, p: &Panel, series: &[Named], f: &mut Fram
     } else {
         p.legend_calcs.iter().map(String::as_str).collect()
     };
-    let lines: Vec<Line> = series
+    let lines: Vec<Line> = listed
         .iter()
         .take(usize::from(legend_rows))
-        .enumerate()
-        .map(|(i, s)| {
+        .map(|&(i, s)| {
             let mut spans = vec![
-                Span::styled("■ ", t.fg(t.series_color(i))),
+                Span::styled("■ ", t.fg(color(i, s))),
                 Span::raw(s.name.clone()),
             ];
-            spans.extend(dash_cursor::legend_span(d, &s.points, unit, p.decimals, t));
+            let (unit, decimals) = (s.field.unit.as_deref(), s.field.decimals);
+            spans.extend(dash_cursor::legend_span(d, &s.points, unit, decimals, t));
             for c in &calcs {
                 if let Some(v) = reduce(c, &s.points) {
                     spans.push(Span::styled(
-                        format!("  {} {}", calc_label(c), units::format(unit, v, p.decimals)),
+                        format!("  {} {}", calc_label(c), units::format(unit, v, decimals)),
                         t.fg(t.dim),
                     ));
                 }

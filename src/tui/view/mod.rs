@@ -10,6 +10,7 @@ pub mod dash_cursor;
 pub mod dash_varbar;
 pub mod dash_full;
 pub mod dash_list;
+pub mod dashboard_series;
 pub mod dashboard_view;
 pub mod graph;
 pub mod heatmap;
