@@ -5,16 +5,23 @@
 //! `interpolate` expands a query to exactly what Grafana sends Prometheus (variables with the
 //! Prometheus datasource's escaping, `$__interval`, `$__rate_interval`, `$__range`, …),
 //! `legend` names series (`legendFormat`) and reduces them (min, max, mean, last), `units`
-//! writes values in Grafana's units. Pure: no terminal, no I/O but `load` reading the file.
+//! writes values in Grafana's units, `table` turns query answers into the rows a table panel
+//! shows (Grafana's transformations), `fields` gives each field its display options and text,
+//! `options` reads what tables, heatmaps and legends need, `mappings` applies value mappings.
+//! Pure: no terminal, no I/O but `load` reading the file.
 //!
 //! Files, from the top, each using only those after it: `interpolate` → `vars` → `layout` →
 //! `model`; `legend` and `units` stand alone (`units` reuses `dashboard`'s formatting and
-//! `format`).
+//! `format`); `table` → `fields` → `model` → `options` → `mappings` (`table` reads `data`).
 
+pub mod fields;
 pub mod interpolate;
 pub mod layout;
 pub mod legend;
+pub mod mappings;
 pub mod model;
+pub mod options;
+pub mod table;
 pub mod units;
 pub mod vars;
 
@@ -64,3 +71,5 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_panels;

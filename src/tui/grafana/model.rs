@@ -8,9 +8,12 @@
 //! invalid) fails, naming the file, line and column.
 //!
 //! Works on `serde_json::Value` so that any field may be missing or of another type; uses
-//! nothing else of the crate (the variables are read by `vars`, the layout is `layout`).
+//! `options` for what tables, heatmaps, legends and mappings need, nothing else of the crate
+//! (the variables are read by `vars`, the layout is `layout`).
 
 use serde_json::Value;
+
+use super::options::PanelOptions;
 
 /// Why a dashboard file could not be read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -223,6 +226,8 @@ pub struct Panel {
     pub content: String,
     /// Why the panel is not drawn beyond its type (set by `Dashboard::check_datasources`).
     pub problem: Option<String>,
+    /// Mappings, table, legend and heatmap options (`options`).
+    pub opts: PanelOptions,
 }
 
 impl Panel {
@@ -269,6 +274,7 @@ impl Panel {
                 .or_else(|| str_of(v, "content"))
                 .unwrap_or_default(),
             problem: None,
+            opts: PanelOptions::parse(v),
             type_name,
         }
     }

@@ -1,9 +1,10 @@
 //! The Grafana dashboard view: a title line, then the dashboard's rows and panels laid out by
 //! `grafana::layout` for the screen and scrolled. Each panel is a titled box (`panel::block`):
 //! time series as line charts of their range answers (stacked, or as shares, when the panel
-//! stacks) with `legendFormat` legends and units on the axis, stat /
-//! gauge / bar gauge as the reduced value in the panel's unit and threshold colour, text
-//! panels as their text, other types as "not drawn yet (<type>)", a failed query as its error.
+//! stacks) with `legendFormat` legends (`dash_legend`: statistics, list/table/hidden, bottom or
+//! right) and units on the axis, stat / gauge / bar gauge as the reduced value in the panel's
+//! unit and threshold colour or its value mapping's text and colour, tables (`dash_table`),
+//! heatmaps (`dash_heatmap`), text panels as their text, a panel without data its `noValue`, other types as "not drawn yet (<type>)", a failed query as its error.
 //! A dashboard that did not load shows its error. Reads `app::grafana::DashView`; uses
 //! `grafana`, `data`, `format` and `theme`.
 
@@ -15,12 +16,16 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::panel::block;
+pub use super::dash_color::grafana_color;
+use super::{dash_heatmap, dash_legend, dash_table};
 use crate::tui::app::grafana::DashView;
 use crate::tui::app::App;
 use crate::tui::data::QueryData;
 use crate::tui::format::clock;
 use crate::tui::grafana::layout::{layout, Item};
-use crate::tui::grafana::legend::{calc_label, legend, reduce};
+use crate::tui::grafana::fields::{display, field_options};
+use crate::tui::grafana::legend::{legend, reduce};
+use crate::tui::grafana::mappings::Cell;
 use crate::tui::grafana::model::{Panel, PanelKind, Stack};
 use crate::tui::grafana::units;
 use crate::tui::theme::Theme;
@@ -101,30 +106,6 @@ pub fn stacked(series: &[Named], stack: Stack) -> Vec<Vec<(f64, f64)>> {
                 .collect()
         })
         .collect()
-}
-
-/// A Grafana colour name (or `#rrggbb`) as a terminal colour.
-pub fn grafana_color(name: &str) -> Option<Color> {
-    let n = name.trim().to_ascii_lowercase();
-    if let Some(hex) = n.strip_prefix('#').filter(|h| h.len() == 6) {
-        let v = u32::from_str_radix(hex, 16).ok()?;
-        return Some(Color::Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8));
-    }
-    let base = n
-        .trim_start_matches("dark-")
-        .trim_start_matches("semi-dark-")
-        .trim_start_matches("light-")
-        .trim_start_matches("super-light-");
-    Some(match base {
-        "green" => Color::Green,
-        "red" => Color::Red,
-        "yellow" => Color::Yellow,
-        "orange" => Color::LightRed,
-        "blue" => Color::Blue,
-        "purple" => Color::Magenta,
-        "text" | "white" => Color::Reset,
-        _ => return None,
-    })
 }
 
 /// Draws the dashboard over `area`.
@@ -243,8 +224,15 @@ fn draw_panel(app: &App, d: &DashView, at: (usize, usize), p: &Panel, f: &mut Fr
         PanelKind::NotDrawn(ty) => {
             return message(f, format!("not drawn yet ({ty})"), t.fg(t.dim));
         }
-        PanelKind::Table | PanelKind::Heatmap => {
-            return message(f, format!("not drawn yet ({})", p.type_name), t.fg(t.dim));
+        PanelKind::Table => return dash_table::draw(t, app.utc, d, at, p, f, inner),
+        PanelKind::Heatmap if !d.answers.keys().any(|k| (k.0, k.1) == at) => {}
+        PanelKind::Heatmap => {
+            if let Err(e) = dash_heatmap::draw(t, d, at, p, f, inner) {
+                let (_, errors) = panel_series(d, at.0, at.1, p);
+                let text = errors.into_iter().chain([e]).collect::<Vec<_>>().join("; ");
+                message(f, text, t.fg(t.dim));
+            }
+            return;
         }
         PanelKind::Text => {
             let text = p.content.trim();
@@ -273,7 +261,7 @@ fn draw_panel(app: &App, d: &DashView, at: (usize, usize), p: &Panel, f: &mut Fr
     if series.is_empty() {
         if errors.is_empty() {
             let why = if d.sent_at > 0.0 {
-                "no data"
+                p.opts.no_value.as_deref().unwrap_or("no data")
             } else {
                 "loading…"
             };
@@ -298,14 +286,17 @@ fn draw_values(t: &Theme, p: &Panel, series: &[Named], f: &mut Frame, area: Rect
     let bar = matches!(p.kind, PanelKind::Gauge | PanelKind::BarGauge);
     let shown = series.len().min(usize::from(area.height));
     let mut lines = Vec::new();
+    let opts = field_options(p, "Value");
     for s in &series[..shown] {
         let v = reduced(p, s);
-        let text = v.map_or("–".to_string(), |v| {
-            units::format(p.unit.as_deref(), v, p.decimals)
-        });
-        let color = v
-            .and_then(|v| p.thresholds.as_ref()?.color_for(v, lo, hi))
-            .and_then(grafana_color);
+        // Value mappings first, then the unit; no value: `noValue`, else a dash.
+        let cell = v.map_or(Cell::Null, Cell::Num);
+        let mut shown_value = display(&opts, &cell, false);
+        if shown_value.text.is_empty() {
+            shown_value.text = "–".to_string();
+        }
+        let text = shown_value.text;
+        let color = shown_value.color.as_deref().and_then(grafana_color);
         let style = color
             .map_or(Style::default(), |c| t.fg(c))
             .add_modifier(Modifier::BOLD);
@@ -344,12 +335,11 @@ fn draw_values(t: &Theme, p: &Panel, series: &[Named], f: &mut Frame, area: Rect
 
 fn draw_lines(app: &App, d: &DashView, p: &Panel, series: &[Named], f: &mut Frame, area: Rect) {
     let t = &app.theme;
-    // The legend under the chart: up to a third of the height.
-    let legend_rows = series.len().min(usize::from(area.height / 3)) as u16;
-    let chart = Rect {
-        height: area.height - legend_rows,
-        ..area
-    };
+    let items: Vec<(&str, &[(f64, f64)])> = series
+        .iter()
+        .map(|s| (s.name.as_str(), s.points.as_slice()))
+        .collect();
+    let chart = dash_legend::draw(t, p, &items, d.legend_stats, f, area);
     let data = stacked(series, p.stack);
     let (lo, hi) = data
         .iter()
@@ -394,38 +384,5 @@ fn draw_lines(app: &App, d: &DashView, p: &Panel, series: &[Named], f: &mut Fram
             .x_axis(Axis::default().bounds([start, end]).labels(x_labels))
             .y_axis(Axis::default().bounds([lo, hi]).labels(y_labels)),
         chart,
-    );
-    let calcs: Vec<&str> = if p.legend_calcs.is_empty() {
-        vec!["lastNotNull"]
-    } else {
-        p.legend_calcs.iter().map(String::as_str).collect()
-    };
-    let lines: Vec<Line> = series
-        .iter()
-        .take(usize::from(legend_rows))
-        .enumerate()
-        .map(|(i, s)| {
-            let mut spans = vec![
-                Span::styled("■ ", t.fg(t.series_color(i))),
-                Span::raw(s.name.clone()),
-            ];
-            for c in &calcs {
-                if let Some(v) = reduce(c, &s.points) {
-                    spans.push(Span::styled(
-                        format!("  {} {}", calc_label(c), units::format(unit, v, p.decimals)),
-                        t.fg(t.dim),
-                    ));
-                }
-            }
-            Line::from(spans)
-        })
-        .collect();
-    f.render_widget(
-        Paragraph::new(lines),
-        Rect {
-            y: chart.y + chart.height,
-            height: legend_rows,
-            ..area
-        },
     );
 }

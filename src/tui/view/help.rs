@@ -79,6 +79,14 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("Alerts, rules, metrics", ""),
     ("Enter", "put the expression (or name) into the prompt"),
+    ("Dashboard (--dashboard)", ""),
+    ("PgUp PgDn Space ↑↓ j k Home End", "scroll the dashboard"),
+    ("r", "refresh the panels now"),
+    (
+        "l",
+        "legend statistics: min, max, mean, last on every time series panel (again: the panel's own)",
+    ),
+    ("Esc / F2", "back to the rest of the TUI / the dashboard again"),
     ("Mouse (with --mouse)", ""),
     (
         "click",
