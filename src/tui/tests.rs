@@ -384,6 +384,7 @@ fn thousands_of_targets_render_only_what_fits() {
     assert!(text.contains("Targets 4285/5000 up"), "{text}");
 }
 
+mod dash_panels;
 mod dashboards;
 mod exemplars;
 mod heatmap;

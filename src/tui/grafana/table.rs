@@ -351,8 +351,7 @@ pub fn calculate(f: &mut Frame, o: &Value) -> Result<(), String> {
                 .iter()
                 .zip(&r)
                 .map(|(a, b)| {
-                    let (a, b) = (a.as_ref().copied(), b.as_ref().copied());
-                    let (Some(a), Some(b)) = (a, b) else {
+                    let (Some(a), Some(b)) = (*a, *b) else {
                         return Cell::Null;
                     };
                     Cell::Num(match op {
@@ -372,7 +371,10 @@ pub fn calculate(f: &mut Frame, o: &Value) -> Result<(), String> {
                     .get("matcher")
                     .and_then(|m| m["options"].as_str())
                     .map(str::to_string)
-                    .or_else(|| o.get("fixed").map(|x| x.to_string()))
+                    .or_else(|| {
+                        o.get("fixed")
+                            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                    })
                     .unwrap_or_default(),
                 other => other.to_string(),
             };
