@@ -196,8 +196,7 @@ impl DashView {
                     t.interval_factor,
                 );
                 let step = (steps.step_ms as f64 / 1000.0).max(0.001);
-                let range =
-                    (t.runs_range() && !instant_only(p, t)).then_some((start, end, step));
+                let range = (t.runs_range() && !instant_only(p, t)).then_some((start, end, step));
                 out.push(Cmd::DashQuery {
                     round: self.round,
                     key: (row, panel, ti),

@@ -72,9 +72,7 @@ pub struct Shown {
 /// `cell` written under `o`; `utc` for dates.
 pub fn display(o: &FieldOptions, cell: &Cell, utc: bool) -> Shown {
     let formatted = || match cell {
-        Cell::Num(v) if o.date && v.is_finite() => {
-            crate::tui::format::clock(v / 1000.0, utc, true)
-        }
+        Cell::Num(v) if o.date && v.is_finite() => crate::tui::format::clock(v / 1000.0, utc, true),
         Cell::Num(v) => units::format(o.unit.as_deref(), *v, o.decimals),
         Cell::Text(s) => s.clone(),
         Cell::Null => o.no_value.clone().unwrap_or_default(),
@@ -90,9 +88,7 @@ pub fn display(o: &FieldOptions, cell: &Cell, utc: bool) -> Shown {
         Cell::Num(v) if !o.date => o
             .thresholds
             .as_ref()
-            .and_then(|t| {
-                t.color_for(*v, o.min.unwrap_or(0.0), o.max.unwrap_or(100.0))
-            })
+            .and_then(|t| t.color_for(*v, o.min.unwrap_or(0.0), o.max.unwrap_or(100.0)))
             .map(str::to_string),
         _ => None,
     };

@@ -91,7 +91,11 @@ pub struct Mapped {
 
 fn result_of(r: &Value) -> (Option<String>, Option<String>, Option<i64>) {
     let s = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
-    (s("text"), s("color"), r.get("index").and_then(Value::as_i64))
+    (
+        s("text"),
+        s("color"),
+        r.get("index").and_then(Value::as_i64),
+    )
 }
 
 fn num(v: &Value) -> Option<f64> {

@@ -228,7 +228,10 @@ pub fn organize(f: &mut Frame, o: &Value) {
     f.fields
         .sort_by_key(|fl| index(&fl.name).map_or((1, 0), |i| (0, i)));
     for fl in &mut f.fields {
-        if let Some(new) = o["renameByName"][&fl.name].as_str().filter(|s| !s.is_empty()) {
+        if let Some(new) = o["renameByName"][&fl.name]
+            .as_str()
+            .filter(|s| !s.is_empty())
+        {
             fl.name = new.to_string();
         }
     }
@@ -237,7 +240,8 @@ pub fn organize(f: &mut Frame, o: &Value) {
 /// `filterFieldsByName`: the fields named (or matching the pattern) under `include`, less
 /// those under `exclude`.
 pub fn filter_fields(f: &mut Frame, o: &Value) {
-    let matcher = |part: &Value| -> Option<Box<dyn Fn(&str) -> bool>> {
+    type Matcher = Box<dyn Fn(&str) -> bool>;
+    let matcher = |part: &Value| -> Option<Matcher> {
         let names = names_of(&part["names"]);
         let re = part["pattern"].as_str().and_then(js_regex);
         if names.is_empty() && re.is_none() {

@@ -14,8 +14,8 @@ use super::mappings::{self, Cell, Match, Special};
 use super::model::{Dashboard, Panel, PanelKind};
 use super::options::{LegendMode, PanelOptions};
 use super::table::{
-    build, filter_fields, frame_of, group_by, instant_only, merge, organize, sort_rows,
-    value_name, Field, Frame,
+    build, filter_fields, frame_of, group_by, instant_only, merge, organize, sort_rows, value_name,
+    Field, Frame,
 };
 use crate::tui::data::{QueryData, SeriesData};
 
@@ -79,7 +79,10 @@ fn value_mappings_follow_grafanas_rules() {
     let m = |c: Cell| mapped(list.clone(), &c).and_then(|m| m.0);
     // Value: numbers compare as numbers, texts as texts.
     assert_eq!(m(num(1.0)), Some("Up".into()));
-    assert_eq!(mapped(list.clone(), &num(0.0)).unwrap().1, Some("red".into()));
+    assert_eq!(
+        mapped(list.clone(), &num(0.0)).unwrap().1,
+        Some("red".into())
+    );
     assert_eq!(m(txt("1")), Some("Up".into()));
     assert_eq!(m(num(2.0)), None);
     // Range: both ends inclusive; an open end.
@@ -112,12 +115,20 @@ fn the_first_mapping_by_index_wins_and_legacy_forms_are_read() {
     ]);
     let l = mappings::parse_list(&legacy);
     assert_eq!(l[0].matches, Match::Special(Special::Null));
-    assert_eq!(mapped(legacy.clone(), &num(3.0)).unwrap().0, Some("three".into()));
-    assert_eq!(mapped(legacy.clone(), &num(8.0)).unwrap().0, Some("mid".into()));
+    assert_eq!(
+        mapped(legacy.clone(), &num(3.0)).unwrap().0,
+        Some("three".into())
+    );
+    assert_eq!(
+        mapped(legacy.clone(), &num(8.0)).unwrap().0,
+        Some("mid".into())
+    );
     assert_eq!(mapped(legacy, &Cell::Null).unwrap().0, Some("none".into()));
     // Singlestat's valueMaps.
-    let p = panel(json!({"type": "singlestat", "valueMaps": [{"op": "=", "text": "OK",
-        "value": "1"}]}));
+    let p = panel(
+        json!({"type": "singlestat", "valueMaps": [{"op": "=", "text": "OK",
+        "value": "1"}]}),
+    );
     assert_eq!(p.kind, PanelKind::Stat);
     assert_eq!(
         mappings::map(&p.opts.mappings, &num(1.0)).unwrap().text,
@@ -152,7 +163,10 @@ fn display_writes_mapped_text_without_unit_and_novalue_for_nothing() {
     assert_eq!(d(Cell::Null).text, "nothing here");
     assert_eq!(d(txt("abc")).text, "abc");
     // Without noValue, no value is empty.
-    assert_eq!(display(&FieldOptions::default(), &Cell::Null, true).text, "");
+    assert_eq!(
+        display(&FieldOptions::default(), &Cell::Null, true).text,
+        ""
+    );
 }
 
 fn series(labels: &[(&str, &str)], t: f64, v: f64) -> SeriesData {
@@ -386,8 +400,10 @@ fn legacy_table_styles_hide_rename_and_format_fields() {
 #[test]
 fn legend_and_heatmap_options_are_read() {
     let o = |v: serde_json::Value| PanelOptions::parse(&v);
-    let l = o(json!({"options": {"legend": {"displayMode": "table", "placement": "right",
-        "calcs": ["max"]}}}))
+    let l = o(
+        json!({"options": {"legend": {"displayMode": "table", "placement": "right",
+        "calcs": ["max"]}}}),
+    )
     .legend;
     assert_eq!((l.mode, l.right), (LegendMode::Table, true));
     let l = o(json!({"options": {"legend": {"showLegend": false, "displayMode": "list"}}})).legend;
@@ -400,7 +416,10 @@ fn legend_and_heatmap_options_are_read() {
     assert_eq!(l.mode, LegendMode::Hidden);
     assert_eq!(o(json!({})).legend.mode, LegendMode::List);
     let h = o(json!({"yAxis": {"format": "s", "decimals": 1}}));
-    assert_eq!((h.heat_unit.as_deref(), h.heat_decimals), (Some("s"), Some(1)));
+    assert_eq!(
+        (h.heat_unit.as_deref(), h.heat_decimals),
+        (Some("s"), Some(1))
+    );
     let h = o(json!({"options": {"yAxis": {"unit": "bytes"}}}));
     assert_eq!(h.heat_unit.as_deref(), Some("bytes"));
     let s = o(json!({"options": {"sortBy": [{"displayName": "Value", "desc": true}]}}));

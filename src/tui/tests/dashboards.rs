@@ -165,7 +165,10 @@ async fn prometheus_dashboard_draws_every_panel_with_its_data() {
         "{screen}"
     );
     // The Prometheus Stats table (legacy styles: Time and Count hidden, aliases).
-    assert!(screen.contains("Instance") && screen.contains("Uptime"), "{screen}");
+    assert!(
+        screen.contains("Instance") && screen.contains("Uptime"),
+        "{screen}"
+    );
     assert!(!screen.contains("error"), "{screen}");
 }
 

@@ -1,7 +1,8 @@
 //! A dashboard's heatmap panel: its queries' range answers read as histograms by `heatmap`
 //! (native histograms from `histogram`/`histograms` samples; classic `le` series turned from
 //! cumulative into per-bucket counts, ordered by `le`), every histogram series of the panel
-//! summed into one, laid on `heatmap::Grid` (time on x, buckets on y, lowest at the bottom),
+//! summed into one, laid on `heatmap::Grid` (time on x, one column per step of the answers
+//! stretched to the width, buckets on y, lowest at the bottom),
 //! each cell shaded as the results pane's heatmap does (`SHADES` in the `RAMP` colours, the
 //! shade alone under NO_COLOR), the y axis labelled with bucket upper bounds in the panel's
 //! unit, and a last line with the scale. Answers that are not histograms say so in the panel.
@@ -65,6 +66,22 @@ pub fn panel_histogram(answers: &[&QueryData]) -> Result<HistSeries, String> {
     })
 }
 
+/// How many columns the grid of `h` over `window` gets in `width` screen columns: one per
+/// step of its samples (the smallest gap between them), at most `width`.
+pub fn columns(h: &HistSeries, (start, end): (f64, f64), width: usize) -> usize {
+    let step = h
+        .samples
+        .windows(2)
+        .map(|w| w[1].0 - w[0].0)
+        .filter(|d| *d > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    if !step.is_finite() {
+        return width.max(1);
+    }
+    let steps = ((end - start) / step).ceil().max(1.0);
+    (steps as usize).clamp(1, width.max(1))
+}
+
 fn shade_style(t: &Theme, lvl: u8) -> Style {
     if t.no_color || lvl == 0 {
         return Style::default();
@@ -106,7 +123,10 @@ pub fn draw(
         area.width.saturating_sub(gutter_w).max(1),
         plot_h.min(area.height),
     );
-    let grid = Grid::new(&hist, d.window, usize::from(plot.width), usize::from(plot_h));
+    // One column per step of the answers at most (Grafana draws a cell per step): a wider
+    // plot stretches each column over several screen columns, leaving no gaps.
+    let cols = columns(&hist, d.window, usize::from(plot.width));
+    let grid = Grid::new(&hist, d.window, cols, usize::from(plot_h));
     if grid.rows.is_empty() {
         return Err("no buckets in this time range".into());
     }
@@ -114,9 +134,10 @@ pub fn draw(
     let bottom = plot.bottom().saturating_sub(1);
     let top_of = |r: usize| bottom.saturating_sub((r as u16 + 1) * row_h - 1);
     let buf = f.buffer_mut();
-    for (c, col) in grid.cells.iter().enumerate() {
-        let x = plot.x + c as u16;
-        let Some(col) = col.as_ref().filter(|_| x < plot.right()) else {
+    for dx in 0..plot.width {
+        let x = plot.x + dx;
+        let c = usize::from(dx) * cols / usize::from(plot.width);
+        let Some(col) = grid.cells.get(c).and_then(Option::as_ref) else {
             continue;
         };
         for (r, v) in col.iter().enumerate() {

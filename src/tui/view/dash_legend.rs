@@ -31,7 +31,11 @@ pub fn legend_calcs(p: &Panel, toggled: bool) -> Vec<String> {
 }
 
 /// The legend's cells: (name, one text per statistic, "" where it has no value).
-fn cells(p: &Panel, series: &[(&str, &[(f64, f64)])], calcs: &[String]) -> Vec<(String, Vec<String>)> {
+fn cells(
+    p: &Panel,
+    series: &[(&str, &[(f64, f64)])],
+    calcs: &[String],
+) -> Vec<(String, Vec<String>)> {
     series
         .iter()
         .map(|(name, points)| {
@@ -49,7 +53,12 @@ fn cells(p: &Panel, series: &[(&str, &[(f64, f64)])], calcs: &[String]) -> Vec<(
 }
 
 /// The lines of the legend (not yet cut to its area).
-pub fn lines(t: &Theme, p: &Panel, series: &[(&str, &[(f64, f64)])], calcs: &[String]) -> Vec<Line<'static>> {
+pub fn lines(
+    t: &Theme,
+    p: &Panel,
+    series: &[(&str, &[(f64, f64)])],
+    calcs: &[String],
+) -> Vec<Line<'static>> {
     let cells = cells(p, series, calcs);
     let mark = |i: usize| Span::styled("■ ", t.fg(t.series_color(i)));
     if p.opts.legend.mode == LegendMode::Table && !calcs.is_empty() {
@@ -75,10 +84,7 @@ pub fn lines(t: &Theme, p: &Panel, series: &[(&str, &[(f64, f64)])], calcs: &[St
         for (c, w) in calcs.iter().zip(&col_w) {
             head.push_str(&format!("  {:>w$}", calc_label(c)));
         }
-        let mut out = vec![Line::styled(
-            head,
-            t.fg(t.dim).add_modifier(Modifier::BOLD),
-        )];
+        let mut out = vec![Line::styled(head, t.fg(t.dim).add_modifier(Modifier::BOLD))];
         for (i, (name, values)) in cells.into_iter().enumerate() {
             let name: String = name.chars().take(name_w).collect();
             let mut spans = vec![mark(i), Span::raw(format!("{name:name_w$}"))];

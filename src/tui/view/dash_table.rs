@@ -70,7 +70,9 @@ pub fn fit_widths(mut widths: Vec<u16>, room: u16) -> Vec<u16> {
     let gaps = widths.len().saturating_sub(1) as u16;
     let room = room.saturating_sub(gaps);
     while widths.iter().sum::<u16>() > room {
-        let Some(w) = widths.iter_mut().max() else { break };
+        let Some(w) = widths.iter_mut().max() else {
+            break;
+        };
         if *w <= 3 {
             break;
         }
@@ -90,10 +92,21 @@ pub fn draw(
     mut area: Rect,
 ) {
     let (built, errors) = panel_table(d, at, p);
-    let notes: Vec<String> = errors.iter().chain(&built.notes).cloned().collect();
-    if !notes.is_empty() && area.height > 0 {
+    if (!errors.is_empty() || !built.notes.is_empty()) && area.height > 0 {
+        // Failed queries in the error colour, transformations not applied as warnings.
+        let mut spans: Vec<Span> = Vec::new();
+        for (text, color) in errors
+            .iter()
+            .map(|e| (e, t.error))
+            .chain(built.notes.iter().map(|n| (n, t.warning)))
+        {
+            if !spans.is_empty() {
+                spans.push(Span::raw("; "));
+            }
+            spans.push(Span::styled(text.clone(), t.fg(color)));
+        }
         f.render_widget(
-            Paragraph::new(Line::styled(notes.join("; "), t.fg(t.error))).wrap(Wrap { trim: true }),
+            Paragraph::new(Line::from(spans)).wrap(Wrap { trim: true }),
             Rect { height: 1, ..area },
         );
         area.y += 1;
@@ -133,7 +146,12 @@ pub fn draw(
         (false, body.saturating_sub(1))
     };
     let max_offset = rows.len().saturating_sub(room);
-    let offset = d.table_scroll.get(&at).copied().unwrap_or(0).min(max_offset);
+    let offset = d
+        .table_scroll
+        .get(&at)
+        .copied()
+        .unwrap_or(0)
+        .min(max_offset);
     let lines: Vec<Row> = rows
         .iter()
         .skip(offset)

@@ -15,15 +15,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::panel::block;
 pub use super::dash_color::grafana_color;
+use super::panel::block;
 use super::{dash_heatmap, dash_legend, dash_table};
 use crate::tui::app::grafana::DashView;
 use crate::tui::app::App;
 use crate::tui::data::QueryData;
 use crate::tui::format::clock;
-use crate::tui::grafana::layout::{layout, Item};
 use crate::tui::grafana::fields::{display, field_options};
+use crate::tui::grafana::layout::{layout, Item};
 use crate::tui::grafana::legend::{legend, reduce};
 use crate::tui::grafana::mappings::Cell;
 use crate::tui::grafana::model::{Panel, PanelKind, Stack};
