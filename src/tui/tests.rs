@@ -385,6 +385,7 @@ fn thousands_of_targets_render_only_what_fits() {
 }
 
 mod dash_save;
+mod dash_panels;
 mod dashboards;
 mod dashvars;
 mod dashboards_repeat;

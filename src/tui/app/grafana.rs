@@ -2,7 +2,9 @@
 //! scroll position, the screen size it is laid out for, and the answers of its panels'
 //! queries. Builds the panels' requests (`Cmd::DashQuery`, interpolated as Grafana sends them)
 //! on the dashboard's refresh interval, takes their answers (`Msg::DashQuery`, stale rounds
-//! dropped) and its keys (PgUp/PgDn, arrows, Home/End scroll; `r` refreshes; Esc leaves).
+//! dropped) and its keys (PgUp/PgDn, arrows, Home/End scroll; `r` refreshes; `l` toggles
+//! legend statistics; Esc leaves). Table panels' queries of `format: table` or `instant` are
+//! sent as instant queries at the range's end.
 //! On opening, query variables are listed one after the other (`Cmd::DashVar`, each
 //! interpolated with those before it) and keep their saved value when it is still an option;
 //! the panels' first round follows. The variable bar (`grafana_vars`) and the shared range
@@ -25,6 +27,7 @@ use crate::tui::data::QueryData;
 use crate::tui::grafana::interpolate::{parse_interval, Context, Interpolator};
 use crate::tui::grafana::layout::{layout, Item};
 use crate::tui::grafana::repeat;
+use crate::tui::grafana::table::instant_only;
 use crate::tui::grafana::vars::VarKind;
 use crate::tui::grafana::Loaded;
 
@@ -74,6 +77,10 @@ pub struct DashView {
     pub relist: Option<Vec<usize>>,
     /// The selected panel, full screen or not (`dash_select`).
     pub sel: super::dash_state::Selection,
+    /// `l`: every time series legend shows min, max, mean and last.
+    pub legend_stats: bool,
+    /// The first row shown of each table panel that has more rows than fit, by (row, panel).
+    pub table_scroll: BTreeMap<(usize, usize), usize>,
 }
 
 impl DashView {
@@ -94,6 +101,8 @@ impl DashView {
             time: TimeCtl::default(),
             relist: None,
             sel: Default::default(),
+            legend_stats: false,
+            table_scroll: BTreeMap::new(),
         }
     }
 
@@ -319,7 +328,7 @@ impl DashView {
                     t.interval_factor,
                 );
                 let step = (steps.step_ms as f64 / 1000.0).max(0.001);
-                let range = t.runs_range().then_some((start, end, step));
+                let range = (t.runs_range() && !instant_only(p, t)).then_some((start, end, step));
                 out.push(Cmd::DashQuery {
                     round: self.round,
                     key: (row, panel, ti),
@@ -461,6 +470,7 @@ impl App {
             KeyCode::Home => d.scroll = 0,
             KeyCode::End => d.scroll = bottom,
             KeyCode::Char('r') => return Some(d.requests(now)),
+            KeyCode::Char('l') => d.legend_stats = !d.legend_stats,
             KeyCode::Esc | KeyCode::F(2) => d.shown = false,
             KeyCode::Char('q') => self.quit = true,
             _ => {}

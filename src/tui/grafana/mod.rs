@@ -8,24 +8,32 @@
 //! writes values in Grafana's units, `timerange` reads and changes time ranges (`now/d`, ISO,
 //! epoch ms; zoom, pan, presets), `repeat` makes the copies of repeated panels and rows for the
 //! variables' values (and writes titles with their variables), `fields` resolves a series'
-//! field options (`fieldConfig` defaults and overrides). Pure: no terminal, no I/O but `load`
-//! reading the file and `files`.
+//! field options (`fieldConfig` defaults and overrides), `table` turns query answers into the
+//! rows a table panel shows (Grafana's transformations), `field_display` gives each table or
+//! single-value field its display options (overrides from `fields`) and text, `options` reads
+//! what tables, heatmaps and legends need, `mappings` applies value mappings. Pure: no
+//! terminal, no I/O but `load` reading the file and `files`.
 //!
 //! Files, from the top, each using only those after it: `fields` → `repeat` → `interpolate` →
-//! `vars` → `layout` → `model`; `legend`, `units` and `timerange` stand alone (`units` reuses
-//! `dashboard`'s formatting and `format`; `timerange` uses `format`'s local time offset);
-//! `save` builds dashboards from the TUI as Grafana JSON, `files` lists the dashboards
-//! directory and saves into it (file I/O).
+//! `vars` → `layout` → `model`; `table` → `field_display` → `fields` → `model` → `options` →
+//! `mappings` (`table` reads `data`); `legend`, `units` and `timerange` stand alone (`units`
+//! reuses `dashboard`'s formatting and `format`; `timerange` uses `format`'s local time
+//! offset); `save` builds dashboards from the TUI as Grafana JSON, `files` lists the
+//! dashboards directory and saves into it (file I/O).
 
+pub mod field_display;
 pub mod fields;
 pub mod files;
 pub mod interpolate;
 pub mod layout;
 pub mod legend;
+pub mod mappings;
 pub mod model;
 pub mod timerange;
 pub mod save;
 pub mod repeat;
+pub mod options;
+pub mod table;
 pub mod units;
 pub mod vars;
 
@@ -88,3 +96,5 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
 mod save_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_panels;

@@ -8,9 +8,12 @@
 //! invalid) fails, naming the file, line and column.
 //!
 //! Works on `serde_json::Value` so that any field may be missing or of another type; uses
-//! nothing else of the crate (the variables are read by `vars`, the layout is `layout`).
+//! `options` for what tables, heatmaps, legends and mappings need, nothing else of the crate
+//! (the variables are read by `vars`, the layout is `layout`).
 
 use serde_json::Value;
+
+use super::options::PanelOptions;
 
 /// Why a dashboard file could not be read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -231,6 +234,8 @@ pub struct Panel {
     pub copy: Option<RepeatCopy>,
     /// `fieldConfig` as written (defaults and overrides), read by `fields`.
     pub field_config: Value,
+    /// Mappings, table, legend and heatmap options (`options`).
+    pub opts: PanelOptions,
 }
 
 /// A panel's or row's `repeat` options.
@@ -322,6 +327,7 @@ impl Panel {
             repeat: Repeat::parse(v),
             copy: None,
             field_config: field_config(v),
+            opts: PanelOptions::parse(v),
             type_name,
         }
     }

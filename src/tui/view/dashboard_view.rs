@@ -1,9 +1,11 @@
 //! The Grafana dashboard view: a title line, then the dashboard's rows and panels laid out by
 //! `grafana::layout` for the screen and scrolled. Each panel is a titled box (`panel::block`):
 //! time series as line charts of their range answers (stacked, or as shares, when the panel
-//! stacks) with `legendFormat` legends and units on the axis, stat /
-//! gauge / bar gauge as the reduced value in the panel's unit and threshold colour, text
-//! panels as their text, other types as "not drawn yet (<type>)", a failed query as its error.
+//! stacks) with `legendFormat` legends (`dash_legend`: statistics, list/table/hidden, bottom or
+//! right) and units on the axis, stat / gauge / bar gauge as the reduced value in the panel's
+//! unit and threshold colour or its value mapping's text and colour, tables (`dash_table`),
+//! heatmaps (`dash_heatmap`), text panels as their text, a panel without data its `noValue`,
+//! other types as "not drawn yet (<type>)", a failed query as its error.
 //! A dashboard that did not load shows its error. The variable bar sits under the title line
 //! (`dash_varbar`, which also writes the range and cursor time in the title), and time series
 //! panels draw the shared time cursor (`dash_cursor`). The selected panel has a highlighted
@@ -12,50 +14,29 @@
 //! `theme`.
 
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Wrap};
 use ratatui::Frame;
 
+pub use super::dash_color::grafana_color;
+use super::dash_legend::LegendItem;
 use super::dashboard_series::{drawn, panel_title, row_title};
 use super::panel::block;
-use super::{dash_cursor, dash_varbar};
+use super::{dash_cursor, dash_heatmap, dash_legend, dash_table, dash_varbar};
 use crate::tui::app::grafana::DashView;
 use crate::tui::app::App;
 use crate::tui::format::clock;
+use crate::tui::grafana::field_display::{display, field_options};
 use crate::tui::grafana::fields::DrawStyle;
 use crate::tui::grafana::layout::{layout, Item};
-use crate::tui::grafana::legend::{calc_label, reduce};
+use crate::tui::grafana::mappings::Cell;
 use crate::tui::grafana::model::{Panel, PanelKind};
 use crate::tui::grafana::units;
 use crate::tui::theme::Theme;
 
 pub use super::dashboard_series::{panel_series, Named};
-
-/// A Grafana colour name (or `#rrggbb`) as a terminal colour.
-pub fn grafana_color(name: &str) -> Option<Color> {
-    let n = name.trim().to_ascii_lowercase();
-    if let Some(hex) = n.strip_prefix('#').filter(|h| h.len() == 6) {
-        let v = u32::from_str_radix(hex, 16).ok()?;
-        return Some(Color::Rgb((v >> 16) as u8, (v >> 8) as u8, v as u8));
-    }
-    let base = n
-        .trim_start_matches("dark-")
-        .trim_start_matches("semi-dark-")
-        .trim_start_matches("light-")
-        .trim_start_matches("super-light-");
-    Some(match base {
-        "green" => Color::Green,
-        "red" => Color::Red,
-        "yellow" => Color::Yellow,
-        "orange" => Color::LightRed,
-        "blue" => Color::Blue,
-        "purple" => Color::Magenta,
-        "text" | "white" => Color::Reset,
-        _ => return None,
-    })
-}
 
 /// Draws the dashboard over `area`.
 pub fn draw(app: &App, d: &DashView, f: &mut Frame, area: Rect) {
@@ -198,8 +179,15 @@ pub(super) fn draw_panel(
         PanelKind::NotDrawn(ty) => {
             return message(f, format!("not drawn yet ({ty})"), t.fg(t.dim));
         }
-        PanelKind::Table | PanelKind::Heatmap => {
-            return message(f, format!("not drawn yet ({})", p.type_name), t.fg(t.dim));
+        PanelKind::Table => return dash_table::draw(t, app.utc, d, at, p, f, inner),
+        PanelKind::Heatmap if !d.answers.keys().any(|k| (k.0, k.1) == at) => {}
+        PanelKind::Heatmap => {
+            if let Err(e) = dash_heatmap::draw(t, d, at, p, f, inner) {
+                let (_, errors) = panel_series(d, at.0, at.1, p);
+                let text = errors.into_iter().chain([e]).collect::<Vec<_>>().join("; ");
+                message(f, text, t.fg(t.dim));
+            }
+            return;
         }
         PanelKind::Text => {
             let text = p.content.trim();
@@ -228,7 +216,7 @@ pub(super) fn draw_panel(
     if series.is_empty() {
         if errors.is_empty() {
             let why = if d.sent_at > 0.0 {
-                "no data"
+                p.opts.no_value.as_deref().unwrap_or("no data")
             } else {
                 "loading…"
             };
@@ -252,20 +240,30 @@ fn draw_values(t: &Theme, p: &Panel, series: &[Named], f: &mut Frame, area: Rect
     let bar = matches!(p.kind, PanelKind::Gauge | PanelKind::BarGauge);
     let shown = series.len().min(usize::from(area.height));
     let mut lines = Vec::new();
+    let opts = field_options(p, "Value");
     for s in &series[..shown] {
         // Each series with its own field options (overrides over the panel's defaults).
         let o = &s.field;
         let (lo, hi) = (o.min.unwrap_or(0.0), o.max.unwrap_or(100.0));
         let v = reduced(p, s);
-        let text = v.map_or("–".to_string(), |v| {
-            units::format(o.unit.as_deref(), v, o.decimals)
-        });
+        // Value mappings first, then the unit; no value: `noValue`, else a dash. The series'
+        // own field options (overrides) give the unit, limits and a fixed colour.
+        let mut dopts = opts.clone();
+        dopts.unit = o.unit.clone();
+        dopts.decimals = o.decimals;
+        dopts.min = o.min;
+        dopts.max = o.max;
+        dopts.thresholds = o.thresholds.clone();
+        let cell = v.map_or(Cell::Null, Cell::Num);
+        let mut shown_value = display(&dopts, &cell, false);
+        if shown_value.text.is_empty() {
+            shown_value.text = "–".to_string();
+        }
         let color = match o.color() {
-            Some(fixed) => grafana_color(fixed),
-            None => v
-                .and_then(|v| o.thresholds.as_ref()?.color_for(v, lo, hi))
-                .and_then(grafana_color),
+            Some(fixed) if !shown_value.mapped => grafana_color(fixed),
+            _ => shown_value.color.as_deref().and_then(grafana_color),
         };
+        let text = shown_value.text;
         let style = color
             .map_or(Style::default(), |c| t.fg(c))
             .add_modifier(Modifier::BOLD);
@@ -304,24 +302,30 @@ fn draw_values(t: &Theme, p: &Panel, series: &[Named], f: &mut Frame, area: Rect
 
 fn draw_lines(app: &App, d: &DashView, p: &Panel, series: &[Named], f: &mut Frame, area: Rect) {
     let t = &app.theme;
-    // The legend under the chart: up to a third of the height; series hidden from the
-    // legend keep their colour index.
-    let listed: Vec<(usize, &Named)> = series
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.field.hide_legend)
-        .collect();
-    let legend_rows = listed.len().min(usize::from(area.height / 3)) as u16;
-    let chart = Rect {
-        height: area.height - legend_rows,
-        ..area
-    };
     let color = |i: usize, s: &Named| {
         s.field
             .color()
             .and_then(grafana_color)
             .unwrap_or_else(|| t.series_color(i))
     };
+    // The legend: series hidden from it keep their colour index.
+    let items: Vec<LegendItem<'_>> = series
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.field.hide_legend)
+        .map(|(i, s)| {
+            let (unit, decimals) = (s.field.unit.as_deref(), s.field.decimals);
+            LegendItem {
+                name: s.name.as_str(),
+                points: s.points.as_slice(),
+                color: color(i, s),
+                unit,
+                decimals,
+                extra: dash_cursor::legend_span(d, &s.points, unit, decimals, t),
+            }
+        })
+        .collect();
+    let chart = dash_legend::draw(t, p, &items, d.legend_stats, f, area);
     let data = drawn(series);
     let (lo, hi) = data
         .iter()
@@ -386,39 +390,5 @@ fn draw_lines(app: &App, d: &DashView, p: &Panel, series: &[Named], f: &mut Fram
             .x_axis(Axis::default().bounds([start, end]).labels(x_labels))
             .y_axis(Axis::default().bounds([lo, hi]).labels(y_labels)),
         chart,
-    );
-    let calcs: Vec<&str> = if p.legend_calcs.is_empty() {
-        vec!["lastNotNull"]
-    } else {
-        p.legend_calcs.iter().map(String::as_str).collect()
-    };
-    let lines: Vec<Line> = listed
-        .iter()
-        .take(usize::from(legend_rows))
-        .map(|&(i, s)| {
-            let mut spans = vec![
-                Span::styled("■ ", t.fg(color(i, s))),
-                Span::raw(s.name.clone()),
-            ];
-            let (unit, decimals) = (s.field.unit.as_deref(), s.field.decimals);
-            spans.extend(dash_cursor::legend_span(d, &s.points, unit, decimals, t));
-            for c in &calcs {
-                if let Some(v) = reduce(c, &s.points) {
-                    spans.push(Span::styled(
-                        format!("  {} {}", calc_label(c), units::format(unit, v, decimals)),
-                        t.fg(t.dim),
-                    ));
-                }
-            }
-            Line::from(spans)
-        })
-        .collect();
-    f.render_widget(
-        Paragraph::new(lines),
-        Rect {
-            y: chart.y + chart.height,
-            height: legend_rows,
-            ..area
-        },
     );
 }
