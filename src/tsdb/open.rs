@@ -27,23 +27,25 @@ use super::exemplar_ring::ExemplarRing;
 use super::exemplars::replay_exemplars;
 use super::flush::release_free_memory;
 use super::head::{Head, MemSeries, SeriesData};
+use super::head_snapshot;
 use super::histogram_head::OpenHistChunk;
 use super::persist::{self, Persist, PersistError, SeriesSummary};
+use super::series_labels::{spelled_pairs, Stored};
 use super::wal::{self, Encoder, Record, Wal};
 use super::{Db, Inner, OpenReport, Options, Stats, WalState, DB_FILE, REPAIR_MARKER};
 use crate::model::{FxMap, HistogramSample, Labels, Sample};
 use crate::storage::{AppendStats, StorageError};
 
 /// The series rows of the database.
-struct SeriesRows {
+pub(super) struct SeriesRows {
     /// The distinct label strings of the series.
-    symbols: Vec<Arc<str>>,
+    pub symbols: Vec<Arc<str>>,
     /// Each series' id and label pairs (indexes into `symbols`), ascending by id.
-    series: Vec<(u64, Vec<(u32, u32)>)>,
+    pub series: Vec<(u64, Vec<(u32, u32)>)>,
     /// The highest series row id, loaded or not.
-    max_id: u64,
+    pub max_id: u64,
     /// Series rows that could not be decoded.
-    bad_series_rows: usize,
+    pub bad_series_rows: usize,
 }
 
 /// What the database held at open, in a head.
@@ -54,6 +56,8 @@ struct Loaded {
     /// Series rows loaded, and those that could not be decoded.
     series_loaded: usize,
     bad_series_rows: usize,
+    /// Whether the head snapshot gave them.
+    from_snapshot: bool,
 }
 
 /// Distinct strings, numbered in order of first sight.
@@ -99,6 +103,7 @@ impl Db {
         let (persist, loaded) = open_database(dir, &mut report)?;
         report.series_loaded = loaded.series_loaded;
         report.bad_series_rows = loaded.bad_series_rows;
+        report.from_snapshot = loaded.from_snapshot;
         let (head, persisted_max_t) = (loaded.head, loaded.max_t);
         let load_done = Instant::now();
         let wal_dir = dir.join("wal");
@@ -149,6 +154,7 @@ impl Db {
         let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
         debug!(
             series = db.inner.head.num_series(),
+            from_snapshot = report.from_snapshot,
             wal_records = report.wal.records,
             replayed_samples = report.replayed_samples,
             load_ms = ms(started, load_done),
@@ -197,7 +203,13 @@ fn open_database(dir: &Path, report: &mut OpenReport) -> Result<(Persist, Loaded
     let damage = if marker.exists() {
         "a query or flush found damaged pages".to_string()
     } else {
-        match Persist::open(&db_path).and_then(|p| load(&p).map(|l| (p, l))) {
+        // Stamped before SQLite opens it: the snapshot must be of this very file.
+        let stamp = head_snapshot::stamp(dir);
+        let opened = Persist::open(&db_path).and_then(|p| {
+            let snapshot = head_snapshot::take(dir, &p, stamp);
+            load(&p, snapshot).map(|l| (p, l))
+        });
+        match opened {
             Ok(x) => return Ok(x),
             Err(e) if e.is_corrupt() => e.to_string(),
             Err(e) => return Err(e.into()),
@@ -224,18 +236,49 @@ fn open_database(dir: &Path, report: &mut OpenReport) -> Result<(Persist, Loaded
     }
     report.repair = Some(r);
     let p = Persist::open(&db_path)?;
-    let l = load(&p)?;
+    // A snapshot of the damaged database is of no use now.
+    let _ = head_snapshot::take(dir, &p, None);
+    let l = load(&p, None)?;
     Ok((p, l))
 }
 
-/// Reads the series rows and the chunk summaries at once, on two connections, into a new head:
-/// the series go into the head (built on every core) while another thread still turns the
-/// summaries into each series' head state, which is filled in after.
-fn load(p: &Persist) -> Result<Loaded, PersistError> {
+/// Reads the series rows and the chunk summaries at once, from the head snapshot's body when
+/// there is one that decodes, else from the database on two connections, into a new head.
+fn load(p: &Persist, snapshot: Option<Vec<u8>>) -> Result<Loaded, PersistError> {
+    if let Some(body) = &snapshot {
+        if let Some((series, sums)) = head_snapshot::parts(body) {
+            let rows = || Ok(head_snapshot::decode_series(series));
+            let sums = || Ok(head_snapshot::decode_summaries(sums));
+            match assemble(rows, sums)? {
+                Some(l) => {
+                    return Ok(Loaded {
+                        from_snapshot: true,
+                        ..l
+                    })
+                }
+                None => warn!("the head snapshot does not decode; reading the database"),
+            }
+        }
+    }
+    let rows = || load_series(p).map(Some);
+    let sums = || p.load_summaries().map(Some);
+    let loaded = assemble(rows, sums)?;
+    Ok(loaded.expect("rows read from the database are always some"))
+}
+
+/// Builds the head from the series rows while another thread reads the chunk summaries and
+/// turns them into each series' head state, which is filled in after: the series go into
+/// the head (built on every core) meanwhile. `None` when either source gives none.
+fn assemble(
+    rows: impl FnOnce() -> Result<Option<SeriesRows>, PersistError>,
+    sums: impl FnOnce() -> Result<Option<Vec<SeriesSummary>>, PersistError> + Send,
+) -> Result<Option<Loaded>, PersistError> {
     std::thread::scope(|scope| {
-        let data = scope.spawn(|| -> Result<Vec<(u64, SeriesData)>, PersistError> {
+        let data = scope.spawn(|| -> Result<Option<Vec<(u64, SeriesData)>>, PersistError> {
             let t = Instant::now();
-            let sums = p.load_summaries()?;
+            let Some(sums) = sums()? else {
+                return Ok(None);
+            };
             let read = t.elapsed();
             let data: Vec<(u64, SeriesData)> = sums.into_iter().map(series_data).collect();
             debug!(
@@ -243,20 +286,30 @@ fn load(p: &Persist) -> Result<Loaded, PersistError> {
                 total_ms = t.elapsed().as_secs_f64() * 1e3,
                 "chunk summaries loaded"
             );
-            Ok(data)
+            Ok(Some(data))
         });
         let t = Instant::now();
-        let rows = load_series(p)?;
+        let Some(rows) = rows()? else {
+            return Ok(None);
+        };
+        let read_ms = t.elapsed().as_secs_f64() * 1e3;
         let head = Head::new();
         head.reserve_ids(rows.max_id);
         let series_loaded = rows.series.len();
         let series = rows.series.into_iter();
         let series = series.map(|(id, pairs)| (id, pairs, SeriesData::default()));
         head.insert_many(&rows.symbols, series.collect(), true);
-        debug!(ms = t.elapsed().as_secs_f64() * 1e3, "series rows loaded");
+        debug!(
+            read_ms,
+            ms = t.elapsed().as_secs_f64() * 1e3,
+            "series rows loaded"
+        );
         let data = data
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+        let Some(data) = data else {
+            return Ok(None);
+        };
         // Summaries of ids without a series in the head (none are written) are passed over.
         let mut max_t = i64::MIN;
         for (id, d) in data {
@@ -265,42 +318,106 @@ fn load(p: &Persist) -> Result<Loaded, PersistError> {
                 *s.data.lock() = d;
             }
         }
-        Ok(Loaded {
+        Ok(Some(Loaded {
             head,
             max_t,
             series_loaded,
             bad_series_rows: rows.bad_series_rows,
-        })
+            from_snapshot: false,
+        }))
     })
 }
 
-/// The series rows, their labels as pairs of indexes into a table of distinct strings.
-fn load_series(p: &Persist) -> Result<SeriesRows, PersistError> {
+/// A stored label pair as indexes into the table of distinct strings, with what the check
+/// for normal labels needs: the name's rank in name order, and whether the value is empty.
+#[derive(Clone, Copy)]
+struct PairRef {
+    name: u32,
+    value: u32,
+    rank: u32,
+    empty: bool,
+}
+
+/// The series rows, their labels as pairs of indexes into a table of distinct strings. Each
+/// stored label pair is looked up by its strings once, not once per series that uses it.
+pub(super) fn load_series(p: &Persist) -> Result<SeriesRows, PersistError> {
     let mut symbols = Symbols::default();
+    let mut pair_list: Vec<(u64, u32, u32)> = Vec::new();
+    p.visit_label_pairs(|id, n, v| pair_list.push((id, symbols.id(n), symbols.id(v))))?;
+    // Rank the names in string order, so that a series' names are checked in order by number.
+    let mut names: Vec<u32> = pair_list.iter().map(|p| p.1).collect();
+    names.sort_unstable();
+    names.dedup();
+    names.sort_unstable_by(|a, b| symbols.list[*a as usize].cmp(&symbols.list[*b as usize]));
+    let mut rank = vec![0u32; symbols.list.len()];
+    for (r, &n) in names.iter().enumerate() {
+        rank[n as usize] = r as u32;
+    }
+    let pairs: FxMap<u64, PairRef> = pair_list
+        .iter()
+        .map(|&(id, n, v)| {
+            let r = PairRef {
+                name: n,
+                value: v,
+                rank: rank[n as usize],
+                empty: symbols.list[v as usize].is_empty(),
+            };
+            (id, r)
+        })
+        .collect();
+    drop(pair_list);
     let mut series = Vec::new();
     let (mut bad, mut max_id) = (0, 0);
-    p.visit_series(|id, pairs| {
+    let mut found: Vec<PairRef> = Vec::with_capacity(16);
+    p.visit_series(|id, stored| {
         // Even a row that cannot be loaded keeps its id from new series.
         max_id = max_id.max(id);
-        let Some(pairs) = pairs else {
-            bad += 1;
-            return;
+        let refs = match stored {
+            Stored::Ids(ids) => {
+                found.clear();
+                for id in ids {
+                    match pairs.get(id) {
+                        Some(&r) => found.push(r),
+                        None => {
+                            bad += 1;
+                            return;
+                        }
+                    }
+                }
+                // Stored labels are sorted with unique names and no empty values; a row that
+                // is not is normalised as `Labels::from_pairs` would.
+                let normal = found.windows(2).all(|w| w[0].rank < w[1].rank)
+                    && found.iter().all(|r| !r.empty);
+                if normal {
+                    found.iter().map(|r| (r.name, r.value)).collect()
+                } else {
+                    let list = &symbols.list;
+                    let strs = found
+                        .iter()
+                        .map(|r| (&*list[r.name as usize], &*list[r.value as usize]));
+                    let labels = Labels::from_pairs(strs);
+                    labels
+                        .iter()
+                        .map(|l| (symbols.id(&l.name), symbols.id(&l.value)))
+                        .collect()
+                }
+            }
+            Stored::Spelled(blob) => match spelled_pairs(blob) {
+                Some(spelled) => Labels::from_pairs(spelled)
+                    .iter()
+                    .map(|l| (symbols.id(&l.name), symbols.id(&l.value)))
+                    .collect(),
+                None => {
+                    bad += 1;
+                    return;
+                }
+            },
+            Stored::Damaged => {
+                bad += 1;
+                return;
+            }
         };
-        // Stored labels are sorted with unique names and no empty values; a row that is not
-        // is normalised as `Labels::from_pairs` would.
-        let normal =
-            pairs.windows(2).all(|w| w[0].0 < w[1].0) && pairs.iter().all(|p| !p.1.is_empty());
-        let refs: Vec<(u32, u32)> = if normal {
-            pairs
-                .iter()
-                .map(|&(n, v)| (symbols.id(n), symbols.id(v)))
-                .collect()
-        } else {
-            Labels::from_pairs(pairs.iter().copied())
-                .iter()
-                .map(|l| (symbols.id(&l.name), symbols.id(&l.value)))
-                .collect()
-        };
+        let refs: Vec<(u32, u32)> = refs;
         if refs.is_empty() {
             bad += 1;
         } else {

@@ -82,10 +82,13 @@ fn a_clean_restart_restores_series_index_and_open_chunks() {
         (
             report.series_loaded,
             report.bad_series_rows,
-            report.replayed_samples
+            report.replayed_samples,
+            report.from_snapshot
         ),
-        (300, 0, 0)
+        (300, 0, 0, true)
     );
+    // Used once: gone before anything is written.
+    assert!(!dir.path().join(head_snapshot::SNAPSHOT_FILE).exists());
     assert_eq!(dump(&db), expected);
     assert_eq!(index(&db), expected_index);
     // Interned: two series of one job share the value's allocation.
@@ -141,6 +144,10 @@ fn a_crash_after_a_clean_restart_replays_the_wal_on_top() {
     let (db, report) = Db::open(dir.path(), opts()).unwrap();
     assert_eq!(report.series_loaded, 50);
     assert_eq!(report.replayed_samples, 60 * 30);
+    assert!(
+        !report.from_snapshot,
+        "the snapshot was used by the start before the crash"
+    );
     assert_eq!(dump(&db), expected);
     assert_eq!(db.num_series(), 60);
 }
@@ -186,6 +193,109 @@ fn damaged_or_unsorted_series_rows_are_counted_or_normalised() {
     db.close().unwrap();
     let (db, _) = Db::open(dir.path(), opts()).unwrap();
     assert_eq!(db.num_series(), 7);
+}
+
+/// What `dump` gives: each series' labels and samples.
+type Dump = Vec<(String, Vec<(i64, u64)>)>;
+
+/// Opens a copy of `dir` after taking `change` to it; the report and what the store holds.
+fn open_copy(
+    dir: &std::path::Path,
+    change: impl FnOnce(&std::path::Path),
+) -> (OpenReport, Dump, Vec<Vec<String>>) {
+    let copy = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), copy.path().join(e.file_name())).unwrap();
+            // Copies keep the modification time, as the snapshot's stamp expects.
+            let t = e.metadata().unwrap().modified().unwrap();
+            let f = std::fs::File::options()
+                .write(true)
+                .open(copy.path().join(e.file_name()))
+                .unwrap();
+            f.set_modified(t).unwrap();
+        }
+    }
+    change(copy.path());
+    let (db, report) = Db::open(copy.path(), opts()).unwrap();
+    let out = (report, dump(&db), index(&db));
+    db.close().unwrap();
+    out
+}
+
+#[test]
+fn the_head_snapshot_opens_the_store_as_the_database_does() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (db, _) = Db::open(dir.path(), opts()).unwrap();
+        write(&db, 400, 150, 0);
+        db.close().unwrap();
+    }
+    let snap = dir.path().join(head_snapshot::SNAPSHOT_FILE);
+    assert!(snap.exists(), "a clean shutdown writes the snapshot");
+    let (from_snap, held, idx) = open_copy(dir.path(), |_| {});
+    let (from_db, db_held, db_idx) = open_copy(dir.path(), |d| {
+        std::fs::remove_file(d.join(head_snapshot::SNAPSHOT_FILE)).unwrap();
+    });
+    assert!(from_snap.from_snapshot && !from_db.from_snapshot);
+    assert_eq!(held.len(), 400);
+    assert_eq!((held, idx), (db_held.clone(), db_idx.clone()));
+    assert_eq!(from_snap.series_loaded, from_db.series_loaded);
+    // A damaged snapshot is passed over, and nothing is lost.
+    let (r, held, idx) = open_copy(dir.path(), |d| {
+        let p = d.join(head_snapshot::SNAPSHOT_FILE);
+        let mut b = std::fs::read(&p).unwrap();
+        let at = b.len() / 2;
+        b[at] ^= 0x40;
+        std::fs::write(&p, b).unwrap();
+    });
+    assert!(!r.from_snapshot);
+    assert_eq!((held, idx), (db_held.clone(), db_idx.clone()));
+    // So is one cut short.
+    let (r, held, _) = open_copy(dir.path(), |d| {
+        let p = d.join(head_snapshot::SNAPSHOT_FILE);
+        let b = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &b[..b.len() - 9]).unwrap();
+    });
+    assert!(!r.from_snapshot);
+    assert_eq!(held, db_held);
+}
+
+#[test]
+fn a_database_changed_after_shutdown_is_read_instead_of_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (db, _) = Db::open(dir.path(), opts()).unwrap();
+        write(&db, 30, 10, 0);
+        db.close().unwrap();
+    }
+    // Another program writes to the database (past the file system's timestamp tick).
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let (r, held, _) = open_copy(dir.path(), |d| {
+        let c = rusqlite::Connection::open(d.join(DB_FILE)).unwrap();
+        c.execute("DELETE FROM open_chunks WHERE series_id = 1", [])
+            .unwrap();
+    });
+    assert!(!r.from_snapshot);
+    let (_, before, _) = open_copy(dir.path(), |_| {});
+    assert_ne!(held, before, "the change is seen");
+    // And a snapshot whose token the database no longer holds is stale.
+    let (r, _, _) = open_copy(dir.path(), |d| {
+        let c = rusqlite::Connection::open(d.join(DB_FILE)).unwrap();
+        let t = std::fs::metadata(d.join(DB_FILE))
+            .unwrap()
+            .modified()
+            .unwrap();
+        c.execute("DELETE FROM meta", []).unwrap();
+        drop(c);
+        let f = std::fs::File::options()
+            .write(true)
+            .open(d.join(DB_FILE))
+            .unwrap();
+        f.set_modified(t).unwrap();
+    });
+    assert!(!r.from_snapshot);
 }
 
 /// The one series `write` gives host-`i`, as an append input with `samples`.
