@@ -1,7 +1,6 @@
 //! Opening a store that holds 50,000 series with 150 samples each (a sealed chunk and an open
-//! one per series, closed cleanly: nothing to replay), as `promterm serve` does at a restart,
-//! from the head snapshot a clean shutdown writes and from the database alone (the snapshot
-//! removed, as after a crash): `cargo bench --bench restart`.
+//! one per series, closed cleanly: nothing to replay), as `promterm serve` does at a restart:
+//! `cargo bench --bench restart`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use promterm::model::Sample;
@@ -62,33 +61,21 @@ fn bench(c: &mut Criterion) {
     let dir = stored();
     let mut g = c.benchmark_group("restart");
     g.sample_size(10);
-    for (name, snapshot) in [
-        ("open_50k_series", true),
-        ("open_50k_series_from_db", false),
-    ] {
-        g.bench_function(name, |b| bench_open(b, dir.path(), snapshot));
-    }
-    g.finish();
-}
-
-/// Opens the store `n` times, timing only the openings; each is closed before the next.
-fn bench_open(b: &mut criterion::Bencher<'_>, dir: &std::path::Path, snapshot: bool) {
-    b.iter_custom(|n| {
-        let mut spent = std::time::Duration::ZERO;
-        for _ in 0..n {
-            if !snapshot {
-                // As after a crash: no snapshot of the head.
-                let _ = std::fs::remove_file(dir.join("head.snapshot"));
+    g.bench_function("open_50k_series", |b| {
+        // Only the opening is timed; each store is closed before the next opening.
+        b.iter_custom(|n| {
+            let mut spent = std::time::Duration::ZERO;
+            for _ in 0..n {
+                let t = std::time::Instant::now();
+                let (db, report) = Db::open(dir.path(), opts()).expect("reopened");
+                spent += t.elapsed();
+                assert_eq!(report.series_loaded, SERIES);
+                db.close().expect("closed");
             }
-            let t = std::time::Instant::now();
-            let (db, report) = Db::open(dir, opts()).expect("reopened");
-            spent += t.elapsed();
-            assert_eq!(report.series_loaded, SERIES);
-            assert_eq!(report.from_snapshot, snapshot);
-            db.close().expect("closed");
-        }
-        spent
-    })
+            spent
+        })
+    });
+    g.finish();
 }
 
 criterion_group!(benches, bench);

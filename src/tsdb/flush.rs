@@ -163,28 +163,7 @@ impl Db {
         }
         self.sync_wal()?;
         self.inner.persist.compact()?;
-        self.write_head_snapshot();
         Ok(())
-    }
-
-    /// Writes the head snapshot that makes the next open quick (`head_snapshot`). A failure
-    /// costs only that: the next open reads the database.
-    fn write_head_snapshot(&self) {
-        let t = std::time::Instant::now();
-        let p = &self.inner.persist;
-        let written = super::open::load_series(p)
-            .and_then(|rows| Ok((rows, p.load_summaries()?)))
-            .map_err(StorageError::from)
-            .and_then(|(rows, sums)| super::head_snapshot::write(&self.inner.dir, p, &rows, &sums));
-        match written {
-            Ok(()) => tracing::debug!(
-                ms = t.elapsed().as_secs_f64() * 1e3,
-                "head snapshot written"
-            ),
-            Err(e) => tracing::warn!(
-                "cannot write the head snapshot (the next start reads the database): {e}"
-            ),
-        }
     }
 }
 

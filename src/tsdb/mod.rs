@@ -40,7 +40,6 @@ mod exemplars;
 pub mod float_histogram_chunk;
 mod flush;
 pub mod head;
-mod head_snapshot;
 pub mod histogram_chunk;
 pub mod histogram_head;
 mod histogram_layout;
@@ -137,8 +136,6 @@ pub struct OpenReport {
     pub repair: Option<persist::RepairReport>,
     pub series_loaded: usize,
     pub bad_series_rows: usize,
-    /// Whether the series came from the head snapshot of a clean shutdown.
-    pub from_snapshot: bool,
     pub wal: wal::ReplayStats,
     pub replayed_samples: u64,
     pub replayed_exemplars: u64,

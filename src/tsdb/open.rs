@@ -1,7 +1,7 @@
 //! Opening a store, in named steps: open the database (or rebuild it from what can be read when
 //! it is damaged), load the persisted series and their partial chunks (labels decoded straight
-//! into a table of distinct strings and the head built by `Head::insert_many` while another
-//! thread reads the chunk summaries; a float open chunk is kept as stored until an append needs
+//! into a table of distinct strings, each stored label pair looked up once by its id, and the
+//! head built by `Head::insert_many` while another thread reads the chunk summaries; a float open chunk is kept as stored until an append needs
 //! it), replay the WAL (a corrupt tail is truncated; exemplar records refill the exemplar
 //! buffer), start a new WAL
 //! segment, then re-apply replayed deletions. Histogram records replay like float ones; an open
@@ -27,7 +27,6 @@ use super::exemplar_ring::ExemplarRing;
 use super::exemplars::replay_exemplars;
 use super::flush::release_free_memory;
 use super::head::{Head, MemSeries, SeriesData};
-use super::head_snapshot;
 use super::histogram_head::OpenHistChunk;
 use super::persist::{self, Persist, PersistError, SeriesSummary};
 use super::series_labels::{spelled_pairs, Stored};
@@ -37,15 +36,15 @@ use crate::model::{FxMap, HistogramSample, Labels, Sample};
 use crate::storage::{AppendStats, StorageError};
 
 /// The series rows of the database.
-pub(super) struct SeriesRows {
+struct SeriesRows {
     /// The distinct label strings of the series.
-    pub symbols: Vec<Arc<str>>,
+    symbols: Vec<Arc<str>>,
     /// Each series' id and label pairs (indexes into `symbols`), ascending by id.
-    pub series: Vec<(u64, Vec<(u32, u32)>)>,
+    series: Vec<(u64, Vec<(u32, u32)>)>,
     /// The highest series row id, loaded or not.
-    pub max_id: u64,
+    max_id: u64,
     /// Series rows that could not be decoded.
-    pub bad_series_rows: usize,
+    bad_series_rows: usize,
 }
 
 /// What the database held at open, in a head.
@@ -56,8 +55,6 @@ struct Loaded {
     /// Series rows loaded, and those that could not be decoded.
     series_loaded: usize,
     bad_series_rows: usize,
-    /// Whether the head snapshot gave them.
-    from_snapshot: bool,
 }
 
 /// Distinct strings, numbered in order of first sight.
@@ -103,7 +100,6 @@ impl Db {
         let (persist, loaded) = open_database(dir, &mut report)?;
         report.series_loaded = loaded.series_loaded;
         report.bad_series_rows = loaded.bad_series_rows;
-        report.from_snapshot = loaded.from_snapshot;
         let (head, persisted_max_t) = (loaded.head, loaded.max_t);
         let load_done = Instant::now();
         let wal_dir = dir.join("wal");
@@ -154,7 +150,6 @@ impl Db {
         let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
         debug!(
             series = db.inner.head.num_series(),
-            from_snapshot = report.from_snapshot,
             wal_records = report.wal.records,
             replayed_samples = report.replayed_samples,
             load_ms = ms(started, load_done),
@@ -203,13 +198,7 @@ fn open_database(dir: &Path, report: &mut OpenReport) -> Result<(Persist, Loaded
     let damage = if marker.exists() {
         "a query or flush found damaged pages".to_string()
     } else {
-        // Stamped before SQLite opens it: the snapshot must be of this very file.
-        let stamp = head_snapshot::stamp(dir);
-        let opened = Persist::open(&db_path).and_then(|p| {
-            let snapshot = head_snapshot::take(dir, &p, stamp);
-            load(&p, snapshot).map(|l| (p, l))
-        });
-        match opened {
+        match Persist::open(&db_path).and_then(|p| load(&p).map(|l| (p, l))) {
             Ok(x) => return Ok(x),
             Err(e) if e.is_corrupt() => e.to_string(),
             Err(e) => return Err(e.into()),
@@ -236,49 +225,18 @@ fn open_database(dir: &Path, report: &mut OpenReport) -> Result<(Persist, Loaded
     }
     report.repair = Some(r);
     let p = Persist::open(&db_path)?;
-    // A snapshot of the damaged database is of no use now.
-    let _ = head_snapshot::take(dir, &p, None);
-    let l = load(&p, None)?;
+    let l = load(&p)?;
     Ok((p, l))
 }
 
-/// Reads the series rows and the chunk summaries at once, from the head snapshot's body when
-/// there is one that decodes, else from the database on two connections, into a new head.
-fn load(p: &Persist, snapshot: Option<Vec<u8>>) -> Result<Loaded, PersistError> {
-    if let Some(body) = &snapshot {
-        if let Some((series, sums)) = head_snapshot::parts(body) {
-            let rows = || Ok(head_snapshot::decode_series(series));
-            let sums = || Ok(head_snapshot::decode_summaries(sums));
-            match assemble(rows, sums)? {
-                Some(l) => {
-                    return Ok(Loaded {
-                        from_snapshot: true,
-                        ..l
-                    })
-                }
-                None => warn!("the head snapshot does not decode; reading the database"),
-            }
-        }
-    }
-    let rows = || load_series(p).map(Some);
-    let sums = || p.load_summaries().map(Some);
-    let loaded = assemble(rows, sums)?;
-    Ok(loaded.expect("rows read from the database are always some"))
-}
-
-/// Builds the head from the series rows while another thread reads the chunk summaries and
-/// turns them into each series' head state, which is filled in after: the series go into
-/// the head (built on every core) meanwhile. `None` when either source gives none.
-fn assemble(
-    rows: impl FnOnce() -> Result<Option<SeriesRows>, PersistError>,
-    sums: impl FnOnce() -> Result<Option<Vec<SeriesSummary>>, PersistError> + Send,
-) -> Result<Option<Loaded>, PersistError> {
+/// Reads the series rows and the chunk summaries at once, on two connections, into a new head:
+/// the series go into the head (built on every core) while another thread still turns the
+/// summaries into each series' head state, which is filled in after.
+fn load(p: &Persist) -> Result<Loaded, PersistError> {
     std::thread::scope(|scope| {
-        let data = scope.spawn(|| -> Result<Option<Vec<(u64, SeriesData)>>, PersistError> {
+        let data = scope.spawn(|| -> Result<Vec<(u64, SeriesData)>, PersistError> {
             let t = Instant::now();
-            let Some(sums) = sums()? else {
-                return Ok(None);
-            };
+            let sums = p.load_summaries()?;
             let read = t.elapsed();
             let data: Vec<(u64, SeriesData)> = sums.into_iter().map(series_data).collect();
             debug!(
@@ -286,30 +244,20 @@ fn assemble(
                 total_ms = t.elapsed().as_secs_f64() * 1e3,
                 "chunk summaries loaded"
             );
-            Ok(Some(data))
+            Ok(data)
         });
         let t = Instant::now();
-        let Some(rows) = rows()? else {
-            return Ok(None);
-        };
-        let read_ms = t.elapsed().as_secs_f64() * 1e3;
+        let rows = load_series(p)?;
         let head = Head::new();
         head.reserve_ids(rows.max_id);
         let series_loaded = rows.series.len();
         let series = rows.series.into_iter();
         let series = series.map(|(id, pairs)| (id, pairs, SeriesData::default()));
         head.insert_many(&rows.symbols, series.collect(), true);
-        debug!(
-            read_ms,
-            ms = t.elapsed().as_secs_f64() * 1e3,
-            "series rows loaded"
-        );
+        debug!(ms = t.elapsed().as_secs_f64() * 1e3, "series rows loaded");
         let data = data
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
-        let Some(data) = data else {
-            return Ok(None);
-        };
         // Summaries of ids without a series in the head (none are written) are passed over.
         let mut max_t = i64::MIN;
         for (id, d) in data {
@@ -318,13 +266,12 @@ fn assemble(
                 *s.data.lock() = d;
             }
         }
-        Ok(Some(Loaded {
+        Ok(Loaded {
             head,
             max_t,
             series_loaded,
             bad_series_rows: rows.bad_series_rows,
-            from_snapshot: false,
-        }))
+        })
     })
 }
 
@@ -340,7 +287,7 @@ struct PairRef {
 
 /// The series rows, their labels as pairs of indexes into a table of distinct strings. Each
 /// stored label pair is looked up by its strings once, not once per series that uses it.
-pub(super) fn load_series(p: &Persist) -> Result<SeriesRows, PersistError> {
+fn load_series(p: &Persist) -> Result<SeriesRows, PersistError> {
     let mut symbols = Symbols::default();
     let mut pair_list: Vec<(u64, u32, u32)> = Vec::new();
     p.visit_label_pairs(|id, n, v| pair_list.push((id, symbols.id(n), symbols.id(v))))?;

@@ -82,13 +82,10 @@ fn a_clean_restart_restores_series_index_and_open_chunks() {
         (
             report.series_loaded,
             report.bad_series_rows,
-            report.replayed_samples,
-            report.from_snapshot
+            report.replayed_samples
         ),
-        (300, 0, 0, true)
+        (300, 0, 0)
     );
-    // Used once: gone before anything is written.
-    assert!(!dir.path().join(head_snapshot::SNAPSHOT_FILE).exists());
     assert_eq!(dump(&db), expected);
     assert_eq!(index(&db), expected_index);
     // Interned: two series of one job share the value's allocation.
@@ -144,10 +141,6 @@ fn a_crash_after_a_clean_restart_replays_the_wal_on_top() {
     let (db, report) = Db::open(dir.path(), opts()).unwrap();
     assert_eq!(report.series_loaded, 50);
     assert_eq!(report.replayed_samples, 60 * 30);
-    assert!(
-        !report.from_snapshot,
-        "the snapshot was used by the start before the crash"
-    );
     assert_eq!(dump(&db), expected);
     assert_eq!(db.num_series(), 60);
 }
@@ -193,109 +186,6 @@ fn damaged_or_unsorted_series_rows_are_counted_or_normalised() {
     db.close().unwrap();
     let (db, _) = Db::open(dir.path(), opts()).unwrap();
     assert_eq!(db.num_series(), 7);
-}
-
-/// What `dump` gives: each series' labels and samples.
-type Dump = Vec<(String, Vec<(i64, u64)>)>;
-
-/// Opens a copy of `dir` after taking `change` to it; the report and what the store holds.
-fn open_copy(
-    dir: &std::path::Path,
-    change: impl FnOnce(&std::path::Path),
-) -> (OpenReport, Dump, Vec<Vec<String>>) {
-    let copy = tempfile::tempdir().unwrap();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), copy.path().join(e.file_name())).unwrap();
-            // Copies keep the modification time, as the snapshot's stamp expects.
-            let t = e.metadata().unwrap().modified().unwrap();
-            let f = std::fs::File::options()
-                .write(true)
-                .open(copy.path().join(e.file_name()))
-                .unwrap();
-            f.set_modified(t).unwrap();
-        }
-    }
-    change(copy.path());
-    let (db, report) = Db::open(copy.path(), opts()).unwrap();
-    let out = (report, dump(&db), index(&db));
-    db.close().unwrap();
-    out
-}
-
-#[test]
-fn the_head_snapshot_opens_the_store_as_the_database_does() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let (db, _) = Db::open(dir.path(), opts()).unwrap();
-        write(&db, 400, 150, 0);
-        db.close().unwrap();
-    }
-    let snap = dir.path().join(head_snapshot::SNAPSHOT_FILE);
-    assert!(snap.exists(), "a clean shutdown writes the snapshot");
-    let (from_snap, held, idx) = open_copy(dir.path(), |_| {});
-    let (from_db, db_held, db_idx) = open_copy(dir.path(), |d| {
-        std::fs::remove_file(d.join(head_snapshot::SNAPSHOT_FILE)).unwrap();
-    });
-    assert!(from_snap.from_snapshot && !from_db.from_snapshot);
-    assert_eq!(held.len(), 400);
-    assert_eq!((held, idx), (db_held.clone(), db_idx.clone()));
-    assert_eq!(from_snap.series_loaded, from_db.series_loaded);
-    // A damaged snapshot is passed over, and nothing is lost.
-    let (r, held, idx) = open_copy(dir.path(), |d| {
-        let p = d.join(head_snapshot::SNAPSHOT_FILE);
-        let mut b = std::fs::read(&p).unwrap();
-        let at = b.len() / 2;
-        b[at] ^= 0x40;
-        std::fs::write(&p, b).unwrap();
-    });
-    assert!(!r.from_snapshot);
-    assert_eq!((held, idx), (db_held.clone(), db_idx.clone()));
-    // So is one cut short.
-    let (r, held, _) = open_copy(dir.path(), |d| {
-        let p = d.join(head_snapshot::SNAPSHOT_FILE);
-        let b = std::fs::read(&p).unwrap();
-        std::fs::write(&p, &b[..b.len() - 9]).unwrap();
-    });
-    assert!(!r.from_snapshot);
-    assert_eq!(held, db_held);
-}
-
-#[test]
-fn a_database_changed_after_shutdown_is_read_instead_of_the_snapshot() {
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let (db, _) = Db::open(dir.path(), opts()).unwrap();
-        write(&db, 30, 10, 0);
-        db.close().unwrap();
-    }
-    // Another program writes to the database (past the file system's timestamp tick).
-    std::thread::sleep(std::time::Duration::from_millis(30));
-    let (r, held, _) = open_copy(dir.path(), |d| {
-        let c = rusqlite::Connection::open(d.join(DB_FILE)).unwrap();
-        c.execute("DELETE FROM open_chunks WHERE series_id = 1", [])
-            .unwrap();
-    });
-    assert!(!r.from_snapshot);
-    let (_, before, _) = open_copy(dir.path(), |_| {});
-    assert_ne!(held, before, "the change is seen");
-    // And a snapshot whose token the database no longer holds is stale.
-    let (r, _, _) = open_copy(dir.path(), |d| {
-        let c = rusqlite::Connection::open(d.join(DB_FILE)).unwrap();
-        let t = std::fs::metadata(d.join(DB_FILE))
-            .unwrap()
-            .modified()
-            .unwrap();
-        c.execute("DELETE FROM meta", []).unwrap();
-        drop(c);
-        let f = std::fs::File::options()
-            .write(true)
-            .open(d.join(DB_FILE))
-            .unwrap();
-        f.set_modified(t).unwrap();
-    });
-    assert!(!r.from_snapshot);
 }
 
 /// The one series `write` gives host-`i`, as an append input with `samples`.
@@ -469,4 +359,54 @@ fn a_stored_open_chunk_that_does_not_decode_costs_only_its_series() {
         )])
         .unwrap();
     assert_eq!((st.accepted, st.out_of_order), (1, 1));
+}
+
+#[test]
+fn series_rows_of_pair_ids_out_of_order_or_unknown_are_normalised_or_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (db, _) = Db::open(dir.path(), opts()).unwrap();
+        write(&db, 3, 2, 0);
+        db.close().unwrap();
+    }
+    {
+        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        for (name, value, id) in [
+            ("zzz", "1", 1000),
+            ("__name__", "ids_odd", 1001),
+            ("env", "", 1002),
+        ] {
+            c.execute(
+                "INSERT INTO label_pairs (name, value, id) VALUES (?1, ?2, ?3)",
+                rusqlite::params![name, value, id],
+            )
+            .unwrap();
+        }
+        // Pair ids (a 0 byte, then uvarints): out of name order with an empty value; one
+        // naming a pair the table lacks; one cut inside a uvarint.
+        let rows: [(i64, &[u8]); 3] = [
+            (200, &[0, 0xe8, 0x07, 0xe9, 0x07, 0xea, 0x07]),
+            (201, &[0, 0x88, 0x27]),
+            (202, &[0, 0xe8]),
+        ];
+        for (id, blob) in rows {
+            c.execute(
+                "INSERT INTO series (id, labels) VALUES (?1, ?2)",
+                rusqlite::params![id, blob],
+            )
+            .unwrap();
+        }
+    }
+    let (db, report) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!((report.series_loaded, report.bad_series_rows), (4, 2));
+    let h = &db.inner.head;
+    assert_eq!(h.postings(&[Matcher::equal("__name__", "ids_odd")]), [200]);
+    assert_eq!(
+        h.get(200).unwrap().labels.to_string(),
+        r#"{__name__="ids_odd", zzz="1"}"#
+    );
+    assert!(h.label_values("env").is_empty());
+    // Rows that did not load still keep their ids from new series.
+    write(&db, 4, 1, 10 * 15_000);
+    assert_eq!(h.postings(&[Matcher::equal("instance", "host-3")]), [203]);
 }

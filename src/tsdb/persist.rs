@@ -123,11 +123,7 @@ impl Persist {
                      min_t INTEGER NOT NULL,
                      max_t INTEGER NOT NULL,
                      data BLOB NOT NULL
-                 );
-                 CREATE TABLE IF NOT EXISTS meta (
-                     key TEXT PRIMARY KEY,
-                     value INTEGER NOT NULL
-                 ) WITHOUT ROWID;",
+                 );",
             )
             .ctx("creating the schema")?;
         writer
@@ -164,38 +160,6 @@ impl Persist {
             }
         }
         Ok((out, bad))
-    }
-
-    /// The token of the head snapshot written at the last clean shutdown (see
-    /// `head_snapshot`), if one is current.
-    pub fn snapshot_token(&self) -> Result<Option<i64>, PersistError> {
-        let conn = self.reader.lock();
-        conn.query_row(
-            "SELECT value FROM meta WHERE key = 'head_snapshot'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()
-        .ctx("reading the snapshot token")
-    }
-
-    /// Records (or, with `None`, forgets) the token of the head snapshot, and checkpoints so
-    /// that the database file holds it.
-    pub fn set_snapshot_token(&self, token: Option<i64>) -> Result<(), PersistError> {
-        let conn = self.writer.lock();
-        match token {
-            Some(t) => conn.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('head_snapshot', ?1)",
-                [t],
-            ),
-            None => conn.execute("DELETE FROM meta WHERE key = 'head_snapshot'", []),
-        }
-        .ctx("writing the snapshot token")?;
-        if token.is_some() {
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                .ctx("checkpointing")?;
-        }
-        Ok(())
     }
 
     /// Calls `visit` with every label pair of the pair table: its id, name and value.
