@@ -3,7 +3,6 @@
 
 use std::cmp::Ordering;
 use std::fmt;
-use std::hash::Hasher;
 use std::sync::Arc;
 
 use super::sym::Sym;
@@ -115,17 +114,35 @@ impl Labels {
     }
 }
 
-/// Hashes sorted label pairs. `0xff` separators cannot occur inside UTF-8 text, so different
-/// splits of the same bytes hash differently (as in Prometheus's `Labels.Hash`).
+/// Hashes sorted label pairs: XXH64 over `name 0xff value 0xff` for each pair, gathered on
+/// the stack (on the heap past 512 bytes). `0xff` separators cannot occur inside UTF-8 text,
+/// so different splits of the same bytes hash differently (as in Prometheus's `Labels.Hash`).
 pub fn hash_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
+    let mut stack = [0u8; 512];
+    let mut len = 0;
+    let mut heap: Vec<u8> = Vec::new();
     for (n, v) in pairs {
-        h.write(n.as_bytes());
-        h.write_u8(0xff);
-        h.write(v.as_bytes());
-        h.write_u8(0xff);
+        for part in [n.as_bytes(), &[0xff], v.as_bytes(), &[0xff]] {
+            match stack.get_mut(len..len + part.len()) {
+                Some(dst) if heap.is_empty() => {
+                    dst.copy_from_slice(part);
+                    len += part.len();
+                }
+                _ => {
+                    if heap.is_empty() {
+                        heap.extend_from_slice(&stack[..len]);
+                    }
+                    heap.extend_from_slice(part);
+                }
+            }
+        }
     }
-    h.finish()
+    let bytes = if heap.is_empty() {
+        &stack[..len]
+    } else {
+        &heap[..]
+    };
+    xxhash_rust::xxh64::xxh64(bytes, 0)
 }
 
 impl PartialOrd for Labels {
@@ -169,16 +186,10 @@ impl fmt::Debug for Labels {
     }
 }
 
-/// Prometheus's `labels.Labels.Hash()`: XXH64 over `name 0xff value 0xff` for each label.
+/// Prometheus's `labels.Labels.Hash()`: XXH64 over `name 0xff value 0xff` for each label
+/// (the same as [`Labels::stable_hash`]).
 pub fn labels_hash(l: &Labels) -> u64 {
-    let mut b = Vec::with_capacity(128);
-    for x in l.iter() {
-        b.extend_from_slice(x.name.as_bytes());
-        b.push(0xff);
-        b.extend_from_slice(x.value.as_bytes());
-        b.push(0xff);
-    }
-    xxhash_rust::xxh64::xxh64(&b, 0)
+    l.stable_hash()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Opening a store, in named steps: open the database (or rebuild it from what can be read when
 //! it is damaged), load the persisted series and their partial chunks (labels decoded straight
-//! into a table of distinct strings and the head built by `Head::insert_many` while another
-//! thread reads the chunk summaries; a float open chunk is kept as stored until an append needs
+//! into a table of distinct strings, each stored label pair looked up once by its id, and the
+//! head built by `Head::insert_many` while another thread reads the chunk summaries; a float open chunk is kept as stored until an append needs
 //! it), replay the WAL (a corrupt tail is truncated; exemplar records refill the exemplar
 //! buffer), start a new WAL
 //! segment, then re-apply replayed deletions. Histogram records replay like float ones; an open
@@ -29,6 +29,7 @@ use super::flush::release_free_memory;
 use super::head::{Head, MemSeries, SeriesData};
 use super::histogram_head::OpenHistChunk;
 use super::persist::{self, Persist, PersistError, SeriesSummary};
+use super::series_labels::{spelled_pairs, Stored};
 use super::wal::{self, Encoder, Record, Wal};
 use super::{Db, Inner, OpenReport, Options, Stats, WalState, DB_FILE, REPAIR_MARKER};
 use crate::model::{FxMap, HistogramSample, Labels, Sample};
@@ -274,33 +275,96 @@ fn load(p: &Persist) -> Result<Loaded, PersistError> {
     })
 }
 
-/// The series rows, their labels as pairs of indexes into a table of distinct strings.
+/// A stored label pair as indexes into the table of distinct strings, with what the check
+/// for normal labels needs: the name's rank in name order, and whether the value is empty.
+#[derive(Clone, Copy)]
+struct PairRef {
+    name: u32,
+    value: u32,
+    rank: u32,
+    empty: bool,
+}
+
+/// The series rows, their labels as pairs of indexes into a table of distinct strings. Each
+/// stored label pair is looked up by its strings once, not once per series that uses it.
 fn load_series(p: &Persist) -> Result<SeriesRows, PersistError> {
     let mut symbols = Symbols::default();
+    let mut pair_list: Vec<(u64, u32, u32)> = Vec::new();
+    p.visit_label_pairs(|id, n, v| pair_list.push((id, symbols.id(n), symbols.id(v))))?;
+    // Rank the names in string order, so that a series' names are checked in order by number.
+    let mut names: Vec<u32> = pair_list.iter().map(|p| p.1).collect();
+    names.sort_unstable();
+    names.dedup();
+    names.sort_unstable_by(|a, b| symbols.list[*a as usize].cmp(&symbols.list[*b as usize]));
+    let mut rank = vec![0u32; symbols.list.len()];
+    for (r, &n) in names.iter().enumerate() {
+        rank[n as usize] = r as u32;
+    }
+    let pairs: FxMap<u64, PairRef> = pair_list
+        .iter()
+        .map(|&(id, n, v)| {
+            let r = PairRef {
+                name: n,
+                value: v,
+                rank: rank[n as usize],
+                empty: symbols.list[v as usize].is_empty(),
+            };
+            (id, r)
+        })
+        .collect();
+    drop(pair_list);
     let mut series = Vec::new();
     let (mut bad, mut max_id) = (0, 0);
-    p.visit_series(|id, pairs| {
+    let mut found: Vec<PairRef> = Vec::with_capacity(16);
+    p.visit_series(|id, stored| {
         // Even a row that cannot be loaded keeps its id from new series.
         max_id = max_id.max(id);
-        let Some(pairs) = pairs else {
-            bad += 1;
-            return;
+        let refs = match stored {
+            Stored::Ids(ids) => {
+                found.clear();
+                for id in ids {
+                    match pairs.get(id) {
+                        Some(&r) => found.push(r),
+                        None => {
+                            bad += 1;
+                            return;
+                        }
+                    }
+                }
+                // Stored labels are sorted with unique names and no empty values; a row that
+                // is not is normalised as `Labels::from_pairs` would.
+                let normal = found.windows(2).all(|w| w[0].rank < w[1].rank)
+                    && found.iter().all(|r| !r.empty);
+                if normal {
+                    found.iter().map(|r| (r.name, r.value)).collect()
+                } else {
+                    let list = &symbols.list;
+                    let strs = found
+                        .iter()
+                        .map(|r| (&*list[r.name as usize], &*list[r.value as usize]));
+                    let labels = Labels::from_pairs(strs);
+                    labels
+                        .iter()
+                        .map(|l| (symbols.id(&l.name), symbols.id(&l.value)))
+                        .collect()
+                }
+            }
+            Stored::Spelled(blob) => match spelled_pairs(blob) {
+                Some(spelled) => Labels::from_pairs(spelled)
+                    .iter()
+                    .map(|l| (symbols.id(&l.name), symbols.id(&l.value)))
+                    .collect(),
+                None => {
+                    bad += 1;
+                    return;
+                }
+            },
+            Stored::Damaged => {
+                bad += 1;
+                return;
+            }
         };
-        // Stored labels are sorted with unique names and no empty values; a row that is not
-        // is normalised as `Labels::from_pairs` would.
-        let normal =
-            pairs.windows(2).all(|w| w[0].0 < w[1].0) && pairs.iter().all(|p| !p.1.is_empty());
-        let refs: Vec<(u32, u32)> = if normal {
-            pairs
-                .iter()
-                .map(|&(n, v)| (symbols.id(n), symbols.id(v)))
-                .collect()
-        } else {
-            Labels::from_pairs(pairs.iter().copied())
-                .iter()
-                .map(|l| (symbols.id(&l.name), symbols.id(&l.value)))
-                .collect()
-        };
+        let refs: Vec<(u32, u32)> = refs;
         if refs.is_empty() {
             bad += 1;
         } else {

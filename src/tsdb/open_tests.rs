@@ -360,3 +360,53 @@ fn a_stored_open_chunk_that_does_not_decode_costs_only_its_series() {
         .unwrap();
     assert_eq!((st.accepted, st.out_of_order), (1, 1));
 }
+
+#[test]
+fn series_rows_of_pair_ids_out_of_order_or_unknown_are_normalised_or_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (db, _) = Db::open(dir.path(), opts()).unwrap();
+        write(&db, 3, 2, 0);
+        db.close().unwrap();
+    }
+    {
+        let c = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        for (name, value, id) in [
+            ("zzz", "1", 1000),
+            ("__name__", "ids_odd", 1001),
+            ("env", "", 1002),
+        ] {
+            c.execute(
+                "INSERT INTO label_pairs (name, value, id) VALUES (?1, ?2, ?3)",
+                rusqlite::params![name, value, id],
+            )
+            .unwrap();
+        }
+        // Pair ids (a 0 byte, then uvarints): out of name order with an empty value; one
+        // naming a pair the table lacks; one cut inside a uvarint.
+        let rows: [(i64, &[u8]); 3] = [
+            (200, &[0, 0xe8, 0x07, 0xe9, 0x07, 0xea, 0x07]),
+            (201, &[0, 0x88, 0x27]),
+            (202, &[0, 0xe8]),
+        ];
+        for (id, blob) in rows {
+            c.execute(
+                "INSERT INTO series (id, labels) VALUES (?1, ?2)",
+                rusqlite::params![id, blob],
+            )
+            .unwrap();
+        }
+    }
+    let (db, report) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!((report.series_loaded, report.bad_series_rows), (4, 2));
+    let h = &db.inner.head;
+    assert_eq!(h.postings(&[Matcher::equal("__name__", "ids_odd")]), [200]);
+    assert_eq!(
+        h.get(200).unwrap().labels.to_string(),
+        r#"{__name__="ids_odd", zzz="1"}"#
+    );
+    assert!(h.label_values("env").is_empty());
+    // Rows that did not load still keep their ids from new series.
+    write(&db, 4, 1, 10 * 15_000);
+    assert_eq!(h.postings(&[Matcher::equal("instance", "host-3")]), [203]);
+}

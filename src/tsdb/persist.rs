@@ -162,26 +162,47 @@ impl Persist {
         Ok((out, bad))
     }
 
-    /// Calls `visit` with each series row's id and label pairs as stored (`None`: the labels
-    /// cannot be decoded), ascending by id, without building `Labels` (opening builds the
-    /// head from them in bulk).
-    pub fn visit_series(
+    /// Calls `visit` with every label pair of the pair table: its id, name and value.
+    pub fn visit_label_pairs(
         &self,
-        mut visit: impl FnMut(u64, Option<&[(&str, &str)]>),
+        mut visit: impl FnMut(u64, &str, &str),
     ) -> Result<(), PersistError> {
         let conn = self.reader.lock();
-        let pairs = series_labels::load_pairs(&conn).ctx("reading label pairs")?;
+        let mut stmt = conn
+            .prepare("SELECT id, name, value FROM label_pairs")
+            .ctx("reading label pairs")?;
+        let mut rows = stmt.query([]).ctx("reading label pairs")?;
+        while let Some(r) = rows.next().ctx("reading label pairs")? {
+            let id: i64 = r.get(0).ctx("reading label pairs")?;
+            let name = r.get_ref(1).ctx("reading label pairs")?;
+            let value = r.get_ref(2).ctx("reading label pairs")?;
+            let (Ok(name), Ok(value)) = (name.as_str(), value.as_str()) else {
+                continue; // not text: a series naming this pair does not load
+            };
+            visit(id as u64, name, value);
+        }
+        Ok(())
+    }
+
+    /// Calls `visit` with each series row's id and labels as stored, ascending by id, without
+    /// building `Labels` (opening builds the head from them in bulk): the ids of its label
+    /// pairs (see [`Persist::visit_label_pairs`]), or, in rows written before pair ids, the
+    /// pairs spelled out; `Damaged` when the row cannot be decoded.
+    pub fn visit_series(
+        &self,
+        mut visit: impl FnMut(u64, series_labels::Stored<'_>),
+    ) -> Result<(), PersistError> {
+        let conn = self.reader.lock();
         let mut stmt = conn
             .prepare("SELECT id, labels FROM series ORDER BY id")
             .ctx("reading series")?;
         let mut rows = stmt.query([]).ctx("reading series")?;
+        let mut ids = Vec::with_capacity(16);
         while let Some(r) = rows.next().ctx("reading series")? {
             let id: i64 = r.get(0).ctx("reading series")?;
             let blob = r.get_ref(1).ctx("reading series")?;
-            let mut out = Vec::with_capacity(16);
-            let whole =
-                series_labels::pairs_of(blob.as_blob().unwrap_or_default(), &pairs, &mut out);
-            visit(id as u64, whole.then_some(&out[..]));
+            let blob = blob.as_blob().unwrap_or_default();
+            visit(id as u64, series_labels::stored(blob, &mut ids));
         }
         Ok(())
     }

@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::varint::{put_uvarint, Reader};
-use crate::model::{FxMap, Label, Labels, Sym};
+#[cfg(test)]
+use crate::model::{FxMap, Label};
+use crate::model::{Labels, Sym};
 
 /// The first byte of a blob of pair ids.
 const PAIR_IDS: u8 = 0;
@@ -75,6 +77,7 @@ pub(super) fn encode(
 }
 
 /// Every label pair by id, for `decode`.
+#[cfg(test)]
 pub(super) fn load_pairs(conn: &Connection) -> rusqlite::Result<FxMap<u64, Label>> {
     let mut stmt = conn.prepare("SELECT id, name, value FROM label_pairs")?;
     let mut rows = stmt.query([])?;
@@ -97,32 +100,41 @@ pub(super) fn load_pairs(conn: &Connection) -> rusqlite::Result<FxMap<u64, Label
     Ok(out)
 }
 
-/// The label pairs of a series blob (either form) as stored, appended to `out`; false if it is
-/// damaged or names a pair the table lacks. Nothing is allocated per pair: the strings are
-/// the table's or the blob's.
-pub(super) fn pairs_of<'a>(
-    b: &'a [u8],
-    pairs: &'a FxMap<u64, Label>,
-    out: &mut Vec<(&'a str, &'a str)>,
-) -> bool {
-    if b.first() == Some(&PAIR_IDS) {
-        let mut r = Reader::new(b, 1);
-        while !r.done() {
-            match r.uvarint().and_then(|id| pairs.get(&id)) {
-                Some(l) => out.push((&l.name, &l.value)),
-                None => return false,
-            }
-        }
-        return true;
+/// A series blob's labels as stored.
+pub(super) enum Stored<'a> {
+    /// The ids of its label pairs, in order.
+    Ids(&'a [u64]),
+    /// Its label pairs spelled out (the older form), read by [`spelled_pairs`].
+    Spelled(&'a [u8]),
+    /// It cannot be decoded.
+    Damaged,
+}
+
+/// Reads a series blob: pair ids go into `ids` (cleared first).
+pub(super) fn stored<'a>(b: &'a [u8], ids: &'a mut Vec<u64>) -> Stored<'a> {
+    ids.clear();
+    if b.first() != Some(&PAIR_IDS) {
+        return Stored::Spelled(b);
     }
-    let mut r = Reader::new(b, 0);
+    let mut r = Reader::new(b, 1);
     while !r.done() {
-        match (r.str(), r.str()) {
-            (Some(n), Some(v)) => out.push((n, v)),
-            _ => return false,
+        match r.uvarint() {
+            Some(id) => ids.push(id),
+            None => return Stored::Damaged,
         }
     }
-    true
+    Stored::Ids(ids)
+}
+
+/// The label pairs of a blob in the spelled-out form; `None` if it is damaged. The strings are
+/// the blob's.
+pub(super) fn spelled_pairs(b: &[u8]) -> Option<Vec<(&str, &str)>> {
+    let mut r = Reader::new(b, 0);
+    let mut out = Vec::new();
+    while !r.done() {
+        out.push((r.str()?, r.str()?));
+    }
+    Some(out)
 }
 
 /// The labels of a series blob (either form); `None` if it is damaged or names a pair the
