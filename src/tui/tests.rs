@@ -384,11 +384,11 @@ fn thousands_of_targets_render_only_what_fits() {
     assert!(text.contains("Targets 4285/5000 up"), "{text}");
 }
 
-mod dash_save;
 mod dash_panels;
+mod dash_save;
 mod dashboards;
-mod dashvars;
 mod dashboards_repeat;
+mod dashvars;
 mod exemplars;
 mod heatmap;
 mod mouse;

@@ -29,11 +29,11 @@ pub mod layout;
 pub mod legend;
 pub mod mappings;
 pub mod model;
-pub mod timerange;
-pub mod save;
-pub mod repeat;
 pub mod options;
+pub mod repeat;
+pub mod save;
 pub mod table;
+pub mod timerange;
 pub mod units;
 pub mod vars;
 

@@ -31,6 +31,7 @@ use crate::tui::format::clock;
 use crate::tui::grafana::field_display::{display, field_options};
 use crate::tui::grafana::fields::DrawStyle;
 use crate::tui::grafana::layout::{layout, Item};
+use crate::tui::grafana::legend::reduce;
 use crate::tui::grafana::mappings::Cell;
 use crate::tui::grafana::model::{Panel, PanelKind};
 use crate::tui::grafana::units;

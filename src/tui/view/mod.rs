@@ -6,15 +6,15 @@
 //! `theme`, never `render` (which lays them out).
 
 pub mod alerts;
-pub mod dash_cursor;
-pub mod dash_varbar;
-pub mod dash_full;
-pub mod dash_list;
-pub mod dashboard_series;
 pub mod dash_color;
+pub mod dash_cursor;
+pub mod dash_full;
 pub mod dash_heatmap;
 pub mod dash_legend;
+pub mod dash_list;
 pub mod dash_table;
+pub mod dash_varbar;
+pub mod dashboard_series;
 pub mod dashboard_view;
 pub mod graph;
 pub mod heatmap;
