@@ -1,12 +1,12 @@
 //! Picking a dashboard panel and what follows: Tab / Shift-Tab select the next / previous
 //! panel in reading order (top to bottom, left to right, as laid out) and scroll it into view;
 //! `f` or Enter opens it full screen (↑↓ pick one of its queries there; Esc back to the grid
-//! at the scroll it had); `e` puts the panel's query (the first, or the one picked full
+//! at the scroll it had; PgUp/PgDn/Space/Home/End scroll a table panel's rows); `e` puts the panel's query (the first, or the one picked full
 //! screen) into the prompt exactly as it was sent (variables, `$__interval`,
 //! `$__rate_interval`, `$__range` expanded), sets the graph to the dashboard's time range and
 //! leaves the dashboard so the user can edit and run it. Also hands `S` (save) and `o` (the
 //! dashboards list) to `dash_save`. Uses `app::grafana` (the view's state) and `grafana`
-//! (layout, interpolation).
+//! (layout, interpolation, a table's rows).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -15,6 +15,7 @@ use super::{App, Cmd, Focus, View};
 use crate::tui::grafana::interpolate::{Context, Interpolator};
 use crate::tui::grafana::layout::{layout, Item, Rect};
 use crate::tui::grafana::model::{Panel, PanelKind};
+use crate::tui::grafana::table::{build, frame_of, value_name};
 
 impl DashView {
     /// The panels in reading order with where they sit on the canvas.
@@ -39,6 +40,46 @@ impl DashView {
         let (row, panel) = self.sel.panel?;
         let l = self.loaded.as_ref().ok()?;
         l.dashboard.rows.get(row)?.panels.get(panel)
+    }
+
+    /// The rows the selected panel's table has now (as `dash_table` builds it); `None` when
+    /// the selected panel is not a table.
+    fn table_rows(&self) -> Option<usize> {
+        let (row, panel) = self.sel.panel?;
+        let p = self
+            .selected_panel()
+            .filter(|p| p.kind == PanelKind::Table)?;
+        let several = p.queries().count() > 1;
+        let frames = p
+            .targets
+            .iter()
+            .enumerate()
+            .filter_map(|(ti, t)| {
+                let data = self.answers.get(&(row, panel, ti))?.result.as_ref().ok()?;
+                Some(frame_of(data, &value_name(&t.ref_id, several)))
+            })
+            .collect();
+        Some(build(p, frames).frame.rows())
+    }
+
+    /// PgDn/Space, PgUp, Home, End on a full-screen table panel: its first row shown.
+    fn scroll_table(&mut self, code: KeyCode) {
+        let (Some(at), Some(rows)) = (self.sel.panel, self.table_rows()) else {
+            return;
+        };
+        // The rows a full-screen table shows: the body less its title, description, queries,
+        // border and header lines (roughly; the view clamps the offset to what fits).
+        let page = (self.body_height() as usize).saturating_sub(8).max(1);
+        let last = rows.saturating_sub(page);
+        let cur = self.table_scroll.get(&at).copied().unwrap_or(0).min(last);
+        let next = match code {
+            KeyCode::PageDown | KeyCode::Char(' ') => (cur + page).min(last),
+            KeyCode::PageUp => cur.saturating_sub(page),
+            KeyCode::Home => 0,
+            KeyCode::End => last,
+            _ => cur,
+        };
+        self.table_scroll.insert(at, next);
     }
 
     /// Selects the next (or previous) panel, wrapping, and scrolls it into view.
@@ -171,13 +212,16 @@ impl App {
             KeyCode::Down | KeyCode::Char('j') if d.sel.full => {
                 d.sel.query = (d.sel.query + 1).min(d.query_count().saturating_sub(1))
             }
-            // Scrolling means nothing full screen.
+            // Full screen, the page keys scroll a table panel's rows (nothing else scrolls).
             KeyCode::PageUp
             | KeyCode::PageDown
             | KeyCode::Home
             | KeyCode::End
             | KeyCode::Char(' ')
-                if d.sel.full => {}
+                if d.sel.full =>
+            {
+                d.scroll_table(k.code)
+            }
             KeyCode::Char('e') => {
                 if d.sel.panel.is_none() {
                     d.select_next(true);

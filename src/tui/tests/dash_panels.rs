@@ -140,6 +140,47 @@ async fn a_long_table_scrolls_and_says_which_rows_it_shows() {
 }
 
 #[tokio::test]
+async fn page_keys_scroll_a_full_screen_table() {
+    let names: Vec<String> = (0..40).map(|i| format!("s{i:02}")).collect();
+    let job: &[(&str, &str)] = &[("job", "j")];
+    let stored: Vec<Stored> = names.iter().map(|n| (n.as_str(), job, 1.0)).collect();
+    let (_dir, source) = promterm(&stored);
+    let text = dash(
+        vec![json!({"type": "table", "title": "Many rows",
+            "targets": [{"expr": "{job=\"j\"}", "format": "table", "instant": true}],
+            "options": {"sortBy": [{"displayName": "__name__"}]}})],
+        6,
+    );
+    let mut a = open(&text, &source, 120, 30).await;
+    a.key(key(KeyCode::Tab));
+    a.key(key(KeyCode::Char('f')));
+    let (screen, _) = draw(&mut a, 120, 30);
+    assert!(
+        screen.contains("s00") && !screen.contains("s39"),
+        "{screen}"
+    );
+    a.key(key(KeyCode::End));
+    let (screen, _) = draw(&mut a, 120, 30);
+    assert!(
+        screen.contains("s39") && !screen.contains("s00"),
+        "{screen}"
+    );
+    assert!(screen.contains("of 40"), "{screen}");
+    a.key(key(KeyCode::Home));
+    let (screen, _) = draw(&mut a, 120, 30);
+    assert!(screen.contains("s00"), "{screen}");
+    a.key(key(KeyCode::PageDown));
+    let (screen, _) = draw(&mut a, 120, 30);
+    assert!(
+        !screen.contains("s00") && screen.contains("rows "),
+        "{screen}"
+    );
+    a.key(key(KeyCode::PageUp));
+    let (screen, _) = draw(&mut a, 120, 30);
+    assert!(screen.contains("s00"), "{screen}");
+}
+
+#[tokio::test]
 async fn a_classic_heatmap_draws_buckets_lowest_at_the_bottom_in_the_panels_unit() {
     let b = |le: &'static str| -> Vec<(&'static str, &'static str)> {
         vec![("job", "api"), ("le", le)]

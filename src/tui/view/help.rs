@@ -90,7 +90,10 @@ pub const HELP: &[(&str, &str)] = &[
         "the dashboard again (none open: the dashboards list); Esc: the rest",
     ),
     ("Tab / Shift-Tab", "select a panel"),
-    ("f / Enter", "it full screen (↑↓ pick a query; Esc: back)"),
+    (
+        "f / Enter",
+        "it full screen (↑↓ pick a query, PgUp PgDn Home End a table's rows; Esc: back)",
+    ),
     ("e", "its query, as sent, into the prompt"),
     ("S / o", "save the dashboard as Grafana JSON / dashboards list"),
     (
