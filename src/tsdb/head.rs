@@ -1,6 +1,8 @@
 //! The in-memory head: every known series (with its labels and postings) and the recent chunks
 //! not yet persisted. Series are found by label hash (sharded maps) or by id; postings map each
-//! label pair to the sorted ids that carry it, for matcher selection.
+//! label pair to the sorted ids that carry it, for matcher selection. The hash is the head's
+//! own (`by_hash::pairs_hash`, combined from each string's hash), so that a load hashes each
+//! distinct string once.
 //!
 //! Each series owns an open XOR chunk, cut at 120 samples or at a 2h boundary, plus sealed
 //! chunks waiting for the next flush. A series that ever had a native-histogram sample also
@@ -20,12 +22,12 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use super::by_hash::ByHash;
+use super::by_hash::{pairs_hash, str_hash, ByHash, PairsHash};
 use super::chunk_rows::{decode_row, RowSamples};
 use super::chunkenc::{XorEncoder, SAMPLES_PER_CHUNK};
 use super::histogram_head::HistData;
 use super::postings;
-use crate::model::{hash_pairs, FxMap, HistogramValue, Label, Labels, Matcher, Sym};
+use crate::model::{FxMap, HistogramValue, Label, Labels, Matcher, Sym};
 
 pub use super::chunkenc::{range_end, CHUNK_RANGE_MS};
 const SHARDS: usize = 64;
@@ -387,9 +389,39 @@ impl Index {
     }
 }
 
-/// A series for [`Head::insert_many`]: its id, its label pairs as (name, value) indexes into
-/// a table of strings, and its data.
-pub type SymbolSeries = (u64, Vec<(u32, u32)>, SeriesData);
+/// Series for [`Head::insert_many`], end to end (one allocation for all their pairs, not one
+/// each): their ids, their label pairs as (name, value) indexes into a table of strings, sorted
+/// by name as `Labels` are.
+#[derive(Default)]
+pub struct SymbolSeries {
+    ids: Vec<u64>,
+    /// Where each series' pairs end in `pairs`.
+    ends: Vec<u32>,
+    pairs: Vec<(u32, u32)>,
+}
+
+impl SymbolSeries {
+    /// Adds a series.
+    pub fn push(&mut self, id: u64, pairs: impl IntoIterator<Item = (u32, u32)>) {
+        self.pairs.extend(pairs);
+        self.ids.push(id);
+        self.ends.push(self.pairs.len() as u32);
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The pairs of the `i`th series.
+    fn pairs_of(&self, i: usize) -> &[(u32, u32)] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.pairs[start..self.ends[i] as usize]
+    }
+}
 
 /// All series and their recent data.
 pub struct Head {
@@ -433,7 +465,7 @@ impl Head {
 
     /// Finds the series with these sorted pairs, creating it if new; the bool says "created".
     pub fn get_or_create(&self, pairs: &[(&str, &str)]) -> (Arc<MemSeries>, bool) {
-        let hash = hash_pairs(pairs.iter().copied());
+        let hash = pairs_hash(pairs.iter().copied());
         if let Some(s) = self.find(hash, pairs) {
             return (s, false);
         }
@@ -474,7 +506,7 @@ impl Head {
 
     /// The series with these sorted pairs, if the head holds it (never creates one).
     pub fn lookup(&self, pairs: &[(&str, &str)]) -> Option<Arc<MemSeries>> {
-        self.find(hash_pairs(pairs.iter().copied()), pairs)
+        self.find(pairs_hash(pairs.iter().copied()), pairs)
     }
 
     fn find(&self, hash: u64, pairs: &[(&str, &str)]) -> Option<Arc<MemSeries>> {
@@ -487,7 +519,7 @@ impl Head {
     /// Adds a series with a known id (loading from the database or WAL). Returns the series
     /// already holding those labels if there is one.
     pub fn insert_with_id(&self, id: u64, labels: Labels) -> Arc<MemSeries> {
-        let hash = labels.stable_hash();
+        let hash = head_hash(&labels);
         let pairs: Vec<(&str, &str)> = labels
             .iter()
             .map(|l| (l.name.as_ref(), l.value.as_ref()))
@@ -533,42 +565,45 @@ impl Head {
     /// as `Labels` are. Like [`Head::insert_with_id`] for each, but with every lock taken once
     /// and postings built per distinct pair: a series whose labels or id the head already
     /// holds is skipped, as is one naming a symbol out of range. The series count as logged;
-    /// `persisted` sets their persisted flag. Returns the newest `last_t` among those added
-    /// (`i64::MIN` if none).
-    pub fn insert_many(
+    /// `persisted` sets their persisted flag.
+    ///
+    /// The series' data comes last: `data` is called once labels, hashes and postings are
+    /// ready (a caller reads the data meanwhile), and each series' data is `to_data` of the
+    /// item with its id (empty without one; items naming no series are passed over). Returns
+    /// the newest `last_t` among those added (`i64::MIN` if none), or `data`'s error.
+    pub fn insert_many<D: Send, E>(
         &self,
         symbols: &[Arc<str>],
-        series: Vec<SymbolSeries>,
+        series: SymbolSeries,
+        data: impl FnOnce() -> Result<Vec<(u64, D)>, E>,
+        to_data: impl Fn(D) -> SeriesData + Sync,
         persisted: bool,
-    ) -> i64 {
+    ) -> Result<i64, E> {
         let mut idx = self.index.write();
         let symbols: Vec<Sym> = symbols.iter().map(|s| idx.intern(s)).collect();
-        // The series objects are built on every core; then one thread files them by hash and
-        // id while another gathers the postings of all of them.
-        let built = build_series(&symbols, series, persisted);
+        // Each distinct string is hashed once; a series' hash combines those of its pairs.
+        let hashes: Vec<u64> = symbols.iter().map(|s| str_hash(s)).collect();
+        let labeled = label_series(&symbols, &hashes, &series);
+        let (mut postings, mut all) = gather_postings(&series, &labeled, None);
+        let data = align(&series.ids, data()?);
+        let (built, mut max_t) = build_series(&series, labeled, data, &to_data, persisted);
         let mut by_id = self.by_id.write();
         let mut shards: Vec<_> = self.shards.iter().map(|s| s.write()).collect();
-        let (kept, (mut postings, mut all, mut max_t)) = std::thread::scope(|scope| {
-            let gathered = scope.spawn(|| gather_postings(&built));
-            let kept = file_series(&built, &mut by_id, &mut shards);
-            let gathered = gathered
-                .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e));
-            (kept, gathered)
-        });
+        let kept = file_series(&built, &mut by_id, &mut shards);
+        drop(shards);
+        drop(by_id);
         if kept.iter().any(|k| !k) {
             // Some were already known (damaged rows only): gather again without them.
-            let only: Vec<Built> = built
+            let only: FxMap<usize, i64> = built
                 .iter()
                 .zip(&kept)
                 .filter(|(_, k)| **k)
-                .map(|(b, _)| b.clone())
+                .map(|(b, _)| (b.2, b.1.data.lock().last_t))
                 .collect();
-            (postings, all, max_t) = gather_postings(&only);
+            max_t = only.values().copied().max().unwrap_or(i64::MIN);
+            (postings, all) = gather_postings(&series, &[], Some(&only));
         }
         let max_id = all.iter().copied().max().unwrap_or(0);
-        drop(shards);
-        drop(by_id);
         for id in all {
             insert_sorted(&mut idx.all, id);
         }
@@ -594,7 +629,7 @@ impl Head {
         self.next_id.fetch_max(max_id + 1, Ordering::Relaxed);
         // Series were added: label ranks are stale.
         self.generation.fetch_add(1, Ordering::Release);
-        max_t
+        Ok(max_t)
     }
 
     /// Keeps ids up to `id` from new series (ids of stored rows that could not be loaded).
@@ -620,7 +655,7 @@ impl Head {
         };
         for s in &removed {
             s.removed.store(true, Ordering::Relaxed);
-            let hash = s.labels.stable_hash();
+            let hash = head_hash(&s.labels);
             self.shard(hash).write().remove(hash, |x| x.id == s.id);
         }
         let labels: Vec<Labels> = removed.iter().map(|s| s.labels.clone()).collect();
@@ -754,58 +789,110 @@ impl Head {
     }
 }
 
-/// A series built for [`Head::insert_many`]: its label hash, the series, its label pairs.
-type Built = (u64, Arc<MemSeries>, Vec<(u32, u32)>);
+/// The head's hash of a label set (see `by_hash`).
+fn head_hash(labels: &Labels) -> u64 {
+    pairs_hash(labels.iter().map(|l| (l.name.as_ref(), l.value.as_ref())))
+}
 
-/// Builds the series objects (labels from `symbols`, hash, data), spread over the cores; a
-/// series naming a symbol out of range is left out.
-fn build_series(symbols: &[Sym], series: Vec<SymbolSeries>, persisted: bool) -> Vec<Built> {
-    let build = |(id, pairs, data): SymbolSeries| -> Option<Built> {
-        let list = pairs
-            .iter()
-            .map(|&(n, v)| {
-                Some(Label {
-                    name: symbols.get(n as usize)?.clone(),
-                    value: symbols.get(v as usize)?.clone(),
+/// A series built for [`Head::insert_many`]: its label hash, the series, and its place in
+/// the `SymbolSeries`.
+type Built = (u64, Arc<MemSeries>, usize);
+
+/// The items of `data` in the order of `ids`: the one with each id, if any.
+fn align<D>(ids: &[u64], data: Vec<(u64, D)>) -> Vec<Option<D>> {
+    let mut out: Vec<Option<D>> = Vec::with_capacity(ids.len());
+    if ids.is_sorted_by(|a, b| a < b) && data.is_sorted_by(|a, b| a.0 < b.0) {
+        // Both ascending (as loading reads them): one pass side by side.
+        let mut data = data.into_iter().peekable();
+        for &id in ids {
+            while data.next_if(|d| d.0 < id).is_some() {}
+            out.push(data.next_if(|d| d.0 == id).map(|d| d.1));
+        }
+    } else {
+        let mut by_id: FxMap<u64, D> = data.into_iter().collect();
+        out.extend(ids.iter().map(|id| by_id.remove(id)));
+    }
+    out
+}
+
+/// Each series' labels (from `symbols`) and hash (combined from the symbols' `hashes`),
+/// aligned with `series`; `None` for a series naming a symbol out of range.
+fn label_series(
+    symbols: &[Sym],
+    hashes: &[u64],
+    series: &SymbolSeries,
+) -> Vec<Option<(u64, Labels)>> {
+    (0..series.len())
+        .map(|i| {
+            let pairs = series.pairs_of(i);
+            let mut list = Vec::with_capacity(pairs.len());
+            let mut hash = PairsHash::default();
+            for &(n, v) in pairs {
+                let (n, v) = (n as usize, v as usize);
+                list.push(Label {
+                    name: symbols.get(n)?.clone(),
+                    value: symbols.get(v)?.clone(),
+                });
+                hash.pair(hashes[n], hashes[v]);
+            }
+            Some((hash.finish(), Labels::from_sorted(list)))
+        })
+        .collect()
+}
+
+/// Builds the series objects from their labels and data (both aligned with `series`), spread
+/// over the cores. Returns them and the newest `last_t` among them.
+fn build_series<D: Send>(
+    series: &SymbolSeries,
+    mut labeled: Vec<Option<(u64, Labels)>>,
+    mut data: Vec<Option<D>>,
+    to_data: &(impl Fn(D) -> SeriesData + Sync),
+    persisted: bool,
+) -> (Vec<Built>, i64) {
+    let build_range =
+        |start: usize, labeled: &mut [Option<(u64, Labels)>], data: &mut [Option<D>]| {
+            let mut max_t = i64::MIN;
+            let built: Vec<Built> = (start..)
+                .zip(labeled.iter_mut().zip(data.iter_mut()))
+                .filter_map(|(i, (l, d))| {
+                    let (hash, labels) = l.take()?;
+                    let data = d.take().map_or_else(SeriesData::default, to_data);
+                    max_t = max_t.max(data.last_t);
+                    let s = Arc::new(MemSeries {
+                        id: series.ids[i],
+                        labels,
+                        data: Mutex::new(data),
+                        logged: AtomicBool::new(true),
+                        persisted: AtomicBool::new(persisted),
+                        removed: AtomicBool::new(false),
+                        batch_mark: AtomicU64::new(0),
+                        rank: AtomicU32::new(u32::MAX),
+                    });
+                    Some((hash, s, i))
                 })
-            })
-            .collect::<Option<Vec<Label>>>()?;
-        let labels = Labels::from_sorted(list);
-        let hash = labels.stable_hash();
-        let s = Arc::new(MemSeries {
-            id,
-            labels,
-            data: Mutex::new(data),
-            logged: AtomicBool::new(true),
-            persisted: AtomicBool::new(persisted),
-            removed: AtomicBool::new(false),
-            batch_mark: AtomicU64::new(0),
-            rank: AtomicU32::new(u32::MAX),
-        });
-        Some((hash, s, pairs))
-    };
+                .collect();
+            (built, max_t)
+        };
+    let n = series.len();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    if threads < 2 || series.len() < 10_000 {
-        return series.into_iter().filter_map(build).collect();
+    if threads < 2 || n < 10_000 {
+        return build_range(0, &mut labeled, &mut data);
     }
-    let per = series.len().div_ceil(threads);
-    let mut parts: Vec<Vec<SymbolSeries>> = Vec::with_capacity(threads);
-    let mut rest = series;
-    while rest.len() > per {
-        let tail = rest.split_off(per);
-        parts.push(rest);
-        rest = tail;
-    }
-    parts.push(rest);
+    let per = n.div_ceil(threads);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .into_iter()
-            .map(|part| scope.spawn(|| part.into_iter().filter_map(build).collect::<Vec<_>>()))
+        let handles: Vec<_> = labeled
+            .chunks_mut(per)
+            .zip(data.chunks_mut(per))
+            .enumerate()
+            .map(|(k, (l, d))| scope.spawn(move || build_range(k * per, l, d)))
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+        let mut out = (Vec::with_capacity(n), i64::MIN);
+        for h in handles {
+            let (built, max_t) = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            out.0.extend(built);
+            out.1 = out.1.max(max_t);
+        }
+        out
     })
 }
 
@@ -835,24 +922,32 @@ fn file_series(
         .collect()
 }
 
-/// Postings by label pair (as indexes into the symbols of a load), the ids of all series, and
-/// their newest sample time.
-type Gathered = (FxMap<(u32, u32), Vec<u64>>, Vec<u64>, i64);
+/// Postings by label pair (as indexes into the symbols of a load) and the ids of all series.
+type Gathered = (FxMap<(u32, u32), Vec<u64>>, Vec<u64>);
 
-/// The postings of built series by label pair (ids ascending when `built` is), their ids, and
-/// their newest sample time.
-fn gather_postings(built: &[Built]) -> Gathered {
+/// The postings of the series (ids ascending when the series' are) and their ids: those with
+/// labels in `labeled`, or, given `only`, those whose place is in it.
+fn gather_postings(
+    series: &SymbolSeries,
+    labeled: &[Option<(u64, Labels)>],
+    only: Option<&FxMap<usize, i64>>,
+) -> Gathered {
     let mut postings: FxMap<(u32, u32), Vec<u64>> = FxMap::default();
-    let mut all = Vec::with_capacity(built.len());
-    let mut max_t = i64::MIN;
-    for (_, s, pairs) in built {
-        for &p in pairs {
-            insert_sorted(postings.entry(p).or_default(), s.id);
+    let mut all = Vec::with_capacity(series.len());
+    for (i, &id) in series.ids.iter().enumerate() {
+        let keep = match only {
+            Some(only) => only.contains_key(&i),
+            None => labeled.get(i).is_some_and(Option::is_some),
+        };
+        if !keep {
+            continue;
         }
-        all.push(s.id);
-        max_t = max_t.max(s.data.lock().last_t);
+        for &p in series.pairs_of(i) {
+            insert_sorted(postings.entry(p).or_default(), id);
+        }
+        all.push(id);
     }
-    (postings, all, max_t)
+    (postings, all)
 }
 
 #[cfg(test)]

@@ -98,20 +98,27 @@ fn insert_many_matches_one_by_one_inserts_and_skips_known_series() {
         last_t: t,
         ..SeriesData::default()
     };
-    let max_t = h.insert_many(
-        &syms,
-        vec![
-            (3, vec![(0, 1), (2, 3)], data(30)),
-            (5, vec![(0, 1), (2, 4)], data(50)),
-            // the labels of series 3, the id of series 9, a symbol out of range
-            (6, vec![(0, 1), (2, 3)], data(60)),
-            (9, vec![(0, 1)], data(90)),
-            (7, vec![(0, 1), (2, 40)], data(70)),
-            // the labels series 9 has
-            (8, vec![(0, 5)], data(80)),
-        ],
-        true,
-    );
+    let mut series = SymbolSeries::default();
+    series.push(3, [(0, 1), (2, 3)]);
+    series.push(5, [(0, 1), (2, 4)]);
+    // the labels of series 3, the id of series 9, a symbol out of range
+    series.push(6, [(0, 1), (2, 3)]);
+    series.push(9, [(0, 1)]);
+    series.push(7, [(0, 1), (2, 40)]);
+    // the labels series 9 has
+    series.push(8, [(0, 5)]);
+    // data out of order, and for an id with no series
+    let times = [
+        (8, 80),
+        (3, 30),
+        (5, 50),
+        (6, 60),
+        (9, 90),
+        (7, 70),
+        (11, 110),
+    ];
+    let ok = || Ok::<_, ()>(times.to_vec());
+    let max_t = h.insert_many(&syms, series, ok, data, true).unwrap();
     assert_eq!(max_t, 50, "only added series count");
     assert_eq!(h.num_series(), 3);
     let ids = |ms: &[Matcher]| h.postings(ms);
@@ -152,20 +159,24 @@ fn a_large_insert_many_matches_one_by_one_inserts() {
     }
     series.sort_by_key(|s| s.0);
     let many = Head::new();
-    let max_t = many.insert_many(
-        &syms,
-        series
-            .iter()
-            .map(|(id, p, t)| {
-                let d = SeriesData {
-                    last_t: *t,
-                    ..SeriesData::default()
-                };
-                (*id, p.clone(), d)
-            })
-            .collect(),
-        true,
-    );
+    let mut many_series = SymbolSeries::default();
+    let mut times = Vec::new();
+    let mut seen = HashSet::new();
+    for (id, p, t) in &series {
+        many_series.push(*id, p.iter().copied());
+        // Every third id has no data, the others data for their first series.
+        if id % 3 != 0 && seen.insert(*id) {
+            times.push((*id, *t));
+        }
+    }
+    let last_t = |t| SeriesData {
+        last_t: t,
+        ..SeriesData::default()
+    };
+    let ok = || Ok::<_, ()>(times);
+    let max_t = many
+        .insert_many(&syms, many_series, ok, last_t, true)
+        .unwrap();
     let one = Head::new();
     let mut want_t = i64::MIN;
     for (id, p, t) in &series {
@@ -178,7 +189,13 @@ fn a_large_insert_many_matches_one_by_one_inserts() {
             continue;
         }
         one.insert_with_id(*id, labels);
-        want_t = want_t.max(*t);
+        let got = many.get(*id).map(|s| s.data.lock().last_t);
+        if id % 3 != 0 {
+            want_t = want_t.max(*t);
+            assert_eq!(got, Some(*t), "series {id}");
+        } else {
+            assert_eq!(got, Some(i64::MIN), "series {id}");
+        }
     }
     assert!(one.num_series() < n as usize - 30, "repeats were made");
     assert_eq!(many.num_series(), one.num_series());

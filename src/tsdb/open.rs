@@ -1,11 +1,15 @@
 //! Opening a store, in named steps: open the database (or rebuild it from what can be read when
-//! it is damaged), load the persisted series and their partial chunks (labels decoded straight
-//! into a table of distinct strings, each stored label pair looked up once by its id, and the
-//! head built by `Head::insert_many` while another thread reads the chunk summaries; a float open chunk is kept as stored until an append needs
-//! it), replay the WAL (a corrupt tail is truncated; exemplar records refill the exemplar
-//! buffer), start a new WAL
+//! it is damaged), load the persisted series and their partial chunks, replay the WAL (a
+//! corrupt tail is truncated; exemplar records refill the exemplar buffer), start a new WAL
 //! segment, then re-apply replayed deletions. Histogram records replay like float ones; an open
 //! histogram chunk row reopens byte for byte.
+//!
+//! Loading reads the series rows and the chunk summaries at once on two connections. Labels
+//! are decoded straight into a table of distinct strings (each stored label pair looked up once
+//! by its id) and `Head::insert_many` makes the labels, hashes and postings while the other
+//! thread still streams the summaries into small per-series records; the series objects are
+//! then built with their data on every core. A float open chunk is kept as stored until an
+//! append needs it.
 //!
 //! Uses the store core (`super`) and its `append` (sample checks), `delete` and `exemplars`
 //! steps, `flush`'s memory release, `exemplar_ring`, `head`, `histogram_head`, `chunk_rows`,
@@ -26,7 +30,7 @@ use super::chunkenc::XorEncoder;
 use super::exemplar_ring::ExemplarRing;
 use super::exemplars::replay_exemplars;
 use super::flush::release_free_memory;
-use super::head::{Head, MemSeries, SeriesData};
+use super::head::{Head, MemSeries, SeriesData, SymbolSeries};
 use super::histogram_head::OpenHistChunk;
 use super::persist::{self, Persist, PersistError, SeriesSummary};
 use super::series_labels::{spelled_pairs, Stored};
@@ -40,7 +44,7 @@ struct SeriesRows {
     /// The distinct label strings of the series.
     symbols: Vec<Arc<str>>,
     /// Each series' id and label pairs (indexes into `symbols`), ascending by id.
-    series: Vec<(u64, Vec<(u32, u32)>)>,
+    series: SymbolSeries,
     /// The highest series row id, loaded or not.
     max_id: u64,
     /// Series rows that could not be decoded.
@@ -234,38 +238,28 @@ fn open_database(dir: &Path, report: &mut OpenReport) -> Result<(Persist, Loaded
 /// summaries into each series' head state, which is filled in after.
 fn load(p: &Persist) -> Result<Loaded, PersistError> {
     std::thread::scope(|scope| {
-        let data = scope.spawn(|| -> Result<Vec<(u64, SeriesData)>, PersistError> {
+        let data = scope.spawn(|| -> Result<Vec<(u64, Restored)>, PersistError> {
             let t = Instant::now();
-            let sums = p.load_summaries()?;
-            let read = t.elapsed();
-            let data: Vec<(u64, SeriesData)> = sums.into_iter().map(series_data).collect();
+            let mut data = Vec::new();
+            p.visit_summaries(|sum| data.push(restored(sum)))?;
             debug!(
-                read_ms = read.as_secs_f64() * 1e3,
-                total_ms = t.elapsed().as_secs_f64() * 1e3,
+                ms = t.elapsed().as_secs_f64() * 1e3,
                 "chunk summaries loaded"
             );
             Ok(data)
         });
         let t = Instant::now();
         let rows = load_series(p)?;
+        debug!(ms = t.elapsed().as_secs_f64() * 1e3, "series rows read");
         let head = Head::new();
         head.reserve_ids(rows.max_id);
         let series_loaded = rows.series.len();
-        let series = rows.series.into_iter();
-        let series = series.map(|(id, pairs)| (id, pairs, SeriesData::default()));
-        head.insert_many(&rows.symbols, series.collect(), true);
-        debug!(ms = t.elapsed().as_secs_f64() * 1e3, "series rows loaded");
-        let data = data
-            .join()
-            .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+        // The head's labels and postings are made while the summaries are still read.
+        let data = || data.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         // Summaries of ids without a series in the head (none are written) are passed over.
-        let mut max_t = i64::MIN;
-        for (id, d) in data {
-            if let Some(s) = head.get(id) {
-                max_t = max_t.max(d.last_t);
-                *s.data.lock() = d;
-            }
-        }
+        let max_t =
+            head.insert_many(&rows.symbols, rows.series, data, Restored::into_data, true)?;
+        debug!(ms = t.elapsed().as_secs_f64() * 1e3, "series rows loaded");
         Ok(Loaded {
             head,
             max_t,
@@ -285,6 +279,44 @@ struct PairRef {
     empty: bool,
 }
 
+/// Stored label pairs by id: a table indexed by id when the ids are dense (they are row ids,
+/// so they are unless many pairs were deleted), else a map.
+enum PairTable {
+    Dense(Vec<Option<PairRef>>),
+    Sparse(FxMap<u64, PairRef>),
+}
+
+impl PairTable {
+    fn new(pairs: &[(u64, u32, u32)]) -> Self {
+        let max = pairs.iter().map(|p| p.0).max().unwrap_or(0);
+        if max <= 4 * pairs.len() as u64 + 1024 {
+            PairTable::Dense(vec![None; max as usize + 1])
+        } else {
+            PairTable::Sparse(FxMap::default())
+        }
+    }
+
+    fn insert(&mut self, id: u64, r: PairRef) {
+        match self {
+            PairTable::Dense(v) => {
+                if let Some(slot) = v.get_mut(id as usize) {
+                    *slot = Some(r);
+                }
+            }
+            PairTable::Sparse(m) => {
+                m.insert(id, r);
+            }
+        }
+    }
+
+    fn get(&self, id: u64) -> Option<PairRef> {
+        match self {
+            PairTable::Dense(v) => v.get(usize::try_from(id).ok()?).copied().flatten(),
+            PairTable::Sparse(m) => m.get(&id).copied(),
+        }
+    }
+}
+
 /// The series rows, their labels as pairs of indexes into a table of distinct strings. Each
 /// stored label pair is looked up by its strings once, not once per series that uses it.
 fn load_series(p: &Persist) -> Result<SeriesRows, PersistError> {
@@ -300,20 +332,18 @@ fn load_series(p: &Persist) -> Result<SeriesRows, PersistError> {
     for (r, &n) in names.iter().enumerate() {
         rank[n as usize] = r as u32;
     }
-    let pairs: FxMap<u64, PairRef> = pair_list
-        .iter()
-        .map(|&(id, n, v)| {
-            let r = PairRef {
-                name: n,
-                value: v,
-                rank: rank[n as usize],
-                empty: symbols.list[v as usize].is_empty(),
-            };
-            (id, r)
-        })
-        .collect();
+    let mut pairs = PairTable::new(&pair_list);
+    for &(id, n, v) in &pair_list {
+        let r = PairRef {
+            name: n,
+            value: v,
+            rank: rank[n as usize],
+            empty: symbols.list[v as usize].is_empty(),
+        };
+        pairs.insert(id, r);
+    }
     drop(pair_list);
-    let mut series = Vec::new();
+    let mut series = SymbolSeries::default();
     let (mut bad, mut max_id) = (0, 0);
     let mut found: Vec<PairRef> = Vec::with_capacity(16);
     p.visit_series(|id, stored| {
@@ -323,8 +353,8 @@ fn load_series(p: &Persist) -> Result<SeriesRows, PersistError> {
             Stored::Ids(ids) => {
                 found.clear();
                 for id in ids {
-                    match pairs.get(id) {
-                        Some(&r) => found.push(r),
+                    match pairs.get(*id) {
+                        Some(r) => found.push(r),
                         None => {
                             bad += 1;
                             return;
@@ -336,7 +366,12 @@ fn load_series(p: &Persist) -> Result<SeriesRows, PersistError> {
                 let normal = found.windows(2).all(|w| w[0].rank < w[1].rank)
                     && found.iter().all(|r| !r.empty);
                 if normal {
-                    found.iter().map(|r| (r.name, r.value)).collect()
+                    if found.is_empty() {
+                        bad += 1;
+                    } else {
+                        series.push(id, found.iter().map(|r| (r.name, r.value)));
+                    }
+                    return;
                 } else {
                     let list = &symbols.list;
                     let strs = found
@@ -368,7 +403,7 @@ fn load_series(p: &Persist) -> Result<SeriesRows, PersistError> {
         if refs.is_empty() {
             bad += 1;
         } else {
-            series.push((id, refs));
+            series.push(id, refs);
         }
     })?;
     Ok(SeriesRows {
@@ -377,6 +412,60 @@ fn load_series(p: &Persist) -> Result<SeriesRows, PersistError> {
         max_id,
         bad_series_rows: bad,
     })
+}
+
+/// A persisted series' head state, small while it waits for the head to be built: most series
+/// only have a float open chunk kept as stored.
+enum Restored {
+    /// The series' oldest time, and its open chunk's first and last times and bytes.
+    Stored {
+        min_t: i64,
+        open_min_t: i64,
+        last_t: i64,
+        bytes: Box<[u8]>,
+    },
+    Built(Box<SeriesData>),
+}
+
+impl Restored {
+    fn into_data(self) -> SeriesData {
+        match self {
+            Restored::Stored {
+                min_t,
+                open_min_t,
+                last_t,
+                bytes,
+            } => SeriesData {
+                min_t,
+                persisted_min_t: min_t,
+                persisted_max_t: last_t,
+                last_t,
+                open_min_t,
+                stored_open: Some(bytes),
+                ..SeriesData::default()
+            },
+            Restored::Built(d) => *d,
+        }
+    }
+}
+
+/// A persisted series' head state from its chunk summary (see [`series_data`]), kept small.
+fn restored(mut sum: SeriesSummary) -> (u64, Restored) {
+    let sealed_max_t = sum.last_sealed.as_ref().map_or(i64::MIN, |c| c.max_t);
+    let stored = |o: &persist::ChunkRow| {
+        is_float_row(&o.data) && o.max_t > sealed_max_t && o.min_t <= o.max_t
+    };
+    if let Some(o) = sum.open.take_if(|o| stored(o)) {
+        let r = Restored::Stored {
+            min_t: sum.min_t,
+            open_min_t: o.min_t,
+            last_t: o.max_t,
+            bytes: o.data.into_boxed_slice(),
+        };
+        return (sum.series_id, r);
+    }
+    let (id, d) = series_data(sum);
+    (id, Restored::Built(Box::new(d)))
 }
 
 /// A persisted series' head state from its chunk summary: stored time range, newest sample,

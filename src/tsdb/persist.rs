@@ -207,60 +207,80 @@ impl Persist {
         Ok(())
     }
 
-    /// For each series with data, ascending by id: its oldest time, its open chunk, and its
-    /// newest sealed chunk unless the open chunk is newer (then only the index is read for
-    /// it: no sealed row's data is needed to reopen such a series).
+    /// Every series summary (see [`Persist::visit_summaries`]), for tests.
+    #[cfg(test)]
     pub fn load_summaries(&self) -> Result<Vec<SeriesSummary>, PersistError> {
+        let mut out = Vec::new();
+        self.visit_summaries(|s| out.push(s))?;
+        Ok(out)
+    }
+
+    /// Calls `visit` for each series with data, ascending by id, with its oldest time, its
+    /// open chunk, and its newest sealed chunk unless the open chunk is newer (then only the
+    /// index is read for it: no sealed row's data is needed to reopen such a series). The
+    /// open chunks and the sealed rows' extents are read side by side, nothing collected.
+    pub fn visit_summaries(
+        &self,
+        mut visit: impl FnMut(SeriesSummary),
+    ) -> Result<(), PersistError> {
+        const WHAT: &str = "reading chunk summaries";
         let conn = self.reader.lock();
-        let open: Vec<ChunkRow> = conn
+        let mut open_st = conn
             .prepare("SELECT series_id, min_t, max_t, data FROM open_chunks ORDER BY series_id")
-            .and_then(|mut st| {
-                st.query_map([], |r| {
-                    Ok(ChunkRow {
-                        series_id: r.get::<_, i64>(0)? as u64,
-                        min_t: r.get(1)?,
-                        max_t: r.get(2)?,
-                        data: r.get(3)?,
-                    })
-                })?
-                .collect()
-            })
             .ctx("reading open chunks")?;
         // (series, oldest start, newest start) of sealed rows, from the index alone.
-        let extents: Vec<(u64, i64, i64)> = conn
+        let mut ext_st = conn
             .prepare(
                 "SELECT series_id, MIN(min_t), MAX(min_t) FROM chunks
                  GROUP BY series_id ORDER BY series_id",
             )
-            .and_then(|mut st| {
-                st.query_map([], |r| {
-                    Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?))
-                })?
-                .collect()
-            })
-            .ctx("reading chunk summaries")?;
+            .ctx(WHAT)?;
         let mut last = conn
             .prepare("SELECT min_t, max_t, data FROM chunks WHERE series_id = ?1 AND min_t = ?2")
-            .ctx("reading chunk summaries")?;
-        let mut out = Vec::with_capacity(open.len().max(extents.len()));
-        let (mut open, mut extents) = (open.into_iter().peekable(), extents.into_iter().peekable());
-        loop {
-            // The next series in either list (both ascending by id).
-            let ids = [
-                open.peek().map(|c| c.series_id),
-                extents.peek().map(|e| e.0),
-            ];
-            let Some(id) = ids.into_iter().flatten().min() else {
-                break;
+            .ctx(WHAT)?;
+        let mut open_rows = open_st.query([]).ctx("reading open chunks")?;
+        let mut ext_rows = ext_st.query([]).ctx(WHAT)?;
+        let next_open = |rows: &mut rusqlite::Rows<'_>| -> rusqlite::Result<Option<ChunkRow>> {
+            let Some(r) = rows.next()? else {
+                return Ok(None);
             };
-            let o = open.next_if(|c| c.series_id == id);
+            Ok(Some(ChunkRow {
+                series_id: r.get::<_, i64>(0)? as u64,
+                min_t: r.get(1)?,
+                max_t: r.get(2)?,
+                data: r.get(3)?,
+            }))
+        };
+        let next_ext =
+            |rows: &mut rusqlite::Rows<'_>| -> rusqlite::Result<Option<(u64, i64, i64)>> {
+                let Some(r) = rows.next()? else {
+                    return Ok(None);
+                };
+                Ok(Some((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?)))
+            };
+        let mut open = next_open(&mut open_rows).ctx("reading open chunks")?;
+        let mut ext = next_ext(&mut ext_rows).ctx(WHAT)?;
+        // The next series in either list (both ascending by id).
+        while let Some(id) = [open.as_ref().map(|c| c.series_id), ext.map(|e| e.0)]
+            .into_iter()
+            .flatten()
+            .min()
+        {
+            let o = match open.take_if(|c| c.series_id == id) {
+                Some(o) => {
+                    open = next_open(&mut open_rows).ctx("reading open chunks")?;
+                    Some(o)
+                }
+                None => None,
+            };
             let mut sum = SeriesSummary {
                 series_id: id,
                 min_t: i64::MAX,
                 last_sealed: None,
                 open: None,
             };
-            if let Some((_, lo, hi)) = extents.next_if(|e| e.0 == id) {
+            if let Some((_, lo, hi)) = ext.take_if(|e| e.0 == id) {
+                ext = next_ext(&mut ext_rows).ctx(WHAT)?;
                 sum.min_t = lo;
                 if o.as_ref().is_none_or(|o| o.min_t <= hi) {
                     sum.last_sealed = last
@@ -273,16 +293,16 @@ impl Persist {
                             })
                         })
                         .optional()
-                        .ctx("reading chunk summaries")?;
+                        .ctx(WHAT)?;
                 }
             }
             if let Some(o) = o {
                 sum.min_t = sum.min_t.min(o.min_t);
                 sum.open = Some(o);
             }
-            out.push(sum);
+            visit(sum);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Writes a flush in one transaction.
