@@ -898,6 +898,11 @@ fn build_series<D: Send>(
 
 /// Files built series by id and by label hash, in order; one whose id or labels are already
 /// there (before or earlier in `built`) is not kept. Returns which were kept.
+///
+/// The two maps are filled on two threads, each keeping what is new to it; when both kept
+/// every series (a load without repeats), that is the answer. Otherwise what they added is
+/// taken out again and the series are filed one by one, so that a repeat seen by one map
+/// alone cannot keep out a series the other would have kept.
 fn file_series(
     built: &[Built],
     by_id: &mut FxMap<u64, Arc<MemSeries>>,
@@ -906,6 +911,52 @@ fn file_series(
     by_id.reserve(built.len());
     for s in shards.iter_mut() {
         s.reserve(built.len() / SHARDS + 1);
+    }
+    let by_hash = |shards: &mut [parking_lot::RwLockWriteGuard<'_, ByHash<Arc<MemSeries>>>]| {
+        built
+            .iter()
+            .map(|(hash, s, _)| {
+                let shard = &mut shards[(*hash as usize) % SHARDS];
+                if shard.find(*hash, |x| x.labels == s.labels).is_some() {
+                    return false;
+                }
+                shard.insert(*hash, s.clone());
+                true
+            })
+            .collect::<Vec<bool>>()
+    };
+    let by_id_kept = |by_id: &mut FxMap<u64, Arc<MemSeries>>| {
+        built
+            .iter()
+            .map(|(_, s, _)| match by_id.entry(s.id) {
+                std::collections::hash_map::Entry::Occupied(_) => false,
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(s.clone());
+                    true
+                }
+            })
+            .collect::<Vec<bool>>()
+    };
+    let (kept_hash, kept_id) = if built.len() < 10_000 {
+        (by_hash(shards), by_id_kept(by_id))
+    } else {
+        std::thread::scope(|scope| {
+            let ids = scope.spawn(|| by_id_kept(by_id));
+            let hashes = by_hash(shards);
+            let ids = ids.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (hashes, ids)
+        })
+    };
+    if kept_hash.iter().all(|k| *k) && kept_id.iter().all(|k| *k) {
+        return kept_hash;
+    }
+    for (((hash, s, _), h), i) in built.iter().zip(&kept_hash).zip(&kept_id) {
+        if *h {
+            shards[(*hash as usize) % SHARDS].remove(*hash, |x| Arc::ptr_eq(x, s));
+        }
+        if *i {
+            by_id.remove(&s.id);
+        }
     }
     built
         .iter()
