@@ -449,7 +449,9 @@ impl Restored {
     }
 }
 
-/// A persisted series' head state from its chunk summary (see [`series_data`]), kept small.
+/// A persisted series' head state from its chunk summary, kept small: a float open chunk newer
+/// than every sealed row stays as stored until it is needed (`SeriesData::reopen`), so nothing
+/// needs decoding now; anything else goes through [`series_data`].
 fn restored(mut sum: SeriesSummary) -> (u64, Restored) {
     let sealed_max_t = sum.last_sealed.as_ref().map_or(i64::MIN, |c| c.max_t);
     let stored = |o: &persist::ChunkRow| {
@@ -468,27 +470,14 @@ fn restored(mut sum: SeriesSummary) -> (u64, Restored) {
     (id, Restored::Built(Box::new(d)))
 }
 
-/// A persisted series' head state from its chunk summary: stored time range, newest sample,
-/// and its open chunk (kept as stored when it is a float chunk holding the newest sample).
-fn series_data(mut sum: SeriesSummary) -> (u64, SeriesData) {
+/// A persisted series' head state from its chunk summary when its open chunk cannot stay as
+/// stored (see [`restored`]): stored time range, newest sample, and its open chunk decoded.
+fn series_data(sum: SeriesSummary) -> (u64, SeriesData) {
     let mut d = SeriesData {
         min_t: sum.min_t,
         persisted_min_t: sum.min_t,
         ..SeriesData::default()
     };
-    // A float open chunk newer than every sealed row stays as stored until it is needed
-    // (`SeriesData::reopen`): nothing needs decoding now.
-    if let Some(o) = sum.open {
-        let sealed_max_t = sum.last_sealed.as_ref().map_or(i64::MIN, |c| c.max_t);
-        if is_float_row(&o.data) && o.max_t > sealed_max_t && o.min_t <= o.max_t {
-            d.persisted_max_t = o.max_t;
-            d.last_t = o.max_t;
-            d.open_min_t = o.min_t;
-            d.stored_open = Some(o.data.into_boxed_slice());
-            return (sum.series_id, d);
-        }
-        sum.open = Some(o);
-    }
     let mut newest: Option<(i64, f64)> = None;
     let mut newest_hist: Option<HistogramSample> = None;
     for (c, open) in [(&sum.last_sealed, false), (&sum.open, true)] {
